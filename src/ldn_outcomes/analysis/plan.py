@@ -1,0 +1,74 @@
+"""The analysis plan: every option, outcome and window, fixed before a run.
+
+The plan is a frozen dataclass; its canonical JSON (sorted keys, no whitespace) is hashed with
+SHA-256 and the hash is recorded with every set of results, so a reader can tell whether two
+result sets came from the same plan (OHDSI CohortMethod records its analysis settings the
+same way).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    alpha: float = 0.05
+    seed: int = 20261125
+    #: Fewer LDN users than this: no estimate, an InsufficientData message instead.
+    min_ldn_users: int = 5
+    # Progression (confirmed disability worsening, fixed baseline, 12-week confirmation)
+    horizons_years: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0)
+    cdw_confirmation_days: int = 84
+    cdw_baseline_lookback_days: int = 365
+    #: Stopping LDN ends follow-up unless the gap to a restart is at most this long.
+    ldn_course_gap_days: int = 30
+    #: No contact for this long before the data cut-off counts as having left the registry.
+    lost_to_follow_up_days: int = 365
+    # Relapses
+    relapse_window_years: float = 2.0
+    #: "Weeks right before the start" left out of the pre-LDN window (regression to the mean).
+    pre_start_exclusion_days: int = 90
+    relapse_model: Literal["poisson_gee", "negbin"] = "poisson_gee"
+    # Symptoms
+    symptom_instruments: tuple[str, ...] = ("mfis", "fss", "nrs-fatigue", "nrs-spasticity")
+    symptom_months: tuple[int, ...] = (3, 6, 12)
+    symptom_tolerance_days: tuple[int, ...] = (45, 60, 90)
+    symptom_baseline_days: int = 90
+    mixed_model_max_patients: int = 1500
+    # Relapse recovery
+    recovery_max_days: int = 730
+    # Matching
+    matching_method: Literal["trajectory", "propensity"] = "trajectory"
+    matches_per_user: int = 3
+    history_days: int = 365
+    grid_days: int = 91
+    caliper_age_years: float = 5.0
+    caliper_duration_years: float = 5.0
+    caliper_trajectory: float = 6.0
+    fatigue_instrument: str = "mfis"
+    propensity_caliper_sd: float = 0.2
+    smd_target: float = 0.1
+    # Diagnostics
+    negative_control_class: str = "supplement"
+    power: float = 0.8
+    equipoise_bounds: tuple[float, float] = (0.3, 0.7)
+    # Labs
+    lab_before_days: int = 180
+    lab_after_days: tuple[int, int] = (28, 365)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def plan_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def with_options(self, **changes: Any) -> AnalysisPlan:
+        return replace(self, **changes)

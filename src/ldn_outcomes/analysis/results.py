@@ -1,0 +1,162 @@
+"""Result objects: every number travels with its method, population, interval and caveats.
+
+A result is never a bare float. ``status`` says whether it is a finding (``ok``), a finding
+shown only with a warning (``diagnostics_failed``) or no finding at all (``insufficient_data``,
+with a message saying what is missing).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+Status = Literal["ok", "diagnostics_failed", "insufficient_data"]
+
+
+class ResultWarning(UserWarning):
+    """Base of the warnings a result can carry (recorded on the result, never raised)."""
+
+
+class DiagnosticsFailed(ResultWarning):
+    """A bias diagnostic failed: the estimate is shown with this warning, not as a finding."""
+
+
+class SmallSample(ResultWarning):
+    """So few patients or events that the interval is wide or the method is fragile."""
+
+
+class ModelFallback(ResultWarning):
+    """The planned model could not be fitted; a simpler, named model was used instead."""
+
+
+class Imbalance(ResultWarning):
+    """Matched groups still differ (a standardised mean difference at or above the target)."""
+
+
+@dataclass(frozen=True)
+class Warned:
+    kind: type[ResultWarning]
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.__name__, "message": self.message}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimate with its two-sided interval; ``scale`` tells how to read 'no effect'."""
+
+    label: str
+    value: float
+    ci_low: float
+    ci_high: float
+    scale: Literal["ratio", "difference", "proportion", "rate", "value"]
+    n: int | None = None
+    note: str = ""
+
+    @property
+    def null_value(self) -> float | None:
+        return {"ratio": 1.0, "difference": 0.0}.get(self.scale)
+
+    @property
+    def excludes_null(self) -> bool:
+        null = self.null_value
+        return null is not None and not (self.ci_low <= null <= self.ci_high)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "label": self.label,
+                "value": self.value,
+                "ci": [self.ci_low, self.ci_high],
+                "scale": self.scale,
+                "n": self.n,
+                "note": self.note,
+            }
+        )
+
+
+@dataclass
+class AnalysisResult:
+    name: str
+    method: str
+    population: dict[str, Any] = field(default_factory=dict)
+    estimates: list[Estimate] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    warnings: list[Warned] = field(default_factory=list)
+    status: Status = "ok"
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def insufficient(cls, name: str, message: str, method: str = "") -> AnalysisResult:
+        return cls(name=name, method=method, status="insufficient_data", message=message)
+
+    def warn(self, kind: type[ResultWarning], message: str) -> None:
+        self.warnings.append(Warned(kind, message))
+        if kind is DiagnosticsFailed and self.status == "ok":
+            self.status = "diagnostics_failed"
+
+    @property
+    def headline(self) -> Estimate | None:
+        return self.estimates[0] if self.estimates else None
+
+    def estimate(self, label: str) -> Estimate:
+        for item in self.estimates:
+            if item.label == label:
+                return item
+        raise KeyError(label)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        rows = [
+            {
+                "label": e.label,
+                "estimate": e.value,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "scale": e.scale,
+                "n": e.n,
+                "note": e.note,
+            }
+            for e in self.estimates
+        ]
+        return pd.DataFrame(rows, columns=["label", "estimate", "ci_low", "ci_high", "scale", "n",
+                                           "note"])
+
+    def to_dict(self, details: bool = True) -> dict[str, Any]:
+        head = self.headline
+        out: dict[str, Any] = {
+            "status": self.status,
+            "message": self.message,
+            "method": self.method,
+            "population": self.population,
+            "estimate": None if head is None else {"label": head.label, "value": head.value,
+                                                    "scale": head.scale},
+            "ci": None if head is None else [head.ci_low, head.ci_high],
+            "estimates": [e.to_dict() for e in self.estimates],
+            "caveats": list(self.caveats),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+        if details:
+            out["details"] = self.details
+        return _clean(out)

@@ -1,0 +1,1 @@
+"""Command line: thin Typer commands that parse, call the library once, and translate errors."""

@@ -1,0 +1,81 @@
+"""Shared CLI plumbing: the --db option, the engine, JSON output and error translation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine
+
+from ..errors import ConfigurationError, LdnError
+from ..settings import load_settings
+from ..store.db import make_engine
+from ..store.migrate import is_up_to_date
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (sqlite:///path or postgresql://...). Default: $LDN_DATABASE_URL, "
+        "else data/ldn.sqlite3.",
+        envvar="LDN_DATABASE_URL",
+        show_envvar=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_url(db: str | None) -> str:
+    if db:
+        return db
+    return load_settings().resolved_database_url
+
+
+def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
+    """An engine for --db; refuse to work on a database that needs `ldn init` first."""
+    engine = make_engine(database_url(db))
+    if migrated and not is_up_to_date(engine):
+        raise ConfigurationError(
+            "the database is not initialised or needs migrating: run `ldn init` first"
+        )
+    return engine
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def handle_errors(function: F) -> F:
+    """Translate our errors into one red line (plus each problem) and the error's exit code."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except LdnError as error:
+            problems = getattr(error, "problems", [])
+            if problems:
+                err_console.print(
+                    f"[bold red]error:[/] {type(error).__name__}: {len(problems)} problem(s); "
+                    "nothing was written", highlight=False
+                )
+                for problem in problems[:50]:
+                    err_console.print(f"  - {escape(str(problem))}", highlight=False)
+                if len(problems) > 50:
+                    err_console.print(f"  ... and {len(problems) - 50} more", highlight=False)
+            else:
+                err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+            raise typer.Exit(code=error.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]

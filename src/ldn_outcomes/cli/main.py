@@ -1,0 +1,131 @@
+"""The ``ldn`` command: one Typer app; each feature registers its commands here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import __version__
+from ..importers.registry_csv import export_dir, import_path
+from ..store import migrate
+from ..store.db import make_engine
+from .common import (
+    DbOption,
+    JsonOption,
+    console,
+    database_url,
+    engine_for,
+    handle_errors,
+    print_json,
+)
+from .instruments_cmd import dose_app, instruments_app, score
+from .patient_cmd import patient_app
+
+app = typer.Typer(
+    name="ldn",
+    help="LDN Outcomes: a registry and evidence toolkit for low-dose naltrexone in MS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(patient_app, name="patient")
+app.add_typer(instruments_app, name="instruments")
+app.command("score")(score)
+app.add_typer(dose_app, name="dose")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"ldn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """LDN Outcomes command line."""
+
+
+@app.command()
+@handle_errors
+def init(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Create the database, or migrate it to the current schema."""
+    url = database_url(db)
+    engine = make_engine(url)
+    before = sorted(migrate.current_revisions(engine))
+    migrate.upgrade(engine)
+    after = sorted(migrate.current_revisions(engine))
+    if json_output:
+        print_json({"database": engine.url.render_as_string(hide_password=True),
+                    "from": before, "to": after})
+        return
+    state = "already up to date" if before == after else f"migrated {before or 'empty'} -> {after}"
+    console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state}")
+
+
+@app.command("import")
+@handle_errors
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(help="A directory of <kind>.csv files, or one such file.")
+    ],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import registry CSV files; all or nothing (one bad row writes nothing)."""
+    engine = engine_for(db)
+    counts = import_path(engine, path, actor="cli")
+    if json_output:
+        print_json({"imported": counts})
+        return
+    table = Table(title=f"Imported from {path}")
+    table.add_column("records")
+    table.add_column("rows", justify="right")
+    for kind, number in counts.items():
+        table.add_row(kind, str(number))
+    console.print(table)
+
+
+@app.command("export")
+@handle_errors
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Directory to write <kind>.csv files into.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Export the registry as CSV files in the same layout that import reads."""
+    engine = engine_for(db)
+    counts = export_dir(engine, directory)
+    if json_output:
+        print_json({"exported": counts, "directory": str(directory)})
+        return
+    console.print(
+        f"wrote {sum(counts.values())} records in {len(counts)} files to {directory}"
+    )
+
+
+@app.command()
+@handle_errors
+def serve(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback only unless you add authentication.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the web app (pages, JSON API, OpenAPI at /docs)."""
+    import uvicorn
+
+    from ..settings import load_settings
+    from ..web.app import create_app
+
+    settings = load_settings(database_url=database_url(db), host=host, port=port)
+    engine = engine_for(db)
+    console.print(f"LDN Outcomes at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")

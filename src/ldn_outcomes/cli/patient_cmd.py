@@ -1,0 +1,109 @@
+"""``ldn patient add | list | show``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..domain.models import Patient
+from ..domain.validation import parse_record
+from ..reports.patient_view import patient_detail, patient_list
+from ..store.uow import UnitOfWork
+from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+
+patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
+
+
+@patient_app.command("add")
+@handle_errors
+def add(
+    patient_id: Annotated[str, typer.Argument(help="Pseudonymous id, e.g. P0001 (no names).")],
+    year_of_birth: Annotated[int, typer.Option("--year-of-birth", help="Year of birth.")],
+    phenotype: Annotated[str, typer.Option(help="CIS, RRMS, SPMS or PPMS (Lublin 2014).")],
+    sex: Annotated[str, typer.Option(help="female, male, other or unknown.")] = "unknown",
+    first_symptoms: Annotated[
+        dt.datetime | None, typer.Option("--first-symptoms", formats=["%Y-%m-%d"])
+    ] = None,
+    diagnosis: Annotated[
+        dt.datetime | None, typer.Option("--diagnosis", formats=["%Y-%m-%d"])
+    ] = None,
+    clinician: Annotated[str | None, typer.Option(help="Treating clinician id.")] = None,
+    site: Annotated[str | None, typer.Option(help="Site id.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Add one patient."""
+    record = parse_record(
+        Patient,
+        {
+            "patient_id": patient_id,
+            "year_of_birth": year_of_birth,
+            "phenotype": phenotype,
+            "sex": sex,
+            "first_symptoms_date": first_symptoms.date() if first_symptoms else None,
+            "diagnosis_date": diagnosis.date() if diagnosis else None,
+            "clinician_id": clinician,
+            "site_id": site,
+        },
+    )
+    engine = engine_for(db)
+    with UnitOfWork(engine, actor="cli") as uow:
+        stored = uow.registry.add(record)
+        uow.commit()
+    if json_output:
+        print_json(stored.model_dump(mode="json"))
+    else:
+        console.print(f"added patient {stored.patient_id}")
+
+
+@patient_app.command("list")
+@handle_errors
+def list_patients(
+    clinician: Annotated[str | None, typer.Option(help="Only this clinician's patients.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List patients."""
+    patients = patient_list(engine_for(db), clinician_id=clinician)
+    if json_output:
+        print_json(patients)
+        return
+    table = Table(title=f"{len(patients)} patients")
+    for column in ("id", "born", "sex", "phenotype", "diagnosed", "clinician"):
+        table.add_column(column)
+    for p in patients:
+        table.add_row(
+            p["patient_id"], str(p["year_of_birth"]), p["sex"], p["phenotype"],
+            p["diagnosis_date"] or "-", p["clinician_id"] or "-",
+        )
+    console.print(table)
+
+
+@patient_app.command("show")
+@handle_errors
+def show(
+    patient_id: Annotated[str, typer.Argument(help="Patient id.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a patient's timeline: exposures, relapses, EDSS and diary entries in date order."""
+    detail = patient_detail(engine_for(db), patient_id)
+    if json_output:
+        print_json(detail)
+        return
+    p = detail["patient"]
+    console.print(
+        f"[bold]{p['patient_id']}[/]  {p['phenotype']}, born {p['year_of_birth']}, {p['sex']}"
+        + (f", diagnosed {p['diagnosis_date']}" if p["diagnosis_date"] else ""),
+        highlight=False,
+    )
+    table = Table(title="Timeline")
+    table.add_column("date")
+    table.add_column("event")
+    table.add_column("details")
+    for event in detail["timeline"]:
+        table.add_row(event["date"], event["kind"].replace("_", " "), event["summary"])
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Clinical rules as pure, parameterised functions with literature defaults."""

@@ -1,0 +1,290 @@
+"""Types of the evidence hub: catalogue studies, claims, registry records and change events.
+
+Two kinds of record live here. *Catalogue* entries (:class:`Study`, :class:`Claim`) are curated
+by hand and shipped with the package; every field is sourced, and a field nobody could verify
+is left empty, so every field is optional and ``null`` is always accepted. *Registry* entries
+(:class:`TrialRecord`, :class:`Publication`) are parsed from ClinicalTrials.gov and PubMed
+responses; their keys are the NCT id and the PMID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NCT_PATTERN = re.compile(r"\bNCT\d{8}\b")
+PMID_PATTERN = re.compile(r"^\d{1,9}$")
+
+
+class _Loose(BaseModel):
+    """Curated data: unknown extra fields are kept, ``null`` lists become empty lists."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _none_to_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+class OutcomeSpec(_Loose):
+    name: str | None = None
+    instrument: str | None = None
+    primary: bool | None = None
+
+
+class ReportedResult(_Loose):
+    outcome: str | None = None
+    result: str | None = None
+
+
+class CuratedSwitch(_Loose):
+    """The curated verdict on registered vs published primary outcomes (COMPare style)."""
+
+    flag: str | None = None
+    explanation: str | None = None
+    sources: list[Any] = Field(default_factory=list)
+
+    _lists = field_validator("sources", mode="before")(_none_to_list)
+
+
+class MetaInput(_Loose):
+    """Numbers a study contributes to one pooled outcome; ``arm_stats`` as reported."""
+
+    outcome_id: str | None = None
+    measure: str | None = None
+    arm_stats: Any = None
+
+
+class Study(_Loose):
+    """One catalogue entry: a trial, observational study, case series, survey or anecdote."""
+
+    id: str
+    title: str | None = None
+    authors: Any = None
+    year: int | None = None
+    journal: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    nct_id: str | None = None
+    registry_ids: list[str] = Field(default_factory=list)
+    condition: Any = None
+    design: str | None = None
+    blinding: str | None = None
+    n_enrolled: int | str | None = None
+    n_analysed: int | str | None = None
+    population: Any = None
+    dose: Any = None
+    timing: Any = None
+    duration: Any = None
+    outcomes: list[OutcomeSpec] = Field(default_factory=list)
+    results_as_reported: list[ReportedResult] = Field(default_factory=list)
+    adverse_events: Any = None
+    funding: Any = None
+    evidence_level: str | int | None = None
+    capsule: str | None = None
+    sources: list[Any] = Field(default_factory=list)
+    registered_primary_outcome: Any = None
+    published_primary_outcome: Any = None
+    outcome_switch: CuratedSwitch | None = None
+    meta_inputs: list[MetaInput] = Field(default_factory=list)
+
+    _lists = field_validator(
+        "registry_ids", "outcomes", "results_as_reported", "sources", "meta_inputs", mode="before"
+    )(_none_to_list)
+
+    @field_validator("pmid", mode="before")
+    @classmethod
+    def _pmid_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        return value
+
+    @property
+    def conditions(self) -> list[str]:
+        """The condition field as a list, whatever shape the curator used."""
+        return _as_text_list(self.condition)
+
+    @property
+    def author_text(self) -> str:
+        return ", ".join(_as_text_list(self.authors))
+
+    @property
+    def all_registry_ids(self) -> list[str]:
+        ids = [self.nct_id] if self.nct_id else []
+        return ids + [i for i in self.registry_ids if i and i not in ids]
+
+
+class Claim(_Loose):
+    """A claim that circulates about LDN, with the statistic that would decide it."""
+
+    id: str
+    claim: str | None = None
+    where_it_circulates: Any = None
+    what_would_decide_it: Any = None
+    statistic: Any = None
+    verdict: str | None = None
+    verdict_summary: str | None = None
+    citations: list[Any] = Field(default_factory=list)
+    registry_audit: Any = None
+
+    _lists = field_validator("citations", mode="before")(_none_to_list)
+
+
+class Catalogue(_Loose):
+    schema_version: Any = None
+    catalogue_version: Any = None
+    evidence_levels: Any = None
+    studies: list[Study] = Field(default_factory=list)
+
+    _lists = field_validator("studies", mode="before")(_none_to_list)
+
+    def by_id(self) -> dict[str, Study]:
+        return {study.id: study for study in self.studies}
+
+
+class ClaimsRegister(_Loose):
+    schema_version: Any = None
+    claims: list[Claim] = Field(default_factory=list)
+
+    _lists = field_validator("claims", mode="before")(_none_to_list)
+
+
+def _as_text_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry records parsed from ClinicalTrials.gov and PubMed
+# ---------------------------------------------------------------------------------------------
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RegisteredOutcome(_Record):
+    measure: str
+    description: str | None = None
+    time_frame: str | None = None
+
+
+class ArmGroup(_Record):
+    label: str
+    type: str | None = None
+    description: str | None = None
+    interventions: tuple[str, ...] = ()
+
+
+class PostedOutcome(_Record):
+    """One outcome measure from a posted results section (summary, not the full table)."""
+
+    type: str | None = None
+    title: str
+    time_frame: str | None = None
+    param_type: str | None = None
+    unit: str | None = None
+    groups: tuple[str, ...] = ()
+
+
+class TrialRecord(_Record):
+    """One ClinicalTrials.gov record, as far as the evidence hub needs it."""
+
+    nct_id: str
+    title: str
+    official_title: str | None = None
+    status: str | None = None
+    study_type: str | None = None
+    phases: tuple[str, ...] = ()
+    allocation: str | None = None
+    intervention_model: str | None = None
+    masking: str | None = None
+    conditions: tuple[str, ...] = ()
+    interventions: tuple[str, ...] = ()
+    sponsor: str | None = None
+    #: Dates as ClinicalTrials.gov gives them: ``YYYY-MM-DD`` or ``YYYY-MM``.
+    start_date: str | None = None
+    primary_completion_date: str | None = None
+    completion_date: str | None = None
+    first_posted: str | None = None
+    last_update_posted: str | None = None
+    results_first_posted: str | None = None
+    enrollment: int | None = None
+    enrollment_type: str | None = None
+    arms: tuple[ArmGroup, ...] = ()
+    primary_outcomes: tuple[RegisteredOutcome, ...] = ()
+    secondary_outcomes: tuple[RegisteredOutcome, ...] = ()
+    has_results: bool = False
+    posted_outcomes: tuple[PostedOutcome, ...] = ()
+    reference_pmids: tuple[str, ...] = ()
+
+    @field_validator("nct_id")
+    @classmethod
+    def _nct(cls, value: str) -> str:
+        if not re.fullmatch(r"NCT\d{8}", value):
+            raise ValueError("must look like NCT followed by 8 digits")
+        return value
+
+    @property
+    def url(self) -> str:
+        return f"https://clinicaltrials.gov/study/{self.nct_id}"
+
+
+class Publication(_Record):
+    """One PubMed record, with the trial registrations it names."""
+
+    pmid: str
+    title: str
+    journal: str | None = None
+    year: int | None = None
+    authors: tuple[str, ...] = ()
+    doi: str | None = None
+    abstract: str | None = None
+    publication_types: tuple[str, ...] = ()
+    nct_ids: tuple[str, ...] = ()
+
+    @field_validator("pmid")
+    @classmethod
+    def _pmid(cls, value: str) -> str:
+        if not PMID_PATTERN.fullmatch(value):
+            raise ValueError("must be 1 to 9 digits")
+        return value
+
+    @property
+    def url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+
+
+class ChangeKind(StrEnum):
+    NEW_STUDY = "new_study"
+    NEW_PUBLICATION = "new_publication"
+    STATUS_CHANGE = "status_change"
+    RESULTS_POSTED = "results_posted"
+    PUBLICATION_LINKED = "publication_linked"
+    UPDATED = "updated"
+
+
+class ChangeEvent(_Record):
+    """One logged change to the registry mirror, e.g. a trial's status moving on."""
+
+    id: int | None = None
+    at: dt.datetime
+    kind: ChangeKind
+    key: str
+    summary: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None

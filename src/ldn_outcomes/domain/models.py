@@ -1,0 +1,329 @@
+"""The registry's records as validated, immutable types.
+
+Every rule that must hold for a record on its own (no dates in the future, stop not before
+start, EDSS on its 0.5-step scale without 0.5, dose > 0) lives here, so the CLI, the importers,
+the web forms and the simulator all refuse the same things with the same words. Rules that need
+other records (a referenced patient exists, ids are unique) are checked by the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from .codes import (
+    ADVERSE_EVENT_TERMS,
+    AeOutcome,
+    Causality,
+    Confirmation,
+    ConsentScope,
+    DrugClass,
+    Formulation,
+    FunctionalSystem,
+    Phenotype,
+    Severity,
+    Sex,
+    TimeOfDay,
+)
+
+Identifier = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    ),
+]
+
+#: Kurtzke's EDSS takes 0, then 1.0 to 9.5 in half steps, then 10; there is no 0.5.
+EDSS_VALID_SCORES: tuple[float, ...] = (0.0,) + tuple(x / 2 for x in range(2, 20)) + (10.0,)
+
+
+def is_valid_edss(score: float) -> bool:
+    return any(abs(score - valid) < 1e-9 for valid in EDSS_VALID_SCORES)
+
+
+def today_from(info: ValidationInfo) -> dt.date:
+    """The 'today' used for 'not in the future' rules; injectable so tests are deterministic."""
+    context = info.context or {}
+    value = context.get("today")
+    return value if isinstance(value, dt.date) else dt.date.today()
+
+
+class Record(BaseModel):
+    """Base of every registry record: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    record_name: ClassVar[str] = "record"
+    #: Fields that must not lie after today.
+    past_dates: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_future_dates(self, info: ValidationInfo) -> Record:
+        today = today_from(info)
+        for name in self.past_dates:
+            value = getattr(self, name)
+            if value is not None and value > today:
+                raise ValueError(f"{name}: date {value.isoformat()} is in the future")
+        return self
+
+
+class Site(Record):
+    record_name: ClassVar[str] = "site"
+    site_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    country: str | None = Field(default=None, max_length=2, min_length=2)
+
+
+class Clinician(Record):
+    record_name: ClassVar[str] = "clinician"
+    clinician_id: Identifier
+    display_name: str = Field(min_length=1, max_length=200)
+    site_id: Identifier | None = None
+
+
+class Patient(Record):
+    """A pseudonymous patient: no name; contact details live apart from clinical data."""
+
+    record_name: ClassVar[str] = "patient"
+    past_dates: ClassVar[tuple[str, ...]] = ("first_symptoms_date", "diagnosis_date")
+    patient_id: Identifier
+    year_of_birth: int = Field(ge=1900)
+    sex: Sex = Sex.UNKNOWN
+    phenotype: Phenotype
+    first_symptoms_date: dt.date | None = None
+    diagnosis_date: dt.date | None = None
+    clinician_id: Identifier | None = None
+    site_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _dates_after_birth(self, info: ValidationInfo) -> Patient:
+        if self.year_of_birth > today_from(info).year:
+            raise ValueError(f"year_of_birth: {self.year_of_birth} is in the future")
+        for name in ("first_symptoms_date", "diagnosis_date"):
+            value = getattr(self, name)
+            if value is not None and value.year < self.year_of_birth:
+                raise ValueError(f"{name}: {value.isoformat()} is before the year of birth")
+        return self
+
+
+class PatientContact(Record):
+    """Identifying details, stored apart and never exported with clinical data."""
+
+    record_name: ClassVar[str] = "patient_contact"
+    patient_id: Identifier
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Exposure(Record):
+    """A period on one drug at one regimen. A dose change is a new exposure."""
+
+    record_name: ClassVar[str] = "exposure"
+    past_dates: ClassVar[tuple[str, ...]] = ("start_date", "stop_date")
+    id: int | None = None
+    patient_id: Identifier
+    drug_name: str = Field(min_length=1, max_length=120)
+    rxnorm_cui: str | None = Field(default=None, pattern=r"^\d{1,9}$")
+    drug_class: DrugClass = DrugClass.OTHER
+    dose_mg: Decimal | None = Field(default=None, max_digits=12, decimal_places=4)
+    frequency: str = Field(default="daily", max_length=40)
+    time_of_day: TimeOfDay = TimeOfDay.UNKNOWN
+    formulation: Formulation | None = None
+    start_date: dt.date
+    stop_date: dt.date | None = None
+    stop_reason: str | None = Field(default=None, max_length=200)
+
+    @field_validator("dose_mg")
+    @classmethod
+    def _positive_dose(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value <= 0:
+            raise ValueError("dose must be greater than 0 mg")
+        return value
+
+    @model_validator(mode="after")
+    def _stop_not_before_start(self) -> Exposure:
+        if self.stop_date is not None and self.stop_date < self.start_date:
+            raise ValueError(
+                f"stop_date: {self.stop_date.isoformat()} is before start_date "
+                f"{self.start_date.isoformat()}"
+            )
+        if self.drug_class is DrugClass.LDN and self.dose_mg is None:
+            raise ValueError("dose_mg: an LDN exposure needs its dose")
+        return self
+
+
+class DoseLog(Record):
+    record_name: ClassVar[str] = "dose_log"
+    past_dates: ClassVar[tuple[str, ...]] = ("date",)
+    id: int | None = None
+    patient_id: Identifier
+    date: dt.date
+    taken: bool
+    clock_time: dt.time | None = None
+
+
+class QuestionnaireResponse(Record):
+    """Answers to one instrument on one date; a blank answer stays None, never 0."""
+
+    record_name: ClassVar[str] = "questionnaire"
+    past_dates: ClassVar[tuple[str, ...]] = ("date",)
+    id: int | None = None
+    patient_id: Identifier
+    instrument_id: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
+    instrument_version: str = Field(min_length=1, max_length=20)
+    date: dt.date
+    answers: tuple[float | None, ...] = Field(min_length=1)
+    total: float | None = None
+
+    @model_validator(mode="after")
+    def _some_answer(self) -> QuestionnaireResponse:
+        if all(a is None for a in self.answers):
+            raise ValueError("answers: every answer is blank")
+        return self
+
+
+class Relapse(Record):
+    record_name: ClassVar[str] = "relapse"
+    past_dates: ClassVar[tuple[str, ...]] = ("onset_date", "recovery_date")
+    id: int | None = None
+    patient_id: Identifier
+    onset_date: dt.date
+    recovery_date: dt.date | None = None
+    severity: Severity | None = None
+    functional_systems: tuple[FunctionalSystem, ...] = ()
+    steroid_treated: bool | None = None
+    confirmed_by: Confirmation = Confirmation.PATIENT
+    #: Whether symptoms lasted at least 24 hours; None = not recorded.
+    lasted_24h: bool | None = None
+    #: Fever or infection at onset (a pseudo-relapse); None = not recorded.
+    fever_or_infection: bool | None = None
+
+    @model_validator(mode="after")
+    def _recovery_not_before_onset(self) -> Relapse:
+        if self.recovery_date is not None and self.recovery_date < self.onset_date:
+            raise ValueError(
+                f"recovery_date: {self.recovery_date.isoformat()} is before onset_date "
+                f"{self.onset_date.isoformat()}"
+            )
+        return self
+
+
+class EdssAssessment(Record):
+    record_name: ClassVar[str] = "edss"
+    past_dates: ClassVar[tuple[str, ...]] = ("date",)
+    id: int | None = None
+    patient_id: Identifier
+    date: dt.date
+    score: float
+    functional_systems: dict[FunctionalSystem, int] = Field(default_factory=dict)
+    rater: str | None = Field(default=None, max_length=120)
+
+    @field_validator("score")
+    @classmethod
+    def _edss_scale(cls, value: float) -> float:
+        if not is_valid_edss(value):
+            raise ValueError(
+                "EDSS must be 0, 1.0, 1.5, ... 9.5 or 10 (half steps from 1.0; there is no 0.5)"
+            )
+        return float(value)
+
+    @field_validator("functional_systems")
+    @classmethod
+    def _fs_ranges(cls, value: dict[FunctionalSystem, int]) -> dict[FunctionalSystem, int]:
+        from .codes import FUNCTIONAL_SYSTEM_MAX
+
+        for system, grade in value.items():
+            top = FUNCTIONAL_SYSTEM_MAX[system]
+            if not 0 <= grade <= top:
+                raise ValueError(f"{system.value} functional system score must be 0-{top}")
+        return value
+
+
+class AdverseEvent(Record):
+    record_name: ClassVar[str] = "adverse_event"
+    past_dates: ClassVar[tuple[str, ...]] = ("onset_date",)
+    id: int | None = None
+    patient_id: Identifier
+    onset_date: dt.date
+    term: str
+    term_code: str | None = Field(default=None, max_length=40)
+    free_text: str | None = Field(default=None, max_length=2000)
+    severity: Severity
+    relationship: Causality = Causality.UNASSESSABLE
+    outcome: AeOutcome = AeOutcome.UNKNOWN
+
+    @field_validator("term")
+    @classmethod
+    def _controlled_term(cls, value: str) -> str:
+        if value not in ADVERSE_EVENT_TERMS:
+            raise ValueError(f"term must be one of {', '.join(ADVERSE_EVENT_TERMS)}")
+        return value
+
+
+class LabObservation(Record):
+    record_name: ClassVar[str] = "lab"
+    past_dates: ClassVar[tuple[str, ...]] = ("date",)
+    id: int | None = None
+    patient_id: Identifier
+    date: dt.date
+    loinc_code: str = Field(pattern=r"^\d{1,7}-\d$")
+    name: str | None = Field(default=None, max_length=200)
+    value: float
+    unit: str = Field(min_length=1, max_length=40)
+
+
+class Consent(Record):
+    record_name: ClassVar[str] = "consent"
+    past_dates: ClassVar[tuple[str, ...]] = ("given_date", "withdrawn_date")
+    id: int | None = None
+    patient_id: Identifier
+    scope: ConsentScope
+    given_date: dt.date
+    withdrawn_date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _withdrawn_after_given(self) -> Consent:
+        if self.withdrawn_date is not None and self.withdrawn_date < self.given_date:
+            raise ValueError("withdrawn_date: consent cannot be withdrawn before it was given")
+        return self
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.given_date <= day and (self.withdrawn_date is None or day < self.withdrawn_date)
+
+
+#: Record kinds by name, in dependency order (a record's references come before it).
+RECORD_TYPES: dict[str, type[Record]] = {
+    "sites": Site,
+    "clinicians": Clinician,
+    "patients": Patient,
+    "exposures": Exposure,
+    "dose_logs": DoseLog,
+    "questionnaires": QuestionnaireResponse,
+    "relapses": Relapse,
+    "edss": EdssAssessment,
+    "adverse_events": AdverseEvent,
+    "labs": LabObservation,
+    "consents": Consent,
+}
+
+
+def record_kind(record: Record) -> str:
+    for kind, cls in RECORD_TYPES.items():
+        if isinstance(record, cls):
+            return kind
+    raise KeyError(type(record).__name__)
+
+
+def as_plain(record: Record) -> dict[str, Any]:
+    return record.model_dump(mode="json")

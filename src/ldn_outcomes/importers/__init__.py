@@ -1,0 +1,1 @@
+"""Importers: one module per outside source; every problem reported with its location."""

@@ -1,0 +1,1 @@
+"""Reports: assemble results into views (dicts) and self-contained HTML."""

@@ -1,0 +1,56 @@
+"""One typed settings object, read from ``LDN_``-prefixed environment variables.
+
+Only ``cli`` and ``web`` read it; they pass what the library needs explicitly. Nothing here is
+built at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigurationError
+
+DEFAULT_SECRET = "change-me-dev-only"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded SQLite registry lives by default: ``./data`` under the working dir."""
+    return Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LDN_", extra="ignore")
+
+    #: SQLAlchemy URL; default is a SQLite file ``data/ldn.sqlite3`` in the working directory.
+    database_url: str | None = None
+    #: ``dev`` allows the default secret and extra logging; anything else must set a secret.
+    mode: str = Field(default="dev", pattern=r"^(dev|production|test)$")
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    #: Minimum group size shown to researchers; smaller cells are suppressed.
+    min_cell_size: int = Field(default=5, ge=1)
+    ncbi_api_key: SecretStr | None = None
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.mode != "dev" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
+            raise ValueError("LDN_SECRET_KEY must be set outside dev mode")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(default_data_dir() / 'ldn.sqlite3').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise ConfigurationError(f"invalid settings: {error}") from None

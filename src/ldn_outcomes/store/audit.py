@@ -1,0 +1,50 @@
+"""Audit rows: who did what to which record, with the record before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from .tables import AuditRow
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "value") and not isinstance(value, (int, float, str)):
+        return value.value
+    return value
+
+
+def write_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    table: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    session.execute(
+        insert(AuditRow).values(
+            at=dt.datetime.now(dt.UTC),
+            actor=actor,
+            action=action,
+            table_name=table,
+            record_key=key,
+            before=json.loads(json.dumps(_jsonable(before))) if before is not None else None,
+            after=json.loads(json.dumps(_jsonable(after))) if after is not None else None,
+        )
+    )

@@ -1,0 +1,263 @@
+"""The bulk write path: many records of many kinds in one all-or-nothing transaction.
+
+Two entry points share one transaction discipline:
+
+* :func:`load_records` for validated domain records (file imports): each record gets its own
+  audit row, references and duplicate ids are checked for the whole batch before anything is
+  written, and every problem is reported with its file and row.
+* :func:`load_frames` for column-oriented data (the simulator, ~10 million rows): the same
+  rules are checked column-wise by :mod:`ldn_outcomes.store.frame_rules`, rows are written with
+  the driver's fast paths, and one summary audit row per table records the load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from ..domain.models import RECORD_TYPES, Record
+from ..errors import DuplicateRecord, Problem, ValidationFailed
+from .audit import write_audit
+from .convert import key_column, record_to_values, table_of
+from .frame_rules import check_frames
+from .registry import Registry
+
+ORDER = list(RECORD_TYPES)
+Progress = Callable[[str, int], None]
+
+
+def load_records(
+    engine: Engine,
+    records: Mapping[str, Sequence[tuple[int | None, Record]]],
+    *,
+    actor: str,
+    source: str = "import",
+) -> dict[str, int]:
+    """Write (row number, record) pairs of each kind; all or nothing. Returns counts by kind."""
+    counts: dict[str, int] = {}
+    with Session(engine) as session, session.begin():
+        registry = Registry(session, actor)
+        pending: dict[str, set[str]] = {}
+        problems: list[Problem] = []
+        for kind in ORDER:
+            batch = records.get(kind, ())
+            if not batch:
+                continue
+            problems.extend(_duplicate_problems(session, kind, batch, source))
+            try:
+                registry.check_references(
+                    kind, [record for _, record in batch], first_row=0, pending=pending
+                )
+            except ValidationFailed as failure:
+                rows = [row for row, _ in batch]
+                problems.extend(_with_rows(failure.problems, batch, rows, source))
+            key = key_column(kind)
+            if key != "id":
+                pending[kind] = {getattr(record, key) for _, record in batch}
+        if problems:
+            raise ValidationFailed(problems)
+        for kind in ORDER:
+            batch = records.get(kind, ())
+            if not batch:
+                continue
+            table = table_of(kind)
+            key = key_column(kind)
+            values = [record_to_values(kind, record) for _, record in batch]
+            with_id = [v for v in values if v.get(key) is not None]
+            without_id = [v for v in values if v.get(key) is None]
+            if with_id:
+                session.execute(insert(table), with_id)
+            if without_id:
+                for v in without_id:
+                    v[key] = session.execute(insert(table).values(**v)).inserted_primary_key[0]
+            for v in values:
+                write_audit(
+                    session,
+                    actor=actor,
+                    action="create",
+                    table=kind,
+                    key=str(v[key]),
+                    before=None,
+                    after={**v, "_source": source},
+                )
+            counts[kind] = len(values)
+        if engine.dialect.name == "postgresql":
+            _reset_sequences(session.connection(), [k for k in counts if key_column(k) == "id"])
+    return counts
+
+
+def _with_rows(
+    problems: Iterable[Problem],
+    batch: Sequence[tuple[int | None, Record]],
+    rows: list[int | None],
+    source: str,
+) -> list[Problem]:
+    fixed = []
+    for problem in problems:
+        row = rows[problem.row] if problem.row is not None and problem.row < len(rows) else None
+        if row is None:
+            # find the first record with the offending value
+            for (r, record) in batch:
+                if getattr(record, problem.field, object()) == problem.value:
+                    row = r
+                    break
+        fixed.append(
+            Problem(problem.record, problem.field, problem.rule, row, problem.value, f"{source}")
+        )
+    return fixed
+
+
+def _duplicate_problems(
+    session: Session, kind: str, batch: Sequence[tuple[int | None, Record]], source: str
+) -> list[Problem]:
+    key = key_column(kind)
+    seen: dict[Any, int | None] = {}
+    problems = []
+    name = RECORD_TYPES[kind].record_name
+    for row, record in batch:
+        value = getattr(record, key)
+        if value is None:
+            continue
+        if value in seen:
+            problems.append(
+                Problem(name, key, f"duplicate id (also on row {seen[value]})", row, value, source)
+            )
+        else:
+            seen[value] = row
+    table = table_of(kind)
+    column = getattr(table, key)
+    keys = list(seen)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for existing in session.scalars(select(column).where(column.in_(chunk))):
+            problems.append(
+                Problem(name, key, "id already exists in the registry", seen[existing], existing,
+                        source)
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Column-oriented loading
+
+
+def _json_column(series: pd.Series) -> list[str]:
+    return [json.dumps(v) for v in series]
+
+
+def load_frames(
+    engine: Engine,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    actor: str,
+    source: str,
+    progress: Progress | None = None,
+    chunk_rows: int = 200_000,
+) -> dict[str, int]:
+    """Check the registry rules column-wise, then write every frame in one transaction.
+
+    Frames use the table's column names; dates as ``datetime64``/``date``; EDSS functional
+    systems and questionnaire answers as Python dicts/lists. Raises ValidationFailed (naming
+    the kind, row and rule) before anything is written.
+    """
+    check_frames(frames)
+    counts: dict[str, int] = {}
+    with engine.begin() as connection:
+        dbapi = connection.connection.driver_connection
+        existing_keys: dict[str, Any] = {}
+        for kind in ORDER:
+            frame = frames.get(kind)
+            if frame is None or frame.empty:
+                continue
+            key = key_column(kind)
+            table = table_of(kind)
+            ids = frame.get(key)
+            if ids is not None and ids.notna().any():
+                column = getattr(table, key)
+                present = connection.execute(select(column).limit(1)).first()
+                if present is not None:
+                    values = ids.dropna().tolist()
+                    clash: list[Any] = []
+                    for start in range(0, len(values), 500):
+                        clash.extend(
+                            connection.execute(
+                                select(column).where(column.in_(values[start : start + 500]))
+                            ).scalars()
+                        )
+                        if clash:
+                            break
+                    if clash:
+                        raise DuplicateRecord(
+                            f"{kind}: id {clash[0]!r} already exists in the registry"
+                        )
+            existing_keys[kind] = True
+            columns = [c.name for c in table.__table__.columns if c.name in frame.columns]
+            prepared = frame[columns].copy()
+            for name in ("answers", "functional_systems"):
+                if name in prepared:
+                    prepared[name] = _json_column(prepared[name])
+            for name in prepared.columns:
+                if pd.api.types.is_datetime64_any_dtype(prepared[name]):
+                    prepared[name] = prepared[name].dt.strftime("%Y-%m-%d").where(
+                        prepared[name].notna(), None
+                    )
+            prepared = prepared.astype(object).where(prepared.notna(), None)
+            total = len(prepared)
+            written = 0
+            if engine.dialect.name == "sqlite":
+                sql = (
+                    f'INSERT INTO {table.__tablename__} ({", ".join(columns)}) '
+                    f'VALUES ({", ".join("?" for _ in columns)})'
+                )
+                cursor = dbapi.cursor()
+                for start in range(0, total, chunk_rows):
+                    chunk = prepared.iloc[start : start + chunk_rows]
+                    cursor.executemany(sql, chunk.itertuples(index=False, name=None))
+                    written += len(chunk)
+                    if progress:
+                        progress(kind, len(chunk))
+            else:
+                with dbapi.cursor() as cursor, cursor.copy(
+                    f'COPY {table.__tablename__} ({", ".join(columns)}) FROM STDIN'
+                ) as copy:
+                    for start in range(0, total, chunk_rows):
+                        chunk = prepared.iloc[start : start + chunk_rows]
+                        for values in chunk.itertuples(index=False, name=None):
+                            copy.write_row(values)
+                        written += len(chunk)
+                        if progress:
+                            progress(kind, len(chunk))
+            counts[kind] = written
+        if engine.dialect.name == "postgresql":
+            _reset_sequences(connection, [k for k in counts if key_column(k) == "id"])
+        with Session(bind=connection) as session:
+            for kind, number in counts.items():
+                write_audit(
+                    session,
+                    actor=actor,
+                    action="bulk_create",
+                    table=kind,
+                    key=f"{number} rows",
+                    before=None,
+                    after={"rows": number, "source": source},
+                )
+            session.flush()
+    return counts
+
+
+def _reset_sequences(connection: Any, kinds: list[str]) -> None:
+    from sqlalchemy import text
+
+    for kind in kinds:
+        name = table_of(kind).__tablename__
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+            )
+        )

@@ -1,0 +1,200 @@
+"""Repository for registry records: domain records in, domain records out, every write audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain.models import RECORD_TYPES, Patient, Record, record_kind
+from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
+from .audit import write_audit
+from .convert import key_column, record_to_values, row_to_record, table_of
+from .tables import ClinicianRow, PatientRow, SiteRow
+
+PATIENT_KINDS = (
+    "exposures",
+    "dose_logs",
+    "questionnaires",
+    "relapses",
+    "edss",
+    "adverse_events",
+    "labs",
+    "consents",
+)
+
+
+class Registry:
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    # -- reads -----------------------------------------------------------------
+    def get(self, kind: str, key: Any) -> Record:
+        row = self.session.get(table_of(kind), key)
+        if row is None:
+            raise NotFound(f"no {RECORD_TYPES[kind].record_name} with id {key!r}")
+        return row_to_record(kind, row)
+
+    def patient(self, patient_id: str) -> Patient:
+        record = self.get("patients", patient_id)
+        assert isinstance(record, Patient)
+        return record
+
+    def list(self, kind: str, **filters: Any) -> list[Record]:
+        table = table_of(kind)
+        query = select(table)
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(table, name) == value)
+        query = query.order_by(getattr(table, key_column(kind)))
+        return [row_to_record(kind, row) for row in self.session.scalars(query)]
+
+    def count(self, kind: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(table_of(kind))) or 0
+
+    def patient_records(self, patient_id: str) -> dict[str, list[Record]]:
+        """Everything recorded for one patient, by kind."""
+        self.patient(patient_id)
+        return {kind: self.list(kind, patient_id=patient_id) for kind in PATIENT_KINDS}
+
+    # -- writes ----------------------------------------------------------------
+    def add(self, record: Record, *, row: int | None = None) -> Record:
+        """Insert one validated record after checking its references and uniqueness."""
+        kind = record_kind(record)
+        self.check_references(kind, [record], first_row=row)
+        values = record_to_values(kind, record)
+        table = table_of(kind)
+        key_name = key_column(kind)
+        key = values.get(key_name)
+        if key is not None and self.session.get(table, key) is not None:
+            raise DuplicateRecord(
+                f"{record.record_name} {key_name} {key!r} already exists"
+                + (f" (row {row})" if row is not None else "")
+            )
+        stored = table(**values)
+        self.session.add(stored)
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            raise DuplicateRecord(
+                f"{record.record_name} could not be stored: {error.orig}"
+            ) from None
+        result = row_to_record(kind, stored)
+        write_audit(
+            self.session,
+            actor=self.actor,
+            action="create",
+            table=kind,
+            key=str(getattr(stored, key_name)),
+            before=None,
+            after=record_to_values(kind, result),
+        )
+        return result
+
+    def update(self, record: Record) -> Record:
+        kind = record_kind(record)
+        key_name = key_column(kind)
+        key = getattr(record, key_name)
+        table = table_of(kind)
+        stored = self.session.get(table, key) if key is not None else None
+        if stored is None:
+            raise NotFound(f"no {record.record_name} with {key_name} {key!r}")
+        self.check_references(kind, [record])
+        before = record_to_values(kind, row_to_record(kind, stored))
+        for name, value in record_to_values(kind, record).items():
+            setattr(stored, name, value)
+        self.session.flush()
+        write_audit(
+            self.session,
+            actor=self.actor,
+            action="update",
+            table=kind,
+            key=str(key),
+            before=before,
+            after=record_to_values(kind, record),
+        )
+        return record
+
+    def delete(self, kind: str, key: Any) -> None:
+        table = table_of(kind)
+        stored = self.session.get(table, key)
+        if stored is None:
+            raise NotFound(f"no {RECORD_TYPES[kind].record_name} with id {key!r}")
+        before = record_to_values(kind, row_to_record(kind, stored))
+        self.session.delete(stored)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise ValidationFailed(
+                Problem(kind, key_column(kind), "other records still refer to this record")
+            ) from None
+        write_audit(
+            self.session,
+            actor=self.actor,
+            action="delete",
+            table=kind,
+            key=str(key),
+            before=before,
+            after=None,
+        )
+
+    # -- rules that need other records ------------------------------------------
+    def _existing(self, table: Any, column: Any, keys: Iterable[str]) -> set[str]:
+        wanted = sorted({k for k in keys if k is not None})
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(self.session.scalars(select(column).where(column.in_(chunk))))
+        return found
+
+    def check_references(
+        self,
+        kind: str,
+        records: Sequence[Record],
+        *,
+        first_row: int | None = None,
+        pending: dict[str, set[str]] | None = None,
+    ) -> None:
+        """Every referenced patient, clinician and site must exist (or be pending in the batch)."""
+        pending = pending or {}
+        checks: list[tuple[str, Any, Any, str]] = []
+        if kind in PATIENT_KINDS:
+            checks.append(("patient_id", PatientRow, PatientRow.patient_id, "patients"))
+        if kind in ("patients", "clinicians"):
+            checks.append(("site_id", SiteRow, SiteRow.site_id, "sites"))
+        if kind == "patients":
+            checks.append(("clinician_id", ClinicianRow, ClinicianRow.clinician_id, "clinicians"))
+        problems: list[Problem] = []
+        for field, table, column, target in checks:
+            keys = {getattr(r, field) for r in records} - pending.get(target, set()) - {None}
+            missing = keys - self._existing(table, column, keys)
+            if not missing:
+                continue
+            for index, record in enumerate(records):
+                value = getattr(record, field)
+                if value in missing:
+                    problems.append(
+                        Problem(
+                            record=record.record_name,
+                            field=field,
+                            rule=f"refers to a {target[:-1]} that does not exist",
+                            row=None if first_row is None else first_row + index,
+                            value=value,
+                        )
+                    )
+        if problems:
+            raise ValidationFailed(problems)
+
+    def has_patient(self, patient_id: str) -> bool:
+        return bool(
+            self.session.scalar(select(exists().where(PatientRow.patient_id == patient_id)))
+        )
+
+
+def on_date(records: Iterable[Record], attribute: str = "date") -> list[tuple[dt.date, Record]]:
+    return sorted(((getattr(r, attribute), r) for r in records), key=lambda item: item[0])

@@ -1,0 +1,206 @@
+"""The registry's tables. Columns mirror the domain records; the audit log records every write.
+
+Clinical tables hold no names or contact details: those live in ``patient_contacts`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    Time,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def patient_fk() -> Mapped[str]:
+    return mapped_column(
+        String(64), ForeignKey("patients.patient_id", ondelete="RESTRICT"), index=True
+    )
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+
+class ClinicianRow(Base):
+    __tablename__ = "clinicians"
+    clinician_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+
+
+class PatientRow(Base):
+    __tablename__ = "patients"
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year_of_birth: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(16))
+    phenotype: Mapped[str] = mapped_column(String(8))
+    first_symptoms_date: Mapped[dt.date | None] = mapped_column(Date)
+    diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
+    clinician_id: Mapped[str | None] = mapped_column(ForeignKey("clinicians.clinician_id"))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
+
+
+class PatientContactRow(Base):
+    __tablename__ = "patient_contacts"
+    patient_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("patients.patient_id", ondelete="CASCADE"), primary_key=True
+    )
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class ExposureRow(Base):
+    __tablename__ = "exposures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    drug_name: Mapped[str] = mapped_column(String(120))
+    rxnorm_cui: Mapped[str | None] = mapped_column(String(9))
+    drug_class: Mapped[str] = mapped_column(String(16))
+    dose_mg: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    frequency: Mapped[str] = mapped_column(String(40))
+    time_of_day: Mapped[str] = mapped_column(String(16))
+    formulation: Mapped[str | None] = mapped_column(String(32))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    stop_date: Mapped[dt.date | None] = mapped_column(Date)
+    stop_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class DoseLogRow(Base):
+    __tablename__ = "dose_logs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    date: Mapped[dt.date] = mapped_column(Date)
+    taken: Mapped[bool] = mapped_column(Boolean)
+    clock_time: Mapped[dt.time | None] = mapped_column(Time)
+
+
+class QuestionnaireRow(Base):
+    __tablename__ = "questionnaires"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    #: Answers in item order as a JSON list; null stays null (a blank is never "no").
+    answers: Mapped[list] = mapped_column(JSON)
+    total: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (Index("ix_questionnaires_patient_instrument", "patient_id", "instrument_id"),)
+
+
+class RelapseRow(Base):
+    __tablename__ = "relapses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    onset_date: Mapped[dt.date] = mapped_column(Date)
+    recovery_date: Mapped[dt.date | None] = mapped_column(Date)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    functional_systems: Mapped[list] = mapped_column(JSON)
+    steroid_treated: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed_by: Mapped[str] = mapped_column(String(16))
+    lasted_24h: Mapped[bool | None] = mapped_column(Boolean)
+    fever_or_infection: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class EdssRow(Base):
+    __tablename__ = "edss"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[float] = mapped_column(Float)
+    functional_systems: Mapped[dict] = mapped_column(JSON)
+    rater: Mapped[str | None] = mapped_column(String(120))
+
+
+class AdverseEventRow(Base):
+    __tablename__ = "adverse_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    onset_date: Mapped[dt.date] = mapped_column(Date)
+    term: Mapped[str] = mapped_column(String(60))
+    term_code: Mapped[str | None] = mapped_column(String(40))
+    free_text: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    relationship: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+
+
+class LabRow(Base):
+    __tablename__ = "labs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    date: Mapped[dt.date] = mapped_column(Date)
+    loinc_code: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40))
+
+
+class ConsentRow(Base):
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = patient_fk()
+    scope: Mapped[str] = mapped_column(String(16))
+    given_date: Mapped[dt.date] = mapped_column(Date)
+    withdrawn_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AuditRow(Base):
+    """Who changed what, when, with the record before and after (JSON)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(24))
+    table_name: Mapped[str] = mapped_column(String(60))
+    record_key: Mapped[str] = mapped_column(String(120))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
+#: Table class for each record kind of the domain (same names as the CSV files).
+ROW_TYPES: dict[str, type[Base]] = {
+    "sites": SiteRow,
+    "clinicians": ClinicianRow,
+    "patients": PatientRow,
+    "exposures": ExposureRow,
+    "dose_logs": DoseLogRow,
+    "questionnaires": QuestionnaireRow,
+    "relapses": RelapseRow,
+    "edss": EdssRow,
+    "adverse_events": AdverseEventRow,
+    "labs": LabRow,
+    "consents": ConsentRow,
+}
+from . import evidence_tables  # noqa: E402,F401
