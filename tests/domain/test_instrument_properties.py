@@ -18,7 +18,7 @@ def answers_for(instrument_id: str) -> st.SearchStrategy[list[int]]:
 
 
 @pytest.mark.parametrize("instrument_id", FATIGUE + ["pdds"])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_total_within_published_range(instrument_id: str, data: st.DataObject) -> None:
     definition = get_instrument(instrument_id)
@@ -31,7 +31,7 @@ def test_total_within_published_range(instrument_id: str, data: st.DataObject) -
 
 
 @pytest.mark.parametrize("instrument_id", FATIGUE)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_raising_one_answer_never_lowers_fatigue(instrument_id: str, data: st.DataObject) -> None:
     definition = get_instrument(instrument_id)
@@ -48,7 +48,7 @@ def test_raising_one_answer_never_lowers_fatigue(instrument_id: str, data: st.Da
 
 
 @pytest.mark.parametrize("instrument_id", ["mfis", "mfis5", "fss"])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_a_blank_is_never_scored_as_zero(instrument_id: str, data: st.DataObject) -> None:
     answers: list[int | None] = list(data.draw(answers_for(instrument_id)))
@@ -57,7 +57,7 @@ def test_a_blank_is_never_scored_as_zero(instrument_id: str, data: st.DataObject
         score(instrument_id, answers)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(
     st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=3, max_size=3),
     st.lists(st.one_of(st.none(), st.booleans()), min_size=2, max_size=2),

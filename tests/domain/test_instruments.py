@@ -61,7 +61,11 @@ def test_mfis5_uses_items_1_9_10_17_19() -> None:
     # MFIS-5 = MFIS items 1, 9, 10, 17, 19 (NINDS CDE; Meca-Lallana 2019, PMID 31741743).
     definition = get_instrument("mfis5")
     assert [i.key for i in definition.items] == [
-        "mfis_item1", "mfis_item9", "mfis_item10", "mfis_item17", "mfis_item19",
+        "mfis_item1",
+        "mfis_item9",
+        "mfis_item10",
+        "mfis_item17",
+        "mfis_item19",
     ]
     assert score("mfis5", [1, 2, 3, 4, 0]).total == 10
     assert score("mfis5", [4] * 5).total == 20
@@ -192,3 +196,19 @@ def test_definitions_are_sourced_and_licensed(definition) -> None:  # type: igno
     if definition.mcid is not None:
         assert definition.mcid.source.pmid or definition.mcid.source.doi
     assert definition.loinc is None or definition.loinc_note
+
+
+def test_sum_definitions_cannot_allow_blanks() -> None:
+    from ldn_outcomes.domain.instruments.model import InstrumentDefinition
+
+    data = get_instrument("mfis5").model_dump()
+    data["missing"] = {"max_missing": 1, "rule": "prorate"}
+    with pytest.raises(ValueError, match="cannot allow blank items"):
+        InstrumentDefinition.model_validate(data)
+
+
+def test_trailing_optional_items_may_be_omitted() -> None:
+    assert score("edss", [3.5]).missing_items == (2, 3, 4, 5, 6, 7, 8)
+    assert score("checkin", [4]).subscales == {"fatigue": 4}
+    with pytest.raises(ValidationFailed, match="expected 21 answers"):
+        score("mfis", [1])  # required items cannot be omitted

@@ -87,9 +87,7 @@ def test_baseline_within_30_days_of_relapse_is_moved() -> None:
 
 
 def test_raw_when_onset_within_90_days_after_relapse() -> None:
-    result = confirmed_disability_events(
-        series((0, 2.0), (120, 3.5), (210, 3.5)), [day(100)]
-    )
+    result = confirmed_disability_events(series((0, 2.0), (120, 3.5), (210, 3.5)), [day(100)])
     assert result.first_cdw is not None and result.first_cdw.cdw_type == "RAW"
 
 
@@ -128,3 +126,9 @@ def test_invalid_edss_rejected() -> None:
         confirmed_disability_events(series((0, 0.5), (100, 2.0)))
     with pytest.raises(ValidationFailed, match="at least one"):
         confirmed_disability_events([])
+
+
+def test_invalid_options_rejected() -> None:
+    bad = ProgressionOptions(baseline="sliding")  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed, match="baseline"):
+        confirmed_disability_events(series((0, 2.0)), options=bad)

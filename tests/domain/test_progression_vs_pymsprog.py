@@ -35,23 +35,42 @@ OPTIONS = [
 ]
 
 
-def _reference(visits: pd.DataFrame, relapses: pd.DataFrame, baseline: str, event: str,
-               days: int) -> list[Row]:
+def _reference(
+    visits: pd.DataFrame, relapses: pd.DataFrame, baseline: str, event: str, days: int
+) -> list[Row]:
     _, results = pymsprog.MSprog(
-        visits, subj_col="id", value_col="EDSS", date_col="date", outcome="edss",
-        relapse=relapses, baseline=baseline, event=event, conf_days=days, RAW_PIRA=True,
-        include_dates=True, include_value=True, verbose=0,
+        visits,
+        subj_col="id",
+        value_col="EDSS",
+        date_col="date",
+        outcome="edss",
+        relapse=relapses,
+        baseline=baseline,
+        event=event,
+        conf_days=days,
+        RAW_PIRA=True,
+        include_dates=True,
+        include_value=True,
+        verbose=0,
     )
     return [
-        (str(r["id"]), r["event_type"], r["CDW_type"] or None, r["date"].date(), r["value"],
-         r["bl_date"].date(), r[f"conf{days}_date"].date())
+        (
+            str(r["id"]),
+            r["event_type"],
+            r["CDW_type"] or None,
+            r["date"].date(),
+            r["value"],
+            r["bl_date"].date(),
+            r[f"conf{days}_date"].date(),
+        )
         for _, r in results.iterrows()
         if r["event_type"]
     ]
 
 
-def _ours(visits: pd.DataFrame, relapses: pd.DataFrame, baseline: str, event: str,
-          days: int) -> list[Row]:
+def _ours(
+    visits: pd.DataFrame, relapses: pd.DataFrame, baseline: str, event: str, days: int
+) -> list[Row]:
     options = ProgressionOptions(
         baseline=baseline,  # type: ignore[arg-type]
         confirmation_days=days,
@@ -61,12 +80,26 @@ def _ours(visits: pd.DataFrame, relapses: pd.DataFrame, baseline: str, event: st
     rows: list[Row] = []
     for subject in visits["id"].unique():
         own = visits[visits["id"] == subject]
-        points = [EdssPoint(date.fromisoformat(str(d)[:10]), float(s))
-                  for d, s in zip(own["date"], own["EDSS"], strict=True)]
-        onsets = [date.fromisoformat(str(d)[:10]) for d in relapses[relapses["id"] == subject]["date"]]
+        points = [
+            EdssPoint(date.fromisoformat(str(d)[:10]), float(s))
+            for d, s in zip(own["date"], own["EDSS"], strict=True)
+        ]
+        onsets = [
+            date.fromisoformat(str(d)[:10]) for d in relapses[relapses["id"] == subject]["date"]
+        ]
         result = confirmed_disability_events(points, onsets, options)
-        rows += [(str(subject), e.kind, e.cdw_type, e.date, e.score, e.baseline_date,
-                  e.confirmation_date) for e in result.events]
+        rows += [
+            (
+                str(subject),
+                e.kind,
+                e.cdw_type,
+                e.date,
+                e.score,
+                e.baseline_date,
+                e.confirmation_date,
+            )
+            for e in result.events
+        ]
     return rows
 
 
@@ -93,8 +126,10 @@ def cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
         for _ in range(rng.randint(0, 3)):
             onset = date(2020, 1, 1) + timedelta(days=rng.randint(-60, 1500))
             onsets.append((str(subject), onset.isoformat()))
-    return (pd.DataFrame(rows, columns=["id", "date", "EDSS"]),
-            pd.DataFrame(onsets, columns=["id", "date"]))
+    return (
+        pd.DataFrame(rows, columns=["id", "date", "EDSS"]),
+        pd.DataFrame(onsets, columns=["id", "date"]),
+    )
 
 
 @pytest.mark.parametrize(("baseline", "event", "days"), OPTIONS)

@@ -9,27 +9,78 @@ from importlib import resources
 import pytest
 
 DESIGNS = {
-    "parallel_rct", "crossover_rct", "open_label", "cohort", "case_series", "case_report",
-    "survey", "cross_sectional", "registry_study", "anecdote", "hypothesis", "trial_registration",
+    "parallel_rct",
+    "crossover_rct",
+    "open_label",
+    "cohort",
+    "case_series",
+    "case_report",
+    "survey",
+    "cross_sectional",
+    "registry_study",
+    "anecdote",
+    "hypothesis",
+    "trial_registration",
 }
 BLINDING = {None, "none", "single", "double", "triple"}
 SWITCH_FLAGS = {
-    "none", "added", "dropped", "demoted", "changed_timepoint", "changed_measure", "unclear",
+    "none",
+    "added",
+    "dropped",
+    "demoted",
+    "changed_timepoint",
+    "changed_measure",
+    "unclear",
 }
 VERDICTS = {"supported", "contradicted", "untested", "mixed", "not_testable_in_registry"}
 AUDITS = {
-    None, "progression", "relapses", "symptoms", "relapse_recovery", "matched",
-    "adverse_events", "labs", "nof1",
+    None,
+    "progression",
+    "relapses",
+    "symptoms",
+    "relapse_recovery",
+    "matched",
+    "adverse_events",
+    "labs",
+    "nof1",
 }
 STUDY_KEYS = {
-    "id", "title", "authors", "year", "journal", "pmid", "doi", "nct_id", "registry_ids",
-    "condition", "design", "blinding", "n_enrolled", "n_analysed", "population", "dose",
-    "timing", "duration", "outcomes", "results_as_reported", "adverse_events", "funding",
-    "evidence_level", "capsule", "sources",
+    "id",
+    "title",
+    "authors",
+    "year",
+    "journal",
+    "pmid",
+    "doi",
+    "nct_id",
+    "registry_ids",
+    "condition",
+    "design",
+    "blinding",
+    "n_enrolled",
+    "n_analysed",
+    "population",
+    "dose",
+    "timing",
+    "duration",
+    "outcomes",
+    "results_as_reported",
+    "adverse_events",
+    "funding",
+    "evidence_level",
+    "capsule",
+    "sources",
 }
 CLAIM_KEYS = {
-    "id", "claim", "where_it_circulates", "what_would_decide_it", "statistic", "verdict",
-    "verdict_summary", "citations", "registry_audit",
+    "id",
+    "claim",
+    "where_it_circulates",
+    "what_would_decide_it",
+    "statistic",
+    "verdict",
+    "verdict_summary",
+    "citations",
+    "registry_audit",
 }
 NCT = re.compile(r"^NCT\d{8}$")
 
@@ -64,7 +115,7 @@ def test_studies_schema(catalogue: dict) -> None:
     assert len(ids) == len(set(ids)), "study ids must be unique"
     for s in catalogue["studies"]:
         sid = s["id"]
-        assert STUDY_KEYS <= set(s), (sid, STUDY_KEYS - set(s))
+        assert set(s) >= STUDY_KEYS, (sid, STUDY_KEYS - set(s))
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", sid), sid
         assert s["design"] in DESIGNS, sid
         assert s["blinding"] in BLINDING, sid
@@ -112,7 +163,7 @@ def test_claims_schema(register: dict, catalogue: dict) -> None:
     assert len(ids) == len(set(ids)), "claim ids must be unique"
     for c in register["claims"]:
         cid = c["id"]
-        assert CLAIM_KEYS <= set(c), (cid, CLAIM_KEYS - set(c))
+        assert set(c) >= CLAIM_KEYS, (cid, CLAIM_KEYS - set(c))
         assert c["verdict"] in VERDICTS, cid
         assert c["registry_audit"] in AUDITS, cid
         assert c["verdict_summary"].strip(), cid

@@ -48,7 +48,10 @@ class AnalysisPlan:
     grid_days: int = 91
     caliper_age_years: float = 5.0
     caliper_duration_years: float = 5.0
-    caliper_trajectory: float = 6.0
+    #: Largest total distance (area between trajectories plus age/duration terms, SD units).
+    caliper_distance: float = 6.0
+    #: Candidate snapshots drawn per user in each (phenotype, date) block; bounds time/memory.
+    candidate_pool_per_user: int = 60
     fatigue_instrument: str = "mfis"
     propensity_caliper_sd: float = 0.2
     smd_target: float = 0.1

@@ -22,6 +22,7 @@ from .common import (
     print_json,
 )
 from .instruments_cmd import dose_app, instruments_app, score
+from .evidence_cmd import evidence_app
 from .patient_cmd import patient_app
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(patient_app, name="patient")
+app.add_typer(evidence_app, name="evidence")
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
 app.add_typer(dose_app, name="dose")

@@ -128,7 +128,8 @@ class NOf1Design(BaseModel):
     outcome: str
     mcid: float
     start_date: dt.date
-    seed: int
+    #: The randomisation seed; None on designs read back while the trial is sealed.
+    seed: int | None
     dose_mg: Decimal = DEFAULT_DOSE_MG
     capsules_per_day: int = 1
     spare_capsules: int = DEFAULT_SPARE_CAPSULES

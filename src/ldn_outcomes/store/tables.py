@@ -204,3 +204,5 @@ ROW_TYPES: dict[str, type[Base]] = {
     "consents": ConsentRow,
 }
 from . import evidence_tables  # noqa: E402,F401
+from . import account_tables  # noqa: E402,F401
+from . import nof1_tables  # noqa: E402,F401

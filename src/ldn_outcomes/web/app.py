@@ -3,37 +3,68 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from ..errors import LdnError, Problem, ValidationFailed
 from ..settings import Settings
+from ..store.accounts import LoginThrottled
 from ..store.db import make_engine
+from .auth import NotAuthenticated
 from .deps import wants_json
 from .rendering import TEMPLATES
-from .routes import health, patients
+from .routes import (
+    account,
+    admin,
+    api_docs,
+    clinic,
+    health,
+    patient_me,
+    patient_records,
+    patients,
+    public_pages,
+    research,
+)
+from .security import SecurityHeaders
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and not wants_json(request)
 
 
 def error_response(request: Request, error: LdnError) -> Response:
     """The one canonical error shape: {"error", "message", "problems": [...]}."""
+    if isinstance(error, NotAuthenticated) and request.method == "GET" and _wants_html(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
     body = error.as_dict()
-    accept = request.headers.get("accept", "")
-    if "text/html" in accept and not wants_json(request):
+    headers = {}
+    if isinstance(error, LoginThrottled):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if _wants_html(request):
+        viewer = getattr(request.state, "viewer", None)
         return TEMPLATES.TemplateResponse(
-            request, "error.html", {"request": request, **body}, status_code=error.http_status
+            request, "error.html", {"request": request, "viewer": viewer, **body},
+            status_code=error.http_status, headers=headers,
         )
-    return JSONResponse(body, status_code=error.http_status)
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title="LDN Outcomes",
-        description="Registry, analysis and evidence about low-dose naltrexone in MS.",
+        description="Registry, analysis and evidence about low-dose naltrexone in MS. "
+        "Scripts authenticate with 'Authorization: Bearer <token>' (create one on /account).",
         version="0.1.0",
+        docs_url=None,  # the default pages load Swagger UI from a CDN; /docs is served locally
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url)
@@ -57,6 +88,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
     )
-    app.include_router(health.router)
-    app.include_router(patients.router)
+    for module in (health, public_pages, account, api_docs, patients, patient_me,
+                   patient_records, clinic, research, admin):
+        app.include_router(module.router)
+    app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app

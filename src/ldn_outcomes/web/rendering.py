@@ -1,4 +1,8 @@
-"""Jinja2 environment shared by every page; templates live in ``web/templates``."""
+"""Jinja2 environment shared by every page; templates live in ``web/templates``.
+
+A page is one dict: rendered as HTML by default, or as JSON on request (``?format=json``).
+The viewer (for the header and the sign-out form) and the CSRF token are added for HTML only.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,13 @@ def render(
 ) -> Response:
     """Render one dict as HTML by default, or as JSON on request."""
     if wants_json(request):
-        return JSONResponse(data, status_code=status_code)
-    return TEMPLATES.TemplateResponse(
-        request, template, {**data, "request": request}, status_code=status_code
-    )
+        shown = {k: v for k, v in data.items() if not k.endswith("_svg") and k != "fields"}
+        return JSONResponse(shown, status_code=status_code)
+    viewer = getattr(request.state, "viewer", None)
+    context = {
+        "viewer": viewer,
+        "csrf_token": getattr(viewer, "csrf_token", None),
+        **data,
+        "request": request,
+    }
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

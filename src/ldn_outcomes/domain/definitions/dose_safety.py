@@ -4,7 +4,8 @@ Sources
 - Low-dose range: "Low-dose naltrexone (LDN), considered in a daily dose of 1 to 5 mg";
   1 ug-1 mg/day is "very low-dose" (VLDN). Toljan K, Vrooman B. Low-Dose Naltrexone
   (LDN) - Review of Therapeutic Utilization. Med Sci (Basel) 2018;6(4):82,
-  doi 10.3390/medsci6040082, PMC6313374. Classical (addiction) dosing is at least 50 mg/day (same source).
+  doi 10.3390/medsci6040082, PMC6313374. Classical (addiction) dosing is at least
+  50 mg/day (same source).
 - Interaction: the naltrexone label contraindicates use in patients receiving opioid
   analgesics or maintained on opioid agonists (see ``data/opioid_ingredients.json``).
 The liquid calculator is arithmetic only; it makes no claim about stability or uniformity.

@@ -30,6 +30,7 @@ Parameters (defaults and sources)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -65,11 +66,11 @@ class ProgressionOptions:
 class DisabilityEvent:
     kind: Literal["CDW", "CDI"]
     cdw_type: Literal["RAW", "PIRA", "undefined"] | None
-    date: date
+    date: dt.date
     score: float
-    baseline_date: date
+    baseline_date: dt.date
     baseline_score: float
-    confirmation_date: date
+    confirmation_date: dt.date
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,14 @@ def _validate(points: Sequence[EdssPoint], options: ProgressionOptions) -> None:
         for i, p in enumerate(points)
         if float(p.score) not in EDSS_STEPS
     ]
+    if options.baseline not in ("fixed", "roving"):
+        problems.append(
+            Problem("options", "baseline", "must be 'fixed' or 'roving'", value=options.baseline)
+        )
+    if options.events not in ("first_cdw", "all"):
+        problems.append(
+            Problem("options", "events", "must be 'first_cdw' or 'all'", value=options.events)
+        )
     if options.confirmation_days <= 0:
         problems.append(
             Problem(
@@ -205,7 +214,7 @@ def confirmed_disability_events(
             proceed = False
     if opts.events == "first_cdw":
         cdw = next((e for e in events if e.kind == "CDW"), None)
-        kept = (cdw,) if cdw else ()
+        kept: tuple[DisabilityEvent, ...] = (cdw,) if cdw else ()
     else:
         kept = tuple(events)
     if any(e.kind == "CDW" for e in kept):

@@ -123,6 +123,9 @@ class InstrumentDefinition(BaseModel):
                 raise ValueError(f"{self.id}: subscale {name} names unknown items {unknown}")
         if not self.sources:
             raise ValueError(f"{self.id}: at least one source is required")
+        if self.scoring in ("sum", "mean", "single") and self.missing.max_missing:
+            # no prorating rule is implemented: a sum or mean over blanks would read them as 0
+            raise ValueError(f"{self.id}: {self.scoring} scoring cannot allow blank items")
         return self
 
     @property

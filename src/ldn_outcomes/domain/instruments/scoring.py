@@ -89,6 +89,8 @@ def _validate(definition: InstrumentDefinition, answers: Sequence[Answer]) -> li
             Problem(definition.key, "answers", "answers must be a sequence of numbers")
         )
     expected = len(definition.items)
+    if len(answers) < expected and not any(i.required for i in definition.items[len(answers) :]):
+        answers = [*answers, *([None] * (expected - len(answers)))]  # omitted optional items
     if len(answers) != expected:
         raise ValidationFailed(
             Problem(
@@ -142,11 +144,13 @@ def score(instrument_id: str, answers: Sequence[Answer], version: str | None = N
     missing = tuple(n for n, v in by_number.items() if v is None)
     present = [v for v in values if v is not None]
     total: float | None
+    exact: float | None = None  # bands are read on the unrounded mean
     subscales: dict[str, float] = {}
     if definition.scoring == "sum":
         total = float(sum(present))
     elif definition.scoring == "mean":
-        total = round(sum(present) / len(present), definition.decimals)
+        exact = sum(present) / len(present)
+        total = round(exact, definition.decimals)
     elif definition.scoring == "single":
         total = present[0]
     elif definition.scoring == "edss":
@@ -162,8 +166,10 @@ def score(instrument_id: str, answers: Sequence[Answer], version: str | None = N
             item.key: v for item, v in zip(definition.items, values, strict=True) if v is not None
         }
     for name, members in definition.subscales.items():
-        subscales[name] = float(sum(by_number[m] or 0.0 for m in members))
-    interpretation = _interpret(definition, total)
+        parts = [by_number[m] for m in members]
+        if all(p is not None for p in parts):  # a subscale with a blank is left out, never 0
+            subscales[name] = float(sum(p for p in parts if p is not None))
+    interpretation = _interpret(definition, exact if exact is not None else total)
     if definition.scoring == "record" and missing:
         interpretation += f"; blank item(s) {', '.join(map(str, missing))} left blank"
     return Score(

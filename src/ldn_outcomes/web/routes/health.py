@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
+from ..auth import public
 from ..deps import EngineDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[public()])
 
 
 @router.get("/healthz")

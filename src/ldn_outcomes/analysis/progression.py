@@ -1,0 +1,146 @@
+"""Claim audit 1: the share of LDN users free of confirmed disability worsening (CDW).
+
+Kaplan–Meier from LDN start (censored at stopping LDN, leaving the registry, or the last EDSS),
+overall and by phenotype (relapsing: CIS/RRMS; progressive: SPMS/PPMS); the crude share without
+CDW with a Wilson interval (what "98% show no further progression" counts); a worst-case
+sensitivity analysis that counts everyone who stopped LDN or left the registry as progressed;
+and, with matched non-users, their curve from the pseudo-start and a Cox hazard ratio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from ..errors import InsufficientData
+from .cdw import baseline_rows, first_cdw
+from .cohorts import person_years, require_users
+from .frames import DAYS_PER_YEAR, AnalysisData
+from .matching import MatchResult
+from .plan import AnalysisPlan
+from .results import AnalysisResult, Estimate, SmallSample
+from .survival import cox_hazard_ratio, curve_points, km_table, survival_at
+
+METHOD = ("Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
+          "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
+          "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
+          "robust SE clustered on match set)")
+
+
+def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> pd.DataFrame:
+    """Per cohort row: years to first CDW or censoring, event flag, and whether usable."""
+    codes = cohort["code"].to_numpy()
+    index = cohort["index_day"].to_numpy()
+    start, end = baseline_rows(data.edss, data.relapses, codes, index,
+                               cohort["end_day"].to_numpy(), plan.cdw_baseline_lookback_days)
+    found = first_cdw(data.edss, data.relapses, codes, start, end)
+    event = found["event"].to_numpy()
+    stop_day = np.where(event, found["onset_day"].to_numpy(), found["last_day"].to_numpy())
+    years = (stop_day - index) / DAYS_PER_YEAR
+    usable = np.isfinite(years) & (years > 0)
+    return pd.DataFrame({
+        "code": codes, "group": cohort["group"].to_numpy(),
+        "match_id": cohort["match_id"].to_numpy(), "weight": cohort["weight"].to_numpy(),
+        "end_reason": cohort["end_reason"].to_numpy(), "years": years, "event": event,
+        "usable": usable, "has_baseline": end > start,
+    })
+
+
+def _horizon_estimates(table: pd.DataFrame, plan: AnalysisPlan, label: str, n: int
+                       ) -> list[Estimate]:
+    out = []
+    for horizon in plan.horizons_years:
+        s, lo, hi = survival_at(table, horizon)
+        at_risk = table.loc[table["time"] > horizon, "n_risk"]
+        note = "" if len(at_risk) else "no one still followed at this time: last value carried"
+        if table["time"].max() < horizon and not len(at_risk):
+            note = "beyond the longest follow-up: not estimable"
+            s = lo = hi = float("nan")
+        out.append(Estimate(f"{label}: free of CDW at {horizon:g} y", s, lo, hi, "proportion",
+                            n=n, note=note))
+    return out
+
+
+def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
+                        matched: MatchResult | None = None) -> AnalysisResult:
+    require_users(users, plan)
+    if data.edss.empty:
+        raise InsufficientData("no EDSS visits in the registry: progression cannot be assessed")
+    ep = endpoints(data, plan, users)
+    ok = ep[ep["usable"]]
+    if len(ok) < plan.min_ldn_users:
+        raise InsufficientData(
+            f"only {len(ok)} LDN users have an EDSS score in the year before starting and one "
+            f"after; at least {plan.min_ldn_users} are needed")
+    result = AnalysisResult(name="progression", method=METHOD)
+    table = km_table(ok["years"].to_numpy(), ok["event"].to_numpy(), alpha=plan.alpha)
+    horizon_estimates = _horizon_estimates(table, plan, "LDN users", len(ok))
+    headline = next((e for e in horizon_estimates if "at 3 y" in e.label
+                     and np.isfinite(e.value)), None)
+    if headline is None:
+        finite = [e for e in horizon_estimates if np.isfinite(e.value)]
+        headline = finite[-1] if finite else horizon_estimates[0]
+    result.estimates.append(headline)
+    result.estimates += [e for e in horizon_estimates if e is not headline]
+    free = int((~ok["event"]).sum())
+    lo, hi = proportion_confint(free, len(ok), alpha=plan.alpha, method="wilson")
+    result.estimates.append(Estimate("crude share without CDW (any follow-up length)",
+                                     free / len(ok), float(lo), float(hi), "proportion",
+                                     n=len(ok), note="ignores how long each person was followed"))
+    curves = {"LDN users": curve_points(table)}
+    for name, mask in (("relapsing (CIS/RRMS)", ~data.patients["progressive"].to_numpy()),
+                       ("progressive (SPMS/PPMS)", data.patients["progressive"].to_numpy())):
+        part = ok[mask[ok["code"].to_numpy()]]
+        if len(part) < plan.min_ldn_users:
+            result.caveats.append(f"{name}: only {len(part)} users; no separate estimate")
+            continue
+        sub = km_table(part["years"].to_numpy(), part["event"].to_numpy(), alpha=plan.alpha)
+        result.estimates += _horizon_estimates(sub, plan, name, len(part))
+        curves[name] = curve_points(sub)
+    worst_event = ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(),
+                                                   ["stopped", "lost"])
+    worst = km_table(ok["years"].to_numpy(), worst_event, alpha=plan.alpha)
+    result.estimates += _horizon_estimates(worst, plan, "worst case (stopping or leaving = "
+                                           "progressed)", len(ok))
+    curves["worst case"] = curve_points(worst)
+    stopped = int((ok["end_reason"] == "stopped").sum())
+    lost = int((ok["end_reason"] == "lost").sum())
+    result.population = {
+        "n_patients": int(len(ok)), "n_ldn_users": int(len(users)),
+        "person_years": float(np.clip(ok["years"], 0, None).sum()),
+        "events": int(ok["event"].sum()), "stopped_ldn": stopped, "left_registry": lost,
+        "excluded_no_edss": int(len(users) - len(ok)),
+    }
+    result.caveats += [
+        f"{len(users) - len(ok)} LDN users lacked an EDSS score in the year before starting or "
+        "any EDSS afterwards and are not counted",
+        f"{stopped} stopped LDN and {lost} left the registry; they are censored (the worst-case "
+        "line counts them as progressed)",
+        "a share free of progression means little without the same figure in comparable "
+        "non-users: MS often stays stable for years without any treatment",
+    ]
+    if int(ok["event"].sum()) < 10:
+        result.warn(SmallSample, f"only {int(ok['event'].sum())} progression events")
+    if matched is not None and (matched.cohort["group"] == "control").any():
+        mep = endpoints(data, plan, matched.cohort)
+        mep = mep[mep["usable"]]
+        ctrl = mep[mep["group"] == "control"]
+        if len(ctrl) >= plan.min_ldn_users:
+            ctable = km_table(ctrl["years"].to_numpy(), ctrl["event"].to_numpy(),
+                              weights=ctrl["weight"].to_numpy(), alpha=plan.alpha)
+            result.estimates += _horizon_estimates(ctable, plan, "matched non-users", len(ctrl))
+            curves["matched non-users"] = curve_points(ctable)
+            mep = mep.assign(ldn=(mep["group"] == "ldn").astype(int))
+            try:
+                hr = cox_hazard_ratio(mep, duration="years", event="event", covariate="ldn",
+                                      label="hazard ratio of CDW, LDN vs matched non-users",
+                                      cluster="match_id", weights="weight", alpha=plan.alpha)
+                result.estimates.append(hr)
+                result.details["matched_hazard_ratio"] = hr.to_dict()
+            except InsufficientData as error:
+                result.caveats.append(str(error))
+            result.population["matched_controls"] = int(len(ctrl))
+    result.details["curves"] = curves
+    result.details["person_years_on_ldn"] = person_years(users)
+    return result

@@ -1,0 +1,60 @@
+"""Rate-ratio models for counts with person-time: Poisson GEE with robust (sandwich) errors, or
+negative binomial (NB2) with the dispersion estimated by maximum likelihood.
+
+``negbin_glm`` reproduces R ``MASS::glm.nb``: the NB2 dispersion is estimated by ML (statsmodels
+``NegativeBinomial``), then a GLM with that dispersion held fixed gives the coefficients and
+standard errors glm.nb prints (``tests/analysis/test_ratemodels.py``, quine data).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import statsmodels.api as sm
+from scipy.stats import norm
+from statsmodels.genmod.cov_struct import Independence
+
+from ..errors import InsufficientData
+from .results import Estimate
+
+
+def negbin_glm(endog: np.ndarray, exog: np.ndarray, offset: np.ndarray | None = None,
+               groups: np.ndarray | None = None):
+    """NB2 GLM at the ML dispersion; cluster-robust covariance when ``groups`` is given."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ml = sm.NegativeBinomial(endog, exog, offset=offset, loglike_method="nb2").fit(
+            disp=0, maxiter=200)
+        alpha = float(ml.params[-1])
+        glm = sm.GLM(endog, exog, family=sm.families.NegativeBinomial(alpha=alpha),
+                     offset=offset)
+        if groups is None:
+            return glm.fit(), alpha
+        return glm.fit(cov_type="cluster", cov_kwds={"groups": groups}), alpha
+
+
+def rate_ratio(endog: np.ndarray, exog: np.ndarray, years: np.ndarray, groups: np.ndarray,
+               column: int, label: str, model: str = "poisson_gee", alpha: float = 0.05,
+               note: str = "") -> Estimate:
+    """exp(coefficient ``column``) with its robust 95% CI."""
+    keep = years > 0
+    endog, exog, years, groups = endog[keep], exog[keep], years[keep], groups[keep]
+    if endog.sum() < 1 or len(np.unique(groups)) < 2:
+        raise InsufficientData(f"{label}: no relapses recorded in the windows compared")
+    offset = np.log(years)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if model == "negbin":
+            fit, _ = negbin_glm(endog, exog, offset, groups)
+        else:
+            fit = sm.GEE(endog, exog, groups=groups, family=sm.families.Poisson(),
+                         offset=offset, cov_struct=Independence()).fit()
+    coef = float(np.asarray(fit.params)[column])
+    se = float(np.asarray(fit.bse)[column])
+    if not np.isfinite(se) or se <= 0:
+        raise InsufficientData(f"{label}: the model could not estimate an interval")
+    z = norm.ppf(1 - alpha / 2)
+    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
+                    float(np.exp(coef + z * se)), "ratio", n=int(len(np.unique(groups))),
+                    note=note)

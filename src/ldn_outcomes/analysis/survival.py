@@ -1,0 +1,118 @@
+"""Kaplan–Meier and Cox helpers on top of lifelines, with R ``survival``'s default interval.
+
+lifelines fits the curve; its default pointwise interval is the log(-log) ("exponential
+Greenwood") one. R ``survfit`` defaults to ``conf.type="log"``:
+``S(t) · exp(±z · sqrt(Σ d/(n(n-d))))`` (Greenwood variance of log S), upper limit capped at 1.
+We report that one, so figures can be checked against R; ``tests/analysis/test_survival.py``
+reproduces R's ``summary(survfit(Surv(time, status) ~ x, aml))`` to the printed digits.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from scipy.stats import norm
+
+from ..errors import InsufficientData
+from .results import Estimate
+
+
+def km_table(
+    durations: np.ndarray,
+    events: np.ndarray,
+    *,
+    entry: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Survival at each event time with R-style log confidence limits.
+
+    Columns: time, n_risk, n_event, survival, std_err (of S, Greenwood), lower, upper.
+    """
+    durations = np.asarray(durations, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    if durations.size == 0:
+        raise InsufficientData("no follow-up time to estimate a survival curve from")
+    fitter = KaplanMeierFitter(alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter.fit(durations, events, entry=entry, weights=weights)
+    table = fitter.event_table
+    table = table[table["observed"] > 0]
+    n_risk = table["at_risk"].to_numpy(dtype=float)
+    n_event = table["observed"].to_numpy(dtype=float)
+    surv = fitter.survival_function_.loc[table.index].to_numpy()[:, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), np.inf)
+    var_log = np.cumsum(terms)
+    se_log = np.sqrt(var_log)
+    z = norm.ppf(1 - alpha / 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower = surv * np.exp(-z * se_log)
+        upper = np.minimum(1.0, surv * np.exp(z * se_log))
+    dead = surv <= 0
+    lower[dead | ~np.isfinite(se_log)] = np.nan
+    upper[dead | ~np.isfinite(se_log)] = np.nan
+    return pd.DataFrame({
+        "time": table.index.to_numpy(dtype=float),
+        "n_risk": n_risk,
+        "n_event": n_event,
+        "survival": surv,
+        "std_err": surv * se_log,
+        "lower": lower,
+        "upper": upper,
+    })
+
+
+def survival_at(table: pd.DataFrame, t: float) -> tuple[float, float, float]:
+    """S(t), lower, upper from a ``km_table`` (a step function: last event time <= t)."""
+    before = table[table["time"] <= t]
+    if before.empty:
+        return 1.0, 1.0, 1.0
+    row = before.iloc[-1]
+    return float(row["survival"]), float(row["lower"]), float(row["upper"])
+
+
+def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[list[float]]:
+    """[time, S, lower, upper] points for plotting, starting at (0, 1)."""
+    points = [[0.0, 1.0, 1.0, 1.0]]
+    for row in table.itertuples(index=False):
+        if max_time is not None and row.time > max_time:
+            break
+        points.append([float(row.time), float(row.survival), float(row.lower),
+                       float(row.upper)])
+    return points
+
+
+def cox_hazard_ratio(
+    frame: pd.DataFrame,
+    *,
+    duration: str,
+    event: str,
+    covariate: str,
+    label: str,
+    cluster: str | None = None,
+    entry: str | None = None,
+    weights: str | None = None,
+    alpha: float = 0.05,
+) -> Estimate:
+    """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default), robust SE if
+    clustered."""
+    columns = [duration, event, covariate] + [c for c in (cluster, entry, weights) if c]
+    data = frame[columns].copy()
+    if data[event].sum() < 2 or data[covariate].nunique() < 2:
+        raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
+    fitter = CoxPHFitter(alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter.fit(data, duration_col=duration, event_col=event, cluster_col=cluster,
+                   entry_col=entry, weights_col=weights, robust=cluster is not None)
+    coef = float(fitter.params_[covariate])
+    se = float(fitter.standard_errors_[covariate])
+    z = norm.ppf(1 - alpha / 2)
+    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
+                    float(np.exp(coef + z * se)), "ratio", n=int(len(data)),
+                    note=f"{int(data[event].sum())} events")

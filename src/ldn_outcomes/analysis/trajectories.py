@@ -1,0 +1,129 @@
+"""Point-in-time patient summaries ("snapshots") used for matching and balance.
+
+A snapshot of patient c at day t: age, disease duration, relapses in the previous 12 months,
+and the EDSS and fatigue trajectories at t-12, t-9, t-6, t-3 months and t, each the last value
+on or before that point (no older than the history window), else the first value after it up
+to t. The area between two trajectories is the trapezoid rule over those five points, which is
+a weighted L1 distance: ``TRAPEZOID_WEIGHTS`` (in years) times |a_k - b_k|.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .cdw import keys
+from .frames import DAYS_PER_YEAR, AnalysisData
+from .plan import AnalysisPlan
+
+POINTS = 5
+
+
+def offsets(plan: AnalysisPlan) -> np.ndarray:
+    return np.linspace(-plan.history_days, 0, POINTS)
+
+
+def trapezoid_weights(plan: AnalysisPlan) -> np.ndarray:
+    step = plan.history_days / (POINTS - 1) / DAYS_PER_YEAR
+    weights = np.full(POINTS, step)
+    weights[[0, -1]] = step / 2
+    return weights
+
+
+def value_at(series: pd.DataFrame, column: str, codes: np.ndarray, at: np.ndarray,
+             stale_days: float, until: np.ndarray) -> np.ndarray:
+    """Last value on or before ``at`` (no older than ``stale_days``), else the first value in
+    (at, until]; NaN if neither. ``series`` is sorted by (code, day)."""
+    out = np.full(len(codes), np.nan)
+    if series.empty or len(codes) == 0:
+        return out
+    skeys = keys(series["code"].to_numpy(), series["day"].to_numpy())
+    scodes = series["code"].to_numpy()
+    sdays = series["day"].to_numpy()
+    values = series[column].to_numpy(dtype=float)
+    right = np.searchsorted(skeys, keys(codes, at), side="right")
+    prev = right - 1
+    ok = prev >= 0
+    prev_c = np.maximum(prev, 0)
+    ok &= (scodes[prev_c] == codes) & (sdays[prev_c] >= at - stale_days)
+    out[ok] = values[prev_c[ok]]
+    nxt = np.minimum(right, len(skeys) - 1)
+    ok2 = ~ok & (right < len(skeys)) & (scodes[nxt] == codes) & (sdays[nxt] <= until)
+    out[ok2] = values[nxt[ok2]]
+    return out
+
+
+def count_in(events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarray,
+             hi: np.ndarray) -> np.ndarray:
+    """Number of events with ``lo < day <= hi`` per (code, window); events sorted by code, day."""
+    if events.empty or len(codes) == 0:
+        return np.zeros(len(codes), dtype=np.int64)
+    ekeys = keys(events["code"].to_numpy(), events[column].to_numpy())
+    upper = np.searchsorted(ekeys, keys(codes, hi), side="right")
+    lower = np.searchsorted(ekeys, keys(codes, lo), side="right")
+    return (upper - lower).astype(np.int64)
+
+
+def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
+              days: np.ndarray) -> pd.DataFrame:
+    """Snapshot features for each (code, day); see the module docstring."""
+    codes = np.asarray(codes, dtype=np.int64)
+    days = np.asarray(days, dtype=float)
+    p = data.patients
+    out = {
+        "age": (days - p["birth_day"].to_numpy()[codes]) / DAYS_PER_YEAR,
+        "duration": (days - p["onset_day"].to_numpy()[codes]) / DAYS_PER_YEAR,
+        "female": p["female"].to_numpy()[codes].astype(float),
+    }
+    rel = data.relapses.dropna(subset=["onset"])
+    out["relapses_12m"] = count_in(rel, "onset", codes, days - 365, days).astype(float)
+    out["relapses_3m"] = count_in(rel, "onset", codes, days - 91, days).astype(float)
+    fatigue = data.symptoms[data.symptoms["instrument"] == plan.fatigue_instrument]
+    fatigue = fatigue.rename(columns={"total": "value"})
+    edss = data.edss
+    for k, off in enumerate(offsets(plan)):
+        at = days + off
+        out[f"edss_{k}"] = value_at(edss, "score", codes, at, plan.history_days, days)
+        out[f"fatigue_{k}"] = value_at(fatigue, "value", codes, at, plan.history_days, days)
+    frame = pd.DataFrame(out)
+    fat = frame[[f"fatigue_{k}" for k in range(POINTS)]]
+    fat = fat.ffill(axis=1).bfill(axis=1)
+    frame[fat.columns] = fat
+    frame["fatigue_missing"] = fat.isna().all(axis=1).astype(float)
+    return frame
+
+
+EDSS_COLUMNS = [f"edss_{k}" for k in range(POINTS)]
+FATIGUE_COLUMNS = [f"fatigue_{k}" for k in range(POINTS)]
+BALANCE_COVARIATES = {
+    "age": "age (years)",
+    "duration": "disease duration (years)",
+    "female": "female",
+    "relapses_12m": "relapses in previous 12 months",
+    "relapses_3m": "relapses in previous 3 months",
+    "edss_0": "EDSS 12 months before",
+    f"edss_{POINTS - 1}": "EDSS at start",
+    "fatigue_0": "fatigue 12 months before",
+    f"fatigue_{POINTS - 1}": "fatigue at start",
+}
+
+
+def standardised_differences(users: pd.DataFrame, controls: pd.DataFrame,
+                             control_weights: np.ndarray | None = None) -> pd.Series:
+    """SMD = (mean_users - mean_controls) / sqrt((var_users + var_controls) / 2) per covariate
+    (Austin 2009, Stat Med 28:3083, doi 10.1002/sim.3697); controls may be weighted."""
+    result = {}
+    for column in BALANCE_COVARIATES:
+        a = users[column].to_numpy(dtype=float)
+        b = controls[column].to_numpy(dtype=float)
+        w = np.ones(len(b)) if control_weights is None else np.asarray(control_weights, float)
+        ma, mb = np.isfinite(a), np.isfinite(b)
+        if ma.sum() < 2 or mb.sum() < 2:
+            result[column] = np.nan
+            continue
+        a, b, w = a[ma], b[mb], w[mb]
+        mean_b = np.average(b, weights=w)
+        var_b = np.average((b - mean_b) ** 2, weights=w)
+        pooled = np.sqrt((a.var(ddof=1) + var_b) / 2)
+        result[column] = 0.0 if pooled == 0 else (a.mean() - mean_b) / pooled
+    return pd.Series(result)

@@ -1,0 +1,245 @@
+"""``ldn evidence sync | import | changes | list | show | meta | publish``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from ..errors import ValidationFailed
+from ..evidence import catalogue as cat
+from ..evidence import mirror, views
+from ..evidence.ctgov import CtGovClient
+from ..evidence.pooling import pool_outcome
+from ..evidence.publish import meta_page_data, publish_site
+from ..evidence.pubmed import PubMedClient
+from ..evidence.sync import ImportReport, import_files, sync
+from .common import (
+    DbOption,
+    JsonOption,
+    console,
+    engine_for,
+    err_console,
+    handle_errors,
+    print_json,
+)
+
+evidence_app = typer.Typer(
+    help="The evidence hub: LDN studies, claims, registry changes and pooled results.",
+    no_args_is_help=True,
+)
+
+
+def _optional_engine(db: str | None):
+    """The registry mirror when --db (or LDN_DATABASE_URL) is given; else catalogue only."""
+    return engine_for(db) if db else None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    console=err_console, transient=True)
+
+
+def _print_report(report: ImportReport, json_output: bool) -> None:
+    if json_output:
+        print_json(report.as_dict())
+        return
+    table = Table(title="Evidence import")
+    for column in ("new", "updated", "unchanged", "stale", "links", "changes", "skipped"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (report.new, report.updated, report.unchanged, report.stale,
+                                      report.links, len(report.changes), len(report.problems))))
+    console.print(table)
+    for change in report.changes[:50]:
+        console.print(f"  {change['kind']}: {escape(change['summary'])}", highlight=False)
+    if report.problems:
+        err_console.print(f"[yellow]{len(report.problems)} record(s) skipped:[/]")
+        for problem in report.problems[:50]:
+            err_console.print(f"  - {escape(str(problem))}", highlight=False)
+
+
+@evidence_app.command("sync")
+@handle_errors
+def sync_command(
+    intervention: Annotated[str, typer.Option(help="ClinicalTrials.gov intervention.")] = "naltrexone",
+    condition: Annotated[str | None, typer.Option(help="Condition, e.g. 'multiple sclerosis'.")] = None,
+    pubmed_term: Annotated[str | None, typer.Option(help="PubMed query (default: LDN terms).")] = None,
+    save_dir: Annotated[Path | None, typer.Option(help="Keep every raw response here.")] = None,
+    ncbi_api_key: Annotated[str | None, typer.Option(
+        envvar="NCBI_API_KEY", help="NCBI API key (10 requests/s instead of 3).",
+        show_default=False)] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fetch LDN trials from ClinicalTrials.gov and papers from PubMed (network)."""
+    engine = engine_for(db)
+    ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key)
+    try:
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def step(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            report = sync(engine, ctgov=ctgov, pubmed=pubmed, intervention=intervention,
+                          condition=condition, pubmed_term=pubmed_term, save_dir=save_dir,
+                          progress=step)
+    finally:
+        ctgov.close()
+        pubmed.close()
+    _print_report(report, json_output)
+
+
+@evidence_app.command("import")
+@handle_errors
+def import_command(
+    files: Annotated[list[Path], typer.Argument(help="Saved ClinicalTrials.gov JSON or PubMed XML.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Import saved API responses offline; bad records are reported and skipped."""
+    engine = engine_for(db)
+    with _progress() as progress:
+        task = progress.add_task("files", total=len(files))
+        report = import_files(engine, files,
+                              progress=lambda _s, done, _t: progress.update(task, completed=done))
+    _print_report(report, json_output)
+
+
+@evidence_app.command("changes")
+@handle_errors
+def changes_command(
+    since: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD (UTC).")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Registry changes (new studies, status changes, results, links) since a date."""
+    events = mirror.changes_since(engine_for(db), since.date())
+    if json_output:
+        print_json([e.model_dump(mode="json") for e in events])
+        return
+    table = Table(title=f"Changes since {since.date()}")
+    for column in ("when (UTC)", "kind", "key", "what"):
+        table.add_column(column)
+    for event in events:
+        table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.kind.value, event.key,
+                      escape(event.summary))
+    console.print(table)
+
+
+@evidence_app.command("list")
+@handle_errors
+def list_command(
+    condition: Annotated[str | None, typer.Option(help="e.g. MS, fibromyalgia, Crohn.")] = None,
+    design: Annotated[str | None, typer.Option(help="e.g. parallel_rct, crossover_rct.")] = None,
+    level: Annotated[str | None, typer.Option(help="Evidence level, e.g. 2.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The catalogue, newest first."""
+    data = views.evidence_index(cat.load_catalogue(), _optional_engine(db), condition=condition,
+                                design=design, evidence_level=level)
+    if json_output:
+        print_json(data["studies"])
+        return
+    table = Table(title=f"{data['count']} studies")
+    for column in ("id", "year", "design", "N", "level", "condition", "title"):
+        table.add_column(column)
+    for s in data["studies"]:
+        table.add_row(s["id"], str(s["year"] or ""), s["design"] or "", str(s["n_enrolled"] or ""),
+                      s["evidence_level"] or "", s["condition"], escape(s["title"] or ""))
+    console.print(table)
+
+
+@evidence_app.command("show")
+@handle_errors
+def show_command(
+    ident: Annotated[str, typer.Argument(help="Catalogue id, NCT id or PMID.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """One study in capsule form, with its sourced fields."""
+    data = views.study_detail(cat.load_catalogue(), ident, _optional_engine(db))
+    if json_output:
+        print_json(data)
+        return
+    study, summary = data["study"], data["summary"]
+    console.print(f"[bold]{escape(study.get('title') or study['id'])}[/]")
+    console.print(f"{escape(summary['authors'])} ({study.get('year') or 'year unknown'})")
+    console.print(f"design: {study.get('design')}   evidence level: {summary['evidence_level']}"
+                  f"   N: {study.get('n_enrolled')}")
+    console.print(f"\n{escape(study.get('capsule') or 'No capsule yet.')}\n")
+    switch = data["outcome_switch"]
+    console.print(f"outcome switch: {', '.join(switch['flags']) or 'no verdict'} "
+                  f"({switch['method']})")
+    for link in data["links"]:
+        console.print(f"  {link['label']}: {link['url']}")
+
+
+@evidence_app.command("meta")
+@handle_errors
+def meta_command(
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome id (see --list).")] = "",
+    method: Annotated[str, typer.Option(help="REML or DL.")] = "REML",
+    svg: Annotated[Path | None, typer.Option(help="Write the forest plot SVG here.")] = None,
+    list_outcomes: Annotated[bool, typer.Option("--list", help="List outcome ids.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Random-effects meta-analysis of one outcome; studies left out are listed with why."""
+    catalogue = cat.load_catalogue()
+    if list_outcomes or not outcome:
+        ids = cat.outcome_ids(catalogue)
+        if json_output:
+            print_json(ids)
+        else:
+            console.print("\n".join(ids) or "no poolable outcomes in the catalogue")
+        return
+    if method.upper() not in ("REML", "DL"):
+        raise ValidationFailed([], f"--method must be REML or DL, not {method!r}")
+    report = pool_outcome(catalogue, outcome, method=method.upper())  # type: ignore[arg-type]
+    if svg is not None:
+        _data, picture = meta_page_data(catalogue, outcome)
+        svg.write_text(picture, encoding="utf-8")
+    if json_output:
+        print_json(report.as_dict())
+        return
+    result = report.result
+    if result is None:
+        console.print(f"not pooled: {report.not_pooled_reason}")
+    else:
+        console.print(
+            f"{outcome} ({report.measure}, {result.method}, k={result.k}): "
+            f"{result.estimate:.3f} [{result.ci_low:.3f}, {result.ci_high:.3f}], "
+            f"p={result.p:.4f}; tau²={result.tau2:.4f}, I²={result.i2:.1f}%, "
+            f"Q={result.q:.3f} (df {result.q_df}, p={result.q_p:.4f})")
+    for effect in report.included:
+        console.print(f"  in:  {effect.study_id} {effect.yi:.3f} (var {effect.vi:.4f}) "
+                      f"from {effect.derived_from}")
+    for excluded in report.excluded:
+        console.print(f"  out: {excluded['study_id']}: {escape(excluded['reason'])}")
+
+
+@evidence_app.command("publish")
+@handle_errors
+def publish_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write the static site.")],
+    site_url: Annotated[str, typer.Option(help="Public URL of the site (for the feed).")] = "",
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write the evidence hub as a static site (plain HTML + CSS)."""
+    report = publish_site(directory, cat.load_catalogue(), cat.load_claims(),
+                          _optional_engine(db), site_url=site_url)
+    if json_output:
+        print_json(report.as_dict())
+        return
+    console.print(f"wrote {len(report.pages)} files to {directory} "
+                  f"(open {directory / 'index.html'})")
+

@@ -1,0 +1,151 @@
+"""HTML pages and the Atom feed of the evidence hub, rendered once for web and static site.
+
+The web routes and ``ldn evidence publish`` call the same functions; only the link style
+differs (``/evidence/cree-2010`` on the server, ``evidence/cree-2010.html`` on disk). Pages are
+plain HTML and CSS: filters are ordinary GET forms, charts are inline SVG, no JavaScript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ..domain.evidence import ChangeEvent
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where pages live: ``root`` is a URL prefix (web) or ``../`` chain (static files)."""
+
+    root: str = "/"
+    static: bool = False
+
+    def _page(self, path: str) -> str:
+        return f"{self.root}{path}.html" if self.static else f"{self.root}{path}"
+
+    def home(self) -> str:
+        return f"{self.root}index.html" if self.static else self.root
+
+    def evidence_index(self) -> str:
+        return self._page("evidence/index") if self.static else f"{self.root}evidence"
+
+    def study(self, ident: str) -> str:
+        return self._page(f"evidence/{ident}")
+
+    def meta(self, outcome: str) -> str:
+        return self._page(f"evidence/meta/{outcome}")
+
+    def claims_index(self) -> str:
+        return self._page("claims/index") if self.static else f"{self.root}claims"
+
+    def claim(self, ident: str) -> str:
+        return self._page(f"claims/{ident}")
+
+    def feed(self) -> str:
+        return f"{self.root}evidence/changes.atom"
+
+    def css(self) -> str:
+        return f"{self.root}evidence.css" if self.static else f"{self.root}evidence/evidence.css"
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("ldn_outcomes.evidence", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _number
+    env.filters["label"] = lambda v: (v or "").replace("_", " ")
+    env.tests["url"] = lambda v: isinstance(v, str) and v.startswith(("http://", "https://"))
+    return env
+
+
+_ENV = _environment()
+
+
+def stylesheet() -> str:
+    return resources.files("ldn_outcomes.evidence").joinpath("templates/evidence.css").read_text(
+        encoding="utf-8")
+
+
+def render_page(template: str, data: dict[str, Any], links: Links, **extra: Any) -> str:
+    return _ENV.get_template(template).render(data=data, links=links, **extra)
+
+
+def render_evidence_index(data: dict[str, Any], links: Links, *, filters: bool = True) -> str:
+    return render_page("evidence_index.html", data, links, show_filters=filters)
+
+
+def render_study(data: dict[str, Any], links: Links) -> str:
+    return render_page("study.html", data, links)
+
+
+def render_claims_index(data: dict[str, Any], links: Links) -> str:
+    return render_page("claims_index.html", data, links)
+
+
+def render_claim(data: dict[str, Any], links: Links) -> str:
+    return render_page("claim.html", data, links)
+
+
+def render_meta(data: dict[str, Any], svg: str, links: Links) -> str:
+    return render_page("meta.html", data, links, forest=Markup(svg))
+
+
+def render_home(data: dict[str, Any], links: Links) -> str:
+    return render_page("home.html", data, links)
+
+
+def changes_atom(
+    events: Sequence[ChangeEvent], *, base_url: str, feed_url: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """An Atom 1.0 feed (RFC 4287) of change events, newest first."""
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    ET.SubElement(feed, f"{{{ATOM_NS}}}title").text = "LDN evidence hub: registry changes"
+    ET.SubElement(feed, f"{{{ATOM_NS}}}id").text = feed_url
+    ET.SubElement(feed, f"{{{ATOM_NS}}}link", rel="self", href=feed_url)
+    updated = max((e.at for e in events), default=now or dt.datetime.now(dt.UTC))
+    ET.SubElement(feed, f"{{{ATOM_NS}}}updated").text = _iso(updated)
+    author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")
+    ET.SubElement(author, f"{{{ATOM_NS}}}name").text = "LDN Outcomes"
+    for event in events:
+        entry = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
+        ET.SubElement(entry, f"{{{ATOM_NS}}}title").text = event.summary
+        ET.SubElement(entry, f"{{{ATOM_NS}}}id").text = (
+            f"{feed_url}#change-{event.id if event.id is not None else _iso(event.at)}")
+        ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = _iso(event.at)
+        ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=event.kind.value)
+        target = (f"https://clinicaltrials.gov/study/{event.key}" if event.key.startswith("NCT")
+                  else f"https://pubmed.ncbi.nlm.nih.gov/{event.key}/")
+        ET.SubElement(entry, f"{{{ATOM_NS}}}link", href=target)
+        ET.SubElement(entry, f"{{{ATOM_NS}}}summary").text = (
+            f"{event.kind.value.replace('_', ' ')}: {event.summary}")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
+
+
+def _iso(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,174 @@
+"""Page data as plain dicts: the web pages, the JSON API, the CLI and the static site all use
+these, so a number shown in one place is the number shown everywhere.
+
+The registry mirror (``engine``) is optional: without it the pages show the curated catalogue
+only; with it they add each trial's current ClinicalTrials.gov status and linked publications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ..domain.evidence import Catalogue, Claim, ClaimsRegister, Study, TrialRecord
+from . import mirror
+from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
+from .outcome_switch import assess_study
+
+
+def pubmed_url(pmid: str) -> str:
+    return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+
+
+def ctgov_url(nct_id: str) -> str:
+    return f"https://clinicaltrials.gov/study/{nct_id}"
+
+
+def doi_url(doi: str) -> str:
+    return f"https://doi.org/{doi}"
+
+
+def _trials(engine: Engine | None) -> dict[str, TrialRecord]:
+    if engine is None:
+        return {}
+    return {t.nct_id: t for t in mirror.list_trials(engine)}
+
+
+def study_summary(study: Study, trial: TrialRecord | None = None) -> dict[str, Any]:
+    return {
+        "id": study.id,
+        "title": study.title,
+        "authors": study.author_text,
+        "year": study.year,
+        "journal": study.journal,
+        "design": study.design,
+        "blinding": study.blinding,
+        "condition": ", ".join(study.conditions),
+        "evidence_level": None if study.evidence_level is None else str(study.evidence_level),
+        "n_enrolled": study.n_enrolled,
+        "nct_id": study.nct_id,
+        "pmid": study.pmid,
+        "status": trial.status if trial else None,
+        "has_results": trial.has_results if trial else None,
+        "outcome_switch": study.outcome_switch.flag if study.outcome_switch else None,
+    }
+
+
+def evidence_index(
+    catalogue: Catalogue,
+    engine: Engine | None = None,
+    *,
+    condition: str | None = None,
+    design: str | None = None,
+    evidence_level: str | None = None,
+    status: str | None = None,
+    year: int | None = None,
+    sort: str = "newest",
+) -> dict[str, Any]:
+    trials = _trials(engine)
+    chosen = filter_studies(catalogue.studies, condition=condition, design=design,
+                            evidence_level=evidence_level, year=year)
+    chosen = sort_by_date(chosen, newest_first=sort != "oldest")
+    rows = [study_summary(s, trials.get(s.nct_id or "")) for s in chosen]
+    if status:
+        rows = [r for r in rows if (r["status"] or "").lower() == status.lower()]
+    return {
+        "catalogue_version": catalogue.catalogue_version,
+        "filters": {"condition": condition, "design": design, "evidence_level": evidence_level,
+                    "status": status, "year": year, "sort": sort},
+        "choices": {
+            "design": sorted({s.design for s in catalogue.studies if s.design}),
+            "evidence_level": sorted({str(s.evidence_level) for s in catalogue.studies
+                                      if s.evidence_level is not None}),
+            "status": sorted({t.status for t in trials.values() if t.status}),
+            "year": sorted({s.year for s in catalogue.studies if s.year}, reverse=True),
+            "condition": sorted({c for s in catalogue.studies for c in s.conditions}),
+        },
+        "evidence_levels": evidence_level_labels(catalogue),
+        "evidence_scheme": _scheme(catalogue),
+        "count": len(rows),
+        "studies": rows,
+    }
+
+
+def _scheme(catalogue: Catalogue) -> dict[str, Any]:
+    levels = catalogue.evidence_levels
+    if isinstance(levels, dict):
+        return {"scheme": levels.get("scheme"), "source_url": levels.get("source_url"),
+                "project_rules": levels.get("project_rules") or []}
+    return {"scheme": None, "source_url": None, "project_rules": []}
+
+
+def study_detail(
+    catalogue: Catalogue, ident: str, engine: Engine | None = None
+) -> dict[str, Any]:
+    study = find_study(catalogue, ident)
+    trial = mirror.get_trial(engine, study.nct_id) if engine is not None and study.nct_id else None
+    publications = []
+    if engine is not None and study.nct_id:
+        publications = [
+            {"pmid": p.pmid, "title": p.title, "journal": p.journal, "year": p.year,
+             "url": pubmed_url(p.pmid)}
+            for p in mirror.publications_for_trial(engine, study.nct_id)
+        ]
+    links = []
+    if study.pmid:
+        links.append({"label": f"PubMed {study.pmid}", "url": pubmed_url(study.pmid)})
+    if study.doi:
+        links.append({"label": f"DOI {study.doi}", "url": doi_url(study.doi)})
+    for registry_id in study.all_registry_ids:
+        if registry_id.upper().startswith("NCT"):
+            links.append({"label": f"ClinicalTrials.gov {registry_id}",
+                          "url": ctgov_url(registry_id)})
+    related = [
+        {"id": other.id, "title": other.title}
+        for other in catalogue.studies
+        if other.id != study.id and (
+            other.id in (study.model_extra or {}).get("linked_study_ids", [])
+            or (study.nct_id and other.nct_id == study.nct_id))
+    ]
+    data = study.model_dump(mode="json")
+    return {
+        "study": data,
+        "summary": study_summary(study, trial),
+        "links": links,
+        "registry_record": trial.model_dump(mode="json") if trial else None,
+        "linked_publications": publications,
+        "related_studies": related,
+        "outcome_switch": assess_study(study, trial).as_dict(),
+        "evidence_level_label": evidence_level_labels(catalogue).get(
+            str(study.evidence_level) if study.evidence_level is not None else ""),
+    }
+
+
+def claim_summary(claim: Claim) -> dict[str, Any]:
+    return {"id": claim.id, "claim": claim.claim, "verdict": claim.verdict,
+            "verdict_summary": claim.verdict_summary}
+
+
+def claims_index(register: ClaimsRegister) -> dict[str, Any]:
+    verdicts: dict[str, int] = {}
+    for claim in register.claims:
+        verdicts[claim.verdict or "unknown"] = verdicts.get(claim.verdict or "unknown", 0) + 1
+    return {"count": len(register.claims), "verdicts": verdicts,
+            "claims": [claim_summary(c) for c in register.claims]}
+
+
+def claim_detail(register: ClaimsRegister, catalogue: Catalogue, ident: str) -> dict[str, Any]:
+    claim = find_claim(register, ident)
+    studies = catalogue.by_id()
+    citations = []
+    for citation in claim.citations:
+        entry = dict(citation) if isinstance(citation, dict) else {"text": str(citation)}
+        study_id = entry.get("study_id")
+        if study_id in studies:
+            entry["study_title"] = studies[study_id].title
+        if entry.get("pmid"):
+            entry["pubmed_url"] = pubmed_url(str(entry["pmid"]))
+        if entry.get("doi"):
+            entry["doi_url"] = doi_url(str(entry["doi"]))
+        citations.append(entry)
+    data = claim.model_dump(mode="json")
+    data["citations"] = citations
+    return {"claim": data, "known_study_ids": sorted(studies)}

@@ -1,0 +1,308 @@
+"""Use cases of personal trials, each one call for the CLI and the web: design, sheets,
+unblinding, analysis, series. Each opens its own transaction and commits what it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from ..analysis.nof1.analyze import TrialAnalysis, analyse
+from ..analysis.nof1.data import load_daily_outcome, load_dose_log
+from ..analysis.nof1.power import DetectableEffect, minimum_detectable_effect
+from ..analysis.nof1.report import report_data
+from ..analysis.nof1.series import PatientEffect, SeriesResult, pool
+from ..domain.nof1 import (
+    Actor,
+    NOf1Design,
+    Role,
+    make_design,
+    progress,
+    schedule,
+)
+from ..errors import InsufficientData, LdnError
+from ..store.nof1_repo import NOf1Repository, TrialRecord
+from . import svg
+from .nof1_sheets import write_sheets
+
+CLI_ACTOR = Actor("cli", Role.ADMIN)
+PHARMACY_CLI_ACTOR = Actor("cli", Role.PHARMACY)
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    record: TrialRecord
+    detectable: DetectableEffect | None
+    detectable_note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        design = self.record.design
+        return {
+            **trial_summary(self.record),
+            "detectable_effect": self.detectable.as_dict() if self.detectable else None,
+            "detectable_note": self.detectable_note,
+            "periods": [
+                {
+                    "period": p.number,
+                    "start": p.start.isoformat(),
+                    "end": p.end.isoformat(),
+                    "analysed_from": p.analysis_start.isoformat(),
+                    "bottle_label": p.bottle_label,
+                }
+                for p in schedule(design)
+            ],
+        }
+
+
+def trial_summary(record: TrialRecord) -> dict[str, Any]:
+    d = record.design
+    return {
+        "trial_id": d.trial_id,
+        "patient_id": d.patient_id,
+        "outcome": d.outcome,
+        "mcid": d.mcid,
+        "pairs": d.pairs,
+        "period_days": d.period_days,
+        "washout_days": d.washout_days,
+        "dose_mg": str(d.dose_mg),
+        "start_date": d.start_date.isoformat(),
+        "end_date": d.end_date.isoformat(),
+        "status": record.status,
+    }
+
+
+def _session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+def design_trial(
+    engine: Engine,
+    secret: bytes,
+    *,
+    trial_id: str,
+    patient_id: str,
+    pairs: int,
+    period_days: int,
+    washout_days: int,
+    outcome: str,
+    seed: int,
+    start_date: dt.date,
+    dose_mg: Decimal | float | str,
+    mcid: float | None = None,
+    actor: Actor = CLI_ACTOR,
+) -> DesignResult:
+    """Validate, seal and store a design; report the smallest detectable effect if possible."""
+    design = make_design(
+        trial_id=trial_id,
+        patient_id=patient_id,
+        pairs=pairs,
+        period_days=period_days,
+        washout_days=washout_days,
+        outcome=outcome,
+        seed=seed,
+        start_date=start_date,
+        dose_mg=dose_mg,
+        mcid=mcid,
+    )
+    with _session(engine) as session, session.begin():
+        record = NOf1Repository(session, secret).create(design, actor)
+    detectable, note = None, None
+    try:
+        earlier = load_daily_outcome(engine, patient_id, outcome)
+        earlier = earlier[earlier.index < pd.Timestamp(start_date)]
+        if len(earlier):
+            full = earlier.asfreq("D")
+            detectable = minimum_detectable_effect(
+                full.to_numpy(), pairs, design.analysed_days_per_period
+            )
+        else:
+            note = "no diary values before the start date: variability unknown"
+    except InsufficientData as error:
+        note = str(error)
+    return DesignResult(record, detectable, note)
+
+
+def write_trial_sheets(
+    engine: Engine, secret: bytes, trial_id: str, directory: Path,
+    actor: Actor = PHARMACY_CLI_ACTOR,
+) -> dict[str, Path]:
+    with _session(engine) as session, session.begin():
+        record = NOf1Repository(session, secret).allocation_for_pharmacy(trial_id, actor)
+    design = record.design
+    assert design.seed is not None
+    from ..domain.nof1 import allocate
+
+    return write_sheets(directory, design, allocate(design.pairs, design.seed))
+
+
+def unblind_trial(
+    engine: Engine, secret: bytes, trial_id: str, today: dt.date, actor: Actor = CLI_ACTOR
+) -> dict[str, Any]:
+    with _session(engine) as session, session.begin():
+        record, allocation = NOf1Repository(session, secret).unblind(trial_id, actor, today)
+    periods = schedule(record.design, allocation)
+    return {
+        **trial_summary(record),
+        "unblinded_by": record.unblinded_by,
+        "periods": [
+            {"period": p.number, "bottle_label": p.bottle_label, "treatment": p.treatment.value}
+            for p in periods
+            if p.treatment is not None
+        ],
+    }
+
+
+def analyse_trial(
+    engine: Engine, secret: bytes, trial_id: str, actor: Actor = CLI_ACTOR
+) -> TrialAnalysis:
+    """Analysis of an unblinded trial (a blinded one is refused with the unblinding date)."""
+    with _session(engine) as session:
+        record, allocation = NOf1Repository(session, secret).unblinded_allocation(
+            trial_id, actor
+        )
+    design = record.design
+    values = load_daily_outcome(engine, design.patient_id, design.outcome)
+    doses = load_dose_log(engine, design.patient_id)
+    return analyse(design, allocation, values, doses)
+
+
+def analysis_payload(analysis: TrialAnalysis) -> dict[str, Any]:
+    return {
+        **analysis.as_dict(),
+        "cent_report": report_data(analysis.design, analysis),
+    }
+
+
+def chart_svg(analysis: TrialAnalysis) -> str:
+    """Daily values coloured by treatment period; washout days hollowed out of the lines."""
+    design = analysis.design
+    days = analysis.days
+    series = []
+    for kind, name in (("ldn", "LDN periods"), ("placebo", "Placebo periods")):
+        points = [
+            (row.date, None if (row.treatment != kind or np.isnan(row.value)) else row.value)
+            for row in days.itertuples()
+        ]
+        series.append(svg.Series(name, points))
+    shaded = [
+        svg.Period(p.start, p.end, f"P{p.number} LDN")
+        for p in schedule(design, analysis.allocation)
+        if p.treatment is not None and p.treatment.value == "ldn"
+    ]
+    return svg.line_chart(
+        series,
+        shaded,
+        title=f"{design.outcome_spec.label}: daily values by period (LDN periods shaded)",
+        y_range=(0, 10),
+        y_label=design.outcome_spec.label,
+    )
+
+
+def pool_series(
+    engine: Engine, secret: bytes, outcome: str | None = None, method: str = "dl",
+    actor: Actor = CLI_ACTOR,
+) -> tuple[SeriesResult | None, list[dict[str, Any]]]:
+    """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed."""
+    with _session(engine) as session:
+        records = NOf1Repository(session, secret).list(actor)
+    chosen = [r for r in records if r.status == "unblinded"]
+    if outcome is None and chosen:
+        outcome = max({r.design.outcome for r in chosen}, key=[r.design.outcome for r in chosen].count)
+    effects: list[PatientEffect] = []
+    skipped: list[dict[str, Any]] = []
+    for record in chosen:
+        if record.design.outcome != outcome:
+            continue
+        try:
+            analysis = analyse_trial(engine, secret, record.design.trial_id, actor)
+        except LdnError as error:
+            skipped.append({"trial_id": record.design.trial_id, "reason": str(error)})
+            continue
+        est = analysis.estimate
+        effects.append(
+            PatientEffect(
+                record.design.trial_id, record.design.patient_id, record.design.outcome,
+                est.mean_difference, est.standard_error, est.pairs_used,
+            )
+        )
+    if len(effects) < 2:
+        return None, skipped + [{"reason": f"{len(effects)} analysable unblinded trial(s)"}]
+    return pool(effects, method), skipped
+
+
+def trial_page(
+    engine: Engine, secret: bytes, trial_id: str, actor: Actor, today: dt.date
+) -> dict[str, Any]:
+    """Everything the patient's trial page shows: schedule, today's period, progress, results."""
+    with _session(engine) as session:
+        record = NOf1Repository(session, secret).get(trial_id, actor)
+    design = record.design
+    state = progress(design, today)
+    data: dict[str, Any] = {
+        **trial_summary(record),
+        "outcome_label": design.outcome_spec.label,
+        "today": today.isoformat(),
+        "progress": {
+            "state": state.state,
+            "day": state.day,
+            "total_days": state.total_days,
+            "percent": round(100 * state.fraction),
+            "period": state.period.number if state.period else None,
+            "bottle_label": state.period.bottle_label if state.period else None,
+            "in_washout": state.in_washout,
+        },
+        "schedule": [
+            {
+                "period": p.number,
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "analysed_from": p.analysis_start.isoformat(),
+                "bottle_label": p.bottle_label,
+                "current": state.period is not None and p.number == state.period.number,
+            }
+            for p in schedule(design)
+        ],
+        "results": None,
+        "chart_svg": None,
+    }
+    if not record.blinded:
+        try:
+            analysis = analyse_trial(engine, secret, trial_id, actor)
+        except InsufficientData as error:
+            data["results_note"] = str(error)
+        else:
+            data["results"] = analysis.as_dict()
+            data["chart_svg"] = chart_svg(analysis)
+    return data
+
+
+def clinician_trials(
+    engine: Engine, secret: bytes, actor: Actor, today: dt.date
+) -> list[dict[str, Any]]:
+    with _session(engine) as session:
+        records = NOf1Repository(session, secret).list(actor)
+    out = []
+    for record in records:
+        state = progress(record.design, today)
+        out.append(
+            {
+                **trial_summary(record),
+                "progress_state": state.state,
+                "progress_percent": round(100 * state.fraction),
+                "can_unblind": record.blinded and today > record.design.end_date,
+            }
+        )
+    return out
+
+
+def list_trials(engine: Engine, secret: bytes, actor: Actor = CLI_ACTOR) -> Sequence[TrialRecord]:
+    with _session(engine) as session:
+        return NOf1Repository(session, secret).list(actor)

@@ -1,0 +1,188 @@
+"""What the registry gets to see of the latent history, month by month.
+
+Clinic EDSS with rater error, relapse reports (true and pseudo), MFIS/FSS answered item by item,
+daily check-ins, and LDN adverse events. Reporting depends on how people feel (more when worse),
+check-in users drift away, and nothing is recorded after a patient's last contact (events that
+were scheduled past it are dropped when the tables are assembled).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .cohort import Cohort, step_up
+from .params import SimulationParams
+
+if TYPE_CHECKING:
+    from .history import Courses
+
+#: Functional systems an attack is recorded against, with assumed shares.
+RELAPSE_SYSTEMS = ("sensory", "pyramidal", "visual", "brainstem", "cerebellar", "bowel_bladder")
+RELAPSE_SYSTEM_SHARES = (0.35, 0.25, 0.15, 0.1, 0.1, 0.05)
+AE_TERMS = ("vivid_dreams", "insomnia")
+MFIS_ITEMS, MFIS_MAX = 21, 4
+FSS_ITEMS, FSS_STEPS = 9, 6
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Recorder:
+    """Collects the observations of each month as arrays (concatenated at the end)."""
+
+    def __init__(self, params: SimulationParams, cohort: Cohort, rng: np.random.Generator,
+                 end_day: int) -> None:
+        self.params = params
+        self.cohort = cohort
+        self.rng = rng
+        self.end_day = end_day
+        self.next_visit = cohort.entry_day.copy()
+        self.app = np.flatnonzero(cohort.checkin_user)
+        self.app_active = np.ones(self.app.size, dtype=bool)
+        self.parts: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+        errors = np.asarray(params.edss.rater_error_probs, dtype=float)
+        errors = errors / errors.sum()
+        self.error_cuts = np.cumsum([errors[0], errors[1] / 2, errors[1] / 2, errors[2] / 2])
+
+    def _add(self, kind: str, **columns: np.ndarray) -> None:
+        for name, values in columns.items():
+            self.parts[kind][name].append(values)
+
+    def table(self, kind: str) -> dict[str, np.ndarray]:
+        return {name: np.concatenate(chunks) for name, chunks in self.parts[kind].items()}
+
+    def rate_edss(self, latent: np.ndarray) -> np.ndarray:
+        """The score a rater writes down: latent +- 0, 1 or 2 half steps (Noseworthy 1990)."""
+        u = self.rng.random(latent.size)
+        k = np.select([u < c for c in self.error_cuts], [0, -1, 1, -2], default=2)
+        observed = np.clip(latent + 0.5 * k, 0.0, 9.5)
+        return np.where(observed == 0.5, np.where(k > 0, 1.0, 0.0), observed)
+
+    def month(self, *, d0: int, d1: int, alive: np.ndarray, first: np.ndarray,
+              years: np.ndarray, edss: np.ndarray, active_until: np.ndarray,
+              fatigue: np.ndarray, above_usual: np.ndarray, flare: np.ndarray,
+              relapse: np.ndarray, onset: np.ndarray, recovery: np.ndarray,
+              severity: np.ndarray, pseudo: np.ndarray, exit_day: np.ndarray,
+              ldn: Courses, ldn_started: np.ndarray) -> None:
+        p, c, rng = self.params, self.cohort, self.rng
+        n = c.n
+        r, fp, rep, u = p.relapses, p.fatigue, p.reporting, p.uptake
+        draws = rng.random((13, n))
+
+        # Clinic EDSS every 6-12 months; scored higher during an attack.
+        due = np.flatnonzero(alive & (self.next_visit < d1) & (self.next_visit <= exit_day))
+        if due.size:
+            day = self.next_visit[due]
+            latent = edss[due]
+            in_attack = day < active_until[due]
+            latent = np.where(in_attack, step_up(latent, np.full(due.size,
+                                                                 r.edss_bump_during_attack),
+                                                 9.5), latent)
+            self._add("edss", pid=due, day=day, score=self.rate_edss(latent),
+                      rater=c.clinician[due])
+        lo, hi = p.edss.visit_interval_days
+        gap = lo + (draws[0] * (hi - lo + 1)).astype(np.int64)
+        self.next_visit = np.where(alive & (self.next_visit < d1), self.next_visit + gap,
+                                   self.next_visit)
+
+        # Relapse reports; some are seen in clinic (EDSS during the attack, clinician-confirmed).
+        rel = np.flatnonzero(relapse)
+        seen = draws[1][rel] < r.clinic_visit_share
+        visit_day = onset[rel] + 3 + (draws[2][rel] * 19).astype(np.int64)
+        steroid = draws[3][rel] < np.asarray(r.steroid_share)[severity[rel]]
+        systems = np.searchsorted(np.cumsum(RELAPSE_SYSTEM_SHARES) / sum(RELAPSE_SYSTEM_SHARES),
+                                  draws[4][rel], side="right").clip(0, len(RELAPSE_SYSTEMS) - 1)
+        self._add("relapses", pid=rel, onset=onset[rel], recovery=recovery[rel],
+                  severity=severity[rel], system=systems, steroid=steroid, clinician=seen,
+                  lasted_24h=np.ones(rel.size, dtype=bool),
+                  fever=np.zeros(rel.size, dtype=bool))
+        if rel.size and seen.any():
+            vis = rel[seen]
+            latent = step_up(edss[vis], np.full(vis.size, r.edss_bump_during_attack), 9.5)
+            latent = np.where(visit_day[seen] < recovery[vis], latent, edss[vis])
+            self._add("edss", pid=vis, day=visit_day[seen], score=self.rate_edss(latent),
+                      rater=c.clinician[vis])
+        ps = np.flatnonzero(pseudo)
+        ps_onset = first[ps] + (draws[5][ps] * (d1 - first[ps])).astype(np.int64)
+        fever = draws[6][ps] < 0.5
+        self._add("relapses", pid=ps, onset=ps_onset,
+                  recovery=ps_onset + 1 + (draws[7][ps] * 10).astype(np.int64),
+                  severity=np.zeros(ps.size, dtype=np.int64),
+                  system=np.zeros(ps.size, dtype=np.int64),
+                  steroid=np.zeros(ps.size, dtype=bool), clinician=np.zeros(ps.size, dtype=bool),
+                  lasted_24h=fever, fever=fever)
+
+        # MFIS and FSS, more often when feeling worse than usual.
+        pro = alive & c.pro_reporter
+        for kind, base, column in (("mfis", rep.mfis_monthly_prob, 8),
+                                   ("fss", rep.fss_monthly_prob, 9)):
+            prob = _expit(_logit(base) + rep.worse_reporting_log_odds * above_usual)
+            who = np.flatnonzero(pro & (draws[column] < prob))
+            if not who.size:
+                continue
+            day = first[who] + (draws[10][who] * (d1 - first[who])).astype(np.int64)
+            level = fatigue[who] + fp.response_noise_sd * rng.standard_normal(who.size)
+            if kind == "mfis":
+                chance = np.clip((fp.mfis_mean + fp.mfis_sd * level) / (MFIS_ITEMS * MFIS_MAX),
+                                 0.0, 1.0)
+                items = rng.binomial(MFIS_MAX, chance[:, None], (who.size, MFIS_ITEMS))
+            else:
+                chance = np.clip((fp.fss_mean - 1.0 + fp.fss_sd * level) / FSS_STEPS, 0.0, 1.0)
+                items = 1 + rng.binomial(FSS_STEPS, chance[:, None], (who.size, FSS_ITEMS))
+            self._add(kind, pid=who, day=day, items=items.astype(np.int8))
+
+        self._checkins(d0, d1, alive, first, years, edss, fatigue, above_usual, flare, ldn)
+
+        # Adverse events reported by new LDN users.
+        new = np.flatnonzero(ldn_started)
+        for term, share, column in ((0, u.vivid_dreams_ae_share, 11),
+                                    (1, u.insomnia_ae_share, 12)):
+            who = new[draws[column][new] < share]
+            day = ldn.start[who] + 1 + (rng.random(who.size) * 14).astype(np.int64)
+            self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
+
+    def _checkins(self, d0: int, d1: int, alive: np.ndarray, first: np.ndarray,
+                  years: np.ndarray, edss: np.ndarray, fatigue: np.ndarray,
+                  above_usual: np.ndarray, flare: np.ndarray, ldn: Courses) -> None:
+        p, c, rng = self.params, self.cohort, self.rng
+        rep, fp = p.reporting, p.fatigue
+        app = self.app
+        if not app.size:
+            return
+        live = alive[app] & self.app_active
+        prob = _expit(_logit(rep.checkin_daily_prob) + c.engagement[app]
+                      + rep.worse_reporting_log_odds * above_usual[app])
+        grid = rng.random((app.size, 31))
+        offset = np.arange(31)
+        valid = (offset[None, :] >= (first[app] - d0)[:, None]) & (offset[None, :] < d1 - d0)
+        rows, cols = np.nonzero((grid < prob[:, None]) & valid & live[:, None])
+        churn = rep.checkin_churn_per_year * np.exp(0.3 * above_usual[app])
+        self.app_active &= ~(live & (rng.random(app.size) < -np.expm1(-churn * years[app])))
+        if not rows.size:
+            return
+        pid = app[rows]
+        day = d0 + cols
+        k = pid.size
+        level = fatigue[pid] + fp.daily_noise_sd * rng.standard_normal(k)
+        tired = rng.binomial(10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1))
+        spasm_level = (fp.spasm_base + fp.spasm_per_edss * (edss[pid] - 3.0) + flare[pid]
+                       + rng.standard_normal(k))
+        spasms = rng.binomial(10, np.clip(spasm_level / 10, 0, 1))
+        sleep_level = fp.sleep_mean - (level - c.fatigue_trait[pid]) + rng.standard_normal(k)
+        sleep = rng.binomial(10, np.clip(sleep_level / 10, 0, 1))
+        start, stop = ldn.start[pid], ldn.stop[pid]
+        on = (start >= 0) & (start <= day) & ((stop < 0) | (day <= stop))
+        dreams = rng.random(k) < np.where(on, fp.vivid_dreams_on, fp.vivid_dreams_off)
+        taken = rng.random(k) < c.adherence[pid]
+        dose = np.where(on, taken.astype(np.int8), -1)
+        self._add("checkin", pid=pid, day=day, fatigue=tired.astype(np.int8),
+                  spasms=spasms.astype(np.int8), sleep=sleep.astype(np.int8),
+                  dreams=dreams.astype(np.int8), dose=dose.astype(np.int8))

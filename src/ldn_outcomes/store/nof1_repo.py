@@ -1,0 +1,302 @@
+"""Personal trials in the registry: the design in the clear, the seed and allocation sealed.
+
+Sealing: the seed and allocation are encrypted and authenticated with a key derived from the
+deployment's secret (HMAC-SHA256 as a pseudo-random function in counter mode, then an
+HMAC-SHA256 tag over the trial id, nonce and ciphertext: encrypt-then-MAC, standard library
+only). A database dump alone does not reveal the order, and a sealed allocation cannot be
+moved to another trial. On top of that, the repository only opens it
+
+* for the pharmacy (to fill the bottles) — each read is audited, and
+* for anyone allowed to see the trial once the last period has ended, through an explicit
+  unblinding that is audited; an earlier request is refused with the date it becomes possible.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.nof1 import (
+    Actor,
+    Allocation,
+    NOf1Design,
+    Role,
+    allocate,
+    check_can_view_trial,
+    check_unblinding,
+    outcome_spec,
+)
+from ..errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
+from .audit import write_audit
+from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
+from .tables import PatientRow, QuestionnaireRow
+
+SCHEME = "hmac-sha256-ctr-etm-v1"
+_NONCE = 16
+_TAG = 32
+
+
+def _keys(secret: bytes) -> tuple[bytes, bytes]:
+    if len(secret) < 16:
+        raise ValueError("the sealing secret must be at least 16 bytes")
+    enc = hmac.new(secret, b"ldn-outcomes nof1 seal: encryption", hashlib.sha256).digest()
+    mac = hmac.new(secret, b"ldn-outcomes nof1 seal: authentication", hashlib.sha256).digest()
+    return enc, mac
+
+
+def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
+    blocks = (length + 31) // 32
+    return b"".join(
+        hmac.new(key, nonce + i.to_bytes(8, "big"), hashlib.sha256).digest() for i in range(blocks)
+    )[:length]
+
+
+def seal(secret: bytes, trial_id: str, payload: dict[str, Any]) -> str:
+    enc, mac = _keys(secret)
+    plain = json.dumps(payload, sort_keys=True).encode()
+    nonce = secrets.token_bytes(_NONCE)
+    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(enc, nonce, len(plain)), strict=True))
+    tag = hmac.new(mac, SCHEME.encode() + trial_id.encode() + nonce + cipher, hashlib.sha256)
+    return base64.urlsafe_b64encode(nonce + cipher + tag.digest()).decode()
+
+
+def unseal(secret: bytes, trial_id: str, token: str) -> dict[str, Any]:
+    enc, mac = _keys(secret)
+    raw = base64.urlsafe_b64decode(token.encode())
+    nonce, cipher, tag = raw[:_NONCE], raw[_NONCE:-_TAG], raw[-_TAG:]
+    expected = hmac.new(mac, SCHEME.encode() + trial_id.encode() + nonce + cipher, hashlib.sha256)
+    if not hmac.compare_digest(tag, expected.digest()):
+        raise PermissionDenied(
+            f"the sealed allocation of trial {trial_id} cannot be opened with this "
+            "deployment's secret key (was LDN_SECRET_KEY changed?); use the pharmacy sheet"
+        )
+    plain = bytes(a ^ b for a, b in zip(cipher, _keystream(enc, nonce, len(cipher)), strict=True))
+    return json.loads(plain)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    design: NOf1Design  # seed is None unless opened
+    clinician_id: str | None
+    status: str
+    unblinded_at: dt.datetime | None
+    unblinded_by: str | None
+
+    @property
+    def blinded(self) -> bool:
+        return self.status != "unblinded"
+
+
+def _design_values(design: NOf1Design) -> dict[str, Any]:
+    data = design.model_dump()
+    data.pop("seed")
+    data.pop("trial_id")
+    return data
+
+
+class NOf1Repository:
+    """Reads and writes of personal trials within one session (the caller commits)."""
+
+    def __init__(self, session: Session, secret: bytes) -> None:
+        self.session = session
+        self.secret = secret
+
+    # -- create -----------------------------------------------------------------------------
+    def recorded_outcome_days(self, patient_id: str, outcome: str) -> int:
+        """How many check-ins of the patient have an answer for ``outcome``."""
+        spec = outcome_spec(outcome)
+        answers = self.session.scalars(
+            select(QuestionnaireRow.answers).where(
+                QuestionnaireRow.patient_id == patient_id,
+                QuestionnaireRow.instrument_id == spec.instrument_id,
+            )
+        )
+        count = 0
+        for row in answers:
+            values = json.loads(row) if isinstance(row, str) else row
+            if len(values) > spec.item_index and values[spec.item_index] is not None:
+                count += 1
+        return count
+
+    def create(self, design: NOf1Design, actor: Actor) -> TrialRecord:
+        if actor.role not in (Role.CLINICIAN, Role.ADMIN, Role.PHARMACY):
+            raise PermissionDenied(f"{actor.audit_name} may not design trials")
+        patient = self.session.get(PatientRow, design.patient_id)
+        if patient is None:
+            raise NotFound(f"no patient with id {design.patient_id!r}")
+        if actor.role is Role.CLINICIAN and patient.clinician_id != actor.subject_id:
+            raise PermissionDenied(f"{actor.audit_name} is not the clinician of this patient")
+        if self.session.get(NOf1TrialRow, design.trial_id) is not None:
+            raise DuplicateRecord(f"trial {design.trial_id!r} already exists")
+        if self.recorded_outcome_days(design.patient_id, design.outcome) == 0:
+            raise ValidationFailed(
+                Problem(
+                    "nof1_design",
+                    "outcome",
+                    f"patient {design.patient_id} has never recorded {design.outcome} in the "
+                    "daily check-in; choose an outcome they record, or start the diary first",
+                    value=design.outcome,
+                )
+            )
+        if design.seed is None:
+            raise ValidationFailed(Problem("nof1_design", "seed", "a seed is required"))
+        allocation = allocate(design.pairs, design.seed)
+        now = dt.datetime.now(dt.UTC)
+        values = _design_values(design)
+        self.session.add(
+            NOf1TrialRow(
+                trial_id=design.trial_id,
+                end_date=design.end_date,
+                created_at=now,
+                created_by=actor.audit_name,
+                status="blinded",
+                **values,
+            )
+        )
+        self.session.add(
+            NOf1AllocationRow(
+                trial_id=design.trial_id,
+                scheme=SCHEME,
+                sealed=seal(
+                    self.secret,
+                    design.trial_id,
+                    {"seed": design.seed, "ldn_first": list(allocation)},
+                ),
+            )
+        )
+        self.session.flush()
+        write_audit(
+            self.session,
+            actor=actor.audit_name,
+            action="create",
+            table="nof1_trials",
+            key=design.trial_id,
+            before=None,
+            after={**values, "allocation": "sealed"},
+        )
+        return self._record(self._row(design.trial_id))
+
+    # -- reads ------------------------------------------------------------------------------
+    def _row(self, trial_id: str) -> NOf1TrialRow:
+        row = self.session.get(NOf1TrialRow, trial_id)
+        if row is None:
+            raise NotFound(f"no n-of-1 trial with id {trial_id!r}")
+        return row
+
+    def _record(self, row: NOf1TrialRow, seed: int | None = None) -> TrialRecord:
+        patient = self.session.get(PatientRow, row.patient_id)
+        design = NOf1Design(
+            trial_id=row.trial_id,
+            patient_id=row.patient_id,
+            pairs=row.pairs,
+            period_days=row.period_days,
+            washout_days=row.washout_days,
+            outcome=row.outcome,
+            mcid=row.mcid,
+            start_date=row.start_date,
+            seed=seed,
+            dose_mg=row.dose_mg,
+            capsules_per_day=row.capsules_per_day,
+            spare_capsules=row.spare_capsules,
+        )
+        return TrialRecord(
+            design,
+            patient.clinician_id if patient else None,
+            row.status,
+            row.unblinded_at,
+            row.unblinded_by,
+        )
+
+    def get(self, trial_id: str, actor: Actor) -> TrialRecord:
+        """The design (without seed) for anyone allowed to see the patient's trials."""
+        record = self._record(self._row(trial_id))
+        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        return record
+
+    def list(self, actor: Actor, patient_id: str | None = None) -> list[TrialRecord]:
+        query = select(NOf1TrialRow).order_by(NOf1TrialRow.start_date, NOf1TrialRow.trial_id)
+        if actor.role is Role.PATIENT:
+            query = query.where(NOf1TrialRow.patient_id == (actor.subject_id or ""))
+        elif actor.role is Role.CLINICIAN:
+            query = query.join(PatientRow, PatientRow.patient_id == NOf1TrialRow.patient_id).where(
+                PatientRow.clinician_id == (actor.subject_id or "")
+            )
+        if patient_id is not None:
+            query = query.where(NOf1TrialRow.patient_id == patient_id)
+        return [self._record(row) for row in self.session.scalars(query)]
+
+    def _open(self, trial_id: str) -> tuple[int, Allocation]:
+        stored = self.session.get(NOf1AllocationRow, trial_id)
+        if stored is None:
+            raise NotFound(f"trial {trial_id!r} has no stored allocation")
+        payload = unseal(self.secret, trial_id, stored.sealed)
+        return int(payload["seed"]), tuple(bool(x) for x in payload["ldn_first"])
+
+    def allocation_for_pharmacy(self, trial_id: str, actor: Actor) -> TrialRecord:
+        """The full design with seed, for filling bottles; only pharmacy/admin, audited."""
+        if actor.role not in (Role.PHARMACY, Role.ADMIN):
+            raise PermissionDenied(
+                f"{actor.audit_name} may not read the allocation of a blinded trial; only the "
+                "pharmacy preparing the bottles can"
+            )
+        row = self._row(trial_id)
+        seed, _ = self._open(trial_id)
+        write_audit(
+            self.session,
+            actor=actor.audit_name,
+            action="read_allocation",
+            table="nof1_allocations",
+            key=trial_id,
+            before=None,
+            after={"purpose": "pharmacy sheet"},
+        )
+        return self._record(row, seed)
+
+    def unblind(self, trial_id: str, actor: Actor, today: dt.date) -> tuple[TrialRecord, Allocation]:
+        """Open the allocation after the last period; refused (with the date) before it."""
+        row = self._row(trial_id)
+        record = self._record(row)
+        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        check_unblinding(record.design, today)
+        seed, allocation = self._open(trial_id)
+        if row.status != "unblinded":
+            row.status = "unblinded"
+            row.unblinded_at = dt.datetime.now(dt.UTC)
+            row.unblinded_by = actor.audit_name
+            self.session.flush()
+            write_audit(
+                self.session,
+                actor=actor.audit_name,
+                action="unblind",
+                table="nof1_trials",
+                key=trial_id,
+                before={"status": "blinded"},
+                after={
+                    "status": "unblinded",
+                    "ldn_first": list(allocation),
+                    "on": today.isoformat(),
+                },
+            )
+        return self._record(row, seed), allocation
+
+    def unblinded_allocation(self, trial_id: str, actor: Actor) -> tuple[TrialRecord, Allocation]:
+        """The allocation of an already unblinded trial (for analysis and results pages)."""
+        row = self._row(trial_id)
+        record = self._record(row)
+        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        if row.status != "unblinded":
+            raise PermissionDenied(
+                f"trial {trial_id} is still blinded; it can be unblinded after "
+                f"{record.design.end_date.isoformat()} (ldn nof1 unblind {trial_id})"
+            )
+        seed, allocation = self._open(trial_id)
+        return self._record(row, seed), allocation

@@ -1,0 +1,49 @@
+"""Tables of personal (n-of-1) trials: the design in the clear, the allocation sealed apart.
+
+The seed is sealed with the allocation: anyone who knew it could recompute the order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .tables import Base
+
+
+class NOf1TrialRow(Base):
+    __tablename__ = "nof1_trials"
+    trial_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("patients.patient_id", ondelete="RESTRICT"), index=True
+    )
+    pairs: Mapped[int] = mapped_column(Integer)
+    period_days: Mapped[int] = mapped_column(Integer)
+    washout_days: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(40))
+    mcid: Mapped[float] = mapped_column(Float)
+    dose_mg: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    capsules_per_day: Mapped[int] = mapped_column(Integer)
+    spare_capsules: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(120))
+    #: "blinded" until unblinded after the last period, then "unblinded".
+    status: Mapped[str] = mapped_column(String(16))
+    unblinded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    unblinded_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class NOf1AllocationRow(Base):
+    """The sealed seed and allocation: an authenticated ciphertext, never plain text."""
+
+    __tablename__ = "nof1_allocations"
+    trial_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("nof1_trials.trial_id", ondelete="CASCADE"), primary_key=True
+    )
+    sealed: Mapped[str] = mapped_column(Text)
+    scheme: Mapped[str] = mapped_column(String(40))

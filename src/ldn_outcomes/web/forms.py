@@ -1,0 +1,74 @@
+"""Form plumbing: field specs rendered by one Jinja macro, errors shown next to each field.
+
+A form is a list of :class:`Field`; a broken rule comes back from the domain as a
+``ValidationFailed`` whose problems name fields, and :func:`errors_by_field` puts each message
+next to its input (and into an error summary at the top, for screen readers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from ..errors import Problem, ValidationFailed
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, number, date, select, checkbox, textarea, password, email, scale
+    options: Sequence[tuple[str, str]] = ()
+    required: bool = False
+    help: str = ""
+    step: str | None = None
+    min: str | None = None
+    max: str | None = None
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+def enum_options(enum: type[StrEnum], blank: str | None = None) -> list[tuple[str, str]]:
+    options = [("", blank)] if blank is not None else []
+    return options + [(m.value, m.value.replace("_", " ")) for m in enum]
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """Plain text values of a submitted form (the CSRF token dropped, blanks kept blank)."""
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def blank_to_none(values: Mapping[str, str], names: Sequence[str]) -> dict[str, Any]:
+    """Only the named fields; an empty input means 'not given' (None), never 0 or 'no'."""
+    return {name: (values.get(name) or None) for name in names}
+
+
+def errors_by_field(failure: ValidationFailed, known: Sequence[str]) -> dict[str, str]:
+    """Problem messages keyed by form field; problems on other fields go under ``_form``."""
+    errors: dict[str, str] = {}
+    for problem in failure.problems:
+        name = _field_name(problem)
+        key = name if name in known else "_form"
+        message = problem.rule if key != "_form" or not name else f"{name}: {problem.rule}"
+        errors[key] = f"{errors[key]}; {message}" if key in errors else message
+    return errors
+
+
+def _field_name(problem: Problem) -> str:
+    return problem.field.split(".")[0] if problem.field else ""
+
+
+def checkbox(values: Mapping[str, str], name: str) -> bool:
+    return values.get(name) in ("on", "true", "1", "yes")
+
+
+def tri_state(values: Mapping[str, str], name: str) -> bool | None:
+    """A yes / no / not-recorded select: blank stays None."""
+    value = values.get(name, "")
+    return {"yes": True, "no": False}.get(value)
+
+
+YES_NO_UNKNOWN = [("", "not recorded"), ("yes", "yes"), ("no", "no")]

@@ -1,0 +1,111 @@
+"""Evidence hub pages: claims register, study catalogue, pooled outcomes and the change feed.
+
+Public (no sign-in): everything shown here is published literature and registry data. Pages
+are rendered by :mod:`ldn_outcomes.evidence.html` (the same code ``ldn evidence publish`` uses)
+and wrapped in the site layout; ``?format=json`` or ``Accept: application/json`` gives the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
+from sqlalchemy import Engine, inspect
+
+from ...evidence import html, mirror, views
+from ...evidence.catalogue import load_catalogue, load_claims
+from ...evidence.publish import meta_page_data
+from ..auth import public
+from ..deps import wants_json
+from ..rendering import render
+
+router = APIRouter(tags=["evidence"], dependencies=[public()])
+LINKS = html.Links("/", static=False)
+FRAGMENT_LINKS = html.Links("/", static=False)
+
+
+def _mirror(request: Request) -> Engine | None:
+    """The registry mirror if this database has the evidence tables (checked once)."""
+    state = request.app.state
+    if not hasattr(state, "evidence_mirror"):
+        engine: Engine = state.engine
+        state.evidence_mirror = engine if inspect(engine).has_table("evidence_trials") else None
+    return state.evidence_mirror
+
+
+def _page(request: Request, title: str, body: str, data: dict[str, Any]) -> Response:
+    if wants_json(request):
+        return JSONResponse(data)
+    return render(request, "evidence/page.html", {
+        "title": title, "body": Markup(body), "css": LINKS.css(), "feed": LINKS.feed(),
+    })
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claims_page(request: Request) -> Response:
+    data = views.claims_index(load_claims())
+    return _page(request, "Claims about LDN in MS",
+                 html.render_claims_index(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_page(request: Request, claim_id: str) -> Response:
+    data = views.claim_detail(load_claims(), load_catalogue(), claim_id)
+    return _page(request, data["claim"].get("claim") or claim_id,
+                 html.render_claim(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+
+
+@router.get("/evidence", response_class=HTMLResponse)
+def evidence_page(
+    request: Request,
+    condition: str | None = None,
+    design: str | None = None,
+    evidence_level: str | None = None,
+    status: str | None = None,
+    year: str | None = None,
+    sort: str = "newest",
+) -> Response:
+    data = views.evidence_index(
+        load_catalogue(), _mirror(request), condition=condition or None, design=design or None,
+        evidence_level=evidence_level or None, status=status or None,
+        year=int(year) if year and year.isdigit() else None, sort=sort,
+    )
+    return _page(request, "Studies of low-dose naltrexone",
+                 html.render_evidence_index(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+
+
+@router.get("/evidence/evidence.css", include_in_schema=False)
+def evidence_css() -> Response:
+    return Response(html.stylesheet(), media_type="text/css")
+
+
+@router.get("/evidence/changes.atom")
+def changes_feed(request: Request) -> Response:
+    engine = _mirror(request)
+    events = mirror.changes_since(engine, limit=200) if engine is not None else []
+    base = str(request.base_url)
+    if wants_json(request):
+        return JSONResponse([e.model_dump(mode="json") for e in events])
+    return Response(
+        html.changes_atom(events, base_url=base, feed_url=f"{base}evidence/changes.atom"),
+        media_type="application/atom+xml",
+    )
+
+
+@router.get("/evidence/meta/{outcome_id}", response_class=HTMLResponse)
+def meta_page(request: Request, outcome_id: str) -> Response:
+    data, svg = meta_page_data(load_catalogue(), outcome_id)
+    if wants_json(request):
+        return JSONResponse(data)
+    return _page(request, f"Pooled results: {outcome_id}",
+                 html.render_meta(data, svg, FRAGMENT_LINKS, layout="fragment.html"), data)
+
+
+@router.get("/evidence/{study_id}", response_class=HTMLResponse)
+def study_page(request: Request, study_id: str) -> Response:
+    data = views.study_detail(load_catalogue(), study_id, _mirror(request))
+    title = data["study"].get("title") or study_id
+    return _page(request, title, html.render_study(data, FRAGMENT_LINKS, layout="fragment.html"),
+                 data)
