@@ -90,13 +90,14 @@ def registries(draw: st.DrawFn, max_patients: int = 4) -> dict[str, list]:
                     lambda t: t.replace(second=0, microsecond=0))))))
             next_id += 1
         for _ in range(draw(st.integers(0, 2))):
-            answers = draw(st.lists(st.one_of(st.none(), st.integers(0, 4).map(float)),
-                                    min_size=2, max_size=9).filter(lambda a: any(
-                                        x is not None for x in a)))
+            instrument, items, low, high = draw(st.sampled_from(
+                [("mfis", 21, 0, 4), ("fss", 9, 1, 7), ("checkin", 5, 0, 1)]))
+            answers = draw(st.lists(st.one_of(st.none(), st.integers(low, high).map(float)),
+                                    min_size=items, max_size=items).filter(
+                                        lambda a: any(x is not None for x in a)))
             out["questionnaires"].append(QuestionnaireResponse(
-                id=next_id, patient_id=pid, instrument_id="mfis", instrument_version="1",
-                date=draw(dates), answers=tuple(answers),
-                total=draw(st.one_of(st.none(), st.floats(0, 84).map(lambda x: round(x, 2))))))
+                id=next_id, patient_id=pid, instrument_id=instrument, instrument_version="1",
+                date=draw(dates), answers=tuple(answers)))
             next_id += 1
         for _ in range(draw(st.integers(0, 2))):
             onset = draw(dates)

@@ -86,3 +86,39 @@ def test_import_error_names_row_and_field(db_url: str, tmp_path: Path) -> None:
     code, _, err = ldn("import", str(tmp_path / "patients.csv"), "--db", db_url)
     assert code == 2
     assert "row 2" in err and "diagnosis_date" in err and "future" in err
+
+
+def test_show_prints_scores_relapse_validity_and_cdp(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,year_of_birth,sex,phenotype,first_symptoms_date,diagnosis_date,"
+        "clinician_id,site_id\nP1,1980,male,RRMS,,,,\n"
+    )
+    (tmp_path / "edss.csv").write_text(
+        "id,patient_id,date,score,fs_pyramidal,fs_cerebellar,fs_brainstem,fs_sensory,"
+        "fs_bowel_bladder,fs_visual,fs_cerebral,rater\n"
+        "1,P1,2018-06-01,2,,,,,,,,\n2,P1,2019-06-01,3.5,,,,,,,,\n3,P1,2020-01-01,3.5,,,,,,,,\n"
+    )
+    (tmp_path / "relapses.csv").write_text(
+        "id,patient_id,onset_date,recovery_date,severity,functional_systems,steroid_treated,"
+        "confirmed_by,lasted_24h,fever_or_infection\n"
+        "1,P1,2017-03-01,2017-04-01,moderate,sensory,true,clinician,true,false\n"
+        "2,P1,2017-03-15,,,,,patient,,\n"
+    )
+    (tmp_path / "questionnaires.csv").write_text(
+        "id,patient_id,instrument_id,instrument_version,date,answers,total\n"
+        "1,P1,fss,1,2019-05-01,4;4;5;5;6;6;4;4;5,\n"
+    )
+    assert ldn("import", str(tmp_path), "--db", db_url)[0] == 0
+    code, out, _ = ldn("patient", "show", "P1", "--db", db_url, "--json")
+    clinical = json.loads(out)["clinical"]
+    # FSS = mean of the 9 items (Krupp 1989): 43 / 9 = 4.78 to two decimals.
+    assert clinical["scores"] == [
+        {"date": "2019-05-01", "instrument": "fss", "version": "1", "total": 4.78}
+    ]
+    assert [r["status"] for r in clinical["relapses"]] == ["qualifying", "same_event"]
+    (event,) = clinical["progression"]["events"]
+    # From baseline 2.0 a +1.0 step is needed; 3.5 on 2019-06-01 is confirmed 2020-01-01.
+    assert (event["kind"], event["date"], event["confirmed_on"]) == (
+        "CDW", "2019-06-01", "2020-01-01")
+    code, out, _ = ldn("patient", "show", "P1", "--db", db_url)
+    assert "same_event" in out and "CDW" in out

@@ -86,3 +86,36 @@ def test_unknown_field_is_refused() -> None:
     found = problem(Patient, {"patient_id": "P1", "year_of_birth": 1970, "phenotype": "RRMS",
                               "name": "Alice"})
     assert found.field == "name"
+
+
+def _questionnaire(**overrides):
+    data = {"patient_id": "P1", "instrument_id": "fss", "instrument_version": "1",
+            "date": "2020-01-01", "answers": [4] * 9}
+    data.update(overrides)
+    return data
+
+
+def test_questionnaire_total_is_the_instruments_score() -> None:
+    from ldn_outcomes.domain.models import QuestionnaireResponse
+
+    assert parse_record(QuestionnaireResponse, _questionnaire(), today=TODAY).total == 4.0
+    blank = parse_record(
+        QuestionnaireResponse, _questionnaire(answers=[4] * 8 + [None]), today=TODAY
+    )
+    assert blank.total is None and blank.answers[-1] is None  # stored, never read as 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "text"),
+    [
+        ({"answers": [8] * 9}, "answers", "item 1: answer 8 is outside 1–7"),
+        ({"answers": [4] * 8}, "answers", "expected 9 answers"),
+        ({"instrument_id": "nope"}, "instrument_id", "unknown instrument"),
+        ({"total": 3}, "total", "does not match the score"),
+    ],
+)
+def test_questionnaire_rules(overrides: dict, field: str, text: str) -> None:
+    from ldn_outcomes.domain.models import QuestionnaireResponse
+
+    found = problem(QuestionnaireResponse, _questionnaire(**overrides))
+    assert found.field == field and text in found.rule

@@ -1,1 +1,11 @@
-"""analysis layer."""
+"""Outcome analyses over registry data: claim audits, matched comparisons, bias diagnostics.
+
+Pure functions over data frames; only ``frames`` reads the store. Entry point: ``run_all``.
+"""
+
+from .engine import ANALYSES, analyze_database, results_to_dict, run_all
+from .plan import AnalysisPlan
+from .results import AnalysisResult, Estimate
+
+__all__ = ["ANALYSES", "AnalysisPlan", "AnalysisResult", "Estimate", "analyze_database",
+           "results_to_dict", "run_all"]

@@ -2,7 +2,8 @@
 
 A cohort is a frame with one row per (patient, index date): ``code``, ``index_day``,
 ``end_day``, ``end_reason`` (``stopped`` = stopped the exposure, ``lost`` = no contact for
-``lost_to_follow_up_days`` before the data cut-off, ``ongoing``), ``group`` (``ldn``/``control``),
+``lost_to_follow_up_days`` before the data cut-off, ``started`` = a control who started the
+exposure later, ``ongoing``), ``group`` (``ldn``/``control``),
 ``match_id`` (the user's row; controls carry their user's), ``weight`` (1 for users, 1/k for
 each of a user's k controls).
 """

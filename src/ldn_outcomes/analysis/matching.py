@@ -1,8 +1,12 @@
 """Matched non-users for LDN users, with pseudo-start dates (as PatientsLikeMe did for lithium
 in ALS: Wicks et al. 2011, Nat Biotechnol 29:411, doi 10.1038/nbt.1837).
 
-Each user's start date is snapped to a grid (``grid_days``); candidates are non-users of the
-same phenotype under observation at that grid date, which becomes their pseudo-start. The
+Each user's start date is snapped to a grid (``grid_days``); candidates are patients of the
+same phenotype under observation at that grid date and not (yet) exposed then, which becomes
+their pseudo-start (risk-set matching: Li, Propert & Rosenbaum 2001, J Am Stat Assoc 96:870,
+doi 10.1198/016214501753208573). A control who starts the exposure later is censored at that
+start. Requiring controls never to start at all would condition on the future: people whose
+disease worsens tend to start, so "never-users" are selected for a good later course. The
 distance is a weighted L1 norm: the area between the EDSS trajectories over the previous 12
 months and the area between the fatigue trajectories (each in SD units), plus |age difference|,
 |disease-duration difference| and |difference in relapses over the previous 12 and 3 months|
@@ -65,14 +69,16 @@ class MatchResult:
 
 
 def _candidate_blocks(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
-                      candidate_mask: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """(code, grid day, phenotype) rows: candidates under observation at each users' grid day."""
+                      exposed_from: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """(code, grid day, phenotype) rows: patients under observation and not exposed at each
+    users' grid day (nor within half a grid step after it, so nobody is their own control)."""
     p = data.patients
     phen = p["phenotype"].to_numpy()
     fs, fe = p["follow_start"].to_numpy(), p["follow_end"].to_numpy()
     parts = []
     for (phenotype, grid), block in users.groupby(["phenotype", "grid"], sort=True):
-        pool = np.flatnonzero(candidate_mask & (phen == phenotype)
+        unexposed = ~(exposed_from <= grid + plan.grid_days / 2)
+        pool = np.flatnonzero(unexposed & (phen == phenotype)
                               & (fs <= grid - plan.history_days / 2) & (fe >= grid + 91))
         cap = plan.candidate_pool_per_user * len(block)
         if pool.size > cap:
@@ -126,14 +132,16 @@ def _equipoise(logit_users: np.ndarray, logit_cands: np.ndarray, share: float,
 
 
 def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
-                candidate_mask: np.ndarray | None = None) -> MatchResult:
-    """Match each row of the exposure cohort ``exposed`` to up to k non-users."""
+                exposed_from: np.ndarray | None = None) -> MatchResult:
+    """Match each row of the exposure cohort ``exposed`` to up to k patients not exposed at
+    the pseudo-start. ``exposed_from``: per patient, the first day they count as exposed
+    (NaN = never); default: their LDN start."""
     if exposed.empty:
         raise InsufficientData("no exposed patients to match")
     rng = np.random.default_rng(plan.seed)
     p = data.patients
-    if candidate_mask is None:
-        candidate_mask = ~p["ever_ldn"].to_numpy()
+    if exposed_from is None:
+        exposed_from = p["ldn_start"].to_numpy()
     users = exposed[["code", "index_day", "end_day", "end_reason", "match_id"]].copy()
     users["phenotype"] = p["phenotype"].to_numpy()[users["code"]]
     users["grid"] = np.round(users["index_day"] / plan.grid_days) * plan.grid_days
@@ -145,7 +153,7 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     if eligible.empty:
         raise InsufficientData("no LDN user has an EDSS score in the 12 months before starting, "
                                "so nobody can be matched on their prior course")
-    blocks = _candidate_blocks(data, plan, eligible, candidate_mask, rng)
+    blocks = _candidate_blocks(data, plan, eligible, exposed_from, rng)
     cfeat = snapshots(data, plan, blocks["code"].to_numpy().astype(np.int64),
                       blocks["grid"].to_numpy())
     cands = pd.concat([blocks, cfeat], axis=1)
@@ -221,11 +229,14 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     matched_users = eligible[eligible["matched"]]
     fe = p["follow_end"].to_numpy()
     ccodes = cands["code"].to_numpy()[cidx].astype(np.int64)
-    cend = fe[ccodes]
-    lost = cend < data.cutoff_day - plan.lost_to_follow_up_days
+    own_start = exposed_from[ccodes]
+    starts_later = np.isfinite(own_start) & (own_start < fe[ccodes])
+    cend = np.where(starts_later, own_start, fe[ccodes])
+    lost = fe[ccodes] < data.cutoff_day - plan.lost_to_follow_up_days
     controls = pd.DataFrame({
         "code": ccodes, "index_day": cands["grid"].to_numpy()[cidx], "end_day": cend,
-        "end_reason": np.where(lost, "lost", "ongoing"), "group": "control",
+        "end_reason": np.where(starts_later, "started", np.where(lost, "lost", "ongoing")),
+        "group": "control",
         "match_id": eligible["match_id"].to_numpy()[uidx],
         "weight": 1.0 / per_user[uidx],
     })

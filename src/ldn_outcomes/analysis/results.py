@@ -106,6 +106,8 @@ class AnalysisResult:
     status: Status = "ok"
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    #: SHA-256 of the analysis plan this result was computed under.
+    plan_hash: str = ""
 
     @classmethod
     def insufficient(cls, name: str, message: str, method: str = "") -> AnalysisResult:
@@ -156,6 +158,7 @@ class AnalysisResult:
             "estimates": [e.to_dict() for e in self.estimates],
             "caveats": list(self.caveats),
             "warnings": [w.to_dict() for w in self.warnings],
+            "plan_hash": self.plan_hash,
         }
         if details:
             out["details"] = self.details

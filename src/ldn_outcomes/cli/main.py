@@ -23,6 +23,7 @@ from .common import (
 )
 from .instruments_cmd import dose_app, instruments_app, score
 from .evidence_cmd import evidence_app
+from .nof1_cmd import nof1_app
 from .patient_cmd import patient_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
 app.add_typer(dose_app, name="dose")
+app.add_typer(nof1_app, name="nof1")
 
 
 def _version(value: bool) -> None:

@@ -107,3 +107,37 @@ def show(
     for event in detail["timeline"]:
         table.add_row(event["date"], event["kind"].replace("_", " "), event["summary"])
     console.print(table)
+    _print_clinical(detail["clinical"])
+
+
+def _print_clinical(clinical: dict) -> None:
+    if clinical["scores"]:
+        scores = Table(title="Questionnaire scores")
+        for column in ("date", "instrument", "total"):
+            scores.add_column(column)
+        for row in clinical["scores"]:
+            scores.add_row(row["date"], f"{row['instrument']} v{row['version']}",
+                           f"{row['total']:g}")
+        console.print(scores)
+    if clinical["relapses"]:
+        relapses = Table(title="Relapse reports (McDonald criteria: >= 24 h, no fever)")
+        for column in ("onset", "status", "why"):
+            relapses.add_column(column)
+        for row in clinical["relapses"]:
+            relapses.add_row(row["onset_date"], row["status"], "; ".join(row["reasons"]) or "-")
+        console.print(relapses)
+    progression = clinical["progression"]
+    if progression["events"]:
+        events = Table(title="Confirmed disability events (EDSS)")
+        for column in ("date", "event", "type", "EDSS", "from", "confirmed"):
+            events.add_column(column)
+        for e in progression["events"]:
+            events.add_row(e["date"], e["kind"], e["type"] or "-", f"{e['score']:g}",
+                           f"{e['baseline_score']:g}", e["confirmed_on"])
+        console.print(events)
+    elif progression["censor_reason"]:
+        console.print(
+            f"No confirmed disability worsening; censored {progression['censor_date']}: "
+            f"{progression['censor_reason']}",
+            highlight=False,
+        )

@@ -187,10 +187,39 @@ class QuestionnaireResponse(Record):
     total: float | None = None
 
     @model_validator(mode="after")
-    def _some_answer(self) -> QuestionnaireResponse:
+    def _scored_by_its_instrument(self) -> QuestionnaireResponse:
+        """Answers must fit the instrument; the stored total is the instrument's own score."""
         if all(a is None for a in self.answers):
             raise ValueError("answers: every answer is blank")
+        total = score_or_none(self.instrument_id, self.instrument_version, self.answers)
+        if self.total is not None and (total is None or abs(self.total - total) > 1e-6):
+            raise ValueError(
+                f"total: {self.total:g} does not match the score computed from the answers "
+                f"({'not scorable' if total is None else f'{total:g}'})"
+            )
+        object.__setattr__(self, "total", total)
         return self
+
+
+def score_or_none(
+    instrument_id: str, version: str, answers: tuple[float | None, ...]
+) -> float | None:
+    """The instrument's total for these answers; None when blanks make it refuse to score.
+
+    Wrong item counts, out-of-range answers and unknown instruments are errors.
+    """
+    from ..errors import NotFound, ValidationFailed
+    from .instruments.scoring import score
+
+    try:
+        return score(instrument_id, list(answers), version).total
+    except NotFound as error:
+        raise ValueError(f"instrument_id: {error}") from None
+    except ValidationFailed as failure:
+        if all("refusing to score" in p.rule for p in failure.problems):
+            return None
+        detail = "; ".join(f"{p.field}: {p.rule}" for p in failure.problems)
+        raise ValueError(f"answers: {detail}") from None
 
 
 class Relapse(Record):

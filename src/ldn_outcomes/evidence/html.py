@@ -88,28 +88,36 @@ def stylesheet() -> str:
         encoding="utf-8")
 
 
-def render_page(template: str, data: dict[str, Any], links: Links, **extra: Any) -> str:
-    return _ENV.get_template(template).render(data=data, links=links, **extra)
+def render_page(
+    template: str, data: dict[str, Any], links: Links, *, layout: str = "base.html", **extra: Any
+) -> str:
+    """A whole page (``base.html``) or, for the web layout to wrap, its body only
+    (``layout="fragment.html"``)."""
+    return _ENV.get_template(template).render(data=data, links=links, layout=layout, **extra)
 
 
-def render_evidence_index(data: dict[str, Any], links: Links, *, filters: bool = True) -> str:
-    return render_page("evidence_index.html", data, links, show_filters=filters)
+def render_evidence_index(
+    data: dict[str, Any], links: Links, *, filters: bool = True, layout: str = "base.html"
+) -> str:
+    return render_page("evidence_index.html", data, links, layout=layout, show_filters=filters)
 
 
-def render_study(data: dict[str, Any], links: Links) -> str:
-    return render_page("study.html", data, links)
+def render_study(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
+    return render_page("study.html", data, links, layout=layout)
 
 
-def render_claims_index(data: dict[str, Any], links: Links) -> str:
-    return render_page("claims_index.html", data, links)
+def render_claims_index(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
+    return render_page("claims_index.html", data, links, layout=layout)
 
 
-def render_claim(data: dict[str, Any], links: Links) -> str:
-    return render_page("claim.html", data, links)
+def render_claim(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
+    return render_page("claim.html", data, links, layout=layout)
 
 
-def render_meta(data: dict[str, Any], svg: str, links: Links) -> str:
-    return render_page("meta.html", data, links, forest=Markup(svg))
+def render_meta(
+    data: dict[str, Any], svg: str, links: Links, *, layout: str = "base.html"
+) -> str:
+    return render_page("meta.html", data, links, layout=layout, forest=Markup(svg))
 
 
 def render_home(data: dict[str, Any], links: Links) -> str:

@@ -22,7 +22,6 @@ from ..analysis.nof1.report import report_data
 from ..analysis.nof1.series import PatientEffect, SeriesResult, pool
 from ..domain.nof1 import (
     Actor,
-    NOf1Design,
     Role,
     make_design,
     progress,
@@ -215,7 +214,8 @@ def pool_series(
         records = NOf1Repository(session, secret).list(actor)
     chosen = [r for r in records if r.status == "unblinded"]
     if outcome is None and chosen:
-        outcome = max({r.design.outcome for r in chosen}, key=[r.design.outcome for r in chosen].count)
+        names = [r.design.outcome for r in chosen]
+        outcome = max(set(names), key=names.count)
     effects: list[PatientEffect] = []
     skipped: list[dict[str, Any]] = []
     for record in chosen:

@@ -166,13 +166,14 @@ def calendar(
             f"Start bottle '{p.bottle_label}' today and take it until {p.end.isoformat()}. "
             f"The first {design.washout_days} days are settling-in days."
         )
+        summary = f"Trial period {p.number} of {len(periods)}: start {p.bottle_label}"
         lines += [
             "BEGIN:VEVENT",
             f"UID:period-{p.number}-{uid_base}",
             f"DTSTAMP:{stamp}",
             f"DTSTART;VALUE=DATE:{_date(p.start)}",
             f"DTEND;VALUE=DATE:{_date(p.start + dt.timedelta(days=1))}",
-            f"SUMMARY:{_escape(f'Trial period {p.number} of {len(periods)}: start {p.bottle_label}')}",
+            f"SUMMARY:{_escape(summary)}",
             f"DESCRIPTION:{_escape(description)}",
             "TRANSP:TRANSPARENT",
             "END:VEVENT",

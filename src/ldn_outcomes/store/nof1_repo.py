@@ -261,7 +261,9 @@ class NOf1Repository:
         )
         return self._record(row, seed)
 
-    def unblind(self, trial_id: str, actor: Actor, today: dt.date) -> tuple[TrialRecord, Allocation]:
+    def unblind(
+        self, trial_id: str, actor: Actor, today: dt.date
+    ) -> tuple[TrialRecord, Allocation]:
         """Open the allocation after the last period; refused (with the date) before it."""
         row = self._row(trial_id)
         record = self._record(row)

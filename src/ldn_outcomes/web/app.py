@@ -23,6 +23,7 @@ from .routes import (
     admin,
     api_docs,
     clinic,
+    evidence,
     health,
     patient_me,
     patient_records,
@@ -89,7 +90,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
     )
     for module in (health, public_pages, account, api_docs, patients, patient_me,
-                   patient_records, clinic, research, admin):
+                   patient_records, clinic, research, admin, evidence):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app

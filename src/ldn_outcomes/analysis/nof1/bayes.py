@@ -22,8 +22,9 @@ than the drug (simulated false-positive rate 7.8% instead of 5%, see ``docs/nof1
 Given ``rho`` the data are whitened (Prais-Winsten with gaps) and the posterior is closed
 form (the period shifts are extra regression coefficients with their normal prior):
 ``delta`` is Student-t. ``rho`` and ``r`` are integrated out over the grid with weights
-proportional to prior times the exact marginal likelihood. With ``rho`` fixed at 0 and the reference prior
-``p(beta, sigma^2) ∝ 1/sigma^2`` the posterior of ``delta`` is the OLS t result (tested).
+proportional to prior times the exact marginal likelihood. With ``rho`` fixed at 0, no
+period shifts and the reference prior ``p(beta, sigma^2) ∝ 1/sigma^2`` the posterior of
+``delta`` is the OLS t result (tested).
 """
 
 from __future__ import annotations

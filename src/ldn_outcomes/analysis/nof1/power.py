@@ -60,7 +60,7 @@ def simulate_values(
     settings: SimulationSettings,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Allocations (trials x pairs, True = LDN first) and daily values (trials x days, NaN=blank)."""
+    """Allocations (trials x pairs, True = LDN first) and values (trials x days, NaN = blank)."""
     periods = 2 * pairs
     days = periods * settings.period_days
     ldn_first = rng.random((trials, pairs)) < 0.5

@@ -23,7 +23,6 @@ from ..rendering import render
 
 router = APIRouter(tags=["evidence"], dependencies=[public()])
 LINKS = html.Links("/", static=False)
-FRAGMENT_LINKS = html.Links("/", static=False)
 
 
 def _mirror(request: Request) -> Engine | None:
@@ -47,14 +46,14 @@ def _page(request: Request, title: str, body: str, data: dict[str, Any]) -> Resp
 def claims_page(request: Request) -> Response:
     data = views.claims_index(load_claims())
     return _page(request, "Claims about LDN in MS",
-                 html.render_claims_index(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+                 html.render_claims_index(data, LINKS, layout="fragment.html"), data)
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> Response:
     data = views.claim_detail(load_claims(), load_catalogue(), claim_id)
     return _page(request, data["claim"].get("claim") or claim_id,
-                 html.render_claim(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+                 html.render_claim(data, LINKS, layout="fragment.html"), data)
 
 
 @router.get("/evidence", response_class=HTMLResponse)
@@ -73,7 +72,7 @@ def evidence_page(
         year=int(year) if year and year.isdigit() else None, sort=sort,
     )
     return _page(request, "Studies of low-dose naltrexone",
-                 html.render_evidence_index(data, FRAGMENT_LINKS, layout="fragment.html"), data)
+                 html.render_evidence_index(data, LINKS, layout="fragment.html"), data)
 
 
 @router.get("/evidence/evidence.css", include_in_schema=False)
@@ -100,12 +99,12 @@ def meta_page(request: Request, outcome_id: str) -> Response:
     if wants_json(request):
         return JSONResponse(data)
     return _page(request, f"Pooled results: {outcome_id}",
-                 html.render_meta(data, svg, FRAGMENT_LINKS, layout="fragment.html"), data)
+                 html.render_meta(data, svg, LINKS, layout="fragment.html"), data)
 
 
 @router.get("/evidence/{study_id}", response_class=HTMLResponse)
 def study_page(request: Request, study_id: str) -> Response:
     data = views.study_detail(load_catalogue(), study_id, _mirror(request))
     title = data["study"].get("title") or study_id
-    return _page(request, title, html.render_study(data, FRAGMENT_LINKS, layout="fragment.html"),
+    return _page(request, title, html.render_study(data, LINKS, layout="fragment.html"),
                  data)

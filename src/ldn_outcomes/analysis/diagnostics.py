@@ -1,0 +1,147 @@
+"""Bias diagnostics, computed before results are read (as OHDSI CohortMethod does).
+
+- Balance: every standardised mean difference after matching below ``smd_target`` (0.1).
+- Overlap: share of patients with a preference score in [0.3, 0.7] (Walker et al. 2013,
+  doi 10.2147/CER.S40357); empirical equipoise if at least half are.
+- Minimal detectable rate ratio at 80% power, two-sided alpha 0.05 (Schoenfeld 1983,
+  Biometrics 39:499; the formula of OHDSI CohortMethod ``computeMdrr``):
+  ``exp(sqrt((z_{1-a/2} + z_{power})^2 / (events · p · (1 - p))))``, p = users' share.
+- Negative-control exposure: the same matched relapse analysis for starters of a product that
+  cannot work (``negative_control_class``); its ratio estimates the residual bias and should
+  include 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
+
+from ..errors import InsufficientData
+from .cohorts import exposure_cohort
+from .frames import AnalysisData
+from .matching import MatchResult, match_users
+from .plan import AnalysisPlan
+from .relapses import matched_ratio, windows, within_ratio
+from .results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
+
+METHOD = ("standardised mean differences after matching; preference-score overlap; minimal "
+          "detectable rate ratio (Schoenfeld); negative-control exposure through the same "
+          "matched relapse analysis")
+
+
+def minimal_detectable_ratio(events: int, share_exposed: float, alpha: float = 0.05,
+                             power: float = 0.8) -> float:
+    if events <= 0 or not 0 < share_exposed < 1:
+        return float("inf")
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    return float(np.exp(np.sqrt(z**2 / (events * share_exposed * (1 - share_exposed)))))
+
+
+def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
+    users = matched.users
+    result = AnalysisResult(name="matched", method=(
+        f"{matched.method} matching, up to {plan.matches_per_user} non-users per user, same "
+        "phenotype, pseudo-start at the user's start date (grid "
+        f"{plan.grid_days} days), calipers age ±{plan.caliper_age_years:g} y, disease "
+        f"duration ±{plan.caliper_duration_years:g} y"))
+    n = len(users)
+    k = matched.n_matched
+    lo, hi = proportion_confint(k, n, alpha=plan.alpha, method="wilson")
+    result.estimates.append(Estimate("share of LDN users matched", k / n, float(lo), float(hi),
+                                     "proportion", n=n))
+    result.estimates.append(Estimate("largest |standardised mean difference| after matching",
+                                     matched.max_abs_smd, float("nan"), float("nan"), "value",
+                                     note=f"target < {plan.smd_target:g}"))
+    controls = matched.cohort[matched.cohort["group"] == "control"]
+    reasons = users.loc[~users["matched"], "reason"].value_counts().to_dict()
+    result.population = {
+        "n_patients": int(n), "n_matched": int(k), "n_unmatched": int(n - k),
+        "control_rows": int(len(controls)), "distinct_controls": int(controls["code"].nunique()),
+        "candidate_snapshots": int(matched.n_candidates),
+        "person_years": float(np.clip(controls["end_day"] - controls["index_day"], 0,
+                                      None).sum() / 365.25),
+    }
+    result.details["unmatched_reasons"] = reasons
+    result.details["balance"] = matched.balance.to_dict(orient="records")
+    result.caveats += matched.caveats
+    result.caveats.append("matching balances what was recorded; it cannot balance what was not "
+                          "(motivation, diet, other treatments)")
+    if n - k:
+        result.caveats.append(f"{n - k} LDN users found no match and are left out of every "
+                              "matched comparison")
+    if matched.max_abs_smd >= plan.smd_target:
+        result.warn(Imbalance, f"largest |SMD| {matched.max_abs_smd:.2f} is not below "
+                    f"{plan.smd_target:g}")
+    return result
+
+
+def negative_control(data: AnalysisData, plan: AnalysisPlan) -> tuple[Estimate, Estimate]:
+    """Naive and matched relapse ratios for the negative-control exposure."""
+    cohort = exposure_cohort(data, plan, exposure=plan.negative_control_class)
+    if len(cohort) < plan.min_ldn_users:
+        raise InsufficientData(f"fewer than {plan.min_ldn_users} starters of the negative "
+                               f"control ({plan.negative_control_class})")
+    exposed_from = np.fmin(data.patients["nc_start"].to_numpy(),
+                           data.patients["ldn_start"].to_numpy())
+    nc_match = match_users(data, plan, cohort, exposed_from=exposed_from)
+    naive = within_ratio(windows(data, plan, cohort, 0), plan,
+                         "negative control: naive before/after rate ratio")
+    mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
+    adjusted = matched_ratio(mwin, plan, "negative control: ratio of rate ratios vs matched "
+                             "non-users (lagged, matched)")
+    return naive, adjusted
+
+
+def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None,
+                        ) -> AnalysisResult:
+    if matched is None:
+        raise InsufficientData("no matched comparison, so no bias diagnostics")
+    result = AnalysisResult(name="diagnostics", method=METHOD)
+    failures = []
+    bal = matched.balance.dropna(subset=["smd_after"])
+    balanced = bool((bal["smd_after"].abs() < plan.smd_target).all())
+    if not balanced:
+        worst = bal.loc[bal["smd_after"].abs().idxmax()]
+        failures.append(f"balance: {worst['label']} SMD {worst['smd_after']:.2f} "
+                        f"(target < {plan.smd_target:g})")
+    if matched.equipoise is not None:
+        result.estimates.append(Estimate(
+            "share of patients in empirical equipoise (preference 0.3-0.7)", matched.equipoise,
+            float("nan"), float("nan"), "value"))
+        if matched.equipoise < 0.5:
+            failures.append(f"overlap: only {matched.equipoise:.0%} of patients in equipoise")
+    mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
+    post = mwin[mwin["post"] == 1]
+    years_users = post.loc[post["ldn"] == 1, "years"].sum()
+    share = years_users / post["years"].sum() if post["years"].sum() > 0 else 0.0
+    mdrr = minimal_detectable_ratio(int(post["count"].sum()), float(share), plan.alpha,
+                                    plan.power)
+    result.estimates.append(Estimate("minimal detectable relapse rate ratio (80% power)", mdrr,
+                                     float("nan"), float("nan"), "value",
+                                     n=int(post["count"].sum()),
+                                     note="rate ratios closer to 1 than this (or 1/this) "
+                                          "could be missed"))
+    try:
+        naive_nc, matched_nc = negative_control(data, plan)
+        result.estimates += [matched_nc, naive_nc]
+        if matched_nc.excludes_null:
+            failures.append(f"negative control: matched estimate {matched_nc.value:.2f} "
+                            f"({matched_nc.ci_low:.2f}-{matched_nc.ci_high:.2f}) excludes 1, "
+                            "so residual bias is likely")
+        result.details["negative_control"] = {"naive": naive_nc.to_dict(),
+                                              "matched": matched_nc.to_dict()}
+    except InsufficientData as error:
+        result.caveats.append(f"negative control not estimable: {error}")
+    result.details["balance"] = matched.balance.to_dict(orient="records")
+    result.details["failures"] = failures
+    result.details["passed"] = not failures
+    result.population = {"n_patients": int(matched.n_matched)}
+    for failure in failures:
+        result.warn(DiagnosticsFailed, failure)
+    return result
+
+
+def balance_frame(matched: MatchResult) -> pd.DataFrame:
+    return matched.balance.copy()

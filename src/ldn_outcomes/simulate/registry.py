@@ -1,0 +1,72 @@
+"""The in-memory result of one simulation: encoded tables, frames on demand, and the truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import Table
+from .generate import build_tables
+from .history import simulate_history
+from .params import SimulationParams
+from .render import Context, frame
+from .truth import build_truth
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class SimulatedRegistry:
+    """Tables of one simulated registry plus its ground truth.
+
+    ``frames`` (built on first use) has one pandas frame per record kind in the shape
+    ``store.frames.read_frames`` returns: table column names, an ``id`` column for numbered
+    kinds, dates as ``datetime64[ns]`` (NaT = blank), questionnaire answers and relapse
+    functional systems as Python lists (None = blank answer), EDSS functional systems as dicts.
+    """
+
+    params: SimulationParams
+    tables: dict[str, Table]
+    truth: dict[str, Any]
+    context: Context
+    _frames: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    @property
+    def frames(self) -> dict[str, pd.DataFrame]:
+        if self._frames is None:
+            self._frames = {kind: frame(table, self.context, "analysis", kind)
+                            for kind, table in self.tables.items()}
+        return self._frames
+
+    def db_frames(self) -> dict[str, pd.DataFrame]:
+        """Frames for ``store.bulk.load_frames`` (JSON columns as JSON text, no ids)."""
+        return {kind: frame(table, self.context, "db", kind)
+                for kind, table in self.tables.items()}
+
+    def counts(self) -> dict[str, int]:
+        return {kind: table.length for kind, table in self.tables.items()}
+
+
+def patient_ids(params: SimulationParams) -> np.ndarray:
+    prefix = params.cohort.id_prefix
+    width = max(6, len(str(params.patients)))
+    return np.array([f"{prefix}-{i + 1:0{width}d}" for i in range(params.patients)], dtype=object)
+
+
+def simulate_registry(params: SimulationParams | None = None,
+                      progress: Progress | None = None) -> SimulatedRegistry:
+    """Simulate one registry in memory (deterministic for a given ``params``)."""
+    params = params or SimulationParams()
+    history = simulate_history(params)
+    if progress:
+        progress("history", params.patients)
+    ids = patient_ids(params)
+    tables = build_tables(history)
+    if progress:
+        progress("tables", params.patients)
+    truth = build_truth(history, ids.tolist())
+    return SimulatedRegistry(params=params, tables=tables, truth=truth, context=Context(ids))

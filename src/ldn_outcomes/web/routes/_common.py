@@ -1,0 +1,65 @@
+"""Small helpers shared by the page routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from ...domain.models import Record
+from ...errors import NotFound
+from ...store.uow import UnitOfWork
+from ..auth import Viewer
+
+SAVED_MESSAGES = {
+    "checkin": "Check-in saved. Thank you!",
+    "questionnaire": "Questionnaire saved.",
+    "exposure": "Medicine saved.",
+    "dose": "Dose log saved.",
+    "relapse": "Relapse saved.",
+    "side_effect": "Side effect saved.",
+    "consent": "Consent updated.",
+    "edss": "EDSS saved.",
+    "confirmed": "Relapse confirmed.",
+    "regimen": "Regimen changed.",
+    "account": "Account created.",
+    "site": "Site saved.",
+    "link": "Link saved.",
+}
+
+
+def own_patient(viewer: Viewer) -> str:
+    """The patient record a patient account owns."""
+    if viewer.principal is None or viewer.principal.patient_id is None:
+        raise NotFound("your account is not linked to a patient record yet; ask the registry "
+                       "administrator to link it")
+    return viewer.principal.patient_id
+
+
+def add_records(engine: Engine, viewer: Viewer, *records: Record) -> list[Record]:
+    """Write records in one transaction, audited as the acting account."""
+    with UnitOfWork(engine, actor=viewer.actor) as uow:
+        stored = [uow.registry.add(r) for r in records]
+        uow.commit()
+    return stored
+
+
+def flash_of(request: Request) -> str | None:
+    return SAVED_MESSAGES.get(request.query_params.get("saved", ""))
+
+
+def saved(path: str, what: str) -> Response:
+    """Post/redirect/get: a reload does not submit twice."""
+    return RedirectResponse(f"{path}?saved={what}", status_code=303)
+
+
+def today_str() -> str:
+    import datetime as dt
+
+    return dt.date.today().isoformat()
+
+
+def dumped(records: list[Any]) -> list[dict[str, Any]]:
+    return [r.model_dump(mode="json") for r in records]

@@ -1,0 +1,181 @@
+"""Data behind the patient pages: the dashboard charts and the doctor-visit summary.
+
+Reads one patient's records (the daily check-ins with a light column query, since a patient
+may have years of them) and turns them into chart inputs for :mod:`ldn_outcomes.reports.svg`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from statistics import mean
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ..domain.codes import DrugClass
+from ..domain.definitions.exposure import courses, is_naltrexone
+from ..domain.instruments import get_instrument, score
+from ..domain.models import (
+    AdverseEvent,
+    Consent,
+    EdssAssessment,
+    Exposure,
+    Patient,
+    QuestionnaireResponse,
+    Relapse,
+)
+from ..domain.validation import parse_record
+from ..reports.svg import Marker, Period, Series, line_chart, step_chart
+from ..store.tables import QuestionnaireRow
+from ..store.uow import UnitOfWork
+
+CHECKIN = "checkin"
+CHECKIN_ITEMS = ("fatigue", "spasms", "sleep", "vivid_dreams", "dose_taken")
+
+
+def is_ldn(exposure: Any) -> bool:
+    return exposure.drug_class is DrugClass.LDN or is_naltrexone(exposure)
+
+
+@dataclass
+class PatientData:
+    patient: Patient
+    exposures: list[Exposure]
+    relapses: list[Relapse]
+    edss: list[EdssAssessment]
+    adverse_events: list[AdverseEvent]
+    consents: list[Consent]
+    checkins: list[tuple[dt.date, list[float | None]]]
+    questionnaires: list[tuple[dt.date, str, float | None]]
+
+
+def load_patient(engine: Engine, patient_id: str) -> PatientData:
+    with UnitOfWork(engine) as uow:
+        reg = uow.registry
+        patient = reg.patient(patient_id)
+        rows = uow.session.execute(  # type: ignore[union-attr]
+            select(QuestionnaireRow.date, QuestionnaireRow.instrument_id,
+                   QuestionnaireRow.answers, QuestionnaireRow.total)
+            .where(QuestionnaireRow.patient_id == patient_id)
+            .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
+        ).all()
+        return PatientData(
+            patient=patient,
+            exposures=reg.list("exposures", patient_id=patient_id),  # type: ignore[arg-type]
+            relapses=reg.list("relapses", patient_id=patient_id),  # type: ignore[arg-type]
+            edss=reg.list("edss", patient_id=patient_id),  # type: ignore[arg-type]
+            adverse_events=reg.list("adverse_events",  # type: ignore[arg-type]
+                                    patient_id=patient_id),
+            consents=reg.list("consents", patient_id=patient_id),  # type: ignore[arg-type]
+            checkins=[(r.date, list(r.answers)) for r in rows if r.instrument_id == CHECKIN],
+            questionnaires=[(r.date, r.instrument_id, r.total) for r in rows
+                            if r.instrument_id != CHECKIN],
+        )
+
+
+def ldn_periods(exposures: list[Exposure]) -> list[Period]:
+    return [Period(start, stop, "on LDN") for start, stop in courses(exposures, is_ldn)]
+
+
+def _daily(checkins: list[tuple[dt.date, list[float | None]]], item: int
+           ) -> list[tuple[dt.date, float | None]]:
+    """One value per day (the day's last check-in); blanks stay blank."""
+    by_day: dict[dt.date, float | None] = {}
+    for day, answers in checkins:
+        by_day[day] = answers[item] if item < len(answers) else None
+    return sorted(by_day.items())
+
+
+def charts(data: PatientData, today: dt.date | None = None) -> dict[str, str]:
+    today = today or dt.date.today()
+    periods = ldn_periods(data.exposures)
+    markers = [Marker(r.onset_date, "relapse") for r in data.relapses]
+    symptoms = line_chart(
+        [Series("Fatigue", _daily(data.checkins, 0)), Series("Spasms", _daily(data.checkins, 1))],
+        periods, markers, "Fatigue and spasms from the daily check-in (0 = none, 10 = worst)",
+        y_range=(0, 10), y_label="0-10",
+    )
+    edss = step_chart([(e.date, e.score) for e in data.edss],
+                      "EDSS (disability) over time", markers=markers, shaded_periods=periods,
+                      until=today if data.edss else None)
+    return {"symptoms_svg": symptoms, "edss_svg": edss}
+
+
+def _avg(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(mean(present), 1) if present else None
+
+
+def visit_summary(data: PatientData, today: dt.date) -> dict[str, Any]:
+    """What a doctor wants on one page: regimen, relapses, EDSS, recent symptoms, side effects."""
+    current = [e for e in data.exposures if e.stop_date is None or e.stop_date >= today]
+    last30 = [a for d, a in data.checkins if (today - d).days < 30]
+    prev30 = [a for d, a in data.checkins if 30 <= (today - d).days < 60]
+    year_ago = today - dt.timedelta(days=365)
+
+    def item(rows: list[list[float | None]], index: int) -> float | None:
+        return _avg([r[index] if index < len(r) else None for r in rows])
+
+    return {
+        "current_regimen": [_exposure_row(e) for e in current],
+        "relapses_12m": [r.model_dump(mode="json") for r in data.relapses
+                         if r.onset_date >= year_ago],
+        "edss_latest": data.edss[-1].model_dump(mode="json") if data.edss else None,
+        "symptoms": {
+            "checkins_last_30_days": len(last30),
+            "fatigue_last_30": item(last30, 0), "fatigue_previous_30": item(prev30, 0),
+            "spasms_last_30": item(last30, 1), "spasms_previous_30": item(prev30, 1),
+            "sleep_last_30": item(last30, 2),
+            "doses_missed_last_30": sum(1 for a in last30 if len(a) > 4 and a[4] == 0),
+        },
+        "side_effects_12m": [a.model_dump(mode="json") for a in data.adverse_events
+                             if a.onset_date >= year_ago],
+    }
+
+
+def _exposure_row(e: Exposure) -> dict[str, Any]:
+    row = e.model_dump(mode="json")
+    row["ldn"] = is_ldn(e)
+    return row
+
+
+def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date
+                  ) -> QuestionnaireResponse:
+    """Validate a check-in (blank answers stay blank) and build its record.
+
+    Raises ValidationFailed naming the item (``fatigue``, ...) or ``date``."""
+    from ..errors import Problem, ValidationFailed
+
+    definition = get_instrument(CHECKIN)
+    problems: list[Problem] = []
+    answers: list[float | None] = []
+    for item in definition.items:
+        raw = values.get(item.key)
+        if raw is None or raw == "":
+            answers.append(None)
+            continue
+        try:
+            answers.append(float(raw))
+        except (TypeError, ValueError):
+            problems.append(Problem("checkin", item.key, "must be a number", value=raw))
+            answers.append(None)
+    if problems:
+        raise ValidationFailed(problems)
+    if all(a is None for a in answers):
+        raise ValidationFailed(Problem("checkin", "fatigue",
+                                       "answer at least one question"))
+    try:
+        score(CHECKIN, answers, definition.version)
+    except ValidationFailed as failure:
+        renamed = []
+        for p in failure.problems:
+            number = p.field.removeprefix("item ")
+            key = definition.items[int(number) - 1].key if number.isdigit() else p.field
+            renamed.append(Problem("checkin", key, p.rule, value=p.value))
+        raise ValidationFailed(renamed) from None
+    return parse_record(QuestionnaireResponse, {
+        "patient_id": patient_id, "instrument_id": CHECKIN,
+        "instrument_version": definition.version,
+        "date": values.get("date") or today.isoformat(), "answers": answers, "total": None,
+    })

@@ -1,0 +1,137 @@
+"""Design rules, randomisation, schedule and blinding rules (pure domain)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ldn_outcomes.domain.nof1 import (
+    Actor,
+    Role,
+    Treatment,
+    all_allocations,
+    allocate,
+    check_can_view_trial,
+    check_unblinding,
+    make_design,
+    period_on,
+    progress,
+    schedule,
+    treatments,
+)
+from ldn_outcomes.errors import PermissionDenied, ValidationFailed
+
+START = dt.date(2026, 1, 5)
+
+
+def design(**overrides):
+    values = dict(trial_id="T1", patient_id="P1", start_date=START, seed=42)
+    values.update(overrides)
+    return make_design(**values)
+
+
+def fields(error: ValidationFailed) -> set[str]:
+    return {p.field for p in error.problems}
+
+
+def test_defaults_follow_the_documented_design() -> None:
+    d = design()
+    assert (d.pairs, d.period_days, d.washout_days) == (3, 28, 7)
+    assert d.mcid == 1.0 and str(d.dose_mg) == "4.5"
+    assert d.total_days == 168
+    assert d.end_date == START + dt.timedelta(days=167)
+    assert d.capsules_per_bottle == 28 + 3
+
+
+def test_fewer_than_two_pairs_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(pairs=1)
+    assert fields(caught.value) == {"pairs"}
+    assert "at least 2 pairs" in str(caught.value)
+
+
+@pytest.mark.parametrize("period_days", [7, 5])
+def test_period_not_longer_than_washout_is_refused(period_days: int) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(period_days=period_days, washout_days=7)
+    assert fields(caught.value) == {"period_days"}
+    assert "longer than the washout" in str(caught.value)
+
+
+def test_every_broken_rule_is_reported_at_once() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(pairs=0, period_days=3, washout_days=7, outcome="mood", dose_mg=0)
+    assert fields(caught.value) == {"pairs", "period_days", "outcome", "dose_mg"}
+
+
+def test_outcome_without_shipped_mcid_needs_one() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(outcome="spasm_nrs")
+    assert fields(caught.value) == {"mcid"}
+    assert design(outcome="spasm_nrs", mcid=1.5).mcid == 1.5
+
+
+def test_allocation_is_reproducible_from_the_seed() -> None:
+    assert allocate(5, 123) == allocate(5, 123)
+    assert len({allocate(6, s) for s in range(200)}) > 30
+
+
+def test_all_allocations_enumerates_every_order_once() -> None:
+    allocations = all_allocations(3)
+    assert len(allocations) == 8 == len(set(allocations))
+    assert allocate(3, 7) in allocations
+
+
+@given(st.integers(2, 10), st.integers(0, 2**31))
+def test_each_pair_has_one_ldn_and_one_placebo_period(pairs: int, seed: int) -> None:
+    kinds = treatments(allocate(pairs, seed))
+    assert len(kinds) == 2 * pairs
+    for i in range(pairs):
+        assert {kinds[2 * i], kinds[2 * i + 1]} == {Treatment.LDN, Treatment.PLACEBO}
+
+
+@given(st.integers(2, 6), st.integers(8, 60), st.integers(0, 7))
+def test_schedule_is_contiguous_and_washout_inside_each_period(
+    pairs: int, period_days: int, washout: int
+) -> None:
+    d = design(pairs=pairs, period_days=period_days, washout_days=washout)
+    periods = schedule(d)
+    assert periods[0].start == d.start_date and periods[-1].end == d.end_date
+    for before, after in zip(periods, periods[1:], strict=False):
+        assert after.start == before.end + dt.timedelta(days=1)
+    for p in periods:
+        assert (p.end - p.start).days + 1 == period_days
+        assert (p.analysis_start - p.start).days == washout
+        assert p.treatment is None  # blinded unless an allocation is given
+
+
+def test_unblinded_schedule_and_today() -> None:
+    d = design()
+    periods = schedule(d, allocate(3, 42))
+    assert [p.treatment for p in periods].count(Treatment.LDN) == 3
+    today = START + dt.timedelta(days=30)
+    assert period_on(periods, today).number == 2
+    state = progress(d, today)
+    assert state.state == "running" and state.day == 31 and state.in_washout
+    assert progress(d, START - dt.timedelta(days=1)).state == "not started"
+    assert progress(d, d.end_date + dt.timedelta(days=1)).state == "ended"
+
+
+def test_early_unblinding_is_refused_with_the_date() -> None:
+    d = design()
+    with pytest.raises(PermissionDenied) as caught:
+        check_unblinding(d, d.end_date)
+    assert d.end_date.isoformat() in str(caught.value)
+    check_unblinding(d, d.end_date + dt.timedelta(days=1))
+
+
+def test_who_may_see_a_trial() -> None:
+    check_can_view_trial(Actor("a", Role.PATIENT, "P1"), "P1", "C1")
+    check_can_view_trial(Actor("b", Role.CLINICIAN, "C1"), "P1", "C1")
+    with pytest.raises(PermissionDenied):
+        check_can_view_trial(Actor("c", Role.PATIENT, "P2"), "P1", "C1")
+    with pytest.raises(PermissionDenied):
+        check_can_view_trial(Actor("d", Role.CLINICIAN, "C2"), "P1", "C1")
