@@ -27,9 +27,11 @@ def exposure_cohort(data: AnalysisData, plan: AnalysisPlan, exposure: str = "ldn
         start, stop = p["ldn_start"].to_numpy(), p["ldn_stop"].to_numpy()
         chosen = p["ever_ldn"].to_numpy()
     else:
+        # negative control: starters not on LDN at that point; censored if they start LDN
         start = p["nc_start"].to_numpy()
-        stop = np.full(len(p), np.nan)
-        chosen = np.isfinite(start) & ~p["ever_ldn"].to_numpy()
+        ldn = p["ldn_start"].to_numpy()
+        stop = np.where(ldn > start, ldn, np.nan)
+        chosen = np.isfinite(start) & ~(ldn <= start)
     codes = np.flatnonzero(chosen)
     follow_end = p["follow_end"].to_numpy()[codes]
     stop = stop[codes]
