@@ -27,6 +27,7 @@ class Truth:
     start_rate: float = 0.006
     supplement_rate: float = 0.006
     ae_ratio: float = 1.0
+    wait_months: int = 0
 
 
 def _dates(day_numbers: np.ndarray) -> pd.Series:
@@ -58,11 +59,11 @@ def simulate(n: int, truth: Truth = Truth(), seed: int = 1, with_labs: bool = Tr
         hit = rng.random(n) < rate
         relapse[:, t] = hit
         recent = np.where(hit, 0, recent + 1)
-        can = in_reg[:, t] & (t >= enter + 12) & (ldn_month < 0) & (supp_month < 0)
+        can = in_reg[:, t] & (t >= enter + truth.wait_months)
         boost = np.where(recent <= 2, truth.selection, 1.0) * np.exp(
             0.03 * (fatigue_level - 30))
-        start_ldn = can & (rng.random(n) < truth.start_rate * boost)
-        start_supp = can & ~start_ldn & (rng.random(n) < truth.supplement_rate * boost)
+        start_ldn = can & (ldn_month < 0) & (rng.random(n) < truth.start_rate * boost)
+        start_supp = can & (supp_month < 0) & (rng.random(n) < truth.supplement_rate * boost)
         ldn_month[start_ldn] = t
         supp_month[start_supp] = t
         on |= start_ldn
@@ -84,14 +85,15 @@ def simulate(n: int, truth: Truth = Truth(), seed: int = 1, with_labs: bool = Tr
     # fatigue (MFIS total 0-84), quarterly
     qvisit = in_reg & (((month[None, :] - enter[:, None]) % 3) == 0)
     qi, qm = np.nonzero(qvisit)
-    shift = np.where(on_month[qi, qm], truth.fatigue_shift, 0.0)
+    after = (ldn_month[:, None] >= 0) & (month[None, :] > ldn_month[:, None])
+    shift = np.where(after[qi, qm], truth.fatigue_shift, 0.0)
     mfis = np.clip(np.round(fatigue_level[qi] + shift + rng.normal(0, 6, qi.size)), 0, 84)
     questionnaires = pd.DataFrame({"patient_id": ids[qi], "instrument_id": "mfis",
                                    "instrument_version": "1",
                                    "date": _dates(qm * MONTH_DAYS + rng.integers(0, 10, qi.size)),
                                    "answers": [[0.0]] * qi.size, "total": mfis})
     ri, rm = np.nonzero(relapse & in_reg)
-    onset = rm * MONTH_DAYS + rng.integers(0, 28, size=ri.size)
+    onset = rm * MONTH_DAYS + rng.integers(0, 14, size=ri.size)  # before a start that month
     recover_days = rng.gamma(2.0, 25.0, size=ri.size) + 5
     recovered = rng.random(ri.size) < 0.85
     relapses = pd.DataFrame({
@@ -104,7 +106,7 @@ def simulate(n: int, truth: Truth = Truth(), seed: int = 1, with_labs: bool = Tr
     for cls, months, name in (("ldn", ldn_month, "naltrexone"),
                               ("supplement", supp_month, "vitamin D")):
         who = np.flatnonzero(months >= 0)
-        start = months[who] * MONTH_DAYS + rng.integers(0, 28, who.size)
+        start = months[who] * MONTH_DAYS + rng.integers(15, 29, who.size)
         stop_after = rng.exponential(60, who.size) * MONTH_DAYS
         stop = start + stop_after
         end_day = leave[who] * MONTH_DAYS

@@ -39,13 +39,18 @@ def add_diary(
     period_days: int = 28,
     effect: float = 0.0,
     fatigue_only: bool = True,
+    trial_start: dt.date | None = None,
 ) -> None:
-    """Daily check-ins (fatigue around 6, AR(1) noise) and dose logs; ``effect`` on LDN days."""
+    """Daily check-ins (fatigue around 6, AR(1) noise) and dose logs; ``effect`` on LDN days
+    of a trial of ``pairs`` pairs starting on ``trial_start`` (default ``start``)."""
     rng = np.random.default_rng(seed)
     on_ldn = np.zeros(days)
     if pairs is not None:
         kinds = treatments(allocate(pairs, seed))
-        on_ldn = np.array([kinds[d // period_days] == "ldn" for d in range(days)], float)
+        offset = ((trial_start or start) - start).days
+        for d in range(days):
+            k = (d - offset) // period_days
+            on_ldn[d] = float(0 <= k < len(kinds) and kinds[k] == "ldn")
     noise = np.zeros(days)
     for t in range(1, days):
         noise[t] = 0.5 * noise[t - 1] + rng.normal()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ldn_outcomes.domain.nof1 import (
@@ -85,6 +85,7 @@ def test_all_allocations_enumerates_every_order_once() -> None:
     assert allocate(3, 7) in allocations
 
 
+@settings(deadline=None)
 @given(st.integers(2, 10), st.integers(0, 2**31))
 def test_each_pair_has_one_ldn_and_one_placebo_period(pairs: int, seed: int) -> None:
     kinds = treatments(allocate(pairs, seed))
@@ -93,6 +94,7 @@ def test_each_pair_has_one_ldn_and_one_placebo_period(pairs: int, seed: int) -> 
         assert {kinds[2 * i], kinds[2 * i + 1]} == {Treatment.LDN, Treatment.PLACEBO}
 
 
+@settings(deadline=None)
 @given(st.integers(2, 6), st.integers(8, 60), st.integers(0, 7))
 def test_schedule_is_contiguous_and_washout_inside_each_period(
     pairs: int, period_days: int, washout: int
@@ -135,3 +137,17 @@ def test_who_may_see_a_trial() -> None:
         check_can_view_trial(Actor("c", Role.PATIENT, "P2"), "P1", "C1")
     with pytest.raises(PermissionDenied):
         check_can_view_trial(Actor("d", Role.CLINICIAN, "C2"), "P1", "C1")
+
+
+@settings(deadline=None)
+@given(st.integers(-3, 14), st.integers(-3, 60), st.integers(-3, 30))
+def test_any_design_is_either_valid_or_refused_by_name(
+    pairs: int, period_days: int, washout: int
+) -> None:
+    try:
+        d = design(pairs=pairs, period_days=period_days, washout_days=washout)
+    except ValidationFailed as error:
+        assert fields(error) <= {"pairs", "period_days", "washout_days"}
+        assert all(p.record == "nof1_design" and p.rule for p in error.problems)
+        return
+    assert 2 <= d.pairs <= 10 and 0 <= d.washout_days < d.period_days

@@ -74,12 +74,17 @@ def analyse_adverse_events(data: AnalysisData, plan: AnalysisPlan) -> AnalysisRe
         n_on, n_off = int(part["on"].sum()), int((~part["on"]).sum())
         rate_on = _rate(n_on, on_years, f"{term}: on LDN", plan.alpha)
         rate_off = _rate(n_off, off_years, f"{term}: off LDN", plan.alpha)
-        lo, hi = confint_poisson_2indep(n_on, on_years, n_off, off_years, method="score",
-                                        compare="ratio", alpha=plan.alpha)
-        ratio = (n_on / on_years) / (n_off / off_years) if n_off else float("nan")
+        if n_on and n_off and off_years > 0:
+            lo, hi = confint_poisson_2indep(n_on, on_years, n_off, off_years, method="score",
+                                            compare="ratio", alpha=plan.alpha)
+            ratio = (n_on / on_years) / (n_off / off_years)
+            note = ""
+        else:
+            lo = hi = ratio = float("nan")
+            note = "not estimable: no events " + ("off" if not n_off else "on") + " LDN"
         rr = Estimate(f"{term}: rate ratio on vs off LDN", ratio, float(lo), float(hi), "ratio",
-                      n=n_on + n_off)
-        result.estimates += [rr, rate_on, rate_off]
+                      n=n_on + n_off, note=note)
+        result.estimates += [rate_on, rate_off, rr]
         rows.append({"term": term, "on": n_on, "off": n_off, "rate_on": rate_on.value,
                      "rate_off": rate_off.value, "ratio": ratio, "ci": [float(lo), float(hi)]})
     result.population = {"n_patients": int(len(p)), "n_ldn_users": int(p["ever_ldn"].sum()),
@@ -90,6 +95,10 @@ def analyse_adverse_events(data: AnalysisData, plan: AnalysisPlan) -> AnalysisRe
         "drug look for them more (notice bias)",
         "time off LDN includes non-users, whose disease and age may differ",
     ]
+    if not int((~ae["on"]).sum()):
+        result.caveats.append("no adverse events were recorded off LDN: the registry may only "
+                              "ask LDN users about side effects, so on/off ratios cannot be "
+                              "estimated")
     if len(ae) < 10:
         result.warn(SmallSample, f"only {len(ae)} adverse events recorded")
     result.details["by_term"] = rows

@@ -11,8 +11,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from lifelines.exceptions import StatError
 from sqlalchemy import Engine
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from ..errors import InsufficientData
 from .adverse import analyse_adverse_events
@@ -34,10 +37,14 @@ MATCHED_ANALYSES = ("progression", "relapses", "symptoms", "relapse_recovery", "
 
 
 def _safe(name: str, function: Callable[[], AnalysisResult]) -> AnalysisResult:
+    """Too little data, or data on which a model cannot be fitted: a message, never a crash."""
     try:
         return function()
     except InsufficientData as error:
         return AnalysisResult.insufficient(name, str(error))
+    except (np.linalg.LinAlgError, PerfectSeparationError, StatError) as error:
+        return AnalysisResult.insufficient(
+            name, f"a model could not be fitted on these data ({type(error).__name__}: {error})")
 
 
 def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None,

@@ -22,8 +22,11 @@ from .plan import AnalysisPlan
 
 KINDS: tuple[str, ...] = (
     "patients", "exposures", "relapses", "edss", "questionnaires", "adverse_events", "labs",
+    "consents",
 )
 DAYS_PER_YEAR = 365.25
+#: Daily check-in answer positions that are 0-10 numeric rating scales of a planned instrument.
+CHECKIN_ITEMS = {0: "nrs-fatigue", 1: "nrs-spasticity"}
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
 
@@ -59,6 +62,15 @@ class AnalysisData:
     labs: pd.DataFrame
     exposures: pd.DataFrame
     cutoff_day: float
+    _series: dict[str, pd.DataFrame] | None = None
+
+    def symptom_series(self, instrument: str) -> pd.DataFrame:
+        """One instrument's scores (code, day, total), sorted; split once, then cached."""
+        if self._series is None:
+            self._series = {str(name): part.reset_index(drop=True)
+                            for name, part in self.symptoms.groupby("instrument", sort=False)}
+        empty = self.symptoms.iloc[0:0]
+        return self._series.get(instrument, empty)
 
     @property
     def ldn_users(self) -> pd.DataFrame:
@@ -121,6 +133,70 @@ def _symptom_totals(frame: pd.DataFrame) -> np.ndarray:
     return totals
 
 
+def _checkin_items(frame: pd.DataFrame, lookup: pd.Series) -> pd.DataFrame:
+    """Daily check-in items 1 (fatigue NRS) and 2 (spasms NRS) as weekly means per patient.
+
+    A blank item stays out of the mean (never read as 0)."""
+    parts = []
+    codes = _codes(frame, lookup)
+    days = to_days(frame["date"])
+    answers = frame["answers"].tolist()
+    for position, instrument in CHECKIN_ITEMS.items():
+        values = np.array([a[position] if a is not None and len(a) > position
+                           and a[position] is not None else np.nan for a in answers], dtype=float)
+        keep = np.isfinite(values) & np.isfinite(days)
+        if not keep.any():
+            continue
+        week = np.floor(days[keep] / 7)
+        weekly = pd.DataFrame({"code": codes[keep], "week": week, "value": values[keep]})
+        weekly = weekly.groupby(["code", "week"], sort=True)["value"].mean().reset_index()
+        parts.append(pd.DataFrame({"code": weekly["code"].to_numpy(), "instrument": instrument,
+                                   "day": weekly["week"].to_numpy() * 7 + 3,
+                                   "total": weekly["value"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _symptoms(q_in: pd.DataFrame, lookup: pd.Series, plan: AnalysisPlan) -> pd.DataFrame:
+    """Scores of the planned instruments (plus check-in NRS items) as code/instrument/day/total."""
+    columns = {"code": "int64", "instrument": "object", "day": "float64", "total": "float64"}
+    if q_in.empty:
+        return _empty(columns)
+    wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
+    ids = q_in["instrument_id"].astype(str)
+    scored = q_in[ids.isin(wanted).to_numpy()]
+    parts = []
+    if not scored.empty:
+        parts.append(pd.DataFrame({"code": _codes(scored, lookup),
+                                   "instrument": scored["instrument_id"].astype(str).to_numpy(),
+                                   "day": to_days(scored["date"]),
+                                   "total": _symptom_totals(scored)}))
+    checkins = q_in[(ids == "checkin").to_numpy()]
+    if not checkins.empty and wanted & set(CHECKIN_ITEMS.values()):
+        daily = _checkin_items(checkins, lookup)
+        if not daily.empty:
+            parts.append(daily[daily["instrument"].isin(wanted)])
+    if not parts:
+        return _empty(columns)
+    symptoms = pd.concat(parts, ignore_index=True).dropna(subset=["total", "day"])
+    # standalone NRS answers and check-in weekly means share one series per instrument
+    symptoms = symptoms.sort_values(["instrument", "code", "day"], kind="stable")
+    return symptoms.reset_index(drop=True)
+
+
+def _group_extreme(pairs: list[tuple[np.ndarray, np.ndarray]], n: int, how: str) -> np.ndarray:
+    """Per-patient min or max day over several (codes, days) arrays; NaN where none."""
+    out = np.full(n, np.nan)
+    if not n:
+        return out
+    codes = np.concatenate([c for c, _ in pairs]).astype(np.int64)
+    days = np.concatenate([d for _, d in pairs]).astype(float)
+    keep = np.isfinite(days)
+    if keep.any():
+        grouped = pd.Series(days[keep]).groupby(codes[keep]).agg(how)
+        out[grouped.index.to_numpy()] = grouped.to_numpy()
+    return out
+
+
 def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None) -> AnalysisData:
     """Derive the analysis tables from record frames (as returned by ``load_frames``)."""
     plan = plan or AnalysisPlan()
@@ -160,17 +236,7 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
                                  "onset": to_days(rel_in["onset_date"]),
                                  "recovery": to_days(rel_in["recovery_date"])})
         relapses = relapses.sort_values(["code", "onset"], kind="stable").reset_index(drop=True)
-    q_in = _frame(frames, "questionnaires")
-    if q_in.empty:
-        symptoms = _empty({"code": "int64", "instrument": "object", "day": "float64",
-                           "total": "float64"})
-    else:
-        symptoms = pd.DataFrame({"code": _codes(q_in, lookup),
-                                 "instrument": q_in["instrument_id"].astype(str).to_numpy(),
-                                 "day": to_days(q_in["date"]), "total": _symptom_totals(q_in)})
-        symptoms = symptoms.dropna(subset=["total"])
-        symptoms = symptoms.sort_values(["instrument", "code", "day"], kind="stable")
-        symptoms = symptoms.reset_index(drop=True)
+    symptoms = _symptoms(_frame(frames, "questionnaires"), lookup, plan)
     ae_in = _frame(frames, "adverse_events")
     if ae_in.empty:
         aes = _empty({"code": "int64", "day": "float64", "term": "object"})
@@ -188,26 +254,27 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
                              "value": lab_in["value"].astype(float).to_numpy(),
                              "unit": lab_in["unit"].astype(str).to_numpy()})
 
+    # Follow-up starts at enrolment (first consent) or, without one, the first clinical record;
+    # exposure start dates are history (a DMT begun years before joining) and do not count.
     observed = [
         (edss["code"].to_numpy(), edss["day"].to_numpy()),
         (symptoms["code"].to_numpy(), symptoms["day"].to_numpy()),
         (relapses["code"].to_numpy(), relapses["onset"].to_numpy()),
-        (relapses["code"].to_numpy(), relapses["recovery"].to_numpy()),
         (aes["code"].to_numpy(), aes["day"].to_numpy()),
         (labs["code"].to_numpy(), labs["day"].to_numpy()),
+    ]
+    first = _group_extreme(observed, n, "min")
+    consents = _frame(frames, "consents")
+    if not consents.empty:
+        enrol = _group_extreme([(_codes(consents, lookup), to_days(consents["given_date"]))],
+                               n, "min")
+        first = np.where(np.isfinite(enrol), enrol, first)
+    later = observed + [
+        (relapses["code"].to_numpy(), relapses["recovery"].to_numpy()),
         (exp["code"].to_numpy(), exp["start"].to_numpy()),
         (exp["code"].to_numpy(), exp["stop"].to_numpy()),
     ]
-    codes = np.concatenate([c for c, _ in observed]).astype(np.int64) if n else np.array([], int)
-    days = np.concatenate([d for _, d in observed]) if n else np.array([], float)
-    keep = np.isfinite(days)
-    first = np.full(n, np.nan)
-    last = np.full(n, np.nan)
-    if keep.any():
-        grouped = pd.Series(days[keep]).groupby(codes[keep])
-        lo, hi = grouped.min(), grouped.max()
-        first[lo.index.to_numpy()] = lo.to_numpy()
-        last[hi.index.to_numpy()] = hi.to_numpy()
+    last = _group_extreme(later, n, "max")
     cutoff = float(np.nanmax(last)) if np.isfinite(last).any() else np.nan
 
     ldn_start, ldn_stop = _first_course(exp, "ldn", plan.ldn_course_gap_days, n)

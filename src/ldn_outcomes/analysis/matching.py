@@ -3,18 +3,24 @@ in ALS: Wicks et al. 2011, Nat Biotechnol 29:411, doi 10.1038/nbt.1837).
 
 Each user's start date is snapped to a grid (``grid_days``); candidates are patients of the
 same phenotype under observation at that grid date and not (yet) exposed then, which becomes
-their pseudo-start (risk-set matching: Li, Propert & Rosenbaum 2001, J Am Stat Assoc 96:870,
-doi 10.1198/016214501753208573). A control who starts the exposure later is censored at that
-start. Requiring controls never to start at all would condition on the future: people whose
-disease worsens tend to start, so "never-users" are selected for a good later course. The
-distance is a weighted L1 norm: the area between the EDSS trajectories over the previous 12
-months and the area between the fatigue trajectories (each in SD units), plus |age difference|,
-|disease-duration difference| and |difference in relapses over the previous 12 and 3 months|
-(weighted double: people start after a bad spell) in SD units. The k nearest within calipers are found with a k-d tree (``scipy.spatial.cKDTree``,
-Minkowski p=1) per (phenotype, grid date) block, so 10,000 users against 90,000 candidates take
-seconds. Matching is with replacement across users. A propensity-score match (logistic model,
-nearest neighbours on the logit within ``propensity_caliper_sd`` SD, Austin 2011, Pharm Stat
-10:150, doi 10.1002/pst.433) is the second option.
+their pseudo-start (risk-set matching: Li, Propert & Rosenbaum, Balanced risk set matching,
+J Am Stat Assoc 2001;96:870-882). By default (``matched_follow_up="intention_to_treat"``)
+users stay in follow-up after stopping and controls after a later start: stopping and starting
+follow worsening, so censoring there would remove the more active patients from one group's
+later follow-up (informative censoring). The estimate is then the effect of starting LDN,
+diluted a little by stopping and switching (both are counted and reported). Requiring controls
+never to start at all would condition on the future in the same way.
+
+The distance is a weighted L1 norm: the area between the EDSS trajectories over the previous
+12 months and the area between the fatigue trajectories (each in SD units), plus the
+differences in EDSS and fatigue at the start itself (people start when fatigue peaks),
+|age difference|, |disease-duration difference| and |difference in relapses over the previous
+12 and 3 months| (weighted double: people start after a bad spell), all in SD units. The k
+nearest within calipers are found with a k-d tree (``scipy.spatial.cKDTree``, Minkowski p=1)
+per (phenotype, grid date) block, so 10,000 users against 90,000 candidates take seconds.
+Matching is with replacement across users. A propensity-score match (logistic model, nearest
+neighbours on the logit within ``propensity_caliper_sd`` SD, Austin 2011, Pharm Stat 10:150,
+doi 10.1002/pst.433) is the second option.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ from .trajectories import (
     trapezoid_weights,
 )
 
-PS_COLUMNS = ["age", "duration", "female", "relapses_12m", "relapses_3m", "edss_0", "edss_4", "fatigue_0",
-              "fatigue_4", "fatigue_missing"]
+PS_COLUMNS = ["age", "duration", "female", "relapses_12m", "relapses_3m", "edss_0", "edss_4",
+              "fatigue_0", "fatigue_4", "fatigue_missing"]
 
 
 @dataclass
@@ -70,16 +76,19 @@ class MatchResult:
 
 def _candidate_blocks(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
                       exposed_from: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """(code, grid day, phenotype) rows: patients under observation and not exposed at each
-    users' grid day (nor within half a grid step after it, so nobody is their own control)."""
+    """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
+    each users' grid day (conditioning on nothing after that day)."""
     p = data.patients
-    phen = p["phenotype"].to_numpy()
+    phen_codes, phen_names = pd.factorize(p["phenotype"])
+    lookup = {name: i for i, name in enumerate(phen_names)}
     fs, fe = p["follow_start"].to_numpy(), p["follow_end"].to_numpy()
+    by_phenotype = {i: np.flatnonzero(phen_codes == i) for i in range(len(phen_names))}
     parts = []
     for (phenotype, grid), block in users.groupby(["phenotype", "grid"], sort=True):
-        unexposed = ~(exposed_from <= grid + plan.grid_days / 2)
-        pool = np.flatnonzero(unexposed & (phen == phenotype)
-                              & (fs <= grid - plan.history_days / 2) & (fe >= grid + 91))
+        same = by_phenotype[lookup[phenotype]]
+        ok = ~(exposed_from[same] <= grid) & (fs[same] <= grid - plan.history_days / 2) & (
+            fe[same] >= grid + 91)
+        pool = same[ok]
         cap = plan.candidate_pool_per_user * len(block)
         if pool.size > cap:
             pool = np.sort(rng.choice(pool, size=cap, replace=False))
@@ -94,6 +103,8 @@ def _distance_features(frame: pd.DataFrame, scales: dict[str, float],
     w = trapezoid_weights(plan)
     parts = [frame[EDSS_COLUMNS].to_numpy() * w / scales["edss"],
              np.nan_to_num(frame[FATIGUE_COLUMNS].to_numpy()) * w / scales["fatigue"],
+             np.nan_to_num(frame[[FATIGUE_COLUMNS[-1]]].to_numpy()) / scales["fatigue"] * 3.0,
+             frame[[EDSS_COLUMNS[-1]]].to_numpy() / scales["edss"],
              frame[["fatigue_missing"]].to_numpy() * 10.0,
              frame[["age"]].to_numpy() / scales["age"],
              frame[["duration"]].to_numpy() / scales["duration"],
@@ -113,11 +124,12 @@ def _propensity(users: pd.DataFrame, cands: pd.DataFrame) -> tuple[np.ndarray, n
     """Logit of the propensity for users and candidates, and the users' share in the model."""
     x = pd.concat([users[PS_COLUMNS], cands[PS_COLUMNS]], ignore_index=True).fillna(0.0)
     x = x.loc[:, x.std() > 0]
+    x = (x - x.mean()) / x.std()  # standardised: Newton converges in a few steps
     y = np.r_[np.ones(len(users)), np.zeros(len(cands))]
     design = sm.add_constant(x.to_numpy(), has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.Logit(y, design).fit(disp=0, maxiter=100, method="lbfgs")
+        fit = sm.Logit(y, design).fit(disp=0, maxiter=50, method="newton")
     linear = design @ fit.params
     return linear[: len(users)], linear[len(users):], float(y.mean())
 
@@ -211,6 +223,7 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
         dur_gap = np.abs(eligible["duration"].to_numpy()[urows][:, None]
                          - cands["duration"].to_numpy()[idx])
         ok &= (age_gap <= plan.caliper_age_years) & (dur_gap <= plan.caliper_duration_years)
+        ok &= cands["code"].to_numpy()[idx] != eligible["code"].to_numpy()[urows][:, None]
         rank = np.cumsum(ok, axis=1)
         ok &= rank <= k
         rows, cols = np.nonzero(ok)
@@ -231,16 +244,26 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     ccodes = cands["code"].to_numpy()[cidx].astype(np.int64)
     own_start = exposed_from[ccodes]
     starts_later = np.isfinite(own_start) & (own_start < fe[ccodes])
-    cend = np.where(starts_later, own_start, fe[ccodes])
+    censor = starts_later & (plan.matched_follow_up == "as_treated")
+    cend = np.where(censor, own_start, fe[ccodes])
     lost = fe[ccodes] < data.cutoff_day - plan.lost_to_follow_up_days
     controls = pd.DataFrame({
         "code": ccodes, "index_day": cands["grid"].to_numpy()[cidx], "end_day": cend,
-        "end_reason": np.where(starts_later, "started", np.where(lost, "lost", "ongoing")),
+        "end_reason": np.where(censor, "started", np.where(lost, "lost", "ongoing")),
         "group": "control",
         "match_id": eligible["match_id"].to_numpy()[uidx],
         "weight": 1.0 / per_user[uidx],
     })
-    treated = matched_users.assign(group="ldn", weight=1.0)[COLUMNS]
+    treated = matched_users.assign(group="ldn", weight=1.0)
+    if plan.matched_follow_up == "intention_to_treat":
+        stopped = treated["end_reason"] == "stopped"
+        if stopped.any():
+            caveats.append(f"{int(stopped.sum())} matched users stopped within follow-up; they "
+                           "are still followed (intention to treat)")
+        uend = fe[treated["code"].to_numpy()]
+        ulost = uend < data.cutoff_day - plan.lost_to_follow_up_days
+        treated = treated.assign(end_day=uend, end_reason=np.where(ulost, "lost", "ongoing"))
+    treated = treated[COLUMNS]
     cohort = pd.concat([treated, controls[COLUMNS]], ignore_index=True)
     smd_before = standardised_differences(eligible, cands)
     smd_after = standardised_differences(matched_users, cands.iloc[cidx],
@@ -250,6 +273,11 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
                             "smd_before": smd_before.to_numpy(),
                             "smd_after": smd_after.to_numpy()})
     users = users.drop(columns=[c for c in ufeat.columns if c not in BALANCE_COVARIATES])
+    if starts_later.any():
+        caveats.append(f"{int(starts_later.sum())} of {len(ccodes)} matched controls started the "
+                       "exposure later; " + ("they were censored then" if censor.any() else
+                       "they stay in the control group (intention to treat), which dilutes a "
+                       "true effect a little"))
     return MatchResult(method=plan.matching_method, cohort=cohort, users=users,
                        balance=balance, equipoise=equipoise, n_candidates=len(cands),
                        caveats=caveats)

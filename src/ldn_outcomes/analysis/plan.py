@@ -38,7 +38,7 @@ class AnalysisPlan:
     symptom_months: tuple[int, ...] = (3, 6, 12)
     symptom_tolerance_days: tuple[int, ...] = (45, 60, 90)
     symptom_baseline_days: int = 90
-    mixed_model_max_patients: int = 1500
+    mixed_model_max_patients: int = 250
     # Relapse recovery
     recovery_max_days: int = 730
     # Matching
@@ -54,6 +54,10 @@ class AnalysisPlan:
     candidate_pool_per_user: int = 60
     fatigue_instrument: str = "mfis"
     propensity_caliper_sd: float = 0.2
+    #: Matched comparisons: follow users after stopping and controls after a later start
+    #: ("intention_to_treat", the effect of starting), or censor both there ("as_treated";
+    #: biased when stopping or starting follows worsening, as it does).
+    matched_follow_up: Literal["intention_to_treat", "as_treated"] = "intention_to_treat"
     smd_target: float = 0.1
     # Diagnostics
     negative_control_class: str = "supplement"

@@ -25,7 +25,7 @@ from .survival import cox_hazard_ratio, curve_points, km_table, survival_at
 METHOD = ("Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
           "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
           "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-          "robust SE clustered on match set)")
+          "robust SE clustered on match set, each control counted once)")
 
 
 def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
             try:
                 hr = cox_hazard_ratio(mep, duration="years", event="event", covariate="ldn",
                                       label="hazard ratio of CDW, LDN vs matched non-users",
-                                      cluster="match_id", weights="weight", alpha=plan.alpha)
+                                      cluster="match_id", alpha=plan.alpha)
                 result.estimates.append(hr)
                 result.details["matched_hazard_ratio"] = hr.to_dict()
             except InsufficientData as error:

@@ -1,5 +1,9 @@
-"""Rate-ratio models for counts with person-time: Poisson GEE with robust (sandwich) errors, or
-negative binomial (NB2) with the dispersion estimated by maximum likelihood.
+"""Rate-ratio models for counts with person-time: Poisson with cluster-robust (sandwich)
+errors, or negative binomial (NB2) with the dispersion estimated by maximum likelihood.
+
+The Poisson fit is a GLM with ``cov_type="cluster"``: the same point estimate and sandwich as a
+GEE with an independence working correlation (statsmodels' small-sample factor included), but
+vectorised, so 100,000 clusters take a fraction of a second instead of a Python loop per cluster.
 
 ``negbin_glm`` reproduces R ``MASS::glm.nb``: the NB2 dispersion is estimated by ML (statsmodels
 ``NegativeBinomial``), then a GLM with that dispersion held fixed gives the coefficients and
@@ -11,9 +15,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
-from statsmodels.genmod.cov_struct import Independence
 
 from ..errors import InsufficientData
 from .results import Estimate
@@ -48,8 +52,8 @@ def rate_ratio(endog: np.ndarray, exog: np.ndarray, years: np.ndarray, groups: n
         if model == "negbin":
             fit, _ = negbin_glm(endog, exog, offset, groups)
         else:
-            fit = sm.GEE(endog, exog, groups=groups, family=sm.families.Poisson(),
-                         offset=offset, cov_struct=Independence()).fit()
+            fit = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit(
+                cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]})
     coef = float(np.asarray(fit.params)[column])
     se = float(np.asarray(fit.bse)[column])
     if not np.isfinite(se) or se <= 0:

@@ -68,8 +68,12 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
     result = AnalysisResult(name="relapse_recovery", method=METHOD)
     curves = {}
     for name, part in episodes.groupby("group"):
-        table = km_table(part["days"].to_numpy(), part["event"].to_numpy(),
-                         entry=part["entry"].to_numpy(), alpha=plan.alpha)
+        try:
+            table = km_table(part["days"].to_numpy(), part["event"].to_numpy(),
+                             entry=part["entry"].to_numpy(), alpha=plan.alpha)
+        except InsufficientData as error:
+            result.caveats.append(f"{name}: no curve ({error})")
+            continue
         curves[str(name)] = curve_points(table)
     for other in ("matched non-users' relapses", "same patients, earlier relapses"):
         part = episodes[episodes["group"].isin(["LDN started during attack", other])]

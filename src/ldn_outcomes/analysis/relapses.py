@@ -2,9 +2,9 @@
 
 Each patient contributes a pre-LDN window (up to ``relapse_window_years`` before the start) and
 an on-LDN window (up to the same length after, ending at stopping or last contact). The rate
-ratio comes from a Poisson GEE (independence working correlation, robust sandwich errors
-clustered on the patient; or an NB2 GLM with cluster-robust errors) with log person-years as
-offset. The naive ratio uses the whole pre window; the lagged one leaves out the
+ratio comes from a Poisson regression with cluster-robust sandwich errors on the patient (a
+GEE with independence working correlation; or an NB2 GLM with cluster-robust errors) with
+log person-years as offset. The naive ratio uses the whole pre window; the lagged one leaves out the
 ``pre_start_exclusion_days`` right before the start, when people who start after a bad spell
 have their excess relapses (regression to the mean). With matched non-users and their
 pseudo-starts the same windows give a ratio of rate ratios (the interaction term), which
@@ -25,8 +25,9 @@ from .ratemodels import rate_ratio
 from .results import AnalysisResult, Estimate, SmallSample
 from .trajectories import count_in
 
-METHOD_GEE = ("within-patient rate ratio, Poisson GEE (robust SE clustered on patient or match "
-              "set), log person-years offset")
+METHOD_GEE = ("within-patient rate ratio, Poisson regression with cluster-robust (sandwich) SE "
+              "on patient or match set (= GEE, independence working correlation), log "
+              "person-years offset")
 METHOD_NB = "within-patient rate ratio, negative binomial GLM (NB2, cluster-robust SE)"
 
 

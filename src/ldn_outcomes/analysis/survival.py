@@ -14,9 +14,11 @@ import warnings
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, StatError
 from scipy.stats import norm
 
 from ..errors import InsufficientData
+from .fastcox import cox_one_covariate
 from .results import Estimate
 
 
@@ -39,7 +41,10 @@ def km_table(
     fitter = KaplanMeierFitter(alpha=alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitter.fit(durations, events, entry=entry, weights=weights)
+        try:
+            fitter.fit(durations, events, entry=entry, weights=weights)
+        except StatError as error:
+            raise InsufficientData(f"survival curve not estimable: {error}") from error
     table = fitter.event_table
     table = table[table["observed"] > 0]
     n_risk = table["at_risk"].to_numpy(dtype=float)
@@ -87,6 +92,32 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
     return points
 
 
+#: Above this many rows the clustered Cox model is fitted by ``fastcox.cox_one_covariate``
+#: (Breslow ties, vectorised cluster-robust variance; checked against statsmodels PHReg):
+#: lifelines' and PHReg's robust variances loop over risk sets and take tens of seconds on the
+#: ~100,000-row matched cohorts of a large registry. With event times in days over years, ties
+#: are rare and Breslow and Efron agree closely (``tests/analysis/test_survival.py``).
+LIFELINES_MAX_ROWS = 20_000
+
+
+def _cox_fast(data: pd.DataFrame, duration: str, event: str, covariate: str,
+              cluster: str | None, entry: str | None) -> tuple[float, float]:
+    return cox_one_covariate(data[duration].to_numpy(float), data[event].to_numpy(bool),
+                             data[covariate].to_numpy(float),
+                             None if cluster is None else data[cluster].to_numpy(),
+                             None if entry is None else data[entry].to_numpy(float))
+
+
+def _cox_lifelines(data: pd.DataFrame, duration: str, event: str, covariate: str,
+                   cluster: str | None, entry: str | None, alpha: float) -> tuple[float, float]:
+    fitter = CoxPHFitter(alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter.fit(data, duration_col=duration, event_col=event, cluster_col=cluster,
+                   entry_col=entry, robust=cluster is not None)
+    return float(fitter.params_[covariate]), float(fitter.standard_errors_[covariate])
+
+
 def cox_hazard_ratio(
     frame: pd.DataFrame,
     *,
@@ -96,22 +127,26 @@ def cox_hazard_ratio(
     label: str,
     cluster: str | None = None,
     entry: str | None = None,
-    weights: str | None = None,
     alpha: float = 0.05,
+    engine: str = "auto",
 ) -> Estimate:
-    """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default), robust SE if
-    clustered."""
-    columns = [duration, event, covariate] + [c for c in (cluster, entry, weights) if c]
+    """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default); robust
+    (sandwich) SE clustered on ``cluster`` when given. ``engine``: auto, lifelines, fast."""
+    columns = [duration, event, covariate] + [c for c in (cluster, entry) if c]
     data = frame[columns].copy()
     if data[event].sum() < 2 or data[covariate].nunique() < 2:
         raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
-    fitter = CoxPHFitter(alpha=alpha)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitter.fit(data, duration_col=duration, event_col=event, cluster_col=cluster,
-                   entry_col=entry, weights_col=weights, robust=cluster is not None)
-    coef = float(fitter.params_[covariate])
-    se = float(fitter.standard_errors_[covariate])
+    use_lifelines = engine == "lifelines" or (engine == "auto" and (
+        cluster is None or len(data) <= LIFELINES_MAX_ROWS))
+    try:
+        if use_lifelines:
+            coef, se = _cox_lifelines(data, duration, event, covariate, cluster, entry, alpha)
+        else:
+            coef, se = _cox_fast(data, duration, event, covariate, cluster, entry)
+    except (ConvergenceError, StatError, np.linalg.LinAlgError) as error:
+        raise InsufficientData(f"{label}: the Cox model could not be fitted ({error})") from error
+    if not (np.isfinite(coef) and np.isfinite(se)):
+        raise InsufficientData(f"{label}: the Cox model gave no finite estimate")
     z = norm.ppf(1 - alpha / 2)
     return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
                     float(np.exp(coef + z * se)), "ratio", n=int(len(data)),

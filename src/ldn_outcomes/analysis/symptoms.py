@@ -61,7 +61,7 @@ def nearest_value(series: pd.DataFrame, codes: np.ndarray, target: np.ndarray,
 def changes(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
             instrument: str) -> pd.DataFrame:
     """Baseline and score at each planned month for every cohort row."""
-    series = data.symptoms[data.symptoms["instrument"] == instrument]
+    series = data.symptom_series(instrument)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
     end = cohort["end_day"].to_numpy()
@@ -120,7 +120,7 @@ def analyse_symptoms(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
                      matched: MatchResult | None = None) -> AnalysisResult:
     require_users(users, plan)
     present = [i for i in plan.symptom_instruments
-               if (data.symptoms["instrument"] == i).any()]
+               if len(data.symptom_series(i))]
     if not present:
         raise InsufficientData("no fatigue or spasticity questionnaires (" +
                                ", ".join(plan.symptom_instruments) + ") in the registry")

@@ -78,7 +78,7 @@ def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
     rel = data.relapses.dropna(subset=["onset"])
     out["relapses_12m"] = count_in(rel, "onset", codes, days - 365, days).astype(float)
     out["relapses_3m"] = count_in(rel, "onset", codes, days - 91, days).astype(float)
-    fatigue = data.symptoms[data.symptoms["instrument"] == plan.fatigue_instrument]
+    fatigue = data.symptom_series(plan.fatigue_instrument)
     fatigue = fatigue.rename(columns={"total": "value"})
     edss = data.edss
     for k, off in enumerate(offsets(plan)):

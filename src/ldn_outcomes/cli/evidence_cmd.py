@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
 from ..evidence import catalogue as cat
@@ -35,9 +38,24 @@ evidence_app = typer.Typer(
 )
 
 
-def _optional_engine(db: str | None):
-    """The registry mirror when --db (or LDN_DATABASE_URL) is given; else catalogue only."""
-    return engine_for(db) if db else None
+@contextmanager
+def _engine(db: str | None) -> Iterator[Engine]:
+    """The registry mirror (must be initialised), closed afterwards."""
+    engine = engine_for(db)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _maybe_engine(db: str | None) -> Iterator[Engine | None]:
+    """The mirror when --db (or LDN_DATABASE_URL) is given; else None: the catalogue alone."""
+    if not db:
+        yield None
+        return
+    with _engine(db) as engine:
+        yield engine
 
 
 def _progress() -> Progress:
@@ -66,9 +84,15 @@ def _print_report(report: ImportReport, json_output: bool) -> None:
 @evidence_app.command("sync")
 @handle_errors
 def sync_command(
-    intervention: Annotated[str, typer.Option(help="ClinicalTrials.gov intervention.")] = "naltrexone",
-    condition: Annotated[str | None, typer.Option(help="Condition, e.g. 'multiple sclerosis'.")] = None,
-    pubmed_term: Annotated[str | None, typer.Option(help="PubMed query (default: LDN terms).")] = None,
+    intervention: Annotated[
+        str, typer.Option(help="ClinicalTrials.gov intervention.")
+    ] = "naltrexone",
+    condition: Annotated[
+        str | None, typer.Option(help="Condition, e.g. 'multiple sclerosis'.")
+    ] = None,
+    pubmed_term: Annotated[
+        str | None, typer.Option(help="PubMed query (default: LDN terms).")
+    ] = None,
     save_dir: Annotated[Path | None, typer.Option(help="Keep every raw response here.")] = None,
     ncbi_api_key: Annotated[str | None, typer.Option(
         envvar="NCBI_API_KEY", help="NCBI API key (10 requests/s instead of 3).",
@@ -77,11 +101,10 @@ def sync_command(
     json_output: JsonOption = False,
 ) -> None:
     """Fetch LDN trials from ClinicalTrials.gov and papers from PubMed (network)."""
-    engine = engine_for(db)
     ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key)
     try:
-        with _progress() as progress:
-            tasks: dict[str, int] = {}
+        with _engine(db) as engine, _progress() as progress:
+            tasks: dict[str, TaskID] = {}
 
             def step(stage: str, done: int, total: int | None) -> None:
                 if stage not in tasks:
@@ -100,13 +123,14 @@ def sync_command(
 @evidence_app.command("import")
 @handle_errors
 def import_command(
-    files: Annotated[list[Path], typer.Argument(help="Saved ClinicalTrials.gov JSON or PubMed XML.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Saved ClinicalTrials.gov JSON or PubMed XML.")
+    ],
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Import saved API responses offline; bad records are reported and skipped."""
-    engine = engine_for(db)
-    with _progress() as progress:
+    with _engine(db) as engine, _progress() as progress:
         task = progress.add_task("files", total=len(files))
         report = import_files(engine, files,
                               progress=lambda _s, done, _t: progress.update(task, completed=done))
@@ -121,7 +145,8 @@ def changes_command(
     json_output: JsonOption = False,
 ) -> None:
     """Registry changes (new studies, status changes, results, links) since a date."""
-    events = mirror.changes_since(engine_for(db), since.date())
+    with _engine(db) as engine:
+        events = mirror.changes_since(engine, since.date())
     if json_output:
         print_json([e.model_dump(mode="json") for e in events])
         return
@@ -144,8 +169,9 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """The catalogue, newest first."""
-    data = views.evidence_index(cat.load_catalogue(), _optional_engine(db), condition=condition,
-                                design=design, evidence_level=level)
+    with _maybe_engine(db) as engine:
+        data = views.evidence_index(cat.load_catalogue(), engine, condition=condition,
+                                    design=design, evidence_level=level)
     if json_output:
         print_json(data["studies"])
         return
@@ -166,7 +192,8 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """One study in capsule form, with its sourced fields."""
-    data = views.study_detail(cat.load_catalogue(), ident, _optional_engine(db))
+    with _maybe_engine(db) as engine:
+        data = views.study_detail(cat.load_catalogue(), ident, engine)
     if json_output:
         print_json(data)
         return
@@ -235,8 +262,9 @@ def publish_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write the evidence hub as a static site (plain HTML + CSS)."""
-    report = publish_site(directory, cat.load_catalogue(), cat.load_claims(),
-                          _optional_engine(db), site_url=site_url)
+    with _maybe_engine(db) as engine:
+        report = publish_site(directory, cat.load_catalogue(), cat.load_claims(), engine,
+                              site_url=site_url)
     if json_output:
         print_json(report.as_dict())
         return

@@ -12,6 +12,7 @@ from .. import __version__
 from ..importers.registry_csv import export_dir, import_path
 from ..store import migrate
 from ..store.db import make_engine
+from .analyze_cmd import analyze, report
 from .common import (
     DbOption,
     JsonOption,
@@ -21,10 +22,13 @@ from .common import (
     handle_errors,
     print_json,
 )
-from .instruments_cmd import dose_app, instruments_app, score
+from .demo import demo_app
 from .evidence_cmd import evidence_app
+from .instruments_cmd import dose_app, instruments_app, score
 from .nof1_cmd import nof1_app
 from .patient_cmd import patient_app
+from .simulate_cmd import simulate
+from .users_cmd import users_app
 
 app = typer.Typer(
     name="ldn",
@@ -38,7 +42,12 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
 app.add_typer(dose_app, name="dose")
+app.command("simulate")(simulate)
 app.add_typer(nof1_app, name="nof1")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+app.command("analyze")(analyze)
+app.command("report")(report)
 
 
 def _version(value: bool) -> None:

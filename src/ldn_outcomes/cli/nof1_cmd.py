@@ -97,6 +97,11 @@ def design_command(
             f"design detects a difference of about {d.effect:.2f} points (one-sided paired t, "
             f"alpha {d.alpha}, power {d.power:.0%}); the MCID is {data['mcid']:g}."
         )
+        if d.effect > data["mcid"]:
+            console.print(
+                "[yellow]That is larger than the MCID: consider more pairs or longer periods."
+                "[/]"
+            )
     elif result.detectable_note:
         console.print(f"Smallest detectable effect not computed: {result.detectable_note}")
 
@@ -146,12 +151,17 @@ def unblind_command(
 @handle_errors
 def analyze_command(
     trial_id: Annotated[str, typer.Argument(help="Trial id.")],
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write the daily-values chart (SVG) to this file.")
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Analyse an unblinded trial: estimate, randomisation test, Bayesian conclusion."""
     analysis = service.analyse_trial(engine_for(db), _secret(), trial_id)
     data = service.analysis_payload(analysis)
+    if chart is not None:
+        chart.write_text(service.chart_svg(analysis), encoding="utf-8")
     if json_output:
         print_json(data)
         return
@@ -174,7 +184,7 @@ def analyze_command(
         f"(95% credible {bayes['effect_interval_95'][0]:.2f} to "
         f"{bayes['effect_interval_95'][1]:.2f})."
     )
-    console.print(f"[bold]{data['conclusion']['verdict']}[/]: {data['conclusion']['text']}")
+    console.print(f"[bold]Conclusion:[/] {data['conclusion']['text']}")
 
 
 @nof1_app.command("series")

@@ -21,7 +21,13 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import PermissionDenied, Problem, ValidationFailed
+from ..errors import Problem, ValidationFailed
+
+# Blinding rules live in nof1_blinding; re-exported here for callers of the design module.
+from .nof1_blinding import Actor as Actor
+from .nof1_blinding import Role as Role
+from .nof1_blinding import check_can_view_trial as check_can_view_trial
+from .nof1_blinding import check_unblinding as check_unblinding
 
 RECORD = "nof1_design"
 
@@ -77,7 +83,7 @@ class OutcomeSpec:
 KHANNA_2008 = McidSource(
     value=1.0,
     citation=(
-        "Khanna D, Pope JE, Khanna PP, et al. The minimally important difference for the "
+        "Khanna D, Pope JE, Khanna P, et al. The minimally important difference for the "
         "fatigue visual analog scale in patients with rheumatoid arthritis followed in an "
         "academic clinical practice. J Rheumatol. 2008;35(12):2339-2343."
     ),
@@ -133,6 +139,12 @@ class NOf1Design(BaseModel):
     dose_mg: Decimal = DEFAULT_DOSE_MG
     capsules_per_day: int = 1
     spare_capsules: int = DEFAULT_SPARE_CAPSULES
+
+    @property
+    def dose_text(self) -> str:
+        """The dose as written on a label: 4.5, not 4.5000."""
+        text = f"{self.dose_mg:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
     @property
     def periods(self) -> int:
@@ -362,50 +374,3 @@ def iter_days(design: NOf1Design) -> Iterator[dt.date]:
     for offset in range(design.total_days):
         yield design.start_date + dt.timedelta(days=offset)
 
-
-# -- blinding ------------------------------------------------------------------------------------
-
-
-class Role(StrEnum):
-    PATIENT = "patient"
-    CLINICIAN = "clinician"
-    PHARMACY = "pharmacy"
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: an account id and its role (the web's accounts system supplies these)."""
-
-    account_id: str
-    role: Role
-    #: For a patient account, the patient it belongs to; for a clinician, their clinician id.
-    subject_id: str | None = None
-
-    @property
-    def audit_name(self) -> str:
-        return f"{self.role.value}:{self.account_id}"
-
-
-def check_unblinding(design: NOf1Design, today: dt.date) -> None:
-    """Unblinding is allowed only after the last period has ended; otherwise say when."""
-    if today <= design.end_date:
-        raise PermissionDenied(
-            f"trial {design.trial_id} is still blinded: the allocation opens after the last "
-            f"period ends on {design.end_date.isoformat()} (today is {today.isoformat()}); "
-            "unblinding early would spoil the trial. In a medical emergency the pharmacy "
-            "holds the allocation sheet."
-        )
-
-
-def check_can_view_trial(actor: Actor, patient_id: str, clinician_id: str | None) -> None:
-    """Patients see their own trials, clinicians their patients'; pharmacy and admin all."""
-    if actor.role in (Role.PHARMACY, Role.ADMIN):
-        return
-    if actor.role is Role.PATIENT and actor.subject_id == patient_id:
-        return
-    if actor.role is Role.CLINICIAN and clinician_id is not None and (
-        actor.subject_id == clinician_id
-    ):
-        return
-    raise PermissionDenied(f"{actor.audit_name} may not see the trials of patient {patient_id}")

@@ -46,7 +46,9 @@ def _read(name: str, path: Path | None) -> Any:
         )) from None
 
 
-def _problems(name: str, error: ValidationError, data: Any, key: str) -> list[Problem]:
+def _problems(
+    name: str, error: ValidationError, data: Any, key: str, kind: str
+) -> list[Problem]:
     problems = []
     for item in error.errors():
         loc = list(item["loc"])
@@ -54,7 +56,7 @@ def _problems(name: str, error: ValidationError, data: Any, key: str) -> list[Pr
         if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int):
             entry = data[key][loc[1]] if isinstance(data.get(key), list) else None
             ident = entry.get("id") if isinstance(entry, dict) else None
-            record = f"{key[:-1]} {ident or '#' + str(loc[1])}"
+            record = f"{kind} {ident or '#' + str(loc[1])}"
             loc = loc[2:]
         problems.append(Problem(record, ".".join(str(p) for p in loc) or "(entry)",
                                 item["msg"], source=name))
@@ -67,7 +69,7 @@ def parse_catalogue(data: Any, *, name: str = "studies.json") -> Catalogue:
     try:
         catalogue = Catalogue.model_validate(data)
     except ValidationError as error:
-        raise ValidationFailed(_problems(name, error, data, "studies")) from None
+        raise ValidationFailed(_problems(name, error, data, "studies", "study")) from None
     _unique(name, "study", [s.id for s in catalogue.studies])
     return catalogue
 
@@ -78,7 +80,7 @@ def parse_claims(data: Any, *, name: str = "claims.json") -> ClaimsRegister:
     try:
         register = ClaimsRegister.model_validate(data)
     except ValidationError as error:
-        raise ValidationFailed(_problems(name, error, data, "claims")) from None
+        raise ValidationFailed(_problems(name, error, data, "claims", "claim")) from None
     _unique(name, "claim", [c.id for c in register.claims])
     return register
 

@@ -87,8 +87,9 @@ def parse_study(raw: Any, *, source: str | None = None, row: int | None = None) 
             conditions=tuple(_strings(_obj(protocol, "conditionsModule").get("conditions"),
                                       "conditions")),
             interventions=tuple(
-                f"{i.get('type', '').title()}: {i['name']}".lstrip(": ")
-                for i in _list(arms_module, "interventions") if isinstance(i, dict) and i.get("name")
+                f"{str(i.get('type') or '').replace('_', ' ').title()}: {i['name']}".lstrip(": ")
+                for i in _list(arms_module, "interventions")
+                if isinstance(i, dict) and i.get("name")
             ),
             sponsor=sponsor.get("name"),
             start_date=_date(status, "startDateStruct"),

@@ -97,9 +97,12 @@ def render_page(
 
 
 def render_evidence_index(
-    data: dict[str, Any], links: Links, *, filters: bool = True, layout: str = "base.html"
+    data: dict[str, Any], links: Links, *, filters: bool = True, layout: str = "base.html",
+    browse: list[dict[str, str]] | None = None,
 ) -> str:
-    return render_page("evidence_index.html", data, links, layout=layout, show_filters=filters)
+    """The catalogue table; the web shows a filter form, the static site ``browse`` links."""
+    return render_page("evidence_index.html", data, links, layout=layout, show_filters=filters,
+                       browse=browse or [])
 
 
 def render_study(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
@@ -134,6 +137,8 @@ def changes_atom(
     ET.SubElement(feed, f"{{{ATOM_NS}}}title").text = "LDN evidence hub: registry changes"
     ET.SubElement(feed, f"{{{ATOM_NS}}}id").text = feed_url
     ET.SubElement(feed, f"{{{ATOM_NS}}}link", rel="self", href=feed_url)
+    if base_url:
+        ET.SubElement(feed, f"{{{ATOM_NS}}}link", rel="alternate", href=f"{base_url}evidence")
     updated = max((e.at for e in events), default=now or dt.datetime.now(dt.UTC))
     ET.SubElement(feed, f"{{{ATOM_NS}}}updated").text = _iso(updated)
     author = ET.SubElement(feed, f"{{{ATOM_NS}}}author")

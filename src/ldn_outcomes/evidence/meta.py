@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from scipy import stats
@@ -77,8 +77,7 @@ def random_effects(
     method_name = method.upper()
     iterations, converged = 0, True
     if method_name == "DL":
-        fitted = combine_effects(y, v, method_re="dl")
-        tau2 = float(fitted.tau2)
+        tau2 = _dl_tau2(y, v)
         tau2_se = None
     elif method_name == "REML":
         tau2, tau2_se, iterations, converged = _reml_tau2(y, v, max_iter=max_iter, tol=tol)
@@ -116,11 +115,18 @@ def _check(y: np.ndarray, v: np.ndarray) -> list[Problem]:
     return problems
 
 
+def _dl_tau2(y: np.ndarray, v: np.ndarray) -> float:
+    """DerSimonian–Laird tau² from statsmodels, truncated at 0 as DerSimonian & Laird (1986)
+    and metafor do: statsmodels 0.15 returns the negative moment estimate when Q < k - 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return max(0.0, float(combine_effects(y, v, method_re="dl").tau2))
+
+
 def _reml_tau2(
     y: np.ndarray, v: np.ndarray, *, max_iter: int, tol: float
 ) -> tuple[float, float, int, bool]:
     """Fisher scoring for the REML estimate of tau², started at the DerSimonian–Laird value."""
-    tau2 = max(0.0, float(combine_effects(y, v, method_re="dl").tau2))
+    tau2 = _dl_tau2(y, v)
     for iteration in range(1, max_iter + 1):
         w = 1.0 / (v + tau2)
         p_matrix = np.diag(w) - np.outer(w, w) / np.sum(w)
@@ -128,13 +134,11 @@ def _reml_tau2(
         trace_pp = float(np.sum(p_matrix * p_matrix))
         step = (float(py @ py) - float(np.trace(p_matrix))) / trace_pp
         new = max(0.0, tau2 + step)
-        if abs(new - tau2) < tol:
-            tau2 = new
-            break
+        converged = abs(new - tau2) < tol
         tau2 = new
-    else:
-        return tau2, _tau2_se(v, tau2), max_iter, False
-    return tau2, _tau2_se(v, tau2), iteration, True
+        if converged:
+            return tau2, _tau2_se(v, tau2), iteration, True
+    return tau2, _tau2_se(v, tau2), max_iter, False
 
 
 def _tau2_se(v: np.ndarray, tau2: float) -> float:
@@ -183,7 +187,7 @@ def effect_from_input(
     if isinstance(reported, dict) and reported.get("estimate") is not None:
         ci = reported.get("ci95")
         if _pair(ci):
-            low, high = float(ci[0]), float(ci[1])
+            low, high = (float(x) for x in cast(Sequence[float], ci))
             estimate = float(reported["estimate"])
             if measure in RATIO_MEASURES:
                 if min(low, high, estimate) <= 0:
@@ -191,7 +195,9 @@ def effect_from_input(
                 estimate, low, high = math.log(estimate), math.log(low), math.log(high)
             if not low < high:
                 raise NotPoolable("the reported 95% CI has no width")
-            se = (high - low) / (2 * Z_975)  # Cochrane Handbook 6.3.1: SE from a 95% CI
+            # SE from a 95% CI (Cochrane Handbook 5.1, 7.7.3.3 and 7.7.7.2): width / 3.92.
+            # A small trial's t-based CI is a little wider, so its SE errs on the large side.
+            se = (high - low) / (2 * Z_975)
             return Effect(study_id, label, measure, estimate, se**2,
                           "reported between-group estimate and 95% CI")
     if measure not in ("MD", "SMD"):
@@ -199,7 +205,8 @@ def effect_from_input(
     treatment, control = _arms(arm_stats)
     if all(_has(arm, "mean", "sd", "n") for arm in (treatment, control)):
         return _from_means(study_id, label, measure, treatment, control)
-    if measure == "MD" and all(_has(arm, "mean_change", "ci95", "n") for arm in (treatment, control)):
+    with_ci = all(_has(arm, "mean_change", "ci95", "n") for arm in (treatment, control))
+    if measure == "MD" and with_ci:
         se_t, se_c = (_se_from_ci(arm) for arm in (treatment, control))
         return Effect(study_id, label, measure,
                       float(treatment["mean_change"]) - float(control["mean_change"]),
@@ -216,9 +223,12 @@ def _from_means(study_id: str, label: str, measure: str, t: dict, c: dict) -> Ef
     if measure == "MD":
         return Effect(study_id, label, measure, m1 - m2, sd1**2 / n1 + sd2**2 / n2,
                       "arm means and SDs")
-    # Hedges' g with its large-sample variance (Hedges & Olkin 1985), as metafor's escalc "SMD"
-    pooled = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
-    correction = 1 - 3 / (4 * (n1 + n2 - 2) - 1)
+    # Hedges' g as metafor's escalc(measure="SMD"): exact bias correction
+    # c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), m = n1 + n2 - 2 (metafor's .cmicalc), and
+    # the large-sample variance 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)) (vtype "LS").
+    m = n1 + n2 - 2
+    pooled = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / m)
+    correction = math.exp(math.lgamma(m / 2) - 0.5 * math.log(m / 2) - math.lgamma((m - 1) / 2))
     g = correction * (m1 - m2) / pooled
     variance = 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
     return Effect(study_id, label, measure, g, variance, "arm means and SDs (Hedges' g)")

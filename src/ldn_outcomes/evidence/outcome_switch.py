@@ -1,11 +1,12 @@
 """Registered vs published primary outcomes, flagged the way the COMPare project did.
 
-COMPare (Goldacre et al. 2019, Trials 20:118, doi:10.1186/s13063-019-3173-2) checked each
-trial's pre-specified primary outcomes against the paper: was each one reported as primary,
-demoted to secondary, or silently dropped, and were new primary outcomes added? We add a time
-point check (same measure, different time frame). Matching registered and published outcome
-text is a heuristic (shared content words), so automatic flags are a prompt for a human: the
-curated verdict in the catalogue (``outcome_switch``) always takes precedence on the pages.
+COMPare (Goldacre et al. 2019, Trials 20:118, PMID 30760329, doi:10.1186/s13063-019-3173-2)
+checked each trial's pre-specified primary outcomes against the paper: was each one reported
+as primary, demoted to secondary, or silently dropped, and were new primary outcomes added? We
+add a time point check (same measure, different time frame). Matching registered and
+published outcome text is a heuristic (shared content words), so automatic flags are a prompt
+for a human: the curated verdict in the catalogue (``outcome_switch``) always takes precedence
+on the pages.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class SwitchFlag(StrEnum):
     DEMOTED = "demoted"
     PROMOTED = "promoted"
     CHANGED_TIMEPOINT = "changed_timepoint"
+    CHANGED_MEASURE = "changed_measure"
     UNCLEAR = "unclear"
     NOT_ASSESSABLE = "not_assessable"
 
@@ -48,10 +50,12 @@ class SwitchAssessment:
                 "method": self.method, "sources": self.sources}
 
 
-_STOP = frozenset(
-    "a an and at by for from in of on or the to with without was were is are be as per during "
-    "after before between baseline change changes score scores measured assessed using week weeks "
-    "month months day days year years total mean".split())
+_STOP = frozenset({
+    "a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with",
+    "without", "was", "were", "is", "are", "be", "as", "per", "during", "after", "before",
+    "between", "baseline", "change", "changes", "score", "scores", "measured", "assessed",
+    "using", "week", "weeks", "month", "months", "day", "days", "year", "years", "total", "mean",
+})
 _TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(day|week|wk|month|mo|year|yr)s?\b", re.IGNORECASE)
 _DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30.4375, "mo": 30.4375, "year": 365.25,
          "yr": 365.25}
@@ -76,7 +80,9 @@ def time_points(text: str | None) -> set[float]:
     return {round(float(n) * _DAYS[unit.lower()], 1) for n, unit in _TIME.findall(text)}
 
 
-def _best(outcome: OutcomeText, pool: Sequence[OutcomeText], threshold: float) -> OutcomeText | None:
+def _best(
+    outcome: OutcomeText, pool: Sequence[OutcomeText], threshold: float
+) -> OutcomeText | None:
     scored = [(similarity(outcome.measure, other.measure), other) for other in pool]
     scored = [s for s in scored if s[0] >= threshold]
     return max(scored, key=lambda s: s[0])[1] if scored else None

@@ -4,6 +4,7 @@ Layout mirrors the web routes so links read the same::
 
     index.html  evidence.css
     evidence/index.html  evidence/<study id>.html  evidence/meta/<outcome>.html
+    evidence/by-condition/<condition>.html   (the filter a static page cannot offer)
     evidence/changes.atom
     claims/index.html    claims/<claim id>.html
 """
@@ -11,6 +12,7 @@ Layout mirrors the web routes so links read the same::
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,10 @@ from . import html, mirror, views
 from .catalogue import outcome_ids
 from .forest import forest_svg
 from .pooling import pool_outcome
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "other"
 
 
 @dataclass
@@ -36,7 +42,8 @@ class PublishReport:
 def meta_page_data(catalogue: Catalogue, outcome_id: str) -> tuple[dict, str]:
     """The data of a pooled-outcome page and its forest plot SVG."""
     report = pool_outcome(catalogue, outcome_id)
-    axis = f"{report.measure or 'effect'} ({'log scale' if report.measure in ('RR', 'OR', 'HR') else 'difference'})"
+    scale = "log scale" if report.measure in ("RR", "OR", "HR") else "difference"
+    axis = f"{report.measure or 'effect'} ({scale})"
     svg = forest_svg(report.included, report.result, axis_label=axis,
                      title=f"Forest plot: {outcome_id}") if report.included else ""
     return report.as_dict(), svg
@@ -74,8 +81,16 @@ def publish_site(
         {"studies": len(catalogue.studies), "claims": len(claims.claims),
          "outcomes": outcome_ids(catalogue), "catalogue_version": catalogue.catalogue_version},
         top))
-    write("evidence/index.html",
-          html.render_evidence_index(views.evidence_index(catalogue, engine), one, filters=False))
+    conditions = views.evidence_index(catalogue)["choices"]["condition"]
+    slugs = {condition: _slug(condition) for condition in conditions}
+    browse = [{"label": c, "href": f"by-condition/{slug}.html"} for c, slug in slugs.items()]
+    write("evidence/index.html", html.render_evidence_index(
+        views.evidence_index(catalogue, engine), one, filters=False, browse=browse))
+    for condition, slug in slugs.items():
+        data = views.evidence_index(catalogue, engine, condition=condition)
+        write(f"evidence/by-condition/{slug}.html", html.render_evidence_index(
+            data, two, filters=False,
+            browse=[{"label": "all conditions", "href": "../index.html"}]))
     for study in catalogue.studies:
         write(f"evidence/{study.id}.html",
               html.render_study(views.study_detail(catalogue, study.id, engine), one))

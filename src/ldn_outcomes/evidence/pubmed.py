@@ -1,7 +1,8 @@
 """PubMed E-utilities client: ``esearch`` for PMIDs, then ``efetch`` for PubmedArticle XML.
 
-NCBI asks for at most 3 requests a second without an API key and 10 with one
-(https://www.ncbi.nlm.nih.gov/books/NBK25497/). The key is passed in explicitly (the CLI reads
+NCBI asks for at most 3 requests a second without an API key and 10 with one, and answers 429
+beyond that (https://www.ncbi.nlm.nih.gov/books/NBK25497/,
+https://support.nlm.nih.gov/kbArticle/?pn=KA-05510). The key is passed in explicitly (the CLI reads
 ``NCBI_API_KEY``); this module never reads the environment itself.
 """
 

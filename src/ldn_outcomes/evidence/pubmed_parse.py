@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -62,19 +63,19 @@ def parse_esearch(xml: bytes | str) -> EsearchResult:
 def parse_articles(xml: bytes | str, *, source: str | None = None) -> ParsedArticles:
     """Every PubmedArticle in an efetch answer; bad or truncated ones become problems."""
     result = ParsedArticles()
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     depth = 0
     saw_root = False
     index = 0
+    error: ET.ParseError | None = None
     try:
         parser.feed(data)
         parser.close()
-        events = list(parser.read_events())
-        error: ET.ParseError | None = None
     except ET.ParseError as caught:
-        events = list(parser.read_events())
         error = caught
+    events = [(str(pair[0]), cast(ET.Element, pair[1]))  # type: ignore[misc]
+              for pair in parser.read_events()]
     for event, element in events:
         if event == "start":
             if not saw_root:
@@ -141,7 +142,8 @@ def parse_article(element: ET.Element) -> Publication:
             doi=_doi(element, article),
             abstract=abstract,
             publication_types=tuple(
-                (t.text or "").strip() for t in article.iterfind("PublicationTypeList/PublicationType")
+                (t.text or "").strip()
+                for t in article.iterfind("PublicationTypeList/PublicationType")
             ),
             nct_ids=tuple(nct_ids),
         )

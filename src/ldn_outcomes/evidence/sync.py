@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def upsert_trials(
     report = ImportReport()
     for trial in trials:
         _one(engine, report, f"ctgov_study {trial.nct_id}", source,
-             lambda session, t=trial: _upsert_trial(session, t, source, now()))
+             partial(_upsert_trial, trial=trial, source=source, now=now))
     return report
 
 
@@ -92,7 +93,7 @@ def upsert_publications(
     report = ImportReport()
     for publication in publications:
         _one(engine, report, f"pubmed_article {publication.pmid}", source,
-             lambda session, p=publication: _upsert_publication(session, p, source, now()))
+             partial(_upsert_publication, publication=publication, source=source, now=now))
     return report
 
 
@@ -112,8 +113,9 @@ def _one(
 
 
 def _upsert_trial(
-    session: Session, trial: TrialRecord, source: str | None, at: dt.datetime
+    session: Session, *, trial: TrialRecord, source: str | None, now: Clock
 ) -> ImportReport:
+    at = now()
     report = ImportReport()
     data = trial.model_dump(mode="json")
     row = session.get(EvidenceTrialRow, trial.nct_id)
@@ -163,8 +165,9 @@ def _upsert_trial(
 
 
 def _upsert_publication(
-    session: Session, publication: Publication, source: str | None, at: dt.datetime
+    session: Session, *, publication: Publication, source: str | None, now: Clock
 ) -> ImportReport:
+    at = now()
     report = ImportReport()
     data = publication.model_dump(mode="json")
     row = session.get(EvidencePublicationRow, publication.pmid)

@@ -104,42 +104,89 @@ def _duration_band(years: float) -> str:
     return "20+ years"
 
 
-def _ldn_courses(exposures: pd.DataFrame, today: pd.Timestamp) -> dict[str, list[tuple]]:
-    ldn = exposures[exposures["drug_class"] == "ldn"].sort_values("start_date")
-    courses: dict[str, list[tuple]] = {}
-    for pid, start, stop, dose in ldn[["patient_id", "start_date", "stop_date", "dose_mg"]] \
-            .itertuples(index=False):
-        stop = today if pd.isna(stop) else stop
-        courses.setdefault(pid, []).append((start, stop, dose))
-    return courses
-
-
-def _on(courses: list[tuple], day: pd.Timestamp) -> bool:
-    return any(start <= day <= stop for start, stop, _ in courses)
-
-
 def deidentified_dataset(engine: Engine, *, min_cell_size: int, on: dt.date | None = None
                          ) -> DeidentifiedData:
     """One row per research-consented patient, de-identified as described above."""
-    frames = read_frames(engine, ["patients", "exposures", "relapses", "edss",
-                                  "questionnaires", "consents"])
-    return deidentify_frames(frames, min_cell_size=min_cell_size, on=on or dt.date.today())
+    return deidentify_frames(research_frames(engine), min_cell_size=min_cell_size,
+                             on=on or dt.date.today())
+
+
+def research_frames(engine: Engine) -> dict[str, pd.DataFrame]:
+    """Only the columns the data set needs; check-in items are read out of the JSON answers by
+    the database (``answers[0]`` / ``answers[1]``), not decoded row by row in Python."""
+    from sqlalchemy import select
+
+    from ..store.tables import EdssRow, QuestionnaireRow
+
+    frames = read_frames(engine, ["patients", "exposures", "relapses", "consents"])
+    with engine.connect() as connection:
+        frames["edss"] = pd.read_sql_query(
+            select(EdssRow.patient_id, EdssRow.date, EdssRow.score), connection)
+        frames["questionnaires"] = pd.read_sql_query(
+            select(QuestionnaireRow.patient_id, QuestionnaireRow.instrument_id,
+                   QuestionnaireRow.date,
+                   QuestionnaireRow.answers[FATIGUE_ITEM].as_float().label("fatigue"),
+                   QuestionnaireRow.answers[SPASM_ITEM].as_float().label("spasm"))
+            .where(QuestionnaireRow.instrument_id == CHECKIN_ID), connection)
+    for kind in ("edss", "questionnaires"):
+        frames[kind]["date"] = pd.to_datetime(frames[kind]["date"])
+    return frames
 
 
 def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int, on: dt.date
                       ) -> DeidentifiedData:
+    """Column-wise (a 10,000-patient registry takes seconds, not minutes)."""
     today = pd.Timestamp(on)
     chosen = research_patient_ids(frames, on)
     patients = frames["patients"][frames["patients"]["patient_id"].isin(chosen)]
-    by_patient = {kind: dict(tuple(frames[kind][frames[kind]["patient_id"].isin(chosen)]
-                                   .groupby("patient_id")))
-                  for kind in ("exposures", "relapses", "edss", "questionnaires")}
-    courses = _ldn_courses(frames["exposures"], today)
-    rows = []
-    for patient in patients.itertuples(index=False):
-        rows.append(_patient_row(patient, by_patient, courses.get(patient.patient_id, []),
-                                 today, on))
-    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "study_code"])
+    patients = patients.set_index("patient_id")
+    ids = patients.index
+
+    def mine(kind: str) -> pd.DataFrame:
+        frame = frames.get(kind)
+        if frame is None or frame.empty:
+            return pd.DataFrame(columns=["patient_id"])
+        return frame[frame["patient_id"].isin(chosen)]
+
+    exposures, relapses, edss = mine("exposures"), mine("relapses"), mine("edss")
+    diary = mine("questionnaires")
+    courses = _merged_courses(exposures, today)
+    first_start = courses.groupby("patient_id")["start"].min() if not courses.empty \
+        else pd.Series(dtype="datetime64[ns]")
+    event_dates = pd.concat([
+        frame[["patient_id", column]].rename(columns={column: "date"})
+        for frame, column in ((exposures, "start_date"), (exposures, "stop_date"),
+                              (relapses, "onset_date"), (edss, "date"), (diary, "date"))
+        if not frame.empty
+    ]) if any(not f.empty for f in (exposures, relapses, edss, diary)) else \
+        pd.DataFrame({"patient_id": [], "date": pd.Series(dtype="datetime64[ns]")})
+    first_event = event_dates.groupby("patient_id")["date"].min()
+    last_event = event_dates.groupby("patient_id")["date"].max()
+    index = first_start.reindex(ids).fillna(first_event.reindex(ids)).fillna(today)
+    last = last_event.reindex(ids).fillna(index)
+    if not courses.empty:  # LDN time counts only while the patient is observed
+        courses["stop"] = courses["stop"].where(courses["stop"] <= courses["patient_id"].map(
+            last), courses["patient_id"].map(last))
+        courses = courses[courses["stop"] >= courses["start"]]
+    out = pd.DataFrame(index=ids)
+    out["sex"] = patients["sex"]
+    out["birth_year_band"] = [_birth_band(int(y), on) for y in patients["year_of_birth"]]
+    out["phenotype"] = patients["phenotype"]
+    duration = (index - pd.to_datetime(patients["diagnosis_date"])).dt.days / 365.25
+    out["disease_duration_band"] = [_duration_band(float(v)) for v in duration]
+    out["ldn_ever"] = np.where(ids.isin(first_start.index), "yes", "no")
+    first_dose = courses.sort_values("start").groupby("patient_id")["dose"].first() \
+        if not courses.empty else pd.Series(dtype=float)
+    out["ldn_first_dose_mg"] = pd.to_numeric(first_dose.reindex(ids), errors="coerce")
+    out["follow_up_days"] = (last - index).dt.days.clip(lower=0).astype(int)
+    on_days = ((courses["stop"].clip(upper=today) - courses["start"]).dt.days + 1) \
+        if not courses.empty else pd.Series(dtype=float)
+    out["days_on_ldn"] = (on_days.groupby(courses["patient_id"]).sum().reindex(ids)
+                          .fillna(0).astype(int) if not courses.empty else 0)
+    _relapse_columns(out, relapses, courses, index)
+    _edss_columns(out, edss, index)
+    _diary_columns(out, diary, index)
+    frame = out.reset_index(drop=True)[[c for c in COLUMNS if c != "study_code"]]
     frame, dropped = k_anonymise(frame, QUASI_IDENTIFIERS, min_cell_size)
     frame.insert(0, "study_code", _study_codes(len(frame)))
     frame = frame.sort_values("study_code").reset_index(drop=True)
@@ -148,76 +195,100 @@ def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int,
 
 
 def _study_codes(n: int) -> list[str]:
+    """Fresh random codes, not derived from anything about the patient."""
     codes: set[str] = set()
     while len(codes) < n:
         codes.add("S" + secrets.token_hex(5))
     return list(codes)
 
 
-def _days(day: pd.Timestamp | float, index: pd.Timestamp) -> float:
-    return float("nan") if pd.isna(day) else float((day - index).days)
+def _merged_courses(exposures: pd.DataFrame, today: pd.Timestamp) -> pd.DataFrame:
+    """LDN exposures merged into continuous courses (touching or overlapping periods join,
+    as in ``domain.definitions.exposure.courses``); ongoing ones run to ``today``."""
+    rows: list[tuple[str, pd.Timestamp, pd.Timestamp, float]] = []
+    if not exposures.empty:
+        ldn = exposures[exposures["drug_class"] == "ldn"].sort_values(["patient_id",
+                                                                      "start_date"])
+        for pid, start, stop, dose in ldn[["patient_id", "start_date", "stop_date",
+                                           "dose_mg"]].itertuples(index=False):
+            stop = today if pd.isna(stop) else stop
+            if rows and rows[-1][0] == pid and start <= rows[-1][2] + pd.Timedelta(days=1):
+                rows[-1] = (pid, rows[-1][1], max(rows[-1][2], stop), rows[-1][3])
+            else:
+                rows.append((pid, start, stop, dose))
+    return pd.DataFrame(rows, columns=["patient_id", "start", "stop", "dose"])
 
 
-def _patient_row(patient: object, by_patient: Mapping[str, Mapping[str, pd.DataFrame]],
-                 courses: list[tuple], today: pd.Timestamp, on: dt.date) -> dict[str, object]:
-    pid = patient.patient_id  # type: ignore[attr-defined]
-    empty = pd.DataFrame()
-    exposures = by_patient["exposures"].get(pid, empty)
-    relapses = by_patient["relapses"].get(pid, empty)
-    edss = by_patient["edss"].get(pid, empty)
-    diary = by_patient["questionnaires"].get(pid, empty)
-    dates = [d for frame, col in ((exposures, "start_date"), (relapses, "onset_date"),
-                                  (edss, "date"), (diary, "date"))
-             if not frame.empty for d in frame[col].dropna()]
-    index = courses[0][0] if courses else (min(dates) if dates else today)
-    last = max(dates) if dates else index
-    diagnosis = patient.diagnosis_date  # type: ignore[attr-defined]
-    duration = (index - diagnosis).days / 365.25 if not pd.isna(diagnosis) else float("nan")
-    onsets = list(relapses["onset_date"]) if not relapses.empty else []
-    on_ldn = [d for d in onsets if _on(courses, d)]
-    row: dict[str, object] = {
-        "sex": patient.sex,  # type: ignore[attr-defined]
-        "birth_year_band": _birth_band(int(patient.year_of_birth), on),  # type: ignore[attr-defined]
-        "phenotype": patient.phenotype,  # type: ignore[attr-defined]
-        "disease_duration_band": _duration_band(duration),
-        "ldn_ever": "yes" if courses else "no",
-        "ldn_first_dose_mg": float(courses[0][2]) if courses and courses[0][2] is not None
-        and not pd.isna(courses[0][2]) else None,
-        "follow_up_days": int(max((last - index).days, 0)),
-        "days_on_ldn": int(sum((min(stop, today) - start).days + 1 for start, stop, _ in courses)),
-        "relapses_365d_before_index": sum(
-            1 for d in onsets if index - pd.Timedelta(days=365) <= d < index),
-        "relapses_after_index": sum(1 for d in onsets if d >= index),
-        "relapses_on_ldn": len(on_ldn),
-        "relapses_off_ldn": len(onsets) - len(on_ldn),
-        "edss_at_index": None, "edss_last": None, "edss_last_day": None,
-        "checkins": 0,
-    }
-    if not edss.empty:
-        ordered = edss.sort_values("date")
-        before = ordered[ordered["date"] <= index]
-        row["edss_at_index"] = float(before["score"].iloc[-1]) if not before.empty else None
-        row["edss_last"] = float(ordered["score"].iloc[-1])
-        row["edss_last_day"] = int(_days(ordered["date"].iloc[-1], index))
+def _relapse_columns(out: pd.DataFrame, relapses: pd.DataFrame, courses: pd.DataFrame,
+                     index: pd.Series) -> None:
+    names = ["relapses_365d_before_index", "relapses_after_index", "relapses_on_ldn",
+             "relapses_off_ldn"]
+    if relapses.empty:
+        for name in names:
+            out[name] = 0
+        return
+    r = relapses[["patient_id", "onset_date"]].reset_index(drop=True)
+    r["rid"] = np.arange(len(r))
+    r["index"] = r["patient_id"].map(index)
+    r["before"] = (r["onset_date"] < r["index"]) & \
+        (r["onset_date"] >= r["index"] - pd.Timedelta(days=365))
+    r["after"] = r["onset_date"] >= r["index"]
+    r["on"] = False
+    if not courses.empty:
+        joined = r[["rid", "patient_id", "onset_date"]].merge(courses, on="patient_id")
+        inside = joined.loc[(joined["start"] <= joined["onset_date"])
+                            & (joined["onset_date"] <= joined["stop"]), "rid"]
+        r["on"] = r["rid"].isin(inside)
+    grouped = r.groupby("patient_id")
+    totals = grouped.size()
+    out["relapses_365d_before_index"] = grouped["before"].sum().reindex(out.index).fillna(0)
+    out["relapses_after_index"] = grouped["after"].sum().reindex(out.index).fillna(0)
+    out["relapses_on_ldn"] = grouped["on"].sum().reindex(out.index).fillna(0)
+    out["relapses_off_ldn"] = totals.reindex(out.index).fillna(0) - out["relapses_on_ldn"]
+    for name in names:
+        out[name] = out[name].astype(int)
+
+
+def _edss_columns(out: pd.DataFrame, edss: pd.DataFrame, index: pd.Series) -> None:
+    out["edss_at_index"] = np.nan
+    out["edss_last"] = np.nan
+    out["edss_last_day"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    if edss.empty:
+        return
+    ordered = edss.sort_values(["patient_id", "date"])
+    last = ordered.groupby("patient_id").last()
+    out["edss_last"] = last["score"].reindex(out.index)
+    out["edss_last_day"] = ((last["date"] - index.reindex(last.index)).dt.days
+                            .reindex(out.index).astype("Int64"))
+    before = ordered[ordered["date"] <= ordered["patient_id"].map(index)]
+    out["edss_at_index"] = before.groupby("patient_id")["score"].last().reindex(out.index)
+
+
+def _diary_columns(out: pd.DataFrame, diary: pd.DataFrame, index: pd.Series) -> None:
+    names = [f"{n}_mean_180d_{s}" for n in ("fatigue", "spasm") for s in ("before", "after")]
     checkins = diary[diary["instrument_id"] == CHECKIN_ID] if not diary.empty else diary
-    row["checkins"] = len(checkins)
-    for name, item in (("fatigue", FATIGUE_ITEM), ("spasm", SPASM_ITEM)):
-        for side in ("before", "after"):
-            row[f"{name}_mean_180d_{side}"] = _window_mean(checkins, item, index, side)
-    return row
-
-
-def _window_mean(checkins: pd.DataFrame, item: int, index: pd.Timestamp, side: str
-                 ) -> float | None:
+    out["checkins"] = (checkins.groupby("patient_id").size().reindex(out.index).fillna(0)
+                       .astype(int) if not checkins.empty else 0)
+    for name in names:
+        out[name] = np.nan
     if checkins.empty:
-        return None
-    window = pd.Timedelta(days=WINDOW_DAYS)
-    if side == "before":
-        chosen = checkins[(checkins["date"] >= index - window) & (checkins["date"] < index)]
+        return
+    c = checkins[["patient_id", "date"]].copy()
+    if "fatigue" in checkins:  # read out by the database (research_frames)
+        c["fatigue"], c["spasm"] = checkins["fatigue"], checkins["spasm"]
     else:
-        chosen = checkins[(checkins["date"] >= index) & (checkins["date"] < index + window)]
-    values = [a[item] for a in chosen["answers"] if len(a) > item and a[item] is not None]
-    return round(float(np.mean(values)), 2) if values else None
+        answers = checkins["answers"].tolist()
+        c["fatigue"] = [a[FATIGUE_ITEM] if len(a) > FATIGUE_ITEM else None for a in answers]
+        c["spasm"] = [a[SPASM_ITEM] if len(a) > SPASM_ITEM else None for a in answers]
+    c["offset"] = (c["date"] - c["patient_id"].map(index)).dt.days
+    window = WINDOW_DAYS
+    for side, mask in (("before", (c["offset"] >= -window) & (c["offset"] < 0)),
+                       ("after", (c["offset"] >= 0) & (c["offset"] < window))):
+        chosen = c[mask]
+        for name in ("fatigue", "spasm"):
+            means = pd.to_numeric(chosen[name], errors="coerce").groupby(
+                chosen["patient_id"]).mean()
+            out[f"{name}_mean_180d_{side}"] = means.reindex(out.index).round(2)
 
 
 def k_anonymise(frame: pd.DataFrame, quasi: Sequence[str], k: int) -> tuple[pd.DataFrame, int]:
@@ -290,3 +361,48 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
 def _mean(values: pd.Series) -> float | None:
     present = pd.to_numeric(values, errors="coerce").dropna()
     return round(float(present.mean()), 2) if len(present) else None
+
+
+def registry_figures(engine: Engine, *, min_cell_size: int, on: dt.date | None = None
+                     ) -> dict[str, object]:
+    """Registry-wide counts for the public page: research-consented patients only, every
+    count under ``min_cell_size`` suppressed (with secondary suppression against the total)."""
+    from sqlalchemy import distinct, func, or_, select
+    from sqlalchemy.orm import Session
+
+    from ..store.tables import ConsentRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
+
+    day = on or dt.date.today()
+    consented = (
+        select(ConsentRow.patient_id).where(
+            ConsentRow.scope == "research", ConsentRow.given_date <= day,
+            or_(ConsentRow.withdrawn_date.is_(None), ConsentRow.withdrawn_date > day))
+        .distinct().scalar_subquery()
+    )
+    k = min_cell_size
+    with Session(engine) as session:
+        def grouped(column: object) -> dict[str, int]:
+            rows = session.execute(select(column, func.count()).select_from(PatientRow)
+                                   .where(PatientRow.patient_id.in_(consented))
+                                   .group_by(column)).all()
+            return {str(a): int(b) for a, b in rows}
+
+        total = sum(grouped(PatientRow.phenotype).values())
+        ldn_users = session.scalar(select(func.count(distinct(ExposureRow.patient_id))).where(
+            ExposureRow.drug_class == "ldn", ExposureRow.patient_id.in_(consented))) or 0
+        relapsing = session.scalar(select(func.count(distinct(RelapseRow.patient_id))).where(
+            RelapseRow.patient_id.in_(consented))) or 0
+        diarists = session.scalar(select(func.count(distinct(QuestionnaireRow.patient_id)))
+                                  .where(QuestionnaireRow.patient_id.in_(consented))) or 0
+        phenotype = suppress_counts(grouped(PatientRow.phenotype), k)
+        sex = suppress_counts(grouped(PatientRow.sex), k)
+
+    def one(n: int) -> int | None:
+        return n if n >= k or n == 0 else None
+
+    return {
+        "min_cell_size": k, "on": day.isoformat(),
+        "patients": one(total), "ldn_users": one(int(ldn_users)),
+        "with_relapses": one(int(relapsing)), "keeping_a_diary": one(int(diarists)),
+        "by_phenotype": phenotype, "by_sex": sex,
+    }

@@ -23,11 +23,12 @@ from ..analysis.nof1.series import PatientEffect, SeriesResult, pool
 from ..domain.nof1 import (
     Actor,
     Role,
+    allocate,
     make_design,
     progress,
     schedule,
 )
-from ..errors import InsufficientData, LdnError
+from ..errors import InsufficientData, LdnError, PermissionDenied
 from ..store.nof1_repo import NOf1Repository, TrialRecord
 from . import svg
 from .nof1_sheets import write_sheets
@@ -71,7 +72,7 @@ def trial_summary(record: TrialRecord) -> dict[str, Any]:
         "pairs": d.pairs,
         "period_days": d.period_days,
         "washout_days": d.washout_days,
-        "dose_mg": str(d.dose_mg),
+        "dose_mg": d.dose_text,
         "start_date": d.start_date.isoformat(),
         "end_date": d.end_date.isoformat(),
         "status": record.status,
@@ -137,16 +138,22 @@ def write_trial_sheets(
         record = NOf1Repository(session, secret).allocation_for_pharmacy(trial_id, actor)
     design = record.design
     assert design.seed is not None
-    from ..domain.nof1 import allocate
-
     return write_sheets(directory, design, allocate(design.pairs, design.seed))
 
 
 def unblind_trial(
     engine: Engine, secret: bytes, trial_id: str, today: dt.date, actor: Actor = CLI_ACTOR
 ) -> dict[str, Any]:
-    with _session(engine) as session, session.begin():
-        record, allocation = NOf1Repository(session, secret).unblind(trial_id, actor, today)
+    try:
+        with _session(engine) as session, session.begin():
+            record, allocation = NOf1Repository(session, secret).unblind(trial_id, actor, today)
+    except PermissionDenied as refusal:
+        if "still blinded" in str(refusal):
+            with _session(engine) as session, session.begin():
+                NOf1Repository(session, secret).record_refused_unblinding(
+                    trial_id, actor, str(refusal)
+                )
+        raise
     periods = schedule(record.design, allocation)
     return {
         **trial_summary(record),
@@ -301,6 +308,11 @@ def clinician_trials(
             }
         )
     return out
+
+
+def trial_record(engine: Engine, secret: bytes, trial_id: str, actor: Actor) -> TrialRecord:
+    with _session(engine) as session:
+        return NOf1Repository(session, secret).get(trial_id, actor)
 
 
 def list_trials(engine: Engine, secret: bytes, actor: Actor = CLI_ACTOR) -> Sequence[TrialRecord]:

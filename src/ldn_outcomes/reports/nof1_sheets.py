@@ -23,7 +23,7 @@ PRODID = "-//LDN Outcomes//n-of-1 trial//EN"
 
 def _contents(design: NOf1Design, treatment: Treatment | None) -> str:
     if treatment is Treatment.LDN:
-        return f"Naltrexone {design.dose_mg} mg capsules"
+        return f"Naltrexone {design.dose_text} mg capsules"
     if treatment is Treatment.PLACEBO:
         return "Placebo capsules (identical appearance)"
     raise ValueError("the pharmacy sheet needs the allocation")
@@ -53,7 +53,7 @@ def pharmacy_sheet(design: NOf1Design, allocation: Allocation) -> str:
         "treating clinician before the trial is unblinded.",
         "",
         f"- Patient (pseudonymous id): {design.patient_id}",
-        f"- Active: naltrexone {design.dose_mg} mg per capsule; placebo: identical capsule",
+        f"- Active: naltrexone {design.dose_text} mg per capsule; placebo: identical capsule",
         f"- {design.capsules_per_day} capsule(s) a day, {design.period_days} days per period, "
         f"{design.capsules_per_bottle} capsules per bottle ({design.spare_capsules} spare)",
         f"- Randomisation seed: {design.seed}",
@@ -117,9 +117,9 @@ def patient_sheet(design: NOf1Design) -> str:
 
 
 def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    )
+    """RFC 5545 3.3.11 TEXT escaping (a bare carriage return is dropped)."""
+    text = text.replace("\r", "").replace("\\", "\\\\")
+    return text.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:

@@ -185,7 +185,7 @@ class _Canvas:
         ident = _ident(self.title + desc)
         f = self.frame
         items = []
-        x = f.left
+        x = f.left + 48  # leave room for the y-axis label
         for kind, colour, name in legend:
             shape = (f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
                      if kind == "box" else

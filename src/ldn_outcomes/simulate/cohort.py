@@ -89,7 +89,7 @@ def draw_cohort(params: SimulationParams, rng: np.random.Generator, bounds: np.n
     entry_month = rng.integers(0, max(1, int(months * c.entry_spread)), n)
     month_len = bounds[entry_month + 1] - bounds[entry_month]
     entry_day = bounds[entry_month] + (rng.random(n) * month_len).astype(np.int64)
-    duration = rng.gamma(2.0, c.duration_at_entry_mean / 2.0, n)
+    duration = np.minimum(rng.gamma(2.0, c.duration_at_entry_mean / 2.0, n), 40.0)
     onset_day = entry_day - np.round(duration * DAYS_PER_YEAR).astype(np.int64)
     delay = np.minimum(rng.exponential(c.diagnostic_delay_mean, n), duration)
     diagnosis_day = onset_day + np.floor(delay * DAYS_PER_YEAR).astype(np.int64)
@@ -144,7 +144,8 @@ def draw_cohort(params: SimulationParams, rng: np.random.Generator, bounds: np.n
     dmt_drug = np.where(on_dmt, drug, -1)
     back = (rng.random(n) * 5 * DAYS_PER_YEAR).astype(np.int64)
     dmt_start = np.where(on_dmt, np.maximum(diagnosis_day, entry_day - back), -1)
-    stops = on_dmt & (sp_day > entry_day) & (sp_day < NEVER) & (rng.random(n) < d.stop_at_spms_share)
+    stops = (on_dmt & (sp_day > entry_day) & (sp_day < NEVER)
+             & (rng.random(n) < d.stop_at_spms_share))
     stop_day = sp_day + (rng.random(n) * 180).astype(np.int64)
     dmt_stop = np.where(stops, np.maximum(stop_day, dmt_start), -1)
 

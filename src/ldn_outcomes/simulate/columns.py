@@ -66,12 +66,12 @@ def day(values: np.ndarray) -> Column:
 def cells_for_numbers(values: np.ndarray) -> np.ndarray:
     """Layout text of floats (NaN -> blank), formatting each distinct value once."""
     values = np.asarray(values, dtype=float)
-    blank = np.isnan(values)
-    filled = np.where(blank, 0.0, values)
-    unique, inverse = np.unique(filled, return_inverse=True)
-    lut = np.array([format_cell(float(v)) for v in unique], dtype=object)
-    out = lut[inverse.reshape(-1)]
-    out[blank] = ""
+    out = np.full(values.size, "", dtype=object)
+    filled = np.flatnonzero(~np.isnan(values))
+    if filled.size:
+        unique, inverse = np.unique(values[filled], return_inverse=True)
+        lut = np.array([format_cell(float(v)) for v in unique], dtype=object)
+        out[filled] = lut[inverse.reshape(-1)]
     return out
 
 

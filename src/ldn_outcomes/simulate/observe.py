@@ -27,6 +27,17 @@ MFIS_ITEMS, MFIS_MAX = 21, 4
 FSS_ITEMS, FSS_STEPS = 9, 6
 
 
+def binomial_small(rng: np.random.Generator, trials: int, chance: np.ndarray,
+                   shape: tuple[int, ...]) -> np.ndarray:
+    """Binomial(trials, chance) as a sum of Bernoulli draws: exact, and for a handful of
+    trials much faster than ``Generator.binomial`` with a different chance per row."""
+    limit = np.broadcast_to(np.asarray(chance, dtype=np.float32), shape)
+    count = np.zeros(shape, dtype=np.int8)
+    for _ in range(trials):
+        count += rng.random(shape, dtype=np.float32) < limit
+    return count
+
+
 def _logit(p: float) -> float:
     return float(np.log(p / (1.0 - p)))
 
@@ -67,7 +78,8 @@ class Recorder:
         return np.where(observed == 0.5, np.where(k > 0, 1.0, 0.0), observed)
 
     def month(self, *, d0: int, d1: int, alive: np.ndarray, first: np.ndarray,
-              years: np.ndarray, edss: np.ndarray, active_until: np.ndarray,
+              years: np.ndarray, edss: np.ndarray, active_from: np.ndarray,
+              active_until: np.ndarray,
               fatigue: np.ndarray, above_usual: np.ndarray, flare: np.ndarray,
               relapse: np.ndarray, onset: np.ndarray, recovery: np.ndarray,
               severity: np.ndarray, pseudo: np.ndarray, exit_day: np.ndarray,
@@ -75,14 +87,14 @@ class Recorder:
         p, c, rng = self.params, self.cohort, self.rng
         n = c.n
         r, fp, rep, u = p.relapses, p.fatigue, p.reporting, p.uptake
-        draws = rng.random((13, n))
+        draws = rng.random((13, n), dtype=np.float32)
 
         # Clinic EDSS every 6-12 months; scored higher during an attack.
         due = np.flatnonzero(alive & (self.next_visit < d1) & (self.next_visit <= exit_day))
         if due.size:
             day = self.next_visit[due]
             latent = edss[due]
-            in_attack = day < active_until[due]
+            in_attack = (day >= active_from[due]) & (day < active_until[due])
             latent = np.where(in_attack, step_up(latent, np.full(due.size,
                                                                  r.edss_bump_during_attack),
                                                  9.5), latent)
@@ -133,10 +145,10 @@ class Recorder:
             if kind == "mfis":
                 chance = np.clip((fp.mfis_mean + fp.mfis_sd * level) / (MFIS_ITEMS * MFIS_MAX),
                                  0.0, 1.0)
-                items = rng.binomial(MFIS_MAX, chance[:, None], (who.size, MFIS_ITEMS))
+                items = binomial_small(rng, MFIS_MAX, chance[:, None], (who.size, MFIS_ITEMS))
             else:
                 chance = np.clip((fp.fss_mean - 1.0 + fp.fss_sd * level) / FSS_STEPS, 0.0, 1.0)
-                items = 1 + rng.binomial(FSS_STEPS, chance[:, None], (who.size, FSS_ITEMS))
+                items = 1 + binomial_small(rng, FSS_STEPS, chance[:, None], (who.size, FSS_ITEMS))
             self._add(kind, pid=who, day=day, items=items.astype(np.int8))
 
         self._checkins(d0, d1, alive, first, years, edss, fatigue, above_usual, flare, ldn)
@@ -160,7 +172,7 @@ class Recorder:
         live = alive[app] & self.app_active
         prob = _expit(_logit(rep.checkin_daily_prob) + c.engagement[app]
                       + rep.worse_reporting_log_odds * above_usual[app])
-        grid = rng.random((app.size, 31))
+        grid = rng.random((app.size, 31), dtype=np.float32)
         offset = np.arange(31)
         valid = (offset[None, :] >= (first[app] - d0)[:, None]) & (offset[None, :] < d1 - d0)
         rows, cols = np.nonzero((grid < prob[:, None]) & valid & live[:, None])
@@ -172,12 +184,13 @@ class Recorder:
         day = d0 + cols
         k = pid.size
         level = fatigue[pid] + fp.daily_noise_sd * rng.standard_normal(k)
-        tired = rng.binomial(10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1))
+        tired = binomial_small(rng, 10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1),
+                               (k,))
         spasm_level = (fp.spasm_base + fp.spasm_per_edss * (edss[pid] - 3.0) + flare[pid]
                        + rng.standard_normal(k))
-        spasms = rng.binomial(10, np.clip(spasm_level / 10, 0, 1))
+        spasms = binomial_small(rng, 10, np.clip(spasm_level / 10, 0, 1), (k,))
         sleep_level = fp.sleep_mean - (level - c.fatigue_trait[pid]) + rng.standard_normal(k)
-        sleep = rng.binomial(10, np.clip(sleep_level / 10, 0, 1))
+        sleep = binomial_small(rng, 10, np.clip(sleep_level / 10, 0, 1), (k,))
         start, stop = ldn.start[pid], ldn.stop[pid]
         on = (start >= 0) & (start <= day) & ((stop < 0) | (day <= stop))
         dreams = rng.random(k) < np.where(on, fp.vivid_dreams_on, fp.vivid_dreams_off)

@@ -19,52 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-
-
-def p(default: Any, source: str, *, unit: str = "") -> Any:
-    """A field with its default, source and unit."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata={"source": source, "unit": unit})
-    return field(default=default, metadata={"source": source, "unit": unit})
-
-
-TREMLETT_2008 = (
-    "Tremlett H et al. Relapses in multiple sclerosis are age- and time-dependent. "
-    "J Neurol Neurosurg Psychiatry 2008;79:1368-74, doi 10.1136/jnnp.2008.145805"
+from .sources import (
+    AMTMANN_2012,
+    ASSUMPTION,
+    KOCH_2010,
+    LEARMONTH_2013,
+    LUBLIN_2003,
+    MSBASE_SEX,
+    NOSEWORTHY_1990,
+    ORATORIO,
+    TREMLETT_2008,
+    p,
 )
-LUBLIN_2003 = (
-    "Lublin FD, Baier M, Cutter G. Effect of relapses on development of residual deficit in "
-    "multiple sclerosis. Neurology 2003;61:1528-32, doi 10.1212/01.wnl.0000096175.39831.21"
-)
-NOSEWORTHY_1990 = (
-    "Noseworthy JH et al. Interrater variability with the EDSS and functional systems in a "
-    "multiple sclerosis clinical trial. Neurology 1990;40:971-5 (perfect EDSS agreement 69%, "
-    "within one step >= 92%)"
-)
-AMTMANN_2012 = (
-    "Amtmann D et al. Comparison of the psychometric properties of two fatigue scales in "
-    "multiple sclerosis. Rehabil Psychol 2012, PMC3422656 (n=1271: mean FSS 5.1, MFIS 44.2)"
-)
-LEARMONTH_2013 = (
-    "Learmonth YC et al. Psychometric properties of the FSS and MFIS. J Neurol Sci "
-    "2013;331:102-7, PMID 23791482 (6-month ICC: MFIS 0.863, FSS 0.751)"
-)
-KOCH_2010 = (
-    "Koch M et al. The natural history of secondary progressive MS. J Neurol Neurosurg "
-    "Psychiatry 2010;81:1039, https://jnnp.bmj.com/content/81/9/1039 (median time to SPMS "
-    "21.4 years, untreated; exponential hazard ln2/21.4)"
-)
-ORATORIO = (
-    "Montalban X et al. Ocrelizumab versus placebo in primary progressive MS (ORATORIO, "
-    "NCT01194570), NEJM 2017: 12-week CDP in 39.3% of the placebo arm over >= 120 weeks; "
-    "hazard -ln(1-0.393)/2.3 years = 0.22/year"
-)
-MSBASE_SEX = (
-    "Ribbons KA et al. Male sex is independently associated with faster disability "
-    "accumulation in relapse-onset MS but not in primary progressive MS. PLoS One 2015, "
-    "doi 10.1371/journal.pone.0122686"
-)
-ASSUMPTION = "assumption"
 
 
 @dataclass(frozen=True)
@@ -225,13 +191,13 @@ class FatigueParams:
 class ReportingParams:
     """Who reports what, how often, and who leaves."""
 
-    checkin_user_share: float = p(0.35, ASSUMPTION + ": patients using the daily check-in")
-    checkin_daily_prob: float = p(0.2, ASSUMPTION + ": chance of a check-in on a given day")
+    checkin_user_share: float = p(0.25, ASSUMPTION + ": patients using the daily check-in")
+    checkin_daily_prob: float = p(0.12, ASSUMPTION + ": chance of a check-in on a given day")
     checkin_engagement_sd: float = p(0.7, ASSUMPTION + ": between-person SD on the logit")
     checkin_churn_per_year: float = p(0.15, ASSUMPTION + ": check-in users who stop per year")
     pro_reporter_share: float = p(0.7, ASSUMPTION + ": patients answering MFIS/FSS")
-    mfis_monthly_prob: float = p(0.3, ASSUMPTION + ": about one MFIS every 3 months")
-    fss_monthly_prob: float = p(0.15, ASSUMPTION)
+    mfis_monthly_prob: float = p(0.2, ASSUMPTION + ": about one MFIS every 5 months")
+    fss_monthly_prob: float = p(0.1, ASSUMPTION)
     worse_reporting_log_odds: float = p(
         0.4, ASSUMPTION + ": people report more when they feel worse (per SD of fatigue)"
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cohort import month_boundaries
 from .columns import Table
 from .generate import build_tables
 from .history import simulate_history
@@ -51,6 +52,10 @@ class SimulatedRegistry:
         return {kind: table.length for kind, table in self.tables.items()}
 
 
+def simulated_months(params: SimulationParams) -> int:
+    return len(month_boundaries(params)) - 1
+
+
 def patient_ids(params: SimulationParams) -> np.ndarray:
     prefix = params.cohort.id_prefix
     width = max(6, len(str(params.patients)))
@@ -59,14 +64,16 @@ def patient_ids(params: SimulationParams) -> np.ndarray:
 
 def simulate_registry(params: SimulationParams | None = None,
                       progress: Progress | None = None) -> SimulatedRegistry:
-    """Simulate one registry in memory (deterministic for a given ``params``)."""
+    """Simulate one registry in memory (deterministic for a given ``params``).
+
+    ``progress(stage, 1)`` is called once per simulated month and once when the tables are
+    built, i.e. ``simulated_months(params) + 1`` times.
+    """
     params = params or SimulationParams()
-    history = simulate_history(params)
-    if progress:
-        progress("history", params.patients)
+    history = simulate_history(params, (lambda _m: progress("month", 1)) if progress else None)
     ids = patient_ids(params)
     tables = build_tables(history)
     if progress:
-        progress("tables", params.patients)
+        progress("tables", 1)
     truth = build_truth(history, ids.tolist())
     return SimulatedRegistry(params=params, tables=tables, truth=truth, context=Context(ids))

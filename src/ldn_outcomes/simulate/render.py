@@ -28,7 +28,8 @@ class Context:
         blank = days < 0
         if not blank.all():
             lo, hi = int(days[~blank].min()), int(days[~blank].max())
-            if self._dates.size == 0 or lo < self._date_lo or hi >= self._date_lo + self._dates.size:
+            covered = self._date_lo <= lo and hi < self._date_lo + self._dates.size
+            if not covered:
                 lo = min(lo, self._date_lo) if self._dates.size else lo
                 hi = max(hi, self._date_lo + self._dates.size - 1) if self._dates.size else hi
                 span = np.arange(lo, hi + 1).astype("datetime64[D]")
@@ -61,13 +62,26 @@ def cells(column: Column, length: int, context: Context) -> np.ndarray:
     raise ValueError(f"unknown column kind {kind}")
 
 
-def csv_lines(table: Table, context: Context) -> np.ndarray:
-    """One text line per row (no quoting is needed: no cell holds a comma, quote or newline)."""
-    line: np.ndarray | None = None
+def csv_lines(table: Table, context: Context) -> list[str]:
+    """One text line per row (no quoting is needed: no cell holds a comma, quote or newline).
+
+    Runs of constant columns are folded into one literal, then each row is joined once.
+    """
+    parts: list[np.ndarray | str] = []
     for column in table.columns.values():
-        text = cells(column, table.length, context)
-        line = text if line is None else line + "," + text
-    return line if line is not None else np.zeros(0, dtype=object)
+        if column.kind == "const":
+            text = format_cell(column.lut[0])
+            if parts and isinstance(parts[-1], str):
+                parts[-1] = parts[-1] + "," + text
+            else:
+                parts.append(text)
+        else:
+            parts.append(cells(column, table.length, context))
+    if not parts or table.length == 0:
+        return []
+    arrays = [np.full(table.length, p, dtype=object) if isinstance(p, str) else p
+              for p in parts]
+    return list(map(",".join, zip(*(a.tolist() for a in arrays), strict=True)))
 
 
 def frame(table: Table, context: Context, mode: Mode, kind: str = "") -> pd.DataFrame:
@@ -114,5 +128,8 @@ def _values(column: Column, length: int, context: Context, mode: Mode) -> object
     if kind == "answers":
         if mode == "db":
             return column.extra
-        return [json.loads(text) for text in column.extra]
+        # Parse each distinct answer set once (one JSON document), then copy it per row.
+        codes, distinct = pd.factorize(column.extra)
+        parsed = json.loads("[" + ",".join(distinct.tolist()) + "]")
+        return [list(parsed[c]) for c in codes.tolist()]
     raise ValueError(f"unknown column kind {kind}")

@@ -24,18 +24,33 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import Principal, Role
 from ..errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
-from .account_tables import AccountRow, ApiTokenRow, CareLinkRow, LoginFailureRow, WebSessionRow
+from .account_tables import AccountRow, LoginFailureRow, WebSessionRow
 from .audit import write_audit
-from .tables import ConsentRow, PatientRow
+from .tables import PatientRow
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 TOKEN_PREFIX = "ldn_"
-_HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-#: Verified against when the e-mail is unknown, so timing does not reveal which e-mails exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+#: argon2id with argon2-cffi's default (RFC 9106 low-memory) parameters. Replaceable, e.g. by
+#: tests that need fast hashing: ``accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, ...)``.
+PASSWORD_HASHER = PasswordHasher()
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    return PASSWORD_HASHER
+
+
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so timing does not reveal which e-mails
+    exist."""
+    h = _hasher()
+    key = (h.time_cost, h.memory_cost, h.parallelism)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = h.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
 
 
 class LoginThrottled(PermissionDenied):
@@ -67,16 +82,6 @@ class Account:
     @property
     def principal(self) -> Principal:
         return Principal(self.id, self.email, self.role, self.patient_id)
-
-
-@dataclass(frozen=True)
-class ApiToken:
-    id: int
-    account_id: int
-    name: str
-    prefix: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
 
 
 def now_utc() -> dt.datetime:
@@ -142,7 +147,7 @@ def create_account(
             _require_patient(session, patient_id)
         row = AccountRow(
             email=address, role=role.value, display_name=display_name,
-            password_hash=_HASHER.hash(password) if password is not None else None,
+            password_hash=_hasher().hash(password) if password is not None else None,
             patient_id=patient_id, active=True, created_at=now_utc(),
         )
         session.add(row)
@@ -219,7 +224,7 @@ def authenticate(
         row = session.scalar(select(AccountRow).where(AccountRow.email == address))
         ok = False
         try:
-            ok = _HASHER.verify(row.password_hash if row and row.password_hash else _DUMMY_HASH,
+            ok = _hasher().verify(row.password_hash if row and row.password_hash else _dummy_hash(),
                                 password)
         except (VerificationError, InvalidHashError):
             ok = False
@@ -229,8 +234,8 @@ def authenticate(
             session.commit()
             raise BadCredentials("wrong e-mail or password")
         session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == keys[0]))
-        if _HASHER.check_needs_rehash(row.password_hash):
-            row.password_hash = _HASHER.hash(password)
+        if _hasher().check_needs_rehash(row.password_hash):
+            row.password_hash = _hasher().hash(password)
         return _account(row)
 
 
@@ -245,11 +250,11 @@ def change_password(
         if row is None or row.password_hash is None:
             raise NotFound("no such account with a password")
         try:
-            _HASHER.verify(row.password_hash, current)
+            _hasher().verify(row.password_hash, current)
         except (VerificationError, InvalidHashError):
             raise ValidationFailed(Problem("account", "current_password",
                                            "is not your current password")) from None
-        row.password_hash = _HASHER.hash(new)
+        row.password_hash = _hasher().hash(new)
         row.password_changed_at = now_utc()
         query = delete(WebSessionRow).where(WebSessionRow.account_id == account_id)
         if keep_session is not None:
@@ -266,7 +271,7 @@ def set_password(engine: Engine, account_id: int, new: str, *, actor: str) -> No
         row = session.get(AccountRow, account_id)
         if row is None:
             raise NotFound(f"no account with id {account_id}")
-        row.password_hash = _HASHER.hash(new)
+        row.password_hash = _hasher().hash(new)
         row.password_changed_at = now_utc()
         session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
         write_audit(session, actor=actor, action="password", table="accounts", key=str(row.id),
@@ -289,20 +294,31 @@ def create_session(engine: Engine, account_id: int, max_age_seconds: int) -> tup
     return token, csrf
 
 
+_ACCOUNT_COLUMNS = (AccountRow.id, AccountRow.email, AccountRow.role, AccountRow.display_name,
+                    AccountRow.patient_id, AccountRow.active)
+
+
+def _account_from(row: object) -> Account:
+    id_, email, role, name, patient_id, active = row[:6]  # type: ignore[index]
+    return Account(id_, email, Role(role), name, patient_id, bool(active))
+
+
 def session_account(engine: Engine, token: str) -> tuple[Account, str] | None:
-    """The account and CSRF token of a live session, or None (unknown, expired, inactive)."""
-    with Session(engine) as session:
-        found = session.execute(
-            select(AccountRow, WebSessionRow.csrf_token, WebSessionRow.expires_at)
+    """The account and CSRF token of a live session, or None (unknown, expired, inactive).
+
+    Runs on every request: one indexed Core query, no ORM objects."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(*_ACCOUNT_COLUMNS, WebSessionRow.csrf_token, WebSessionRow.expires_at)
             .join(WebSessionRow, WebSessionRow.account_id == AccountRow.id)
             .where(WebSessionRow.id_hash == digest(token))
         ).first()
-        if found is None:
-            return None
-        row, csrf, expires = found
-        if _aware(expires) <= now_utc() or not row.active:
-            return None
-        return _account(row), csrf
+    if found is None:
+        return None
+    account = _account_from(found)
+    if _aware(found[7]) <= now_utc() or not account.active:
+        return None
+    return account, found[6]
 
 
 def end_session(engine: Engine, token: str) -> None:
@@ -323,131 +339,25 @@ def purge_expired(engine: Engine) -> int:
         return int(gone.rowcount or 0)
 
 
-# -- API tokens ----------------------------------------------------------------------------
-def create_api_token(engine: Engine, account_id: int, name: str, *, actor: str
-                     ) -> tuple[ApiToken, str]:
-    """A new token for scripts; the plain value is returned once and never stored."""
-    label = name.strip()
-    if not 1 <= len(label) <= 100:
-        raise ValidationFailed(Problem("api_token", "name", "must be 1 to 100 characters"))
-    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with Session(engine) as session, session.begin():
-        if session.get(AccountRow, account_id) is None:
-            raise NotFound(f"no account with id {account_id}")
-        row = ApiTokenRow(account_id=account_id, name=label, token_hash=digest(plain),
-                          prefix=plain[:10], created_at=now_utc())
-        session.add(row)
-        session.flush()
-        write_audit(session, actor=actor, action="create", table="api_tokens", key=str(row.id),
-                    before=None, after={"account_id": account_id, "name": label,
-                                        "prefix": row.prefix})
-        return _token(row), plain
+# Tokens and links live in account_access; re-exported so callers use one module.
+from .account_access import (  # noqa: E402
+    ApiToken,
+    care_status,
+    create_api_token,
+    is_linked,
+    link_patient,
+    linked_patient_ids,
+    list_api_tokens,
+    revoke_api_token,
+    token_account,
+    unlink_patient,
+)
 
-
-def _token(row: ApiTokenRow) -> ApiToken:
-    return ApiToken(row.id, row.account_id, row.name, row.prefix, _aware(row.created_at),
-                    _aware(row.revoked_at) if row.revoked_at else None)
-
-
-def list_api_tokens(engine: Engine, account_id: int | None = None) -> list[ApiToken]:
-    with Session(engine) as session:
-        query = select(ApiTokenRow).order_by(ApiTokenRow.id)
-        if account_id is not None:
-            query = query.where(ApiTokenRow.account_id == account_id)
-        return [_token(r) for r in session.scalars(query)]
-
-
-def revoke_api_token(engine: Engine, token_id: int, *, actor: str,
-                     owner: int | None = None) -> None:
-    """Revoke a token; with ``owner`` only that account's token (others look absent)."""
-    with Session(engine) as session, session.begin():
-        row = session.get(ApiTokenRow, token_id)
-        if row is None or (owner is not None and row.account_id != owner):
-            raise NotFound(f"no API token with id {token_id}")
-        if row.revoked_at is None:
-            row.revoked_at = now_utc()
-            write_audit(session, actor=actor, action="revoke", table="api_tokens",
-                        key=str(row.id), before=None, after={"revoked_at": row.revoked_at})
-
-
-def token_account(engine: Engine, plain: str) -> Account | None:
-    if not plain.startswith(TOKEN_PREFIX):
-        return None
-    with Session(engine) as session:
-        row = session.execute(
-            select(AccountRow)
-            .join(ApiTokenRow, ApiTokenRow.account_id == AccountRow.id)
-            .where(ApiTokenRow.token_hash == digest(plain), ApiTokenRow.revoked_at.is_(None))
-        ).scalar_one_or_none()
-        return _account(row) if row is not None and row.active else None
-
-
-# -- links between accounts and patients ---------------------------------------------------
-def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
-    """Patient account: own this patient. Clinician account: care for this patient."""
-    with Session(engine) as session, session.begin():
-        row = session.get(AccountRow, account_id)
-        if row is None:
-            raise NotFound(f"no account with id {account_id}")
-        _require_patient(session, patient_id)
-        if row.role == Role.PATIENT:
-            before = _public(row)
-            row.patient_id = patient_id
-            try:
-                session.flush()
-            except IntegrityError:
-                raise DuplicateRecord(f"patient {patient_id} already has an account") from None
-            write_audit(session, actor=actor, action="update", table="accounts",
-                        key=str(row.id), before=before, after=_public(row))
-        elif row.role == Role.CLINICIAN:
-            if session.get(CareLinkRow, (account_id, patient_id)) is None:
-                session.add(CareLinkRow(account_id=account_id, patient_id=patient_id,
-                                        created_at=now_utc()))
-                write_audit(session, actor=actor, action="create", table="care_links",
-                            key=f"{account_id}:{patient_id}", before=None,
-                            after={"account_id": account_id, "patient_id": patient_id})
-        else:
-            raise ValidationFailed(Problem("account", "role",
-                                           "only patient and clinician accounts link to patients",
-                                           value=row.role))
-
-
-def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
-    with Session(engine) as session, session.begin():
-        link = session.get(CareLinkRow, (account_id, patient_id))
-        if link is None:
-            raise NotFound(f"account {account_id} is not linked to patient {patient_id}")
-        session.delete(link)
-        write_audit(session, actor=actor, action="delete", table="care_links",
-                    key=f"{account_id}:{patient_id}",
-                    before={"account_id": account_id, "patient_id": patient_id}, after=None)
-
-
-def is_linked(engine: Engine, account_id: int, patient_id: str) -> bool:
-    with Session(engine) as session:
-        return session.get(CareLinkRow, (account_id, patient_id)) is not None
-
-
-def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
-    with Session(engine) as session:
-        return list(session.scalars(
-            select(CareLinkRow.patient_id).where(CareLinkRow.account_id == account_id)
-            .order_by(CareLinkRow.patient_id)
-        ))
-
-
-def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date
-                ) -> tuple[bool, bool]:
-    """(linked, care consent active on ``on``) for one clinician and one patient, one query."""
-    with Session(engine) as session:
-        linked = session.get(CareLinkRow, (account_id, patient_id)) is not None
-        if not linked:
-            return False, False
-        active = session.scalar(
-            select(func.count()).select_from(ConsentRow).where(
-                ConsentRow.patient_id == patient_id, ConsentRow.scope == "care",
-                ConsentRow.given_date <= on,
-                (ConsentRow.withdrawn_date.is_(None)) | (ConsentRow.withdrawn_date > on),
-            )
-        )
-        return True, bool(active)
+__all__ = [
+    "Account", "ApiToken", "BadCredentials", "LoginThrottled", "authenticate", "care_status",
+    "change_password", "create_account", "create_api_token", "create_session", "digest",
+    "end_session", "find_account", "get_account", "is_linked", "link_patient",
+    "linked_patient_ids", "list_accounts", "list_api_tokens", "now_utc", "purge_expired",
+    "revoke_api_token", "session_account", "set_active", "set_password", "token_account",
+    "unlink_patient",
+]

@@ -1,10 +1,9 @@
 """Personal trials in the registry: the design in the clear, the seed and allocation sealed.
 
 Sealing: the seed and allocation are encrypted and authenticated with a key derived from the
-deployment's secret (HMAC-SHA256 as a pseudo-random function in counter mode, then an
-HMAC-SHA256 tag over the trial id, nonce and ciphertext: encrypt-then-MAC, standard library
-only). A database dump alone does not reveal the order, and a sealed allocation cannot be
-moved to another trial. On top of that, the repository only opens it
+deployment's secret (AES-256-GCM from the ``cryptography`` package, key from HKDF-SHA256,
+the trial id bound as associated data). A database dump alone does not reveal the
+order, and a sealed allocation cannot be moved to another trial. On top of that, the repository only opens it
 
 * for the pharmacy (to fill the bottles) — each read is audited, and
 * for anyone allowed to see the trial once the last period has ended, through an explicit
@@ -15,13 +14,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,46 +41,36 @@ from .audit import write_audit
 from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
 from .tables import PatientRow, QuestionnaireRow
 
-SCHEME = "hmac-sha256-ctr-etm-v1"
-_NONCE = 16
-_TAG = 32
+SCHEME = "aes256-gcm-hkdf-v1"
+_NONCE = 12
 
 
-def _keys(secret: bytes) -> tuple[bytes, bytes]:
+def _key(secret: bytes) -> bytes:
     if len(secret) < 16:
         raise ValueError("the sealing secret must be at least 16 bytes")
-    enc = hmac.new(secret, b"ldn-outcomes nof1 seal: encryption", hashlib.sha256).digest()
-    mac = hmac.new(secret, b"ldn-outcomes nof1 seal: authentication", hashlib.sha256).digest()
-    return enc, mac
-
-
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (length + 31) // 32
-    return b"".join(
-        hmac.new(key, nonce + i.to_bytes(8, "big"), hashlib.sha256).digest() for i in range(blocks)
-    )[:length]
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ldn-outcomes nof1 seal v1"
+    ).derive(secret)
 
 
 def seal(secret: bytes, trial_id: str, payload: dict[str, Any]) -> str:
-    enc, mac = _keys(secret)
+    """AES-256-GCM; the trial id is bound as associated data, so a seal cannot be moved."""
     plain = json.dumps(payload, sort_keys=True).encode()
     nonce = secrets.token_bytes(_NONCE)
-    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(enc, nonce, len(plain)), strict=True))
-    tag = hmac.new(mac, SCHEME.encode() + trial_id.encode() + nonce + cipher, hashlib.sha256)
-    return base64.urlsafe_b64encode(nonce + cipher + tag.digest()).decode()
+    cipher = AESGCM(_key(secret)).encrypt(nonce, plain, SCHEME.encode() + trial_id.encode())
+    return base64.urlsafe_b64encode(nonce + cipher).decode()
 
 
 def unseal(secret: bytes, trial_id: str, token: str) -> dict[str, Any]:
-    enc, mac = _keys(secret)
     raw = base64.urlsafe_b64decode(token.encode())
-    nonce, cipher, tag = raw[:_NONCE], raw[_NONCE:-_TAG], raw[-_TAG:]
-    expected = hmac.new(mac, SCHEME.encode() + trial_id.encode() + nonce + cipher, hashlib.sha256)
-    if not hmac.compare_digest(tag, expected.digest()):
+    nonce, cipher = raw[:_NONCE], raw[_NONCE:]
+    try:
+        plain = AESGCM(_key(secret)).decrypt(nonce, cipher, SCHEME.encode() + trial_id.encode())
+    except InvalidTag:
         raise PermissionDenied(
             f"the sealed allocation of trial {trial_id} cannot be opened with this "
             "deployment's secret key (was LDN_SECRET_KEY changed?); use the pharmacy sheet"
-        )
-    plain = bytes(a ^ b for a, b in zip(cipher, _keystream(enc, nonce, len(cipher)), strict=True))
+        ) from None
     return json.loads(plain)
 
 
@@ -133,7 +124,10 @@ class NOf1Repository:
         patient = self.session.get(PatientRow, design.patient_id)
         if patient is None:
             raise NotFound(f"no patient with id {design.patient_id!r}")
-        if actor.role is Role.CLINICIAN and patient.clinician_id != actor.subject_id:
+        if actor.role is Role.CLINICIAN and not (
+            patient.clinician_id == actor.subject_id
+            or design.patient_id in actor.authorised_patients
+        ):
             raise PermissionDenied(f"{actor.audit_name} is not the clinician of this patient")
         if self.session.get(NOf1TrialRow, design.trial_id) is not None:
             raise DuplicateRecord(f"trial {design.trial_id!r} already exists")
@@ -162,6 +156,7 @@ class NOf1Repository:
                 **values,
             )
         )
+        self.session.flush()  # the trial row first: the allocation references it
         self.session.add(
             NOf1AllocationRow(
                 trial_id=design.trial_id,
@@ -226,6 +221,8 @@ class NOf1Repository:
         query = select(NOf1TrialRow).order_by(NOf1TrialRow.start_date, NOf1TrialRow.trial_id)
         if actor.role is Role.PATIENT:
             query = query.where(NOf1TrialRow.patient_id == (actor.subject_id or ""))
+        elif actor.role is Role.CLINICIAN and actor.authorised_patients:
+            query = query.where(NOf1TrialRow.patient_id.in_(sorted(actor.authorised_patients)))
         elif actor.role is Role.CLINICIAN:
             query = query.join(PatientRow, PatientRow.patient_id == NOf1TrialRow.patient_id).where(
                 PatientRow.clinician_id == (actor.subject_id or "")
@@ -289,6 +286,18 @@ class NOf1Repository:
                 },
             )
         return self._record(row, seed), allocation
+
+    def record_refused_unblinding(self, trial_id: str, actor: Actor, reason: str) -> None:
+        """Keep a trace of an early unblinding request (written in its own transaction)."""
+        write_audit(
+            self.session,
+            actor=actor.audit_name,
+            action="unblind_refused",
+            table="nof1_trials",
+            key=trial_id,
+            before=None,
+            after={"reason": reason},
+        )
 
     def unblinded_allocation(self, trial_id: str, actor: Actor) -> tuple[TrialRecord, Allocation]:
         """The allocation of an already unblinded trial (for analysis and results pages)."""

@@ -203,6 +203,5 @@ ROW_TYPES: dict[str, type[Base]] = {
     "labs": LabRow,
     "consents": ConsentRow,
 }
-from . import evidence_tables  # noqa: E402,F401
-from . import account_tables  # noqa: E402,F401
-from . import nof1_tables  # noqa: E402,F401
+# Feature tables register themselves on Base.metadata when imported.
+from . import account_tables, evidence_tables, nof1_tables  # noqa: E402,F401

@@ -25,6 +25,7 @@ from .routes import (
     clinic,
     evidence,
     health,
+    nof1,
     patient_me,
     patient_records,
     patients,
@@ -90,7 +91,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
     )
     for module in (health, public_pages, account, api_docs, patients, patient_me,
-                   patient_records, clinic, research, admin, evidence):
+                   patient_records, clinic, research, admin, evidence, nof1):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.access import Principal, Role, may_access_patient
@@ -147,11 +147,14 @@ def _dependency(policy: Policy) -> Callable[..., Any]:
             raise NotAuthenticated("sign in to see this page")
         if viewer.principal.role not in policy.roles:
             raise PermissionDenied(
-                f"not allowed for a {viewer.principal.role.value} account"
+                f"not allowed for the {viewer.principal.role.value} role"
             )
         if policy.patient_param is not None:
             patient_id = request.path_params.get(policy.patient_param, "")
-            await run_in_threadpool(_check_patient, request, viewer.principal, patient_id)
+            if viewer.principal.role is Role.CLINICIAN:  # needs the database: link, consent
+                await run_in_threadpool(_check_patient, request, viewer.principal, patient_id)
+            else:
+                _check_patient(request, viewer.principal, patient_id)
         return viewer
 
     enforce.access_policy = policy  # type: ignore[attr-defined]
@@ -171,19 +174,48 @@ def require(*roles: Role, patient: str | None = None) -> Any:
     return Depends(_dependency(Policy(frozenset(roles), patient)))
 
 
-def policy_of(route: APIRoute) -> Policy | None:
+@dataclass(frozen=True)
+class RouteInfo:
+    """One (method, path) the app answers, with the access policy it declared (or None)."""
+
+    method: str
+    path: str
+    name: str
+    policy: Policy | None
+    include_in_schema: bool
+
+
+def policy_of(route: Any) -> Policy | None:
     """The policy a route declared (searched through its dependency tree), or None."""
-    stack = list(route.dependant.dependencies)
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant is not None else []
     found: list[Policy] = []
     while stack:
-        dependant = stack.pop()
-        policy = getattr(dependant.call, "access_policy", None)
+        item = stack.pop()
+        policy = getattr(item.call, "access_policy", None)
         if policy is not None:
             found.append(policy)
-        stack.extend(dependant.dependencies)
+        stack.extend(item.dependencies)
     if len(set(found)) > 1:
         raise ValueError(f"{route.path} declares more than one access policy: {found}")
     return found[0] if found else None
+
+
+def route_table(app: FastAPI) -> list[RouteInfo]:
+    """Every API route of the app (routers included) with its declared policy. Non-API
+    routes (static files, the OpenAPI schema) are listed with ``policy=None``."""
+    contexts = iter_route_contexts(app.routes)
+    table = []
+    for route in contexts:
+        methods = route.methods or set()
+        for method in sorted(methods - {"HEAD"}) or ["GET"]:
+            is_api = getattr(route, "dependant", None) is not None
+            table.append(RouteInfo(
+                method, route.path or "", route.name or "",
+                policy_of(route) if is_api else None,
+                bool(getattr(route, "include_in_schema", False)) and is_api,
+            ))
+    return table
 
 
 # -- CSRF for anonymous forms (sign-in): a signed double-submit token ----------------------

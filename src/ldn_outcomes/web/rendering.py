@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from .deps import wants_json
 
+#: Keys that only make sense to a template (form layouts); left out of the JSON rendering.
+TEMPLATE_ONLY = frozenset({"fields", "specs", "password_fields", "flash"})
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
 
@@ -23,8 +26,9 @@ def render(
 ) -> Response:
     """Render one dict as HTML by default, or as JSON on request."""
     if wants_json(request):
-        shown = {k: v for k, v in data.items() if not k.endswith("_svg") and k != "fields"}
-        return JSONResponse(shown, status_code=status_code)
+        shown = {k: v for k, v in data.items()
+                 if not k.endswith("_svg") and k not in TEMPLATE_ONLY}
+        return JSONResponse(jsonable_encoder(shown), status_code=status_code)
     viewer = getattr(request.state, "viewer", None)
     context = {
         "viewer": viewer,

@@ -50,7 +50,8 @@ class PatientData:
     questionnaires: list[tuple[dt.date, str, float | None]]
 
 
-def load_patient(engine: Engine, patient_id: str) -> PatientData:
+def load_patient(engine: Engine, patient_id: str, *, diary: bool = True) -> PatientData:
+    """One patient's records; ``diary=False`` skips the (possibly long) questionnaire list."""
     with UnitOfWork(engine) as uow:
         reg = uow.registry
         patient = reg.patient(patient_id)
@@ -59,7 +60,7 @@ def load_patient(engine: Engine, patient_id: str) -> PatientData:
                    QuestionnaireRow.answers, QuestionnaireRow.total)
             .where(QuestionnaireRow.patient_id == patient_id)
             .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
-        ).all()
+        ).all() if diary else []
         return PatientData(
             patient=patient,
             exposures=reg.list("exposures", patient_id=patient_id),  # type: ignore[arg-type]
@@ -72,6 +73,20 @@ def load_patient(engine: Engine, patient_id: str) -> PatientData:
             questionnaires=[(r.date, r.instrument_id, r.total) for r in rows
                             if r.instrument_id != CHECKIN],
         )
+
+
+def timeline(data: PatientData) -> list[dict[str, Any]]:
+    """Date-ordered events without the daily check-ins (they are on the chart)."""
+    from ..domain.timeline import TimelineEvent, build_timeline
+
+    events = build_timeline({"exposures": data.exposures, "relapses": data.relapses,
+                             "edss": data.edss, "adverse_events": data.adverse_events,
+                             "consents": data.consents})
+    events += [TimelineEvent(day, "questionnaire",
+                             f"{instrument}" + ("" if total is None else f": {total:g}"))
+               for day, instrument, total in data.questionnaires]
+    events.sort(key=lambda e: e.date)
+    return [e.as_dict() for e in events]
 
 
 def ldn_periods(exposures: list[Exposure]) -> list[Period]:

@@ -43,10 +43,10 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
     periods = schedule(design)
     items = [
         ReportItem("1a", "Title", f"Randomised, double-blind, placebo-controlled n-of-1 trial "
-                   f"of low-dose naltrexone ({design.dose_mg} mg) on {spec.label.lower()}",
+                   f"of low-dose naltrexone ({design.dose_text} mg) on {spec.label.lower()}",
                    "filled"),
         ReportItem("2a", "Background and rationale", "", "author"),
-        ReportItem("2b", "Objective", f"Does LDN {design.dose_mg} mg change {spec.label} "
+        ReportItem("2b", "Objective", f"Does LDN {design.dose_text} mg change {spec.label} "
                    f"compared with identical placebo for this patient ({spec.direction_word})?",
                    "filled"),
         ReportItem(
@@ -63,7 +63,7 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
         ReportItem(
             "5",
             "Interventions",
-            f"Naltrexone {design.dose_mg} mg capsules vs identical placebo capsules, "
+            f"Naltrexone {design.dose_text} mg capsules vs identical placebo capsules, "
             f"{design.capsules_per_day} per day, one labelled bottle per period prepared by "
             "the pharmacy from the sealed allocation.",
             "filled",

@@ -95,7 +95,7 @@ def pool(effects: Sequence[PatientEffect], method: str = "dl") -> SeriesResult:
     effect = np.array([e.effect for e in usable])
     variance = np.array([e.standard_error**2 for e in usable])
     result = combine_effects(effect, variance, method_re=method)
-    _, _, (re_low, re_high), _ = result.conf_int(use_t=False)
+    _, (re_low, re_high), _, _ = result.conf_int(use_t=False)  # (fe, re, fe wls, re wls)
     k = len(usable)
     se = float(result.sd_eff_w_re)
     if k >= 3:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from ...domain.models import Record
 from ...errors import NotFound
-from ...store.uow import UnitOfWork
+from .. import writes
 from ..auth import Viewer
 
 SAVED_MESSAGES = {
@@ -40,10 +40,7 @@ def own_patient(viewer: Viewer) -> str:
 
 def add_records(engine: Engine, viewer: Viewer, *records: Record) -> list[Record]:
     """Write records in one transaction, audited as the acting account."""
-    with UnitOfWork(engine, actor=viewer.actor) as uow:
-        stored = [uow.registry.add(r) for r in records]
-        uow.commit()
-    return stored
+    return writes.add_records(engine, viewer.actor, *records)
 
 
 def flash_of(request: Request) -> str | None:

@@ -105,6 +105,7 @@ async def login(
         return _login_page(request, settings, errors={"_form": str(failure)},
                            values={"email": email}, next_path=_safe_next(next),
                            status_code=401)
+    await run_in_threadpool(accounts.purge_expired, engine)  # keep the tables small
     token, _csrf = await run_in_threadpool(accounts.create_session, engine, account.id,
                                            settings.session_max_age_seconds)
     response = RedirectResponse(_safe_next(next) or HOME_BY_ROLE[account.role], status_code=303)

@@ -20,6 +20,7 @@ from ..deps import EngineDep
 from ..forms import errors_by_field, form_values
 from ..rendering import render
 from ..views import CHECKIN, CHECKIN_ITEMS, charts, load_patient, parse_checkin, visit_summary
+from ..writes import add_questionnaire, write_lock
 from ._common import add_records, flash_of, own_patient, saved, today_str
 
 router = APIRouter(tags=["patient pages"])
@@ -61,7 +62,7 @@ async def checkin(request: Request, engine: EngineDep, viewer: Patient) -> Respo
     patient_id = own_patient(viewer)
     try:
         record = parse_checkin(values, patient_id, dt.date.today())
-        add_records(engine, viewer, record)
+        add_questionnaire(engine, viewer.actor, record)
     except ValidationFailed as failure:
         return _checkin_page(request, values,
                              errors_by_field(failure, [*CHECKIN_ITEMS, "date"]), 422)
@@ -142,7 +143,7 @@ async def questionnaire(request: Request, instrument_id: str, engine: EngineDep,
 
 @router.get("/me/consents")
 def consents(request: Request, engine: EngineDep, viewer: Patient) -> Response:
-    data = load_patient(engine, own_patient(viewer))
+    data = load_patient(engine, own_patient(viewer), diary=False)
     today = dt.date.today()
     status = {}
     for scope in ConsentScope:
@@ -164,7 +165,7 @@ async def change_consent(request: Request, engine: EngineDep, viewer: Patient) -
                                        else "action", "choose a consent and give or withdraw",
                                        value=f"{scope}/{action}"))
     today = dt.date.today()
-    with UnitOfWork(engine, actor=viewer.actor) as uow:
+    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
         current = [c for c in uow.registry.list("consents", patient_id=patient_id)
                    if isinstance(c, Consent) and c.scope == scope and c.active_on(today)]
         if action == "give" and not current:

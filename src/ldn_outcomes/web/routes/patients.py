@@ -1,54 +1,146 @@
-"""Patient list and timeline pages, and the patients JSON API."""
+"""Clinicians' patient list, the patient timeline, and the patients JSON API.
+
+A clinician lists only patients linked to them; opening one needs the patient's care consent
+to be active. A patient account opens only its own timeline.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from ...domain.models import Patient
+from ...domain.access import Role
+from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
-from ...reports.patient_view import patient_detail, patient_list
+from ...reports.patient_view import patient_detail
+from ...store import accounts
+from ...store.tables import ConsentRow, PatientRow
 from ...store.uow import UnitOfWork
+from ..auth import Viewer, require
 from ..deps import EngineDep
+from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS
 from ..rendering import render
+from ..views import charts, is_ldn, load_patient, parse_checkin, timeline
+from ..writes import add_questionnaire, write_lock
+from ._common import dumped, flash_of, today_str
 
 router = APIRouter()
+Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
+PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
+OwnPatient = Annotated[Viewer, require(Role.PATIENT, patient="patient_id")]
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def home(request: Request, engine: EngineDep) -> Response:
-    return render(request, "home.html", {"patient_count": len(patient_list(engine))})
+def linked_patients(engine: Engine, account_id: int, query: str = "") -> list[dict[str, Any]]:
+    """The clinician's linked patients with whether their care consent is active today."""
+    ids = accounts.linked_patient_ids(engine, account_id)
+    needle = query.strip().lower()
+    if needle:
+        ids = [i for i in ids if needle in i.lower()]
+    today = dt.date.today()
+    with Session(engine) as session:
+        rows = session.scalars(select(PatientRow).where(PatientRow.patient_id.in_(ids))
+                               .order_by(PatientRow.patient_id)).all() if ids else []
+        consents = session.scalars(select(ConsentRow).where(
+            ConsentRow.patient_id.in_(ids), ConsentRow.scope == "care")).all() if ids else []
+    active = {c.patient_id for c in consents
+              if c.given_date <= today and (c.withdrawn_date is None or today < c.withdrawn_date)}
+    listed = []
+    for r in rows:
+        if r.patient_id in active:
+            listed.append({"patient_id": r.patient_id, "year_of_birth": r.year_of_birth,
+                           "sex": r.sex, "phenotype": r.phenotype,
+                           "diagnosis_date": r.diagnosis_date.isoformat()
+                           if r.diagnosis_date else None, "care_consent": True})
+        else:  # without care consent only the pseudonymous id is shown, nothing clinical
+            listed.append({"patient_id": r.patient_id, "year_of_birth": None, "sex": None,
+                           "phenotype": None, "diagnosis_date": None, "care_consent": False})
+    return listed
 
 
 @router.get("/patients", response_class=HTMLResponse, tags=["pages"])
-def patients_page(request: Request, engine: EngineDep) -> Response:
-    return render(request, "patients/list.html", {"patients": patient_list(engine)})
+def patients_page(request: Request, engine: EngineDep, viewer: Clinician, q: str = "") -> Response:
+    assert viewer.principal is not None
+    return render(request, "patients/list.html", {
+        "patients": linked_patients(engine, viewer.principal.account_id, q), "q": q})
+
+
+def timeline_page(request: Request, engine: Engine, viewer: Viewer, patient_id: str, *,
+                  values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    """The patient's course: charts, timeline and (for clinicians) the clinical forms."""
+    data = load_patient(engine, patient_id)
+    detail = {"patient": data.patient.model_dump(mode="json"), "timeline": timeline(data),
+              "records": {"relapses": dumped(data.relapses)}}
+    ldn = [{"id": e.id, "label": f"{e.drug_name} {e.dose_mg} mg since {e.start_date}"}
+           for e in data.exposures if is_ldn(e) and e.stop_date is None]
+    regimen_fields = [replace(REGIMEN_FIELDS[0],
+                              options=[(str(o["id"]), o["label"]) for o in ldn]),
+                      *REGIMEN_FIELDS[1:]]
+    return render(request, "patients/timeline.html", {
+        **detail, **charts(data), "is_clinician": viewer.role is Role.CLINICIAN,
+        "checkins": len(data.checkins),
+        "edss_fields": EDSS_FIELDS, "regimen_fields": regimen_fields, "current_ldn": ldn,
+        "values": values or {"date": today_str(), "change_date": today_str()},
+        "errors": errors or {}, "flash": flash_of(request),
+    }, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse, tags=["pages"])
-def patient_page(
-    request: Request, patient_id: str, engine: EngineDep
-) -> Response:
-    return render(request, "patients/timeline.html", patient_detail(engine, patient_id))
+def patient_page(request: Request, patient_id: str, engine: EngineDep,
+                 viewer: PatientOrClinician) -> Response:
+    return timeline_page(request, engine, viewer, patient_id)
 
 
 @router.get("/api/patients", tags=["api"])
-def api_patients(engine: EngineDep) -> list[dict[str, Any]]:
-    return patient_list(engine)
+def api_patients(engine: EngineDep, viewer: Clinician) -> list[dict[str, Any]]:
+    """The calling clinician's linked patients."""
+    assert viewer.principal is not None
+    return linked_patients(engine, viewer.principal.account_id)
 
 
 @router.get("/api/patients/{patient_id}", tags=["api"])
-def api_patient(patient_id: str, engine: EngineDep) -> dict[str, Any]:
+def api_patient(patient_id: str, engine: EngineDep,
+                viewer: PatientOrClinician) -> dict[str, Any]:
     return patient_detail(engine, patient_id)
 
 
 @router.post("/api/patients", status_code=201, tags=["api"])
-def api_create_patient(payload: dict[str, Any], engine: EngineDep) -> dict[str, Any]:
-    """Create a patient; a broken rule answers 422 naming the field, nothing is stored."""
-    record = parse_record(Patient, payload)
-    with UnitOfWork(engine, actor="api") as uow:
+def api_create_patient(
+    engine: EngineDep, viewer: Clinician, payload: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Create a patient linked to the calling clinician; a broken rule answers 422 naming the
+    field and nothing is stored. ``care_consent_date`` (optional) records the patient's care
+    consent given on that date (needed before the clinician can open the record)."""
+    assert viewer.principal is not None
+    data = dict(payload)
+    consent_date = data.pop("care_consent_date", None)
+    record = parse_record(Patient, data)
+    consent = None
+    if consent_date is not None:
+        consent = parse_record(Consent, {"patient_id": record.patient_id, "scope": "care",
+                                         "given_date": consent_date})
+    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
         stored = uow.registry.add(record)
+        if consent is not None:
+            uow.registry.add(consent)
         uow.commit()
+    accounts.link_patient(engine, viewer.principal.account_id, record.patient_id,
+                          actor=viewer.actor)
     return stored.model_dump(mode="json")
+
+
+@router.post("/api/patients/{patient_id}/checkins", status_code=201, tags=["api"])
+def api_checkin(
+    patient_id: str, engine: EngineDep, viewer: OwnPatient,
+    payload: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Record a daily check-in: ``{"date": "YYYY-MM-DD", "fatigue": 0-10, "spasms": 0-10,
+    "sleep": 0-10, "vivid_dreams": 0|1, "dose_taken": 0|1}``; omitted items stay blank."""
+    record = parse_checkin(payload, patient_id, dt.date.today())
+    return add_questionnaire(engine, viewer.actor, record).model_dump(mode="json")

@@ -1,0 +1,118 @@
+"""Benchmark the outcome analyses on simulated registries (not a test).
+
+    python bench/bench_analysis.py --patients 10000 30000 100000 [--years 10] [--db]
+
+For each size: simulate (not timed), optionally load into a fresh SQLite file and time the store
+read (``store.frames.read_frames`` of the kinds the analyses use) on its own, then time
+``run_all`` step by step and report peak memory (max RSS). Prints the machine as well.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread per process unless told otherwise: the models here solve many tiny systems,
+# where multi-threaded BLAS only adds contention (3x slower on a loaded 2-core machine).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import pickle  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ldn_outcomes.analysis import AnalysisPlan, run_all  # noqa: E402
+from ldn_outcomes.analysis.frames import load_frames  # noqa: E402
+from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry  # noqa: E402
+from ldn_outcomes.store import migrate  # noqa: E402
+from ldn_outcomes.store.db import make_engine  # noqa: E402
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            mem = handle.readline().split(":")[1].strip()
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.platform()} | Python {platform.python_version()} | "
+            f"{os.cpu_count()} CPUs | memory {mem} | load average {load:.1f}")
+
+
+def peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def analyse(path: str) -> None:
+    """Child process: load pickled frames, time run_all; its peak memory is the analysis's."""
+    with open(path, "rb") as handle:
+        frames = pickle.load(handle)
+    loaded = peak_gb()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    results = run_all(frames, AnalysisPlan(), timings)
+    total = time.perf_counter() - t
+    steps = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+    print(f"  run_all: {total:.1f} s ({steps})")
+    print(f"  peak memory: {peak_gb():.2f} GB (frames loaded: {loaded:.2f} GB)")
+    matched = results["matched"]
+    if matched.status != "insufficient_data":
+        pop = matched.population
+        print(f"  matching: {pop['n_patients']:,} users against {pop['candidate_snapshots']:,} "
+              f"candidate snapshots, {pop['n_matched']:,} matched, {timings['matching']:.1f} s")
+    head = results["relapses"].headline
+    if head is not None:
+        print(f"  relapses headline: {head.label} {head.value:.2f} "
+              f"({head.ci_low:.2f}-{head.ci_high:.2f})")
+
+
+def run(patients: int, years: int, with_db: bool) -> None:
+    began = time.perf_counter()
+    registry = simulate_registry(SimulationParams(patients=patients, years=years, seed=42))
+    frames = registry.frames
+    rows = sum(len(f) for f in frames.values())
+    users = int(frames["exposures"].query("drug_class == 'ldn'")["patient_id"].nunique())
+    print(f"\n{patients:,} patients, {years} years: {rows:,} rows ({users:,} LDN users), "
+          f"simulated in {time.perf_counter() - began:.1f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        if with_db:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+            migrate.upgrade(engine)
+            t = time.perf_counter()
+            load_into_db(registry, engine)
+            print(f"  load into SQLite: {time.perf_counter() - t:.1f} s (not part of analyze)")
+            t = time.perf_counter()
+            frames = load_frames(engine)
+            print(f"  store read (read_frames, SQLite): {time.perf_counter() - t:.1f} s",
+                  flush=True)
+            engine.dispose()
+        path = str(Path(tmp) / "frames.pickle")
+        with open(path, "wb") as handle:
+            pickle.dump(frames, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        del registry, frames
+        subprocess.run([sys.executable, __file__, "--analyse", path], check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--db", action="store_true", help="also load into SQLite and time the read")
+    parser.add_argument("--analyse", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.analyse:
+        analyse(args.analyse)
+        return
+    print(machine())
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    for patients in args.patients:
+        run(patients, args.years, args.db)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""A one-covariate Cox model (Breslow ties) with cluster-robust variance, fully vectorised.
+
+Why: the matched cohorts of a 100,000-patient registry hold ~100,000 rows; the robust variance
+of lifelines and statsmodels loops over risk sets (tens of seconds). With one binary covariate
+the partial-likelihood sums are cumulative sums over sorted times, so Newton steps and score
+residuals take milliseconds. ``tests/analysis/test_fastcox.py`` checks estimate and robust SE
+against statsmodels ``PHReg(ties="breslow").fit(groups=...)``.
+
+Risk set at event time t: entry < t <= time. Score residual of subject i (Lin & Wei 1989,
+J Am Stat Assoc 84:1074): delta_i (x_i - xbar(t_i)) - r_i * sum over event times t_j in
+(entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _sums(time, entry, x, r, event_times):
+    """S0, S1 (= S2 for a 0/1 covariate... kept general) at each event time."""
+    order_t = np.argsort(time)
+    order_e = np.argsort(entry)
+    t_sorted, e_sorted = time[order_t], entry[order_e]
+    out = []
+    for weights in (r, r * x, r * x * x):
+        # sum over time_i >= t  minus  sum over entry_i >= t
+        cum_t = np.r_[np.cumsum(weights[order_t][::-1])[::-1], 0.0]
+        cum_e = np.r_[np.cumsum(weights[order_e][::-1])[::-1], 0.0]
+        at_t = cum_t[np.searchsorted(t_sorted, event_times, side="left")]
+        at_e = cum_e[np.searchsorted(e_sorted, event_times, side="left")]
+        out.append(at_t - at_e)
+    return out
+
+
+def cox_one_covariate(time: np.ndarray, event: np.ndarray, x: np.ndarray,
+                      groups: np.ndarray | None = None, entry: np.ndarray | None = None,
+                      iterations: int = 25) -> tuple[float, float]:
+    """Return (beta, robust SE) for hazard ~ exp(beta x); Breslow ties."""
+    time = np.asarray(time, float)
+    event = np.asarray(event, bool)
+    x = np.asarray(x, float)
+    entry = np.zeros_like(time) if entry is None else np.asarray(entry, float)
+    event_times, d = np.unique(time[event], return_counts=True)
+    x_events = pd.Series(x[event]).groupby(time[event]).sum().to_numpy()
+    beta = 0.0
+    for _ in range(iterations):
+        r = np.exp(beta * x)
+        s0, s1, s2 = _sums(time, entry, x, r, event_times)
+        xbar = s1 / s0
+        score = float(np.sum(x_events - d * xbar))
+        info = float(np.sum(d * (s2 / s0 - xbar**2)))
+        if info <= 0:
+            return float("nan"), float("nan")
+        step = score / info
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    r = np.exp(beta * x)
+    s0, s1, s2 = _sums(time, entry, x, r, event_times)
+    xbar = s1 / s0
+    info = float(np.sum(d * (s2 / s0 - xbar**2)))
+    a = np.r_[0.0, np.cumsum(d / s0)]
+    b = np.r_[0.0, np.cumsum(d * xbar / s0)]
+    upto = np.searchsorted(event_times, time, side="right")
+    since = np.searchsorted(event_times, entry, side="right")
+    xbar_own = np.zeros_like(time)
+    own = np.searchsorted(event_times, time[event])
+    xbar_own[event] = xbar[own]
+    residual = event * (x - xbar_own) - r * (x * (a[upto] - a[since]) - (b[upto] - b[since]))
+    if groups is None:
+        meat = float(np.sum(residual**2))
+    else:
+        codes = pd.factorize(groups)[0]
+        meat = float(np.sum(np.bincount(codes, weights=residual) ** 2))
+    return float(beta), float(np.sqrt(meat) / info)

@@ -1,0 +1,75 @@
+"""``ldn analyze`` and ``ldn report``: run the outcome analyses on the registry."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..analysis import AnalysisPlan, analyze_database, results_to_dict
+from ..analysis.results import AnalysisResult
+from ..reports.outcomes import render_outcome_report
+from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+
+STATUS = {"ok": "[green]ok[/]", "diagnostics_failed": "[yellow]diagnostics failed[/]",
+          "insufficient_data": "[dim]no result[/]"}
+
+
+def _value(result: AnalysisResult) -> tuple[str, str]:
+    head = result.headline
+    if head is None:
+        return "", ""
+    def fmt(v: float) -> str:
+        if not math.isfinite(v):
+            return "–"
+        return f"{v:.0%}" if head.scale == "proportion" else f"{v:.2f}"
+    ci = f"{fmt(head.ci_low)} to {fmt(head.ci_high)}" if math.isfinite(head.ci_low) else ""
+    return fmt(head.value), ci
+
+
+@handle_errors
+def analyze(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Run every outcome analysis and print each headline with its 95% CI."""
+    plan = AnalysisPlan()
+    engine = engine_for(db)
+    with console.status("reading the registry and running the analyses..."):
+        results, timings = analyze_database(engine, plan)
+    if json_output:
+        out = results_to_dict(results, plan)
+        out["timings_seconds"] = timings
+        print_json(out)
+        return
+    table = Table(title=f"LDN outcome analyses (plan {plan.plan_hash[:12]})")
+    for column in ("analysis", "status", "headline", "estimate", "95% CI", "N"):
+        table.add_column(column, justify="right" if column in ("estimate", "N") else "left")
+    for name, result in results.items():
+        value, ci = _value(result)
+        head = result.headline
+        label = head.label if head else result.message
+        n = result.population.get("n_patients", "")
+        table.add_row(name, STATUS[result.status], label, value, ci, str(n))
+    console.print(table)
+    for name, result in results.items():
+        for warned in result.warnings:
+            console.print(f"[yellow]{name}[/]: {warned.kind.__name__}: {warned.message}",
+                          highlight=False)
+    console.print(f"read {timings.get('read_store', 0):.1f} s, total "
+                  f"{timings.get('total', 0):.1f} s")
+
+
+@handle_errors
+def report(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"),
+    db: DbOption = None,
+) -> None:
+    """Write the cohort report: one self-contained HTML file (inline SVG, no CDN)."""
+    plan = AnalysisPlan()
+    engine = engine_for(db)
+    with console.status("running the analyses..."):
+        results, timings = analyze_database(engine, plan)
+    out.write_text(render_outcome_report(results, plan, timings), encoding="utf-8")
+    console.print(f"wrote {out}")

@@ -1,0 +1,63 @@
+"""The analysis engine's outcome report for a chosen set of patients.
+
+Researchers get it over research-consented patients only (aggregate estimates; the adverse
+event and lab sections, which tabulate small per-term counts, are left out so no cell under
+the minimum size is shown); clinicians get it over their own linked patients with active care
+consent. The report is the engine's self-contained HTML (inline CSS and SVG, no scripts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import Engine
+
+from ..analysis.engine import results_to_dict, run_all
+from ..analysis.frames import KINDS
+from ..analysis.plan import AnalysisPlan
+from ..errors import LdnError
+from ..reports.deidentify import research_patient_ids
+from ..reports.outcomes import render_outcome_report
+from ..store.frames import read_frame
+
+#: The engine's report uses an inline stylesheet; it still may not run scripts or load anything.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+#: Sections that tabulate small per-term counts (adverse events, labs): not for researchers.
+CELL_TABLES = ("adverse_events", "labs")
+
+
+def frames_for(engine: Engine, patient_ids: Iterable[str]) -> dict[str, pd.DataFrame]:
+    ids = list(patient_ids)
+    return {kind: read_frame(engine, kind, ids) for kind in KINDS}
+
+
+def research_ids(engine: Engine, on: dt.date) -> list[str]:
+    consents = read_frame(engine, "consents")
+    return sorted(research_patient_ids({"consents": consents}, on))
+
+
+def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()
+               ) -> dict[str, Any]:
+    """Run every analysis; returns the HTML report and its JSON, or a message."""
+    plan = AnalysisPlan()
+    try:
+        results = run_all(frames, plan)
+    except LdnError as error:
+        return {"html": None, "json": None, "message": str(error)}
+    shown = {k: v for k, v in results.items() if k not in set(drop)}
+    return {"html": render_outcome_report(shown, plan), "json": results_to_dict(shown, plan),
+            "message": None}
+
+
+def report_response(report: dict[str, Any], as_json: bool) -> Response:
+    if report["html"] is None:
+        body = {"error": "InsufficientData", "message": report["message"], "problems": []}
+        return JSONResponse(body, status_code=422)
+    if as_json:
+        return JSONResponse(report["json"])
+    return HTMLResponse(report["html"], headers={"Content-Security-Policy": REPORT_CSP})

@@ -1,0 +1,73 @@
+"""Researcher pages: the cohort report and the de-identified analysis data set (CSV).
+
+Only research-consented patients are included; see :mod:`ldn_outcomes.reports.deidentify`
+for the method. Every export is written to the audit trail with the acting account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ...domain.access import Role
+from ...errors import ConfigurationError
+from ...reports.deidentify import (
+    QUASI_IDENTIFIERS,
+    cohort_summary,
+    deidentified_dataset,
+    small_cells,
+)
+from ...store.audit import write_audit
+from ..analysis_view import CELL_TABLES, frames_for, report_response, research_ids, run_report
+from ..auth import Viewer, require
+from ..cache import cached
+from ..deps import EngineDep, SettingsDep, wants_json
+from ..rendering import render
+
+router = APIRouter(tags=["research"])
+Researcher = Annotated[Viewer, require(Role.RESEARCHER)]
+
+
+@router.get("/research")
+def cohort_report(request: Request, engine: EngineDep, settings: SettingsDep,
+                  viewer: Researcher) -> Response:
+    summary = cached(request.app, "cohort_summary", lambda: cohort_summary(
+        deidentified_dataset(engine, min_cell_size=settings.min_cell_size)))
+    return render(request, "research/report.html", {
+        **summary,
+        "note": "Descriptive, de-identified figures with small cells suppressed. The "
+                "comparative analysis (LDN users against matched non-users, with its bias "
+                "checks) is in the outcome report.",
+    })
+
+
+@router.get("/research/export.csv")
+def export_csv(engine: EngineDep, settings: SettingsDep, viewer: Researcher) -> Response:
+    data = deidentified_dataset(engine, min_cell_size=settings.min_cell_size)
+    leaks = small_cells(data.frame, QUASI_IDENTIFIERS, settings.min_cell_size)
+    if leaks:  # never expected: k_anonymise guarantees it; refuse rather than leak
+        raise ConfigurationError("export refused: small cells remain (" + "; ".join(leaks[:3])
+                                 + ")")
+    with Session(engine) as session, session.begin():
+        write_audit(session, actor=viewer.actor, action="export", table="deidentified",
+                    key=f"{len(data.frame)} rows",
+                    before=None, after={"rows": len(data.frame), "dropped": data.dropped,
+                                        "min_cell_size": data.min_cell_size})
+    body = data.frame.to_csv(index=False)
+    stamp = dt.date.today().strftime("%Y%m%d")
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="ldn-deidentified-{stamp}.csv"'})
+
+
+@router.get("/research/outcomes")
+def outcome_report(request: Request, engine: EngineDep, viewer: Researcher) -> Response:
+    """The analysis engine's comparative report over research-consented patients (cached for
+    ten minutes: it reads the whole registry)."""
+    report = cached(request.app, "research_outcomes", lambda: run_report(
+        frames_for(engine, research_ids(engine, dt.date.today())), drop=CELL_TABLES),
+        ttl=600)
+    return report_response(report, wants_json(request))

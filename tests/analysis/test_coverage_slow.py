@@ -1,0 +1,79 @@
+"""Null-effect coverage of the matched analyses over many simulated registries.
+
+With every effect null, the 95% CI of a matched estimate should contain the truth (ratio 1) in
+93-97% of repetitions. A lean path (prepare, cohort, match, one model per outcome) keeps 200
+registries of the project simulator within the time limit.
+
+Measured so far (docs/analysis.md): the matched progression hazard ratio meets the target; the
+matched, lagged relapse ratio of rate ratios does not (about 85% coverage, estimates biased
+towards benefit by about 13% on the log scale), so that test is an expected failure until the
+bias is understood.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from ldn_outcomes.analysis.cohorts import exposure_cohort
+from ldn_outcomes.analysis.frames import prepare
+from ldn_outcomes.analysis.matching import match_users
+from ldn_outcomes.analysis.plan import AnalysisPlan
+from ldn_outcomes.analysis.progression import endpoints
+from ldn_outcomes.analysis.relapses import matched_ratio, windows
+from ldn_outcomes.analysis.survival import cox_hazard_ratio
+from ldn_outcomes.errors import InsufficientData
+from ldn_outcomes.simulate import SimulationParams, simulate_registry
+
+REPS = 200
+PATIENTS = 600
+
+
+@cache
+def null_estimates() -> tuple[list, list]:
+    plan = AnalysisPlan()
+    relapse, progression = [], []
+    for seed in range(REPS):
+        registry = simulate_registry(SimulationParams(patients=PATIENTS, years=5,
+                                                      seed=50_000 + seed))
+        frames = dict(registry.frames)
+        questionnaires = frames["questionnaires"]  # daily check-ins are not needed here
+        frames["questionnaires"] = questionnaires[questionnaires["instrument_id"] != "checkin"]
+        data = prepare(frames, plan)
+        users = exposure_cohort(data, plan)
+        try:
+            matched = match_users(data, plan, users)
+            relapse.append(matched_ratio(
+                windows(data, plan, matched.cohort, plan.pre_start_exclusion_days), plan, "rr"))
+            ep = endpoints(data, plan, matched.cohort)
+            ep = ep[ep["usable"]].assign(ldn=lambda f: (f["group"] == "ldn").astype(int))
+            progression.append(cox_hazard_ratio(ep, duration="years", event="event",
+                                                covariate="ldn", cluster="match_id",
+                                                label="hr"))
+        except InsufficientData:
+            continue
+    return relapse, progression
+
+
+def _coverage(estimates) -> float:
+    return float(np.mean([e.ci_low <= 1.0 <= e.ci_high for e in estimates]))
+
+
+@pytest.mark.slow
+def test_null_coverage_of_matched_progression_hazard_ratio():
+    _, progression = null_estimates()
+    assert len(progression) >= 190
+    coverage = _coverage(progression)
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="matched relapse ratio is biased towards benefit on the project "
+                   "simulator (coverage about 85%); see docs/analysis.md", strict=False)
+def test_null_coverage_of_matched_relapse_ratio():
+    relapse, _ = null_estimates()
+    assert len(relapse) >= 190
+    coverage = _coverage(relapse)
+    assert 0.93 <= coverage <= 0.97, coverage

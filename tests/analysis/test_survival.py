@@ -1,0 +1,111 @@
+"""Kaplan–Meier and Cox against R ``survival`` on the AML data (survival::aml).
+
+Expected numbers: R ``summary(survfit(Surv(time, status) ~ x, aml))`` and
+``coxph(Surv(time, status) ~ x, aml, method="efron")`` as saved in the survival package's own
+regression test output, therneau/survival ``tests/doaml.Rout.save``
+(https://github.com/therneau/survival/blob/master/tests/doaml.Rout.save). R's default
+``conf.type="log"`` interval is what ``km_table`` reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ldn_outcomes.analysis.survival import cox_hazard_ratio, km_table, survival_at
+
+# survival::aml; "+" = censored
+MAINTAINED = [9, 13, "13+", 18, 23, "28+", 31, 34, "45+", 48, "161+"]
+NONMAINTAINED = [5, 5, 8, 8, 12, "16+", 23, 27, 30, 33, 43, 45]
+
+
+def _parse(values):
+    times = np.array([float(str(v).rstrip("+")) for v in values])
+    events = np.array([not str(v).endswith("+") for v in values])
+    return times, events
+
+
+# time, n.risk, n.event, survival, std.err, lower 95% CI, upper 95% CI (doaml.Rout.save)
+R_MAINTAINED = [
+    (9, 11, 1, 0.909, 0.0867, 0.7541, 1.000),
+    (13, 10, 1, 0.818, 0.1163, 0.6192, 1.000),
+    (18, 8, 1, 0.716, 0.1397, 0.4884, 1.000),
+    (23, 7, 1, 0.614, 0.1526, 0.3769, 0.999),
+    (31, 5, 1, 0.491, 0.1642, 0.2549, 0.946),
+    (34, 4, 1, 0.368, 0.1627, 0.1549, 0.875),
+    (48, 2, 1, 0.184, 0.1535, 0.0359, 0.944),
+]
+R_NONMAINTAINED = [
+    (5, 12, 2, 0.8333, 0.1076, 0.6470, 1.000),
+    (8, 10, 2, 0.6667, 0.1361, 0.4468, 0.995),
+    (12, 8, 1, 0.5833, 0.1423, 0.3616, 0.941),
+    (23, 6, 1, 0.4861, 0.1481, 0.2675, 0.883),
+    (27, 5, 1, 0.3889, 0.1470, 0.1854, 0.816),
+    (30, 4, 1, 0.2917, 0.1387, 0.1148, 0.741),
+    (33, 3, 1, 0.1944, 0.1219, 0.0569, 0.664),
+    (43, 2, 1, 0.0972, 0.0919, 0.0153, 0.620),
+]
+
+
+@pytest.mark.parametrize("group,expected", [(MAINTAINED, R_MAINTAINED),
+                                            (NONMAINTAINED, R_NONMAINTAINED)])
+def test_km_matches_r_survfit(group, expected):
+    times, events = _parse(group)
+    table = km_table(times, events)
+    for row, (t, n, d, s, se, lo, hi) in zip(table.itertuples(), expected, strict=False):
+        assert row.time == t and row.n_risk == n and row.n_event == d
+        digits = 4 if s < 0.1 or len(str(s)) > 5 else 3
+        assert row.survival == pytest.approx(s, abs=0.5 * 10**-digits)
+        assert row.std_err == pytest.approx(se, abs=5e-5)
+        assert row.lower == pytest.approx(lo, abs=5e-5)
+        assert row.upper == pytest.approx(hi, abs=5e-4)
+
+
+def test_km_last_death_has_no_interval():
+    # R prints survival 0, std.err NaN, CI NA at t=45 in the Nonmaintained group
+    times, events = _parse(NONMAINTAINED)
+    table = km_table(times, events)
+    last = table.iloc[-1]
+    assert last.time == 45 and last.survival == 0
+    assert np.isnan(last.lower) and np.isnan(last.upper)
+
+
+def test_survival_at_is_a_step_function():
+    times, events = _parse(MAINTAINED)
+    table = km_table(times, events)
+    assert survival_at(table, 8.9) == (1.0, 1.0, 1.0)
+    s, lo, hi = survival_at(table, 20)
+    assert s == pytest.approx(0.716, abs=5e-4) and lo == pytest.approx(0.4884, abs=5e-5)
+
+
+def test_cox_matches_r_coxph_efron():
+    # doaml.Rout.save: coxph(Surv(time, status) ~ x, aml, method='efron'):
+    # xNonmaintained coef 0.916, exp(coef) 2.5, se(coef) 0.512
+    t1, e1 = _parse(MAINTAINED)
+    t2, e2 = _parse(NONMAINTAINED)
+    frame = pd.DataFrame({"time": np.r_[t1, t2], "status": np.r_[e1, e2].astype(int),
+                          "nonmaintained": np.r_[np.zeros(11), np.ones(12)]})
+    est = cox_hazard_ratio(frame, duration="time", event="status", covariate="nonmaintained",
+                           label="aml")
+    assert np.log(est.value) == pytest.approx(0.916, abs=5e-4)
+    se = (np.log(est.ci_high) - np.log(est.value)) / 1.959964
+    assert se == pytest.approx(0.512, abs=5e-4)
+
+
+def test_cox_engines_agree_on_a_clustered_cohort(rng):
+    """lifelines (small cohorts, Efron) and the vectorised fit (large ones, Breslow) agree."""
+    n_sets = 600
+    sets = np.repeat(np.arange(n_sets), 4)
+    treated = np.tile([1, 0, 0, 0], n_sets)
+    frailty = np.repeat(rng.gamma(2.0, 0.5, n_sets), 4)
+    time = np.round(rng.exponential(1 / (0.3 * frailty * np.where(treated, 0.8, 1.0))), 2)
+    censor = np.round(rng.uniform(0.5, 6, time.size), 2)
+    frame = pd.DataFrame({"t": np.minimum(time, censor) + 0.01, "e": (time <= censor).astype(int),
+                          "x": treated, "g": sets})
+    kwargs = dict(duration="t", event="e", covariate="x", label="hr", cluster="g")
+    a = cox_hazard_ratio(frame, engine="lifelines", **kwargs)
+    b = cox_hazard_ratio(frame, engine="fast", **kwargs)
+    # Efron vs Breslow ties on times rounded to 0.01: the same to three decimals
+    assert np.log(a.value) == pytest.approx(np.log(b.value), abs=2e-3)
+    assert np.log(a.ci_high / a.value) == pytest.approx(np.log(b.ci_high / b.value), rel=2e-2)

@@ -1,0 +1,52 @@
+"""The authorization rules, role by role."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ldn_outcomes.domain.access import (
+    Principal,
+    Role,
+    consent_active,
+    include_in_research,
+    may_access_patient,
+    may_manage_accounts,
+    may_use_research_data,
+)
+from ldn_outcomes.domain.codes import ConsentScope
+from ldn_outcomes.domain.models import Consent
+
+DAY = dt.date(2026, 6, 1)
+patient = Principal(1, "p@x", Role.PATIENT, "P1")
+clinician = Principal(2, "c@x", Role.CLINICIAN)
+researcher = Principal(3, "r@x", Role.RESEARCHER)
+admin = Principal(4, "a@x", Role.ADMIN)
+
+
+def test_patient_sees_only_own_records() -> None:
+    assert may_access_patient(patient, "P1", linked=False, care_consent_active=False)
+    assert not may_access_patient(patient, "P2", linked=True, care_consent_active=True)
+    unlinked = Principal(5, "u@x", Role.PATIENT, None)
+    assert not may_access_patient(unlinked, "P1", linked=False, care_consent_active=False)
+
+
+def test_clinician_needs_link_and_active_care_consent() -> None:
+    assert may_access_patient(clinician, "P1", linked=True, care_consent_active=True)
+    assert not may_access_patient(clinician, "P1", linked=True, care_consent_active=False)
+    assert not may_access_patient(clinician, "P1", linked=False, care_consent_active=True)
+
+
+def test_researcher_admin_and_anonymous_never_see_records() -> None:
+    for who in (researcher, admin, None):
+        assert not may_access_patient(who, "P1", linked=True, care_consent_active=True)
+    assert may_use_research_data(researcher) and not may_use_research_data(clinician)
+    assert may_manage_accounts(admin) and not may_manage_accounts(researcher)
+
+
+def test_consent_is_active_from_given_until_withdrawn() -> None:
+    consent = Consent(patient_id="P1", scope=ConsentScope.CARE, given_date=DAY,
+                      withdrawn_date=DAY + dt.timedelta(days=10))
+    assert not consent_active([consent], ConsentScope.CARE, DAY - dt.timedelta(days=1))
+    assert consent_active([consent], ConsentScope.CARE, DAY)
+    assert not consent_active([consent], ConsentScope.CARE, DAY + dt.timedelta(days=10))
+    assert not include_in_research([consent], DAY)

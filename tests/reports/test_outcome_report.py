@@ -1,0 +1,53 @@
+"""The outcome report is one self-contained page that shows warnings and missing data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ldn_outcomes.analysis import AnalysisPlan, run_all
+from ldn_outcomes.reports.outcome_charts import forest_chart, survival_chart
+from ldn_outcomes.reports.outcomes import render_outcome_report
+from tests.analysis.synth import Truth, simulate
+
+
+@pytest.fixture(scope="module")
+def html():
+    frames = simulate(1500, Truth(start_rate=0.003, supplement_rate=0.003), seed=8)
+    results = run_all(frames)
+    return render_outcome_report(results, AnalysisPlan(),
+                                 generated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+
+
+def test_self_contained(html):
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html and "<link" not in html and "src=" not in html
+    assert html.count("<svg") >= 4
+
+
+def test_headline_contrast_and_plan_hash(html):
+    assert "naive" in html and "matched" in html
+    assert AnalysisPlan().plan_hash in html
+    assert "95% CI" in html
+
+
+def test_svgs_are_well_formed(html):
+    start = 0
+    while (i := html.find("<svg", start)) >= 0:
+        j = html.find("</svg>", i) + len("</svg>")
+        root = ET.fromstring(html[i:j])
+        assert root.find("{http://www.w3.org/2000/svg}title") is not None
+        start = j
+
+
+def test_missing_data_is_stated():
+    results = run_all({})
+    page = render_outcome_report(results, AnalysisPlan())
+    assert "No result" in page and "LDN users" in page
+
+
+def test_charts_handle_empty_input():
+    assert survival_chart({}, "x") == ""
+    assert forest_chart([], "x") == ""

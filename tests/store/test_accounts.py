@@ -1,0 +1,133 @@
+"""Accounts store: hashing, links, audit, and the 0004 migration up and down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session
+
+from ldn_outcomes.domain.access import Role
+from ldn_outcomes.domain.models import Patient
+from ldn_outcomes.errors import DuplicateRecord, NotFound, ValidationFailed
+from ldn_outcomes.store import accounts, migrate
+from ldn_outcomes.store.account_tables import AccountRow
+from ldn_outcomes.store.db import make_engine
+from ldn_outcomes.store.tables import AuditRow
+from ldn_outcomes.store.uow import UnitOfWork
+
+TABLES = {"accounts", "web_sessions", "api_tokens", "login_failures", "care_links"}
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts, "PASSWORD_HASHER",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def _patient(engine: Engine, pid: str = "P1") -> None:
+    with UnitOfWork(engine, actor="test") as uow:
+        uow.registry.add(Patient(patient_id=pid, year_of_birth=1980, phenotype="RRMS"))
+        uow.commit()
+
+
+def test_password_is_stored_as_argon2id_and_never_audited(engine: Engine) -> None:
+    account = accounts.create_account(engine, email=" Ann@Example.org ", role="researcher",
+                                      password="long enough secret", actor="cli")
+    assert account.email == "ann@example.org" and account.role is Role.RESEARCHER
+    with Session(engine) as session:
+        stored = session.get(AccountRow, account.id)
+        assert stored is not None and stored.password_hash.startswith("$argon2id$")
+        audits = session.scalars(select(AuditRow).where(AuditRow.table_name == "accounts"))
+        for audit in audits:
+            assert "long enough secret" not in str(audit.after)
+            assert "argon2" not in str(audit.after)
+    assert accounts.authenticate(engine, "ann@example.org", "long enough secret").id == account.id
+
+
+def test_account_rules(engine: Engine) -> None:
+    with pytest.raises(ValidationFailed) as short:
+        accounts.create_account(engine, email="a@b.c", role="patient", password="short",
+                                actor="t")
+    assert short.value.problems[0].field == "password"
+    with pytest.raises(ValidationFailed):
+        accounts.create_account(engine, email="not-an-email", role="patient", password=None,
+                                actor="t")
+    with pytest.raises(ValidationFailed):
+        accounts.create_account(engine, email="a@b.c", role="superuser", password=None,
+                                actor="t")
+    accounts.create_account(engine, email="a@b.c", role="admin", password=None, actor="t")
+    with pytest.raises(DuplicateRecord):
+        accounts.create_account(engine, email="A@B.C", role="admin", password=None, actor="t")
+    with pytest.raises(NotFound):
+        accounts.create_account(engine, email="p@b.c", role="patient", password=None,
+                                patient_id="NOPE", actor="t")
+
+
+def test_links_are_role_specific(engine: Engine) -> None:
+    _patient(engine)
+    patient = accounts.create_account(engine, email="p@x.org", role="patient", password=None,
+                                      actor="t")
+    clinician = accounts.create_account(engine, email="c@x.org", role="clinician",
+                                        password=None, actor="t")
+    researcher = accounts.create_account(engine, email="r@x.org", role="researcher",
+                                         password=None, actor="t")
+    accounts.link_patient(engine, patient.id, "P1", actor="t")
+    accounts.link_patient(engine, clinician.id, "P1", actor="t")
+    assert accounts.get_account(engine, patient.id).patient_id == "P1"
+    assert accounts.linked_patient_ids(engine, clinician.id) == ["P1"]
+    assert accounts.care_status(engine, clinician.id, "P1", dt.date.today()) == (True, False)
+    with pytest.raises(ValidationFailed):
+        accounts.link_patient(engine, researcher.id, "P1", actor="t")
+    other = accounts.create_account(engine, email="p2@x.org", role="patient", password=None,
+                                    actor="t")
+    with pytest.raises(DuplicateRecord):
+        accounts.link_patient(engine, other.id, "P1", actor="t")
+    accounts.unlink_patient(engine, clinician.id, "P1", actor="t")
+    assert accounts.linked_patient_ids(engine, clinician.id) == []
+
+
+def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
+    account = accounts.create_account(engine, email="x@y.org", role="admin", password=None,
+                                      actor="t")
+    token, _ = accounts.create_session(engine, account.id, 60)
+    assert accounts.session_account(engine, token) is not None
+    accounts.set_active(engine, account.id, False, actor="t")
+    assert accounts.session_account(engine, token) is None
+    accounts.set_active(engine, account.id, True, actor="t")
+    with Session(engine) as session, session.begin():
+        from ldn_outcomes.store.account_tables import WebSessionRow
+
+        session.add(WebSessionRow(id_hash=accounts.digest("old"), account_id=account.id,
+                                  csrf_token="c", created_at=accounts.now_utc(),
+                                  expires_at=accounts.now_utc() - dt.timedelta(seconds=1)))
+    assert accounts.session_account(engine, "old") is None
+    assert accounts.purge_expired(engine) == 1
+
+
+def test_throttle_window_passes(engine: Engine) -> None:
+    accounts.create_account(engine, email="t@y.org", role="admin", password="long enough pw",
+                            actor="t")
+    start = accounts.now_utc()
+    for _ in range(accounts.MAX_FAILURES):
+        with pytest.raises(accounts.BadCredentials):
+            accounts.authenticate(engine, "t@y.org", "nope", now=start)
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate(engine, "t@y.org", "long enough pw", now=start)
+    later = start + accounts.FAILURE_WINDOW + dt.timedelta(seconds=1)
+    assert accounts.authenticate(engine, "t@y.org", "long enough pw", now=later)
+
+
+def test_migration_0004_up_and_down(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    migrate.upgrade(engine)
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    migrate.downgrade(engine, "0004@-1")  # only this branch, whatever its neighbours
+    assert "0004" not in migrate.current_revisions(engine)
+    assert not TABLES & set(inspect(engine).get_table_names())
+    assert "patients" in inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()

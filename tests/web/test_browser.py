@@ -1,0 +1,187 @@
+"""Browser tests: Playwright driving Debian's Chromium against a real uvicorn on loopback.
+
+Scenarios: a patient signs in and does the daily check-in with the keyboard only, then sees
+the new point on the chart; a clinician adds an EDSS score; a researcher downloads the
+de-identified CSV, which must hold no identifier and no quasi-identifier cell under 5.
+Screenshots and the downloaded CSV go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ldn_outcomes.reports.deidentify import QUASI_IDENTIFIERS, small_cells
+from ldn_outcomes.settings import Settings
+from ldn_outcomes.store import accounts, migrate
+from ldn_outcomes.store.db import make_engine
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "demo password for tests"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at "
+                       "/usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+    from argon2 import PasswordHasher
+
+    from ldn_outcomes.cli.demo import build_demo
+    from ldn_outcomes.web.app import create_app
+
+    saved = accounts.PASSWORD_HASHER
+    accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite3'}")
+    migrate.upgrade(engine)
+    build_demo(engine, patients=60, years=3, seed=1, password=PASSWORD)
+    settings = Settings(mode="test", secret_key="browser-test-secret", min_cell_size=5)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+        accounts.PASSWORD_HASHER = saved
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    ignore = ARTIFACTS / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 390, "height": 844},  # type: ignore
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def tab_to(page: object, selector: str, limit: int = 60) -> None:
+    """Press Tab until ``selector`` has focus: proves it is reachable by keyboard."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        if page.evaluate("s => document.activeElement.matches(s)", selector):  # type: ignore
+            return
+    raise AssertionError(f"{selector} not reachable with Tab")
+
+
+def sign_in(page: object, base: str, email: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("#f-email", email)  # type: ignore[attr-defined]
+    page.fill("#f-password", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]:has-text('Sign in')")  # type: ignore[attr-defined]
+
+
+def test_patient_checks_in_with_the_keyboard_only(server: str, page: object) -> None:
+    today = dt.date.today().isoformat()
+    page.goto(f"{server}/login")  # type: ignore[attr-defined]
+    tab_to(page, "#f-email")
+    page.keyboard.type("patient@demo.invalid")  # type: ignore[attr-defined]
+    tab_to(page, "#f-password")
+    page.keyboard.type(PASSWORD)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"/me$"))  # type: ignore[attr-defined]
+    assert page.locator(f'#symptoms-chart circle[data-date="{today}"]').count() == 0  # type: ignore
+    tab_to(page, 'main a[href="/me/checkin"]')
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"/me/checkin$"))  # type: ignore[attr-defined]
+    started = time.monotonic()
+    tab_to(page, "#f-fatigue-0")
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]  # to the spasms group
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+    tab_to(page, "#checkin-form button[type=submit]")
+    page.screenshot(path=str(ARTIFACTS / "patient-checkin.png"), full_page=True)  # type: ignore
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"/me\?saved=checkin$"))  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 30
+    point = page.locator(f'#symptoms-chart circle[data-date="{today}"]').first  # type: ignore
+    assert point.get_attribute("data-value") == "6"
+    assert page.locator(f'#symptoms-chart circle[data-date="{today}"]').count() == 2  # type: ignore
+    assert "Check-in saved" in page.inner_text("main")  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "patient-dashboard.png"), full_page=True)  # type: ignore
+
+
+def test_clinician_adds_an_edss_score(server: str, page: object) -> None:
+    today = dt.date.today().isoformat()
+    sign_in(page, server, "clinician@demo.invalid")
+    page.wait_for_url(re.compile(r"/patients$"))  # type: ignore[attr-defined]
+    page.fill("#q", "DEMO-001")  # type: ignore[attr-defined]
+    page.click("form[role=search] button")  # type: ignore[attr-defined]
+    page.click("a[href='/patients/DEMO-001']")  # type: ignore[attr-defined]
+    page.fill("#f-date", today)  # type: ignore[attr-defined]
+    page.fill("#f-score", "0.5")  # type: ignore[attr-defined]
+    page.click("#edss-form button[type=submit]")  # type: ignore[attr-defined]
+    assert "there is no 0.5" in page.inner_text("#f-score-error")  # type: ignore
+    page.fill("#f-score", "3")  # type: ignore[attr-defined]
+    page.fill("#f-fs_pyramidal", "2")  # type: ignore[attr-defined]
+    page.click("#edss-form button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"saved=edss$"))  # type: ignore[attr-defined]
+    point = page.locator(f'#edss-chart circle[data-date="{today}"]')  # type: ignore
+    assert point.get_attribute("data-value") == "3"
+    page.screenshot(path=str(ARTIFACTS / "clinician-edss.png"), full_page=True)  # type: ignore
+
+
+def test_researcher_downloads_a_deidentified_csv(server: str, page: object) -> None:
+    sign_in(page, server, "researcher@demo.invalid")
+    page.wait_for_url(re.compile(r"/research$"))  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "researcher-report.png"), full_page=True)  # type: ignore
+    with page.expect_download() as info:  # type: ignore[attr-defined]
+        page.click("#export-link")  # type: ignore[attr-defined]
+    target = ARTIFACTS / "deidentified.csv"
+    info.value.save_as(str(target))
+    frame = pd.read_csv(target, dtype=str, keep_default_na=False)
+    assert len(frame) >= 20
+    text = target.read_text()
+    assert not re.search(r"\b(DEMO-\d+|sim-\d+)\b", text), "registry ids leaked"
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), "calendar dates leaked"
+    assert "@" not in text
+    assert small_cells(frame, QUASI_IDENTIFIERS, 5) == []
+    assert frame["study_code"].str.fullmatch(r"S[0-9a-f]{10}").all()
