@@ -3,7 +3,8 @@
 Sealing: the seed and allocation are encrypted and authenticated with a key derived from the
 deployment's secret (AES-256-GCM from the ``cryptography`` package, key from HKDF-SHA256,
 the trial id bound as associated data). A database dump alone does not reveal the
-order, and a sealed allocation cannot be moved to another trial. On top of that, the repository only opens it
+order, and a sealed allocation cannot be moved to another trial. On top of that, the
+repository only opens it
 
 * for the pharmacy (to fill the bottles) — each read is audited, and
 * for anyone allowed to see the trial once the last period has ended, through an explicit
