@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -246,6 +247,7 @@ def main() -> None:
                         help="do not time the researcher report and CSV export")
     args = parser.parse_args()
     admin = None
+    scratch = None
     if args.postgres:
         base_url = os.environ.get("LDN_TEST_POSTGRES_URL")
         if not base_url:
@@ -257,7 +259,8 @@ def main() -> None:
         url = make_url(normalise_url(base_url)).set(database=name).render_as_string(
             hide_password=False)
     else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
+        scratch = tempfile.mkdtemp(prefix="ldn-bench-")
+        url = f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
     print(f"machine: {machine()}")
     print(f"database: {make_url(url).get_backend_name()}")
     server = None
@@ -283,6 +286,8 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         if admin is not None:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -20,12 +20,13 @@ def registry():
 
 def test_database_run_matches_frames_run(engine, registry):
     load_into_db(registry, engine)
-    frames = load_frames(engine)
+    frames = load_frames(engine, chunk_patients=150)  # several chunks
     assert len(frames["patients"]) == 400
+    assert "answers" in frames["questionnaires"] and "item_0" in frames["questionnaires"]
     from_db, timings = analyze_database(engine, AnalysisPlan())
     in_memory = run_all(registry.frames, AnalysisPlan())
     assert "read_store" in timings and timings["total"] >= timings["read_store"]
-    for name in ("relapses", "progression", "adverse_events"):
+    for name in ("relapses", "progression", "adverse_events", "symptoms", "matched"):
         a, b = from_db[name], in_memory[name]
         assert a.status == b.status, name
         if a.headline is not None:

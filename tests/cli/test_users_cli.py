@@ -9,8 +9,10 @@ from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from ldn_outcomes.cli.main import app
+from ldn_outcomes.domain.models import Patient
 from ldn_outcomes.store import accounts
 from ldn_outcomes.store.db import make_engine
+from ldn_outcomes.store.uow import UnitOfWork
 
 runner = CliRunner()
 
@@ -27,8 +29,10 @@ def ldn(*args: str) -> tuple[int, str, str]:
 
 
 def test_users_add_list_link_tokens(db_url: str) -> None:
-    ldn("patient", "add", "P001", "--year-of-birth", "1978", "--phenotype", "RRMS",
-        "--db", db_url)
+    engine = make_engine(db_url)
+    with UnitOfWork(engine, actor="test") as uow:
+        uow.registry.add(Patient(patient_id="P001", year_of_birth=1978, phenotype="RRMS"))
+        uow.commit()
     code, out, _ = ldn("users", "add", "--role", "clinician", "--email", "doc@example.org",
                        "--db", db_url)
     assert code == 0 and "initial password (shown once)" in out
@@ -50,7 +54,6 @@ def test_users_add_list_link_tokens(db_url: str) -> None:
     code, out, _ = ldn("users", "token", "create", "--email", "pat@example.org", "--name", "sync",
                        "--db", db_url, "--json")
     token = json.loads(out)
-    engine = make_engine(db_url)
     assert accounts.token_account(engine, token["token"]).email == "pat@example.org"
     assert ldn("users", "token", "revoke", str(token["id"]), "--db", db_url)[0] == 0
     assert accounts.token_account(engine, token["token"]) is None

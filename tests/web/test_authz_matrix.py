@@ -140,3 +140,15 @@ def test_api_tokens_follow_the_same_rules(world: World, variant: str) -> None:
     response = client.get(f"/api/patients/{pid}", headers={"authorization": f"Bearer {plain}"})
     assert response.status_code == (200 if variant == "own" else 403)
     assert CANARY_OTHER not in response.text
+
+
+def test_a_route_without_a_policy_is_caught(world: World) -> None:
+    """The guard itself: a router added without public()/require() shows up as undeclared."""
+    app = create_app(world.settings, world.engine)
+
+    @app.get("/forgotten/{patient_id}")
+    def forgotten(patient_id: str) -> dict[str, str]:
+        return {"patient_id": patient_id}
+
+    undeclared = [r.path for r in route_table(app) if r.policy is None and r.path not in NON_API]
+    assert undeclared == ["/forgotten/{patient_id}"]

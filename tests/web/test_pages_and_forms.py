@@ -278,3 +278,21 @@ def test_outcome_reports_come_from_the_analysis_engine(world: World) -> None:
     analysis = world.client("clinician").get("/clinic/analysis?format=json").json()
     assert [p["patient_id"] for p in analysis["patients"]] == ["P-OWN"]
     assert analysis["patients"][0]["on_ldn"] is True and analysis["patients"][0]["relapses"] == 1
+
+
+def test_an_old_recorded_overlap_does_not_block_other_medicines(world: World) -> None:
+    """Imported history may hold an opioid overlapping LDN; only new overlaps are refused."""
+    from ldn_outcomes.domain.models import Exposure
+    from ldn_outcomes.store.uow import UnitOfWork
+
+    with UnitOfWork(world.engine, actor="import") as uow:
+        uow.registry.add(Exposure(patient_id="P-OWN", drug_name="codeine", drug_class="opioid",
+                                  start_date=TODAY - dt.timedelta(days=150),
+                                  stop_date=TODAY - dt.timedelta(days=140)))
+        uow.commit()
+    ok = _post(world, "patient", "/me/records/exposure", {
+        "drug_name": "vitamin D", "drug_class": "supplement", "start_date": TODAY.isoformat()})
+    assert ok.status_code == 303
+    refused = _post(world, "patient", "/me/records/exposure", {
+        "drug_name": "morphine", "drug_class": "opioid", "start_date": TODAY.isoformat()})
+    assert refused.status_code == 422 and "morphine" in refused.text

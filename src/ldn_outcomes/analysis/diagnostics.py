@@ -125,7 +125,7 @@ def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchRe
                                           "could be missed"))
     try:
         naive_nc, matched_nc = negative_control(data, plan)
-        result.estimates += [matched_nc, naive_nc]
+        result.estimates[:0] = [matched_nc, naive_nc]  # the residual-bias estimate leads
         if matched_nc.excludes_null:
             failures.append(f"negative control: matched estimate {matched_nc.value:.2f} "
                             f"({matched_nc.ci_low:.2f}-{matched_nc.ci_high:.2f}) excludes 1, "

@@ -102,8 +102,9 @@ def analyze_database(engine: Engine, plan: AnalysisPlan | None = None
                      ) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
     """Read the registry and run everything; timings include the store read on its own."""
     timings: dict[str, float] = {}
+    plan = plan or AnalysisPlan()
     began = time.perf_counter()
-    frames = load_frames(engine)
+    frames = load_frames(engine, plan=plan)
     timings["read_store"] = time.perf_counter() - began
     results = run_all(frames, plan, timings)
     timings["total"] = time.perf_counter() - began

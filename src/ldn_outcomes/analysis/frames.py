@@ -17,8 +17,9 @@ from sqlalchemy import Engine
 from ..domain.codes import Phenotype
 from ..domain.instruments.scoring import score
 from ..errors import LdnError
-from ..store.frames import read_frames
+from ..store.frames import read_frame, read_frames
 from .plan import AnalysisPlan
+from .qualify import QUALIFYING, UNCONFIRMED, qualify
 
 KINDS: tuple[str, ...] = (
     "patients", "exposures", "relapses", "edss", "questionnaires", "adverse_events", "labs",
@@ -27,12 +28,62 @@ KINDS: tuple[str, ...] = (
 DAYS_PER_YEAR = 365.25
 #: Daily check-in answer positions that are 0-10 numeric rating scales of a planned instrument.
 CHECKIN_ITEMS = {0: "nrs-fatigue", 1: "nrs-spasticity"}
+CHECKIN_COLUMNS = [f"item_{position}" for position in CHECKIN_ITEMS]
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
 
-def load_frames(engine: Engine, kinds: Iterable[str] = KINDS) -> dict[str, pd.DataFrame]:
-    """Read the kinds the analyses need (dose logs and consents are not read)."""
-    return read_frames(engine, tuple(kinds))
+def load_frames(engine: Engine, kinds: Iterable[str] = KINDS,
+                plan: AnalysisPlan | None = None,
+                chunk_patients: int = 10_000) -> dict[str, pd.DataFrame]:
+    """Read the kinds the analyses need (dose logs are not read).
+
+    Questionnaires, by far the largest table, are read in chunks of patients and compacted as
+    they arrive (``compact_questionnaires``), so the answer lists of millions of daily
+    check-ins never sit in memory at once."""
+    plan = plan or AnalysisPlan()
+    kinds = tuple(kinds)
+    frames = read_frames(engine, tuple(k for k in kinds if k != "questionnaires"))
+    if "questionnaires" in kinds:
+        ids = frames["patients"]["patient_id"].tolist() if "patients" in frames else None
+        if ids is None:
+            frames["questionnaires"] = compact_questionnaires(
+                read_frame(engine, "questionnaires"), plan)
+        else:
+            patient_type = pd.CategoricalDtype(ids)
+            parts = []
+            for i in range(0, len(ids), chunk_patients):
+                part = compact_questionnaires(
+                    read_frame(engine, "questionnaires", ids[i:i + chunk_patients]), plan)
+                # one shared category list: millions of rows hold small codes, not strings
+                part["patient_id"] = part["patient_id"].astype(patient_type)
+                parts.append(part)
+            frames["questionnaires"] = (pd.concat(parts, ignore_index=True) if parts
+                                        else compact_questionnaires(pd.DataFrame(), plan))
+    return frames
+
+
+def compact_questionnaires(frame: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """Keep only what the analyses use: planned instruments (answers only where the total is
+    missing) and the daily check-in's rating items as numeric columns ``item_0``, ``item_1``."""
+    columns = ["patient_id", "instrument_id", "date", "total", "answers", *CHECKIN_COLUMNS]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
+    ids = frame["instrument_id"].astype(str)
+    scored = frame[ids.isin(wanted).to_numpy()].copy()
+    scored.loc[scored["total"].notna(), "answers"] = None
+    checkins = frame[(ids == "checkin").to_numpy()]
+    items = {}
+    answers = checkins["answers"].tolist()
+    for position in CHECKIN_ITEMS:
+        items[f"item_{position}"] = np.array(
+            [a[position] if a is not None and len(a) > position and a[position] is not None
+             else np.nan for a in answers], dtype=float)
+    compact = pd.DataFrame({"patient_id": checkins["patient_id"].to_numpy(),
+                            "instrument_id": "checkin", "date": checkins["date"].to_numpy(),
+                            "total": np.nan, "answers": None, **items})
+    return pd.concat([scored.reindex(columns=columns), compact.reindex(columns=columns)],
+                     ignore_index=True)
 
 
 def to_days(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -62,6 +113,8 @@ class AnalysisData:
     labs: pd.DataFrame
     exposures: pd.DataFrame
     cutoff_day: float
+    #: Every relapse report with its qualification status (``relapses`` holds the counted ones).
+    relapse_reports: pd.DataFrame | None = None
     _series: dict[str, pd.DataFrame] | None = None
 
     def symptom_series(self, instrument: str) -> pd.DataFrame:
@@ -91,7 +144,12 @@ def _frame(frames: Mapping[str, pd.DataFrame], kind: str) -> pd.DataFrame:
 
 
 def _codes(frame: pd.DataFrame, lookup: pd.Series) -> np.ndarray:
-    return frame["patient_id"].map(lookup).to_numpy()
+    """Row number of each record's patient (the store guarantees the patient exists)."""
+    ids = frame["patient_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        per_category = lookup.reindex(ids.cat.categories).to_numpy()
+        return per_category[ids.cat.codes.to_numpy()].astype(np.int64)
+    return np.asarray(ids.map(lookup), dtype=np.int64)
 
 
 def _first_course(exposures: pd.DataFrame, drug_class: str, gap_days: int,
@@ -140,10 +198,15 @@ def _checkin_items(frame: pd.DataFrame, lookup: pd.Series) -> pd.DataFrame:
     parts = []
     codes = _codes(frame, lookup)
     days = to_days(frame["date"])
-    answers = frame["answers"].tolist()
+    compacted = all(c in frame for c in CHECKIN_COLUMNS)
+    answers = [] if compacted else frame["answers"].tolist()
     for position, instrument in CHECKIN_ITEMS.items():
-        values = np.array([a[position] if a is not None and len(a) > position
-                           and a[position] is not None else np.nan for a in answers], dtype=float)
+        if compacted:
+            values = pd.to_numeric(frame[f"item_{position}"], errors="coerce").to_numpy(float)
+        else:
+            values = np.array([a[position] if a is not None and len(a) > position
+                               and a[position] is not None else np.nan for a in answers],
+                              dtype=float)
         keep = np.isfinite(values) & np.isfinite(days)
         if not keep.any():
             continue
@@ -231,11 +294,20 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     rel_in = _frame(frames, "relapses")
     if rel_in.empty:
         relapses = _empty({"code": "int64", "onset": "float64", "recovery": "float64"})
+        relapse_reports = relapses.assign(status=pd.Series(dtype="object"))
     else:
-        relapses = pd.DataFrame({"code": _codes(rel_in, lookup),
-                                 "onset": to_days(rel_in["onset_date"]),
-                                 "recovery": to_days(rel_in["recovery_date"])})
+        relapses = pd.DataFrame({
+            "code": _codes(rel_in, lookup), "onset": to_days(rel_in["onset_date"]),
+            "recovery": to_days(rel_in["recovery_date"]),
+            "lasted_24h": rel_in.get("lasted_24h"),
+            "fever": rel_in.get("fever_or_infection")})
+        relapses = relapses.dropna(subset=["onset"])
         relapses = relapses.sort_values(["code", "onset"], kind="stable").reset_index(drop=True)
+        relapses["status"] = qualify(relapses["code"].to_numpy(), relapses["onset"].to_numpy(),
+                                     relapses["lasted_24h"], relapses["fever"])
+        counted = {QUALIFYING, UNCONFIRMED} if plan.count_unconfirmed_relapses else {QUALIFYING}
+        relapse_reports = relapses
+        relapses = relapses[relapses["status"].isin(counted)].reset_index(drop=True)
     symptoms = _symptoms(_frame(frames, "questionnaires"), lookup, plan)
     ae_in = _frame(frames, "adverse_events")
     if ae_in.empty:
@@ -302,4 +374,5 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
         "nc_start": nc_start,
     })
     return AnalysisData(patients=patients, edss=edss, relapses=relapses, symptoms=symptoms,
-                        adverse_events=aes, labs=labs, exposures=exp, cutoff_day=cutoff)
+                        adverse_events=aes, labs=labs, exposures=exp, cutoff_day=cutoff,
+                        relapse_reports=relapse_reports)

@@ -28,7 +28,9 @@ class AnalysisPlan:
     ldn_course_gap_days: int = 30
     #: No contact for this long before the data cut-off counts as having left the registry.
     lost_to_follow_up_days: int = 365
-    # Relapses
+    # Relapses (qualified by the domain rule: >= 24 h, no fever/infection, 30 days apart)
+    #: Count reports whose duration or fever status was not recorded (domain default: no).
+    count_unconfirmed_relapses: bool = False
     relapse_window_years: float = 2.0
     #: "Weeks right before the start" left out of the pre-LDN window (regression to the mean).
     pre_start_exclusion_days: int = 90

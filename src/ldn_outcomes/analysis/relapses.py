@@ -125,6 +125,16 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         "(regression to the mean), so the naive before/after ratio flatters LDN",
         "relapses are as reported to the registry; under-reporting before joining is possible",
     ]
+    reports = data.relapse_reports
+    if reports is not None and len(reports):
+        status = reports["status"].value_counts().to_dict()
+        skipped = {k: int(v) for k, v in status.items() if k not in ("qualifying",)
+                   and not (k == "unconfirmed" and plan.count_unconfirmed_relapses)}
+        if skipped:
+            result.caveats.append(
+                "relapse reports not counted (domain rule: at least 24 h, no fever or "
+                "infection, 30 days apart): " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                          for k, v in sorted(skipped.items())))
     if events < 20:
         result.warn(SmallSample, f"only {events} relapses in the windows compared")
     result.details["naive_vs_adjusted"] = [e.to_dict() for e in estimates]

@@ -42,9 +42,16 @@ def database_url(db: str | None) -> str:
     return load_settings().resolved_database_url
 
 
+_OPEN_ENGINES: list[Engine] = []
+
+
 def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
-    """An engine for --db; refuse to work on a database that needs `ldn init` first."""
+    """An engine for --db; refuse to work on a database that needs `ldn init` first.
+
+    Engines made here are disposed when the command returns (see ``handle_errors``).
+    """
     engine = make_engine(database_url(db))
+    _OPEN_ENGINES.append(engine)
     if migrated and not is_up_to_date(engine):
         raise ConfigurationError(
             "the database is not initialised or needs migrating: run `ldn init` first"
@@ -77,5 +84,8 @@ def handle_errors(function: F) -> F:
             else:
                 err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(code=error.exit_code) from None
+        finally:
+            while _OPEN_ENGINES:
+                _OPEN_ENGINES.pop().dispose()
 
     return wrapper  # type: ignore[return-value]

@@ -161,10 +161,13 @@ def build(
 ) -> None:
     """Create (or migrate) the database, load the demo registry, print the sign-ins."""
     engine = make_engine(database_url(db))
-    migrate.upgrade(engine)
-    with console.status("building the demo registry..."):
-        result = build_demo(engine, patients=patients, years=years, seed=seed,
-                            password=password)
+    try:
+        migrate.upgrade(engine)
+        with console.status("building the demo registry..."):
+            result = build_demo(engine, patients=patients, years=years, seed=seed,
+                                password=password)
+    finally:
+        engine.dispose()
     if json_output:
         print_json(result)
         return

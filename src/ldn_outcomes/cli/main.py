@@ -11,7 +11,6 @@ from rich.table import Table
 from .. import __version__
 from ..importers.registry_csv import export_dir, import_path
 from ..store import migrate
-from ..store.db import make_engine
 from .analyze_cmd import analyze, report
 from .common import (
     DbOption,
@@ -69,8 +68,7 @@ def main(
 @handle_errors
 def init(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Create the database, or migrate it to the current schema."""
-    url = database_url(db)
-    engine = make_engine(url)
+    engine = engine_for(db, migrated=False)
     before = sorted(migrate.current_revisions(engine))
     migrate.upgrade(engine)
     after = sorted(migrate.current_revisions(engine))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from ..domain.access import Role
 from ..errors import NotFound
@@ -24,6 +27,16 @@ ACTOR = "cli"
 def generated_password() -> str:
     """A random password to hand over once (about 96 bits)."""
     return secrets.token_urlsafe(12)
+
+
+@contextmanager
+def engine_scope(db: str | None) -> Iterator[Engine]:
+    """An engine for one command, disposed afterwards (no pooled connection left open)."""
+    engine = engine_for(db)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _account(engine: object, email: str) -> accounts.Account:
@@ -48,8 +61,9 @@ def add(
 ) -> None:
     """Create an account; prints the initial password once."""
     secret = password or generated_password()
-    account = accounts.create_account(engine_for(db), email=email, role=role, password=secret,
-                                      display_name=name, patient_id=patient, actor=ACTOR)
+    with engine_scope(db) as engine:
+        account = accounts.create_account(engine, email=email, role=role, password=secret,
+                                          display_name=name, patient_id=patient, actor=ACTOR)
     if json_output:
         print_json({"id": account.id, "email": account.email, "role": account.role.value,
                     "patient_id": account.patient_id, "password": secret})
@@ -63,12 +77,14 @@ def add(
 @handle_errors
 def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     """List accounts with their role and links."""
-    engine = engine_for(db)
     rows = []
-    for a in accounts.list_accounts(engine):
-        linked = accounts.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
-        rows.append({"id": a.id, "email": a.email, "role": a.role.value, "active": a.active,
-                     "patient_id": a.patient_id, "linked_patients": linked})
+    with engine_scope(db) as engine:
+        for a in accounts.list_accounts(engine):
+            linked = accounts.linked_patient_ids(engine, a.id) \
+                if a.role is Role.CLINICIAN else []
+            rows.append({"id": a.id, "email": a.email, "role": a.role.value,
+                         "active": a.active, "patient_id": a.patient_id,
+                         "linked_patients": linked})
     if json_output:
         print_json(rows)
         return
@@ -92,13 +108,13 @@ def link_patient(
     db: DbOption = None,
 ) -> None:
     """Give a patient account its record, or link a clinician to a patient they care for."""
-    engine = engine_for(db)
-    account = _account(engine, email)
-    if unlink:
-        accounts.unlink_patient(engine, account.id, patient, actor=ACTOR)
-        console.print(f"unlinked {email} from {patient}")
-        return
-    accounts.link_patient(engine, account.id, patient, actor=ACTOR)
+    with engine_scope(db) as engine:
+        account = _account(engine, email)
+        if unlink:
+            accounts.unlink_patient(engine, account.id, patient, actor=ACTOR)
+            console.print(f"unlinked {email} from {patient}")
+            return
+        accounts.link_patient(engine, account.id, patient, actor=ACTOR)
     console.print(f"linked {email} ({account.role.value}) to patient {patient}")
 
 
@@ -111,9 +127,9 @@ def reset_password(
     db: DbOption = None,
 ) -> None:
     """Reset a password (ends the account's sessions); prints a generated one once."""
-    engine = engine_for(db)
     secret = password or generated_password()
-    accounts.set_password(engine, _account(engine, email).id, secret, actor=ACTOR)
+    with engine_scope(db) as engine:
+        accounts.set_password(engine, _account(engine, email).id, secret, actor=ACTOR)
     console.print(f"password reset for {email}")
     if password is None:
         console.print(f"new password (shown once): [bold]{secret}[/]", highlight=False)
@@ -128,9 +144,9 @@ def token_create(
     json_output: JsonOption = False,
 ) -> None:
     """Create an API token; the token is printed once and stored only as a hash."""
-    engine = engine_for(db)
-    token, plain = accounts.create_api_token(engine, _account(engine, email).id, name,
-                                             actor=ACTOR)
+    with engine_scope(db) as engine:
+        token, plain = accounts.create_api_token(engine, _account(engine, email).id, name,
+                                                 actor=ACTOR)
     if json_output:
         print_json({"id": token.id, "name": token.name, "token": plain})
         return
@@ -146,7 +162,8 @@ def token_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke an API token at once."""
-    accounts.revoke_api_token(engine_for(db), token_id, actor=ACTOR)
+    with engine_scope(db) as engine:
+        accounts.revoke_api_token(engine, token_id, actor=ACTOR)
     console.print(f"revoked token {token_id}")
 
 
@@ -158,9 +175,9 @@ def token_list(
     json_output: JsonOption = False,
 ) -> None:
     """List tokens (never their values)."""
-    engine = engine_for(db)
-    owner = _account(engine, email).id if email else None
-    tokens = accounts.list_api_tokens(engine, owner)
+    with engine_scope(db) as engine:
+        owner = _account(engine, email).id if email else None
+        tokens = accounts.list_api_tokens(engine, owner)
     rows = [{"id": t.id, "account_id": t.account_id, "name": t.name, "prefix": t.prefix,
              "created_at": t.created_at.isoformat(timespec="seconds"),
              "revoked": t.revoked_at is not None} for t in tokens]

@@ -12,11 +12,12 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.access import Role
+from ..domain.access import Role, consent_active
+from ..domain.codes import ConsentScope
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .account_tables import AccountRow, ApiTokenRow, CareLinkRow
 from .accounts import (
@@ -31,6 +32,7 @@ from .accounts import (
     now_utc,
 )
 from .audit import write_audit
+from .convert import row_to_record
 from .tables import ConsentRow
 
 
@@ -163,16 +165,13 @@ def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
 
 def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date
                 ) -> tuple[bool, bool]:
-    """(linked, care consent active on ``on``) for one clinician and one patient, one query."""
+    """(linked, care consent active on ``on``) for one clinician and one patient; the
+    consent rule is the domain's (``Consent.active_on``)."""
     with Session(engine) as session:
         linked = session.get(CareLinkRow, (account_id, patient_id)) is not None
         if not linked:
             return False, False
-        active = session.scalar(
-            select(func.count()).select_from(ConsentRow).where(
-                ConsentRow.patient_id == patient_id, ConsentRow.scope == "care",
-                ConsentRow.given_date <= on,
-                (ConsentRow.withdrawn_date.is_(None)) | (ConsentRow.withdrawn_date > on),
-            )
-        )
-        return True, bool(active)
+        rows = session.scalars(select(ConsentRow).where(
+            ConsentRow.patient_id == patient_id, ConsentRow.scope == ConsentScope.CARE.value))
+        consents = [row_to_record("consents", row) for row in rows]
+    return True, consent_active(consents, ConsentScope.CARE, on)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ exception) undoes both.
 
 from __future__ import annotations
 
+import weakref
 from types import TracebackType
 
 from sqlalchemy import Engine
@@ -15,9 +16,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from .registry import Registry
 
 
+_FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _factory_for(engine: Engine) -> sessionmaker[Session]:
+    """One session factory per engine: building one per write costs measurable time."""
+    factory = _FACTORIES.get(engine)
+    if factory is None:
+        factory = _FACTORIES[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
+
+
 class UnitOfWork:
     def __init__(self, engine: Engine, actor: str = "system") -> None:
-        self._factory = sessionmaker(bind=engine, expire_on_commit=False)
+        self._factory = _factory_for(engine)
         self.actor = actor
         self.session: Session | None = None
 

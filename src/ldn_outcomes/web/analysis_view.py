@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from ..analysis.engine import results_to_dict, run_all
 from ..analysis.frames import KINDS
 from ..analysis.plan import AnalysisPlan
-from ..errors import LdnError
+from ..errors import InsufficientData, LdnError
 from ..reports.deidentify import research_patient_ids
 from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
@@ -55,9 +55,8 @@ def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()
 
 
 def report_response(report: dict[str, Any], as_json: bool) -> Response:
-    if report["html"] is None:
-        body = {"error": "InsufficientData", "message": report["message"], "problems": []}
-        return JSONResponse(body, status_code=422)
+    if report["html"] is None:  # rendered by the app's error handler (HTML page or JSON)
+        raise InsufficientData(report["message"])
     if as_json:
         return JSONResponse(report["json"])
     return HTMLResponse(report["html"], headers={"Content-Security-Policy": REPORT_CSP})

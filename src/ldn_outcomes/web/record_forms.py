@@ -25,7 +25,7 @@ from ..domain.definitions.dose_safety import (
 )
 from ..domain.models import AdverseEvent, DoseLog, EdssAssessment, Exposure, Relapse
 from ..domain.validation import parse_record
-from ..errors import Problem, ValidationFailed
+from ..errors import InteractionError, Problem, ValidationFailed
 from .forms import YES_NO_UNKNOWN, Field, blank_to_none, enum_options, tri_state
 from .views import is_ldn
 
@@ -91,13 +91,24 @@ def parse_exposure(values: dict[str, str], patient_id: str,
     data["time_of_day"] = data["time_of_day"] or "unknown"
     data["patient_id"] = patient_id
     record = parse_record(Exposure, data)
-    check_opioid_interaction([*existing, record])
+    new_problems = _interactions([*existing, record]) - _interactions(existing)
+    if new_problems:  # only what this exposure adds; an old recorded overlap does not block
+        raise InteractionError([Problem("exposure", "drug_name", rule, value=record.drug_name)
+                                for rule in sorted(new_problems)])
     note = None
     if is_ldn(record) and record.dose_mg is not None:
         result = check_ldn_dose(float(record.dose_mg))
         if result.band != "within":
             note = f"Note: {result.message} ({result.source})."
     return record, note
+
+
+def _interactions(exposures: list[Exposure]) -> set[str]:
+    try:
+        check_opioid_interaction(exposures)
+    except ValidationFailed as failure:
+        return {p.rule for p in failure.problems}
+    return set()
 
 
 def parse_dose(values: dict[str, str], patient_id: str) -> DoseLog:

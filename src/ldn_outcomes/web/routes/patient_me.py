@@ -171,12 +171,9 @@ async def change_consent(request: Request, engine: EngineDep, viewer: Patient) -
         if action == "give" and not current:
             uow.registry.add(parse_record(Consent, {"patient_id": patient_id, "scope": scope,
                                                     "given_date": today}))
-        if action == "withdraw":
+        if action == "withdraw":  # kept, with its end date: the history stays visible
             for consent in current:
-                if consent.given_date == today:
-                    uow.registry.delete("consents", consent.id)
-                else:
-                    uow.registry.update(consent.model_copy(update={"withdrawn_date": today}))
+                uow.registry.update(consent.model_copy(update={"withdrawn_date": today}))
         uow.commit()
     return saved("/me/consents", "consent")
 

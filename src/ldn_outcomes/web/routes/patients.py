@@ -15,11 +15,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ...domain.access import Role
+from ...domain.access import Role, consent_active
+from ...domain.codes import ConsentScope
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
 from ...reports.patient_view import patient_detail
 from ...store import accounts
+from ...store.convert import row_to_record
 from ...store.tables import ConsentRow, PatientRow
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
@@ -48,8 +50,9 @@ def linked_patients(engine: Engine, account_id: int, query: str = "") -> list[di
                                .order_by(PatientRow.patient_id)).all() if ids else []
         consents = session.scalars(select(ConsentRow).where(
             ConsentRow.patient_id.in_(ids), ConsentRow.scope == "care")).all() if ids else []
-    active = {c.patient_id for c in consents
-              if c.given_date <= today and (c.withdrawn_date is None or today < c.withdrawn_date)}
+    records = [row_to_record("consents", c) for c in consents]
+    active = {c.patient_id for c in records  # type: ignore[attr-defined]
+              if consent_active([c], ConsentScope.CARE, today)}  # type: ignore[list-item]
     listed = []
     for r in rows:
         if r.patient_id in active:
