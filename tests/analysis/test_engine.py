@@ -68,7 +68,7 @@ def test_true_relapse_effect_is_recovered():
     result = run_all(frames)["relapses"]
     head = result.headline
     assert "matched" in head.label
-    assert head.ci_low < 0.5 * 1.1 and head.ci_high > 0.5 * 0.95 or abs(head.value - 0.5) < 0.12
+    assert head.ci_low < 0.5 < head.ci_high  # the true rate ratio (fixed seed)
     assert head.ci_high < 1.0
 
 
