@@ -1,10 +1,13 @@
 """Benchmark the outcome analyses on simulated registries (not a test).
 
     python bench/bench_analysis.py --patients 10000 30000 100000 [--years 10] [--db]
+        [--keep-db DIR]
 
 For each size: simulate (not timed), optionally load into a fresh SQLite file and time the store
-read (``store.frames.read_frames`` of the kinds the analyses use) on its own, then time
+read (``analysis.frames.load_frames``, what ``ldn analyze`` does) on its own, then time
 ``run_all`` step by step and report peak memory (max RSS). Prints the machine as well.
+With ``--keep-db DIR`` the SQLite file is kept as ``DIR/bench-<patients>x<years>.sqlite3`` and
+reused by later runs (simulation and load are skipped when it exists).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse  # noqa: E402
 import pickle  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -80,7 +84,13 @@ def analyse(path: str) -> None:
               f"({head.ci_low:.2f}-{head.ci_high:.2f})")
 
 
-def run(patients: int, years: int, with_db: bool) -> None:
+def run(patients: int, years: int, with_db: bool, keep_db: str | None = None) -> None:
+    if keep_db:
+        kept = Path(keep_db) / f"bench-{patients}x{years}.sqlite3"
+        if kept.exists():
+            print(f"\n{patients:,} patients, {years} years: reusing {kept.name}", flush=True)
+            subprocess.run([sys.executable, __file__, "--analyse", str(kept)], check=True)
+            return
     began = time.perf_counter()
     registry = simulate_registry(SimulationParams(patients=patients, years=years, seed=42))
     frames = registry.frames
@@ -89,7 +99,7 @@ def run(patients: int, years: int, with_db: bool) -> None:
     print(f"\n{patients:,} patients, {years} years: {rows:,} rows ({users:,} LDN users), "
           f"simulated in {time.perf_counter() - began:.1f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        if with_db:
+        if with_db or keep_db:
             path = str(Path(tmp) / "bench.sqlite3")
             engine = make_engine(f"sqlite:///{path}")
             migrate.upgrade(engine)
@@ -97,13 +107,15 @@ def run(patients: int, years: int, with_db: bool) -> None:
             load_into_db(registry, engine)
             print(f"  load into SQLite: {time.perf_counter() - t:.1f} s (not part of analyze)",
                   flush=True)
-            engine.dispose()
+            engine.dispose()  # the last connection closing checkpoints the WAL into the file
+            if keep_db:  # kept only once fully loaded, so a reused file is never partial
+                path = shutil.move(path, Path(keep_db) / f"bench-{patients}x{years}.sqlite3")
         else:
             path = str(Path(tmp) / "frames.pickle")
             with open(path, "wb") as handle:
                 pickle.dump(frames, handle, protocol=pickle.HIGHEST_PROTOCOL)
         del registry, frames
-        subprocess.run([sys.executable, __file__, "--analyse", path], check=True)
+        subprocess.run([sys.executable, __file__, "--analyse", str(path)], check=True)
 
 
 def main() -> None:
@@ -111,6 +123,8 @@ def main() -> None:
     parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--db", action="store_true", help="also load into SQLite and time the read")
+    parser.add_argument("--keep-db", metavar="DIR",
+                        help="keep the SQLite file in DIR and reuse it on later runs")
     parser.add_argument("--analyse", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.analyse:
@@ -119,7 +133,7 @@ def main() -> None:
     print(machine())
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     for patients in args.patients:
-        run(patients, args.years, args.db)
+        run(patients, args.years, args.db, args.keep_db)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from .cohorts import exposure_cohort
 from .frames import AnalysisData
 from .matching import MatchResult, match_users
 from .plan import AnalysisPlan
-from .relapses import matched_ratio, windows, within_ratio
+from .relapses import matched_after_ratio, windows, within_ratio
 from .results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 
 METHOD = ("standardised mean differences after matching; preference-score overlap; minimal "
@@ -89,8 +89,8 @@ def negative_control(data: AnalysisData, plan: AnalysisPlan) -> tuple[Estimate, 
     naive = within_ratio(windows(data, plan, cohort, 0), plan,
                          "negative control: naive before/after rate ratio")
     mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
-    adjusted = matched_ratio(mwin, plan, "negative control: ratio of rate ratios vs matched "
-                             "non-users (lagged, matched)")
+    adjusted = matched_after_ratio(mwin, plan, "negative control: rate ratio after the start "
+                                   "vs matched non-users (matched)")
     return naive, adjusted
 
 

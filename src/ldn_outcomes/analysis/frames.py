@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from ..domain.codes import Phenotype
 from ..domain.instruments.scoring import score
 from ..errors import LdnError
-from ..store.frames import read_frame, read_frames
+from ..store.frames import read_frame, read_questionnaire_scores
 from .plan import AnalysisPlan
 from .qualify import QUALIFYING, UNCONFIRMED, qualify
 
@@ -32,34 +32,62 @@ CHECKIN_COLUMNS = [f"item_{position}" for position in CHECKIN_ITEMS]
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
 
+#: The columns each kind's analysis tables are derived from (``prepare``); nothing else is read.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "patients": ("patient_id", "year_of_birth", "sex", "phenotype", "first_symptoms_date",
+                 "diagnosis_date"),
+    "exposures": ("patient_id", "drug_class", "start_date", "stop_date"),
+    "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h",
+                 "fever_or_infection"),
+    "edss": ("patient_id", "date", "score"),
+    "adverse_events": ("patient_id", "onset_date", "term"),
+    "labs": ("patient_id", "date", "loinc_code", "name", "value", "unit"),
+    "consents": ("patient_id", "given_date"),
+}
+
+
 def load_frames(engine: Engine, kinds: Iterable[str] = KINDS,
                 plan: AnalysisPlan | None = None,
-                chunk_patients: int = 10_000) -> dict[str, pd.DataFrame]:
-    """Read the kinds the analyses need (dose logs are not read).
+                chunk_patients: int | None = None) -> dict[str, pd.DataFrame]:
+    """Read the kinds the analyses need, only the columns ``prepare`` uses (dose logs are not
+    read), through the store's typed read path.
 
-    Questionnaires, by far the largest table, are read in chunks of patients and compacted as
-    they arrive (``compact_questionnaires``), so the answer lists of millions of daily
-    check-ins never sit in memory at once."""
+    Patient ids of every other kind share one categorical coding (the patients frame's order).
+    Questionnaires, by far the largest table, come back already compact: the planned
+    instruments' totals (answers only where the total is missing) and the daily check-in's
+    two rating items as numeric columns ``item_0``, ``item_1``, extracted by the database, so
+    no answer list of the millions of daily check-ins is ever built. ``chunk_patients`` is
+    accepted for compatibility and no longer needed (the read streams in row batches)."""
+    del chunk_patients
     plan = plan or AnalysisPlan()
     kinds = tuple(kinds)
-    frames = read_frames(engine, tuple(k for k in kinds if k != "questionnaires"))
+    frames: dict[str, pd.DataFrame] = {}
+    if "patients" in kinds:
+        frames["patients"] = read_frame(engine, "patients", columns=COLUMNS["patients"])
+    ids = frames["patients"]["patient_id"].tolist() if "patients" in frames else None
+    shared = {"patient_id": ids} if ids is not None else {}
+    for kind in kinds:
+        if kind in ("patients", "questionnaires"):
+            continue
+        columns = COLUMNS.get(kind)
+        frames[kind] = (read_frame(engine, kind, columns=columns, categories=shared)
+                        if columns is not None else read_frame(engine, kind))
     if "questionnaires" in kinds:
-        ids = frames["patients"]["patient_id"].tolist() if "patients" in frames else None
-        if ids is None:
-            frames["questionnaires"] = compact_questionnaires(
-                read_frame(engine, "questionnaires"), plan)
-        else:
-            patient_type = pd.CategoricalDtype(ids)
-            parts = []
-            for i in range(0, len(ids), chunk_patients):
-                part = compact_questionnaires(
-                    read_frame(engine, "questionnaires", ids[i:i + chunk_patients]), plan)
-                # one shared category list: millions of rows hold small codes, not strings
-                part["patient_id"] = part["patient_id"].astype(patient_type)
-                parts.append(part)
-            frames["questionnaires"] = (pd.concat(parts, ignore_index=True) if parts
-                                        else compact_questionnaires(pd.DataFrame(), plan))
+        frames["questionnaires"] = read_questionnaires(engine, plan)
     return frames
+
+
+def read_questionnaires(engine: Engine, plan: AnalysisPlan) -> pd.DataFrame:
+    """The compact questionnaire frame of ``compact_questionnaires``, read without answer lists:
+    check-in rows carry only their items (total NaN), planned instruments their totals."""
+    wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
+    frame = read_questionnaire_scores(engine, wanted, {"checkin": tuple(CHECKIN_ITEMS)})
+    checkin = (frame["instrument_id"] == "checkin").to_numpy()
+    if "checkin" not in wanted and checkin.any():
+        total = frame["total"].to_numpy(dtype=float, copy=True)
+        total[checkin] = np.nan
+        frame["total"] = total
+    return frame
 
 
 def compact_questionnaires(frame: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
@@ -219,21 +247,33 @@ def _checkin_items(frame: pd.DataFrame, lookup: pd.Series) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def _is_instrument(ids: pd.Series, names: set[str]) -> np.ndarray:
+    """Rows whose instrument is one of ``names`` (a categorical is matched on its categories,
+    not turned into millions of strings first)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        hits = np.append(ids.cat.categories.astype(str).isin(list(names)), False)
+        return hits[ids.cat.codes.to_numpy()]  # code −1 (missing) picks the trailing False
+    return ids.astype(str).isin(names).to_numpy()
+
+
 def _symptoms(q_in: pd.DataFrame, lookup: pd.Series, plan: AnalysisPlan) -> pd.DataFrame:
     """Scores of the planned instruments (plus check-in NRS items) as code/instrument/day/total."""
     columns = {"code": "int64", "instrument": "object", "day": "float64", "total": "float64"}
     if q_in.empty:
         return _empty(columns)
     wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
-    ids = q_in["instrument_id"].astype(str)
-    scored = q_in[ids.isin(wanted).to_numpy()]
+    scored = q_in[_is_instrument(q_in["instrument_id"], wanted)]
     parts = []
     if not scored.empty:
         parts.append(pd.DataFrame({"code": _codes(scored, lookup),
                                    "instrument": scored["instrument_id"].astype(str).to_numpy(),
                                    "day": to_days(scored["date"]),
                                    "total": _symptom_totals(scored)}))
-    checkins = q_in[(ids == "checkin").to_numpy()]
+    # only the columns the check-in items need: copying millions of rows is the cost here
+    needed = ["patient_id", "date", *CHECKIN_COLUMNS]
+    if not all(c in q_in for c in CHECKIN_COLUMNS):
+        needed = ["patient_id", "date", "answers"]
+    checkins = q_in.loc[_is_instrument(q_in["instrument_id"], {"checkin"}), needed]
     if not checkins.empty and wanted & set(CHECKIN_ITEMS.values()):
         daily = _checkin_items(checkins, lookup)
         if not daily.empty:

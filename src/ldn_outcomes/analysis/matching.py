@@ -20,7 +20,11 @@ nearest within calipers are found with a k-d tree (``scipy.spatial.cKDTree``, Mi
 per (phenotype, grid date) block, so 10,000 users against 90,000 candidates take seconds.
 Matching is with replacement across users. A propensity-score match (logistic model, nearest
 neighbours on the logit within ``propensity_caliper_sd`` SD, Austin 2011, Pharm Stat 10:150,
-doi 10.1002/pst.433) is the second option.
+doi 10.1002/pst.433) is the second option. Optionally (``relapse_exact_bins_days``) users are
+matched only to candidates with the same coarsened relapse history, counts per window before
+the (pseudo-)start (coarsened exact matching: Iacus, King & Porro 2012, Polit Anal 20:1, doi
+10.1093/pan/mpr013); off by default, since the headline (rates after the start) was unbiased
+on the project simulator without it (docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from .trajectories import (
     BALANCE_COVARIATES,
     EDSS_COLUMNS,
     FATIGUE_COLUMNS,
+    count_in,
     snapshots,
     standardised_differences,
     trapezoid_weights,
@@ -113,6 +118,23 @@ def _distance_features(frame: pd.DataFrame, scales: dict[str, float],
     return np.hstack(parts)
 
 
+def _relapse_strata(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
+                    days: np.ndarray) -> np.ndarray:
+    """One integer per snapshot: its coarsened relapse history (counts per window before the
+    day, capped), so that users are matched only to candidates with the same history."""
+    stratum = np.zeros(len(codes), dtype=np.int64)
+    if not plan.relapse_exact_bins_days or len(codes) == 0:
+        return stratum
+    rel = data.relapses.dropna(subset=["onset"])
+    base = plan.relapse_exact_cap + 1
+    lo_days = 0
+    for hi_days in plan.relapse_exact_bins_days:
+        n = count_in(rel, "onset", codes, days - hi_days, days - lo_days)
+        stratum = stratum * base + np.minimum(n, plan.relapse_exact_cap)
+        lo_days = hi_days
+    return stratum
+
+
 def _scale(values: np.ndarray) -> float:
     values = values[np.isfinite(values)]
     sd = float(values.std()) if values.size > 1 else 0.0
@@ -159,6 +181,8 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     users["grid"] = np.round(users["index_day"] / plan.grid_days) * plan.grid_days
     ufeat = snapshots(data, plan, users["code"].to_numpy(), users["index_day"].to_numpy())
     users = pd.concat([users.reset_index(drop=True), ufeat], axis=1)
+    users["relapse_stratum"] = _relapse_strata(data, plan, users["code"].to_numpy(),
+                                               users["index_day"].to_numpy())
     has_history = np.isfinite(users[EDSS_COLUMNS].to_numpy()).all(axis=1)
     users["reason"] = np.where(has_history, "", "no EDSS in the 12 months before the start")
     eligible = users[has_history].reset_index(drop=True)
@@ -169,6 +193,9 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     cfeat = snapshots(data, plan, blocks["code"].to_numpy().astype(np.int64),
                       blocks["grid"].to_numpy())
     cands = pd.concat([blocks, cfeat], axis=1)
+    cands["relapse_stratum"] = _relapse_strata(data, plan,
+                                               blocks["code"].to_numpy().astype(np.int64),
+                                               blocks["grid"].to_numpy())
     cands = cands[np.isfinite(cands[EDSS_COLUMNS].to_numpy()).all(axis=1)].reset_index(drop=True)
     caveats = []
     missing_duration = int(eligible["duration"].isna().sum() + cands["duration"].isna().sum())
@@ -208,8 +235,9 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
         caliper = plan.caliper_distance
     k = plan.matches_per_user
     chosen_user, chosen_cand = [], []
-    cand_groups = cands.groupby(["phenotype", "grid"], sort=False).indices
-    for key, urows in eligible.groupby(["phenotype", "grid"], sort=False).indices.items():
+    strata = ["phenotype", "grid", "relapse_stratum"]
+    cand_groups = cands.groupby(strata, sort=False).indices
+    for key, urows in eligible.groupby(strata, sort=False).indices.items():
         crows = cand_groups.get(key)
         if crows is None or len(crows) == 0:
             continue
@@ -272,7 +300,8 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
                             "label": list(BALANCE_COVARIATES.values()),
                             "smd_before": smd_before.to_numpy(),
                             "smd_after": smd_after.to_numpy()})
-    users = users.drop(columns=[c for c in ufeat.columns if c not in BALANCE_COVARIATES])
+    users = users.drop(columns=[c for c in [*ufeat.columns, "relapse_stratum"]
+                                if c not in BALANCE_COVARIATES])
     if starts_later.any():
         caveats.append(f"{int(starts_later.sum())} of {len(ccodes)} matched controls started the "
                        "exposure later; " + ("they were censored then" if censor.any() else

@@ -55,6 +55,11 @@ class AnalysisPlan:
     #: Candidate snapshots drawn per user in each (phenotype, date) block; bounds time/memory.
     candidate_pool_per_user: int = 60
     fatigue_instrument: str = "mfis"
+    #: Exact matching on relapse history: counts of qualifying relapses in each of these
+    #: windows before the (pseudo-)start, (0, b1], (b1, b2], ... days, capped at
+    #: ``relapse_exact_cap`` (coarsened exact matching). Empty: relapses enter the distance only.
+    relapse_exact_bins_days: tuple[int, ...] = ()
+    relapse_exact_cap: int = 2
     propensity_caliper_sd: float = 0.2
     #: Matched comparisons: follow users after stopping and controls after a later start
     #: ("intention_to_treat", the effect of starting), or censor both there ("as_treated";

@@ -6,22 +6,36 @@ ratio comes from a Poisson regression with cluster-robust sandwich errors on the
 GEE with independence working correlation; or an NB2 GLM with cluster-robust errors) with
 log person-years as offset. The naive ratio uses the whole pre window; the lagged one leaves out the
 ``pre_start_exclusion_days`` right before the start, when people who start after a bad spell
-have their excess relapses (regression to the mean). With matched non-users and their
-pseudo-starts the same windows give a ratio of rate ratios (the interaction term), which
-removes what happens to comparable people who did not start.
+have their excess relapses (regression to the mean).
+
+With matched non-users and their pseudo-starts, the headline is the ratio of relapse rates
+after the (pseudo-)start, LDN users versus their matched controls (risk-set matching compares
+outcomes after the matching date: Li, Propert & Rosenbaum, J Am Stat Assoc
+2001;96:870-882). Controls are weighted 1/k (k = the user's number of matched
+controls), as variable-ratio matching with replacement requires (Stuart 2010, Stat Sci 25:1,
+doi 10.1214/09-STS313, section 5). The ratio of before/after rate ratios (a difference in
+differences) is shown as well but is not the headline: people start LDN because of a recent,
+transient relapse, so the matched groups' pre-start rates differ by more than their lasting
+relapse tendency and the difference in differences is biased by regression to the mean (Daw &
+Hatfield 2018, Health Serv Res 53:4138, doi 10.1111/1475-6773.12993); on the project simulator
+with no effect it showed a spurious benefit (docs/analysis.md).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
+from scipy.stats import norm
 
 from ..errors import InsufficientData
 from .cohorts import require_users
 from .frames import DAYS_PER_YEAR, AnalysisData
 from .matching import MatchResult
 from .plan import AnalysisPlan
-from .ratemodels import rate_ratio
+from .ratemodels import negbin_glm, rate_ratio
 from .results import AnalysisResult, Estimate, SmallSample
 from .trajectories import count_in
 
@@ -29,11 +43,13 @@ METHOD_GEE = ("within-patient rate ratio, Poisson regression with cluster-robust
               "on patient or match set (= GEE, independence working correlation), log "
               "person-years offset")
 METHOD_NB = "within-patient rate ratio, negative binomial GLM (NB2, cluster-robust SE)"
+MATCHED_LABEL = "rate ratio after the start vs matched non-users (matched)"
 
 
 def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
             exclusion_days: int) -> pd.DataFrame:
-    """Two rows per cohort row: period 0 (before the start) and 1 (after), counts and years."""
+    """Two rows per cohort row: period 0 (before the start) and 1 (after), counts, years and
+    the cohort row's weight (1 for users, 1/k for each of a user's k matched controls)."""
     width = plan.relapse_window_years * DAYS_PER_YEAR
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
@@ -56,6 +72,7 @@ def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
         "code": np.r_[codes[sel], codes[sel]],
         "match_id": np.tile(cohort["match_id"].to_numpy()[sel], 2),
         "ldn": np.tile((cohort["group"].to_numpy()[sel] == "ldn").astype(int), 2),
+        "weight": np.tile(cohort["weight"].to_numpy(dtype=float)[sel], 2),
         "post": np.r_[np.zeros(n, int), np.ones(n, int)],
         "count": np.r_[pre_n[sel], post_n[sel]],
         "years": np.r_[pre_y[sel], post_y[sel]],
@@ -63,9 +80,45 @@ def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
 
 
 def _crude(frame: pd.DataFrame, post: int, ldn: int = 1) -> float:
+    """Weighted crude rate (relapses per person-year) of one group in one period."""
     part = frame[(frame["post"] == post) & (frame["ldn"] == ldn)]
-    years = part["years"].sum()
-    return float(part["count"].sum() / years) if years > 0 else float("nan")
+    weight = part.get("weight", 1.0)
+    years = (part["years"] * weight).sum()
+    return float((part["count"] * weight).sum() / years) if years > 0 else float("nan")
+
+
+def weighted_rate_ratio(frame: pd.DataFrame, exog: np.ndarray, column: int, label: str,
+                        plan: AnalysisPlan, note: str = "") -> Estimate:
+    """exp(coefficient ``column``) of a weighted rate model (controls 1/k), with a sandwich
+    interval clustered on the match set. Poisson: weighted GLM (``var_weights``), whose
+    estimating equations give the weighted rates exactly; NB2: the dispersion from the
+    unweighted ML fit (as ``ratemodels.negbin_glm``), then the weighted GLM at it."""
+    years = frame["years"].to_numpy(dtype=float)
+    keep = years > 0
+    endog = frame["count"].to_numpy(dtype=float)[keep]
+    exog, years = exog[keep], years[keep]
+    weights = frame["weight"].to_numpy(dtype=float)[keep]
+    groups = pd.factorize(frame["match_id"].to_numpy()[keep])[0]
+    if endog.sum() < 1 or len(np.unique(groups)) < 2:
+        raise InsufficientData(f"{label}: no relapses recorded in the windows compared")
+    offset = np.log(years)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if plan.relapse_model == "negbin":
+            _, alpha = negbin_glm(endog, exog, offset)
+            family = sm.families.NegativeBinomial(alpha=alpha)
+        else:
+            family = sm.families.Poisson()
+        fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=weights).fit(
+            cov_type="cluster", cov_kwds={"groups": groups})
+    coef = float(np.asarray(fit.params)[column])
+    se = float(np.asarray(fit.bse)[column])
+    if not np.isfinite(se) or se <= 0:
+        raise InsufficientData(f"{label}: the model could not estimate an interval")
+    z = norm.ppf(1 - plan.alpha / 2)
+    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
+                    float(np.exp(coef + z * se)), "ratio", n=int(len(np.unique(groups))),
+                    note=note)
 
 
 def within_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estimate:
@@ -76,13 +129,26 @@ def within_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estimat
 
 
 def matched_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estimate:
+    """Ratio of before/after rate ratios, users vs matched controls (weighted): a difference
+    in differences, biased when starting follows a transient relapse (module docstring)."""
     post, ldn = frame["post"].to_numpy(), frame["ldn"].to_numpy()
     x = np.column_stack([np.ones(len(frame)), post, ldn, post * ldn])
     note = (f"LDN users {_crude(frame, 0):.2f} -> {_crude(frame, 1):.2f}; matched non-users "
             f"{_crude(frame, 0, 0):.2f} -> {_crude(frame, 1, 0):.2f} relapses/year")
-    return rate_ratio(frame["count"].to_numpy(float), x, frame["years"].to_numpy(),
-                      frame["match_id"].to_numpy(), 3, label, plan.relapse_model, plan.alpha,
-                      note=note)
+    return weighted_rate_ratio(frame, x, 3, label, plan, note=note)
+
+
+def matched_after_ratio(frame: pd.DataFrame, plan: AnalysisPlan,
+                        label: str = MATCHED_LABEL) -> Estimate:
+    """Relapse rate after the start, LDN users vs their matched controls after the
+    pseudo-start (weighted 1/k, clustered on the match set): the headline comparison."""
+    after = frame[frame["post"] == 1]
+    if not ((after["ldn"] == 1).any() and (after["ldn"] == 0).any()):
+        raise InsufficientData(f"{label}: users or matched controls have no follow-up")
+    x = np.column_stack([np.ones(len(after)), after["ldn"].to_numpy()])
+    note = (f"LDN users {_crude(frame, 1):.2f}, matched non-users {_crude(frame, 1, 0):.2f} "
+            "relapses/year after the (pseudo-)start")
+    return weighted_rate_ratio(after, x, 1, label, plan, note=note)
 
 
 def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
@@ -105,12 +171,13 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
     if matched is not None and (matched.cohort["group"] == "control").any():
         mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
         if (mwin["ldn"] == 0).any() and (mwin["ldn"] == 1).any():
-            adjusted = matched_ratio(
-                mwin, plan, "ratio of rate ratios vs matched non-users (lagged, matched)")
-            estimates.insert(0, adjusted)
+            estimates.insert(0, matched_after_ratio(mwin, plan))
+            estimates.append(matched_ratio(
+                mwin, plan, "ratio of before/after rate ratios vs matched non-users "
+                "(lagged, matched; biased by regression to the mean)"))
             mwin0 = windows(data, plan, matched.cohort, 0)
             estimates.append(matched_ratio(
-                mwin0, plan, "ratio of rate ratios vs matched non-users (no lag)"))
+                mwin0, plan, "ratio of before/after rate ratios vs matched non-users (no lag)"))
             result.population["matched_controls"] = int(mwin.loc[mwin["ldn"] == 0,
                                                                  "code"].count() // 2)
     result.estimates = estimates
@@ -125,6 +192,11 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         "(regression to the mean), so the naive before/after ratio flatters LDN",
         "relapses are as reported to the registry; under-reporting before joining is possible",
     ]
+    if len(estimates) > 2:
+        result.caveats.append(
+            "the headline compares relapse rates after the start with matched non-users after "
+            "the same date; the ratio of before/after rate ratios is shown for reference only: "
+            "people start LDN after a recent relapse, so it flatters LDN even with matching")
     reports = data.relapse_reports
     if reports is not None and len(reports):
         status = reports["status"].value_counts().to_dict()
