@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .registry import Registry
 
-
 _FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = (
     weakref.WeakKeyDictionary()
 )
