@@ -1,6 +1,6 @@
 """Operating characteristics of the n-of-1 design and analysis (the table in docs/nof1.md).
 
-Run: ``.venv/bin/python bench/nof1_power.py [trials]``. Prints power at an effect of one MCID
+Run: ``.venv/bin/python bench/bench_nof1_power.py [trials]``. Prints power at an effect of one MCID
 (1 point, fatigue lower on LDN) and the false-positive rate of "likely helps" with no effect,
 for 2, 3 and 4 pairs of 4-week periods with a 7-day washout, then two misspecified scenarios.
 """
