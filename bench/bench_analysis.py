@@ -5,7 +5,8 @@
 
 For each size: simulate (not timed), optionally load into a fresh SQLite file and time the store
 read (``analysis.frames.load_frames``, what ``ldn analyze`` does) on its own, then time
-``run_all`` step by step and report peak memory (max RSS). Prints the machine as well.
+``run_all`` step by step and report peak memory (max RSS). Prints the machine as well, and CPU
+time next to wall time: on a machine shared with other jobs CPU time is the steadier figure.
 With ``--keep-db DIR`` the SQLite file is kept as ``DIR/bench-<patients>x<years>.sqlite3`` and
 reused by later runs (simulation and load are skipped when it exists).
 """
@@ -57,21 +58,23 @@ def analyse(path: str) -> None:
     does, or from a pickle), then time run_all; its peak memory is that of the analysis run."""
     if path.endswith(".sqlite3"):
         engine = make_engine(f"sqlite:///{path}")
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         frames = load_frames(engine)
         print(f"  store read (analysis.frames.load_frames, SQLite): "
-              f"{time.perf_counter() - t:.1f} s", flush=True)
+              f"{time.perf_counter() - t:.1f} s (CPU {time.process_time() - cpu:.1f} s)",
+              flush=True)
         engine.dispose()
     else:
         with open(path, "rb") as handle:
             frames = pickle.load(handle)
     loaded = peak_gb()
     timings: dict[str, float] = {}
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     results = run_all(frames, AnalysisPlan(), timings)
     total = time.perf_counter() - t
     steps = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
-    print(f"  run_all: {total:.1f} s ({steps})")
+    print(f"  run_all: {total:.1f} s (CPU {time.process_time() - cpu:.1f} s; {steps})")
+    print(f"  load average now: {os.getloadavg()[0]:.1f}")
     print(f"  peak memory: {peak_gb():.2f} GB (frames loaded: {loaded:.2f} GB)")
     matched = results["matched"]
     if matched.status != "insufficient_data":

@@ -114,7 +114,9 @@ def test_questionnaire_scores_match_parsed_answers(loaded, monkeypatch):
     old = read_frame(loaded, "questionnaires")
     instruments = ["mfis", "fss", "nrs-fatigue"]
     new = read_questionnaire_scores(loaded, instruments, {"checkin": (0, 1)})
-    kept = old[old["instrument_id"].isin([*instruments, "checkin"])].reset_index(drop=True)
+    # the instruments' rows first, then the check-ins, each in key order
+    kept = pd.concat([old[old["instrument_id"].isin(instruments)],
+                      old[old["instrument_id"] == "checkin"]], ignore_index=True)
     assert len(new) == len(kept) and (kept["instrument_id"] == "checkin").sum() > 1000
     for column in ("patient_id", "instrument_id", "date", "total"):
         assert _plain(new[column]) == _plain(kept[column]), column
@@ -130,6 +132,21 @@ def test_questionnaire_scores_match_parsed_answers(loaded, monkeypatch):
     assert sum(a is not None for a in answers) == 8  # the scores stored without a total
 
 
+def test_an_items_instrument_also_scored_keeps_its_totals(loaded):
+    old = read_frame(loaded, "questionnaires")
+    old = pd.concat([old[old["instrument_id"] == "fss"], old[old["instrument_id"] == "mfis"]],
+                    ignore_index=True)
+    new = read_questionnaire_scores(loaded, ["fss", "mfis"], {"mfis": (2,)})
+    assert _plain(new["total"]) == _plain(old["total"])
+    assert _plain(new["instrument_id"]) == old["instrument_id"].tolist()
+    mfis = (old["instrument_id"] == "mfis").to_numpy()
+    assert _plain(new["item_2"]) == [a[2] if m else None for a, m in
+                                     zip(old["answers"], mfis, strict=True)]
+    blank = old["total"].isna().to_numpy()
+    assert new["answers"][blank].tolist() == old["answers"][blank].tolist()
+    assert new["answers"][~blank].isna().all()
+
+
 def test_questionnaire_scores_on_an_empty_selection(loaded):
     assert read_questionnaire_scores(loaded, [], {}).empty
     none = read_questionnaire_scores(loaded, ["mfis"], {"checkin": (0,)}, patient_ids=[])
@@ -142,7 +159,8 @@ def test_questionnaire_scores_of_some_patients(loaded, monkeypatch, many):
         monkeypatch.setattr(store_frames, "IDS_PER_QUERY", 3)
     ids = read_frame(loaded, "patients")["patient_id"].tolist()[1::9]
     old = read_frame(loaded, "questionnaires", ids)
-    old = old[old["instrument_id"].isin(["mfis", "checkin"])].reset_index(drop=True)
+    old = pd.concat([old[old["instrument_id"] == "mfis"], old[old["instrument_id"] == "checkin"]],
+                    ignore_index=True)
     new = read_questionnaire_scores(loaded, ["mfis"], {"checkin": (1,)}, patient_ids=ids)
     assert len(new) == len(old) > 0
     for column in ("patient_id", "instrument_id", "date", "total"):

@@ -172,9 +172,10 @@ def _headline(results: Mapping[str, AnalysisResult]) -> str:
     if naive is not None and adjusted is not None and adjusted is not naive:
         text = (f"<p class=head>Counting relapses before and after the start, LDN users had "
                 f"<strong>{_estimate_text(naive)}</strong> times the relapse rate after "
-                f"starting. Compared with similar people who did not start, and leaving out the "
-                f"weeks before the start, the ratio is <strong>{_estimate_text(adjusted)}"
-                "</strong>. The difference between the two is what self-selection and "
+                f"starting. Comparing their relapse rate after the start with that of matched "
+                f"people who had a similar recent course but did not start (after the same "
+                f"date), the ratio is <strong>{_estimate_text(adjusted)}</strong>. "
+                "The difference between the two is what self-selection and "
                 "regression to the mean produce on their own.</p>")
     return text + forest_chart(rows, "Naive versus adjusted relapse rate ratios")
 

@@ -82,7 +82,9 @@ def read_questionnaire_scores(
     engine: Engine, instruments: Iterable[str], items: Mapping[str, Sequence[int]] | None = None,
     patient_ids: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Questionnaire rows of some instruments without their answer lists, in key order.
+    """Questionnaire rows of some instruments without their answer lists: first those of
+    ``instruments`` (not in ``items``), then those of the ``items`` instruments, each in key
+    order.
 
     Columns: ``patient_id`` (categorical over every patient id, in the patients' key order),
     ``instrument_id`` (categorical), ``date`` (datetime64), ``total`` (float, NaN = not
@@ -92,8 +94,8 @@ def read_questionnaire_scores(
     instrument's rows and NaN on the others or where the answer is blank. Rows of an ``items``
     instrument are read even if it is not listed in ``instruments``.
 
-    Everything but the few answer lists comes back as numbers from one query (patients as row
-    numbers via a join, instruments as codes, dates as day numbers), one snapshot for all."""
+    Everything but the few answer lists comes back as numbers (patients as row numbers via a
+    join, instruments as codes, dates as day numbers), all queries in one snapshot."""
     items = {name: tuple(int(p) for p in positions) for name, positions in (items or {}).items()}
     scored = sorted(set(instruments))
     names = sorted(set(scored) | set(items))
@@ -104,42 +106,24 @@ def read_questionnaire_scores(
     in_sql = in_params = None
     if ids is not None and len(ids) <= IDS_PER_QUERY:
         in_sql, in_params = f" AND q.patient_id IN ({', '.join([mark] * len(ids))})", ids
+    blocks = [  # (instruments, their items, read totals and blank-total answers?)
+        (sorted(set(scored) - set(items)), {}, True),
+        (sorted(items), items, bool(set(items) & set(scored))),
+    ]
     with _snapshot(engine) as dbapi:
         patients = [row[0] for rows in _fetch(dbapi, dialect, "SELECT patient_id FROM patients "
                                               "ORDER BY patient_id", []) for row in rows]
         if not names or ids == []:
             return _empty_scores(positions, patients, names)
-        # flag: this row's answers come from the second query (same rows, same order)
-        blank = (f"q.total IS NULL AND q.instrument_id IN ({', '.join([mark] * len(scored))})"
-                 if scored else "1 = 0")
-        selects = [f"CASE WHEN {blank} THEN 1 END", "codes.code",
-                   "CASE q.instrument_id " + " ".join(f"WHEN {mark} THEN {i}"
-                                                      for i in range(len(names))) + " END",
-                   _day_sql("q.date", dialect), "q.total"]
-        params: list[Any] = list(scored) + list(names)
-        for position in positions:
-            having = sorted(name for name, ps in items.items() if position in ps)
-            selects.append(f"CASE WHEN q.instrument_id IN ({', '.join([mark] * len(having))}) "
-                           f"THEN {_item_sql('q.answers', position, dialect)} END")
-            params += having
-        sql = (f"WITH codes (pid, code) AS (SELECT patient_id, "
-               f"row_number() OVER (ORDER BY patient_id) - 1 FROM patients) "
-               f"SELECT {', '.join(selects)} FROM questionnaires q "
-               # SQLite: CROSS JOIN keeps the table scan outermost, in key order (no sort)
-               f"{'CROSS ' if dialect == 'sqlite' else ''}JOIN codes ON codes.pid = q.patient_id "
-               f"WHERE q.instrument_id IN ({', '.join([mark] * len(names))})"
-               f"{in_sql or ''} ORDER BY q.id")
-        params += names + (in_params or [])
-        parts = [np.array(rows, dtype=float).reshape(len(rows), len(selects))
-                 for rows in _fetch(dbapi, dialect, sql, params)]
-        table = np.concatenate(parts) if parts else np.empty((0, len(selects)))
-        answers: list[Any] = []
-        if scored:
-            blanks = (f"SELECT q.answers FROM questionnaires q WHERE {blank}{in_sql or ''} "
-                      f"ORDER BY q.id")
-            answers = [_json(row[0]) for rows in _fetch(dbapi, dialect, blanks,
-                                                         scored + (in_params or []))
-                       for row in rows]
+        tables, answers = [], []
+        for block, block_items, with_totals in blocks:
+            if block:
+                table, blank_answers = _score_block(
+                    dbapi, dialect, mark, block, names, block_items, positions, with_totals,
+                    in_sql or "", in_params or [])
+                tables.append(table)
+                answers += blank_answers
+    table = np.concatenate(tables)
     parsed = np.full(len(table), None, dtype=object)
     flagged = np.flatnonzero(table[:, 0] == 1)
     if len(flagged) != len(answers):  # cannot happen inside one snapshot
@@ -157,6 +141,66 @@ def read_questionnaire_scores(
         "answers": parsed,
         **{f"item_{p}": table[:, 5 + j] for j, p in enumerate(positions)},
     })
+
+
+def _score_block(dbapi: Any, dialect: str, mark: str, block: list[str], names: list[str],
+                 items: Mapping[str, Sequence[int]], positions: list[int], with_totals: bool,
+                 in_sql: str, in_params: list[str]) -> tuple[np.ndarray, list[Any]]:
+    """Rows of some instruments as one float array with the columns blank-total flag, patient
+    row number, instrument code (index in ``names``), day, total, then one per item position;
+    plus, in the same order, the answers of the flagged rows (stored without a total).
+
+    Only what the block needs is selected (a daily check-in carries no total): every value is
+    a Python object on its way out of the driver, so fewer values is what makes it fast."""
+    selects, params, fill = [], [], {}
+    blank = (f"q.total IS NULL AND q.instrument_id IN ({', '.join([mark] * len(block))})")
+    if with_totals:
+        selects.append(f"CASE WHEN {blank} THEN 1 END")
+        params += block
+    else:
+        fill[0] = np.nan
+    selects.append("codes.code")
+    if len(block) > 1:
+        selects.append("CASE q.instrument_id " + " ".join(
+            f"WHEN {mark} THEN {names.index(name)}" for name in block) + " END")
+        params += block
+    else:
+        fill[2] = float(names.index(block[0]))
+    selects.append(_day_sql("q.date", dialect))
+    if with_totals:
+        selects.append("q.total")
+    else:
+        fill[4] = np.nan
+    for j, position in enumerate(positions):
+        having = sorted(name for name, ps in items.items() if position in ps)
+        if having:
+            selects.append(f"CASE WHEN q.instrument_id IN ({', '.join([mark] * len(having))}) "
+                           f"THEN {_item_sql('q.answers', position, dialect)} END")
+            params += having
+        else:
+            fill[5 + j] = np.nan
+    sql = (f"WITH codes (pid, code) AS (SELECT patient_id, "
+           f"row_number() OVER (ORDER BY patient_id) - 1 FROM patients) "
+           f"SELECT {', '.join(selects)} FROM questionnaires q "
+           # SQLite: CROSS JOIN keeps the table scan outermost, in key order (no sort)
+           f"{'CROSS ' if dialect == 'sqlite' else ''}JOIN codes ON codes.pid = q.patient_id "
+           f"WHERE q.instrument_id IN ({', '.join([mark] * len(block))}){in_sql} ORDER BY q.id")
+    params += block + in_params
+    parts = [np.array(rows, dtype=float).reshape(len(rows), len(selects))
+             for rows in _fetch(dbapi, dialect, sql, params)]
+    selected = np.concatenate(parts) if parts else np.empty((0, len(selects)))
+    del parts
+    table = np.empty((len(selected), 5 + len(positions)))
+    read = [c for c in range(table.shape[1]) if c not in fill]
+    table[:, read] = selected
+    for column, value in fill.items():
+        table[:, column] = value
+    answers: list[Any] = []
+    if with_totals:
+        sql = f"SELECT q.answers FROM questionnaires q WHERE {blank}{in_sql} ORDER BY q.id"
+        answers = [_json(row[0]) for rows in _fetch(dbapi, dialect, sql, block + in_params)
+                   for row in rows]
+    return table, answers
 
 
 # --- the typed path ---------------------------------------------------------------------------
