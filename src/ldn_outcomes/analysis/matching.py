@@ -224,9 +224,9 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
             caveats.append("the propensity model could not be fitted (separation); no overlap "
                            "figure")
     if plan.matching_method == "propensity":
-        if logit_u is None:
+        if logit_u is None or logit_c is None:
             raise InsufficientData("propensity-score matching needs a fitted propensity model")
-        sd = _scale(np.r_[logit_u, logit_c])
+        sd = float(_scale(np.r_[logit_u, logit_c]))
         fu, fc = (logit_u / sd)[:, None], (logit_c / sd)[:, None]
         caliper = plan.propensity_caliper_sd
     else:

@@ -98,6 +98,7 @@ def pool(effects: Sequence[PatientEffect], method: str = "dl") -> SeriesResult:
     _, (re_low, re_high), _, _ = result.conf_int(use_t=False)  # (fe, re, fe wls, re wls)
     k = len(usable)
     se = float(result.sd_eff_w_re)
+    prediction: tuple[float, float] | tuple[None, None]
     if k >= 3:
         half = stats.t.ppf(0.975, k - 2) * np.sqrt(result.tau2 + se**2)
         prediction = (float(result.mean_effect_re - half), float(result.mean_effect_re + half))
