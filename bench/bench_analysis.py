@@ -89,6 +89,7 @@ def analyse(path: str) -> None:
 
 def run(patients: int, years: int, with_db: bool, keep_db: str | None = None) -> None:
     if keep_db:
+        Path(keep_db).mkdir(parents=True, exist_ok=True)
         kept = Path(keep_db) / f"bench-{patients}x{years}.sqlite3"
         if kept.exists():
             print(f"\n{patients:,} patients, {years} years: reusing {kept.name}", flush=True)
