@@ -282,14 +282,17 @@ def test_outcome_reports_come_from_the_analysis_engine(world: World) -> None:
 
 def test_an_old_recorded_overlap_does_not_block_other_medicines(world: World) -> None:
     """Imported history may hold an opioid overlapping LDN; only new overlaps are refused."""
-    from ldn_outcomes.domain.models import Exposure
-    from ldn_outcomes.store.uow import UnitOfWork
+    from sqlalchemy import insert
 
-    with UnitOfWork(world.engine, actor="import") as uow:
-        uow.registry.add(Exposure(patient_id="P-OWN", drug_name="codeine", drug_class="opioid",
-                                  start_date=TODAY - dt.timedelta(days=150),
-                                  stop_date=TODAY - dt.timedelta(days=140)))
-        uow.commit()
+    from ldn_outcomes.store.tables import ExposureRow
+
+    # The store now refuses such an overlap at entry, so plant it as data written before the
+    # rule existed (or loaded through the column-oriented bulk path).
+    with world.engine.begin() as connection:
+        connection.execute(insert(ExposureRow).values(
+            patient_id="P-OWN", drug_name="codeine", drug_class="opioid", frequency="daily",
+            time_of_day="unknown", start_date=TODAY - dt.timedelta(days=150),
+            stop_date=TODAY - dt.timedelta(days=140)))
     ok = _post(world, "patient", "/me/records/exposure", {
         "drug_name": "vitamin D", "drug_class": "supplement", "start_date": TODAY.isoformat()})
     assert ok.status_code == 303

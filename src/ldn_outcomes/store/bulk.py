@@ -21,8 +21,8 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from ..domain.models import RECORD_TYPES, Record
-from ..errors import DuplicateRecord, Problem, ValidationFailed
+from ..domain.models import RECORD_TYPES, Exposure, Record
+from ..errors import DuplicateRecord, InteractionError, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, table_of
 from .frame_rules import check_frames
@@ -60,6 +60,7 @@ def load_records(
             key = key_column(kind)
             if key != "id":
                 pending[kind] = {getattr(record, key) for _, record in batch}
+        problems.extend(_interaction_problems(registry, records.get("exposures", ()), source))
         if problems:
             raise ValidationFailed(problems)
         for kind in ORDER:
@@ -90,6 +91,28 @@ def load_records(
         if engine.dialect.name == "postgresql":
             _reset_sequences(session.connection(), [k for k in counts if key_column(k) == "id"])
     return counts
+
+
+def _interaction_problems(
+    registry: Registry, batch: Sequence[tuple[int | None, Record]], source: str
+) -> list[Problem]:
+    """Naltrexone-opioid overlaps the batch would add, per patient, with the file row."""
+    by_patient: dict[str, list[tuple[int | None, Exposure]]] = {}
+    for row, record in batch:
+        if isinstance(record, Exposure):
+            by_patient.setdefault(record.patient_id, []).append((row, record))
+    problems: list[Problem] = []
+    for patient_id, items in by_patient.items():
+        try:
+            registry.check_interactions(patient_id, [record for _, record in items])
+        except InteractionError as failure:
+            for problem in failure.problems:
+                row = next((r for r, e in items if e.drug_name == problem.value), None)
+                if row is None:  # the opioid was already recorded: point at the new naltrexone
+                    row = next((r for r, e in items if e.drug_name in problem.rule), None)
+                problems.append(Problem(problem.record, problem.field, problem.rule, row,
+                                        patient_id, source))
+    return problems
 
 
 def _with_rows(

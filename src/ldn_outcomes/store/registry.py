@@ -10,7 +10,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.models import RECORD_TYPES, Patient, Record, record_kind
+from ..domain.definitions.dose_safety import check_new_interactions
+from ..domain.models import RECORD_TYPES, Exposure, Patient, Record, record_kind
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
@@ -67,6 +68,8 @@ class Registry:
         """Insert one validated record after checking its references and uniqueness."""
         kind = record_kind(record)
         self.check_references(kind, [record], first_row=row)
+        if isinstance(record, Exposure):
+            self.check_interactions(record.patient_id, [record])
         values = record_to_values(kind, record)
         table = table_of(kind)
         key_name = key_column(kind)
@@ -189,6 +192,13 @@ class Registry:
                     )
         if problems:
             raise ValidationFailed(problems)
+
+    def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
+        """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs)."""
+        existing = [
+            e for e in self.list("exposures", patient_id=patient_id) if isinstance(e, Exposure)
+        ]
+        check_new_interactions(existing, added)
 
     def has_patient(self, patient_id: str) -> bool:
         return bool(

@@ -20,6 +20,7 @@ from ..domain.codes import (
 )
 from ..domain.definitions.dose_safety import (
     check_ldn_dose,
+    check_new_interactions,
     check_opioid_interaction,
     match_opioid,
 )
@@ -91,24 +92,17 @@ def parse_exposure(values: dict[str, str], patient_id: str,
     data["time_of_day"] = data["time_of_day"] or "unknown"
     data["patient_id"] = patient_id
     record = parse_record(Exposure, data)
-    new_problems = _interactions([*existing, record]) - _interactions(existing)
-    if new_problems:  # only what this exposure adds; an old recorded overlap does not block
-        raise InteractionError([Problem("exposure", "drug_name", rule, value=record.drug_name)
-                                for rule in sorted(new_problems)])
+    try:  # only what this exposure adds; an old recorded overlap does not block
+        check_new_interactions(existing, [record])
+    except InteractionError as failure:
+        raise InteractionError([Problem("exposure", "drug_name", p.rule, value=record.drug_name)
+                                for p in failure.problems]) from None
     note = None
     if is_ldn(record) and record.dose_mg is not None:
         result = check_ldn_dose(float(record.dose_mg))
         if result.band != "within":
             note = f"Note: {result.message} ({result.source})."
     return record, note
-
-
-def _interactions(exposures: list[Exposure]) -> set[str]:
-    try:
-        check_opioid_interaction(exposures)
-    except ValidationFailed as failure:
-        return {p.rule for p in failure.problems}
-    return set()
 
 
 def parse_dose(values: dict[str, str], patient_id: str) -> DoseLog:

@@ -129,6 +129,31 @@ def check_opioid_interaction(exposures: Sequence[ExposureLike]) -> None:
         raise InteractionError(problems)
 
 
+def _interaction_rules(exposures: Sequence[ExposureLike]) -> dict[str, Problem]:
+    try:
+        check_opioid_interaction(exposures)
+    except InteractionError as failure:
+        return {p.rule: p for p in failure.problems}
+    return {}
+
+
+def check_new_interactions(
+    existing: Sequence[ExposureLike], added: Sequence[ExposureLike]
+) -> None:
+    """Refuse exposures that *add* a naltrexone-opioid overlap to a patient's record.
+
+    An overlap already in the recorded history is reported elsewhere but does not block
+    unrelated entries; only what the new exposures introduce is refused, naming both drugs.
+    """
+    before = _interaction_rules(existing)
+    after = _interaction_rules([*existing, *added])
+    new = [after[rule] for rule in sorted(after) if rule not in before]
+    if new:  # value = the opioid's name, so callers can point at its row
+        raise InteractionError(
+            [Problem("exposure", "drug_name", p.rule, value=p.value) for p in new]
+        )
+
+
 @dataclass(frozen=True)
 class LiquidDose:
     concentration_mg_per_ml: float
