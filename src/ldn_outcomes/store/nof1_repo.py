@@ -37,7 +37,14 @@ from ..domain.nof1 import (
     check_unblinding,
     outcome_spec,
 )
-from ..errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
+from ..errors import (
+    ConfigurationError,
+    DuplicateRecord,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    ValidationFailed,
+)
 from .audit import write_audit
 from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
 from .tables import PatientRow, QuestionnaireRow
@@ -48,7 +55,9 @@ _NONCE = 12
 
 def _key(secret: bytes) -> bytes:
     if len(secret) < 16:
-        raise ValueError("the sealing secret must be at least 16 bytes")
+        raise ConfigurationError(
+            "LDN_SECRET_KEY must be at least 16 bytes to seal n-of-1 allocations"
+        )
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"ldn-outcomes nof1 seal v1"
     ).derive(secret)
