@@ -22,6 +22,7 @@ class AnalysisPlan:
     min_ldn_users: int = 5
     # Progression (confirmed disability worsening, fixed baseline, 12-week confirmation)
     horizons_years: tuple[float, ...] = (1.0, 2.0, 3.0, 5.0)
+    #: 12-week confirmation, the convention of MS trials and of pymsprog's default.
     cdw_confirmation_days: int = 84
     cdw_baseline_lookback_days: int = 365
     #: Stopping LDN ends follow-up unless the gap to a restart is at most this long.
@@ -60,15 +61,21 @@ class AnalysisPlan:
     #: ``relapse_exact_cap`` (coarsened exact matching). Empty: relapses enter the distance only.
     relapse_exact_bins_days: tuple[int, ...] = ()
     relapse_exact_cap: int = 2
+    #: 0.2 SD of the logit of the propensity score (Austin 2011, Pharm Stat 10:150,
+    #: doi 10.1002/pst.433).
     propensity_caliper_sd: float = 0.2
     #: Matched comparisons: follow users after stopping and controls after a later start
     #: ("intention_to_treat", the effect of starting), or censor both there ("as_treated";
     #: biased when stopping or starting follows worsening, as it does).
     matched_follow_up: Literal["intention_to_treat", "as_treated"] = "intention_to_treat"
+    #: Balance target for standardised mean differences (Austin 2009, Stat Med 28:3083,
+    #: doi 10.1002/sim.3697).
     smd_target: float = 0.1
     # Diagnostics
     negative_control_class: str = "supplement"
     power: float = 0.8
+    #: Empirical equipoise: preference score in [0.3, 0.7] (Walker et al. 2013, see
+    #: docs/analysis.md).
     equipoise_bounds: tuple[float, float] = (0.3, 0.7)
     # Labs
     lab_before_days: int = 180
