@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ldn_outcomes.errors import ConfigurationError
+from ldn_outcomes.errors import ValidationFailed
 from ldn_outcomes.simulate import SimulationParams, describe
 
 
@@ -39,7 +39,7 @@ def test_toml_config_overrides_and_refuses_unknown_keys(tmp_path: Path) -> None:
     assert params.edss.visit_interval_days == (100, 200)
     assert str(params.end_date) == "2024-06-30"
     config.write_text("[relapses]\nno_such_rate = 1\n")
-    with pytest.raises(ConfigurationError, match="no_such_rate"):
+    with pytest.raises(ValidationFailed, match="no_such_rate"):
         SimulationParams.from_toml(config)
 
 
@@ -47,10 +47,12 @@ def test_replace_changes_groups_and_validates() -> None:
     params = SimulationParams().replace(effects__relapse_rate_ratio=0.5, seed=3)
     assert params.effects.relapse_rate_ratio == 0.5 and params.seed == 3
     assert dataclasses.asdict(SimulationParams())["effects"]["relapse_rate_ratio"] == 1.0
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ValidationFailed, match="effects.relapse_rate_ratio: must be > 0"):
         SimulationParams().replace(effects__relapse_rate_ratio=0)
-    with pytest.raises(ConfigurationError):
-        SimulationParams(patients=0)
+    with pytest.raises(ValidationFailed) as caught:
+        SimulationParams(patients=0, years=0)
+    assert [p.field for p in caught.value.problems] == ["patients", "years"]
+    assert caught.value.exit_code == 2
 
 
 def test_defaults_are_null_effects() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, Problem, ValidationFailed
 from .sources import (
     AMTMANN_2012,
     ASSUMPTION,
@@ -316,21 +316,23 @@ class SimulationParams:
     effects: EffectParams = field(default_factory=EffectParams)
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.patients < 1:
-            problems.append("patients must be at least 1")
-        if not 0 < self.years <= 60:
-            problems.append("years must be in (0, 60]")
-        if self.seed < 0:
-            problems.append("seed must be >= 0")
+        """Out-of-range values are input errors (exit 2), each naming its parameter."""
+        problems: list[Problem] = []
+
+        def check(ok: bool, name: str, rule: str, value: Any) -> None:
+            if not ok:
+                problems.append(Problem("simulation", name, rule, value=value))
+
+        check(self.patients >= 1, "patients", "must be at least 1", self.patients)
+        check(0 < self.years <= 60, "years", "must be in (0, 60]", self.years)
+        check(self.seed >= 0, "seed", "must be >= 0", self.seed)
         e = self.effects
         for name in ("relapse_rate_ratio", "progression_hazard_ratio", "relapse_recovery_ratio"):
-            if getattr(e, name) <= 0:
-                problems.append(f"effects.{name} must be > 0")
-        if e.heterogeneity_sd < 0:
-            problems.append("effects.heterogeneity_sd must be >= 0")
+            check(getattr(e, name) > 0, f"effects.{name}", "must be > 0", getattr(e, name))
+        check(e.heterogeneity_sd >= 0, "effects.heterogeneity_sd", "must be >= 0",
+              e.heterogeneity_sd)
         if problems:
-            raise ConfigurationError("; ".join(problems))
+            raise ValidationFailed(problems)
 
     # -- construction -----------------------------------------------------------------------
 
@@ -356,7 +358,7 @@ class SimulationParams:
         known = {f.name for f in dataclasses.fields(cls)}
         for key, value in data.items():
             if key not in known:
-                raise ConfigurationError(f"unknown simulation parameter {key!r}")
+                raise ValidationFailed(Problem("simulation", key, "unknown simulation parameter"))
             if isinstance(value, dict):
                 top[key] = _replace_group(getattr(base, key), key, value)
             elif key == "end_date":
@@ -383,7 +385,8 @@ def _replace_group(group: Any, name: str, values: dict[str, Any]) -> Any:
     cleaned = {}
     for key, value in values.items():
         if key not in fields:
-            raise ConfigurationError(f"unknown simulation parameter {name}.{key}")
+            raise ValidationFailed(
+                Problem("simulation", f"{name}.{key}", "unknown simulation parameter"))
         default = getattr(group, key)
         cleaned[key] = tuple(value) if isinstance(default, tuple) else value
     return dataclasses.replace(group, **cleaned)
