@@ -78,6 +78,29 @@ def test_import_then_export_then_timeline(db_url: str, tmp_path: Path) -> None:
     )
 
 
+def test_import_names_naltrexone_doses_outside_the_low_dose_range(db_url: str,
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text(
+        "patient_id,year_of_birth,sex,phenotype,first_symptoms_date,diagnosis_date,"
+        "clinician_id,site_id\nP1,1980,male,RRMS,,,,\n"
+    )
+    (tmp_path / "exposures.csv").write_text(
+        "id,patient_id,drug_name,rxnorm_cui,drug_class,dose_mg,frequency,time_of_day,"
+        "formulation,start_date,stop_date,stop_reason\n"
+        "1,P1,naltrexone,7243,ldn,4.5,daily,bedtime,capsule,2019-01-01,2019-12-31,\n"
+        "2,P1,naltrexone,7243,other,50,daily,morning,tablet,2020-01-01,,\n"
+    )
+    code, out, err = ldn("import", str(tmp_path), "--db", db_url, "--json")
+    assert code == 0, err
+    notices = json.loads(out)["notices"]
+    assert [(n["source"], n["row"], n["field"], n["value"]) for n in notices] == [
+        ("exposures.csv", 3, "dose_mg", 50.0)]
+    assert "above the low-dose range" in notices[0]["rule"]
+    code, out, _ = ldn("patient", "show", "P1", "--db", db_url, "--json")
+    starts = [e for e in json.loads(out)["timeline"] if e["kind"] == "exposure_start"]
+    assert code == 0 and len(starts) == 2
+
+
 def test_import_error_names_row_and_field(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "patients.csv").write_text(
         "patient_id,year_of_birth,sex,phenotype,first_symptoms_date,diagnosis_date,"

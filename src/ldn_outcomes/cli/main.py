@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from .. import __version__
-from ..importers.registry_csv import export_dir, import_path
+from ..importers.registry_csv import export_dir, import_with_notices
 from ..store import migrate
 from .analyze_cmd import analyze, report
 from .common import (
@@ -89,11 +89,14 @@ def import_command(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Import registry CSV files; all or nothing (one bad row writes nothing)."""
+    """Import registry CSV files; all or nothing (one bad row writes nothing).
+
+    Naltrexone doses outside the low-dose range are imported but listed for checking.
+    """
     engine = engine_for(db)
-    counts = import_path(engine, path, actor="cli")
+    counts, notices = import_with_notices(engine, path, actor="cli")
     if json_output:
-        print_json({"imported": counts})
+        print_json({"imported": counts, "notices": [n.as_dict() for n in notices]})
         return
     table = Table(title=f"Imported from {path}")
     table.add_column("records")
@@ -101,6 +104,8 @@ def import_command(
     for kind, number in counts.items():
         table.add_row(kind, str(number))
     console.print(table)
+    for notice in notices:
+        console.print(f"[yellow]check:[/yellow] {notice}")
 
 
 @app.command("export")

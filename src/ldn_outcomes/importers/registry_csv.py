@@ -13,8 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from ..domain.definitions.dose_safety import check_ldn_dose
+from ..domain.definitions.exposure import is_naltrexone
 from ..domain.layout import columns, from_row, to_row
-from ..domain.models import RECORD_TYPES, Record
+from ..domain.models import RECORD_TYPES, Exposure, Record
 from ..domain.validation import parse_record
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
@@ -86,6 +88,19 @@ def read_file(kind: str, path: Path) -> tuple[list[tuple[int, Record]], list[Pro
 
 def import_path(engine: Engine, path: Path, *, actor: str = "import") -> dict[str, int]:
     """Validate every file at ``path`` then write all of it, or nothing. Returns counts."""
+    counts, _ = import_with_notices(engine, path, actor=actor)
+    return counts
+
+
+def import_with_notices(
+    engine: Engine, path: Path, *, actor: str = "import"
+) -> tuple[dict[str, int], list[Problem]]:
+    """As :func:`import_path`, plus notices that do not block the import.
+
+    A naltrexone dose outside the low-dose range may be right (50 mg is the licensed dose for
+    alcohol and opioid dependence), so it is imported but named, with its file and row, for a
+    person to check rather than silently pooled with low-dose courses.
+    """
     files = files_in(Path(path))
     batch: dict[str, list[tuple[int, Record]]] = {}
     problems: list[Problem] = []
@@ -95,7 +110,26 @@ def import_path(engine: Engine, path: Path, *, actor: str = "import") -> dict[st
         problems.extend(found)
     if problems:
         raise ValidationFailed(problems)
-    return load_records(engine, batch, actor=actor, source=str(Path(path).name))
+    counts = load_records(engine, batch, actor=actor, source=str(Path(path).name))
+    return counts, dose_notices(batch, files)
+
+
+def dose_notices(
+    batch: dict[str, list[tuple[int, Record]]], files: dict[str, Path]
+) -> list[Problem]:
+    """Naltrexone exposures whose daily dose lies outside the low-dose range."""
+    notices = []
+    for row, record in batch.get("exposures", []):
+        if not isinstance(record, Exposure) or record.dose_mg is None:
+            continue
+        if not is_naltrexone(record) or record.dose_mg <= 0:
+            continue
+        check = check_ldn_dose(float(record.dose_mg))
+        if check.band != "within":
+            notices.append(Problem(
+                "exposure", "dose_mg", f"{check.message} (source: {check.source})", row=row,
+                value=float(record.dose_mg), source=files["exposures"].name))
+    return notices
 
 
 def export_dir(engine: Engine, directory: Path, progress: Progress | None = None) -> dict[str, int]:
