@@ -1,4 +1,5 @@
-"""The vectorised CDW scan agrees with the domain rule (itself checked against pymsprog)."""
+"""The vectorised CDW scan and its RAW/PIRA classification agree with the domain rule (itself
+checked against pymsprog)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from ldn_outcomes.analysis.cdw import first_cdw
 from ldn_outcomes.domain.definitions.progression import (
     EdssPoint,
+    ProgressionOptions,
     confirmed_disability_events,
 )
 
@@ -33,7 +35,7 @@ def patient(draw):
     return _series(scores, gaps, relapses)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(st.lists(patient(), min_size=1, max_size=6))
 def test_first_cdw_matches_domain(patients):
     edss_rows, rel_rows, starts, ends = [], [], [], []
@@ -60,6 +62,7 @@ def test_first_cdw_matches_domain(patients):
             assert (EPOCH + dt.timedelta(days=int(row["onset_day"]))) == expected.date
             assert (EPOCH + dt.timedelta(days=int(row["confirmation_day"]))
                     == expected.confirmation_date)
+            assert row["cdw_type"] == expected.cdw_type, (code, days, scores, rel)
 
 
 def test_simple_confirmed_worsening():
@@ -77,3 +80,75 @@ def test_unconfirmed_worsening_is_not_an_event():
     got = first_cdw(edss, pd.DataFrame(columns=["code", "onset", "recovery"]),
                     np.array([0]), np.array([0]), np.array([3]))
     assert not got["event"].iloc[0]
+
+
+@st.composite
+def history(draw):
+    """An EDSS history, relapses (some before the first visit, several near visits) and the
+    row the analysis series starts at (a baseline not within 30 days after a relapse)."""
+    n = draw(st.integers(2, 12))
+    scores = draw(st.lists(st.sampled_from(STEPS[:14]), min_size=n, max_size=n))
+    gaps = draw(st.lists(st.integers(20, 300), min_size=n - 1, max_size=n - 1))
+    days = np.cumsum([10_000] + gaps).astype(float)
+    start = draw(st.integers(0, n - 1))
+    near = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(-100, 100)), max_size=4))
+    offsets = draw(st.lists(st.integers(-400, 3000), max_size=3))
+    relapses = sorted({days[i] + d for i, d in near} | {days[0] + o for o in offsets})
+    relapses = [r for r in relapses if not 0 <= days[start] - r < 30]
+    return days, np.array(scores, dtype=float), relapses, start
+
+
+OPTIONS = st.builds(ProgressionOptions, confirmation_days=st.sampled_from([84, 168]),
+                    cutoff=st.sampled_from([5.0, 5.5]))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(history(), min_size=1, max_size=6), OPTIONS)
+def test_cdw_type_matches_domain(histories, options):
+    """Series that start after the first visit (relapses before the baseline are ignored, as
+    the domain ignores those > 30 days before its first score), with the same options on both
+    sides: the first CDW and its RAW/PIRA/undefined type equal the domain's."""
+    edss_rows, rel_rows, starts, ends = [], [], [], []
+    offset = 0
+    for code, (days, scores, relapses, start) in enumerate(histories):
+        edss_rows += [(code, d, s) for d, s in zip(days, scores, strict=True)]
+        rel_rows += [(code, r, np.nan) for r in relapses]
+        starts.append(offset + start)
+        offset += len(days)
+        ends.append(offset)
+    edss = pd.DataFrame(edss_rows, columns=["code", "day", "score"])
+    relapses = pd.DataFrame(rel_rows, columns=["code", "onset", "recovery"])
+    got = first_cdw(edss, relapses, np.arange(len(histories)), np.array(starts),
+                    np.array(ends), options)
+    for code, (days, scores, rel, start) in enumerate(histories):
+        points = [EdssPoint(EPOCH + dt.timedelta(days=int(d)), s)
+                  for d, s in zip(days[start:], scores[start:], strict=True)]
+        onsets = [EPOCH + dt.timedelta(days=int(r)) for r in rel]
+        expected = confirmed_disability_events(points, onsets, options).first_cdw
+        row = got.iloc[code]
+        case = (code, list(days), list(scores), rel, start)
+        if expected is None:
+            assert not row["event"] and row["cdw_type"] is None, case
+            continue
+        assert row["event"], case
+        assert EPOCH + dt.timedelta(days=int(row["onset_day"])) == expected.date, case
+        assert row["cdw_type"] == expected.cdw_type, case
+
+
+def _one(days, scores, relapses):
+    edss = pd.DataFrame({"code": 0, "day": np.asarray(days, dtype=float),
+                         "score": np.asarray(scores, dtype=float)})
+    rel = pd.DataFrame({"code": 0, "onset": np.asarray(relapses, dtype=float),
+                        "recovery": np.nan})
+    return first_cdw(edss, rel, np.array([0]), np.array([0]), np.array([len(days)])).iloc[0]
+
+
+def test_each_type_by_hand():
+    days, scores = [0, 200, 300, 400], [2.0, 3.5, 3.5, 3.5]
+    assert _one(days, scores, [])["cdw_type"] == "PIRA"
+    assert _one(days, scores, [150])["cdw_type"] == "RAW"  # 50 days before the onset
+    assert _one(days, scores, [200])["cdw_type"] == "RAW"  # on the onset day
+    assert _one(days, scores, [220])["cdw_type"] == "undefined"  # 20 days after the onset
+    # 80 days before the first confirmation (300): that one is not relapse-free, the next is
+    assert _one(days, scores, [235])["cdw_type"] == "PIRA"
+    assert _one(days[:3], scores[:3], [235])["cdw_type"] == "undefined"

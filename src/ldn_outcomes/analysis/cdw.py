@@ -4,11 +4,21 @@ Same rule as ``ldn_outcomes.domain.definitions.progression.confirmed_disability_
 its defaults (fixed baseline, 12-week confirmation with -7/+730.5 days tolerance, every visit
 up to the confirmation also worse, no confirmation or baseline within 30 days after a relapse
 onset, minimum change 1.5/1.0/0.5 with cutoff 5.5), written column-wise so 100,000 patients
-take seconds instead of minutes. ``tests/analysis/test_cdw.py`` checks event-for-event
-agreement with the domain function on random series.
+take seconds instead of minutes. The numeric ``ProgressionOptions`` (windows, cutoff,
+confirmation days) are honoured; baseline and event mode are always fixed and first CDW.
+
+Each first CDW is classified as the domain's ``_classify`` does: RAW if its onset is within
+``relapse_assoc_days`` after a relapse onset; PIRA if no relapse falls in the event window
+around the onset and at least one sustained confirmation visit has none in its window;
+otherwise undefined. A series is the domain call on the EDSS from its baseline visit on, so,
+as there, relapses more than ``relapse_to_baseline_days`` before the baseline are ignored.
+``tests/analysis/test_cdw.py`` checks event-for-event and type-for-type agreement with the
+domain function on random histories.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,6 +36,22 @@ def keys(groups: np.ndarray, days: np.ndarray) -> np.ndarray:
 
 def min_delta(reference: np.ndarray, cutoff: float) -> np.ndarray:
     return np.where(reference == 0, 1.5, np.where(reference <= cutoff, 1.0, 0.5))
+
+
+def relapse_keys(relapses: pd.DataFrame) -> np.ndarray:
+    """Sorted (patient, onset) keys of the relapses with an onset."""
+    rel = relapses.dropna(subset=["onset"])
+    return np.sort(keys(rel["code"].to_numpy(), rel["onset"].to_numpy()))
+
+
+def relapses_between(rkeys: np.ndarray, codes: np.ndarray, lo: np.ndarray,
+                     hi: np.ndarray) -> np.ndarray:
+    """Relapse onsets of patient ``codes`` on days [lo, hi] (inclusive; 0 when lo > hi)."""
+    lo_key = keys(codes, np.ceil(lo))
+    hi_key = keys(codes, np.floor(hi))
+    found = np.searchsorted(rkeys, hi_key, side="right") - np.searchsorted(rkeys, lo_key,
+                                                                            side="left")
+    return np.maximum(found, 0)
 
 
 def days_since_relapse(codes: np.ndarray, days: np.ndarray, relapses: pd.DataFrame) -> np.ndarray:
@@ -57,7 +83,7 @@ def first_cdw(
     must be sorted by (code, day).
 
     Returns one row per series: event (bool), onset_day, confirmation_day, last_day,
-    baseline_day, baseline_score.
+    baseline_day, baseline_score, cdw_type ("RAW", "PIRA", "undefined"; None without event).
     """
     opts = options or ProgressionOptions()
     n_series = len(series_code)
@@ -69,6 +95,7 @@ def first_cdw(
         "last_day": np.full(n_series, np.nan),
         "baseline_day": np.full(n_series, np.nan),
         "baseline_score": np.full(n_series, np.nan),
+        "cdw_type": np.full(n_series, None, dtype=object),
     })
     if lengths.sum() == 0:
         return out
@@ -88,8 +115,12 @@ def first_cdw(
     last = np.asarray(series_end)[has] - 1
     out.loc[has, "last_day"] = day_all[last]
     reference = score_all[first_row]
+    # relapses before this (the domain ignores those > relapse_to_baseline_days before day 0)
+    oldest = day_all[first_row] - opts.relapse_to_baseline_days
+    since = since_all[rows]
+    since = np.where(day - since < oldest, np.inf, since)
     worse = (within > 0) & (value - reference >= min_delta(reference, opts.cutoff))
-    can_confirm = (within > 0) & (since_all[rows] >= opts.relapse_to_confirmation_days)
+    can_confirm = (within > 0) & (since >= opts.relapse_to_confirmation_days)
     lo = opts.confirmation_days - opts.confirmation_tolerance_days[0]
     hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
     skey = series.astype(np.int64) * SPAN + (day + OFFSET).astype(np.int64)
@@ -113,10 +144,65 @@ def first_cdw(
         return out
     hit_series, first_pos = np.unique(series[hits], return_index=True)
     chosen = hits[first_pos]
+    confirmation = j[confirmed][first_pos]
     out.loc[hit_series, "event"] = True
     out.loc[hit_series, "onset_day"] = day[chosen]
-    out.loc[hit_series, "confirmation_day"] = day[j[confirmed][first_pos]]
+    out.loc[hit_series, "confirmation_day"] = day[confirmation]
+    per_row = SeriesRows(edss["code"].to_numpy()[rows], day, oldest, skey, can_confirm,
+                         next_not_worse)
+    out.loc[hit_series, "cdw_type"] = classify(per_row, relapse_keys(relapses), chosen,
+                                               confirmation, opts)
     return out
+
+
+@dataclass(frozen=True)
+class SeriesRows:
+    """Per-row arrays of the concatenated series that ``classify`` needs."""
+
+    patient: np.ndarray
+    day: np.ndarray
+    #: Earliest relapse onset the series' domain call would see (baseline day - 30).
+    oldest: np.ndarray
+    #: (series, day) key, sorted.
+    skey: np.ndarray
+    can_confirm: np.ndarray
+    #: Row of the first later visit of the series that is not worse (series end if none).
+    next_not_worse: np.ndarray
+
+
+def classify(rows: SeriesRows, rkeys: np.ndarray, onset_row: np.ndarray,
+             confirmation_row: np.ndarray, opts: ProgressionOptions) -> np.ndarray:
+    """RAW / PIRA / undefined for each first CDW, as the domain's ``_classify``.
+
+    RAW: a relapse onset in [onset - relapse_assoc_days, onset]. PIRA: none in the event
+    window [onset - e0, onset + e1], and a confirmation visit that is still sustained (before
+    the first visit after the first confirmation that is no longer worse) with none in
+    [visit - c0, visit + c1]; a window with no length is not checked, as in the domain.
+    """
+    r = rows
+    onset = r.day[onset_row]
+    patient = r.patient[onset_row]
+    oldest = r.oldest[onset_row]
+    raw = relapses_between(rkeys, patient,
+                           np.maximum(onset - max(opts.relapse_assoc_days, 0), oldest),
+                           onset) > 0
+    e0, e1 = opts.pira_event_window
+    quiet_event = np.ones(len(onset_row), dtype=bool)
+    if e0 + e1 > 0:
+        quiet_event = relapses_between(rkeys, patient, np.maximum(onset - e0, oldest),
+                                       onset + e1) == 0
+    c0, c1 = opts.pira_confirmation_window
+    quiet_visit = r.can_confirm.copy()
+    if c0 + c1 > 0:
+        quiet_visit &= relapses_between(rkeys, r.patient, np.maximum(r.day - c0, r.oldest),
+                                        r.day + c1) == 0
+    cumulative = np.r_[0, np.cumsum(quiet_visit)]
+    hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
+    in_window = np.searchsorted(r.skey, r.skey[onset_row] + int(np.floor(hi)), side="right")
+    end = np.minimum(r.next_not_worse[confirmation_row], in_window)
+    quiet_confirmation = cumulative[end] - cumulative[confirmation_row] > 0
+    pira = quiet_event & quiet_confirmation
+    return np.where(raw, "RAW", np.where(pira, "PIRA", "undefined")).astype(object)
 
 
 def baseline_rows(

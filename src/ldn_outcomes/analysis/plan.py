@@ -44,6 +44,20 @@ class AnalysisPlan:
     mixed_model_max_patients: int = 250
     # Relapse recovery
     recovery_max_days: int = 730
+    #: "LDN started during the attack" (docs/analysis.md, section 4, compares this rule with
+    #: the domain's ``started_during_attack``). Which course may be the one started: "first"
+    #: (the patient's first course, whose start is the index day of every other analysis) or
+    #: "any" course, courses being exposures joined across gaps of ``ldn_course_gap_days``.
+    #: The domain rule is "any" with a gap of 1 day (only touching exposures join).
+    attack_course: Literal["first", "any"] = "first"
+    #: A course started more than this many days after the onset does not count, even before
+    #: a later recorded recovery (None: no bound, as in the domain rule).
+    attack_max_days: int | None = 90
+    #: Recovery not recorded and a course started after the onset (the domain cannot tell):
+    #: "ongoing" takes the attack as still going at the start (within ``attack_max_days``;
+    #: follow-up ends ``recovery_max_days`` after the onset anyway); "exclude" does not count
+    #: the relapse as treated.
+    attack_unrecorded_recovery: Literal["ongoing", "exclude"] = "ongoing"
     # Matching
     matching_method: Literal["trajectory", "propensity"] = "trajectory"
     matches_per_user: int = 3

@@ -5,6 +5,12 @@ overall and by phenotype (relapsing: CIS/RRMS; progressive: SPMS/PPMS); the crud
 CDW with a Wilson interval (what "98% show no further progression" counts); a worst-case
 sensitivity analysis that counts everyone who stopped LDN or left the registry as progressed;
 and, with matched non-users, their curve from the pseudo-start and a Cox hazard ratio.
+
+Each first CDW is classed as relapse-associated worsening (RAW), progression independent of
+relapse activity (PIRA) or undefined by the domain rule (``cdw.classify``). PIRA is what "no
+further progression" in progressive MS is about, so the counts of each type (users and matched
+non-users) and a PIRA-free Kaplan–Meier curve are reported too; none of them changes the CDW
+figures above.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from ..domain.definitions.progression import ProgressionOptions
 from ..errors import InsufficientData
 from .cdw import baseline_rows, first_cdw
 from .cohorts import person_years, require_users
@@ -25,17 +32,31 @@ from .survival import cox_hazard_ratio, curve_points, km_table, survival_at
 METHOD = ("Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
           "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
           "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-          "robust SE clustered on match set, each control counted once)")
+          "robust SE clustered on match set, each control counted once); each first CDW "
+          "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
+          "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
+          "CDW that is PIRA (a RAW or undefined first CDW censors)")
+CDW_TYPES = ("RAW", "PIRA", "undefined")
+POPULATION_KEYS = {"RAW": "raw_events", "PIRA": "pira_events", "undefined": "undefined_cdw_events"}
+
+
+def cdw_options(plan: AnalysisPlan) -> ProgressionOptions:
+    """The domain CDW options the plan fixes (the rest are the domain defaults)."""
+    return ProgressionOptions(confirmation_days=plan.cdw_confirmation_days)
 
 
 def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> pd.DataFrame:
-    """Per cohort row: years to first CDW or censoring, event flag, and whether usable."""
+    """Per cohort row: years to first CDW or censoring, event flag, its RAW/PIRA/undefined
+    type, whether it is a PIRA event, and whether the row is usable."""
+    options = cdw_options(plan)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
     start, end = baseline_rows(data.edss, data.relapses, codes, index,
-                               cohort["end_day"].to_numpy(), plan.cdw_baseline_lookback_days)
-    found = first_cdw(data.edss, data.relapses, codes, start, end)
+                               cohort["end_day"].to_numpy(), plan.cdw_baseline_lookback_days,
+                               options)
+    found = first_cdw(data.edss, data.relapses, codes, start, end, options)
     event = found["event"].to_numpy()
+    cdw_type = found["cdw_type"].to_numpy()
     stop_day = np.where(event, found["onset_day"].to_numpy(), found["last_day"].to_numpy())
     years = (stop_day - index) / DAYS_PER_YEAR
     usable = np.isfinite(years) & (years > 0)
@@ -43,23 +64,68 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
         "code": codes, "group": cohort["group"].to_numpy(),
         "match_id": cohort["match_id"].to_numpy(), "weight": cohort["weight"].to_numpy(),
         "end_reason": cohort["end_reason"].to_numpy(), "years": years, "event": event,
+        "cdw_type": cdw_type, "pira": event & (cdw_type == "PIRA"),
         "usable": usable, "has_baseline": end > start,
     })
 
 
-def _horizon_estimates(table: pd.DataFrame, plan: AnalysisPlan, label: str, n: int
+def _horizon_estimates(table: pd.DataFrame, plan: AnalysisPlan, label: str, n: int,
+                       outcome: str = "CDW", followed: np.ndarray | None = None
                        ) -> list[Estimate]:
+    """Survival at each planned horizon. With ``followed`` (every follow-up time), a horizon
+    is not estimable only when no one was followed that long; without it, the rule the CDW
+    lines have always used, which looks at event times only."""
     out = []
     for horizon in plan.horizons_years:
         s, lo, hi = survival_at(table, horizon)
-        at_risk = table.loc[table["time"] > horizon, "n_risk"]
-        note = "" if len(at_risk) else "no one still followed at this time: last value carried"
-        if table["time"].max() < horizon and not len(at_risk):
+        note = ""
+        if followed is not None:
+            beyond = not (followed >= horizon).any()
+        else:
+            at_risk = table.loc[table["time"] > horizon, "n_risk"]
+            note = "" if len(at_risk) else "no one still followed at this time: last value carried"
+            beyond = table["time"].max() < horizon and not len(at_risk)
+        if beyond:
             note = "beyond the longest follow-up: not estimable"
             s = lo = hi = float("nan")
-        out.append(Estimate(f"{label}: free of CDW at {horizon:g} y", s, lo, hi, "proportion",
-                            n=n, note=note))
+        out.append(Estimate(f"{label}: free of {outcome} at {horizon:g} y", s, lo, hi,
+                            "proportion", n=n, note=note))
     return out
+
+
+def _type_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """First CDWs of each type (RAW, PIRA, undefined)."""
+    types = frame.loc[frame["event"].to_numpy(dtype=bool), "cdw_type"]
+    return {kind: int((types == kind).sum()) for kind in CDW_TYPES}
+
+
+def _pira_free(result: AnalysisResult, plan: AnalysisPlan, users: dict[str, pd.DataFrame],
+               controls: pd.DataFrame | None) -> None:
+    """PIRA-free Kaplan–Meier per group (a first CDW of another type censors at its onset;
+    controls weighted 1/k as in the CDW curve), the crude share without PIRA for users, and
+    the count of each CDW type in users and matched non-users."""
+    groups = dict(users)
+    if controls is not None:
+        groups["matched non-users"] = controls
+    result.details["cdw_types"] = {name: _type_counts(part) for name, part in groups.items()}
+    for name, part in groups.items():
+        if len(part) < plan.min_ldn_users:
+            continue
+        years = part["years"].to_numpy()
+        table = km_table(years, part["pira"].to_numpy(), weights=part["weight"].to_numpy(),
+                         alpha=plan.alpha)
+        result.estimates += _horizon_estimates(table, plan, name, len(part), "PIRA", years)
+        if name in users:
+            free = int((~part["pira"]).sum())
+            lo, hi = proportion_confint(free, len(part), alpha=plan.alpha, method="wilson")
+            result.estimates.append(Estimate(
+                f"{name}: crude share without PIRA (any follow-up length)", free / len(part),
+                float(lo), float(hi), "proportion", n=len(part),
+                note="ignores how long each person was followed"))
+    result.caveats.append(
+        "PIRA-free: only the first CDW is classified; when it is relapse-associated (RAW) or "
+        "undefined, follow-up for PIRA ends there (censored), as if those people would later "
+        "show PIRA as often as those still followed")
 
 
 def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
@@ -110,6 +176,7 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
         "n_patients": int(len(ok)), "n_ldn_users": int(len(users)),
         "person_years": float(np.clip(ok["years"], 0, None).sum()),
         "events": int(ok["event"].sum()), "stopped_ldn": stopped, "left_registry": lost,
+        **{POPULATION_KEYS[kind]: count for kind, count in _type_counts(ok).items()},
         "excluded_no_edss": int(len(users) - len(ok)),
     }
     result.caveats += [
@@ -122,6 +189,9 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
     ]
     if int(ok["event"].sum()) < 10:
         result.warn(SmallSample, f"only {int(ok['event'].sum())} progression events")
+    progressive = data.patients["progressive"].to_numpy()[ok["code"].to_numpy()]
+    pira_users = {"LDN users": ok, "progressive (SPMS/PPMS)": ok[progressive]}
+    pira_controls = None
     if matched is not None and (matched.cohort["group"] == "control").any():
         mep = endpoints(data, plan, matched.cohort)
         mep = mep[mep["usable"]]
@@ -141,6 +211,8 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
             except InsufficientData as error:
                 result.caveats.append(str(error))
             result.population["matched_controls"] = int(len(ctrl))
+            pira_controls = ctrl
+    _pira_free(result, plan, pira_users, pira_controls)
     result.details["curves"] = curves
     result.details["person_years_on_ldn"] = person_years(users)
     return result
