@@ -99,6 +99,11 @@ def test_publish_writes_a_complete_static_site(tmp_path: Path, db_url: str) -> N
             if href.startswith(("http://", "https://", "#", "mailto:")):
                 continue
             assert (page.parent / href).resolve().exists(), f"{page}: {href}"
+    # No registry behind a static site: a claim's audit is named in words, never linked.
+    for claim in claims.claims:
+        text = (site / "claims" / f"{claim.id}.html").read_text()
+        assert "figures/audits" not in text and "audit-" not in text
+        assert ("in a hosted LDN Outcomes instance" in text) == bool(claim.registry_audit)
     feed = ET.fromstring((site / "evidence" / "changes.atom").read_text())
     assert feed.tag == "{http://www.w3.org/2005/Atom}feed"
     assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 1

@@ -57,15 +57,16 @@ def test_import_is_idempotent(engine) -> None:
     clock = Clock()
     first = sync.import_files(engine, REAL, now=clock)
     assert first.problems == []
-    assert first.new == 3 + 6  # three distinct trials (two appear twice), six papers
+    assert first.new == 4 + 6  # four distinct trials (two appear twice), six papers
     assert first.unchanged == 2
     kinds = [c["kind"] for c in first.changes]
-    assert kinds.count("new_study") == 3 and kinds.count("new_publication") == 6
+    assert kinds.count("new_study") == 4 and kinds.count("new_publication") == 6
+    assert kinds.count("results_posted") == 1  # NCT03722472, the one with posted results
     before = counts(engine)
     clock.at += dt.timedelta(days=1)
     second = sync.import_files(engine, REAL, now=clock)
     assert (second.new, second.updated, second.changes) == (0, 0, [])
-    assert second.unchanged == 11
+    assert second.unchanged == 12
     assert counts(engine) == before
     assert mirror.get_trial(engine, "NCT03934567").enrollment == 87
 
@@ -245,7 +246,8 @@ def test_final_state_does_not_depend_on_order_or_repeats(
         )
     finally:
         engine.dispose()
-    assert state[2] == {"evidence_trials": 3, "evidence_publications": 6, "evidence_links": 0,
-                        "evidence_changes": 9}
+    # NCT03722472 adds a study, its results and the PMID its registry record cites.
+    assert state[2] == {"evidence_trials": 4, "evidence_publications": 6, "evidence_links": 1,
+                        "evidence_changes": 12}
     assert [json.loads(t)["nct_id"] for t in state[0]] == [
-        "NCT00184067", "NCT03934567", "NCT05147467"]
+        "NCT00184067", "NCT03722472", "NCT03934567", "NCT05147467"]

@@ -190,8 +190,49 @@ class ArmGroup(_Record):
     interventions: tuple[str, ...] = ()
 
 
+class PostedValue(_Record):
+    """One group's posted number, kept as the text ClinicalTrials.gov gives ("30.4", "NA",
+    "<0.001") so nothing is rounded or guessed; ``lower``/``upper`` hold an interval, ``spread``
+    an SD, SE or range width, as the measure's ``dispersion_type`` says."""
+
+    group_id: str
+    value: str | None = None
+    spread: str | None = None
+    lower: str | None = None
+    upper: str | None = None
+    comment: str | None = None
+
+
+class PostedRow(_Record):
+    """One line of a posted outcome table: a class (e.g. a time point) and/or a category, the
+    class's own denominators when it has them, and one value per group."""
+
+    class_title: str | None = None
+    category: str | None = None
+    analysed: tuple[PostedValue, ...] = ()
+    values: tuple[PostedValue, ...] = ()
+
+
+class PostedAnalysis(_Record):
+    """One statistical analysis posted with an outcome measure (a between-group comparison)."""
+
+    group_ids: tuple[str, ...] = ()
+    method: str | None = None
+    p_value: str | None = None
+    param_type: str | None = None
+    param_value: str | None = None
+    ci_percent: str | None = None
+    ci_sides: str | None = None
+    ci_lower: str | None = None
+    ci_upper: str | None = None
+    non_inferiority: str | None = None
+
+
 class PostedOutcome(_Record):
-    """One outcome measure from a posted results section (summary, not the full table)."""
+    """One outcome measure from a posted results section, with its table and analyses.
+
+    ``groups`` are the group titles and ``group_ids`` their ids (``OG000``…), in the same
+    order; ``analysed`` is the number analysed per group (in ``analysed_units``)."""
 
     type: str | None = None
     title: str
@@ -199,6 +240,15 @@ class PostedOutcome(_Record):
     param_type: str | None = None
     unit: str | None = None
     groups: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+    description: str | None = None
+    population: str | None = None
+    reporting_status: str | None = None
+    dispersion_type: str | None = None
+    analysed_units: str | None = None
+    analysed: tuple[PostedValue, ...] = ()
+    rows: tuple[PostedRow, ...] = ()
+    analyses: tuple[PostedAnalysis, ...] = ()
 
 
 class TrialRecord(_Record):

@@ -17,7 +17,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..domain.evidence import ArmGroup, PostedOutcome, RegisteredOutcome, TrialRecord
+from ..domain.evidence import (
+    ArmGroup,
+    PostedAnalysis,
+    PostedOutcome,
+    PostedRow,
+    PostedValue,
+    RegisteredOutcome,
+    TrialRecord,
+)
 from ..errors import Problem
 
 RECORD = "ctgov_study"
@@ -259,6 +267,7 @@ def _outcome(raw: Any) -> RegisteredOutcome:
 
 
 def _posted_outcomes(raw: dict[str, Any]) -> tuple[PostedOutcome, ...]:
+    """``resultsSection.outcomeMeasuresModule``: every measure with its table and analyses."""
     results = raw.get("resultsSection")
     if not isinstance(results, dict):
         return ()
@@ -267,10 +276,79 @@ def _posted_outcomes(raw: dict[str, Any]) -> tuple[PostedOutcome, ...]:
     for measure in _list(module, "outcomeMeasures"):
         if not isinstance(measure, dict) or not measure.get("title"):
             raise _Bad("outcomeMeasures", "each posted outcome needs a title", measure)
+        groups = [g for g in _list(measure, "groups") if isinstance(g, dict)]
+        units, analysed = _denominators(measure)
         posted.append(PostedOutcome(
             type=measure.get("type"), title=measure["title"], time_frame=measure.get("timeFrame"),
             param_type=measure.get("paramType"), unit=measure.get("unitOfMeasure"),
-            groups=tuple(g.get("title", "") for g in _list(measure, "groups")
-                         if isinstance(g, dict)),
+            groups=tuple(g.get("title", "") for g in groups),
+            group_ids=tuple(str(g.get("id", "")) for g in groups),
+            description=measure.get("description"),
+            population=measure.get("populationDescription"),
+            reporting_status=measure.get("reportingStatus"),
+            dispersion_type=measure.get("dispersionType"),
+            analysed_units=units, analysed=analysed,
+            rows=tuple(row for cls in _list(measure, "classes") for row in _rows(cls)),
+            analyses=tuple(_analysis(a) for a in _list(measure, "analyses")),
         ))
     return tuple(posted)
+
+
+def _text(value: Any, name: str) -> str | None:
+    """A posted number or label as text; ClinicalTrials.gov sends numbers as strings."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Bad(name, "must be text or a number", value)
+    return str(value)
+
+
+def _denominators(parent: dict[str, Any]) -> tuple[str | None, tuple[PostedValue, ...]]:
+    """The first ``denoms`` entry (``Participants`` unless the measure counts something else)."""
+    for denom in _list(parent, "denoms"):
+        if not isinstance(denom, dict):
+            raise _Bad("denoms", "each denominator must be an object", denom)
+        counts = tuple(_value(c, "denoms.counts") for c in _list(denom, "counts"))
+        return _text(denom.get("units"), "denoms.units"), counts
+    return None, ()
+
+
+def _value(raw: Any, name: str) -> PostedValue:
+    if not isinstance(raw, dict) or not isinstance(raw.get("groupId"), str):
+        raise _Bad(name, "each value needs a groupId", raw)
+    return PostedValue(
+        group_id=raw["groupId"], value=_text(raw.get("value"), f"{name}.value"),
+        spread=_text(raw.get("spread"), f"{name}.spread"),
+        lower=_text(raw.get("lowerLimit"), f"{name}.lowerLimit"),
+        upper=_text(raw.get("upperLimit"), f"{name}.upperLimit"),
+        comment=_text(raw.get("comment"), f"{name}.comment"),
+    )
+
+
+def _rows(cls: Any) -> list[PostedRow]:
+    if not isinstance(cls, dict):
+        raise _Bad("classes", "each class must be an object", cls)
+    _, analysed = _denominators(cls)
+    rows = []
+    for category in _list(cls, "categories"):
+        if not isinstance(category, dict):
+            raise _Bad("categories", "each category must be an object", category)
+        rows.append(PostedRow(
+            class_title=_text(cls.get("title"), "classes.title"),
+            category=_text(category.get("title"), "categories.title"), analysed=analysed,
+            values=tuple(_value(m, "measurements") for m in _list(category, "measurements")),
+        ))
+    return rows
+
+
+def _analysis(raw: Any) -> PostedAnalysis:
+    if not isinstance(raw, dict):
+        raise _Bad("analyses", "each analysis must be an object", raw)
+    fields = {"method": "statisticalMethod", "p_value": "pValue", "param_type": "paramType",
+              "param_value": "paramValue", "ci_percent": "ciPctValue", "ci_sides": "ciNumSides",
+              "ci_lower": "ciLowerLimit", "ci_upper": "ciUpperLimit",
+              "non_inferiority": "nonInferiorityType"}
+    return PostedAnalysis(
+        group_ids=tuple(_strings(raw.get("groupIds"), "analyses.groupIds")),
+        **{ours: _text(raw.get(theirs), f"analyses.{theirs}") for ours, theirs in fields.items()},
+    )

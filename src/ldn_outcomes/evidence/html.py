@@ -52,6 +52,11 @@ class Links:
     def claim(self, ident: str) -> str:
         return self._page(f"claims/{ident}")
 
+    def audit(self, key: str) -> str | None:
+        """The registry's own audit of a claim (its section on the web app's public audits
+        page); a static site has no registry behind it, so there is none (None)."""
+        return None if self.static else f"{self.root}figures/audits#audit-{key}"
+
     def feed(self) -> str:
         return f"{self.root}evidence/changes.atom"
 

@@ -11,7 +11,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..domain.evidence import Catalogue, Claim, ClaimsRegister, Study, TrialRecord
+from ..domain.evidence import (
+    Catalogue,
+    Claim,
+    ClaimsRegister,
+    PostedAnalysis,
+    PostedOutcome,
+    PostedValue,
+    Study,
+    TrialRecord,
+)
 from . import mirror
 from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
 from .outcome_switch import assess_study
@@ -134,12 +143,79 @@ def study_detail(
         "summary": study_summary(study, trial),
         "links": links,
         "registry_record": trial.model_dump(mode="json") if trial else None,
+        "posted_results": posted_results(trial) if trial and trial.posted_outcomes else None,
         "linked_publications": publications,
         "related_studies": related,
         "outcome_switch": assess_study(study, trial).as_dict(),
         "evidence_level_label": evidence_level_labels(catalogue).get(
             str(study.evidence_level) if study.evidence_level is not None else ""),
     }
+
+
+def posted_results(trial: TrialRecord) -> dict[str, Any]:
+    """The primary outcome measures a trial posted on ClinicalTrials.gov, as table rows of text.
+
+    Values are shown exactly as posted (text, not re-rounded); nothing is re-analysed. Other
+    measures are counted and left to the registry page."""
+    primary = [o for o in trial.posted_outcomes if (o.type or "").upper() == "PRIMARY"]
+    return {
+        "nct_id": trial.nct_id, "results_first_posted": trial.results_first_posted,
+        "url": ctgov_url(trial.nct_id), "primary": [_posted_table(o) for o in primary],
+        "other_count": len(trial.posted_outcomes) - len(primary),
+    }
+
+
+def _posted_table(outcome: PostedOutcome) -> dict[str, Any]:
+    ids = outcome.group_ids or tuple(dict.fromkeys(
+        v.group_id for row in outcome.rows for v in row.values))
+    titles = dict(zip(ids, outcome.groups, strict=False))
+    analysed = {v.group_id: v.value for v in outcome.analysed}
+    rows = []
+    for row in outcome.rows:
+        by_group = {v.group_id: v for v in row.values}
+        label = " — ".join(t for t in (row.class_title, row.category) if t)
+        rows.append({"label": label, "cells": [_cell(by_group.get(i)) for i in ids]})
+    return {
+        "title": outcome.title, "time_frame": outcome.time_frame, "unit": outcome.unit,
+        "param": (outcome.param_type or "").replace("_", " ").lower() or None,
+        "dispersion": outcome.dispersion_type, "population": outcome.population,
+        "groups": [{"id": i, "title": titles.get(i) or i, "analysed": analysed.get(i)}
+                   for i in ids],
+        "rows": rows,
+        "analyses": [_analysis_text(a, titles) for a in outcome.analyses],
+    }
+
+
+def _cell(value: PostedValue | None) -> str:
+    if value is None or (value.value is None and not value.comment):
+        return "—"
+    text = value.value or ""
+    if value.lower is not None or value.upper is not None:
+        text += f" ({value.lower or '?'} to {value.upper or '?'})"
+    elif value.spread is not None:
+        text += f" ({value.spread})"
+    if value.comment:
+        text += f" [{value.comment}]"
+    return text.strip()
+
+
+def _analysis_text(analysis: PostedAnalysis, titles: dict[str, str]) -> str:
+    parts = []
+    if analysis.group_ids:
+        parts.append(" vs ".join(titles.get(g, g) for g in analysis.group_ids) + ":")
+    if analysis.param_value is not None:
+        parts.append(f"{(analysis.param_type or 'estimate').replace('_', ' ')} "
+                     f"{analysis.param_value}")
+    if analysis.ci_lower is not None or analysis.ci_upper is not None:
+        sided = " one-sided" if (analysis.ci_sides or "").upper() == "ONE_SIDED" else ""
+        parts.append(f"({analysis.ci_percent or '?'}%{sided} CI {analysis.ci_lower or '?'} to "
+                     f"{analysis.ci_upper or '?'})")
+    if analysis.p_value is not None:
+        p = analysis.p_value.strip()
+        parts.append(f"p {p}" if p[:1] in "<>=≤≥" else f"p = {p}")
+    if analysis.method:
+        parts.append(f"[{analysis.method}]")
+    return " ".join(parts)
 
 
 def claim_summary(claim: Claim) -> dict[str, Any]:

@@ -83,7 +83,8 @@ def _fmt(value: float | None, scale: str) -> str:
     return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
 
 
-def _estimate_text(e: Estimate) -> str:
+def estimate_text(e: Estimate) -> str:
+    """An estimate as 'value (95% CI low to high)', the way every report page writes it."""
     ci = ""
     if math.isfinite(e.ci_low) and math.isfinite(e.ci_high):
         ci = f" (95% CI {_fmt(e.ci_low, e.scale)} to {_fmt(e.ci_high, e.scale)})"
@@ -92,7 +93,7 @@ def _estimate_text(e: Estimate) -> str:
 
 def _table(result: AnalysisResult, limit: int = 40) -> str:
     rows = "".join(
-        f"<tr><td>{escape(e.label)}</td><td>{escape(_estimate_text(e))}</td>"
+        f"<tr><td>{escape(e.label)}</td><td>{escape(estimate_text(e))}</td>"
         f"<td>{'' if e.n is None else e.n}</td><td class=small>{escape(e.note)}</td></tr>"
         for e in result.estimates[:limit])
     return ("<table><tr><th>estimate</th><th>value (95% CI)</th><th>n</th><th>note</th></tr>"
@@ -171,10 +172,10 @@ def _headline(results: Mapping[str, AnalysisResult]) -> str:
     text = ""
     if naive is not None and adjusted is not None and adjusted is not naive:
         text = (f"<p class=head>Counting relapses before and after the start, LDN users had "
-                f"<strong>{_estimate_text(naive)}</strong> times the relapse rate after "
+                f"<strong>{estimate_text(naive)}</strong> times the relapse rate after "
                 f"starting. Comparing their relapse rate after the start with that of matched "
                 f"people who had a similar recent course but did not start (after the same "
-                f"date), the ratio is <strong>{_estimate_text(adjusted)}</strong>. "
+                f"date), the ratio is <strong>{estimate_text(adjusted)}</strong>. "
                 "The difference between the two is what self-selection and "
                 "regression to the mean produce on their own.</p>")
     return text + forest_chart(rows, "Naive versus adjusted relapse rate ratios")

@@ -20,6 +20,7 @@ from ..analysis.engine import results_to_dict, run_all
 from ..analysis.frames import KINDS
 from ..analysis.plan import AnalysisPlan
 from ..errors import InsufficientData, LdnError
+from ..reports.claim_audits import public_audits
 from ..reports.deidentify import research_patient_ids
 from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
@@ -52,6 +53,18 @@ def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()
     shown = {k: v for k, v in results.items() if k not in set(drop)}
     return {"html": render_outcome_report(shown, plan), "json": results_to_dict(shown, plan),
             "message": None}
+
+
+def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str, Any]:
+    """The public claim audits: every analysis over research-consented patients only, reduced
+    to suppressed headlines by :func:`~ldn_outcomes.reports.claim_audits.public_audits`."""
+    plan = AnalysisPlan()
+    try:
+        results = run_all(frames_for(engine, research_ids(engine, on)), plan)
+    except LdnError:  # no usable data at all: every section says so
+        results = {}
+    return public_audits(results, min_cell_size=min_cell_size, on=on.isoformat(),
+                         plan_hash=plan.plan_hash)
 
 
 def report_response(report: dict[str, Any], as_json: bool) -> Response:

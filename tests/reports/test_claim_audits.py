@@ -1,0 +1,78 @@
+"""Public claim audits: the engine's own headlines, small cells suppressed, warnings kept."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ldn_outcomes.analysis import AnalysisPlan, run_all
+from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed
+from ldn_outcomes.evidence.catalogue import load_claims
+from ldn_outcomes.reports.claim_audits import AUDITED, NOF1, public_audits
+from ldn_outcomes.reports.outcomes import estimate_text
+from tests.analysis.synth import Truth, simulate
+
+PLAN_HASH = AnalysisPlan().plan_hash
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, AnalysisResult]:
+    frames = simulate(1500, Truth(start_rate=0.003, supplement_rate=0.003), seed=8)
+    return run_all(frames)
+
+
+def _audits(results, k: int = 5) -> dict:
+    return public_audits(results, min_cell_size=k, on="2026-01-01", plan_hash=PLAN_HASH)
+
+
+def test_every_analysis_a_claim_names_has_a_section() -> None:
+    named = {c.registry_audit for c in load_claims().claims if c.registry_audit}
+    assert named == set(AUDITED) | {NOF1}
+    sections = _audits({})["sections"]
+    assert [s["anchor"] for s in sections] == [f"audit-{name}" for name in AUDITED]
+    assert all(s["state"] == "no_data" and s["estimate"] is None for s in sections)
+
+
+def test_headlines_are_the_engines_own(results) -> None:
+    page = _audits(results)
+    assert page["diagnostics"]["state"] == (
+        "passed" if results["diagnostics"].details["passed"] else "failed")
+    for section in page["sections"]:
+        result = results[section["key"]]
+        assert section["state"] == "shown", section["key"]
+        assert section["estimate"] == estimate_text(result.headline)
+        assert section["label"] == result.headline.label
+        assert section["n"] == result.population["n_patients"]
+    relapses = next(s for s in page["sections"] if s["key"] == "relapses")
+    assert "95% CI" in relapses["estimate"]
+
+
+def test_results_resting_on_too_few_people_are_suppressed(results) -> None:
+    biggest = max(r.population.get("n_patients", 0) for r in results.values())
+    page = _audits(results, k=biggest + 1)
+    assert {s["state"] for s in page["sections"]} == {"suppressed"}
+    assert all(s["estimate"] is None and s["n"] is None and s["label"] is None
+               for s in page["sections"])
+    assert page["diagnostics"] == {"state": "not_available", "failed_checks": []}
+    # A headline whose own count is small (side-effect events) is suppressed on its own.
+    events = results["adverse_events"].headline.n
+    patients = results["adverse_events"].population["n_patients"]
+    assert events < patients
+    side_effects = next(s for s in _audits(results, k=events + 1)["sections"]
+                        if s["key"] == "adverse_events")
+    assert side_effects["state"] == "suppressed"
+
+
+def test_failed_diagnostics_are_flagged_and_messages_are_not_shown(results) -> None:
+    changed = copy.deepcopy(results)
+    changed["diagnostics"].details["failures"] = ["balance: age SMD 0.31 (target < 0.1)"]
+    changed["relapses"].warn(DiagnosticsFailed, "bias diagnostics failed")
+    changed["labs"] = AnalysisResult.insufficient("labs", "only 3 users with paired labs")
+    page = _audits(changed)
+    assert page["diagnostics"] == {"state": "failed", "failed_checks": ["balance"]}
+    sections = {s["key"]: s for s in page["sections"]}
+    assert sections["relapses"]["diagnostics_failed"] is True
+    assert sections["progression"]["diagnostics_failed"] is False
+    assert sections["labs"]["state"] == "no_data"
+    assert "only 3" not in repr(page)
