@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,3 +115,16 @@ def test_clinician_overview_lists_linked_patients_trials(engine: Engine, session
         "trials": []
     }
     assert client(engine, sessions["p1"]).get("/clinic/nof1").status_code == 403
+
+
+def test_clinician_overview_links_reach_each_trial(engine: Engine, sessions) -> None:
+    clinician = client(engine, sessions["clin"])
+    page = clinician.get("/clinic/nof1")
+    assert page.status_code == 200
+    links = re.findall(r'href="(/patients/[^"]+)"', page.text)
+    assert len(links) == 2
+    for link in links:
+        path, _, anchor = link.partition("#")
+        target = clinician.get(path)
+        assert target.status_code == 200, link
+        assert anchor and f'id="{anchor}"' in target.text
