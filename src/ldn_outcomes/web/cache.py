@@ -20,18 +20,31 @@ _LOCK = threading.Lock()
 
 
 def cached(app: FastAPI, key: str, compute: Callable[[], T], ttl: float = TTL_SECONDS) -> T:
-    store: dict[str, tuple[float, Any]] = app.state.__dict__.setdefault("aggregate_cache", {})
-    now = time.monotonic()
+    """The cached value of ``key``, computed at most once at a time per key.
+
+    Concurrent requests that miss wait for the one computation in progress instead of each
+    scanning the registry (a public page must not let visitors multiply that work).
+    """
+    state = app.state.__dict__
     with _LOCK:
+        store: dict[str, tuple[float, Any]] = state.setdefault("aggregate_cache", {})
+        locks: dict[str, threading.Lock] = state.setdefault("aggregate_cache_locks", {})
+        key_lock = locks.setdefault(key, threading.Lock())
         hit = store.get(key)
-    if hit is not None and now - hit[0] < ttl:
+    if hit is not None and time.monotonic() - hit[0] < ttl:
         return hit[1]  # type: ignore[no-any-return]
-    value = compute()
-    with _LOCK:
-        store[key] = (time.monotonic(), value)
-    return value
+    with key_lock:
+        with _LOCK:
+            hit = store.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl:
+            return hit[1]  # type: ignore[no-any-return]
+        value = compute()
+        with _LOCK:
+            store[key] = (time.monotonic(), value)
+        return value
 
 
 def clear(app: FastAPI) -> None:
     with _LOCK:
         app.state.__dict__.pop("aggregate_cache", None)
+        app.state.__dict__.pop("aggregate_cache_locks", None)
