@@ -122,3 +122,59 @@ def test_exact_relapse_history_matching(null_data):
         assert (controls["n"].to_numpy() == users.loc[controls["match_id"]].to_numpy()).all()
         lo = hi
     assert matched.n_matched > 0
+
+
+def _confounded_frame(seed: int, users: int = 400) -> pd.DataFrame:
+    """Matched sets whose users had more relapses before the start (a lasting tendency that
+    one year of matching did not balance) and no effect of LDN: the rate after the start
+    depends on the history only, exp(0.6 per earlier relapse)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for match_id in range(users):
+        for ldn, weight in [(1, 1.0), (0, 0.5), (0, 0.5)]:
+            history = min(int(rng.poisson(1.2 if ldn else 0.4)), 2)
+            years = float(rng.uniform(0.5, 2.0))
+            count = int(rng.poisson(years * 0.3 * np.exp(0.6 * history)))
+            for post in (0, 1):
+                rows.append({"code": len(rows), "match_id": match_id, "ldn": ldn,
+                             "weight": weight, "post": post, "count": count if post else 0,
+                             "years": years, "history_90_365": float(history),
+                             "history_years": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_history_adjustment_removes_the_confounding_it_models():
+    frame = _confounded_frame(11)
+    plan = AnalysisPlan()
+    crude = matched_after_ratio(frame, plan, adjust=False)
+    adjusted = matched_after_ratio(frame, plan)
+    assert crude.ci_low > 1.1  # the unadjusted ratio shows harm that is not there
+    assert adjusted.ci_low < 1.0 < adjusted.ci_high
+    assert abs(np.log(adjusted.value)) < 0.1
+    assert "adjusted for relapse history" in adjusted.note
+    # the constant history_years column is dropped, not a singular design
+    assert "adjusted" not in crude.note
+
+
+def test_windows_carry_the_history_covariates(null_data):
+    plan = AnalysisPlan()
+    matched = match_users(null_data, plan, exposure_cohort(null_data, plan))
+    win = windows(null_data, plan, matched.cohort, plan.pre_start_exclusion_days)
+    names = ["history_0_90", "history_90_365", "history_365_730", "history_years"]
+    assert [c for c in win.columns if c.startswith("history_")] == names
+    assert win[names[:3]].to_numpy().max() <= plan.relapse_exact_cap
+    # the first window counts relapses with onset in [start - 90, start), capped, per row
+    cohort = matched.cohort
+    keep = cohort.set_index(["code", "match_id"])["index_day"]
+    rel = null_data.relapses
+    checked = 0
+    for row in win[win["post"] == 1].head(200).itertuples():
+        day = float(keep.loc[(row.code, row.match_id)])
+        onsets = rel.loc[rel["code"] == row.code, "onset"]
+        expected = min(int(((onsets >= day - 90) & (onsets < day)).sum()),
+                       plan.relapse_exact_cap)
+        assert row.history_0_90 == expected
+        checked += expected > 0
+    assert checked > 0  # some rows do have recent relapses
+    none = windows(null_data, AnalysisPlan(relapse_adjust_bins_days=()), matched.cohort, 90)
+    assert not [c for c in none.columns if c.startswith("history_")]

@@ -36,6 +36,11 @@ class AnalysisPlan:
     #: "Weeks right before the start" left out of the pre-LDN window (regression to the mean).
     pre_start_exclusion_days: int = 90
     relapse_model: Literal["poisson_gee", "negbin"] = "poisson_gee"
+    #: Regression adjustment after matching (Ho, Imai, King & Stuart 2007, Polit Anal 15:199,
+    #: doi 10.1093/pan/mpl013): the headline rate model also takes each person's relapse
+    #: counts in these windows before the (pseudo-)start, (0, b1], (b1, b2], ... days, capped
+    #: at ``relapse_exact_cap``, and the years observed before it. Empty: no adjustment.
+    relapse_adjust_bins_days: tuple[int, ...] = (90, 365, 730)
     # Symptoms
     symptom_instruments: tuple[str, ...] = ("mfis", "fss", "nrs-fatigue", "nrs-spasticity")
     symptom_months: tuple[int, ...] = (3, 6, 12)
@@ -53,11 +58,14 @@ class AnalysisPlan:
     #: A course started more than this many days after the onset does not count, even before
     #: a later recorded recovery (None: no bound, as in the domain rule).
     attack_max_days: int | None = 90
-    #: Recovery not recorded and a course started after the onset (the domain cannot tell):
-    #: "ongoing" takes the attack as still going at the start (within ``attack_max_days``;
-    #: follow-up ends ``recovery_max_days`` after the onset anyway); "exclude" does not count
-    #: the relapse as treated.
-    attack_unrecorded_recovery: Literal["ongoing", "exclude"] = "ongoing"
+    #: A relapse without a recovery date (for a course started after its onset the domain
+    #: cannot tell whether it was during the attack): "complete_case" leaves it out of every
+    #: group, a missing date being missing data (Hughes et al. 2019, Int J Epidemiol 48:1294,
+    #: doi 10.1093/ije/dyz032); "ongoing" reads it as not recovered by the last contact (at
+    #: most ``recovery_max_days``) and as still going at an LDN start within
+    #: ``attack_max_days`` (a sensitivity analysis, biased when dates are merely missing;
+    #: docs/analysis.md, section 4).
+    attack_unrecorded_recovery: Literal["complete_case", "ongoing"] = "complete_case"
     # Matching
     matching_method: Literal["trajectory", "propensity"] = "trajectory"
     matches_per_user: int = 3

@@ -13,7 +13,11 @@ after the (pseudo-)start, LDN users versus their matched controls (risk-set matc
 outcomes after the matching date: Li, Propert & Rosenbaum, J Am Stat Assoc
 2001;96:870-882). Controls are weighted 1/k (k = the user's number of matched
 controls), as variable-ratio matching with replacement requires (Stuart 2010, Stat Sci 25:1,
-doi 10.1214/09-STS313, section 5). The ratio of before/after rate ratios (a difference in
+doi 10.1214/09-STS313, section 5). Matching on one year of history leaves part of a person's
+lasting relapse tendency unbalanced, so the headline model also adjusts for the relapse counts
+in windows up to two years before the (pseudo-)start (regression adjustment after matching:
+Ho, Imai, King & Stuart 2007, Polit Anal 15:199, doi 10.1093/pan/mpl013); the unadjusted
+ratio is shown beside it. The ratio of before/after rate ratios (a difference in
 differences) is shown as well but is not the headline: people start LDN because of a recent,
 transient relapse, so the matched groups' pre-start rates differ by more than their lasting
 relapse tendency and the difference in differences is biased by regression to the mean (Daw &
@@ -68,7 +72,7 @@ def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
     post_n = np.where(post_y > 0, post_n, 0)
     n = int(both.sum())
     sel = np.flatnonzero(both)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "code": np.r_[codes[sel], codes[sel]],
         "match_id": np.tile(cohort["match_id"].to_numpy()[sel], 2),
         "ldn": np.tile((cohort["group"].to_numpy()[sel] == "ldn").astype(int), 2),
@@ -77,6 +81,38 @@ def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
         "count": np.r_[pre_n[sel], post_n[sel]],
         "years": np.r_[pre_y[sel], post_y[sel]],
     })
+    for name, values in history_covariates(rel, plan, codes, index, fs).items():
+        frame[name] = np.tile(values[sel], 2)
+    return frame
+
+
+def history_covariates(rel: pd.DataFrame, plan: AnalysisPlan, codes: np.ndarray,
+                       index: np.ndarray, follow_start: np.ndarray) -> dict[str, np.ndarray]:
+    """Relapse counts in each adjustment window before the (pseudo-)start (capped), and the
+    years observed before it (capped at the longest window): the headline's covariates."""
+    bins = plan.relapse_adjust_bins_days
+    if not bins:
+        return {}
+    out: dict[str, np.ndarray] = {}
+    lo_day = 0
+    for hi_day in bins:
+        lo = np.maximum(index - hi_day, follow_start)
+        hi = index - lo_day
+        counts = count_in(rel, "onset", codes, lo - 0.5, hi - 0.5)
+        out[f"history_{lo_day}_{hi_day}"] = np.minimum(np.where(hi > lo, counts, 0),
+                                                       plan.relapse_exact_cap).astype(float)
+        lo_day = hi_day
+    out["history_years"] = np.clip(index - follow_start, 0, bins[-1]) / DAYS_PER_YEAR
+    return out
+
+
+def _history_design(after: pd.DataFrame) -> np.ndarray:
+    """The adjustment columns that vary (a constant column would make the design singular)."""
+    columns = [c for c in after.columns if c.startswith("history_")]
+    if not columns:
+        return np.empty((len(after), 0))
+    values = after[columns].to_numpy(dtype=float)
+    return values[:, values.std(axis=0) > 0]
 
 
 def _crude(frame: pd.DataFrame, post: int, ldn: int = 1) -> float:
@@ -139,15 +175,24 @@ def matched_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estima
 
 
 def matched_after_ratio(frame: pd.DataFrame, plan: AnalysisPlan,
-                        label: str = MATCHED_LABEL) -> Estimate:
+                        label: str = MATCHED_LABEL, adjust: bool = True) -> Estimate:
     """Relapse rate after the start, LDN users vs their matched controls after the
-    pseudo-start (weighted 1/k, clustered on the match set): the headline comparison."""
+    pseudo-start (weighted 1/k, clustered on the match set): the headline comparison.
+
+    With ``adjust`` and history columns in ``frame`` (see :func:`history_covariates`), the
+    model also adjusts for the relapse history before the (pseudo-)start."""
     after = frame[frame["post"] == 1]
     if not ((after["ldn"] == 1).any() and (after["ldn"] == 0).any()):
         raise InsufficientData(f"{label}: users or matched controls have no follow-up")
     x = np.column_stack([np.ones(len(after)), after["ldn"].to_numpy()])
     note = (f"LDN users {_crude(frame, 1):.2f}, matched non-users {_crude(frame, 1, 0):.2f} "
             "relapses/year after the (pseudo-)start")
+    history = _history_design(after) if adjust else np.empty((len(after), 0))
+    if history.shape[1]:
+        adjusted = np.column_stack([x, history])
+        if np.linalg.matrix_rank(adjusted) == adjusted.shape[1]:
+            x = adjusted
+            note += "; adjusted for relapse history before the (pseudo-)start"
     return weighted_rate_ratio(after, x, 1, label, plan, note=note)
 
 
@@ -172,6 +217,10 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
         if (mwin["ldn"] == 0).any() and (mwin["ldn"] == 1).any():
             estimates.insert(0, matched_after_ratio(mwin, plan))
+            if plan.relapse_adjust_bins_days:
+                estimates.insert(1, matched_after_ratio(
+                    mwin, plan, MATCHED_LABEL + ", not adjusted for relapse history",
+                    adjust=False))
             estimates.append(matched_ratio(
                 mwin, plan, "ratio of before/after rate ratios vs matched non-users "
                 "(lagged, matched; biased by regression to the mean)"))
@@ -195,8 +244,10 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
     if len(estimates) > 2:
         result.caveats.append(
             "the headline compares relapse rates after the start with matched non-users after "
-            "the same date; the ratio of before/after rate ratios is shown for reference only: "
-            "people start LDN after a recent relapse, so it flatters LDN even with matching")
+            "the same date, adjusted for relapses in the two years before it (matching on one "
+            "year of history leaves part of a lasting relapse tendency unbalanced); the ratio "
+            "of before/after rate ratios is shown for reference only: people start LDN after a "
+            "recent relapse, so it flatters LDN even with matching")
     reports = data.relapse_reports
     if reports is not None and len(reports):
         status = reports["status"].value_counts().to_dict()
