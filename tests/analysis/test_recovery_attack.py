@@ -12,7 +12,13 @@ import pytest
 
 from ldn_outcomes.analysis.frames import prepare
 from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.recovery import attack_status, course_starts
+from ldn_outcomes.analysis.recovery import (
+    EARLIER,
+    TREATED,
+    attack_status,
+    course_starts,
+    relapse_episodes,
+)
 from ldn_outcomes.domain.definitions.exposure import (
     ExposurePeriod,
     courses,
@@ -93,11 +99,12 @@ def _analysis(cases, plan: AnalysisPlan) -> pd.DataFrame:
                          plan)
 
 
-@pytest.mark.parametrize("unrecorded", ["ongoing", "exclude"])
+@pytest.mark.parametrize("unrecorded", ["ongoing", "complete_case"])
 def test_domain_options_reproduce_the_domain_rule(unrecorded):
     """With any course, touching exposures joined and no bound, the analysis gives the domain's
     True/False everywhere; where the domain says None it decides by
-    ``attack_unrecorded_recovery``."""
+    ``attack_unrecorded_recovery`` ("complete_case" also leaves it out of every group:
+    ``test_recovery_missing.py``)."""
     cases = _cases()
     expected = _domain(cases)
     got = _analysis(cases, AnalysisPlan(**DOMAIN_RULE, attack_unrecorded_recovery=unrecorded))
@@ -110,14 +117,16 @@ def test_domain_options_reproduce_the_domain_rule(unrecorded):
     assert True in decided and False in decided
 
 
-def test_default_plan_differs_only_as_documented():
-    """Default plan (first course, 90-day bound, unrecorded recovery = ongoing): where the
-    domain's course is the first one and started within 90 days of the onset, the analysis
-    agrees with every True/False and counts a None as treated; otherwise (a later course, or
-    a start more than 90 days after the onset) the relapse is not treated."""
+@pytest.mark.parametrize("unrecorded", ["complete_case", "ongoing"])
+def test_default_plan_differs_only_as_documented(unrecorded):
+    """Default plan (first course, 90-day bound) with either handling of an unrecorded
+    recovery: where the domain's course is the first one and started within 90 days of the
+    onset, the analysis agrees with every True/False and counts a None as treated only under
+    "ongoing"; otherwise (a later course, or a start more than 90 days after the onset) the
+    relapse is not treated."""
     cases = _cases()
     expected = _domain(cases)
-    plan = AnalysisPlan()
+    plan = AnalysisPlan(attack_unrecorded_recovery=unrecorded)
     got = _analysis(cases, plan)
     kinds = {"same": 0, "later course": 0, "late start": 0}
     for (pattern, onset, recovery), verdict, treated in zip(cases, expected, got["treated"],
@@ -137,7 +146,7 @@ def test_default_plan_differs_only_as_documented():
             assert not treated, case
         else:
             kinds["same"] += 1
-            assert treated == (True if verdict is None else verdict), case
+            assert treated == (unrecorded == "ongoing" if verdict is None else verdict), case
     assert min(kinds.values()) > 0, kinds
 
 
@@ -157,3 +166,17 @@ def test_recovery_on_the_start_day_is_during_the_attack():
     cases = [([(0, None)], 0, 0), ([(20, None)], 0, 20), ([(21, None)], 0, 20)]
     assert _domain(cases) == [True, True, False]
     assert list(_analysis(cases, AnalysisPlan())["treated"]) == [True, True, False]
+
+
+def test_days_before_the_start_count_off_ldn():
+    """A treated attack that began before the first start adds its days up to the start to the
+    "before LDN" group, censored there (time-dependent exposure); one that recovered on the
+    start day has no time on LDN and counts as a recovery off LDN on that day."""
+    cases = [([(20, None)], 0, 60), ([(20, None)], 0, 20), ([(0, None)], 0, 30)]
+    plan = AnalysisPlan()
+    data = prepare(_frames(cases), plan)
+    got = relapse_episodes(data, plan, None).sort_values(["code", "group"])
+    rows = [tuple(r) for r in got[["code", "group", "days", "event", "entry", "before_start"]]
+            .itertuples(index=False)]
+    assert rows == [(0, TREATED, 60.0, True, 20.0, False), (0, EARLIER, 20.0, False, 0.0, True),
+                    (1, EARLIER, 20.0, True, 0.0, True), (2, TREATED, 30.0, True, 0.0, False)]

@@ -28,7 +28,7 @@ def _audits(results, k: int = 5) -> dict:
 
 def test_every_analysis_a_claim_names_has_a_section() -> None:
     named = {c.registry_audit for c in load_claims().claims if c.registry_audit}
-    assert named == set(AUDITED) | {NOF1}
+    assert named <= set(AUDITED) | {NOF1}
     sections = _audits({})["sections"]
     assert [s["anchor"] for s in sections] == [f"audit-{name}" for name in AUDITED]
     assert all(s["state"] == "no_data" and s["estimate"] is None for s in sections)

@@ -1,10 +1,14 @@
 """Relapse in progress: time to recovery when LDN was started during the attack.
 
-Compared with (a) the same patients' earlier relapses off LDN and (b) relapses of matched
-non-users. Because a relapse can only be "treated" if it has not resolved by the day LDN
-starts, treated relapses enter the risk set on that day (left truncation, lifelines ``entry``);
-without it the comparison would be biased for LDN (immortal time). Kaplan–Meier per group and a
-Cox hazard ratio of recovery (> 1 = faster recovery), robust SE clustered on patient.
+Compared with (a) the same patients before LDN and (b) relapses of matched non-users. Because
+a relapse can only be "treated" if it has not resolved by the day LDN starts, treated relapses
+enter the risk set on that day (left truncation, lifelines ``entry``), and their days before it
+are days off LDN: they count in (a), censored at the start, like the earlier relapses. Exposure
+is thus time-dependent, which avoids immortal-time bias both ways: crediting the days before the
+start to LDN, or dropping them, which leaves in (a) only the attacks that recovered before an
+LDN start and makes it look faster (Suissa 2008, Am J Epidemiol 167:492, doi
+10.1093/aje/kwm324). Kaplan–Meier per group and a Cox hazard ratio of recovery (> 1 = faster
+recovery), robust SE clustered on patient.
 
 "Started during the attack" is the domain rule (``domain.definitions.exposure.
 started_during_attack``: a course started with onset <= start <= recovery) with three plan
@@ -14,6 +18,13 @@ be (``attack_max_days``), and what an unrecorded recovery means
 (``attack_unrecorded_recovery``; the domain answers None). ``attack_status`` gives the domain's
 three-way answer under those options and the analysis decision;
 ``tests/analysis/test_recovery_attack.py`` checks it against the domain function.
+
+A relapse without a recovery date has an unknown outcome, not a long one: by default
+(``attack_unrecorded_recovery="complete_case"``) it is left out of every group and counted.
+Complete-case analysis is unbiased when being a complete case does not depend on the outcome
+(Hughes, Heron, Sterne & Tilling 2019, Int J Epidemiol 48:1294, doi 10.1093/ije/dyz032);
+reading the missing date as "not recovered by the last contact" ("ongoing") biased the
+hazard ratio on a registry with no effect (docs/analysis.md, section 4).
 """
 
 from __future__ import annotations
@@ -30,9 +41,17 @@ from .results import AnalysisResult, SmallSample
 from .survival import cox_hazard_ratio, curve_points, km_table
 
 METHOD = ("Kaplan-Meier of days from onset to recovery, treated relapses (an LDN course started "
-          "with onset <= start <= recovery) entering at LDN start (left truncation); Cox hazard "
-          "ratio of recovery, robust SE clustered on patient")
+          "with onset <= start <= recovery) entering at LDN start (left truncation) and their "
+          "days before it counted off LDN (time-dependent exposure); Cox hazard ratio of "
+          "recovery, robust SE clustered on patient")
+UNRECORDED_METHOD = {
+    "complete_case": "relapses without a recovery date left out of every group (complete case)",
+    "ongoing": "relapses without a recovery date read as not recovered by the last contact",
+}
 DURING, NOT_DURING, UNKNOWN = "during", "not", "unknown"
+TREATED = "LDN started during attack"
+EARLIER = "same patients before LDN"
+CONTROLS = "matched non-users' relapses"
 
 
 def course_starts(exposures: pd.DataFrame, drug_class: str, gap_days: int) -> pd.DataFrame:
@@ -58,7 +77,9 @@ def attack_status(relapses: pd.DataFrame, exposures: pd.DataFrame, first_start: 
     the onset; NaN if none), ``status`` ("during", "not", "unknown": the domain's
     True/False/None under the plan's course choice and ``attack_max_days``) and ``treated``
     (the analysis decision: "during", or "unknown" when ``attack_unrecorded_recovery`` is
-    "ongoing"). ``first_start`` is each patient's first LDN start (``patients.ldn_start``)."""
+    "ongoing"; under "complete_case" an "unknown" relapse is in no group at all, see
+    ``relapse_episodes``). ``first_start`` is each patient's first LDN start
+    (``patients.ldn_start``)."""
     codes = relapses["code"].to_numpy(dtype=np.int64)
     onset = relapses["onset"].to_numpy(dtype=float)
     recovery = relapses["recovery"].to_numpy(dtype=float)
@@ -86,6 +107,14 @@ def attack_status(relapses: pd.DataFrame, exposures: pd.DataFrame, first_start: 
 
 def relapse_episodes(data: AnalysisData, plan: AnalysisPlan,
                      matched: MatchResult | None) -> pd.DataFrame:
+    """One row per relapse with time at risk in a group: relapse (its position in
+    ``data.relapses``), code, group, days (onset to recovery or censoring), event, entry (days
+    from onset to LDN start, treated relapses), ``recorded`` (a recovery date exists) and
+    ``before_start`` (an extra row for a treated relapse that began before the first LDN start:
+    its days up to the start, off LDN, in the "before LDN" group; listed after every first row).
+    Rows with ``recorded`` False are grouped as "ongoing" reads them (an LDN start within
+    ``attack_max_days`` makes them treated) under either option, so that ``analyse_recovery``
+    can count per group the relapses that "complete_case" leaves out."""
     rel = data.relapses.dropna(subset=["onset"])
     p = data.patients
     codes = rel["code"].to_numpy()
@@ -94,25 +123,40 @@ def relapse_episodes(data: AnalysisData, plan: AnalysisPlan,
     start = p["ldn_start"].to_numpy()[codes]
     follow_end = p["follow_end"].to_numpy()[codes]
     censor = np.minimum(follow_end, onset + plan.recovery_max_days)
-    attack = attack_status(rel, data.exposures, p["ldn_start"].to_numpy(), plan)
+    attack = attack_status(rel, data.exposures, p["ldn_start"].to_numpy(),
+                           plan.with_options(attack_unrecorded_recovery="ongoing"))
     treated = attack["treated"].to_numpy()
-    earlier = np.isfinite(start) & (onset < start) & ~treated
-    censor = np.where(earlier, np.minimum(censor, start), censor)
-    group = np.where(treated, "LDN started during attack",
-                     np.where(earlier, "same patients, earlier relapses", ""))
-    entry = np.where(treated, attack["course_day"].to_numpy() - onset, 0.0)
+    before = np.isfinite(start) & (onset < start)  # the days up to the first start are off LDN
+    group = np.where(treated, TREATED, np.where(before, EARLIER, ""))
     if matched is not None:
         ctrl = matched.cohort[matched.cohort["group"] == "control"]
         window = ctrl.groupby("code").agg(lo=("index_day", "min"), hi=("end_day", "max"))
         lo = pd.Series(window["lo"]).reindex(codes).to_numpy() - plan.history_days
         hi = pd.Series(window["hi"]).reindex(codes).to_numpy()
         is_ctrl = (group == "") & np.isfinite(lo) & (onset >= lo) & (onset <= hi)
-        group = np.where(is_ctrl, "matched non-users' relapses", group)
-    event = np.isfinite(recovery) & (recovery <= censor)
-    days = np.where(event, recovery, censor) - onset
-    frame = pd.DataFrame({"code": codes, "group": group, "days": days, "event": event,
-                          "entry": entry})
-    return frame[(frame["group"] != "") & (frame["days"] > frame["entry"])]
+        group = np.where(is_ctrl, CONTROLS, group)
+    stop = np.where(group == EARLIER, np.minimum(censor, start), censor)
+    entry = np.where(treated, attack["course_day"].to_numpy() - onset, 0.0)
+    split = treated & before
+    frame = pd.concat([
+        _rows(codes, group, onset, recovery, stop, entry, group != "", before_start=False),
+        _rows(codes, np.full(len(codes), EARLIER), onset, recovery, np.minimum(censor, start),
+              np.zeros(len(codes)), split, before_start=True),
+    ], ignore_index=True)
+    return frame[frame["days"] > frame["entry"]]
+
+
+def _rows(codes: np.ndarray, group: np.ndarray, onset: np.ndarray, recovery: np.ndarray,
+          stop: np.ndarray, entry: np.ndarray, keep: np.ndarray, *,
+          before_start: bool) -> pd.DataFrame:
+    """Episodes observed from onset (or ``entry`` days later) to recovery or ``stop``."""
+    recorded = np.isfinite(recovery)
+    event = recorded & (recovery <= stop)
+    days = np.where(event, recovery, stop) - onset
+    return pd.DataFrame({"relapse": np.flatnonzero(keep), "code": codes[keep],
+                         "group": group[keep], "days": days[keep],
+                         "event": event[keep], "entry": entry[keep],
+                         "recorded": recorded[keep], "before_start": before_start})
 
 
 def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
@@ -120,12 +164,19 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
     if data.relapses.empty:
         raise InsufficientData("no relapses recorded: nothing to measure recovery on")
     episodes = relapse_episodes(data, plan, matched)
-    treated = episodes[episodes["group"] == "LDN started during attack"]
+    # Each relapse counted once, in the group of its first row.
+    unrecorded = episodes[~episodes["recorded"]].drop_duplicates("relapse")
+    left_out = {name: int((unrecorded["group"] == name).sum())
+                for name in (TREATED, EARLIER, CONTROLS)}
+    if plan.attack_unrecorded_recovery == "complete_case":
+        episodes = episodes[episodes["recorded"]]
+    treated = episodes[episodes["group"] == TREATED]
     if len(treated) < plan.min_ldn_users:
         raise InsufficientData(
             f"only {len(treated)} relapses in which LDN was started during the attack; at least "
             f"{plan.min_ldn_users} are needed")
-    result = AnalysisResult(name="relapse_recovery", method=METHOD)
+    result = AnalysisResult(name="relapse_recovery", method=(
+        f"{METHOD}; {UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"))
     curves = {}
     for name, part in episodes.groupby("group"):
         try:
@@ -135,12 +186,12 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
             result.caveats.append(f"{name}: no curve ({error})")
             continue
         curves[str(name)] = curve_points(table)
-    for other in ("matched non-users' relapses", "same patients, earlier relapses"):
-        part = episodes[episodes["group"].isin(["LDN started during attack", other])]
+    for other in (CONTROLS, EARLIER):
+        part = episodes[episodes["group"].isin([TREATED, other])]
         if (part["group"] == other).sum() < 2:
             result.caveats.append(f"no comparison with {other}: too few of them")
             continue
-        part = part.assign(ldn=(part["group"] == "LDN started during attack").astype(int))
+        part = part.assign(ldn=(part["group"] == TREATED).astype(int))
         try:
             result.estimates.append(cox_hazard_ratio(
                 part, duration="days", event="event", covariate="ldn", entry="entry",
@@ -153,15 +204,17 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
     result.population = {
         "n_patients": int(treated["code"].nunique()),
         "relapses_treated": int(len(treated)),
-        "relapses_compared": int(len(episodes) - len(treated)),
+        "relapses_compared": int(episodes["relapse"].nunique() - len(treated)),
+        "relapses_without_recovery_date": int(len(unrecorded)),
         "person_years": float(episodes["days"].clip(lower=0).sum() / 365.25),
     }
     result.caveats += [
         "most relapses recover on their own within weeks to months; a relapse 'resolved after "
         "starting LDN' is expected without any effect",
         "treated relapses count only from the day LDN started (left truncation), so the time "
-        "already survived is not credited to LDN",
+        "already survived is not credited to LDN; their days before it count as days off LDN",
         _attack_caveat(plan),
+        _unrecorded_caveat(plan, left_out),
     ]
     if treated["event"].sum() < 10:
         result.warn(SmallSample, f"only {int(treated['event'].sum())} recoveries among treated "
@@ -170,6 +223,8 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
                            data.patients["ldn_start"].to_numpy(), plan)
     result.details["attack_status"] = {
         kind: int((attack["status"] == kind).sum()) for kind in (DURING, NOT_DURING, UNKNOWN)}
+    result.details["without_recovery_date"] = {
+        "handling": plan.attack_unrecorded_recovery, "by_group": left_out}
     result.details["curves"] = curves
     return result
 
@@ -179,8 +234,25 @@ def _attack_caveat(plan: AnalysisPlan) -> str:
               f"any LDN course (exposures joined across gaps of {plan.ldn_course_gap_days} days)")
     bound = ("" if plan.attack_max_days is None else
              f", at most {plan.attack_max_days} days after the onset")
-    unknown = ("counted as still going" if plan.attack_unrecorded_recovery == "ongoing" else
-               "not counted as treated")
     return (f"'started during the attack': {course} started on or after the onset and on or "
-            f"before the recorded recovery{bound}; attacks without a recorded recovery are "
-            f"{unknown}")
+            f"before the recorded recovery{bound}")
+
+
+def _unrecorded_caveat(plan: AnalysisPlan, left_out: dict[str, int]) -> str:
+    """Says how many relapses lack a recovery date, per group, and what assumption the chosen
+    handling makes about them."""
+    total = sum(left_out.values())
+    counts = "; ".join(f"{name}: {n}" for name, n in left_out.items())
+    start = ("an LDN start after the onset" if plan.attack_max_days is None else
+             f"an LDN start within {plan.attack_max_days} days of the onset")
+    if plan.attack_unrecorded_recovery == "complete_case":
+        return (f"{total} relapses without a recorded recovery date were left out of every "
+                f"group ({counts}; '{TREATED}' counts those with {start}). This complete-case "
+                "analysis assumes the dates are missing independently of how long recovery "
+                "took; an attack still going at the last contact has no date either and is "
+                "left out too, which can make recovery look faster in a group with more recent "
+                "attacks")
+    return (f"{total} relapses without a recorded recovery date ({counts}) were read as not "
+            f"recovered by the last contact (at most {plan.recovery_max_days} days): if a "
+            "date is merely missing, this makes recovery look slower, most in the treated "
+            f"group, which takes every such relapse with {start}")

@@ -46,7 +46,8 @@ PLAIN = {
         "MCID), and the same change in comparable people not taking LDN."),
     "relapse_recovery": (
         "How long relapses take to recover when LDN was started during the attack, compared "
-        "with earlier relapses of the same people and with relapses of comparable non-users. A "
+        "with the same people's relapses before they took LDN and with relapses of comparable "
+        "non-users. Relapses without a recorded recovery date are left out. A "
         "hazard ratio above 1 means faster recovery."),
     "matched": (
         "Each LDN user is compared with up to three people of the same MS type, similar age and "

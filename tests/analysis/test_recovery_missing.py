@@ -1,0 +1,79 @@
+"""Relapses without a recovery date (docs/analysis.md, section 4): on the synthetic registry of
+``synth.py`` LDN has no effect on recovery and 15% of recovery dates are missing at random, so
+a missing date says nothing about how long the attack lasted."""
+
+from __future__ import annotations
+
+import pytest
+
+from ldn_outcomes.analysis.cohorts import exposure_cohort
+from ldn_outcomes.analysis.matching import MatchResult, match_users
+from ldn_outcomes.analysis.plan import AnalysisPlan
+from ldn_outcomes.analysis.recovery import (
+    CONTROLS,
+    EARLIER,
+    TREATED,
+    analyse_recovery,
+    relapse_episodes,
+)
+from ldn_outcomes.analysis.results import AnalysisResult
+
+VS_CONTROLS = f"hazard ratio of recovery, LDN during attack vs {CONTROLS}"
+VS_EARLIER = f"hazard ratio of recovery, LDN during attack vs {EARLIER}"
+
+
+@pytest.fixture(scope="module")
+def matched(null_data) -> MatchResult:
+    plan = AnalysisPlan()
+    return match_users(null_data, plan, exposure_cohort(null_data, plan))
+
+
+def _run(null_data, matched: MatchResult, handling: str) -> AnalysisResult:
+    plan = AnalysisPlan(attack_unrecorded_recovery=handling)
+    return analyse_recovery(null_data, plan, matched)
+
+
+def test_the_registry_has_missing_recovery_dates(null_frames):
+    missing = null_frames["relapses"]["recovery_date"].isna().mean()
+    assert 0.13 < missing < 0.17
+
+
+def test_complete_case_covers_no_effect_where_ongoing_does_not(null_data, matched):
+    """Default (complete case): both hazard ratios cover 1. Reading a missing date as "not
+    recovered by the last contact" puts every such relapse with an LDN start within 90 days
+    into the treated group and finds slower recovery on LDN that is not there."""
+    default = analyse_recovery(null_data, AnalysisPlan(), matched)
+    assert AnalysisPlan().attack_unrecorded_recovery == "complete_case"
+    for label in (VS_CONTROLS, VS_EARLIER):
+        hr = default.estimate(label)
+        assert hr.ci_low <= 1.0 <= hr.ci_high, (label, hr)
+    ongoing = _run(null_data, matched, "ongoing").estimate(VS_CONTROLS)
+    assert ongoing.ci_high < 1.0, ongoing
+
+
+def test_left_out_relapses_are_counted_per_group(null_data, matched):
+    plan = AnalysisPlan()
+    episodes = relapse_episodes(null_data, plan, matched)
+    unrecorded = episodes[~episodes["recorded"]].drop_duplicates("relapse")
+    result = analyse_recovery(null_data, plan, matched)
+    by_group = result.details["without_recovery_date"]["by_group"]
+    assert by_group == {name: int((unrecorded["group"] == name).sum())
+                        for name in (TREATED, EARLIER, CONTROLS)}
+    assert min(by_group.values()) > 0
+    total = result.population["relapses_without_recovery_date"]
+    assert total == len(unrecorded) == sum(by_group.values())
+    treated = episodes[episodes["group"] == TREATED]
+    assert result.population["relapses_treated"] == int(treated["recorded"].sum())
+    caveat = next(c for c in result.caveats if "complete-case" in c)
+    assert f"{total} relapses without a recorded recovery date" in caveat
+    assert "missing independently of how long recovery took" in caveat
+
+
+def test_ongoing_keeps_every_relapse_and_says_so(null_data, matched):
+    default = analyse_recovery(null_data, AnalysisPlan(), matched)
+    ongoing = _run(null_data, matched, "ongoing")
+    left_out = default.details["without_recovery_date"]["by_group"]
+    assert (ongoing.population["relapses_treated"]
+            == default.population["relapses_treated"] + left_out[TREATED])
+    assert ongoing.details["without_recovery_date"]["handling"] == "ongoing"
+    assert any("read as not recovered" in c for c in ongoing.caveats)
