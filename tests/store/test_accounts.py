@@ -107,6 +107,26 @@ def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
     assert accounts.purge_expired(engine) == 1
 
 
+def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -> None:
+    """The batched lookup answers each token in order: unknown, malformed, revoked and
+    inactive-account tokens get None, a live one its account (never another's)."""
+    made = {name: accounts.create_account(engine, email=f"{name}@example.org",
+                                          role="researcher", password=None, actor="t")
+            for name in ("ann", "bob", "cy")}
+    plain = {name: accounts.create_api_token(engine, a.id, "script", actor="t")
+             for name, a in made.items()}
+    accounts.revoke_api_token(engine, plain["bob"][0].id, actor="t")
+    accounts.set_active(engine, made["cy"].id, False, actor="t")
+    asked = [plain["ann"][1], "ldn_unknown", "not-a-token", plain["bob"][1], plain["cy"][1],
+             plain["ann"][1]]
+    found = accounts.token_accounts(engine, asked)
+    assert [a.email if a else None for a in found] == [
+        "ann@example.org", None, None, None, None, "ann@example.org"]
+    assert accounts.token_accounts(engine, []) == []
+    assert accounts.token_account(engine, plain["ann"][1]) == found[0]
+    assert accounts.token_account(engine, plain["bob"][1]) is None
+
+
 def test_throttle_window_passes(engine: Engine) -> None:
     accounts.create_account(engine, email="t@y.org", role="admin", password="long enough pw",
                             actor="t")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,8 +10,10 @@ import typer
 from rich.table import Table
 
 from .. import __version__
+from ..errors import ConfigurationError
 from ..importers.registry_csv import export_dir, import_with_notices
 from ..store import migrate
+from ..store.db import is_sqlite
 from .analyze_cmd import analyze, report
 from .common import (
     DbOption,
@@ -134,6 +137,9 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; loopback only unless you add authentication.")
     ] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes. More than one needs PostgreSQL: SQLite has a single "
+        "writer, and one process already writes concurrent check-ins together.")] = 1,
 ) -> None:
     """Serve the web app (pages, JSON API, OpenAPI at /docs)."""
     import uvicorn
@@ -141,7 +147,17 @@ def serve(
     from ..settings import load_settings
     from ..web.app import create_app
 
-    settings = load_settings(database_url=database_url(db), host=host, port=port)
+    url = database_url(db)
+    settings = load_settings(database_url=url, host=host, port=port)
     engine = engine_for(db)
+    if workers > 1 and is_sqlite(engine):
+        raise ConfigurationError(
+            "--workers above 1 needs PostgreSQL: SQLite allows one writer at a time, and "
+            "worker processes would queue for it in SQLite's busy handler")
     console.print(f"LDN Outcomes at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")
+        return
+    os.environ["LDN_DATABASE_URL"] = url  # each worker process builds its app from LDN_*
+    uvicorn.run("ldn_outcomes.web.app:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, log_level="warning")

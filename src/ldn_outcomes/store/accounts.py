@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -303,16 +303,20 @@ def _account_from(row: object) -> Account:
     return Account(id_, email, Role(role), name, patient_id, bool(active))
 
 
+#: Built once (statement construction per request costs more than the indexed lookup).
+_SESSION_QUERY = (
+    select(*_ACCOUNT_COLUMNS, WebSessionRow.csrf_token, WebSessionRow.expires_at)
+    .join(WebSessionRow, WebSessionRow.account_id == AccountRow.id)
+    .where(WebSessionRow.id_hash == bindparam("id_hash"))
+)
+
+
 def session_account(engine: Engine, token: str) -> tuple[Account, str] | None:
     """The account and CSRF token of a live session, or None (unknown, expired, inactive).
 
     Runs on every request: one indexed Core query, no ORM objects."""
     with engine.connect() as connection:
-        found = connection.execute(
-            select(*_ACCOUNT_COLUMNS, WebSessionRow.csrf_token, WebSessionRow.expires_at)
-            .join(WebSessionRow, WebSessionRow.account_id == AccountRow.id)
-            .where(WebSessionRow.id_hash == digest(token))
-        ).first()
+        found = connection.execute(_SESSION_QUERY, {"id_hash": digest(token)}).first()
     if found is None:
         return None
     account = _account_from(found)
@@ -350,6 +354,7 @@ from .account_access import (  # noqa: E402
     list_api_tokens,
     revoke_api_token,
     token_account,
+    token_accounts,
     unlink_patient,
 )
 
@@ -359,5 +364,5 @@ __all__ = [
     "end_session", "find_account", "get_account", "is_linked", "link_patient",
     "linked_patient_ids", "list_accounts", "list_api_tokens", "now_utc", "purge_expired",
     "revoke_api_token", "session_account", "set_active", "set_password", "token_account",
-    "unlink_patient",
+    "token_accounts", "unlink_patient",
 ]

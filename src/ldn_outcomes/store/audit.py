@@ -27,6 +27,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def audit_values(
+    *,
+    actor: str,
+    action: str,
+    table: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of one audit row (before/after as plain JSON)."""
+    return {
+        "at": at or dt.datetime.now(dt.UTC),
+        "actor": actor,
+        "action": action,
+        "table_name": table,
+        "record_key": key,
+        "before": json.loads(json.dumps(_jsonable(before))) if before is not None else None,
+        "after": json.loads(json.dumps(_jsonable(after))) if after is not None else None,
+    }
+
+
 def write_audit(
     session: Session,
     *,
@@ -39,12 +61,7 @@ def write_audit(
 ) -> None:
     session.execute(
         insert(AuditRow).values(
-            at=dt.datetime.now(dt.UTC),
-            actor=actor,
-            action=action,
-            table_name=table,
-            record_key=key,
-            before=json.loads(json.dumps(_jsonable(before))) if before is not None else None,
-            after=json.loads(json.dumps(_jsonable(after))) if after is not None else None,
+            **audit_values(actor=actor, action=action, table=table, key=key, before=before,
+                           after=after)
         )
     )

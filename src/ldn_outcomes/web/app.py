@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from ..errors import LdnError, Problem, ValidationFailed
-from ..settings import Settings
+from ..settings import Settings, load_settings
 from ..store.accounts import LoginThrottled
 from ..store.db import make_engine
 from .auth import NotAuthenticated
@@ -59,8 +62,22 @@ def error_response(request: Request, error: LdnError) -> Response:
     return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
+@asynccontextmanager
+async def freeze_startup_objects(_app: FastAPI) -> AsyncIterator[None]:
+    """Move everything alive at server start out of the cycle collector's reach.
+
+    The app imports the analysis stack (numpy, pandas, scipy): hundreds of thousands of
+    long-lived objects that every full collection would scan again, pausing all requests for
+    50-160 ms each time under write load (measured). ``gc.freeze`` keeps collecting what
+    requests create; garbage is collected first so none of it is frozen."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=freeze_startup_objects,
         title="LDN Outcomes",
         description="Registry, analysis and evidence about low-dose naltrexone in MS. "
         "Scripts authenticate with 'Authorization: Bearer <token>' (create one on /account).",
@@ -95,3 +112,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured by ``LDN_*`` environment variables: what each worker process of
+    ``ldn serve --workers N`` runs (uvicorn imports it by name in every worker)."""
+    return create_app(load_settings())

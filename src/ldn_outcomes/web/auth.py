@@ -13,15 +13,18 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.access import Principal, Role, may_access_patient
 from ..errors import LdnError, PermissionDenied
 from ..store import accounts
+from .coalesce import coalescer
 
 SESSION_COOKIE = "ldn_session"
 PRESESSION_COOKIE = "ldn_presession"
@@ -80,32 +83,49 @@ class Viewer:
         return self.principal.role if self.principal else None
 
 
-def _resolve(request: Request) -> Viewer:
-    engine = request.app.state.engine
+def _bearer(request: Request) -> str | None:
+    """The API token the request presents (None without an Authorization header)."""
     header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-        account = accounts.token_account(engine, value.strip())
-        if account is None:
-            raise NotAuthenticated("invalid or revoked API token")
-        return Viewer(account.principal, "token")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated("use 'Authorization: Bearer <token>'")
+    return value.strip()
+
+
+def _resolve_session(request: Request) -> Viewer:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = accounts.session_account(engine, cookie)
+        found = accounts.session_account(request.app.state.engine, cookie)
         if found is not None:
             account, csrf = found
             return Viewer(account.principal, "session", csrf, cookie)
     return Viewer()
 
 
+async def _token_viewer(engine: Engine, token: str) -> Viewer:
+    """Tokens of concurrent API requests are looked up together: one thread hop and one
+    indexed query for all of them (see :mod:`ldn_outcomes.web.coalesce`); never cached."""
+    lookup = coalescer(("api-tokens", engine), partial(accounts.token_accounts, engine))
+    account = await lookup.submit(token)
+    if account is None:
+        raise NotAuthenticated("invalid or revoked API token")
+    return Viewer(account.principal, "token")
+
+
 async def current_viewer(request: Request) -> Viewer:
-    """Resolve the viewer once per request (cached on ``request.state``)."""
-    viewer = getattr(request.state, "viewer", None)
-    if viewer is None:
-        viewer = await run_in_threadpool(_resolve, request)
-        request.state.viewer = viewer
+    """Resolve the viewer once per request (cached on ``request.state``): an API token if
+    the request presents one, else the session cookie, else anonymous."""
+    cached: Viewer | None = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    token = _bearer(request)
+    if token is not None:
+        viewer = await _token_viewer(request.app.state.engine, token)
+    else:
+        viewer = await run_in_threadpool(_resolve_session, request)
+    request.state.viewer = viewer
     return viewer
 
 

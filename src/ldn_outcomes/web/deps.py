@@ -10,11 +10,13 @@ from sqlalchemy import Engine
 from ..settings import Settings
 
 
-def get_engine(request: Request) -> Engine:
+# Async on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, a thread
+# round trip per request just to read an attribute.
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -180,17 +180,21 @@ def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date
     if all(a is None for a in answers):
         raise ValidationFailed(Problem("checkin", "fatigue",
                                        "answer at least one question"))
-    try:
+    try:  # the record's own validator scores the answers (once, on the hot path)
+        return parse_record(QuestionnaireResponse, {
+            "patient_id": patient_id, "instrument_id": CHECKIN,
+            "instrument_version": definition.version,
+            "date": values.get("date") or today.isoformat(), "answers": answers, "total": None,
+        })
+    except ValidationFailed as invalid:
+        failure = invalid
+    try:  # answers out of range come back named by item key (``fatigue``), not item number
         score(CHECKIN, answers, definition.version)
-    except ValidationFailed as failure:
+    except ValidationFailed as scoring:
         renamed = []
-        for p in failure.problems:
+        for p in scoring.problems:
             number = p.field.removeprefix("item ")
             key = definition.items[int(number) - 1].key if number.isdigit() else p.field
             renamed.append(Problem("checkin", key, p.rule, value=p.value))
         raise ValidationFailed(renamed) from None
-    return parse_record(QuestionnaireResponse, {
-        "patient_id": patient_id, "instrument_id": CHECKIN,
-        "instrument_version": definition.version,
-        "date": values.get("date") or today.isoformat(), "answers": answers, "total": None,
-    })
+    raise failure

@@ -20,7 +20,7 @@ from ..deps import EngineDep
 from ..forms import errors_by_field, form_values
 from ..rendering import render
 from ..views import CHECKIN, CHECKIN_ITEMS, charts, load_patient, parse_checkin, visit_summary
-from ..writes import add_questionnaire, write_lock
+from ..writes import add_checkin, write_lock
 from ._common import add_records, flash_of, own_patient, saved, today_str
 
 router = APIRouter(tags=["patient pages"])
@@ -62,7 +62,7 @@ async def checkin(request: Request, engine: EngineDep, viewer: Patient) -> Respo
     patient_id = own_patient(viewer)
     try:
         record = parse_checkin(values, patient_id, dt.date.today())
-        add_questionnaire(engine, viewer.actor, record)
+        await add_checkin(engine, viewer.actor, record)
     except ValidationFailed as failure:
         return _checkin_page(request, values,
                              errors_by_field(failure, [*CHECKIN_ITEMS, "date"]), 422)

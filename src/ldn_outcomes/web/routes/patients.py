@@ -29,7 +29,7 @@ from ..deps import EngineDep
 from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS
 from ..rendering import render
 from ..views import charts, is_ldn, load_patient, parse_checkin, timeline
-from ..writes import add_questionnaire, write_lock
+from ..writes import add_checkin, write_lock
 from ._common import dumped, flash_of, today_str
 
 router = APIRouter()
@@ -139,11 +139,11 @@ def api_create_patient(
 
 
 @router.post("/api/patients/{patient_id}/checkins", status_code=201, tags=["api"])
-def api_checkin(
+async def api_checkin(
     patient_id: str, engine: EngineDep, viewer: OwnPatient,
     payload: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     """Record a daily check-in: ``{"date": "YYYY-MM-DD", "fatigue": 0-10, "spasms": 0-10,
     "sleep": 0-10, "vivid_dreams": 0|1, "dose_taken": 0|1}``; omitted items stay blank."""
     record = parse_checkin(payload, patient_id, dt.date.today())
-    return add_questionnaire(engine, viewer.actor, record).model_dump(mode="json")
+    return (await add_checkin(engine, viewer.actor, record)).model_dump(mode="json")
