@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from ldn_outcomes.analysis import AnalysisPlan, analyze_database, run_all
+from ldn_outcomes.analysis import AnalysisPlan, analyze_database, results_to_dict, run_all
 from ldn_outcomes.analysis.frames import load_frames
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
@@ -22,7 +22,7 @@ def test_database_run_matches_frames_run(engine, registry):
     load_into_db(registry, engine)
     frames = load_frames(engine, chunk_patients=150)  # several chunks
     assert len(frames["patients"]) == 400
-    assert "answers" in frames["questionnaires"] and "item_0" in frames["questionnaires"]
+    assert "answers" in frames["questionnaires"] and "item_0" in frames["checkins"]
     from_db, timings = analyze_database(engine, AnalysisPlan())
     in_memory = run_all(registry.frames, AnalysisPlan())
     assert "read_store" in timings and timings["total"] >= timings["read_store"]
@@ -31,6 +31,19 @@ def test_database_run_matches_frames_run(engine, registry):
         assert a.status == b.status, name
         if a.headline is not None:
             assert a.headline.value == pytest.approx(b.headline.value, rel=1e-9), name
+
+
+def test_parallel_run_gives_the_same_numbers(engine, registry):
+    """``ldn analyze`` reads the check-ins and matches the negative control in a second
+    process (where it can): every number is the same as in one process."""
+    load_into_db(registry, engine)
+    plan = AnalysisPlan()
+    forked, timings = analyze_database(engine, plan)
+    alone = run_all(load_frames(engine, plan=plan, parallel=False), plan, parallel=False)
+    assert "negative_control_matching" in timings
+    assert json.dumps(results_to_dict(forked, plan, details=True), sort_keys=True,
+                      default=str) == json.dumps(results_to_dict(alone, plan, details=True),
+                                                 sort_keys=True, default=str)
 
 
 def test_cli_analyze_json_and_report(db_url, registry, tmp_path):

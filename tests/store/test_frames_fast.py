@@ -10,17 +10,12 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from ldn_outcomes.analysis import AnalysisPlan
-from ldn_outcomes.analysis.frames import (
-    CHECKIN_ITEMS,
-    KINDS,
-    compact_questionnaires,
-    load_frames,
-    prepare,
-)
+from ldn_outcomes.analysis.frames import CHECKIN_COLUMNS, CHECKIN_ITEMS, KINDS, load_frames, prepare
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
-from ldn_outcomes.store import frames as store_frames
+from ldn_outcomes.store import sqlread
 from ldn_outcomes.store.convert import table_of
-from ldn_outcomes.store.frames import read_frame, read_frames, read_questionnaire_scores
+from ldn_outcomes.store.frames import read_frame, read_frames
+from ldn_outcomes.store.questionnaire_read import read_items, read_scores
 from ldn_outcomes.store.tables import DoseLogRow, LabRow, QuestionnaireRow
 
 STORED_KINDS = ("patients", "exposures", "dose_logs", "questionnaires", "relapses", "edss",
@@ -55,6 +50,12 @@ def loaded(engine, registry):
                     .where(QuestionnaireRow.instrument_id == instrument)
                     .order_by(QuestionnaireRow.id).limit(4)))
                 .values(total=None))
+        checkins = connection.execute(
+            select(QuestionnaireRow.id).where(QuestionnaireRow.instrument_id == "checkin")
+            .order_by(QuestionnaireRow.id).limit(2)).scalars().all()
+        for row, answers in zip(checkins, ([5, None, 3, 0, None], [7]), strict=True):
+            connection.execute(update(QuestionnaireRow).where(QuestionnaireRow.id == row)
+                               .values(answers=answers))  # item 2 blank, then absent
     return engine
 
 
@@ -98,8 +99,8 @@ def test_column_subset_types_and_shared_patient_coding(loaded):
 @pytest.mark.parametrize("many", [False, True])
 def test_patient_filter_keeps_key_order(loaded, monkeypatch, many):
     if many:  # more ids than one query binds: filtered while streaming
-        monkeypatch.setattr(store_frames, "IDS_PER_QUERY", 3)
-        monkeypatch.setattr(store_frames, "BATCH_ROWS", 50)
+        monkeypatch.setattr(sqlread, "IDS_PER_QUERY", 3)
+        monkeypatch.setattr(sqlread, "BATCH_ROWS", 50)
     ids = read_frame(loaded, "patients")["patient_id"].tolist()[::7]
     old = read_frame(loaded, "relapses", ids)
     new = read_frame(loaded, "relapses", ids, columns=["patient_id", "onset_date", "lasted_24h"])
@@ -109,68 +110,102 @@ def test_patient_filter_keeps_key_order(loaded, monkeypatch, many):
     assert read_frame(loaded, "relapses", [], columns=["patient_id"]).empty
 
 
-def test_questionnaire_scores_match_parsed_answers(loaded, monkeypatch):
-    monkeypatch.setattr(store_frames, "BATCH_ROWS", 1000)  # several batches
-    old = read_frame(loaded, "questionnaires")
-    instruments = ["mfis", "fss", "nrs-fatigue"]
-    new = read_questionnaire_scores(loaded, instruments, {"checkin": (0, 1)})
-    # the instruments' rows first, then the check-ins, each in key order
-    kept = pd.concat([old[old["instrument_id"].isin(instruments)],
-                      old[old["instrument_id"] == "checkin"]], ignore_index=True)
-    assert len(new) == len(kept) and (kept["instrument_id"] == "checkin").sum() > 1000
-    for column in ("patient_id", "instrument_id", "date", "total"):
-        assert _plain(new[column]) == _plain(kept[column]), column
-    checkin = (kept["instrument_id"] == "checkin").to_numpy()
-    for position in (0, 1):
-        expected = [a[position] if c and a is not None and len(a) > position
-                    and a[position] is not None else None
-                    for a, c in zip(kept["answers"], checkin, strict=True)]
-        assert _plain(new[f"item_{position}"]) == expected, position
-    answers = [a if t is None and i in instruments else None for a, t, i in
-               zip(kept["answers"], _plain(kept["total"]), kept["instrument_id"], strict=True)]
-    assert new["answers"].tolist() == answers
-    assert sum(a is not None for a in answers) == 8  # the scores stored without a total
-
-
-def test_an_items_instrument_also_scored_keeps_its_totals(loaded):
-    old = read_frame(loaded, "questionnaires")
-    old = pd.concat([old[old["instrument_id"] == "fss"], old[old["instrument_id"] == "mfis"]],
-                    ignore_index=True)
-    new = read_questionnaire_scores(loaded, ["fss", "mfis"], {"mfis": (2,)})
-    assert _plain(new["total"]) == _plain(old["total"])
-    assert _plain(new["instrument_id"]) == old["instrument_id"].tolist()
-    mfis = (old["instrument_id"] == "mfis").to_numpy()
-    assert _plain(new["item_2"]) == [a[2] if m else None for a, m in
-                                     zip(old["answers"], mfis, strict=True)]
-    blank = old["total"].isna().to_numpy()
-    assert new["answers"][blank].tolist() == old["answers"][blank].tolist()
-    assert new["answers"][~blank].isna().all()
-
-
-def test_questionnaire_scores_on_an_empty_selection(loaded):
-    assert read_questionnaire_scores(loaded, [], {}).empty
-    none = read_questionnaire_scores(loaded, ["mfis"], {"checkin": (0,)}, patient_ids=[])
-    assert none.empty and "item_0" in none
+def _by_patient(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    """Rows in patient order (the patients' key order), key order kept within a patient."""
+    rank = pd.Series(range(len(ids)), index=ids)
+    order = np.argsort(rank.reindex(frame["patient_id"].astype(object)).to_numpy(),
+                       kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
 @pytest.mark.parametrize("many", [False, True])
-def test_questionnaire_scores_of_some_patients(loaded, monkeypatch, many):
-    if many:  # more ids than one query binds: filtered after the read
-        monkeypatch.setattr(store_frames, "IDS_PER_QUERY", 3)
-    ids = read_frame(loaded, "patients")["patient_id"].tolist()[1::9]
-    old = read_frame(loaded, "questionnaires", ids)
-    old = pd.concat([old[old["instrument_id"] == "mfis"], old[old["instrument_id"] == "checkin"]],
-                    ignore_index=True)
-    new = read_questionnaire_scores(loaded, ["mfis"], {"checkin": (1,)}, patient_ids=ids)
+def test_patient_order_read_is_the_key_order_read_sorted_by_patient(loaded, monkeypatch, many):
+    if many:  # more ids than one query binds, several batches
+        monkeypatch.setattr(sqlread, "IDS_PER_QUERY", 3)
+        monkeypatch.setattr(sqlread, "BATCH_ROWS", 50)
+    ids = read_frame(loaded, "patients")["patient_id"].tolist()
+    columns = ["patient_id", "date", "score", "functional_systems"]
+    old = _by_patient(read_frame(loaded, "edss", columns=columns), ids)
+    new = read_frame(loaded, "edss", columns=columns, categories={"patient_id": ids},
+                     by_patient=True)
+    assert len(new) == len(old) > 0 and list(new["patient_id"].cat.categories) == ids
+    for column in columns:
+        assert _plain(new[column]) == _plain(old[column]), column
+    some = ids[::7]
+    new = read_frame(loaded, "relapses", some, columns=["patient_id", "onset_date"],
+                     by_patient=True)
+    old = _by_patient(read_frame(loaded, "relapses", some), ids)
     assert len(new) == len(old) > 0
+    for column in ("patient_id", "onset_date"):
+        assert _plain(new[column]) == _plain(old[column]), column
+    only = read_frame(loaded, "edss", columns=["patient_id"], by_patient=True)
+    assert _plain(only["patient_id"]) == _plain(_by_patient(read_frame(loaded, "edss"),
+                                                            ids)["patient_id"])
+
+
+def test_scores_match_the_full_read(loaded, monkeypatch):
+    monkeypatch.setattr(sqlread, "BATCH_ROWS", 1000)  # several batches
+    ids = read_frame(loaded, "patients")["patient_id"].tolist()
+    instruments = ["mfis", "fss", "nrs-fatigue"]
+    old = read_frame(loaded, "questionnaires")
+    old = old[old["instrument_id"].isin(instruments)]
+    # by patient, then instrument, then key
+    old = _by_patient(old.sort_values("instrument_id", kind="stable"), ids)
+    new = read_scores(loaded, instruments, ids)
+    assert len(new) == len(old) > 1000 and list(new["patient_id"].cat.categories) == ids
+    assert list(new["instrument_id"].cat.categories) == sorted(instruments)
     for column in ("patient_id", "instrument_id", "date", "total"):
         assert _plain(new[column]) == _plain(old[column]), column
+    answers = [a if t is None else None for a, t in zip(old["answers"], _plain(old["total"]),
+                                                        strict=True)]
+    assert new["answers"].tolist() == answers
+    assert sum(a is not None for a in answers) == 8  # the scores stored without a total
+    assert read_scores(loaded, [], ids).empty
+
+
+def test_items_match_the_parsed_answers(loaded, monkeypatch):
+    monkeypatch.setattr(sqlread, "BATCH_ROWS", 1000)
+    ids = read_frame(loaded, "patients")["patient_id"].tolist()
+    old = read_frame(loaded, "questionnaires")
+    old = _by_patient(old[old["instrument_id"] == "checkin"], ids)
+    new = read_items(loaded, "checkin", [1, 0], ids)
+    assert list(new.columns) == ["patient_id", "date", "item_0", "item_1"]
+    assert len(new) == len(old) > 1000
+    for column in ("patient_id", "date"):
+        assert _plain(new[column]) == _plain(old[column]), column
+    for position in (0, 1):
+        expected = [a[position] if len(a) > position else None for a in old["answers"]]
+        assert _plain(new[f"item_{position}"]) == expected, position
+    assert any(v is None for v in _plain(new["item_1"]))  # blanks stay blank
+    none = read_items(loaded, "no-such-instrument", [0], ids)
+    assert none.empty and "item_0" in none
+
+
+def _compact_questionnaires(frame: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """The planned instruments' rows (answers only where the total is missing) and the daily
+    check-ins' rating items as columns: the analysis read before it moved into the database."""
+    columns = ["patient_id", "instrument_id", "date", "total", "answers", *CHECKIN_COLUMNS]
+    wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
+    ids = frame["instrument_id"].astype(str)
+    scored = frame[ids.isin(wanted).to_numpy()].copy()
+    scored.loc[scored["total"].notna(), "answers"] = None
+    checkins = frame[(ids == "checkin").to_numpy()]
+    answers = checkins["answers"].tolist()
+    items = {f"item_{p}": np.array([a[p] if a is not None and len(a) > p and a[p] is not None
+                                    else np.nan for a in answers], dtype=float)
+             for p in CHECKIN_ITEMS}
+    compact = pd.DataFrame({"patient_id": checkins["patient_id"].to_numpy(),
+                            "instrument_id": "checkin", "date": checkins["date"].to_numpy(),
+                            "total": np.nan, "answers": None, **items})
+    return pd.concat([scored.reindex(columns=columns), compact.reindex(columns=columns)],
+                     ignore_index=True)
 
 
 def _old_load(engine, plan):
     """The analysis read before the typed path: every column, answers parsed per row."""
     frames = read_frames(engine, [k for k in KINDS if k != "questionnaires"])
-    frames["questionnaires"] = compact_questionnaires(read_frame(engine, "questionnaires"), plan)
+    frames["questionnaires"] = _compact_questionnaires(read_frame(engine, "questionnaires"),
+                                                       plan)
     return frames
 
 

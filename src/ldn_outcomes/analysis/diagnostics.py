@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -77,15 +79,28 @@ def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
     return result
 
 
-def negative_control(data: AnalysisData, plan: AnalysisPlan) -> tuple[Estimate, Estimate]:
-    """Naive and matched relapse ratios for the negative-control exposure."""
+def negative_control_match(data: AnalysisData, plan: AnalysisPlan
+                           ) -> tuple[pd.DataFrame, MatchResult]:
+    """Starters of the negative-control exposure and their matched non-users (the slow part
+    of the negative control; it needs nothing of the LDN analyses, so it can run beside them).
+    """
     cohort = exposure_cohort(data, plan, exposure=plan.negative_control_class)
     if len(cohort) < plan.min_ldn_users:
         raise InsufficientData(f"fewer than {plan.min_ldn_users} starters of the negative "
                                f"control ({plan.negative_control_class})")
     exposed_from = np.fmin(data.patients["nc_start"].to_numpy(),
                            data.patients["ldn_start"].to_numpy())
-    nc_match = match_users(data, plan, cohort, exposed_from=exposed_from)
+    return cohort, match_users(data, plan, cohort, exposed_from=exposed_from, overlap=False)
+
+
+NegativeMatch = Callable[[], tuple[pd.DataFrame, MatchResult]]
+
+
+def negative_control(data: AnalysisData, plan: AnalysisPlan,
+                     matched: NegativeMatch | None = None) -> tuple[Estimate, Estimate]:
+    """Naive and matched relapse ratios for the negative-control exposure; ``matched`` gives
+    ``negative_control_match``'s result if it was started earlier."""
+    cohort, nc_match = matched() if matched is not None else negative_control_match(data, plan)
     naive = within_ratio(windows(data, plan, cohort, 0), plan,
                          "negative control: naive before/after rate ratio")
     mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
@@ -95,7 +110,7 @@ def negative_control(data: AnalysisData, plan: AnalysisPlan) -> tuple[Estimate, 
 
 
 def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None,
-                        ) -> AnalysisResult:
+                        negative_match: NegativeMatch | None = None) -> AnalysisResult:
     if matched is None:
         raise InsufficientData("no matched comparison, so no bias diagnostics")
     result = AnalysisResult(name="diagnostics", method=METHOD)
@@ -124,7 +139,7 @@ def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchRe
                                      note="rate ratios closer to 1 than this (or 1/this) "
                                           "could be missed"))
     try:
-        naive_nc, matched_nc = negative_control(data, plan)
+        naive_nc, matched_nc = negative_control(data, plan, negative_match)
         result.estimates[:0] = [matched_nc, naive_nc]  # the residual-bias estimate leads
         if matched_nc.excludes_null:
             failures.append(f"negative control: matched estimate {matched_nc.value:.2f} "

@@ -20,8 +20,9 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from ..errors import InsufficientData
 from .adverse import analyse_adverse_events
 from .cohorts import exposure_cohort, require_users
-from .diagnostics import analyse_diagnostics, matched_summary
-from .frames import load_frames, prepare
+from .diagnostics import analyse_diagnostics, matched_summary, negative_control_match
+from .forked import beside
+from .frames import AnalysisData, load_frames, prepare
 from .labs import analyse_labs
 from .matching import MatchResult, match_users
 from .plan import AnalysisPlan
@@ -48,8 +49,12 @@ def _safe(name: str, function: Callable[[], AnalysisResult]) -> AnalysisResult:
 
 
 def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None,
-            timings: dict[str, float] | None = None) -> dict[str, AnalysisResult]:
-    """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives)."""
+            timings: dict[str, float] | None = None, parallel: bool = False
+            ) -> dict[str, AnalysisResult]:
+    """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives).
+
+    ``parallel``: the negative control's matching runs in a second process beside the LDN
+    analyses (``analysis.forked``; same results)."""
     plan = plan or AnalysisPlan()
     clock = timings if timings is not None else {}
 
@@ -61,6 +66,26 @@ def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
             clock[name] = time.perf_counter() - began
 
     data = timed("prepare", lambda: prepare(frames, plan))
+    with beside(_timed, negative_control_match, data, plan, enabled=parallel) as negative:
+
+        def negative_match() -> Any:
+            value, clock["negative_control_matching"] = negative()
+            return value
+
+        results = _analyses(data, plan, timed, negative_match)
+    for result in results.values():
+        result.plan_hash = plan.plan_hash
+    return results
+
+
+def _timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    began = time.perf_counter()
+    return function(*args), time.perf_counter() - began
+
+
+def _analyses(data: AnalysisData, plan: AnalysisPlan,
+              timed: Callable[[str, Callable[[], Any]], Any],
+              negative_match: Callable[[], Any]) -> dict[str, AnalysisResult]:
     users = exposure_cohort(data, plan)
     matched: MatchResult | None = None
     match_message = ""
@@ -84,7 +109,7 @@ def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
         "adverse_events", lambda: analyse_adverse_events(data, plan)))
     results["labs"] = timed("labs", lambda: _safe("labs", lambda: analyse_labs(data, plan)))
     results["diagnostics"] = timed("diagnostics", lambda: _safe(
-        "diagnostics", lambda: analyse_diagnostics(data, plan, matched)))
+        "diagnostics", lambda: analyse_diagnostics(data, plan, matched, negative_match)))
     failures = results["diagnostics"].details.get("failures", [])
     if failures:
         for name in MATCHED_ANALYSES:
@@ -93,20 +118,20 @@ def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
                 result.warn(DiagnosticsFailed, "bias diagnostics failed (" + "; ".join(failures)
                             + "): the matched comparison is shown with this warning, not as a "
                             "finding")
-    for result in results.values():
-        result.plan_hash = plan.plan_hash
     return results
 
 
 def analyze_database(engine: Engine, plan: AnalysisPlan | None = None
                      ) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
-    """Read the registry and run everything; timings include the store read on its own."""
+    """Read the registry and run everything, two long steps each beside the rest in a second
+    process where the machine allows (``analysis.forked``); timings include the store read on
+    its own."""
     timings: dict[str, float] = {}
     plan = plan or AnalysisPlan()
     began = time.perf_counter()
-    frames = load_frames(engine, plan=plan)
+    frames = load_frames(engine, plan=plan, parallel=True)
     timings["read_store"] = time.perf_counter() - began
-    results = run_all(frames, plan, timings)
+    results = run_all(frames, plan, timings, parallel=True)
     timings["total"] = time.perf_counter() - began
     return results, timings
 

@@ -40,6 +40,7 @@ from scipy.spatial import cKDTree
 from ..errors import InsufficientData
 from .cohorts import COLUMNS
 from .frames import AnalysisData
+from .logistic import logit_newton
 from .plan import AnalysisPlan
 from .trajectories import (
     BALANCE_COVARIATES,
@@ -151,8 +152,8 @@ def _propensity(users: pd.DataFrame, cands: pd.DataFrame) -> tuple[np.ndarray, n
     design = sm.add_constant(x.to_numpy(), has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.Logit(y, design).fit(disp=0, maxiter=50, method="newton")
-    linear = design @ fit.params
+        params = logit_newton(y, design, maxiter=50)
+    linear = design @ params
     return linear[: len(users)], linear[len(users):], float(y.mean())
 
 
@@ -166,10 +167,11 @@ def _equipoise(logit_users: np.ndarray, logit_cands: np.ndarray, share: float,
 
 
 def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
-                exposed_from: np.ndarray | None = None) -> MatchResult:
+                exposed_from: np.ndarray | None = None, overlap: bool = True) -> MatchResult:
     """Match each row of the exposure cohort ``exposed`` to up to k patients not exposed at
     the pseudo-start. ``exposed_from``: per patient, the first day they count as exposed
-    (NaN = never); default: their LDN start."""
+    (NaN = never); default: their LDN start. ``overlap=False`` skips the propensity model
+    where only the matched cohort is wanted (no equipoise figure), unless it matches on it."""
     if exposed.empty:
         raise InsufficientData("no exposed patients to match")
     rng = np.random.default_rng(plan.seed)
@@ -192,11 +194,14 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     blocks = _candidate_blocks(data, plan, eligible, exposed_from, rng)
     cfeat = snapshots(data, plan, blocks["code"].to_numpy().astype(np.int64),
                       blocks["grid"].to_numpy())
-    cands = pd.concat([blocks, cfeat], axis=1)
-    cands["relapse_stratum"] = _relapse_strata(data, plan,
-                                               blocks["code"].to_numpy().astype(np.int64),
-                                               blocks["grid"].to_numpy())
-    cands = cands[np.isfinite(cands[EDSS_COLUMNS].to_numpy()).all(axis=1)].reset_index(drop=True)
+    strata_c = _relapse_strata(data, plan, blocks["code"].to_numpy().astype(np.int64),
+                               blocks["grid"].to_numpy())
+    # only snapshots with an EDSS history, assembled column by column (filtering a frame of
+    # a million rows with a text column copies it block by block)
+    keep = np.isfinite(cfeat[EDSS_COLUMNS].to_numpy()).all(axis=1)
+    cands = pd.DataFrame({**{c: blocks[c].to_numpy()[keep] for c in blocks},
+                          **{c: cfeat[c].to_numpy()[keep] for c in cfeat},
+                          "relapse_stratum": strata_c[keep]})
     caveats = []
     missing_duration = int(eligible["duration"].isna().sum() + cands["duration"].isna().sum())
     if missing_duration:
@@ -216,7 +221,7 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     }
     equipoise = None
     logit_u = logit_c = None
-    if len(cands) and len(eligible) >= 2:
+    if len(cands) and len(eligible) >= 2 and (overlap or plan.matching_method == "propensity"):
         try:
             logit_u, logit_c, share = _propensity(eligible, cands)
             equipoise = _equipoise(logit_u, logit_c, share, plan.equipoise_bounds)
@@ -237,6 +242,9 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     chosen_user, chosen_cand = [], []
     strata = ["phenotype", "grid", "relapse_stratum"]
     cand_groups = cands.groupby(strata, sort=False).indices
+    u_age, c_age = eligible["age"].to_numpy(), cands["age"].to_numpy()
+    u_dur, c_dur = eligible["duration"].to_numpy(), cands["duration"].to_numpy()
+    u_code, c_code = eligible["code"].to_numpy(), cands["code"].to_numpy()
     for key, urows in eligible.groupby(strata, sort=False).indices.items():
         crows = cand_groups.get(key)
         if crows is None or len(crows) == 0:
@@ -247,11 +255,10 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
         dist = dist.reshape(len(urows), kq)
         idx = crows[idx.reshape(len(urows), kq)]
         ok = dist <= caliper
-        age_gap = np.abs(eligible["age"].to_numpy()[urows][:, None] - cands["age"].to_numpy()[idx])
-        dur_gap = np.abs(eligible["duration"].to_numpy()[urows][:, None]
-                         - cands["duration"].to_numpy()[idx])
+        age_gap = np.abs(u_age[urows][:, None] - c_age[idx])
+        dur_gap = np.abs(u_dur[urows][:, None] - c_dur[idx])
         ok &= (age_gap <= plan.caliper_age_years) & (dur_gap <= plan.caliper_duration_years)
-        ok &= cands["code"].to_numpy()[idx] != eligible["code"].to_numpy()[urows][:, None]
+        ok &= c_code[idx] != u_code[urows][:, None]
         rank = np.cumsum(ok, axis=1)
         ok &= rank <= k
         rows, cols = np.nonzero(ok)

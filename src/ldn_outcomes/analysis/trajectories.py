@@ -9,6 +9,8 @@ a weighted L1 distance: ``TRAPEZOID_WEIGHTS`` (in years) times |a_k - b_k|.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -30,27 +32,47 @@ def trapezoid_weights(plan: AnalysisPlan) -> np.ndarray:
     return weights
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """A series sorted by (code, day), ready for many look-ups: its keys computed once."""
+
+    keys: np.ndarray
+    codes: np.ndarray
+    days: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, series: pd.DataFrame, column: str) -> Lookup:
+        codes, days = series["code"].to_numpy(), series["day"].to_numpy()
+        return cls(keys(codes, days), codes, days, series[column].to_numpy(dtype=float))
+
+    def value_at(self, codes: np.ndarray, at: np.ndarray, stale_days: float,
+                 until: np.ndarray) -> np.ndarray:
+        """See ``value_at``. Look-ups in (code, day) order are much faster (the bisections
+        then walk the series in order)."""
+        out = np.full(len(codes), np.nan)
+        if not len(self.keys) or len(codes) == 0:
+            return out
+        right = np.searchsorted(self.keys, keys(codes, at), side="right")
+        prev = right - 1
+        ok = prev >= 0
+        prev_c = np.maximum(prev, 0)
+        ok &= (self.codes[prev_c] == codes) & (self.days[prev_c] >= at - stale_days)
+        out[ok] = self.values[prev_c[ok]]
+        nxt = np.minimum(right, len(self.keys) - 1)
+        ok2 = ~ok & (right < len(self.keys)) & (self.codes[nxt] == codes) & (
+            self.days[nxt] <= until)
+        out[ok2] = self.values[nxt[ok2]]
+        return out
+
+
 def value_at(series: pd.DataFrame, column: str, codes: np.ndarray, at: np.ndarray,
              stale_days: float, until: np.ndarray) -> np.ndarray:
     """Last value on or before ``at`` (no older than ``stale_days``), else the first value in
     (at, until]; NaN if neither. ``series`` is sorted by (code, day)."""
-    out = np.full(len(codes), np.nan)
     if series.empty or len(codes) == 0:
-        return out
-    skeys = keys(series["code"].to_numpy(), series["day"].to_numpy())
-    scodes = series["code"].to_numpy()
-    sdays = series["day"].to_numpy()
-    values = series[column].to_numpy(dtype=float)
-    right = np.searchsorted(skeys, keys(codes, at), side="right")
-    prev = right - 1
-    ok = prev >= 0
-    prev_c = np.maximum(prev, 0)
-    ok &= (scodes[prev_c] == codes) & (sdays[prev_c] >= at - stale_days)
-    out[ok] = values[prev_c[ok]]
-    nxt = np.minimum(right, len(skeys) - 1)
-    ok2 = ~ok & (right < len(skeys)) & (scodes[nxt] == codes) & (sdays[nxt] <= until)
-    out[ok2] = values[nxt[ok2]]
-    return out
+        return np.full(len(codes), np.nan)
+    return Lookup.of(series, column).value_at(codes, at, stale_days, until)
 
 
 def count_in(events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarray,
@@ -66,9 +88,16 @@ def count_in(events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarra
 
 def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
               days: np.ndarray) -> pd.DataFrame:
-    """Snapshot features for each (code, day); see the module docstring."""
+    """Snapshot features for each (code, day); see the module docstring.
+
+    Computed on the snapshots sorted by (code, day), then put back in the given order: the
+    look-ups into the EDSS, fatigue and relapse series are then in order, and much faster."""
     codes = np.asarray(codes, dtype=np.int64)
     days = np.asarray(days, dtype=float)
+    order = np.argsort(keys(codes, days), kind="stable")
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    codes, days = codes[order], days[order]
     p = data.patients
     out = {
         "age": (days - p["birth_day"].to_numpy()[codes]) / DAYS_PER_YEAR,
@@ -79,18 +108,21 @@ def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
     out["relapses_12m"] = count_in(rel, "onset", codes, days - 365, days).astype(float)
     out["relapses_3m"] = count_in(rel, "onset", codes, days - 91, days).astype(float)
     fatigue = data.symptom_series(plan.fatigue_instrument)
-    fatigue = fatigue.rename(columns={"total": "value"})
-    edss = data.edss
+    edss = Lookup.of(data.edss, "score")
+    fat = Lookup.of(fatigue, "total")
     for k, off in enumerate(offsets(plan)):
         at = days + off
-        out[f"edss_{k}"] = value_at(edss, "score", codes, at, plan.history_days, days)
-        out[f"fatigue_{k}"] = value_at(fatigue, "value", codes, at, plan.history_days, days)
-    frame = pd.DataFrame(out)
-    fat = frame[[f"fatigue_{k}" for k in range(POINTS)]]
-    fat = fat.ffill(axis=1).bfill(axis=1)
-    frame[fat.columns] = fat
-    frame["fatigue_missing"] = fat.isna().all(axis=1).astype(float)
-    return frame
+        out[f"edss_{k}"] = edss.value_at(codes, at, plan.history_days, days)
+        out[f"fatigue_{k}"] = fat.value_at(codes, at, plan.history_days, days)
+    # a missing fatigue point takes the nearest earlier one, else the nearest later one
+    for k in range(1, POINTS):
+        out[f"fatigue_{k}"] = np.where(np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k - 1}"],
+                                       out[f"fatigue_{k}"])
+    for k in range(POINTS - 2, -1, -1):
+        out[f"fatigue_{k}"] = np.where(np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k + 1}"],
+                                       out[f"fatigue_{k}"])
+    out["fatigue_missing"] = np.isnan(out["fatigue_0"]).astype(float)
+    return pd.DataFrame({name: values[back] for name, values in out.items()})
 
 
 EDSS_COLUMNS = [f"edss_{k}" for k in range(POINTS)]

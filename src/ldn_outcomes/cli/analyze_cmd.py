@@ -12,7 +12,15 @@ from rich.table import Table
 from ..analysis import AnalysisPlan, analyze_database, results_to_dict
 from ..analysis.results import AnalysisResult
 from ..reports.outcomes import render_outcome_report
-from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+from .common import (
+    DbOption,
+    JsonOption,
+    console,
+    engine_for,
+    err_console,
+    handle_errors,
+    print_json,
+)
 
 STATUS = {"ok": "[green]ok[/]", "diagnostics_failed": "[yellow]diagnostics failed[/]",
           "insufficient_data": "[dim]no result[/]"}
@@ -30,13 +38,20 @@ def _value(result: AnalysisResult) -> tuple[str, str]:
     return fmt(head.value), ci
 
 
+def _working(message: str) -> None:
+    """A plain line, not a spinner: a spinner runs a thread, and with a thread running the
+    analyses do not start their second process (``analysis.forked``) and take longer."""
+    if err_console.is_terminal:
+        err_console.print(message, style="dim", highlight=False)
+
+
 @handle_errors
 def analyze(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Run every outcome analysis and print each headline with its 95% CI."""
     plan = AnalysisPlan()
     engine = engine_for(db)
-    with console.status("reading the registry and running the analyses..."):
-        results, timings = analyze_database(engine, plan)
+    _working("reading the registry and running the analyses...")
+    results, timings = analyze_database(engine, plan)
     if json_output:
         out = results_to_dict(results, plan)
         out["timings_seconds"] = timings
@@ -69,7 +84,7 @@ def report(
     """Write the cohort report: one self-contained HTML file (inline SVG, no CDN)."""
     plan = AnalysisPlan()
     engine = engine_for(db)
-    with console.status("running the analyses..."):
-        results, timings = analyze_database(engine, plan)
+    _working("running the analyses...")
+    results, timings = analyze_database(engine, plan)
     out.write_text(render_outcome_report(results, plan, timings), encoding="utf-8")
     console.print(f"wrote {out}")

@@ -1,0 +1,110 @@
+"""Low-level pieces of the fast reads: dialect-specific SQL, one snapshot, batched cursors.
+
+Everything here talks to the driver's own connection and cursor (no SQLAlchemy rows): every
+value is a Python object on its way out of the driver, so the fewer values a query returns,
+the faster it is. Patients are therefore not sent row by row: a query ordered by patient is
+paired with a count per patient (``runs``) in the same snapshot, and the patient of
+each row is filled in by ``numpy.repeat``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+#: Rows fetched from the cursor per batch: large enough to amortise the call, small enough
+#: that the batch's Python objects (one tuple and a few values per row) stay a few tens of MB.
+BATCH_ROWS = 100_000
+#: Patient ids bound per ``IN (...)`` query (SQLite allows at most 32,766 parameters).
+IDS_PER_QUERY = 10_000
+
+
+def placeholder(engine: Engine) -> str:
+    return "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+
+def marks(mark: str, count: int) -> str:
+    """``?, ?, ?`` for an ``IN (...)`` list of ``count`` values."""
+    return ", ".join([mark] * count)
+
+
+def day_sql(column: str, dialect: str) -> str:
+    """Days since 1970-01-01 computed by the database (NULL stays NULL)."""
+    if dialect == "sqlite":
+        return f"julianday({column}) - 2440587.5"
+    return f"({column} - DATE '1970-01-01')"
+
+
+def item_sql(column: str, position: int, dialect: str) -> str:
+    """One element of a JSON array as a number (NULL if blank or absent)."""
+    if dialect == "sqlite":
+        return f"json_extract({column}, '$[{int(position)}]')"
+    return f"CAST(({column}::json ->> {int(position)}) AS DOUBLE PRECISION)"
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Any]:
+    """The driver's connection inside one read-only snapshot, so several queries agree."""
+    with engine.connect() as connection:
+        dbapi = connection.connection.dbapi_connection
+        dbapi.rollback()
+        cursor = dbapi.cursor()
+        cursor.execute("BEGIN" if engine.dialect.name == "sqlite" else
+                       "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.close()
+        try:
+            yield dbapi
+        finally:
+            dbapi.rollback()
+
+
+def fetch(dbapi: Any, dialect: str, sql: str, params: list[Any]) -> Iterator[list[tuple]]:
+    """Rows in batches through the driver's cursor (PostgreSQL: a server-side cursor, so the
+    client never holds the whole result)."""
+    cursor = dbapi.cursor(name="ldn_read") if dialect == "postgresql" else dbapi.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def runs(dbapi: Any, dialect: str, table: str, keys: Sequence[str], where: str,
+         params: list[Any]) -> tuple[list[tuple], np.ndarray]:
+    """The distinct ``keys`` of ``SELECT ... FROM table WHERE where ORDER BY keys, ...`` in that
+    order, each with its number of rows: what every row of that query has in those columns,
+    without sending them per row."""
+    columns = ", ".join(keys)
+    sql = (f"SELECT {columns}, count(*) FROM {table} {where} "
+           f"GROUP BY {columns} ORDER BY {columns}")
+    values: list[tuple] = []
+    counts: list[int] = []
+    for rows in fetch(dbapi, dialect, sql, params):
+        for row in rows:
+            values.append(tuple(row[:-1]))
+            counts.append(row[-1])
+    return values, np.array(counts, dtype=np.int64)
+
+
+def as_float(rows: list[tuple], width: int) -> np.ndarray:
+    """A batch of rows of numbers (None = NaN) as a 2-d float array."""
+    return np.array(rows, dtype=float).reshape(len(rows), width)
+
+
+def json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def days_to_datetime(days: np.ndarray) -> np.ndarray:
+    """Float day numbers (NaN = none) → datetime64[ns] (NaT = none)."""
+    days = np.asarray(days, dtype=float)
+    known = np.isfinite(days)
+    nanos = np.full(len(days), np.iinfo(np.int64).min, dtype=np.int64)  # = NaT
+    nanos[known] = np.rint(days[known]).astype(np.int64) * 86_400_000_000_000
+    return nanos.view("datetime64[ns]")
