@@ -15,11 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from ldn_outcomes.store import migrate
 from ldn_outcomes.store.db import make_engine, normalise_url
+
+# Property tests are deterministic: the same examples on every run and machine, and no example
+# database carried over from earlier runs (a failure is reproduced by its own test instead).
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None,
+                                     print_blob=True)
+hypothesis_settings.load_profile("deterministic")
 
 POSTGRES_URL = os.environ.get("LDN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

@@ -124,13 +124,20 @@ def test_properties_of_both_estimators(pairs: list[tuple[float, float]]) -> None
         assert again.estimate == pytest.approx(result.estimate, abs=1e-8)
         assert again.tau2 == pytest.approx(result.tau2, abs=1e-8)
     dl = random_effects(yi, vi, method="DL")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         reference = combine_effects(yi, vi, method_re="dl")
     if reference.tau2 > 0:  # statsmodels 0.15 does not truncate a negative DL tau² at 0
         assert dl.estimate == pytest.approx(reference.mean_effect_re)
         assert dl.se == pytest.approx(reference.sd_eff_w_re)
     else:
         assert dl.tau2 == 0
+
+
+def test_nearly_identical_effects_do_not_overflow() -> None:
+    """Found by hypothesis: Q ~ 1e-322 made statsmodels' H² overflow (a warning, an error here)."""
+    for method in ("REML", "DL"):
+        result = random_effects([0.0, 1.2675904768254707e-161], [1.0, 1.0], method=method)
+        assert result.tau2 == 0 and result.i2 == 0
 
 
 def test_identical_studies_have_no_heterogeneity() -> None:

@@ -51,3 +51,15 @@ def test_missing_data_is_stated():
 def test_charts_handle_empty_input():
     assert survival_chart({}, "x") == ""
     assert forest_chart([], "x") == ""
+
+
+def test_outcome_forest_leaves_out_rows_without_a_usable_ratio() -> None:
+    rows = [{"label": "kept", "value": 0.8, "ci": [0.6, 1.1]},
+            {"label": "no interval", "value": 0.9, "ci": [None, 1.2]},
+            {"label": "not a ratio", "value": 0.0, "ci": [-0.1, 0.1]},
+            {"label": "infinite", "value": 1.2, "ci": [0.5, float("inf")]}]
+    root = ET.fromstring(forest_chart(rows, "Ratios"))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "kept" in texts
+    assert not {"no interval", "not a ratio", "infinite"} & set(texts)
+    assert forest_chart(rows[1:], "Ratios") == ""

@@ -118,7 +118,9 @@ def _check(y: np.ndarray, v: np.ndarray) -> list[Problem]:
 def _dl_tau2(y: np.ndarray, v: np.ndarray) -> float:
     """DerSimonian–Laird tau² from statsmodels, truncated at 0 as DerSimonian & Laird (1986)
     and metafor do: statsmodels 0.15 returns the negative moment estimate when Q < k - 1."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # statsmodels also derives I² from H² = Q / (k - 1), which overflows or divides by zero
+    # when Q is (nearly) 0; tau² itself is unaffected, and I² is computed here from tau².
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return max(0.0, float(combine_effects(y, v, method_re="dl").tau2))
 
 

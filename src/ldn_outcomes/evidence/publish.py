@@ -23,6 +23,7 @@ from ..errors import Problem, ValidationFailed
 from . import html, mirror, views
 from .catalogue import outcome_ids
 from .forest import forest_svg
+from .meta import RATIO_MEASURES
 from .pooling import pool_outcome
 
 
@@ -42,9 +43,9 @@ class PublishReport:
 def meta_page_data(catalogue: Catalogue, outcome_id: str) -> tuple[dict, str]:
     """The data of a pooled-outcome page and its forest plot SVG."""
     report = pool_outcome(catalogue, outcome_id)
-    scale = "log scale" if report.measure in ("RR", "OR", "HR") else "difference"
-    axis = f"{report.measure or 'effect'} ({scale})"
-    svg = forest_svg(report.included, report.result, axis_label=axis,
+    ratio = report.measure in RATIO_MEASURES
+    axis = f"{report.measure or 'effect'} ({'log scale' if ratio else 'difference'})"
+    svg = forest_svg(report.included, report.result, axis_label=axis, ratio=ratio,
                      title=f"Forest plot: {outcome_id}") if report.included else ""
     return report.as_dict(), svg
 

@@ -71,6 +71,7 @@ td,th{border-bottom:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical
 .ok{background:#eaf5ea;border-left:4px solid #1f6f3f;padding:.5em 1em;margin:.5em 0}
 .none{background:#f2f2f2;border-left:4px solid #6a737d;padding:.5em 1em;margin:.5em 0}
 .head{font-size:1.15em}.small{font-size:.85em;color:#57606a}figure{margin:1em 0}
+svg{max-width:100%;height:auto}
 """
 
 

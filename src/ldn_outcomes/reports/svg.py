@@ -9,24 +9,22 @@ A ``Series`` is a name and (date, value) points; ``None`` values break the line 
 answer is not a zero). ``Period`` shades a date range (e.g. on LDN; ``stop=None`` means
 ongoing); ``Marker`` draws a labelled vertical line (e.g. a relapse onset). Every chart carries
 ``<title>`` and a generated ``<desc>`` summarising the data, and uses presentation attributes
-only (no inline styles), so a strict Content-Security-Policy does not break it.
+only (no inline styles), so a strict Content-Security-Policy does not break it
+(:mod:`ldn_outcomes.svgcore` builds that wrapper, the ticks and the grid).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-#: Colour-blind-safe, >= 4.5:1 contrast on white (Okabe-Ito blue/vermillion, darkened).
-PALETTE = ("#0b5cad", "#a63d00", "#1f6f3f", "#6b3fa0")
+from .. import svgcore
+from ..svgcore import PALETTE, TEXT, fmt
+
 SHADE = "#dbe9f7"
 MARKER = "#b3261e"
-GRID = "#d0d7de"
-TEXT = "#1b1f23"
 MAX_DOTS = 400
 
 
@@ -67,29 +65,11 @@ class _Frame:
         return self.height - self.top - self.bottom
 
 
-def _ident(title: str) -> str:
-    return "chart-" + hashlib.sha1(title.encode()).hexdigest()[:8]
-
-
 def _date_range(dates: list[dt.date]) -> tuple[dt.date, dt.date]:
     first, last = min(dates), max(dates)
     if first == last:
         first, last = first - dt.timedelta(days=1), last + dt.timedelta(days=1)
     return first, last
-
-
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    span = high - low
-    raw = span / max(count, 1)
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    start = math.ceil(low / step) * step
-    ticks = []
-    value = start
-    while value <= high + 1e-9:
-        ticks.append(round(value, 6))
-        value += step
-    return ticks
 
 
 def _date_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -110,16 +90,13 @@ def _date_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
     return months[::stride] or [first, last]
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
 class _Canvas:
     def __init__(self, title: str, frame: _Frame, first: dt.date, last: dt.date,
                  y_low: float, y_high: float) -> None:
         self.title, self.frame = title, frame
         self.first, self.last = first, last
         self.y_low, self.y_high = y_low, y_high
+        self.y = svgcore.linear(y_low, y_high, frame.height - frame.bottom, frame.top)
         self.parts: list[str] = []
 
     def x(self, day: dt.date) -> float:
@@ -127,25 +104,14 @@ class _Canvas:
         clipped = min(max(day, self.first), self.last)
         return self.frame.left + (clipped - self.first).days / span * self.frame.plot_w
 
-    def y(self, value: float) -> float:
-        span = (self.y_high - self.y_low) or 1
-        return self.frame.top + (1 - (value - self.y_low) / span) * self.frame.plot_h
-
     def axes(self, y_label: str) -> None:
         f = self.frame
-        for tick in _ticks(self.y_low, self.y_high):
-            y = self.y(tick)
-            self.parts.append(f'<line x1="{f.left}" x2="{f.width - f.right}" y1="{y:.1f}" '
-                              f'y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
-            self.parts.append(f'<text x="{f.left - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                              f'font-size="11" fill="{TEXT}">{_fmt(tick)}</text>')
-        for day in _date_ticks(self.first, self.last):
-            x = self.x(day)
-            label = day.isoformat() if (self.last - self.first).days <= 62 \
-                else day.strftime("%b %Y")
-            self.parts.append(f'<text x="{x:.1f}" y="{f.height - f.bottom + 16}" '
-                              f'text-anchor="middle" font-size="11" fill="{TEXT}">'
-                              f'{escape(label)}</text>')
+        self.parts += svgcore.y_grid(svgcore.nice_ticks(self.y_low, self.y_high), self.y,
+                                     f.left, f.width - f.right)
+        short = (self.last - self.first).days <= 62
+        self.parts += svgcore.x_labels(
+            [(self.x(day), day.isoformat() if short else day.strftime("%b %Y"))
+             for day in _date_ticks(self.first, self.last)], f.height - f.bottom + 16)
         if y_label:
             self.parts.append(f'<text x="{f.left}" y="{f.top - 10}" font-size="12" '
                               f'fill="{TEXT}">{escape(y_label)}</text>')
@@ -182,7 +148,6 @@ class _Canvas:
             )
 
     def svg(self, desc: str, legend: list[tuple[str, str, str]]) -> str:
-        ident = _ident(self.title + desc)
         f = self.frame
         items = []
         x = f.left + 48  # leave room for the y-axis label
@@ -194,14 +159,9 @@ class _Canvas:
             items.append(shape + f'<text x="{x + 16}" y="14" font-size="12" fill="{TEXT}">'
                          f'{escape(name)}</text>')
             x += 28 + 7 * len(name)
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-            f'viewBox="0 0 {f.width} {f.height}" width="100%" '
-            f'aria-labelledby="{ident}-t {ident}-d" font-family="system-ui, sans-serif">'
-            f'<title id="{ident}-t">{escape(self.title)}</title>'
-            f'<desc id="{ident}-d">{escape(desc)}</desc>'
-            f'<g class="legend">{"".join(items)}</g>{"".join(self.parts)}</svg>'
-        )
+        return svgcore.document(self.title, desc,
+                                [f'<g class="legend">{"".join(items)}</g>', *self.parts],
+                                f.width, f.height)
 
 
 def _period_text(period: Period) -> str:
@@ -221,8 +181,8 @@ def _describe(series: Sequence[Series], periods: Sequence[Period],
         numbers = [v for _, v in values]
         parts.append(
             f"{s.name}: {len(values)} values from {values[0][0].isoformat()} to "
-            f"{values[-1][0].isoformat()}, range {_fmt(min(numbers))} to {_fmt(max(numbers))}, "
-            f"latest {_fmt(values[-1][1])} on {values[-1][0].isoformat()}."
+            f"{values[-1][0].isoformat()}, range {fmt(min(numbers))} to {fmt(max(numbers))}, "
+            f"latest {fmt(values[-1][1])} on {values[-1][0].isoformat()}."
         )
     if periods:
         parts.append("Shaded: " + "; ".join(_period_text(p) for p in periods) + ".")
@@ -283,9 +243,9 @@ def line_chart(
         shown = present if len(present) <= MAX_DOTS else present[-1:]
         for day, value in shown:
             canvas.parts.append(
-                f'<circle class="point" data-date="{day.isoformat()}" data-value="{_fmt(value)}" '
+                f'<circle class="point" data-date="{day.isoformat()}" data-value="{fmt(value)}" '
                 f'cx="{canvas.x(day):.1f}" cy="{canvas.y(value):.1f}" r="3.5" fill="{colour}">'
-                f'<title>{escape(s.name)} {day.isoformat()}: {_fmt(value)}</title></circle>'
+                f'<title>{escape(s.name)} {day.isoformat()}: {fmt(value)}</title></circle>'
             )
         canvas.parts.append("</g>")
     if shaded_periods:
@@ -328,9 +288,9 @@ def step_chart(
                             f'stroke="{PALETTE[0]}" stroke-width="2"/>')
         for day, value in ordered:
             canvas.parts.append(
-                f'<circle class="point" data-date="{day.isoformat()}" data-value="{_fmt(value)}" '
+                f'<circle class="point" data-date="{day.isoformat()}" data-value="{fmt(value)}" '
                 f'cx="{canvas.x(day):.1f}" cy="{canvas.y(value):.1f}" r="4" '
-                f'fill="{PALETTE[0]}"><title>{escape(name)} {day.isoformat()}: {_fmt(value)}'
+                f'fill="{PALETTE[0]}"><title>{escape(name)} {day.isoformat()}: {fmt(value)}'
                 f'</title></circle>'
             )
     legend = [("line", PALETTE[0], name)]
