@@ -76,3 +76,24 @@ def test_failed_diagnostics_are_flagged_and_messages_are_not_shown(results) -> N
     assert sections["progression"]["diagnostics_failed"] is False
     assert sections["labs"]["state"] == "no_data"
     assert "only 3" not in repr(page)
+
+
+def test_uncontrolled_headlines_say_so_and_bring_the_comparison(results) -> None:
+    page = _audits(results)
+    by_key = {s["key"]: s for s in page["sections"]}
+    progression = by_key["progression"]  # headline: a share of LDN users, no comparison
+    assert "vs matched non-users" not in progression["label"]
+    assert progression["uncontrolled"] is True
+    comparison = next(e for e in results["progression"].estimates
+                      if "vs matched non-users" in e.label)
+    assert progression["comparison"] == {"label": comparison.label,
+                                         "estimate": estimate_text(comparison)}
+    assert by_key["relapses"]["uncontrolled"] is False  # the matched ratio is the headline
+    assert by_key["adverse_events"]["uncontrolled"] is False  # rates, not an effect claim
+    # with only the users' own change left, the warning stays and no comparison is offered
+    symptoms = copy.deepcopy(results["symptoms"])
+    symptoms.estimates = [e for e in symptoms.estimates
+                          if "vs matched non-users" not in e.label]
+    alone = _audits({**results, "symptoms": symptoms})
+    section = next(s for s in alone["sections"] if s["key"] == "symptoms")
+    assert section["uncontrolled"] is True and section["comparison"] is None

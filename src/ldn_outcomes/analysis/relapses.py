@@ -43,10 +43,18 @@ from .ratemodels import negbin_glm, rate_ratio
 from .results import AnalysisResult, Estimate, SmallSample
 from .trajectories import count_in
 
-METHOD_GEE = ("within-patient rate ratio, Poisson regression with cluster-robust (sandwich) SE "
-              "on patient or match set (= GEE, independence working correlation), log "
-              "person-years offset")
-METHOD_NB = "within-patient rate ratio, negative binomial GLM (NB2, cluster-robust SE)"
+METHOD_GEE = ("Poisson regression with cluster-robust (sandwich) SE on patient or match set "
+              "(= GEE, independence working correlation), log person-years offset")
+METHOD_NB = "negative binomial GLM (NB2, cluster-robust SE), log person-years offset"
+
+
+def method_text(plan: AnalysisPlan) -> str:
+    """What was fitted, as the result states it (the plan decides the model and adjustment)."""
+    bins = plan.relapse_adjust_bins_days
+    adjusted = (f", adjusted for relapse counts in the {bins[-1]} days before" if bins else "")
+    model = METHOD_NB if plan.relapse_model == "negbin" else METHOD_GEE
+    return ("headline: relapse rates after the (pseudo-)start, LDN users vs matched non-users "
+            f"(weighted 1/k){adjusted}; also within-patient before/after rate ratios; {model}")
 MATCHED_LABEL = "rate ratio after the start vs matched non-users (matched)"
 
 
@@ -204,7 +212,7 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         raise InsufficientData(
             f"only {naive['code'].nunique()} LDN users have follow-up both before and after "
             f"starting; at least {plan.min_ldn_users} are needed")
-    method = METHOD_NB if plan.relapse_model == "negbin" else METHOD_GEE
+    method = method_text(plan)
     result = AnalysisResult(name="relapses", method=method)
     lagged = windows(data, plan, users, plan.pre_start_exclusion_days)
     naive_est = within_ratio(naive, plan, "naive before/after rate ratio (LDN users)")

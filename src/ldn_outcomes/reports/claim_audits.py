@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..analysis.results import AnalysisResult, SmallSample
+from ..analysis.results import AnalysisResult, Estimate, SmallSample
 from .outcomes import PLAIN, TITLES, estimate_text
 
 #: Analyses a claim can name as its ``registry_audit``, in the order the page shows them.
@@ -65,6 +65,7 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         "key": name, "anchor": anchor(name), "title": TITLES[name], "plain": PLAIN[name],
         "state": "no_data", "label": None, "estimate": None, "n": None,
         "diagnostics_failed": False, "small_sample": False, "method": None,
+        "uncontrolled": False, "comparison": None,
     }
     if result is None or result.status == "insufficient_data":
         return section
@@ -78,4 +79,23 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         diagnostics_failed=result.status == "diagnostics_failed",
         small_sample=any(w.kind is SmallSample for w in result.warnings),
     )
+    if name in COMPARATIVE and not _is_comparison(head):
+        # An LDN users' figure alone (a change, a share) also moves without any treatment
+        # (natural course, regression to the mean, placebo response): say so, and show the
+        # comparison with matched non-users when one could be made and is large enough.
+        section["uncontrolled"] = True
+        comparison = next((e for e in result.estimates if _is_comparison(e)
+                           and e.n is not None and e.n >= k), None)
+        if comparison is not None:
+            section["comparison"] = {"label": comparison.label,
+                                     "estimate": estimate_text(comparison)}
     return section
+
+
+#: Analyses whose claim is about LDN's effect, which needs a comparison group to assess.
+COMPARATIVE = ("relapses", "progression", "symptoms", "relapse_recovery")
+
+
+def _is_comparison(estimate: Estimate) -> bool:
+    """Whether an estimate compares LDN users with matched non-users (labels say so)."""
+    return "vs matched non-users" in estimate.label
