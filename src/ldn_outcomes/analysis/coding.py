@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import LdnError
+
 DAYS_PER_YEAR = 365.25
 
 
@@ -32,13 +34,35 @@ def day_to_iso(day: float) -> str | None:
     return str(np.datetime64(int(day), "D"))
 
 
-def patient_codes(frame: pd.DataFrame, lookup: pd.Series) -> np.ndarray:
-    """Row number of each record's patient (the store guarantees the patient exists)."""
+def known_patients(frame: pd.DataFrame | None, lookup: pd.Series) -> pd.DataFrame | None:
+    """The rows whose patient is in ``lookup``. Each table is read in its own transaction, so
+    a patient registered while the registry was being read can have records but no patient
+    row in this read; those records wait for the next run instead of being mis-coded."""
+    if frame is None or frame.empty or "patient_id" not in frame:
+        return frame
     ids = frame["patient_id"]
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        per_category = lookup.reindex(ids.cat.categories).to_numpy()
-        return per_category[ids.cat.codes.to_numpy()].astype(np.int64)
-    return np.asarray(ids.map(lookup), dtype=np.int64)
+        known = np.append(pd.Index(ids.cat.categories).isin(lookup.index), False)
+        keep = known[ids.cat.codes.to_numpy()]
+    else:
+        keep = ids.isin(lookup.index).to_numpy()
+    return frame if keep.all() else frame[keep]
+
+
+def patient_codes(frame: pd.DataFrame, lookup: pd.Series) -> np.ndarray:
+    """Row number of each record's patient; every patient must be in ``lookup``
+    (:func:`known_patients` makes it so)."""
+    ids = frame["patient_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        # one NaN appended, so a missing value's code -1 picks NaN, not the last patient
+        per_category = np.append(lookup.reindex(ids.cat.categories).to_numpy(dtype=float),
+                                 np.nan)
+        codes = per_category[ids.cat.codes.to_numpy()]
+    else:
+        codes = ids.map(lookup).to_numpy(dtype=float)
+    if not np.isfinite(codes).all():
+        raise LdnError("a record names a patient missing from the patients table")
+    return codes.astype(np.int64)
 
 
 def empty_frame(columns: Mapping[str, str]) -> pd.DataFrame:

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from ..domain.codes import Phenotype
-from .coding import DAYS_PER_YEAR, day_to_iso, empty_frame, patient_codes, to_days
+from .coding import (
+    DAYS_PER_YEAR,
+    day_to_iso,
+    empty_frame,
+    known_patients,
+    patient_codes,
+    to_days,
+)
 from .load import CHECKIN_COLUMNS, CHECKIN_ITEMS, COLUMNS, KINDS, load_frames
 from .plan import AnalysisPlan
 from .qualify import QUALIFYING, UNCONFIRMED, qualify
@@ -118,6 +125,8 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     patients_in = patients_in.reset_index(drop=True)
     n = len(patients_in)
     lookup = pd.Series(np.arange(n), index=patients_in["patient_id"].to_numpy())
+    frames = {kind: frame if kind == "patients" else known_patients(frame, lookup)
+              for kind, frame in frames.items()}
 
     exposures = _frame(frames, "exposures")
     if exposures.empty:
