@@ -48,8 +48,10 @@ def machine() -> str:
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.platform()} | Python {platform.python_version()} | "
-            f"{os.cpu_count()} CPUs | memory {mem} | load average {load:.1f}")
+    return (
+        f"{platform.platform()} | Python {platform.python_version()} | "
+        f"{os.cpu_count()} CPUs | memory {mem} | load average {load:.1f}"
+    )
 
 
 def peak_gb(who: int = resource.RUSAGE_SELF) -> float:
@@ -68,9 +70,12 @@ def analyse(path: str) -> None:
         engine = make_engine(f"sqlite:///{path}")
         t, cpu, worker = time.perf_counter(), time.process_time(), child_cpu()
         frames = load_frames(engine, parallel=True)
-        print(f"  store read (analysis.frames.load_frames, SQLite): "
-              f"{time.perf_counter() - t:.1f} s (CPU {time.process_time() - cpu:.1f} s, "
-              f"second process {child_cpu() - worker:.1f} s)", flush=True)
+        print(
+            f"  store read (analysis.frames.load_frames, SQLite): "
+            f"{time.perf_counter() - t:.1f} s (CPU {time.process_time() - cpu:.1f} s, "
+            f"second process {child_cpu() - worker:.1f} s)",
+            flush=True,
+        )
         engine.dispose()
     else:
         with open(path, "rb") as handle:
@@ -81,21 +86,29 @@ def analyse(path: str) -> None:
     results = run_all(frames, AnalysisPlan(), timings, parallel=True)
     total = time.perf_counter() - t
     steps = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
-    print(f"  run_all: {total:.1f} s (CPU {time.process_time() - cpu:.1f} s, second process "
-          f"{child_cpu() - worker:.1f} s; {steps})")
+    print(
+        f"  run_all: {total:.1f} s (CPU {time.process_time() - cpu:.1f} s, second process "
+        f"{child_cpu() - worker:.1f} s; {steps})"
+    )
     print(f"  load average now: {os.getloadavg()[0]:.1f}")
-    print(f"  peak memory: {peak_gb():.2f} GB (frames loaded: {loaded:.2f} GB); second "
-          f"process {peak_gb(resource.RUSAGE_CHILDREN):.2f} GB (pages shared with this one "
-          "count in both)")
+    print(
+        f"  peak memory: {peak_gb():.2f} GB (frames loaded: {loaded:.2f} GB); second "
+        f"process {peak_gb(resource.RUSAGE_CHILDREN):.2f} GB (pages shared with this one "
+        "count in both)"
+    )
     matched = results["matched"]
     if matched.status != "insufficient_data":
         pop = matched.population
-        print(f"  matching: {pop['n_patients']:,} users against {pop['candidate_snapshots']:,} "
-              f"candidate snapshots, {pop['n_matched']:,} matched, {timings['matching']:.1f} s")
+        print(
+            f"  matching: {pop['n_patients']:,} users against {pop['candidate_snapshots']:,} "
+            f"candidate snapshots, {pop['n_matched']:,} matched, {timings['matching']:.1f} s"
+        )
     head = results["relapses"].headline
     if head is not None:
-        print(f"  relapses headline: {head.label} {head.value:.2f} "
-              f"({head.ci_low:.2f}-{head.ci_high:.2f})")
+        print(
+            f"  relapses headline: {head.label} {head.value:.2f} "
+            f"({head.ci_low:.2f}-{head.ci_high:.2f})"
+        )
 
 
 def run(patients: int, years: int, with_db: bool, keep_db: str | None = None) -> None:
@@ -111,8 +124,11 @@ def run(patients: int, years: int, with_db: bool, keep_db: str | None = None) ->
     frames = registry.frames
     rows = sum(len(f) for f in frames.values())
     users = int(frames["exposures"].query("drug_class == 'ldn'")["patient_id"].nunique())
-    print(f"\n{patients:,} patients, {years} years: {rows:,} rows ({users:,} LDN users), "
-          f"simulated in {time.perf_counter() - began:.1f} s", flush=True)
+    print(
+        f"\n{patients:,} patients, {years} years: {rows:,} rows ({users:,} LDN users), "
+        f"simulated in {time.perf_counter() - began:.1f} s",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if with_db or keep_db:
             path = str(Path(tmp) / "bench.sqlite3")
@@ -120,8 +136,10 @@ def run(patients: int, years: int, with_db: bool, keep_db: str | None = None) ->
             migrate.upgrade(engine)
             t = time.perf_counter()
             load_into_db(registry, engine)
-            print(f"  load into SQLite: {time.perf_counter() - t:.1f} s (not part of analyze)",
-                  flush=True)
+            print(
+                f"  load into SQLite: {time.perf_counter() - t:.1f} s (not part of analyze)",
+                flush=True,
+            )
             engine.dispose()  # the last connection closing checkpoints the WAL into the file
             if keep_db:  # kept only once fully loaded, so a reused file is never partial
                 path = shutil.move(path, Path(keep_db) / f"bench-{patients}x{years}.sqlite3")
@@ -138,8 +156,9 @@ def main() -> None:
     parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--db", action="store_true", help="also load into SQLite and time the read")
-    parser.add_argument("--keep-db", metavar="DIR",
-                        help="keep the SQLite file in DIR and reuse it on later runs")
+    parser.add_argument(
+        "--keep-db", metavar="DIR", help="keep the SQLite file in DIR and reuse it on later runs"
+    )
     parser.add_argument("--analyse", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.analyse:

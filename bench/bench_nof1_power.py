@@ -21,8 +21,10 @@ def machine() -> str:
         memory = f"{pages / 2**30:.1f} GiB"
     except (ValueError, OSError):
         memory = "unknown"
-    return f"{platform.platform()}, Python {platform.python_version()}, " \
+    return (
+        f"{platform.platform()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {memory}"
+    )
 
 
 def main(trials: int) -> None:

@@ -34,10 +34,12 @@ def machine() -> str:
     except OSError:
         pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{platform.platform()}; python {platform.python_version()}; "
-            f"{os.cpu_count()} cpus; {platform.processor() or platform.machine()}; "
-            f"memory {memory}; load average {load} (other work on the machine slows every "
-            "figure)")
+    return (
+        f"{platform.platform()}; python {platform.python_version()}; "
+        f"{os.cpu_count()} cpus; {platform.processor() or platform.machine()}; "
+        f"memory {memory}; load average {load} (other work on the machine slows every "
+        "figure)"
+    )
 
 
 def main() -> None:
@@ -62,10 +64,14 @@ def main() -> None:
             print(f"  {kind:15s} {rows:>12,}")
         size = sum(f.stat().st_size for f in (work / "csv").iterdir()) / 1e6
         print(f"generate      {generated - started:7.1f} s wall {cpu1 - cpu0:7.1f} s cpu")
-        print(f"write CSV     {written - generated:7.1f} s wall {cpu2 - cpu1:7.1f} s cpu"
-              f"  ({size:,.0f} MB)")
-        print(f"to files      {written - started:7.1f} s wall {cpu2 - cpu0:7.1f} s cpu"
-              "  (target <= 60 s)")
+        print(
+            f"write CSV     {written - generated:7.1f} s wall {cpu2 - cpu1:7.1f} s cpu"
+            f"  ({size:,.0f} MB)"
+        )
+        print(
+            f"to files      {written - started:7.1f} s wall {cpu2 - cpu0:7.1f} s cpu"
+            "  (target <= 60 s)"
+        )
         print(f"peak memory   {peak_memory_gb():7.2f} GB")
         print(f"load average  {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if not args.skip_db:
@@ -79,8 +85,10 @@ def main() -> None:
             loaded, cpu2 = time.perf_counter(), time.process_time()
             print(f"generate      {middle - before:7.1f} s wall {cpu1 - cpu0:7.1f} s cpu")
             print(f"load SQLite   {loaded - middle:7.1f} s wall {cpu2 - cpu1:7.1f} s cpu")
-            print(f"to SQLite     {loaded - before:7.1f} s wall {cpu2 - cpu0:7.1f} s cpu"
-                  "  (target <= 120 s)")
+            print(
+                f"to SQLite     {loaded - before:7.1f} s wall {cpu2 - cpu0:7.1f} s cpu"
+                "  (target <= 120 s)"
+            )
             print(f"load average  {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
             print(f"peak memory   {peak_memory_gb():7.2f} GB (whole run)")
             engine.dispose()

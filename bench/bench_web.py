@@ -59,11 +59,18 @@ PATIENTS = 10_000
 WRITERS = 32
 PASSWORD = "bench password 123"
 PAGES = [
-    ("patient", "/me"), ("patient", "/me/checkin"), ("patient", "/me/records"),
-    ("patient", "/me/summary"), ("patient", "/me/consents"),
-    ("clinician", "/patients"), ("clinician", "/patients/{linked}"),
-    ("clinician", "/clinic/analysis"), ("clinician", "/api/patients/{linked}"),
-    (None, "/"), (None, "/figures"), (None, "/login"),
+    ("patient", "/me"),
+    ("patient", "/me/checkin"),
+    ("patient", "/me/records"),
+    ("patient", "/me/summary"),
+    ("patient", "/me/consents"),
+    ("clinician", "/patients"),
+    ("clinician", "/patients/{linked}"),
+    ("clinician", "/clinic/analysis"),
+    ("clinician", "/api/patients/{linked}"),
+    (None, "/"),
+    (None, "/figures"),
+    (None, "/login"),
 ]
 SLOW_DOWNLOADS = [("researcher", "/research"), ("researcher", "/research/export.csv")]
 
@@ -74,8 +81,10 @@ def machine() -> str:
     except (ValueError, OSError):
         mem = float("nan")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{platform.platform()} | Python {platform.python_version()} | "
-            f"{os.cpu_count()} CPUs | {mem:.1f} GiB RAM | load average {load}")
+    return (
+        f"{platform.platform()} | Python {platform.python_version()} | "
+        f"{os.cpu_count()} CPUs | {mem:.1f} GiB RAM | load average {load}"
+    )
 
 
 def build(url: str, patients: int) -> dict[str, object]:
@@ -93,33 +102,52 @@ def build(url: str, patients: int) -> dict[str, object]:
         for pid in linked:
             uow.registry.add(Consent(patient_id=pid, scope="care", given_date="2021-01-01"))
         uow.commit()
-    patient = accounts.create_account(engine, email="p@bench.invalid", role=Role.PATIENT,
-                                      password=PASSWORD, patient_id=ids[0], actor="bench")
-    clinician = accounts.create_account(engine, email="c@bench.invalid", role=Role.CLINICIAN,
-                                        password=PASSWORD, actor="bench")
-    researcher = accounts.create_account(engine, email="r@bench.invalid", role=Role.RESEARCHER,
-                                         password=PASSWORD, actor="bench")
+    patient = accounts.create_account(
+        engine,
+        email="p@bench.invalid",
+        role=Role.PATIENT,
+        password=PASSWORD,
+        patient_id=ids[0],
+        actor="bench",
+    )
+    clinician = accounts.create_account(
+        engine, email="c@bench.invalid", role=Role.CLINICIAN, password=PASSWORD, actor="bench"
+    )
+    researcher = accounts.create_account(
+        engine, email="r@bench.invalid", role=Role.RESEARCHER, password=PASSWORD, actor="bench"
+    )
     for pid in linked:
         accounts.link_patient(engine, clinician.id, pid, actor="bench")
-    account_ids = {"patient": patient.id, "clinician": clinician.id,
-                   "researcher": researcher.id}
+    account_ids = {"patient": patient.id, "clinician": clinician.id, "researcher": researcher.id}
     writers = []
-    for i, pid in enumerate(ids[1:WRITERS + 1]):
-        account = accounts.create_account(engine, email=f"w{i}@bench.invalid",
-                                          role=Role.PATIENT, password=None, patient_id=pid,
-                                          actor="bench")
+    for i, pid in enumerate(ids[1 : WRITERS + 1]):
+        account = accounts.create_account(
+            engine,
+            email=f"w{i}@bench.invalid",
+            role=Role.PATIENT,
+            password=None,
+            patient_id=pid,
+            actor="bench",
+        )
         _token, plain = accounts.create_api_token(engine, account.id, "bench", actor="bench")
         writers.append((pid, plain))
     engine.dispose()
-    return {"rows": counts, "build_seconds": round(time.perf_counter() - started, 1),
-            "accounts": account_ids, "writers": writers, "linked": linked[0]}
+    return {
+        "rows": counts,
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "accounts": account_ids,
+        "writers": writers,
+        "linked": linked[0],
+    }
 
 
 def sign_in(url: str, built: dict) -> None:
     """Fresh one-hour sessions for the page part (a kept database may be older than that)."""
     engine = make_engine(url)
-    built["sessions"] = {name: accounts.create_session(engine, account_id, 3600)[0]
-                         for name, account_id in built["accounts"].items()}
+    built["sessions"] = {
+        name: accounts.create_session(engine, account_id, 3600)[0]
+        for name, account_id in built["accounts"].items()
+    }
     engine.dispose()
 
 
@@ -133,10 +161,25 @@ def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], s
     port = free_port()
     env = {**os.environ, "LDN_BENCH_DB": url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench_web:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log", "--workers", str(workers)],
-        cwd=str(Path(__file__).parent), env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_web:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        cwd=str(Path(__file__).parent),
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -153,12 +196,12 @@ def app_from_env():  # used by uvicorn --factory in the server process
     from ldn_outcomes.web.app import create_app
 
     settings = Settings(mode="dev", database_url=os.environ["LDN_BENCH_DB"])
-    return create_app(settings, make_engine(os.environ["LDN_BENCH_DB"], pool_size=40,
-                                            max_overflow=10))
+    return create_app(
+        settings, make_engine(os.environ["LDN_BENCH_DB"], pool_size=40, max_overflow=10)
+    )
 
 
-def bench_pages(base: str, built: dict, repeats: int, downloads: bool = True
-                ) -> dict[str, object]:
+def bench_pages(base: str, built: dict, repeats: int, downloads: bool = True) -> dict[str, object]:
     results = {}
     every: list[float] = []
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -186,15 +229,21 @@ def bench_pages(base: str, built: dict, repeats: int, downloads: bool = True
             response = client.get(path)
             assert response.status_code == 200
             slow[path] = round((time.perf_counter() - started) * 1000)
-    return {"pages": results, "all_pages_p95_ms": round(pct(every, 95), 1),
-            "research_ms_once": slow}
+    return {
+        "pages": results,
+        "all_pages_p95_ms": round(pct(every, 95), 1),
+        "research_ms_once": slow,
+    }
 
 
 def count_back(url: str, writers: list[tuple[str, str]], before: int) -> int:
     engine = make_engine(url)
     with Session(engine) as session:
-        now = session.scalar(select(func.count()).select_from(QuestionnaireRow).where(
-            QuestionnaireRow.patient_id.in_([pid for pid, _ in writers])))
+        now = session.scalar(
+            select(func.count())
+            .select_from(QuestionnaireRow)
+            .where(QuestionnaireRow.patient_id.in_([pid for pid, _ in writers]))
+        )
     engine.dispose()
     return int(now or 0) - before
 
@@ -220,8 +269,11 @@ def prepare(args: argparse.Namespace) -> tuple[str, dict, Callable[[], None]]:
         admin = make_engine(base_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(base_url)).set(database=name).render_as_string(
-            hide_password=False)
+        url = (
+            make_url(normalise_url(base_url))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
 
         def drop() -> None:
             with admin.connect() as connection:
@@ -245,8 +297,9 @@ def prepare(args: argparse.Namespace) -> tuple[str, dict, Callable[[], None]]:
         for cleanup in cleanups:
             cleanup()
         raise
-    print(f"built {args.patients} patients in {built['build_seconds']} s: "
-          f"{json.dumps(built['rows'])}")
+    print(
+        f"built {args.patients} patients in {built['build_seconds']} s: {json.dumps(built['rows'])}"
+    )
     if state is not None:
         state.write_text(json.dumps({"url": url, "built": built}))
 
@@ -259,21 +312,35 @@ def prepare(args: argparse.Namespace) -> tuple[str, dict, Callable[[], None]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--postgres", action="store_true",
-                        help="use a fresh database on $LDN_TEST_POSTGRES_URL")
+    parser.add_argument(
+        "--postgres", action="store_true", help="use a fresh database on $LDN_TEST_POSTGRES_URL"
+    )
     parser.add_argument("--patients", type=int, default=PATIENTS)
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--per-client", type=int, default=250)
     parser.add_argument("--rate", type=float, default=600.0, help="offered writes/s in total")
-    parser.add_argument("--skip-downloads", action="store_true",
-                        help="do not time the researcher report and CSV export")
-    parser.add_argument("--writes-only", action="store_true",
-                        help="skip the page part; only the concurrent check-in writes")
-    parser.add_argument("--keep-db", metavar="DIR",
-                        help="keep the built database (described in DIR) and reuse it next time")
+    parser.add_argument(
+        "--skip-downloads",
+        action="store_true",
+        help="do not time the researcher report and CSV export",
+    )
+    parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="skip the page part; only the concurrent check-in writes",
+    )
+    parser.add_argument(
+        "--keep-db",
+        metavar="DIR",
+        help="keep the built database (described in DIR) and reuse it next time",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="load generator: a minimal keep-alive HTTP/1.1 client, or httpx")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load generator: a minimal keep-alive HTTP/1.1 client, or httpx",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"database: {'postgresql' if args.postgres else 'sqlite'}")
@@ -288,22 +355,29 @@ def main() -> None:
             pages = bench_pages(base, built, args.repeats, not args.skip_downloads)
             print(json.dumps(pages, indent=2))
         cpu_before, db_before = tree_cpu_seconds(server.pid), postgres_cpu_seconds()
-        writes = asyncio.run(bench_writes(base, built["writers"], args.per_client, args.rate,
-                                          args.client))
+        writes = asyncio.run(
+            bench_writes(base, built["writers"], args.per_client, args.rate, args.client)
+        )
         done = max(int(writes["writes_ok"]), 1)  # type: ignore[call-overload]
         writes["server_cpu_ms_per_write"] = round(
-            (tree_cpu_seconds(server.pid) - cpu_before) * 1000 / done, 2)
+            (tree_cpu_seconds(server.pid) - cpu_before) * 1000 / done, 2
+        )
         if args.postgres:
             writes["postgres_cpu_ms_per_write"] = round(
-                (postgres_cpu_seconds() - db_before) * 1000 / done, 2)
+                (postgres_cpu_seconds() - db_before) * 1000 / done, 2
+            )
         writes["counted_back"] = count_back(url, built["writers"], before)
         writes["lost"] = writes["writes_ok"] - writes["counted_back"]
         writes["workers"] = args.workers
         writes["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
         print(json.dumps(writes, indent=2))
-        ok = (float(pages.get("all_pages_p95_ms", 0)) <= 100  # type: ignore[arg-type]
-              and writes["writes_per_s"] >= 500 and writes["p99_ms"] <= 50
-              and writes["errors"] == 0 and writes["lost"] == 0)
+        ok = (
+            float(pages.get("all_pages_p95_ms", 0)) <= 100  # type: ignore[arg-type]
+            and writes["writes_per_s"] >= 500
+            and writes["p99_ms"] <= 50
+            and writes["errors"] == 0
+            and writes["lost"] == 0
+        )
         print("targets met" if ok else "TARGETS NOT MET")
     finally:
         if server is not None:

@@ -65,8 +65,12 @@ class Connection:
         try:
             reader, writer = await self._open()
             writer.write(
-                (f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
-                 f"content-length: {len(body)}\r\n\r\n").encode("latin-1") + body)
+                (
+                    f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
+                    f"content-length: {len(body)}\r\n\r\n"
+                ).encode("latin-1")
+                + body
+            )
             reply = await _read_reply(reader)
         except BaseException:
             await self.close()
@@ -107,8 +111,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-async def bench_writes(base: str, writers: list[tuple[str, str]], per_client: int,
-                       rate: float, client: str = "raw") -> dict[str, object]:
+async def bench_writes(
+    base: str, writers: list[tuple[str, str]], per_client: int, rate: float, client: str = "raw"
+) -> dict[str, object]:
     """Each client posts ``per_client`` check-ins, paced so the total offered rate is
     ``rate``/s (an open-loop schedule: a slow reply does not slow the offered load).
 
@@ -121,17 +126,20 @@ async def bench_writes(base: str, writers: list[tuple[str, str]], per_client: in
     errors: list[str] = []
     interval = len(writers) / rate
 
-    async def send(target: Connection | httpx.AsyncClient, path: str, body: bytes
-                   ) -> tuple[int, bytes]:
+    async def send(
+        target: Connection | httpx.AsyncClient, path: str, body: bytes
+    ) -> tuple[int, bytes]:
         if isinstance(target, Connection):
             reply = await asyncio.wait_for(target.post_json(path, body), 10)
             return reply.status, reply.body
-        response = await target.post(path, content=body,
-                                     headers={"content-type": "application/json"})
+        response = await target.post(
+            path, content=body, headers={"content-type": "application/json"}
+        )
         return response.status_code, response.content
 
-    async def client_loop(start: float, target: Connection | httpx.AsyncClient,
-                          patient_id: str) -> int:
+    async def client_loop(
+        start: float, target: Connection | httpx.AsyncClient, patient_id: str
+    ) -> int:
         sent = 0
         path = f"/api/patients/{patient_id}/checkins"
         for n in range(per_client):
@@ -139,8 +147,7 @@ async def bench_writes(base: str, writers: list[tuple[str, str]], per_client: in
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = json.dumps({"fatigue": n % 11, "spasms": (n * 3) % 11,
-                               "dose_taken": 1}).encode()
+            body = json.dumps({"fatigue": n % 11, "spasms": (n * 3) % 11, "dose_taken": 1}).encode()
             began = time.perf_counter()
             try:
                 status, content = await send(target, path, body)
@@ -148,8 +155,14 @@ async def bench_writes(base: str, writers: list[tuple[str, str]], per_client: in
                     errors.append(f"{status} {content[:100]!r}")
                 else:
                     sent += 1
-            except (httpx.HTTPError, OSError, asyncio.IncompleteReadError, ProtocolError,
-                    TimeoutError, ValueError) as error:
+            except (
+                httpx.HTTPError,
+                OSError,
+                asyncio.IncompleteReadError,
+                ProtocolError,
+                TimeoutError,
+                ValueError,
+            ) as error:
                 errors.append(repr(error))
             ended = time.perf_counter()
             latencies.append((ended - began) * 1000)
@@ -159,28 +172,45 @@ async def bench_writes(base: str, writers: list[tuple[str, str]], per_client: in
     # Clients are made before the clock starts (an httpx client loads its TLS context, ~20 ms
     # each, which would otherwise stall the schedule of the clients already running).
     targets: list[Connection | httpx.AsyncClient] = [
-        Connection(base, {"authorization": f"Bearer {token}"}) if client == "raw" else
-        httpx.AsyncClient(base_url=base, timeout=10, headers={"authorization": f"Bearer {token}"},
-                          limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
-        for _, token in writers]
+        Connection(base, {"authorization": f"Bearer {token}"})
+        if client == "raw"
+        else httpx.AsyncClient(
+            base_url=base,
+            timeout=10,
+            headers={"authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        for _, token in writers
+    ]
     gc.collect()
     gc.freeze()  # the load generator's own full collections would pause every client at once
     cpu_started = time.process_time()
     started = time.perf_counter()
-    sent = await asyncio.gather(*(
-        client_loop(started + i * interval / len(writers), target, pid)
-        for i, (target, (pid, _)) in enumerate(zip(targets, writers, strict=True))))
+    sent = await asyncio.gather(
+        *(
+            client_loop(started + i * interval / len(writers), target, pid)
+            for i, (target, (pid, _)) in enumerate(zip(targets, writers, strict=True))
+        )
+    )
     seconds = time.perf_counter() - started
     client_cpu = time.process_time() - cpu_started
     for target in targets:
         await (target.close() if isinstance(target, Connection) else target.aclose())
-    return {"clients": len(writers), "client": client, "writes_ok": sum(sent),
-            "errors": len(errors), "first_errors": errors[:3], "seconds": round(seconds, 2),
-            "writes_per_s": round(sum(sent) / seconds, 1),
-            "offered_per_s": rate, "p50_ms": round(pct(latencies, 50), 1),
-            "p99_ms": round(pct(latencies, 99), 1), "max_ms": round(max(latencies), 1),
-            "p99_from_schedule_ms": round(pct(scheduled, 99), 1),
-            "client_cpu_ms_per_request": round(client_cpu * 1000 / len(latencies), 2)}
+    return {
+        "clients": len(writers),
+        "client": client,
+        "writes_ok": sum(sent),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "seconds": round(seconds, 2),
+        "writes_per_s": round(sum(sent) / seconds, 1),
+        "offered_per_s": rate,
+        "p50_ms": round(pct(latencies, 50), 1),
+        "p99_ms": round(pct(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "p99_from_schedule_ms": round(pct(scheduled, 99), 1),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / len(latencies), 2),
+    }
 
 
 def cpu_seconds(pid: int) -> float:

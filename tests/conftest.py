@@ -24,8 +24,9 @@ from ldn_outcomes.store.db import make_engine, normalise_url
 
 # Property tests are deterministic: the same examples on every run and machine, and no example
 # database carried over from earlier runs (a failure is reproduced by its own test instead).
-hypothesis_settings.register_profile("deterministic", derandomize=True, database=None,
-                                     print_blob=True)
+hypothesis_settings.register_profile(
+    "deterministic", derandomize=True, database=None, print_blob=True
+)
 hypothesis_settings.load_profile("deterministic")
 
 POSTGRES_URL = os.environ.get("LDN_TEST_POSTGRES_URL")
@@ -58,8 +59,10 @@ def postgres_database() -> Iterator[str]:
     name = f"ldn_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalise_url(POSTGRES_URL)).set(database=name).render_as_string(
-        hide_password=False
+    url = (
+        make_url(normalise_url(POSTGRES_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -74,12 +77,16 @@ def postgres_database() -> Iterator[str]:
 
 def _empty_postgres(engine: Engine) -> None:
     with engine.begin() as connection:
-        tables = connection.execute(
-            text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"
+        tables = (
+            connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                    "AND tablename <> 'alembic_version'"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if tables:
             joined = ", ".join(f'"{t}"' for t in tables)
             connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))

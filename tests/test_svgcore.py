@@ -28,15 +28,18 @@ def test_ticks_are_few_increasing_and_inside_the_range(a: float, b: float, count
     assert low - margin <= ticks[0] and ticks[-1] <= high + margin
 
 
-@pytest.mark.parametrize(("low", "high", "expected"), [
-    (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1]),
-    (0, 0.3, [0, 0.1, 0.2, 0.3]),  # 0.3, not 0.30000000000000004
-    (-2.3, 1.1, [-2, -1, 0, 1]),
-    (31.45, 33.7, [31.5, 32, 32.5, 33, 33.5]),
-    (0, 10, [0, 2, 4, 6, 8, 10]),
-    (3, 3, [3]),
-    (7, 2, [2, 3, 4, 5, 6, 7]),  # reversed ends are read as a range
-])
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+        (0, 0.3, [0, 0.1, 0.2, 0.3]),  # 0.3, not 0.30000000000000004
+        (-2.3, 1.1, [-2, -1, 0, 1]),
+        (31.45, 33.7, [31.5, 32, 32.5, 33, 33.5]),
+        (0, 10, [0, 2, 4, 6, 8, 10]),
+        (3, 3, [3]),
+        (7, 2, [2, 3, 4, 5, 6, 7]),  # reversed ends are read as a range
+    ],
+)
 def test_ticks_are_round_numbers(low: float, high: float, expected: list[float]) -> None:
     assert nice_ticks(low, high) == expected
 

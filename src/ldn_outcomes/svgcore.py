@@ -57,8 +57,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks if len(ticks) >= 2 else [low, high]
 
 
-def _multiples(low: float, high: float, double_m: int, exponent: int, step: float,
-               tolerance: float) -> list[float]:
+def _multiples(
+    low: float, high: float, double_m: int, exponent: int, step: float, tolerance: float
+) -> list[float]:
     """Multiples of ``double_m / 2 * 10**exponent`` in ``[low, high]``, each rounded once."""
     if step <= 0 or not math.isfinite(step):
         return []
@@ -70,41 +71,54 @@ def _multiples(low: float, high: float, double_m: int, exponent: int, step: floa
         return []
     ticks: list[float] = []
     for k in range(k_first, k_last + 1):
-        value = (k * double_m * 10**exponent / 2 if exponent >= 0
-                 else k * double_m / (2 * 10**-exponent))  # int / int: rounded exactly once
+        value = (
+            k * double_m * 10**exponent / 2 if exponent >= 0 else k * double_m / (2 * 10**-exponent)
+        )  # int / int: rounded exactly once
         if low - tolerance <= value <= high + tolerance and (not ticks or value > ticks[-1]):
             ticks.append(value)
     return ticks
 
 
-def linear(domain_low: float, domain_high: float, range_a: float,
-           range_b: float) -> Callable[[float], float]:
+def linear(
+    domain_low: float, domain_high: float, range_a: float, range_b: float
+) -> Callable[[float], float]:
     """Map data values onto pixels; a zero-width domain maps everything to ``range_a``."""
     span = (domain_high - domain_low) or 1.0
     return lambda value: range_a + (value - domain_low) / span * (range_b - range_a)
 
 
-def y_grid(ticks: Iterable[float], y: Callable[[float], float], left: float, right: float,
-           labels: Callable[[float], str] = fmt) -> list[str]:
+def y_grid(
+    ticks: Iterable[float],
+    y: Callable[[float], float],
+    left: float,
+    right: float,
+    labels: Callable[[float], str] = fmt,
+) -> list[str]:
     """Horizontal grid lines across the plot, each labelled left of the plot."""
     out = []
     for tick in ticks:
         at = y(tick)
-        out.append(f'<line x1="{left}" x2="{right}" y1="{at:.1f}" y2="{at:.1f}" '
-                   f'stroke="{GRID}" stroke-width="1"/>'
-                   f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end" font-size="11" '
-                   f'fill="{TEXT}">{escape(labels(tick))}</text>')
+        out.append(
+            f'<line x1="{left}" x2="{right}" y1="{at:.1f}" y2="{at:.1f}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+            f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="{TEXT}">{escape(labels(tick))}</text>'
+        )
     return out
 
 
 def x_labels(items: Iterable[tuple[float, str]], baseline: float) -> list[str]:
     """Tick labels centred under their x positions (already in pixels)."""
-    return [f'<text x="{at:.1f}" y="{baseline}" text-anchor="middle" font-size="11" '
-            f'fill="{TEXT}">{escape(label)}</text>' for at, label in items]
+    return [
+        f'<text x="{at:.1f}" y="{baseline}" text-anchor="middle" font-size="11" '
+        f'fill="{TEXT}">{escape(label)}</text>'
+        for at, label in items
+    ]
 
 
-def document(title: str, desc: str, body: Sequence[str], width: float, height: float, *,
-             fluid: bool = True) -> str:
+def document(
+    title: str, desc: str, body: Sequence[str], width: float, height: float, *, fluid: bool = True
+) -> str:
     """A standalone ``<svg>``: ``role="img"`` labelled by its ``<title>`` and ``<desc>`` (what a
     screen reader announces), presentation attributes only so a strict Content-Security-Policy
     does not break it. ``fluid`` charts take the width of their container; the others keep

@@ -50,8 +50,10 @@ def test_first_cdw_matches_domain(patients):
     relapses = pd.DataFrame(rel_rows, columns=["code", "onset", "recovery"])
     got = first_cdw(edss, relapses, np.arange(len(patients)), np.array(starts), np.array(ends))
     for code, (days, scores, rel) in enumerate(patients):
-        points = [EdssPoint(EPOCH + dt.timedelta(days=int(d)), s)
-                  for d, s in zip(days, scores, strict=True)]
+        points = [
+            EdssPoint(EPOCH + dt.timedelta(days=int(d)), s)
+            for d, s in zip(days, scores, strict=True)
+        ]
         onsets = [EPOCH + dt.timedelta(days=int(r)) for r in rel]
         expected = confirmed_disability_events(points, onsets).first_cdw
         row = got.iloc[code]
@@ -60,25 +62,37 @@ def test_first_cdw_matches_domain(patients):
         else:
             assert row["event"], (code, days, scores, rel)
             assert (EPOCH + dt.timedelta(days=int(row["onset_day"]))) == expected.date
-            assert (EPOCH + dt.timedelta(days=int(row["confirmation_day"]))
-                    == expected.confirmation_date)
+            assert (
+                EPOCH + dt.timedelta(days=int(row["confirmation_day"]))
+                == expected.confirmation_date
+            )
             assert row["cdw_type"] == expected.cdw_type, (code, days, scores, rel)
 
 
 def test_simple_confirmed_worsening():
-    edss = pd.DataFrame({"code": [0, 0, 0, 0], "day": [0.0, 100, 200, 300],
-                         "score": [2.0, 3.0, 3.0, 3.5]})
-    got = first_cdw(edss, pd.DataFrame(columns=["code", "onset", "recovery"]),
-                    np.array([0]), np.array([0]), np.array([4]))
+    edss = pd.DataFrame(
+        {"code": [0, 0, 0, 0], "day": [0.0, 100, 200, 300], "score": [2.0, 3.0, 3.0, 3.5]}
+    )
+    got = first_cdw(
+        edss,
+        pd.DataFrame(columns=["code", "onset", "recovery"]),
+        np.array([0]),
+        np.array([0]),
+        np.array([4]),
+    )
     assert bool(got["event"].iloc[0]) and got["onset_day"].iloc[0] == 100
     assert got["confirmation_day"].iloc[0] == 200
 
 
 def test_unconfirmed_worsening_is_not_an_event():
-    edss = pd.DataFrame({"code": [0, 0, 0], "day": [0.0, 100, 200],
-                         "score": [2.0, 3.0, 2.0]})
-    got = first_cdw(edss, pd.DataFrame(columns=["code", "onset", "recovery"]),
-                    np.array([0]), np.array([0]), np.array([3]))
+    edss = pd.DataFrame({"code": [0, 0, 0], "day": [0.0, 100, 200], "score": [2.0, 3.0, 2.0]})
+    got = first_cdw(
+        edss,
+        pd.DataFrame(columns=["code", "onset", "recovery"]),
+        np.array([0]),
+        np.array([0]),
+        np.array([3]),
+    )
     assert not got["event"].iloc[0]
 
 
@@ -98,8 +112,11 @@ def history(draw):
     return days, np.array(scores, dtype=float), relapses, start
 
 
-OPTIONS = st.builds(ProgressionOptions, confirmation_days=st.sampled_from([84, 168]),
-                    cutoff=st.sampled_from([5.0, 5.5]))
+OPTIONS = st.builds(
+    ProgressionOptions,
+    confirmation_days=st.sampled_from([84, 168]),
+    cutoff=st.sampled_from([5.0, 5.5]),
+)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -118,11 +135,14 @@ def test_cdw_type_matches_domain(histories, options):
         ends.append(offset)
     edss = pd.DataFrame(edss_rows, columns=["code", "day", "score"])
     relapses = pd.DataFrame(rel_rows, columns=["code", "onset", "recovery"])
-    got = first_cdw(edss, relapses, np.arange(len(histories)), np.array(starts),
-                    np.array(ends), options)
+    got = first_cdw(
+        edss, relapses, np.arange(len(histories)), np.array(starts), np.array(ends), options
+    )
     for code, (days, scores, rel, start) in enumerate(histories):
-        points = [EdssPoint(EPOCH + dt.timedelta(days=int(d)), s)
-                  for d, s in zip(days[start:], scores[start:], strict=True)]
+        points = [
+            EdssPoint(EPOCH + dt.timedelta(days=int(d)), s)
+            for d, s in zip(days[start:], scores[start:], strict=True)
+        ]
         onsets = [EPOCH + dt.timedelta(days=int(r)) for r in rel]
         expected = confirmed_disability_events(points, onsets, options).first_cdw
         row = got.iloc[code]
@@ -136,10 +156,10 @@ def test_cdw_type_matches_domain(histories, options):
 
 
 def _one(days, scores, relapses):
-    edss = pd.DataFrame({"code": 0, "day": np.asarray(days, dtype=float),
-                         "score": np.asarray(scores, dtype=float)})
-    rel = pd.DataFrame({"code": 0, "onset": np.asarray(relapses, dtype=float),
-                        "recovery": np.nan})
+    edss = pd.DataFrame(
+        {"code": 0, "day": np.asarray(days, dtype=float), "score": np.asarray(scores, dtype=float)}
+    )
+    rel = pd.DataFrame({"code": 0, "onset": np.asarray(relapses, dtype=float), "recovery": np.nan})
     return first_cdw(edss, rel, np.array([0]), np.array([0]), np.array([len(days)])).iloc[0]
 
 

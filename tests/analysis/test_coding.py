@@ -17,8 +17,7 @@ LOOKUP = pd.Series([0, 1], index=["P1", "P2"])
 @pytest.mark.parametrize("categorical", [False, True])
 def test_records_of_unknown_patients_are_left_out(categorical: bool) -> None:
     ids = ["P2", "P9", "P1", "P2"]
-    column = (pd.Categorical(ids, categories=["P1", "P2", "P9"]) if categorical
-              else pd.Series(ids))
+    column = pd.Categorical(ids, categories=["P1", "P2", "P9"]) if categorical else pd.Series(ids)
     frame = pd.DataFrame({"patient_id": column, "x": [1, 2, 3, 4]})
     kept = known_patients(frame, LOOKUP)
     assert kept is not None and kept["x"].tolist() == [1, 3, 4]
@@ -39,21 +38,30 @@ def test_a_value_outside_the_categories_is_not_the_last_patient() -> None:
 
 def test_prepare_ignores_a_patient_registered_during_the_read() -> None:
     frames = {
-        "patients": pd.DataFrame({
-            "patient_id": ["P1", "P2"], "year_of_birth": [1970, 1980],
-            "sex": ["female", "male"], "phenotype": ["RRMS", "SPMS"],
-            "first_symptoms_date": [None, None], "diagnosis_date": ["2010-01-01", "2012-01-01"],
-        }),
-        "edss": pd.DataFrame({
-            "patient_id": pd.Categorical(["P1", "P2", "P3"], categories=["P1", "P2"]),
-            "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
-            "score": [2.0, 3.5, 6.0],
-        }),
-        "relapses": pd.DataFrame({
-            "patient_id": ["P3", "P2"], "onset_date": pd.to_datetime(["2020-05-01",
-                                                                      "2020-06-01"]),
-            "recovery_date": [pd.NaT, pd.NaT],
-        }),
+        "patients": pd.DataFrame(
+            {
+                "patient_id": ["P1", "P2"],
+                "year_of_birth": [1970, 1980],
+                "sex": ["female", "male"],
+                "phenotype": ["RRMS", "SPMS"],
+                "first_symptoms_date": [None, None],
+                "diagnosis_date": ["2010-01-01", "2012-01-01"],
+            }
+        ),
+        "edss": pd.DataFrame(
+            {
+                "patient_id": pd.Categorical(["P1", "P2", "P3"], categories=["P1", "P2"]),
+                "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
+                "score": [2.0, 3.5, 6.0],
+            }
+        ),
+        "relapses": pd.DataFrame(
+            {
+                "patient_id": ["P3", "P2"],
+                "onset_date": pd.to_datetime(["2020-05-01", "2020-06-01"]),
+                "recovery_date": [pd.NaT, pd.NaT],
+            }
+        ),
     }
     data = prepare(frames)
     assert sorted(data.edss["score"].tolist()) == [2.0, 3.5]

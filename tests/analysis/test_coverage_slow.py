@@ -37,8 +37,9 @@ def null_estimates() -> tuple[list, list]:
     plan = AnalysisPlan()
     relapse, progression = [], []
     for seed in range(REPS):
-        registry = simulate_registry(SimulationParams(patients=PATIENTS, years=5,
-                                                      seed=50_000 + seed))
+        registry = simulate_registry(
+            SimulationParams(patients=PATIENTS, years=5, seed=50_000 + seed)
+        )
         frames = dict(registry.frames)
         questionnaires = frames["questionnaires"]  # daily check-ins are not needed here
         frames["questionnaires"] = questionnaires[questionnaires["instrument_id"] != "checkin"]
@@ -46,13 +47,23 @@ def null_estimates() -> tuple[list, list]:
         users = exposure_cohort(data, plan)
         try:
             matched = match_users(data, plan, users)
-            relapse.append(matched_after_ratio(
-                windows(data, plan, matched.cohort, plan.pre_start_exclusion_days), plan))
+            relapse.append(
+                matched_after_ratio(
+                    windows(data, plan, matched.cohort, plan.pre_start_exclusion_days), plan
+                )
+            )
             ep = endpoints(data, plan, matched.cohort)
             ep = ep[ep["usable"]].assign(ldn=lambda f: (f["group"] == "ldn").astype(int))
-            progression.append(cox_hazard_ratio(ep, duration="years", event="event",
-                                                covariate="ldn", cluster="match_id",
-                                                label="hr"))
+            progression.append(
+                cox_hazard_ratio(
+                    ep,
+                    duration="years",
+                    event="event",
+                    covariate="ldn",
+                    cluster="match_id",
+                    label="hr",
+                )
+            )
         except InsufficientData:
             continue
     return relapse, progression

@@ -63,8 +63,9 @@ def test_balance_after_matching(null_results):
 
 
 def test_true_relapse_effect_is_recovered():
-    frames = simulate(3000, Truth(relapse_rate_ratio=0.5, start_rate=0.003,
-                                  supplement_rate=0.003), seed=5)
+    frames = simulate(
+        3000, Truth(relapse_rate_ratio=0.5, start_rate=0.003, supplement_rate=0.003), seed=5
+    )
     result = run_all(frames)["relapses"]
     head = result.headline
     assert "matched" in head.label
@@ -73,8 +74,9 @@ def test_true_relapse_effect_is_recovered():
 
 
 def test_true_fatigue_effect_is_recovered():
-    frames = simulate(3000, Truth(fatigue_shift=-6.0, start_rate=0.003, supplement_rate=0.003),
-                      seed=6)
+    frames = simulate(
+        3000, Truth(fatigue_shift=-6.0, start_rate=0.003, supplement_rate=0.003), seed=6
+    )
     head = run_all(frames)["symptoms"].headline
     assert "matched" in head.label
     assert head.ci_low < -6.0 + 1.5 and head.ci_high > -6.0 - 1.5

@@ -25,34 +25,52 @@ def frames():
     return simulate_registry(SimulationParams(patients=400, years=4, seed=3)).frames
 
 
-def _reference_symptoms(q_in: pd.DataFrame, lookup: pd.Series, plan: AnalysisPlan
-                        ) -> pd.DataFrame:
+def _reference_symptoms(q_in: pd.DataFrame, lookup: pd.Series, plan: AnalysisPlan) -> pd.DataFrame:
     """Check-in items averaged per (code, week) by a two-key pandas groupby, then a stable
     ``sort_values`` of everything: the derivation before ``symptom_table``."""
     wanted = set(plan.symptom_instruments) | {plan.fatigue_instrument}
     ids = q_in["instrument_id"].astype(str)
     scored = q_in[ids.isin(wanted).to_numpy()]
-    parts = [pd.DataFrame({"code": patient_codes(scored, lookup),
-                           "instrument": scored["instrument_id"].astype(str).to_numpy(),
-                           "day": to_days(scored["date"]),
-                           "total": pd.to_numeric(scored["total"]).to_numpy(float)})]
+    parts = [
+        pd.DataFrame(
+            {
+                "code": patient_codes(scored, lookup),
+                "instrument": scored["instrument_id"].astype(str).to_numpy(),
+                "day": to_days(scored["date"]),
+                "total": pd.to_numeric(scored["total"]).to_numpy(float),
+            }
+        )
+    ]
     checkins = q_in[(ids == "checkin").to_numpy()]
     codes, days = patient_codes(checkins, lookup), to_days(checkins["date"])
     for position, instrument in CHECKIN_ITEMS.items():
-        values = np.array([a[position] if a is not None and len(a) > position
-                           and a[position] is not None else np.nan
-                           for a in checkins["answers"]], dtype=float)
+        values = np.array(
+            [
+                a[position]
+                if a is not None and len(a) > position and a[position] is not None
+                else np.nan
+                for a in checkins["answers"]
+            ],
+            dtype=float,
+        )
         keep = np.isfinite(values) & np.isfinite(days)
-        weekly = pd.DataFrame({"code": codes[keep], "week": np.floor(days[keep] / 7),
-                               "value": values[keep]})
+        weekly = pd.DataFrame(
+            {"code": codes[keep], "week": np.floor(days[keep] / 7), "value": values[keep]}
+        )
         weekly = weekly.groupby(["code", "week"], sort=True)["value"].mean().reset_index()
-        parts.append(pd.DataFrame({"code": weekly["code"].to_numpy(), "instrument": instrument,
-                                   "day": weekly["week"].to_numpy() * 7 + 3,
-                                   "total": weekly["value"].to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": weekly["code"].to_numpy(),
+                    "instrument": instrument,
+                    "day": weekly["week"].to_numpy() * 7 + 3,
+                    "total": weekly["value"].to_numpy(),
+                }
+            )
+        )
     symptoms = pd.concat(parts, ignore_index=True).dropna(subset=["total", "day"])
     symptoms = symptoms[symptoms["instrument"].isin(wanted)]
-    return symptoms.sort_values(["instrument", "code", "day"], kind="stable").reset_index(
-        drop=True)
+    return symptoms.sort_values(["instrument", "code", "day"], kind="stable").reset_index(drop=True)
 
 
 def test_symptom_table_matches_the_pandas_reference(frames):
@@ -68,18 +86,18 @@ def test_symptom_table_matches_the_pandas_reference(frames):
 def _reference_snapshots(data, plan, codes, days):
     """One bisection per look-up in the given order, pandas fills: ``snapshots`` before."""
     p = data.patients
-    out = {"age": (days - p["birth_day"].to_numpy()[codes]) / 365.25,
-           "duration": (days - p["onset_day"].to_numpy()[codes]) / 365.25,
-           "female": p["female"].to_numpy()[codes].astype(float)}
+    out = {
+        "age": (days - p["birth_day"].to_numpy()[codes]) / 365.25,
+        "duration": (days - p["onset_day"].to_numpy()[codes]) / 365.25,
+        "female": p["female"].to_numpy()[codes].astype(float),
+    }
     rel = data.relapses.dropna(subset=["onset"])
     out["relapses_12m"] = count_in(rel, "onset", codes, days - 365, days).astype(float)
     out["relapses_3m"] = count_in(rel, "onset", codes, days - 91, days).astype(float)
     fatigue = data.symptom_series(plan.fatigue_instrument).rename(columns={"total": "value"})
     for k, off in enumerate(offsets(plan)):
-        out[f"edss_{k}"] = value_at(data.edss, "score", codes, days + off, plan.history_days,
-                                    days)
-        out[f"fatigue_{k}"] = value_at(fatigue, "value", codes, days + off, plan.history_days,
-                                       days)
+        out[f"edss_{k}"] = value_at(data.edss, "score", codes, days + off, plan.history_days, days)
+        out[f"fatigue_{k}"] = value_at(fatigue, "value", codes, days + off, plan.history_days, days)
     frame = pd.DataFrame(out)
     fat = frame[[f"fatigue_{k}" for k in range(POINTS)]].ffill(axis=1).bfill(axis=1)
     frame[fat.columns] = fat
@@ -101,8 +119,10 @@ def test_snapshots_match_the_unsorted_reference(frames, rng):
 
 
 def test_group_extreme_matches_pandas(rng):
-    pairs = [(rng.integers(0, 40, 500), np.where(rng.random(500) < 0.1, np.nan,
-                                                  rng.normal(0, 100, 500))) for _ in range(3)]
+    pairs = [
+        (rng.integers(0, 40, 500), np.where(rng.random(500) < 0.1, np.nan, rng.normal(0, 100, 500)))
+        for _ in range(3)
+    ]
     for how in ("min", "max"):
         codes = np.concatenate([c for c, _ in pairs])
         days = np.concatenate([d for _, d in pairs])
@@ -115,17 +135,19 @@ def test_group_extreme_matches_pandas(rng):
 
 def test_logistic_newton_matches_statsmodels(rng):
     x = rng.normal(size=(4000, 5))
-    y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ [0.5, -1.0, 0.2, 0.0, 1.5] - 1)))).astype(
-        float)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(x @ [0.5, -1.0, 0.2, 0.0, 1.5] - 1)))).astype(float)
     design = sm.add_constant(x, has_constant="add")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = sm.Logit(y, design).fit(disp=0, maxiter=50, method="newton").params
-    np.testing.assert_allclose(logit_newton(y, design, maxiter=50), expected, rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        logit_newton(y, design, maxiter=50), expected, rtol=1e-12, atol=1e-14
+    )
     singular = np.column_stack([design, np.zeros(len(y))])  # as statsmodels: no fit
-    for fit in (lambda: sm.Logit(y, singular).fit(disp=0, maxiter=50, method="newton"),
-                lambda: logit_newton(y, singular)):
+    for fit in (
+        lambda: sm.Logit(y, singular).fit(disp=0, maxiter=50, method="newton"),
+        lambda: logit_newton(y, singular),
+    ):
         with pytest.raises(np.linalg.LinAlgError), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit()
@@ -136,5 +158,6 @@ def test_whole_run_is_repeatable(frames):
     plan = AnalysisPlan()
     first, second = run_all(frames, plan), run_all(frames, plan)
     for name in first:
-        assert json.dumps(first[name].to_dict(details=True), sort_keys=True, default=str) == \
-            json.dumps(second[name].to_dict(details=True), sort_keys=True, default=str), name
+        assert json.dumps(
+            first[name].to_dict(details=True), sort_keys=True, default=str
+        ) == json.dumps(second[name].to_dict(details=True), sort_keys=True, default=str), name

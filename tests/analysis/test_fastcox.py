@@ -17,8 +17,11 @@ def _cohort(rng, n_sets=400, truncate=False):
     c = np.round(rng.uniform(0.5, 6, t.size), 1)
     time, event = np.minimum(t, c), t <= c
     # entries off the event-time grid: R's (start, stop] risk sets and PHReg then agree
-    entry = np.where(rng.random(t.size) < 0.3, np.round(np.minimum(time * 0.5, 1.0), 1) + 0.05,
-                     0.0) if truncate else np.zeros_like(time)
+    entry = (
+        np.where(rng.random(t.size) < 0.3, np.round(np.minimum(time * 0.5, 1.0), 1) + 0.05, 0.0)
+        if truncate
+        else np.zeros_like(time)
+    )
     entry = np.minimum(entry, time - 0.01)
     return time, event, x, sets, entry
 
@@ -27,8 +30,9 @@ def _cohort(rng, n_sets=400, truncate=False):
 def test_matches_phreg_breslow(rng, truncate):
     time, event, x, sets, entry = _cohort(rng, truncate=truncate)
     beta, se = cox_one_covariate(time, event, x, sets, entry)
-    ref = PHReg(time, x[:, None], status=event.astype(float), entry=entry,
-                ties="breslow").fit(groups=sets)
+    ref = PHReg(time, x[:, None], status=event.astype(float), entry=entry, ties="breslow").fit(
+        groups=sets
+    )
     assert beta == pytest.approx(float(ref.params[0]), abs=1e-7)
     assert se == pytest.approx(float(ref.bse[0]), rel=1e-4)
 

@@ -24,8 +24,9 @@ def test_matches_domain_qualification(rows):
     got = qualify(codes, onsets, [r[2] for r in rows], [r[3] for r in rows])
     for code in set(codes.tolist()):
         mine = [(r, s) for r, s in zip(rows, got, strict=True) if r[0] == code]
-        reports = [RelapseReport(EPOCH + dt.timedelta(days=r[1]), None, r[2], r[3])
-                   for r, _ in mine]
+        reports = [
+            RelapseReport(EPOCH + dt.timedelta(days=r[1]), None, r[2], r[3]) for r, _ in mine
+        ]
         expected = qualify_relapses(reports)
         # the domain sorts by onset (stable); ours is sorted the same way
         assert [q.status.value for q in expected] == [s for _, s in mine]

@@ -39,9 +39,14 @@ def test_negbin_matches_glm_nb_eth_age_lrn():
     y, x, names = _design("Days ~ Eth + Age + Lrn")
     fit, alpha = negbin_glm(y, x)
     assert 1 / alpha == pytest.approx(1.272, abs=5e-4)
-    expected = {"Intercept": (2.9351, 0.2017), "Eth[T.N]": (-0.5627, 0.1535),
-                "Age[T.F1]": (-0.4703, 0.2363), "Age[T.F2]": (0.1009, 0.2363),
-                "Age[T.F3]": (0.3591, 0.2452), "Lrn[T.SL]": (0.2848, 0.1848)}
+    expected = {
+        "Intercept": (2.9351, 0.2017),
+        "Eth[T.N]": (-0.5627, 0.1535),
+        "Age[T.F1]": (-0.4703, 0.2363),
+        "Age[T.F2]": (0.1009, 0.2363),
+        "Age[T.F3]": (0.3591, 0.2452),
+        "Lrn[T.SL]": (0.2848, 0.1848),
+    }
     for name, (coef, se) in expected.items():
         i = names.index(name)
         assert fit.params[i] == pytest.approx(coef, abs=5e-5)
@@ -59,8 +64,9 @@ def test_negbin_matches_glm_nb_eth_age():
 
 def test_rate_ratio_negbin_route_gives_exp_coefficient():
     y, x, names = _design("Days ~ Eth + Age + Lrn")
-    est = rate_ratio(y, x, np.ones(len(y)), np.arange(len(y)), names.index("Eth[T.N]"), "EthN",
-                     model="negbin")
+    est = rate_ratio(
+        y, x, np.ones(len(y)), np.arange(len(y)), names.index("Eth[T.N]"), "EthN", model="negbin"
+    )
     assert est.value == pytest.approx(np.exp(-0.5627), rel=1e-4)
     assert est.ci_low < est.value < est.ci_high
 

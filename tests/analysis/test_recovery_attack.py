@@ -62,30 +62,59 @@ def _cases() -> list[tuple[list[tuple[int, int | None]], int, int | None]]:
 def _frames(cases) -> dict[str, pd.DataFrame]:
     n = len(cases)
     ids = [f"p{i:04d}" for i in range(n)]
-    patients = pd.DataFrame({"patient_id": ids, "year_of_birth": 1980, "sex": "female",
-                             "phenotype": "RRMS", "first_symptoms_date": _date(DAY0 - 2000),
-                             "diagnosis_date": _date(DAY0 - 1900)})
-    exposures = [(pid, "ldn", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
-                 for pid, (pattern, _, _) in zip(ids, cases, strict=True) for a, b in pattern]
-    relapses = [(pid, _date(DAY0 + onset),
-                 None if recovery is None else _date(DAY0 + onset + recovery), True, False)
-                for pid, (_, onset, recovery) in zip(ids, cases, strict=True)]
+    patients = pd.DataFrame(
+        {
+            "patient_id": ids,
+            "year_of_birth": 1980,
+            "sex": "female",
+            "phenotype": "RRMS",
+            "first_symptoms_date": _date(DAY0 - 2000),
+            "diagnosis_date": _date(DAY0 - 1900),
+        }
+    )
+    exposures = [
+        (pid, "ldn", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
+        for pid, (pattern, _, _) in zip(ids, cases, strict=True)
+        for a, b in pattern
+    ]
+    relapses = [
+        (
+            pid,
+            _date(DAY0 + onset),
+            None if recovery is None else _date(DAY0 + onset + recovery),
+            True,
+            False,
+        )
+        for pid, (_, onset, recovery) in zip(ids, cases, strict=True)
+    ]
     return {
         "patients": patients,
-        "exposures": pd.DataFrame(exposures, columns=["patient_id", "drug_class", "start_date",
-                                                      "stop_date"]),
-        "relapses": pd.DataFrame(relapses, columns=["patient_id", "onset_date", "recovery_date",
-                                                    "lasted_24h", "fever_or_infection"]),
+        "exposures": pd.DataFrame(
+            exposures, columns=["patient_id", "drug_class", "start_date", "stop_date"]
+        ),
+        "relapses": pd.DataFrame(
+            relapses,
+            columns=[
+                "patient_id",
+                "onset_date",
+                "recovery_date",
+                "lasted_24h",
+                "fever_or_infection",
+            ],
+        ),
     }
 
 
 def _domain(cases) -> list[bool | None]:
     out = []
     for pattern, onset, recovery in cases:
-        exposures = [ExposurePeriod("naltrexone", _date(DAY0 + a),
-                                    None if b is None else _date(DAY0 + b)) for a, b in pattern]
-        report = RelapseReport(_date(DAY0 + onset),
-                               None if recovery is None else _date(DAY0 + onset + recovery))
+        exposures = [
+            ExposurePeriod("naltrexone", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
+            for a, b in pattern
+        ]
+        report = RelapseReport(
+            _date(DAY0 + onset), None if recovery is None else _date(DAY0 + onset + recovery)
+        )
         (verdict,) = started_during_attack([report], exposures)
         out.append(verdict.started_during_attack)
     return out
@@ -95,8 +124,7 @@ def _analysis(cases, plan: AnalysisPlan) -> pd.DataFrame:
     data = prepare(_frames(cases), plan)
     assert len(data.relapses) == len(cases)  # one qualifying relapse per patient, in order
     assert (data.relapses["code"].to_numpy() == np.arange(len(cases))).all()
-    return attack_status(data.relapses, data.exposures, data.patients["ldn_start"].to_numpy(),
-                         plan)
+    return attack_status(data.relapses, data.exposures, data.patients["ldn_start"].to_numpy(), plan)
 
 
 @pytest.mark.parametrize("unrecorded", ["ongoing", "complete_case"])
@@ -129,10 +157,13 @@ def test_default_plan_differs_only_as_documented(unrecorded):
     plan = AnalysisPlan(attack_unrecorded_recovery=unrecorded)
     got = _analysis(cases, plan)
     kinds = {"same": 0, "later course": 0, "late start": 0}
-    for (pattern, onset, recovery), verdict, treated in zip(cases, expected, got["treated"],
-                                                            strict=True):
-        exposures = [ExposurePeriod("naltrexone", _date(DAY0 + a),
-                                    None if b is None else _date(DAY0 + b)) for a, b in pattern]
+    for (pattern, onset, recovery), verdict, treated in zip(
+        cases, expected, got["treated"], strict=True
+    ):
+        exposures = [
+            ExposurePeriod("naltrexone", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
+            for a, b in pattern
+        ]
         starts = [(s - _date(DAY0 + onset)).days for s, _ in courses(exposures)]
         after = [s for s in starts if s >= 0]
         case = (pattern, onset, recovery, verdict)
@@ -155,8 +186,10 @@ def test_course_starts_equal_domain_courses_with_a_one_day_gap():
     data = prepare(_frames(cases), AnalysisPlan())
     starts = course_starts(data.exposures, "ldn", 1)
     for code, (pattern, _, _) in enumerate(cases):
-        exposures = [ExposurePeriod("naltrexone", _date(DAY0 + a),
-                                    None if b is None else _date(DAY0 + b)) for a, b in pattern]
+        exposures = [
+            ExposurePeriod("naltrexone", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
+            for a, b in pattern
+        ]
         ours = [_date(d) for d in starts.loc[starts["code"] == code, "start"]]
         assert ours == [s for s, _ in courses(exposures)], pattern
 
@@ -176,7 +209,15 @@ def test_days_before_the_start_count_off_ldn():
     plan = AnalysisPlan()
     data = prepare(_frames(cases), plan)
     got = relapse_episodes(data, plan, None).sort_values(["code", "group"])
-    rows = [tuple(r) for r in got[["code", "group", "days", "event", "entry", "before_start"]]
-            .itertuples(index=False)]
-    assert rows == [(0, TREATED, 60.0, True, 20.0, False), (0, EARLIER, 20.0, False, 0.0, True),
-                    (1, EARLIER, 20.0, True, 0.0, True), (2, TREATED, 30.0, True, 0.0, False)]
+    rows = [
+        tuple(r)
+        for r in got[["code", "group", "days", "event", "entry", "before_start"]].itertuples(
+            index=False
+        )
+    ]
+    assert rows == [
+        (0, TREATED, 60.0, True, 20.0, False),
+        (0, EARLIER, 20.0, False, 0.0, True),
+        (1, EARLIER, 20.0, True, 0.0, True),
+        (2, TREATED, 30.0, True, 0.0, False),
+    ]

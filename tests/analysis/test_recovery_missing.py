@@ -57,8 +57,9 @@ def test_left_out_relapses_are_counted_per_group(null_data, matched):
     unrecorded = episodes[~episodes["recorded"]].drop_duplicates("relapse")
     result = analyse_recovery(null_data, plan, matched)
     by_group = result.details["without_recovery_date"]["by_group"]
-    assert by_group == {name: int((unrecorded["group"] == name).sum())
-                        for name in (TREATED, EARLIER, CONTROLS)}
+    assert by_group == {
+        name: int((unrecorded["group"] == name).sum()) for name in (TREATED, EARLIER, CONTROLS)
+    }
     assert min(by_group.values()) > 0
     total = result.population["relapses_without_recovery_date"]
     assert total == len(unrecorded) == sum(by_group.values())
@@ -73,7 +74,9 @@ def test_ongoing_keeps_every_relapse_and_says_so(null_data, matched):
     default = analyse_recovery(null_data, AnalysisPlan(), matched)
     ongoing = _run(null_data, matched, "ongoing")
     left_out = default.details["without_recovery_date"]["by_group"]
-    assert (ongoing.population["relapses_treated"]
-            == default.population["relapses_treated"] + left_out[TREATED])
+    assert (
+        ongoing.population["relapses_treated"]
+        == default.population["relapses_treated"] + left_out[TREATED]
+    )
     assert ongoing.details["without_recovery_date"]["handling"] == "ongoing"
     assert any("read as not recovered" in c for c in ongoing.caveats)

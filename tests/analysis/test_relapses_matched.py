@@ -37,16 +37,24 @@ def _matched_frame(rng: np.random.Generator, users: int, weights_vary: bool) -> 
         members = [(1, 1.0)] + [(0, 1.0 / k)] * k
         for ldn, weight in members:
             for post in (0, 1):
-                rows.append({"code": len(rows), "match_id": match_id, "ldn": ldn,
-                             "weight": weight, "post": post,
-                             "count": int(rng.poisson(0.6)),
-                             "years": float(rng.uniform(0.3, 2.0))})
+                rows.append(
+                    {
+                        "code": len(rows),
+                        "match_id": match_id,
+                        "ldn": ldn,
+                        "weight": weight,
+                        "post": post,
+                        "count": int(rng.poisson(0.6)),
+                        "years": float(rng.uniform(0.3, 2.0)),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def _rate(frame: pd.DataFrame) -> float:
-    return float((frame["count"] * frame["weight"]).sum() / (frame["years"]
-                                                             * frame["weight"]).sum())
+    return float(
+        (frame["count"] * frame["weight"]).sum() / (frame["years"] * frame["weight"]).sum()
+    )
 
 
 @settings(max_examples=25, deadline=None)
@@ -85,8 +93,14 @@ def test_unit_weights_agree_with_the_unweighted_model():
     after = frame[frame["post"] == 1]
     x = np.column_stack([np.ones(len(after)), after["ldn"].to_numpy()])
     ours = weighted_rate_ratio(after, x, 1, "w", AnalysisPlan())
-    ref = rate_ratio(after["count"].to_numpy(float), x, after["years"].to_numpy(),
-                     after["match_id"].to_numpy(), 1, "u")
+    ref = rate_ratio(
+        after["count"].to_numpy(float),
+        x,
+        after["years"].to_numpy(),
+        after["match_id"].to_numpy(),
+        1,
+        "u",
+    )
     assert ours.value == pytest.approx(ref.value, rel=1e-10)
     assert ours.ci_low == pytest.approx(ref.ci_low, rel=1e-10)
     assert ours.ci_high == pytest.approx(ref.ci_high, rel=1e-10)
@@ -114,8 +128,9 @@ def test_exact_relapse_history_matching(null_data):
     codes, days = cohort["code"].to_numpy(), cohort["index_day"].to_numpy()
     lo = 0
     for hi in plan.relapse_exact_bins_days:
-        counts = np.minimum(count_in(rel, "onset", codes, days - hi, days - lo),
-                            plan.relapse_exact_cap)
+        counts = np.minimum(
+            count_in(rel, "onset", codes, days - hi, days - lo), plan.relapse_exact_cap
+        )
         frame = cohort.assign(n=counts)
         users = frame[frame["group"] == "ldn"].set_index("match_id")["n"]
         controls = frame[frame["group"] == "control"]
@@ -136,10 +151,19 @@ def _confounded_frame(seed: int, users: int = 400) -> pd.DataFrame:
             years = float(rng.uniform(0.5, 2.0))
             count = int(rng.poisson(years * 0.3 * np.exp(0.6 * history)))
             for post in (0, 1):
-                rows.append({"code": len(rows), "match_id": match_id, "ldn": ldn,
-                             "weight": weight, "post": post, "count": count if post else 0,
-                             "years": years, "history_90_365": float(history),
-                             "history_years": 1.0})
+                rows.append(
+                    {
+                        "code": len(rows),
+                        "match_id": match_id,
+                        "ldn": ldn,
+                        "weight": weight,
+                        "post": post,
+                        "count": count if post else 0,
+                        "years": years,
+                        "history_90_365": float(history),
+                        "history_years": 1.0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -171,8 +195,7 @@ def test_windows_carry_the_history_covariates(null_data):
     for row in win[win["post"] == 1].head(200).itertuples():
         day = float(keep.loc[(row.code, row.match_id)])
         onsets = rel.loc[rel["code"] == row.code, "onset"]
-        expected = min(int(((onsets >= day - 90) & (onsets < day)).sum()),
-                       plan.relapse_exact_cap)
+        expected = min(int(((onsets >= day - 90) & (onsets < day)).sum()), plan.relapse_exact_cap)
         assert row.history_0_90 == expected
         checked += expected > 0
     assert checked > 0  # some rows do have recent relapses

@@ -41,9 +41,9 @@ def test_parallel_run_gives_the_same_numbers(engine, registry):
     forked, timings = analyze_database(engine, plan)
     alone = run_all(load_frames(engine, plan=plan, parallel=False), plan, parallel=False)
     assert "negative_control_matching" in timings
-    assert json.dumps(results_to_dict(forked, plan, details=True), sort_keys=True,
-                      default=str) == json.dumps(results_to_dict(alone, plan, details=True),
-                                                 sort_keys=True, default=str)
+    assert json.dumps(
+        results_to_dict(forked, plan, details=True), sort_keys=True, default=str
+    ) == json.dumps(results_to_dict(alone, plan, details=True), sort_keys=True, default=str)
 
 
 def test_cli_analyze_json_and_report(db_url, registry, tmp_path):
@@ -56,8 +56,15 @@ def test_cli_analyze_json_and_report(db_url, registry, tmp_path):
     result = runner.invoke(app, ["analyze", "--db", db_url, "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    for key in ("progression", "relapses", "symptoms", "relapse_recovery", "matched",
-                "adverse_events", "labs"):
+    for key in (
+        "progression",
+        "relapses",
+        "symptoms",
+        "relapse_recovery",
+        "matched",
+        "adverse_events",
+        "labs",
+    ):
         assert {"method", "population", "estimate", "ci", "caveats"} <= set(out[key])
     assert out["plan"]["hash"] == AnalysisPlan().plan_hash
     table = runner.invoke(app, ["analyze", "--db", db_url])
@@ -67,8 +74,7 @@ def test_cli_analyze_json_and_report(db_url, registry, tmp_path):
     assert written.exit_code == 0, written.output
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
-    assert "<script" not in html and "http://" not in html.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
 
 
 def test_cli_analyze_on_empty_registry_says_what_is_missing(db_url):

@@ -48,8 +48,9 @@ R_NONMAINTAINED = [
 ]
 
 
-@pytest.mark.parametrize("group,expected", [(MAINTAINED, R_MAINTAINED),
-                                            (NONMAINTAINED, R_NONMAINTAINED)])
+@pytest.mark.parametrize(
+    "group,expected", [(MAINTAINED, R_MAINTAINED), (NONMAINTAINED, R_NONMAINTAINED)]
+)
 def test_km_matches_r_survfit(group, expected):
     times, events = _parse(group)
     table = km_table(times, events)
@@ -84,10 +85,16 @@ def test_cox_matches_r_coxph_efron():
     # xNonmaintained coef 0.916, exp(coef) 2.5, se(coef) 0.512
     t1, e1 = _parse(MAINTAINED)
     t2, e2 = _parse(NONMAINTAINED)
-    frame = pd.DataFrame({"time": np.r_[t1, t2], "status": np.r_[e1, e2].astype(int),
-                          "nonmaintained": np.r_[np.zeros(11), np.ones(12)]})
-    est = cox_hazard_ratio(frame, duration="time", event="status", covariate="nonmaintained",
-                           label="aml")
+    frame = pd.DataFrame(
+        {
+            "time": np.r_[t1, t2],
+            "status": np.r_[e1, e2].astype(int),
+            "nonmaintained": np.r_[np.zeros(11), np.ones(12)],
+        }
+    )
+    est = cox_hazard_ratio(
+        frame, duration="time", event="status", covariate="nonmaintained", label="aml"
+    )
     assert np.log(est.value) == pytest.approx(0.916, abs=5e-4)
     se = (np.log(est.ci_high) - np.log(est.value)) / 1.959964
     assert se == pytest.approx(0.512, abs=5e-4)
@@ -101,8 +108,14 @@ def test_cox_engines_agree_on_a_clustered_cohort(rng):
     frailty = np.repeat(rng.gamma(2.0, 0.5, n_sets), 4)
     time = np.round(rng.exponential(1 / (0.3 * frailty * np.where(treated, 0.8, 1.0))), 2)
     censor = np.round(rng.uniform(0.5, 6, time.size), 2)
-    frame = pd.DataFrame({"t": np.minimum(time, censor) + 0.01, "e": (time <= censor).astype(int),
-                          "x": treated, "g": sets})
+    frame = pd.DataFrame(
+        {
+            "t": np.minimum(time, censor) + 0.01,
+            "e": (time <= censor).astype(int),
+            "x": treated,
+            "g": sets,
+        }
+    )
     kwargs = dict(duration="t", event="e", covariate="x", label="hr", cluster="g")
     a = cox_hazard_ratio(frame, engine="lifelines", **kwargs)
     b = cox_hazard_ratio(frame, engine="fast", **kwargs)

@@ -20,8 +20,22 @@ def ldn(*args: str) -> tuple[int, str, str]:
 def test_init_add_list_show(db_url: str) -> None:
     code, out, _ = ldn("init", "--db", db_url)
     assert code == 0 and "up to date" in out
-    code, out, _ = ldn("patient", "add", "P001", "--year-of-birth", "1978", "--phenotype", "RRMS",
-                       "--sex", "female", "--diagnosis", "2012-04-01", "--db", db_url, "--json")
+    code, out, _ = ldn(
+        "patient",
+        "add",
+        "P001",
+        "--year-of-birth",
+        "1978",
+        "--phenotype",
+        "RRMS",
+        "--sex",
+        "female",
+        "--diagnosis",
+        "2012-04-01",
+        "--db",
+        db_url,
+        "--json",
+    )
     assert code == 0 and json.loads(out)["patient_id"] == "P001"
     code, out, _ = ldn("patient", "list", "--db", db_url, "--json")
     assert [p["patient_id"] for p in json.loads(out)] == ["P001"]
@@ -30,8 +44,17 @@ def test_init_add_list_show(db_url: str) -> None:
 
 
 def test_bad_input_exits_2_and_writes_nothing(db_url: str) -> None:
-    code, _, err = ldn("patient", "add", "P001", "--year-of-birth", "1978", "--phenotype",
-                       "chronic", "--db", db_url)
+    code, _, err = ldn(
+        "patient",
+        "add",
+        "P001",
+        "--year-of-birth",
+        "1978",
+        "--phenotype",
+        "chronic",
+        "--db",
+        db_url,
+    )
     assert code == 2
     assert "patient.phenotype" in err and "nothing was written" in err
     code, out, _ = ldn("patient", "list", "--db", db_url, "--json")
@@ -73,13 +96,17 @@ def test_import_then_export_then_timeline(db_url: str, tmp_path: Path) -> None:
     assert kinds == ["edss", "exposure_start", "edss"]
     code, out, _ = ldn("export", str(tmp_path / "out"), "--db", db_url)
     assert code == 0
-    assert (tmp_path / "out" / "edss.csv").read_text().splitlines()[1].startswith(
-        "1,P1,2018-06-01,4.5,3,"
+    assert (
+        (tmp_path / "out" / "edss.csv")
+        .read_text()
+        .splitlines()[1]
+        .startswith("1,P1,2018-06-01,4.5,3,")
     )
 
 
-def test_import_names_naltrexone_doses_outside_the_low_dose_range(db_url: str,
-                                                                  tmp_path: Path) -> None:
+def test_import_names_naltrexone_doses_outside_the_low_dose_range(
+    db_url: str, tmp_path: Path
+) -> None:
     (tmp_path / "patients.csv").write_text(
         "patient_id,year_of_birth,sex,phenotype,first_symptoms_date,diagnosis_date,"
         "clinician_id,site_id\nP1,1980,male,RRMS,,,,\n"
@@ -94,7 +121,8 @@ def test_import_names_naltrexone_doses_outside_the_low_dose_range(db_url: str,
     assert code == 0, err
     notices = json.loads(out)["notices"]
     assert [(n["source"], n["row"], n["field"], n["value"]) for n in notices] == [
-        ("exposures.csv", 3, "dose_mg", 50.0)]
+        ("exposures.csv", 3, "dose_mg", 50.0)
+    ]
     assert "above the low-dose range" in notices[0]["rule"]
     code, out, _ = ldn("patient", "show", "P1", "--db", db_url, "--json")
     starts = [e for e in json.loads(out)["timeline"] if e["kind"] == "exposure_start"]
@@ -142,6 +170,9 @@ def test_show_prints_scores_relapse_validity_and_cdp(db_url: str, tmp_path: Path
     (event,) = clinical["progression"]["events"]
     # From baseline 2.0 a +1.0 step is needed; 3.5 on 2019-06-01 is confirmed 2020-01-01.
     assert (event["kind"], event["date"], event["confirmed_on"]) == (
-        "CDW", "2019-06-01", "2020-01-01")
+        "CDW",
+        "2019-06-01",
+        "2020-01-01",
+    )
     code, out, _ = ldn("patient", "show", "P1", "--db", db_url)
     assert "same_event" in out and "CDW" in out

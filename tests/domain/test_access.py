@@ -44,8 +44,12 @@ def test_researcher_admin_and_anonymous_never_see_records() -> None:
 
 
 def test_consent_is_active_from_given_until_withdrawn() -> None:
-    consent = Consent(patient_id="P1", scope=ConsentScope.CARE, given_date=DAY,
-                      withdrawn_date=DAY + dt.timedelta(days=10))
+    consent = Consent(
+        patient_id="P1",
+        scope=ConsentScope.CARE,
+        given_date=DAY,
+        withdrawn_date=DAY + dt.timedelta(days=10),
+    )
     assert not consent_active([consent], ConsentScope.CARE, DAY - dt.timedelta(days=1))
     assert consent_active([consent], ConsentScope.CARE, DAY)
     assert not consent_active([consent], ConsentScope.CARE, DAY + dt.timedelta(days=10))

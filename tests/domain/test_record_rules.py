@@ -36,16 +36,25 @@ def test_no_dates_in_the_future() -> None:
 
 
 def test_stop_not_before_start() -> None:
-    found = problem(Exposure, {"patient_id": "P1", "drug_name": "naltrexone", "drug_class": "ldn",
-                               "dose_mg": "4.5", "start_date": "2020-02-01",
-                               "stop_date": "2020-01-31"})
+    found = problem(
+        Exposure,
+        {
+            "patient_id": "P1",
+            "drug_name": "naltrexone",
+            "drug_class": "ldn",
+            "dose_mg": "4.5",
+            "start_date": "2020-02-01",
+            "stop_date": "2020-01-31",
+        },
+    )
     assert found.field == "stop_date"
     assert "before start_date 2020-02-01" in found.rule
 
 
 def test_recovery_not_before_onset() -> None:
-    found = problem(Relapse, {"patient_id": "P1", "onset_date": "2020-02-01",
-                              "recovery_date": "2020-01-01"})
+    found = problem(
+        Relapse, {"patient_id": "P1", "onset_date": "2020-02-01", "recovery_date": "2020-01-01"}
+    )
     assert found.field == "recovery_date"
     assert "before onset_date" in found.rule
 
@@ -65,15 +74,29 @@ def test_edss_valid_values_are_kurtzke_scale() -> None:
 
 @pytest.mark.parametrize("dose", ["0", "-4.5"])
 def test_dose_must_be_positive(dose: str) -> None:
-    found = problem(Exposure, {"patient_id": "P1", "drug_name": "naltrexone", "dose_mg": dose,
-                               "start_date": "2020-01-01"})
+    found = problem(
+        Exposure,
+        {
+            "patient_id": "P1",
+            "drug_name": "naltrexone",
+            "dose_mg": dose,
+            "start_date": "2020-01-01",
+        },
+    )
     assert found.field == "dose_mg"
     assert found.rule == "dose must be greater than 0 mg"
 
 
 def test_withdrawn_not_before_given() -> None:
-    found = problem(Consent, {"patient_id": "P1", "scope": "research", "given_date": "2020-01-02",
-                              "withdrawn_date": "2020-01-01"})
+    found = problem(
+        Consent,
+        {
+            "patient_id": "P1",
+            "scope": "research",
+            "given_date": "2020-01-02",
+            "withdrawn_date": "2020-01-01",
+        },
+    )
     assert found.field == "withdrawn_date"
 
 
@@ -83,14 +106,20 @@ def test_unknown_phenotype_names_choices() -> None:
 
 
 def test_unknown_field_is_refused() -> None:
-    found = problem(Patient, {"patient_id": "P1", "year_of_birth": 1970, "phenotype": "RRMS",
-                              "name": "Alice"})
+    found = problem(
+        Patient, {"patient_id": "P1", "year_of_birth": 1970, "phenotype": "RRMS", "name": "Alice"}
+    )
     assert found.field == "name"
 
 
 def _questionnaire(**overrides):
-    data = {"patient_id": "P1", "instrument_id": "fss", "instrument_version": "1",
-            "date": "2020-01-01", "answers": [4] * 9}
+    data = {
+        "patient_id": "P1",
+        "instrument_id": "fss",
+        "instrument_version": "1",
+        "date": "2020-01-01",
+        "answers": [4] * 9,
+    }
     data.update(overrides)
     return data
 

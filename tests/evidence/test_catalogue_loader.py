@@ -24,11 +24,29 @@ def test_shipped_catalogue_and_claims_load() -> None:
 
 def test_null_fields_are_tolerated_and_lists_default_to_empty(tmp_path) -> None:
     path = tmp_path / "studies.json"
-    path.write_text(json.dumps({"schema_version": 1, "studies": [{
-        "id": "x", "title": None, "authors": None, "year": "2010", "pmid": 123,
-        "outcomes": None, "results_as_reported": None, "sources": None, "meta_inputs": None,
-        "registry_ids": None, "outcome_switch": None, "something_new": {"kept": True},
-    }]}))
+    path.write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "studies": [
+                    {
+                        "id": "x",
+                        "title": None,
+                        "authors": None,
+                        "year": "2010",
+                        "pmid": 123,
+                        "outcomes": None,
+                        "results_as_reported": None,
+                        "sources": None,
+                        "meta_inputs": None,
+                        "registry_ids": None,
+                        "outcome_switch": None,
+                        "something_new": {"kept": True},
+                    }
+                ],
+            }
+        )
+    )
     (study,) = cat.load_catalogue(path).studies
     assert study.year == 2010 and study.pmid == "123"
     assert study.outcomes == [] and study.meta_inputs == [] and study.all_registry_ids == []

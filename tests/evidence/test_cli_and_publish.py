@@ -22,9 +22,11 @@ def ldn(*args: str) -> tuple[int, str, str]:
 
 
 def test_import_then_changes_then_reimport(db_url: str) -> None:
-    files = [str(FIXTURES / "ctgov" / "ctgov_v2_search_page_2025-06-17T11-16-37.json"),
-             str(FIXTURES / "ctgov" / "malformed_ctgov_page_enrollment_text.json"),
-             str(FIXTURES / "pubmed" / "truncated_pubmed_11748933_11700088.xml")]
+    files = [
+        str(FIXTURES / "ctgov" / "ctgov_v2_search_page_2025-06-17T11-16-37.json"),
+        str(FIXTURES / "ctgov" / "malformed_ctgov_page_enrollment_text.json"),
+        str(FIXTURES / "pubmed" / "truncated_pubmed_11748933_11700088.xml"),
+    ]
     code, out, err = ldn("evidence", "import", *files, "--db", db_url, "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -69,21 +71,31 @@ def test_meta_command(tmp_path: Path) -> None:
 
 
 def test_commands_that_need_the_mirror_refuse_an_uninitialised_database(tmp_path: Path) -> None:
-    code, _, err = ldn("evidence", "changes", "--since", "2020-01-01", "--db",
-                       f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    code, _, err = ldn(
+        "evidence",
+        "changes",
+        "--since",
+        "2020-01-01",
+        "--db",
+        f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+    )
     assert code == 6 and "ldn init" in err
 
 
 def test_publish_writes_a_complete_static_site(tmp_path: Path, db_url: str) -> None:
-    ldn("evidence", "import", str(FIXTURES / "ctgov" / "ctgov_v2_NCT03934567.json"),
-        "--db", db_url)
+    ldn("evidence", "import", str(FIXTURES / "ctgov" / "ctgov_v2_NCT03934567.json"), "--db", db_url)
     site = tmp_path / "site"
     code, out, err = ldn("evidence", "publish", str(site), "--db", db_url, "--json")
     assert code == 0, err
     catalogue, claims = load_catalogue(), load_claims()
     pages = set(json.loads(out)["files"])
-    expected = {"index.html", "evidence.css", "evidence/index.html", "claims/index.html",
-                "evidence/changes.atom"}
+    expected = {
+        "index.html",
+        "evidence.css",
+        "evidence/index.html",
+        "claims/index.html",
+        "evidence/changes.atom",
+    }
     expected |= {f"evidence/{s.id}.html" for s in catalogue.studies}
     expected |= {f"claims/{c.id}.html" for c in claims.claims}
     expected |= {f"evidence/meta/{o}.html" for o in outcome_ids(catalogue)}
@@ -128,16 +140,30 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     def pubmed_handler(request: httpx.Request) -> httpx.Response:
         seen_keys.append(request.url.params.get("api_key"))
         if request.url.path.endswith("esearch.fcgi"):
-            return httpx.Response(200, content=b"<eSearchResult><Count>2</Count><IdList><Id>"
-                                  b"12091962</Id><Id>9997</Id></IdList></eSearchResult>")
+            return httpx.Response(
+                200,
+                content=b"<eSearchResult><Count>2</Count><IdList><Id>"
+                b"12091962</Id><Id>9997</Id></IdList></eSearchResult>",
+            )
         return httpx.Response(200, content=efetch)
 
     no_wait = {"sleep": lambda s: None, "clock": lambda: 0.0}
-    monkeypatch.setattr(evidence_cmd, "CtGovClient", lambda: CtGovClient(
-        http=httpx.Client(transport=httpx.MockTransport(ctgov_handler)), **no_wait))
-    monkeypatch.setattr(evidence_cmd, "PubMedClient", lambda api_key: PubMedClient(
-        api_key=api_key, http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)),
-        **no_wait))
+    monkeypatch.setattr(
+        evidence_cmd,
+        "CtGovClient",
+        lambda: CtGovClient(
+            http=httpx.Client(transport=httpx.MockTransport(ctgov_handler)), **no_wait
+        ),
+    )
+    monkeypatch.setattr(
+        evidence_cmd,
+        "PubMedClient",
+        lambda api_key: PubMedClient(
+            api_key=api_key,
+            http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)),
+            **no_wait,
+        ),
+    )
     monkeypatch.setenv("NCBI_API_KEY", "secret-key")
     code, out, err = ldn("evidence", "sync", "--condition", "multiple sclerosis", "--db", db_url)
     assert code == 0, err

@@ -46,8 +46,12 @@ def ctgov_pages(request: httpx.Request) -> httpx.Response:
 
 def make_ctgov(handler, clock: FakeClock | None = None, **kwargs) -> CtGovClient:
     clock = clock or FakeClock()
-    return CtGovClient(http=httpx.Client(transport=httpx.MockTransport(handler)),
-                       sleep=clock.sleep, clock=clock, **kwargs)
+    return CtGovClient(
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=clock.sleep,
+        clock=clock,
+        **kwargs,
+    )
 
 
 def test_paging_follows_next_page_token_until_the_end() -> None:
@@ -57,8 +61,9 @@ def test_paging_follows_next_page_token_until_the_end() -> None:
         seen.append(request)
         return ctgov_pages(request)
 
-    pages = list(make_ctgov(handler).search_pages(intervention="naltrexone",
-                                                   condition="multiple sclerosis"))
+    pages = list(
+        make_ctgov(handler).search_pages(intervention="naltrexone", condition="multiple sclerosis")
+    )
     assert [len(p["studies"]) for p in pages] == [1, 2, 0]
     assert seen[0].url.path == "/api/v2/studies"
     assert seen[0].url.params["query.intr"] == "naltrexone"
@@ -76,14 +81,17 @@ def test_a_repeated_page_token_stops_instead_of_looping() -> None:
 
 
 def test_retries_429_and_5xx_with_backoff_and_retry_after() -> None:
-    answers = iter([
-        httpx.Response(429, headers={"Retry-After": "7"}),
-        httpx.Response(503),
-        httpx.Response(200, content=PAGE_2),
-    ])
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(503),
+            httpx.Response(200, content=PAGE_2),
+        ]
+    )
     clock = FakeClock()
-    client = make_ctgov(lambda request: next(answers), clock,
-                        retry=RetryPolicy(max_attempts=4, base_delay=1.0))
+    client = make_ctgov(
+        lambda request: next(answers), clock, retry=RetryPolicy(max_attempts=4, base_delay=1.0)
+    )
     page = client.get_study("NCT00184067")
     assert len(page["studies"]) == 2
     # Retry-After honoured (7 s), then exponential backoff 2**1 = 2 s; rate-limit waits add
@@ -94,8 +102,11 @@ def test_retries_429_and_5xx_with_backoff_and_retry_after() -> None:
 
 def test_gives_up_after_max_attempts_with_a_clear_error() -> None:
     clock = FakeClock()
-    client = make_ctgov(lambda request: httpx.Response(502), clock,
-                        retry=RetryPolicy(max_attempts=3, base_delay=0.5))
+    client = make_ctgov(
+        lambda request: httpx.Response(502),
+        clock,
+        retry=RetryPolicy(max_attempts=3, base_delay=0.5),
+    )
     with pytest.raises(SourceUnavailable, match="HTTP 502"):
         client.get_study("NCT00184067")
     assert client.client.requests_made == 3
@@ -121,8 +132,11 @@ def test_timeouts_and_network_errors_are_retried_then_reported() -> None:
 
     client = make_ctgov(handler, retry=RetryPolicy(max_attempts=3, base_delay=0.1))
     assert client.get_study("NCT05147467")["nextPageToken"] == "NF0g5JaGmg"
-    always = make_ctgov(lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)),
-                        retry=RetryPolicy(max_attempts=2, base_delay=0.1), timeout=5)
+    always = make_ctgov(
+        lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)),
+        retry=RetryPolicy(max_attempts=2, base_delay=0.1),
+        timeout=5,
+    )
     with pytest.raises(SourceUnavailable, match="timed out after 5 s"):
         always.get_study("NCT05147467")
 
@@ -150,14 +164,18 @@ def pubmed_handler(seen: list[httpx.Request]):
         if request.url.path.endswith("esearch.fcgi"):
             return httpx.Response(200, content=ESEARCH)
         return httpx.Response(200, content=EFETCH)
+
     return handler
 
 
 def test_pubmed_esearch_then_efetch_at_three_requests_a_second() -> None:
     seen: list[httpx.Request] = []
     clock = FakeClock()
-    client = PubMedClient(http=httpx.Client(transport=httpx.MockTransport(pubmed_handler(seen))),
-                          sleep=clock.sleep, clock=clock)
+    client = PubMedClient(
+        http=httpx.Client(transport=httpx.MockTransport(pubmed_handler(seen))),
+        sleep=clock.sleep,
+        clock=clock,
+    )
     assert client.per_second == 3.0
     pmids = client.esearch("biopython", retmax=20)
     # The recorded answer says Count 63 but always returns the same 20 ids: the client pages
@@ -175,9 +193,12 @@ def test_pubmed_esearch_then_efetch_at_three_requests_a_second() -> None:
 
 def test_pubmed_api_key_is_sent_and_allows_ten_requests_a_second() -> None:
     seen: list[httpx.Request] = []
-    client = PubMedClient(api_key="k123",
-                          http=httpx.Client(transport=httpx.MockTransport(pubmed_handler(seen))),
-                          sleep=FakeClock().sleep, clock=FakeClock())
+    client = PubMedClient(
+        api_key="k123",
+        http=httpx.Client(transport=httpx.MockTransport(pubmed_handler(seen))),
+        sleep=FakeClock().sleep,
+        clock=FakeClock(),
+    )
     assert client.per_second == 10.0
     list(client.efetch_xml([str(n) for n in range(450)]))
     assert len(seen) == 3  # batches of 200 ids

@@ -27,8 +27,10 @@ def _texts(root: ET.Element) -> list[str]:
 
 def test_meta_analysis_plot_describes_every_study_and_the_pooled_estimate() -> None:
     yi, vi = [-0.5, 0.1, -0.3], [0.04, 0.09, 0.02]
-    effects = [Effect(f"s{i}", f"Study {i}", "RR", y, v, "test")
-               for i, (y, v) in enumerate(zip(yi, vi, strict=True))]
+    effects = [
+        Effect(f"s{i}", f"Study {i}", "RR", y, v, "test")
+        for i, (y, v) in enumerate(zip(yi, vi, strict=True))
+    ]
     result = random_effects(yi, vi)
     root = ET.fromstring(forest_svg(effects, result, axis_label="log RR"))
     desc = root.find(f"{SVG}desc").text or ""
@@ -45,8 +47,9 @@ def test_ratios_sit_on_a_log_axis_labelled_in_ratios() -> None:
     root = ET.fromstring(forest_plot(rows, title="t", axis_label="ratio", null=1.0, log=True))
     squares = list(root.iter(f"{SVG}rect"))
     centres = [float(r.get("x")) + float(r.get("width")) / 2 for r in squares]
-    null = float(next(line.get("x1") for line in root.iter(f"{SVG}line")
-                      if line.get("stroke-dasharray")))
+    null = float(
+        next(line.get("x1") for line in root.iter(f"{SVG}line") if line.get("stroke-dasharray"))
+    )
     assert math.isclose(null - centres[0], centres[1] - null, abs_tol=0.2)  # 1/2 and 2 mirror
     assert squares[0].get("fill") != squares[1].get("fill")  # the warning stands out
     assert {"0.5", "1", "2"} <= set(_texts(root))
@@ -56,8 +59,10 @@ def test_ratios_sit_on_a_log_axis_labelled_in_ratios() -> None:
 def test_ratio_measures_are_drawn_as_ratios_on_a_log_axis() -> None:
     """The pooling works on log ratios; the plot shows the ratios themselves (dat.bcg-like
     numbers: log RR -0.89 is RR 0.41)."""
-    effects = [Effect("a", "Trial A", "RR", math.log(0.41), 0.32, "reported"),
-               Effect("b", "Trial B", "RR", math.log(1.2), 0.05, "reported")]
+    effects = [
+        Effect("a", "Trial A", "RR", math.log(0.41), 0.32, "reported"),
+        Effect("b", "Trial B", "RR", math.log(1.2), 0.05, "reported"),
+    ]
     result = random_effects([e.yi for e in effects], [e.vi for e in effects])
     svg = forest_svg(effects, result, axis_label="RR (log scale)", ratio=True)
     assert "Trial A: 0.41" in svg and "Trial B: 1.20" in svg

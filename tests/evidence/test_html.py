@@ -9,14 +9,32 @@ from ldn_outcomes.domain.evidence import Catalogue, ChangeEvent, ChangeKind, Cla
 from ldn_outcomes.evidence import html, views
 
 # Test data only: one made-up entry with hostile text.
-CATALOGUE = Catalogue.model_validate({"studies": [{
-    "id": "x-1", "title": "<script>alert(1)</script>", "capsule": "a & b",
-    "sources": ["javascript:alert(1)", "https://example.org/source"],
-}]})
-CLAIMS = ClaimsRegister.model_validate({"claims": [{
-    "id": "c-1", "claim": "<b>bold</b>", "verdict": "untested",
-    "citations": [{"url": "javascript:alert(2)", "study_id": "x-1", "what_it_says": "<i>"}],
-}]})
+CATALOGUE = Catalogue.model_validate(
+    {
+        "studies": [
+            {
+                "id": "x-1",
+                "title": "<script>alert(1)</script>",
+                "capsule": "a & b",
+                "sources": ["javascript:alert(1)", "https://example.org/source"],
+            }
+        ]
+    }
+)
+CLAIMS = ClaimsRegister.model_validate(
+    {
+        "claims": [
+            {
+                "id": "c-1",
+                "claim": "<b>bold</b>",
+                "verdict": "untested",
+                "citations": [
+                    {"url": "javascript:alert(2)", "study_id": "x-1", "what_it_says": "<i>"}
+                ],
+            }
+        ]
+    }
+)
 
 
 def test_study_page_escapes_text_and_skips_non_http_links() -> None:
@@ -28,24 +46,33 @@ def test_study_page_escapes_text_and_skips_non_http_links() -> None:
 
 
 def test_claim_page_escapes_and_links_the_catalogue_study() -> None:
-    page = html.render_claim(views.claim_detail(CLAIMS, CATALOGUE, "c-1"),
-                             html.Links("../", static=True))
+    page = html.render_claim(
+        views.claim_detail(CLAIMS, CATALOGUE, "c-1"), html.Links("../", static=True)
+    )
     assert "<b>bold</b>" not in page and 'href="javascript:' not in page
     assert 'href="../evidence/x-1.html"' in page
 
 
 def test_fragment_layout_has_no_document_shell() -> None:
-    body = html.render_claims_index(views.claims_index(CLAIMS), html.Links("/"),
-                                    layout="fragment.html")
+    body = html.render_claims_index(
+        views.claims_index(CLAIMS), html.Links("/"), layout="fragment.html"
+    )
     assert "<html" not in body and 'href="/claims/c-1"' in body
 
 
 def test_atom_feed_is_valid_atom() -> None:
-    event = ChangeEvent(id=7, at=dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC),
-                        kind=ChangeKind.STATUS_CHANGE, key="NCT00000000",
-                        summary="NCT00000000 status: RECRUITING -> COMPLETED <&>")
-    feed = html.changes_atom([event], base_url="https://example.org/",
-                             feed_url="https://example.org/evidence/changes.atom")
+    event = ChangeEvent(
+        id=7,
+        at=dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC),
+        kind=ChangeKind.STATUS_CHANGE,
+        key="NCT00000000",
+        summary="NCT00000000 status: RECRUITING -> COMPLETED <&>",
+    )
+    feed = html.changes_atom(
+        [event],
+        base_url="https://example.org/",
+        feed_url="https://example.org/evidence/changes.atom",
+    )
     root = ET.fromstring(feed)
     ns = {"a": "http://www.w3.org/2005/Atom"}
     (entry,) = root.findall("a:entry", ns)
@@ -54,6 +81,9 @@ def test_atom_feed_is_valid_atom() -> None:
     assert entry.find("a:category", ns).get("term") == "status_change"
     assert entry.find("a:link", ns).get("href") == "https://clinicaltrials.gov/study/NCT00000000"
     assert entry.findtext("a:title", namespaces=ns).endswith("<&>")
-    empty = ET.fromstring(html.changes_atom([], base_url="", feed_url="changes.atom",
-                                            now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    empty = ET.fromstring(
+        html.changes_atom(
+            [], base_url="", feed_url="changes.atom", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        )
+    )
     assert empty.findtext("a:updated", namespaces=ns) == "2026-01-01T00:00:00Z"

@@ -35,12 +35,24 @@ from ldn_outcomes.evidence.forest import forest_svg
 from ldn_outcomes.evidence.meta import NotPoolable, effect_from_input, random_effects
 from ldn_outcomes.evidence.pooling import pool_outcome
 
-BCG = np.array([
-    [4, 119, 11, 128], [6, 300, 29, 274], [3, 228, 11, 209], [62, 13536, 248, 12619],
-    [33, 5036, 47, 5761], [180, 1361, 372, 1079], [8, 2537, 10, 619],
-    [505, 87886, 499, 87892], [29, 7470, 45, 7232], [17, 1699, 65, 1600],
-    [186, 50448, 141, 27197], [5, 2493, 3, 2338], [27, 16886, 29, 17825],
-], dtype=float)
+BCG = np.array(
+    [
+        [4, 119, 11, 128],
+        [6, 300, 29, 274],
+        [3, 228, 11, 209],
+        [62, 13536, 248, 12619],
+        [33, 5036, 47, 5761],
+        [180, 1361, 372, 1079],
+        [8, 2537, 10, 619],
+        [505, 87886, 499, 87892],
+        [29, 7470, 45, 7232],
+        [17, 1699, 65, 1600],
+        [186, 50448, 141, 27197],
+        [5, 2493, 3, 2338],
+        [27, 16886, 29, 17825],
+    ],
+    dtype=float,
+)
 
 
 def bcg_log_rr() -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +93,10 @@ def test_dersimonian_laird_reproduces_metafor_dat_bcg() -> None:
     assert round(result.q, 4) == 152.2330
     # exp(estimate, CI) as in metafor's predict(res, transf=exp): 0.4896 [0.3449, 0.6950]
     assert [round(math.exp(v), 4) for v in (result.estimate, result.ci_low, result.ci_high)] == [
-        0.4896, 0.3449, 0.6950]
+        0.4896,
+        0.3449,
+        0.6950,
+    ]
 
 
 def test_weights_sum_to_100_and_prediction_interval_contains_ci() -> None:
@@ -104,7 +119,8 @@ def test_refuses_bad_input_with_named_problems() -> None:
 
 effects = st.lists(
     st.tuples(st.floats(-3, 3, allow_nan=False), st.floats(0.001, 2, allow_nan=False)),
-    min_size=2, max_size=12,
+    min_size=2,
+    max_size=12,
 )
 
 
@@ -161,8 +177,10 @@ def test_effect_from_reported_estimate_and_ci() -> None:
 
 
 def test_effect_from_arm_means_matches_hand_computation() -> None:
-    arms = {"ldn": {"n": 20, "mean": 10.0, "sd": 4.0},
-            "placebo": {"n": 20, "mean": 12.0, "sd": 4.0}}
+    arms = {
+        "ldn": {"n": 20, "mean": 10.0, "sd": 4.0},
+        "placebo": {"n": 20, "mean": 12.0, "sd": 4.0},
+    }
     md = effect_from_input("s", "S", "MD", arms, None)
     assert md.yi == -2.0
     assert md.vi == pytest.approx(16 / 20 + 16 / 20)
@@ -185,15 +203,42 @@ def _catalogue(*studies: dict) -> Catalogue:
 def test_pool_outcome_lists_studies_that_cannot_be_pooled() -> None:
     # Test data only (not a real study): three made-up entries exercising the pooling rules.
     catalogue = _catalogue(
-        {"id": "a", "authors": "Alpha A, Beta B", "year": 2001, "meta_inputs": [
-            {"outcome_id": "x", "measure": "MD", "reported_effect":
-             {"estimate": -1.0, "ci95": [-2.0, 0.0]}}]},
-        {"id": "b", "authors": ["Gamma G"], "year": 2002, "design": "crossover_rct",
-         "meta_inputs": [{"outcome_id": "x", "measure": "MD", "reported_effect":
-                          {"estimate": -0.5, "ci95": [-1.5, 0.5]}}]},
+        {
+            "id": "a",
+            "authors": "Alpha A, Beta B",
+            "year": 2001,
+            "meta_inputs": [
+                {
+                    "outcome_id": "x",
+                    "measure": "MD",
+                    "reported_effect": {"estimate": -1.0, "ci95": [-2.0, 0.0]},
+                }
+            ],
+        },
+        {
+            "id": "b",
+            "authors": ["Gamma G"],
+            "year": 2002,
+            "design": "crossover_rct",
+            "meta_inputs": [
+                {
+                    "outcome_id": "x",
+                    "measure": "MD",
+                    "reported_effect": {"estimate": -0.5, "ci95": [-1.5, 0.5]},
+                }
+            ],
+        },
         {"id": "c", "meta_inputs": [{"outcome_id": "x", "measure": "MD", "arm_stats": None}]},
-        {"id": "d", "meta_inputs": [{"outcome_id": "x", "measure": "SMD", "reported_effect":
-                                     {"estimate": -0.2, "ci95": [-0.5, 0.1]}}]},
+        {
+            "id": "d",
+            "meta_inputs": [
+                {
+                    "outcome_id": "x",
+                    "measure": "SMD",
+                    "reported_effect": {"estimate": -0.2, "ci95": [-0.5, 0.1]},
+                }
+            ],
+        },
     )
     report = pool_outcome(catalogue, "x")
     assert [e.study_id for e in report.included] == ["a", "b"]
@@ -208,8 +253,18 @@ def test_pool_outcome_lists_studies_that_cannot_be_pooled() -> None:
 
 
 def test_pool_outcome_with_one_study_says_why_not_pooled() -> None:
-    catalogue = _catalogue({"id": "a", "meta_inputs": [
-        {"outcome_id": "x", "measure": "MD", "reported_effect": {"estimate": 1, "ci95": [0, 2]}}]})
+    catalogue = _catalogue(
+        {
+            "id": "a",
+            "meta_inputs": [
+                {
+                    "outcome_id": "x",
+                    "measure": "MD",
+                    "reported_effect": {"estimate": 1, "ci95": [0, 2]},
+                }
+            ],
+        }
+    )
     report = pool_outcome(catalogue, "x")
     assert report.result is None
     assert "two or more" in (report.not_pooled_reason or "")
@@ -219,8 +274,10 @@ def test_forest_svg_is_well_formed_and_labels_every_study() -> None:
     yi, vi = bcg_log_rr()
     from ldn_outcomes.evidence.meta import Effect
 
-    effects = [Effect(f"s{i}", f"Trial {i} <&>", "RR", float(y), float(v), "test")
-               for i, (y, v) in enumerate(zip(yi, vi, strict=True))]
+    effects = [
+        Effect(f"s{i}", f"Trial {i} <&>", "RR", float(y), float(v), "test")
+        for i, (y, v) in enumerate(zip(yi, vi, strict=True))
+    ]
     result = random_effects(yi, vi)
     svg = forest_svg(effects, result, axis_label="log risk ratio")
     root = ET.fromstring(svg)

@@ -7,8 +7,7 @@ from sqlalchemy import inspect
 from ldn_outcomes.store import migrate
 from ldn_outcomes.store.db import make_engine
 
-EVIDENCE_TABLES = {"evidence_trials", "evidence_publications", "evidence_links",
-                   "evidence_changes"}
+EVIDENCE_TABLES = {"evidence_trials", "evidence_publications", "evidence_links", "evidence_changes"}
 
 
 def test_upgrade_and_downgrade_0002(tmp_path) -> None:

@@ -17,8 +17,9 @@ SAFETY = OutcomeText("number of adverse events and tolerability", "6 months")
 
 
 def test_same_outcome_same_time_is_no_switch() -> None:
-    assert compare_outcomes([QOL], [OutcomeText("quality of life MSQLI composite", "week 8")]
-                            ).flags == [SwitchFlag.NONE]
+    assert compare_outcomes(
+        [QOL], [OutcomeText("quality of life MSQLI composite", "week 8")]
+    ).flags == [SwitchFlag.NONE]
 
 
 def test_demoted_dropped_added_and_promoted() -> None:
@@ -32,8 +33,9 @@ def test_demoted_dropped_added_and_promoted() -> None:
 
 
 def test_changed_time_point() -> None:
-    result = compare_outcomes([OutcomeText("MFIS fatigue", "12 weeks")],
-                              [OutcomeText("fatigue MFIS", "6 months")])
+    result = compare_outcomes(
+        [OutcomeText("MFIS fatigue", "12 weeks")], [OutcomeText("fatigue MFIS", "6 months")]
+    )
     assert result.flags == [SwitchFlag.CHANGED_TIMEPOINT]
     assert time_points("12 weeks and 6 months") == {84.0, 182.6}
 
@@ -43,18 +45,34 @@ def test_nothing_to_compare() -> None:
 
 
 def test_curated_verdict_takes_precedence() -> None:
-    study = Study(id="s", outcome_switch={"flag": "demoted", "explanation": "why",
-                                          "sources": ["https://example.org/registry"]})
+    study = Study(
+        id="s",
+        outcome_switch={
+            "flag": "demoted",
+            "explanation": "why",
+            "sources": ["https://example.org/registry"],
+        },
+    )
     verdict = assess_study(study)
     assert verdict.flags == [SwitchFlag.DEMOTED] and verdict.method.startswith("curated")
     assert verdict.findings == ["why"]
 
 
 def test_automatic_check_from_registry_record() -> None:
-    trial = TrialRecord(nct_id="NCT00000000", title="t", primary_outcomes=[
-        {"measure": "MSQLI quality of life composite score", "time_frame": "8 weeks"}])
-    study = Study(id="s", outcomes=[{"name": "SF-36 mental component", "primary": True},
-                                    {"name": "MSQLI quality of life composite", "primary": False}])
+    trial = TrialRecord(
+        nct_id="NCT00000000",
+        title="t",
+        primary_outcomes=[
+            {"measure": "MSQLI quality of life composite score", "time_frame": "8 weeks"}
+        ],
+    )
+    study = Study(
+        id="s",
+        outcomes=[
+            {"name": "SF-36 mental component", "primary": True},
+            {"name": "MSQLI quality of life composite", "primary": False},
+        ],
+    )
     verdict = assess_study(study, trial)
     assert verdict.method == "automatic"
     assert set(verdict.flags) == {SwitchFlag.DEMOTED, SwitchFlag.ADDED}

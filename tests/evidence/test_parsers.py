@@ -55,11 +55,12 @@ def test_search_pages_keep_the_next_page_token() -> None:
 
 
 def test_bad_studies_are_reported_and_the_rest_parse() -> None:
-    batch = parse_text((CTGOV / "malformed_ctgov_page_missing_nct_and_bad_date.json").read_text(),
-                       source="bad.json")
+    batch = parse_text(
+        (CTGOV / "malformed_ctgov_page_missing_nct_and_bad_date.json").read_text(),
+        source="bad.json",
+    )
     assert [t.nct_id for t in batch.trials] == ["NCT03934567"]
-    assert [(p.row, p.field) for p in batch.problems] == [
-        (0, "nctId"), (2, "startDateStruct.date")]
+    assert [(p.row, p.field) for p in batch.problems] == [(0, "nctId"), (2, "startDateStruct.date")]
     assert batch.problems[1].record == "ctgov_study NCT05147467"
     assert batch.problems[1].value == "2021-13-45"
     assert all(p.source == "bad.json" for p in batch.problems)
@@ -83,8 +84,9 @@ def test_not_json_at_all_is_one_problem() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -164,7 +166,8 @@ def test_any_prefix_of_real_xml_gives_a_prefix_of_its_articles(fraction: float) 
     raw = (PUBMED / "pubmed_11748933_11700088.xml").read_bytes()
     parsed = parse_articles(raw[: int(len(raw) * fraction)])
     assert [p.pmid for p in parsed.publications] == ["11748933", "11700088"][
-        : len(parsed.publications)]
+        : len(parsed.publications)
+    ]
     if fraction < 1:
         assert parsed.problems
 
@@ -188,16 +191,33 @@ def test_posted_results_summary_is_read() -> None:
     record = json.loads((CTGOV / "ctgov_v2_NCT03934567.json").read_text())
     record["hasResults"] = True
     record["protocolSection"]["statusModule"]["resultsFirstPostDateStruct"] = {
-        "date": "2025-06-01", "type": "ACTUAL"}
-    record["resultsSection"] = {"outcomeMeasuresModule": {"outcomeMeasures": [{
-        "type": "PRIMARY", "title": "placeholder title", "timeFrame": "placeholder frame",
-        "paramType": "MEAN", "unitOfMeasure": "units",
-        "groups": [{"id": "OG000", "title": "group one"}, {"id": "OG001", "title": "group two"}],
-    }]}}
+        "date": "2025-06-01",
+        "type": "ACTUAL",
+    }
+    record["resultsSection"] = {
+        "outcomeMeasuresModule": {
+            "outcomeMeasures": [
+                {
+                    "type": "PRIMARY",
+                    "title": "placeholder title",
+                    "timeFrame": "placeholder frame",
+                    "paramType": "MEAN",
+                    "unitOfMeasure": "units",
+                    "groups": [
+                        {"id": "OG000", "title": "group one"},
+                        {"id": "OG001", "title": "group two"},
+                    ],
+                }
+            ]
+        }
+    }
     (trial,) = parse_payload(record).trials
     assert trial.has_results and trial.results_first_posted == "2025-06-01"
     (posted,) = trial.posted_outcomes
     assert (posted.type, posted.param_type, posted.groups) == (
-        "PRIMARY", "MEAN", ("group one", "group two"))
+        "PRIMARY",
+        "MEAN",
+        ("group one", "group two"),
+    )
     record["resultsSection"]["outcomeMeasuresModule"]["outcomeMeasures"][0].pop("title")
     assert parse_payload(record).problems[0].field == "outcomeMeasures"

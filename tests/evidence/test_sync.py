@@ -48,8 +48,12 @@ def counts(engine) -> dict[str, int]:
     with Session(engine) as session:
         return {
             row.__tablename__: session.scalar(select(func.count()).select_from(row))
-            for row in (EvidenceTrialRow, EvidencePublicationRow, EvidenceLinkRow,
-                        EvidenceChangeRow)
+            for row in (
+                EvidenceTrialRow,
+                EvidencePublicationRow,
+                EvidenceLinkRow,
+                EvidenceChangeRow,
+            )
         }
 
 
@@ -73,8 +77,11 @@ def test_import_is_idempotent(engine) -> None:
 
 def _page_with(nct_id: str, **changes) -> dict:
     page = json.loads((CTGOV / "ctgov_v2_search_page_2025-06-17T11-16-37.json").read_text())
-    page["studies"] = [s for s in page["studies"]
-                       if s["protocolSection"]["identificationModule"]["nctId"] == nct_id]
+    page["studies"] = [
+        s
+        for s in page["studies"]
+        if s["protocolSection"]["identificationModule"]["nctId"] == nct_id
+    ]
     status = page["studies"][0]["protocolSection"]["statusModule"]
     for key, value in changes.items():
         if key == "hasResults":
@@ -89,10 +96,13 @@ def test_status_change_and_results_posted_are_logged(engine) -> None:
     sync.import_files(engine, [CTGOV / "ctgov_v2_NCT03934567.json"], now=clock)
     clock.at += dt.timedelta(days=30)
     # A later version of the same record (edited in memory from the real one).
-    later = _page_with("NCT03934567", overallStatus="COMPLETED",
-                       lastUpdatePostDateStruct={"date": "2025-12-01", "type": "ACTUAL"},
-                       resultsFirstPostDateStruct={"date": "2025-12-01", "type": "ACTUAL"},
-                       hasResults=True)
+    later = _page_with(
+        "NCT03934567",
+        overallStatus="COMPLETED",
+        lastUpdatePostDateStruct={"date": "2025-12-01", "type": "ACTUAL"},
+        resultsFirstPostDateStruct={"date": "2025-12-01", "type": "ACTUAL"},
+        hasResults=True,
+    )
     report = sync.upsert_trials(engine, parse_payload(later).trials, source="later", now=clock)
     assert report.updated == 1
     events = mirror.changes_since(engine, clock.at.date())
@@ -111,14 +121,16 @@ def test_publication_linked_to_trial(engine) -> None:
     clock = Clock()
     sync.import_files(engine, [CTGOV / "ctgov_v2_NCT03934567.json"], now=clock)
     report = sync.import_files(
-        engine, [PUBMED / "synthetic_link_pubmed_27797938_databank_NCT03934567.xml"], now=clock)
+        engine, [PUBMED / "synthetic_link_pubmed_27797938_databank_NCT03934567.xml"], now=clock
+    )
     assert report.links == 1
     linked = [c for c in report.changes if c["kind"] == "publication_linked"]
     assert linked and linked[0]["key"] == "NCT03934567"
     assert [p.pmid for p in mirror.publications_for_trial(engine, "NCT03934567")] == ["27797938"]
     assert mirror.linked_nct_ids(engine, "27797938") == ["NCT03934567"]
     again = sync.import_files(
-        engine, [PUBMED / "synthetic_link_pubmed_27797938_databank_NCT03934567.xml"], now=clock)
+        engine, [PUBMED / "synthetic_link_pubmed_27797938_databank_NCT03934567.xml"], now=clock
+    )
     assert again.links == 0 and again.changes == []
 
 
@@ -151,8 +163,9 @@ def test_a_record_that_fails_mid_write_leaves_nothing(engine, monkeypatch) -> No
         return real_log(session, report, at, kind, key, *args, **kwargs)
 
     monkeypatch.setattr(sync, "_log", failing_log)
-    report = sync.import_files(engine, [CTGOV / "ctgov_v2_search_page_2025-06-17T11-16-37.json"],
-                               now=Clock())
+    report = sync.import_files(
+        engine, [CTGOV / "ctgov_v2_search_page_2025-06-17T11-16-37.json"], now=Clock()
+    )
     assert [p.record for p in report.problems] == ["ctgov_study NCT00184067"]
     assert "disk full" in report.problems[0].rule
     assert [t.nct_id for t in mirror.list_trials(engine)] == ["NCT03934567"]
@@ -188,19 +201,25 @@ def test_sync_over_mocked_apis_saves_responses_for_offline_import(engine, tmp_pa
     def pubmed_handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("esearch.fcgi"):
             return httpx.Response(
-                200, content=b"<eSearchResult><Count>2</Count><RetMax>2</RetMax><RetStart>0"
-                b"</RetStart><IdList><Id>12091962</Id><Id>9997</Id></IdList></eSearchResult>")
+                200,
+                content=b"<eSearchResult><Count>2</Count><RetMax>2</RetMax><RetStart>0"
+                b"</RetStart><IdList><Id>12091962</Id><Id>9997</Id></IdList></eSearchResult>",
+            )
         return httpx.Response(200, content=(PUBMED / "pubmed_12091962_9997.xml").read_bytes())
 
     no_wait = {"sleep": lambda s: None, "clock": lambda: 0.0}
     progress: list[tuple[str, int, int | None]] = []
     report = sync.sync(
         engine,
-        ctgov=CtGovClient(http=httpx.Client(transport=httpx.MockTransport(ctgov_handler)),
-                          **no_wait),
-        pubmed=PubMedClient(http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)),
-                            **no_wait),
-        condition="multiple sclerosis", save_dir=tmp_path / "saved", now=Clock(),
+        ctgov=CtGovClient(
+            http=httpx.Client(transport=httpx.MockTransport(ctgov_handler)), **no_wait
+        ),
+        pubmed=PubMedClient(
+            http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)), **no_wait
+        ),
+        condition="multiple sclerosis",
+        save_dir=tmp_path / "saved",
+        now=Clock(),
         progress=lambda *a: progress.append(a),
     )
     assert report.problems == [] and report.new == 5
@@ -214,7 +233,8 @@ def test_sync_over_mocked_apis_saves_responses_for_offline_import(engine, tmp_pa
 def test_pubmed_query_for_ldn() -> None:
     assert "low-dose naltrexone" in sync._pubmed_term("naltrexone", None)
     assert sync._pubmed_term("naltrexone", "multiple sclerosis").endswith(
-        'AND "multiple sclerosis"[tiab]')
+        'AND "multiple sclerosis"[tiab]'
+    )
 
 
 @pytest.mark.parametrize("payload", [b"\xff\xfe{", b"plain text"])
@@ -223,8 +243,9 @@ def test_undecodable_files_are_reported(engine, payload: bytes) -> None:
     assert report.new == 0 and len(report.problems) == 1
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(order=st.permutations(REAL), repeats=st.lists(st.sampled_from(REAL), max_size=4))
 def test_final_state_does_not_depend_on_order_or_repeats(
     tmp_path_factory, sqlite_template, order, repeats
@@ -247,7 +268,15 @@ def test_final_state_does_not_depend_on_order_or_repeats(
     finally:
         engine.dispose()
     # NCT03722472 adds a study, its results and the PMID its registry record cites.
-    assert state[2] == {"evidence_trials": 4, "evidence_publications": 6, "evidence_links": 1,
-                        "evidence_changes": 12}
+    assert state[2] == {
+        "evidence_trials": 4,
+        "evidence_publications": 6,
+        "evidence_links": 1,
+        "evidence_changes": 12,
+    }
     assert [json.loads(t)["nct_id"] for t in state[0]] == [
-        "NCT00184067", "NCT03722472", "NCT03934567", "NCT05147467"]
+        "NCT00184067",
+        "NCT03722472",
+        "NCT03934567",
+        "NCT05147467",
+    ]

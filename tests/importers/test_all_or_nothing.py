@@ -33,8 +33,11 @@ def test_ten_thousand_rows_with_one_bad_row_write_nothing(engine: Engine, tmp_pa
         for i in range(200)
     ]
     edss = [
-        {"patient_id": f"P{i % 200:05d}", "date": f"20{10 + i % 10}-0{1 + i % 9}-15",
-         "score": "3.5"}
+        {
+            "patient_id": f"P{i % 200:05d}",
+            "date": f"20{10 + i % 10}-0{1 + i % 9}-15",
+            "score": "3.5",
+        }
         for i in range(10_000)
     ]
     edss[7_321]["score"] = "0.5"  # file row 7,323 (the header is row 1)
@@ -52,12 +55,19 @@ def test_ten_thousand_rows_with_one_bad_row_write_nothing(engine: Engine, tmp_pa
 
 
 def test_reference_to_missing_patient_reports_row(engine: Engine, tmp_path: Path) -> None:
-    _write(tmp_path / "patients.csv", "patients",
-           [{"patient_id": "P1", "year_of_birth": "1970", "phenotype": "PPMS"}])
-    _write(tmp_path / "relapses.csv", "relapses", [
-        {"patient_id": "P1", "onset_date": "2020-01-01"},
-        {"patient_id": "P2", "onset_date": "2020-02-01"},
-    ])
+    _write(
+        tmp_path / "patients.csv",
+        "patients",
+        [{"patient_id": "P1", "year_of_birth": "1970", "phenotype": "PPMS"}],
+    )
+    _write(
+        tmp_path / "relapses.csv",
+        "relapses",
+        [
+            {"patient_id": "P1", "onset_date": "2020-01-01"},
+            {"patient_id": "P2", "onset_date": "2020-02-01"},
+        ],
+    )
     with pytest.raises(ValidationFailed) as failure:
         import_path(engine, tmp_path)
     (problem,) = failure.value.problems

@@ -18,13 +18,26 @@ PHARMACY = Actor("pharm-1", Role.PHARMACY)
 
 
 def add_patient(engine: Engine, patient_id: str = "P1", clinician_id: str | None = None) -> None:
-    records = {"patients": [(None, Patient(patient_id=patient_id, year_of_birth=1980,
-                                           phenotype="RRMS", clinician_id=clinician_id))]}
+    records = {
+        "patients": [
+            (
+                None,
+                Patient(
+                    patient_id=patient_id,
+                    year_of_birth=1980,
+                    phenotype="RRMS",
+                    clinician_id=clinician_id,
+                ),
+            )
+        ]
+    }
     if clinician_id:
         from ldn_outcomes.domain.models import Clinician
 
-        records = {"clinicians": [(None, Clinician(clinician_id=clinician_id,
-                                                   display_name="Dr Test"))], **records}
+        records = {
+            "clinicians": [(None, Clinician(clinician_id=clinician_id, display_name="Dr Test"))],
+            **records,
+        }
     load_records(engine, records, actor="test")
 
 
@@ -59,9 +72,18 @@ def add_diary(
     for d in range(days):
         date = start + dt.timedelta(days=d)
         answers = (float(fatigue[d]), None if fatigue_only else 3.0, None, 0.0, 1.0)
-        checkins.append((None, QuestionnaireResponse(
-            patient_id=patient_id, instrument_id="checkin", instrument_version="1",
-            date=date, answers=answers)))
+        checkins.append(
+            (
+                None,
+                QuestionnaireResponse(
+                    patient_id=patient_id,
+                    instrument_id="checkin",
+                    instrument_version="1",
+                    date=date,
+                    answers=answers,
+                ),
+            )
+        )
         doses.append((None, DoseLog(patient_id=patient_id, date=date, taken=d % 10 != 0)))
     load_records(engine, {"dose_logs": doses, "questionnaires": checkins}, actor="test")
 

@@ -24,9 +24,25 @@ def ldn(*args: str) -> tuple[int, str, str]:
 
 def design(db_url: str, patient: str, *extra: str) -> tuple[int, str, str]:
     return ldn(
-        "nof1", "design", "--patient", patient, "--pairs", "3", "--period-weeks", "4",
-        "--washout-days", "7", "--outcome", "fatigue_nrs", "--seed", "42",
-        "--start", START.isoformat(), "--db", db_url, *extra,
+        "nof1",
+        "design",
+        "--patient",
+        patient,
+        "--pairs",
+        "3",
+        "--period-weeks",
+        "4",
+        "--washout-days",
+        "7",
+        "--outcome",
+        "fatigue_nrs",
+        "--seed",
+        "42",
+        "--start",
+        START.isoformat(),
+        "--db",
+        db_url,
+        *extra,
     )
 
 
@@ -34,8 +50,16 @@ def test_nof1_end_to_end(db_url: str, tmp_path: Path) -> None:
     engine = make_engine(db_url)
     for patient, seed in (("P1", 42), ("P2", 42)):
         add_patient(engine, patient)
-        add_diary(engine, patient, START - dt.timedelta(days=30), 30 + 168, pairs=3, seed=seed,
-                  effect=-2.0 if patient == "P1" else -0.5, trial_start=START)
+        add_diary(
+            engine,
+            patient,
+            START - dt.timedelta(days=30),
+            30 + 168,
+            pairs=3,
+            seed=seed,
+            effect=-2.0 if patient == "P1" else -0.5,
+            trial_start=START,
+        )
     engine.dispose()
 
     code, out, err = design(db_url, "P1", "--json")
@@ -49,16 +73,41 @@ def test_nof1_end_to_end(db_url: str, tmp_path: Path) -> None:
     # Bad input: each refused with the field and the rule.
     code, _, err = design(db_url, "P1", "--trial-id", "X1", "--pairs", "1")
     assert code == 2 and "pairs" in err and "at least 2 pairs" in err
-    code, _, err = ldn("nof1", "design", "--patient", "P1", "--period-weeks", "1",
-                       "--washout-days", "7", "--seed", "1", "--db", db_url)
+    code, _, err = ldn(
+        "nof1",
+        "design",
+        "--patient",
+        "P1",
+        "--period-weeks",
+        "1",
+        "--washout-days",
+        "7",
+        "--seed",
+        "1",
+        "--db",
+        db_url,
+    )
     assert code == 2 and "period_days" in err and "longer than the washout" in err
-    code, _, err = ldn("nof1", "design", "--patient", "P1", "--outcome", "spasm_nrs",
-                       "--mcid", "1", "--seed", "1", "--db", db_url)
+    code, _, err = ldn(
+        "nof1",
+        "design",
+        "--patient",
+        "P1",
+        "--outcome",
+        "spasm_nrs",
+        "--mcid",
+        "1",
+        "--seed",
+        "1",
+        "--db",
+        db_url,
+    )
     assert code == 2 and "never recorded spasm_nrs" in err
 
     # Sheets for the pharmacy and the patient.
-    code, out, err = ldn("nof1", "sheets", "P1-nof1-20250106", "--out", str(tmp_path), "--db",
-                         db_url)
+    code, out, err = ldn(
+        "nof1", "sheets", "P1-nof1-20250106", "--out", str(tmp_path), "--db", db_url
+    )
     assert code == 0, err
     assert (tmp_path / "P1-nof1-20250106.ics").exists()
     assert "Naltrexone" in (tmp_path / "P1-nof1-20250106-pharmacy.md").read_text()
@@ -78,8 +127,7 @@ def test_nof1_end_to_end(db_url: str, tmp_path: Path) -> None:
     assert result["conclusion"]["verdict"] == "likely helps"
     assert result["cent_report"]["guideline"].endswith("doi:10.1136/bmj.h1738")
     chart = tmp_path / "chart.svg"
-    code, out, _ = ldn("nof1", "analyze", "P1-nof1-20250106", "--chart", str(chart), "--db",
-                       db_url)
+    code, out, _ = ldn("nof1", "analyze", "P1-nof1-20250106", "--chart", str(chart), "--db", db_url)
     assert code == 0 and "likely helps" in out
     assert chart.read_text().startswith("<svg")
 
@@ -98,8 +146,9 @@ def test_early_unblinding_is_refused(db_url: str) -> None:
     add_patient(engine, "P1")
     add_diary(engine, "P1", dt.date.today() - dt.timedelta(days=20), 20)
     engine.dispose()
-    code, out, err = ldn("nof1", "design", "--patient", "P1", "--seed", "3", "--db", db_url,
-                         "--trial-id", "NOW")
+    code, out, err = ldn(
+        "nof1", "design", "--patient", "P1", "--seed", "3", "--db", db_url, "--trial-id", "NOW"
+    )
     assert code == 0, err
     code, _, err = ldn("nof1", "unblind", "NOW", "--db", db_url)
     assert code == 4 and "still blinded" in err and "after the last period" in err

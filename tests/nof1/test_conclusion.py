@@ -11,7 +11,12 @@ from ldn_outcomes.domain.nof1 import OUTCOMES
 
 def posterior(loc: float, scale: float) -> Posterior:
     return Posterior(
-        np.zeros(1), np.ones(1), np.array([loc]), np.array([scale]), np.array([200.0]), 100,
+        np.zeros(1),
+        np.ones(1),
+        np.array([loc]),
+        np.array([scale]),
+        np.array([200.0]),
+        100,
         DEFAULT_PRIOR,
     )
 

@@ -25,8 +25,10 @@ def trials(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 
 def naive_p(matrix: np.ndarray, used: np.ndarray) -> float:
     def stat(order: tuple[bool, ...]) -> float:
-        diffs = [(m[0] - m[1]) if ldn_first else (m[1] - m[0])
-                 for m, ldn_first in zip(matrix, order, strict=True)]
+        diffs = [
+            (m[0] - m[1]) if ldn_first else (m[1] - m[0])
+            for m, ldn_first in zip(matrix, order, strict=True)
+        ]
         return sum(diffs) / len(diffs)
 
     observed = stat(tuple(used))

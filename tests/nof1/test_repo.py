@@ -66,7 +66,12 @@ def test_outcome_never_recorded_is_refused(engine: Engine, patient: str) -> None
 
 def test_blinded_trial_lifecycle(engine: Engine, patient: str) -> None:
     add_diary(
-        engine, patient, START - dt.timedelta(days=30), 30 + 168, pairs=3, seed=42,
+        engine,
+        patient,
+        START - dt.timedelta(days=30),
+        30 + 168,
+        pairs=3,
+        seed=42,
         trial_start=START,
     )
     record = create(engine)
@@ -77,8 +82,9 @@ def test_blinded_trial_lifecycle(engine: Engine, patient: str) -> None:
         raw = base64.urlsafe_b64decode(stored.sealed)
         assert b"ldn_first" not in raw and b"seed" not in raw  # encrypted, not encoded
         trial_audit = audit(engine, "create")
-        assert any(a.table_name == "nof1_trials" and "seed" not in json.dumps(a.after)
-                   for a in trial_audit)
+        assert any(
+            a.table_name == "nof1_trials" and "seed" not in json.dumps(a.after) for a in trial_audit
+        )
     with Session(engine) as session:
         repo = NOf1Repository(session, SECRET)
         assert repo.get("T1", PATIENT_ACCOUNT).design.seed is None

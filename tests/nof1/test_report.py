@@ -21,8 +21,9 @@ def values(effect: float, rng: np.random.Generator) -> pd.Series:
     kinds = treatments(ALLOCATION)
     days = pd.date_range(DESIGN.start_date, periods=DESIGN.total_days, freq="D")
     on_ldn = np.array([kinds[i // 28] == "ldn" for i in range(DESIGN.total_days)])
-    return pd.Series(np.clip(np.rint(6 + effect * on_ldn + rng.normal(0, 1, days.size)), 0, 10),
-                     index=days)
+    return pd.Series(
+        np.clip(np.rint(6 + effect * on_ldn + rng.normal(0, 1, days.size)), 0, 10), index=days
+    )
 
 
 def test_clear_improvement_is_found_and_reported(rng: np.random.Generator) -> None:

@@ -14,9 +14,7 @@ from ldn_outcomes.reports.nof1_sheets import (
     write_sheets,
 )
 
-DESIGN = make_design(
-    trial_id="P1-nof1", patient_id="P1", start_date=dt.date(2026, 1, 5), seed=42
-)
+DESIGN = make_design(trial_id="P1-nof1", patient_id="P1", start_date=dt.date(2026, 1, 5), seed=42)
 ALLOCATION = allocate(3, 42)
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -74,8 +72,9 @@ def test_long_lines_are_folded_and_text_escaped() -> None:
     )
     text = calendar(design, now=NOW)
     assert "\r\n " in text
-    summaries = [v for name, v in (line.partition(":")[::2] for line in unfold(text))
-                 if name == "SUMMARY"]
+    summaries = [
+        v for name, v in (line.partition(":")[::2] for line in unfold(text)) if name == "SUMMARY"
+    ]
     assert any("x" * 50 in s for s in summaries)
     descriptions = [line for line in unfold(text) if line.startswith("DESCRIPTION:")]
     # RFC 5545 3.3.11: commas in TEXT values are escaped with a backslash.

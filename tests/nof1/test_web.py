@@ -32,23 +32,73 @@ ENDED_START = TODAY - dt.timedelta(days=200)
 def sessions(engine: Engine) -> dict[str, tuple[str, str]]:
     for pid in ("P1", "P2"):
         add_patient(engine, pid)
-    load_records(engine, {"consents": [
-        (None, Consent(patient_id=pid, scope="care", given_date=TODAY - dt.timedelta(days=400)))
-        for pid in ("P1", "P2")]}, actor="test")
-    add_diary(engine, "P1", ENDED_START - dt.timedelta(days=10), 210, pairs=3, seed=5,
-              effect=-2.0, trial_start=ENDED_START)
+    load_records(
+        engine,
+        {
+            "consents": [
+                (
+                    None,
+                    Consent(
+                        patient_id=pid, scope="care", given_date=TODAY - dt.timedelta(days=400)
+                    ),
+                )
+                for pid in ("P1", "P2")
+            ]
+        },
+        actor="test",
+    )
+    add_diary(
+        engine,
+        "P1",
+        ENDED_START - dt.timedelta(days=10),
+        210,
+        pairs=3,
+        seed=5,
+        effect=-2.0,
+        trial_start=ENDED_START,
+    )
     add_diary(engine, "P2", TODAY - dt.timedelta(days=40), 40, seed=6)
-    service.design_trial(engine, SECRET, trial_id="DONE", patient_id="P1", pairs=3,
-                         period_days=28, washout_days=7, outcome="fatigue_nrs", seed=5,
-                         start_date=ENDED_START, dose_mg="4.5")
-    service.design_trial(engine, SECRET, trial_id="RUNNING", patient_id="P2", pairs=3,
-                         period_days=28, washout_days=7, outcome="fatigue_nrs", seed=6,
-                         start_date=TODAY - dt.timedelta(days=30), dose_mg="4.5")
+    service.design_trial(
+        engine,
+        SECRET,
+        trial_id="DONE",
+        patient_id="P1",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=5,
+        start_date=ENDED_START,
+        dose_mg="4.5",
+    )
+    service.design_trial(
+        engine,
+        SECRET,
+        trial_id="RUNNING",
+        patient_id="P2",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=6,
+        start_date=TODAY - dt.timedelta(days=30),
+        dose_mg="4.5",
+    )
     out = {}
-    for name, role, pid in (("p1", Role.PATIENT, "P1"), ("p2", Role.PATIENT, "P2"),
-                            ("clin", Role.CLINICIAN, None), ("clin2", Role.CLINICIAN, None)):
-        account = accounts.create_account(engine, email=f"{name}@example.org", role=role,
-                                          password=None, patient_id=pid, actor="test")
+    for name, role, pid in (
+        ("p1", Role.PATIENT, "P1"),
+        ("p2", Role.PATIENT, "P2"),
+        ("clin", Role.CLINICIAN, None),
+        ("clin2", Role.CLINICIAN, None),
+    ):
+        account = accounts.create_account(
+            engine,
+            email=f"{name}@example.org",
+            role=role,
+            password=None,
+            patient_id=pid,
+            actor="test",
+        )
         out[name] = accounts.create_session(engine, account.id, 3600)
         if name == "clin":
             for linked in ("P1", "P2"):
@@ -57,8 +107,9 @@ def sessions(engine: Engine) -> dict[str, tuple[str, str]]:
 
 
 def client(engine: Engine, session: tuple[str, str] | None) -> TestClient:
-    c = TestClient(create_app(SETTINGS, engine), base_url="https://testserver",
-                   follow_redirects=False)
+    c = TestClient(
+        create_app(SETTINGS, engine), base_url="https://testserver", follow_redirects=False
+    )
     if session:
         c.cookies.set(SESSION_COOKIE, session[0])
     return c
@@ -79,14 +130,21 @@ def test_patient_sees_running_trial_blinded(engine: Engine, sessions) -> None:
 def test_other_patients_and_unlinked_clinicians_are_refused(engine: Engine, sessions) -> None:
     assert client(engine, sessions["p1"]).get("/patients/P2/nof1").status_code == 403
     assert client(engine, sessions["clin2"]).get("/patients/P1/nof1").status_code == 403
-    assert client(engine, None).get("/patients/P1/nof1",
-                                    headers={"accept": "application/json"}).status_code == 401
+    assert (
+        client(engine, None)
+        .get("/patients/P1/nof1", headers={"accept": "application/json"})
+        .status_code
+        == 401
+    )
 
 
 def test_early_unblinding_refused_then_ended_trial_unblinded(engine: Engine, sessions) -> None:
     p2 = client(engine, sessions["p2"])
-    early = p2.post("/patients/P2/nof1/unblind", data={"trial_id": "RUNNING"},
-                    headers={CSRF_HEADER: sessions["p2"][1], "accept": "application/json"})
+    early = p2.post(
+        "/patients/P2/nof1/unblind",
+        data={"trial_id": "RUNNING"},
+        headers={CSRF_HEADER: sessions["p2"][1], "accept": "application/json"},
+    )
     assert early.status_code == 403 and "still blinded" in early.json()["message"]
     with Session(engine) as session:
         refused = session.scalars(
@@ -95,11 +153,17 @@ def test_early_unblinding_refused_then_ended_trial_unblinded(engine: Engine, ses
     assert [(r.record_key, r.actor.endswith(":patient")) for r in refused] == [("RUNNING", True)]
     # Another patient's trial cannot be unblinded through one's own path.
     p1 = client(engine, sessions["p1"])
-    wrong = p1.post("/patients/P1/nof1/unblind", data={"trial_id": "RUNNING"},
-                    headers={CSRF_HEADER: sessions["p1"][1], "accept": "application/json"})
+    wrong = p1.post(
+        "/patients/P1/nof1/unblind",
+        data={"trial_id": "RUNNING"},
+        headers={CSRF_HEADER: sessions["p1"][1], "accept": "application/json"},
+    )
     assert wrong.status_code in (403, 404)
-    done = p1.post("/patients/P1/nof1/unblind", data={"trial_id": "DONE"},
-                   headers={CSRF_HEADER: sessions["p1"][1]})
+    done = p1.post(
+        "/patients/P1/nof1/unblind",
+        data={"trial_id": "DONE"},
+        headers={CSRF_HEADER: sessions["p1"][1]},
+    )
     assert done.status_code == 303
     page = p1.get("/patients/P1/nof1")
     assert page.status_code == 200

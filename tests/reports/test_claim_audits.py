@@ -37,7 +37,8 @@ def test_every_analysis_a_claim_names_has_a_section() -> None:
 def test_headlines_are_the_engines_own(results) -> None:
     page = _audits(results)
     assert page["diagnostics"]["state"] == (
-        "passed" if results["diagnostics"].details["passed"] else "failed")
+        "passed" if results["diagnostics"].details["passed"] else "failed"
+    )
     for section in page["sections"]:
         result = results[section["key"]]
         assert section["state"] == "shown", section["key"]
@@ -52,15 +53,17 @@ def test_results_resting_on_too_few_people_are_suppressed(results) -> None:
     biggest = max(r.population.get("n_patients", 0) for r in results.values())
     page = _audits(results, k=biggest + 1)
     assert {s["state"] for s in page["sections"]} == {"suppressed"}
-    assert all(s["estimate"] is None and s["n"] is None and s["label"] is None
-               for s in page["sections"])
+    assert all(
+        s["estimate"] is None and s["n"] is None and s["label"] is None for s in page["sections"]
+    )
     assert page["diagnostics"] == {"state": "not_available", "failed_checks": []}
     # A headline whose own count is small (side-effect events) is suppressed on its own.
     events = results["adverse_events"].headline.n
     patients = results["adverse_events"].population["n_patients"]
     assert events < patients
-    side_effects = next(s for s in _audits(results, k=events + 1)["sections"]
-                        if s["key"] == "adverse_events")
+    side_effects = next(
+        s for s in _audits(results, k=events + 1)["sections"] if s["key"] == "adverse_events"
+    )
     assert side_effects["state"] == "suppressed"
 
 
@@ -84,16 +87,18 @@ def test_uncontrolled_headlines_say_so_and_bring_the_comparison(results) -> None
     progression = by_key["progression"]  # headline: a share of LDN users, no comparison
     assert "vs matched non-users" not in progression["label"]
     assert progression["uncontrolled"] is True
-    comparison = next(e for e in results["progression"].estimates
-                      if "vs matched non-users" in e.label)
-    assert progression["comparison"] == {"label": comparison.label,
-                                         "estimate": estimate_text(comparison)}
+    comparison = next(
+        e for e in results["progression"].estimates if "vs matched non-users" in e.label
+    )
+    assert progression["comparison"] == {
+        "label": comparison.label,
+        "estimate": estimate_text(comparison),
+    }
     assert by_key["relapses"]["uncontrolled"] is False  # the matched ratio is the headline
     assert by_key["adverse_events"]["uncontrolled"] is False  # rates, not an effect claim
     # with only the users' own change left, the warning stays and no comparison is offered
     symptoms = copy.deepcopy(results["symptoms"])
-    symptoms.estimates = [e for e in symptoms.estimates
-                          if "vs matched non-users" not in e.label]
+    symptoms.estimates = [e for e in symptoms.estimates if "vs matched non-users" not in e.label]
     alone = _audits({**results, "symptoms": symptoms})
     section = next(s for s in alone["sections"] if s["key"] == "symptoms")
     assert section["uncontrolled"] is True and section["comparison"] is None

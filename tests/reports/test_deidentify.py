@@ -20,38 +20,65 @@ from ldn_outcomes.reports.deidentify import (
 ON = dt.date(2026, 6, 1)
 
 
-def _frames(n: int, *, withdraw: set[int] = frozenset(), old: set[int] = frozenset()
-            ) -> dict[str, pd.DataFrame]:
+def _frames(
+    n: int, *, withdraw: set[int] = frozenset(), old: set[int] = frozenset()
+) -> dict[str, pd.DataFrame]:
     ts = pd.Timestamp
-    patients = pd.DataFrame({
-        "patient_id": [f"P{i:03d}" for i in range(n)],
-        "year_of_birth": [1930 if i in old else 1970 + i % 3 for i in range(n)],
-        "sex": ["female" if i % 4 else "male" for i in range(n)],
-        "phenotype": ["RRMS" if i % 5 else "SPMS" for i in range(n)],
-        "diagnosis_date": [ts("2015-03-01")] * n,
-    })
-    consents = pd.DataFrame({
-        "patient_id": [f"P{i:03d}" for i in range(n)], "scope": ["research"] * n,
-        "given_date": [ts("2020-01-01")] * n,
-        "withdrawn_date": [ts("2026-01-01") if i in withdraw else pd.NaT for i in range(n)],
-    })
-    exposures = pd.DataFrame({
-        "patient_id": ["P000"], "drug_class": ["ldn"], "dose_mg": [4.5],
-        "start_date": [ts("2025-01-01")], "stop_date": [ts("2025-06-30")],
-    })
-    relapses = pd.DataFrame({
-        "patient_id": ["P000", "P000", "P000"],
-        "onset_date": [ts("2024-06-01"), ts("2025-03-01"), ts("2025-09-01")],
-    })
-    edss = pd.DataFrame({"patient_id": ["P000", "P000"],
-                         "date": [ts("2024-12-01"), ts("2025-12-01")], "score": [2.0, 3.0]})
-    questionnaires = pd.DataFrame({
-        "patient_id": ["P000"] * 3, "instrument_id": ["checkin"] * 3,
-        "date": [ts("2024-12-20"), ts("2025-01-10"), ts("2025-02-10")],
-        "answers": [[8, 2, None, 0, 1], [6, None, None, 0, 1], [4, 4, None, 1, 1]],
-    })
-    return {"patients": patients, "consents": consents, "exposures": exposures,
-            "relapses": relapses, "edss": edss, "questionnaires": questionnaires}
+    patients = pd.DataFrame(
+        {
+            "patient_id": [f"P{i:03d}" for i in range(n)],
+            "year_of_birth": [1930 if i in old else 1970 + i % 3 for i in range(n)],
+            "sex": ["female" if i % 4 else "male" for i in range(n)],
+            "phenotype": ["RRMS" if i % 5 else "SPMS" for i in range(n)],
+            "diagnosis_date": [ts("2015-03-01")] * n,
+        }
+    )
+    consents = pd.DataFrame(
+        {
+            "patient_id": [f"P{i:03d}" for i in range(n)],
+            "scope": ["research"] * n,
+            "given_date": [ts("2020-01-01")] * n,
+            "withdrawn_date": [ts("2026-01-01") if i in withdraw else pd.NaT for i in range(n)],
+        }
+    )
+    exposures = pd.DataFrame(
+        {
+            "patient_id": ["P000"],
+            "drug_class": ["ldn"],
+            "dose_mg": [4.5],
+            "start_date": [ts("2025-01-01")],
+            "stop_date": [ts("2025-06-30")],
+        }
+    )
+    relapses = pd.DataFrame(
+        {
+            "patient_id": ["P000", "P000", "P000"],
+            "onset_date": [ts("2024-06-01"), ts("2025-03-01"), ts("2025-09-01")],
+        }
+    )
+    edss = pd.DataFrame(
+        {
+            "patient_id": ["P000", "P000"],
+            "date": [ts("2024-12-01"), ts("2025-12-01")],
+            "score": [2.0, 3.0],
+        }
+    )
+    questionnaires = pd.DataFrame(
+        {
+            "patient_id": ["P000"] * 3,
+            "instrument_id": ["checkin"] * 3,
+            "date": [ts("2024-12-20"), ts("2025-01-10"), ts("2025-02-10")],
+            "answers": [[8, 2, None, 0, 1], [6, None, None, 0, 1], [4, 4, None, 1, 1]],
+        }
+    )
+    return {
+        "patients": patients,
+        "consents": consents,
+        "exposures": exposures,
+        "relapses": relapses,
+        "edss": edss,
+        "questionnaires": questionnaires,
+    }
 
 
 def test_only_research_consented_patients_and_no_identifiers() -> None:
@@ -109,8 +136,10 @@ values = st.sampled_from(["x", "y", "z", "w"])
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(values, values, values, values), min_size=0, max_size=60),
-       st.integers(min_value=1, max_value=8))
+@given(
+    st.lists(st.tuples(values, values, values, values), min_size=0, max_size=60),
+    st.integers(min_value=1, max_value=8),
+)
 def test_k_anonymise_leaves_no_small_cell(rows: list[tuple[str, ...]], k: int) -> None:
     frame = pd.DataFrame(rows, columns=list(QUASI_IDENTIFIERS))
     out, dropped = k_anonymise(frame, QUASI_IDENTIFIERS, k)

@@ -19,19 +19,41 @@ def test_dataset_from_the_database(engine: Engine) -> None:
     with UnitOfWork(engine, actor="test") as uow:
         for i in range(6):
             pid = f"P{i}"
-            uow.registry.add(Patient(patient_id=pid, year_of_birth=1980, sex="female",
-                                     phenotype="RRMS", diagnosis_date=dt.date(2018, 1, 1)))
-            uow.registry.add(Consent(patient_id=pid, scope="research",
-                                     given_date=dt.date(2024, 1, 1)))
-            uow.registry.add(Exposure(patient_id=pid, drug_name="naltrexone",
-                                      drug_class="ldn", dose_mg="4.5", start_date=start))
-            for day, answers in ((-10, (8.0, None, 5.0, 0.0, None)),
-                                 (10, (4.0, 2.0, None, None, 1.0))):
-                uow.registry.add(QuestionnaireResponse(
-                    patient_id=pid, instrument_id="checkin", instrument_version="1",
-                    date=start + dt.timedelta(days=day), answers=answers))
-        uow.registry.add(Patient(patient_id="NOCONSENT", year_of_birth=1950,
-                                 phenotype="PPMS"))
+            uow.registry.add(
+                Patient(
+                    patient_id=pid,
+                    year_of_birth=1980,
+                    sex="female",
+                    phenotype="RRMS",
+                    diagnosis_date=dt.date(2018, 1, 1),
+                )
+            )
+            uow.registry.add(
+                Consent(patient_id=pid, scope="research", given_date=dt.date(2024, 1, 1))
+            )
+            uow.registry.add(
+                Exposure(
+                    patient_id=pid,
+                    drug_name="naltrexone",
+                    drug_class="ldn",
+                    dose_mg="4.5",
+                    start_date=start,
+                )
+            )
+            for day, answers in (
+                (-10, (8.0, None, 5.0, 0.0, None)),
+                (10, (4.0, 2.0, None, None, 1.0)),
+            ):
+                uow.registry.add(
+                    QuestionnaireResponse(
+                        patient_id=pid,
+                        instrument_id="checkin",
+                        instrument_version="1",
+                        date=start + dt.timedelta(days=day),
+                        answers=answers,
+                    )
+                )
+        uow.registry.add(Patient(patient_id="NOCONSENT", year_of_birth=1950, phenotype="PPMS"))
         uow.commit()
     data = deidentified_dataset(engine, min_cell_size=5, on=ON)
     assert data.consented == 6 and len(data.frame) == 6

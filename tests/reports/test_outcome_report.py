@@ -17,8 +17,9 @@ from tests.analysis.synth import Truth, simulate
 def html():
     frames = simulate(1500, Truth(start_rate=0.003, supplement_rate=0.003), seed=8)
     results = run_all(frames)
-    return render_outcome_report(results, AnalysisPlan(),
-                                 generated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    return render_outcome_report(
+        results, AnalysisPlan(), generated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
 
 
 def test_self_contained(html):
@@ -54,10 +55,12 @@ def test_charts_handle_empty_input():
 
 
 def test_outcome_forest_leaves_out_rows_without_a_usable_ratio() -> None:
-    rows = [{"label": "kept", "value": 0.8, "ci": [0.6, 1.1]},
-            {"label": "no interval", "value": 0.9, "ci": [None, 1.2]},
-            {"label": "not a ratio", "value": 0.0, "ci": [-0.1, 0.1]},
-            {"label": "infinite", "value": 1.2, "ci": [0.5, float("inf")]}]
+    rows = [
+        {"label": "kept", "value": 0.8, "ci": [0.6, 1.1]},
+        {"label": "no interval", "value": 0.9, "ci": [None, 1.2]},
+        {"label": "not a ratio", "value": 0.0, "ci": [-0.1, 0.1]},
+        {"label": "infinite", "value": 1.2, "ci": [0.5, float("inf")]},
+    ]
     root = ET.fromstring(forest_chart(rows, "Ratios"))
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "kept" in texts

@@ -18,8 +18,11 @@ def day(n: int) -> dt.date:
 def test_line_chart_is_accessible_and_shows_periods_markers_and_points() -> None:
     svg = line_chart(
         [Series("Fatigue", [(day(i), float(i % 11)) for i in range(30)] + [(day(30), None)])],
-        [Period(day(5), day(15), "on LDN")], [Marker(day(20), "relapse")],
-        "Fatigue <&> spasms", y_range=(0, 10))
+        [Period(day(5), day(15), "on LDN")],
+        [Marker(day(20), "relapse")],
+        "Fatigue <&> spasms",
+        y_range=(0, 10),
+    )
     root = ET.fromstring(svg)
     assert root.get("role") == "img"
     labelled = root.get("aria-labelledby", "").split()
@@ -37,8 +40,10 @@ def test_line_chart_is_accessible_and_shows_periods_markers_and_points() -> None
 
 
 def test_blank_values_break_the_line() -> None:
-    svg = line_chart([Series("s", [(day(0), 1.0), (day(1), 2.0), (day(2), None),
-                                   (day(3), 3.0), (day(4), 4.0)])], title="t")
+    svg = line_chart(
+        [Series("s", [(day(0), 1.0), (day(1), 2.0), (day(2), None), (day(3), 3.0), (day(4), 4.0)])],
+        title="t",
+    )
     root = ET.fromstring(svg)
     assert len(root.findall(".//svg:polyline", NS)) == 2
 

@@ -16,9 +16,25 @@ runner = CliRunner()
 
 def test_simulate_to_files_with_effects(tmp_path: Path) -> None:
     out = tmp_path / "sim"
-    result = runner.invoke(app, ["simulate", "--patients", "60", "--years", "1", "--seed", "2",
-                                 "--effect-relapse", "0.5", "--effect-fatigue", "-6",
-                                 "--out", str(out), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--patients",
+            "60",
+            "--years",
+            "1",
+            "--seed",
+            "2",
+            "--effect-relapse",
+            "0.5",
+            "--effect-fatigue",
+            "-6",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["rows"]["patients"] == 60
@@ -30,10 +46,24 @@ def test_simulate_to_files_with_effects(tmp_path: Path) -> None:
 
 def test_simulate_into_a_new_database_with_config(tmp_path: Path) -> None:
     config = tmp_path / "params.toml"
-    config.write_text("seed = 8\n[cohort]\nid_prefix = \"cfg\"\n")
+    config.write_text('seed = 8\n[cohort]\nid_prefix = "cfg"\n')
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    result = runner.invoke(app, ["simulate", "--patients", "30", "--years", "1", "--config",
-                                 str(config), "--db", url, "--truth", str(tmp_path / "t.json")])
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--patients",
+            "30",
+            "--years",
+            "1",
+            "--config",
+            str(config),
+            "--db",
+            url,
+            "--truth",
+            str(tmp_path / "t.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Simulated registry" in result.stdout
     engine = make_engine(url)

@@ -29,8 +29,7 @@ def covered(events: pd.DataFrame, date_column: str, exposures: pd.DataFrame) -> 
 
 def ldn_exposures(registry: SimulatedRegistry, drug_class: str = "ldn") -> pd.DataFrame:
     exposures = registry.frames["exposures"]
-    return exposures[exposures.drug_class == drug_class][["patient_id", "start_date",
-                                                          "stop_date"]]
+    return exposures[exposures.drug_class == drug_class][["patient_id", "start_date", "stop_date"]]
 
 
 def years_on(registry: SimulatedRegistry, drug_class: str = "ldn") -> float:
@@ -127,16 +126,15 @@ def test_negative_control_has_no_effect() -> None:
     relative to the null run beyond what its overlap with LDN explains: with LDN uptake off,
     the supplement's rate is identical with and without the LDN knob."""
     quiet = BUSY.replace(uptake__base_start_per_year=0.0)
-    runs = [simulate_registry(quiet.replace(effects__relapse_rate_ratio=rr))
-            for rr in (1.0, 0.3)]
+    runs = [simulate_registry(quiet.replace(effects__relapse_rate_ratio=rr)) for rr in (1.0, 0.3)]
     assert runs[0].frames["relapses"].equals(runs[1].frames["relapses"])
     assert len(ldn_exposures(runs[0], "supplement")) > 200
 
 
 def test_heterogeneity_spreads_the_patient_effects() -> None:
     params = SimulationParams(patients=3000, years=1, seed=4).replace(
-        effects__relapse_rate_ratio=0.7, effects__fatigue_points=-6.0,
-        effects__heterogeneity_sd=0.4)
+        effects__relapse_rate_ratio=0.7, effects__fatigue_points=-6.0, effects__heterogeneity_sd=0.4
+    )
     truth = pd.DataFrame(simulate_registry(params).truth["patients"])
     log_rr = np.log(truth.effect_relapse_rate_ratio)
     n = log_rr.size
@@ -150,15 +148,17 @@ def test_ldn_is_started_at_fatigue_peaks() -> None:
     """Self-selection in the raw check-ins (default uptake, everyone checking in): in the 60
     days before their first LDN start, starters report more fatigue than they do on average,
     so a naive before/after comparison would show improvement (regression to the mean)."""
-    registry = simulate_registry(SimulationParams(patients=4000, years=4, seed=8).replace(
-        reporting__checkin_user_share=1.0))
+    registry = simulate_registry(
+        SimulationParams(patients=4000, years=4, seed=8).replace(reporting__checkin_user_share=1.0)
+    )
     q = registry.frames["questionnaires"]
     checkins = q[q.instrument_id == "checkin"]
     checkins = checkins.assign(fatigue=checkins.answers.map(lambda a: a[0]))
     first = ldn_exposures(registry).groupby("patient_id").start_date.min().rename("start")
     merged = checkins.merge(first, left_on="patient_id", right_index=True)
-    before = merged[(merged.date < merged.start)
-                    & (merged.date >= merged.start - pd.Timedelta(days=60))]
+    before = merged[
+        (merged.date < merged.start) & (merged.date >= merged.start - pd.Timedelta(days=60))
+    ]
     usual = merged.groupby("patient_id").fatigue.mean()
     peak = before.groupby("patient_id").fatigue.mean()
     paired = (peak - usual.reindex(peak.index)).dropna()

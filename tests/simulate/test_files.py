@@ -26,8 +26,7 @@ SMALL = SimulationParams(patients=300, years=3, seed=5)
 
 
 def digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.iterdir())}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
 
 
 def test_same_seed_same_bytes_and_another_seed_differs(tmp_path: Path) -> None:
@@ -61,8 +60,17 @@ def sample(rows: list[dict[str, str]], size: int = 400) -> list[dict[str, str]]:
 def test_every_file_has_the_layout_header_and_valid_rows(written: Path) -> None:
     """Each sampled row parses into its record and prints back to the same cells."""
     today = dt.date(2025, 12, 31)
-    for kind in ("sites", "clinicians", "patients", "exposures", "questionnaires", "relapses",
-                 "edss", "adverse_events", "consents"):
+    for kind in (
+        "sites",
+        "clinicians",
+        "patients",
+        "exposures",
+        "questionnaires",
+        "relapses",
+        "edss",
+        "adverse_events",
+        "consents",
+    ):
         header, rows = read_rows(written / f"{kind}.csv")
         assert header == columns(kind), kind
         assert rows, kind
@@ -109,11 +117,15 @@ def test_ldn_exposures_look_like_ldn(busy_registry: SimulatedRegistry) -> None:
     previous_stop = ordered.groupby("patient_id").stop.shift()
     assert (ordered.start_date > previous_stop).where(previous_stop.notna(), True).all()
     supplement = exposures[exposures.drug_class == "supplement"]
-    assert len(supplement) > 200 and set(supplement.drug_name) == {
-        "vitamin D3 (cholecalciferol)"}
+    assert len(supplement) > 200 and set(supplement.drug_name) == {"vitamin D3 (cholecalciferol)"}
     dmt = exposures[exposures.drug_class == "dmt"]
-    assert set(dmt.drug_name) <= {"glatiramer acetate", "interferon beta-1a",
-                                  "dimethyl fumarate", "ocrelizumab", "natalizumab"}
+    assert set(dmt.drug_name) <= {
+        "glatiramer acetate",
+        "interferon beta-1a",
+        "dimethyl fumarate",
+        "ocrelizumab",
+        "natalizumab",
+    }
 
 
 def test_pseudo_relapses_are_flagged_by_the_relapse_definition(
@@ -131,9 +143,14 @@ def test_pseudo_relapses_are_flagged_by_the_relapse_definition(
     assert (relapses.recovery_date.isna() | (relapses.recovery_date >= relapses.onset_date)).all()
     statuses: dict[RelapseStatus, list[bool]] = {}
     for _, group in relapses.groupby("patient_id"):
-        reports = [RelapseReport(onset_date=r.onset_date.date(), lasted_24h=bool(r.lasted_24h),
-                                 fever_or_infection=bool(r.fever_or_infection))
-                   for r in group.itertuples()]
+        reports = [
+            RelapseReport(
+                onset_date=r.onset_date.date(),
+                lasted_24h=bool(r.lasted_24h),
+                fever_or_infection=bool(r.fever_or_infection),
+            )
+            for r in group.itertuples()
+        ]
         for verdict in qualify_relapses(reports):
             is_true = verdict.report.lasted_24h and not verdict.report.fever_or_infection
             statuses.setdefault(verdict.status, []).append(bool(is_true))

@@ -58,8 +58,12 @@ def test_relapse_rate_declines_with_disease_duration() -> None:
 
 
 def test_progression_rate_in_ppms_matches_the_configured_hazard() -> None:
-    params = QUIET.replace(cohort__ppms_share=1.0, relapses__base_rate_pp=0.0,
-                           relapses__pseudo_rate=0.0, dmt__share_ppms=0.0)
+    params = QUIET.replace(
+        cohort__ppms_share=1.0,
+        relapses__base_rate_pp=0.0,
+        relapses__pseudo_rate=0.0,
+        dmt__share_ppms=0.0,
+    )
     truth = truth_frame(simulate_registry(params))
     events = truth.pira_events.to_numpy(float)
     rate, se = ratio_estimate(events, truth.years_at_risk.to_numpy())
@@ -70,8 +74,9 @@ def test_progression_rate_in_ppms_matches_the_configured_hazard() -> None:
 def test_edss_rater_error_has_the_published_agreement() -> None:
     """With no relapses and no worsening every visit rates the same latent EDSS: the share
     rated exactly right and the share one step off match Noseworthy 1990 (69%, 23%)."""
-    params = QUIET.replace(relapses__base_rate_rr=0.0, relapses__pseudo_rate=0.0,
-                           progression__pira_rate_rr=0.0)
+    params = QUIET.replace(
+        relapses__base_rate_rr=0.0, relapses__pseudo_rate=0.0, progression__pira_rate_rr=0.0
+    )
     registry = simulate_registry(params)
     truth = truth_frame(registry).set_index("patient_id")
     edss = registry.frames["edss"]
@@ -99,9 +104,12 @@ def expected_total(mean: float, sd: float, top: float, spread: float, lowest: fl
 def test_instrument_means_match_the_configured_means() -> None:
     """First MFIS/FSS answer of each patient and all daily fatigue NRS, without flares,
     disability link or reporting that depends on how people feel."""
-    params = QUIET.replace(fatigue__relapse_flare=0.0, fatigue__edss_coefficient=0.0,
-                           reporting__worse_reporting_log_odds=0.0,
-                           reporting__dropout_worse_log_hazard=0.0)
+    params = QUIET.replace(
+        fatigue__relapse_flare=0.0,
+        fatigue__edss_coefficient=0.0,
+        reporting__worse_reporting_log_odds=0.0,
+        reporting__dropout_worse_log_hazard=0.0,
+    )
     f = params.fatigue
     registry = simulate_registry(params)
     q = registry.frames["questionnaires"]
@@ -131,7 +139,8 @@ def test_people_report_more_when_they_feel_worse() -> None:
     means = []
     for odds in (0.0, 1.0):
         q = simulate_registry(base.replace(reporting__worse_reporting_log_odds=odds)).frames[
-            "questionnaires"]
+            "questionnaires"
+        ]
         means.append(q[q.instrument_id == "mfis"].groupby("patient_id").total.mean())
     paired = (means[1] - means[0]).dropna()
     assert paired.mean() > 4 * paired.std() / np.sqrt(paired.size), paired.describe()

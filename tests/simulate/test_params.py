@@ -20,8 +20,22 @@ def test_every_parameter_has_a_source() -> None:
 
 def test_sourced_defaults_name_a_locator_or_say_assumption() -> None:
     """A source is a citation with a PMID, DOI, NCT id, PMC id or URL, or says 'assumption'."""
-    locators = ("doi", "pmid", "nct", "pmc", "http", "assumption", "knob", "cli", "issue 4",
-                "derived", "fixed end", "real dmt", "neurology 1990", "clin neurol neurosurg")
+    locators = (
+        "doi",
+        "pmid",
+        "nct",
+        "pmc",
+        "http",
+        "assumption",
+        "knob",
+        "cli",
+        "issue 4",
+        "derived",
+        "fixed end",
+        "real dmt",
+        "neurology 1990",
+        "clin neurol neurosurg",
+    )
     for row in describe():
         text = row["source"].lower()
         assert any(mark in text for mark in locators), row
@@ -57,9 +71,13 @@ def test_replace_changes_groups_and_validates() -> None:
 
 def test_defaults_are_null_effects() -> None:
     effects = SimulationParams().effects
-    assert (effects.relapse_rate_ratio, effects.progression_hazard_ratio,
-            effects.fatigue_points, effects.relapse_recovery_ratio,
-            effects.heterogeneity_sd) == (1.0, 1.0, 0.0, 1.0, 0.0)
+    assert (
+        effects.relapse_rate_ratio,
+        effects.progression_hazard_ratio,
+        effects.fatigue_points,
+        effects.relapse_recovery_ratio,
+        effects.heterogeneity_sd,
+    ) == (1.0, 1.0, 0.0, 1.0, 0.0)
 
 
 def test_the_simulator_page_lists_every_parameter() -> None:

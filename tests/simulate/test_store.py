@@ -56,14 +56,16 @@ def test_a_failed_bulk_load_writes_nothing_and_keeps_indexes(
     frames["questionnaires"].loc[frames["questionnaires"].index[-1], "instrument_id"] = None
     with engine.connect() as connection:
         indexes_before = connection.execute(
-            text("SELECT name FROM sqlite_master WHERE type='index' ORDER BY name")).all()
+            text("SELECT name FROM sqlite_master WHERE type='index' ORDER BY name")
+        ).all()
     with pytest.raises(sqlite3.IntegrityError):
         bulk.load_frames(engine, frames, actor="test", source="test")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM patients")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM questionnaires")).scalar() == 0
         indexes_after = connection.execute(
-            text("SELECT name FROM sqlite_master WHERE type='index' ORDER BY name")).all()
+            text("SELECT name FROM sqlite_master WHERE type='index' ORDER BY name")
+        ).all()
     assert indexes_after == indexes_before
 
 

@@ -23,8 +23,9 @@ TABLES = {"accounts", "web_sessions", "api_tokens", "login_failures", "care_link
 
 @pytest.fixture(autouse=True)
 def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(accounts, "PASSWORD_HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def _patient(engine: Engine, pid: str = "P1") -> None:
@@ -34,8 +35,13 @@ def _patient(engine: Engine, pid: str = "P1") -> None:
 
 
 def test_password_is_stored_as_argon2id_and_never_audited(engine: Engine) -> None:
-    account = accounts.create_account(engine, email=" Ann@Example.org ", role="researcher",
-                                      password="long enough secret", actor="cli")
+    account = accounts.create_account(
+        engine,
+        email=" Ann@Example.org ",
+        role="researcher",
+        password="long enough secret",
+        actor="cli",
+    )
     assert account.email == "ann@example.org" and account.role is Role.RESEARCHER
     with Session(engine) as session:
         stored = session.get(AccountRow, account.id)
@@ -49,31 +55,34 @@ def test_password_is_stored_as_argon2id_and_never_audited(engine: Engine) -> Non
 
 def test_account_rules(engine: Engine) -> None:
     with pytest.raises(ValidationFailed) as short:
-        accounts.create_account(engine, email="a@b.c", role="patient", password="short",
-                                actor="t")
+        accounts.create_account(engine, email="a@b.c", role="patient", password="short", actor="t")
     assert short.value.problems[0].field == "password"
     with pytest.raises(ValidationFailed):
-        accounts.create_account(engine, email="not-an-email", role="patient", password=None,
-                                actor="t")
+        accounts.create_account(
+            engine, email="not-an-email", role="patient", password=None, actor="t"
+        )
     with pytest.raises(ValidationFailed):
-        accounts.create_account(engine, email="a@b.c", role="superuser", password=None,
-                                actor="t")
+        accounts.create_account(engine, email="a@b.c", role="superuser", password=None, actor="t")
     accounts.create_account(engine, email="a@b.c", role="admin", password=None, actor="t")
     with pytest.raises(DuplicateRecord):
         accounts.create_account(engine, email="A@B.C", role="admin", password=None, actor="t")
     with pytest.raises(NotFound):
-        accounts.create_account(engine, email="p@b.c", role="patient", password=None,
-                                patient_id="NOPE", actor="t")
+        accounts.create_account(
+            engine, email="p@b.c", role="patient", password=None, patient_id="NOPE", actor="t"
+        )
 
 
 def test_links_are_role_specific(engine: Engine) -> None:
     _patient(engine)
-    patient = accounts.create_account(engine, email="p@x.org", role="patient", password=None,
-                                      actor="t")
-    clinician = accounts.create_account(engine, email="c@x.org", role="clinician",
-                                        password=None, actor="t")
-    researcher = accounts.create_account(engine, email="r@x.org", role="researcher",
-                                         password=None, actor="t")
+    patient = accounts.create_account(
+        engine, email="p@x.org", role="patient", password=None, actor="t"
+    )
+    clinician = accounts.create_account(
+        engine, email="c@x.org", role="clinician", password=None, actor="t"
+    )
+    researcher = accounts.create_account(
+        engine, email="r@x.org", role="researcher", password=None, actor="t"
+    )
     accounts.link_patient(engine, patient.id, "P1", actor="t")
     accounts.link_patient(engine, clinician.id, "P1", actor="t")
     assert accounts.get_account(engine, patient.id).patient_id == "P1"
@@ -81,8 +90,9 @@ def test_links_are_role_specific(engine: Engine) -> None:
     assert accounts.care_status(engine, clinician.id, "P1", dt.date.today()) == (True, False)
     with pytest.raises(ValidationFailed):
         accounts.link_patient(engine, researcher.id, "P1", actor="t")
-    other = accounts.create_account(engine, email="p2@x.org", role="patient", password=None,
-                                    actor="t")
+    other = accounts.create_account(
+        engine, email="p2@x.org", role="patient", password=None, actor="t"
+    )
     with pytest.raises(DuplicateRecord):
         accounts.link_patient(engine, other.id, "P1", actor="t")
     accounts.unlink_patient(engine, clinician.id, "P1", actor="t")
@@ -90,8 +100,9 @@ def test_links_are_role_specific(engine: Engine) -> None:
 
 
 def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
-    account = accounts.create_account(engine, email="x@y.org", role="admin", password=None,
-                                      actor="t")
+    account = accounts.create_account(
+        engine, email="x@y.org", role="admin", password=None, actor="t"
+    )
     token, _ = accounts.create_session(engine, account.id, 60)
     assert accounts.session_account(engine, token) is not None
     accounts.set_active(engine, account.id, False, actor="t")
@@ -100,9 +111,15 @@ def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         from ldn_outcomes.store.account_tables import WebSessionRow
 
-        session.add(WebSessionRow(id_hash=accounts.digest("old"), account_id=account.id,
-                                  csrf_token="c", created_at=accounts.now_utc(),
-                                  expires_at=accounts.now_utc() - dt.timedelta(seconds=1)))
+        session.add(
+            WebSessionRow(
+                id_hash=accounts.digest("old"),
+                account_id=account.id,
+                csrf_token="c",
+                created_at=accounts.now_utc(),
+                expires_at=accounts.now_utc() - dt.timedelta(seconds=1),
+            )
+        )
     assert accounts.session_account(engine, "old") is None
     assert accounts.purge_expired(engine) == 1
 
@@ -110,26 +127,44 @@ def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
 def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -> None:
     """The batched lookup answers each token in order: unknown, malformed, revoked and
     inactive-account tokens get None, a live one its account (never another's)."""
-    made = {name: accounts.create_account(engine, email=f"{name}@example.org",
-                                          role="researcher", password=None, actor="t")
-            for name in ("ann", "bob", "cy")}
-    plain = {name: accounts.create_api_token(engine, a.id, "script", actor="t")
-             for name, a in made.items()}
+    made = {
+        name: accounts.create_account(
+            engine, email=f"{name}@example.org", role="researcher", password=None, actor="t"
+        )
+        for name in ("ann", "bob", "cy")
+    }
+    plain = {
+        name: accounts.create_api_token(engine, a.id, "script", actor="t")
+        for name, a in made.items()
+    }
     accounts.revoke_api_token(engine, plain["bob"][0].id, actor="t")
     accounts.set_active(engine, made["cy"].id, False, actor="t")
-    asked = [plain["ann"][1], "ldn_unknown", "not-a-token", plain["bob"][1], plain["cy"][1],
-             plain["ann"][1]]
+    asked = [
+        plain["ann"][1],
+        "ldn_unknown",
+        "not-a-token",
+        plain["bob"][1],
+        plain["cy"][1],
+        plain["ann"][1],
+    ]
     found = accounts.token_accounts(engine, asked)
     assert [a.email if a else None for a in found] == [
-        "ann@example.org", None, None, None, None, "ann@example.org"]
+        "ann@example.org",
+        None,
+        None,
+        None,
+        None,
+        "ann@example.org",
+    ]
     assert accounts.token_accounts(engine, []) == []
     assert accounts.token_account(engine, plain["ann"][1]) == found[0]
     assert accounts.token_account(engine, plain["bob"][1]) is None
 
 
 def test_throttle_window_passes(engine: Engine) -> None:
-    accounts.create_account(engine, email="t@y.org", role="admin", password="long enough pw",
-                            actor="t")
+    accounts.create_account(
+        engine, email="t@y.org", role="admin", password="long enough pw", actor="t"
+    )
     start = accounts.now_utc()
     for _ in range(accounts.MAX_FAILURES):
         with pytest.raises(accounts.BadCredentials):

@@ -13,8 +13,13 @@ from ldn_outcomes.errors import InteractionError, ValidationFailed
 from ldn_outcomes.importers.registry_csv import import_path
 from ldn_outcomes.store.uow import UnitOfWork
 
-LDN = {"patient_id": "P1", "drug_name": "naltrexone", "drug_class": "ldn", "dose_mg": "4.5",
-       "start_date": "2020-01-01"}
+LDN = {
+    "patient_id": "P1",
+    "drug_name": "naltrexone",
+    "drug_class": "ldn",
+    "dose_mg": "4.5",
+    "start_date": "2020-01-01",
+}
 
 
 def _count(engine: Engine) -> int:
@@ -27,16 +32,26 @@ def test_registry_refuses_an_opioid_overlapping_ldn(engine: Engine) -> None:
         uow.registry.add(demo_patient("P1"))
         uow.registry.add(Exposure.model_validate(LDN))
         uow.commit()
-    morphine = Exposure.model_validate({**LDN, "drug_name": "morphine sulfate",
-                                        "drug_class": "opioid", "dose_mg": "10",
-                                        "start_date": "2021-06-01"})
+    morphine = Exposure.model_validate(
+        {
+            **LDN,
+            "drug_name": "morphine sulfate",
+            "drug_class": "opioid",
+            "dose_mg": "10",
+            "start_date": "2021-06-01",
+        }
+    )
     with UnitOfWork(engine) as uow, pytest.raises(InteractionError) as failure:
         uow.registry.add(morphine)
     assert "naltrexone and morphine sulfate" in str(failure.value)
     assert _count(engine) == 1
     # Before LDN started, the opioid does not overlap and is accepted.
-    earlier = morphine.model_copy(update={"start_date": morphine.start_date.replace(year=2019),
-                                          "stop_date": morphine.start_date.replace(year=2019)})
+    earlier = morphine.model_copy(
+        update={
+            "start_date": morphine.start_date.replace(year=2019),
+            "stop_date": morphine.start_date.replace(year=2019),
+        }
+    )
     with UnitOfWork(engine) as uow:
         uow.registry.add(earlier)
         uow.commit()

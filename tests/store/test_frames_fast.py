@@ -18,8 +18,17 @@ from ldn_outcomes.store.frames import read_frame, read_frames
 from ldn_outcomes.store.questionnaire_read import read_items, read_scores
 from ldn_outcomes.store.tables import DoseLogRow, LabRow, QuestionnaireRow
 
-STORED_KINDS = ("patients", "exposures", "dose_logs", "questionnaires", "relapses", "edss",
-                "adverse_events", "labs", "consents")
+STORED_KINDS = (
+    "patients",
+    "exposures",
+    "dose_logs",
+    "questionnaires",
+    "relapses",
+    "edss",
+    "adverse_events",
+    "labs",
+    "consents",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,30 +41,72 @@ def loaded(engine, registry):
     load_into_db(registry, engine)
     patient = registry.frames["patients"]["patient_id"].iat[0]
     with engine.begin() as connection:  # the simulator writes no labs or dose logs
-        connection.execute(insert(LabRow), [
-            {"patient_id": patient, "date": dt.date(2020, 1, 5), "loinc_code": "1989-3",
-             "name": "Vitamin D", "value": 31.5, "unit": "ng/mL"},
-            {"patient_id": patient, "date": dt.date(2021, 2, 6), "loinc_code": "1742-6",
-             "name": None, "value": 22.0, "unit": "U/L"}])
-        connection.execute(insert(DoseLogRow), [
-            {"patient_id": patient, "date": dt.date(2020, 1, 5), "taken": True,
-             "clock_time": dt.time(21, 30)},
-            {"patient_id": patient, "date": dt.date(2020, 1, 6), "taken": False,
-             "clock_time": None}])
+        connection.execute(
+            insert(LabRow),
+            [
+                {
+                    "patient_id": patient,
+                    "date": dt.date(2020, 1, 5),
+                    "loinc_code": "1989-3",
+                    "name": "Vitamin D",
+                    "value": 31.5,
+                    "unit": "ng/mL",
+                },
+                {
+                    "patient_id": patient,
+                    "date": dt.date(2021, 2, 6),
+                    "loinc_code": "1742-6",
+                    "name": None,
+                    "value": 22.0,
+                    "unit": "U/L",
+                },
+            ],
+        )
+        connection.execute(
+            insert(DoseLogRow),
+            [
+                {
+                    "patient_id": patient,
+                    "date": dt.date(2020, 1, 5),
+                    "taken": True,
+                    "clock_time": dt.time(21, 30),
+                },
+                {
+                    "patient_id": patient,
+                    "date": dt.date(2020, 1, 6),
+                    "taken": False,
+                    "clock_time": None,
+                },
+            ],
+        )
         # a few scores stored without their total: the read must hand back their answers
         for instrument in ("mfis", "fss"):
             connection.execute(
-                update(QuestionnaireRow).where(QuestionnaireRow.id.in_(
-                    select(QuestionnaireRow.id)
-                    .where(QuestionnaireRow.instrument_id == instrument)
-                    .order_by(QuestionnaireRow.id).limit(4)))
-                .values(total=None))
-        checkins = connection.execute(
-            select(QuestionnaireRow.id).where(QuestionnaireRow.instrument_id == "checkin")
-            .order_by(QuestionnaireRow.id).limit(2)).scalars().all()
+                update(QuestionnaireRow)
+                .where(
+                    QuestionnaireRow.id.in_(
+                        select(QuestionnaireRow.id)
+                        .where(QuestionnaireRow.instrument_id == instrument)
+                        .order_by(QuestionnaireRow.id)
+                        .limit(4)
+                    )
+                )
+                .values(total=None)
+            )
+        checkins = (
+            connection.execute(
+                select(QuestionnaireRow.id)
+                .where(QuestionnaireRow.instrument_id == "checkin")
+                .order_by(QuestionnaireRow.id)
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
         for row, answers in zip(checkins, ([5, None, 3, 0, None], [7]), strict=True):
-            connection.execute(update(QuestionnaireRow).where(QuestionnaireRow.id == row)
-                               .values(answers=answers))  # item 2 blank, then absent
+            connection.execute(
+                update(QuestionnaireRow).where(QuestionnaireRow.id == row).values(answers=answers)
+            )  # item 2 blank, then absent
     return engine
 
 
@@ -63,8 +114,10 @@ def _plain(series: pd.Series) -> list:
     """Values as Python objects with one spelling of "missing", for exact comparison."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
-    return [None if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT)
-            else v for v in series.tolist()]
+    return [
+        None if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT) else v
+        for v in series.tolist()
+    ]
 
 
 @pytest.mark.parametrize("kind", STORED_KINDS)
@@ -84,8 +137,9 @@ def test_column_subset_types_and_shared_patient_coding(loaded):
     assert patients["patient_id"].dtype == object  # unique key: a categorical saves nothing
     assert isinstance(patients["sex"].dtype, pd.CategoricalDtype)
     ids = patients["patient_id"].tolist()
-    edss = read_frame(loaded, "edss", columns=["patient_id", "date", "score"],
-                      categories={"patient_id": ids})
+    edss = read_frame(
+        loaded, "edss", columns=["patient_id", "date", "score"], categories={"patient_id": ids}
+    )
     assert list(edss["patient_id"].cat.categories) == ids
     assert edss["score"].dtype == np.float64
     old = read_frame(loaded, "edss")
@@ -113,8 +167,7 @@ def test_patient_filter_keeps_key_order(loaded, monkeypatch, many):
 def _by_patient(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     """Rows in patient order (the patients' key order), key order kept within a patient."""
     rank = pd.Series(range(len(ids)), index=ids)
-    order = np.argsort(rank.reindex(frame["patient_id"].astype(object)).to_numpy(),
-                       kind="stable")
+    order = np.argsort(rank.reindex(frame["patient_id"].astype(object)).to_numpy(), kind="stable")
     return frame.iloc[order].reset_index(drop=True)
 
 
@@ -126,21 +179,24 @@ def test_patient_order_read_is_the_key_order_read_sorted_by_patient(loaded, monk
     ids = read_frame(loaded, "patients")["patient_id"].tolist()
     columns = ["patient_id", "date", "score", "functional_systems"]
     old = _by_patient(read_frame(loaded, "edss", columns=columns), ids)
-    new = read_frame(loaded, "edss", columns=columns, categories={"patient_id": ids},
-                     by_patient=True)
+    new = read_frame(
+        loaded, "edss", columns=columns, categories={"patient_id": ids}, by_patient=True
+    )
     assert len(new) == len(old) > 0 and list(new["patient_id"].cat.categories) == ids
     for column in columns:
         assert _plain(new[column]) == _plain(old[column]), column
     some = ids[::7]
-    new = read_frame(loaded, "relapses", some, columns=["patient_id", "onset_date"],
-                     by_patient=True)
+    new = read_frame(
+        loaded, "relapses", some, columns=["patient_id", "onset_date"], by_patient=True
+    )
     old = _by_patient(read_frame(loaded, "relapses", some), ids)
     assert len(new) == len(old) > 0
     for column in ("patient_id", "onset_date"):
         assert _plain(new[column]) == _plain(old[column]), column
     only = read_frame(loaded, "edss", columns=["patient_id"], by_patient=True)
-    assert _plain(only["patient_id"]) == _plain(_by_patient(read_frame(loaded, "edss"),
-                                                            ids)["patient_id"])
+    assert _plain(only["patient_id"]) == _plain(
+        _by_patient(read_frame(loaded, "edss"), ids)["patient_id"]
+    )
 
 
 def test_scores_match_the_full_read(loaded, monkeypatch):
@@ -156,8 +212,9 @@ def test_scores_match_the_full_read(loaded, monkeypatch):
     assert list(new["instrument_id"].cat.categories) == sorted(instruments)
     for column in ("patient_id", "instrument_id", "date", "total"):
         assert _plain(new[column]) == _plain(old[column]), column
-    answers = [a if t is None else None for a, t in zip(old["answers"], _plain(old["total"]),
-                                                        strict=True)]
+    answers = [
+        a if t is None else None for a, t in zip(old["answers"], _plain(old["total"]), strict=True)
+    ]
     assert new["answers"].tolist() == answers
     assert sum(a is not None for a in answers) == 8  # the scores stored without a total
     assert read_scores(loaded, [], ids).empty
@@ -191,21 +248,35 @@ def _compact_questionnaires(frame: pd.DataFrame, plan: AnalysisPlan) -> pd.DataF
     scored.loc[scored["total"].notna(), "answers"] = None
     checkins = frame[(ids == "checkin").to_numpy()]
     answers = checkins["answers"].tolist()
-    items = {f"item_{p}": np.array([a[p] if a is not None and len(a) > p and a[p] is not None
-                                    else np.nan for a in answers], dtype=float)
-             for p in CHECKIN_ITEMS}
-    compact = pd.DataFrame({"patient_id": checkins["patient_id"].to_numpy(),
-                            "instrument_id": "checkin", "date": checkins["date"].to_numpy(),
-                            "total": np.nan, "answers": None, **items})
-    return pd.concat([scored.reindex(columns=columns), compact.reindex(columns=columns)],
-                     ignore_index=True)
+    items = {
+        f"item_{p}": np.array(
+            [
+                a[p] if a is not None and len(a) > p and a[p] is not None else np.nan
+                for a in answers
+            ],
+            dtype=float,
+        )
+        for p in CHECKIN_ITEMS
+    }
+    compact = pd.DataFrame(
+        {
+            "patient_id": checkins["patient_id"].to_numpy(),
+            "instrument_id": "checkin",
+            "date": checkins["date"].to_numpy(),
+            "total": np.nan,
+            "answers": None,
+            **items,
+        }
+    )
+    return pd.concat(
+        [scored.reindex(columns=columns), compact.reindex(columns=columns)], ignore_index=True
+    )
 
 
 def _old_load(engine, plan):
     """The analysis read before the typed path: every column, answers parsed per row."""
     frames = read_frames(engine, [k for k in KINDS if k != "questionnaires"])
-    frames["questionnaires"] = _compact_questionnaires(read_frame(engine, "questionnaires"),
-                                                       plan)
+    frames["questionnaires"] = _compact_questionnaires(read_frame(engine, "questionnaires"), plan)
     return frames
 
 
@@ -215,8 +286,17 @@ def test_analysis_tables_are_unchanged(loaded):
     old = prepare(_old_load(loaded, plan), plan)
     assert not new.symptoms.empty and not new.edss.empty and new.patients["ever_ldn"].any()
     assert set(new.symptoms["instrument"]) >= {"mfis", *CHECKIN_ITEMS.values()}
-    for name in ("patients", "edss", "relapses", "symptoms", "adverse_events", "labs",
-                 "exposures", "relapse_reports"):
-        pd.testing.assert_frame_equal(getattr(new, name), getattr(old, name),
-                                      check_dtype=False, obj=name)
+    for name in (
+        "patients",
+        "edss",
+        "relapses",
+        "symptoms",
+        "adverse_events",
+        "labs",
+        "exposures",
+        "relapse_reports",
+    ):
+        pd.testing.assert_frame_equal(
+            getattr(new, name), getattr(old, name), check_dtype=False, obj=name
+        )
     assert new.cutoff_day == old.cutoff_day

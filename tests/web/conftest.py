@@ -45,8 +45,11 @@ class World:
 
     def client(self, name: str | None) -> TestClient:
         """A client signed in as ``name`` (None: anonymous); https so Secure cookies flow."""
-        client = TestClient(create_app(self.settings, self.engine), base_url="https://testserver",
-                            follow_redirects=False)
+        client = TestClient(
+            create_app(self.settings, self.engine),
+            base_url="https://testserver",
+            follow_redirects=False,
+        )
         if name is not None:
             client.cookies.set(SESSION_COOKIE, self.sessions[name][0])
         return client
@@ -57,30 +60,58 @@ class World:
 
 def seed_registry(engine: Engine) -> None:
     records = [
-        parse_record(Patient, {"patient_id": pid, "year_of_birth": 1980 + i, "sex": "female",
-                               "phenotype": "RRMS", "diagnosis_date": days_ago(3000)})
+        parse_record(
+            Patient,
+            {
+                "patient_id": pid,
+                "year_of_birth": 1980 + i,
+                "sex": "female",
+                "phenotype": "RRMS",
+                "diagnosis_date": days_ago(3000),
+            },
+        )
         for i, pid in enumerate(("P-OWN", "P-OTHER", "P-NOCARE"))
     ]
     records += [
-        parse_record(Consent, {"patient_id": "P-OWN", "scope": "care",
-                               "given_date": days_ago(400)}),
-        parse_record(Consent, {"patient_id": "P-OWN", "scope": "research",
-                               "given_date": days_ago(400)}),
-        parse_record(Consent, {"patient_id": "P-OTHER", "scope": "care",
-                               "given_date": days_ago(400)}),
-        parse_record(Consent, {"patient_id": "P-NOCARE", "scope": "care",
-                               "given_date": days_ago(400), "withdrawn_date": days_ago(10)}),
-        parse_record(Exposure, {"patient_id": "P-OWN", "drug_name": "naltrexone",
-                                "drug_class": "ldn", "dose_mg": "4.5",
-                                "start_date": days_ago(200)}),
+        parse_record(
+            Consent, {"patient_id": "P-OWN", "scope": "care", "given_date": days_ago(400)}
+        ),
+        parse_record(
+            Consent, {"patient_id": "P-OWN", "scope": "research", "given_date": days_ago(400)}
+        ),
+        parse_record(
+            Consent, {"patient_id": "P-OTHER", "scope": "care", "given_date": days_ago(400)}
+        ),
+        parse_record(
+            Consent,
+            {
+                "patient_id": "P-NOCARE",
+                "scope": "care",
+                "given_date": days_ago(400),
+                "withdrawn_date": days_ago(10),
+            },
+        ),
+        parse_record(
+            Exposure,
+            {
+                "patient_id": "P-OWN",
+                "drug_name": "naltrexone",
+                "drug_class": "ldn",
+                "dose_mg": "4.5",
+                "start_date": days_ago(200),
+            },
+        ),
         parse_record(Relapse, {"patient_id": "P-OWN", "onset_date": days_ago(100)}),
-        parse_record(EdssAssessment, {"patient_id": "P-OWN", "date": days_ago(300),
-                                      "score": 2.5}),
+        parse_record(EdssAssessment, {"patient_id": "P-OWN", "date": days_ago(300), "score": 2.5}),
         # Canaries: values that must never reach anyone not allowed to see these patients.
-        parse_record(EdssAssessment, {"patient_id": "P-OTHER", "date": days_ago(30),
-                                      "score": 7.5, "rater": CANARY_OTHER}),
-        parse_record(EdssAssessment, {"patient_id": "P-NOCARE", "date": days_ago(30),
-                                      "score": 6.5, "rater": CANARY_NOCARE}),
+        parse_record(
+            EdssAssessment,
+            {"patient_id": "P-OTHER", "date": days_ago(30), "score": 7.5, "rater": CANARY_OTHER},
+        ),
+        parse_record(
+            EdssAssessment,
+            {"patient_id": "P-NOCARE", "date": days_ago(30), "score": 6.5, "rater": CANARY_NOCARE},
+        ),
     ]
     with UnitOfWork(engine, actor="test") as uow:
         for record in records:
@@ -92,18 +123,29 @@ def make_world(engine: Engine, settings: Settings, passwords: bool = False) -> W
     seed_registry(engine)
     world = World(engine, settings)
     specs = [
-        ("patient", Role.PATIENT, "P-OWN"), ("patient2", Role.PATIENT, "P-OTHER"),
-        ("clinician", Role.CLINICIAN, None), ("clinician2", Role.CLINICIAN, None),
-        ("researcher", Role.RESEARCHER, None), ("admin", Role.ADMIN, None),
+        ("patient", Role.PATIENT, "P-OWN"),
+        ("patient2", Role.PATIENT, "P-OTHER"),
+        ("clinician", Role.CLINICIAN, None),
+        ("clinician2", Role.CLINICIAN, None),
+        ("researcher", Role.RESEARCHER, None),
+        ("admin", Role.ADMIN, None),
     ]
     for name, role, patient_id in specs:
         account = accounts.create_account(
-            engine, email=f"{name}@example.org", role=role,
-            password=PASSWORD if passwords else None, patient_id=patient_id, actor="test")
+            engine,
+            email=f"{name}@example.org",
+            role=role,
+            password=PASSWORD if passwords else None,
+            patient_id=patient_id,
+            actor="test",
+        )
         world.accounts[name] = account
         world.sessions[name] = accounts.create_session(engine, account.id, 3600)
-    for clinician, pid in (("clinician", "P-OWN"), ("clinician", "P-NOCARE"),
-                           ("clinician2", "P-OTHER")):
+    for clinician, pid in (
+        ("clinician", "P-OWN"),
+        ("clinician", "P-NOCARE"),
+        ("clinician2", "P-OTHER"),
+    ):
         accounts.link_patient(engine, world.accounts[clinician].id, pid, actor="test")
     return world
 
@@ -123,5 +165,6 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Still argon2id, with tiny costs: the production profile takes ~0.5 s per hash."""
     from argon2 import PasswordHasher
 
-    monkeypatch.setattr(accounts, "PASSWORD_HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

@@ -21,8 +21,9 @@ HTML = {"accept": "text/html"}
 
 
 def _client(engine: Engine, settings: Settings) -> TestClient:
-    return TestClient(create_app(settings, engine), base_url="https://testserver",
-                      follow_redirects=False)
+    return TestClient(
+        create_app(settings, engine), base_url="https://testserver", follow_redirects=False
+    )
 
 
 def _login_token(client: TestClient) -> str:
@@ -34,8 +35,11 @@ def _login_token(client: TestClient) -> str:
 
 def _login(client: TestClient, email: str, password: str, **extra: str):
     token = _login_token(client)
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": token, **extra}, headers=HTML)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token, **extra},
+        headers=HTML,
+    )
 
 
 def test_sign_in_sets_a_hardened_session_cookie(engine: Engine, settings: Settings) -> None:
@@ -62,13 +66,16 @@ def test_sign_in_needs_the_form_token(engine: Engine, settings: Settings) -> Non
     make_world(engine, settings, passwords=True)
     client = _client(engine, settings)
     client.get("/login", headers=HTML)
-    response = client.post("/login", data={"email": "patient@example.org",
-                                           "password": PASSWORD, "csrf_token": "forged"})
+    response = client.post(
+        "/login",
+        data={"email": "patient@example.org", "password": PASSWORD, "csrf_token": "forged"},
+    )
     assert response.status_code == 403
 
 
-def test_wrong_password_says_nothing_specific_and_throttles(engine: Engine,
-                                                           settings: Settings) -> None:
+def test_wrong_password_says_nothing_specific_and_throttles(
+    engine: Engine, settings: Settings
+) -> None:
     make_world(engine, settings, passwords=True)
     client = _client(engine, settings)
     for _ in range(accounts.MAX_FAILURES):
@@ -127,24 +134,39 @@ def test_logout_ends_the_session_server_side(world) -> None:
 
 
 def test_password_change_checks_the_old_one_and_ends_other_sessions(
-        engine: Engine, settings: Settings) -> None:
+    engine: Engine, settings: Settings
+) -> None:
     world = make_world(engine, settings, passwords=True)
     client = world.client("patient")
     csrf = world.csrf("patient")
-    bad = client.post("/account/password", data={"current_password": "nope",
-                                                 "new_password": "long enough password",
-                                                 "csrf_token": csrf}, headers=HTML)
+    bad = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "long enough password",
+            "csrf_token": csrf,
+        },
+        headers=HTML,
+    )
     assert bad.status_code == 422 and "is not your current password" in bad.text
-    short = client.post("/account/password", data={"current_password": PASSWORD,
-                                                   "new_password": "short", "csrf_token": csrf},
-                        headers=HTML)
+    short = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "short", "csrf_token": csrf},
+        headers=HTML,
+    )
     assert short.status_code == 422 and "must be 10 to 256 characters" in short.text
     # sign in on a second "device", then change the password from the first
     second = _client(engine, settings)
     assert _login(second, "patient@example.org", PASSWORD).status_code == 303
-    changed = client.post("/account/password", data={"current_password": PASSWORD,
-                                                     "new_password": "a brand new passphrase",
-                                                     "csrf_token": csrf}, headers=HTML)
+    changed = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "csrf_token": csrf,
+        },
+        headers=HTML,
+    )
     assert changed.status_code == 200 and "Password changed" in changed.text
     assert client.get("/api/me").status_code == 200  # this session stays
     assert second.get("/api/me").status_code == 401  # the other one is gone
@@ -153,9 +175,11 @@ def test_password_change_checks_the_old_one_and_ends_other_sessions(
 
 def test_api_tokens_are_hashed_at_rest_and_revocable(world) -> None:
     client = world.client("patient")
-    created = client.post("/account/tokens", data={"name": "my script",
-                                                   "csrf_token": world.csrf("patient")},
-                          headers=HTML)
+    created = client.post(
+        "/account/tokens",
+        data={"name": "my script", "csrf_token": world.csrf("patient")},
+        headers=HTML,
+    )
     plain = re.search(r'id="new-token">([^<]+)<', created.text).group(1)  # type: ignore[union-attr]
     from sqlalchemy.orm import Session
 
@@ -168,11 +192,15 @@ def test_api_tokens_are_hashed_at_rest_and_revocable(world) -> None:
     token_id = accounts.list_api_tokens(world.engine, world.accounts["patient"].id)[0].id
     # another account cannot revoke it
     other = world.client("clinician")
-    denied = other.post("/account/tokens/revoke", data={"token_id": str(token_id),
-                                                       "csrf_token": world.csrf("clinician")})
+    denied = other.post(
+        "/account/tokens/revoke",
+        data={"token_id": str(token_id), "csrf_token": world.csrf("clinician")},
+    )
     assert denied.status_code == 404
-    client.post("/account/tokens/revoke", data={"token_id": str(token_id),
-                                                "csrf_token": world.csrf("patient")})
+    client.post(
+        "/account/tokens/revoke",
+        data={"token_id": str(token_id), "csrf_token": world.csrf("patient")},
+    )
     assert bearer.get("/api/me", headers={"authorization": f"Bearer {plain}"}).status_code == 401
 
 
@@ -182,8 +210,9 @@ def test_sessions_are_stored_hashed(world) -> None:
     cookie = world.sessions["patient"][0]
     with Session(world.engine) as session:
         ids = session.scalars(select(WebSessionRow.id_hash)).all()
-        logins = session.scalar(select(func.count()).select_from(AuditRow)
-                                .where(AuditRow.action == "login"))
+        logins = session.scalar(
+            select(func.count()).select_from(AuditRow).where(AuditRow.action == "login")
+        )
     assert cookie not in ids and accounts.digest(cookie) in ids
     assert logins == len(world.sessions)
 

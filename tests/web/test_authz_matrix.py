@@ -23,8 +23,12 @@ from .conftest import CANARY_NOCARE, CANARY_OTHER, World
 NON_API = {"/openapi.json", "/static"}
 #: Values for path parameters. ``patient_id`` is the one that scopes records: own vs other.
 PATIENT_SAMPLES = {"own": "P-OWN", "other": "P-OTHER", "no-care-consent": "P-NOCARE"}
-OTHER_SAMPLES = {"instrument_id": "fss", "claim_id": "unknown-claim",
-                 "study_id": "unknown-study", "outcome_id": "unknown-outcome"}
+OTHER_SAMPLES = {
+    "instrument_id": "fss",
+    "claim_id": "unknown-claim",
+    "study_id": "unknown-study",
+    "outcome_id": "unknown-outcome",
+}
 ROLES = [None, "patient", "clinician", "researcher", "admin"]
 AUTH_DENIALS = {401, 403}
 
@@ -37,6 +41,7 @@ def _fill(path: str, patient_id: str) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         return patient_id if name == "patient_id" else OTHER_SAMPLES[name]
+
     return re.sub(r"{([^}:]+)(?::[^}]*)?}", value, path)
 
 
@@ -57,12 +62,16 @@ def test_every_route_declares_a_policy_and_fillable_parameters(world: World) -> 
         if route.path in NON_API:
             continue
         if route.policy is None:
-            missing.append(f"{route.method} {route.path}: no access policy; add public() or "
-                           "require(...) (see docs/web.md, 'Access policies')")
+            missing.append(
+                f"{route.method} {route.path}: no access policy; add public() or "
+                "require(...) (see docs/web.md, 'Access policies')"
+            )
         for name in _params(route.path):
             if name != "patient_id" and name not in OTHER_SAMPLES:
-                missing.append(f"{route.method} {route.path}: add a sample value for "
-                               f"{{{name}}} to OTHER_SAMPLES in this test")
+                missing.append(
+                    f"{route.method} {route.path}: add a sample value for "
+                    f"{{{name}}} to OTHER_SAMPLES in this test"
+                )
     assert not missing, "\n".join(missing)
 
 
@@ -100,7 +109,8 @@ def test_authorization_matrix(world: World) -> None:
                 if role is not None:
                     # a fresh session each time: POST /logout must not end the next check's
                     cookie, csrf = accounts.create_session(
-                        world.engine, world.accounts[role].id, 600)
+                        world.engine, world.accounts[role].id, 600
+                    )
                     client.cookies.set(SESSION_COOKIE, cookie)
                     headers[CSRF_HEADER] = csrf
                 response = client.request(route.method, url, headers=headers)
@@ -126,15 +136,19 @@ def test_authorization_matrix(world: World) -> None:
 
 def _csrf_on_public(policy: Policy, response: object) -> bool:
     """Public forms (sign-in) refuse a missing CSRF token with 403; that is not a denial."""
-    return policy.is_public and getattr(response, "status_code", 0) == 403 and \
-        response.json().get("error") == "CsrfFailed"  # type: ignore[attr-defined]
+    return (
+        policy.is_public
+        and getattr(response, "status_code", 0) == 403
+        and response.json().get("error") == "CsrfFailed"
+    )  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("variant", ["own", "other"])
 def test_api_tokens_follow_the_same_rules(world: World, variant: str) -> None:
     """Bearer tokens get exactly the access of their account (no CSRF needed, none granted)."""
-    _token, plain = accounts.create_api_token(world.engine, world.accounts["patient"].id, "t",
-                                              actor="test")
+    _token, plain = accounts.create_api_token(
+        world.engine, world.accounts["patient"].id, "t", actor="test"
+    )
     client = world.client(None)
     pid = PATIENT_SAMPLES[variant]
     response = client.get(f"/api/patients/{pid}", headers={"authorization": f"Bearer {plain}"})

@@ -23,13 +23,20 @@ def test_concurrent_items_share_a_call_and_each_gets_its_own_outcome() -> None:
 
     async def run() -> list[int | BaseException]:
         queue = _doubler(calls)
-        return list(await asyncio.gather(*(queue.submit(i) for i in range(6)),
-                                         return_exceptions=True))
+        return list(
+            await asyncio.gather(*(queue.submit(i) for i in range(6)), return_exceptions=True)
+        )
 
     outcomes = asyncio.run(run())
     assert calls == [[0, 1, 2, 3, 4, 5]]
     assert [o if isinstance(o, int) else str(o) for o in outcomes] == [
-        0, "odd 1", 4, "odd 3", 8, "odd 5"]
+        0,
+        "odd 1",
+        4,
+        "odd 3",
+        8,
+        "odd 5",
+    ]
 
 
 def test_a_lone_item_is_served_at_once_and_later_ones_in_the_next_call() -> None:
@@ -68,8 +75,9 @@ def test_a_failing_call_fails_its_batch_only() -> None:
 
     async def run() -> tuple[list[str | BaseException], str]:
         queue: Coalescer[str, str] = Coalescer(asyncio.get_running_loop(), work)
-        failed = await asyncio.gather(queue.submit("a"), queue.submit("boom"),
-                                      return_exceptions=True)
+        failed = await asyncio.gather(
+            queue.submit("a"), queue.submit("boom"), return_exceptions=True
+        )
         return list(failed), await queue.submit("b")
 
     failed, later = asyncio.run(run())
@@ -80,12 +88,12 @@ def test_a_failing_call_fails_its_batch_only() -> None:
 def test_a_wrong_number_of_outcomes_is_an_error_not_a_mismatch() -> None:
     async def run() -> list[str | BaseException]:
         queue: Coalescer[str, str] = Coalescer(asyncio.get_running_loop(), lambda items: ["x"])
-        return list(await asyncio.gather(queue.submit("a"), queue.submit("b"),
-                                         return_exceptions=True))
+        return list(
+            await asyncio.gather(queue.submit("a"), queue.submit("b"), return_exceptions=True)
+        )
 
     outcomes = asyncio.run(run())
-    assert all(isinstance(o, RuntimeError) and "1 outcomes for 2 items" in str(o)
-               for o in outcomes)
+    assert all(isinstance(o, RuntimeError) and "1 outcomes for 2 items" in str(o) for o in outcomes)
 
 
 def test_an_item_cancelled_before_its_call_starts_is_never_run() -> None:

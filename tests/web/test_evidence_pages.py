@@ -29,9 +29,14 @@ HTML = {"accept": "text/html"}
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> TestClient:
-    import_files(engine, [FIXTURES / "ctgov" / "ctgov_v2_NCT03934567.json",
-                          FIXTURES / "pubmed" / "pubmed_12091962_9997.xml"],
-                 now=lambda: dt.datetime(2026, 1, 2, tzinfo=dt.UTC))
+    import_files(
+        engine,
+        [
+            FIXTURES / "ctgov" / "ctgov_v2_NCT03934567.json",
+            FIXTURES / "pubmed" / "pubmed_12091962_9997.xml",
+        ],
+        now=lambda: dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+    )
     return TestClient(create_app(settings, engine), base_url="https://testserver")
 
 
@@ -51,8 +56,9 @@ def test_index_filters_and_sorts(client: TestClient) -> None:
     years = [s["year"] for s in data["studies"] if s["year"]]
     assert data["count"] >= 1 and years == sorted(years)
     assert all("fibromyalgia" in s["condition"].lower() for s in data["studies"])
-    level = client.get("/evidence", params={"evidence_level": "2"},
-                       headers={"accept": "application/json"}).json()
+    level = client.get(
+        "/evidence", params={"evidence_level": "2"}, headers={"accept": "application/json"}
+    ).json()
     assert all(s["evidence_level"] == "2" for s in level["studies"])
     empty = client.get("/evidence?format=json&status=RECRUITING").json()
     assert empty["count"] == 0
@@ -118,7 +124,7 @@ def test_study_page_shows_results_posted_on_clinicaltrials_gov(
     assert page.status_code == 200
     text = page.text
     assert "Results posted on ClinicalTrials.gov" in text and "First posted 2023-06-01" in text
-    section = text[text.index('id="posted-results"'):]
+    section = text[text.index('id="posted-results"') :]
     assert "<h3>Systemic Reactogenicity</h3>" in section
     assert "Single-vial Presentation ID93 + GLA-SE (n = 23)" in section
     assert "Two-vial Presentation ID93 + GLA-SE (n = 25)" in section
@@ -150,19 +156,31 @@ def test_audits_page_is_public_suppresses_small_cells_and_warns(
 ) -> None:
     """Results built by hand here only exercise the page; the numbers mean nothing."""
     relapses = AnalysisResult(
-        name="relapses", method="test method", population={"n_patients": 40},
-        estimates=[Estimate("test ratio", 0.5, 0.25, 0.75, "ratio", n=40)])
+        name="relapses",
+        method="test method",
+        population={"n_patients": 40},
+        estimates=[Estimate("test ratio", 0.5, 0.25, 0.75, "ratio", n=40)],
+    )
     relapses.warn(DiagnosticsFailed, "bias diagnostics failed")
     progression = AnalysisResult(
-        name="progression", method="test method", population={"n_patients": 3},
-        estimates=[Estimate("test share", 0.875, 0.625, 0.9375, "proportion", n=3)])
+        name="progression",
+        method="test method",
+        population={"n_patients": 3},
+        estimates=[Estimate("test share", 0.875, 0.625, 0.9375, "proportion", n=3)],
+    )
     diagnostics = AnalysisResult(
-        name="diagnostics", method="test method", population={"n_patients": 40},
+        name="diagnostics",
+        method="test method",
+        population={"n_patients": 40},
         estimates=[Estimate("test check", 1.0, 0.5, 2.0, "ratio", n=40)],
-        details={"failures": ["negative control: matched estimate 2.00"]})
-    data = public_audits({"relapses": relapses, "progression": progression,
-                          "diagnostics": diagnostics},
-                         min_cell_size=5, on="2026-01-02", plan_hash="test-plan")
+        details={"failures": ["negative control: matched estimate 2.00"]},
+    )
+    data = public_audits(
+        {"relapses": relapses, "progression": progression, "diagnostics": diagnostics},
+        min_cell_size=5,
+        on="2026-01-02",
+        plan_hash="test-plan",
+    )
     monkeypatch.setattr(public_pages, "public_audit", lambda *a, **k: data)
     page = client.get("/figures/audits", headers=HTML)
     assert page.status_code == 200 and "<script" not in page.text
@@ -181,14 +199,15 @@ def test_audits_page_is_public_suppresses_small_cells_and_warns(
 
 def _section(page: str, anchor: str) -> str:
     start = page.index(f'id="{anchor}"')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def test_audits_run_the_engine_on_research_consented_patients(engine: Engine) -> None:
     """A simulated registry end to end: headlines appear with k = 5 and vanish when k is larger
     than the registry (every result then rests on too few people)."""
-    registry = simulate_registry(SimulationParams(patients=600, years=4, seed=7).replace(
-        uptake__base_start_per_year=0.3))
+    registry = simulate_registry(
+        SimulationParams(patients=600, years=4, seed=7).replace(uptake__base_start_per_year=0.3)
+    )
     load_into_db(registry, engine, actor="test")
     for k, shown in ((5, True), (10_000, False)):
         settings = Settings(mode="test", secret_key="test-secret-not-default", min_cell_size=k)

@@ -34,40 +34,57 @@ def _checkin(patient_id: str, fatigue: int) -> QuestionnaireResponse:
 
 def _stored(engine: Engine) -> tuple[list[QuestionnaireRow], list[AuditRow]]:
     with Session(engine) as session:
-        rows = session.scalars(select(QuestionnaireRow)
-                               .where(QuestionnaireRow.instrument_id == "checkin")
-                               .order_by(QuestionnaireRow.id)).all()
-        audit = session.scalars(select(AuditRow).where(AuditRow.table_name == "questionnaires")
-                                .order_by(AuditRow.id)).all()
+        rows = session.scalars(
+            select(QuestionnaireRow)
+            .where(QuestionnaireRow.instrument_id == "checkin")
+            .order_by(QuestionnaireRow.id)
+        ).all()
+        audit = session.scalars(
+            select(AuditRow).where(AuditRow.table_name == "questionnaires").order_by(AuditRow.id)
+        ).all()
     return list(rows), list(audit)
 
 
 def test_one_invalid_checkin_among_concurrent_ones_gets_its_own_422(world: World) -> None:
     """Over HTTP: twelve concurrent posts with API tokens of two patients, one out of range."""
-    tokens = {name: accounts.create_api_token(world.engine, world.accounts[name].id, "script",
-                                              actor="test")[1]
-              for name in ("patient", "patient2")}
+    tokens = {
+        name: accounts.create_api_token(
+            world.engine, world.accounts[name].id, "script", actor="test"
+        )[1]
+        for name in ("patient", "patient2")
+    }
     own = {"patient": "P-OWN", "patient2": "P-OTHER"}
     posts: list[tuple[str, dict[str, Any]]] = [
         ("patient" if i % 2 else "patient2", {"fatigue": i % 10, "dose_taken": 1})
-        for i in range(12)]
+        for i in range(12)
+    ]
     posts[5] = ("patient", {"fatigue": 12, "spasms": 3})
 
     async def run() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(world.settings, world.engine))
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
-            return list(await asyncio.gather(*(
-                c.post(f"/api/patients/{own[who]}/checkins", json=body,
-                       headers={"authorization": f"Bearer {tokens[who]}"})
-                for who, body in posts)))
+            return list(
+                await asyncio.gather(
+                    *(
+                        c.post(
+                            f"/api/patients/{own[who]}/checkins",
+                            json=body,
+                            headers={"authorization": f"Bearer {tokens[who]}"},
+                        )
+                        for who, body in posts
+                    )
+                )
+            )
 
     responses = asyncio.run(run())
     assert [r.status_code for r in responses] == [422 if i == 5 else 201 for i in range(12)]
     problem = responses[5].json()["problems"]
     assert [p["field"] for p in problem] == ["fatigue"] and "outside 0–10" in problem[0]["rule"]
-    created = {r.json()["id"]: (who, body) for r, (who, body) in zip(responses, posts,
-                                                                      strict=True)
-               if r.status_code == 201}
+    created = {
+        r.json()["id"]: (who, body)
+        for r, (who, body) in zip(responses, posts, strict=True)
+        if r.status_code == 201
+    }
     rows, audit = _stored(world.engine)
     assert sorted(r.id for r in rows) == sorted(created)
     for row in rows:
@@ -85,8 +102,9 @@ def test_concurrent_checkins_share_one_transaction_in_order(world: World) -> Non
     records = [_checkin("P-OWN" if i % 2 else "P-OTHER", i % 11) for i in range(20)]
 
     async def run() -> tuple[list[QuestionnaireResponse], int]:
-        stored = await asyncio.gather(*(add_checkin(world.engine, f"account:{i}:patient", r)
-                                        for i, r in enumerate(records)))
+        stored = await asyncio.gather(
+            *(add_checkin(world.engine, f"account:{i}:patient", r) for i, r in enumerate(records))
+        )
         return list(stored), checkin_queue(world.engine).calls
 
     stored, flushes = asyncio.run(run())
@@ -97,13 +115,19 @@ def test_concurrent_checkins_share_one_transaction_in_order(world: World) -> Non
     rows, audit = _stored(world.engine)
     assert [r.id for r in rows] == ids
     assert [(int(a.record_key), a.actor) for a in audit] == [
-        (new_id, f"account:{i}:patient") for i, new_id in enumerate(ids)]
+        (new_id, f"account:{i}:patient") for i, new_id in enumerate(ids)
+    ]
     first = audit[0].after
     assert first is not None
-    assert first == {"id": ids[0], "patient_id": "P-OTHER", "instrument_id": "checkin",
-                     "instrument_version": records[0].instrument_version,
-                     "date": TODAY.isoformat(), "answers": [0.0, None, None, None, 1.0],
-                     "total": None}
+    assert first == {
+        "id": ids[0],
+        "patient_id": "P-OTHER",
+        "instrument_id": "checkin",
+        "instrument_version": records[0].instrument_version,
+        "date": TODAY.isoformat(),
+        "answers": [0.0, None, None, None, 1.0],
+        "total": None,
+    }
 
 
 def test_a_record_the_database_refuses_fails_alone(world: World) -> None:
@@ -112,9 +136,15 @@ def test_a_record_the_database_refuses_fails_alone(world: World) -> None:
     records = [_checkin("P-OWN", 2), _checkin("P-GHOST", 3), _checkin("P-OTHER", 4)]
 
     async def run() -> list[QuestionnaireResponse | BaseException]:
-        return list(await asyncio.gather(
-            *(add_checkin(world.engine, f"account:{i}:patient", r)
-              for i, r in enumerate(records)), return_exceptions=True))
+        return list(
+            await asyncio.gather(
+                *(
+                    add_checkin(world.engine, f"account:{i}:patient", r)
+                    for i, r in enumerate(records)
+                ),
+                return_exceptions=True,
+            )
+        )
 
     good, bad, other = asyncio.run(run())
     assert isinstance(good, QuestionnaireResponse) and isinstance(other, QuestionnaireResponse)
@@ -123,7 +153,9 @@ def test_a_record_the_database_refuses_fails_alone(world: World) -> None:
     rows, audit = _stored(world.engine)
     assert [(r.id, r.patient_id) for r in rows] == [(good.id, "P-OWN"), (other.id, "P-OTHER")]
     assert [(int(a.record_key), a.actor) for a in audit] == [
-        (good.id, "account:0:patient"), (other.id, "account:2:patient")]
+        (good.id, "account:0:patient"),
+        (other.id, "account:2:patient"),
+    ]
 
 
 def test_a_checkin_posted_twice_is_stored_twice_not_merged(world: World) -> None:
@@ -131,8 +163,11 @@ def test_a_checkin_posted_twice_is_stored_twice_not_merged(world: World) -> None
     record = _checkin("P-OWN", 5)
 
     async def run() -> list[QuestionnaireResponse]:
-        return list(await asyncio.gather(add_checkin(world.engine, "a", record),
-                                         add_checkin(world.engine, "a", record)))
+        return list(
+            await asyncio.gather(
+                add_checkin(world.engine, "a", record), add_checkin(world.engine, "a", record)
+            )
+        )
 
     first, second = asyncio.run(run())
     assert first.id != second.id

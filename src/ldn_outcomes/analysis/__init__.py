@@ -7,5 +7,12 @@ from .engine import ANALYSES, analyze_database, results_to_dict, run_all
 from .plan import AnalysisPlan
 from .results import AnalysisResult, Estimate
 
-__all__ = ["ANALYSES", "AnalysisPlan", "AnalysisResult", "Estimate", "analyze_database",
-           "results_to_dict", "run_all"]
+__all__ = [
+    "ANALYSES",
+    "AnalysisPlan",
+    "AnalysisResult",
+    "Estimate",
+    "analyze_database",
+    "results_to_dict",
+    "run_all",
+]

@@ -30,8 +30,7 @@ SPAN = 1_000_000  # key = group * SPAN + day + OFFSET
 
 
 def keys(groups: np.ndarray, days: np.ndarray) -> np.ndarray:
-    return np.asarray(groups, dtype=np.int64) * SPAN + (np.asarray(days) + OFFSET).astype(
-        np.int64)
+    return np.asarray(groups, dtype=np.int64) * SPAN + (np.asarray(days) + OFFSET).astype(np.int64)
 
 
 def min_delta(reference: np.ndarray, cutoff: float) -> np.ndarray:
@@ -44,13 +43,15 @@ def relapse_keys(relapses: pd.DataFrame) -> np.ndarray:
     return np.sort(keys(rel["code"].to_numpy(), rel["onset"].to_numpy()))
 
 
-def relapses_between(rkeys: np.ndarray, codes: np.ndarray, lo: np.ndarray,
-                     hi: np.ndarray) -> np.ndarray:
+def relapses_between(
+    rkeys: np.ndarray, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Relapse onsets of patient ``codes`` on days [lo, hi] (inclusive; 0 when lo > hi)."""
     lo_key = keys(codes, np.ceil(lo))
     hi_key = keys(codes, np.floor(hi))
-    found = np.searchsorted(rkeys, hi_key, side="right") - np.searchsorted(rkeys, lo_key,
-                                                                            side="left")
+    found = np.searchsorted(rkeys, hi_key, side="right") - np.searchsorted(
+        rkeys, lo_key, side="left"
+    )
     return np.maximum(found, 0)
 
 
@@ -88,15 +89,17 @@ def first_cdw(
     opts = options or ProgressionOptions()
     n_series = len(series_code)
     lengths = np.maximum(np.asarray(series_end) - np.asarray(series_start), 0)
-    out = pd.DataFrame({
-        "event": np.zeros(n_series, dtype=bool),
-        "onset_day": np.full(n_series, np.nan),
-        "confirmation_day": np.full(n_series, np.nan),
-        "last_day": np.full(n_series, np.nan),
-        "baseline_day": np.full(n_series, np.nan),
-        "baseline_score": np.full(n_series, np.nan),
-        "cdw_type": np.full(n_series, None, dtype=object),
-    })
+    out = pd.DataFrame(
+        {
+            "event": np.zeros(n_series, dtype=bool),
+            "onset_day": np.full(n_series, np.nan),
+            "confirmation_day": np.full(n_series, np.nan),
+            "last_day": np.full(n_series, np.nan),
+            "baseline_day": np.full(n_series, np.nan),
+            "baseline_score": np.full(n_series, np.nan),
+            "cdw_type": np.full(n_series, None, dtype=object),
+        }
+    )
     if lengths.sum() == 0:
         return out
     day_all = edss["day"].to_numpy()
@@ -133,7 +136,8 @@ def first_cdw(
     j = np.full(candidates.size, -1)
     j[found] = conf_idx[pos[found]]
     found[found] &= (series[j[found]] == series[candidates[found]]) & (
-        day[j[found]] - day[candidates[found]] <= hi)
+        day[j[found]] - day[candidates[found]] <= hi
+    )
     # first visit after i that is not worse; every visit up to the confirmation must be worse
     n = len(worse)
     marks = np.where(worse, n, np.arange(n))
@@ -148,10 +152,12 @@ def first_cdw(
     out.loc[hit_series, "event"] = True
     out.loc[hit_series, "onset_day"] = day[chosen]
     out.loc[hit_series, "confirmation_day"] = day[confirmation]
-    per_row = SeriesRows(edss["code"].to_numpy()[rows], day, oldest, skey, can_confirm,
-                         next_not_worse)
-    out.loc[hit_series, "cdw_type"] = classify(per_row, relapse_keys(relapses), chosen,
-                                               confirmation, opts)
+    per_row = SeriesRows(
+        edss["code"].to_numpy()[rows], day, oldest, skey, can_confirm, next_not_worse
+    )
+    out.loc[hit_series, "cdw_type"] = classify(
+        per_row, relapse_keys(relapses), chosen, confirmation, opts
+    )
     return out
 
 
@@ -170,8 +176,13 @@ class SeriesRows:
     next_not_worse: np.ndarray
 
 
-def classify(rows: SeriesRows, rkeys: np.ndarray, onset_row: np.ndarray,
-             confirmation_row: np.ndarray, opts: ProgressionOptions) -> np.ndarray:
+def classify(
+    rows: SeriesRows,
+    rkeys: np.ndarray,
+    onset_row: np.ndarray,
+    confirmation_row: np.ndarray,
+    opts: ProgressionOptions,
+) -> np.ndarray:
     """RAW / PIRA / undefined for each first CDW, as the domain's ``_classify``.
 
     RAW: a relapse onset in [onset - relapse_assoc_days, onset]. PIRA: none in the event
@@ -183,19 +194,24 @@ def classify(rows: SeriesRows, rkeys: np.ndarray, onset_row: np.ndarray,
     onset = r.day[onset_row]
     patient = r.patient[onset_row]
     oldest = r.oldest[onset_row]
-    raw = relapses_between(rkeys, patient,
-                           np.maximum(onset - max(opts.relapse_assoc_days, 0), oldest),
-                           onset) > 0
+    raw = (
+        relapses_between(
+            rkeys, patient, np.maximum(onset - max(opts.relapse_assoc_days, 0), oldest), onset
+        )
+        > 0
+    )
     e0, e1 = opts.pira_event_window
     quiet_event = np.ones(len(onset_row), dtype=bool)
     if e0 + e1 > 0:
-        quiet_event = relapses_between(rkeys, patient, np.maximum(onset - e0, oldest),
-                                       onset + e1) == 0
+        quiet_event = (
+            relapses_between(rkeys, patient, np.maximum(onset - e0, oldest), onset + e1) == 0
+        )
     c0, c1 = opts.pira_confirmation_window
     quiet_visit = r.can_confirm.copy()
     if c0 + c1 > 0:
-        quiet_visit &= relapses_between(rkeys, r.patient, np.maximum(r.day - c0, r.oldest),
-                                        r.day + c1) == 0
+        quiet_visit &= (
+            relapses_between(rkeys, r.patient, np.maximum(r.day - c0, r.oldest), r.day + c1) == 0
+        )
     cumulative = np.r_[0, np.cumsum(quiet_visit)]
     hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
     in_window = np.searchsorted(r.skey, r.skey[onset_row] + int(np.floor(hi)), side="right")
@@ -232,8 +248,9 @@ def baseline_rows(
     ok = pos >= 0
     cand = np.where(ok, valid[np.maximum(pos, 0)], 0)
     ok &= (ecodes[cand] == codes) & (edays[cand] >= np.asarray(index_days) - lookback_days)
-    stop = np.searchsorted(ekeys, keys(codes, np.nan_to_num(end_days, nan=-OFFSET + 1)),
-                           side="right")
+    stop = np.searchsorted(
+        ekeys, keys(codes, np.nan_to_num(end_days, nan=-OFFSET + 1)), side="right"
+    )
     start[ok] = cand[ok]
     end[ok] = np.maximum(stop[ok], cand[ok] + 1)
     return start, end

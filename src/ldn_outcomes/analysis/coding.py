@@ -21,8 +21,7 @@ def to_days(values: pd.Series | np.ndarray) -> np.ndarray:
     """datetime-like → float day numbers, NaT → NaN."""
     array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if array.dtype != np.dtype("datetime64[ns]"):  # dates as objects or strings: parse first
-        array = pd.to_datetime(pd.Series(array), errors="coerce").to_numpy(
-            dtype="datetime64[ns]")
+        array = pd.to_datetime(pd.Series(array), errors="coerce").to_numpy(dtype="datetime64[ns]")
     days = array.astype("datetime64[D]").astype("int64").astype(float)
     days[np.isnat(array)] = np.nan
     return days
@@ -55,8 +54,7 @@ def patient_codes(frame: pd.DataFrame, lookup: pd.Series) -> np.ndarray:
     ids = frame["patient_id"]
     if isinstance(ids.dtype, pd.CategoricalDtype):
         # one NaN appended, so a missing value's code -1 picks NaN, not the last patient
-        per_category = np.append(lookup.reindex(ids.cat.categories).to_numpy(dtype=float),
-                                 np.nan)
+        per_category = np.append(lookup.reindex(ids.cat.categories).to_numpy(dtype=float), np.nan)
         codes = per_category[ids.cat.codes.to_numpy()]
     else:
         codes = ids.map(lookup).to_numpy(dtype=float)

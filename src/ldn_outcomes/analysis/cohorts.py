@@ -37,12 +37,20 @@ def exposure_cohort(data: AnalysisData, plan: AnalysisPlan, exposure: str = "ldn
     stop = stop[codes]
     end = np.where(np.isfinite(stop), np.minimum(stop, follow_end), follow_end)
     lost = follow_end < data.cutoff_day - plan.lost_to_follow_up_days
-    reason = np.where(np.isfinite(stop) & (stop <= follow_end), "stopped",
-                      np.where(lost, "lost", "ongoing"))
-    cohort = pd.DataFrame({
-        "code": codes, "index_day": start[codes], "end_day": end, "end_reason": reason,
-        "group": "ldn", "match_id": np.arange(len(codes)), "weight": 1.0,
-    })
+    reason = np.where(
+        np.isfinite(stop) & (stop <= follow_end), "stopped", np.where(lost, "lost", "ongoing")
+    )
+    cohort = pd.DataFrame(
+        {
+            "code": codes,
+            "index_day": start[codes],
+            "end_day": end,
+            "end_reason": reason,
+            "group": "ldn",
+            "match_id": np.arange(len(codes)),
+            "weight": 1.0,
+        }
+    )
     return cohort[COLUMNS]
 
 

@@ -28,13 +28,16 @@ from .plan import AnalysisPlan
 from .relapses import matched_after_ratio, windows, within_ratio
 from .results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 
-METHOD = ("standardised mean differences after matching; preference-score overlap; minimal "
-          "detectable rate ratio (Schoenfeld); negative-control exposure through the same "
-          "matched relapse analysis")
+METHOD = (
+    "standardised mean differences after matching; preference-score overlap; minimal "
+    "detectable rate ratio (Schoenfeld); negative-control exposure through the same "
+    "matched relapse analysis"
+)
 
 
-def minimal_detectable_ratio(events: int, share_exposed: float, alpha: float = 0.05,
-                             power: float = 0.8) -> float:
+def minimal_detectable_ratio(
+    events: int, share_exposed: float, alpha: float = 0.05, power: float = 0.8
+) -> float:
     if events <= 0 or not 0 < share_exposed < 1:
         return float("inf")
     z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
@@ -43,74 +46,105 @@ def minimal_detectable_ratio(events: int, share_exposed: float, alpha: float = 0
 
 def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
     users = matched.users
-    result = AnalysisResult(name="matched", method=(
-        f"{matched.method} matching, up to {plan.matches_per_user} non-users per user, same "
-        "phenotype, pseudo-start at the user's start date (grid "
-        f"{plan.grid_days} days), calipers age ±{plan.caliper_age_years:g} y, disease "
-        f"duration ±{plan.caliper_duration_years:g} y"))
+    result = AnalysisResult(
+        name="matched",
+        method=(
+            f"{matched.method} matching, up to {plan.matches_per_user} non-users per user, same "
+            "phenotype, pseudo-start at the user's start date (grid "
+            f"{plan.grid_days} days), calipers age ±{plan.caliper_age_years:g} y, disease "
+            f"duration ±{plan.caliper_duration_years:g} y"
+        ),
+    )
     n = len(users)
     k = matched.n_matched
     lo, hi = proportion_confint(k, n, alpha=plan.alpha, method="wilson")
-    result.estimates.append(Estimate("share of LDN users matched", k / n, float(lo), float(hi),
-                                     "proportion", n=n))
-    result.estimates.append(Estimate("largest |standardised mean difference| after matching",
-                                     matched.max_abs_smd, float("nan"), float("nan"), "value",
-                                     note=f"target < {plan.smd_target:g}"))
+    result.estimates.append(
+        Estimate("share of LDN users matched", k / n, float(lo), float(hi), "proportion", n=n)
+    )
+    result.estimates.append(
+        Estimate(
+            "largest |standardised mean difference| after matching",
+            matched.max_abs_smd,
+            float("nan"),
+            float("nan"),
+            "value",
+            note=f"target < {plan.smd_target:g}",
+        )
+    )
     controls = matched.cohort[matched.cohort["group"] == "control"]
     reasons = users.loc[~users["matched"], "reason"].value_counts().to_dict()
     result.population = {
-        "n_patients": int(n), "n_matched": int(k), "n_unmatched": int(n - k),
-        "control_rows": int(len(controls)), "distinct_controls": int(controls["code"].nunique()),
+        "n_patients": int(n),
+        "n_matched": int(k),
+        "n_unmatched": int(n - k),
+        "control_rows": int(len(controls)),
+        "distinct_controls": int(controls["code"].nunique()),
         "candidate_snapshots": int(matched.n_candidates),
-        "person_years": float(np.clip(controls["end_day"] - controls["index_day"], 0,
-                                      None).sum() / 365.25),
+        "person_years": float(
+            np.clip(controls["end_day"] - controls["index_day"], 0, None).sum() / 365.25
+        ),
     }
     result.details["unmatched_reasons"] = reasons
     result.details["balance"] = matched.balance.to_dict(orient="records")
     result.caveats += matched.caveats
-    result.caveats.append("matching balances what was recorded; it cannot balance what was not "
-                          "(motivation, diet, other treatments)")
+    result.caveats.append(
+        "matching balances what was recorded; it cannot balance what was not "
+        "(motivation, diet, other treatments)"
+    )
     if n - k:
-        result.caveats.append(f"{n - k} LDN users found no match and are left out of every "
-                              "matched comparison")
+        result.caveats.append(
+            f"{n - k} LDN users found no match and are left out of every matched comparison"
+        )
     if matched.max_abs_smd >= plan.smd_target:
-        result.warn(Imbalance, f"largest |SMD| {matched.max_abs_smd:.2f} is not below "
-                    f"{plan.smd_target:g}")
+        result.warn(
+            Imbalance, f"largest |SMD| {matched.max_abs_smd:.2f} is not below {plan.smd_target:g}"
+        )
     return result
 
 
-def negative_control_match(data: AnalysisData, plan: AnalysisPlan
-                           ) -> tuple[pd.DataFrame, MatchResult]:
+def negative_control_match(
+    data: AnalysisData, plan: AnalysisPlan
+) -> tuple[pd.DataFrame, MatchResult]:
     """Starters of the negative-control exposure and their matched non-users (the slow part
     of the negative control; it needs nothing of the LDN analyses, so it can run beside them).
     """
     cohort = exposure_cohort(data, plan, exposure=plan.negative_control_class)
     if len(cohort) < plan.min_ldn_users:
-        raise InsufficientData(f"fewer than {plan.min_ldn_users} starters of the negative "
-                               f"control ({plan.negative_control_class})")
-    exposed_from = np.fmin(data.patients["nc_start"].to_numpy(),
-                           data.patients["ldn_start"].to_numpy())
+        raise InsufficientData(
+            f"fewer than {plan.min_ldn_users} starters of the negative "
+            f"control ({plan.negative_control_class})"
+        )
+    exposed_from = np.fmin(
+        data.patients["nc_start"].to_numpy(), data.patients["ldn_start"].to_numpy()
+    )
     return cohort, match_users(data, plan, cohort, exposed_from=exposed_from, overlap=False)
 
 
 NegativeMatch = Callable[[], tuple[pd.DataFrame, MatchResult]]
 
 
-def negative_control(data: AnalysisData, plan: AnalysisPlan,
-                     matched: NegativeMatch | None = None) -> tuple[Estimate, Estimate]:
+def negative_control(
+    data: AnalysisData, plan: AnalysisPlan, matched: NegativeMatch | None = None
+) -> tuple[Estimate, Estimate]:
     """Naive and matched relapse ratios for the negative-control exposure; ``matched`` gives
     ``negative_control_match``'s result if it was started earlier."""
     cohort, nc_match = matched() if matched is not None else negative_control_match(data, plan)
-    naive = within_ratio(windows(data, plan, cohort, 0), plan,
-                         "negative control: naive before/after rate ratio")
+    naive = within_ratio(
+        windows(data, plan, cohort, 0), plan, "negative control: naive before/after rate ratio"
+    )
     mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
-    adjusted = matched_after_ratio(mwin, plan, "negative control: rate ratio after the start "
-                                   "vs matched non-users (matched)")
+    adjusted = matched_after_ratio(
+        mwin, plan, "negative control: rate ratio after the start vs matched non-users (matched)"
+    )
     return naive, adjusted
 
 
-def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None,
-                        negative_match: NegativeMatch | None = None) -> AnalysisResult:
+def analyse_diagnostics(
+    data: AnalysisData,
+    plan: AnalysisPlan,
+    matched: MatchResult | None,
+    negative_match: NegativeMatch | None = None,
+) -> AnalysisResult:
     if matched is None:
         raise InsufficientData("no matched comparison, so no bias diagnostics")
     result = AnalysisResult(name="diagnostics", method=METHOD)
@@ -119,34 +153,50 @@ def analyse_diagnostics(data: AnalysisData, plan: AnalysisPlan, matched: MatchRe
     balanced = bool((bal["smd_after"].abs() < plan.smd_target).all())
     if not balanced:
         worst = bal.loc[bal["smd_after"].abs().idxmax()]
-        failures.append(f"balance: {worst['label']} SMD {worst['smd_after']:.2f} "
-                        f"(target < {plan.smd_target:g})")
+        failures.append(
+            f"balance: {worst['label']} SMD {worst['smd_after']:.2f} (target < {plan.smd_target:g})"
+        )
     if matched.equipoise is not None:
-        result.estimates.append(Estimate(
-            "share of patients in empirical equipoise (preference 0.3-0.7)", matched.equipoise,
-            float("nan"), float("nan"), "value"))
+        result.estimates.append(
+            Estimate(
+                "share of patients in empirical equipoise (preference 0.3-0.7)",
+                matched.equipoise,
+                float("nan"),
+                float("nan"),
+                "value",
+            )
+        )
         if matched.equipoise < 0.5:
             failures.append(f"overlap: only {matched.equipoise:.0%} of patients in equipoise")
     mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
     post = mwin[mwin["post"] == 1]
     years_users = post.loc[post["ldn"] == 1, "years"].sum()
     share = years_users / post["years"].sum() if post["years"].sum() > 0 else 0.0
-    mdrr = minimal_detectable_ratio(int(post["count"].sum()), float(share), plan.alpha,
-                                    plan.power)
-    result.estimates.append(Estimate("minimal detectable relapse rate ratio (80% power)", mdrr,
-                                     float("nan"), float("nan"), "value",
-                                     n=int(post["count"].sum()),
-                                     note="rate ratios closer to 1 than this (or 1/this) "
-                                          "could be missed"))
+    mdrr = minimal_detectable_ratio(int(post["count"].sum()), float(share), plan.alpha, plan.power)
+    result.estimates.append(
+        Estimate(
+            "minimal detectable relapse rate ratio (80% power)",
+            mdrr,
+            float("nan"),
+            float("nan"),
+            "value",
+            n=int(post["count"].sum()),
+            note="rate ratios closer to 1 than this (or 1/this) could be missed",
+        )
+    )
     try:
         naive_nc, matched_nc = negative_control(data, plan, negative_match)
         result.estimates[:0] = [matched_nc, naive_nc]  # the residual-bias estimate leads
         if matched_nc.excludes_null:
-            failures.append(f"negative control: matched estimate {matched_nc.value:.2f} "
-                            f"({matched_nc.ci_low:.2f}-{matched_nc.ci_high:.2f}) excludes 1, "
-                            "so residual bias is likely")
-        result.details["negative_control"] = {"naive": naive_nc.to_dict(),
-                                              "matched": matched_nc.to_dict()}
+            failures.append(
+                f"negative control: matched estimate {matched_nc.value:.2f} "
+                f"({matched_nc.ci_low:.2f}-{matched_nc.ci_high:.2f}) excludes 1, "
+                "so residual bias is likely"
+            )
+        result.details["negative_control"] = {
+            "naive": naive_nc.to_dict(),
+            "matched": matched_nc.to_dict(),
+        }
     except InsufficientData as error:
         result.caveats.append(f"negative control not estimable: {error}")
     result.details["balance"] = matched.balance.to_dict(orient="records")

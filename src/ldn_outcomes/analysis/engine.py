@@ -32,8 +32,15 @@ from .relapses import analyse_relapses
 from .results import AnalysisResult, DiagnosticsFailed
 from .symptoms import analyse_symptoms
 
-ANALYSES = ("progression", "relapses", "symptoms", "relapse_recovery", "matched",
-            "adverse_events", "labs")
+ANALYSES = (
+    "progression",
+    "relapses",
+    "symptoms",
+    "relapse_recovery",
+    "matched",
+    "adverse_events",
+    "labs",
+)
 MATCHED_ANALYSES = ("progression", "relapses", "symptoms", "relapse_recovery", "matched")
 
 
@@ -45,12 +52,16 @@ def _safe(name: str, function: Callable[[], AnalysisResult]) -> AnalysisResult:
         return AnalysisResult.insufficient(name, str(error))
     except (np.linalg.LinAlgError, PerfectSeparationError, StatError) as error:
         return AnalysisResult.insufficient(
-            name, f"a model could not be fitted on these data ({type(error).__name__}: {error})")
+            name, f"a model could not be fitted on these data ({type(error).__name__}: {error})"
+        )
 
 
-def run_all(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None,
-            timings: dict[str, float] | None = None, parallel: bool = False
-            ) -> dict[str, AnalysisResult]:
+def run_all(
+    frames: Mapping[str, pd.DataFrame],
+    plan: AnalysisPlan | None = None,
+    timings: dict[str, float] | None = None,
+    parallel: bool = False,
+) -> dict[str, AnalysisResult]:
     """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives).
 
     ``parallel``: the negative control's matching runs in a second process beside the LDN
@@ -83,9 +94,12 @@ def _timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     return function(*args), time.perf_counter() - began
 
 
-def _analyses(data: AnalysisData, plan: AnalysisPlan,
-              timed: Callable[[str, Callable[[], Any]], Any],
-              negative_match: Callable[[], Any]) -> dict[str, AnalysisResult]:
+def _analyses(
+    data: AnalysisData,
+    plan: AnalysisPlan,
+    timed: Callable[[str, Callable[[], Any]], Any],
+    negative_match: Callable[[], Any],
+) -> dict[str, AnalysisResult]:
     users = exposure_cohort(data, plan)
     matched: MatchResult | None = None
     match_message = ""
@@ -95,34 +109,54 @@ def _analyses(data: AnalysisData, plan: AnalysisPlan,
     except InsufficientData as error:
         match_message = str(error)
     results: dict[str, AnalysisResult] = {}
-    results["progression"] = timed("progression", lambda: _safe(
-        "progression", lambda: analyse_progression(data, plan, users, matched)))
-    results["relapses"] = timed("relapses", lambda: _safe(
-        "relapses", lambda: analyse_relapses(data, plan, users, matched)))
-    results["symptoms"] = timed("symptoms", lambda: _safe(
-        "symptoms", lambda: analyse_symptoms(data, plan, users, matched)))
-    results["relapse_recovery"] = timed("relapse_recovery", lambda: _safe(
-        "relapse_recovery", lambda: analyse_recovery(data, plan, matched)))
-    results["matched"] = (matched_summary(matched, plan) if matched is not None else
-                          AnalysisResult.insufficient("matched", match_message))
-    results["adverse_events"] = timed("adverse_events", lambda: _safe(
-        "adverse_events", lambda: analyse_adverse_events(data, plan)))
+    results["progression"] = timed(
+        "progression",
+        lambda: _safe("progression", lambda: analyse_progression(data, plan, users, matched)),
+    )
+    results["relapses"] = timed(
+        "relapses", lambda: _safe("relapses", lambda: analyse_relapses(data, plan, users, matched))
+    )
+    results["symptoms"] = timed(
+        "symptoms", lambda: _safe("symptoms", lambda: analyse_symptoms(data, plan, users, matched))
+    )
+    results["relapse_recovery"] = timed(
+        "relapse_recovery",
+        lambda: _safe("relapse_recovery", lambda: analyse_recovery(data, plan, matched)),
+    )
+    results["matched"] = (
+        matched_summary(matched, plan)
+        if matched is not None
+        else AnalysisResult.insufficient("matched", match_message)
+    )
+    results["adverse_events"] = timed(
+        "adverse_events",
+        lambda: _safe("adverse_events", lambda: analyse_adverse_events(data, plan)),
+    )
     results["labs"] = timed("labs", lambda: _safe("labs", lambda: analyse_labs(data, plan)))
-    results["diagnostics"] = timed("diagnostics", lambda: _safe(
-        "diagnostics", lambda: analyse_diagnostics(data, plan, matched, negative_match)))
+    results["diagnostics"] = timed(
+        "diagnostics",
+        lambda: _safe(
+            "diagnostics", lambda: analyse_diagnostics(data, plan, matched, negative_match)
+        ),
+    )
     failures = results["diagnostics"].details.get("failures", [])
     if failures:
         for name in MATCHED_ANALYSES:
             result = results[name]
             if result.status != "insufficient_data":
-                result.warn(DiagnosticsFailed, "bias diagnostics failed (" + "; ".join(failures)
-                            + "): the matched comparison is shown with this warning, not as a "
-                            "finding")
+                result.warn(
+                    DiagnosticsFailed,
+                    "bias diagnostics failed ("
+                    + "; ".join(failures)
+                    + "): the matched comparison is shown with this warning, not as a "
+                    "finding",
+                )
     return results
 
 
-def analyze_database(engine: Engine, plan: AnalysisPlan | None = None
-                     ) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
+def analyze_database(
+    engine: Engine, plan: AnalysisPlan | None = None
+) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
     """Read the registry and run everything, two long steps each beside the rest in a second
     process where the machine allows (``analysis.forked``); timings include the store read on
     its own."""
@@ -136,11 +170,13 @@ def analyze_database(engine: Engine, plan: AnalysisPlan | None = None
     return results, timings
 
 
-def results_to_dict(results: Mapping[str, AnalysisResult], plan: AnalysisPlan | None = None,
-                    details: bool = False) -> dict[str, Any]:
+def results_to_dict(
+    results: Mapping[str, AnalysisResult], plan: AnalysisPlan | None = None, details: bool = False
+) -> dict[str, Any]:
     """JSON-ready: one key per analysis plus the plan and its hash."""
     plan = plan or AnalysisPlan()
-    out: dict[str, Any] = {name: result.to_dict(details=details)
-                           for name, result in results.items()}
+    out: dict[str, Any] = {
+        name: result.to_dict(details=details) for name, result in results.items()
+    }
     out["plan"] = {"hash": plan.plan_hash, "options": plan.to_dict()}
     return out

@@ -33,9 +33,14 @@ def _sums(time, entry, x, r, event_times):
     return out
 
 
-def cox_one_covariate(time: np.ndarray, event: np.ndarray, x: np.ndarray,
-                      groups: np.ndarray | None = None, entry: np.ndarray | None = None,
-                      iterations: int = 25) -> tuple[float, float]:
+def cox_one_covariate(
+    time: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    groups: np.ndarray | None = None,
+    entry: np.ndarray | None = None,
+    iterations: int = 25,
+) -> tuple[float, float]:
     """Return (beta, robust SE) for hazard ~ exp(beta x); Breslow ties."""
     time = np.asarray(time, float)
     event = np.asarray(event, bool)

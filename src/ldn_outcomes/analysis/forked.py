@@ -33,13 +33,17 @@ T = TypeVar("T")
 
 
 def can_fork() -> bool:
-    return (sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1)
+    return (
+        sys.platform.startswith("linux")
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
 
 
 @contextmanager
-def beside(function: Callable[..., T], *args: Any, enabled: bool = True
-           ) -> Iterator[Callable[[], T]]:
+def beside(
+    function: Callable[..., T], *args: Any, enabled: bool = True
+) -> Iterator[Callable[[], T]]:
     """``function(*args)`` started in a child process; yields a callable that returns its
     result (or raises its error) when first called. Leaving the block without asking ends
     the child."""
@@ -109,7 +113,7 @@ class _Child:
         if self.outcome is None:
             outcome = None
             with os.fdopen(self.read, "rb") as source:  # read before waiting: a full pipe
-                self.read = -1                          # would block the child
+                self.read = -1  # would block the child
                 with suppress(EOFError, pickle.UnpicklingError):  # it died: no result
                     outcome = pickle.load(source)
             _, status = os.waitpid(self.pid, 0)

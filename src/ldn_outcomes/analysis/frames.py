@@ -29,8 +29,19 @@ from .plan import AnalysisPlan
 from .qualify import QUALIFYING, UNCONFIRMED, qualify
 from .symptom_tables import SERIES_COLUMNS, combined, symptom_table
 
-__all__ = ["CHECKIN_COLUMNS", "CHECKIN_ITEMS", "COLUMNS", "DAYS_PER_YEAR", "KINDS",
-           "PROGRESSIVE", "AnalysisData", "day_to_iso", "load_frames", "prepare", "to_days"]
+__all__ = [
+    "CHECKIN_COLUMNS",
+    "CHECKIN_ITEMS",
+    "COLUMNS",
+    "DAYS_PER_YEAR",
+    "KINDS",
+    "PROGRESSIVE",
+    "AnalysisData",
+    "day_to_iso",
+    "load_frames",
+    "prepare",
+    "to_days",
+]
 
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
@@ -75,8 +86,9 @@ def _frame(frames: Mapping[str, pd.DataFrame], kind: str) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
 
-def _first_course(exposures: pd.DataFrame, drug_class: str, gap_days: int,
-                  n_patients: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_course(
+    exposures: pd.DataFrame, drug_class: str, gap_days: int, n_patients: int
+) -> tuple[np.ndarray, np.ndarray]:
     """First start and end of the first continuous course (NaN end = still on it)."""
     start = np.full(n_patients, np.nan)
     stop = np.full(n_patients, np.nan)
@@ -110,7 +122,8 @@ def _group_extreme(pairs: list[tuple[np.ndarray, np.ndarray]], n: int, how: str)
         days = np.asarray(days, dtype=float)
         keep = np.isfinite(days)
         (np.minimum if how == "min" else np.maximum).at(
-            out, np.asarray(codes, dtype=np.int64)[keep], days[keep])
+            out, np.asarray(codes, dtype=np.int64)[keep], days[keep]
+        )
     out[np.isinf(out)] = np.nan
     return out
 
@@ -120,32 +133,49 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     plan = plan or AnalysisPlan()
     patients_in = _frame(frames, "patients")
     if patients_in.empty:
-        patients_in = pd.DataFrame(columns=["patient_id", "year_of_birth", "sex", "phenotype",
-                                            "first_symptoms_date", "diagnosis_date"])
+        patients_in = pd.DataFrame(
+            columns=[
+                "patient_id",
+                "year_of_birth",
+                "sex",
+                "phenotype",
+                "first_symptoms_date",
+                "diagnosis_date",
+            ]
+        )
     patients_in = patients_in.reset_index(drop=True)
     n = len(patients_in)
     lookup = pd.Series(np.arange(n), index=patients_in["patient_id"].to_numpy())
-    frames = {kind: frame if kind == "patients" else known_patients(frame, lookup)
-              for kind, frame in frames.items()}
+    frames = {
+        kind: frame if kind == "patients" else known_patients(frame, lookup)
+        for kind, frame in frames.items()
+    }
 
     exposures = _frame(frames, "exposures")
     if exposures.empty:
-        exp = empty_frame({"code": "int64", "drug_class": "object", "start": "float64",
-                           "stop": "float64"})
+        exp = empty_frame(
+            {"code": "int64", "drug_class": "object", "start": "float64", "stop": "float64"}
+        )
     else:
-        exp = pd.DataFrame({
-            "code": patient_codes(exposures, lookup),
-            "drug_class": exposures["drug_class"].astype(str).to_numpy(),
-            "start": to_days(exposures["start_date"]),
-            "stop": to_days(exposures["stop_date"]),
-        })
+        exp = pd.DataFrame(
+            {
+                "code": patient_codes(exposures, lookup),
+                "drug_class": exposures["drug_class"].astype(str).to_numpy(),
+                "start": to_days(exposures["start_date"]),
+                "stop": to_days(exposures["stop_date"]),
+            }
+        )
     edss_in = _frame(frames, "edss")
     if edss_in.empty:
         edss = empty_frame({"code": "int64", "day": "float64", "score": "float64"})
     else:
-        edss = pd.DataFrame({"code": patient_codes(edss_in, lookup),
-                             "day": to_days(edss_in["date"]),
-                             "score": edss_in["score"].astype(float).to_numpy()})
+        edss = pd.DataFrame(
+            {
+                "code": patient_codes(edss_in, lookup),
+                "day": to_days(edss_in["date"]),
+                "score": edss_in["score"].astype(float).to_numpy(),
+            }
+        )
         # Same day twice: keep the last recorded (as the domain CDW rule does).
         edss = edss.drop_duplicates(["code", "day"], keep="last")
         edss = edss.sort_values(["code", "day"], kind="stable").reset_index(drop=True)
@@ -154,15 +184,23 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
         relapses = empty_frame({"code": "int64", "onset": "float64", "recovery": "float64"})
         relapse_reports = relapses.assign(status=pd.Series(dtype="object"))
     else:
-        relapses = pd.DataFrame({
-            "code": patient_codes(rel_in, lookup), "onset": to_days(rel_in["onset_date"]),
-            "recovery": to_days(rel_in["recovery_date"]),
-            "lasted_24h": rel_in.get("lasted_24h"),
-            "fever": rel_in.get("fever_or_infection")})
+        relapses = pd.DataFrame(
+            {
+                "code": patient_codes(rel_in, lookup),
+                "onset": to_days(rel_in["onset_date"]),
+                "recovery": to_days(rel_in["recovery_date"]),
+                "lasted_24h": rel_in.get("lasted_24h"),
+                "fever": rel_in.get("fever_or_infection"),
+            }
+        )
         relapses = relapses.dropna(subset=["onset"])
         relapses = relapses.sort_values(["code", "onset"], kind="stable").reset_index(drop=True)
-        relapses["status"] = qualify(relapses["code"].to_numpy(), relapses["onset"].to_numpy(),
-                                     relapses["lasted_24h"], relapses["fever"])
+        relapses["status"] = qualify(
+            relapses["code"].to_numpy(),
+            relapses["onset"].to_numpy(),
+            relapses["lasted_24h"],
+            relapses["fever"],
+        )
         counted = {QUALIFYING, UNCONFIRMED} if plan.count_unconfirmed_relapses else {QUALIFYING}
         relapse_reports = relapses
         relapses = relapses[relapses["status"].isin(counted)].reset_index(drop=True)
@@ -171,20 +209,36 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     if ae_in.empty:
         aes = empty_frame({"code": "int64", "day": "float64", "term": "object"})
     else:
-        aes = pd.DataFrame({"code": patient_codes(ae_in, lookup),
-                            "day": to_days(ae_in["onset_date"]),
-                            "term": ae_in["term"].astype(str).to_numpy()})
+        aes = pd.DataFrame(
+            {
+                "code": patient_codes(ae_in, lookup),
+                "day": to_days(ae_in["onset_date"]),
+                "term": ae_in["term"].astype(str).to_numpy(),
+            }
+        )
     lab_in = _frame(frames, "labs")
     if lab_in.empty:
-        labs = empty_frame({"code": "int64", "day": "float64", "loinc": "object",
-                            "name": "object", "value": "float64", "unit": "object"})
+        labs = empty_frame(
+            {
+                "code": "int64",
+                "day": "float64",
+                "loinc": "object",
+                "name": "object",
+                "value": "float64",
+                "unit": "object",
+            }
+        )
     else:
-        labs = pd.DataFrame({"code": patient_codes(lab_in, lookup),
-                             "day": to_days(lab_in["date"]),
-                             "loinc": lab_in["loinc_code"].astype(str).to_numpy(),
-                             "name": lab_in["name"].to_numpy(),
-                             "value": lab_in["value"].astype(float).to_numpy(),
-                             "unit": lab_in["unit"].astype(str).to_numpy()})
+        labs = pd.DataFrame(
+            {
+                "code": patient_codes(lab_in, lookup),
+                "day": to_days(lab_in["date"]),
+                "loinc": lab_in["loinc_code"].astype(str).to_numpy(),
+                "name": lab_in["name"].to_numpy(),
+                "value": lab_in["value"].astype(float).to_numpy(),
+                "unit": lab_in["unit"].astype(str).to_numpy(),
+            }
+        )
 
     # Follow-up starts at enrolment (first consent) or, without one, the first clinical record;
     # exposure start dates are history (a DMT begun years before joining) and do not count.
@@ -199,7 +253,8 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     consents = _frame(frames, "consents")
     if not consents.empty:
         enrol = _group_extreme(
-            [(patient_codes(consents, lookup), to_days(consents["given_date"]))], n, "min")
+            [(patient_codes(consents, lookup), to_days(consents["given_date"]))], n, "min"
+        )
         first = np.where(np.isfinite(enrol), enrol, first)
     later = observed + [
         (relapses["code"].to_numpy(), relapses["recovery"].to_numpy()),
@@ -215,24 +270,37 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     diagnosis = to_days(patients_in["diagnosis_date"])
     onset = np.where(np.isnan(onset), diagnosis, onset)
     yob = pd.to_numeric(patients_in["year_of_birth"], errors="coerce").to_numpy(dtype=float)
-    birth = to_days(pd.to_datetime(
-        pd.Series(np.where(np.isnan(yob), 1970, yob).astype(int)).astype(str) + "-07-01"))
+    birth = to_days(
+        pd.to_datetime(
+            pd.Series(np.where(np.isnan(yob), 1970, yob).astype(int)).astype(str) + "-07-01"
+        )
+    )
     birth[np.isnan(yob)] = np.nan
     phenotype = patients_in["phenotype"].astype(str).to_numpy()
-    patients = pd.DataFrame({
-        "patient_id": patients_in["patient_id"].astype(str).to_numpy(),
-        "phenotype": phenotype,
-        "progressive": np.isin(phenotype, list(PROGRESSIVE)),
-        "female": (patients_in["sex"].astype(str) == "female").to_numpy(),
-        "birth_day": birth,
-        "onset_day": onset,
-        "follow_start": first,
-        "follow_end": last,
-        "ldn_start": ldn_start,
-        "ldn_stop": ldn_stop,
-        "ever_ldn": np.isfinite(ldn_start),
-        "nc_start": nc_start,
-    })
-    return AnalysisData(patients=patients, edss=edss, relapses=relapses, series=series,
-                        adverse_events=aes, labs=labs, exposures=exp, cutoff_day=cutoff,
-                        relapse_reports=relapse_reports)
+    patients = pd.DataFrame(
+        {
+            "patient_id": patients_in["patient_id"].astype(str).to_numpy(),
+            "phenotype": phenotype,
+            "progressive": np.isin(phenotype, list(PROGRESSIVE)),
+            "female": (patients_in["sex"].astype(str) == "female").to_numpy(),
+            "birth_day": birth,
+            "onset_day": onset,
+            "follow_start": first,
+            "follow_end": last,
+            "ldn_start": ldn_start,
+            "ldn_stop": ldn_stop,
+            "ever_ldn": np.isfinite(ldn_start),
+            "nc_start": nc_start,
+        }
+    )
+    return AnalysisData(
+        patients=patients,
+        edss=edss,
+        relapses=relapses,
+        series=series,
+        adverse_events=aes,
+        labs=labs,
+        exposures=exp,
+        cutoff_day=cutoff,
+        relapse_reports=relapse_reports,
+    )

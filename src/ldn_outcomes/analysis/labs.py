@@ -20,8 +20,9 @@ from .results import AnalysisResult, Estimate, SmallSample
 METHOD = "paired change (after - before LDN start), mean with t 95% CI, per LOINC code"
 
 
-def _paired(labs: pd.DataFrame, codes: np.ndarray, start: np.ndarray, plan: AnalysisPlan
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _paired(
+    labs: pd.DataFrame, codes: np.ndarray, start: np.ndarray, plan: AnalysisPlan
+) -> tuple[np.ndarray, np.ndarray]:
     labs = labs.sort_values(["code", "day"])
     lk = keys(labs["code"].to_numpy(), labs["day"].to_numpy())
     lc, ld, lv = labs["code"].to_numpy(), labs["day"].to_numpy(), labs["value"].to_numpy()
@@ -30,16 +31,19 @@ def _paired(labs: pd.DataFrame, codes: np.ndarray, start: np.ndarray, plan: Anal
     before_ok = (before_pos >= 0) & (lc[bp] == codes) & (ld[bp] >= start - plan.lab_before_days)
     after_pos = np.searchsorted(lk, keys(codes, start + plan.lab_after_days[0]), side="left")
     ap = np.minimum(after_pos, len(lk) - 1)
-    after_ok = (after_pos < len(lk)) & (lc[ap] == codes) & (
-        ld[ap] <= start + plan.lab_after_days[1])
+    after_ok = (
+        (after_pos < len(lk)) & (lc[ap] == codes) & (ld[ap] <= start + plan.lab_after_days[1])
+    )
     ok = before_ok & after_ok
     return lv[bp[ok]], lv[ap[ok]]
 
 
 def analyse_labs(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
     if data.labs.empty:
-        raise InsufficientData("no lab data in the registry: claims about immune effects "
-                               "(e.g. 'T-cells x3') cannot be checked")
+        raise InsufficientData(
+            "no lab data in the registry: claims about immune effects "
+            "(e.g. 'T-cells x3') cannot be checked"
+        )
     users = data.ldn_users
     codes = users.index.to_numpy()
     start = users["ldn_start"].to_numpy()
@@ -51,23 +55,36 @@ def analyse_labs(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
             continue
         delta = after - before
         mean = float(delta.mean())
-        half = stats.t.ppf(1 - plan.alpha / 2, len(delta) - 1) * delta.std(ddof=1) / np.sqrt(
-            len(delta))
+        half = (
+            stats.t.ppf(1 - plan.alpha / 2, len(delta) - 1)
+            * delta.std(ddof=1)
+            / np.sqrt(len(delta))
+        )
         name = part["name"].dropna().iloc[0] if part["name"].notna().any() else loinc
         unit = part["unit"].iloc[0]
-        result.estimates.append(Estimate(
-            f"{name} (LOINC {loinc}): mean change after LDN start", mean, mean - half,
-            mean + half, "difference", n=len(delta),
-            note=f"{unit}; before {before.mean():.3g}, after {after.mean():.3g}"))
+        result.estimates.append(
+            Estimate(
+                f"{name} (LOINC {loinc}): mean change after LDN start",
+                mean,
+                mean - half,
+                mean + half,
+                "difference",
+                n=len(delta),
+                note=f"{unit}; before {before.mean():.3g}, after {after.mean():.3g}",
+            )
+        )
         n_total = max(n_total, len(delta))
     if not result.estimates:
         raise InsufficientData(
             f"no lab value pairs around LDN start (one within {plan.lab_before_days} days "
             f"before and one {plan.lab_after_days[0]}-{plan.lab_after_days[1]} days after) "
-            f"for at least {plan.min_ldn_users} users")
+            f"for at least {plan.min_ldn_users} users"
+        )
     result.population = {"n_patients": n_total}
-    result.caveats += ["no comparison group: lab values drift and vary between labs",
-                       "a change in a blood count is not evidence of a clinical benefit"]
+    result.caveats += [
+        "no comparison group: lab values drift and vary between labs",
+        "a change in a blood count is not evidence of a clinical benefit",
+    ]
     if n_total < 20:
         result.warn(SmallSample, f"only {n_total} users with paired lab values")
     return result

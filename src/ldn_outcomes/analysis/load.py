@@ -24,7 +24,13 @@ from .forked import beside
 from .plan import AnalysisPlan
 
 KINDS: tuple[str, ...] = (
-    "patients", "exposures", "relapses", "edss", "questionnaires", "adverse_events", "labs",
+    "patients",
+    "exposures",
+    "relapses",
+    "edss",
+    "questionnaires",
+    "adverse_events",
+    "labs",
     "consents",
 )
 #: Daily check-in answer positions that are 0-10 numeric rating scales of a planned instrument.
@@ -33,11 +39,16 @@ CHECKIN_COLUMNS = [f"item_{position}" for position in CHECKIN_ITEMS]
 
 #: The columns each kind's analysis tables are derived from (``prepare``); nothing else is read.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "patients": ("patient_id", "year_of_birth", "sex", "phenotype", "first_symptoms_date",
-                 "diagnosis_date"),
+    "patients": (
+        "patient_id",
+        "year_of_birth",
+        "sex",
+        "phenotype",
+        "first_symptoms_date",
+        "diagnosis_date",
+    ),
     "exposures": ("patient_id", "drug_class", "start_date", "stop_date"),
-    "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h",
-                 "fever_or_infection"),
+    "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
     "edss": ("patient_id", "date", "score"),
     "adverse_events": ("patient_id", "onset_date", "term"),
     "labs": ("patient_id", "date", "loinc_code", "name", "value", "unit"),
@@ -53,9 +64,13 @@ def scored_instruments(plan: AnalysisPlan) -> set[str]:
     return set(plan.symptom_instruments) | {plan.fatigue_instrument}
 
 
-def load_frames(engine: Engine, kinds: Iterable[str] = KINDS,
-                plan: AnalysisPlan | None = None, chunk_patients: int | None = None,
-                parallel: bool = False) -> dict[str, pd.DataFrame]:
+def load_frames(
+    engine: Engine,
+    kinds: Iterable[str] = KINDS,
+    plan: AnalysisPlan | None = None,
+    chunk_patients: int | None = None,
+    parallel: bool = False,
+) -> dict[str, pd.DataFrame]:
     """Read the kinds the analyses need (see the module doc); ``questionnaires`` brings a
     ``checkins`` frame along when a planned instrument comes from the daily check-in.
 
@@ -70,17 +85,31 @@ def load_frames(engine: Engine, kinds: Iterable[str] = KINDS,
     ids = frames["patients"]["patient_id"].tolist() if "patients" in frames else None
     wanted = scored_instruments(plan)
     positions = [p for p, name in CHECKIN_ITEMS.items() if name in wanted]
-    with beside(_read_checkins, engine, positions, os.getpid(),
-                enabled=parallel and "questionnaires" in kinds and bool(positions)
-                and not isinstance(engine.pool, (SingletonThreadPool, StaticPool))) as checkins:
+    with beside(
+        _read_checkins,
+        engine,
+        positions,
+        os.getpid(),
+        enabled=parallel
+        and "questionnaires" in kinds
+        and bool(positions)
+        and not isinstance(engine.pool, (SingletonThreadPool, StaticPool)),
+    ) as checkins:
         for kind in kinds:
             if kind in ("patients", "questionnaires"):
                 continue
             columns = COLUMNS.get(kind)
-            frames[kind] = read_frame(
-                engine, kind, columns=columns, by_patient=kind in BY_PATIENT,
-                categories={"patient_id": ids} if ids is not None else None,
-            ) if columns is not None else read_frame(engine, kind)
+            frames[kind] = (
+                read_frame(
+                    engine,
+                    kind,
+                    columns=columns,
+                    by_patient=kind in BY_PATIENT,
+                    categories={"patient_id": ids} if ids is not None else None,
+                )
+                if columns is not None
+                else read_frame(engine, kind)
+            )
         if "questionnaires" in kinds:
             frames["questionnaires"] = read_scores(engine, wanted, ids)
             if positions:

@@ -20,8 +20,9 @@ def _fitted(design: np.ndarray, params: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(np.dot(design, params) + 0.0)))
 
 
-def logit_newton(y: np.ndarray, design: np.ndarray, maxiter: int = 50,
-                 tol: float = 1e-8) -> np.ndarray:
+def logit_newton(
+    y: np.ndarray, design: np.ndarray, maxiter: int = 50, tol: float = 1e-8
+) -> np.ndarray:
     """Coefficients of the logistic regression of ``y`` (0/1) on ``design`` (with its own
     intercept column). Raises ``numpy.linalg.LinAlgError`` where the Hessian is singular."""
     y = np.asarray(y, dtype=float)

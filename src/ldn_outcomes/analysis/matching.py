@@ -52,8 +52,18 @@ from .trajectories import (
     trapezoid_weights,
 )
 
-PS_COLUMNS = ["age", "duration", "female", "relapses_12m", "relapses_3m", "edss_0", "edss_4",
-              "fatigue_0", "fatigue_4", "fatigue_missing"]
+PS_COLUMNS = [
+    "age",
+    "duration",
+    "female",
+    "relapses_12m",
+    "relapses_3m",
+    "edss_0",
+    "edss_4",
+    "fatigue_0",
+    "fatigue_4",
+    "fatigue_missing",
+]
 
 
 @dataclass
@@ -80,8 +90,13 @@ class MatchResult:
         return float(values.max()) if len(values) else float("nan")
 
 
-def _candidate_blocks(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
-                      exposed_from: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def _candidate_blocks(
+    data: AnalysisData,
+    plan: AnalysisPlan,
+    users: pd.DataFrame,
+    exposed_from: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
     each users' grid day (conditioning on nothing after that day)."""
     p = data.patients
@@ -92,8 +107,11 @@ def _candidate_blocks(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFram
     parts = []
     for (phenotype, grid), block in users.groupby(["phenotype", "grid"], sort=True):
         same = by_phenotype[lookup[phenotype]]
-        ok = ~(exposed_from[same] <= grid) & (fs[same] <= grid - plan.history_days / 2) & (
-            fe[same] >= grid + 91)
+        ok = (
+            ~(exposed_from[same] <= grid)
+            & (fs[same] <= grid - plan.history_days / 2)
+            & (fe[same] >= grid + 91)
+        )
         pool = same[ok]
         cap = plan.candidate_pool_per_user * len(block)
         if pool.size > cap:
@@ -104,23 +122,27 @@ def _candidate_blocks(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
-def _distance_features(frame: pd.DataFrame, scales: dict[str, float],
-                       plan: AnalysisPlan) -> np.ndarray:
+def _distance_features(
+    frame: pd.DataFrame, scales: dict[str, float], plan: AnalysisPlan
+) -> np.ndarray:
     w = trapezoid_weights(plan)
-    parts = [frame[EDSS_COLUMNS].to_numpy() * w / scales["edss"],
-             np.nan_to_num(frame[FATIGUE_COLUMNS].to_numpy()) * w / scales["fatigue"],
-             np.nan_to_num(frame[[FATIGUE_COLUMNS[-1]]].to_numpy()) / scales["fatigue"] * 3.0,
-             frame[[EDSS_COLUMNS[-1]]].to_numpy() / scales["edss"],
-             frame[["fatigue_missing"]].to_numpy() * 10.0,
-             frame[["age"]].to_numpy() / scales["age"],
-             frame[["duration"]].to_numpy() / scales["duration"],
-             frame[["relapses_12m"]].to_numpy() / scales["relapses"] * 2.0,
-             frame[["relapses_3m"]].to_numpy() / scales["recent"] * 2.0]
+    parts = [
+        frame[EDSS_COLUMNS].to_numpy() * w / scales["edss"],
+        np.nan_to_num(frame[FATIGUE_COLUMNS].to_numpy()) * w / scales["fatigue"],
+        np.nan_to_num(frame[[FATIGUE_COLUMNS[-1]]].to_numpy()) / scales["fatigue"] * 3.0,
+        frame[[EDSS_COLUMNS[-1]]].to_numpy() / scales["edss"],
+        frame[["fatigue_missing"]].to_numpy() * 10.0,
+        frame[["age"]].to_numpy() / scales["age"],
+        frame[["duration"]].to_numpy() / scales["duration"],
+        frame[["relapses_12m"]].to_numpy() / scales["relapses"] * 2.0,
+        frame[["relapses_3m"]].to_numpy() / scales["recent"] * 2.0,
+    ]
     return np.hstack(parts)
 
 
-def _relapse_strata(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
-                    days: np.ndarray) -> np.ndarray:
+def _relapse_strata(
+    data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray, days: np.ndarray
+) -> np.ndarray:
     """One integer per snapshot: its coarsened relapse history (counts per window before the
     day, capped), so that users are matched only to candidates with the same history."""
     stratum = np.zeros(len(codes), dtype=np.int64)
@@ -142,8 +164,7 @@ def _scale(values: np.ndarray) -> float:
     return sd if sd > 0 else 1.0
 
 
-def _propensity(users: pd.DataFrame, cands: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
-                                                                    float]:
+def _propensity(users: pd.DataFrame, cands: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
     """Logit of the propensity for users and candidates, and the users' share in the model."""
     x = pd.concat([users[PS_COLUMNS], cands[PS_COLUMNS]], ignore_index=True).fillna(0.0)
     x = x.loc[:, x.std() > 0]
@@ -154,11 +175,12 @@ def _propensity(users: pd.DataFrame, cands: pd.DataFrame) -> tuple[np.ndarray, n
         warnings.simplefilter("ignore")
         params = logit_newton(y, design, maxiter=50)
     linear = design @ params
-    return linear[: len(users)], linear[len(users):], float(y.mean())
+    return linear[: len(users)], linear[len(users) :], float(y.mean())
 
 
-def _equipoise(logit_users: np.ndarray, logit_cands: np.ndarray, share: float,
-               bounds: tuple[float, float]) -> float:
+def _equipoise(
+    logit_users: np.ndarray, logit_cands: np.ndarray, share: float, bounds: tuple[float, float]
+) -> float:
     """Share of patients with preference score in ``bounds`` (Walker et al. 2013, Comp Eff
     Res 3:11, doi 10.2147/CER.S40357): logit(F) = logit(ps) - logit(share of users)."""
     logit = np.r_[logit_users, logit_cands] - np.log(share / (1 - share))
@@ -166,8 +188,13 @@ def _equipoise(logit_users: np.ndarray, logit_cands: np.ndarray, share: float,
     return float(np.mean((preference >= bounds[0]) & (preference <= bounds[1])))
 
 
-def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
-                exposed_from: np.ndarray | None = None, overlap: bool = True) -> MatchResult:
+def match_users(
+    data: AnalysisData,
+    plan: AnalysisPlan,
+    exposed: pd.DataFrame,
+    exposed_from: np.ndarray | None = None,
+    overlap: bool = True,
+) -> MatchResult:
     """Match each row of the exposure cohort ``exposed`` to up to k patients not exposed at
     the pseudo-start. ``exposed_from``: per patient, the first day they count as exposed
     (NaN = never); default: their LDN start. ``overlap=False`` skips the propensity model
@@ -183,34 +210,48 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     users["grid"] = np.round(users["index_day"] / plan.grid_days) * plan.grid_days
     ufeat = snapshots(data, plan, users["code"].to_numpy(), users["index_day"].to_numpy())
     users = pd.concat([users.reset_index(drop=True), ufeat], axis=1)
-    users["relapse_stratum"] = _relapse_strata(data, plan, users["code"].to_numpy(),
-                                               users["index_day"].to_numpy())
+    users["relapse_stratum"] = _relapse_strata(
+        data, plan, users["code"].to_numpy(), users["index_day"].to_numpy()
+    )
     has_history = np.isfinite(users[EDSS_COLUMNS].to_numpy()).all(axis=1)
     users["reason"] = np.where(has_history, "", "no EDSS in the 12 months before the start")
     eligible = users[has_history].reset_index(drop=True)
     if eligible.empty:
-        raise InsufficientData("no LDN user has an EDSS score in the 12 months before starting, "
-                               "so nobody can be matched on their prior course")
+        raise InsufficientData(
+            "no LDN user has an EDSS score in the 12 months before starting, "
+            "so nobody can be matched on their prior course"
+        )
     blocks = _candidate_blocks(data, plan, eligible, exposed_from, rng)
-    cfeat = snapshots(data, plan, blocks["code"].to_numpy().astype(np.int64),
-                      blocks["grid"].to_numpy())
-    strata_c = _relapse_strata(data, plan, blocks["code"].to_numpy().astype(np.int64),
-                               blocks["grid"].to_numpy())
+    cfeat = snapshots(
+        data, plan, blocks["code"].to_numpy().astype(np.int64), blocks["grid"].to_numpy()
+    )
+    strata_c = _relapse_strata(
+        data, plan, blocks["code"].to_numpy().astype(np.int64), blocks["grid"].to_numpy()
+    )
     # only snapshots with an EDSS history, assembled column by column (filtering a frame of
     # a million rows with a text column copies it block by block)
     keep = np.isfinite(cfeat[EDSS_COLUMNS].to_numpy()).all(axis=1)
-    cands = pd.DataFrame({**{c: blocks[c].to_numpy()[keep] for c in blocks},
-                          **{c: cfeat[c].to_numpy()[keep] for c in cfeat},
-                          "relapse_stratum": strata_c[keep]})
+    cands = pd.DataFrame(
+        {
+            **{c: blocks[c].to_numpy()[keep] for c in blocks},
+            **{c: cfeat[c].to_numpy()[keep] for c in cfeat},
+            "relapse_stratum": strata_c[keep],
+        }
+    )
     caveats = []
     missing_duration = int(eligible["duration"].isna().sum() + cands["duration"].isna().sum())
     if missing_duration:
-        fill = float(np.nanmedian(np.r_[eligible["duration"], cands["duration"]])) \
-            if np.isfinite(np.r_[eligible["duration"], cands["duration"]]).any() else 0.0
+        fill = (
+            float(np.nanmedian(np.r_[eligible["duration"], cands["duration"]]))
+            if np.isfinite(np.r_[eligible["duration"], cands["duration"]]).any()
+            else 0.0
+        )
         eligible["duration"] = eligible["duration"].fillna(fill)
         cands["duration"] = cands["duration"].fillna(fill)
-        caveats.append(f"{missing_duration} patients without a symptom-onset or diagnosis date "
-                       "were given the median disease duration for matching")
+        caveats.append(
+            f"{missing_duration} patients without a symptom-onset or diagnosis date "
+            "were given the median disease duration for matching"
+        )
     scales = {
         "edss": _scale(eligible[EDSS_COLUMNS].to_numpy().ravel()),
         "fatigue": _scale(eligible[FATIGUE_COLUMNS].to_numpy().ravel()),
@@ -226,8 +267,9 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
             logit_u, logit_c, share = _propensity(eligible, cands)
             equipoise = _equipoise(logit_u, logit_c, share, plan.equipoise_bounds)
         except (np.linalg.LinAlgError, ValueError):
-            caveats.append("the propensity model could not be fitted (separation); no overlap "
-                           "figure")
+            caveats.append(
+                "the propensity model could not be fitted (separation); no overlap figure"
+            )
     if plan.matching_method == "propensity":
         if logit_u is None or logit_c is None:
             raise InsufficientData("propensity-score matching needs a fitted propensity model")
@@ -282,38 +324,62 @@ def match_users(data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame,
     censor = starts_later & (plan.matched_follow_up == "as_treated")
     cend = np.where(censor, own_start, fe[ccodes])
     lost = fe[ccodes] < data.cutoff_day - plan.lost_to_follow_up_days
-    controls = pd.DataFrame({
-        "code": ccodes, "index_day": cands["grid"].to_numpy()[cidx], "end_day": cend,
-        "end_reason": np.where(censor, "started", np.where(lost, "lost", "ongoing")),
-        "group": "control",
-        "match_id": eligible["match_id"].to_numpy()[uidx],
-        "weight": 1.0 / per_user[uidx],
-    })
+    controls = pd.DataFrame(
+        {
+            "code": ccodes,
+            "index_day": cands["grid"].to_numpy()[cidx],
+            "end_day": cend,
+            "end_reason": np.where(censor, "started", np.where(lost, "lost", "ongoing")),
+            "group": "control",
+            "match_id": eligible["match_id"].to_numpy()[uidx],
+            "weight": 1.0 / per_user[uidx],
+        }
+    )
     treated = matched_users.assign(group="ldn", weight=1.0)
     if plan.matched_follow_up == "intention_to_treat":
         stopped = treated["end_reason"] == "stopped"
         if stopped.any():
-            caveats.append(f"{int(stopped.sum())} matched users stopped within follow-up; they "
-                           "are still followed (intention to treat)")
+            caveats.append(
+                f"{int(stopped.sum())} matched users stopped within follow-up; they "
+                "are still followed (intention to treat)"
+            )
         uend = fe[treated["code"].to_numpy()]
         ulost = uend < data.cutoff_day - plan.lost_to_follow_up_days
         treated = treated.assign(end_day=uend, end_reason=np.where(ulost, "lost", "ongoing"))
     treated = treated[COLUMNS]
     cohort = pd.concat([treated, controls[COLUMNS]], ignore_index=True)
     smd_before = standardised_differences(eligible, cands)
-    smd_after = standardised_differences(matched_users, cands.iloc[cidx],
-                                         controls["weight"].to_numpy())
-    balance = pd.DataFrame({"covariate": list(BALANCE_COVARIATES),
-                            "label": list(BALANCE_COVARIATES.values()),
-                            "smd_before": smd_before.to_numpy(),
-                            "smd_after": smd_after.to_numpy()})
-    users = users.drop(columns=[c for c in [*ufeat.columns, "relapse_stratum"]
-                                if c not in BALANCE_COVARIATES])
+    smd_after = standardised_differences(
+        matched_users, cands.iloc[cidx], controls["weight"].to_numpy()
+    )
+    balance = pd.DataFrame(
+        {
+            "covariate": list(BALANCE_COVARIATES),
+            "label": list(BALANCE_COVARIATES.values()),
+            "smd_before": smd_before.to_numpy(),
+            "smd_after": smd_after.to_numpy(),
+        }
+    )
+    users = users.drop(
+        columns=[c for c in [*ufeat.columns, "relapse_stratum"] if c not in BALANCE_COVARIATES]
+    )
     if starts_later.any():
-        caveats.append(f"{int(starts_later.sum())} of {len(ccodes)} matched controls started the "
-                       "exposure later; " + ("they were censored then" if censor.any() else
-                       "they stay in the control group (intention to treat), which dilutes a "
-                       "true effect a little"))
-    return MatchResult(method=plan.matching_method, cohort=cohort, users=users,
-                       balance=balance, equipoise=equipoise, n_candidates=len(cands),
-                       caveats=caveats)
+        caveats.append(
+            f"{int(starts_later.sum())} of {len(ccodes)} matched controls started the "
+            "exposure later; "
+            + (
+                "they were censored then"
+                if censor.any()
+                else "they stay in the control group (intention to treat), which dilutes a "
+                "true effect a little"
+            )
+        )
+    return MatchResult(
+        method=plan.matching_method,
+        cohort=cohort,
+        users=users,
+        balance=balance,
+        equipoise=equipoise,
+        n_candidates=len(cands),
+        caveats=caveats,
+    )

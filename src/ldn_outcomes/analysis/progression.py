@@ -29,13 +29,15 @@ from .plan import AnalysisPlan
 from .results import AnalysisResult, Estimate, SmallSample
 from .survival import cox_hazard_ratio, curve_points, km_table, survival_at
 
-METHOD = ("Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
-          "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
-          "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-          "robust SE clustered on match set, each control counted once); each first CDW "
-          "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
-          "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
-          "CDW that is PIRA (a RAW or undefined first CDW censors)")
+METHOD = (
+    "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
+    "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
+    "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
+    "robust SE clustered on match set, each control counted once); each first CDW "
+    "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
+    "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
+    "CDW that is PIRA (a RAW or undefined first CDW censors)"
+)
 CDW_TYPES = ("RAW", "PIRA", "undefined")
 POPULATION_KEYS = {"RAW": "raw_events", "PIRA": "pira_events", "undefined": "undefined_cdw_events"}
 
@@ -51,27 +53,46 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
     options = cdw_options(plan)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
-    start, end = baseline_rows(data.edss, data.relapses, codes, index,
-                               cohort["end_day"].to_numpy(), plan.cdw_baseline_lookback_days,
-                               options)
+    start, end = baseline_rows(
+        data.edss,
+        data.relapses,
+        codes,
+        index,
+        cohort["end_day"].to_numpy(),
+        plan.cdw_baseline_lookback_days,
+        options,
+    )
     found = first_cdw(data.edss, data.relapses, codes, start, end, options)
     event = found["event"].to_numpy()
     cdw_type = found["cdw_type"].to_numpy()
     stop_day = np.where(event, found["onset_day"].to_numpy(), found["last_day"].to_numpy())
     years = (stop_day - index) / DAYS_PER_YEAR
     usable = np.isfinite(years) & (years > 0)
-    return pd.DataFrame({
-        "code": codes, "group": cohort["group"].to_numpy(),
-        "match_id": cohort["match_id"].to_numpy(), "weight": cohort["weight"].to_numpy(),
-        "end_reason": cohort["end_reason"].to_numpy(), "years": years, "event": event,
-        "cdw_type": cdw_type, "pira": event & (cdw_type == "PIRA"),
-        "usable": usable, "has_baseline": end > start,
-    })
+    return pd.DataFrame(
+        {
+            "code": codes,
+            "group": cohort["group"].to_numpy(),
+            "match_id": cohort["match_id"].to_numpy(),
+            "weight": cohort["weight"].to_numpy(),
+            "end_reason": cohort["end_reason"].to_numpy(),
+            "years": years,
+            "event": event,
+            "cdw_type": cdw_type,
+            "pira": event & (cdw_type == "PIRA"),
+            "usable": usable,
+            "has_baseline": end > start,
+        }
+    )
 
 
-def _horizon_estimates(table: pd.DataFrame, plan: AnalysisPlan, label: str, n: int,
-                       outcome: str = "CDW", followed: np.ndarray | None = None
-                       ) -> list[Estimate]:
+def _horizon_estimates(
+    table: pd.DataFrame,
+    plan: AnalysisPlan,
+    label: str,
+    n: int,
+    outcome: str = "CDW",
+    followed: np.ndarray | None = None,
+) -> list[Estimate]:
     """Survival at each planned horizon. With ``followed`` (every follow-up time), a horizon
     is not estimable only when no one was followed that long; without it, the rule the CDW
     lines have always used, which looks at event times only."""
@@ -88,8 +109,17 @@ def _horizon_estimates(table: pd.DataFrame, plan: AnalysisPlan, label: str, n: i
         if beyond:
             note = "beyond the longest follow-up: not estimable"
             s = lo = hi = float("nan")
-        out.append(Estimate(f"{label}: free of {outcome} at {horizon:g} y", s, lo, hi,
-                            "proportion", n=n, note=note))
+        out.append(
+            Estimate(
+                f"{label}: free of {outcome} at {horizon:g} y",
+                s,
+                lo,
+                hi,
+                "proportion",
+                n=n,
+                note=note,
+            )
+        )
     return out
 
 
@@ -99,8 +129,12 @@ def _type_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {kind: int((types == kind).sum()) for kind in CDW_TYPES}
 
 
-def _pira_free(result: AnalysisResult, plan: AnalysisPlan, users: dict[str, pd.DataFrame],
-               controls: pd.DataFrame | None) -> None:
+def _pira_free(
+    result: AnalysisResult,
+    plan: AnalysisPlan,
+    users: dict[str, pd.DataFrame],
+    controls: pd.DataFrame | None,
+) -> None:
     """PIRA-free Kaplan–Meier per group (a first CDW of another type censors at its onset;
     controls weighted 1/k as in the CDW curve), the crude share without PIRA for users, and
     the count of each CDW type in users and matched non-users."""
@@ -112,24 +146,34 @@ def _pira_free(result: AnalysisResult, plan: AnalysisPlan, users: dict[str, pd.D
         if len(part) < plan.min_ldn_users:
             continue
         years = part["years"].to_numpy()
-        table = km_table(years, part["pira"].to_numpy(), weights=part["weight"].to_numpy(),
-                         alpha=plan.alpha)
+        table = km_table(
+            years, part["pira"].to_numpy(), weights=part["weight"].to_numpy(), alpha=plan.alpha
+        )
         result.estimates += _horizon_estimates(table, plan, name, len(part), "PIRA", years)
         if name in users:
             free = int((~part["pira"]).sum())
             lo, hi = proportion_confint(free, len(part), alpha=plan.alpha, method="wilson")
-            result.estimates.append(Estimate(
-                f"{name}: crude share without PIRA (any follow-up length)", free / len(part),
-                float(lo), float(hi), "proportion", n=len(part),
-                note="ignores how long each person was followed"))
+            result.estimates.append(
+                Estimate(
+                    f"{name}: crude share without PIRA (any follow-up length)",
+                    free / len(part),
+                    float(lo),
+                    float(hi),
+                    "proportion",
+                    n=len(part),
+                    note="ignores how long each person was followed",
+                )
+            )
     result.caveats.append(
         "PIRA-free: only the first CDW is classified; when it is relapse-associated (RAW) or "
         "undefined, follow-up for PIRA ends there (censored), as if those people would later "
-        "show PIRA as often as those still followed")
+        "show PIRA as often as those still followed"
+    )
 
 
-def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
-                        matched: MatchResult | None = None) -> AnalysisResult:
+def analyse_progression(
+    data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
+) -> AnalysisResult:
     require_users(users, plan)
     if data.edss.empty:
         raise InsufficientData("no EDSS visits in the registry: progression cannot be assessed")
@@ -138,12 +182,14 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
     if len(ok) < plan.min_ldn_users:
         raise InsufficientData(
             f"only {len(ok)} LDN users have an EDSS score in the year before starting and one "
-            f"after; at least {plan.min_ldn_users} are needed")
+            f"after; at least {plan.min_ldn_users} are needed"
+        )
     result = AnalysisResult(name="progression", method=METHOD)
     table = km_table(ok["years"].to_numpy(), ok["event"].to_numpy(), alpha=plan.alpha)
     horizon_estimates = _horizon_estimates(table, plan, "LDN users", len(ok))
-    headline = next((e for e in horizon_estimates if "at 3 y" in e.label
-                     and np.isfinite(e.value)), None)
+    headline = next(
+        (e for e in horizon_estimates if "at 3 y" in e.label and np.isfinite(e.value)), None
+    )
     if headline is None:
         finite = [e for e in horizon_estimates if np.isfinite(e.value)]
         headline = finite[-1] if finite else horizon_estimates[0]
@@ -151,12 +197,22 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
     result.estimates += [e for e in horizon_estimates if e is not headline]
     free = int((~ok["event"]).sum())
     lo, hi = proportion_confint(free, len(ok), alpha=plan.alpha, method="wilson")
-    result.estimates.append(Estimate("crude share without CDW (any follow-up length)",
-                                     free / len(ok), float(lo), float(hi), "proportion",
-                                     n=len(ok), note="ignores how long each person was followed"))
+    result.estimates.append(
+        Estimate(
+            "crude share without CDW (any follow-up length)",
+            free / len(ok),
+            float(lo),
+            float(hi),
+            "proportion",
+            n=len(ok),
+            note="ignores how long each person was followed",
+        )
+    )
     curves = {"LDN users": curve_points(table)}
-    for name, mask in (("relapsing (CIS/RRMS)", ~data.patients["progressive"].to_numpy()),
-                       ("progressive (SPMS/PPMS)", data.patients["progressive"].to_numpy())):
+    for name, mask in (
+        ("relapsing (CIS/RRMS)", ~data.patients["progressive"].to_numpy()),
+        ("progressive (SPMS/PPMS)", data.patients["progressive"].to_numpy()),
+    ):
         part = ok[mask[ok["code"].to_numpy()]]
         if len(part) < plan.min_ldn_users:
             result.caveats.append(f"{name}: only {len(part)} users; no separate estimate")
@@ -164,18 +220,21 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
         sub = km_table(part["years"].to_numpy(), part["event"].to_numpy(), alpha=plan.alpha)
         result.estimates += _horizon_estimates(sub, plan, name, len(part))
         curves[name] = curve_points(sub)
-    worst_event = ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(),
-                                                   ["stopped", "lost"])
+    worst_event = ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(), ["stopped", "lost"])
     worst = km_table(ok["years"].to_numpy(), worst_event, alpha=plan.alpha)
-    result.estimates += _horizon_estimates(worst, plan, "worst case (stopping or leaving = "
-                                           "progressed)", len(ok))
+    result.estimates += _horizon_estimates(
+        worst, plan, "worst case (stopping or leaving = progressed)", len(ok)
+    )
     curves["worst case"] = curve_points(worst)
     stopped = int((ok["end_reason"] == "stopped").sum())
     lost = int((ok["end_reason"] == "lost").sum())
     result.population = {
-        "n_patients": int(len(ok)), "n_ldn_users": int(len(users)),
+        "n_patients": int(len(ok)),
+        "n_ldn_users": int(len(users)),
         "person_years": float(np.clip(ok["years"], 0, None).sum()),
-        "events": int(ok["event"].sum()), "stopped_ldn": stopped, "left_registry": lost,
+        "events": int(ok["event"].sum()),
+        "stopped_ldn": stopped,
+        "left_registry": lost,
         **{POPULATION_KEYS[kind]: count for kind, count in _type_counts(ok).items()},
         "excluded_no_edss": int(len(users) - len(ok)),
     }
@@ -197,15 +256,25 @@ def analyse_progression(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFr
         mep = mep[mep["usable"]]
         ctrl = mep[mep["group"] == "control"]
         if len(ctrl) >= plan.min_ldn_users:
-            ctable = km_table(ctrl["years"].to_numpy(), ctrl["event"].to_numpy(),
-                              weights=ctrl["weight"].to_numpy(), alpha=plan.alpha)
+            ctable = km_table(
+                ctrl["years"].to_numpy(),
+                ctrl["event"].to_numpy(),
+                weights=ctrl["weight"].to_numpy(),
+                alpha=plan.alpha,
+            )
             result.estimates += _horizon_estimates(ctable, plan, "matched non-users", len(ctrl))
             curves["matched non-users"] = curve_points(ctable)
             mep = mep.assign(ldn=(mep["group"] == "ldn").astype(int))
             try:
-                hr = cox_hazard_ratio(mep, duration="years", event="event", covariate="ldn",
-                                      label="hazard ratio of CDW, LDN vs matched non-users",
-                                      cluster="match_id", alpha=plan.alpha)
+                hr = cox_hazard_ratio(
+                    mep,
+                    duration="years",
+                    event="event",
+                    covariate="ldn",
+                    label="hazard ratio of CDW, LDN vs matched non-users",
+                    cluster="match_id",
+                    alpha=plan.alpha,
+                )
                 result.estimates.append(hr)
                 result.details["matched_hazard_ratio"] = hr.to_dict()
             except InsufficientData as error:

@@ -14,8 +14,12 @@ import pandas as pd
 
 from ..domain.definitions.relapse import MIN_SEPARATION_DAYS
 
-QUALIFYING, SAME_EVENT, EXCLUDED, UNCONFIRMED = "qualifying", "same_event", "excluded", \
-    "unconfirmed"
+QUALIFYING, SAME_EVENT, EXCLUDED, UNCONFIRMED = (
+    "qualifying",
+    "same_event",
+    "excluded",
+    "unconfirmed",
+)
 
 
 def _flag(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -26,15 +30,21 @@ def _flag(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(missing, -1, np.where(truthy, 1, 0)).astype(int)
 
 
-def qualify(codes: np.ndarray, onsets: np.ndarray, lasted_24h, fever,
-            min_separation_days: int = MIN_SEPARATION_DAYS) -> np.ndarray:
+def qualify(
+    codes: np.ndarray,
+    onsets: np.ndarray,
+    lasted_24h,
+    fever,
+    min_separation_days: int = MIN_SEPARATION_DAYS,
+) -> np.ndarray:
     """Status per relapse; rows must be sorted by (code, onset)."""
     lasted = _flag(lasted_24h)
     feverish = _flag(fever)
     excluded = (lasted == 0) | (feverish == 1)
     unconfirmed = (lasted == -1) | (feverish == -1)
     status = np.where(excluded, EXCLUDED, np.where(unconfirmed, UNCONFIRMED, QUALIFYING)).astype(
-        object)
+        object
+    )
     last_code, last_counted = None, -np.inf
     for i in np.flatnonzero(~excluded):  # sequential: "30 days after the last counted onset"
         if codes[i] != last_code:

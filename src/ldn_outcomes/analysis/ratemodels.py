@@ -23,24 +23,36 @@ from ..errors import InsufficientData
 from .results import Estimate
 
 
-def negbin_glm(endog: np.ndarray, exog: np.ndarray, offset: np.ndarray | None = None,
-               groups: np.ndarray | None = None):
+def negbin_glm(
+    endog: np.ndarray,
+    exog: np.ndarray,
+    offset: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+):
     """NB2 GLM at the ML dispersion; cluster-robust covariance when ``groups`` is given."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ml = sm.NegativeBinomial(endog, exog, offset=offset, loglike_method="nb2").fit(
-            disp=0, maxiter=200)
+            disp=0, maxiter=200
+        )
         alpha = float(ml.params[-1])
-        glm = sm.GLM(endog, exog, family=sm.families.NegativeBinomial(alpha=alpha),
-                     offset=offset)
+        glm = sm.GLM(endog, exog, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset)
         if groups is None:
             return glm.fit(), alpha
         return glm.fit(cov_type="cluster", cov_kwds={"groups": groups}), alpha
 
 
-def rate_ratio(endog: np.ndarray, exog: np.ndarray, years: np.ndarray, groups: np.ndarray,
-               column: int, label: str, model: str = "poisson_gee", alpha: float = 0.05,
-               note: str = "") -> Estimate:
+def rate_ratio(
+    endog: np.ndarray,
+    exog: np.ndarray,
+    years: np.ndarray,
+    groups: np.ndarray,
+    column: int,
+    label: str,
+    model: str = "poisson_gee",
+    alpha: float = 0.05,
+    note: str = "",
+) -> Estimate:
     """exp(coefficient ``column``) with its robust 95% CI."""
     keep = years > 0
     endog, exog, years, groups = endog[keep], exog[keep], years[keep], groups[keep]
@@ -53,12 +65,19 @@ def rate_ratio(endog: np.ndarray, exog: np.ndarray, years: np.ndarray, groups: n
             fit, _ = negbin_glm(endog, exog, offset, groups)
         else:
             fit = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit(
-                cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]})
+                cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
+            )
     coef = float(np.asarray(fit.params)[column])
     se = float(np.asarray(fit.bse)[column])
     if not np.isfinite(se) or se <= 0:
         raise InsufficientData(f"{label}: the model could not estimate an interval")
     z = norm.ppf(1 - alpha / 2)
-    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
-                    float(np.exp(coef + z * se)), "ratio", n=int(len(np.unique(groups))),
-                    note=note)
+    return Estimate(
+        label,
+        float(np.exp(coef)),
+        float(np.exp(coef - z * se)),
+        float(np.exp(coef + z * se)),
+        "ratio",
+        n=int(len(np.unique(groups))),
+        note=note,
+    )

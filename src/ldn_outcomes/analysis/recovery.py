@@ -40,10 +40,12 @@ from .plan import AnalysisPlan
 from .results import AnalysisResult, SmallSample
 from .survival import cox_hazard_ratio, curve_points, km_table
 
-METHOD = ("Kaplan-Meier of days from onset to recovery, treated relapses (an LDN course started "
-          "with onset <= start <= recovery) entering at LDN start (left truncation) and their "
-          "days before it counted off LDN (time-dependent exposure); Cox hazard ratio of "
-          "recovery, robust SE clustered on patient")
+METHOD = (
+    "Kaplan-Meier of days from onset to recovery, treated relapses (an LDN course started "
+    "with onset <= start <= recovery) entering at LDN start (left truncation) and their "
+    "days before it counted off LDN (time-dependent exposure); Cox hazard ratio of "
+    "recovery, robust SE clustered on patient"
+)
 UNRECORDED_METHOD = {
     "complete_case": "relapses without a recovery date left out of every group (complete case)",
     "ongoing": "relapses without a recovery date read as not recovered by the last contact",
@@ -62,8 +64,9 @@ def course_starts(exposures: pd.DataFrame, drug_class: str, gap_days: int) -> pd
     rows = rows.sort_values(["code", "start", "stop"])
     codes = rows["code"].to_numpy()
     start = rows["start"].to_numpy(dtype=float)
-    stop = np.where(np.isnan(rows["stop"].to_numpy(dtype=float)), np.inf,
-                    rows["stop"].to_numpy(dtype=float))
+    stop = np.where(
+        np.isnan(rows["stop"].to_numpy(dtype=float)), np.inf, rows["stop"].to_numpy(dtype=float)
+    )
     reach = pd.Series(stop).groupby(codes).cummax().to_numpy()
     previous = np.r_[-np.inf, reach[:-1]]
     same = np.r_[False, codes[1:] == codes[:-1]]
@@ -71,8 +74,9 @@ def course_starts(exposures: pd.DataFrame, drug_class: str, gap_days: int) -> pd
     return pd.DataFrame({"code": codes[new], "start": start[new]})
 
 
-def attack_status(relapses: pd.DataFrame, exposures: pd.DataFrame, first_start: np.ndarray,
-                  plan: AnalysisPlan) -> pd.DataFrame:
+def attack_status(
+    relapses: pd.DataFrame, exposures: pd.DataFrame, first_start: np.ndarray, plan: AnalysisPlan
+) -> pd.DataFrame:
     """Per relapse row: ``course_day`` (the start of the first counted LDN course on or after
     the onset; NaN if none), ``status`` ("during", "not", "unknown": the domain's
     True/False/None under the plan's course choice and ``attack_max_days``) and ``treated``
@@ -97,16 +101,20 @@ def attack_status(relapses: pd.DataFrame, exposures: pd.DataFrame, first_start: 
     counted = np.isfinite(course)
     if plan.attack_max_days is not None:
         counted &= course - onset <= plan.attack_max_days
-    status = np.where(~counted, NOT_DURING,
-                      np.where(~np.isfinite(recovery), UNKNOWN,
-                               np.where(course <= recovery, DURING, NOT_DURING)))
+    status = np.where(
+        ~counted,
+        NOT_DURING,
+        np.where(~np.isfinite(recovery), UNKNOWN, np.where(course <= recovery, DURING, NOT_DURING)),
+    )
     treated = (status == DURING) | (
-        (status == UNKNOWN) & (plan.attack_unrecorded_recovery == "ongoing"))
+        (status == UNKNOWN) & (plan.attack_unrecorded_recovery == "ongoing")
+    )
     return pd.DataFrame({"course_day": course, "status": status, "treated": treated})
 
 
-def relapse_episodes(data: AnalysisData, plan: AnalysisPlan,
-                     matched: MatchResult | None) -> pd.DataFrame:
+def relapse_episodes(
+    data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None
+) -> pd.DataFrame:
     """One row per relapse with time at risk in a group: relapse (its position in
     ``data.relapses``), code, group, days (onset to recovery or censoring), event, entry (days
     from onset to LDN start, treated relapses), ``recorded`` (a recovery date exists) and
@@ -123,8 +131,12 @@ def relapse_episodes(data: AnalysisData, plan: AnalysisPlan,
     start = p["ldn_start"].to_numpy()[codes]
     follow_end = p["follow_end"].to_numpy()[codes]
     censor = np.minimum(follow_end, onset + plan.recovery_max_days)
-    attack = attack_status(rel, data.exposures, p["ldn_start"].to_numpy(),
-                           plan.with_options(attack_unrecorded_recovery="ongoing"))
+    attack = attack_status(
+        rel,
+        data.exposures,
+        p["ldn_start"].to_numpy(),
+        plan.with_options(attack_unrecorded_recovery="ongoing"),
+    )
     treated = attack["treated"].to_numpy()
     before = np.isfinite(start) & (onset < start)  # the days up to the first start are off LDN
     group = np.where(treated, TREATED, np.where(before, EARLIER, ""))
@@ -138,50 +150,86 @@ def relapse_episodes(data: AnalysisData, plan: AnalysisPlan,
     stop = np.where(group == EARLIER, np.minimum(censor, start), censor)
     entry = np.where(treated, attack["course_day"].to_numpy() - onset, 0.0)
     split = treated & before
-    frame = pd.concat([
-        _rows(codes, group, onset, recovery, stop, entry, group != "", before_start=False),
-        _rows(codes, np.full(len(codes), EARLIER), onset, recovery, np.minimum(censor, start),
-              np.zeros(len(codes)), split, before_start=True),
-    ], ignore_index=True)
+    frame = pd.concat(
+        [
+            _rows(codes, group, onset, recovery, stop, entry, group != "", before_start=False),
+            _rows(
+                codes,
+                np.full(len(codes), EARLIER),
+                onset,
+                recovery,
+                np.minimum(censor, start),
+                np.zeros(len(codes)),
+                split,
+                before_start=True,
+            ),
+        ],
+        ignore_index=True,
+    )
     return frame[frame["days"] > frame["entry"]]
 
 
-def _rows(codes: np.ndarray, group: np.ndarray, onset: np.ndarray, recovery: np.ndarray,
-          stop: np.ndarray, entry: np.ndarray, keep: np.ndarray, *,
-          before_start: bool) -> pd.DataFrame:
+def _rows(
+    codes: np.ndarray,
+    group: np.ndarray,
+    onset: np.ndarray,
+    recovery: np.ndarray,
+    stop: np.ndarray,
+    entry: np.ndarray,
+    keep: np.ndarray,
+    *,
+    before_start: bool,
+) -> pd.DataFrame:
     """Episodes observed from onset (or ``entry`` days later) to recovery or ``stop``."""
     recorded = np.isfinite(recovery)
     event = recorded & (recovery <= stop)
     days = np.where(event, recovery, stop) - onset
-    return pd.DataFrame({"relapse": np.flatnonzero(keep), "code": codes[keep],
-                         "group": group[keep], "days": days[keep],
-                         "event": event[keep], "entry": entry[keep],
-                         "recorded": recorded[keep], "before_start": before_start})
+    return pd.DataFrame(
+        {
+            "relapse": np.flatnonzero(keep),
+            "code": codes[keep],
+            "group": group[keep],
+            "days": days[keep],
+            "event": event[keep],
+            "entry": entry[keep],
+            "recorded": recorded[keep],
+            "before_start": before_start,
+        }
+    )
 
 
-def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
-                     matched: MatchResult | None = None) -> AnalysisResult:
+def analyse_recovery(
+    data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None = None
+) -> AnalysisResult:
     if data.relapses.empty:
         raise InsufficientData("no relapses recorded: nothing to measure recovery on")
     episodes = relapse_episodes(data, plan, matched)
     # Each relapse counted once, in the group of its first row.
     unrecorded = episodes[~episodes["recorded"]].drop_duplicates("relapse")
-    left_out = {name: int((unrecorded["group"] == name).sum())
-                for name in (TREATED, EARLIER, CONTROLS)}
+    left_out = {
+        name: int((unrecorded["group"] == name).sum()) for name in (TREATED, EARLIER, CONTROLS)
+    }
     if plan.attack_unrecorded_recovery == "complete_case":
         episodes = episodes[episodes["recorded"]]
     treated = episodes[episodes["group"] == TREATED]
     if len(treated) < plan.min_ldn_users:
         raise InsufficientData(
             f"only {len(treated)} relapses in which LDN was started during the attack; at least "
-            f"{plan.min_ldn_users} are needed")
-    result = AnalysisResult(name="relapse_recovery", method=(
-        f"{METHOD}; {UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"))
+            f"{plan.min_ldn_users} are needed"
+        )
+    result = AnalysisResult(
+        name="relapse_recovery",
+        method=(f"{METHOD}; {UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"),
+    )
     curves = {}
     for name, part in episodes.groupby("group"):
         try:
-            table = km_table(part["days"].to_numpy(), part["event"].to_numpy(),
-                             entry=part["entry"].to_numpy(), alpha=plan.alpha)
+            table = km_table(
+                part["days"].to_numpy(),
+                part["event"].to_numpy(),
+                entry=part["entry"].to_numpy(),
+                alpha=plan.alpha,
+            )
         except InsufficientData as error:
             result.caveats.append(f"{name}: no curve ({error})")
             continue
@@ -193,10 +241,18 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
             continue
         part = part.assign(ldn=(part["group"] == TREATED).astype(int))
         try:
-            result.estimates.append(cox_hazard_ratio(
-                part, duration="days", event="event", covariate="ldn", entry="entry",
-                cluster="code", label=f"hazard ratio of recovery, LDN during attack vs {other}",
-                alpha=plan.alpha))
+            result.estimates.append(
+                cox_hazard_ratio(
+                    part,
+                    duration="days",
+                    event="event",
+                    covariate="ldn",
+                    entry="entry",
+                    cluster="code",
+                    label=f"hazard ratio of recovery, LDN during attack vs {other}",
+                    alpha=plan.alpha,
+                )
+            )
         except InsufficientData as error:
             result.caveats.append(str(error))
     if not result.estimates:
@@ -217,25 +273,41 @@ def analyse_recovery(data: AnalysisData, plan: AnalysisPlan,
         _unrecorded_caveat(plan, left_out),
     ]
     if treated["event"].sum() < 10:
-        result.warn(SmallSample, f"only {int(treated['event'].sum())} recoveries among treated "
-                    "relapses")
-    attack = attack_status(data.relapses.dropna(subset=["onset"]), data.exposures,
-                           data.patients["ldn_start"].to_numpy(), plan)
+        result.warn(
+            SmallSample, f"only {int(treated['event'].sum())} recoveries among treated relapses"
+        )
+    attack = attack_status(
+        data.relapses.dropna(subset=["onset"]),
+        data.exposures,
+        data.patients["ldn_start"].to_numpy(),
+        plan,
+    )
     result.details["attack_status"] = {
-        kind: int((attack["status"] == kind).sum()) for kind in (DURING, NOT_DURING, UNKNOWN)}
+        kind: int((attack["status"] == kind).sum()) for kind in (DURING, NOT_DURING, UNKNOWN)
+    }
     result.details["without_recovery_date"] = {
-        "handling": plan.attack_unrecorded_recovery, "by_group": left_out}
+        "handling": plan.attack_unrecorded_recovery,
+        "by_group": left_out,
+    }
     result.details["curves"] = curves
     return result
 
 
 def _attack_caveat(plan: AnalysisPlan) -> str:
-    course = ("the first LDN course" if plan.attack_course == "first" else
-              f"any LDN course (exposures joined across gaps of {plan.ldn_course_gap_days} days)")
-    bound = ("" if plan.attack_max_days is None else
-             f", at most {plan.attack_max_days} days after the onset")
-    return (f"'started during the attack': {course} started on or after the onset and on or "
-            f"before the recorded recovery{bound}")
+    course = (
+        "the first LDN course"
+        if plan.attack_course == "first"
+        else f"any LDN course (exposures joined across gaps of {plan.ldn_course_gap_days} days)"
+    )
+    bound = (
+        ""
+        if plan.attack_max_days is None
+        else f", at most {plan.attack_max_days} days after the onset"
+    )
+    return (
+        f"'started during the attack': {course} started on or after the onset and on or "
+        f"before the recorded recovery{bound}"
+    )
 
 
 def _unrecorded_caveat(plan: AnalysisPlan, left_out: dict[str, int]) -> str:
@@ -243,16 +315,23 @@ def _unrecorded_caveat(plan: AnalysisPlan, left_out: dict[str, int]) -> str:
     handling makes about them."""
     total = sum(left_out.values())
     counts = "; ".join(f"{name}: {n}" for name, n in left_out.items())
-    start = ("an LDN start after the onset" if plan.attack_max_days is None else
-             f"an LDN start within {plan.attack_max_days} days of the onset")
+    start = (
+        "an LDN start after the onset"
+        if plan.attack_max_days is None
+        else f"an LDN start within {plan.attack_max_days} days of the onset"
+    )
     if plan.attack_unrecorded_recovery == "complete_case":
-        return (f"{total} relapses without a recorded recovery date were left out of every "
-                f"group ({counts}; '{TREATED}' counts those with {start}). This complete-case "
-                "analysis assumes the dates are missing independently of how long recovery "
-                "took; an attack still going at the last contact has no date either and is "
-                "left out too, which can make recovery look faster in a group with more recent "
-                "attacks")
-    return (f"{total} relapses without a recorded recovery date ({counts}) were read as not "
-            f"recovered by the last contact (at most {plan.recovery_max_days} days): if a "
-            "date is merely missing, this makes recovery look slower, most in the treated "
-            f"group, which takes every such relapse with {start}")
+        return (
+            f"{total} relapses without a recorded recovery date were left out of every "
+            f"group ({counts}; '{TREATED}' counts those with {start}). This complete-case "
+            "analysis assumes the dates are missing independently of how long recovery "
+            "took; an attack still going at the last contact has no date either and is "
+            "left out too, which can make recovery look faster in a group with more recent "
+            "attacks"
+        )
+    return (
+        f"{total} relapses without a recorded recovery date ({counts}) were read as not "
+        f"recovered by the last contact (at most {plan.recovery_max_days} days): if a "
+        "date is merely missing, this makes recovery look slower, most in the treated "
+        f"group, which takes every such relapse with {start}"
+    )

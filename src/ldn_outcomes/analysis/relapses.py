@@ -43,23 +43,30 @@ from .ratemodels import negbin_glm, rate_ratio
 from .results import AnalysisResult, Estimate, SmallSample
 from .trajectories import count_in
 
-METHOD_GEE = ("Poisson regression with cluster-robust (sandwich) SE on patient or match set "
-              "(= GEE, independence working correlation), log person-years offset")
+METHOD_GEE = (
+    "Poisson regression with cluster-robust (sandwich) SE on patient or match set "
+    "(= GEE, independence working correlation), log person-years offset"
+)
 METHOD_NB = "negative binomial GLM (NB2, cluster-robust SE), log person-years offset"
 
 
 def method_text(plan: AnalysisPlan) -> str:
     """What was fitted, as the result states it (the plan decides the model and adjustment)."""
     bins = plan.relapse_adjust_bins_days
-    adjusted = (f", adjusted for relapse counts in the {bins[-1]} days before" if bins else "")
+    adjusted = f", adjusted for relapse counts in the {bins[-1]} days before" if bins else ""
     model = METHOD_NB if plan.relapse_model == "negbin" else METHOD_GEE
-    return ("headline: relapse rates after the (pseudo-)start, LDN users vs matched non-users "
-            f"(weighted 1/k){adjusted}; also within-patient before/after rate ratios; {model}")
+    return (
+        "headline: relapse rates after the (pseudo-)start, LDN users vs matched non-users "
+        f"(weighted 1/k){adjusted}; also within-patient before/after rate ratios; {model}"
+    )
+
+
 MATCHED_LABEL = "rate ratio after the start vs matched non-users (matched)"
 
 
-def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
-            exclusion_days: int) -> pd.DataFrame:
+def windows(
+    data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, exclusion_days: int
+) -> pd.DataFrame:
     """Two rows per cohort row: period 0 (before the start) and 1 (after), counts, years and
     the cohort row's weight (1 for users, 1/k for each of a user's k matched controls)."""
     width = plan.relapse_window_years * DAYS_PER_YEAR
@@ -80,22 +87,29 @@ def windows(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
     post_n = np.where(post_y > 0, post_n, 0)
     n = int(both.sum())
     sel = np.flatnonzero(both)
-    frame = pd.DataFrame({
-        "code": np.r_[codes[sel], codes[sel]],
-        "match_id": np.tile(cohort["match_id"].to_numpy()[sel], 2),
-        "ldn": np.tile((cohort["group"].to_numpy()[sel] == "ldn").astype(int), 2),
-        "weight": np.tile(cohort["weight"].to_numpy(dtype=float)[sel], 2),
-        "post": np.r_[np.zeros(n, int), np.ones(n, int)],
-        "count": np.r_[pre_n[sel], post_n[sel]],
-        "years": np.r_[pre_y[sel], post_y[sel]],
-    })
+    frame = pd.DataFrame(
+        {
+            "code": np.r_[codes[sel], codes[sel]],
+            "match_id": np.tile(cohort["match_id"].to_numpy()[sel], 2),
+            "ldn": np.tile((cohort["group"].to_numpy()[sel] == "ldn").astype(int), 2),
+            "weight": np.tile(cohort["weight"].to_numpy(dtype=float)[sel], 2),
+            "post": np.r_[np.zeros(n, int), np.ones(n, int)],
+            "count": np.r_[pre_n[sel], post_n[sel]],
+            "years": np.r_[pre_y[sel], post_y[sel]],
+        }
+    )
     for name, values in history_covariates(rel, plan, codes, index, fs).items():
         frame[name] = np.tile(values[sel], 2)
     return frame
 
 
-def history_covariates(rel: pd.DataFrame, plan: AnalysisPlan, codes: np.ndarray,
-                       index: np.ndarray, follow_start: np.ndarray) -> dict[str, np.ndarray]:
+def history_covariates(
+    rel: pd.DataFrame,
+    plan: AnalysisPlan,
+    codes: np.ndarray,
+    index: np.ndarray,
+    follow_start: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Relapse counts in each adjustment window before the (pseudo-)start (capped), and the
     years observed before it (capped at the longest window): the headline's covariates."""
     bins = plan.relapse_adjust_bins_days
@@ -107,8 +121,9 @@ def history_covariates(rel: pd.DataFrame, plan: AnalysisPlan, codes: np.ndarray,
         lo = np.maximum(index - hi_day, follow_start)
         hi = index - lo_day
         counts = count_in(rel, "onset", codes, lo - 0.5, hi - 0.5)
-        out[f"history_{lo_day}_{hi_day}"] = np.minimum(np.where(hi > lo, counts, 0),
-                                                       plan.relapse_exact_cap).astype(float)
+        out[f"history_{lo_day}_{hi_day}"] = np.minimum(
+            np.where(hi > lo, counts, 0), plan.relapse_exact_cap
+        ).astype(float)
         lo_day = hi_day
     out["history_years"] = np.clip(index - follow_start, 0, bins[-1]) / DAYS_PER_YEAR
     return out
@@ -131,8 +146,14 @@ def _crude(frame: pd.DataFrame, post: int, ldn: int = 1) -> float:
     return float((part["count"] * weight).sum() / years) if years > 0 else float("nan")
 
 
-def weighted_rate_ratio(frame: pd.DataFrame, exog: np.ndarray, column: int, label: str,
-                        plan: AnalysisPlan, note: str = "") -> Estimate:
+def weighted_rate_ratio(
+    frame: pd.DataFrame,
+    exog: np.ndarray,
+    column: int,
+    label: str,
+    plan: AnalysisPlan,
+    note: str = "",
+) -> Estimate:
     """exp(coefficient ``column``) of a weighted rate model (controls 1/k), with a sandwich
     interval clustered on the match set. Poisson: weighted GLM (``var_weights``), whose
     estimating equations give the weighted rates exactly; NB2: the dispersion from the
@@ -154,22 +175,37 @@ def weighted_rate_ratio(frame: pd.DataFrame, exog: np.ndarray, column: int, labe
         else:
             family = sm.families.Poisson()
         fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=weights).fit(
-            cov_type="cluster", cov_kwds={"groups": groups})
+            cov_type="cluster", cov_kwds={"groups": groups}
+        )
     coef = float(np.asarray(fit.params)[column])
     se = float(np.asarray(fit.bse)[column])
     if not np.isfinite(se) or se <= 0:
         raise InsufficientData(f"{label}: the model could not estimate an interval")
     z = norm.ppf(1 - plan.alpha / 2)
-    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
-                    float(np.exp(coef + z * se)), "ratio", n=int(len(np.unique(groups))),
-                    note=note)
+    return Estimate(
+        label,
+        float(np.exp(coef)),
+        float(np.exp(coef - z * se)),
+        float(np.exp(coef + z * se)),
+        "ratio",
+        n=int(len(np.unique(groups))),
+        note=note,
+    )
 
 
 def within_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estimate:
     x = np.column_stack([np.ones(len(frame)), frame["post"].to_numpy()])
-    return rate_ratio(frame["count"].to_numpy(float), x, frame["years"].to_numpy(),
-                      frame["code"].to_numpy(), 1, label, plan.relapse_model, plan.alpha,
-                      note=f"ARR before {_crude(frame, 0):.2f}, on LDN {_crude(frame, 1):.2f}")
+    return rate_ratio(
+        frame["count"].to_numpy(float),
+        x,
+        frame["years"].to_numpy(),
+        frame["code"].to_numpy(),
+        1,
+        label,
+        plan.relapse_model,
+        plan.alpha,
+        note=f"ARR before {_crude(frame, 0):.2f}, on LDN {_crude(frame, 1):.2f}",
+    )
 
 
 def matched_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estimate:
@@ -177,13 +213,16 @@ def matched_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estima
     in differences, biased when starting follows a transient relapse (module docstring)."""
     post, ldn = frame["post"].to_numpy(), frame["ldn"].to_numpy()
     x = np.column_stack([np.ones(len(frame)), post, ldn, post * ldn])
-    note = (f"LDN users {_crude(frame, 0):.2f} -> {_crude(frame, 1):.2f}; matched non-users "
-            f"{_crude(frame, 0, 0):.2f} -> {_crude(frame, 1, 0):.2f} relapses/year")
+    note = (
+        f"LDN users {_crude(frame, 0):.2f} -> {_crude(frame, 1):.2f}; matched non-users "
+        f"{_crude(frame, 0, 0):.2f} -> {_crude(frame, 1, 0):.2f} relapses/year"
+    )
     return weighted_rate_ratio(frame, x, 3, label, plan, note=note)
 
 
-def matched_after_ratio(frame: pd.DataFrame, plan: AnalysisPlan,
-                        label: str = MATCHED_LABEL, adjust: bool = True) -> Estimate:
+def matched_after_ratio(
+    frame: pd.DataFrame, plan: AnalysisPlan, label: str = MATCHED_LABEL, adjust: bool = True
+) -> Estimate:
     """Relapse rate after the start, LDN users vs their matched controls after the
     pseudo-start (weighted 1/k, clustered on the match set): the headline comparison.
 
@@ -193,8 +232,10 @@ def matched_after_ratio(frame: pd.DataFrame, plan: AnalysisPlan,
     if not ((after["ldn"] == 1).any() and (after["ldn"] == 0).any()):
         raise InsufficientData(f"{label}: users or matched controls have no follow-up")
     x = np.column_stack([np.ones(len(after)), after["ldn"].to_numpy()])
-    note = (f"LDN users {_crude(frame, 1):.2f}, matched non-users {_crude(frame, 1, 0):.2f} "
-            "relapses/year after the (pseudo-)start")
+    note = (
+        f"LDN users {_crude(frame, 1):.2f}, matched non-users {_crude(frame, 1, 0):.2f} "
+        "relapses/year after the (pseudo-)start"
+    )
     history = _history_design(after) if adjust else np.empty((len(after), 0))
     if history.shape[1]:
         adjusted = np.column_stack([x, history])
@@ -204,46 +245,67 @@ def matched_after_ratio(frame: pd.DataFrame, plan: AnalysisPlan,
     return weighted_rate_ratio(after, x, 1, label, plan, note=note)
 
 
-def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
-                     matched: MatchResult | None = None) -> AnalysisResult:
+def analyse_relapses(
+    data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
+) -> AnalysisResult:
     require_users(users, plan)
     naive = windows(data, plan, users, 0)
     if naive["code"].nunique() < plan.min_ldn_users:
         raise InsufficientData(
             f"only {naive['code'].nunique()} LDN users have follow-up both before and after "
-            f"starting; at least {plan.min_ldn_users} are needed")
+            f"starting; at least {plan.min_ldn_users} are needed"
+        )
     method = method_text(plan)
     result = AnalysisResult(name="relapses", method=method)
     lagged = windows(data, plan, users, plan.pre_start_exclusion_days)
     naive_est = within_ratio(naive, plan, "naive before/after rate ratio (LDN users)")
     lagged_est = within_ratio(
-        lagged, plan,
+        lagged,
+        plan,
         f"before/after rate ratio leaving out the {plan.pre_start_exclusion_days} days before "
-        "the start")
+        "the start",
+    )
     estimates = [naive_est, lagged_est]
     if matched is not None and (matched.cohort["group"] == "control").any():
         mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
         if (mwin["ldn"] == 0).any() and (mwin["ldn"] == 1).any():
             estimates.insert(0, matched_after_ratio(mwin, plan))
             if plan.relapse_adjust_bins_days:
-                estimates.insert(1, matched_after_ratio(
-                    mwin, plan, MATCHED_LABEL + ", not adjusted for relapse history",
-                    adjust=False))
-            estimates.append(matched_ratio(
-                mwin, plan, "ratio of before/after rate ratios vs matched non-users "
-                "(lagged, matched; biased by regression to the mean)"))
+                estimates.insert(
+                    1,
+                    matched_after_ratio(
+                        mwin,
+                        plan,
+                        MATCHED_LABEL + ", not adjusted for relapse history",
+                        adjust=False,
+                    ),
+                )
+            estimates.append(
+                matched_ratio(
+                    mwin,
+                    plan,
+                    "ratio of before/after rate ratios vs matched non-users "
+                    "(lagged, matched; biased by regression to the mean)",
+                )
+            )
             mwin0 = windows(data, plan, matched.cohort, 0)
-            estimates.append(matched_ratio(
-                mwin0, plan, "ratio of before/after rate ratios vs matched non-users (no lag)"))
-            result.population["matched_controls"] = int(mwin.loc[mwin["ldn"] == 0,
-                                                                 "code"].count() // 2)
+            estimates.append(
+                matched_ratio(
+                    mwin0, plan, "ratio of before/after rate ratios vs matched non-users (no lag)"
+                )
+            )
+            result.population["matched_controls"] = int(
+                mwin.loc[mwin["ldn"] == 0, "code"].count() // 2
+            )
     result.estimates = estimates
     events = int(naive["count"].sum())
-    result.population.update({
-        "n_patients": int(naive["code"].nunique()),
-        "person_years": float(naive["years"].sum()),
-        "relapses": events,
-    })
+    result.population.update(
+        {
+            "n_patients": int(naive["code"].nunique()),
+            "person_years": float(naive["years"].sum()),
+            "relapses": events,
+        }
+    )
     result.caveats += [
         "people often start LDN after a bad spell; relapses then become rarer anyway "
         "(regression to the mean), so the naive before/after ratio flatters LDN",
@@ -255,17 +317,23 @@ def analyse_relapses(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
             "the same date, adjusted for relapses in the two years before it (matching on one "
             "year of history leaves part of a lasting relapse tendency unbalanced); the ratio "
             "of before/after rate ratios is shown for reference only: people start LDN after a "
-            "recent relapse, so it flatters LDN even with matching")
+            "recent relapse, so it flatters LDN even with matching"
+        )
     reports = data.relapse_reports
     if reports is not None and len(reports):
         status = reports["status"].value_counts().to_dict()
-        skipped = {k: int(v) for k, v in status.items() if k not in ("qualifying",)
-                   and not (k == "unconfirmed" and plan.count_unconfirmed_relapses)}
+        skipped = {
+            k: int(v)
+            for k, v in status.items()
+            if k not in ("qualifying",)
+            and not (k == "unconfirmed" and plan.count_unconfirmed_relapses)
+        }
         if skipped:
             result.caveats.append(
                 "relapse reports not counted (domain rule: at least 24 h, no fever or "
-                "infection, 30 days apart): " + ", ".join(f"{v} {k.replace('_', ' ')}"
-                                                          for k, v in sorted(skipped.items())))
+                "infection, 30 days apart): "
+                + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(skipped.items()))
+            )
     if events < 20:
         result.warn(SmallSample, f"only {events} relapses in the windows compared")
     result.details["naive_vs_adjusted"] = [e.to_dict() for e in estimates]

@@ -142,8 +142,9 @@ class AnalysisResult:
             }
             for e in self.estimates
         ]
-        return pd.DataFrame(rows, columns=["label", "estimate", "ci_low", "ci_high", "scale", "n",
-                                           "note"])
+        return pd.DataFrame(
+            rows, columns=["label", "estimate", "ci_low", "ci_high", "scale", "n", "note"]
+        )
 
     def to_dict(self, details: bool = True) -> dict[str, Any]:
         head = self.headline
@@ -152,8 +153,9 @@ class AnalysisResult:
             "message": self.message,
             "method": self.method,
             "population": self.population,
-            "estimate": None if head is None else {"label": head.label, "value": head.value,
-                                                    "scale": head.scale},
+            "estimate": None
+            if head is None
+            else {"label": head.label, "value": head.value, "scale": head.scale},
             "ci": None if head is None else [head.ci_low, head.ci_high],
             "estimates": [e.to_dict() for e in self.estimates],
             "caveats": list(self.caveats),

@@ -61,15 +61,17 @@ def km_table(
     dead = surv <= 0
     lower[dead | ~np.isfinite(se_log)] = np.nan
     upper[dead | ~np.isfinite(se_log)] = np.nan
-    return pd.DataFrame({
-        "time": table.index.to_numpy(dtype=float),
-        "n_risk": n_risk,
-        "n_event": n_event,
-        "survival": surv,
-        "std_err": surv * se_log,
-        "lower": lower,
-        "upper": upper,
-    })
+    return pd.DataFrame(
+        {
+            "time": table.index.to_numpy(dtype=float),
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "survival": surv,
+            "std_err": surv * se_log,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
 
 
 def survival_at(table: pd.DataFrame, t: float) -> tuple[float, float, float]:
@@ -87,8 +89,7 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
     for row in table.itertuples(index=False):
         if max_time is not None and row.time > max_time:
             break
-        points.append([float(row.time), float(row.survival), float(row.lower),
-                       float(row.upper)])
+        points.append([float(row.time), float(row.survival), float(row.lower), float(row.upper)])
     return points
 
 
@@ -100,21 +101,43 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
 LIFELINES_MAX_ROWS = 20_000
 
 
-def _cox_fast(data: pd.DataFrame, duration: str, event: str, covariate: str,
-              cluster: str | None, entry: str | None) -> tuple[float, float]:
-    return cox_one_covariate(data[duration].to_numpy(float), data[event].to_numpy(bool),
-                             data[covariate].to_numpy(float),
-                             None if cluster is None else data[cluster].to_numpy(),
-                             None if entry is None else data[entry].to_numpy(float))
+def _cox_fast(
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariate: str,
+    cluster: str | None,
+    entry: str | None,
+) -> tuple[float, float]:
+    return cox_one_covariate(
+        data[duration].to_numpy(float),
+        data[event].to_numpy(bool),
+        data[covariate].to_numpy(float),
+        None if cluster is None else data[cluster].to_numpy(),
+        None if entry is None else data[entry].to_numpy(float),
+    )
 
 
-def _cox_lifelines(data: pd.DataFrame, duration: str, event: str, covariate: str,
-                   cluster: str | None, entry: str | None, alpha: float) -> tuple[float, float]:
+def _cox_lifelines(
+    data: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariate: str,
+    cluster: str | None,
+    entry: str | None,
+    alpha: float,
+) -> tuple[float, float]:
     fitter = CoxPHFitter(alpha=alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitter.fit(data, duration_col=duration, event_col=event, cluster_col=cluster,
-                   entry_col=entry, robust=cluster is not None)
+        fitter.fit(
+            data,
+            duration_col=duration,
+            event_col=event,
+            cluster_col=cluster,
+            entry_col=entry,
+            robust=cluster is not None,
+        )
     return float(fitter.params_[covariate]), float(fitter.standard_errors_[covariate])
 
 
@@ -136,8 +159,9 @@ def cox_hazard_ratio(
     data = frame[columns].copy()
     if data[event].sum() < 2 or data[covariate].nunique() < 2:
         raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
-    use_lifelines = engine == "lifelines" or (engine == "auto" and (
-        cluster is None or len(data) <= LIFELINES_MAX_ROWS))
+    use_lifelines = engine == "lifelines" or (
+        engine == "auto" and (cluster is None or len(data) <= LIFELINES_MAX_ROWS)
+    )
     try:
         if use_lifelines:
             coef, se = _cox_lifelines(data, duration, event, covariate, cluster, entry, alpha)
@@ -148,6 +172,12 @@ def cox_hazard_ratio(
     if not (np.isfinite(coef) and np.isfinite(se)):
         raise InsufficientData(f"{label}: the Cox model gave no finite estimate")
     z = norm.ppf(1 - alpha / 2)
-    return Estimate(label, float(np.exp(coef)), float(np.exp(coef - z * se)),
-                    float(np.exp(coef + z * se)), "ratio", n=int(len(data)),
-                    note=f"{int(data[event].sum())} events")
+    return Estimate(
+        label,
+        float(np.exp(coef)),
+        float(np.exp(coef - z * se)),
+        float(np.exp(coef + z * se)),
+        "ratio",
+        n=int(len(data)),
+        note=f"{int(data[event].sum())} events",
+    )

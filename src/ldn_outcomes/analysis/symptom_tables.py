@@ -28,8 +28,12 @@ WEEK_SPAN = 1 << 24
 WEEK_OFFSET = 1 << 23
 
 
-def symptom_table(questionnaires: pd.DataFrame | None, checkins: pd.DataFrame | None,
-                  lookup: pd.Series, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+def symptom_table(
+    questionnaires: pd.DataFrame | None,
+    checkins: pd.DataFrame | None,
+    lookup: pd.Series,
+    plan: AnalysisPlan,
+) -> dict[str, pd.DataFrame]:
     """Per planned instrument with scores: columns code/day/total, sorted by patient and day
     (stable: same-day scores keep their order).
 
@@ -43,12 +47,20 @@ def symptom_table(questionnaires: pd.DataFrame | None, checkins: pd.DataFrame | 
         scored = q_in[_is_instrument(q_in["instrument_id"], wanted)]
         if not scored.empty:
             ids = pd.Categorical(scored["instrument_id"])
-            parts.append((patient_codes(scored, lookup), [str(c) for c in ids.categories],
-                          ids.codes, to_days(scored["date"]), _totals(scored)))
+            parts.append(
+                (
+                    patient_codes(scored, lookup),
+                    [str(c) for c in ids.categories],
+                    ids.codes,
+                    to_days(scored["date"]),
+                    _totals(scored),
+                )
+            )
         if checkins is None:
-            checkins = q_in.loc[_is_instrument(q_in["instrument_id"], {"checkin"}),
-                                [c for c in ("patient_id", "date", "answers", *CHECKIN_COLUMNS)
-                                 if c in q_in]]
+            checkins = q_in.loc[
+                _is_instrument(q_in["instrument_id"], {"checkin"}),
+                [c for c in ("patient_id", "date", "answers", *CHECKIN_COLUMNS) if c in q_in],
+            ]
     if checkins is not None and not checkins.empty and wanted & set(CHECKIN_ITEMS.values()):
         parts += [part for part in _checkin_weeks(checkins, lookup) if part[1][0] in wanted]
     series: dict[str, pd.DataFrame] = {}
@@ -64,8 +76,9 @@ def symptom_table(questionnaires: pd.DataFrame | None, checkins: pd.DataFrame | 
         if not len(code):
             continue
         order = _order(code, day)
-        series[name] = pd.DataFrame({"code": code[order].astype(np.int64),
-                                     "day": day[order], "total": total[order]})
+        series[name] = pd.DataFrame(
+            {"code": code[order].astype(np.int64), "day": day[order], "total": total[order]}
+        )
     return series
 
 
@@ -74,8 +87,10 @@ def combined(series: dict[str, pd.DataFrame]) -> pd.DataFrame:
     patient and day."""
     if not series:
         return empty_frame(COLUMNS)
-    return pd.concat([series[name].assign(instrument=name)[list(COLUMNS)]
-                      for name in sorted(series)], ignore_index=True)
+    return pd.concat(
+        [series[name].assign(instrument=name)[list(COLUMNS)] for name in sorted(series)],
+        ignore_index=True,
+    )
 
 
 def _order(code: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -119,9 +134,15 @@ def _item(frame: pd.DataFrame, position: int) -> np.ndarray:
     column = f"item_{position}"
     if column in frame:
         return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-    return np.array([a[position] if a is not None and len(a) > position
-                     and a[position] is not None else np.nan for a in frame["answers"]],
-                    dtype=float)
+    return np.array(
+        [
+            a[position]
+            if a is not None and len(a) > position and a[position] is not None
+            else np.nan
+            for a in frame["answers"]
+        ],
+        dtype=float,
+    )
 
 
 def _checkin_weeks(frame: pd.DataFrame, lookup: pd.Series) -> list[Part]:
@@ -140,8 +161,15 @@ def _checkin_weeks(frame: pd.DataFrame, lookup: pd.Series) -> list[Part]:
         week = np.floor(days[keep] / 7).astype(np.int64)
         key = codes[keep] * WEEK_SPAN + week + WEEK_OFFSET
         weeks, means = _means(key, values[keep])
-        parts.append((weeks // WEEK_SPAN, [instrument], np.zeros(len(weeks), dtype=np.int64),
-                      ((weeks % WEEK_SPAN) - WEEK_OFFSET) * 7.0 + 3, means))
+        parts.append(
+            (
+                weeks // WEEK_SPAN,
+                [instrument],
+                np.zeros(len(weeks), dtype=np.int64),
+                ((weeks % WEEK_SPAN) - WEEK_OFFSET) * 7.0 + 3,
+                means,
+            )
+        )
     return parts
 
 

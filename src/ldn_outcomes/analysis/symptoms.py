@@ -31,13 +31,20 @@ from .results import AnalysisResult, Estimate, ModelFallback, SmallSample
 from .trajectories import value_at
 
 MONTH = 30.4375
-METHOD = ("change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
-          "difference in change vs matched non-users (WLS, SE clustered on match set); "
-          "linear mixed model (MixedLM, random intercept)")
+METHOD = (
+    "change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
+    "difference in change vs matched non-users (WLS, SE clustered on match set); "
+    "linear mixed model (MixedLM, random intercept)"
+)
 
 
-def nearest_value(series: pd.DataFrame, codes: np.ndarray, target: np.ndarray,
-                  tolerance: float, latest: np.ndarray) -> np.ndarray:
+def nearest_value(
+    series: pd.DataFrame,
+    codes: np.ndarray,
+    target: np.ndarray,
+    tolerance: float,
+    latest: np.ndarray,
+) -> np.ndarray:
     """Score nearest to ``target`` within ``tolerance`` days and not after ``latest``."""
     out = np.full(len(codes), np.nan)
     if series.empty or len(codes) == 0:
@@ -51,23 +58,34 @@ def nearest_value(series: pd.DataFrame, codes: np.ndarray, target: np.ndarray,
         inside = (pos >= 0) & (pos < len(skeys))
         p = np.clip(pos, 0, len(skeys) - 1)
         gap = np.abs(sdays[p] - target)
-        ok = inside & (scodes[p] == codes) & (gap <= tolerance) & (sdays[p] <= latest) & (
-            gap < best_gap)
+        ok = (
+            inside
+            & (scodes[p] == codes)
+            & (gap <= tolerance)
+            & (sdays[p] <= latest)
+            & (gap < best_gap)
+        )
         out[ok] = values[p[ok]]
         best_gap[ok] = gap[ok]
     return out
 
 
-def changes(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame,
-            instrument: str) -> pd.DataFrame:
+def changes(
+    data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, instrument: str
+) -> pd.DataFrame:
     """Baseline and score at each planned month for every cohort row."""
     series = data.symptom_series(instrument)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
     end = cohort["end_day"].to_numpy()
-    frame = pd.DataFrame({"code": codes, "match_id": cohort["match_id"].to_numpy(),
-                          "weight": cohort["weight"].to_numpy(),
-                          "ldn": (cohort["group"].to_numpy() == "ldn").astype(int)})
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "match_id": cohort["match_id"].to_numpy(),
+            "weight": cohort["weight"].to_numpy(),
+            "ldn": (cohort["group"].to_numpy() == "ldn").astype(int),
+        }
+    )
     frame["m0"] = value_at(series, "total", codes, index, plan.symptom_baseline_days, index)
     for month, tol in zip(plan.symptom_months, plan.symptom_tolerance_days, strict=True):
         frame[f"m{month}"] = nearest_value(series, codes, index + month * MONTH, tol, end)
@@ -86,7 +104,8 @@ def _difference(part: pd.DataFrame, column: str, alpha: float) -> tuple[float, f
     x = sm.add_constant(part["ldn"].to_numpy(float))
     y = (part[column] - part["m0"]).to_numpy()
     fit = sm.WLS(y, x, weights=part["weight"].to_numpy()).fit(
-        cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()})
+        cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()}
+    )
     lo, hi = fit.conf_int(alpha)[1]
     return float(fit.params[1]), float(lo), float(hi)
 
@@ -97,33 +116,43 @@ def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate
     for flag in (1, 0):
         rows = frame[frame["ldn"] == flag]
         if len(rows) > plan.mixed_model_max_patients:
-            rows = rows.iloc[np.sort(rng.choice(len(rows), plan.mixed_model_max_patients,
-                                                replace=False))]
+            rows = rows.iloc[
+                np.sort(rng.choice(len(rows), plan.mixed_model_max_patients, replace=False))
+            ]
         parts.append(rows)
     wide = pd.concat(parts).reset_index(drop=True)
     wide["row"] = np.arange(len(wide))
     months = ["m0"] + [f"m{m}" for m in plan.symptom_months]
-    long = wide.melt(id_vars=["row", "ldn"], value_vars=months, var_name="month",
-                     value_name="score").dropna()
+    long = wide.melt(
+        id_vars=["row", "ldn"], value_vars=months, var_name="month", value_name="score"
+    ).dropna()
     long["month"] = pd.Categorical(long["month"], categories=months)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = smf.mixedlm("score ~ C(month) * ldn", long, groups=long["row"]).fit(reml=True)
     term = f"C(month)[T.m{last}]:ldn"
     lo, hi = fit.conf_int(alpha=plan.alpha).loc[term]
-    return Estimate(f"mixed model: difference in change at {last} months vs matched non-users",
-                    float(fit.params[term]), float(lo), float(hi), "difference",
-                    n=int(long["row"].nunique()))
+    return Estimate(
+        f"mixed model: difference in change at {last} months vs matched non-users",
+        float(fit.params[term]),
+        float(lo),
+        float(hi),
+        "difference",
+        n=int(long["row"].nunique()),
+    )
 
 
-def analyse_symptoms(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame,
-                     matched: MatchResult | None = None) -> AnalysisResult:
+def analyse_symptoms(
+    data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
+) -> AnalysisResult:
     require_users(users, plan)
-    present = [i for i in plan.symptom_instruments
-               if len(data.symptom_series(i))]
+    present = [i for i in plan.symptom_instruments if len(data.symptom_series(i))]
     if not present:
-        raise InsufficientData("no fatigue or spasticity questionnaires (" +
-                               ", ".join(plan.symptom_instruments) + ") in the registry")
+        raise InsufficientData(
+            "no fatigue or spasticity questionnaires ("
+            + ", ".join(plan.symptom_instruments)
+            + ") in the registry"
+        )
     result = AnalysisResult(name="symptoms", method=METHOD)
     headline: Estimate | None = None
     trajectories: dict[str, dict[str, list]] = {}
@@ -139,29 +168,49 @@ def analyse_symptoms(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         own = changes(data, plan, users, instrument)
         own = own[np.isfinite(own["m0"])]
         n_patients = max(n_patients, len(own))
-        trajectories[instrument] = {"months": [0, *plan.symptom_months], "LDN users": [
-            float(own[f"m{m}"].mean()) if len(own) else None
-            for m in (0, *plan.symptom_months)]}
+        trajectories[instrument] = {
+            "months": [0, *plan.symptom_months],
+            "LDN users": [
+                float(own[f"m{m}"].mean()) if len(own) else None for m in (0, *plan.symptom_months)
+            ],
+        }
         for month in plan.symptom_months:
             delta = (own[f"m{month}"] - own["m0"]).dropna().to_numpy()
             if len(delta) < plan.min_ldn_users:
-                result.caveats.append(f"{name} at {month} months: only {len(delta)} users with "
-                                      "a baseline and a follow-up score")
+                result.caveats.append(
+                    f"{name} at {month} months: only {len(delta)} users with "
+                    "a baseline and a follow-up score"
+                )
                 continue
             mean, lo, hi = _mean_ci(delta, plan.alpha)
-            est = Estimate(f"{instrument}: mean change at {month} months (LDN users)", mean, lo,
-                           hi, "difference", n=len(delta))
+            est = Estimate(
+                f"{instrument}: mean change at {month} months (LDN users)",
+                mean,
+                lo,
+                hi,
+                "difference",
+                n=len(delta),
+            )
             result.estimates.append(est)
             if headline is None and month == last:
                 headline = est
             if mcid is not None:
                 improved = int(((-delta if worse_up else delta) >= mcid.value).sum())
-                plo, phi = proportion_confint(improved, len(delta), alpha=plan.alpha,
-                                              method="wilson")
-                result.estimates.append(Estimate(
-                    f"{instrument}: share improved by >= MCID ({mcid.value:g}) at {month} months",
-                    improved / len(delta), float(plo), float(phi), "proportion", n=len(delta),
-                    note=f"MCID source: PMID {mcid.source.pmid}" if mcid.source.pmid else ""))
+                plo, phi = proportion_confint(
+                    improved, len(delta), alpha=plan.alpha, method="wilson"
+                )
+                result.estimates.append(
+                    Estimate(
+                        f"{instrument}: share improved by >= MCID ({mcid.value:g}) "
+                        f"at {month} months",
+                        improved / len(delta),
+                        float(plo),
+                        float(phi),
+                        "proportion",
+                        n=len(delta),
+                        note=f"MCID source: PMID {mcid.source.pmid}" if mcid.source.pmid else "",
+                    )
+                )
         if mcid is None:
             result.caveats.append(f"{name}: no published MCID is shipped, so no responder share")
         if matched is None or not (matched.cohort["group"] == "control").any():
@@ -169,14 +218,21 @@ def analyse_symptoms(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
         both = changes(data, plan, matched.cohort, instrument)
         both = both[np.isfinite(both["m0"])]
         trajectories[instrument]["matched non-users"] = [
-            float(both.loc[both["ldn"] == 0, f"m{m}"].mean()) for m in (0, *plan.symptom_months)]
+            float(both.loc[both["ldn"] == 0, f"m{m}"].mean()) for m in (0, *plan.symptom_months)
+        ]
         for month in plan.symptom_months:
             part = both[np.isfinite(both[f"m{month}"])]
             if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
                 continue
             diff, lo, hi = _difference(part, f"m{month}", plan.alpha)
-            est = Estimate(f"{instrument}: difference in change at {month} months vs matched "
-                           "non-users", diff, lo, hi, "difference", n=int(len(part)))
+            est = Estimate(
+                f"{instrument}: difference in change at {month} months vs matched non-users",
+                diff,
+                lo,
+                hi,
+                "difference",
+                n=int(len(part)),
+            )
             result.estimates.append(est)
             if month == last and (headline is None or "matched" not in headline.label):
                 headline = est
@@ -184,8 +240,10 @@ def analyse_symptoms(data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame
             try:
                 result.estimates.append(_mixed_model(both, plan, last))
             except (ValueError, np.linalg.LinAlgError, KeyError) as error:
-                result.warn(ModelFallback, f"mixed model not fitted ({error}); the per-visit "
-                            "differences stand alone")
+                result.warn(
+                    ModelFallback,
+                    f"mixed model not fitted ({error}); the per-visit differences stand alone",
+                )
     if not result.estimates:
         raise InsufficientData("no LDN user has a symptom score both at the start and later")
     if headline is not None:

@@ -46,8 +46,9 @@ class Lookup:
         codes, days = series["code"].to_numpy(), series["day"].to_numpy()
         return cls(keys(codes, days), codes, days, series[column].to_numpy(dtype=float))
 
-    def value_at(self, codes: np.ndarray, at: np.ndarray, stale_days: float,
-                 until: np.ndarray) -> np.ndarray:
+    def value_at(
+        self, codes: np.ndarray, at: np.ndarray, stale_days: float, until: np.ndarray
+    ) -> np.ndarray:
         """See ``value_at``. Look-ups in (code, day) order are much faster (the bisections
         then walk the series in order)."""
         out = np.full(len(codes), np.nan)
@@ -60,14 +61,21 @@ class Lookup:
         ok &= (self.codes[prev_c] == codes) & (self.days[prev_c] >= at - stale_days)
         out[ok] = self.values[prev_c[ok]]
         nxt = np.minimum(right, len(self.keys) - 1)
-        ok2 = ~ok & (right < len(self.keys)) & (self.codes[nxt] == codes) & (
-            self.days[nxt] <= until)
+        ok2 = (
+            ~ok & (right < len(self.keys)) & (self.codes[nxt] == codes) & (self.days[nxt] <= until)
+        )
         out[ok2] = self.values[nxt[ok2]]
         return out
 
 
-def value_at(series: pd.DataFrame, column: str, codes: np.ndarray, at: np.ndarray,
-             stale_days: float, until: np.ndarray) -> np.ndarray:
+def value_at(
+    series: pd.DataFrame,
+    column: str,
+    codes: np.ndarray,
+    at: np.ndarray,
+    stale_days: float,
+    until: np.ndarray,
+) -> np.ndarray:
     """Last value on or before ``at`` (no older than ``stale_days``), else the first value in
     (at, until]; NaN if neither. ``series`` is sorted by (code, day)."""
     if series.empty or len(codes) == 0:
@@ -75,8 +83,9 @@ def value_at(series: pd.DataFrame, column: str, codes: np.ndarray, at: np.ndarra
     return Lookup.of(series, column).value_at(codes, at, stale_days, until)
 
 
-def count_in(events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarray,
-             hi: np.ndarray) -> np.ndarray:
+def count_in(
+    events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """Number of events with ``lo < day <= hi`` per (code, window); events sorted by code, day."""
     if events.empty or len(codes) == 0:
         return np.zeros(len(codes), dtype=np.int64)
@@ -86,8 +95,9 @@ def count_in(events: pd.DataFrame, column: str, codes: np.ndarray, lo: np.ndarra
     return (upper - lower).astype(np.int64)
 
 
-def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
-              days: np.ndarray) -> pd.DataFrame:
+def snapshots(
+    data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray, days: np.ndarray
+) -> pd.DataFrame:
     """Snapshot features for each (code, day); see the module docstring.
 
     Computed on the snapshots sorted by (code, day), then put back in the given order: the
@@ -116,11 +126,13 @@ def snapshots(data: AnalysisData, plan: AnalysisPlan, codes: np.ndarray,
         out[f"fatigue_{k}"] = fat.value_at(codes, at, plan.history_days, days)
     # a missing fatigue point takes the nearest earlier one, else the nearest later one
     for k in range(1, POINTS):
-        out[f"fatigue_{k}"] = np.where(np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k - 1}"],
-                                       out[f"fatigue_{k}"])
+        out[f"fatigue_{k}"] = np.where(
+            np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k - 1}"], out[f"fatigue_{k}"]
+        )
     for k in range(POINTS - 2, -1, -1):
-        out[f"fatigue_{k}"] = np.where(np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k + 1}"],
-                                       out[f"fatigue_{k}"])
+        out[f"fatigue_{k}"] = np.where(
+            np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k + 1}"], out[f"fatigue_{k}"]
+        )
     out["fatigue_missing"] = np.isnan(out["fatigue_0"]).astype(float)
     return pd.DataFrame({name: values[back] for name, values in out.items()})
 
@@ -140,8 +152,9 @@ BALANCE_COVARIATES = {
 }
 
 
-def standardised_differences(users: pd.DataFrame, controls: pd.DataFrame,
-                             control_weights: np.ndarray | None = None) -> pd.Series:
+def standardised_differences(
+    users: pd.DataFrame, controls: pd.DataFrame, control_weights: np.ndarray | None = None
+) -> pd.Series:
     """SMD = (mean_users - mean_controls) / sqrt((var_users + var_controls) / 2) per covariate
     (Austin 2009, Stat Med 28:3083, doi 10.1002/sim.3697); controls may be weighted."""
     result = {}

@@ -22,18 +22,23 @@ from .common import (
     print_json,
 )
 
-STATUS = {"ok": "[green]ok[/]", "diagnostics_failed": "[yellow]diagnostics failed[/]",
-          "insufficient_data": "[dim]no result[/]"}
+STATUS = {
+    "ok": "[green]ok[/]",
+    "diagnostics_failed": "[yellow]diagnostics failed[/]",
+    "insufficient_data": "[dim]no result[/]",
+}
 
 
 def _value(result: AnalysisResult) -> tuple[str, str]:
     head = result.headline
     if head is None:
         return "", ""
+
     def fmt(v: float) -> str:
         if not math.isfinite(v):
             return "–"
         return f"{v:.0%}" if head.scale == "proportion" else f"{v:.2f}"
+
     ci = f"{fmt(head.ci_low)} to {fmt(head.ci_high)}" if math.isfinite(head.ci_low) else ""
     return fmt(head.value), ci
 
@@ -69,16 +74,17 @@ def analyze(db: DbOption = None, json_output: JsonOption = False) -> None:
     console.print(table)
     for name, result in results.items():
         for warned in result.warnings:
-            console.print(f"[yellow]{name}[/]: {warned.kind.__name__}: {warned.message}",
-                          highlight=False)
-    console.print(f"read {timings.get('read_store', 0):.1f} s, total "
-                  f"{timings.get('total', 0):.1f} s")
+            console.print(
+                f"[yellow]{name}[/]: {warned.kind.__name__}: {warned.message}", highlight=False
+            )
+    console.print(
+        f"read {timings.get('read_store', 0):.1f} s, total {timings.get('total', 0):.1f} s"
+    )
 
 
 @handle_errors
 def report(
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
-        "report.html"),
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
 ) -> None:
     """Write the cohort report: one self-contained HTML file (inline SVG, no CDN)."""

@@ -75,7 +75,8 @@ def handle_errors(function: F) -> F:
             if problems:
                 err_console.print(
                     f"[bold red]error:[/] {type(error).__name__}: {len(problems)} problem(s); "
-                    "nothing was written", highlight=False
+                    "nothing was written",
+                    highlight=False,
                 )
                 for problem in problems[:50]:
                     err_console.print(f"  - {escape(str(problem))}", highlight=False)

@@ -59,8 +59,13 @@ def _maybe_engine(db: str | None) -> Iterator[Engine | None]:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    console=err_console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 def _print_report(report: ImportReport, json_output: bool) -> None:
@@ -70,8 +75,20 @@ def _print_report(report: ImportReport, json_output: bool) -> None:
     table = Table(title="Evidence import")
     for column in ("new", "updated", "unchanged", "stale", "links", "changes", "skipped"):
         table.add_column(column, justify="right")
-    table.add_row(*(str(v) for v in (report.new, report.updated, report.unchanged, report.stale,
-                                      report.links, len(report.changes), len(report.problems))))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.new,
+                report.updated,
+                report.unchanged,
+                report.stale,
+                report.links,
+                len(report.changes),
+                len(report.problems),
+            )
+        )
+    )
     console.print(table)
     for change in report.changes[:50]:
         console.print(f"  {change['kind']}: {escape(change['summary'])}", highlight=False)
@@ -94,9 +111,14 @@ def sync_command(
         str | None, typer.Option(help="PubMed query (default: LDN terms).")
     ] = None,
     save_dir: Annotated[Path | None, typer.Option(help="Keep every raw response here.")] = None,
-    ncbi_api_key: Annotated[str | None, typer.Option(
-        envvar="NCBI_API_KEY", help="NCBI API key (10 requests/s instead of 3).",
-        show_default=False)] = None,
+    ncbi_api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NCBI_API_KEY",
+            help="NCBI API key (10 requests/s instead of 3).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -111,9 +133,16 @@ def sync_command(
                     tasks[stage] = progress.add_task(stage, total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            report = sync(engine, ctgov=ctgov, pubmed=pubmed, intervention=intervention,
-                          condition=condition, pubmed_term=pubmed_term, save_dir=save_dir,
-                          progress=step)
+            report = sync(
+                engine,
+                ctgov=ctgov,
+                pubmed=pubmed,
+                intervention=intervention,
+                condition=condition,
+                pubmed_term=pubmed_term,
+                save_dir=save_dir,
+                progress=step,
+            )
     finally:
         ctgov.close()
         pubmed.close()
@@ -132,8 +161,9 @@ def import_command(
     """Import saved API responses offline; bad records are reported and skipped."""
     with _engine(db) as engine, _progress() as progress:
         task = progress.add_task("files", total=len(files))
-        report = import_files(engine, files,
-                              progress=lambda _s, done, _t: progress.update(task, completed=done))
+        report = import_files(
+            engine, files, progress=lambda _s, done, _t: progress.update(task, completed=done)
+        )
     _print_report(report, json_output)
 
 
@@ -154,8 +184,9 @@ def changes_command(
     for column in ("when (UTC)", "kind", "key", "what"):
         table.add_column(column)
     for event in events:
-        table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.kind.value, event.key,
-                      escape(event.summary))
+        table.add_row(
+            event.at.strftime("%Y-%m-%d %H:%M"), event.kind.value, event.key, escape(event.summary)
+        )
     console.print(table)
 
 
@@ -170,8 +201,9 @@ def list_command(
 ) -> None:
     """The catalogue, newest first."""
     with _maybe_engine(db) as engine:
-        data = views.evidence_index(cat.load_catalogue(), engine, condition=condition,
-                                    design=design, evidence_level=level)
+        data = views.evidence_index(
+            cat.load_catalogue(), engine, condition=condition, design=design, evidence_level=level
+        )
     if json_output:
         print_json(data["studies"])
         return
@@ -179,8 +211,15 @@ def list_command(
     for column in ("id", "year", "design", "N", "level", "condition", "title"):
         table.add_column(column)
     for s in data["studies"]:
-        table.add_row(s["id"], str(s["year"] or ""), s["design"] or "", str(s["n_enrolled"] or ""),
-                      s["evidence_level"] or "", s["condition"], escape(s["title"] or ""))
+        table.add_row(
+            s["id"],
+            str(s["year"] or ""),
+            s["design"] or "",
+            str(s["n_enrolled"] or ""),
+            s["evidence_level"] or "",
+            s["condition"],
+            escape(s["title"] or ""),
+        )
     console.print(table)
 
 
@@ -200,12 +239,15 @@ def show_command(
     study, summary = data["study"], data["summary"]
     console.print(f"[bold]{escape(study.get('title') or study['id'])}[/]")
     console.print(f"{escape(summary['authors'])} ({study.get('year') or 'year unknown'})")
-    console.print(f"design: {study.get('design')}   evidence level: {summary['evidence_level']}"
-                  f"   N: {study.get('n_enrolled')}")
+    console.print(
+        f"design: {study.get('design')}   evidence level: {summary['evidence_level']}"
+        f"   N: {study.get('n_enrolled')}"
+    )
     console.print(f"\n{escape(study.get('capsule') or 'No capsule yet.')}\n")
     switch = data["outcome_switch"]
-    console.print(f"outcome switch: {', '.join(switch['flags']) or 'no verdict'} "
-                  f"({switch['method']})")
+    console.print(
+        f"outcome switch: {', '.join(switch['flags']) or 'no verdict'} ({switch['method']})"
+    )
     for link in data["links"]:
         console.print(f"  {link['label']}: {link['url']}")
 
@@ -245,10 +287,13 @@ def meta_command(
             f"{outcome} ({report.measure}, {result.method}, k={result.k}): "
             f"{result.estimate:.3f} [{result.ci_low:.3f}, {result.ci_high:.3f}], "
             f"p={result.p:.4f}; tau²={result.tau2:.4f}, I²={result.i2:.1f}%, "
-            f"Q={result.q:.3f} (df {result.q_df}, p={result.q_p:.4f})")
+            f"Q={result.q:.3f} (df {result.q_df}, p={result.q_p:.4f})"
+        )
     for effect in report.included:
-        console.print(f"  in:  {effect.study_id} {effect.yi:.3f} (var {effect.vi:.4f}) "
-                      f"from {effect.derived_from}")
+        console.print(
+            f"  in:  {effect.study_id} {effect.yi:.3f} (var {effect.vi:.4f}) "
+            f"from {effect.derived_from}"
+        )
     for excluded in report.excluded:
         console.print(f"  out: {excluded['study_id']}: {escape(excluded['reason'])}")
 
@@ -263,11 +308,12 @@ def publish_command(
 ) -> None:
     """Write the evidence hub as a static site (plain HTML + CSS)."""
     with _maybe_engine(db) as engine:
-        report = publish_site(directory, cat.load_catalogue(), cat.load_claims(), engine,
-                              site_url=site_url)
+        report = publish_site(
+            directory, cat.load_catalogue(), cat.load_claims(), engine, site_url=site_url
+        )
     if json_output:
         print_json(report.as_dict())
         return
-    console.print(f"wrote {len(report.pages)} files to {directory} "
-                  f"(open {directory / 'index.html'})")
-
+    console.print(
+        f"wrote {len(report.pages)} files to {directory} (open {directory / 'index.html'})"
+    )

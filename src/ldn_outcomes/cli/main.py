@@ -76,8 +76,13 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
     migrate.upgrade(engine)
     after = sorted(migrate.current_revisions(engine))
     if json_output:
-        print_json({"database": engine.url.render_as_string(hide_password=True),
-                    "from": before, "to": after})
+        print_json(
+            {
+                "database": engine.url.render_as_string(hide_password=True),
+                "from": before,
+                "to": after,
+            }
+        )
         return
     state = "already up to date" if before == after else f"migrated {before or 'empty'} -> {after}"
     console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state}")
@@ -124,9 +129,7 @@ def export_command(
     if json_output:
         print_json({"exported": counts, "directory": str(directory)})
         return
-    console.print(
-        f"wrote {sum(counts.values())} records in {len(counts)} files to {directory}"
-    )
+    console.print(f"wrote {sum(counts.values())} records in {len(counts)} files to {directory}")
 
 
 @app.command()
@@ -137,9 +140,14 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to bind; loopback only unless you add authentication.")
     ] = "127.0.0.1",
-    workers: Annotated[int, typer.Option(
-        min=1, help="Server processes. More than one needs PostgreSQL: SQLite has a single "
-        "writer, and one process already writes concurrent check-ins together.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. More than one needs PostgreSQL: SQLite has a single "
+            "writer, and one process already writes concurrent check-ins together.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app (pages, JSON API, OpenAPI at /docs)."""
     import uvicorn
@@ -153,11 +161,18 @@ def serve(
     if workers > 1 and is_sqlite(engine):
         raise ConfigurationError(
             "--workers above 1 needs PostgreSQL: SQLite allows one writer at a time, and "
-            "worker processes would queue for it in SQLite's busy handler")
+            "worker processes would queue for it in SQLite's busy handler"
+        )
     console.print(f"LDN Outcomes at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     if workers == 1:
         uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")
         return
     os.environ["LDN_DATABASE_URL"] = url  # each worker process builds its app from LDN_*
-    uvicorn.run("ldn_outcomes.web.app:app_from_environment", factory=True, host=host,
-                port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "ldn_outcomes.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

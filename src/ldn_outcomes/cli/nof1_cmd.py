@@ -85,9 +85,7 @@ def design_command(
     for column in ("period", "start", "end", "analysed from", "bottle"):
         table.add_column(column)
     for p in data["periods"]:
-        table.add_row(
-            str(p["period"]), p["start"], p["end"], p["analysed_from"], p["bottle_label"]
-        )
+        table.add_row(str(p["period"]), p["start"], p["end"], p["analysed_from"], p["bottle_label"])
     console.print(table)
     if result.detectable:
         d = result.detectable
@@ -99,8 +97,7 @@ def design_command(
         )
         if d.effect > data["mcid"]:
             console.print(
-                "[yellow]That is larger than the MCID: consider more pairs or longer periods."
-                "[/]"
+                "[yellow]That is larger than the MCID: consider more pairs or longer periods.[/]"
             )
     elif result.detectable_note:
         console.print(f"Smallest detectable effect not computed: {result.detectable_note}")
@@ -170,8 +167,11 @@ def analyze_command(
         table.add_column(column)
     for p in data["periods"]:
         table.add_row(
-            str(p["period"]), str(p["pair"]), p["treatment"],
-            "—" if p["mean"] is None else f"{p['mean']:.2f}", str(p["days_analysed"]),
+            str(p["period"]),
+            str(p["pair"]),
+            p["treatment"],
+            "—" if p["mean"] is None else f"{p['mean']:.2f}",
+            str(p["days_analysed"]),
             "not logged" if p["days_dose_logged"] == 0 else f"{p['adherence']:.0%}",
         )
     console.print(table)

@@ -76,8 +76,12 @@ def list_patients(
         table.add_column(column)
     for p in patients:
         table.add_row(
-            p["patient_id"], str(p["year_of_birth"]), p["sex"], p["phenotype"],
-            p["diagnosis_date"] or "-", p["clinician_id"] or "-",
+            p["patient_id"],
+            str(p["year_of_birth"]),
+            p["sex"],
+            p["phenotype"],
+            p["diagnosis_date"] or "-",
+            p["clinician_id"] or "-",
         )
     console.print(table)
 
@@ -116,8 +120,9 @@ def _print_clinical(clinical: dict) -> None:
         for column in ("date", "instrument", "total"):
             scores.add_column(column)
         for row in clinical["scores"]:
-            scores.add_row(row["date"], f"{row['instrument']} v{row['version']}",
-                           f"{row['total']:g}")
+            scores.add_row(
+                row["date"], f"{row['instrument']} v{row['version']}", f"{row['total']:g}"
+            )
         console.print(scores)
     if clinical["relapses"]:
         relapses = Table(title="Relapse reports (McDonald criteria: >= 24 h, no fever)")
@@ -132,8 +137,14 @@ def _print_clinical(clinical: dict) -> None:
         for column in ("date", "event", "type", "EDSS", "from", "confirmed"):
             events.add_column(column)
         for e in progression["events"]:
-            events.add_row(e["date"], e["kind"], e["type"] or "-", f"{e['score']:g}",
-                           f"{e['baseline_score']:g}", e["confirmed_on"])
+            events.add_row(
+                e["date"],
+                e["kind"],
+                e["type"] or "-",
+                f"{e['score']:g}",
+                f"{e['baseline_score']:g}",
+                e["confirmed_on"],
+            )
         console.print(events)
     elif progression["censor_reason"]:
         console.print(

@@ -25,38 +25,73 @@ from .common import JsonOption, console, err_console, handle_errors, print_json
 
 def _progress() -> Progress:
     """On stderr, so that ``--json`` output on stdout stays clean."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 @handle_errors
 def simulate(
-    patients: Annotated[int | None, typer.Option(
-        help="Number of patients (default 2000, or the config's).")] = None,
-    years: Annotated[float | None, typer.Option(
-        help="Years of follow-up, ending on the end date (default 5, or the config's).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        help="Random seed: same seed, same output (default 0, or the config's).")] = None,
-    effect_relapse: Annotated[float | None, typer.Option(
-        help="True relapse rate ratio on LDN (1 = no effect).")] = None,
-    effect_progression: Annotated[float | None, typer.Option(
-        help="True hazard ratio of disability worsening on LDN (1 = no effect).")] = None,
-    effect_fatigue: Annotated[float | None, typer.Option(
-        help="True change in MFIS points on LDN (negative = less fatigue; 0 = none).")] = None,
-    effect_relapse_recovery: Annotated[float | None, typer.Option(
-        help="Ratio of recovery times for attacks on LDN or when LDN is started during an "
-             "attack (1 = none).")] = None,
-    heterogeneity: Annotated[float | None, typer.Option(
-        help="SD of between-patient variation of the effects (log scale; 0 = none).")] = None,
-    config: Annotated[Path | None, typer.Option(
-        help="TOML file of simulation parameters (command-line values win).")] = None,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="Load into this registry database (sqlite:///path or postgresql://...); "
-                     "an empty database is initialised.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Write <kind>.csv files and truth.json into this directory.")] = None,
-    truth: Annotated[Path | None, typer.Option(
-        help="Where to write the truth manifest with --db (default: not written).")] = None,
+    patients: Annotated[
+        int | None, typer.Option(help="Number of patients (default 2000, or the config's).")
+    ] = None,
+    years: Annotated[
+        float | None,
+        typer.Option(
+            help="Years of follow-up, ending on the end date (default 5, or the config's)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed: same seed, same output (default 0, or the config's)."),
+    ] = None,
+    effect_relapse: Annotated[
+        float | None, typer.Option(help="True relapse rate ratio on LDN (1 = no effect).")
+    ] = None,
+    effect_progression: Annotated[
+        float | None,
+        typer.Option(help="True hazard ratio of disability worsening on LDN (1 = no effect)."),
+    ] = None,
+    effect_fatigue: Annotated[
+        float | None,
+        typer.Option(help="True change in MFIS points on LDN (negative = less fatigue; 0 = none)."),
+    ] = None,
+    effect_relapse_recovery: Annotated[
+        float | None,
+        typer.Option(
+            help="Ratio of recovery times for attacks on LDN or when LDN is started during an "
+            "attack (1 = none)."
+        ),
+    ] = None,
+    heterogeneity: Annotated[
+        float | None,
+        typer.Option(help="SD of between-patient variation of the effects (log scale; 0 = none)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML file of simulation parameters (command-line values win)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Load into this registry database (sqlite:///path or postgresql://...); "
+            "an empty database is initialised.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write <kind>.csv files and truth.json into this directory."),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the truth manifest with --db (default: not written)."),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Simulate an MS registry with known true LDN effects (default: none), to --out or --db."""
@@ -92,8 +127,7 @@ def simulate(
             if not migrate.current_revisions(engine):
                 migrate.upgrade(engine)
             elif not migrate.is_up_to_date(engine):
-                raise ConfigurationError(
-                    "the database needs migrating: run `ldn init` first")
+                raise ConfigurationError("the database needs migrating: run `ldn init` first")
             counts = load_into_db(registry, engine, actor="cli:simulate", progress=advance)
             target = engine.url.render_as_string(hide_password=True)
             if truth is not None:

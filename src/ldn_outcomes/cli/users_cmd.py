@@ -16,10 +16,12 @@ from ..errors import NotFound
 from ..store import accounts
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
 
-users_app = typer.Typer(help="Web accounts: add, list, link to patients, API tokens.",
-                        no_args_is_help=True)
-token_app = typer.Typer(help="API tokens for scripts (hashed at rest, revocable).",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Web accounts: add, list, link to patients, API tokens.", no_args_is_help=True
+)
+token_app = typer.Typer(
+    help="API tokens for scripts (hashed at rest, revocable).", no_args_is_help=True
+)
 users_app.add_typer(token_app, name="token")
 ACTOR = "cli"
 
@@ -52,21 +54,35 @@ def add(
     role: Annotated[Role, typer.Option(help="patient, clinician, researcher or admin.")],
     email: Annotated[str, typer.Option(help="Sign-in e-mail.")],
     name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
-    patient: Annotated[str | None, typer.Option(help="Patient id a patient account owns.")]
-    = None,
-    password: Annotated[str | None, typer.Option(
-        help="Initial password (default: a random one, printed once).")] = None,
+    patient: Annotated[str | None, typer.Option(help="Patient id a patient account owns.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Initial password (default: a random one, printed once).")
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Create an account; prints the initial password once."""
     secret = password or generated_password()
     with engine_scope(db) as engine:
-        account = accounts.create_account(engine, email=email, role=role, password=secret,
-                                          display_name=name, patient_id=patient, actor=ACTOR)
+        account = accounts.create_account(
+            engine,
+            email=email,
+            role=role,
+            password=secret,
+            display_name=name,
+            patient_id=patient,
+            actor=ACTOR,
+        )
     if json_output:
-        print_json({"id": account.id, "email": account.email, "role": account.role.value,
-                    "patient_id": account.patient_id, "password": secret})
+        print_json(
+            {
+                "id": account.id,
+                "email": account.email,
+                "role": account.role.value,
+                "patient_id": account.patient_id,
+                "password": secret,
+            }
+        )
         return
     console.print(f"added {account.role.value} account {account.email} (id {account.id})")
     if password is None:
@@ -80,11 +96,17 @@ def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     rows = []
     with engine_scope(db) as engine:
         for a in accounts.list_accounts(engine):
-            linked = accounts.linked_patient_ids(engine, a.id) \
-                if a.role is Role.CLINICIAN else []
-            rows.append({"id": a.id, "email": a.email, "role": a.role.value,
-                         "active": a.active, "patient_id": a.patient_id,
-                         "linked_patients": linked})
+            linked = accounts.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
+            rows.append(
+                {
+                    "id": a.id,
+                    "email": a.email,
+                    "role": a.role.value,
+                    "active": a.active,
+                    "patient_id": a.patient_id,
+                    "linked_patients": linked,
+                }
+            )
     if json_output:
         print_json(rows)
         return
@@ -92,10 +114,10 @@ def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     for column in ("id", "email", "role", "active", "patient / linked"):
         table.add_column(column)
     for r in rows:
-        links = r["patient_id"] or (f"{len(r['linked_patients'])} patients"
-                                    if r["role"] == "clinician" else "-")
-        table.add_row(str(r["id"]), r["email"], r["role"], "yes" if r["active"] else "no",
-                      links)
+        links = r["patient_id"] or (
+            f"{len(r['linked_patients'])} patients" if r["role"] == "clinician" else "-"
+        )
+        table.add_row(str(r["id"]), r["email"], r["role"], "yes" if r["active"] else "no", links)
     console.print(table)
 
 
@@ -122,8 +144,7 @@ def link_patient(
 @handle_errors
 def reset_password(
     email: Annotated[str, typer.Option(help="Account e-mail.")],
-    password: Annotated[str | None, typer.Option(help="New password (default: random).")]
-    = None,
+    password: Annotated[str | None, typer.Option(help="New password (default: random).")] = None,
     db: DbOption = None,
 ) -> None:
     """Reset a password (ends the account's sessions); prints a generated one once."""
@@ -145,13 +166,16 @@ def token_create(
 ) -> None:
     """Create an API token; the token is printed once and stored only as a hash."""
     with engine_scope(db) as engine:
-        token, plain = accounts.create_api_token(engine, _account(engine, email).id, name,
-                                                 actor=ACTOR)
+        token, plain = accounts.create_api_token(
+            engine, _account(engine, email).id, name, actor=ACTOR
+        )
     if json_output:
         print_json({"id": token.id, "name": token.name, "token": plain})
         return
-    console.print(f"token {token.id} ({token.name}) for {email}; send "
-                  "'Authorization: Bearer <token>'. Shown once:")
+    console.print(
+        f"token {token.id} ({token.name}) for {email}; send "
+        "'Authorization: Bearer <token>'. Shown once:"
+    )
     console.print(plain, highlight=False, soft_wrap=True)
 
 
@@ -178,9 +202,17 @@ def token_list(
     with engine_scope(db) as engine:
         owner = _account(engine, email).id if email else None
         tokens = accounts.list_api_tokens(engine, owner)
-    rows = [{"id": t.id, "account_id": t.account_id, "name": t.name, "prefix": t.prefix,
-             "created_at": t.created_at.isoformat(timespec="seconds"),
-             "revoked": t.revoked_at is not None} for t in tokens]
+    rows = [
+        {
+            "id": t.id,
+            "account_id": t.account_id,
+            "name": t.name,
+            "prefix": t.prefix,
+            "created_at": t.created_at.isoformat(timespec="seconds"),
+            "revoked": t.revoked_at is not None,
+        }
+        for t in tokens
+    ]
     if json_output:
         print_json(rows)
         return
@@ -188,6 +220,12 @@ def token_list(
     for column in ("id", "account", "name", "starts with", "created", "revoked"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["id"]), str(r["account_id"]), r["name"], r["prefix"] + "…",
-                      r["created_at"], "yes" if r["revoked"] else "no")
+        table.add_row(
+            str(r["id"]),
+            str(r["account_id"]),
+            r["name"],
+            r["prefix"] + "…",
+            r["created_at"],
+            "yes" if r["revoked"] else "no",
+        )
     console.print(table)

@@ -373,4 +373,3 @@ def progress(design: NOf1Design, today: dt.date) -> Progress:
 def iter_days(design: NOf1Design) -> Iterator[dt.date]:
     for offset in range(design.total_days):
         yield design.start_date + dt.timedelta(days=offset)
-

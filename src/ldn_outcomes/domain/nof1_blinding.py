@@ -57,8 +57,10 @@ def check_can_view_trial(actor: Actor, patient_id: str, clinician_id: str | None
         return
     if actor.role is Role.PATIENT and actor.subject_id == patient_id:
         return
-    if actor.role is Role.CLINICIAN and clinician_id is not None and (
-        actor.subject_id == clinician_id
+    if (
+        actor.role is Role.CLINICIAN
+        and clinician_id is not None
+        and (actor.subject_id == clinician_id)
     ):
         return
     raise PermissionDenied(f"{actor.audit_name} may not see the trials of patient {patient_id}")

@@ -41,14 +41,12 @@ def _read(name: str, path: Path | None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValidationFailed(Problem(
-            name, "file", f"not valid JSON: {error.msg}", row=error.lineno, source=name
-        )) from None
+        raise ValidationFailed(
+            Problem(name, "file", f"not valid JSON: {error.msg}", row=error.lineno, source=name)
+        ) from None
 
 
-def _problems(
-    name: str, error: ValidationError, data: Any, key: str, kind: str
-) -> list[Problem]:
+def _problems(name: str, error: ValidationError, data: Any, key: str, kind: str) -> list[Problem]:
     problems = []
     for item in error.errors():
         loc = list(item["loc"])
@@ -58,8 +56,9 @@ def _problems(
             ident = entry.get("id") if isinstance(entry, dict) else None
             record = f"{kind} {ident or '#' + str(loc[1])}"
             loc = loc[2:]
-        problems.append(Problem(record, ".".join(str(p) for p in loc) or "(entry)",
-                                item["msg"], source=name))
+        problems.append(
+            Problem(record, ".".join(str(p) for p in loc) or "(entry)", item["msg"], source=name)
+        )
     return problems
 
 
@@ -170,8 +169,11 @@ def filter_studies(
 
 def sort_by_date(studies: Iterable[Study], *, newest_first: bool = True) -> list[Study]:
     """By year (unknown years last either way), then by id for a stable order."""
-    known = sorted((s for s in studies if s.year is not None),
-                   key=lambda s: (s.year, s.id), reverse=newest_first)
+    known = sorted(
+        (s for s in studies if s.year is not None),
+        key=lambda s: (s.year, s.id),
+        reverse=newest_first,
+    )
     unknown = sorted((s for s in studies if s.year is None), key=lambda s: s.id)
     return known + unknown
 

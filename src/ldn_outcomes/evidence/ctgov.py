@@ -43,8 +43,12 @@ class CtGovClient:
             extra["clock"] = clock
         self.base_url = base_url.rstrip("/")
         self.client = PoliteClient(
-            "ClinicalTrials.gov", per_second=per_second, http=http, timeout=timeout,
-            retry=retry, **extra,
+            "ClinicalTrials.gov",
+            per_second=per_second,
+            http=http,
+            timeout=timeout,
+            retry=retry,
+            **extra,
         )
 
     def search_pages(

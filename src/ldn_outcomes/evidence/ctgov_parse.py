@@ -92,8 +92,9 @@ def parse_study(raw: Any, *, source: str | None = None, row: int | None = None) 
             allocation=design_info.get("allocation"),
             intervention_model=design_info.get("interventionModel"),
             masking=_obj(design_info, "maskingInfo").get("masking"),
-            conditions=tuple(_strings(_obj(protocol, "conditionsModule").get("conditions"),
-                                      "conditions")),
+            conditions=tuple(
+                _strings(_obj(protocol, "conditionsModule").get("conditions"), "conditions")
+            ),
             interventions=tuple(
                 f"{str(i.get('type') or '').replace('_', ' ').title()}: {i['name']}".lstrip(": ")
                 for i in _list(arms_module, "interventions")
@@ -114,14 +115,16 @@ def parse_study(raw: Any, *, source: str | None = None, row: int | None = None) 
             has_results=has_results or results_posted is not None,
             posted_outcomes=_posted_outcomes(raw),
             reference_pmids=tuple(
-                str(r["pmid"]) for r in _list(references, "references")
+                str(r["pmid"])
+                for r in _list(references, "references")
                 if isinstance(r, dict) and str(r.get("pmid", "")).isdigit()
             ),
         )
     except ValidationError as error:
         first = error.errors()[0]
-        raise _Bad(".".join(str(p) for p in first["loc"]) or "study", first["msg"],
-                   first.get("input")) from None
+        raise _Bad(
+            ".".join(str(p) for p in first["loc"]) or "study", first["msg"], first.get("input")
+        ) from None
 
 
 def parse_payload(data: Any, *, source: str | None = None) -> ParsedBatch:
@@ -137,8 +140,11 @@ def parse_payload(data: Any, *, source: str | None = None) -> ParsedBatch:
     elif isinstance(data, dict) and "protocolSection" in data:
         studies = [data]
     else:
-        batch.problems.append(Problem(
-            RECORD, "file", "not a ClinicalTrials.gov v2 study or search page", source=source))
+        batch.problems.append(
+            Problem(
+                RECORD, "file", "not a ClinicalTrials.gov v2 study or search page", source=source
+            )
+        )
         return batch
     for index, raw in enumerate(studies):
         _parse_into(batch, raw, source=source, row=index)
@@ -159,19 +165,30 @@ def _parse_into(batch: ParsedBatch, raw: Any, *, source: str | None, row: int) -
         batch.trials.append(parse_study(raw, source=source, row=row))
     except _Bad as bad:
         key = _nct_of(raw)
-        batch.problems.append(Problem(
-            f"{RECORD} {key}" if key else RECORD, bad.field_name, bad.rule, row=row,
-            value=bad.value, source=source,
-        ))
+        batch.problems.append(
+            Problem(
+                f"{RECORD} {key}" if key else RECORD,
+                bad.field_name,
+                bad.rule,
+                row=row,
+                value=bad.value,
+                source=source,
+            )
+        )
 
 
 def _salvage(text: str, error: json.JSONDecodeError, source: str | None) -> ParsedBatch:
     batch = ParsedBatch()
     match = re.search(r'"studies"\s*:\s*\[', text)
     if match is None:
-        batch.problems.append(Problem(
-            RECORD, "file", f"not valid JSON ({error.msg} at character {error.pos})",
-            source=source))
+        batch.problems.append(
+            Problem(
+                RECORD,
+                "file",
+                f"not valid JSON ({error.msg} at character {error.pos})",
+                source=source,
+            )
+        )
         return batch
     decoder = json.JSONDecoder()
     position = match.end()
@@ -184,14 +201,21 @@ def _salvage(text: str, error: json.JSONDecodeError, source: str | None) -> Pars
         try:
             raw, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError:
-            batch.problems.append(Problem(
-                RECORD, "file", "truncated: this study and any after it are incomplete",
-                row=row, source=source))
+            batch.problems.append(
+                Problem(
+                    RECORD,
+                    "file",
+                    "truncated: this study and any after it are incomplete",
+                    row=row,
+                    source=source,
+                )
+            )
             return batch
         _parse_into(batch, raw, source=source, row=row)
         row += 1
-    batch.problems.append(Problem(
-        RECORD, "file", f"not valid JSON after the study list ({error.msg})", source=source))
+    batch.problems.append(
+        Problem(RECORD, "file", f"not valid JSON after the study list ({error.msg})", source=source)
+    )
     return batch
 
 
@@ -252,7 +276,9 @@ def _arm(raw: Any) -> ArmGroup:
     if not isinstance(raw, dict) or not raw.get("label"):
         raise _Bad("armGroups", "each arm needs a label", raw)
     return ArmGroup(
-        label=raw["label"], type=raw.get("type"), description=raw.get("description"),
+        label=raw["label"],
+        type=raw.get("type"),
+        description=raw.get("description"),
         interventions=tuple(_strings(raw.get("interventionNames"), "interventionNames")),
     )
 
@@ -261,7 +287,8 @@ def _outcome(raw: Any) -> RegisteredOutcome:
     if not isinstance(raw, dict) or not isinstance(raw.get("measure"), str):
         raise _Bad("outcomes", "each registered outcome needs a measure", raw)
     return RegisteredOutcome(
-        measure=raw["measure"], description=raw.get("description"),
+        measure=raw["measure"],
+        description=raw.get("description"),
         time_frame=raw.get("timeFrame"),
     )
 
@@ -278,19 +305,25 @@ def _posted_outcomes(raw: dict[str, Any]) -> tuple[PostedOutcome, ...]:
             raise _Bad("outcomeMeasures", "each posted outcome needs a title", measure)
         groups = [g for g in _list(measure, "groups") if isinstance(g, dict)]
         units, analysed = _denominators(measure)
-        posted.append(PostedOutcome(
-            type=measure.get("type"), title=measure["title"], time_frame=measure.get("timeFrame"),
-            param_type=measure.get("paramType"), unit=measure.get("unitOfMeasure"),
-            groups=tuple(g.get("title", "") for g in groups),
-            group_ids=tuple(str(g.get("id", "")) for g in groups),
-            description=measure.get("description"),
-            population=measure.get("populationDescription"),
-            reporting_status=measure.get("reportingStatus"),
-            dispersion_type=measure.get("dispersionType"),
-            analysed_units=units, analysed=analysed,
-            rows=tuple(row for cls in _list(measure, "classes") for row in _rows(cls)),
-            analyses=tuple(_analysis(a) for a in _list(measure, "analyses")),
-        ))
+        posted.append(
+            PostedOutcome(
+                type=measure.get("type"),
+                title=measure["title"],
+                time_frame=measure.get("timeFrame"),
+                param_type=measure.get("paramType"),
+                unit=measure.get("unitOfMeasure"),
+                groups=tuple(g.get("title", "") for g in groups),
+                group_ids=tuple(str(g.get("id", "")) for g in groups),
+                description=measure.get("description"),
+                population=measure.get("populationDescription"),
+                reporting_status=measure.get("reportingStatus"),
+                dispersion_type=measure.get("dispersionType"),
+                analysed_units=units,
+                analysed=analysed,
+                rows=tuple(row for cls in _list(measure, "classes") for row in _rows(cls)),
+                analyses=tuple(_analysis(a) for a in _list(measure, "analyses")),
+            )
+        )
     return tuple(posted)
 
 
@@ -317,7 +350,8 @@ def _value(raw: Any, name: str) -> PostedValue:
     if not isinstance(raw, dict) or not isinstance(raw.get("groupId"), str):
         raise _Bad(name, "each value needs a groupId", raw)
     return PostedValue(
-        group_id=raw["groupId"], value=_text(raw.get("value"), f"{name}.value"),
+        group_id=raw["groupId"],
+        value=_text(raw.get("value"), f"{name}.value"),
         spread=_text(raw.get("spread"), f"{name}.spread"),
         lower=_text(raw.get("lowerLimit"), f"{name}.lowerLimit"),
         upper=_text(raw.get("upperLimit"), f"{name}.upperLimit"),
@@ -333,21 +367,31 @@ def _rows(cls: Any) -> list[PostedRow]:
     for category in _list(cls, "categories"):
         if not isinstance(category, dict):
             raise _Bad("categories", "each category must be an object", category)
-        rows.append(PostedRow(
-            class_title=_text(cls.get("title"), "classes.title"),
-            category=_text(category.get("title"), "categories.title"), analysed=analysed,
-            values=tuple(_value(m, "measurements") for m in _list(category, "measurements")),
-        ))
+        rows.append(
+            PostedRow(
+                class_title=_text(cls.get("title"), "classes.title"),
+                category=_text(category.get("title"), "categories.title"),
+                analysed=analysed,
+                values=tuple(_value(m, "measurements") for m in _list(category, "measurements")),
+            )
+        )
     return rows
 
 
 def _analysis(raw: Any) -> PostedAnalysis:
     if not isinstance(raw, dict):
         raise _Bad("analyses", "each analysis must be an object", raw)
-    fields = {"method": "statisticalMethod", "p_value": "pValue", "param_type": "paramType",
-              "param_value": "paramValue", "ci_percent": "ciPctValue", "ci_sides": "ciNumSides",
-              "ci_lower": "ciLowerLimit", "ci_upper": "ciUpperLimit",
-              "non_inferiority": "nonInferiorityType"}
+    fields = {
+        "method": "statisticalMethod",
+        "p_value": "pValue",
+        "param_type": "paramType",
+        "param_value": "paramValue",
+        "ci_percent": "ciPctValue",
+        "ci_sides": "ciNumSides",
+        "ci_lower": "ciLowerLimit",
+        "ci_upper": "ciUpperLimit",
+        "non_inferiority": "nonInferiorityType",
+    }
     return PostedAnalysis(
         group_ids=tuple(_strings(raw.get("groupIds"), "analyses.groupIds")),
         **{ours: _text(raw.get(theirs), f"analyses.{theirs}") for ours, theirs in fields.items()},

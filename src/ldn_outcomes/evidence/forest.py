@@ -47,26 +47,52 @@ class ForestRow:
 
 
 def forest_svg(
-    effects: Sequence[Effect], result: MetaResult | None, *, axis_label: str = "effect",
-    title: str | None = None, ratio: bool = False,
+    effects: Sequence[Effect],
+    result: MetaResult | None,
+    *,
+    axis_label: str = "effect",
+    title: str | None = None,
+    ratio: bool = False,
 ) -> str:
     """Study effects and the random-effects estimate. The meta-analysis works on the log
     scale for ratio measures; with ``ratio`` they are drawn back as ratios on a log axis, so
     the numbers a reader sees are risk, odds or hazard ratios, not their logarithms."""
     back = math.exp if ratio else float
     weights = result.weights if result else (None,) * len(effects)
-    rows = [ForestRow(e.label, back(e.yi), back(e.ci[0]), back(e.ci[1]), weight=w)
-            for e, w in zip(effects, weights, strict=True)]
-    pooled = (ForestRow(f"Random effects ({result.method})", back(result.estimate),
-                        back(result.ci_low), back(result.ci_high)) if result else None)
-    return forest_plot(rows, title=title or "Forest plot", axis_label=axis_label,
-                       pooled=pooled, label_heading="Study", log=ratio,
-                       null=1.0 if ratio else 0.0)
+    rows = [
+        ForestRow(e.label, back(e.yi), back(e.ci[0]), back(e.ci[1]), weight=w)
+        for e, w in zip(effects, weights, strict=True)
+    ]
+    pooled = (
+        ForestRow(
+            f"Random effects ({result.method})",
+            back(result.estimate),
+            back(result.ci_low),
+            back(result.ci_high),
+        )
+        if result
+        else None
+    )
+    return forest_plot(
+        rows,
+        title=title or "Forest plot",
+        axis_label=axis_label,
+        pooled=pooled,
+        label_heading="Study",
+        log=ratio,
+        null=1.0 if ratio else 0.0,
+    )
 
 
 def forest_plot(
-    rows: Sequence[ForestRow], *, title: str, axis_label: str, pooled: ForestRow | None = None,
-    null: float = 0.0, log: bool = False, label_heading: str = "",
+    rows: Sequence[ForestRow],
+    *,
+    title: str,
+    axis_label: str,
+    pooled: ForestRow | None = None,
+    null: float = 0.0,
+    log: bool = False,
+    label_heading: str = "",
 ) -> str:
     """The plot as a standalone SVG of its own pixel size (pages cap it at their width)."""
     f = math.log if log else float
@@ -83,8 +109,11 @@ def forest_plot(
     axis_y = bottom + 6
     weighted = any(r.weight is not None for r in rows)
     body = [
-        (f'<text x="8" y="18" font-weight="bold">{escape(label_heading)}</text>'
-         if label_heading else ""),
+        (
+            f'<text x="8" y="18" font-weight="bold">{escape(label_heading)}</text>'
+            if label_heading
+            else ""
+        ),
         f'<text x="{width - 8}" y="18" text-anchor="end" font-weight="bold">'
         f"Estimate [95% CI]{' weight' if weighted else ''}</text>",
         f'<line x1="{x(f(null)):.1f}" y1="{TOP - 6}" x2="{x(f(null)):.1f}" y2="{axis_y}" '
@@ -110,26 +139,37 @@ def forest_plot(
             f'{mid:.1f},{y + 7:.1f}" fill="{svgcore.PALETTE[1]}"/>',
         ]
     ticks = _log_ticks(low, high) if log else svgcore.nice_ticks(low, high)
-    body.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + PLOT_W}" y2="{axis_y}" '
-                f'stroke="{svgcore.TEXT}"/>')
-    body += [f'<line x1="{x(f(t)):.1f}" y1="{axis_y}" x2="{x(f(t)):.1f}" y2="{axis_y + 5}" '
-             f'stroke="{svgcore.TEXT}"/>' for t in ticks]
+    body.append(
+        f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + PLOT_W}" y2="{axis_y}" '
+        f'stroke="{svgcore.TEXT}"/>'
+    )
+    body += [
+        f'<line x1="{x(f(t)):.1f}" y1="{axis_y}" x2="{x(f(t)):.1f}" y2="{axis_y + 5}" '
+        f'stroke="{svgcore.TEXT}"/>'
+        for t in ticks
+    ]
     body += svgcore.x_labels([(x(f(t)), svgcore.fmt(t)) for t in ticks], axis_y + 18)
-    body.append(f'<text x="{label_w + PLOT_W / 2:.1f}" y="{axis_y + 36}" text-anchor="middle">'
-                f"{escape(axis_label)}</text>")
-    desc = "; ".join(f"{r.label}: {r.estimate:.2f} ({r.low:.2f} to {r.high:.2f})"
-                     + (f", weight {r.weight:.1f}%" if r.weight is not None else "")
-                     for r in everything)
+    body.append(
+        f'<text x="{label_w + PLOT_W / 2:.1f}" y="{axis_y + 36}" text-anchor="middle">'
+        f"{escape(axis_label)}</text>"
+    )
+    desc = "; ".join(
+        f"{r.label}: {r.estimate:.2f} ({r.low:.2f} to {r.high:.2f})"
+        + (f", weight {r.weight:.1f}%" if r.weight is not None else "")
+        for r in everything
+    )
     return svgcore.document(title, desc, body, width, axis_y + 54, fluid=False)
 
 
 def _label(row: ForestRow, y: float, width: int, *, bold: bool) -> str:
     """The row's label on the left (shortened past 64 characters) and its numbers right."""
-    label = row.label if len(row.label) <= MAX_LABEL else row.label[:MAX_LABEL - 1] + "…"
+    label = row.label if len(row.label) <= MAX_LABEL else row.label[: MAX_LABEL - 1] + "…"
     weight = ' font-weight="bold"' if bold else ""
-    return (f'<text x="8" y="{y + 4:.1f}"{weight}>{escape(label)}</text>'
-            f'<text x="{width - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
-            f"{row.text()}</text>")
+    return (
+        f'<text x="8" y="{y + 4:.1f}"{weight}>{escape(label)}</text>'
+        f'<text x="{width - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
+        f"{row.text()}</text>"
+    )
 
 
 def _log_ticks(low: float, high: float) -> list[float]:

@@ -89,8 +89,11 @@ _ENV = _environment()
 
 
 def stylesheet() -> str:
-    return resources.files("ldn_outcomes.evidence").joinpath("templates/evidence.css").read_text(
-        encoding="utf-8")
+    return (
+        resources.files("ldn_outcomes.evidence")
+        .joinpath("templates/evidence.css")
+        .read_text(encoding="utf-8")
+    )
 
 
 def render_page(
@@ -102,12 +105,17 @@ def render_page(
 
 
 def render_evidence_index(
-    data: dict[str, Any], links: Links, *, filters: bool = True, layout: str = "base.html",
+    data: dict[str, Any],
+    links: Links,
+    *,
+    filters: bool = True,
+    layout: str = "base.html",
     browse: list[dict[str, str]] | None = None,
 ) -> str:
     """The catalogue table; the web shows a filter form, the static site ``browse`` links."""
-    return render_page("evidence_index.html", data, links, layout=layout, show_filters=filters,
-                       browse=browse or [])
+    return render_page(
+        "evidence_index.html", data, links, layout=layout, show_filters=filters, browse=browse or []
+    )
 
 
 def render_study(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
@@ -122,9 +130,7 @@ def render_claim(data: dict[str, Any], links: Links, *, layout: str = "base.html
     return render_page("claim.html", data, links, layout=layout)
 
 
-def render_meta(
-    data: dict[str, Any], svg: str, links: Links, *, layout: str = "base.html"
-) -> str:
+def render_meta(data: dict[str, Any], svg: str, links: Links, *, layout: str = "base.html") -> str:
     return render_page("meta.html", data, links, layout=layout, forest=Markup(svg))
 
 
@@ -133,7 +139,10 @@ def render_home(data: dict[str, Any], links: Links) -> str:
 
 
 def changes_atom(
-    events: Sequence[ChangeEvent], *, base_url: str, feed_url: str,
+    events: Sequence[ChangeEvent],
+    *,
+    base_url: str,
+    feed_url: str,
     now: dt.datetime | None = None,
 ) -> str:
     """An Atom 1.0 feed (RFC 4287) of change events, newest first."""
@@ -151,15 +160,20 @@ def changes_atom(
     for event in events:
         entry = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         ET.SubElement(entry, f"{{{ATOM_NS}}}title").text = event.summary
-        ET.SubElement(entry, f"{{{ATOM_NS}}}id").text = (
-            f"{feed_url}#change-{event.id if event.id is not None else _iso(event.at)}")
+        ET.SubElement(
+            entry, f"{{{ATOM_NS}}}id"
+        ).text = f"{feed_url}#change-{event.id if event.id is not None else _iso(event.at)}"
         ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = _iso(event.at)
         ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=event.kind.value)
-        target = (f"https://clinicaltrials.gov/study/{event.key}" if event.key.startswith("NCT")
-                  else f"https://pubmed.ncbi.nlm.nih.gov/{event.key}/")
+        target = (
+            f"https://clinicaltrials.gov/study/{event.key}"
+            if event.key.startswith("NCT")
+            else f"https://pubmed.ncbi.nlm.nih.gov/{event.key}/"
+        )
         ET.SubElement(entry, f"{{{ATOM_NS}}}link", href=target)
-        ET.SubElement(entry, f"{{{ATOM_NS}}}summary").text = (
-            f"{event.kind.value.replace('_', ' ')}: {event.summary}")
+        ET.SubElement(
+            entry, f"{{{ATOM_NS}}}summary"
+        ).text = f"{event.kind.value.replace('_', ' ')}: {event.summary}"
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
 
 

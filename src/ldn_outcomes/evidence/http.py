@@ -97,9 +97,7 @@ class PoliteClient:
                     break
             if attempt + 1 < self.retry.max_attempts:
                 self.sleep(self.retry.delay(attempt, response))
-        raise SourceUnavailable(
-            f"{self.name} did not answer usefully ({last_problem}) for {url}"
-        )
+        raise SourceUnavailable(f"{self.name} did not answer usefully ({last_problem}) for {url}")
 
     def close(self) -> None:
         self.http.close()

@@ -58,8 +58,12 @@ class MetaResult:
 
 
 def random_effects(
-    yi: Sequence[float], vi: Sequence[float], *, method: Method = "REML",
-    max_iter: int = 100, tol: float = 1e-10,
+    yi: Sequence[float],
+    vi: Sequence[float],
+    *,
+    method: Method = "REML",
+    max_iter: int = 100,
+    tol: float = 1e-10,
 ) -> MetaResult:
     """Pool effects ``yi`` with sampling variances ``vi`` under a random-effects model."""
     y = np.asarray(yi, dtype=float)
@@ -89,15 +93,26 @@ def random_effects(
     z = estimate / se
     pi_half = Z_975 * math.sqrt(se**2 + tau2)
     return MetaResult(
-        method=method_name, k=k, estimate=estimate, se=se,
-        ci_low=estimate - Z_975 * se, ci_high=estimate + Z_975 * se,
-        z=z, p=float(2 * stats.norm.sf(abs(z))),
-        tau2=tau2, tau2_se=tau2_se,
-        i2=float(100 * tau2 / (tau2 + s2)), h2=float((tau2 + s2) / s2),
-        q=q, q_df=k - 1, q_p=float(stats.chi2.sf(q, k - 1)),
-        pi_low=estimate - pi_half, pi_high=estimate + pi_half,
+        method=method_name,
+        k=k,
+        estimate=estimate,
+        se=se,
+        ci_low=estimate - Z_975 * se,
+        ci_high=estimate + Z_975 * se,
+        z=z,
+        p=float(2 * stats.norm.sf(abs(z))),
+        tau2=tau2,
+        tau2_se=tau2_se,
+        i2=float(100 * tau2 / (tau2 + s2)),
+        h2=float((tau2 + s2) / s2),
+        q=q,
+        q_df=k - 1,
+        q_p=float(stats.chi2.sf(q, k - 1)),
+        pi_low=estimate - pi_half,
+        pi_high=estimate + pi_half,
         weights=tuple(float(x) for x in 100 * w / np.sum(w)),
-        converged=converged, iterations=iterations,
+        converged=converged,
+        iterations=iterations,
     )
 
 
@@ -107,11 +122,15 @@ def _check(y: np.ndarray, v: np.ndarray) -> list[Problem]:
         return [Problem("meta", "vi", "needs one variance per effect", value=(y.shape, v.shape))]
     for index, (effect, variance) in enumerate(zip(y, v, strict=True)):
         if not math.isfinite(effect):
-            problems.append(Problem("meta", "yi", "must be a finite number", row=index,
-                                    value=float(effect)))
+            problems.append(
+                Problem("meta", "yi", "must be a finite number", row=index, value=float(effect))
+            )
         if not (math.isfinite(variance) and variance > 0):
-            problems.append(Problem("meta", "vi", "must be a finite number > 0", row=index,
-                                    value=float(variance)))
+            problems.append(
+                Problem(
+                    "meta", "vi", "must be a finite number > 0", row=index, value=float(variance)
+                )
+            )
     return problems
 
 
@@ -200,8 +219,14 @@ def effect_from_input(
             # SE from a 95% CI (Cochrane Handbook 5.1, 7.7.3.3 and 7.7.7.2): width / 3.92.
             # A small trial's t-based CI is a little wider, so its SE errs on the large side.
             se = (high - low) / (2 * Z_975)
-            return Effect(study_id, label, measure, estimate, se**2,
-                          "reported between-group estimate and 95% CI")
+            return Effect(
+                study_id,
+                label,
+                measure,
+                estimate,
+                se**2,
+                "reported between-group estimate and 95% CI",
+            )
     if measure not in ("MD", "SMD"):
         raise NotPoolable(f"no reported estimate with a 95% CI for measure {measure}")
     treatment, control = _arms(arm_stats)
@@ -210,10 +235,15 @@ def effect_from_input(
     with_ci = all(_has(arm, "mean_change", "ci95", "n") for arm in (treatment, control))
     if measure == "MD" and with_ci:
         se_t, se_c = (_se_from_ci(arm) for arm in (treatment, control))
-        return Effect(study_id, label, measure,
-                      float(treatment["mean_change"]) - float(control["mean_change"]),
-                      se_t**2 + se_c**2, "difference of arm mean changes, SEs from their 95% CIs",
-                      ("arms treated as independent",))
+        return Effect(
+            study_id,
+            label,
+            measure,
+            float(treatment["mean_change"]) - float(control["mean_change"]),
+            se_t**2 + se_c**2,
+            "difference of arm mean changes, SEs from their 95% CIs",
+            ("arms treated as independent",),
+        )
     raise NotPoolable("neither a between-group estimate with 95% CI nor arm means with SDs")
 
 
@@ -223,8 +253,9 @@ def _from_means(study_id: str, label: str, measure: str, t: dict, c: dict) -> Ef
     if min(n1, n2) < 2 or min(sd1, sd2) <= 0:
         raise NotPoolable("arms need n >= 2 and SD > 0")
     if measure == "MD":
-        return Effect(study_id, label, measure, m1 - m2, sd1**2 / n1 + sd2**2 / n2,
-                      "arm means and SDs")
+        return Effect(
+            study_id, label, measure, m1 - m2, sd1**2 / n1 + sd2**2 / n2, "arm means and SDs"
+        )
     # Hedges' g as metafor's escalc(measure="SMD"): exact bias correction
     # c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)), m = n1 + n2 - 2 (metafor's .cmicalc), and
     # the large-sample variance 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)) (vtype "LS").
@@ -262,5 +293,8 @@ def _has(arm: dict, *keys: str) -> bool:
 
 
 def _pair(value: Any) -> bool:
-    return (isinstance(value, (list, tuple)) and len(value) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value))
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    )

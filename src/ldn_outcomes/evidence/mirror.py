@@ -47,16 +47,24 @@ def get_publication(engine: Engine, pmid: str) -> Publication | None:
 
 def linked_pmids(engine: Engine, nct_id: str) -> list[str]:
     with Session(engine) as session:
-        return list(session.scalars(
-            select(EvidenceLinkRow.pmid).where(EvidenceLinkRow.nct_id == nct_id)
-            .order_by(EvidenceLinkRow.pmid)))
+        return list(
+            session.scalars(
+                select(EvidenceLinkRow.pmid)
+                .where(EvidenceLinkRow.nct_id == nct_id)
+                .order_by(EvidenceLinkRow.pmid)
+            )
+        )
 
 
 def linked_nct_ids(engine: Engine, pmid: str) -> list[str]:
     with Session(engine) as session:
-        return list(session.scalars(
-            select(EvidenceLinkRow.nct_id).where(EvidenceLinkRow.pmid == pmid)
-            .order_by(EvidenceLinkRow.nct_id)))
+        return list(
+            session.scalars(
+                select(EvidenceLinkRow.nct_id)
+                .where(EvidenceLinkRow.pmid == pmid)
+                .order_by(EvidenceLinkRow.nct_id)
+            )
+        )
 
 
 def publications_for_trial(engine: Engine, nct_id: str) -> list[Publication]:
@@ -70,7 +78,8 @@ def changes_since(
 ) -> list[ChangeEvent]:
     """Change events at or after ``since`` (a date means its midnight UTC), newest first."""
     query = select(EvidenceChangeRow).order_by(
-        EvidenceChangeRow.at.desc(), EvidenceChangeRow.id.desc())
+        EvidenceChangeRow.at.desc(), EvidenceChangeRow.id.desc()
+    )
     if since is not None:
         if not isinstance(since, dt.datetime):
             since = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
@@ -79,7 +88,14 @@ def changes_since(
         query = query.limit(limit)
     with Session(engine) as session:
         return [
-            ChangeEvent(id=row.id, at=as_utc(row.at), kind=ChangeKind(row.kind), key=row.key,
-                        summary=row.summary, detail=row.detail or {}, source=row.source)
+            ChangeEvent(
+                id=row.id,
+                at=as_utc(row.at),
+                kind=ChangeKind(row.kind),
+                key=row.key,
+                summary=row.summary,
+                detail=row.detail or {},
+                source=row.source,
+            )
             for row in session.scalars(query)
         ]

@@ -46,19 +46,72 @@ class SwitchAssessment:
     sources: list[Any] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"flags": [f.value for f in self.flags], "findings": self.findings,
-                "method": self.method, "sources": self.sources}
+        return {
+            "flags": [f.value for f in self.flags],
+            "findings": self.findings,
+            "method": self.method,
+            "sources": self.sources,
+        }
 
 
-_STOP = frozenset({
-    "a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with",
-    "without", "was", "were", "is", "are", "be", "as", "per", "during", "after", "before",
-    "between", "baseline", "change", "changes", "score", "scores", "measured", "assessed",
-    "using", "week", "weeks", "month", "months", "day", "days", "year", "years", "total", "mean",
-})
+_STOP = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+        "without",
+        "was",
+        "were",
+        "is",
+        "are",
+        "be",
+        "as",
+        "per",
+        "during",
+        "after",
+        "before",
+        "between",
+        "baseline",
+        "change",
+        "changes",
+        "score",
+        "scores",
+        "measured",
+        "assessed",
+        "using",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "day",
+        "days",
+        "year",
+        "years",
+        "total",
+        "mean",
+    }
+)
 _TIME = re.compile(r"(\d+(?:\.\d+)?)\s*(day|week|wk|month|mo|year|yr)s?\b", re.IGNORECASE)
-_DAYS = {"day": 1, "week": 7, "wk": 7, "month": 30.4375, "mo": 30.4375, "year": 365.25,
-         "yr": 365.25}
+_DAYS = {
+    "day": 1,
+    "week": 7,
+    "wk": 7,
+    "month": 30.4375,
+    "mo": 30.4375,
+    "year": 365.25,
+    "yr": 365.25,
+}
 
 
 def _words(text: str) -> set[str]:
@@ -112,27 +165,32 @@ def compare_outcomes(
                 flags.append(SwitchFlag.CHANGED_TIMEPOINT)
                 assessment.findings.append(
                     f"'{outcome.measure}': registered at {outcome.time_frame}, "
-                    f"published at {match.time_frame}")
+                    f"published at {match.time_frame}"
+                )
             continue
         if _best(outcome, published_secondary, threshold) is not None:
             flags.append(SwitchFlag.DEMOTED)
             assessment.findings.append(
-                f"registered primary '{outcome.measure}' is reported only as secondary")
+                f"registered primary '{outcome.measure}' is reported only as secondary"
+            )
         else:
             flags.append(SwitchFlag.DROPPED)
             assessment.findings.append(
-                f"registered primary '{outcome.measure}' is not reported as an outcome")
+                f"registered primary '{outcome.measure}' is not reported as an outcome"
+            )
     for outcome in published_primary:
         if _best(outcome, registered_primary, threshold) is not None:
             continue
         if _best(outcome, registered_secondary, threshold) is not None:
             flags.append(SwitchFlag.PROMOTED)
             assessment.findings.append(
-                f"published primary '{outcome.measure}' was registered as secondary")
+                f"published primary '{outcome.measure}' was registered as secondary"
+            )
         else:
             flags.append(SwitchFlag.ADDED)
             assessment.findings.append(
-                f"published primary '{outcome.measure}' was not pre-specified as primary")
+                f"published primary '{outcome.measure}' was not pre-specified as primary"
+            )
     assessment.flags = sorted(set(flags), key=list(SwitchFlag).index) or [SwitchFlag.NONE]
     return assessment
 
@@ -146,15 +204,20 @@ def assess_study(study: Study, trial: TrialRecord | None = None) -> SwitchAssess
         except ValueError:
             flags = []
         return SwitchAssessment(
-            flags=flags, findings=[curated.explanation] if curated.explanation else [],
-            method=f"curated ({curated.flag})", sources=list(curated.sources))
+            flags=flags,
+            findings=[curated.explanation] if curated.explanation else [],
+            method=f"curated ({curated.flag})",
+            sources=list(curated.sources),
+        )
     if trial is None:
-        return SwitchAssessment(flags=[SwitchFlag.NOT_ASSESSABLE],
-                                findings=["no registry record to compare against"])
+        return SwitchAssessment(
+            flags=[SwitchFlag.NOT_ASSESSABLE], findings=["no registry record to compare against"]
+        )
     published = [OutcomeText(o.name or "") for o in study.outcomes if o.primary and o.name]
     secondary = [OutcomeText(o.name or "") for o in study.outcomes if o.primary is False and o.name]
     return compare_outcomes(
         [OutcomeText(o.measure, o.time_frame) for o in trial.primary_outcomes],
-        published, secondary,
+        published,
+        secondary,
         [OutcomeText(o.measure, o.time_frame) for o in trial.secondary_outcomes],
     )

@@ -35,9 +35,17 @@ class MetaReport:
             "result": self.result.as_dict() if self.result else None,
             "not_pooled_reason": self.not_pooled_reason,
             "included": [
-                {"study_id": e.study_id, "label": e.label, "measure": e.measure, "yi": e.yi,
-                 "vi": e.vi, "ci_low": e.ci[0], "ci_high": e.ci[1],
-                 "derived_from": e.derived_from, "notes": list(e.notes)}
+                {
+                    "study_id": e.study_id,
+                    "label": e.label,
+                    "measure": e.measure,
+                    "yi": e.yi,
+                    "vi": e.vi,
+                    "ci_low": e.ci[0],
+                    "ci_high": e.ci[1],
+                    "derived_from": e.derived_from,
+                    "notes": list(e.notes),
+                }
                 for e in self.included
             ],
             "excluded": self.excluded,
@@ -47,8 +55,12 @@ class MetaReport:
 
 def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REML") -> MetaReport:
     """Random-effects pooling of every catalogue study that reports ``outcome_id``."""
-    candidates = [(study, entry) for study in catalogue.studies for entry in study.meta_inputs
-                  if entry.outcome_id == outcome_id]
+    candidates = [
+        (study, entry)
+        for study in catalogue.studies
+        for entry in study.meta_inputs
+        if entry.outcome_id == outcome_id
+    ]
     if not candidates:
         raise NotFound(f"no study in the catalogue reports outcome {outcome_id!r}")
     effects: list[Effect] = []
@@ -57,8 +69,9 @@ def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REM
         label = _label(study.authors, study.year, study.id)
         extra = entry.model_extra or {}
         try:
-            effect = effect_from_input(study.id, label, entry.measure, entry.arm_stats,
-                                       extra.get("reported_effect"))
+            effect = effect_from_input(
+                study.id, label, entry.measure, entry.arm_stats, extra.get("reported_effect")
+            )
         except NotPoolable as reason:
             report.excluded.append({"study_id": study.id, "reason": str(reason)})
             continue
@@ -66,8 +79,15 @@ def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REM
             report.excluded.append({"study_id": study.id, "reason": f"unreadable numbers: {error}"})
             continue
         if (study.design or "").startswith("crossover"):
-            effect = Effect(effect.study_id, effect.label, effect.measure, effect.yi, effect.vi,
-                            effect.derived_from, (*effect.notes, "crossover trial"))
+            effect = Effect(
+                effect.study_id,
+                effect.label,
+                effect.measure,
+                effect.yi,
+                effect.vi,
+                effect.derived_from,
+                (*effect.notes, "crossover trial"),
+            )
         effects.append(effect)
     if effects:
         report.measure = Counter(e.measure for e in effects).most_common(1)[0][0]
@@ -75,17 +95,24 @@ def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REM
             if effect.measure == report.measure:
                 report.included.append(effect)
             else:
-                report.excluded.append({
-                    "study_id": effect.study_id,
-                    "reason": f"measure {effect.measure} cannot be pooled with {report.measure}",
-                })
+                report.excluded.append(
+                    {
+                        "study_id": effect.study_id,
+                        "reason": (
+                            f"measure {effect.measure} cannot be pooled with {report.measure}"
+                        ),
+                    }
+                )
     if len(report.included) < 2:
         report.not_pooled_reason = (
             f"only {len(report.included)} study can be pooled; a pooled estimate needs two or more"
-            if report.included else "no study gives numbers that can be pooled")
+            if report.included
+            else "no study gives numbers that can be pooled"
+        )
         return report
-    report.result = random_effects([e.yi for e in report.included],
-                                   [e.vi for e in report.included], method=method)
+    report.result = random_effects(
+        [e.yi for e in report.included], [e.vi for e in report.included], method=method
+    )
     if any("crossover trial" in e.notes for e in report.included):
         report.notes.append("Crossover trials enter with the estimate their authors reported.")
     return report
@@ -99,6 +126,10 @@ def _label(authors: Any, year: int | None, fallback: str) -> str:
     else:
         return fallback
     surname = first.split()[0] if first.split() else first
-    more = " et al." if (isinstance(authors, list) and len(authors) > 1) or (
-        isinstance(authors, str) and "," in authors) else ""
+    more = (
+        " et al."
+        if (isinstance(authors, list) and len(authors) > 1)
+        or (isinstance(authors, str) and "," in authors)
+        else ""
+    )
     return f"{surname}{more} {year}" if year else f"{surname}{more}"

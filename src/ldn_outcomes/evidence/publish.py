@@ -45,8 +45,17 @@ def meta_page_data(catalogue: Catalogue, outcome_id: str) -> tuple[dict, str]:
     report = pool_outcome(catalogue, outcome_id)
     ratio = report.measure in RATIO_MEASURES
     axis = f"{report.measure or 'effect'} ({'log scale' if ratio else 'difference'})"
-    svg = forest_svg(report.included, report.result, axis_label=axis, ratio=ratio,
-                     title=f"Forest plot: {outcome_id}") if report.included else ""
+    svg = (
+        forest_svg(
+            report.included,
+            report.result,
+            axis_label=axis,
+            ratio=ratio,
+            title=f"Forest plot: {outcome_id}",
+        )
+        if report.included
+        else ""
+    )
     return report.as_dict(), svg
 
 
@@ -60,12 +69,21 @@ def publish_site(
     now: dt.datetime | None = None,
 ) -> PublishReport:
     """Write every page; refuses ids that are not safe file names instead of escaping them."""
-    unsafe = [Problem("study", "id", "not usable as a file name", value=s.id)
-              for s in catalogue.studies if not html.SAFE_ID.match(s.id)]
-    unsafe += [Problem("claim", "id", "not usable as a file name", value=c.id)
-               for c in claims.claims if not html.SAFE_ID.match(c.id)]
-    unsafe += [Problem("outcome", "id", "not usable as a file name", value=o)
-               for o in outcome_ids(catalogue) if not html.SAFE_ID.match(o)]
+    unsafe = [
+        Problem("study", "id", "not usable as a file name", value=s.id)
+        for s in catalogue.studies
+        if not html.SAFE_ID.match(s.id)
+    ]
+    unsafe += [
+        Problem("claim", "id", "not usable as a file name", value=c.id)
+        for c in claims.claims
+        if not html.SAFE_ID.match(c.id)
+    ]
+    unsafe += [
+        Problem("outcome", "id", "not usable as a file name", value=o)
+        for o in outcome_ids(catalogue)
+        if not html.SAFE_ID.match(o)
+    ]
     if unsafe:
         raise ValidationFailed(unsafe)
     report = PublishReport(directory=directory)
@@ -78,32 +96,56 @@ def publish_site(
 
     top, one, two = html.Links("", True), html.Links("../", True), html.Links("../../", True)
     write("evidence.css", html.stylesheet())
-    write("index.html", html.render_home(
-        {"studies": len(catalogue.studies), "claims": len(claims.claims),
-         "outcomes": outcome_ids(catalogue), "catalogue_version": catalogue.catalogue_version},
-        top))
+    write(
+        "index.html",
+        html.render_home(
+            {
+                "studies": len(catalogue.studies),
+                "claims": len(claims.claims),
+                "outcomes": outcome_ids(catalogue),
+                "catalogue_version": catalogue.catalogue_version,
+            },
+            top,
+        ),
+    )
     conditions = views.evidence_index(catalogue)["choices"]["condition"]
     slugs = {condition: _slug(condition) for condition in conditions}
     browse = [{"label": c, "href": f"by-condition/{slug}.html"} for c, slug in slugs.items()]
-    write("evidence/index.html", html.render_evidence_index(
-        views.evidence_index(catalogue, engine), one, filters=False, browse=browse))
+    write(
+        "evidence/index.html",
+        html.render_evidence_index(
+            views.evidence_index(catalogue, engine), one, filters=False, browse=browse
+        ),
+    )
     for condition, slug in slugs.items():
         data = views.evidence_index(catalogue, engine, condition=condition)
-        write(f"evidence/by-condition/{slug}.html", html.render_evidence_index(
-            data, two, filters=False,
-            browse=[{"label": "all conditions", "href": "../index.html"}]))
+        write(
+            f"evidence/by-condition/{slug}.html",
+            html.render_evidence_index(
+                data,
+                two,
+                filters=False,
+                browse=[{"label": "all conditions", "href": "../index.html"}],
+            ),
+        )
     for study in catalogue.studies:
-        write(f"evidence/{study.id}.html",
-              html.render_study(views.study_detail(catalogue, study.id, engine), one))
+        write(
+            f"evidence/{study.id}.html",
+            html.render_study(views.study_detail(catalogue, study.id, engine), one),
+        )
     for outcome in outcome_ids(catalogue):
         data, svg = meta_page_data(catalogue, outcome)
         write(f"evidence/meta/{outcome}.html", html.render_meta(data, svg, two))
     write("claims/index.html", html.render_claims_index(views.claims_index(claims), one))
     for claim in claims.claims:
-        write(f"claims/{claim.id}.html",
-              html.render_claim(views.claim_detail(claims, catalogue, claim.id), one))
+        write(
+            f"claims/{claim.id}.html",
+            html.render_claim(views.claim_detail(claims, catalogue, claim.id), one),
+        )
     events = mirror.changes_since(engine, limit=200) if engine is not None else []
     base = site_url.rstrip("/") + "/" if site_url else ""
-    write("evidence/changes.atom", html.changes_atom(
-        events, base_url=base, feed_url=f"{base}evidence/changes.atom", now=now))
+    write(
+        "evidence/changes.atom",
+        html.changes_atom(events, base_url=base, feed_url=f"{base}evidence/changes.atom", now=now),
+    )
     return report

@@ -41,8 +41,12 @@ class PubMedClient:
         self.api_key = api_key or None
         self.base_url = base_url.rstrip("/")
         self.client = PoliteClient(
-            "PubMed E-utilities", per_second=10.0 if self.api_key else 3.0, http=http,
-            timeout=timeout, retry=retry, **extra,
+            "PubMed E-utilities",
+            per_second=10.0 if self.api_key else 3.0,
+            http=http,
+            timeout=timeout,
+            retry=retry,
+            **extra,
         )
 
     @property

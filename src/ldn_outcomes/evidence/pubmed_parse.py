@@ -74,16 +74,23 @@ def parse_articles(xml: bytes | str, *, source: str | None = None) -> ParsedArti
         parser.close()
     except ET.ParseError as caught:
         error = caught
-    events = [(str(pair[0]), cast(ET.Element, pair[1]))  # type: ignore[misc]
-              for pair in parser.read_events()]
+    events = [
+        (str(pair[0]), cast(ET.Element, pair[1]))  # type: ignore[misc]
+        for pair in parser.read_events()
+    ]
     for event, element in events:
         if event == "start":
             if not saw_root:
                 saw_root = True
                 if element.tag != "PubmedArticleSet":
-                    result.problems.append(Problem(
-                        RECORD, "file", f"expected <PubmedArticleSet>, found <{element.tag}>",
-                        source=source))
+                    result.problems.append(
+                        Problem(
+                            RECORD,
+                            "file",
+                            f"expected <PubmedArticleSet>, found <{element.tag}>",
+                            source=source,
+                        )
+                    )
                     return result
             depth += 1
             continue
@@ -94,9 +101,15 @@ def parse_articles(xml: bytes | str, *, source: str | None = None) -> ParsedArti
             _parse_into(result, element, index, source)
             index += 1
         elif element.tag == "PubmedBookArticle":
-            result.problems.append(Problem(
-                RECORD, "PubmedBookArticle", "books are not catalogued; skipped", row=index,
-                source=source))
+            result.problems.append(
+                Problem(
+                    RECORD,
+                    "PubmedBookArticle",
+                    "books are not catalogued; skipped",
+                    row=index,
+                    source=source,
+                )
+            )
             index += 1
         element.clear()
     if error is not None:
@@ -112,9 +125,16 @@ def _parse_into(result: ParsedArticles, element: ET.Element, index: int, source:
     try:
         result.publications.append(parse_article(element))
     except _Bad as bad:
-        result.problems.append(Problem(
-            f"{RECORD} {pmid}" if pmid else RECORD, bad.field_name, bad.rule, row=index,
-            value=bad.value, source=source))
+        result.problems.append(
+            Problem(
+                f"{RECORD} {pmid}" if pmid else RECORD,
+                bad.field_name,
+                bad.rule,
+                row=index,
+                value=bad.value,
+                source=source,
+            )
+        )
 
 
 def parse_article(element: ET.Element) -> Publication:

@@ -64,8 +64,12 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "new": self.new, "updated": self.updated, "unchanged": self.unchanged,
-            "stale": self.stale, "links": self.links, "changes": self.changes,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "stale": self.stale,
+            "links": self.links,
+            "changes": self.changes,
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -76,38 +80,62 @@ class ImportReport:
 
 
 def upsert_trials(
-    engine: Engine, trials: Iterable[TrialRecord], *, source: str | None = None,
+    engine: Engine,
+    trials: Iterable[TrialRecord],
+    *,
+    source: str | None = None,
     now: Clock = utc_now,
 ) -> ImportReport:
     report = ImportReport()
     for trial in trials:
-        _one(engine, report, f"ctgov_study {trial.nct_id}", source,
-             partial(_upsert_trial, trial=trial, source=source, now=now))
+        _one(
+            engine,
+            report,
+            f"ctgov_study {trial.nct_id}",
+            source,
+            partial(_upsert_trial, trial=trial, source=source, now=now),
+        )
     return report
 
 
 def upsert_publications(
-    engine: Engine, publications: Iterable[Publication], *, source: str | None = None,
+    engine: Engine,
+    publications: Iterable[Publication],
+    *,
+    source: str | None = None,
     now: Clock = utc_now,
 ) -> ImportReport:
     report = ImportReport()
     for publication in publications:
-        _one(engine, report, f"pubmed_article {publication.pmid}", source,
-             partial(_upsert_publication, publication=publication, source=source, now=now))
+        _one(
+            engine,
+            report,
+            f"pubmed_article {publication.pmid}",
+            source,
+            partial(_upsert_publication, publication=publication, source=source, now=now),
+        )
     return report
 
 
 def _one(
-    engine: Engine, report: ImportReport, record: str, source: str | None,
+    engine: Engine,
+    report: ImportReport,
+    record: str,
+    source: str | None,
     write: Callable[[Session], ImportReport],
 ) -> None:
     try:
         with Session(engine) as session, session.begin():
             outcome = write(session)
     except SQLAlchemyError as error:
-        report.problems.append(Problem(
-            record, "database", f"not stored: {type(error).__name__}: {error.__cause__ or error}",
-            source=source))
+        report.problems.append(
+            Problem(
+                record,
+                "database",
+                f"not stored: {type(error).__name__}: {error.__cause__ or error}",
+                source=source,
+            )
+        )
         return
     report.merge(outcome)
 
@@ -120,20 +148,43 @@ def _upsert_trial(
     data = trial.model_dump(mode="json")
     row = session.get(EvidenceTrialRow, trial.nct_id)
     if row is None:
-        session.add(EvidenceTrialRow(
-            nct_id=trial.nct_id, title=trial.title, status=trial.status,
-            start_date=trial.start_date, last_update_posted=trial.last_update_posted,
-            has_results=trial.has_results, record=data, source=source, first_seen=at,
-            updated_at=at,
-        ))
+        session.add(
+            EvidenceTrialRow(
+                nct_id=trial.nct_id,
+                title=trial.title,
+                status=trial.status,
+                start_date=trial.start_date,
+                last_update_posted=trial.last_update_posted,
+                has_results=trial.has_results,
+                record=data,
+                source=source,
+                first_seen=at,
+                updated_at=at,
+            )
+        )
         report.new += 1
-        _log(session, report, at, ChangeKind.NEW_STUDY, trial.nct_id,
-             f"New study on ClinicalTrials.gov: {trial.nct_id} ({trial.status or 'status unknown'})"
-             f" {trial.title}", {"status": trial.status, "title": trial.title}, source)
+        _log(
+            session,
+            report,
+            at,
+            ChangeKind.NEW_STUDY,
+            trial.nct_id,
+            f"New study on ClinicalTrials.gov: {trial.nct_id} ({trial.status or 'status unknown'})"
+            f" {trial.title}",
+            {"status": trial.status, "title": trial.title},
+            source,
+        )
         if trial.has_results:
-            _log(session, report, at, ChangeKind.RESULTS_POSTED, trial.nct_id,
-                 f"Results posted for {trial.nct_id}",
-                 {"results_first_posted": trial.results_first_posted}, source)
+            _log(
+                session,
+                report,
+                at,
+                ChangeKind.RESULTS_POSTED,
+                trial.nct_id,
+                f"Results posted for {trial.nct_id}",
+                {"results_first_posted": trial.results_first_posted},
+                source,
+            )
     else:
         old = row.record
         if old == data:
@@ -143,19 +194,41 @@ def _upsert_trial(
         else:
             report.updated += 1
             if old.get("status") != trial.status:
-                _log(session, report, at, ChangeKind.STATUS_CHANGE, trial.nct_id,
-                     f"{trial.nct_id} status: {old.get('status')} -> {trial.status}",
-                     {"from": old.get("status"), "to": trial.status}, source)
+                _log(
+                    session,
+                    report,
+                    at,
+                    ChangeKind.STATUS_CHANGE,
+                    trial.nct_id,
+                    f"{trial.nct_id} status: {old.get('status')} -> {trial.status}",
+                    {"from": old.get("status"), "to": trial.status},
+                    source,
+                )
             if trial.has_results and not old.get("has_results"):
-                _log(session, report, at, ChangeKind.RESULTS_POSTED, trial.nct_id,
-                     f"Results posted for {trial.nct_id}",
-                     {"results_first_posted": trial.results_first_posted}, source)
-            changed = sorted(k for k in data if old.get(k) != data[k]
-                             and k not in ("status", "has_results"))
+                _log(
+                    session,
+                    report,
+                    at,
+                    ChangeKind.RESULTS_POSTED,
+                    trial.nct_id,
+                    f"Results posted for {trial.nct_id}",
+                    {"results_first_posted": trial.results_first_posted},
+                    source,
+                )
+            changed = sorted(
+                k for k in data if old.get(k) != data[k] and k not in ("status", "has_results")
+            )
             if changed:
-                _log(session, report, at, ChangeKind.UPDATED, trial.nct_id,
-                     f"{trial.nct_id} record updated: {', '.join(changed)}",
-                     {"fields": changed}, source)
+                _log(
+                    session,
+                    report,
+                    at,
+                    ChangeKind.UPDATED,
+                    trial.nct_id,
+                    f"{trial.nct_id} record updated: {', '.join(changed)}",
+                    {"fields": changed},
+                    source,
+                )
             row.title, row.status, row.start_date = trial.title, trial.status, trial.start_date
             row.last_update_posted, row.has_results = trial.last_update_posted, trial.has_results
             row.record, row.source, row.updated_at = data, source, at
@@ -172,23 +245,45 @@ def _upsert_publication(
     data = publication.model_dump(mode="json")
     row = session.get(EvidencePublicationRow, publication.pmid)
     if row is None:
-        session.add(EvidencePublicationRow(
-            pmid=publication.pmid, title=publication.title, year=publication.year,
-            journal=publication.journal, doi=publication.doi, record=data, source=source,
-            first_seen=at, updated_at=at,
-        ))
+        session.add(
+            EvidencePublicationRow(
+                pmid=publication.pmid,
+                title=publication.title,
+                year=publication.year,
+                journal=publication.journal,
+                doi=publication.doi,
+                record=data,
+                source=source,
+                first_seen=at,
+                updated_at=at,
+            )
+        )
         report.new += 1
-        _log(session, report, at, ChangeKind.NEW_PUBLICATION, publication.pmid,
-             f"New publication: PMID {publication.pmid} {publication.title}",
-             {"title": publication.title, "year": publication.year}, source)
+        _log(
+            session,
+            report,
+            at,
+            ChangeKind.NEW_PUBLICATION,
+            publication.pmid,
+            f"New publication: PMID {publication.pmid} {publication.title}",
+            {"title": publication.title, "year": publication.year},
+            source,
+        )
     elif row.record == data:
         report.unchanged += 1
     else:
         report.updated += 1
         changed = sorted(k for k in data if row.record.get(k) != data[k])
-        _log(session, report, at, ChangeKind.UPDATED, publication.pmid,
-             f"PMID {publication.pmid} record updated: {', '.join(changed)}",
-             {"fields": changed}, source)
+        _log(
+            session,
+            report,
+            at,
+            ChangeKind.UPDATED,
+            publication.pmid,
+            f"PMID {publication.pmid} record updated: {', '.join(changed)}",
+            {"fields": changed},
+            source,
+        )
         row.title, row.year, row.journal = publication.title, publication.year, publication.journal
         row.doi, row.record, row.source, row.updated_at = publication.doi, data, source, at
     for nct_id in publication.nct_ids:
@@ -197,27 +292,49 @@ def _upsert_publication(
 
 
 def _link(
-    session: Session, report: ImportReport, at: dt.datetime, pmid: str, nct_id: str,
-    found_in: str, source: str | None,
+    session: Session,
+    report: ImportReport,
+    at: dt.datetime,
+    pmid: str,
+    nct_id: str,
+    found_in: str,
+    source: str | None,
 ) -> None:
     if session.get(EvidenceLinkRow, (pmid, nct_id)) is not None:
         return
     session.add(EvidenceLinkRow(pmid=pmid, nct_id=nct_id, found_in=found_in, linked_at=at))
     session.flush()
     report.links += 1
-    _log(session, report, at, ChangeKind.PUBLICATION_LINKED, nct_id,
-         f"PMID {pmid} linked to {nct_id} (named in the {found_in})",
-         {"pmid": pmid, "nct_id": nct_id, "found_in": found_in}, source)
+    _log(
+        session,
+        report,
+        at,
+        ChangeKind.PUBLICATION_LINKED,
+        nct_id,
+        f"PMID {pmid} linked to {nct_id} (named in the {found_in})",
+        {"pmid": pmid, "nct_id": nct_id, "found_in": found_in},
+        source,
+    )
 
 
 def _log(
-    session: Session, report: ImportReport, at: dt.datetime, kind: ChangeKind, key: str,
-    summary: str, detail: dict[str, Any], source: str | None,
+    session: Session,
+    report: ImportReport,
+    at: dt.datetime,
+    kind: ChangeKind,
+    key: str,
+    summary: str,
+    detail: dict[str, Any],
+    source: str | None,
 ) -> None:
-    session.add(EvidenceChangeRow(at=at, kind=kind.value, key=key, summary=summary,
-                                  detail=detail, source=source))
-    report.changes.append({"at": at.isoformat(), "kind": kind.value, "key": key,
-                           "summary": summary})
+    session.add(
+        EvidenceChangeRow(
+            at=at, kind=kind.value, key=key, summary=summary, detail=detail, source=source
+        )
+    )
+    report.changes.append(
+        {"at": at.isoformat(), "kind": kind.value, "key": key, "summary": summary}
+    )
 
 
 def _older(incoming: str | None, stored: str | None) -> bool:
@@ -231,7 +348,10 @@ def _older(incoming: str | None, stored: str | None) -> bool:
 
 
 def import_files(
-    engine: Engine, paths: Sequence[Path], *, now: Clock = utc_now,
+    engine: Engine,
+    paths: Sequence[Path],
+    *,
+    now: Clock = utc_now,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import saved ClinicalTrials.gov JSON and PubMed efetch XML; bad records are skipped."""
@@ -249,8 +369,9 @@ def import_file(engine: Engine, path: Path, *, now: Clock = utc_now) -> ImportRe
         raw = Path(path).read_bytes()
     except OSError as error:
         report = ImportReport()
-        report.problems.append(Problem("file", "path", f"cannot read: {error.strerror}",
-                                       source=str(path)))
+        report.problems.append(
+            Problem("file", "path", f"cannot read: {error.strerror}", source=str(path))
+        )
         return report
     return import_bytes(engine, raw, source=source, now=now)
 
@@ -271,16 +392,22 @@ def import_bytes(
         report.merge(upsert_trials(engine, batch.trials, source=source, now=now))
     elif head == b"<":
         if b"<eSearchResult" in raw[:2000]:
-            report.problems.append(Problem(
-                "file", "type", "an esearch answer holds only PMIDs; import the efetch XML",
-                source=source))
+            report.problems.append(
+                Problem(
+                    "file",
+                    "type",
+                    "an esearch answer holds only PMIDs; import the efetch XML",
+                    source=source,
+                )
+            )
             return report
         parsed = pubmed_parse.parse_articles(raw, source=source)
         report.problems += parsed.problems
         report.merge(upsert_publications(engine, parsed.publications, source=source, now=now))
     else:
-        report.problems.append(Problem(
-            "file", "type", "neither ClinicalTrials.gov JSON nor PubMed XML", source=source))
+        report.problems.append(
+            Problem("file", "type", "neither ClinicalTrials.gov JSON nor PubMed XML", source=source)
+        )
     return report
 
 
@@ -302,8 +429,9 @@ def sync(
     """
     report = ImportReport()
     stamp = now().strftime("%Y%m%dT%H%M%SZ")
-    for number, page in enumerate(ctgov.search_pages(intervention=intervention,
-                                                     condition=condition)):
+    for number, page in enumerate(
+        ctgov.search_pages(intervention=intervention, condition=condition)
+    ):
         source = f"ctgov_page_{stamp}_{number + 1}.json"
         _save(save_dir, source, page)
         batch = ctgov_parse.parse_payload(page, source=source)

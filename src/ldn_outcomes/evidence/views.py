@@ -76,20 +76,32 @@ def evidence_index(
     sort: str = "newest",
 ) -> dict[str, Any]:
     trials = _trials(engine)
-    chosen = filter_studies(catalogue.studies, condition=condition, design=design,
-                            evidence_level=evidence_level, year=year)
+    chosen = filter_studies(
+        catalogue.studies,
+        condition=condition,
+        design=design,
+        evidence_level=evidence_level,
+        year=year,
+    )
     chosen = sort_by_date(chosen, newest_first=sort != "oldest")
     rows = [study_summary(s, trials.get(s.nct_id or "")) for s in chosen]
     if status:
         rows = [r for r in rows if (r["status"] or "").lower() == status.lower()]
     return {
         "catalogue_version": catalogue.catalogue_version,
-        "filters": {"condition": condition, "design": design, "evidence_level": evidence_level,
-                    "status": status, "year": year, "sort": sort},
+        "filters": {
+            "condition": condition,
+            "design": design,
+            "evidence_level": evidence_level,
+            "status": status,
+            "year": year,
+            "sort": sort,
+        },
         "choices": {
             "design": sorted({s.design for s in catalogue.studies if s.design}),
-            "evidence_level": sorted({str(s.evidence_level) for s in catalogue.studies
-                                      if s.evidence_level is not None}),
+            "evidence_level": sorted(
+                {str(s.evidence_level) for s in catalogue.studies if s.evidence_level is not None}
+            ),
             "status": sorted({t.status for t in trials.values() if t.status}),
             "year": sorted({s.year for s in catalogue.studies if s.year}, reverse=True),
             "condition": sorted({c for s in catalogue.studies for c in s.conditions}),
@@ -104,21 +116,27 @@ def evidence_index(
 def _scheme(catalogue: Catalogue) -> dict[str, Any]:
     levels = catalogue.evidence_levels
     if isinstance(levels, dict):
-        return {"scheme": levels.get("scheme"), "source_url": levels.get("source_url"),
-                "project_rules": levels.get("project_rules") or []}
+        return {
+            "scheme": levels.get("scheme"),
+            "source_url": levels.get("source_url"),
+            "project_rules": levels.get("project_rules") or [],
+        }
     return {"scheme": None, "source_url": None, "project_rules": []}
 
 
-def study_detail(
-    catalogue: Catalogue, ident: str, engine: Engine | None = None
-) -> dict[str, Any]:
+def study_detail(catalogue: Catalogue, ident: str, engine: Engine | None = None) -> dict[str, Any]:
     study = find_study(catalogue, ident)
     trial = mirror.get_trial(engine, study.nct_id) if engine is not None and study.nct_id else None
     publications = []
     if engine is not None and study.nct_id:
         publications = [
-            {"pmid": p.pmid, "title": p.title, "journal": p.journal, "year": p.year,
-             "url": pubmed_url(p.pmid)}
+            {
+                "pmid": p.pmid,
+                "title": p.title,
+                "journal": p.journal,
+                "year": p.year,
+                "url": pubmed_url(p.pmid),
+            }
             for p in mirror.publications_for_trial(engine, study.nct_id)
         ]
     links = []
@@ -128,14 +146,17 @@ def study_detail(
         links.append({"label": f"DOI {study.doi}", "url": doi_url(study.doi)})
     for registry_id in study.all_registry_ids:
         if registry_id.upper().startswith("NCT"):
-            links.append({"label": f"ClinicalTrials.gov {registry_id}",
-                          "url": ctgov_url(registry_id)})
+            links.append(
+                {"label": f"ClinicalTrials.gov {registry_id}", "url": ctgov_url(registry_id)}
+            )
     related = [
         {"id": other.id, "title": other.title}
         for other in catalogue.studies
-        if other.id != study.id and (
+        if other.id != study.id
+        and (
             other.id in (study.model_extra or {}).get("linked_study_ids", [])
-            or (study.nct_id and other.nct_id == study.nct_id))
+            or (study.nct_id and other.nct_id == study.nct_id)
+        )
     ]
     data = study.model_dump(mode="json")
     return {
@@ -148,7 +169,8 @@ def study_detail(
         "related_studies": related,
         "outcome_switch": assess_study(study, trial).as_dict(),
         "evidence_level_label": evidence_level_labels(catalogue).get(
-            str(study.evidence_level) if study.evidence_level is not None else ""),
+            str(study.evidence_level) if study.evidence_level is not None else ""
+        ),
     }
 
 
@@ -159,15 +181,18 @@ def posted_results(trial: TrialRecord) -> dict[str, Any]:
     measures are counted and left to the registry page."""
     primary = [o for o in trial.posted_outcomes if (o.type or "").upper() == "PRIMARY"]
     return {
-        "nct_id": trial.nct_id, "results_first_posted": trial.results_first_posted,
-        "url": ctgov_url(trial.nct_id), "primary": [_posted_table(o) for o in primary],
+        "nct_id": trial.nct_id,
+        "results_first_posted": trial.results_first_posted,
+        "url": ctgov_url(trial.nct_id),
+        "primary": [_posted_table(o) for o in primary],
         "other_count": len(trial.posted_outcomes) - len(primary),
     }
 
 
 def _posted_table(outcome: PostedOutcome) -> dict[str, Any]:
-    ids = outcome.group_ids or tuple(dict.fromkeys(
-        v.group_id for row in outcome.rows for v in row.values))
+    ids = outcome.group_ids or tuple(
+        dict.fromkeys(v.group_id for row in outcome.rows for v in row.values)
+    )
     titles = dict(zip(ids, outcome.groups, strict=False))
     analysed = {v.group_id: v.value for v in outcome.analysed}
     rows = []
@@ -176,11 +201,15 @@ def _posted_table(outcome: PostedOutcome) -> dict[str, Any]:
         label = " — ".join(t for t in (row.class_title, row.category) if t)
         rows.append({"label": label, "cells": [_cell(by_group.get(i)) for i in ids]})
     return {
-        "title": outcome.title, "time_frame": outcome.time_frame, "unit": outcome.unit,
+        "title": outcome.title,
+        "time_frame": outcome.time_frame,
+        "unit": outcome.unit,
         "param": (outcome.param_type or "").replace("_", " ").lower() or None,
-        "dispersion": outcome.dispersion_type, "population": outcome.population,
-        "groups": [{"id": i, "title": titles.get(i) or i, "analysed": analysed.get(i)}
-                   for i in ids],
+        "dispersion": outcome.dispersion_type,
+        "population": outcome.population,
+        "groups": [
+            {"id": i, "title": titles.get(i) or i, "analysed": analysed.get(i)} for i in ids
+        ],
         "rows": rows,
         "analyses": [_analysis_text(a, titles) for a in outcome.analyses],
     }
@@ -204,12 +233,15 @@ def _analysis_text(analysis: PostedAnalysis, titles: dict[str, str]) -> str:
     if analysis.group_ids:
         parts.append(" vs ".join(titles.get(g, g) for g in analysis.group_ids) + ":")
     if analysis.param_value is not None:
-        parts.append(f"{(analysis.param_type or 'estimate').replace('_', ' ')} "
-                     f"{analysis.param_value}")
+        parts.append(
+            f"{(analysis.param_type or 'estimate').replace('_', ' ')} {analysis.param_value}"
+        )
     if analysis.ci_lower is not None or analysis.ci_upper is not None:
         sided = " one-sided" if (analysis.ci_sides or "").upper() == "ONE_SIDED" else ""
-        parts.append(f"({analysis.ci_percent or '?'}%{sided} CI {analysis.ci_lower or '?'} to "
-                     f"{analysis.ci_upper or '?'})")
+        parts.append(
+            f"({analysis.ci_percent or '?'}%{sided} CI {analysis.ci_lower or '?'} to "
+            f"{analysis.ci_upper or '?'})"
+        )
     if analysis.p_value is not None:
         p = analysis.p_value.strip()
         parts.append(f"p {p}" if p[:1] in "<>=≤≥" else f"p = {p}")
@@ -219,16 +251,23 @@ def _analysis_text(analysis: PostedAnalysis, titles: dict[str, str]) -> str:
 
 
 def claim_summary(claim: Claim) -> dict[str, Any]:
-    return {"id": claim.id, "claim": claim.claim, "verdict": claim.verdict,
-            "verdict_summary": claim.verdict_summary}
+    return {
+        "id": claim.id,
+        "claim": claim.claim,
+        "verdict": claim.verdict,
+        "verdict_summary": claim.verdict_summary,
+    }
 
 
 def claims_index(register: ClaimsRegister) -> dict[str, Any]:
     verdicts: dict[str, int] = {}
     for claim in register.claims:
         verdicts[claim.verdict or "unknown"] = verdicts.get(claim.verdict or "unknown", 0) + 1
-    return {"count": len(register.claims), "verdicts": verdicts,
-            "claims": [claim_summary(c) for c in register.claims]}
+    return {
+        "count": len(register.claims),
+        "verdicts": verdicts,
+        "claims": [claim_summary(c) for c in register.claims],
+    }
 
 
 def claim_detail(register: ClaimsRegister, catalogue: Catalogue, ident: str) -> dict[str, Any]:

@@ -29,9 +29,7 @@ def files_in(path: Path) -> dict[str, Path]:
     """The layout files found at ``path`` (a directory of ``<kind>.csv`` or one such file)."""
     if path.is_dir():
         found = {
-            kind: path / f"{kind}.csv"
-            for kind in RECORD_TYPES
-            if (path / f"{kind}.csv").exists()
+            kind: path / f"{kind}.csv" for kind in RECORD_TYPES if (path / f"{kind}.csv").exists()
         }
         if not found:
             raise NotFound(
@@ -66,15 +64,25 @@ def read_file(kind: str, path: Path) -> tuple[list[tuple[int, Record]], list[Pro
         unknown = [c for c in header if c not in expected]
         if unknown:
             problems.append(
-                Problem(cls.record_name, ",".join(unknown), "unknown column(s); expected "
-                        + ", ".join(expected), 1, source=path.name)
+                Problem(
+                    cls.record_name,
+                    ",".join(unknown),
+                    "unknown column(s); expected " + ", ".join(expected),
+                    1,
+                    source=path.name,
+                )
             )
             return records, problems
         for number, row in enumerate(reader, start=2):
             if None in row:
                 problems.append(
-                    Problem(cls.record_name, "(row)", "more cells than header columns", number,
-                            source=path.name)
+                    Problem(
+                        cls.record_name,
+                        "(row)",
+                        "more cells than header columns",
+                        number,
+                        source=path.name,
+                    )
                 )
                 continue
             try:
@@ -126,9 +134,16 @@ def dose_notices(
             continue
         check = check_ldn_dose(float(record.dose_mg))
         if check.band != "within":
-            notices.append(Problem(
-                "exposure", "dose_mg", f"{check.message} (source: {check.source})", row=row,
-                value=float(record.dose_mg), source=files["exposures"].name))
+            notices.append(
+                Problem(
+                    "exposure",
+                    "dose_mg",
+                    f"{check.message} (source: {check.source})",
+                    row=row,
+                    value=float(record.dose_mg),
+                    source=files["exposures"].name,
+                )
+            )
     return notices
 
 

@@ -23,8 +23,15 @@ from ..analysis.results import AnalysisResult, Estimate, SmallSample
 from .outcomes import PLAIN, TITLES, estimate_text
 
 #: Analyses a claim can name as its ``registry_audit``, in the order the page shows them.
-AUDITED = ("relapses", "progression", "symptoms", "relapse_recovery", "matched",
-           "adverse_events", "labs")
+AUDITED = (
+    "relapses",
+    "progression",
+    "symptoms",
+    "relapse_recovery",
+    "matched",
+    "adverse_events",
+    "labs",
+)
 #: Claims about one person's response (timing, dose) are tested in a personal n-of-1 trial.
 NOF1 = "nof1"
 
@@ -34,12 +41,15 @@ def anchor(key: str) -> str:
     return f"audit-{key}"
 
 
-def public_audits(results: Mapping[str, AnalysisResult], *, min_cell_size: int,
-                  on: str, plan_hash: str) -> dict[str, Any]:
+def public_audits(
+    results: Mapping[str, AnalysisResult], *, min_cell_size: int, on: str, plan_hash: str
+) -> dict[str, Any]:
     """Page data: the bias-check verdict, then one section per audited analysis."""
     k = min_cell_size
     return {
-        "min_cell_size": k, "on": on, "plan_hash": plan_hash,
+        "min_cell_size": k,
+        "on": on,
+        "plan_hash": plan_hash,
         "diagnostics": _diagnostics(results.get("diagnostics"), k),
         "sections": [_section(name, results.get(name), k) for name in AUDITED],
         "nof1_anchor": anchor(NOF1),
@@ -56,16 +66,24 @@ def _diagnostics(result: AnalysisResult | None, k: int) -> dict[str, Any]:
 def _enough(result: AnalysisResult, k: int) -> bool:
     n = result.population.get("n_patients")
     head = result.headline
-    return (isinstance(n, int) and n >= k and head is not None
-            and (head.n is None or head.n >= k))
+    return isinstance(n, int) and n >= k and head is not None and (head.n is None or head.n >= k)
 
 
 def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]:
     section: dict[str, Any] = {
-        "key": name, "anchor": anchor(name), "title": TITLES[name], "plain": PLAIN[name],
-        "state": "no_data", "label": None, "estimate": None, "n": None,
-        "diagnostics_failed": False, "small_sample": False, "method": None,
-        "uncontrolled": False, "comparison": None,
+        "key": name,
+        "anchor": anchor(name),
+        "title": TITLES[name],
+        "plain": PLAIN[name],
+        "state": "no_data",
+        "label": None,
+        "estimate": None,
+        "n": None,
+        "diagnostics_failed": False,
+        "small_sample": False,
+        "method": None,
+        "uncontrolled": False,
+        "comparison": None,
     }
     if result is None or result.status == "insufficient_data":
         return section
@@ -74,8 +92,11 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         section["state"] = "suppressed"
         return section
     section.update(
-        state="shown", label=head.label, estimate=estimate_text(head),
-        n=int(result.population["n_patients"]), method=result.method,
+        state="shown",
+        label=head.label,
+        estimate=estimate_text(head),
+        n=int(result.population["n_patients"]),
+        method=result.method,
         diagnostics_failed=result.status == "diagnostics_failed",
         small_sample=any(w.kind is SmallSample for w in result.warnings),
     )
@@ -84,11 +105,15 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         # (natural course, regression to the mean, placebo response): say so, and show the
         # comparison with matched non-users when one could be made and is large enough.
         section["uncontrolled"] = True
-        comparison = next((e for e in result.estimates if _is_comparison(e)
-                           and e.n is not None and e.n >= k), None)
+        comparison = next(
+            (e for e in result.estimates if _is_comparison(e) and e.n is not None and e.n >= k),
+            None,
+        )
         if comparison is not None:
-            section["comparison"] = {"label": comparison.label,
-                                     "estimate": estimate_text(comparison)}
+            section["comparison"] = {
+                "label": comparison.label,
+                "estimate": estimate_text(comparison),
+            }
     return section
 
 

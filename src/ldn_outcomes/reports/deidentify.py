@@ -44,12 +44,27 @@ FATIGUE_ITEM, SPASM_ITEM = 0, 1
 WINDOW_DAYS = 180
 
 COLUMNS = [
-    "study_code", "sex", "birth_year_band", "phenotype", "disease_duration_band",
-    "ldn_ever", "ldn_first_dose_mg", "follow_up_days", "days_on_ldn",
-    "relapses_365d_before_index", "relapses_after_index", "relapses_on_ldn", "relapses_off_ldn",
-    "edss_at_index", "edss_last", "edss_last_day", "checkins",
-    "fatigue_mean_180d_before", "fatigue_mean_180d_after",
-    "spasm_mean_180d_before", "spasm_mean_180d_after",
+    "study_code",
+    "sex",
+    "birth_year_band",
+    "phenotype",
+    "disease_duration_band",
+    "ldn_ever",
+    "ldn_first_dose_mg",
+    "follow_up_days",
+    "days_on_ldn",
+    "relapses_365d_before_index",
+    "relapses_after_index",
+    "relapses_on_ldn",
+    "relapses_off_ldn",
+    "edss_at_index",
+    "edss_last",
+    "edss_last_day",
+    "checkins",
+    "fatigue_mean_180d_before",
+    "fatigue_mean_180d_after",
+    "spasm_mean_180d_before",
+    "spasm_mean_180d_after",
 ]
 
 
@@ -62,12 +77,14 @@ class DeidentifiedData:
     method: str = field(default=__doc__ or "")
 
 
-def suppress_counts(counts: Mapping[str, int], k: int, *, with_total: bool = True
-                    ) -> dict[str, int | None]:
+def suppress_counts(
+    counts: Mapping[str, int], k: int, *, with_total: bool = True
+) -> dict[str, int | None]:
     """Counts under ``k`` become None; with a total shown, a lone hidden count drags the next
     smallest with it (secondary suppression) so the total does not reveal it."""
-    shown: dict[str, int | None] = {key: (n if n >= k or n == 0 else None)
-                                    for key, n in counts.items()}
+    shown: dict[str, int | None] = {
+        key: (n if n >= k or n == 0 else None) for key, n in counts.items()
+    }
     hidden = [key for key, n in shown.items() if n is None]
     if with_total and len(hidden) == 1:
         rest = sorted((n, key) for key, n in counts.items() if shown[key] is not None and n > 0)
@@ -82,7 +99,8 @@ def research_patient_ids(frames: Mapping[str, pd.DataFrame], on: dt.date) -> set
         return set()
     day = pd.Timestamp(on)
     active = consents[
-        (consents["scope"] == "research") & (consents["given_date"] <= day)
+        (consents["scope"] == "research")
+        & (consents["given_date"] <= day)
         & (consents["withdrawn_date"].isna() | (consents["withdrawn_date"] > day))
     ]
     return set(active["patient_id"])
@@ -104,11 +122,13 @@ def _duration_band(years: float) -> str:
     return "20+ years"
 
 
-def deidentified_dataset(engine: Engine, *, min_cell_size: int, on: dt.date | None = None
-                         ) -> DeidentifiedData:
+def deidentified_dataset(
+    engine: Engine, *, min_cell_size: int, on: dt.date | None = None
+) -> DeidentifiedData:
     """One row per research-consented patient, de-identified as described above."""
-    return deidentify_frames(research_frames(engine), min_cell_size=min_cell_size,
-                             on=on or dt.date.today())
+    return deidentify_frames(
+        research_frames(engine), min_cell_size=min_cell_size, on=on or dt.date.today()
+    )
 
 
 def research_frames(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -121,20 +141,26 @@ def research_frames(engine: Engine) -> dict[str, pd.DataFrame]:
     frames = read_frames(engine, ["patients", "exposures", "relapses", "consents"])
     with engine.connect() as connection:
         frames["edss"] = pd.read_sql_query(
-            select(EdssRow.patient_id, EdssRow.date, EdssRow.score), connection)
+            select(EdssRow.patient_id, EdssRow.date, EdssRow.score), connection
+        )
         frames["questionnaires"] = pd.read_sql_query(
-            select(QuestionnaireRow.patient_id, QuestionnaireRow.instrument_id,
-                   QuestionnaireRow.date,
-                   QuestionnaireRow.answers[FATIGUE_ITEM].as_float().label("fatigue"),
-                   QuestionnaireRow.answers[SPASM_ITEM].as_float().label("spasm"))
-            .where(QuestionnaireRow.instrument_id == CHECKIN_ID), connection)
+            select(
+                QuestionnaireRow.patient_id,
+                QuestionnaireRow.instrument_id,
+                QuestionnaireRow.date,
+                QuestionnaireRow.answers[FATIGUE_ITEM].as_float().label("fatigue"),
+                QuestionnaireRow.answers[SPASM_ITEM].as_float().label("spasm"),
+            ).where(QuestionnaireRow.instrument_id == CHECKIN_ID),
+            connection,
+        )
     for kind in ("edss", "questionnaires"):
         frames[kind]["date"] = pd.to_datetime(frames[kind]["date"])
     return frames
 
 
-def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int, on: dt.date
-                      ) -> DeidentifiedData:
+def deidentify_frames(
+    frames: Mapping[str, pd.DataFrame], *, min_cell_size: int, on: dt.date
+) -> DeidentifiedData:
     """Column-wise (a 10,000-patient registry takes seconds, not minutes)."""
     today = pd.Timestamp(on)
     chosen = research_patient_ids(frames, on)
@@ -151,22 +177,36 @@ def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int,
     exposures, relapses, edss = mine("exposures"), mine("relapses"), mine("edss")
     diary = mine("questionnaires")
     courses = _merged_courses(exposures, today)
-    first_start = courses.groupby("patient_id")["start"].min() if not courses.empty \
+    first_start = (
+        courses.groupby("patient_id")["start"].min()
+        if not courses.empty
         else pd.Series(dtype="datetime64[ns]")
-    event_dates = pd.concat([
-        frame[["patient_id", column]].rename(columns={column: "date"})
-        for frame, column in ((exposures, "start_date"), (exposures, "stop_date"),
-                              (relapses, "onset_date"), (edss, "date"), (diary, "date"))
-        if not frame.empty
-    ]) if any(not f.empty for f in (exposures, relapses, edss, diary)) else \
-        pd.DataFrame({"patient_id": [], "date": pd.Series(dtype="datetime64[ns]")})
+    )
+    event_dates = (
+        pd.concat(
+            [
+                frame[["patient_id", column]].rename(columns={column: "date"})
+                for frame, column in (
+                    (exposures, "start_date"),
+                    (exposures, "stop_date"),
+                    (relapses, "onset_date"),
+                    (edss, "date"),
+                    (diary, "date"),
+                )
+                if not frame.empty
+            ]
+        )
+        if any(not f.empty for f in (exposures, relapses, edss, diary))
+        else pd.DataFrame({"patient_id": [], "date": pd.Series(dtype="datetime64[ns]")})
+    )
     first_event = event_dates.groupby("patient_id")["date"].min()
     last_event = event_dates.groupby("patient_id")["date"].max()
     index = first_start.reindex(ids).fillna(first_event.reindex(ids)).fillna(today)
     last = last_event.reindex(ids).fillna(index)
     if not courses.empty:  # LDN time counts only while the patient is observed
-        courses["stop"] = courses["stop"].where(courses["stop"] <= courses["patient_id"].map(
-            last), courses["patient_id"].map(last))
+        courses["stop"] = courses["stop"].where(
+            courses["stop"] <= courses["patient_id"].map(last), courses["patient_id"].map(last)
+        )
         courses = courses[courses["stop"] >= courses["start"]]
     out = pd.DataFrame(index=ids)
     out["sex"] = patients["sex"]
@@ -175,14 +215,23 @@ def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int,
     duration = (index - pd.to_datetime(patients["diagnosis_date"])).dt.days / 365.25
     out["disease_duration_band"] = [_duration_band(float(v)) for v in duration]
     out["ldn_ever"] = np.where(ids.isin(first_start.index), "yes", "no")
-    first_dose = courses.sort_values("start").groupby("patient_id")["dose"].first() \
-        if not courses.empty else pd.Series(dtype=float)
+    first_dose = (
+        courses.sort_values("start").groupby("patient_id")["dose"].first()
+        if not courses.empty
+        else pd.Series(dtype=float)
+    )
     out["ldn_first_dose_mg"] = pd.to_numeric(first_dose.reindex(ids), errors="coerce")
     out["follow_up_days"] = (last - index).dt.days.clip(lower=0).astype(int)
-    on_days = ((courses["stop"].clip(upper=today) - courses["start"]).dt.days + 1) \
-        if not courses.empty else pd.Series(dtype=float)
-    out["days_on_ldn"] = (on_days.groupby(courses["patient_id"]).sum().reindex(ids)
-                          .fillna(0).astype(int) if not courses.empty else 0)
+    on_days = (
+        ((courses["stop"].clip(upper=today) - courses["start"]).dt.days + 1)
+        if not courses.empty
+        else pd.Series(dtype=float)
+    )
+    out["days_on_ldn"] = (
+        on_days.groupby(courses["patient_id"]).sum().reindex(ids).fillna(0).astype(int)
+        if not courses.empty
+        else 0
+    )
     _relapse_columns(out, relapses, courses, index)
     _edss_columns(out, edss, index)
     _diary_columns(out, diary, index)
@@ -190,8 +239,9 @@ def deidentify_frames(frames: Mapping[str, pd.DataFrame], *, min_cell_size: int,
     frame, dropped = k_anonymise(frame, QUASI_IDENTIFIERS, min_cell_size)
     frame.insert(0, "study_code", _study_codes(len(frame)))
     frame = frame.sort_values("study_code").reset_index(drop=True)
-    return DeidentifiedData(frame, consented=len(chosen), dropped=dropped,
-                            min_cell_size=min_cell_size)
+    return DeidentifiedData(
+        frame, consented=len(chosen), dropped=dropped, min_cell_size=min_cell_size
+    )
 
 
 def _study_codes(n: int) -> list[str]:
@@ -207,10 +257,10 @@ def _merged_courses(exposures: pd.DataFrame, today: pd.Timestamp) -> pd.DataFram
     as in ``domain.definitions.exposure.courses``); ongoing ones run to ``today``."""
     rows: list[tuple[str, pd.Timestamp, pd.Timestamp, float]] = []
     if not exposures.empty:
-        ldn = exposures[exposures["drug_class"] == "ldn"].sort_values(["patient_id",
-                                                                      "start_date"])
-        for pid, start, stop, dose in ldn[["patient_id", "start_date", "stop_date",
-                                           "dose_mg"]].itertuples(index=False):
+        ldn = exposures[exposures["drug_class"] == "ldn"].sort_values(["patient_id", "start_date"])
+        for pid, start, stop, dose in ldn[
+            ["patient_id", "start_date", "stop_date", "dose_mg"]
+        ].itertuples(index=False):
             stop = today if pd.isna(stop) else stop
             if rows and rows[-1][0] == pid and start <= rows[-1][2] + pd.Timedelta(days=1):
                 rows[-1] = (pid, rows[-1][1], max(rows[-1][2], stop), rows[-1][3])
@@ -219,10 +269,15 @@ def _merged_courses(exposures: pd.DataFrame, today: pd.Timestamp) -> pd.DataFram
     return pd.DataFrame(rows, columns=["patient_id", "start", "stop", "dose"])
 
 
-def _relapse_columns(out: pd.DataFrame, relapses: pd.DataFrame, courses: pd.DataFrame,
-                     index: pd.Series) -> None:
-    names = ["relapses_365d_before_index", "relapses_after_index", "relapses_on_ldn",
-             "relapses_off_ldn"]
+def _relapse_columns(
+    out: pd.DataFrame, relapses: pd.DataFrame, courses: pd.DataFrame, index: pd.Series
+) -> None:
+    names = [
+        "relapses_365d_before_index",
+        "relapses_after_index",
+        "relapses_on_ldn",
+        "relapses_off_ldn",
+    ]
     if relapses.empty:
         for name in names:
             out[name] = 0
@@ -230,14 +285,17 @@ def _relapse_columns(out: pd.DataFrame, relapses: pd.DataFrame, courses: pd.Data
     r = relapses[["patient_id", "onset_date"]].reset_index(drop=True)
     r["rid"] = np.arange(len(r))
     r["index"] = r["patient_id"].map(index)
-    r["before"] = (r["onset_date"] < r["index"]) & \
-        (r["onset_date"] >= r["index"] - pd.Timedelta(days=365))
+    r["before"] = (r["onset_date"] < r["index"]) & (
+        r["onset_date"] >= r["index"] - pd.Timedelta(days=365)
+    )
     r["after"] = r["onset_date"] >= r["index"]
     r["on"] = False
     if not courses.empty:
         joined = r[["rid", "patient_id", "onset_date"]].merge(courses, on="patient_id")
-        inside = joined.loc[(joined["start"] <= joined["onset_date"])
-                            & (joined["onset_date"] <= joined["stop"]), "rid"]
+        inside = joined.loc[
+            (joined["start"] <= joined["onset_date"]) & (joined["onset_date"] <= joined["stop"]),
+            "rid",
+        ]
         r["on"] = r["rid"].isin(inside)
     grouped = r.groupby("patient_id")
     totals = grouped.size()
@@ -258,8 +316,9 @@ def _edss_columns(out: pd.DataFrame, edss: pd.DataFrame, index: pd.Series) -> No
     ordered = edss.sort_values(["patient_id", "date"])
     last = ordered.groupby("patient_id").last()
     out["edss_last"] = last["score"].reindex(out.index)
-    out["edss_last_day"] = ((last["date"] - index.reindex(last.index)).dt.days
-                            .reindex(out.index).astype("Int64"))
+    out["edss_last_day"] = (
+        (last["date"] - index.reindex(last.index)).dt.days.reindex(out.index).astype("Int64")
+    )
     before = ordered[ordered["date"] <= ordered["patient_id"].map(index)]
     out["edss_at_index"] = before.groupby("patient_id")["score"].last().reindex(out.index)
 
@@ -267,8 +326,11 @@ def _edss_columns(out: pd.DataFrame, edss: pd.DataFrame, index: pd.Series) -> No
 def _diary_columns(out: pd.DataFrame, diary: pd.DataFrame, index: pd.Series) -> None:
     names = [f"{n}_mean_180d_{s}" for n in ("fatigue", "spasm") for s in ("before", "after")]
     checkins = diary[diary["instrument_id"] == CHECKIN_ID] if not diary.empty else diary
-    out["checkins"] = (checkins.groupby("patient_id").size().reindex(out.index).fillna(0)
-                       .astype(int) if not checkins.empty else 0)
+    out["checkins"] = (
+        checkins.groupby("patient_id").size().reindex(out.index).fillna(0).astype(int)
+        if not checkins.empty
+        else 0
+    )
     for name in names:
         out[name] = np.nan
     if checkins.empty:
@@ -282,12 +344,15 @@ def _diary_columns(out: pd.DataFrame, diary: pd.DataFrame, index: pd.Series) -> 
         c["spasm"] = [a[SPASM_ITEM] if len(a) > SPASM_ITEM else None for a in answers]
     c["offset"] = (c["date"] - c["patient_id"].map(index)).dt.days
     window = WINDOW_DAYS
-    for side, mask in (("before", (c["offset"] >= -window) & (c["offset"] < 0)),
-                       ("after", (c["offset"] >= 0) & (c["offset"] < window))):
+    for side, mask in (
+        ("before", (c["offset"] >= -window) & (c["offset"] < 0)),
+        ("after", (c["offset"] >= 0) & (c["offset"] < window)),
+    ):
         chosen = c[mask]
         for name in ("fatigue", "spasm"):
-            means = pd.to_numeric(chosen[name], errors="coerce").groupby(
-                chosen["patient_id"]).mean()
+            means = (
+                pd.to_numeric(chosen[name], errors="coerce").groupby(chosen["patient_id"]).mean()
+            )
             out[f"{name}_mean_180d_{side}"] = means.reindex(out.index).round(2)
 
 
@@ -344,9 +409,11 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
             "relapses_on_ldn": int(users["relapses_on_ldn"].sum()),
             "years_on_ldn": round(float(on_years), 1),
             "relapses_per_year_on_ldn": round(float(users["relapses_on_ldn"].sum() / on_years), 3)
-            if on_years > 0 else None,
+            if on_years > 0
+            else None,
             "relapses_per_year_before": round(
-                float(users["relapses_365d_before_index"].sum() / len(users)), 3),
+                float(users["relapses_365d_before_index"].sum() / len(users)), 3
+            ),
             "fatigue_before": _mean(users["fatigue_mean_180d_before"]),
             "fatigue_after": _mean(users["fatigue_mean_180d_after"]),
             "spasm_before": _mean(users["spasm_mean_180d_before"]),
@@ -354,8 +421,14 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
         }
         if len(users) < k:
             rates = {"ldn_users": None}
-    return {"rows": len(frame), "consented": data.consented, "dropped": data.dropped,
-            "min_cell_size": k, "tables": tables, "ldn": rates}
+    return {
+        "rows": len(frame),
+        "consented": data.consented,
+        "dropped": data.dropped,
+        "min_cell_size": k,
+        "tables": tables,
+        "ldn": rates,
+    }
 
 
 def _mean(values: pd.Series) -> float | None:
@@ -363,8 +436,9 @@ def _mean(values: pd.Series) -> float | None:
     return round(float(present.mean()), 2) if len(present) else None
 
 
-def registry_figures(engine: Engine, *, min_cell_size: int, on: dt.date | None = None
-                     ) -> dict[str, object]:
+def registry_figures(
+    engine: Engine, *, min_cell_size: int, on: dt.date | None = None
+) -> dict[str, object]:
     """Registry-wide counts for the public page: research-consented patients only, every
     count under ``min_cell_size`` suppressed (with secondary suppression against the total)."""
     from sqlalchemy import distinct, func, or_, select
@@ -374,26 +448,52 @@ def registry_figures(engine: Engine, *, min_cell_size: int, on: dt.date | None =
 
     day = on or dt.date.today()
     consented = (
-        select(ConsentRow.patient_id).where(
-            ConsentRow.scope == "research", ConsentRow.given_date <= day,
-            or_(ConsentRow.withdrawn_date.is_(None), ConsentRow.withdrawn_date > day))
-        .distinct().scalar_subquery()
+        select(ConsentRow.patient_id)
+        .where(
+            ConsentRow.scope == "research",
+            ConsentRow.given_date <= day,
+            or_(ConsentRow.withdrawn_date.is_(None), ConsentRow.withdrawn_date > day),
+        )
+        .distinct()
+        .scalar_subquery()
     )
     k = min_cell_size
     with Session(engine) as session:
+
         def grouped(column: object) -> dict[str, int]:
-            rows = session.execute(select(column, func.count()).select_from(PatientRow)
-                                   .where(PatientRow.patient_id.in_(consented))
-                                   .group_by(column)).all()
+            rows = session.execute(
+                select(column, func.count())
+                .select_from(PatientRow)
+                .where(PatientRow.patient_id.in_(consented))
+                .group_by(column)
+            ).all()
             return {str(a): int(b) for a, b in rows}
 
         total = sum(grouped(PatientRow.phenotype).values())
-        ldn_users = session.scalar(select(func.count(distinct(ExposureRow.patient_id))).where(
-            ExposureRow.drug_class == "ldn", ExposureRow.patient_id.in_(consented))) or 0
-        relapsing = session.scalar(select(func.count(distinct(RelapseRow.patient_id))).where(
-            RelapseRow.patient_id.in_(consented))) or 0
-        diarists = session.scalar(select(func.count(distinct(QuestionnaireRow.patient_id)))
-                                  .where(QuestionnaireRow.patient_id.in_(consented))) or 0
+        ldn_users = (
+            session.scalar(
+                select(func.count(distinct(ExposureRow.patient_id))).where(
+                    ExposureRow.drug_class == "ldn", ExposureRow.patient_id.in_(consented)
+                )
+            )
+            or 0
+        )
+        relapsing = (
+            session.scalar(
+                select(func.count(distinct(RelapseRow.patient_id))).where(
+                    RelapseRow.patient_id.in_(consented)
+                )
+            )
+            or 0
+        )
+        diarists = (
+            session.scalar(
+                select(func.count(distinct(QuestionnaireRow.patient_id))).where(
+                    QuestionnaireRow.patient_id.in_(consented)
+                )
+            )
+            or 0
+        )
         phenotype = suppress_counts(grouped(PatientRow.phenotype), k)
         sex = suppress_counts(grouped(PatientRow.sex), k)
 
@@ -401,8 +501,12 @@ def registry_figures(engine: Engine, *, min_cell_size: int, on: dt.date | None =
         return n if n >= k or n == 0 else None
 
     return {
-        "min_cell_size": k, "on": day.isoformat(),
-        "patients": one(total), "ldn_users": one(int(ldn_users)),
-        "with_relapses": one(int(relapsing)), "keeping_a_diary": one(int(diarists)),
-        "by_phenotype": phenotype, "by_sex": sex,
+        "min_cell_size": k,
+        "on": day.isoformat(),
+        "patients": one(total),
+        "ldn_users": one(int(ldn_users)),
+        "with_relapses": one(int(relapsing)),
+        "keeping_a_diary": one(int(diarists)),
+        "by_phenotype": phenotype,
+        "by_sex": sex,
     }

@@ -131,7 +131,10 @@ def design_trial(
 
 
 def write_trial_sheets(
-    engine: Engine, secret: bytes, trial_id: str, directory: Path,
+    engine: Engine,
+    secret: bytes,
+    trial_id: str,
+    directory: Path,
     actor: Actor = PHARMACY_CLI_ACTOR,
 ) -> dict[str, Path]:
     with _session(engine) as session, session.begin():
@@ -171,9 +174,7 @@ def analyse_trial(
 ) -> TrialAnalysis:
     """Analysis of an unblinded trial (a blinded one is refused with the unblinding date)."""
     with _session(engine) as session:
-        record, allocation = NOf1Repository(session, secret).unblinded_allocation(
-            trial_id, actor
-        )
+        record, allocation = NOf1Repository(session, secret).unblinded_allocation(trial_id, actor)
     design = record.design
     values = load_daily_outcome(engine, design.patient_id, design.outcome)
     doses = load_dose_log(engine, design.patient_id)
@@ -213,7 +214,10 @@ def chart_svg(analysis: TrialAnalysis) -> str:
 
 
 def pool_series(
-    engine: Engine, secret: bytes, outcome: str | None = None, method: str = "dl",
+    engine: Engine,
+    secret: bytes,
+    outcome: str | None = None,
+    method: str = "dl",
     actor: Actor = CLI_ACTOR,
 ) -> tuple[SeriesResult | None, list[dict[str, Any]]]:
     """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed."""
@@ -236,8 +240,12 @@ def pool_series(
         est = analysis.estimate
         effects.append(
             PatientEffect(
-                record.design.trial_id, record.design.patient_id, record.design.outcome,
-                est.mean_difference, est.standard_error, est.pairs_used,
+                record.design.trial_id,
+                record.design.patient_id,
+                record.design.outcome,
+                est.mean_difference,
+                est.standard_error,
+                est.pairs_used,
             )
         )
     if len(effects) < 2:

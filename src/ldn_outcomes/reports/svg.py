@@ -91,8 +91,9 @@ def _date_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 class _Canvas:
-    def __init__(self, title: str, frame: _Frame, first: dt.date, last: dt.date,
-                 y_low: float, y_high: float) -> None:
+    def __init__(
+        self, title: str, frame: _Frame, first: dt.date, last: dt.date, y_low: float, y_high: float
+    ) -> None:
         self.title, self.frame = title, frame
         self.first, self.last = first, last
         self.y_low, self.y_high = y_low, y_high
@@ -106,18 +107,27 @@ class _Canvas:
 
     def axes(self, y_label: str) -> None:
         f = self.frame
-        self.parts += svgcore.y_grid(svgcore.nice_ticks(self.y_low, self.y_high), self.y,
-                                     f.left, f.width - f.right)
+        self.parts += svgcore.y_grid(
+            svgcore.nice_ticks(self.y_low, self.y_high), self.y, f.left, f.width - f.right
+        )
         short = (self.last - self.first).days <= 62
         self.parts += svgcore.x_labels(
-            [(self.x(day), day.isoformat() if short else day.strftime("%b %Y"))
-             for day in _date_ticks(self.first, self.last)], f.height - f.bottom + 16)
+            [
+                (self.x(day), day.isoformat() if short else day.strftime("%b %Y"))
+                for day in _date_ticks(self.first, self.last)
+            ],
+            f.height - f.bottom + 16,
+        )
         if y_label:
-            self.parts.append(f'<text x="{f.left}" y="{f.top - 10}" font-size="12" '
-                              f'fill="{TEXT}">{escape(y_label)}</text>')
+            self.parts.append(
+                f'<text x="{f.left}" y="{f.top - 10}" font-size="12" '
+                f'fill="{TEXT}">{escape(y_label)}</text>'
+            )
         bottom = f.height - f.bottom
-        self.parts.append(f'<line x1="{f.left}" x2="{f.width - f.right}" y1="{bottom}" '
-                          f'y2="{bottom}" stroke="{TEXT}" stroke-width="1"/>')
+        self.parts.append(
+            f'<line x1="{f.left}" x2="{f.width - f.right}" y1="{bottom}" '
+            f'y2="{bottom}" stroke="{TEXT}" stroke-width="1"/>'
+        )
 
     def periods(self, periods: Sequence[Period]) -> None:
         f = self.frame
@@ -129,7 +139,7 @@ class _Canvas:
             self.parts.append(
                 f'<rect class="period" x="{x0:.1f}" y="{f.top}" width="{max(x1 - x0, 1):.1f}" '
                 f'height="{f.plot_h}" fill="{SHADE}"><title>{escape(_period_text(period))}'
-                f'</title></rect>'
+                f"</title></rect>"
             )
 
     def markers(self, markers: Sequence[Marker]) -> None:
@@ -152,16 +162,24 @@ class _Canvas:
         items = []
         x = f.left + 48  # leave room for the y-axis label
         for kind, colour, name in legend:
-            shape = (f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
-                     if kind == "box" else
-                     f'<line x1="{x}" x2="{x + 12}" y1="10" y2="10" stroke="{colour}" '
-                     f'stroke-width="3"/>')
-            items.append(shape + f'<text x="{x + 16}" y="14" font-size="12" fill="{TEXT}">'
-                         f'{escape(name)}</text>')
+            shape = (
+                f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
+                if kind == "box"
+                else f'<line x1="{x}" x2="{x + 12}" y1="10" y2="10" stroke="{colour}" '
+                f'stroke-width="3"/>'
+            )
+            items.append(
+                shape + f'<text x="{x + 16}" y="14" font-size="12" fill="{TEXT}">'
+                f"{escape(name)}</text>"
+            )
             x += 28 + 7 * len(name)
-        return svgcore.document(self.title, desc,
-                                [f'<g class="legend">{"".join(items)}</g>', *self.parts],
-                                f.width, f.height)
+        return svgcore.document(
+            self.title,
+            desc,
+            [f'<g class="legend">{"".join(items)}</g>', *self.parts],
+            f.width,
+            f.height,
+        )
 
 
 def _period_text(period: Period) -> str:
@@ -169,8 +187,9 @@ def _period_text(period: Period) -> str:
     return f"{period.label or 'period'}: {period.start.isoformat()} to {stop}"
 
 
-def _describe(series: Sequence[Series], periods: Sequence[Period],
-              markers: Sequence[Marker]) -> str:
+def _describe(
+    series: Sequence[Series], periods: Sequence[Period], markers: Sequence[Marker]
+) -> str:
     parts = []
     for s in series:
         values = [(d, v) for d, v in s.points if v is not None]
@@ -187,13 +206,17 @@ def _describe(series: Sequence[Series], periods: Sequence[Period],
     if periods:
         parts.append("Shaded: " + "; ".join(_period_text(p) for p in periods) + ".")
     if markers:
-        parts.append("Marked: " + "; ".join(
-            f"{m.label or 'event'} {m.date.isoformat()}" for m in markers) + ".")
+        parts.append(
+            "Marked: "
+            + "; ".join(f"{m.label or 'event'} {m.date.isoformat()}" for m in markers)
+            + "."
+        )
     return " ".join(parts)
 
 
-def _all_dates(series: Sequence[Series], periods: Sequence[Period],
-               markers: Sequence[Marker]) -> list[dt.date]:
+def _all_dates(
+    series: Sequence[Series], periods: Sequence[Period], markers: Sequence[Marker]
+) -> list[dt.date]:
     dates = [d for s in series for d, v in s.points if v is not None]
     if not dates:
         dates = [m.date for m in markers] + [p.start for p in periods]
@@ -237,15 +260,16 @@ def line_chart(
         for run in runs:
             if len(run) > 1:
                 coords = " ".join(f"{canvas.x(d):.1f},{canvas.y(v):.1f}" for d, v in run)
-                canvas.parts.append(f'<polyline points="{coords}" fill="none" '
-                                    f'stroke="{colour}" stroke-width="2"/>')
+                canvas.parts.append(
+                    f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
         present = [p for run in runs for p in run]
         shown = present if len(present) <= MAX_DOTS else present[-1:]
         for day, value in shown:
             canvas.parts.append(
                 f'<circle class="point" data-date="{day.isoformat()}" data-value="{fmt(value)}" '
                 f'cx="{canvas.x(day):.1f}" cy="{canvas.y(value):.1f}" r="3.5" fill="{colour}">'
-                f'<title>{escape(s.name)} {day.isoformat()}: {fmt(value)}</title></circle>'
+                f"<title>{escape(s.name)} {day.isoformat()}: {fmt(value)}</title></circle>"
             )
         canvas.parts.append("</g>")
     if shaded_periods:
@@ -284,14 +308,16 @@ def step_chart(
             path.append(f"H{canvas.x(next_day):.1f}")
             path.append(f"V{canvas.y(next_value):.1f}")
         path.append(f"H{canvas.x(last):.1f}")
-        canvas.parts.append(f'<path class="steps" d="{" ".join(path)}" fill="none" '
-                            f'stroke="{PALETTE[0]}" stroke-width="2"/>')
+        canvas.parts.append(
+            f'<path class="steps" d="{" ".join(path)}" fill="none" '
+            f'stroke="{PALETTE[0]}" stroke-width="2"/>'
+        )
         for day, value in ordered:
             canvas.parts.append(
                 f'<circle class="point" data-date="{day.isoformat()}" data-value="{fmt(value)}" '
                 f'cx="{canvas.x(day):.1f}" cy="{canvas.y(value):.1f}" r="4" '
                 f'fill="{PALETTE[0]}"><title>{escape(name)} {day.isoformat()}: {fmt(value)}'
-                f'</title></circle>'
+                f"</title></circle>"
             )
     legend = [("line", PALETTE[0], name)]
     if shaded_periods:

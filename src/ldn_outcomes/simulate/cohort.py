@@ -102,7 +102,8 @@ def draw_cohort(params: SimulationParams, rng: np.random.Generator, bounds: np.n
         rng.exponential(1.0, n)
         to_sp = np.full(n, np.inf)
     sp_day = np.where(
-        ppms | ~np.isfinite(to_sp), NEVER,
+        ppms | ~np.isfinite(to_sp),
+        NEVER,
         onset_day + np.round(np.minimum(to_sp, 200.0) * DAYS_PER_YEAR),
     ).astype(np.int64)
     years_sp = np.clip((entry_day - sp_day) / DAYS_PER_YEAR, 0.0, None)
@@ -144,8 +145,9 @@ def draw_cohort(params: SimulationParams, rng: np.random.Generator, bounds: np.n
     dmt_drug = np.where(on_dmt, drug, -1)
     back = (rng.random(n) * 5 * DAYS_PER_YEAR).astype(np.int64)
     dmt_start = np.where(on_dmt, np.maximum(diagnosis_day, entry_day - back), -1)
-    stops = (on_dmt & (sp_day > entry_day) & (sp_day < NEVER)
-             & (rng.random(n) < d.stop_at_spms_share))
+    stops = (
+        on_dmt & (sp_day > entry_day) & (sp_day < NEVER) & (rng.random(n) < d.stop_at_spms_share)
+    )
     stop_day = sp_day + (rng.random(n) * 180).astype(np.int64)
     dmt_stop = np.where(stops, np.maximum(stop_day, dmt_start), -1)
 
@@ -153,12 +155,31 @@ def draw_cohort(params: SimulationParams, rng: np.random.Generator, bounds: np.n
     site = rng.integers(0, sites, n)
     clinician = site * c.clinicians_per_site + rng.integers(0, c.clinicians_per_site, n)
     return Cohort(
-        n=n, female=female, ppms=ppms, onset_age=onset_age, onset_day=onset_day,
-        diagnosis_day=diagnosis_day, birth_year=birth_year, entry_day=entry_day, sp_day=sp_day,
-        edss_entry=edss_entry, frailty=frailty, fatigue_trait=trait, fatigue_state0=state0,
-        responder_z=z, effect_rr=effect_rr, effect_hr=effect_hr,
-        effect_fatigue_points=effect_fatigue, effect_recovery=effect_recovery,
-        adherence=adherence, checkin_user=checkin_user, pro_reporter=pro_reporter,
-        engagement=engagement, dmt_drug=dmt_drug, dmt_start=dmt_start, dmt_stop=dmt_stop,
-        site=site, clinician=clinician,
+        n=n,
+        female=female,
+        ppms=ppms,
+        onset_age=onset_age,
+        onset_day=onset_day,
+        diagnosis_day=diagnosis_day,
+        birth_year=birth_year,
+        entry_day=entry_day,
+        sp_day=sp_day,
+        edss_entry=edss_entry,
+        frailty=frailty,
+        fatigue_trait=trait,
+        fatigue_state0=state0,
+        responder_z=z,
+        effect_rr=effect_rr,
+        effect_hr=effect_hr,
+        effect_fatigue_points=effect_fatigue,
+        effect_recovery=effect_recovery,
+        adherence=adherence,
+        checkin_user=checkin_user,
+        pro_reporter=pro_reporter,
+        engagement=engagement,
+        dmt_drug=dmt_drug,
+        dmt_start=dmt_start,
+        dmt_stop=dmt_stop,
+        site=site,
+        clinician=clinician,
     )

@@ -46,16 +46,19 @@ def patients_table(h: History) -> Table:
     c = h.cohort
     phenotype = np.where(c.ppms, 2, np.where(c.sp_day <= h.exit_day, 1, 0))
     prefix = h.params.cohort.id_prefix
-    return Table({
-        "patient_id": _pid(np.arange(c.n)),
-        "year_of_birth": Column("int", c.birth_year),
-        "sex": code(c.female.astype(np.int64), SEXES),
-        "phenotype": code(phenotype, PHENOTYPES),
-        "first_symptoms_date": day(c.onset_day),
-        "diagnosis_date": day(c.diagnosis_day),
-        "clinician_id": code(c.clinician, tuple(_clinician_ids(h, prefix))),
-        "site_id": code(c.site, tuple(_site_ids(h, prefix))),
-    }, c.n)
+    return Table(
+        {
+            "patient_id": _pid(np.arange(c.n)),
+            "year_of_birth": Column("int", c.birth_year),
+            "sex": code(c.female.astype(np.int64), SEXES),
+            "phenotype": code(phenotype, PHENOTYPES),
+            "first_symptoms_date": day(c.onset_day),
+            "diagnosis_date": day(c.diagnosis_day),
+            "clinician_id": code(c.clinician, tuple(_clinician_ids(h, prefix))),
+            "site_id": code(c.site, tuple(_site_ids(h, prefix))),
+        },
+        c.n,
+    )
 
 
 def _site_count(h: History) -> int:
@@ -74,11 +77,14 @@ def _clinician_ids(h: History, prefix: str) -> list[str]:
 def sites_table(h: History) -> Table:
     ids = _site_ids(h, h.params.cohort.id_prefix)
     k = len(ids)
-    return Table({
-        "site_id": code(np.arange(k), tuple(ids)),
-        "name": code(np.arange(k), tuple(f"Simulated site {i + 1}" for i in range(k))),
-        "country": const(None),
-    }, k)
+    return Table(
+        {
+            "site_id": code(np.arange(k), tuple(ids)),
+            "name": code(np.arange(k), tuple(f"Simulated site {i + 1}" for i in range(k))),
+            "country": const(None),
+        },
+        k,
+    )
 
 
 def clinicians_table(h: History) -> Table:
@@ -86,12 +92,16 @@ def clinicians_table(h: History) -> Table:
     ids = _clinician_ids(h, prefix)
     per = h.params.cohort.clinicians_per_site
     k = len(ids)
-    return Table({
-        "clinician_id": code(np.arange(k), tuple(ids)),
-        "display_name": code(np.arange(k), tuple(f"Simulated clinician {i + 1}"
-                                                 for i in range(k))),
-        "site_id": code(np.arange(k) // per, tuple(_site_ids(h, prefix))),
-    }, k)
+    return Table(
+        {
+            "clinician_id": code(np.arange(k), tuple(ids)),
+            "display_name": code(
+                np.arange(k), tuple(f"Simulated clinician {i + 1}" for i in range(k))
+            ),
+            "site_id": code(np.arange(k) // per, tuple(_site_ids(h, prefix))),
+        },
+        k,
+    )
 
 
 def _ldn_segments(h: History) -> dict[str, np.ndarray]:
@@ -140,24 +150,33 @@ def exposures_table(h: History) -> Table:
     stop = np.concatenate([ldn["stop"], s_stop, dmt_stop])
     order = np.lexsort((start, pid))
     dose = np.concatenate([ldn["dose"], np.full(n_s, SUPPLEMENT_DOSE_MG), np.full(n_d, np.nan)])
-    time_of_day = np.concatenate([np.where(ldn["bedtime"], 1, 2), np.zeros(n_s, np.int64),
-                                  np.full(n_d, 3)])
-    table = Table({
-        "patient_id": _pid(pid),
-        "drug_name": code(np.concatenate([np.zeros(n_ldn, np.int64), np.ones(n_s, np.int64),
-                                          2 + c.dmt_drug[dmt]]), names),
-        "rxnorm_cui": code(np.concatenate([np.zeros(n_ldn, np.int64),
-                                           np.ones(n_s + n_d, np.int64)]),
-                           (NALTREXONE_RXCUI, None)),
-        "drug_class": code(np.repeat([0, 1, 2], [n_ldn, n_s, n_d]), classes),
-        "dose_mg": Column("float", dose),
-        "frequency": code(np.repeat([0, 0, 1], [n_ldn, n_s, n_d]), ("daily", "as prescribed")),
-        "time_of_day": code(time_of_day, ("morning", "bedtime", "evening", "unknown")),
-        "formulation": code(np.repeat([0, 0, 1], [n_ldn, n_s, n_d]), ("capsule", None)),
-        "start_date": day(start),
-        "stop_date": day(stop),
-        "stop_reason": code((stop >= 0).astype(np.int64), (None, "patient decision")),
-    }, pid.size)
+    time_of_day = np.concatenate(
+        [np.where(ldn["bedtime"], 1, 2), np.zeros(n_s, np.int64), np.full(n_d, 3)]
+    )
+    table = Table(
+        {
+            "patient_id": _pid(pid),
+            "drug_name": code(
+                np.concatenate(
+                    [np.zeros(n_ldn, np.int64), np.ones(n_s, np.int64), 2 + c.dmt_drug[dmt]]
+                ),
+                names,
+            ),
+            "rxnorm_cui": code(
+                np.concatenate([np.zeros(n_ldn, np.int64), np.ones(n_s + n_d, np.int64)]),
+                (NALTREXONE_RXCUI, None),
+            ),
+            "drug_class": code(np.repeat([0, 1, 2], [n_ldn, n_s, n_d]), classes),
+            "dose_mg": Column("float", dose),
+            "frequency": code(np.repeat([0, 0, 1], [n_ldn, n_s, n_d]), ("daily", "as prescribed")),
+            "time_of_day": code(time_of_day, ("morning", "bedtime", "evening", "unknown")),
+            "formulation": code(np.repeat([0, 0, 1], [n_ldn, n_s, n_d]), ("capsule", None)),
+            "start_date": day(start),
+            "stop_date": day(stop),
+            "stop_reason": code((stop >= 0).astype(np.int64), (None, "patient decision")),
+        },
+        pid.size,
+    )
     return table.take(order)
 
 
@@ -168,30 +187,44 @@ def relapses_table(h: History) -> Table:
     pid = t["pid"]
     limit = h.exit_day[pid]
     systems = tuple(f'["{s}"]' for s in RELAPSE_SYSTEMS)
-    table = Table({
-        "patient_id": _pid(pid),
-        "onset_date": day(t["onset"]),
-        "recovery_date": day(_blank_after(t["recovery"], limit)),
-        "severity": code(t["severity"], SEVERITIES),
-        "functional_systems": Column("answers", np.asarray(RELAPSE_SYSTEMS, dtype=object)[
-            t["system"]], (), np.asarray(systems, dtype=object)[t["system"]]),
-        "steroid_treated": code(t["steroid"].astype(np.int64), BOOLS),
-        "confirmed_by": code(t["clinician"].astype(np.int64), ("patient", "clinician")),
-        "lasted_24h": code(t["lasted_24h"].astype(np.int64), BOOLS),
-        "fever_or_infection": code(t["fever"].astype(np.int64), BOOLS),
-    }, pid.size)
+    table = Table(
+        {
+            "patient_id": _pid(pid),
+            "onset_date": day(t["onset"]),
+            "recovery_date": day(_blank_after(t["recovery"], limit)),
+            "severity": code(t["severity"], SEVERITIES),
+            "functional_systems": Column(
+                "answers",
+                np.asarray(RELAPSE_SYSTEMS, dtype=object)[t["system"]],
+                (),
+                np.asarray(systems, dtype=object)[t["system"]],
+            ),
+            "steroid_treated": code(t["steroid"].astype(np.int64), BOOLS),
+            "confirmed_by": code(t["clinician"].astype(np.int64), ("patient", "clinician")),
+            "lasted_24h": code(t["lasted_24h"].astype(np.int64), BOOLS),
+            "fever_or_infection": code(t["fever"].astype(np.int64), BOOLS),
+        },
+        pid.size,
+    )
     return table.take(np.lexsort((t["onset"], pid)))
 
 
 def _empty_like_relapses() -> Table:
     empty = np.zeros(0, dtype=np.int64)
-    return Table({
-        "patient_id": _pid(empty), "onset_date": day(empty), "recovery_date": day(empty),
-        "severity": code(empty, SEVERITIES),
-        "functional_systems": Column("answers", np.zeros(0, object), (), np.zeros(0, object)),
-        "steroid_treated": code(empty, BOOLS), "confirmed_by": code(empty, ("patient",)),
-        "lasted_24h": code(empty, BOOLS), "fever_or_infection": code(empty, BOOLS),
-    }, 0)
+    return Table(
+        {
+            "patient_id": _pid(empty),
+            "onset_date": day(empty),
+            "recovery_date": day(empty),
+            "severity": code(empty, SEVERITIES),
+            "functional_systems": Column("answers", np.zeros(0, object), (), np.zeros(0, object)),
+            "steroid_treated": code(empty, BOOLS),
+            "confirmed_by": code(empty, ("patient",)),
+            "lasted_24h": code(empty, BOOLS),
+            "fever_or_infection": code(empty, BOOLS),
+        },
+        0,
+    )
 
 
 def edss_table(h: History) -> Table:
@@ -207,8 +240,7 @@ def edss_table(h: History) -> Table:
     }
     for system in FunctionalSystem:
         columns["fs_" + system.value] = const(None)
-    columns["rater"] = code(t.get("rater", np.zeros(0, np.int64)),
-                            tuple(_clinician_ids(h, prefix)))
+    columns["rater"] = code(t.get("rater", np.zeros(0, np.int64)), tuple(_clinician_ids(h, prefix)))
     table = Table(columns, pid.size).take(keep)
     order = np.lexsort((table.columns["date"].values, table.columns["patient_id"].values))
     return table.take(order)
@@ -217,8 +249,9 @@ def edss_table(h: History) -> Table:
 def _checkin_lut() -> tuple[np.ndarray, np.ndarray]:
     """Layout and JSON text of every possible check-in (dose blank when not on LDN)."""
     text, json_text = [], []
-    for tired, spasm, sleep, dream, dose in itertools.product(range(11), range(11), range(11),
-                                                             range(2), (-1, 0, 1)):
+    for tired, spasm, sleep, dream, dose in itertools.product(
+        range(11), range(11), range(11), range(2), (-1, 0, 1)
+    ):
         dose_text = "" if dose < 0 else str(dose)
         text.append(f"{tired};{spasm};{sleep};{dream};{dose_text}")
         dose_json = "null" if dose < 0 else str(dose)
@@ -237,35 +270,57 @@ def questionnaires_table(h: History) -> Table:
         items = t["items"].astype(np.int64)
         version, count = instrument_shape(name)
         if items.shape[1] != count:
-            raise ValueError(f"{name} has {count} items in its definition, simulator made "
-                             f"{items.shape[1]}")
+            raise ValueError(
+                f"{name} has {count} items in its definition, simulator made {items.shape[1]}"
+            )
         total = items.sum(axis=1).astype(float)
         if name == FSS:
             total = fss_totals[items.sum(axis=1)]
-        blocks.append((t["pid"], t["day"], np.full(t["pid"].size, index), total,
-                       digit_strings(items, ";", False), digit_strings(items, ",", True)))
+        blocks.append(
+            (
+                t["pid"],
+                t["day"],
+                np.full(t["pid"].size, index),
+                total,
+                digit_strings(items, ";", False),
+                digit_strings(items, ",", True),
+            )
+        )
     t = h.recorder.table("checkin")
     if t:
         text_lut, json_lut = _checkin_lut()
         dose = t["dose"].astype(np.int64) + 1
-        combo = ((((t["fatigue"].astype(np.int64) * 11 + t["spasms"]) * 11 + t["sleep"]) * 2
-                  + t["dreams"]) * 3 + dose)
-        blocks.append((t["pid"], t["day"], np.full(t["pid"].size, 2),
-                       np.full(t["pid"].size, np.nan), text_lut[combo], json_lut[combo]))
+        combo = (
+            ((t["fatigue"].astype(np.int64) * 11 + t["spasms"]) * 11 + t["sleep"]) * 2 + t["dreams"]
+        ) * 3 + dose
+        blocks.append(
+            (
+                t["pid"],
+                t["day"],
+                np.full(t["pid"].size, 2),
+                np.full(t["pid"].size, np.nan),
+                text_lut[combo],
+                json_lut[combo],
+            )
+        )
     if not blocks:
         blocks.append((np.zeros(0, np.int64),) * 3 + (np.zeros(0),) + (np.zeros(0, object),) * 2)
-    pid, days, which, total, text, json_text = (np.concatenate(parts) for parts in zip(*blocks,
-                                                                                       strict=True))
+    pid, days, which, total, text, json_text = (
+        np.concatenate(parts) for parts in zip(*blocks, strict=True)
+    )
     ids = (MFIS, FSS, CHECKIN)
     versions = tuple(instrument_shape(i)[0] for i in ids)
-    table = Table({
-        "patient_id": _pid(pid),
-        "instrument_id": code(which, ids),
-        "instrument_version": code(which, versions),
-        "date": day(days),
-        "answers": Column("answers", text, (), json_text),
-        "total": Column("float", total),
-    }, pid.size)
+    table = Table(
+        {
+            "patient_id": _pid(pid),
+            "instrument_id": code(which, ids),
+            "instrument_version": code(which, versions),
+            "date": day(days),
+            "answers": Column("answers", text, (), json_text),
+            "total": Column("float", total),
+        },
+        pid.size,
+    )
     keep = np.flatnonzero(days <= h.exit_day[pid])
     order = keep[np.lexsort((which[keep], days[keep], pid[keep]))]
     return table.take(order)
@@ -276,29 +331,36 @@ def adverse_events_table(h: History) -> Table:
     pid = t.get("pid", np.zeros(0, np.int64))
     days = t.get("day", np.zeros(0, np.int64))
     keep = np.flatnonzero(days <= h.exit_day[pid])
-    table = Table({
-        "patient_id": _pid(pid),
-        "onset_date": day(days),
-        "term": code(t.get("term", np.zeros(0, np.int64)), AE_TERMS),
-        "term_code": const(None),
-        "free_text": const(None),
-        "severity": const("mild"),
-        "relationship": const("possible"),
-        "outcome": const("unknown"),
-    }, pid.size)
+    table = Table(
+        {
+            "patient_id": _pid(pid),
+            "onset_date": day(days),
+            "term": code(t.get("term", np.zeros(0, np.int64)), AE_TERMS),
+            "term_code": const(None),
+            "free_text": const(None),
+            "severity": const("mild"),
+            "relationship": const("possible"),
+            "outcome": const("unknown"),
+        },
+        pid.size,
+    )
     table = table.take(keep)
-    return table.take(np.lexsort((table.columns["onset_date"].values,
-                                  table.columns["patient_id"].values)))
+    return table.take(
+        np.lexsort((table.columns["onset_date"].values, table.columns["patient_id"].values))
+    )
 
 
 def consents_table(h: History) -> Table:
     c = h.cohort
-    return Table({
-        "patient_id": _pid(np.arange(c.n)),
-        "scope": const("research"),
-        "given_date": day(c.entry_day),
-        "withdrawn_date": const(None),
-    }, c.n)
+    return Table(
+        {
+            "patient_id": _pid(np.arange(c.n)),
+            "scope": const("research"),
+            "given_date": day(c.entry_day),
+            "withdrawn_date": const(None),
+        },
+        c.n,
+    )
 
 
 def build_tables(h: History) -> dict[str, Table]:

@@ -155,20 +155,28 @@ def _decide(
     return starting
 
 
-def simulate_history(params: SimulationParams,
-                     on_month: Callable[[int], None] | None = None) -> History:
+def simulate_history(
+    params: SimulationParams, on_month: Callable[[int], None] | None = None
+) -> History:
     """Run the whole simulation; returns latent tallies and the recorded events.
 
     ``on_month(m)`` is called after each simulated month (for progress bars).
     """
-    streams = [np.random.Generator(np.random.PCG64(s))
-               for s in np.random.SeedSequence(params.seed).spawn(5)]
+    streams = [
+        np.random.Generator(np.random.PCG64(s))
+        for s in np.random.SeedSequence(params.seed).spawn(5)
+    ]
     cohort_rng, hist_rng, ldn_rng, supp_rng, obs_rng = streams
     bounds = month_boundaries(params)
     cohort = draw_cohort(params, cohort_rng, bounds)
     n = cohort.n
-    r, pr, f, rep, u = (params.relapses, params.progression, params.fatigue, params.reporting,
-                        params.uptake)
+    r, pr, f, rep, u = (
+        params.relapses,
+        params.progression,
+        params.fatigue,
+        params.reporting,
+        params.uptake,
+    )
     end_day = int(bounds[-1] - 1)
 
     edss = cohort.edss_entry.copy()
@@ -179,8 +187,9 @@ def simulate_history(params: SimulationParams,
     active_from = np.full(n, -1, dtype=np.int64)
     active_until = np.full(n, -1, dtype=np.int64)
     last_relapse = np.full(n, -(10**6), dtype=np.int64)
-    tallies = {name: np.zeros(n, dtype=np.int64)
-               for name in ("pira", "pira_on", "relapses", "relapses_on")}
+    tallies = {
+        name: np.zeros(n, dtype=np.int64) for name in ("pira", "pira_on", "relapses", "relapses_on")
+    }
     years_at_risk = np.zeros(n)
     years_on_ldn = np.zeros(n)
     ldn, supp = Courses(n), Courses(n)
@@ -208,28 +217,38 @@ def simulate_history(params: SimulationParams,
         years_on_ldn += on_days / DAYS_PER_YEAR
         duration = np.maximum(0.0, (d0 - cohort.onset_day) / DAYS_PER_YEAR)
         sp_now = ~cohort.ppms & (cohort.sp_day <= d0)
-        dmt_on = (cohort.dmt_start >= 0) & (cohort.dmt_start <= d0) & (
-            (cohort.dmt_stop < 0) | (cohort.dmt_stop >= d0)
+        dmt_on = (
+            (cohort.dmt_start >= 0)
+            & (cohort.dmt_start <= d0)
+            & ((cohort.dmt_stop < 0) | (cohort.dmt_stop >= d0))
         )
         draws = hist_rng.random((9, n), dtype=np.float32)
 
         # Relapses, thinned by the LDN status of the onset day.
-        base = np.where(cohort.ppms, r.base_rate_pp, np.where(sp_now, r.base_rate_sp,
-                                                              r.base_rate_rr))
-        rate = (base * r.decline_per_5_years ** (duration / 5.0) * cohort.frailty
-                * np.where(dmt_on, params.dmt.relapse_rate_ratio, 1.0))
+        base = np.where(
+            cohort.ppms, r.base_rate_pp, np.where(sp_now, r.base_rate_sp, r.base_rate_rr)
+        )
+        rate = (
+            base
+            * r.decline_per_5_years ** (duration / 5.0)
+            * cohort.frailty
+            * np.where(dmt_on, params.dmt.relapse_rate_ratio, 1.0)
+        )
         onset = first + (draws[1] * np.maximum(at_risk_days, 1)).astype(np.int64)
         on_at_onset = ldn.on_day(onset)
         keep = np.where(on_at_onset, cohort.effect_rr, 1.0) / relapse_top
         relapse = alive & (draws[0] < rate * relapse_top * years) & (draws[2] < keep)
         severity = np.searchsorted(severity_cut, draws[3], side="right").clip(0, 2)
-        recovery_days = recovery_median[severity] * np.exp(r.recovery_log_sd
-                                                          * hist_rng.standard_normal(n))
+        recovery_days = recovery_median[severity] * np.exp(
+            r.recovery_log_sd * hist_rng.standard_normal(n)
+        )
         recovery_days *= np.where(on_at_onset, cohort.effect_recovery, 1.0)
         recovery = onset + np.ceil(recovery_days).astype(np.int64)
-        residual = np.where(draws[4] < r.residual_full_step, 1.0,
-                            np.where(draws[4] < r.residual_full_step + r.residual_half_step,
-                                     0.5, 0.0))
+        residual = np.where(
+            draws[4] < r.residual_full_step,
+            1.0,
+            np.where(draws[4] < r.residual_full_step + r.residual_half_step, 0.5, 0.0),
+        )
         edss = np.where(relapse, step_up(edss, residual, pr.edss_max), edss)
         tallies["relapses"] += relapse
         tallies["relapses_on"] += relapse & on_at_onset
@@ -238,8 +257,9 @@ def simulate_history(params: SimulationParams,
         pseudo = alive & (draws[5] < r.pseudo_rate * years)
 
         # Worsening independent of relapses: one EDSS step (1.0 up to 5.5, then 0.5).
-        pira_rate = np.where(cohort.ppms, pr.pira_rate_pp,
-                             np.where(sp_now, pr.pira_rate_sp, pr.pira_rate_rr))
+        pira_rate = np.where(
+            cohort.ppms, pr.pira_rate_pp, np.where(sp_now, pr.pira_rate_sp, pr.pira_rate_rr)
+        )
         pira_day = first + (draws[7] * np.maximum(at_risk_days, 1)).astype(np.int64)
         pira_on_day = ldn.on_day(pira_day)
         keep = np.where(pira_on_day, cohort.effect_hr, 1.0) / pira_top
@@ -253,8 +273,13 @@ def simulate_history(params: SimulationParams,
         # plus the LDN effect for the share of the month spent on LDN.
         state = phi * state + np.sqrt(1 - phi * phi) * state_sd * hist_rng.standard_normal(n)
         flare = flare * f.flare_monthly_decay + np.where(relapse, f.relapse_flare, 0.0)
-        fatigue = (cohort.fatigue_trait + state + flare + f.edss_coefficient * (edss - 3.0)
-                   + on_share * fatigue_effect_sd_units)
+        fatigue = (
+            cohort.fatigue_trait
+            + state
+            + flare
+            + f.edss_coefficient * (edss - 3.0)
+            + on_share * fatigue_effect_sd_units
+        )
         above_usual = fatigue - cohort.fatigue_trait
 
         # Informative dropout at the end of the month.
@@ -266,13 +291,25 @@ def simulate_history(params: SimulationParams,
         # LDN and the negative-control supplement: same reasons, same self-selection.
         next_len = int(bounds[m + 2] - bounds[m + 1]) if m + 1 < months else 0
         ldn_started = np.zeros(n, dtype=bool)
-        for courses, rng, base_rate in ((ldn, ldn_rng, u.base_start_per_year),
-                                        (supp, supp_rng, u.supplement_base_start_per_year)):
+        for courses, rng, base_rate in (
+            (ldn, ldn_rng, u.base_start_per_year),
+            (supp, supp_rng, u.supplement_base_start_per_year),
+        ):
             started = _decide(
-                rng, courses, base_rate, u, alive=alive & ~leaving, recent_relapse=recent,
-                relapse_on=relapse & on_at_onset, fatigue=fatigue,
-                fatigue_above_usual=above_usual, trait=cohort.fatigue_trait, on_dmt=dmt_on,
-                years=years, next_lo=d1, next_len=next_len,
+                rng,
+                courses,
+                base_rate,
+                u,
+                alive=alive & ~leaving,
+                recent_relapse=recent,
+                relapse_on=relapse & on_at_onset,
+                fatigue=fatigue,
+                fatigue_above_usual=above_usual,
+                trait=cohort.fatigue_trait,
+                on_dmt=dmt_on,
+                years=years,
+                next_lo=d1,
+                next_len=next_len,
             )
             if courses is ldn:
                 ldn_started = started
@@ -284,10 +321,24 @@ def simulate_history(params: SimulationParams,
         active_until = np.where(relapse, recovery, active_until)
 
         recorder.month(
-            d0=d0, d1=d1, alive=alive, first=first, years=years, edss=edss,
-            active_from=active_from, active_until=active_until, fatigue=fatigue,
-            above_usual=above_usual, flare=flare, relapse=relapse, onset=onset,
-            recovery=recovery, severity=severity, pseudo=pseudo, exit_day=exit_day, ldn=ldn,
+            d0=d0,
+            d1=d1,
+            alive=alive,
+            first=first,
+            years=years,
+            edss=edss,
+            active_from=active_from,
+            active_until=active_until,
+            fatigue=fatigue,
+            above_usual=above_usual,
+            flare=flare,
+            relapse=relapse,
+            onset=onset,
+            recovery=recovery,
+            severity=severity,
+            pseudo=pseudo,
+            exit_day=exit_day,
+            ldn=ldn,
             ldn_started=ldn_started,
         )
         if on_month:
@@ -296,9 +347,19 @@ def simulate_history(params: SimulationParams,
     ldn.finish(exit_day)
     supp.finish(exit_day)
     return History(
-        params=params, bounds=bounds, cohort=cohort, exit_day=exit_day, dropped=dropped,
-        edss_exit=edss, pira_events=tallies["pira"], pira_events_on_ldn=tallies["pira_on"],
-        relapses_true=tallies["relapses"], relapses_on_ldn=tallies["relapses_on"],
-        years_at_risk=years_at_risk, years_on_ldn=years_on_ldn, ldn=ldn.arrays(),
-        supplement=supp.arrays(), recorder=recorder,
+        params=params,
+        bounds=bounds,
+        cohort=cohort,
+        exit_day=exit_day,
+        dropped=dropped,
+        edss_exit=edss,
+        pira_events=tallies["pira"],
+        pira_events_on_ldn=tallies["pira_on"],
+        relapses_true=tallies["relapses"],
+        relapses_on_ldn=tallies["relapses_on"],
+        years_at_risk=years_at_risk,
+        years_on_ldn=years_on_ldn,
+        ldn=ldn.arrays(),
+        supplement=supp.arrays(),
+        recorder=recorder,
     )

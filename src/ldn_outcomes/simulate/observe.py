@@ -27,8 +27,9 @@ MFIS_ITEMS, MFIS_MAX = 21, 4
 FSS_ITEMS, FSS_STEPS = 9, 6
 
 
-def binomial_small(rng: np.random.Generator, trials: int, chance: np.ndarray,
-                   shape: tuple[int, ...]) -> np.ndarray:
+def binomial_small(
+    rng: np.random.Generator, trials: int, chance: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
     """Binomial(trials, chance) as a sum of Bernoulli draws: exact, and for a handful of
     trials much faster than ``Generator.binomial`` with a different chance per row."""
     limit = np.broadcast_to(np.asarray(chance, dtype=np.float32), shape)
@@ -49,8 +50,9 @@ def _expit(x: np.ndarray) -> np.ndarray:
 class Recorder:
     """Collects the observations of each month as arrays (concatenated at the end)."""
 
-    def __init__(self, params: SimulationParams, cohort: Cohort, rng: np.random.Generator,
-                 end_day: int) -> None:
+    def __init__(
+        self, params: SimulationParams, cohort: Cohort, rng: np.random.Generator, end_day: int
+    ) -> None:
         self.params = params
         self.cohort = cohort
         self.rng = rng
@@ -77,13 +79,29 @@ class Recorder:
         observed = np.clip(latent + 0.5 * k, 0.0, 9.5)
         return np.where(observed == 0.5, np.where(k > 0, 1.0, 0.0), observed)
 
-    def month(self, *, d0: int, d1: int, alive: np.ndarray, first: np.ndarray,
-              years: np.ndarray, edss: np.ndarray, active_from: np.ndarray,
-              active_until: np.ndarray,
-              fatigue: np.ndarray, above_usual: np.ndarray, flare: np.ndarray,
-              relapse: np.ndarray, onset: np.ndarray, recovery: np.ndarray,
-              severity: np.ndarray, pseudo: np.ndarray, exit_day: np.ndarray,
-              ldn: Courses, ldn_started: np.ndarray) -> None:
+    def month(
+        self,
+        *,
+        d0: int,
+        d1: int,
+        alive: np.ndarray,
+        first: np.ndarray,
+        years: np.ndarray,
+        edss: np.ndarray,
+        active_from: np.ndarray,
+        active_until: np.ndarray,
+        fatigue: np.ndarray,
+        above_usual: np.ndarray,
+        flare: np.ndarray,
+        relapse: np.ndarray,
+        onset: np.ndarray,
+        recovery: np.ndarray,
+        severity: np.ndarray,
+        pseudo: np.ndarray,
+        exit_day: np.ndarray,
+        ldn: Courses,
+        ldn_started: np.ndarray,
+    ) -> None:
         p, c, rng = self.params, self.cohort, self.rng
         n = c.n
         r, fp, rep, u = p.relapses, p.fatigue, p.reporting, p.uptake
@@ -95,47 +113,75 @@ class Recorder:
             day = self.next_visit[due]
             latent = edss[due]
             in_attack = (day >= active_from[due]) & (day < active_until[due])
-            latent = np.where(in_attack, step_up(latent, np.full(due.size,
-                                                                 r.edss_bump_during_attack),
-                                                 9.5), latent)
-            self._add("edss", pid=due, day=day, score=self.rate_edss(latent),
-                      rater=c.clinician[due])
+            latent = np.where(
+                in_attack,
+                step_up(latent, np.full(due.size, r.edss_bump_during_attack), 9.5),
+                latent,
+            )
+            self._add(
+                "edss", pid=due, day=day, score=self.rate_edss(latent), rater=c.clinician[due]
+            )
         lo, hi = p.edss.visit_interval_days
         gap = lo + (draws[0] * (hi - lo + 1)).astype(np.int64)
-        self.next_visit = np.where(alive & (self.next_visit < d1), self.next_visit + gap,
-                                   self.next_visit)
+        self.next_visit = np.where(
+            alive & (self.next_visit < d1), self.next_visit + gap, self.next_visit
+        )
 
         # Relapse reports; some are seen in clinic (EDSS during the attack, clinician-confirmed).
         rel = np.flatnonzero(relapse)
         seen = draws[1][rel] < r.clinic_visit_share
         visit_day = onset[rel] + 3 + (draws[2][rel] * 19).astype(np.int64)
         steroid = draws[3][rel] < np.asarray(r.steroid_share)[severity[rel]]
-        systems = np.searchsorted(np.cumsum(RELAPSE_SYSTEM_SHARES) / sum(RELAPSE_SYSTEM_SHARES),
-                                  draws[4][rel], side="right").clip(0, len(RELAPSE_SYSTEMS) - 1)
-        self._add("relapses", pid=rel, onset=onset[rel], recovery=recovery[rel],
-                  severity=severity[rel], system=systems, steroid=steroid, clinician=seen,
-                  lasted_24h=np.ones(rel.size, dtype=bool),
-                  fever=np.zeros(rel.size, dtype=bool))
+        systems = np.searchsorted(
+            np.cumsum(RELAPSE_SYSTEM_SHARES) / sum(RELAPSE_SYSTEM_SHARES),
+            draws[4][rel],
+            side="right",
+        ).clip(0, len(RELAPSE_SYSTEMS) - 1)
+        self._add(
+            "relapses",
+            pid=rel,
+            onset=onset[rel],
+            recovery=recovery[rel],
+            severity=severity[rel],
+            system=systems,
+            steroid=steroid,
+            clinician=seen,
+            lasted_24h=np.ones(rel.size, dtype=bool),
+            fever=np.zeros(rel.size, dtype=bool),
+        )
         if rel.size and seen.any():
             vis = rel[seen]
             latent = step_up(edss[vis], np.full(vis.size, r.edss_bump_during_attack), 9.5)
             latent = np.where(visit_day[seen] < recovery[vis], latent, edss[vis])
-            self._add("edss", pid=vis, day=visit_day[seen], score=self.rate_edss(latent),
-                      rater=c.clinician[vis])
+            self._add(
+                "edss",
+                pid=vis,
+                day=visit_day[seen],
+                score=self.rate_edss(latent),
+                rater=c.clinician[vis],
+            )
         ps = np.flatnonzero(pseudo)
         ps_onset = first[ps] + (draws[5][ps] * (d1 - first[ps])).astype(np.int64)
         fever = draws[6][ps] < 0.5
-        self._add("relapses", pid=ps, onset=ps_onset,
-                  recovery=ps_onset + 1 + (draws[7][ps] * 10).astype(np.int64),
-                  severity=np.zeros(ps.size, dtype=np.int64),
-                  system=np.zeros(ps.size, dtype=np.int64),
-                  steroid=np.zeros(ps.size, dtype=bool), clinician=np.zeros(ps.size, dtype=bool),
-                  lasted_24h=fever, fever=fever)
+        self._add(
+            "relapses",
+            pid=ps,
+            onset=ps_onset,
+            recovery=ps_onset + 1 + (draws[7][ps] * 10).astype(np.int64),
+            severity=np.zeros(ps.size, dtype=np.int64),
+            system=np.zeros(ps.size, dtype=np.int64),
+            steroid=np.zeros(ps.size, dtype=bool),
+            clinician=np.zeros(ps.size, dtype=bool),
+            lasted_24h=fever,
+            fever=fever,
+        )
 
         # MFIS and FSS, more often when feeling worse than usual.
         pro = alive & c.pro_reporter
-        for kind, base, column in (("mfis", rep.mfis_monthly_prob, 8),
-                                   ("fss", rep.fss_monthly_prob, 9)):
+        for kind, base, column in (
+            ("mfis", rep.mfis_monthly_prob, 8),
+            ("fss", rep.fss_monthly_prob, 9),
+        ):
             prob = _expit(_logit(base) + rep.worse_reporting_log_odds * above_usual)
             who = np.flatnonzero(pro & (draws[column] < prob))
             if not who.size:
@@ -143,8 +189,9 @@ class Recorder:
             day = first[who] + (draws[10][who] * (d1 - first[who])).astype(np.int64)
             level = fatigue[who] + fp.response_noise_sd * rng.standard_normal(who.size)
             if kind == "mfis":
-                chance = np.clip((fp.mfis_mean + fp.mfis_sd * level) / (MFIS_ITEMS * MFIS_MAX),
-                                 0.0, 1.0)
+                chance = np.clip(
+                    (fp.mfis_mean + fp.mfis_sd * level) / (MFIS_ITEMS * MFIS_MAX), 0.0, 1.0
+                )
                 items = binomial_small(rng, MFIS_MAX, chance[:, None], (who.size, MFIS_ITEMS))
             else:
                 chance = np.clip((fp.fss_mean - 1.0 + fp.fss_sd * level) / FSS_STEPS, 0.0, 1.0)
@@ -155,23 +202,35 @@ class Recorder:
 
         # Adverse events reported by new LDN users.
         new = np.flatnonzero(ldn_started)
-        for term, share, column in ((0, u.vivid_dreams_ae_share, 11),
-                                    (1, u.insomnia_ae_share, 12)):
+        for term, share, column in ((0, u.vivid_dreams_ae_share, 11), (1, u.insomnia_ae_share, 12)):
             who = new[draws[column][new] < share]
             day = ldn.start[who] + 1 + (rng.random(who.size) * 14).astype(np.int64)
             self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
 
-    def _checkins(self, d0: int, d1: int, alive: np.ndarray, first: np.ndarray,
-                  years: np.ndarray, edss: np.ndarray, fatigue: np.ndarray,
-                  above_usual: np.ndarray, flare: np.ndarray, ldn: Courses) -> None:
+    def _checkins(
+        self,
+        d0: int,
+        d1: int,
+        alive: np.ndarray,
+        first: np.ndarray,
+        years: np.ndarray,
+        edss: np.ndarray,
+        fatigue: np.ndarray,
+        above_usual: np.ndarray,
+        flare: np.ndarray,
+        ldn: Courses,
+    ) -> None:
         p, c, rng = self.params, self.cohort, self.rng
         rep, fp = p.reporting, p.fatigue
         app = self.app
         if not app.size:
             return
         live = alive[app] & self.app_active
-        prob = _expit(_logit(rep.checkin_daily_prob) + c.engagement[app]
-                      + rep.worse_reporting_log_odds * above_usual[app])
+        prob = _expit(
+            _logit(rep.checkin_daily_prob)
+            + c.engagement[app]
+            + rep.worse_reporting_log_odds * above_usual[app]
+        )
         grid = rng.random((app.size, 31), dtype=np.float32)
         offset = np.arange(31)
         valid = (offset[None, :] >= (first[app] - d0)[:, None]) & (offset[None, :] < d1 - d0)
@@ -184,10 +243,13 @@ class Recorder:
         day = d0 + cols
         k = pid.size
         level = fatigue[pid] + fp.daily_noise_sd * rng.standard_normal(k)
-        tired = binomial_small(rng, 10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1),
-                               (k,))
-        spasm_level = (fp.spasm_base + fp.spasm_per_edss * (edss[pid] - 3.0) + flare[pid]
-                       + rng.standard_normal(k))
+        tired = binomial_small(rng, 10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1), (k,))
+        spasm_level = (
+            fp.spasm_base
+            + fp.spasm_per_edss * (edss[pid] - 3.0)
+            + flare[pid]
+            + rng.standard_normal(k)
+        )
         spasms = binomial_small(rng, 10, np.clip(spasm_level / 10, 0, 1), (k,))
         sleep_level = fp.sleep_mean - (level - c.fatigue_trait[pid]) + rng.standard_normal(k)
         sleep = binomial_small(rng, 10, np.clip(sleep_level / 10, 0, 1), (k,))
@@ -196,6 +258,13 @@ class Recorder:
         dreams = rng.random(k) < np.where(on, fp.vivid_dreams_on, fp.vivid_dreams_off)
         taken = rng.random(k) < c.adherence[pid]
         dose = np.where(on, taken.astype(np.int8), -1)
-        self._add("checkin", pid=pid, day=day, fatigue=tired.astype(np.int8),
-                  spasms=spasms.astype(np.int8), sleep=sleep.astype(np.int8),
-                  dreams=dreams.astype(np.int8), dose=dose.astype(np.int8))
+        self._add(
+            "checkin",
+            pid=pid,
+            day=day,
+            fatigue=tired.astype(np.int8),
+            spasms=spasms.astype(np.int8),
+            sleep=sleep.astype(np.int8),
+            dreams=dreams.astype(np.int8),
+            dose=dose.astype(np.int8),
+        )

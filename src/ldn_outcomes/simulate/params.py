@@ -38,16 +38,16 @@ class CohortParams:
     """Who is in the registry when they enter it."""
 
     female_share: float = p(
-        0.75, "female:male ratio about 3:1: " + MSBASE_SEX + " (introduction); "
+        0.75,
+        "female:male ratio about 3:1: " + MSBASE_SEX + " (introduction); "
         "Dilokthornsakul P et al. Neurology 2016;86:1014, doi 10.1212/WNL.0000000000002469 "
-        "(women 3.13 times more likely)"
+        "(women 3.13 times more likely)",
     )
-    ppms_share: float = p(
-        0.087, "1,373 of 15,826 MSBase registrants had PPMS: " + MSBASE_SEX
-    )
+    ppms_share: float = p(0.087, "1,373 of 15,826 MSBase registrants had PPMS: " + MSBASE_SEX)
     onset_age_mean: float = p(
-        30.0, "mean onset age 29.4 years in adult-onset MS (Isfahan cohort, J Clin Med 2020, "
-        "PMC7290335)", unit="years"
+        30.0,
+        "mean onset age 29.4 years in adult-onset MS (Isfahan cohort, J Clin Med 2020, PMC7290335)",
+        unit="years",
     )
     onset_age_sd: float = p(8.0, ASSUMPTION + ": spread of onset ages 16-60", unit="years")
     ppms_onset_age_shift: float = p(
@@ -60,12 +60,16 @@ class CohortParams:
         1.5, ASSUMPTION + ": exponential delay from first symptoms to diagnosis", unit="years"
     )
     entry_spread: float = p(
-        0.3, ASSUMPTION + ": registry entry spread uniformly over the first 30% of the window",
+        0.3,
+        ASSUMPTION + ": registry entry spread uniformly over the first 30% of the window",
         unit="share of window",
     )
     edss_slope_entry: float = p(
-        0.12, "annual EDSS change 0.112-0.133 in relapse-onset MS: " + MSBASE_SEX
-        + "; used to place EDSS at entry from disease duration", unit="EDSS/year"
+        0.12,
+        "annual EDSS change 0.112-0.133 in relapse-onset MS: "
+        + MSBASE_SEX
+        + "; used to place EDSS at entry from disease duration",
+        unit="EDSS/year",
     )
     sites: int = p(20, ASSUMPTION + ": number of sites (capped by patients/100)")
     clinicians_per_site: int = p(2, ASSUMPTION)
@@ -77,33 +81,39 @@ class RelapseParams:
     """Relapse intensity by phase, its decline, severity and recovery."""
 
     base_rate_rr: float = p(
-        0.26, "placebo ARR 0.260 in newly diagnosed RRMS, DEFINE/CONFIRM years 0-2 "
-        "(Neurol Ther 2016, doi 10.1007/s40120-016-0042-8)", unit="relapses/year"
+        0.26,
+        "placebo ARR 0.260 in newly diagnosed RRMS, DEFINE/CONFIRM years 0-2 "
+        "(Neurol Ther 2016, doi 10.1007/s40120-016-0042-8)",
+        unit="relapses/year",
     )
     base_rate_sp: float = p(
-        0.2, "EXPAND (NCT01665144, Lancet 2018 doi 10.1016/S0140-6736(18)30475-6): 64% of SPMS "
-        "patients relapse-free over 2 years; Poisson rate -ln(0.64)/2 = 0.22", unit="relapses/year"
+        0.2,
+        "EXPAND (NCT01665144, Lancet 2018 doi 10.1016/S0140-6736(18)30475-6): 64% of SPMS "
+        "patients relapse-free over 2 years; Poisson rate -ln(0.64)/2 = 0.22",
+        unit="relapses/year",
     )
-    base_rate_pp: float = p(
-        0.05, ASSUMPTION + ": relapses are rare in PPMS", unit="relapses/year"
-    )
+    base_rate_pp: float = p(0.05, ASSUMPTION + ": relapses are rare in PPMS", unit="relapses/year")
     decline_per_5_years: float = p(
-        0.83, "relapse rate decreased by 17% every 5 years of disease: " + TREMLETT_2008,
+        0.83,
+        "relapse rate decreased by 17% every 5 years of disease: " + TREMLETT_2008,
         unit="ratio per 5 years",
     )
     frailty_shape: float = p(
         2.0, ASSUMPTION + ": gamma frailty (mean 1) for overdispersed relapse counts"
     )
     pseudo_rate: float = p(
-        0.03, ASSUMPTION + ": pseudo-relapses (fever/infection or < 24 h) per year",
+        0.03,
+        ASSUMPTION + ": pseudo-relapses (fever/infection or < 24 h) per year",
         unit="events/year",
     )
     severity_shares: tuple[float, float, float] = p(
         (0.4, 0.45, 0.15), ASSUMPTION + ": mild, moderate, severe"
     )
     recovery_median_days: tuple[float, float, float] = p(
-        (30.0, 50.0, 80.0), ASSUMPTION + ": median recovery by severity; residual deficit was "
-        "assessed at 64 days on average in " + LUBLIN_2003, unit="days",
+        (30.0, 50.0, 80.0),
+        ASSUMPTION + ": median recovery by severity; residual deficit was "
+        "assessed at 64 days on average in " + LUBLIN_2003,
+        unit="days",
     )
     recovery_log_sd: float = p(0.5, ASSUMPTION + ": lognormal spread of recovery times")
     residual_half_step: float = p(
@@ -127,7 +137,8 @@ class ProgressionParams:
 
     spms_hazard: float = p(0.0324, KOCH_2010, unit="per year")
     pira_rate_rr: float = p(
-        0.03, "derived: MSBase EDSS slope 0.12/year in relapse-onset MS (" + MSBASE_SEX + ") minus "
+        0.03,
+        "derived: MSBase EDSS slope 0.12/year in relapse-onset MS (" + MSBASE_SEX + ") minus "
         "the relapse-associated part (0.26 relapses/year x 0.35 EDSS residual, Lublin 2003)",
         unit="steps/year",
     )
@@ -170,9 +181,7 @@ class FatigueParams:
         0.25, ASSUMPTION + ": extra noise of one questionnaire response", unit="SD units"
     )
     daily_noise_sd: float = p(0.6, ASSUMPTION + ": day-to-day noise", unit="SD units")
-    relapse_flare: float = p(
-        1.0, ASSUMPTION + ": fatigue rises during an attack", unit="SD units"
-    )
+    relapse_flare: float = p(1.0, ASSUMPTION + ": fatigue rises during an attack", unit="SD units")
     flare_monthly_decay: float = p(0.5, ASSUMPTION)
     edss_coefficient: float = p(
         0.1, ASSUMPTION + ": fatigue rises with disability", unit="SD per EDSS point above 3"
@@ -182,8 +191,8 @@ class FatigueParams:
     sleep_mean: float = p(6.0, ASSUMPTION + ": sleep quality NRS (higher is better)")
     vivid_dreams_off: float = p(0.05, ASSUMPTION + ": nights with vivid dreams, off LDN")
     vivid_dreams_on: float = p(
-        0.2, ASSUMPTION + ": vivid dreams are a commonly reported LDN side effect; rate not "
-        "verified"
+        0.2,
+        ASSUMPTION + ": vivid dreams are a commonly reported LDN side effect; rate not verified",
     )
 
 
@@ -215,8 +224,9 @@ class UptakeParams:
         0.03, ASSUMPTION + ": LDN starts per untreated person-year in a registry of interest"
     )
     relapse_log_hazard: float = p(
-        2.0, ASSUMPTION + ": starting right after a relapse is much more likely (regression to "
-        "the mean)"
+        2.0,
+        ASSUMPTION + ": starting right after a relapse is much more likely (regression to "
+        "the mean)",
     )
     fatigue_state_log_hazard: float = p(
         0.8, ASSUMPTION + ": per SD of fatigue above the person's own usual level (fatigue peak)"
@@ -241,8 +251,10 @@ class UptakeParams:
         0.6, ASSUMPTION + ": courses that titrate 1.5 -> 3.0 -> 4.5 mg, 14 days per step"
     )
     fixed_doses: tuple[float, float, float] = p(
-        (1.5, 3.0, 4.5), "LDN is taken at 1-5 mg daily: Toljan K, Vrooman B. Med Sci 2018;6:82, "
-        "doi 10.3390/medsci6040082", unit="mg"
+        (1.5, 3.0, 4.5),
+        "LDN is taken at 1-5 mg daily: Toljan K, Vrooman B. Med Sci 2018;6:82, "
+        "doi 10.3390/medsci6040082",
+        unit="mg",
     )
     fixed_dose_shares: tuple[float, float, float] = p(
         (0.1, 0.2, 0.7), ASSUMPTION + ": 4.5 mg is the most common fixed dose"
@@ -264,12 +276,20 @@ class DmtParams:
     share_relapsing: float = p(0.6, ASSUMPTION + ": relapsing-onset patients on a DMT")
     share_ppms: float = p(0.1, ASSUMPTION + ": PPMS patients on ocrelizumab")
     relapse_rate_ratio: float = p(
-        0.7, "interferons beta reduce the relapse rate by about 30%: Confavreux C, Vukusic S. "
-        "Clin Neurol Neurosurg 2006;108:327-32", unit="rate ratio"
+        0.7,
+        "interferons beta reduce the relapse rate by about 30%: Confavreux C, Vukusic S. "
+        "Clin Neurol Neurosurg 2006;108:327-32",
+        unit="rate ratio",
     )
     drugs: tuple[str, ...] = p(
-        ("glatiramer acetate", "interferon beta-1a", "dimethyl fumarate", "ocrelizumab",
-         "natalizumab"), "real DMT names; RxNorm codes left blank (not verified here)"
+        (
+            "glatiramer acetate",
+            "interferon beta-1a",
+            "dimethyl fumarate",
+            "ocrelizumab",
+            "natalizumab",
+        ),
+        "real DMT names; RxNorm codes left blank (not verified here)",
     )
     drug_shares: tuple[float, ...] = p((0.25, 0.2, 0.25, 0.2, 0.1), ASSUMPTION)
     stop_at_spms_share: float = p(0.5, ASSUMPTION + ": DMT stopped after SPMS conversion")
@@ -282,16 +302,20 @@ class EffectParams:
     relapse_rate_ratio: float = p(1.0, "knob --effect-relapse (rate ratio on LDN)")
     progression_hazard_ratio: float = p(1.0, "knob --effect-progression (hazard ratio, PIRA)")
     fatigue_points: float = p(
-        0.0, "knob --effect-fatigue: MFIS points while on LDN (negative = less fatigue); FSS "
-        "and NRS move by the same number of SDs", unit="MFIS points",
+        0.0,
+        "knob --effect-fatigue: MFIS points while on LDN (negative = less fatigue); FSS "
+        "and NRS move by the same number of SDs",
+        unit="MFIS points",
     )
     relapse_recovery_ratio: float = p(
-        1.0, "knob --effect-relapse-recovery: recovery time ratio for attacks on LDN or during "
-        "which LDN is started"
+        1.0,
+        "knob --effect-relapse-recovery: recovery time ratio for attacks on LDN or during "
+        "which LDN is started",
     )
     heterogeneity_sd: float = p(
-        0.0, "knob --heterogeneity: SD of a per-patient responder score; ratios vary "
-        "log-normally around the knob (median), fatigue points mean-preserving"
+        0.0,
+        "knob --heterogeneity: SD of a per-patient responder score; ratios vary "
+        "log-normally around the knob (median), fatigue points mean-preserving",
     )
 
 
@@ -329,8 +353,9 @@ class SimulationParams:
         e = self.effects
         for name in ("relapse_rate_ratio", "progression_hazard_ratio", "relapse_recovery_ratio"):
             check(getattr(e, name) > 0, f"effects.{name}", "must be > 0", getattr(e, name))
-        check(e.heterogeneity_sd >= 0, "effects.heterogeneity_sd", "must be >= 0",
-              e.heterogeneity_sd)
+        check(
+            e.heterogeneity_sd >= 0, "effects.heterogeneity_sd", "must be >= 0", e.heterogeneity_sd
+        )
         if problems:
             raise ValidationFailed(problems)
 
@@ -386,7 +411,8 @@ def _replace_group(group: Any, name: str, values: dict[str, Any]) -> Any:
     for key, value in values.items():
         if key not in fields:
             raise ValidationFailed(
-                Problem("simulation", f"{name}.{key}", "unknown simulation parameter"))
+                Problem("simulation", f"{name}.{key}", "unknown simulation parameter")
+            )
         default = getattr(group, key)
         cleaned[key] = tuple(value) if isinstance(default, tuple) else value
     return dataclasses.replace(group, **cleaned)
@@ -410,14 +436,21 @@ def describe(params: SimulationParams | None = None) -> list[dict[str, str]]:
         value = getattr(params, top.name)
         if dataclasses.is_dataclass(value):
             for f in dataclasses.fields(value):
-                rows.append({
-                    "name": f"{top.name}.{f.name}",
-                    "value": str(_plain(getattr(value, f.name))),
-                    "unit": f.metadata.get("unit", ""),
-                    "source": f.metadata.get("source", ""),
-                })
+                rows.append(
+                    {
+                        "name": f"{top.name}.{f.name}",
+                        "value": str(_plain(getattr(value, f.name))),
+                        "unit": f.metadata.get("unit", ""),
+                        "source": f.metadata.get("source", ""),
+                    }
+                )
         else:
-            rows.append({"name": top.name, "value": str(_plain(value)),
-                         "unit": top.metadata.get("unit", ""),
-                         "source": top.metadata.get("source", "")})
+            rows.append(
+                {
+                    "name": top.name,
+                    "value": str(_plain(value)),
+                    "unit": top.metadata.get("unit", ""),
+                    "source": top.metadata.get("source", ""),
+                }
+            )
     return rows

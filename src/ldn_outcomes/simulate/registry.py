@@ -39,14 +39,15 @@ class SimulatedRegistry:
     @property
     def frames(self) -> dict[str, pd.DataFrame]:
         if self._frames is None:
-            self._frames = {kind: frame(table, self.context, "analysis", kind)
-                            for kind, table in self.tables.items()}
+            self._frames = {
+                kind: frame(table, self.context, "analysis", kind)
+                for kind, table in self.tables.items()
+            }
         return self._frames
 
     def db_frames(self) -> dict[str, pd.DataFrame]:
         """Frames for ``store.bulk.load_frames`` (JSON columns as JSON text, no ids)."""
-        return {kind: frame(table, self.context, "db", kind)
-                for kind, table in self.tables.items()}
+        return {kind: frame(table, self.context, "db", kind) for kind, table in self.tables.items()}
 
     def counts(self) -> dict[str, int]:
         return {kind: table.length for kind, table in self.tables.items()}
@@ -62,8 +63,9 @@ def patient_ids(params: SimulationParams) -> np.ndarray:
     return np.array([f"{prefix}-{i + 1:0{width}d}" for i in range(params.patients)], dtype=object)
 
 
-def simulate_registry(params: SimulationParams | None = None,
-                      progress: Progress | None = None) -> SimulatedRegistry:
+def simulate_registry(
+    params: SimulationParams | None = None, progress: Progress | None = None
+) -> SimulatedRegistry:
     """Simulate one registry in memory (deterministic for a given ``params``).
 
     ``progress(stage, 1)`` is called once per simulated month and once when the tables are

@@ -79,8 +79,7 @@ def csv_lines(table: Table, context: Context) -> list[str]:
             parts.append(cells(column, table.length, context))
     if not parts or table.length == 0:
         return []
-    arrays = [np.full(table.length, p, dtype=object) if isinstance(p, str) else p
-              for p in parts]
+    arrays = [np.full(table.length, p, dtype=object) if isinstance(p, str) else p for p in parts]
     return list(map(",".join, zip(*(a.tolist() for a in arrays), strict=True)))
 
 
@@ -96,9 +95,11 @@ def frame(table: Table, context: Context, mode: Mode, kind: str = "") -> pd.Data
     for name, column in table.columns.items():
         if name in fs_columns:
             if name == fs_columns[0]:
-                data["functional_systems"] = (np.full(table.length, "{}", dtype=object)
-                                              if mode == "db" else [{} for _ in
-                                                                    range(table.length)])
+                data["functional_systems"] = (
+                    np.full(table.length, "{}", dtype=object)
+                    if mode == "db"
+                    else [{} for _ in range(table.length)]
+                )
             continue
         data[name] = _values(column, table.length, context, mode)
     result = pd.DataFrame(data)

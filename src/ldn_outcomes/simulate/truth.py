@@ -96,8 +96,9 @@ def write_truth(truth: dict[str, Any], path: Path | str) -> Path:
     """Deterministic JSON (sorted keys, fixed separators)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(truth, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     return path
 
 

@@ -23,8 +23,13 @@ Progress = Callable[[str, int], None]
 TRUTH_FILE = "truth.json"
 
 
-def write_csv_dir(registry: SimulatedRegistry, directory: Path | str,
-                  progress: Progress | None = None, *, truth: bool = True) -> dict[str, int]:
+def write_csv_dir(
+    registry: SimulatedRegistry,
+    directory: Path | str,
+    progress: Progress | None = None,
+    *,
+    truth: bool = True,
+) -> dict[str, int]:
     """Write ``<kind>.csv`` for every simulated kind (and ``truth.json``); returns row counts."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -52,9 +57,13 @@ def write_csv_dir(registry: SimulatedRegistry, directory: Path | str,
     return counts
 
 
-def load_into_db(registry: SimulatedRegistry, engine: Engine, *, actor: str = "simulator",
-                 progress: Progress | None = None) -> dict[str, int]:
+def load_into_db(
+    registry: SimulatedRegistry,
+    engine: Engine,
+    *,
+    actor: str = "simulator",
+    progress: Progress | None = None,
+) -> dict[str, int]:
     """Load every simulated kind through the store's checked bulk path (all or nothing)."""
     source = f"simulation seed {registry.params.seed}"
-    return load_frames(engine, registry.db_frames(), actor=actor, source=source,
-                       progress=progress)
+    return load_frames(engine, registry.db_frames(), actor=actor, source=source, progress=progress)

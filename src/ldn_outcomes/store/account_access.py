@@ -48,8 +48,9 @@ class ApiToken:
 
 
 # -- API tokens ----------------------------------------------------------------------------
-def create_api_token(engine: Engine, account_id: int, name: str, *, actor: str
-                     ) -> tuple[ApiToken, str]:
+def create_api_token(
+    engine: Engine, account_id: int, name: str, *, actor: str
+) -> tuple[ApiToken, str]:
     """A new token for scripts; the plain value is returned once and never stored."""
     label = name.strip()
     if not 1 <= len(label) <= 100:
@@ -58,19 +59,36 @@ def create_api_token(engine: Engine, account_id: int, name: str, *, actor: str
     with Session(engine) as session, session.begin():
         if session.get(AccountRow, account_id) is None:
             raise NotFound(f"no account with id {account_id}")
-        row = ApiTokenRow(account_id=account_id, name=label, token_hash=digest(plain),
-                          prefix=plain[:10], created_at=now_utc())
+        row = ApiTokenRow(
+            account_id=account_id,
+            name=label,
+            token_hash=digest(plain),
+            prefix=plain[:10],
+            created_at=now_utc(),
+        )
         session.add(row)
         session.flush()
-        write_audit(session, actor=actor, action="create", table="api_tokens", key=str(row.id),
-                    before=None, after={"account_id": account_id, "name": label,
-                                        "prefix": row.prefix})
+        write_audit(
+            session,
+            actor=actor,
+            action="create",
+            table="api_tokens",
+            key=str(row.id),
+            before=None,
+            after={"account_id": account_id, "name": label, "prefix": row.prefix},
+        )
         return _token(row), plain
 
 
 def _token(row: ApiTokenRow) -> ApiToken:
-    return ApiToken(row.id, row.account_id, row.name, row.prefix, _aware(row.created_at),
-                    _aware(row.revoked_at) if row.revoked_at else None)
+    return ApiToken(
+        row.id,
+        row.account_id,
+        row.name,
+        row.prefix,
+        _aware(row.created_at),
+        _aware(row.revoked_at) if row.revoked_at else None,
+    )
 
 
 def list_api_tokens(engine: Engine, account_id: int | None = None) -> list[ApiToken]:
@@ -81,8 +99,9 @@ def list_api_tokens(engine: Engine, account_id: int | None = None) -> list[ApiTo
         return [_token(r) for r in session.scalars(query)]
 
 
-def revoke_api_token(engine: Engine, token_id: int, *, actor: str,
-                     owner: int | None = None) -> None:
+def revoke_api_token(
+    engine: Engine, token_id: int, *, actor: str, owner: int | None = None
+) -> None:
     """Revoke a token; with ``owner`` only that account's token (others look absent)."""
     with Session(engine) as session, session.begin():
         row = session.get(ApiTokenRow, token_id)
@@ -90,16 +109,25 @@ def revoke_api_token(engine: Engine, token_id: int, *, actor: str,
             raise NotFound(f"no API token with id {token_id}")
         if row.revoked_at is None:
             row.revoked_at = now_utc()
-            write_audit(session, actor=actor, action="revoke", table="api_tokens",
-                        key=str(row.id), before=None, after={"revoked_at": row.revoked_at})
+            write_audit(
+                session,
+                actor=actor,
+                action="revoke",
+                table="api_tokens",
+                key=str(row.id),
+                before=None,
+                after={"revoked_at": row.revoked_at},
+            )
 
 
 #: Built once: constructing and cache-keying the statement per request costs more than running it.
 _TOKENS_QUERY = (
     select(ApiTokenRow.token_hash, *_ACCOUNT_COLUMNS)
     .join(ApiTokenRow, ApiTokenRow.account_id == AccountRow.id)
-    .where(ApiTokenRow.token_hash.in_(bindparam("hashes", expanding=True)),
-           ApiTokenRow.revoked_at.is_(None))
+    .where(
+        ApiTokenRow.token_hash.in_(bindparam("hashes", expanding=True)),
+        ApiTokenRow.revoked_at.is_(None),
+    )
 )
 
 
@@ -142,19 +170,38 @@ def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str
                 session.flush()
             except IntegrityError:
                 raise DuplicateRecord(f"patient {patient_id} already has an account") from None
-            write_audit(session, actor=actor, action="update", table="accounts",
-                        key=str(row.id), before=before, after=_public(row))
+            write_audit(
+                session,
+                actor=actor,
+                action="update",
+                table="accounts",
+                key=str(row.id),
+                before=before,
+                after=_public(row),
+            )
         elif row.role == Role.CLINICIAN:
             if session.get(CareLinkRow, (account_id, patient_id)) is None:
-                session.add(CareLinkRow(account_id=account_id, patient_id=patient_id,
-                                        created_at=now_utc()))
-                write_audit(session, actor=actor, action="create", table="care_links",
-                            key=f"{account_id}:{patient_id}", before=None,
-                            after={"account_id": account_id, "patient_id": patient_id})
+                session.add(
+                    CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now_utc())
+                )
+                write_audit(
+                    session,
+                    actor=actor,
+                    action="create",
+                    table="care_links",
+                    key=f"{account_id}:{patient_id}",
+                    before=None,
+                    after={"account_id": account_id, "patient_id": patient_id},
+                )
         else:
-            raise ValidationFailed(Problem("account", "role",
-                                           "only patient and clinician accounts link to patients",
-                                           value=row.role))
+            raise ValidationFailed(
+                Problem(
+                    "account",
+                    "role",
+                    "only patient and clinician accounts link to patients",
+                    value=row.role,
+                )
+            )
 
 
 def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
@@ -163,9 +210,15 @@ def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: s
         if link is None:
             raise NotFound(f"account {account_id} is not linked to patient {patient_id}")
         session.delete(link)
-        write_audit(session, actor=actor, action="delete", table="care_links",
-                    key=f"{account_id}:{patient_id}",
-                    before={"account_id": account_id, "patient_id": patient_id}, after=None)
+        write_audit(
+            session,
+            actor=actor,
+            action="delete",
+            table="care_links",
+            key=f"{account_id}:{patient_id}",
+            before={"account_id": account_id, "patient_id": patient_id},
+            after=None,
+        )
 
 
 def is_linked(engine: Engine, account_id: int, patient_id: str) -> bool:
@@ -175,21 +228,26 @@ def is_linked(engine: Engine, account_id: int, patient_id: str) -> bool:
 
 def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
     with Session(engine) as session:
-        return list(session.scalars(
-            select(CareLinkRow.patient_id).where(CareLinkRow.account_id == account_id)
-            .order_by(CareLinkRow.patient_id)
-        ))
+        return list(
+            session.scalars(
+                select(CareLinkRow.patient_id)
+                .where(CareLinkRow.account_id == account_id)
+                .order_by(CareLinkRow.patient_id)
+            )
+        )
 
 
-def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date
-                ) -> tuple[bool, bool]:
+def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date) -> tuple[bool, bool]:
     """(linked, care consent active on ``on``) for one clinician and one patient; the
     consent rule is the domain's (``Consent.active_on``)."""
     with Session(engine) as session:
         linked = session.get(CareLinkRow, (account_id, patient_id)) is not None
         if not linked:
             return False, False
-        rows = session.scalars(select(ConsentRow).where(
-            ConsentRow.patient_id == patient_id, ConsentRow.scope == ConsentScope.CARE.value))
+        rows = session.scalars(
+            select(ConsentRow).where(
+                ConsentRow.patient_id == patient_id, ConsentRow.scope == ConsentScope.CARE.value
+            )
+        )
         consents = [row_to_record("consents", row) for row in rows]
     return True, consent_active(consents, ConsentScope.CARE, on)  # type: ignore[arg-type]

@@ -74,7 +74,9 @@ class CareLinkRow(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     patient_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("patients.patient_id", ondelete="CASCADE"), primary_key=True,
+        String(64),
+        ForeignKey("patients.patient_id", ondelete="CASCADE"),
+        primary_key=True,
         index=True,
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

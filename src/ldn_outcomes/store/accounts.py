@@ -98,21 +98,26 @@ def digest(secret: str) -> str:
 
 
 def _account(row: AccountRow) -> Account:
-    return Account(row.id, row.email, Role(row.role), row.display_name, row.patient_id,
-                   row.active)
+    return Account(row.id, row.email, Role(row.role), row.display_name, row.patient_id, row.active)
 
 
 def _public(row: AccountRow) -> dict[str, object]:
     """An account as the audit trail shows it: never the password hash."""
-    return {"email": row.email, "role": row.role, "display_name": row.display_name,
-            "patient_id": row.patient_id, "active": row.active}
+    return {
+        "email": row.email,
+        "role": row.role,
+        "display_name": row.display_name,
+        "patient_id": row.patient_id,
+        "active": row.active,
+    }
 
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
     if "@" not in value or len(value) > 254 or value.startswith("@") or value.endswith("@"):
-        raise ValidationFailed(Problem("account", "email", "must be an e-mail address",
-                                       value=email))
+        raise ValidationFailed(
+            Problem("account", "email", "must be an e-mail address", value=email)
+        )
     return value
 
 
@@ -125,38 +130,59 @@ def check_password_rules(password: str, field: str = "password") -> None:
 
 # -- accounts ------------------------------------------------------------------------------
 def create_account(
-    engine: Engine, *, email: str, role: Role | str, password: str | None,
-    display_name: str | None = None, patient_id: str | None = None, actor: str,
+    engine: Engine,
+    *,
+    email: str,
+    role: Role | str,
+    password: str | None,
+    display_name: str | None = None,
+    patient_id: str | None = None,
+    actor: str,
 ) -> Account:
     """Create an account; a patient account may be linked to its registry patient at once."""
     address = normalise_email(email)
     try:
         role = Role(role)
     except ValueError:
-        raise ValidationFailed(Problem("account", "role", "must be one of "
-                                       + ", ".join(r.value for r in Role), value=role)) from None
+        raise ValidationFailed(
+            Problem(
+                "account", "role", "must be one of " + ", ".join(r.value for r in Role), value=role
+            )
+        ) from None
     if password is not None:
         check_password_rules(password)
     if patient_id is not None and role is not Role.PATIENT:
-        raise ValidationFailed(Problem("account", "patient_id",
-                                       "only a patient account owns a patient record"))
+        raise ValidationFailed(
+            Problem("account", "patient_id", "only a patient account owns a patient record")
+        )
     with Session(engine) as session, session.begin():
         if session.scalar(select(AccountRow.id).where(AccountRow.email == address)) is not None:
             raise DuplicateRecord(f"an account for {address} already exists")
         if patient_id is not None:
             _require_patient(session, patient_id)
         row = AccountRow(
-            email=address, role=role.value, display_name=display_name,
+            email=address,
+            role=role.value,
+            display_name=display_name,
             password_hash=_hasher().hash(password) if password is not None else None,
-            patient_id=patient_id, active=True, created_at=now_utc(),
+            patient_id=patient_id,
+            active=True,
+            created_at=now_utc(),
         )
         session.add(row)
         try:
             session.flush()
         except IntegrityError:
             raise DuplicateRecord(f"patient {patient_id} already has an account") from None
-        write_audit(session, actor=actor, action="create", table="accounts", key=str(row.id),
-                    before=None, after=_public(row))
+        write_audit(
+            session,
+            actor=actor,
+            action="create",
+            table="accounts",
+            key=str(row.id),
+            before=None,
+            after=_public(row),
+        )
         return _account(row)
 
 
@@ -193,21 +219,33 @@ def set_active(engine: Engine, account_id: int, active: bool, *, actor: str) -> 
         row.active = active
         if not active:
             session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
-        write_audit(session, actor=actor, action="update", table="accounts", key=str(row.id),
-                    before=before, after=_public(row))
+        write_audit(
+            session,
+            actor=actor,
+            action="update",
+            table="accounts",
+            key=str(row.id),
+            before=before,
+            after=_public(row),
+        )
 
 
 # -- passwords and login -----------------------------------------------------------------
 def _failures(session: Session, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
     count, first = session.execute(
-        select(func.count(), func.min(LoginFailureRow.at))
-        .where(LoginFailureRow.key == key, LoginFailureRow.at >= since)
+        select(func.count(), func.min(LoginFailureRow.at)).where(
+            LoginFailureRow.key == key, LoginFailureRow.at >= since
+        )
     ).one()
     return int(count), (_aware(first) if first is not None else None)
 
 
 def authenticate(
-    engine: Engine, email: str, password: str, *, client: str = "unknown",
+    engine: Engine,
+    email: str,
+    password: str,
+    *,
+    client: str = "unknown",
     now: dt.datetime | None = None,
 ) -> Account:
     """Check a password; throttle by e-mail and by client address; say nothing about which
@@ -224,8 +262,9 @@ def authenticate(
         row = session.scalar(select(AccountRow).where(AccountRow.email == address))
         ok = False
         try:
-            ok = _hasher().verify(row.password_hash if row and row.password_hash else _dummy_hash(),
-                                password)
+            ok = _hasher().verify(
+                row.password_hash if row and row.password_hash else _dummy_hash(), password
+            )
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or row is None or row.password_hash is None or not row.active:
@@ -240,7 +279,12 @@ def authenticate(
 
 
 def change_password(
-    engine: Engine, account_id: int, current: str, new: str, *, actor: str,
+    engine: Engine,
+    account_id: int,
+    current: str,
+    new: str,
+    *,
+    actor: str,
     keep_session: str | None = None,
 ) -> None:
     """Change a password after re-checking the current one; ends every other session."""
@@ -252,16 +296,24 @@ def change_password(
         try:
             _hasher().verify(row.password_hash, current)
         except (VerificationError, InvalidHashError):
-            raise ValidationFailed(Problem("account", "current_password",
-                                           "is not your current password")) from None
+            raise ValidationFailed(
+                Problem("account", "current_password", "is not your current password")
+            ) from None
         row.password_hash = _hasher().hash(new)
         row.password_changed_at = now_utc()
         query = delete(WebSessionRow).where(WebSessionRow.account_id == account_id)
         if keep_session is not None:
             query = query.where(WebSessionRow.id_hash != digest(keep_session))
         session.execute(query)
-        write_audit(session, actor=actor, action="password", table="accounts", key=str(row.id),
-                    before=None, after={"password_changed_at": row.password_changed_at})
+        write_audit(
+            session,
+            actor=actor,
+            action="password",
+            table="accounts",
+            key=str(row.id),
+            before=None,
+            after={"password_changed_at": row.password_changed_at},
+        )
 
 
 def set_password(engine: Engine, account_id: int, new: str, *, actor: str) -> None:
@@ -274,8 +326,15 @@ def set_password(engine: Engine, account_id: int, new: str, *, actor: str) -> No
         row.password_hash = _hasher().hash(new)
         row.password_changed_at = now_utc()
         session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
-        write_audit(session, actor=actor, action="password", table="accounts", key=str(row.id),
-                    before=None, after={"password_changed_at": row.password_changed_at})
+        write_audit(
+            session,
+            actor=actor,
+            action="password",
+            table="accounts",
+            key=str(row.id),
+            before=None,
+            after={"password_changed_at": row.password_changed_at},
+        )
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -285,17 +344,35 @@ def create_session(engine: Engine, account_id: int, max_age_seconds: int) -> tup
     csrf = secrets.token_urlsafe(32)
     now = now_utc()
     with Session(engine) as session, session.begin():
-        session.add(WebSessionRow(
-            id_hash=digest(token), account_id=account_id, csrf_token=csrf, created_at=now,
-            expires_at=now + dt.timedelta(seconds=max_age_seconds),
-        ))
-        write_audit(session, actor=f"account:{account_id}", action="login",
-                    table="web_sessions", key=str(account_id), before=None, after=None)
+        session.add(
+            WebSessionRow(
+                id_hash=digest(token),
+                account_id=account_id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=max_age_seconds),
+            )
+        )
+        write_audit(
+            session,
+            actor=f"account:{account_id}",
+            action="login",
+            table="web_sessions",
+            key=str(account_id),
+            before=None,
+            after=None,
+        )
     return token, csrf
 
 
-_ACCOUNT_COLUMNS = (AccountRow.id, AccountRow.email, AccountRow.role, AccountRow.display_name,
-                    AccountRow.patient_id, AccountRow.active)
+_ACCOUNT_COLUMNS = (
+    AccountRow.id,
+    AccountRow.email,
+    AccountRow.role,
+    AccountRow.display_name,
+    AccountRow.patient_id,
+    AccountRow.active,
+)
 
 
 def _account_from(row: object) -> Account:
@@ -329,8 +406,15 @@ def end_session(engine: Engine, token: str) -> None:
     with Session(engine) as session, session.begin():
         row = session.get(WebSessionRow, digest(token))
         if row is not None:
-            write_audit(session, actor=f"account:{row.account_id}", action="logout",
-                        table="web_sessions", key=str(row.account_id), before=None, after=None)
+            write_audit(
+                session,
+                actor=f"account:{row.account_id}",
+                action="logout",
+                table="web_sessions",
+                key=str(row.account_id),
+                before=None,
+                after=None,
+            )
             session.delete(row)
 
 
@@ -359,10 +443,32 @@ from .account_access import (  # noqa: E402
 )
 
 __all__ = [
-    "Account", "ApiToken", "BadCredentials", "LoginThrottled", "authenticate", "care_status",
-    "change_password", "create_account", "create_api_token", "create_session", "digest",
-    "end_session", "find_account", "get_account", "is_linked", "link_patient",
-    "linked_patient_ids", "list_accounts", "list_api_tokens", "now_utc", "purge_expired",
-    "revoke_api_token", "session_account", "set_active", "set_password", "token_account",
-    "token_accounts", "unlink_patient",
+    "Account",
+    "ApiToken",
+    "BadCredentials",
+    "LoginThrottled",
+    "authenticate",
+    "care_status",
+    "change_password",
+    "create_account",
+    "create_api_token",
+    "create_session",
+    "digest",
+    "end_session",
+    "find_account",
+    "get_account",
+    "is_linked",
+    "link_patient",
+    "linked_patient_ids",
+    "list_accounts",
+    "list_api_tokens",
+    "now_utc",
+    "purge_expired",
+    "revoke_api_token",
+    "session_account",
+    "set_active",
+    "set_password",
+    "token_account",
+    "token_accounts",
+    "unlink_patient",
 ]

@@ -61,7 +61,8 @@ def write_audit(
 ) -> None:
     session.execute(
         insert(AuditRow).values(
-            **audit_values(actor=actor, action=action, table=table, key=key, before=before,
-                           after=after)
+            **audit_values(
+                actor=actor, action=action, table=table, key=key, before=before, after=after
+            )
         )
     )

@@ -43,10 +43,22 @@ def insert_questionnaires(
     if len(ids) != len(values):
         raise RuntimeError(f"inserted {len(values)} questionnaires but got {len(ids)} ids")
     at = dt.datetime.now(dt.UTC)
-    connection.execute(_INSERT_AUDIT, [
-        audit_values(actor=actor, action="create", table="questionnaires", key=str(new_id),
-                     before=None, after={**row, "id": new_id}, at=at)
-        for (actor, _), row, new_id in zip(items, values, ids, strict=True)
-    ])
-    return [record.model_copy(update={"id": new_id})
-            for (_, record), new_id in zip(items, ids, strict=True)]
+    connection.execute(
+        _INSERT_AUDIT,
+        [
+            audit_values(
+                actor=actor,
+                action="create",
+                table="questionnaires",
+                key=str(new_id),
+                before=None,
+                after={**row, "id": new_id},
+                at=at,
+            )
+            for (actor, _), row, new_id in zip(items, values, ids, strict=True)
+        ],
+    )
+    return [
+        record.model_copy(update={"id": new_id})
+        for (_, record), new_id in zip(items, ids, strict=True)
+    ]

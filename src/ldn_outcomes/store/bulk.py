@@ -110,8 +110,9 @@ def _interaction_problems(
                 row = next((r for r, e in items if e.drug_name == problem.value), None)
                 if row is None:  # the opioid was already recorded: point at the new naltrexone
                     row = next((r for r, e in items if e.drug_name in problem.rule), None)
-                problems.append(Problem(problem.record, problem.field, problem.rule, row,
-                                        patient_id, source))
+                problems.append(
+                    Problem(problem.record, problem.field, problem.rule, row, patient_id, source)
+                )
     return problems
 
 
@@ -126,7 +127,7 @@ def _with_rows(
         row = rows[problem.row] if problem.row is not None and problem.row < len(rows) else None
         if row is None:
             # find the first record with the offending value
-            for (r, record) in batch:
+            for r, record in batch:
                 if getattr(record, problem.field, object()) == problem.value:
                     row = r
                     break
@@ -160,8 +161,9 @@ def _duplicate_problems(
         chunk = keys[start : start + 500]
         for existing in session.scalars(select(column).where(column.in_(chunk))):
             problems.append(
-                Problem(name, key, "id already exists in the registry", seen[existing], existing,
-                        source)
+                Problem(
+                    name, key, "id already exists in the registry", seen[existing], existing, source
+                )
             )
     return problems
 
@@ -269,12 +271,15 @@ def load_frames(
             written = 0
             if engine.dialect.name == "sqlite":
                 sql = (
-                    f'INSERT INTO {table.__tablename__} ({", ".join(columns)}) '
-                    f'VALUES ({", ".join("?" for _ in columns)})'
+                    f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' for _ in columns)})"
                 )
                 cursor = dbapi.cursor()
-                rebuild = (_drop_sqlite_indexes(cursor, table.__tablename__)
-                           if total >= REBUILD_INDEXES_FROM_ROWS else [])
+                rebuild = (
+                    _drop_sqlite_indexes(cursor, table.__tablename__)
+                    if total >= REBUILD_INDEXES_FROM_ROWS
+                    else []
+                )
                 values = [_column_values(prepared[name]) for name in columns]
                 for start in range(0, total, chunk_rows):
                     end = min(total, start + chunk_rows)
@@ -286,9 +291,12 @@ def load_frames(
                     cursor.execute(statement)
             else:
                 prepared = prepared.astype(object).where(prepared.notna(), None)
-                with dbapi.cursor() as cursor, cursor.copy(
-                    f'COPY {table.__tablename__} ({", ".join(columns)}) FROM STDIN'
-                ) as copy:
+                with (
+                    dbapi.cursor() as cursor,
+                    cursor.copy(
+                        f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"
+                    ) as copy,
+                ):
                     for start in range(0, total, chunk_rows):
                         chunk = prepared.iloc[start : start + chunk_rows]
                         for values in chunk.itertuples(index=False, name=None):

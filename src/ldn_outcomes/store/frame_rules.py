@@ -56,15 +56,24 @@ def check_frames(frames: Mapping[str, pd.DataFrame], today: dt.date | None = Non
             flag("exposures", "dose_mg", "dose must be greater than 0 mg", dose <= 0, frame)
     if (frame := frames.get("relapses")) is not None and not frame.empty:
         onset, recovery = _dates(frame["onset_date"]), _dates(frame["recovery_date"])
-        flag("relapses", "recovery_date", "recovery_date is before onset_date",
-             recovery < onset, frame)
+        flag(
+            "relapses",
+            "recovery_date",
+            "recovery_date is before onset_date",
+            recovery < onset,
+            frame,
+        )
     if (frame := frames.get("edss")) is not None and not frame.empty:
         score = frame["score"].to_numpy(dtype=float)
         valid = np.isin(np.round(score * 2) / 2, EDSS_VALID_SCORES) & (
             np.abs(score * 2 - np.round(score * 2)) < 1e-9
         )
-        flag("edss", "score",
-             "EDSS must be 0, 1.0, 1.5, ... 9.5 or 10 (half steps from 1.0; there is no 0.5)",
-             ~valid, frame)
+        flag(
+            "edss",
+            "score",
+            "EDSS must be 0, 1.0, 1.5, ... 9.5 or 10 (half steps from 1.0; there is no 0.5)",
+            ~valid,
+            frame,
+        )
     if problems:
         raise ValidationFailed(problems)

@@ -36,14 +36,21 @@ DATE_COLUMNS = {
     "labs": ("date",),
     "consents": ("given_date", "withdrawn_date"),
 }
-JSON_COLUMNS = {"questionnaires": ("answers",), "relapses": ("functional_systems",),
-                "edss": ("functional_systems",)}
+JSON_COLUMNS = {
+    "questionnaires": ("answers",),
+    "relapses": ("functional_systems",),
+    "edss": ("functional_systems",),
+}
 
 
-def read_frame(engine: Engine, kind: str, patient_ids: Iterable[str] | None = None,
-               columns: Sequence[str] | None = None,
-               categories: Mapping[str, Sequence[str]] | None = None,
-               by_patient: bool = False) -> pd.DataFrame:
+def read_frame(
+    engine: Engine,
+    kind: str,
+    patient_ids: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
+    categories: Mapping[str, Sequence[str]] | None = None,
+    by_patient: bool = False,
+) -> pd.DataFrame:
     """One kind's rows in key order; ``columns`` selects the fast typed path (see module doc).
 
     ``categories`` fixes the category list of a categorical column (e.g. ``patient_id`` → the

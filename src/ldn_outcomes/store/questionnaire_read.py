@@ -33,8 +33,9 @@ from .sqlread import (
 )
 
 
-def read_scores(engine: Engine, instruments: Iterable[str],
-                patients: Sequence[str] | None = None) -> pd.DataFrame:
+def read_scores(
+    engine: Engine, instruments: Iterable[str], patients: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Rows of some instruments, ordered by patient, instrument, then key.
 
     Columns: ``patient_id`` (categorical over ``patients`` if given, else over the ids
@@ -43,11 +44,15 @@ def read_scores(engine: Engine, instruments: Iterable[str],
     where the total is missing, None elsewhere)."""
     names = sorted(set(instruments))
     if not names:
-        return pd.DataFrame({"patient_id": _patients([], np.array([], dtype=np.int64), patients),
-                             "instrument_id": pd.Categorical([], categories=[]),
-                             "date": np.array([], dtype="datetime64[ns]"),
-                             "total": np.array([], dtype=float),
-                             "answers": np.array([], dtype=object)})
+        return pd.DataFrame(
+            {
+                "patient_id": _patients([], np.array([], dtype=np.int64), patients),
+                "instrument_id": pd.Categorical([], categories=[]),
+                "date": np.array([], dtype="datetime64[ns]"),
+                "total": np.array([], dtype=float),
+                "answers": np.array([], dtype=object),
+            }
+        )
     dialect = engine.dialect.name
     mark = placeholder(engine)
     where = f"WHERE instrument_id IN ({marks(mark, len(names))})"
@@ -55,15 +60,28 @@ def read_scores(engine: Engine, instruments: Iterable[str],
     blank = "total IS NULL" + (" OR total = 'NaN'" if dialect == "postgresql" else "")
     order = "ORDER BY patient_id, instrument_id, id"
     with snapshot(engine) as dbapi:
-        keys, counts = runs(dbapi, dialect, "questionnaires", ["patient_id", "instrument_id"],
-                            where, names)
-        table = _numbers(dbapi, dialect, f"SELECT {day_sql('date', dialect)}, total "
-                         f"FROM questionnaires {where} {order}", names, 2)
+        keys, counts = runs(
+            dbapi, dialect, "questionnaires", ["patient_id", "instrument_id"], where, names
+        )
+        table = _numbers(
+            dbapi,
+            dialect,
+            f"SELECT {day_sql('date', dialect)}, total FROM questionnaires {where} {order}",
+            names,
+            2,
+        )
         # few rows: SQLite scans the table rather than walking the index to check each total
         scan = " NOT INDEXED" if dialect == "sqlite" else ""
-        answers = [json_value(row[0]) for rows in fetch(
-            dbapi, dialect, f"SELECT answers FROM questionnaires{scan} {where} AND ({blank}) "
-            f"{order}", names) for row in rows]
+        answers = [
+            json_value(row[0])
+            for rows in fetch(
+                dbapi,
+                dialect,
+                f"SELECT answers FROM questionnaires{scan} {where} AND ({blank}) {order}",
+                names,
+            )
+            for row in rows
+        ]
     if len(table) != int(counts.sum()):  # cannot happen inside one snapshot
         raise LdnError("questionnaires changed while being read; read again")
     parsed = np.full(len(table), None, dtype=object)
@@ -73,14 +91,17 @@ def read_scores(engine: Engine, instruments: Iterable[str],
     for row, value in zip(flagged.tolist(), answers, strict=True):
         parsed[row] = value  # one by one: equal-length lists must not become a 2-d array
     instrument_codes = pd.Index(names).get_indexer([key[1] for key in keys])
-    return pd.DataFrame({
-        "patient_id": _patients([key[0] for key in keys], counts, patients),
-        "instrument_id": pd.Categorical.from_codes(
-            np.repeat(instrument_codes, counts), categories=names),
-        "date": days_to_datetime(table[:, 0]),
-        "total": table[:, 1],
-        "answers": parsed,
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": _patients([key[0] for key in keys], counts, patients),
+            "instrument_id": pd.Categorical.from_codes(
+                np.repeat(instrument_codes, counts), categories=names
+            ),
+            "date": days_to_datetime(table[:, 0]),
+            "total": table[:, 1],
+            "answers": parsed,
+        }
+    )
 
 
 class ItemRows(NamedTuple):
@@ -93,8 +114,9 @@ class ItemRows(NamedTuple):
     positions: list[int]
 
 
-def read_items(engine: Engine, instrument: str, positions: Iterable[int],
-               patients: Sequence[str] | None = None) -> pd.DataFrame:
+def read_items(
+    engine: Engine, instrument: str, positions: Iterable[int], patients: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One instrument's rows with some answer items as numbers, ordered by patient, then key.
 
     Columns: ``patient_id`` (categorical, as in ``read_scores``), ``date`` (datetime64) and
@@ -111,21 +133,27 @@ def fetch_items(engine: Engine, instrument: str, positions: Iterable[int]) -> It
     where = f"WHERE instrument_id = {placeholder(engine)}"
     selects = [day_sql("date", dialect)] + [item_sql("answers", p, dialect) for p in positions]
     with snapshot(engine) as dbapi:
-        keys, counts = runs(dbapi, dialect, "questionnaires", ["patient_id"], where,
-                            [instrument])
-        table = _numbers(dbapi, dialect, f"SELECT {', '.join(selects)} FROM questionnaires "
-                         f"{where} ORDER BY patient_id, id", [instrument], len(selects))
+        keys, counts = runs(dbapi, dialect, "questionnaires", ["patient_id"], where, [instrument])
+        table = _numbers(
+            dbapi,
+            dialect,
+            f"SELECT {', '.join(selects)} FROM questionnaires {where} ORDER BY patient_id, id",
+            [instrument],
+            len(selects),
+        )
     if len(table) != int(counts.sum()):  # cannot happen inside one snapshot
         raise LdnError("questionnaires changed while being read; read again")
     return ItemRows([key[0] for key in keys], counts, table, positions)
 
 
 def items_frame(rows: ItemRows, patients: Sequence[str] | None = None) -> pd.DataFrame:
-    return pd.DataFrame({
-        "patient_id": _patients(rows.patient_ids, rows.counts, patients),
-        "date": days_to_datetime(rows.table[:, 0]),
-        **{f"item_{p}": rows.table[:, 1 + j] for j, p in enumerate(rows.positions)},
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": _patients(rows.patient_ids, rows.counts, patients),
+            "date": days_to_datetime(rows.table[:, 0]),
+            **{f"item_{p}": rows.table[:, 1 + j] for j, p in enumerate(rows.positions)},
+        }
+    )
 
 
 def _numbers(dbapi: Any, dialect: str, sql: str, params: list[Any], width: int) -> np.ndarray:
@@ -133,8 +161,7 @@ def _numbers(dbapi: Any, dialect: str, sql: str, params: list[Any], width: int) 
     return np.concatenate(parts) if parts else np.empty((0, width))
 
 
-def _patients(ids: list[Any], counts: np.ndarray, patients: Sequence[str] | None
-              ) -> pd.Categorical:
+def _patients(ids: list[Any], counts: np.ndarray, patients: Sequence[str] | None) -> pd.Categorical:
     """Each row's patient from the runs, coded over ``patients`` (or the sorted ids present)."""
     categories = pd.Index(list(patients) if patients is not None else sorted(set(ids)))
     codes = categories.get_indexer(ids) if ids else np.array([], dtype=np.int64)

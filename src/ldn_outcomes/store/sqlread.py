@@ -54,8 +54,11 @@ def snapshot(engine: Engine) -> Iterator[Any]:
         dbapi = connection.connection.dbapi_connection
         dbapi.rollback()
         cursor = dbapi.cursor()
-        cursor.execute("BEGIN" if engine.dialect.name == "sqlite" else
-                       "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor.execute(
+            "BEGIN"
+            if engine.dialect.name == "sqlite"
+            else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        )
         cursor.close()
         try:
             yield dbapi
@@ -75,14 +78,14 @@ def fetch(dbapi: Any, dialect: str, sql: str, params: list[Any]) -> Iterator[lis
         cursor.close()
 
 
-def runs(dbapi: Any, dialect: str, table: str, keys: Sequence[str], where: str,
-         params: list[Any]) -> tuple[list[tuple], np.ndarray]:
+def runs(
+    dbapi: Any, dialect: str, table: str, keys: Sequence[str], where: str, params: list[Any]
+) -> tuple[list[tuple], np.ndarray]:
     """The distinct ``keys`` of ``SELECT ... FROM table WHERE where ORDER BY keys, ...`` in that
     order, each with its number of rows: what every row of that query has in those columns,
     without sending them per row."""
     columns = ", ".join(keys)
-    sql = (f"SELECT {columns}, count(*) FROM {table} {where} "
-           f"GROUP BY {columns} ORDER BY {columns}")
+    sql = f"SELECT {columns}, count(*) FROM {table} {where} GROUP BY {columns} ORDER BY {columns}"
     values: list[tuple] = []
     counts: list[int] = []
     for rows in fetch(dbapi, dialect, sql, params):

@@ -33,10 +33,14 @@ from .sqlread import (
 )
 
 
-def read_typed(engine: Engine, kind: str, columns: Sequence[str],
-               patient_ids: Iterable[str] | None = None,
-               categories: Mapping[str, Sequence[str]] | None = None,
-               by_patient: bool = False) -> pd.DataFrame:
+def read_typed(
+    engine: Engine,
+    kind: str,
+    columns: Sequence[str],
+    patient_ids: Iterable[str] | None = None,
+    categories: Mapping[str, Sequence[str]] | None = None,
+    by_patient: bool = False,
+) -> pd.DataFrame:
     """``columns`` of ``kind`` in key order (``by_patient``: in patient order, then key order).
 
     ``categories`` fixes the category list of a categorical column (e.g. ``patient_id`` → the
@@ -54,8 +58,11 @@ def read_typed(engine: Engine, kind: str, columns: Sequence[str],
     specs = [(name, _spec(table.columns[name])) for name in columns]
     sent = [(name, spec) for name, spec in specs if not (by_patient and name == "patient_id")]
     selects = [_select(table.columns[name], spec, dialect) for name, spec in sent]
-    fixed = {name: pd.Index(list(values)) for name, values in (categories or {}).items()
-             if values is not None}
+    fixed = {
+        name: pd.Index(list(values))
+        for name, values in (categories or {}).items()
+        if values is not None
+    }
     ids = None if patient_ids is None else list(dict.fromkeys(patient_ids))
     if ids == []:
         return _build(specs, {name: ([], {}) for name, _ in specs}, fixed)
@@ -68,8 +75,9 @@ def read_typed(engine: Engine, kind: str, columns: Sequence[str],
     order = f"patient_id, {key}" if by_patient else key
     sql = f"SELECT {', '.join(selects) or '1'} FROM {table.name} {where} ORDER BY {order}"
     with snapshot(engine) as dbapi:
-        patients = runs(dbapi, dialect, table.name, ["patient_id"], where, params) \
-            if by_patient else None
+        patients = (
+            runs(dbapi, dialect, table.name, ["patient_id"], where, params) if by_patient else None
+        )
         id_index = next((j for j, (name, _) in enumerate(sent) if name == "patient_id"), -1)
         batches = fetch(dbapi, dialect, sql, params)
         if wanted is not None and patients is None:
@@ -85,8 +93,7 @@ def read_typed(engine: Engine, kind: str, columns: Sequence[str],
 def _select(column: Any, spec: str, dialect: str) -> str:
     if spec == "date":
         return day_sql(column.name, dialect)
-    if spec == "float" and isinstance(column.type, Numeric) and not isinstance(column.type,
-                                                                                 Float):
+    if spec == "float" and isinstance(column.type, Numeric) and not isinstance(column.type, Float):
         return f"CAST({column.name} AS {'REAL' if dialect == 'sqlite' else 'FLOAT'})"
     return str(column.name)
 
@@ -109,21 +116,22 @@ def _spec(column: Any) -> str:
             return "category"  # repeated, never blank: small codes instead of one str per row
         return "object"
     # e.g. clock times: drivers return them in different shapes; the full read converts them
-    raise ValueError(f"column {column.name} ({kind}) is not supported by the typed read; "
-                     "read it with read_frame(engine, kind) without columns")
+    raise ValueError(
+        f"column {column.name} ({kind}) is not supported by the typed read; "
+        "read it with read_frame(engine, kind) without columns"
+    )
 
 
-def _only(batches: Iterator[list[tuple]], wanted: set[str], id_index: int
-          ) -> Iterator[list[tuple]]:
+def _only(batches: Iterator[list[tuple]], wanted: set[str], id_index: int) -> Iterator[list[tuple]]:
     for rows in batches:
         rows = [row for row in rows if row[id_index] in wanted]
         if rows:
             yield rows
 
 
-def _convert(batches: Iterator[list[tuple]], sent: list[tuple[str, str]],
-             fixed: Mapping[str, pd.Index]
-             ) -> tuple[dict[str, tuple[list[Any], dict[Any, int]]], int]:
+def _convert(
+    batches: Iterator[list[tuple]], sent: list[tuple[str, str]], fixed: Mapping[str, pd.Index]
+) -> tuple[dict[str, tuple[list[Any], dict[Any, int]]], int]:
     """Each sent column's batches as arrays (categoricals as codes, with their label map),
     and the number of rows."""
     parts: dict[str, tuple[list[Any], dict[Any, int]]] = {name: ([], {}) for name, _ in sent}
@@ -148,10 +156,13 @@ def _convert(batches: Iterator[list[tuple]], sent: list[tuple[str, str]],
     return parts, n_rows
 
 
-def _with_patients(parts: dict[str, tuple[list[Any], dict[Any, int]]],
-                   patients: tuple[list[tuple], np.ndarray], fixed: pd.Index | None,
-                   wanted: set[str] | None, specs: list[tuple[str, str]]
-                   ) -> dict[str, tuple[list[Any], dict[Any, int]]]:
+def _with_patients(
+    parts: dict[str, tuple[list[Any], dict[Any, int]]],
+    patients: tuple[list[tuple], np.ndarray],
+    fixed: pd.Index | None,
+    wanted: set[str] | None,
+    specs: list[tuple[str, str]],
+) -> dict[str, tuple[list[Any], dict[Any, int]]]:
     """Add the patient column from the per-patient counts; drop unwanted patients' rows."""
     ids, counts = [key[0] for key in patients[0]], patients[1]
     if fixed is not None:
@@ -163,15 +174,20 @@ def _with_patients(parts: dict[str, tuple[list[Any], dict[Any, int]]],
     out = {**parts, "patient_id": ([codes], labels)}
     if wanted is not None:
         keep = np.repeat(np.array([patient in wanted for patient in ids], dtype=bool), counts)
-        out = {name: ([np.concatenate(arrays)[keep]] if arrays else [], labels_)
-               for name, (arrays, labels_) in out.items()}
+        out = {
+            name: ([np.concatenate(arrays)[keep]] if arrays else [], labels_)
+            for name, (arrays, labels_) in out.items()
+        }
     if not any(name == "patient_id" for name, _ in specs):
         out.pop("patient_id")
     return out
 
 
-def _build(specs: list[tuple[str, str]], parts: dict[str, tuple[list[Any], dict[Any, int]]],
-           fixed: Mapping[str, pd.Index]) -> pd.DataFrame:
+def _build(
+    specs: list[tuple[str, str]],
+    parts: dict[str, tuple[list[Any], dict[Any, int]]],
+    fixed: Mapping[str, pd.Index],
+) -> pd.DataFrame:
     frame = {}
     for name, spec in specs:
         arrays, labels = parts[name]
@@ -219,13 +235,15 @@ def _code_batch(values: tuple, labels: dict[Any, int], fixed: pd.Index | None) -
     if fixed is not None:
         return fixed.get_indexer(array).astype(np.int32)
     local, uniques = pd.factorize(array, use_na_sentinel=True)
-    to_global = np.array([labels.setdefault(u, len(labels)) for u in uniques] + [-1],
-                         dtype=np.int32)
+    to_global = np.array(
+        [labels.setdefault(u, len(labels)) for u in uniques] + [-1], dtype=np.int32
+    )
     return to_global[local]  # local code −1 picks the trailing −1
 
 
-def _categorical(parts: list[np.ndarray], labels: dict[Any, int],
-                 fixed: pd.Index | None) -> pd.Categorical:
+def _categorical(
+    parts: list[np.ndarray], labels: dict[Any, int], fixed: pd.Index | None
+) -> pd.Categorical:
     codes = np.concatenate(parts) if parts else np.array([], dtype=np.int32)
     if fixed is not None:
         return pd.Categorical.from_codes(codes, categories=fixed)

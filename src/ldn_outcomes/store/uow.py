@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .registry import Registry
 
-_FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = (
-    weakref.WeakKeyDictionary()
-)
+_FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = weakref.WeakKeyDictionary()
 
 
 def _factory_for(engine: Engine) -> sessionmaker[Session]:

@@ -26,8 +26,10 @@ from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
 
 #: The engine's report uses an inline stylesheet; it still may not run scripts or load anything.
-REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-              "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 #: Sections that tabulate small per-term counts (adverse events, labs): not for researchers.
 CELL_TABLES = ("adverse_events", "labs")
 
@@ -42,8 +44,7 @@ def research_ids(engine: Engine, on: dt.date) -> list[str]:
     return sorted(research_patient_ids({"consents": consents}, on))
 
 
-def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()
-               ) -> dict[str, Any]:
+def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()) -> dict[str, Any]:
     """Run every analysis; returns the HTML report and its JSON, or a message."""
     plan = AnalysisPlan()
     try:
@@ -51,8 +52,11 @@ def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()
     except LdnError as error:
         return {"html": None, "json": None, "message": str(error)}
     shown = {k: v for k, v in results.items() if k not in set(drop)}
-    return {"html": render_outcome_report(shown, plan), "json": results_to_dict(shown, plan),
-            "message": None}
+    return {
+        "html": render_outcome_report(shown, plan),
+        "json": results_to_dict(shown, plan),
+        "message": None,
+    }
 
 
 def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str, Any]:
@@ -63,8 +67,9 @@ def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str
         results = run_all(frames_for(engine, research_ids(engine, on)), plan)
     except LdnError:  # no usable data at all: every section says so
         results = {}
-    return public_audits(results, min_cell_size=min_cell_size, on=on.isoformat(),
-                         plan_hash=plan.plan_hash)
+    return public_audits(
+        results, min_cell_size=min_cell_size, on=on.isoformat(), plan_hash=plan.plan_hash
+    )
 
 
 def report_response(report: dict[str, Any], as_json: bool) -> Response:

@@ -56,8 +56,11 @@ def error_response(request: Request, error: LdnError) -> Response:
     if _wants_html(request):
         viewer = getattr(request.state, "viewer", None)
         return TEMPLATES.TemplateResponse(
-            request, "error.html", {"request": request, "viewer": viewer, **body},
-            status_code=error.http_status, headers=headers,
+            request,
+            "error.html",
+            {"request": request, "viewer": viewer, **body},
+            status_code=error.http_status,
+            headers=headers,
         )
     return JSONResponse(body, status_code=error.http_status, headers=headers)
 
@@ -107,8 +110,20 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
     )
-    for module in (health, public_pages, account, api_docs, patients, patient_me,
-                   patient_records, clinic, research, admin, evidence, nof1):
+    for module in (
+        health,
+        public_pages,
+        account,
+        api_docs,
+        patients,
+        patient_me,
+        patient_records,
+        clinic,
+        research,
+        admin,
+        evidence,
+        nof1,
+    ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app

@@ -60,8 +60,11 @@ class Policy:
         if self.roles is None:
             return "public"
         names = ", ".join(sorted(r.value for r in self.roles))
-        scope = f"; only their own/linked patient ({{{self.patient_param}}})" \
-            if self.patient_param else ""
+        scope = (
+            f"; only their own/linked patient ({{{self.patient_param}}})"
+            if self.patient_param
+            else ""
+        )
         return names + scope
 
 
@@ -151,8 +154,7 @@ def _check_patient(request: Request, principal: Principal, patient_id: str) -> N
         linked, consent = accounts.care_status(
             engine, principal.account_id, patient_id, dt.date.today()
         )
-    decision = may_access_patient(principal, patient_id, linked=linked,
-                                  care_consent_active=consent)
+    decision = may_access_patient(principal, patient_id, linked=linked, care_consent_active=consent)
     if not decision:
         raise PermissionDenied(f"not allowed: {decision.reason}")
 
@@ -166,9 +168,7 @@ def _dependency(policy: Policy) -> Callable[..., Any]:
         if viewer.principal is None:
             raise NotAuthenticated("sign in to see this page")
         if viewer.principal.role not in policy.roles:
-            raise PermissionDenied(
-                f"not allowed for the {viewer.principal.role.value} role"
-            )
+            raise PermissionDenied(f"not allowed for the {viewer.principal.role.value} role")
         if policy.patient_param is not None:
             patient_id = request.path_params.get(policy.patient_param, "")
             if viewer.principal.role is Role.CLINICIAN:  # needs the database: link, consent
@@ -230,11 +230,15 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
         methods = route.methods or set()
         for method in sorted(methods - {"HEAD"}) or ["GET"]:
             is_api = getattr(route, "dependant", None) is not None
-            table.append(RouteInfo(
-                method, route.path or "", route.name or "",
-                policy_of(route) if is_api else None,
-                bool(getattr(route, "include_in_schema", False)) and is_api,
-            ))
+            table.append(
+                RouteInfo(
+                    method,
+                    route.path or "",
+                    route.name or "",
+                    policy_of(route) if is_api else None,
+                    bool(getattr(route, "include_in_schema", False)) and is_api,
+                )
+            )
     return table
 
 

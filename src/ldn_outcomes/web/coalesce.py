@@ -34,8 +34,9 @@ class _Waiting(Generic[T, R]):
 class Coalescer(Generic[T, R]):
     """Items of one event loop for one blocking ``work(items) -> outcomes`` function."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop,
-                 work: Callable[[list[T]], Sequence[R | Exception]]) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, work: Callable[[list[T]], Sequence[R | Exception]]
+    ) -> None:
         self.loop = loop
         self.work = work
         self.waiting: list[_Waiting[T, R]] = []
@@ -98,8 +99,7 @@ _COALESCERS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def coalescer(key: Hashable, work: Callable[[list[T]], Sequence[R | Exception]]
-              ) -> Coalescer[T, R]:
+def coalescer(key: Hashable, work: Callable[[list[T]], Sequence[R | Exception]]) -> Coalescer[T, R]:
     """The running loop's coalescer for ``key`` (made with ``work`` on first use; it goes
     away with the loop)."""
     loop = asyncio.get_running_loop()

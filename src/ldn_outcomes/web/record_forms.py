@@ -33,8 +33,7 @@ from .views import is_ldn
 EXPOSURE_FIELDS = [
     Field("drug_name", "Medicine name", required=True, help="For LDN write “naltrexone”."),
     Field("drug_class", "Kind of medicine", "select", enum_options(DrugClass), required=True),
-    Field("dose_mg", "Dose (mg)", "number", step="any", min="0",
-          help="Needed for LDN, e.g. 4.5"),
+    Field("dose_mg", "Dose (mg)", "number", step="any", min="0", help="Needed for LDN, e.g. 4.5"),
     Field("frequency", "How often", help="e.g. daily"),
     Field("time_of_day", "Time of day", "select", enum_options(TimeOfDay)),
     Field("formulation", "Form", "select", enum_options(Formulation, "not recorded")),
@@ -56,21 +55,45 @@ RELAPSE_FIELDS = [
     Field("steroid_treated", "Treated with steroids?", "select", YES_NO_UNKNOWN),
 ]
 SIDE_EFFECT_FIELDS = [
-    Field("term", "Side effect", "select",
-          [(t, t.replace("_", " ")) for t in ADVERSE_EVENT_TERMS], required=True),
+    Field(
+        "term",
+        "Side effect",
+        "select",
+        [(t, t.replace("_", " ")) for t in ADVERSE_EVENT_TERMS],
+        required=True,
+    ),
     Field("onset_date", "Started on", "date", required=True),
     Field("severity", "Severity", "select", enum_options(Severity), required=True),
     Field("free_text", "Describe it (optional)", "textarea"),
-    Field("other_medicines", "Other medicines you took recently (optional)",
-          help="Painkillers especially: opioids and naltrexone must not be combined."),
+    Field(
+        "other_medicines",
+        "Other medicines you took recently (optional)",
+        help="Painkillers especially: opioids and naltrexone must not be combined.",
+    ),
 ]
 EDSS_FIELDS = [
     Field("date", "Assessment date", "date", required=True),
-    Field("score", "EDSS score", "number", step="0.5", min="0", max="10", required=True,
-          help="0, or 1.0 to 10 in half steps (there is no 0.5)."),
+    Field(
+        "score",
+        "EDSS score",
+        "number",
+        step="0.5",
+        min="0",
+        max="10",
+        required=True,
+        help="0, or 1.0 to 10 in half steps (there is no 0.5).",
+    ),
     Field("rater", "Rater"),
-] + [Field(f"fs_{fs.value}", f"{fs.value.replace('_', ' ').title()} functional system",
-           "number", step="1", min="0") for fs in FunctionalSystem]
+] + [
+    Field(
+        f"fs_{fs.value}",
+        f"{fs.value.replace('_', ' ').title()} functional system",
+        "number",
+        step="1",
+        min="0",
+    )
+    for fs in FunctionalSystem
+]
 REGIMEN_FIELDS = [
     Field("exposure_id", "Current LDN regimen", "select", required=True),
     Field("change_date", "New dose from", "date", required=True),
@@ -83,8 +106,9 @@ def names(fields: list[Field]) -> list[str]:
     return [f.name for f in fields]
 
 
-def parse_exposure(values: dict[str, str], patient_id: str,
-                   existing: list[Exposure]) -> tuple[Exposure, str | None]:
+def parse_exposure(
+    values: dict[str, str], patient_id: str, existing: list[Exposure]
+) -> tuple[Exposure, str | None]:
     """The exposure, plus a dose note for LDN outside the low-dose range. Refuses (with the
     interaction named on ``drug_name``) an opioid overlapping naltrexone, either way round."""
     data: dict[str, Any] = blank_to_none(values, names(EXPOSURE_FIELDS))
@@ -95,8 +119,12 @@ def parse_exposure(values: dict[str, str], patient_id: str,
     try:  # only what this exposure adds; an old recorded overlap does not block
         check_new_interactions(existing, [record])
     except InteractionError as failure:
-        raise InteractionError([Problem("exposure", "drug_name", p.rule, value=record.drug_name)
-                                for p in failure.problems]) from None
+        raise InteractionError(
+            [
+                Problem("exposure", "drug_name", p.rule, value=record.drug_name)
+                for p in failure.problems
+            ]
+        ) from None
     note = None
     if is_ldn(record) and record.dose_mg is not None:
         result = check_ldn_dose(float(record.dose_mg))
@@ -106,14 +134,18 @@ def parse_exposure(values: dict[str, str], patient_id: str,
 
 
 def parse_dose(values: dict[str, str], patient_id: str) -> DoseLog:
-    return parse_record(DoseLog, {
-        "patient_id": patient_id, "date": values.get("date") or None,
-        "taken": values.get("taken") in ("on", "true", "1", "yes"),
-        "clock_time": values.get("clock_time") or None})
+    return parse_record(
+        DoseLog,
+        {
+            "patient_id": patient_id,
+            "date": values.get("date") or None,
+            "taken": values.get("taken") in ("on", "true", "1", "yes"),
+            "clock_time": values.get("clock_time") or None,
+        },
+    )
 
 
-def parse_relapse(values: dict[str, str], patient_id: str, confirmed_by: Confirmation
-                  ) -> Relapse:
+def parse_relapse(values: dict[str, str], patient_id: str, confirmed_by: Confirmation) -> Relapse:
     data: dict[str, Any] = blank_to_none(values, ["onset_date", "recovery_date", "severity"])
     for name in ("lasted_24h", "fever_or_infection", "steroid_treated"):
         data[name] = tri_state(values, name)
@@ -127,21 +159,25 @@ def parse_side_effect(values: dict[str, str], patient_id: str) -> AdverseEvent:
     return parse_record(AdverseEvent, data)
 
 
-def opioid_warning(values: dict[str, str], exposures: list[Exposure], on: dt.date
-                   ) -> str | None:
+def opioid_warning(values: dict[str, str], exposures: list[Exposure], on: dt.date) -> str | None:
     """Shown when a side effect is entered: an opioid named while naltrexone is current."""
     text = values.get("other_medicines", "")
-    current_ldn = [e for e in exposures if is_ldn(e) and e.start_date <= on
-                   and (e.stop_date is None or e.stop_date >= on)]
+    current_ldn = [
+        e
+        for e in exposures
+        if is_ldn(e) and e.start_date <= on and (e.stop_date is None or e.stop_date >= on)
+    ]
     if not text or not current_ldn:
         return None
     for word in text.replace(";", ",").split(","):
         found = match_opioid(word.strip())
         if found is not None:
-            return (f"“{word.strip()}” contains {found.name}, an opioid (RxCUI {found.rxcui}). "
-                    "Naltrexone, including LDN, is contraindicated with opioid painkillers: it "
-                    "can block them or bring on withdrawal. Contact your doctor or pharmacist "
-                    "before taking both.")
+            return (
+                f"“{word.strip()}” contains {found.name}, an opioid (RxCUI {found.rxcui}). "
+                "Naltrexone, including LDN, is contraindicated with opioid painkillers: it "
+                "can block them or bring on withdrawal. Contact your doctor or pharmacist "
+                "before taking both."
+            )
     return None
 
 
@@ -164,19 +200,24 @@ def parse_edss(values: dict[str, str], patient_id: str, rater: str | None) -> Ed
         try:
             systems[fs.value] = int(raw)
         except ValueError:
-            problems.append(Problem("edss", f"fs_{fs.value}", "must be a whole number",
-                                    value=raw))
+            problems.append(Problem("edss", f"fs_{fs.value}", "must be a whole number", value=raw))
     if problems:
         raise ValidationFailed(problems)
     try:
-        return parse_record(EdssAssessment, {
-            "patient_id": patient_id, "date": values.get("date") or None,
-            "score": values.get("score") or None, "functional_systems": systems,
-            "rater": values.get("rater") or rater})
+        return parse_record(
+            EdssAssessment,
+            {
+                "patient_id": patient_id,
+                "date": values.get("date") or None,
+                "score": values.get("score") or None,
+                "functional_systems": systems,
+                "rater": values.get("rater") or rater,
+            },
+        )
     except ValidationFailed as failure:
-        raise ValidationFailed([
-            Problem(p.record, _edss_field(p), p.rule, value=p.value) for p in failure.problems
-        ]) from None
+        raise ValidationFailed(
+            [Problem(p.record, _edss_field(p), p.rule, value=p.value) for p in failure.problems]
+        ) from None
 
 
 def _edss_field(problem: Problem) -> str:

@@ -26,8 +26,7 @@ def render(
 ) -> Response:
     """Render one dict as HTML by default, or as JSON on request."""
     if wants_json(request):
-        shown = {k: v for k, v in data.items()
-                 if not k.endswith("_svg") and k not in TEMPLATE_ONLY}
+        shown = {k: v for k, v in data.items() if not k.endswith("_svg") and k not in TEMPLATE_ONLY}
         return JSONResponse(jsonable_encoder(shown), status_code=status_code)
     viewer = getattr(request.state, "viewer", None)
     context = {

@@ -55,23 +55,34 @@ def load_patient(engine: Engine, patient_id: str, *, diary: bool = True) -> Pati
     with UnitOfWork(engine) as uow:
         reg = uow.registry
         patient = reg.patient(patient_id)
-        rows = uow.session.execute(  # type: ignore[union-attr]
-            select(QuestionnaireRow.date, QuestionnaireRow.instrument_id,
-                   QuestionnaireRow.answers, QuestionnaireRow.total)
-            .where(QuestionnaireRow.patient_id == patient_id)
-            .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
-        ).all() if diary else []
+        rows = (
+            uow.session.execute(  # type: ignore[union-attr]
+                select(
+                    QuestionnaireRow.date,
+                    QuestionnaireRow.instrument_id,
+                    QuestionnaireRow.answers,
+                    QuestionnaireRow.total,
+                )
+                .where(QuestionnaireRow.patient_id == patient_id)
+                .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
+            ).all()
+            if diary
+            else []
+        )
         return PatientData(
             patient=patient,
             exposures=reg.list("exposures", patient_id=patient_id),  # type: ignore[arg-type]
             relapses=reg.list("relapses", patient_id=patient_id),  # type: ignore[arg-type]
             edss=reg.list("edss", patient_id=patient_id),  # type: ignore[arg-type]
-            adverse_events=reg.list("adverse_events",  # type: ignore[arg-type]
-                                    patient_id=patient_id),
+            adverse_events=reg.list(
+                "adverse_events",  # type: ignore[arg-type]
+                patient_id=patient_id,
+            ),
             consents=reg.list("consents", patient_id=patient_id),  # type: ignore[arg-type]
             checkins=[(r.date, list(r.answers)) for r in rows if r.instrument_id == CHECKIN],
-            questionnaires=[(r.date, r.instrument_id, r.total) for r in rows
-                            if r.instrument_id != CHECKIN],
+            questionnaires=[
+                (r.date, r.instrument_id, r.total) for r in rows if r.instrument_id != CHECKIN
+            ],
         )
 
 
@@ -79,12 +90,21 @@ def timeline(data: PatientData) -> list[dict[str, Any]]:
     """Date-ordered events without the daily check-ins (they are on the chart)."""
     from ..domain.timeline import TimelineEvent, build_timeline
 
-    events = build_timeline({"exposures": data.exposures, "relapses": data.relapses,
-                             "edss": data.edss, "adverse_events": data.adverse_events,
-                             "consents": data.consents})
-    events += [TimelineEvent(day, "questionnaire",
-                             f"{instrument}" + ("" if total is None else f": {total:g}"))
-               for day, instrument, total in data.questionnaires]
+    events = build_timeline(
+        {
+            "exposures": data.exposures,
+            "relapses": data.relapses,
+            "edss": data.edss,
+            "adverse_events": data.adverse_events,
+            "consents": data.consents,
+        }
+    )
+    events += [
+        TimelineEvent(
+            day, "questionnaire", f"{instrument}" + ("" if total is None else f": {total:g}")
+        )
+        for day, instrument, total in data.questionnaires
+    ]
     events.sort(key=lambda e: e.date)
     return [e.as_dict() for e in events]
 
@@ -93,8 +113,9 @@ def ldn_periods(exposures: list[Exposure]) -> list[Period]:
     return [Period(start, stop, "on LDN") for start, stop in courses(exposures, is_ldn)]
 
 
-def _daily(checkins: list[tuple[dt.date, list[float | None]]], item: int
-           ) -> list[tuple[dt.date, float | None]]:
+def _daily(
+    checkins: list[tuple[dt.date, list[float | None]]], item: int
+) -> list[tuple[dt.date, float | None]]:
     """One value per day (the day's last check-in); blanks stay blank."""
     by_day: dict[dt.date, float | None] = {}
     for day, answers in checkins:
@@ -108,12 +129,19 @@ def charts(data: PatientData, today: dt.date | None = None) -> dict[str, str]:
     markers = [Marker(r.onset_date, "relapse") for r in data.relapses]
     symptoms = line_chart(
         [Series("Fatigue", _daily(data.checkins, 0)), Series("Spasms", _daily(data.checkins, 1))],
-        periods, markers, "Fatigue and spasms from the daily check-in (0 = none, 10 = worst)",
-        y_range=(0, 10), y_label="0-10",
+        periods,
+        markers,
+        "Fatigue and spasms from the daily check-in (0 = none, 10 = worst)",
+        y_range=(0, 10),
+        y_label="0-10",
     )
-    edss = step_chart([(e.date, e.score) for e in data.edss],
-                      "EDSS (disability) over time", markers=markers, shaded_periods=periods,
-                      until=today if data.edss else None)
+    edss = step_chart(
+        [(e.date, e.score) for e in data.edss],
+        "EDSS (disability) over time",
+        markers=markers,
+        shaded_periods=periods,
+        until=today if data.edss else None,
+    )
     return {"symptoms_svg": symptoms, "edss_svg": edss}
 
 
@@ -134,18 +162,22 @@ def visit_summary(data: PatientData, today: dt.date) -> dict[str, Any]:
 
     return {
         "current_regimen": [_exposure_row(e) for e in current],
-        "relapses_12m": [r.model_dump(mode="json") for r in data.relapses
-                         if r.onset_date >= year_ago],
+        "relapses_12m": [
+            r.model_dump(mode="json") for r in data.relapses if r.onset_date >= year_ago
+        ],
         "edss_latest": data.edss[-1].model_dump(mode="json") if data.edss else None,
         "symptoms": {
             "checkins_last_30_days": len(last30),
-            "fatigue_last_30": item(last30, 0), "fatigue_previous_30": item(prev30, 0),
-            "spasms_last_30": item(last30, 1), "spasms_previous_30": item(prev30, 1),
+            "fatigue_last_30": item(last30, 0),
+            "fatigue_previous_30": item(prev30, 0),
+            "spasms_last_30": item(last30, 1),
+            "spasms_previous_30": item(prev30, 1),
             "sleep_last_30": item(last30, 2),
             "doses_missed_last_30": sum(1 for a in last30 if len(a) > 4 and a[4] == 0),
         },
-        "side_effects_12m": [a.model_dump(mode="json") for a in data.adverse_events
-                             if a.onset_date >= year_ago],
+        "side_effects_12m": [
+            a.model_dump(mode="json") for a in data.adverse_events if a.onset_date >= year_ago
+        ],
     }
 
 
@@ -155,8 +187,7 @@ def _exposure_row(e: Exposure) -> dict[str, Any]:
     return row
 
 
-def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date
-                  ) -> QuestionnaireResponse:
+def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date) -> QuestionnaireResponse:
     """Validate a check-in (blank answers stay blank) and build its record.
 
     Raises ValidationFailed naming the item (``fatigue``, ...) or ``date``."""
@@ -178,14 +209,19 @@ def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date
     if problems:
         raise ValidationFailed(problems)
     if all(a is None for a in answers):
-        raise ValidationFailed(Problem("checkin", "fatigue",
-                                       "answer at least one question"))
+        raise ValidationFailed(Problem("checkin", "fatigue", "answer at least one question"))
     try:  # the record's own validator scores the answers (once, on the hot path)
-        return parse_record(QuestionnaireResponse, {
-            "patient_id": patient_id, "instrument_id": CHECKIN,
-            "instrument_version": definition.version,
-            "date": values.get("date") or today.isoformat(), "answers": answers, "total": None,
-        })
+        return parse_record(
+            QuestionnaireResponse,
+            {
+                "patient_id": patient_id,
+                "instrument_id": CHECKIN,
+                "instrument_version": definition.version,
+                "date": values.get("date") or today.isoformat(),
+                "answers": answers,
+                "total": None,
+            },
+        )
     except ValidationFailed as invalid:
         failure = invalid
     try:  # answers out of range come back named by item key (``fatigue``), not item number

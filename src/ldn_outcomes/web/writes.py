@@ -56,8 +56,9 @@ def add_records(engine: Engine, actor: str, *records: Record) -> list[Record]:
 Outcome = QuestionnaireResponse | Exception
 
 
-def write_questionnaires(engine: Engine, items: Sequence[tuple[str, QuestionnaireResponse]]
-                         ) -> list[Outcome]:
+def write_questionnaires(
+    engine: Engine, items: Sequence[tuple[str, QuestionnaireResponse]]
+) -> list[Outcome]:
     """Write ``(actor, record)`` pairs, one outcome each (the stored record, or the error).
 
     First all in one transaction; if that fails nothing of it is kept, and each record is
@@ -80,13 +81,15 @@ def _write_alone(engine: Engine, actor: str, record: QuestionnaireResponse) -> O
     return stored
 
 
-def checkin_queue(engine: Engine) -> Coalescer[tuple[str, QuestionnaireResponse],
-                                               QuestionnaireResponse]:
+def checkin_queue(
+    engine: Engine,
+) -> Coalescer[tuple[str, QuestionnaireResponse], QuestionnaireResponse]:
     """The running event loop's group commit for check-ins to this engine."""
     return coalescer(("checkins", engine), partial(write_questionnaires, engine))
 
 
-async def add_checkin(engine: Engine, actor: str, record: QuestionnaireResponse
-                      ) -> QuestionnaireResponse:
+async def add_checkin(
+    engine: Engine, actor: str, record: QuestionnaireResponse
+) -> QuestionnaireResponse:
     """Store one validated check-in through the group commit; raises its own error if any."""
     return await checkin_queue(engine).submit((actor, record))

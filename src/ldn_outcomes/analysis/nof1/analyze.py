@@ -87,7 +87,14 @@ def analyse_layout(
     conclusion = conclude(posterior, design.outcome_spec, design.mcid)
     adherence = adherence_by_period(design, doses if doses is not None else pd.Series(dtype=float))
     return TrialAnalysis(
-        design, allocation, days, period_means(days), adherence, estimate, test, posterior,
+        design,
+        allocation,
+        days,
+        period_means(days),
+        adherence,
+        estimate,
+        test,
+        posterior,
         conclusion,
     )
 

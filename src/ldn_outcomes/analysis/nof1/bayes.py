@@ -49,9 +49,7 @@ class Prior:
     b0: float = 1.0
     rho_grid: tuple[float, ...] = field(default_factory=lambda: tuple(RHO_GRID))
     #: Grid for tau/sigma, the SD of a period's own level shift relative to sigma (0 = none).
-    period_sd_ratios: tuple[float, ...] = field(
-        default_factory=lambda: tuple(PERIOD_RATIO_GRID)
-    )
+    period_sd_ratios: tuple[float, ...] = field(default_factory=lambda: tuple(PERIOD_RATIO_GRID))
     #: Half-normal prior SD on tau/sigma.
     period_ratio_prior_sd: float = 0.5
     #: The improper reference prior p(beta, sigma^2) ∝ 1/sigma^2 (only with one rho value).

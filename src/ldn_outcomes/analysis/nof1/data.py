@@ -24,7 +24,8 @@ def daily_values(questionnaires: pd.DataFrame, spec: OutcomeSpec) -> pd.Series:
     rows = questionnaires[questionnaires["instrument_id"] == spec.instrument_id]
     values = [
         float(a[spec.item_index])
-        if isinstance(a, (list, tuple)) and len(a) > spec.item_index
+        if isinstance(a, (list, tuple))
+        and len(a) > spec.item_index
         and a[spec.item_index] is not None
         else np.nan
         for a in rows["answers"]
@@ -45,9 +46,7 @@ def load_dose_log(engine: Engine, patient_id: str) -> pd.Series:
     frame = read_frame(engine, "dose_logs", [patient_id])
     if frame.empty:
         return pd.Series(dtype=float)
-    taken = pd.Series(
-        frame["taken"].astype(float).to_numpy(), index=frame["date"].dt.normalize()
-    )
+    taken = pd.Series(frame["taken"].astype(float).to_numpy(), index=frame["date"].dt.normalize())
     return taken.groupby(level=0).last()
 
 

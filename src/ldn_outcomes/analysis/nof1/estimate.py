@@ -66,8 +66,16 @@ def paired_estimate(differences: np.ndarray, confidence: float = 0.95) -> Paired
         # Identical differences: no spread, the t statistic is undefined; report a zero-width
         # interval rather than dividing by zero.
         return PairedEstimate(
-            tuple(map(float, usable)), mean, 0.0, mean, mean, usable.size - 1,
-            float("inf") if mean else 0.0, 0.0 if mean else 1.0, usable.size, dropped,
+            tuple(map(float, usable)),
+            mean,
+            0.0,
+            mean,
+            mean,
+            usable.size - 1,
+            float("inf") if mean else 0.0,
+            0.0 if mean else 1.0,
+            usable.size,
+            dropped,
             confidence,
         )
     result = stats.ttest_1samp(usable, 0.0)

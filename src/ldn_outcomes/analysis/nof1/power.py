@@ -112,9 +112,7 @@ def simulate(
     day = np.arange(periods * settings.period_days)
     analysed = (day % settings.period_days) >= settings.washout_days
     period_of_day = day // settings.period_days
-    by_period = values.reshape(trials, periods, settings.period_days)[
-        :, :, settings.washout_days :
-    ]
+    by_period = values.reshape(trials, periods, settings.period_days)[:, :, settings.washout_days :]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-blank period gives NaN
         means = np.nanmean(by_period, axis=2).reshape(trials, pairs, 2)

@@ -42,13 +42,21 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
     spec = design.outcome_spec
     periods = schedule(design)
     items = [
-        ReportItem("1a", "Title", f"Randomised, double-blind, placebo-controlled n-of-1 trial "
-                   f"of low-dose naltrexone ({design.dose_text} mg) on {spec.label.lower()}",
-                   "filled"),
+        ReportItem(
+            "1a",
+            "Title",
+            f"Randomised, double-blind, placebo-controlled n-of-1 trial "
+            f"of low-dose naltrexone ({design.dose_text} mg) on {spec.label.lower()}",
+            "filled",
+        ),
         ReportItem("2a", "Background and rationale", "", "author"),
-        ReportItem("2b", "Objective", f"Does LDN {design.dose_text} mg change {spec.label} "
-                   f"compared with identical placebo for this patient ({spec.direction_word})?",
-                   "filled"),
+        ReportItem(
+            "2b",
+            "Objective",
+            f"Does LDN {design.dose_text} mg change {spec.label} "
+            f"compared with identical placebo for this patient ({spec.direction_word})?",
+            "filled",
+        ),
         ReportItem(
             "3a",
             "Trial design",
@@ -58,8 +66,9 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
             f"the analysis; {periods[0].start.isoformat()} to {periods[-1].end.isoformat()}.",
             "filled",
         ),
-        ReportItem("4a", "Participant (diagnosis, comorbidities, concurrent therapies)", "",
-                   "author"),
+        ReportItem(
+            "4a", "Participant (diagnosis, comorbidities, concurrent therapies)", "", "author"
+        ),
         ReportItem(
             "5",
             "Interventions",
@@ -89,8 +98,12 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
             "sealed with the allocation.",
             "filled",
         ),
-        ReportItem("8b", "Type of randomisation", "Blocked in pairs (one LDN and one placebo "
-                   "period per pair).", "filled"),
+        ReportItem(
+            "8b",
+            "Type of randomisation",
+            "Blocked in pairs (one LDN and one placebo period per pair).",
+            "filled",
+        ),
         ReportItem(
             "9",
             "Allocation concealment",
@@ -98,22 +111,28 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
             "until the last period has ended; every access is written to the audit log.",
             "filled",
         ),
-        ReportItem("11a", "Blinding", "Patient and clinician blinded; the pharmacy is not.",
-                   "filled"),
-        ReportItem("11b", "Similarity of interventions", "Matching placebo capsules (pharmacy "
-                   "to confirm).", "author"),
+        ReportItem(
+            "11a", "Blinding", "Patient and clinician blinded; the pharmacy is not.", "filled"
+        ),
+        ReportItem(
+            "11b",
+            "Similarity of interventions",
+            "Matching placebo capsules (pharmacy to confirm).",
+            "author",
+        ),
         ReportItem(
             "12a",
             "Statistical methods",
             "Paired t on per-pair period means (95% CI); exact randomisation test over all "
-            f"{2 ** design.pairs} within-pair orders; Bayesian regression with linear trend "
+            f"{2**design.pairs} within-pair orders; Bayesian regression with linear trend "
             "and AR(1) errors giving the probability of an improvement of at least the MCID.",
             "filled",
         ),
     ]
     if analysis is None:
-        items.append(ReportItem("17a", "Results", "Blinded until the last period ends.",
-                                "not applicable"))
+        items.append(
+            ReportItem("17a", "Results", "Blinded until the last period ends.", "not applicable")
+        )
         return items
     result = analysis.as_dict()
     est = analysis.estimate
@@ -123,8 +142,13 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
         for p in result["periods"]
     )
     items += [
-        ReportItem("13a", "Periods completed", f"{len(result['periods'])} periods planned; "
-                   f"{est.pairs_used} pairs analysed, {est.pairs_dropped} dropped.", "filled"),
+        ReportItem(
+            "13a",
+            "Periods completed",
+            f"{len(result['periods'])} periods planned; "
+            f"{est.pairs_used} pairs analysed, {est.pairs_dropped} dropped.",
+            "filled",
+        ),
         ReportItem(
             "16",
             "Numbers analysed",

@@ -137,9 +137,7 @@ def _interaction_rules(exposures: Sequence[ExposureLike]) -> dict[str, Problem]:
     return {}
 
 
-def check_new_interactions(
-    existing: Sequence[ExposureLike], added: Sequence[ExposureLike]
-) -> None:
+def check_new_interactions(existing: Sequence[ExposureLike], added: Sequence[ExposureLike]) -> None:
     """Refuse exposures that *add* a naltrexone-opioid overlap to a patient's record.
 
     An overlap already in the recorded history is reported elsewhere but does not block

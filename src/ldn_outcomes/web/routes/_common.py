@@ -33,8 +33,10 @@ SAVED_MESSAGES = {
 def own_patient(viewer: Viewer) -> str:
     """The patient record a patient account owns."""
     if viewer.principal is None or viewer.principal.patient_id is None:
-        raise NotFound("your account is not linked to a patient record yet; ask the registry "
-                       "administrator to link it")
+        raise NotFound(
+            "your account is not linked to a patient record yet; ask the registry "
+            "administrator to link it"
+        )
     return viewer.principal.patient_id
 
 

@@ -30,18 +30,37 @@ router = APIRouter(tags=["account"])
 ANY_ROLE = tuple(Role)
 LOGIN_FIELDS = [
     Field("email", "E-mail", "email", required=True, attrs={"autocomplete": "username"}),
-    Field("password", "Password", "password", required=True,
-          attrs={"autocomplete": "current-password"}),
+    Field(
+        "password",
+        "Password",
+        "password",
+        required=True,
+        attrs={"autocomplete": "current-password"},
+    ),
 ]
 PASSWORD_FIELDS = [
-    Field("current_password", "Current password", "password", required=True,
-          attrs={"autocomplete": "current-password"}),
-    Field("new_password", "New password", "password", required=True,
-          help=f"At least {accounts.MIN_PASSWORD} characters.",
-          attrs={"autocomplete": "new-password"}),
+    Field(
+        "current_password",
+        "Current password",
+        "password",
+        required=True,
+        attrs={"autocomplete": "current-password"},
+    ),
+    Field(
+        "new_password",
+        "New password",
+        "password",
+        required=True,
+        help=f"At least {accounts.MIN_PASSWORD} characters.",
+        attrs={"autocomplete": "new-password"},
+    ),
 ]
-HOME_BY_ROLE = {Role.PATIENT: "/me", Role.CLINICIAN: "/patients", Role.RESEARCHER: "/research",
-                Role.ADMIN: "/admin/accounts"}
+HOME_BY_ROLE = {
+    Role.PATIENT: "/me",
+    Role.CLINICIAN: "/patients",
+    Role.RESEARCHER: "/research",
+    Role.ADMIN: "/admin/accounts",
+}
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -55,26 +74,48 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _cookie_args(settings: object) -> dict[str, object]:
-    return {"httponly": True, "samesite": "lax", "path": "/",
-            "secure": getattr(settings, "mode", "dev") != "dev"}
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "path": "/",
+        "secure": getattr(settings, "mode", "dev") != "dev",
+    }
 
 
-def _login_page(request: Request, settings: object, *, errors: dict[str, str] | None = None,
-                values: dict[str, str] | None = None, next_path: str | None = None,
-                status_code: int = 200) -> Response:
+def _login_page(
+    request: Request,
+    settings: object,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    next_path: str | None = None,
+    status_code: int = 200,
+) -> Response:
     cookie = request.cookies.get(PRESESSION_COOKIE) or new_presession()
     secret = settings.secret_key.get_secret_value()  # type: ignore[attr-defined]
-    response = render(request, "account/login.html", {
-        "fields": LOGIN_FIELDS, "errors": errors or {}, "values": values or {},
-        "next": next_path or "", "login_csrf": presession_token(secret, cookie),
-    }, status_code=status_code)
+    response = render(
+        request,
+        "account/login.html",
+        {
+            "fields": LOGIN_FIELDS,
+            "errors": errors or {},
+            "values": values or {},
+            "next": next_path or "",
+            "login_csrf": presession_token(secret, cookie),
+        },
+        status_code=status_code,
+    )
     response.set_cookie(PRESESSION_COOKIE, cookie, max_age=3600, **_cookie_args(settings))
     return response
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, settings: SettingsDep, viewer: Annotated[Viewer, public()],
-               next: str | None = None) -> Response:
+def login_form(
+    request: Request,
+    settings: SettingsDep,
+    viewer: Annotated[Viewer, public()],
+    next: str | None = None,
+) -> Response:
     if viewer.principal is not None:
         return RedirectResponse(_safe_next(next) or HOME_BY_ROLE[viewer.principal.role], 303)
     return _login_page(request, settings, next_path=_safe_next(next))
@@ -82,10 +123,14 @@ def login_form(request: Request, settings: SettingsDep, viewer: Annotated[Viewer
 
 @router.post("/login", include_in_schema=False)
 async def login(
-    request: Request, engine: EngineDep, settings: SettingsDep,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
     _viewer: Annotated[Viewer, public()],
-    email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
     secret = settings.secret_key.get_secret_value()
     check_presession(secret, request.cookies.get(PRESESSION_COOKIE), csrf_token)
@@ -95,22 +140,36 @@ async def login(
     if not password:
         errors["password"] = "enter your password"
     if errors:
-        return _login_page(request, settings, errors=errors, values={"email": email},
-                           next_path=_safe_next(next), status_code=422)
+        return _login_page(
+            request,
+            settings,
+            errors=errors,
+            values={"email": email},
+            next_path=_safe_next(next),
+            status_code=422,
+        )
     client = request.client.host if request.client else "unknown"
     try:
-        account = await run_in_threadpool(accounts.authenticate, engine, email, password,
-                                          client=client)
+        account = await run_in_threadpool(
+            accounts.authenticate, engine, email, password, client=client
+        )
     except accounts.BadCredentials as failure:
-        return _login_page(request, settings, errors={"_form": str(failure)},
-                           values={"email": email}, next_path=_safe_next(next),
-                           status_code=401)
+        return _login_page(
+            request,
+            settings,
+            errors={"_form": str(failure)},
+            values={"email": email},
+            next_path=_safe_next(next),
+            status_code=401,
+        )
     await run_in_threadpool(accounts.purge_expired, engine)  # keep the tables small
-    token, _csrf = await run_in_threadpool(accounts.create_session, engine, account.id,
-                                           settings.session_max_age_seconds)
+    token, _csrf = await run_in_threadpool(
+        accounts.create_session, engine, account.id, settings.session_max_age_seconds
+    )
     response = RedirectResponse(_safe_next(next) or HOME_BY_ROLE[account.role], status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_max_age_seconds,
-                        **_cookie_args(settings))
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=settings.session_max_age_seconds, **_cookie_args(settings)
+    )
     response.delete_cookie(PRESESSION_COOKIE, path="/")
     return response
 
@@ -124,69 +183,109 @@ def logout(engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> 
     return response
 
 
-def _account_page(request: Request, engine: object, viewer: Viewer, **extra: object
-                  ) -> Response:
+def _account_page(request: Request, engine: object, viewer: Viewer, **extra: object) -> Response:
     assert viewer.principal is not None
     tokens = accounts.list_api_tokens(engine, viewer.principal.account_id)  # type: ignore[arg-type]
     status = int(extra.pop("status_code", 200))  # type: ignore[call-overload]
     data = {
-        "account": {"email": viewer.principal.email, "role": viewer.principal.role.value,
-                    "patient_id": viewer.principal.patient_id},
-        "tokens": [{"id": t.id, "name": t.name, "prefix": t.prefix,
-                    "created_at": t.created_at.isoformat(timespec="seconds"),
-                    "revoked": t.revoked_at is not None} for t in tokens],
-        "password_fields": PASSWORD_FIELDS, "errors": {}, "values": {}, **extra,
+        "account": {
+            "email": viewer.principal.email,
+            "role": viewer.principal.role.value,
+            "patient_id": viewer.principal.patient_id,
+        },
+        "tokens": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(timespec="seconds"),
+                "revoked": t.revoked_at is not None,
+            }
+            for t in tokens
+        ],
+        "password_fields": PASSWORD_FIELDS,
+        "errors": {},
+        "values": {},
+        **extra,
     }
     return render(request, "account/account.html", data, status_code=status)
 
 
 @router.get("/account", tags=["pages"])
-def account_page(request: Request, engine: EngineDep,
-                 viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> Response:
+def account_page(
+    request: Request, engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)]
+) -> Response:
     return _account_page(request, engine, viewer)
 
 
 @router.post("/account/password", include_in_schema=False)
 def change_password(
-    request: Request, engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)],
-    current_password: Annotated[str, Form()] = "", new_password: Annotated[str, Form()] = "",
+    request: Request,
+    engine: EngineDep,
+    viewer: Annotated[Viewer, require(*ANY_ROLE)],
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
 ) -> Response:
     assert viewer.principal is not None
     try:
-        accounts.change_password(engine, viewer.principal.account_id, current_password,
-                                 new_password, actor=viewer.actor,
-                                 keep_session=viewer.session_token)
+        accounts.change_password(
+            engine,
+            viewer.principal.account_id,
+            current_password,
+            new_password,
+            actor=viewer.actor,
+            keep_session=viewer.session_token,
+        )
     except ValidationFailed as failure:
         errors = errors_by_field(failure, ["current_password", "new_password"])
         return _account_page(request, engine, viewer, errors=errors, status_code=422)
-    return _account_page(request, engine, viewer,
-                         flash="Password changed. Your other sessions were signed out.")
+    return _account_page(
+        request, engine, viewer, flash="Password changed. Your other sessions were signed out."
+    )
 
 
 @router.post("/account/tokens", include_in_schema=False)
-def create_token(request: Request, engine: EngineDep,
-                 viewer: Annotated[Viewer, require(*ANY_ROLE)],
-                 name: Annotated[str, Form()] = "") -> Response:
+def create_token(
+    request: Request,
+    engine: EngineDep,
+    viewer: Annotated[Viewer, require(*ANY_ROLE)],
+    name: Annotated[str, Form()] = "",
+) -> Response:
     assert viewer.principal is not None
     try:
-        _token, plain = accounts.create_api_token(engine, viewer.principal.account_id, name,
-                                                  actor=viewer.actor)
+        _token, plain = accounts.create_api_token(
+            engine, viewer.principal.account_id, name, actor=viewer.actor
+        )
     except ValidationFailed as failure:
-        return _account_page(request, engine, viewer, status_code=422,
-                             token_errors=errors_by_field(failure, ["name"]))
-    return _account_page(request, engine, viewer, new_token=plain,
-                         flash="Token created. Copy it now: it is not shown again.")
+        return _account_page(
+            request,
+            engine,
+            viewer,
+            status_code=422,
+            token_errors=errors_by_field(failure, ["name"]),
+        )
+    return _account_page(
+        request,
+        engine,
+        viewer,
+        new_token=plain,
+        flash="Token created. Copy it now: it is not shown again.",
+    )
 
 
 @router.post("/account/tokens/revoke", include_in_schema=False)
-def revoke_token(request: Request, engine: EngineDep,
-                 viewer: Annotated[Viewer, require(*ANY_ROLE)],
-                 token_id: Annotated[str, Form()] = "") -> Response:
+def revoke_token(
+    request: Request,
+    engine: EngineDep,
+    viewer: Annotated[Viewer, require(*ANY_ROLE)],
+    token_id: Annotated[str, Form()] = "",
+) -> Response:
     assert viewer.principal is not None
     if not token_id.isdigit():
         raise NotFound("no such API token")
-    accounts.revoke_api_token(engine, int(token_id), actor=viewer.actor,
-                              owner=viewer.principal.account_id)
+    accounts.revoke_api_token(
+        engine, int(token_id), actor=viewer.actor, owner=viewer.principal.account_id
+    )
     return _account_page(request, engine, viewer, flash="Token revoked.")
 
 
@@ -194,6 +293,10 @@ def revoke_token(request: Request, engine: EngineDep,
 def api_me(viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> dict[str, object]:
     """Who the token or session belongs to."""
     assert viewer.principal is not None
-    return {"account_id": viewer.principal.account_id, "email": viewer.principal.email,
-            "role": viewer.principal.role.value, "patient_id": viewer.principal.patient_id,
-            "via": viewer.via}
+    return {
+        "account_id": viewer.principal.account_id,
+        "email": viewer.principal.email,
+        "role": viewer.principal.role.value,
+        "patient_id": viewer.principal.patient_id,
+        "via": viewer.via,
+    }

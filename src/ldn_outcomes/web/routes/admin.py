@@ -29,14 +29,23 @@ ACCOUNT_FIELDS = [
     Field("email", "E-mail", "email", required=True),
     Field("role", "Role", "select", [(r.value, r.value) for r in Role], required=True),
     Field("display_name", "Name shown"),
-    Field("password", "Initial password", "password", required=True,
-          help=f"At least {accounts.MIN_PASSWORD} characters; ask the person to change it."),
+    Field(
+        "password",
+        "Initial password",
+        "password",
+        required=True,
+        help=f"At least {accounts.MIN_PASSWORD} characters; ask the person to change it.",
+    ),
     Field("patient_id", "Patient record (patient accounts only)"),
 ]
 LINK_FIELDS = [
     Field("email", "Account e-mail", "email", required=True),
-    Field("patient_id", "Patient id", required=True,
-          help="A patient account owns this record; a clinician account is linked to care."),
+    Field(
+        "patient_id",
+        "Patient id",
+        required=True,
+        help="A patient account owns this record; a clinician account is linked to care.",
+    ),
 ]
 SITE_FIELDS = [
     Field("site_id", "Site id", required=True),
@@ -45,19 +54,43 @@ SITE_FIELDS = [
 ]
 
 
-def _accounts_page(request: Request, engine: object, *, values: dict[str, str] | None = None,
-                   errors: dict[str, str] | None = None, form: str = "",
-                   status_code: int = 200) -> Response:
-    rows = [{"id": a.id, "email": a.email, "role": a.role.value,
-             "display_name": a.display_name, "active": a.active,
-             "linked": a.patient_id if a.role is Role.PATIENT else
-             len(accounts.linked_patient_ids(engine, a.id))  # type: ignore[arg-type]
-             if a.role is Role.CLINICIAN else None}
-            for a in accounts.list_accounts(engine)]  # type: ignore[arg-type]
-    return render(request, "admin/accounts.html", {
-        "accounts": rows, "fields": ACCOUNT_FIELDS, "link_fields": LINK_FIELDS,
-        "values": {form: values or {}}, "errors": {form: errors or {}},
-        "flash": flash_of(request)}, status_code=status_code)
+def _accounts_page(
+    request: Request,
+    engine: object,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+    status_code: int = 200,
+) -> Response:
+    rows = [
+        {
+            "id": a.id,
+            "email": a.email,
+            "role": a.role.value,
+            "display_name": a.display_name,
+            "active": a.active,
+            "linked": a.patient_id
+            if a.role is Role.PATIENT
+            else len(accounts.linked_patient_ids(engine, a.id))  # type: ignore[arg-type]
+            if a.role is Role.CLINICIAN
+            else None,
+        }
+        for a in accounts.list_accounts(engine)
+    ]  # type: ignore[arg-type]
+    return render(
+        request,
+        "admin/accounts.html",
+        {
+            "accounts": rows,
+            "fields": ACCOUNT_FIELDS,
+            "link_fields": LINK_FIELDS,
+            "values": {form: values or {}},
+            "errors": {form: errors or {}},
+            "flash": flash_of(request),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/admin/accounts")
@@ -70,17 +103,33 @@ async def create_account(request: Request, engine: EngineDep, viewer: Admin) -> 
     values = form_values(await request.form())
     try:
         accounts.create_account(
-            engine, email=values.get("email", ""), role=values.get("role", ""),
+            engine,
+            email=values.get("email", ""),
+            role=values.get("role", ""),
             password=values.get("password", ""),
             display_name=values.get("display_name") or None,
-            patient_id=values.get("patient_id") or None, actor=viewer.actor)
+            patient_id=values.get("patient_id") or None,
+            actor=viewer.actor,
+        )
     except ValidationFailed as failure:
-        return _accounts_page(request, engine, values=values, form="create", status_code=422,
-                              errors=errors_by_field(failure, [f.name for f in ACCOUNT_FIELDS]))
+        return _accounts_page(
+            request,
+            engine,
+            values=values,
+            form="create",
+            status_code=422,
+            errors=errors_by_field(failure, [f.name for f in ACCOUNT_FIELDS]),
+        )
     except (DuplicateRecord, NotFound) as failure:
         field = "email" if "account" in str(failure) else "patient_id"
-        return _accounts_page(request, engine, values=values, form="create", status_code=422,
-                              errors={field: str(failure)})
+        return _accounts_page(
+            request,
+            engine,
+            values=values,
+            form="create",
+            status_code=422,
+            errors={field: str(failure)},
+        )
     return saved("/admin/accounts", "account")
 
 
@@ -91,24 +140,50 @@ async def link(request: Request, engine: EngineDep, viewer: Admin) -> Response:
     try:
         if account is None:
             raise ValidationFailed(Problem("account", "email", "no account with this e-mail"))
-        accounts.link_patient(engine, account.id, values.get("patient_id", ""),
-                              actor=viewer.actor)
+        accounts.link_patient(engine, account.id, values.get("patient_id", ""), actor=viewer.actor)
     except ValidationFailed as failure:
-        return _accounts_page(request, engine, values=values, form="link", status_code=422,
-                              errors=errors_by_field(failure, ["email", "patient_id"]))
+        return _accounts_page(
+            request,
+            engine,
+            values=values,
+            form="link",
+            status_code=422,
+            errors=errors_by_field(failure, ["email", "patient_id"]),
+        )
     except (NotFound, DuplicateRecord) as failure:
-        return _accounts_page(request, engine, values=values, form="link", status_code=422,
-                              errors={"patient_id": str(failure)})
+        return _accounts_page(
+            request,
+            engine,
+            values=values,
+            form="link",
+            status_code=422,
+            errors={"patient_id": str(failure)},
+        )
     return saved("/admin/accounts", "link")
 
 
-def _sites_page(request: Request, engine: object, *, values: dict[str, str] | None = None,
-                errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _sites_page(
+    request: Request,
+    engine: object,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     with UnitOfWork(engine) as uow:  # type: ignore[arg-type]
         sites = uow.registry.list("sites")
-    return render(request, "admin/sites.html", {
-        "sites": dumped(sites), "fields": SITE_FIELDS, "values": values or {},
-        "errors": errors or {}, "flash": flash_of(request)}, status_code=status_code)
+    return render(
+        request,
+        "admin/sites.html",
+        {
+            "sites": dumped(sites),
+            "fields": SITE_FIELDS,
+            "values": values or {},
+            "errors": errors or {},
+            "flash": flash_of(request),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/admin/sites")
@@ -120,14 +195,25 @@ def sites_page(request: Request, engine: EngineDep, viewer: Admin) -> Response:
 async def add_site(request: Request, engine: EngineDep, viewer: Admin) -> Response:
     values = form_values(await request.form())
     try:
-        site = parse_record(Site, {"site_id": values.get("site_id", ""),
-                                   "name": values.get("name", ""),
-                                   "country": (values.get("country") or "").upper() or None})
+        site = parse_record(
+            Site,
+            {
+                "site_id": values.get("site_id", ""),
+                "name": values.get("name", ""),
+                "country": (values.get("country") or "").upper() or None,
+            },
+        )
         add_records(engine, viewer, site)
     except ValidationFailed as failure:
-        return _sites_page(request, engine, values=values, status_code=422,
-                           errors=errors_by_field(failure, [f.name for f in SITE_FIELDS]))
+        return _sites_page(
+            request,
+            engine,
+            values=values,
+            status_code=422,
+            errors=errors_by_field(failure, [f.name for f in SITE_FIELDS]),
+        )
     except DuplicateRecord as failure:
-        return _sites_page(request, engine, values=values, status_code=422,
-                           errors={"site_id": str(failure)})
+        return _sites_page(
+            request, engine, values=values, status_code=422, errors={"site_id": str(failure)}
+        )
     return saved("/admin/sites", "site")

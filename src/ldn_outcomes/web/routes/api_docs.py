@@ -21,10 +21,15 @@ def api_docs(request: Request, viewer: Annotated[Viewer, public()]) -> Response:
     for path, methods in schema.get("paths", {}).items():
         for method, op in methods.items():
             policy = policies.get((method.upper(), path))
-            operations.append({
-                "method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                "description": op.get("description", ""),
-                "access": policy.describe() if policy else "undeclared",
-            })
-    return render(request, "api_docs.html", {"title": schema["info"]["title"],
-                                             "operations": operations})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "access": policy.describe() if policy else "undeclared",
+                }
+            )
+    return render(
+        request, "api_docs.html", {"title": schema["info"]["title"], "operations": operations}
+    )

@@ -35,23 +35,32 @@ Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
 
 
 @router.post("/patients/{patient_id}/edss")
-async def add_edss(request: Request, patient_id: str, engine: EngineDep,
-                   viewer: ClinicianOf) -> Response:
+async def add_edss(
+    request: Request, patient_id: str, engine: EngineDep, viewer: ClinicianOf
+) -> Response:
     values = form_values(await request.form())
     try:
-        record = parse_edss(values, patient_id, viewer.principal.email
-                            if viewer.principal else None)
+        record = parse_edss(
+            values, patient_id, viewer.principal.email if viewer.principal else None
+        )
         add_records(engine, viewer, record)
     except ValidationFailed as failure:
-        return timeline_page(request, engine, viewer, patient_id, values=values,
-                             errors=errors_by_field(failure, names(EDSS_FIELDS)),
-                             status_code=422)
+        return timeline_page(
+            request,
+            engine,
+            viewer,
+            patient_id,
+            values=values,
+            errors=errors_by_field(failure, names(EDSS_FIELDS)),
+            status_code=422,
+        )
     return saved(f"/patients/{patient_id}", "edss")
 
 
 @router.post("/patients/{patient_id}/relapses/confirm")
-async def confirm_relapse(request: Request, patient_id: str, engine: EngineDep,
-                          viewer: ClinicianOf) -> Response:
+async def confirm_relapse(
+    request: Request, patient_id: str, engine: EngineDep, viewer: ClinicianOf
+) -> Response:
     values = form_values(await request.form())
     relapse_id = values.get("relapse_id", "")
     with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
@@ -64,32 +73,49 @@ async def confirm_relapse(request: Request, patient_id: str, engine: EngineDep,
 
 
 @router.post("/patients/{patient_id}/regimen")
-async def change_regimen(request: Request, patient_id: str, engine: EngineDep,
-                         viewer: ClinicianOf) -> Response:
+async def change_regimen(
+    request: Request, patient_id: str, engine: EngineDep, viewer: ClinicianOf
+) -> Response:
     """A dose change ends the current LDN exposure the day before and starts a new one."""
     values = form_values(await request.form())
     existing = load_patient(engine, patient_id, diary=False).exposures
     try:
-        current = next((e for e in existing if str(e.id) == values.get("exposure_id")
-                        and is_ldn(e) and e.stop_date is None), None)
+        current = next(
+            (
+                e
+                for e in existing
+                if str(e.id) == values.get("exposure_id") and is_ldn(e) and e.stop_date is None
+            ),
+            None,
+        )
         if current is None:
-            raise ValidationFailed(Problem("exposure", "exposure_id",
-                                           "choose the ongoing LDN regimen to change"))
+            raise ValidationFailed(
+                Problem("exposure", "exposure_id", "choose the ongoing LDN regimen to change")
+            )
         try:
             change = dt.date.fromisoformat(values.get("change_date", ""))
         except ValueError:
-            raise ValidationFailed(Problem("exposure", "change_date", "must be a date",
-                                           value=values.get("change_date"))) from None
+            raise ValidationFailed(
+                Problem(
+                    "exposure", "change_date", "must be a date", value=values.get("change_date")
+                )
+            ) from None
         if change <= current.start_date:
-            raise ValidationFailed(Problem("exposure", "change_date",
-                                           "must be after the current regimen started"))
-        ended = current.model_copy(update={"stop_date": change - dt.timedelta(days=1),
-                                           "stop_reason": "dose change"})
-        new_values = {"drug_name": current.drug_name, "drug_class": current.drug_class.value,
-                      "dose_mg": values.get("dose_mg", ""), "frequency": current.frequency,
-                      "time_of_day": values.get("time_of_day") or current.time_of_day.value,
-                      "formulation": current.formulation.value if current.formulation else "",
-                      "start_date": change.isoformat()}
+            raise ValidationFailed(
+                Problem("exposure", "change_date", "must be after the current regimen started")
+            )
+        ended = current.model_copy(
+            update={"stop_date": change - dt.timedelta(days=1), "stop_reason": "dose change"}
+        )
+        new_values = {
+            "drug_name": current.drug_name,
+            "drug_class": current.drug_class.value,
+            "dose_mg": values.get("dose_mg", ""),
+            "frequency": current.frequency,
+            "time_of_day": values.get("time_of_day") or current.time_of_day.value,
+            "formulation": current.formulation.value if current.formulation else "",
+            "start_date": change.isoformat(),
+        }
         others: list[Exposure] = [e for e in existing if e.id != current.id] + [ended]
         new, _note = parse_exposure(new_values, patient_id, others)
         with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
@@ -97,9 +123,15 @@ async def change_regimen(request: Request, patient_id: str, engine: EngineDep,
             uow.registry.add(new)
             uow.commit()
     except ValidationFailed as failure:
-        return timeline_page(request, engine, viewer, patient_id, values=values,
-                             errors=errors_by_field(failure, names(REGIMEN_FIELDS)),
-                             status_code=422)
+        return timeline_page(
+            request,
+            engine,
+            viewer,
+            patient_id,
+            values=values,
+            errors=errors_by_field(failure, names(REGIMEN_FIELDS)),
+            status_code=422,
+        )
     return saved(f"/patients/{patient_id}", "regimen")
 
 
@@ -112,52 +144,82 @@ def analysis(request: Request, engine: EngineDep, viewer: Clinician) -> Response
     mine = [p for p in linked_patients(engine, viewer.principal.account_id) if p["care_consent"]]
     ids = [p["patient_id"] for p in mine]
     figures = clinic_figures(engine, ids, dt.date.today())
-    rows = [{"patient_id": p["patient_id"], "phenotype": p["phenotype"],
-             **figures.get(p["patient_id"], {})} for p in mine]
-    return render(request, "clinic/analysis.html", {
-        "patients": rows,
-        "note": "Descriptive figures for your patients with active care consent. The "
-                "comparative analysis of these patients is in the outcome report; with few "
-                "patients most analyses will say they lack data."})
+    rows = [
+        {
+            "patient_id": p["patient_id"],
+            "phenotype": p["phenotype"],
+            **figures.get(p["patient_id"], {}),
+        }
+        for p in mine
+    ]
+    return render(
+        request,
+        "clinic/analysis.html",
+        {
+            "patients": rows,
+            "note": "Descriptive figures for your patients with active care consent. The "
+            "comparative analysis of these patients is in the outcome report; with few "
+            "patients most analyses will say they lack data.",
+        },
+    )
 
 
 @router.get("/clinic/analysis/report")
 def analysis_report(request: Request, engine: EngineDep, viewer: Clinician) -> Response:
     """The analysis engine's report over the clinician's own consented patients."""
     assert viewer.principal is not None
-    ids = [p["patient_id"] for p in linked_patients(engine, viewer.principal.account_id)
-           if p["care_consent"]]
-    report = cached(request.app, f"clinic_report:{viewer.principal.account_id}",
-                    lambda: run_report(frames_for(engine, ids)))
+    ids = [
+        p["patient_id"]
+        for p in linked_patients(engine, viewer.principal.account_id)
+        if p["care_consent"]
+    ]
+    report = cached(
+        request.app,
+        f"clinic_report:{viewer.principal.account_id}",
+        lambda: run_report(frames_for(engine, ids)),
+    )
     return report_response(report, wants_json(request))
 
 
 def clinic_figures(engine: Engine, ids: list[str], today: dt.date) -> dict[str, dict]:
     """Per patient: on LDN today, relapses recorded, latest EDSS, mean fatigue (30 days)."""
-    out: dict[str, dict] = {pid: {"on_ldn": False, "relapses": 0, "edss_latest": None,
-                                  "fatigue_recent": None} for pid in ids}
+    out: dict[str, dict] = {
+        pid: {"on_ldn": False, "relapses": 0, "edss_latest": None, "fatigue_recent": None}
+        for pid in ids
+    }
     if not ids:
         return out
     since = today - dt.timedelta(days=30)
     with Session(engine) as session:
-        for pid in session.scalars(select(ExposureRow.patient_id).where(
-                ExposureRow.patient_id.in_(ids), ExposureRow.drug_class == "ldn",
+        for pid in session.scalars(
+            select(ExposureRow.patient_id).where(
+                ExposureRow.patient_id.in_(ids),
+                ExposureRow.drug_class == "ldn",
                 ExposureRow.start_date <= today,
-                (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today))):
+                (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today),
+            )
+        ):
             out[pid]["on_ldn"] = True
-        for pid, n in session.execute(select(RelapseRow.patient_id, func.count())
-                                      .where(RelapseRow.patient_id.in_(ids))
-                                      .group_by(RelapseRow.patient_id)):
+        for pid, n in session.execute(
+            select(RelapseRow.patient_id, func.count())
+            .where(RelapseRow.patient_id.in_(ids))
+            .group_by(RelapseRow.patient_id)
+        ):
             out[pid]["relapses"] = int(n)
         for pid, _day, score in session.execute(
-                select(EdssRow.patient_id, EdssRow.date, EdssRow.score)
-                .where(EdssRow.patient_id.in_(ids)).order_by(EdssRow.date, EdssRow.id)):
+            select(EdssRow.patient_id, EdssRow.date, EdssRow.score)
+            .where(EdssRow.patient_id.in_(ids))
+            .order_by(EdssRow.date, EdssRow.id)
+        ):
             out[pid]["edss_latest"] = score
         fatigue: dict[str, list[float]] = {}
         for pid, answers in session.execute(
-                select(QuestionnaireRow.patient_id, QuestionnaireRow.answers).where(
-                    QuestionnaireRow.patient_id.in_(ids),
-                    QuestionnaireRow.instrument_id == CHECKIN, QuestionnaireRow.date >= since)):
+            select(QuestionnaireRow.patient_id, QuestionnaireRow.answers).where(
+                QuestionnaireRow.patient_id.in_(ids),
+                QuestionnaireRow.instrument_id == CHECKIN,
+                QuestionnaireRow.date >= since,
+            )
+        ):
             if answers and answers[0] is not None:
                 fatigue.setdefault(pid, []).append(float(answers[0]))
     for pid, values in fatigue.items():

@@ -37,23 +37,38 @@ def _mirror(request: Request) -> Engine | None:
 def _page(request: Request, title: str, body: str, data: dict[str, Any]) -> Response:
     if wants_json(request):
         return JSONResponse(data)
-    return render(request, "evidence/page.html", {
-        "title": title, "body": Markup(body), "css": LINKS.css(), "feed": LINKS.feed(),
-    })
+    return render(
+        request,
+        "evidence/page.html",
+        {
+            "title": title,
+            "body": Markup(body),
+            "css": LINKS.css(),
+            "feed": LINKS.feed(),
+        },
+    )
 
 
 @router.get("/claims", response_class=HTMLResponse)
 def claims_page(request: Request) -> Response:
     data = views.claims_index(load_claims())
-    return _page(request, "Claims about LDN in MS",
-                 html.render_claims_index(data, LINKS, layout="fragment.html"), data)
+    return _page(
+        request,
+        "Claims about LDN in MS",
+        html.render_claims_index(data, LINKS, layout="fragment.html"),
+        data,
+    )
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> Response:
     data = views.claim_detail(load_claims(), load_catalogue(), claim_id)
-    return _page(request, data["claim"].get("claim") or claim_id,
-                 html.render_claim(data, LINKS, layout="fragment.html"), data)
+    return _page(
+        request,
+        data["claim"].get("claim") or claim_id,
+        html.render_claim(data, LINKS, layout="fragment.html"),
+        data,
+    )
 
 
 @router.get("/evidence", response_class=HTMLResponse)
@@ -67,12 +82,21 @@ def evidence_page(
     sort: str = "newest",
 ) -> Response:
     data = views.evidence_index(
-        load_catalogue(), _mirror(request), condition=condition or None, design=design or None,
-        evidence_level=evidence_level or None, status=status or None,
-        year=int(year) if year and year.isdigit() else None, sort=sort,
+        load_catalogue(),
+        _mirror(request),
+        condition=condition or None,
+        design=design or None,
+        evidence_level=evidence_level or None,
+        status=status or None,
+        year=int(year) if year and year.isdigit() else None,
+        sort=sort,
     )
-    return _page(request, "Studies of low-dose naltrexone",
-                 html.render_evidence_index(data, LINKS, layout="fragment.html"), data)
+    return _page(
+        request,
+        "Studies of low-dose naltrexone",
+        html.render_evidence_index(data, LINKS, layout="fragment.html"),
+        data,
+    )
 
 
 @router.get("/evidence/evidence.css", include_in_schema=False)
@@ -98,13 +122,16 @@ def meta_page(request: Request, outcome_id: str) -> Response:
     data, svg = meta_page_data(load_catalogue(), outcome_id)
     if wants_json(request):
         return JSONResponse(data)
-    return _page(request, f"Pooled results: {outcome_id}",
-                 html.render_meta(data, svg, LINKS, layout="fragment.html"), data)
+    return _page(
+        request,
+        f"Pooled results: {outcome_id}",
+        html.render_meta(data, svg, LINKS, layout="fragment.html"),
+        data,
+    )
 
 
 @router.get("/evidence/{study_id}", response_class=HTMLResponse)
 def study_page(request: Request, study_id: str) -> Response:
     data = views.study_detail(load_catalogue(), study_id, _mirror(request))
     title = data["study"].get("title") or study_id
-    return _page(request, title, html.render_study(data, LINKS, layout="fragment.html"),
-                 data)
+    return _page(request, title, html.render_study(data, LINKS, layout="fragment.html"), data)

@@ -52,7 +52,10 @@ def _secret(settings: SettingsDep) -> bytes:
 
 @router.get("/patients/{patient_id}/nof1")
 def patient_trials(
-    request: Request, patient_id: str, engine: EngineDep, settings: SettingsDep,
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
     viewer: PatientOrClinician,
 ) -> Response:
     """The patient's trials: schedule, today's period and bottle, progress; results once
@@ -76,7 +79,10 @@ def patient_trials(
 
 @router.post("/patients/{patient_id}/nof1/unblind")
 async def unblind(
-    request: Request, patient_id: str, engine: EngineDep, settings: SettingsDep,
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
     viewer: PatientOrClinician,
 ) -> Response:
     """Open a trial's allocation after its last period (audited); refused earlier, with the
@@ -90,9 +96,7 @@ async def unblind(
     record = await run_in_threadpool(service.trial_record, engine, secret, trial_id, actor)
     if record.design.patient_id != patient_id:
         raise NotFound(f"patient {patient_id} has no trial {trial_id!r}")
-    await run_in_threadpool(
-        service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor
-    )
+    await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
     return RedirectResponse(f"/patients/{patient_id}/nof1", status_code=303)
 
 
@@ -108,8 +112,9 @@ def clinician_overview(
         if p["care_consent"]
     )
     trials = (
-        service.clinician_trials(engine, _secret(settings), trial_actor(viewer, cleared),
-                                 dt.date.today())
+        service.clinician_trials(
+            engine, _secret(settings), trial_actor(viewer, cleared), dt.date.today()
+        )
         if cleared
         else []
     )

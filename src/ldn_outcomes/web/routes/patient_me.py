@@ -34,20 +34,36 @@ def dashboard(request: Request, engine: EngineDep, viewer: Patient) -> Response:
     data = load_patient(engine, own_patient(viewer))
     today = dt.date.today()
     done_today = any(d == today for d, _ in data.checkins)
-    return render(request, "me/dashboard.html", {
-        "patient": data.patient.model_dump(mode="json"), "checked_in_today": done_today,
-        "checkins": len(data.checkins), "flash": flash_of(request), **charts(data, today),
-        "summary": visit_summary(data, today),
-    })
+    return render(
+        request,
+        "me/dashboard.html",
+        {
+            "patient": data.patient.model_dump(mode="json"),
+            "checked_in_today": done_today,
+            "checkins": len(data.checkins),
+            "flash": flash_of(request),
+            **charts(data, today),
+            "summary": visit_summary(data, today),
+        },
+    )
 
 
-def _checkin_page(request: Request, values: dict[str, Any], errors: dict[str, str],
-                  status_code: int = 200) -> Response:
+def _checkin_page(
+    request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> Response:
     definition = get_instrument(CHECKIN)
-    return render(request, "me/checkin.html", {
-        "items": [i.model_dump() for i in definition.items], "values": values,
-        "errors": errors, "today": today_str(), "flash": flash_of(request),
-    }, status_code=status_code)
+    return render(
+        request,
+        "me/checkin.html",
+        {
+            "items": [i.model_dump() for i in definition.items],
+            "values": values,
+            "errors": errors,
+            "today": today_str(),
+            "flash": flash_of(request),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/me/checkin")
@@ -64,20 +80,29 @@ async def checkin(request: Request, engine: EngineDep, viewer: Patient) -> Respo
         record = parse_checkin(values, patient_id, dt.date.today())
         await add_checkin(engine, viewer.actor, record)
     except ValidationFailed as failure:
-        return _checkin_page(request, values,
-                             errors_by_field(failure, [*CHECKIN_ITEMS, "date"]), 422)
+        return _checkin_page(
+            request, values, errors_by_field(failure, [*CHECKIN_ITEMS, "date"]), 422
+        )
     return saved("/me", "checkin")
 
 
 @router.get("/me/questionnaires")
 def questionnaires(request: Request, engine: EngineDep, viewer: Patient) -> Response:
     data = load_patient(engine, own_patient(viewer))
-    available = [{"id": d.id, "name": d.name, "measures": d.measures, "items": len(d.items)}
-                 for d in list_instruments() if d.scoring in SELF_REPORTED]
-    history = [{"date": d.isoformat(), "instrument": i, "total": t}
-               for d, i, t in reversed(data.questionnaires)]
-    return render(request, "me/questionnaires.html", {
-        "instruments": available, "history": history[:50], "flash": flash_of(request)})
+    available = [
+        {"id": d.id, "name": d.name, "measures": d.measures, "items": len(d.items)}
+        for d in list_instruments()
+        if d.scoring in SELF_REPORTED
+    ]
+    history = [
+        {"date": d.isoformat(), "instrument": i, "total": t}
+        for d, i, t in reversed(data.questionnaires)
+    ]
+    return render(
+        request,
+        "me/questionnaires.html",
+        {"instruments": available, "history": history[:50], "flash": flash_of(request)},
+    )
 
 
 def _instrument(instrument_id: str) -> Any:
@@ -87,16 +112,31 @@ def _instrument(instrument_id: str) -> Any:
     return definition
 
 
-def _questionnaire_page(request: Request, definition: Any, values: dict[str, str],
-                        errors: dict[str, str], status_code: int = 200) -> Response:
-    return render(request, "me/questionnaire.html", {
-        "instrument": {"id": definition.id, "name": definition.name,
-                       "recall_period": definition.recall_period,
-                       "licence": definition.licence.terms,
-                       "ship_wording": definition.licence.ship_wording},
-        "items": [i.model_dump() for i in definition.items],
-        "values": values, "errors": errors, "today": today_str(),
-    }, status_code=status_code)
+def _questionnaire_page(
+    request: Request,
+    definition: Any,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "me/questionnaire.html",
+        {
+            "instrument": {
+                "id": definition.id,
+                "name": definition.name,
+                "recall_period": definition.recall_period,
+                "licence": definition.licence.terms,
+                "ship_wording": definition.licence.ship_wording,
+            },
+            "items": [i.model_dump() for i in definition.items],
+            "values": values,
+            "errors": errors,
+            "today": today_str(),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/me/questionnaires/{instrument_id}")
@@ -106,8 +146,9 @@ def questionnaire_form(request: Request, instrument_id: str, viewer: Patient) ->
 
 
 @router.post("/me/questionnaires/{instrument_id}")
-async def questionnaire(request: Request, instrument_id: str, engine: EngineDep,
-                        viewer: Patient) -> Response:
+async def questionnaire(
+    request: Request, instrument_id: str, engine: EngineDep, viewer: Patient
+) -> Response:
     definition = _instrument(instrument_id)
     values = form_values(await request.form())
     patient_id = own_patient(viewer)
@@ -127,13 +168,23 @@ async def questionnaire(request: Request, instrument_id: str, engine: EngineDep,
         try:
             result = score(definition.id, answers, definition.version)
         except ValidationFailed as failure:
-            raise ValidationFailed([
-                Problem(p.record, p.field.replace("item ", "item"), p.rule, value=p.value)
-                for p in failure.problems]) from None
-        record = parse_record(QuestionnaireResponse, {
-            "patient_id": patient_id, "instrument_id": definition.id,
-            "instrument_version": definition.version, "date": values.get("date") or today_str(),
-            "answers": answers, "total": result.total})
+            raise ValidationFailed(
+                [
+                    Problem(p.record, p.field.replace("item ", "item"), p.rule, value=p.value)
+                    for p in failure.problems
+                ]
+            ) from None
+        record = parse_record(
+            QuestionnaireResponse,
+            {
+                "patient_id": patient_id,
+                "instrument_id": definition.id,
+                "instrument_version": definition.version,
+                "date": values.get("date") or today_str(),
+                "answers": answers,
+                "total": result.total,
+            },
+        )
         add_records(engine, viewer, record)
     except ValidationFailed as failure:
         errors = errors_by_field(failure, [*keys, "date"])
@@ -148,11 +199,19 @@ def consents(request: Request, engine: EngineDep, viewer: Patient) -> Response:
     status = {}
     for scope in ConsentScope:
         active = [c for c in data.consents if c.scope == scope and c.active_on(today)]
-        status[scope.value] = {"active": bool(active),
-                               "since": active[0].given_date.isoformat() if active else None}
-    return render(request, "me/consents.html", {
-        "status": status, "history": [c.model_dump(mode="json") for c in data.consents],
-        "flash": flash_of(request)})
+        status[scope.value] = {
+            "active": bool(active),
+            "since": active[0].given_date.isoformat() if active else None,
+        }
+    return render(
+        request,
+        "me/consents.html",
+        {
+            "status": status,
+            "history": [c.model_dump(mode="json") for c in data.consents],
+            "flash": flash_of(request),
+        },
+    )
 
 
 @router.post("/me/consents")
@@ -161,16 +220,27 @@ async def change_consent(request: Request, engine: EngineDep, viewer: Patient) -
     patient_id = own_patient(viewer)
     scope, action = values.get("scope", ""), values.get("action", "")
     if scope not in {s.value for s in ConsentScope} or action not in ("give", "withdraw"):
-        raise ValidationFailed(Problem("consent", "scope" if action in ("give", "withdraw")
-                                       else "action", "choose a consent and give or withdraw",
-                                       value=f"{scope}/{action}"))
+        raise ValidationFailed(
+            Problem(
+                "consent",
+                "scope" if action in ("give", "withdraw") else "action",
+                "choose a consent and give or withdraw",
+                value=f"{scope}/{action}",
+            )
+        )
     today = dt.date.today()
     with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        current = [c for c in uow.registry.list("consents", patient_id=patient_id)
-                   if isinstance(c, Consent) and c.scope == scope and c.active_on(today)]
+        current = [
+            c
+            for c in uow.registry.list("consents", patient_id=patient_id)
+            if isinstance(c, Consent) and c.scope == scope and c.active_on(today)
+        ]
         if action == "give" and not current:
-            uow.registry.add(parse_record(Consent, {"patient_id": patient_id, "scope": scope,
-                                                    "given_date": today}))
+            uow.registry.add(
+                parse_record(
+                    Consent, {"patient_id": patient_id, "scope": scope, "given_date": today}
+                )
+            )
         if action == "withdraw":  # kept, with its end date: the history stays visible
             for consent in current:
                 uow.registry.update(consent.model_copy(update={"withdrawn_date": today}))
@@ -182,6 +252,13 @@ async def change_consent(request: Request, engine: EngineDep, viewer: Patient) -
 def summary(request: Request, engine: EngineDep, viewer: Patient) -> Response:
     data = load_patient(engine, own_patient(viewer))
     today = dt.date.today()
-    return render(request, "me/summary.html", {
-        "patient": data.patient.model_dump(mode="json"), "today": today.isoformat(),
-        **visit_summary(data, today), **charts(data, today)})
+    return render(
+        request,
+        "me/summary.html",
+        {
+            "patient": data.patient.model_dump(mode="json"),
+            "today": today.isoformat(),
+            **visit_summary(data, today),
+            **charts(data, today),
+        },
+    )

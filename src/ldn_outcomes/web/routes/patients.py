@@ -46,57 +46,114 @@ def linked_patients(engine: Engine, account_id: int, query: str = "") -> list[di
         ids = [i for i in ids if needle in i.lower()]
     today = dt.date.today()
     with Session(engine) as session:
-        rows = session.scalars(select(PatientRow).where(PatientRow.patient_id.in_(ids))
-                               .order_by(PatientRow.patient_id)).all() if ids else []
-        consents = session.scalars(select(ConsentRow).where(
-            ConsentRow.patient_id.in_(ids), ConsentRow.scope == "care")).all() if ids else []
+        rows = (
+            session.scalars(
+                select(PatientRow)
+                .where(PatientRow.patient_id.in_(ids))
+                .order_by(PatientRow.patient_id)
+            ).all()
+            if ids
+            else []
+        )
+        consents = (
+            session.scalars(
+                select(ConsentRow).where(ConsentRow.patient_id.in_(ids), ConsentRow.scope == "care")
+            ).all()
+            if ids
+            else []
+        )
     records = [row_to_record("consents", c) for c in consents]
-    active = {c.patient_id for c in records  # type: ignore[attr-defined]
-              if consent_active([c], ConsentScope.CARE, today)}  # type: ignore[list-item]
+    active = {
+        c.patient_id
+        for c in records  # type: ignore[attr-defined]
+        if consent_active([c], ConsentScope.CARE, today)
+    }  # type: ignore[list-item]
     listed = []
     for r in rows:
         if r.patient_id in active:
-            listed.append({"patient_id": r.patient_id, "year_of_birth": r.year_of_birth,
-                           "sex": r.sex, "phenotype": r.phenotype,
-                           "diagnosis_date": r.diagnosis_date.isoformat()
-                           if r.diagnosis_date else None, "care_consent": True})
+            listed.append(
+                {
+                    "patient_id": r.patient_id,
+                    "year_of_birth": r.year_of_birth,
+                    "sex": r.sex,
+                    "phenotype": r.phenotype,
+                    "diagnosis_date": r.diagnosis_date.isoformat() if r.diagnosis_date else None,
+                    "care_consent": True,
+                }
+            )
         else:  # without care consent only the pseudonymous id is shown, nothing clinical
-            listed.append({"patient_id": r.patient_id, "year_of_birth": None, "sex": None,
-                           "phenotype": None, "diagnosis_date": None, "care_consent": False})
+            listed.append(
+                {
+                    "patient_id": r.patient_id,
+                    "year_of_birth": None,
+                    "sex": None,
+                    "phenotype": None,
+                    "diagnosis_date": None,
+                    "care_consent": False,
+                }
+            )
     return listed
 
 
 @router.get("/patients", response_class=HTMLResponse, tags=["pages"])
 def patients_page(request: Request, engine: EngineDep, viewer: Clinician, q: str = "") -> Response:
     assert viewer.principal is not None
-    return render(request, "patients/list.html", {
-        "patients": linked_patients(engine, viewer.principal.account_id, q), "q": q})
+    return render(
+        request,
+        "patients/list.html",
+        {"patients": linked_patients(engine, viewer.principal.account_id, q), "q": q},
+    )
 
 
-def timeline_page(request: Request, engine: Engine, viewer: Viewer, patient_id: str, *,
-                  values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-                  status_code: int = 200) -> Response:
+def timeline_page(
+    request: Request,
+    engine: Engine,
+    viewer: Viewer,
+    patient_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     """The patient's course: charts, timeline and (for clinicians) the clinical forms."""
     data = load_patient(engine, patient_id)
-    detail = {"patient": data.patient.model_dump(mode="json"), "timeline": timeline(data),
-              "records": {"relapses": dumped(data.relapses)}}
-    ldn = [{"id": e.id, "label": f"{e.drug_name} {e.dose_mg} mg since {e.start_date}"}
-           for e in data.exposures if is_ldn(e) and e.stop_date is None]
-    regimen_fields = [replace(REGIMEN_FIELDS[0],
-                              options=[(str(o["id"]), o["label"]) for o in ldn]),
-                      *REGIMEN_FIELDS[1:]]
-    return render(request, "patients/timeline.html", {
-        **detail, **charts(data), "is_clinician": viewer.role is Role.CLINICIAN,
-        "checkins": len(data.checkins),
-        "edss_fields": EDSS_FIELDS, "regimen_fields": regimen_fields, "current_ldn": ldn,
-        "values": values or {"date": today_str(), "change_date": today_str()},
-        "errors": errors or {}, "flash": flash_of(request),
-    }, status_code=status_code)
+    detail = {
+        "patient": data.patient.model_dump(mode="json"),
+        "timeline": timeline(data),
+        "records": {"relapses": dumped(data.relapses)},
+    }
+    ldn = [
+        {"id": e.id, "label": f"{e.drug_name} {e.dose_mg} mg since {e.start_date}"}
+        for e in data.exposures
+        if is_ldn(e) and e.stop_date is None
+    ]
+    regimen_fields = [
+        replace(REGIMEN_FIELDS[0], options=[(str(o["id"]), o["label"]) for o in ldn]),
+        *REGIMEN_FIELDS[1:],
+    ]
+    return render(
+        request,
+        "patients/timeline.html",
+        {
+            **detail,
+            **charts(data),
+            "is_clinician": viewer.role is Role.CLINICIAN,
+            "checkins": len(data.checkins),
+            "edss_fields": EDSS_FIELDS,
+            "regimen_fields": regimen_fields,
+            "current_ldn": ldn,
+            "values": values or {"date": today_str(), "change_date": today_str()},
+            "errors": errors or {},
+            "flash": flash_of(request),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse, tags=["pages"])
-def patient_page(request: Request, patient_id: str, engine: EngineDep,
-                 viewer: PatientOrClinician) -> Response:
+def patient_page(
+    request: Request, patient_id: str, engine: EngineDep, viewer: PatientOrClinician
+) -> Response:
     return timeline_page(request, engine, viewer, patient_id)
 
 
@@ -108,14 +165,15 @@ def api_patients(engine: EngineDep, viewer: Clinician) -> list[dict[str, Any]]:
 
 
 @router.get("/api/patients/{patient_id}", tags=["api"])
-def api_patient(patient_id: str, engine: EngineDep,
-                viewer: PatientOrClinician) -> dict[str, Any]:
+def api_patient(patient_id: str, engine: EngineDep, viewer: PatientOrClinician) -> dict[str, Any]:
     return patient_detail(engine, patient_id)
 
 
 @router.post("/api/patients", status_code=201, tags=["api"])
 def api_create_patient(
-    engine: EngineDep, viewer: Clinician, payload: Annotated[dict[str, Any], Body()],
+    engine: EngineDep,
+    viewer: Clinician,
+    payload: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     """Create a patient linked to the calling clinician; a broken rule answers 422 naming the
     field and nothing is stored. ``care_consent_date`` (optional) records the patient's care
@@ -126,21 +184,25 @@ def api_create_patient(
     record = parse_record(Patient, data)
     consent = None
     if consent_date is not None:
-        consent = parse_record(Consent, {"patient_id": record.patient_id, "scope": "care",
-                                         "given_date": consent_date})
+        consent = parse_record(
+            Consent, {"patient_id": record.patient_id, "scope": "care", "given_date": consent_date}
+        )
     with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
         stored = uow.registry.add(record)
         if consent is not None:
             uow.registry.add(consent)
         uow.commit()
-    accounts.link_patient(engine, viewer.principal.account_id, record.patient_id,
-                          actor=viewer.actor)
+    accounts.link_patient(
+        engine, viewer.principal.account_id, record.patient_id, actor=viewer.actor
+    )
     return stored.model_dump(mode="json")
 
 
 @router.post("/api/patients/{patient_id}/checkins", status_code=201, tags=["api"])
 async def api_checkin(
-    patient_id: str, engine: EngineDep, viewer: OwnPatient,
+    patient_id: str,
+    engine: EngineDep,
+    viewer: OwnPatient,
     payload: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     """Record a daily check-in: ``{"date": "YYYY-MM-DD", "fatigue": 0-10, "spasms": 0-10,

@@ -27,20 +27,28 @@ def home(request: Request, viewer: Annotated[Viewer, public()]) -> Response:
 
 
 @router.get("/figures", response_class=HTMLResponse, tags=["pages"])
-def figures(request: Request, engine: EngineDep, settings: SettingsDep,
-            viewer: Annotated[Viewer, public()]) -> Response:
-    figures = cached(request.app, "figures", lambda: registry_figures(
-        engine, min_cell_size=settings.min_cell_size))
+def figures(
+    request: Request, engine: EngineDep, settings: SettingsDep, viewer: Annotated[Viewer, public()]
+) -> Response:
+    figures = cached(
+        request.app,
+        "figures",
+        lambda: registry_figures(engine, min_cell_size=settings.min_cell_size),
+    )
     return render(request, "public/figures.html", figures)
 
 
 @router.get("/figures/audits", response_class=HTMLResponse, tags=["pages"])
-def claim_audits(request: Request, engine: EngineDep, settings: SettingsDep,
-                 viewer: Annotated[Viewer, public()]) -> Response:
+def claim_audits(
+    request: Request, engine: EngineDep, settings: SettingsDep, viewer: Annotated[Viewer, public()]
+) -> Response:
     """One section per analysis a claim names (``#audit-<analysis>``): the headline estimate
     with its interval and N, or why it is not shown. A separate page from ``/figures`` because
     it runs the analysis engine, which the plain counts there do not need."""
-    data = cached(request.app, "claim_audits", lambda: public_audit(
-        engine, min_cell_size=settings.min_cell_size, on=dt.date.today()),
-        ttl=AUDIT_TTL_SECONDS)
+    data = cached(
+        request.app,
+        "claim_audits",
+        lambda: public_audit(engine, min_cell_size=settings.min_cell_size, on=dt.date.today()),
+        ttl=AUDIT_TTL_SECONDS,
+    )
     return render(request, "public/audits.html", data)

@@ -33,16 +33,24 @@ Researcher = Annotated[Viewer, require(Role.RESEARCHER)]
 
 
 @router.get("/research")
-def cohort_report(request: Request, engine: EngineDep, settings: SettingsDep,
-                  viewer: Researcher) -> Response:
-    summary = cached(request.app, "cohort_summary", lambda: cohort_summary(
-        deidentified_dataset(engine, min_cell_size=settings.min_cell_size)))
-    return render(request, "research/report.html", {
-        **summary,
-        "note": "Descriptive, de-identified figures with small cells suppressed. The "
-                "comparative analysis (LDN users against matched non-users, with its bias "
-                "checks) is in the outcome report.",
-    })
+def cohort_report(
+    request: Request, engine: EngineDep, settings: SettingsDep, viewer: Researcher
+) -> Response:
+    summary = cached(
+        request.app,
+        "cohort_summary",
+        lambda: cohort_summary(deidentified_dataset(engine, min_cell_size=settings.min_cell_size)),
+    )
+    return render(
+        request,
+        "research/report.html",
+        {
+            **summary,
+            "note": "Descriptive, de-identified figures with small cells suppressed. The "
+            "comparative analysis (LDN users against matched non-users, with its bias "
+            "checks) is in the outcome report.",
+        },
+    )
 
 
 @router.get("/research/export.csv")
@@ -50,24 +58,42 @@ def export_csv(engine: EngineDep, settings: SettingsDep, viewer: Researcher) -> 
     data = deidentified_dataset(engine, min_cell_size=settings.min_cell_size)
     leaks = small_cells(data.frame, QUASI_IDENTIFIERS, settings.min_cell_size)
     if leaks:  # never expected: k_anonymise guarantees it; refuse rather than leak
-        raise ConfigurationError("export refused: small cells remain (" + "; ".join(leaks[:3])
-                                 + ")")
+        raise ConfigurationError(
+            "export refused: small cells remain (" + "; ".join(leaks[:3]) + ")"
+        )
     with Session(engine) as session, session.begin():
-        write_audit(session, actor=viewer.actor, action="export", table="deidentified",
-                    key=f"{len(data.frame)} rows",
-                    before=None, after={"rows": len(data.frame), "dropped": data.dropped,
-                                        "min_cell_size": data.min_cell_size})
+        write_audit(
+            session,
+            actor=viewer.actor,
+            action="export",
+            table="deidentified",
+            key=f"{len(data.frame)} rows",
+            before=None,
+            after={
+                "rows": len(data.frame),
+                "dropped": data.dropped,
+                "min_cell_size": data.min_cell_size,
+            },
+        )
     body = data.frame.to_csv(index=False)
     stamp = dt.date.today().strftime("%Y%m%d")
-    return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="ldn-deidentified-{stamp}.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ldn-deidentified-{stamp}.csv"'},
+    )
 
 
 @router.get("/research/outcomes")
 def outcome_report(request: Request, engine: EngineDep, viewer: Researcher) -> Response:
     """The analysis engine's comparative report over research-consented patients (cached for
     ten minutes: it reads the whole registry)."""
-    report = cached(request.app, "research_outcomes", lambda: run_report(
-        frames_for(engine, research_ids(engine, dt.date.today())), drop=CELL_TABLES),
-        ttl=600)
+    report = cached(
+        request.app,
+        "research_outcomes",
+        lambda: run_report(
+            frames_for(engine, research_ids(engine, dt.date.today())), drop=CELL_TABLES
+        ),
+        ttl=600,
+    )
     return report_response(report, wants_json(request))
