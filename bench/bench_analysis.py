@@ -4,10 +4,10 @@
         [--keep-db DIR]
 
 For each size: simulate (not timed), optionally load into a fresh SQLite file and time the store
-read (``analysis.frames.load_frames``, what ``ldn analyze`` does) on its own, then time
+read (``analysis.data.frames.load_frames``, what ``ldn analyze`` does) on its own, then time
 ``run_all`` step by step and report peak memory (max RSS). Both run as ``ldn analyze`` runs
 them, with a second process beside for the check-ins and the negative-control matching
-(``analysis.forked``). Prints the machine as well, and CPU time next to wall time (of this
+(``analysis.data.forked``). Prints the machine as well, and CPU time next to wall time (of this
 process only: the second process's CPU time is printed apart): on a machine shared with other
 jobs CPU time is the steadier figure.
 With ``--keep-db DIR`` the SQLite file is kept as ``DIR/bench-<patients>x<years>.sqlite3`` and
@@ -34,7 +34,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ldn_outcomes.analysis import AnalysisPlan, run_all  # noqa: E402
-from ldn_outcomes.analysis.frames import load_frames  # noqa: E402
+from ldn_outcomes.analysis.data.frames import load_frames  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry  # noqa: E402
 from ldn_outcomes.store import migrate  # noqa: E402
 from ldn_outcomes.store.db import make_engine  # noqa: E402
@@ -71,7 +71,7 @@ def analyse(path: str) -> None:
         t, cpu, worker = time.perf_counter(), time.process_time(), child_cpu()
         frames = load_frames(engine, parallel=True)
         print(
-            f"  store read (analysis.frames.load_frames, SQLite): "
+            f"  store read (analysis.data.frames.load_frames, SQLite): "
             f"{time.perf_counter() - t:.1f} s (CPU {time.process_time() - cpu:.1f} s, "
             f"second process {child_cpu() - worker:.1f} s)",
             flush=True,

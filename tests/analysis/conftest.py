@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ldn_outcomes.analysis.frames import prepare
+from ldn_outcomes.analysis.data.frames import prepare
 from ldn_outcomes.analysis.plan import AnalysisPlan
 
 from .synth import Truth, simulate

@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ldn_outcomes.analysis.cdw import first_cdw
+from ldn_outcomes.analysis.numerics.cdw import first_cdw
 from ldn_outcomes.domain.definitions.progression import (
     EdssPoint,
     ProgressionOptions,

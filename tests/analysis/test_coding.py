@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ldn_outcomes.analysis.coding import known_patients, patient_codes
-from ldn_outcomes.analysis.frames import prepare
+from ldn_outcomes.analysis.data.coding import known_patients, patient_codes
+from ldn_outcomes.analysis.data.frames import prepare
 from ldn_outcomes.errors import LdnError
 
 LOOKUP = pd.Series([0, 1], index=["P1", "P2"])

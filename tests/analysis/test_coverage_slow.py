@@ -18,13 +18,13 @@ from functools import cache
 import numpy as np
 import pytest
 
-from ldn_outcomes.analysis.cohorts import exposure_cohort
-from ldn_outcomes.analysis.frames import prepare
-from ldn_outcomes.analysis.matching import match_users
+from ldn_outcomes.analysis.data.cohorts import exposure_cohort
+from ldn_outcomes.analysis.data.frames import prepare
+from ldn_outcomes.analysis.matching.match import match_users
+from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio
+from ldn_outcomes.analysis.outcomes.progression import endpoints
+from ldn_outcomes.analysis.outcomes.relapses import matched_after_ratio, windows
 from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.progression import endpoints
-from ldn_outcomes.analysis.relapses import matched_after_ratio, windows
-from ldn_outcomes.analysis.survival import cox_hazard_ratio
 from ldn_outcomes.errors import InsufficientData
 from ldn_outcomes.simulate import SimulationParams, simulate_registry
 

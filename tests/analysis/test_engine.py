@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from ldn_outcomes.analysis import ANALYSES, AnalysisPlan, results_to_dict, run_all
-from ldn_outcomes.analysis.cohorts import exposure_cohort
-from ldn_outcomes.analysis.frames import prepare
-from ldn_outcomes.analysis.labs import analyse_labs
-from ldn_outcomes.analysis.matching import match_users
+from ldn_outcomes.analysis.data.cohorts import exposure_cohort
+from ldn_outcomes.analysis.data.frames import prepare
+from ldn_outcomes.analysis.matching.match import match_users
+from ldn_outcomes.analysis.outcomes.labs import analyse_labs
 from ldn_outcomes.analysis.results import AnalysisResult
 from ldn_outcomes.errors import InsufficientData
 

@@ -12,11 +12,17 @@ import pytest
 import statsmodels.api as sm
 
 from ldn_outcomes.analysis import AnalysisPlan, run_all
-from ldn_outcomes.analysis.coding import patient_codes, to_days
-from ldn_outcomes.analysis.frames import CHECKIN_ITEMS, _group_extreme, prepare
-from ldn_outcomes.analysis.logistic import logit_newton
-from ldn_outcomes.analysis.symptom_tables import combined, symptom_table
-from ldn_outcomes.analysis.trajectories import POINTS, count_in, offsets, snapshots, value_at
+from ldn_outcomes.analysis.data.coding import patient_codes, to_days
+from ldn_outcomes.analysis.data.frames import CHECKIN_ITEMS, _group_extreme, prepare
+from ldn_outcomes.analysis.data.symptom_tables import combined, symptom_table
+from ldn_outcomes.analysis.matching.trajectories import (
+    POINTS,
+    count_in,
+    offsets,
+    snapshots,
+    value_at,
+)
+from ldn_outcomes.analysis.numerics.logistic import logit_newton
 from ldn_outcomes.simulate import SimulationParams, simulate_registry
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
-from ldn_outcomes.analysis.fastcox import cox_one_covariate
+from ldn_outcomes.analysis.numerics.fastcox import cox_one_covariate
 
 
 def _cohort(rng, n_sets=400, truncate=False):

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from ldn_outcomes.analysis import forked
-from ldn_outcomes.analysis.forked import beside, can_fork
+from ldn_outcomes.analysis.data import forked
+from ldn_outcomes.analysis.data.forked import beside, can_fork
 from ldn_outcomes.errors import InsufficientData, LdnError
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="forks only on Linux with 2+ CPUs")

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ldn_outcomes.analysis.qualify import qualify
+from ldn_outcomes.analysis.data.qualify import qualify
 from ldn_outcomes.domain.definitions.relapse import RelapseReport, qualify_relapses
 
 EPOCH = dt.date(2000, 1, 1)

@@ -20,7 +20,7 @@ import statsmodels.formula.api as smf
 from scipy.stats import chi2
 from statsmodels.stats.rates import confint_poisson
 
-from ldn_outcomes.analysis.ratemodels import negbin_glm, rate_ratio
+from ldn_outcomes.analysis.numerics.ratemodels import negbin_glm, rate_ratio
 
 QUINE = Path(__file__).parent / "data" / "quine.csv"
 

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ldn_outcomes.analysis.frames import prepare
-from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.recovery import (
+from ldn_outcomes.analysis.data.frames import prepare
+from ldn_outcomes.analysis.outcomes.recovery import (
     EARLIER,
     TREATED,
     attack_status,
     course_starts,
     relapse_episodes,
 )
+from ldn_outcomes.analysis.plan import AnalysisPlan
 from ldn_outcomes.domain.definitions.exposure import (
     ExposurePeriod,
     courses,

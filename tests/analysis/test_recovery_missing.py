@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from ldn_outcomes.analysis.cohorts import exposure_cohort
-from ldn_outcomes.analysis.matching import MatchResult, match_users
-from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.recovery import (
+from ldn_outcomes.analysis.data.cohorts import exposure_cohort
+from ldn_outcomes.analysis.matching.match import MatchResult, match_users
+from ldn_outcomes.analysis.outcomes.recovery import (
     CONTROLS,
     EARLIER,
     TREATED,
     analyse_recovery,
     relapse_episodes,
 )
+from ldn_outcomes.analysis.plan import AnalysisPlan
 from ldn_outcomes.analysis.results import AnalysisResult
 
 VS_CONTROLS = f"hazard ratio of recovery, LDN during attack vs {CONTROLS}"

@@ -16,17 +16,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ldn_outcomes.analysis.cohorts import exposure_cohort
-from ldn_outcomes.analysis.matching import match_users
-from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.ratemodels import rate_ratio
-from ldn_outcomes.analysis.relapses import (
+from ldn_outcomes.analysis.data.cohorts import exposure_cohort
+from ldn_outcomes.analysis.matching.match import match_users
+from ldn_outcomes.analysis.matching.trajectories import count_in
+from ldn_outcomes.analysis.numerics.ratemodels import rate_ratio
+from ldn_outcomes.analysis.outcomes.relapses import (
     matched_after_ratio,
     matched_ratio,
     weighted_rate_ratio,
     windows,
 )
-from ldn_outcomes.analysis.trajectories import count_in
+from ldn_outcomes.analysis.plan import AnalysisPlan
 
 
 def _matched_frame(rng: np.random.Generator, users: int, weights_vary: bool) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ldn_outcomes.analysis import AnalysisPlan, analyze_database, results_to_dict, run_all
-from ldn_outcomes.analysis.frames import load_frames
+from ldn_outcomes.analysis.data.frames import load_frames
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ldn_outcomes.analysis.survival import cox_hazard_ratio, km_table, survival_at
+from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio, km_table, survival_at
 
 # survival::aml; "+" = censored
 MAINTAINED = [9, 13, "13+", 18, 23, "28+", 31, 34, "45+", 48, "161+"]

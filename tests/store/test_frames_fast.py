@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from ldn_outcomes.analysis import AnalysisPlan
-from ldn_outcomes.analysis.frames import CHECKIN_COLUMNS, CHECKIN_ITEMS, KINDS, load_frames, prepare
+from ldn_outcomes.analysis.data.frames import (
+    CHECKIN_COLUMNS,
+    CHECKIN_ITEMS,
+    KINDS,
+    load_frames,
+    prepare,
+)
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
 from ldn_outcomes.store import sqlread
 from ldn_outcomes.store.convert import table_of

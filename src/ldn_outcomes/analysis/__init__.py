@@ -1,6 +1,8 @@
 """Outcome analyses over registry data: claim audits, matched comparisons, bias diagnostics.
 
-Pure functions over data frames; only ``frames`` reads the store. Entry point: ``run_all``.
+Pure functions over data frames, grouped one way: ``numerics`` (fast paths and estimators) <-
+``data`` (reading and coding the registry; only ``data.load`` reads the store) <- ``matching``
+<- ``outcomes`` (the claim audits and bias diagnostics) <- ``engine``. Entry point: ``run_all``.
 """
 
 from .engine import ANALYSES, analyze_database, results_to_dict, run_all

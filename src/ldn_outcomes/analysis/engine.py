@@ -18,19 +18,19 @@ from sqlalchemy import Engine
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from ..errors import InsufficientData
-from .adverse import analyse_adverse_events
-from .cohorts import exposure_cohort, require_users
-from .diagnostics import analyse_diagnostics, matched_summary, negative_control_match
-from .forked import beside
-from .frames import AnalysisData, load_frames, prepare
-from .labs import analyse_labs
-from .matching import MatchResult, match_users
+from .data.cohorts import exposure_cohort, require_users
+from .data.forked import beside
+from .data.frames import AnalysisData, load_frames, prepare
+from .matching.match import MatchResult, match_users
+from .outcomes.adverse import analyse_adverse_events
+from .outcomes.diagnostics import analyse_diagnostics, matched_summary, negative_control_match
+from .outcomes.labs import analyse_labs
+from .outcomes.progression import analyse_progression
+from .outcomes.recovery import analyse_recovery
+from .outcomes.relapses import analyse_relapses
+from .outcomes.symptoms import analyse_symptoms
 from .plan import AnalysisPlan
-from .progression import analyse_progression
-from .recovery import analyse_recovery
-from .relapses import analyse_relapses
 from .results import AnalysisResult, DiagnosticsFailed
-from .symptoms import analyse_symptoms
 
 ANALYSES = (
     "progression",
@@ -65,7 +65,7 @@ def run_all(
     """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives).
 
     ``parallel``: the negative control's matching runs in a second process beside the LDN
-    analyses (``analysis.forked``; same results)."""
+    analyses (``analysis.data.forked``; same results)."""
     plan = plan or AnalysisPlan()
     clock = timings if timings is not None else {}
 
@@ -158,7 +158,7 @@ def analyze_database(
     engine: Engine, plan: AnalysisPlan | None = None
 ) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
     """Read the registry and run everything, two long steps each beside the rest in a second
-    process where the machine allows (``analysis.forked``); timings include the store read on
+    process where the machine allows (``analysis.data.forked``); timings include the store read on
     its own."""
     timings: dict[str, float] = {}
     plan = plan or AnalysisPlan()

@@ -4,5 +4,5 @@ import os
 
 # One BLAS thread per process unless told otherwise, set before numpy is first imported: the
 # analyses solve many small systems, and ``ldn analyze`` runs a second process beside the first
-# (``analysis.forked``), so BLAS threads would only compete for the same cores.
+# (``analysis.data.forked``), so BLAS threads would only compete for the same cores.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -45,7 +45,7 @@ def _value(result: AnalysisResult) -> tuple[str, str]:
 
 def _working(message: str) -> None:
     """A plain line, not a spinner: a spinner runs a thread, and with a thread running the
-    analyses do not start their second process (``analysis.forked``) and take longer."""
+    analyses do not start their second process (``analysis.data.forked``) and take longer."""
     if err_console.is_terminal:
         err_console.print(message, style="dim", highlight=False)
 

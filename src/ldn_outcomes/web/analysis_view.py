@@ -16,8 +16,8 @@ import pandas as pd
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import Engine
 
+from ..analysis.data.frames import KINDS
 from ..analysis.engine import results_to_dict, run_all
-from ..analysis.frames import KINDS
 from ..analysis.plan import AnalysisPlan
 from ..errors import InsufficientData, LdnError
 from ..reports.claim_audits import public_audits

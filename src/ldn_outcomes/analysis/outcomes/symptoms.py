@@ -20,15 +20,15 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from ..domain.instruments.registry import get_instrument
-from ..errors import InsufficientData, NotFound
-from .cdw import keys
-from .cohorts import require_users
-from .frames import AnalysisData
-from .matching import MatchResult
-from .plan import AnalysisPlan
-from .results import AnalysisResult, Estimate, ModelFallback, SmallSample
-from .trajectories import value_at
+from ...domain.instruments.registry import get_instrument
+from ...errors import InsufficientData, NotFound
+from ..data.cohorts import require_users
+from ..data.frames import AnalysisData
+from ..matching.match import MatchResult
+from ..matching.trajectories import value_at
+from ..numerics.cdw import keys
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, Estimate, ModelFallback, SmallSample
 
 MONTH = 30.4375
 METHOD = (

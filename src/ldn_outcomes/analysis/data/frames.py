@@ -1,10 +1,10 @@
 """Analysis tables derived from the record frames: every later step is plain numpy.
 
-``load_frames`` (``analysis.load``) reads the record frames from the store; ``prepare`` turns
-them into ``AnalysisData``: dates as day numbers, patients as row numbers (``analysis.coding``),
-and per patient the phenotype, birth and onset days, the observed follow-up span, the first
-continuous LDN course and the first negative-control exposure; symptom scores per instrument
-(``analysis.symptom_tables``).
+``load_frames`` (``analysis.data.load``) reads the record frames from the store; ``prepare``
+turns them into ``AnalysisData``: dates as day numbers, patients as row numbers
+(``analysis.data.coding``), and per patient the phenotype, birth and onset days, the observed
+follow-up span, the first continuous LDN course and the first negative-control exposure; symptom
+scores per instrument (``analysis.data.symptom_tables``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..domain.codes import Phenotype
+from ...domain.codes import Phenotype
+from ..plan import AnalysisPlan
 from .coding import (
     DAYS_PER_YEAR,
     day_to_iso,
@@ -25,7 +26,6 @@ from .coding import (
     to_days,
 )
 from .load import CHECKIN_COLUMNS, CHECKIN_ITEMS, COLUMNS, KINDS, load_frames
-from .plan import AnalysisPlan
 from .qualify import QUALIFYING, UNCONFIRMED, qualify
 from .symptom_tables import SERIES_COLUMNS, combined, symptom_table
 

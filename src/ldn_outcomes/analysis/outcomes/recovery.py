@@ -32,13 +32,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InsufficientData
-from .cdw import keys
-from .frames import AnalysisData
-from .matching import MatchResult
-from .plan import AnalysisPlan
-from .results import AnalysisResult, SmallSample
-from .survival import cox_hazard_ratio, curve_points, km_table
+from ...errors import InsufficientData
+from ..data.frames import AnalysisData
+from ..matching.match import MatchResult
+from ..numerics.cdw import keys
+from ..numerics.survival import cox_hazard_ratio, curve_points, km_table
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, SmallSample
 
 METHOD = (
     "Kaplan-Meier of days from onset to recovery, treated relapses (an LDN course started "

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .cdw import keys
-from .frames import DAYS_PER_YEAR, AnalysisData
-from .plan import AnalysisPlan
+from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..numerics.cdw import keys
+from ..plan import AnalysisPlan
 
 POINTS = 5
 

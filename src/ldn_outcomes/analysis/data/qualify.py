@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..domain.definitions.relapse import MIN_SEPARATION_DAYS
+from ...domain.definitions.relapse import MIN_SEPARATION_DAYS
 
 QUALIFYING, SAME_EVENT, EXCLUDED, UNCONFIRMED = (
     "qualifying",

@@ -19,8 +19,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from ..errors import InsufficientData
-from .results import Estimate
+from ...errors import InsufficientData
+from ..results import Estimate
 
 
 def negbin_glm(

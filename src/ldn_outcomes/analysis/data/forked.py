@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from ..errors import LdnError
+from ...errors import LdnError
 
 T = TypeVar("T")
 

@@ -37,11 +37,11 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.spatial import cKDTree
 
-from ..errors import InsufficientData
-from .cohorts import COLUMNS
-from .frames import AnalysisData
-from .logistic import logit_newton
-from .plan import AnalysisPlan
+from ...errors import InsufficientData
+from ..data.cohorts import COLUMNS
+from ..data.frames import AnalysisData
+from ..numerics.logistic import logit_newton
+from ..plan import AnalysisPlan
 from .trajectories import (
     BALANCE_COVARIATES,
     EDSS_COLUMNS,

@@ -34,14 +34,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from ..errors import InsufficientData
-from .cohorts import require_users
-from .frames import DAYS_PER_YEAR, AnalysisData
-from .matching import MatchResult
-from .plan import AnalysisPlan
-from .ratemodels import negbin_glm, rate_ratio
-from .results import AnalysisResult, Estimate, SmallSample
-from .trajectories import count_in
+from ...errors import InsufficientData
+from ..data.cohorts import require_users
+from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..matching.match import MatchResult
+from ..matching.trajectories import count_in
+from ..numerics.ratemodels import negbin_glm, rate_ratio
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, Estimate, SmallSample
 
 METHOD_GEE = (
     "Poisson regression with cluster-robust (sandwich) SE on patient or match set "

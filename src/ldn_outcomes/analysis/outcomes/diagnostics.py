@@ -20,13 +20,13 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
-from ..errors import InsufficientData
-from .cohorts import exposure_cohort
-from .frames import AnalysisData
-from .matching import MatchResult, match_users
-from .plan import AnalysisPlan
+from ...errors import InsufficientData
+from ..data.cohorts import exposure_cohort
+from ..data.frames import AnalysisData
+from ..matching.match import MatchResult, match_users
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 from .relapses import matched_after_ratio, windows, within_ratio
-from .results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 
 METHOD = (
     "standardised mean differences after matching; preference-score overlap; minimal "

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..domain.instruments.scoring import score
-from ..errors import LdnError
+from ...domain.instruments.scoring import score
+from ...errors import LdnError
+from ..plan import AnalysisPlan
 from .coding import empty_frame, patient_codes, to_days
 from .load import CHECKIN_COLUMNS, CHECKIN_ITEMS, scored_instruments
-from .plan import AnalysisPlan
 
 COLUMNS = {"code": "int64", "instrument": "object", "day": "float64", "total": "float64"}
 SERIES_COLUMNS = {"code": "int64", "day": "float64", "total": "float64"}

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InsufficientData
+from ...errors import InsufficientData
+from ..plan import AnalysisPlan
 from .frames import AnalysisData
-from .plan import AnalysisPlan
 
 COLUMNS = ["code", "index_day", "end_day", "end_reason", "group", "match_id", "weight"]
 

@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from ..domain.definitions.progression import ProgressionOptions
-from ..errors import InsufficientData
-from .cdw import baseline_rows, first_cdw
-from .cohorts import person_years, require_users
-from .frames import DAYS_PER_YEAR, AnalysisData
-from .matching import MatchResult
-from .plan import AnalysisPlan
-from .results import AnalysisResult, Estimate, SmallSample
-from .survival import cox_hazard_ratio, curve_points, km_table, survival_at
+from ...domain.definitions.progression import ProgressionOptions
+from ...errors import InsufficientData
+from ..data.cohorts import person_years, require_users
+from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..matching.match import MatchResult
+from ..numerics.cdw import baseline_rows, first_cdw
+from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, survival_at
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, Estimate, SmallSample
 
 METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "

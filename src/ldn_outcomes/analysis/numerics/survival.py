@@ -17,9 +17,9 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, StatError
 from scipy.stats import norm
 
-from ..errors import InsufficientData
+from ...errors import InsufficientData
+from ..results import Estimate
 from .fastcox import cox_one_covariate
-from .results import Estimate
 
 
 def km_table(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..domain.definitions.progression import ProgressionOptions
+from ...domain.definitions.progression import ProgressionOptions
 
 OFFSET = 400_000  # shifts day numbers (1970-based, may be negative) to positive
 SPAN = 1_000_000  # key = group * SPAN + day + OFFSET

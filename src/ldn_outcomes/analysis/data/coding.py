@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import LdnError
+from ...errors import LdnError
 
 DAYS_PER_YEAR = 365.25
 

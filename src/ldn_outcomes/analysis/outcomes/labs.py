@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import InsufficientData
-from .cdw import keys
-from .frames import AnalysisData
-from .plan import AnalysisPlan
-from .results import AnalysisResult, Estimate, SmallSample
+from ...errors import InsufficientData
+from ..data.frames import AnalysisData
+from ..numerics.cdw import keys
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, Estimate, SmallSample
 
 METHOD = "paired change (after - before LDN start), mean with t 95% CI, per LOINC code"
 

@@ -6,7 +6,7 @@ planned instruments' scores (``questionnaires``, answers only where the total is
 the daily check-in's rating items as numbers (``checkins``, extracted from the JSON by the
 database), so no answer list of the millions of daily check-ins is ever built. With
 ``parallel`` (``ldn analyze``), the check-ins are read by a second process while this one reads
-the other tables (``analysis.forked``).
+the other tables (``analysis.data.forked``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from ..store.frames import read_frame
-from ..store.questionnaire_read import ItemRows, fetch_items, items_frame, read_scores
+from ...store.frames import read_frame
+from ...store.questionnaire_read import ItemRows, fetch_items, items_frame, read_scores
+from ..plan import AnalysisPlan
 from .forked import beside
-from .plan import AnalysisPlan
 
 KINDS: tuple[str, ...] = (
     "patients",

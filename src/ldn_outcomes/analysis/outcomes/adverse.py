@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.rates import confint_poisson, confint_poisson_2indep
 
-from ..errors import InsufficientData
-from .cdw import keys
-from .frames import DAYS_PER_YEAR, AnalysisData
-from .plan import AnalysisPlan
-from .results import AnalysisResult, Estimate, SmallSample
+from ...errors import InsufficientData
+from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..numerics.cdw import keys
+from ..plan import AnalysisPlan
+from ..results import AnalysisResult, Estimate, SmallSample
 
 METHOD = (
     "events per 100 patient-years with exact Poisson (Garwood) 95% CI; on/off rate ratio "
