@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ..analysis import AnalysisPlan, analyze_database, results_to_dict
+from ..analysis.plan_file import read_plan, write_plan
 from ..analysis.results import AnalysisResult
 from ..reports.outcomes import render_outcome_report
 from .common import (
@@ -50,10 +51,44 @@ def _working(message: str) -> None:
         err_console.print(message, style="dim", highlight=False)
 
 
+PlanOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan",
+        help="Analysis plan file (JSON, as --write-plan writes it; options left out take the "
+        "defaults). Default: the default plan.",
+    ),
+]
+WritePlanOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--write-plan",
+        help="Write the plan (the default, or --plan's with every option filled in) to this "
+        "JSON file and stop, without reading the registry.",
+    ),
+]
+
+
+def _plan(path: Path | None) -> AnalysisPlan:
+    return read_plan(path) if path is not None else AnalysisPlan()
+
+
 @handle_errors
-def analyze(db: DbOption = None, json_output: JsonOption = False) -> None:
+def analyze(
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    plan_file: PlanOption = None,
+    write_plan_file: WritePlanOption = None,
+) -> None:
     """Run every outcome analysis and print each headline with its 95% CI."""
-    plan = AnalysisPlan()
+    plan = _plan(plan_file)
+    if write_plan_file is not None:
+        write_plan(plan, write_plan_file)
+        if json_output:
+            print_json({"wrote": str(write_plan_file), "plan_hash": plan.plan_hash})
+        else:
+            console.print(f"wrote {write_plan_file} (plan {plan.plan_hash[:12]})")
+        return
     engine = engine_for(db)
     _working("reading the registry and running the analyses...")
     results, timings = analyze_database(engine, plan)
@@ -86,9 +121,10 @@ def analyze(db: DbOption = None, json_output: JsonOption = False) -> None:
 def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
+    plan_file: PlanOption = None,
 ) -> None:
     """Write the cohort report: one self-contained HTML file (inline SVG, no CDN)."""
-    plan = AnalysisPlan()
+    plan = _plan(plan_file)
     engine = engine_for(db)
     _working("running the analyses...")
     results, timings = analyze_database(engine, plan)
