@@ -3,12 +3,17 @@
 ``run_all(frames, plan)`` never raises for missing data: an analysis without enough data comes
 back as an ``insufficient_data`` result whose message says what is missing. If the bias
 diagnostics fail, every matched comparison carries a ``DiagnosticsFailed`` warning.
+
+The analyses are registered in one table, ``REGISTRY`` (key, label, estimator, what it needs),
+run in its order; reports and pages find an analysis by its key and an estimate by
+``Estimate.key`` or ``Estimate.versus``, never by the wording of a label.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,16 +37,107 @@ from .outcomes.symptoms import analyse_symptoms
 from .plan import AnalysisPlan
 from .results import AnalysisResult, DiagnosticsFailed
 
-ANALYSES = (
-    "progression",
-    "relapses",
-    "symptoms",
-    "relapse_recovery",
-    "matched",
-    "adverse_events",
-    "labs",
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run hands each analysis: the prepared data, the plan, the LDN users' cohort, the
+    matched comparison (None when matching failed, ``match_message`` saying why) and the
+    negative control's matching (a call: it may be running in a second process)."""
+
+    data: AnalysisData
+    plan: AnalysisPlan
+    users: pd.DataFrame
+    matched: MatchResult | None
+    match_message: str
+    negative_match: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class RegisteredAnalysis:
+    """One named analysis: its key (the result's name, the JSON key), what it estimates, the
+    function that estimates it, and what it needs beyond the data and the plan ("users",
+    "matched", "negative_control"). Code that needs one analysis looks it up by key here,
+    never by the text of a label."""
+
+    key: str
+    label: str
+    estimator: Callable[[RunInputs], AnalysisResult]
+    needs: tuple[str, ...] = ()
+    #: Nothing to report without the matched comparison: the matching's message instead.
+    requires_match: bool = False
+    #: A matched comparison: it carries ``DiagnosticsFailed`` when the bias diagnostics fail.
+    matched_comparison: bool = False
+    #: Timed under its key (the matching summary costs nothing; its time is "matching").
+    timed: bool = True
+
+
+#: Every analysis of a run, in the order of the results (the diagnostics last: they decide
+#: whether the matched comparisons carry a warning).
+REGISTRY: tuple[RegisteredAnalysis, ...] = (
+    RegisteredAnalysis(
+        "progression",
+        "share free of confirmed disability worsening; hazard ratio vs matched non-users",
+        lambda run: analyse_progression(run.data, run.plan, run.users, run.matched),
+        needs=("users", "matched"),
+        matched_comparison=True,
+    ),
+    RegisteredAnalysis(
+        "relapses",
+        "relapse rate ratio after the start vs matched non-users; naive before/after ratio",
+        lambda run: analyse_relapses(run.data, run.plan, run.users, run.matched),
+        needs=("users", "matched"),
+        matched_comparison=True,
+    ),
+    RegisteredAnalysis(
+        "symptoms",
+        "change in fatigue and spasm scores; difference vs matched non-users",
+        lambda run: analyse_symptoms(run.data, run.plan, run.users, run.matched),
+        needs=("users", "matched"),
+        matched_comparison=True,
+    ),
+    RegisteredAnalysis(
+        "relapse_recovery",
+        "recovery from relapses with LDN started during the attack",
+        lambda run: analyse_recovery(run.data, run.plan, run.matched),
+        needs=("matched",),
+        matched_comparison=True,
+    ),
+    RegisteredAnalysis(
+        "matched",
+        "share of LDN users matched and balance after matching",
+        lambda run: matched_summary(_required(run.matched), run.plan),
+        needs=("matched",),
+        requires_match=True,
+        matched_comparison=True,
+        timed=False,
+    ),
+    RegisteredAnalysis(
+        "adverse_events",
+        "side-effect rates on and off LDN",
+        lambda run: analyse_adverse_events(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "labs",
+        "paired change in laboratory values after the start",
+        lambda run: analyse_labs(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "diagnostics",
+        "bias diagnostics: balance, equipoise, minimal detectable ratio, negative control",
+        lambda run: analyse_diagnostics(run.data, run.plan, run.matched, run.negative_match),
+        needs=("matched", "negative_control"),
+    ),
 )
-MATCHED_ANALYSES = ("progression", "relapses", "symptoms", "relapse_recovery", "matched")
+BY_KEY: dict[str, RegisteredAnalysis] = {entry.key: entry for entry in REGISTRY}
+#: The outcome analyses (every registered analysis but the diagnostics).
+ANALYSES = tuple(entry.key for entry in REGISTRY if entry.key != "diagnostics")
+MATCHED_ANALYSES = tuple(entry.key for entry in REGISTRY if entry.matched_comparison)
+
+
+def _required(matched: MatchResult | None) -> MatchResult:
+    if matched is None:  # the engine checks ``requires_match`` first
+        raise InsufficientData("no matched comparison")
+    return matched
 
 
 def _safe(name: str, function: Callable[[], AnalysisResult]) -> AnalysisResult:
@@ -108,37 +204,10 @@ def _analyses(
         matched = timed("matching", lambda: match_users(data, plan, users))
     except InsufficientData as error:
         match_message = str(error)
+    run = RunInputs(data, plan, users, matched, match_message, negative_match)
     results: dict[str, AnalysisResult] = {}
-    results["progression"] = timed(
-        "progression",
-        lambda: _safe("progression", lambda: analyse_progression(data, plan, users, matched)),
-    )
-    results["relapses"] = timed(
-        "relapses", lambda: _safe("relapses", lambda: analyse_relapses(data, plan, users, matched))
-    )
-    results["symptoms"] = timed(
-        "symptoms", lambda: _safe("symptoms", lambda: analyse_symptoms(data, plan, users, matched))
-    )
-    results["relapse_recovery"] = timed(
-        "relapse_recovery",
-        lambda: _safe("relapse_recovery", lambda: analyse_recovery(data, plan, matched)),
-    )
-    results["matched"] = (
-        matched_summary(matched, plan)
-        if matched is not None
-        else AnalysisResult.insufficient("matched", match_message)
-    )
-    results["adverse_events"] = timed(
-        "adverse_events",
-        lambda: _safe("adverse_events", lambda: analyse_adverse_events(data, plan)),
-    )
-    results["labs"] = timed("labs", lambda: _safe("labs", lambda: analyse_labs(data, plan)))
-    results["diagnostics"] = timed(
-        "diagnostics",
-        lambda: _safe(
-            "diagnostics", lambda: analyse_diagnostics(data, plan, matched, negative_match)
-        ),
-    )
+    for entry in REGISTRY:
+        results[entry.key] = _run_one(entry, run, timed)
     failures = results["diagnostics"].details.get("failures", [])
     if failures:
         for name in MATCHED_ANALYSES:
@@ -152,6 +221,18 @@ def _analyses(
                     "finding",
                 )
     return results
+
+
+def _run_one(
+    entry: RegisteredAnalysis,
+    run: RunInputs,
+    timed: Callable[[str, Callable[[], Any]], Any],
+) -> AnalysisResult:
+    if entry.requires_match and run.matched is None:
+        return AnalysisResult.insufficient(entry.key, run.match_message)
+    if not entry.timed:
+        return entry.estimator(run)
+    return timed(entry.key, lambda: _safe(entry.key, lambda: entry.estimator(run)))
 
 
 def analyze_database(

@@ -8,7 +8,7 @@ with a message saying what is missing).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -72,6 +72,18 @@ class Estimate:
     scale: Literal["ratio", "difference", "proportion", "rate", "value"]
     n: int | None = None
     note: str = ""
+    #: A stable name for code that looks this estimate up (``AnalysisResult.find``); the
+    #: label is for people and may be reworded.
+    key: str = ""
+    #: Whom LDN users are compared with: "matched" for matched non-users, "" otherwise.
+    versus: Literal["", "matched"] = ""
+
+    def named(self, key: str) -> Estimate:
+        return replace(self, key=key)
+
+    def against_matched(self) -> Estimate:
+        """This estimate, marked as comparing LDN users with matched non-users."""
+        return replace(self, versus="matched")
 
     @property
     def null_value(self) -> float | None:
@@ -91,6 +103,9 @@ class Estimate:
                 "scale": self.scale,
                 "n": self.n,
                 "note": self.note,
+                # Present only when set, so results without them read as they always did.
+                **({"key": self.key} if self.key else {}),
+                **({"versus": self.versus} if self.versus else {}),
             }
         )
 
@@ -121,6 +136,14 @@ class AnalysisResult:
     @property
     def headline(self) -> Estimate | None:
         return self.estimates[0] if self.estimates else None
+
+    def find(self, key: str) -> Estimate | None:
+        """The estimate with this ``Estimate.key``, if the analysis made one."""
+        return next((item for item in self.estimates if item.key == key), None)
+
+    def compared_with(self, comparison: str) -> list[Estimate]:
+        """The estimates comparing LDN users with ``comparison`` ("matched"), in order."""
+        return [item for item in self.estimates if item.versus == comparison]
 
     def estimate(self, label: str) -> Estimate:
         for item in self.estimates:

@@ -122,5 +122,5 @@ COMPARATIVE = ("relapses", "progression", "symptoms", "relapse_recovery")
 
 
 def _is_comparison(estimate: Estimate) -> bool:
-    """Whether an estimate compares LDN users with matched non-users (labels say so)."""
-    return "vs matched non-users" in estimate.label
+    """Whether an estimate compares LDN users with matched non-users (the analysis says so)."""
+    return estimate.versus == "matched"

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from ..analysis.outcomes.relapses import NAIVE_KEY
 from ..analysis.plan import AnalysisPlan
 from ..analysis.results import AnalysisResult, Estimate
 from .outcome_charts import balance_chart, forest_chart, line_chart, survival_chart
@@ -200,7 +201,7 @@ def _headline(results: Mapping[str, AnalysisResult]) -> str:
             "label": e.label,
             "value": e.value,
             "ci": [e.ci_low, e.ci_high],
-            "warn": "naive" in e.label,
+            "warn": e.key == NAIVE_KEY,
         }
         for e in rel.estimates
     ]
@@ -210,7 +211,7 @@ def _headline(results: Mapping[str, AnalysisResult]) -> str:
             rows.append(
                 {"label": nc["label"], "value": nc["value"], "ci": nc["ci"], "warn": key == "naive"}
             )
-    naive = next((e for e in rel.estimates if "naive" in e.label), None)
+    naive = rel.find(NAIVE_KEY)
     adjusted = rel.headline
     text = ""
     if naive is not None and adjusted is not None and adjusted is not naive:

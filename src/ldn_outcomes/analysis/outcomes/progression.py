@@ -39,6 +39,9 @@ METHOD = (
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
 )
 CDW_TYPES = ("RAW", "PIRA", "undefined")
+#: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
+#: and estimable; else the last estimable horizon.
+HEADLINE_HORIZON_YEARS = 3.0
 POPULATION_KEYS = {"RAW": "raw_events", "PIRA": "pira_events", "undefined": "undefined_cdw_events"}
 
 
@@ -188,7 +191,12 @@ def analyse_progression(
     table = km_table(ok["years"].to_numpy(), ok["event"].to_numpy(), alpha=plan.alpha)
     horizon_estimates = _horizon_estimates(table, plan, "LDN users", len(ok))
     headline = next(
-        (e for e in horizon_estimates if "at 3 y" in e.label and np.isfinite(e.value)), None
+        (
+            e
+            for horizon, e in zip(plan.horizons_years, horizon_estimates, strict=True)
+            if horizon == HEADLINE_HORIZON_YEARS and np.isfinite(e.value)
+        ),
+        None,
     )
     if headline is None:
         finite = [e for e in horizon_estimates if np.isfinite(e.value)]
@@ -274,7 +282,7 @@ def analyse_progression(
                     label="hazard ratio of CDW, LDN vs matched non-users",
                     cluster="match_id",
                     alpha=plan.alpha,
-                )
+                ).against_matched()
                 result.estimates.append(hr)
                 result.details["matched_hazard_ratio"] = hr.to_dict()
             except InsufficientData as error:

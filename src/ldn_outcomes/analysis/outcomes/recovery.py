@@ -241,18 +241,17 @@ def analyse_recovery(
             continue
         part = part.assign(ldn=(part["group"] == TREATED).astype(int))
         try:
-            result.estimates.append(
-                cox_hazard_ratio(
-                    part,
-                    duration="days",
-                    event="event",
-                    covariate="ldn",
-                    entry="entry",
-                    cluster="code",
-                    label=f"hazard ratio of recovery, LDN during attack vs {other}",
-                    alpha=plan.alpha,
-                )
+            hr = cox_hazard_ratio(
+                part,
+                duration="days",
+                event="event",
+                covariate="ldn",
+                entry="entry",
+                cluster="code",
+                label=f"hazard ratio of recovery, LDN during attack vs {other}",
+                alpha=plan.alpha,
             )
+            result.estimates.append(hr.against_matched() if other == CONTROLS else hr)
         except InsufficientData as error:
             result.caveats.append(str(error))
     if not result.estimates:

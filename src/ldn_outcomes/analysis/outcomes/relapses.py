@@ -62,6 +62,8 @@ def method_text(plan: AnalysisPlan) -> str:
 
 
 MATCHED_LABEL = "rate ratio after the start vs matched non-users (matched)"
+#: ``Estimate.key`` of the naive before/after ratio, the one the report sets against the headline.
+NAIVE_KEY = "naive_before_after"
 
 
 def windows(
@@ -217,7 +219,7 @@ def matched_ratio(frame: pd.DataFrame, plan: AnalysisPlan, label: str) -> Estima
         f"LDN users {_crude(frame, 0):.2f} -> {_crude(frame, 1):.2f}; matched non-users "
         f"{_crude(frame, 0, 0):.2f} -> {_crude(frame, 1, 0):.2f} relapses/year"
     )
-    return weighted_rate_ratio(frame, x, 3, label, plan, note=note)
+    return weighted_rate_ratio(frame, x, 3, label, plan, note=note).against_matched()
 
 
 def matched_after_ratio(
@@ -242,7 +244,7 @@ def matched_after_ratio(
         if np.linalg.matrix_rank(adjusted) == adjusted.shape[1]:
             x = adjusted
             note += "; adjusted for relapse history before the (pseudo-)start"
-    return weighted_rate_ratio(after, x, 1, label, plan, note=note)
+    return weighted_rate_ratio(after, x, 1, label, plan, note=note).against_matched()
 
 
 def analyse_relapses(
@@ -258,7 +260,9 @@ def analyse_relapses(
     method = method_text(plan)
     result = AnalysisResult(name="relapses", method=method)
     lagged = windows(data, plan, users, plan.pre_start_exclusion_days)
-    naive_est = within_ratio(naive, plan, "naive before/after rate ratio (LDN users)")
+    naive_est = within_ratio(naive, plan, "naive before/after rate ratio (LDN users)").named(
+        NAIVE_KEY
+    )
     lagged_est = within_ratio(
         lagged,
         plan,

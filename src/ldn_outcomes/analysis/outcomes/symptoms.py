@@ -139,6 +139,7 @@ def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate
         float(hi),
         "difference",
         n=int(long["row"].nunique()),
+        versus="matched",
     )
 
 
@@ -232,9 +233,10 @@ def analyse_symptoms(
                 hi,
                 "difference",
                 n=int(len(part)),
+                versus="matched",
             )
             result.estimates.append(est)
-            if month == last and (headline is None or "matched" not in headline.label):
+            if month == last and (headline is None or headline.versus != "matched"):
                 headline = est
         if instrument == present[0]:
             try:
