@@ -1,2 +1,5 @@
-"""Matched comparisons: point-in-time patient snapshots (``trajectories``) and the matching of
-LDN starters to non-users on them (``match``), with the balance the bias diagnostics read."""
+"""Matched comparisons: LDN starters matched to non-users at the same date on their prior
+course. ``match.match_users`` runs the steps: index dates, eligibility and pseudo-starts
+(``candidates``, on the point-in-time snapshots of ``trajectories``), the propensity model
+(``propensity``), caliper matching (``nearest``), then the matched cohort with its follow-up
+and weights and the balance the bias diagnostics read (``match``)."""
