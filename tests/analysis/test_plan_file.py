@@ -216,3 +216,22 @@ def test_cli_refuses_a_bad_plan_with_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", "--plan", str(bad), "--db", "sqlite://"])
     assert result.exit_code == 2
     assert "options.matches_per_usr" in result.stderr and "matches_per_user" in result.stderr
+
+
+def test_cli_fills_in_a_partial_plan_and_report_reads_plans_too(tmp_path: Path) -> None:
+    runner = CliRunner()
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({**HEADER, "options": {"matches_per_user": 2}}))
+    full = tmp_path / "full.json"
+    result = runner.invoke(
+        app, ["analyze", "--plan", str(partial), "--write-plan", str(full), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["plan_hash"] == AnalysisPlan(matches_per_user=2).plan_hash
+    assert full.read_text() == plan_to_json(AnalysisPlan(matches_per_user=2))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**HEADER, "options": {"power": 1.5}}))
+    page = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", "--plan", str(bad), "--out", str(page)])
+    assert result.exit_code == 2 and "options.power" in result.stderr
+    assert not page.exists()
