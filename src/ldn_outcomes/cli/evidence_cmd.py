@@ -15,11 +15,13 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
+from ..stats.random_effects import METHODS
 from ..evidence import catalogue as cat
 from ..evidence import mirror, views
 from ..evidence.ctgov import CtGovClient
-from ..evidence.pooling import pool_outcome
-from ..evidence.publish import meta_page_data, publish_site
+from ..evidence.pooling import MetaReport, pool_outcome
+from ..evidence.publish import publish_site, report_page_data
+from ..evidence.user_studies import pool_csv
 from ..evidence.pubmed import PubMedClient
 from ..evidence.sync import ImportReport, import_files, sync
 from .common import (
@@ -256,46 +258,75 @@ def show_command(
 @handle_errors
 def meta_command(
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome id (see --list).")] = "",
-    method: Annotated[str, typer.Option(help="REML or DL.")] = "REML",
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Pool your own studies from this CSV (2x2 counts or estimates with 95% CIs; "
+            "layout in docs/evidence-hub.md) instead of the catalogue.",
+        ),
+    ] = None,
+    method: Annotated[str, typer.Option(help="REML, DL or PM.")] = "REML",
     svg: Annotated[Path | None, typer.Option(help="Write the forest plot SVG here.")] = None,
     list_outcomes: Annotated[bool, typer.Option("--list", help="List outcome ids.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Random-effects meta-analysis of one outcome; studies left out are listed with why."""
-    catalogue = cat.load_catalogue()
-    if list_outcomes or not outcome:
-        ids = cat.outcome_ids(catalogue)
-        if json_output:
-            print_json(ids)
-        else:
-            console.print("\n".join(ids) or "no poolable outcomes in the catalogue")
-        return
-    if method.upper() not in ("REML", "DL"):
-        raise ValidationFailed([], f"--method must be REML or DL, not {method!r}")
-    report = pool_outcome(catalogue, outcome, method=method.upper())  # type: ignore[arg-type]
+    if method.upper() not in METHODS:
+        raise ValidationFailed([], f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    if csv_file is not None:
+        report = pool_csv(csv_file, method=method)
+    else:
+        catalogue = cat.load_catalogue()
+        if list_outcomes or not outcome:
+            ids = cat.outcome_ids(catalogue)
+            if json_output:
+                print_json(ids)
+            else:
+                console.print("\n".join(ids) or "no poolable outcomes in the catalogue")
+            return
+        report = pool_outcome(catalogue, outcome, method=method)
+    data, picture = report_page_data(report)
     if svg is not None:
-        _data, picture = meta_page_data(catalogue, outcome)
         svg.write_text(picture, encoding="utf-8")
     if json_output:
-        print_json(report.as_dict())
+        print_json(data)
         return
-    result = report.result
+    _print_meta(report, data)
+
+
+def _print_meta(report: MetaReport, data: dict) -> None:
+    """The pooled result as a reader sees it: ratios as ratios, the scale named."""
+    result, shown = report.result, data["shown"]
+    console.print(f"{report.outcome_id}: {escape(report.scale)}")
     if result is None:
-        console.print(f"not pooled: {report.not_pooled_reason}")
+        console.print(f"not pooled: {escape(report.not_pooled_reason or '')}")
     else:
+        prediction = (
+            f"[{shown['pi_low']:.3f}, {shown['pi_high']:.3f}]"
+            if shown["pi_low"] is not None
+            else "needs at least three studies"
+        )
+        log = " (log scale)" if report.ratio else ""
         console.print(
-            f"{outcome} ({report.measure}, {result.method}, k={result.k}): "
-            f"{result.estimate:.3f} [{result.ci_low:.3f}, {result.ci_high:.3f}], "
-            f"p={result.p:.4f}; tau²={result.tau2:.4f}, I²={result.i2:.1f}%, "
+            f"{report.measure} ({result.method}, k={result.k}): "
+            f"{shown['estimate']:.3f} [{shown['ci_low']:.3f}, {shown['ci_high']:.3f}], "
+            f"p={result.p:.4f}; 95% prediction interval {prediction}; "
+            f"tau²{log}={result.tau2:.4f}, I²={result.i2:.1f}%, "
             f"Q={result.q:.3f} (df {result.q_df}, p={result.q_p:.4f})"
         )
-    for effect in report.included:
+        if result.fallback_reason:
+            console.print(f"[bold]Note:[/] {escape(result.fallback_reason)}.")
+    for effect in data["included"]:
+        estimate, low, high = effect["shown"]
         console.print(
-            f"  in:  {effect.study_id} {effect.yi:.3f} (var {effect.vi:.4f}) "
-            f"from {effect.derived_from}"
+            f"  in:  {escape(effect['study_id'])} {estimate:.3f} [{low:.3f}, {high:.3f}] "
+            f"from {escape(effect['derived_from'])}"
         )
     for excluded in report.excluded:
-        console.print(f"  out: {excluded['study_id']}: {escape(excluded['reason'])}")
+        console.print(f"  out: {escape(excluded['study_id'])}: {escape(excluded['reason'])}")
+    for note in report.notes:
+        console.print(f"  {escape(note)}")
 
 
 @evidence_app.command("publish")

@@ -191,7 +191,7 @@ def analyze_command(
 @handle_errors
 def series_command(
     outcome: Annotated[str | None, typer.Option(help="Outcome to pool.")] = None,
-    method: Annotated[str, typer.Option(help="dl (DerSimonian-Laird) or pm (Paule-Mandel).")] = (
+    method: Annotated[str, typer.Option(help="dl (DerSimonian-Laird), pm (Paule-Mandel) or reml.")] = (
         "dl"
     ),
     db: DbOption = None,
@@ -211,5 +211,7 @@ def series_command(
     console.print(
         f"{data['trials']} trials of {data['outcome']} ({data['method']}): average LDN - "
         f"placebo {data['mean_effect']:.2f} (95% CI {data['ci'][0]:.2f} to {data['ci'][1]:.2f}); "
-        f"between-patient SD tau {data['tau']:.2f}, I² {100 * data['i2']:.0f}%."
+        f"between-patient SD tau {data['tau']:.2f}, I² {data['i2']:.0f}%."
     )
+    if data["fallback_reason"]:
+        console.print(f"[bold]Note:[/] {data['fallback_reason']}.")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from .. import svgcore
-from .meta import Effect, MetaResult
+from ..stats.random_effects import MetaResult
+from .meta import Effect
 
 PLOT_W = 350
 NUMBER_W = 190

@@ -7,13 +7,24 @@ reader sees what was left out instead of a silently smaller analysis.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.evidence import Catalogue
 from ..errors import NotFound
-from .meta import Effect, MetaResult, Method, NotPoolable, effect_from_input, random_effects
+from ..stats.random_effects import MetaResult, random_effects
+from .meta import RATIO_MEASURES, Effect, NotPoolable, effect_from_input
+
+MEASURE_NAMES = {
+    "RR": "risk ratio",
+    "OR": "odds ratio",
+    "HR": "hazard ratio",
+    "MD": "mean difference",
+    "SMD": "standardised mean difference (Hedges' g)",
+}
 
 
 @dataclass
@@ -27,12 +38,43 @@ class MetaReport:
     not_pooled_reason: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def ratio(self) -> bool:
+        """Ratio measures are pooled on the log scale and shown back as ratios."""
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def scale(self) -> str:
+        """What the shown numbers are, in words a reader can check."""
+        name = MEASURE_NAMES.get(self.measure or "", self.measure or "effect")
+        if self.ratio:
+            return f"{name} (pooled on the log scale, shown as ratios; 1 = no difference)"
+        return f"{name} (0 = no difference)"
+
+    def shown(self, value: float | None) -> float | None:
+        """A value on the analysis scale as a reader sees it (exp for ratio measures)."""
+        if value is None:
+            return None
+        return math.exp(value) if self.ratio else value
+
     def as_dict(self) -> dict[str, Any]:
+        result = self.result
         return {
             "outcome_id": self.outcome_id,
             "measure": self.measure,
+            "measure_name": MEASURE_NAMES.get(self.measure or "", self.measure),
             "method": self.method,
-            "result": self.result.as_dict() if self.result else None,
+            "ratio": self.ratio,
+            "scale": self.scale,
+            "result": result.as_dict() if result else None,
+            "shown": (
+                {
+                    key: self.shown(getattr(result, key))
+                    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
+                }
+                if result
+                else None
+            ),
             "not_pooled_reason": self.not_pooled_reason,
             "included": [
                 {
@@ -43,6 +85,7 @@ class MetaReport:
                     "vi": e.vi,
                     "ci_low": e.ci[0],
                     "ci_high": e.ci[1],
+                    "shown": [self.shown(e.yi), self.shown(e.ci[0]), self.shown(e.ci[1])],
                     "derived_from": e.derived_from,
                     "notes": list(e.notes),
                 }
@@ -53,7 +96,7 @@ class MetaReport:
         }
 
 
-def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REML") -> MetaReport:
+def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: str = "REML") -> MetaReport:
     """Random-effects pooling of every catalogue study that reports ``outcome_id``."""
     candidates = [
         (study, entry)
@@ -89,6 +132,12 @@ def pool_outcome(catalogue: Catalogue, outcome_id: str, *, method: Method = "REM
                 (*effect.notes, "crossover trial"),
             )
         effects.append(effect)
+    return pool_effects(report, effects, method=method)
+
+
+def pool_effects(report: MetaReport, effects: Sequence[Effect], *, method: str) -> MetaReport:
+    """Pool ``effects`` of the most common measure into ``report``; the others are listed as
+    excluded with the reason. Shared by the catalogue and by a user's own CSV of studies."""
     if effects:
         report.measure = Counter(e.measure for e in effects).most_common(1)[0][0]
         for effect in effects:

@@ -23,8 +23,7 @@ from ..errors import Problem, ValidationFailed
 from . import html, mirror, views
 from .catalogue import outcome_ids
 from .forest import forest_svg
-from .meta import RATIO_MEASURES
-from .pooling import pool_outcome
+from .pooling import MetaReport, pool_outcome
 
 
 def _slug(text: str) -> str:
@@ -40,10 +39,17 @@ class PublishReport:
         return {"directory": str(self.directory), "pages": len(self.pages), "files": self.pages}
 
 
-def meta_page_data(catalogue: Catalogue, outcome_id: str) -> tuple[dict, str]:
-    """The data of a pooled-outcome page and its forest plot SVG."""
-    report = pool_outcome(catalogue, outcome_id)
-    ratio = report.measure in RATIO_MEASURES
+def meta_page_data(
+    catalogue: Catalogue, outcome_id: str, *, method: str = "REML"
+) -> tuple[dict, str]:
+    """The data of a pooled-outcome page and its forest plot SVG, by the chosen method."""
+    return report_page_data(pool_outcome(catalogue, outcome_id, method=method))
+
+
+def report_page_data(report: MetaReport) -> tuple[dict, str]:
+    """A pooled report's page data and its forest plot, drawn from that same report (so the
+    plot always shows the method the numbers came from)."""
+    ratio = report.ratio
     axis = f"{report.measure or 'effect'} ({'log scale' if ratio else 'difference'})"
     svg = (
         forest_svg(
@@ -51,7 +57,7 @@ def meta_page_data(catalogue: Catalogue, outcome_id: str) -> tuple[dict, str]:
             report.result,
             axis_label=axis,
             ratio=ratio,
-            title=f"Forest plot: {outcome_id}",
+            title=f"Forest plot: {report.outcome_id}",
         )
         if report.included
         else ""

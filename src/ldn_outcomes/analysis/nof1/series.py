@@ -1,12 +1,11 @@
 """Pooling a series of n-of-1 trials: random-effects meta-analysis of per-patient effects.
 
 Each patient contributes their mean LDN-minus-placebo difference and its squared standard
-error (from the paired t on period means). The average effect and the between-patient
-variance tau^2 come from :func:`statsmodels.stats.meta_analysis.combine_effects` with the
-DerSimonian-Laird estimator (default) or Paule-Mandel ("pm"). REML is not offered by
-statsmodels' ``combine_effects``. The 95% prediction interval for a new patient follows
-Higgins, Thompson & Spiegelhalter 2009 (J R Stat Soc A 172:137-159):
-mean ± t_{k-2} * sqrt(tau^2 + se^2).
+error (from the paired t on period means). The average effect, the between-patient variance
+tau² (never negative), I² (in percent) and the 95% prediction interval for a new patient
+(Higgins, Thompson & Spiegelhalter 2009) come from the project's one random-effects
+implementation, :func:`ldn_outcomes.stats.random_effects.random_effects`, the same the evidence
+hub pools published studies with: DerSimonian-Laird (default here), Paule-Mandel or REML.
 """
 
 from __future__ import annotations
@@ -15,12 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.meta_analysis import combine_effects
 
 from ...errors import InsufficientData, Problem, ValidationFailed
-
-METHODS = {"dl": "DerSimonian-Laird", "pm": "Paule-Mandel"}
+from ...stats.random_effects import METHODS, MetaResult, random_effects
 
 
 @dataclass(frozen=True)
@@ -35,47 +31,93 @@ class PatientEffect:
 
 @dataclass(frozen=True)
 class SeriesResult:
+    """The pooled result (one :class:`MetaResult`) with the patients that went into it."""
+
     outcome: str
-    method: str
-    trials: int
-    mean_effect: float
-    standard_error: float
-    ci_low: float
-    ci_high: float
-    tau2: float
-    i2: float
-    q: float
-    prediction_low: float | None
-    prediction_high: float | None
-    fixed_effect: float
+    pooled: MetaResult
     per_patient: tuple[PatientEffect, ...]
 
+    @property
+    def method(self) -> str:
+        return self.pooled.method
+
+    @property
+    def trials(self) -> int:
+        return self.pooled.k
+
+    @property
+    def mean_effect(self) -> float:
+        return self.pooled.estimate
+
+    @property
+    def standard_error(self) -> float:
+        return self.pooled.se
+
+    @property
+    def ci_low(self) -> float:
+        return self.pooled.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.pooled.ci_high
+
+    @property
+    def tau2(self) -> float:
+        return self.pooled.tau2
+
+    @property
+    def i2(self) -> float:
+        """Percent, 0-100, as everywhere in the project."""
+        return self.pooled.i2
+
+    @property
+    def q(self) -> float:
+        return self.pooled.q
+
+    @property
+    def prediction_low(self) -> float | None:
+        return self.pooled.pi_low
+
+    @property
+    def prediction_high(self) -> float | None:
+        return self.pooled.pi_high
+
+    @property
+    def fixed_effect(self) -> float:
+        return self.pooled.fixed_effect
+
     def as_dict(self) -> dict[str, object]:
+        pooled = self.pooled
         return {
             "outcome": self.outcome,
-            "method": f"random-effects meta-analysis ({METHODS[self.method]})",
-            "trials": self.trials,
-            "mean_effect": self.mean_effect,
-            "standard_error": self.standard_error,
-            "ci": [self.ci_low, self.ci_high],
-            "tau2": self.tau2,
-            "tau": float(np.sqrt(self.tau2)),
-            "i2": self.i2,
-            "q": self.q,
+            "method": f"random-effects meta-analysis ({pooled.method_name})",
+            "fallback_reason": pooled.fallback_reason,
+            "trials": pooled.k,
+            "mean_effect": pooled.estimate,
+            "standard_error": pooled.se,
+            "ci": [pooled.ci_low, pooled.ci_high],
+            "tau2": pooled.tau2,
+            "tau": pooled.tau,
+            "i2": pooled.i2,
+            "i2_unit": "percent",
+            "q": pooled.q,
             "prediction_interval": (
-                [self.prediction_low, self.prediction_high]
-                if self.prediction_low is not None
-                else None
+                [pooled.pi_low, pooled.pi_high] if pooled.pi_low is not None else None
             ),
-            "fixed_effect": self.fixed_effect,
+            "fixed_effect": pooled.fixed_effect,
             "per_patient": [p.__dict__ for p in self.per_patient],
         }
 
 
 def pool(effects: Sequence[PatientEffect], method: str = "dl") -> SeriesResult:
-    if method not in METHODS:
+    if method.upper() not in METHODS:
         raise ValidationFailed(
-            Problem("nof1_series", "method", f"must be one of {', '.join(METHODS)}", value=method)
+            Problem(
+                "nof1_series",
+                "method",
+                f"must be one of {', '.join(m.lower() for m in METHODS)}",
+                value=method,
+            )
         )
     outcomes = {e.outcome for e in effects}
     if len(outcomes) > 1:
@@ -92,31 +134,7 @@ def pool(effects: Sequence[PatientEffect], method: str = "dl") -> SeriesResult:
         raise InsufficientData(
             f"pooling needs at least 2 analysed trials with a standard error (got {len(usable)})"
         )
-    effect = np.array([e.effect for e in usable])
-    variance = np.array([e.standard_error**2 for e in usable])
-    result = combine_effects(effect, variance, method_re=method)
-    _, (re_low, re_high), _, _ = result.conf_int(use_t=False)  # (fe, re, fe wls, re wls)
-    k = len(usable)
-    se = float(result.sd_eff_w_re)
-    prediction: tuple[float, float] | tuple[None, None]
-    if k >= 3:
-        half = stats.t.ppf(0.975, k - 2) * np.sqrt(result.tau2 + se**2)
-        prediction = (float(result.mean_effect_re - half), float(result.mean_effect_re + half))
-    else:
-        prediction = (None, None)
-    return SeriesResult(
-        outcome=usable[0].outcome,
-        method=method,
-        trials=k,
-        mean_effect=float(result.mean_effect_re),
-        standard_error=se,
-        ci_low=float(re_low),
-        ci_high=float(re_high),
-        tau2=float(result.tau2),
-        i2=float(result.i2),
-        q=float(result.q),
-        prediction_low=prediction[0],
-        prediction_high=prediction[1],
-        fixed_effect=float(result.mean_effect_fe),
-        per_patient=tuple(usable),
+    pooled = random_effects(
+        [e.effect for e in usable], [e.standard_error**2 for e in usable], method=method
     )
+    return SeriesResult(outcome=usable[0].outcome, pooled=pooled, per_patient=tuple(usable))
