@@ -16,7 +16,8 @@ from ldn_outcomes.evidence.forest import (
     forest_plot,
     forest_svg,
 )
-from ldn_outcomes.evidence.meta import Effect, random_effects
+from ldn_outcomes.evidence.meta import Effect
+from ldn_outcomes.stats.random_effects import random_effects
 
 SVG = "{http://www.w3.org/2000/svg}"
 

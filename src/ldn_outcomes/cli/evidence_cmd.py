@@ -15,15 +15,15 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
-from ..stats.random_effects import METHODS
 from ..evidence import catalogue as cat
 from ..evidence import mirror, views
 from ..evidence.ctgov import CtGovClient
 from ..evidence.pooling import MetaReport, pool_outcome
 from ..evidence.publish import publish_site, report_page_data
-from ..evidence.user_studies import pool_csv
 from ..evidence.pubmed import PubMedClient
 from ..evidence.sync import ImportReport, import_files, sync
+from ..evidence.user_studies import pool_csv
+from ..stats.random_effects import METHODS
 from .common import (
     DbOption,
     JsonOption,
@@ -320,7 +320,7 @@ def _print_meta(report: MetaReport, data: dict) -> None:
     for effect in data["included"]:
         estimate, low, high = effect["shown"]
         console.print(
-            f"  in:  {escape(effect['study_id'])} {estimate:.3f} [{low:.3f}, {high:.3f}] "
+            f"  in:  {escape(effect['label'])} {estimate:.3f} [{low:.3f}, {high:.3f}] "
             f"from {escape(effect['derived_from'])}"
         )
     for excluded in report.excluded:

@@ -191,9 +191,9 @@ def analyze_command(
 @handle_errors
 def series_command(
     outcome: Annotated[str | None, typer.Option(help="Outcome to pool.")] = None,
-    method: Annotated[str, typer.Option(help="dl (DerSimonian-Laird), pm (Paule-Mandel) or reml.")] = (
-        "dl"
-    ),
+    method: Annotated[
+        str, typer.Option(help="dl (DerSimonian-Laird), pm (Paule-Mandel) or reml.")
+    ] = ("dl"),
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -223,6 +223,4 @@ def _from_estimate(
     effect = effect_from_input(
         study, label, measure, None, {"estimate": estimate, "ci95": [low, high]}
     )
-    return Effect(
-        effect.study_id, label, measure, effect.yi, effect.vi, "estimate and 95% CI"
-    )
+    return Effect(effect.study_id, label, measure, effect.yi, effect.vi, "estimate and 95% CI")

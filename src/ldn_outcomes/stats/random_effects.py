@@ -13,8 +13,9 @@ Model: y_i = mu + u_i + e_i, u_i ~ N(0, tau²), e_i ~ N(0, v_i) (Viechtbauer 201
       tau²_{t+1} = max(0, tau²_t + (y' P P y - tr P) / tr(P P)),  P = W - W 1 1' W / 1' W 1,
       W = diag(1 / (v_i + tau²_t)),   SE(tau²) = sqrt(2 / tr(P P)).
 
-  Fisher scoring can oscillate without settling in ``max_iter`` steps; it is then retried with
-  shorter steps (1/2, then 1/4). If none settles it never returns silently: the result falls back to Paule–Mandel and says so (``method``, ``requested_method``,
+  Fisher scoring can oscillate without settling in ``max_iter`` steps; it is then retried
+  with shorter steps (1/2, then 1/4). If none settles it never returns silently: the result
+  falls back to Paule–Mandel and says so (``method``, ``requested_method``,
   ``fallback_reason``), and every page and command that shows a result shows that reason.
 
 Heterogeneity as in metafor: Q = sum w_i (y_i - mu_FE)², the typical sampling variance
