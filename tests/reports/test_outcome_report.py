@@ -66,3 +66,29 @@ def test_outcome_forest_leaves_out_rows_without_a_usable_ratio() -> None:
     assert "kept" in texts
     assert not {"no interval", "not a ratio", "infinite"} & set(texts)
     assert forest_chart(rows[1:], "Ratios") == ""
+
+
+def test_text_from_the_data_is_escaped_and_attributes_are_quoted() -> None:
+    """The report is rendered by an autoescaping template: a label, note, caveat or method
+    carrying markup shows as text, and section ids are quoted attributes."""
+    from ldn_outcomes.analysis.results import AnalysisResult, Estimate
+
+    hostile = '<script>alert("x")</script>'
+    result = AnalysisResult(
+        name="labs",
+        method=f"method {hostile}",
+        population={"people <b>": 3},
+        estimates=[Estimate(hostile, 1.5, 1.0, 2.0, "value", n=3, note=hostile)],
+        caveats=[hostile],
+    )
+    page = render_outcome_report({"labs": result}, AnalysisPlan())
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page
+    assert '<h2 id="labs">' in page
+
+
+def test_the_report_inlines_the_one_stylesheet(html) -> None:
+    from ldn_outcomes import templating
+
+    assert f"<style>{templating.stylesheet()}</style>" in html
+    assert '<main class="report">' in html

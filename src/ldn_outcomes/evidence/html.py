@@ -12,13 +12,15 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from .. import templating
 from ..domain.evidence import ChangeEvent
+
+#: The hub's page templates (``evidence/templates``) in the one environment, as ``hub/...``.
+templating.add_templates("ldn_outcomes.evidence", prefix="hub")
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -64,44 +66,19 @@ class Links:
         return f"{self.root}evidence.css" if self.static else f"{self.root}evidence/evidence.css"
 
 
-def _number(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("ldn_outcomes.evidence", "templates"),
-        autoescape=select_autoescape(["html", "xml"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _number
-    env.filters["label"] = lambda v: (v or "").replace("_", " ")
-    env.tests["url"] = lambda v: isinstance(v, str) and v.startswith(("http://", "https://"))
-    return env
-
-
-_ENV = _environment()
-
-
 def stylesheet() -> str:
-    return (
-        resources.files("ldn_outcomes.evidence")
-        .joinpath("templates/evidence.css")
-        .read_text(encoding="utf-8")
-    )
+    """The project's one stylesheet (written as ``evidence.css`` beside the static site)."""
+    return templating.stylesheet()
 
 
 def render_page(
     template: str, data: dict[str, Any], links: Links, *, layout: str = "base.html", **extra: Any
 ) -> str:
-    """A whole page (``base.html``) or, for the web layout to wrap, its body only
-    (``layout="fragment.html"``)."""
-    return _ENV.get_template(template).render(data=data, links=links, layout=layout, **extra)
+    """A whole page (``base.html``, which extends the project's one layout) or, for the web
+    layout to wrap, its body only (``layout="fragment.html"``)."""
+    return templating.render(
+        f"hub/{template}", data=data, links=links, layout=f"hub/{layout}", **extra
+    )
 
 
 def render_evidence_index(

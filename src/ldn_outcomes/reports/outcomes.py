@@ -4,6 +4,10 @@ Order follows the issue: the headline contrast (naive vs matched), the bias diag
 any result, then each analysis with its method, population, numbers with intervals, and caveats
 in plain language. A result whose diagnostics failed is shown with that warning, not as a
 finding; an analysis without enough data says what is missing.
+
+The page is one dict rendered by ``reports/templates/outcomes.html`` in the project's one Jinja
+environment (autoescaped, so nothing here escapes by hand), extending the shared layout with the
+shared stylesheet inlined; the charts are SVG strings built by ``outcome_charts``.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
+from markupsafe import Markup
+
+from .. import templating
 from ..analysis.outcomes.relapses import NAIVE_KEY
 from ..analysis.plan import AnalysisPlan
 from ..analysis.results import AnalysisResult, Estimate
 from .outcome_charts import balance_chart, forest_chart, line_chart, survival_chart
+
+templating.add_templates("ldn_outcomes.reports", prefix="reports")
 
 TITLES = {
     "relapses": "Relapses before and after starting LDN",
@@ -67,18 +75,6 @@ PLAIN = {
         "cannot work (a negative control) come out as 'no effect' with the same method?"
     ),
 }
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;
-color:#1b1f23;line-height:1.5}
-h1{font-size:1.7em}h2{margin-top:2em;border-bottom:1px solid #d0d7de}
-table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.92em}
-td,th{border-bottom:1px solid #d0d7de;padding:.3em .5em;text-align:left;vertical-align:top}
-.warn{background:#fff4e5;border-left:4px solid #a63d00;padding:.5em 1em;margin:.5em 0}
-.ok{background:#eaf5ea;border-left:4px solid #1f6f3f;padding:.5em 1em;margin:.5em 0}
-.none{background:#f2f2f2;border-left:4px solid #6a737d;padding:.5em 1em;margin:.5em 0}
-.head{font-size:1.15em}.small{font-size:.85em;color:#57606a}figure{margin:1em 0}
-svg{max-width:100%;height:auto}
-"""
 
 
 def _fmt(value: float | None, scale: str) -> str:
@@ -99,34 +95,39 @@ def estimate_text(e: Estimate) -> str:
     return f"{_fmt(e.value, e.scale)}{ci}"
 
 
-def _table(result: AnalysisResult, limit: int = 40) -> str:
-    rows = "".join(
-        f"<tr><td>{escape(e.label)}</td><td>{escape(estimate_text(e))}</td>"
-        f"<td>{'' if e.n is None else e.n}</td><td class=small>{escape(e.note)}</td></tr>"
-        for e in result.estimates[:limit]
+def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str, Any]:
+    """What one analysis's section shows, as plain values for the template."""
+    section: dict[str, Any] = {
+        "id": name,
+        "title": TITLES[name],
+        "plain": PLAIN[name],
+        "missing": result.message if result.status == "insufficient_data" else None,
+    }
+    if section["missing"] is not None:
+        return section
+    passed = result.details.get("passed") if name == "diagnostics" else None
+    section.update(
+        warnings=[{"kind": w.kind.__name__, "message": w.message} for w in result.warnings],
+        passed=None if name != "diagnostics" else bool(passed),
+        population=[
+            f"{key.replace('_', ' ')}: "
+            + (f"{value:,.1f}" if isinstance(value, float) else str(value))
+            for key, value in result.population.items()
+        ],
+        rows=[
+            {
+                "label": e.label,
+                "value": estimate_text(e),
+                "n": "" if e.n is None else e.n,
+                "note": e.note,
+            }
+            for e in result.estimates[:40]
+        ],
+        charts=Markup(_charts(name, result, plan)),
+        caveats=list(result.caveats),
+        method=result.method,
     )
-    return (
-        "<table><tr><th>estimate</th><th>value (95% CI)</th><th>n</th><th>note</th></tr>"
-        f"{rows}</table>"
-    )
-
-
-def _status_box(result: AnalysisResult) -> str:
-    if result.status == "insufficient_data":
-        return f'<p class="none"><strong>No result:</strong> {escape(result.message)}</p>'
-    parts = [
-        f'<p class="warn"><strong>{escape(w.kind.__name__)}:</strong> {escape(w.message)}</p>'
-        for w in result.warnings
-    ]
-    return "".join(parts)
-
-
-def _population(result: AnalysisResult) -> str:
-    items = []
-    for key, value in result.population.items():
-        shown = f"{value:,.1f}" if isinstance(value, float) else escape(str(value))
-        items.append(f"{escape(key.replace('_', ' '))}: {shown}")
-    return f'<p class="small">Population: {"; ".join(items)}</p>' if items else ""
+    return section
 
 
 def _charts(name: str, result: AnalysisResult, plan: AnalysisPlan) -> str:
@@ -188,14 +189,11 @@ def _forest(results: Mapping[str, AnalysisResult]) -> str:
     return forest_chart(rows, "Effect estimates (ratios)")
 
 
-def _headline(results: Mapping[str, AnalysisResult]) -> str:
+def _headline(results: Mapping[str, AnalysisResult]) -> dict[str, Any]:
     rel = results.get("relapses")
     diag = results.get("diagnostics")
     if rel is None or rel.status == "insufficient_data":
-        return (
-            '<p class="none">Too little data for the headline comparison: '
-            f"{escape(rel.message if rel else 'no relapse analysis')}</p>"
-        )
+        return {"missing": rel.message if rel else "no relapse analysis"}
     rows = [
         {
             "label": e.label,
@@ -213,18 +211,13 @@ def _headline(results: Mapping[str, AnalysisResult]) -> str:
             )
     naive = rel.find(NAIVE_KEY)
     adjusted = rel.headline
-    text = ""
-    if naive is not None and adjusted is not None and adjusted is not naive:
-        text = (
-            f"<p class=head>Counting relapses before and after the start, LDN users had "
-            f"<strong>{estimate_text(naive)}</strong> times the relapse rate after "
-            f"starting. Comparing their relapse rate after the start with that of matched "
-            f"people who had a similar recent course but did not start (after the same "
-            f"date), the ratio is <strong>{estimate_text(adjusted)}</strong>. "
-            "The difference between the two is what self-selection and "
-            "regression to the mean produce on their own.</p>"
-        )
-    return text + forest_chart(rows, "Naive versus adjusted relapse rate ratios")
+    contrast = naive is not None and adjusted is not None and adjusted is not naive
+    return {
+        "missing": None,
+        "naive": estimate_text(naive) if contrast and naive else None,
+        "adjusted": estimate_text(adjusted) if contrast and adjusted else None,
+        "chart": Markup(forest_chart(rows, "Naive versus adjusted relapse rate ratios")),
+    }
 
 
 def render_outcome_report(
@@ -235,7 +228,6 @@ def render_outcome_report(
 ) -> str:
     """The whole report as one HTML string."""
     generated = generated or dt.datetime.now(dt.UTC)
-    sections = []
     order = [
         "diagnostics",
         "relapses",
@@ -246,51 +238,14 @@ def render_outcome_report(
         "adverse_events",
         "labs",
     ]
-    for name in order:
-        result = results.get(name)
-        if result is None:
-            continue
-        body = [
-            f"<h2 id={name}>{escape(TITLES[name])}</h2>",
-            f"<p>{escape(PLAIN[name])}</p>",
-            _status_box(result),
-        ]
-        if result.status != "insufficient_data":
-            if name == "diagnostics":
-                passed = result.details.get("passed")
-                body.append(
-                    '<p class="ok">All bias checks passed.</p>'
-                    if passed
-                    else '<p class="warn">At least one bias check failed: the matched '
-                    "results below are shown with a warning, not as findings.</p>"
-                )
-            body += [_population(result), _table(result), _charts(name, result, plan)]
-            if result.caveats:
-                body.append(
-                    "<p><strong>Keep in mind:</strong></p><ul>"
-                    + "".join(f"<li>{escape(c)}</li>" for c in result.caveats)
-                    + "</ul>"
-                )
-            body.append(f'<p class="small">Method: {escape(result.method)}</p>')
-        sections.append("".join(body))
-    timing = ""
-    if timings:
-        timing = (
-            "<p class=small>Run time (s): "
-            + ", ".join(f"{escape(k)} {v:.2f}" for k, v in timings.items())
-            + "</p>"
-        )
-    return (
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>LDN outcomes report</title><style>{CSS}</style></head><body>"
-        "<h1>Does LDN work? What this registry can and cannot say</h1>"
-        "<p>Every number comes with its 95% confidence interval (the range of values compatible "
-        "with the data), how it was computed, and what could make it wrong. This is "
-        "observational data, not a randomised trial.</p>"
-        f"<h2>The headline: how a naive reading fools us</h2>{_headline(results)}"
-        f"<h2>All effect estimates</h2>{_forest(results)}"
-        + "".join(sections)
-        + f"<hr><p class=small>Analysis plan hash {escape(plan.plan_hash)}; generated "
-        f"{escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}.</p>{timing}</body></html>"
+    sections = [_section(name, results[name], plan) for name in order if name in results]
+    return templating.render(
+        "reports/outcomes.html",
+        css=Markup(templating.stylesheet()),
+        headline=_headline(results),
+        forest=Markup(_forest(results)),
+        sections=sections,
+        plan_hash=plan.plan_hash,
+        generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        timings=list((timings or {}).items()),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from .. import templating
 from ..errors import LdnError, Problem, ValidationFailed
 from ..settings import Settings, load_settings
 from ..store.accounts import LoginThrottled
@@ -107,9 +107,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         ]
         return error_response(request, ValidationFailed(problems))
 
-    app.mount(
-        "/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static"
-    )
+    app.mount("/static", StaticFiles(directory=templating.static_directory()), name="static")
     for module in (
         health,
         public_pages,

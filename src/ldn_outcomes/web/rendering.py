@@ -1,4 +1,5 @@
-"""Jinja2 environment shared by every page; templates live in ``web/templates``.
+"""Web pages through the project's one Jinja environment (:mod:`ldn_outcomes.templating`);
+the web app's own templates live in ``web/templates`` and extend the shared ``layout.html``.
 
 A page is one dict: rendered as HTML by default, or as JSON on request (``?format=json``).
 The viewer (for the header and the sign-out form) and the CSRF token are added for HTML only.
@@ -6,7 +7,6 @@ The viewer (for the header and the sign-out form) and the CSRF token are added f
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
@@ -14,11 +14,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from .. import templating
 from .deps import wants_json
 
 #: Keys that only make sense to a template (form layouts); left out of the JSON rendering.
 TEMPLATE_ONLY = frozenset({"fields", "specs", "password_fields", "flash"})
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+templating.add_templates("ldn_outcomes.web")
+TEMPLATES = Jinja2Templates(env=templating.ENV)
 
 
 def render(
