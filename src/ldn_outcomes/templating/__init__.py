@@ -71,7 +71,8 @@ def add_templates(package: str, folder: str = "templates", *, prefix: str | None
     if prefix is None:
         root = ENV.loader
         assert isinstance(root, ChoiceLoader)
-        root.loaders.insert(len(root.loaders) - 1, loader)
+        *own, prefixed = root.loaders  # web templates go before the prefixed ones
+        root.loaders = [*own, loader, prefixed]
     else:
         _PREFIXED[prefix] = loader
     _ADDED.add(key)

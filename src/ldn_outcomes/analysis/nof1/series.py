@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class SeriesResult:
     def fixed_effect(self) -> float:
         return self.pooled.fixed_effect
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         pooled = self.pooled
         return {
             "outcome": self.outcome,
