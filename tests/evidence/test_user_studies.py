@@ -175,6 +175,8 @@ def test_cli_reports_csv_problems_with_line_and_exit_code_2(tmp_path: Path) -> N
     result = runner.invoke(app, ["evidence", "meta", "--csv", str(path)])
     assert result.exit_code == 2
     assert "bad.csv, row 2" in result.stderr and "ci_high" in result.stderr
+    result = runner.invoke(app, ["evidence", "meta", "--csv", str(path), "--outcome", "x"])
+    assert result.exit_code == 2 and "not both" in result.stderr
 
 
 def _csv_of_estimates(effects: list[float], variances: list[float]) -> str:

@@ -68,7 +68,7 @@ def test_minimum_detectable_effect_with_independent_days(rng: np.random.Generato
 def test_minimum_detectable_effect_delivers_the_power_it_states(
     pairs: int, rho: float, baseline_days: int
 ) -> None:
-    """Regression: the closed form promised 80% and delivered 66-79% (0.68, 0.71, 0.67 on these
+    """Regression: the closed form promised 80% and delivered 66-79% (0.67, 0.73, 0.67 on these
     designs in bench/bench_nof1_detectable.py). Baselines from the simulator's model (AR(1),
     rounded, 10% blanks), the effect computed from each, then the paired t's power at it with
     the true parameters: on average at least 0.78."""

@@ -274,6 +274,8 @@ def meta_command(
     """Random-effects meta-analysis of one outcome; studies left out are listed with why."""
     if method.upper() not in METHODS:
         raise ValidationFailed([], f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    if csv_file is not None and (outcome or list_outcomes):
+        raise ValidationFailed([], "give --csv or --outcome/--list, not both")
     if csv_file is not None:
         report = pool_csv(csv_file, method=method)
     else:
