@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ldn_outcomes.domain.access import Role
 from ldn_outcomes.domain.models import Consent
-from ldn_outcomes.reports import nof1_service as service
+from ldn_outcomes.services import nof1 as service
 from ldn_outcomes.settings import Settings
 from ldn_outcomes.store import accounts
 from ldn_outcomes.store.bulk import load_records

@@ -59,7 +59,7 @@ def test_a_failed_bulk_load_writes_nothing_and_keeps_indexes(
             text("SELECT name FROM sqlite_master WHERE type='index' ORDER BY name")
         ).all()
     with pytest.raises(sqlite3.IntegrityError):
-        bulk.load_frames(engine, frames, actor="test", source="test")
+        bulk.write_frames(engine, frames, actor="test", source="test")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM patients")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM questionnaires")).scalar() == 0

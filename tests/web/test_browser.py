@@ -58,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
     from argon2 import PasswordHasher
 
-    from ldn_outcomes.cli.demo import build_demo
+    from ldn_outcomes.services.demo import build_demo
     from ldn_outcomes.web.app import create_app
 
     saved = accounts.PASSWORD_HASHER

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..domain.nof1 import DEFAULT_PAIRS, DEFAULT_PERIOD_WEEKS, DEFAULT_WASHOUT_DAYS, OUTCOMES
-from ..reports import nof1_service as service
+from ..services import nof1 as service
 from ..settings import load_settings
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
 

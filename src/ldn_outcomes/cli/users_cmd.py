@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -24,11 +23,6 @@ token_app = typer.Typer(
 )
 users_app.add_typer(token_app, name="token")
 ACTOR = "cli"
-
-
-def generated_password() -> str:
-    """A random password to hand over once (about 96 bits)."""
-    return secrets.token_urlsafe(12)
 
 
 @contextmanager
@@ -62,7 +56,7 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Create an account; prints the initial password once."""
-    secret = password or generated_password()
+    secret = password or accounts.generated_password()
     with engine_scope(db) as engine:
         account = accounts.create_account(
             engine,
@@ -148,7 +142,7 @@ def reset_password(
     db: DbOption = None,
 ) -> None:
     """Reset a password (ends the account's sessions); prints a generated one once."""
-    secret = password or generated_password()
+    secret = password or accounts.generated_password()
     with engine_scope(db) as engine:
         accounts.set_password(engine, _account(engine, email).id, secret, actor=ACTOR)
     console.print(f"password reset for {email}")

@@ -15,7 +15,7 @@ each patient, true relapse and worsening counts, years at risk and on LDN, dropo
 
 Files and databases: :func:`write_csv_dir` writes ``<kind>.csv`` in the import layout plus
 ``truth.json`` (byte for byte the same for the same parameters); :func:`load_into_db` loads
-through ``store.bulk.load_frames`` (every registry rule checked, all or nothing).
+through ``store.bulk.write_frames`` (every registry rule checked, all or nothing).
 
 Model (details and sources in ``docs/simulator.md`` and :mod:`.params`): monthly steps over a
 window ending at a fixed end date; relapses with a rate by phase declining with disease

@@ -46,7 +46,7 @@ class SimulatedRegistry:
         return self._frames
 
     def db_frames(self) -> dict[str, pd.DataFrame]:
-        """Frames for ``store.bulk.load_frames`` (JSON columns as JSON text, no ids)."""
+        """Frames for ``store.bulk.write_frames`` (JSON columns as JSON text, no ids)."""
         return {kind: frame(table, self.context, "db", kind) for kind, table in self.tables.items()}
 
     def counts(self) -> dict[str, int]:

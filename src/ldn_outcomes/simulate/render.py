@@ -86,7 +86,7 @@ def csv_lines(table: Table, context: Context) -> list[str]:
 def frame(table: Table, context: Context, mode: Mode, kind: str = "") -> pd.DataFrame:
     """Table-layout frame: dates as ``datetime64[ns]``, blanks as None/NaT/NaN.
 
-    ``db``: JSON columns as JSON text (for ``store.bulk.load_frames``); ``analysis``: JSON
+    ``db``: JSON columns as JSON text (for ``store.bulk.write_frames``); ``analysis``: JSON
     columns as Python lists/dicts and an ``id`` column numbered from 1, like
     ``store.frames.read_frames`` returns.
     """

@@ -2,7 +2,7 @@
 
 Files: one ``<kind>.csv`` per record kind with the layout's header and cell formatting
 (``domain.layout``), plus ``truth.json``. The bytes depend only on the parameters and the seed.
-Database: through ``store.bulk.load_frames``, so every registry rule is checked and the load is
+Database: through ``store.bulk.write_frames``, so every registry rule is checked and the load is
 all or nothing.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ..domain.layout import columns
-from ..store.bulk import load_frames
+from ..store.bulk import write_frames
 from .registry import SimulatedRegistry
 from .render import csv_lines
 from .truth import write_truth
@@ -66,4 +66,4 @@ def load_into_db(
 ) -> dict[str, int]:
     """Load every simulated kind through the store's checked bulk path (all or nothing)."""
     source = f"simulation seed {registry.params.seed}"
-    return load_frames(engine, registry.db_frames(), actor=actor, source=source, progress=progress)
+    return write_frames(engine, registry.db_frames(), actor=actor, source=source, progress=progress)

@@ -128,6 +128,11 @@ def check_password_rules(password: str, field: str = "password") -> None:
         )
 
 
+def generated_password() -> str:
+    """A random password to hand over once (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
 # -- accounts ------------------------------------------------------------------------------
 def create_account(
     engine: Engine,
@@ -456,6 +461,7 @@ __all__ = [
     "digest",
     "end_session",
     "find_account",
+    "generated_password",
     "get_account",
     "is_linked",
     "link_patient",

@@ -5,7 +5,7 @@ Two entry points share one transaction discipline:
 * :func:`load_records` for validated domain records (file imports): each record gets its own
   audit row, references and duplicate ids are checked for the whole batch before anything is
   written, and every problem is reported with its file and row.
-* :func:`load_frames` for column-oriented data (the simulator, ~10 million rows): the same
+* :func:`write_frames` for column-oriented data (the simulator, ~10 million rows): the same
   rules are checked column-wise by :mod:`ldn_outcomes.store.frame_rules`, rows are written with
   the driver's fast paths, and one summary audit row per table records the load.
 """
@@ -213,7 +213,7 @@ def _drop_sqlite_indexes(cursor: Any, table: str) -> list[str]:
     return [sql for _, sql in rows]
 
 
-def load_frames(
+def write_frames(
     engine: Engine,
     frames: Mapping[str, pd.DataFrame],
     *,

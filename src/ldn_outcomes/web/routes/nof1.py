@@ -19,7 +19,7 @@ from ...domain.access import Role as AccessRole
 from ...domain.nof1 import Actor
 from ...domain.nof1 import Role as TrialRole
 from ...errors import NotFound, PermissionDenied, Problem, ValidationFailed
-from ...reports import nof1_service as service
+from ...services import nof1 as service
 from ..auth import Viewer, require
 from ..deps import EngineDep, SettingsDep
 from ..rendering import render

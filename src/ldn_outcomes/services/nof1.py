@@ -29,9 +29,9 @@ from ..domain.nof1 import (
     schedule,
 )
 from ..errors import InsufficientData, LdnError, PermissionDenied
+from ..reports import svg
+from ..reports.nof1_sheets import write_sheets
 from ..store.nof1_repo import NOf1Repository, TrialRecord
-from . import svg
-from .nof1_sheets import write_sheets
 
 CLI_ACTOR = Actor("cli", Role.ADMIN)
 PHARMACY_CLI_ACTOR = Actor("cli", Role.PHARMACY)
