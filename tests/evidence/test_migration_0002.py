@@ -31,12 +31,12 @@ def test_migration_matches_the_table_classes(tmp_path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from ldn_outcomes.store.tables import Base
+    from ldn_outcomes.store.schema import metadata
 
     engine = make_engine(f"sqlite:///{tmp_path / 'c.sqlite3'}")
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
     ours = [d for d in diff if "evidence_" in repr(d)]
     assert ours == []
     engine.dispose()

@@ -11,7 +11,8 @@ import datetime as dt
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .tables import Base
+from . import tables as _registry_tables  # noqa: F401  (the patients table referred to)
+from .base import Base
 
 
 class AccountRow(Base):

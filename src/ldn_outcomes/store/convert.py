@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.models import RECORD_TYPES, Record
-from .tables import ROW_TYPES, Base
+from .base import Base
+from .tables import ROW_TYPES
 
 #: Primary-key column of each record kind.
 KEYS: dict[str, str] = {

@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .tables import Base
+from .base import Base
 
 
 class EvidenceTrialRow(Base):

@@ -11,7 +11,8 @@ from decimal import Decimal
 from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .tables import Base
+from . import tables as _registry_tables  # noqa: F401  (the patients table referred to)
+from .base import Base
 
 
 class NOf1TrialRow(Base):

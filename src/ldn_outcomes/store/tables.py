@@ -17,25 +17,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Text,
     Time,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+from .base import Base
 
 
 def patient_fk() -> Mapped[str]:
@@ -203,5 +192,3 @@ ROW_TYPES: dict[str, type[Base]] = {
     "labs": LabRow,
     "consents": ConsentRow,
 }
-# Feature tables register themselves on Base.metadata when imported.
-from . import account_tables, evidence_tables, nof1_tables  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from ldn_outcomes.store.tables import Base
+from ldn_outcomes.store.schema import metadata
 
 config = context.config
 engine = config.attributes["engine"]
@@ -10,7 +10,7 @@ engine = config.attributes["engine"]
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
