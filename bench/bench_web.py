@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from ldn_outcomes.domain.access import Role
 from ldn_outcomes.domain.models import Consent
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
-from ldn_outcomes.store import accounts, migrate
+from ldn_outcomes.store import accounts, api_tokens, care_links, migrate, sign_in
 from ldn_outcomes.store.db import make_engine, normalise_url
 from ldn_outcomes.store.tables import QuestionnaireRow
 from ldn_outcomes.store.uow import UnitOfWork
@@ -117,7 +117,7 @@ def build(url: str, patients: int) -> dict[str, object]:
         engine, email="r@bench.invalid", role=Role.RESEARCHER, password=PASSWORD, actor="bench"
     )
     for pid in linked:
-        accounts.link_patient(engine, clinician.id, pid, actor="bench")
+        care_links.link_patient(engine, clinician.id, pid, actor="bench")
     account_ids = {"patient": patient.id, "clinician": clinician.id, "researcher": researcher.id}
     writers = []
     for i, pid in enumerate(ids[1 : WRITERS + 1]):
@@ -129,7 +129,7 @@ def build(url: str, patients: int) -> dict[str, object]:
             patient_id=pid,
             actor="bench",
         )
-        _token, plain = accounts.create_api_token(engine, account.id, "bench", actor="bench")
+        _token, plain = api_tokens.create_api_token(engine, account.id, "bench", actor="bench")
         writers.append((pid, plain))
     engine.dispose()
     return {
@@ -141,11 +141,11 @@ def build(url: str, patients: int) -> dict[str, object]:
     }
 
 
-def sign_in(url: str, built: dict) -> None:
+def fresh_sessions(url: str, built: dict) -> None:
     """Fresh one-hour sessions for the page part (a kept database may be older than that)."""
     engine = make_engine(url)
     built["sessions"] = {
-        name: accounts.create_session(engine, account_id, 3600)[0]
+        name: sign_in.create_session(engine, account_id, 3600)[0]
         for name, account_id in built["accounts"].items()
     }
     engine.dispose()
@@ -351,7 +351,7 @@ def main() -> None:
         server, base = start_server(url, args.workers)
         pages: dict[str, object] = {}
         if not args.writes_only:
-            sign_in(url, built)
+            fresh_sessions(url, built)
             pages = bench_pages(base, built, args.repeats, not args.skip_downloads)
             print(json.dumps(pages, indent=2))
         cpu_before, db_before = tree_cpu_seconds(server.pid), postgres_cpu_seconds()

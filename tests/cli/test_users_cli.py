@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.domain.models import Patient
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import accounts, api_tokens, sign_in
 from ldn_outcomes.store.db import make_engine
 from ldn_outcomes.store.uow import UnitOfWork
 
@@ -91,9 +91,9 @@ def test_users_add_list_link_tokens(db_url: str) -> None:
         "--json",
     )
     token = json.loads(out)
-    assert accounts.token_account(engine, token["token"]).email == "pat@example.org"
+    assert api_tokens.token_account(engine, token["token"]).email == "pat@example.org"
     assert ldn("users", "token", "revoke", str(token["id"]), "--db", db_url)[0] == 0
-    assert accounts.token_account(engine, token["token"]) is None
+    assert api_tokens.token_account(engine, token["token"]) is None
     code, out, _ = ldn("users", "token", "list", "--db", db_url, "--json")
     assert json.loads(out)[0]["revoked"] is True and "token" not in json.loads(out)[0]
     code, out, _ = ldn("users", "password", "--email", "pat@example.org", "--db", db_url)
@@ -115,7 +115,7 @@ def test_demo_build_prints_one_login_per_role(tmp_path) -> None:
     assert result["simulated"]["patients"] == 30
     engine = make_engine(url)
     login = next(x for x in result["logins"] if x["role"] == "patient")
-    account = accounts.authenticate(engine, login["email"], login["password"])
+    account = sign_in.authenticate(engine, login["email"], login["password"])
     assert account.patient_id == "DEMO-001"
     code, _, err = ldn("demo", "build", "--db", url, "--patients", "0")
     assert code != 0 and "already has accounts" in err

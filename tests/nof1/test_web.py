@@ -14,7 +14,7 @@ from ldn_outcomes.domain.access import Role
 from ldn_outcomes.domain.models import Consent
 from ldn_outcomes.services import nof1 as service
 from ldn_outcomes.settings import Settings
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import accounts, care_links, sign_in
 from ldn_outcomes.store.bulk import load_records
 from ldn_outcomes.store.tables import AuditRow
 from ldn_outcomes.web.app import create_app
@@ -99,10 +99,10 @@ def sessions(engine: Engine) -> dict[str, tuple[str, str]]:
             patient_id=pid,
             actor="test",
         )
-        out[name] = accounts.create_session(engine, account.id, 3600)
+        out[name] = sign_in.create_session(engine, account.id, 3600)
         if name == "clin":
             for linked in ("P1", "P2"):
-                accounts.link_patient(engine, account.id, linked, actor="test")
+                care_links.link_patient(engine, account.id, linked, actor="test")
     return out
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ldn_outcomes.domain.access import Role
 from ldn_outcomes.domain.models import Patient
 from ldn_outcomes.errors import DuplicateRecord, NotFound, ValidationFailed
-from ldn_outcomes.store import accounts, migrate
+from ldn_outcomes.store import accounts, api_tokens, care_links, migrate, sign_in
 from ldn_outcomes.store.account_tables import AccountRow
 from ldn_outcomes.store.db import make_engine
 from ldn_outcomes.store.tables import AuditRow
@@ -50,7 +50,7 @@ def test_password_is_stored_as_argon2id_and_never_audited(engine: Engine) -> Non
         for audit in audits:
             assert "long enough secret" not in str(audit.after)
             assert "argon2" not in str(audit.after)
-    assert accounts.authenticate(engine, "ann@example.org", "long enough secret").id == account.id
+    assert sign_in.authenticate(engine, "ann@example.org", "long enough secret").id == account.id
 
 
 def test_account_rules(engine: Engine) -> None:
@@ -83,30 +83,30 @@ def test_links_are_role_specific(engine: Engine) -> None:
     researcher = accounts.create_account(
         engine, email="r@x.org", role="researcher", password=None, actor="t"
     )
-    accounts.link_patient(engine, patient.id, "P1", actor="t")
-    accounts.link_patient(engine, clinician.id, "P1", actor="t")
+    care_links.link_patient(engine, patient.id, "P1", actor="t")
+    care_links.link_patient(engine, clinician.id, "P1", actor="t")
     assert accounts.get_account(engine, patient.id).patient_id == "P1"
-    assert accounts.linked_patient_ids(engine, clinician.id) == ["P1"]
-    assert accounts.care_status(engine, clinician.id, "P1", dt.date.today()) == (True, False)
+    assert care_links.linked_patient_ids(engine, clinician.id) == ["P1"]
+    assert care_links.care_status(engine, clinician.id, "P1", dt.date.today()) == (True, False)
     with pytest.raises(ValidationFailed):
-        accounts.link_patient(engine, researcher.id, "P1", actor="t")
+        care_links.link_patient(engine, researcher.id, "P1", actor="t")
     other = accounts.create_account(
         engine, email="p2@x.org", role="patient", password=None, actor="t"
     )
     with pytest.raises(DuplicateRecord):
-        accounts.link_patient(engine, other.id, "P1", actor="t")
-    accounts.unlink_patient(engine, clinician.id, "P1", actor="t")
-    assert accounts.linked_patient_ids(engine, clinician.id) == []
+        care_links.link_patient(engine, other.id, "P1", actor="t")
+    care_links.unlink_patient(engine, clinician.id, "P1", actor="t")
+    assert care_links.linked_patient_ids(engine, clinician.id) == []
 
 
 def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
     account = accounts.create_account(
         engine, email="x@y.org", role="admin", password=None, actor="t"
     )
-    token, _ = accounts.create_session(engine, account.id, 60)
-    assert accounts.session_account(engine, token) is not None
+    token, _ = sign_in.create_session(engine, account.id, 60)
+    assert sign_in.session_account(engine, token) is not None
     accounts.set_active(engine, account.id, False, actor="t")
-    assert accounts.session_account(engine, token) is None
+    assert sign_in.session_account(engine, token) is None
     accounts.set_active(engine, account.id, True, actor="t")
     with Session(engine) as session, session.begin():
         from ldn_outcomes.store.account_tables import WebSessionRow
@@ -120,8 +120,8 @@ def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
                 expires_at=accounts.now_utc() - dt.timedelta(seconds=1),
             )
         )
-    assert accounts.session_account(engine, "old") is None
-    assert accounts.purge_expired(engine) == 1
+    assert sign_in.session_account(engine, "old") is None
+    assert sign_in.purge_expired(engine) == 1
 
 
 def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -> None:
@@ -134,10 +134,10 @@ def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -
         for name in ("ann", "bob", "cy")
     }
     plain = {
-        name: accounts.create_api_token(engine, a.id, "script", actor="t")
+        name: api_tokens.create_api_token(engine, a.id, "script", actor="t")
         for name, a in made.items()
     }
-    accounts.revoke_api_token(engine, plain["bob"][0].id, actor="t")
+    api_tokens.revoke_api_token(engine, plain["bob"][0].id, actor="t")
     accounts.set_active(engine, made["cy"].id, False, actor="t")
     asked = [
         plain["ann"][1],
@@ -147,7 +147,7 @@ def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -
         plain["cy"][1],
         plain["ann"][1],
     ]
-    found = accounts.token_accounts(engine, asked)
+    found = api_tokens.token_accounts(engine, asked)
     assert [a.email if a else None for a in found] == [
         "ann@example.org",
         None,
@@ -156,9 +156,9 @@ def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -
         None,
         "ann@example.org",
     ]
-    assert accounts.token_accounts(engine, []) == []
-    assert accounts.token_account(engine, plain["ann"][1]) == found[0]
-    assert accounts.token_account(engine, plain["bob"][1]) is None
+    assert api_tokens.token_accounts(engine, []) == []
+    assert api_tokens.token_account(engine, plain["ann"][1]) == found[0]
+    assert api_tokens.token_account(engine, plain["bob"][1]) is None
 
 
 def test_throttle_window_passes(engine: Engine) -> None:
@@ -166,13 +166,13 @@ def test_throttle_window_passes(engine: Engine) -> None:
         engine, email="t@y.org", role="admin", password="long enough pw", actor="t"
     )
     start = accounts.now_utc()
-    for _ in range(accounts.MAX_FAILURES):
-        with pytest.raises(accounts.BadCredentials):
-            accounts.authenticate(engine, "t@y.org", "nope", now=start)
-    with pytest.raises(accounts.LoginThrottled):
-        accounts.authenticate(engine, "t@y.org", "long enough pw", now=start)
-    later = start + accounts.FAILURE_WINDOW + dt.timedelta(seconds=1)
-    assert accounts.authenticate(engine, "t@y.org", "long enough pw", now=later)
+    for _ in range(sign_in.MAX_FAILURES):
+        with pytest.raises(sign_in.BadCredentials):
+            sign_in.authenticate(engine, "t@y.org", "nope", now=start)
+    with pytest.raises(sign_in.LoginThrottled):
+        sign_in.authenticate(engine, "t@y.org", "long enough pw", now=start)
+    later = start + sign_in.FAILURE_WINDOW + dt.timedelta(seconds=1)
+    assert sign_in.authenticate(engine, "t@y.org", "long enough pw", now=later)
 
 
 def test_migration_0004_up_and_down(tmp_path) -> None:

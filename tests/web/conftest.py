@@ -21,7 +21,7 @@ from ldn_outcomes.domain.access import Role
 from ldn_outcomes.domain.models import Consent, EdssAssessment, Exposure, Patient, Relapse
 from ldn_outcomes.domain.validation import parse_record
 from ldn_outcomes.settings import Settings
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import accounts, care_links, sign_in
 from ldn_outcomes.store.uow import UnitOfWork
 from ldn_outcomes.web.app import create_app
 from ldn_outcomes.web.auth import SESSION_COOKIE
@@ -140,13 +140,13 @@ def make_world(engine: Engine, settings: Settings, passwords: bool = False) -> W
             actor="test",
         )
         world.accounts[name] = account
-        world.sessions[name] = accounts.create_session(engine, account.id, 3600)
+        world.sessions[name] = sign_in.create_session(engine, account.id, 3600)
     for clinician, pid in (
         ("clinician", "P-OWN"),
         ("clinician", "P-NOCARE"),
         ("clinician2", "P-OTHER"),
     ):
-        accounts.link_patient(engine, world.accounts[clinician].id, pid, actor="test")
+        care_links.link_patient(engine, world.accounts[clinician].id, pid, actor="test")
     return world
 
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from ldn_outcomes.settings import Settings
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import accounts, api_tokens, sign_in
 from ldn_outcomes.store.account_tables import ApiTokenRow, WebSessionRow
 from ldn_outcomes.store.tables import AuditRow
 from ldn_outcomes.web.app import create_app
@@ -78,7 +78,7 @@ def test_wrong_password_says_nothing_specific_and_throttles(
 ) -> None:
     make_world(engine, settings, passwords=True)
     client = _client(engine, settings)
-    for _ in range(accounts.MAX_FAILURES):
+    for _ in range(sign_in.MAX_FAILURES):
         response = _login(client, "patient@example.org", "wrong password!")
         assert response.status_code == 401
         assert "wrong e-mail or password" in response.text
@@ -89,11 +89,11 @@ def test_wrong_password_says_nothing_specific_and_throttles(
 
 def test_unknown_email_is_throttled_too(engine: Engine, settings: Settings) -> None:
     make_world(engine, settings)
-    for _ in range(accounts.MAX_FAILURES):
-        with pytest.raises(accounts.BadCredentials):
-            accounts.authenticate(engine, "nobody@example.org", "whatever", client="1.2.3.4")
-    with pytest.raises(accounts.LoginThrottled):
-        accounts.authenticate(engine, "nobody@example.org", "whatever", client="5.6.7.8")
+    for _ in range(sign_in.MAX_FAILURES):
+        with pytest.raises(sign_in.BadCredentials):
+            sign_in.authenticate(engine, "nobody@example.org", "whatever", client="1.2.3.4")
+    with pytest.raises(sign_in.LoginThrottled):
+        sign_in.authenticate(engine, "nobody@example.org", "whatever", client="5.6.7.8")
 
 
 def test_open_redirects_are_refused(engine: Engine, settings: Settings) -> None:
@@ -170,7 +170,7 @@ def test_password_change_checks_the_old_one_and_ends_other_sessions(
     assert changed.status_code == 200 and "Password changed" in changed.text
     assert client.get("/api/me").status_code == 200  # this session stays
     assert second.get("/api/me").status_code == 401  # the other one is gone
-    assert accounts.authenticate(engine, "patient@example.org", "a brand new passphrase")
+    assert sign_in.authenticate(engine, "patient@example.org", "a brand new passphrase")
 
 
 def test_api_tokens_are_hashed_at_rest_and_revocable(world) -> None:
@@ -189,7 +189,7 @@ def test_api_tokens_are_hashed_at_rest_and_revocable(world) -> None:
     bearer = world.client(None)
     me = bearer.get("/api/me", headers={"authorization": f"Bearer {plain}"})
     assert me.status_code == 200 and me.json()["via"] == "token"
-    token_id = accounts.list_api_tokens(world.engine, world.accounts["patient"].id)[0].id
+    token_id = api_tokens.list_api_tokens(world.engine, world.accounts["patient"].id)[0].id
     # another account cannot revoke it
     other = world.client("clinician")
     denied = other.post(

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from ldn_outcomes.domain.access import Role
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import api_tokens, sign_in
 from ldn_outcomes.web.app import create_app
 from ldn_outcomes.web.auth import CSRF_HEADER, SESSION_COOKIE, Policy, route_table
 
@@ -108,7 +108,7 @@ def test_authorization_matrix(world: World) -> None:
                 client.cookies.clear()
                 if role is not None:
                     # a fresh session each time: POST /logout must not end the next check's
-                    cookie, csrf = accounts.create_session(
+                    cookie, csrf = sign_in.create_session(
                         world.engine, world.accounts[role].id, 600
                     )
                     client.cookies.set(SESSION_COOKIE, cookie)
@@ -146,7 +146,7 @@ def _csrf_on_public(policy: Policy, response: object) -> bool:
 @pytest.mark.parametrize("variant", ["own", "other"])
 def test_api_tokens_follow_the_same_rules(world: World, variant: str) -> None:
     """Bearer tokens get exactly the access of their account (no CSRF needed, none granted)."""
-    _token, plain = accounts.create_api_token(
+    _token, plain = api_tokens.create_api_token(
         world.engine, world.accounts["patient"].id, "t", actor="test"
     )
     client = world.client(None)

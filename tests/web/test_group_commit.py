@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ldn_outcomes.domain.models import QuestionnaireResponse
 from ldn_outcomes.errors import ValidationFailed
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import api_tokens
 from ldn_outcomes.store.tables import AuditRow, QuestionnaireRow
 from ldn_outcomes.web.app import create_app
 from ldn_outcomes.web.views import parse_checkin
@@ -48,7 +48,7 @@ def _stored(engine: Engine) -> tuple[list[QuestionnaireRow], list[AuditRow]]:
 def test_one_invalid_checkin_among_concurrent_ones_gets_its_own_422(world: World) -> None:
     """Over HTTP: twelve concurrent posts with API tokens of two patients, one out of range."""
     tokens = {
-        name: accounts.create_api_token(
+        name: api_tokens.create_api_token(
             world.engine, world.accounts[name].id, "script", actor="test"
         )[1]
         for name in ("patient", "patient2")

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from ..domain.access import Role
 from ..errors import NotFound
-from ..store import accounts
+from ..store import accounts, api_tokens, care_links
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
 
 users_app = typer.Typer(
@@ -90,7 +90,7 @@ def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     rows = []
     with engine_scope(db) as engine:
         for a in accounts.list_accounts(engine):
-            linked = accounts.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
+            linked = care_links.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
             rows.append(
                 {
                     "id": a.id,
@@ -127,10 +127,10 @@ def link_patient(
     with engine_scope(db) as engine:
         account = _account(engine, email)
         if unlink:
-            accounts.unlink_patient(engine, account.id, patient, actor=ACTOR)
+            care_links.unlink_patient(engine, account.id, patient, actor=ACTOR)
             console.print(f"unlinked {email} from {patient}")
             return
-        accounts.link_patient(engine, account.id, patient, actor=ACTOR)
+        care_links.link_patient(engine, account.id, patient, actor=ACTOR)
     console.print(f"linked {email} ({account.role.value}) to patient {patient}")
 
 
@@ -160,7 +160,7 @@ def token_create(
 ) -> None:
     """Create an API token; the token is printed once and stored only as a hash."""
     with engine_scope(db) as engine:
-        token, plain = accounts.create_api_token(
+        token, plain = api_tokens.create_api_token(
             engine, _account(engine, email).id, name, actor=ACTOR
         )
     if json_output:
@@ -181,7 +181,7 @@ def token_revoke(
 ) -> None:
     """Revoke an API token at once."""
     with engine_scope(db) as engine:
-        accounts.revoke_api_token(engine, token_id, actor=ACTOR)
+        api_tokens.revoke_api_token(engine, token_id, actor=ACTOR)
     console.print(f"revoked token {token_id}")
 
 
@@ -195,7 +195,7 @@ def token_list(
     """List tokens (never their values)."""
     with engine_scope(db) as engine:
         owner = _account(engine, email).id if email else None
-        tokens = accounts.list_api_tokens(engine, owner)
+        tokens = api_tokens.list_api_tokens(engine, owner)
     rows = [
         {
             "id": t.id,

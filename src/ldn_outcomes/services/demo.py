@@ -29,7 +29,7 @@ from ..domain.models import (
 )
 from ..errors import ConfigurationError
 from ..simulate import SimulationParams, load_into_db, simulate_registry
-from ..store import accounts
+from ..store import accounts, care_links
 from ..store.uow import UnitOfWork
 
 DEMO_PATIENT = "DEMO-001"
@@ -259,5 +259,5 @@ def build_demo(
         logins.append({"role": role.value, "email": email, "password": secret})
         if role is Role.CLINICIAN:
             for pid in ("DEMO-001", "DEMO-002", "DEMO-003", *simulated):
-                accounts.link_patient(engine, account.id, pid, actor="demo")
+                care_links.link_patient(engine, account.id, pid, actor="demo")
     return {"simulated": counts, "hand_written_patients": 3, "logins": logins}

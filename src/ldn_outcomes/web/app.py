@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from .. import templating
 from ..errors import LdnError, Problem, ValidationFailed
 from ..settings import Settings, load_settings
-from ..store.accounts import LoginThrottled
 from ..store.db import make_engine
+from ..store.sign_in import LoginThrottled
 from .auth import NotAuthenticated
 from .deps import wants_json
 from .rendering import TEMPLATES

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..domain.access import Principal, Role, may_access_patient
 from ..errors import LdnError, PermissionDenied
-from ..store import accounts
+from ..store import api_tokens, care_links, sign_in
 from .coalesce import coalescer
 
 SESSION_COOKIE = "ldn_session"
@@ -100,7 +100,7 @@ def _bearer(request: Request) -> str | None:
 def _resolve_session(request: Request) -> Viewer:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        found = accounts.session_account(request.app.state.engine, cookie)
+        found = sign_in.session_account(request.app.state.engine, cookie)
         if found is not None:
             account, csrf = found
             return Viewer(account.principal, "session", csrf, cookie)
@@ -110,7 +110,7 @@ def _resolve_session(request: Request) -> Viewer:
 async def _token_viewer(engine: Engine, token: str) -> Viewer:
     """Tokens of concurrent API requests are looked up together: one thread hop and one
     indexed query for all of them (see :mod:`ldn_outcomes.web.coalesce`); never cached."""
-    lookup = coalescer(("api-tokens", engine), partial(accounts.token_accounts, engine))
+    lookup = coalescer(("api-tokens", engine), partial(api_tokens.token_accounts, engine))
     account = await lookup.submit(token)
     if account is None:
         raise NotAuthenticated("invalid or revoked API token")
@@ -151,7 +151,7 @@ def _check_patient(request: Request, principal: Principal, patient_id: str) -> N
     engine = request.app.state.engine
     linked, consent = False, False
     if principal.role is Role.CLINICIAN:
-        linked, consent = accounts.care_status(
+        linked, consent = care_links.care_status(
             engine, principal.account_id, patient_id, dt.date.today()
         )
     decision = may_access_patient(principal, patient_id, linked=linked, care_consent_active=consent)

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Role
 from ...errors import NotFound, ValidationFailed
-from ...store import accounts
+from ...store import accounts, api_tokens, sign_in
 from ..auth import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -151,9 +151,9 @@ async def login(
     client = request.client.host if request.client else "unknown"
     try:
         account = await run_in_threadpool(
-            accounts.authenticate, engine, email, password, client=client
+            sign_in.authenticate, engine, email, password, client=client
         )
-    except accounts.BadCredentials as failure:
+    except sign_in.BadCredentials as failure:
         return _login_page(
             request,
             settings,
@@ -162,9 +162,9 @@ async def login(
             next_path=_safe_next(next),
             status_code=401,
         )
-    await run_in_threadpool(accounts.purge_expired, engine)  # keep the tables small
+    await run_in_threadpool(sign_in.purge_expired, engine)  # keep the tables small
     token, _csrf = await run_in_threadpool(
-        accounts.create_session, engine, account.id, settings.session_max_age_seconds
+        sign_in.create_session, engine, account.id, settings.session_max_age_seconds
     )
     response = RedirectResponse(_safe_next(next) or HOME_BY_ROLE[account.role], status_code=303)
     response.set_cookie(
@@ -177,7 +177,7 @@ async def login(
 @router.post("/logout", include_in_schema=False)
 def logout(engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> Response:
     if viewer.session_token:
-        accounts.end_session(engine, viewer.session_token)
+        sign_in.end_session(engine, viewer.session_token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -185,7 +185,7 @@ def logout(engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> 
 
 def _account_page(request: Request, engine: object, viewer: Viewer, **extra: object) -> Response:
     assert viewer.principal is not None
-    tokens = accounts.list_api_tokens(engine, viewer.principal.account_id)  # type: ignore[arg-type]
+    tokens = api_tokens.list_api_tokens(engine, viewer.principal.account_id)  # type: ignore[arg-type]
     status = int(extra.pop("status_code", 200))  # type: ignore[call-overload]
     data = {
         "account": {
@@ -253,7 +253,7 @@ def create_token(
 ) -> Response:
     assert viewer.principal is not None
     try:
-        _token, plain = accounts.create_api_token(
+        _token, plain = api_tokens.create_api_token(
             engine, viewer.principal.account_id, name, actor=viewer.actor
         )
     except ValidationFailed as failure:
@@ -283,7 +283,7 @@ def revoke_token(
     assert viewer.principal is not None
     if not token_id.isdigit():
         raise NotFound("no such API token")
-    accounts.revoke_api_token(
+    api_tokens.revoke_api_token(
         engine, int(token_id), actor=viewer.actor, owner=viewer.principal.account_id
     )
     return _account_page(request, engine, viewer, flash="Token revoked.")

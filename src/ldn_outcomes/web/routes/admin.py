@@ -15,7 +15,7 @@ from ...domain.access import Role
 from ...domain.models import Site
 from ...domain.validation import parse_record
 from ...errors import DuplicateRecord, NotFound, Problem, ValidationFailed
-from ...store import accounts
+from ...store import accounts, care_links
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -72,7 +72,7 @@ def _accounts_page(
             "active": a.active,
             "linked": a.patient_id
             if a.role is Role.PATIENT
-            else len(accounts.linked_patient_ids(engine, a.id))  # type: ignore[arg-type]
+            else len(care_links.linked_patient_ids(engine, a.id))  # type: ignore[arg-type]
             if a.role is Role.CLINICIAN
             else None,
         }
@@ -140,7 +140,9 @@ async def link(request: Request, engine: EngineDep, viewer: Admin) -> Response:
     try:
         if account is None:
             raise ValidationFailed(Problem("account", "email", "no account with this e-mail"))
-        accounts.link_patient(engine, account.id, values.get("patient_id", ""), actor=viewer.actor)
+        care_links.link_patient(
+            engine, account.id, values.get("patient_id", ""), actor=viewer.actor
+        )
     except ValidationFailed as failure:
         return _accounts_page(
             request,

@@ -20,7 +20,7 @@ from ...domain.codes import ConsentScope
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
 from ...reports.patient_view import patient_detail
-from ...store import accounts
+from ...store import care_links
 from ...store.convert import row_to_record
 from ...store.tables import ConsentRow, PatientRow
 from ...store.uow import UnitOfWork
@@ -40,7 +40,7 @@ OwnPatient = Annotated[Viewer, require(Role.PATIENT, patient="patient_id")]
 
 def linked_patients(engine: Engine, account_id: int, query: str = "") -> list[dict[str, Any]]:
     """The clinician's linked patients with whether their care consent is active today."""
-    ids = accounts.linked_patient_ids(engine, account_id)
+    ids = care_links.linked_patient_ids(engine, account_id)
     needle = query.strip().lower()
     if needle:
         ids = [i for i in ids if needle in i.lower()]
@@ -192,7 +192,7 @@ def api_create_patient(
         if consent is not None:
             uow.registry.add(consent)
         uow.commit()
-    accounts.link_patient(
+    care_links.link_patient(
         engine, viewer.principal.account_id, record.patient_id, actor=viewer.actor
     )
     return stored.model_dump(mode="json")

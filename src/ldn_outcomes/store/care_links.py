@@ -1,0 +1,116 @@
+"""Links between accounts and registry patients: a patient account owns one registry patient,
+a clinician account is linked to the patients it cares for; every change audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain.access import Role, consent_active
+from ..domain.codes import ConsentScope
+from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
+from .account_tables import AccountRow, CareLinkRow
+from .accounts import audit_view, now_utc, require_patient
+from .audit import write_audit
+from .convert import row_to_record
+from .tables import ConsentRow
+
+
+def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
+    """Patient account: own this patient. Clinician account: care for this patient."""
+    with Session(engine) as session, session.begin():
+        row = session.get(AccountRow, account_id)
+        if row is None:
+            raise NotFound(f"no account with id {account_id}")
+        require_patient(session, patient_id)
+        if row.role == Role.PATIENT:
+            before = audit_view(row)
+            row.patient_id = patient_id
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DuplicateRecord(f"patient {patient_id} already has an account") from None
+            write_audit(
+                session,
+                actor=actor,
+                action="update",
+                table="accounts",
+                key=str(row.id),
+                before=before,
+                after=audit_view(row),
+            )
+        elif row.role == Role.CLINICIAN:
+            if session.get(CareLinkRow, (account_id, patient_id)) is None:
+                session.add(
+                    CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now_utc())
+                )
+                write_audit(
+                    session,
+                    actor=actor,
+                    action="create",
+                    table="care_links",
+                    key=f"{account_id}:{patient_id}",
+                    before=None,
+                    after={"account_id": account_id, "patient_id": patient_id},
+                )
+        else:
+            raise ValidationFailed(
+                Problem(
+                    "account",
+                    "role",
+                    "only patient and clinician accounts link to patients",
+                    value=row.role,
+                )
+            )
+
+
+def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
+    with Session(engine) as session, session.begin():
+        link = session.get(CareLinkRow, (account_id, patient_id))
+        if link is None:
+            raise NotFound(f"account {account_id} is not linked to patient {patient_id}")
+        session.delete(link)
+        write_audit(
+            session,
+            actor=actor,
+            action="delete",
+            table="care_links",
+            key=f"{account_id}:{patient_id}",
+            before={"account_id": account_id, "patient_id": patient_id},
+            after=None,
+        )
+
+
+def is_linked(engine: Engine, account_id: int, patient_id: str) -> bool:
+    with Session(engine) as session:
+        return session.get(CareLinkRow, (account_id, patient_id)) is not None
+
+
+def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(CareLinkRow.patient_id)
+                .where(CareLinkRow.account_id == account_id)
+                .order_by(CareLinkRow.patient_id)
+            )
+        )
+
+
+def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date) -> tuple[bool, bool]:
+    """(linked, care consent active on ``on``) for one clinician and one patient; the
+    consent rule is the domain's (``Consent.active_on``)."""
+    with Session(engine) as session:
+        linked = session.get(CareLinkRow, (account_id, patient_id)) is not None
+        if not linked:
+            return False, False
+        rows = session.scalars(
+            select(ConsentRow).where(
+                ConsentRow.patient_id == patient_id, ConsentRow.scope == ConsentScope.CARE.value
+            )
+        )
+        consents = [row_to_record("consents", row) for row in rows]
+    return True, consent_active(consents, ConsentScope.CARE, on)  # type: ignore[arg-type]
