@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ldn_outcomes.domain.access import (
+    ACCOUNT_ROLES,
     Principal,
     Role,
     consent_active,
@@ -54,3 +55,15 @@ def test_consent_is_active_from_given_until_withdrawn() -> None:
     assert consent_active([consent], ConsentScope.CARE, DAY)
     assert not consent_active([consent], ConsentScope.CARE, DAY + dt.timedelta(days=10))
     assert not include_in_research([consent], DAY)
+
+
+def test_one_audit_name_format_for_accounts_and_the_command_line() -> None:
+    assert clinician.audit_name == "account:2:clinician"
+    assert Principal.command_line().audit_name == "cli"
+    assert Principal.command_line(Role.PHARMACY).role is Role.PHARMACY
+
+
+def test_the_pharmacy_is_no_account_role_and_sees_no_records() -> None:
+    assert Role.PHARMACY not in ACCOUNT_ROLES
+    pharmacy = Principal.command_line(Role.PHARMACY)
+    assert not may_access_patient(pharmacy, "P1", linked=True, care_consent_active=True)

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
+from ldn_outcomes.domain.access import Principal, Role
 from ldn_outcomes.domain.models import DoseLog, Patient, QuestionnaireResponse
-from ldn_outcomes.domain.nof1 import Actor, Role, allocate, treatments
+from ldn_outcomes.domain.nof1 import allocate, treatments
 from ldn_outcomes.store.bulk import load_records
 
 SECRET = b"test-secret-for-sealing-0123456789"
-ADMIN = Actor("admin-1", Role.ADMIN)
-PHARMACY = Actor("pharm-1", Role.PHARMACY)
+ADMIN = Principal(1, "admin@test.invalid", Role.ADMIN)
+PHARMACY = Principal.command_line(Role.PHARMACY)
 
 
 def add_patient(engine: Engine, patient_id: str = "P1", clinician_id: str | None = None) -> None:

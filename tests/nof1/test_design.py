@@ -8,20 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ldn_outcomes.domain.access import Principal, Role
 from ldn_outcomes.domain.nof1 import (
-    Actor,
-    Role,
     Treatment,
     all_allocations,
     allocate,
-    check_can_view_trial,
-    check_unblinding,
     make_design,
     period_on,
     progress,
     schedule,
     treatments,
 )
+from ldn_outcomes.domain.nof1_blinding import check_can_view_trial, check_unblinding
 from ldn_outcomes.errors import PermissionDenied, ValidationFailed
 
 START = dt.date(2026, 1, 5)
@@ -131,12 +129,12 @@ def test_early_unblinding_is_refused_with_the_date() -> None:
 
 
 def test_who_may_see_a_trial() -> None:
-    check_can_view_trial(Actor("a", Role.PATIENT, "P1"), "P1", "C1")
-    check_can_view_trial(Actor("b", Role.CLINICIAN, "C1"), "P1", "C1")
+    check_can_view_trial(Principal(1, "a@x", Role.PATIENT, patient_id="P1"), "P1", "C1")
+    check_can_view_trial(Principal(2, "b@x", Role.CLINICIAN, clinician_id="C1"), "P1", "C1")
     with pytest.raises(PermissionDenied):
-        check_can_view_trial(Actor("c", Role.PATIENT, "P2"), "P1", "C1")
+        check_can_view_trial(Principal(3, "c@x", Role.PATIENT, patient_id="P2"), "P1", "C1")
     with pytest.raises(PermissionDenied):
-        check_can_view_trial(Actor("d", Role.CLINICIAN, "C2"), "P1", "C1")
+        check_can_view_trial(Principal(4, "d@x", Role.CLINICIAN, clinician_id="C2"), "P1", "C1")
 
 
 @settings(deadline=None)

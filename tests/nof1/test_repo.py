@@ -12,7 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
-from ldn_outcomes.domain.nof1 import Actor, Role, allocate, make_design
+from ldn_outcomes.domain.access import Principal, Role
+from ldn_outcomes.domain.nof1 import allocate, make_design
 from ldn_outcomes.errors import NotFound, PermissionDenied, ValidationFailed
 from ldn_outcomes.store import migrate
 from ldn_outcomes.store.db import make_engine
@@ -24,9 +25,9 @@ from ldn_outcomes.store.tables import AuditRow
 from .conftest import ADMIN, PHARMACY, SECRET, add_diary
 
 START = dt.date(2025, 1, 6)
-PATIENT_ACCOUNT = Actor("acc-p1", Role.PATIENT, "P1")
-CLINICIAN_ACCOUNT = Actor("acc-c1", Role.CLINICIAN, "C1")
-OTHER_CLINICIAN = Actor("acc-c2", Role.CLINICIAN, "C2")
+PATIENT_ACCOUNT = Principal(11, "p1@test.invalid", Role.PATIENT, patient_id="P1")
+CLINICIAN_ACCOUNT = Principal(12, "c1@test.invalid", Role.CLINICIAN, clinician_id="C1")
+OTHER_CLINICIAN = Principal(13, "c2@test.invalid", Role.CLINICIAN, clinician_id="C2")
 
 
 def design(seed: int = 42, **overrides):
@@ -35,7 +36,7 @@ def design(seed: int = 42, **overrides):
     return make_design(**values)
 
 
-def create(engine: Engine, d=None, actor: Actor = ADMIN):
+def create(engine: Engine, d=None, actor: Principal = ADMIN):
     with Session(engine) as session, session.begin():
         return NOf1Repository(session, SECRET).create(d or design(), actor)
 
@@ -116,9 +117,9 @@ def test_blinded_trial_lifecycle(engine: Engine, patient: str) -> None:
             "T1", PATIENT_ACCOUNT, end + dt.timedelta(days=1)
         )
     assert allocation == allocate(3, 42)
-    assert not record.blinded and record.unblinded_by == "patient:acc-p1"
+    assert not record.blinded and record.unblinded_by == "account:11:patient"
     rows = audit(engine, "unblind")
-    assert len(rows) == 1 and rows[0].actor == "patient:acc-p1"
+    assert len(rows) == 1 and rows[0].actor == "account:11:patient"
     assert rows[0].after["ldn_first"] == list(allocation)
     with Session(engine) as session:
         _, again = NOf1Repository(session, SECRET).unblinded_allocation("T1", CLINICIAN_ACCOUNT)

@@ -63,6 +63,9 @@ def test_account_rules(engine: Engine) -> None:
         )
     with pytest.raises(ValidationFailed):
         accounts.create_account(engine, email="a@b.c", role="superuser", password=None, actor="t")
+    with pytest.raises(ValidationFailed) as pharmacy:  # acts through the command line only
+        accounts.create_account(engine, email="a@b.c", role="pharmacy", password=None, actor="t")
+    assert pharmacy.value.problems[0].field == "role"
     accounts.create_account(engine, email="a@b.c", role="admin", password=None, actor="t")
     with pytest.raises(DuplicateRecord):
         accounts.create_account(engine, email="A@B.C", role="admin", password=None, actor="t")
@@ -122,6 +125,23 @@ def test_expired_and_inactive_sessions_are_refused(engine: Engine) -> None:
         )
     assert sign_in.session_account(engine, "old") is None
     assert sign_in.purge_expired(engine) == 1
+
+
+def test_sign_in_and_out_are_audited_in_the_one_actor_format(engine: Engine) -> None:
+    account = accounts.create_account(
+        engine, email="x@y.org", role="clinician", password=None, actor="t"
+    )
+    token, _ = sign_in.create_session(engine, account.id, 60)
+    sign_in.end_session(engine, token)
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.table_name == "web_sessions").order_by(AuditRow.id)
+        ).all()
+    assert [(r.action, r.actor) for r in rows] == [
+        ("login", f"account:{account.id}:clinician"),
+        ("logout", f"account:{account.id}:clinician"),
+    ]
+    assert account.principal.audit_name == f"account:{account.id}:clinician"
 
 
 def test_tokens_are_looked_up_together_each_to_its_own_account(engine: Engine) -> None:

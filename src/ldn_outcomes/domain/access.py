@@ -7,7 +7,12 @@ The rules (one place; the web layer asks these, never decides on its own):
   patient's consent for care is active on the day of the request;
 * a **researcher** sees only de-identified aggregates and de-identified row-level exports of
   patients whose research consent is active, with small cells suppressed;
-* an **admin** manages accounts and sites and does not browse clinical data.
+* an **admin** manages accounts and sites and does not browse clinical data;
+* the **pharmacy** holds the sealed allocations of personal (n-of-1) trials; it is not an
+  account role (it acts through the command line, which prints the sheets).
+
+One identity model: :class:`Principal` is who is acting, for the web (a signed-in account) and
+for the command line alike, and :attr:`Principal.audit_name` is how every audit row names it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,18 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     RESEARCHER = "researcher"
     ADMIN = "admin"
+    PHARMACY = "pharmacy"
+
+
+#: Roles an account may have (the pharmacy acts only through the command line).
+ACCOUNT_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN)
+#: How the audit trail names the command line, which acts without an account.
+COMMAND_LINE_AUDIT_NAME = "cli"
+
+
+def account_audit_name(account_id: int, role: Role | str) -> str:
+    """The one format of actor names in the audit log for accounts: stable id plus role."""
+    return f"account:{account_id}:{Role(role).value}"
 
 
 #: Roles that may ever see identified clinical records (always subject to the rules below).
@@ -34,18 +51,33 @@ CLINICAL_ROLES = frozenset({Role.PATIENT, Role.CLINICIAN})
 
 @dataclass(frozen=True)
 class Principal:
-    """The acting account, as the rules need it."""
+    """Who is acting, as the rules need it: an account, or the command line."""
 
     account_id: int
     email: str
     role: Role
     #: For a patient account: the registry patient it owns.
     patient_id: str | None = None
+    #: For a clinician: their id in the registry (``patients.clinician_id``), when known.
+    clinician_id: str | None = None
+    #: Patients this request is already cleared for by the account rules (care link and
+    #: active care consent, or the patient's own record); see :func:`may_access_patient`.
+    authorised_patients: frozenset[str] = frozenset()
+    #: The operator of the command line, who acts without an account (``account_id`` is 0,
+    #: which no account has: ids start at 1).
+    on_command_line: bool = False
+
+    @classmethod
+    def command_line(cls, role: Role = Role.ADMIN) -> Principal:
+        """The operator of the command line: whoever may run it may act in ``role``."""
+        return cls(0, "", role, on_command_line=True)
 
     @property
     def audit_name(self) -> str:
-        """How the audit trail names this actor: stable id plus role."""
-        return f"account:{self.account_id}:{self.role.value}"
+        """How the audit trail names this actor (``account:<id>:<role>``, or ``cli``)."""
+        if self.on_command_line:
+            return COMMAND_LINE_AUDIT_NAME
+        return account_audit_name(self.account_id, self.role)
 
 
 class ConsentLike(Protocol):
@@ -94,6 +126,8 @@ def may_access_patient(
         return Decision(True, "linked patient with active care consent")
     if principal.role is Role.RESEARCHER:
         return Decision(False, "researchers see de-identified data only")
+    if principal.role is Role.PHARMACY:
+        return Decision(False, "the pharmacy sees trial allocations only")
     return Decision(False, "administrators do not browse clinical records")
 
 

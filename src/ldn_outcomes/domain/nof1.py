@@ -23,12 +23,6 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import Problem, ValidationFailed
 
-# Blinding rules live in nof1_blinding; re-exported here for callers of the design module.
-from .nof1_blinding import Actor as Actor
-from .nof1_blinding import Role as Role
-from .nof1_blinding import check_can_view_trial as check_can_view_trial
-from .nof1_blinding import check_unblinding as check_unblinding
-
 RECORD = "nof1_design"
 
 #: Fewer than 2 pairs cannot separate drug from chance at all (a single pair has 2 orders).

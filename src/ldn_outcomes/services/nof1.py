@@ -20,9 +20,8 @@ from ..analysis.nof1.data import load_daily_outcome, load_dose_log
 from ..analysis.nof1.power import DetectableEffect, minimum_detectable_effect
 from ..analysis.nof1.report import report_data
 from ..analysis.nof1.series import PatientEffect, SeriesResult, pool
+from ..domain.access import Principal, Role
 from ..domain.nof1 import (
-    Actor,
-    Role,
     allocate,
     make_design,
     progress,
@@ -33,8 +32,8 @@ from ..reports import svg
 from ..reports.nof1_sheets import write_sheets
 from ..store.nof1_repo import NOf1Repository, TrialRecord
 
-CLI_ACTOR = Actor("cli", Role.ADMIN)
-PHARMACY_CLI_ACTOR = Actor("cli", Role.PHARMACY)
+CLI_ACTOR = Principal.command_line(Role.ADMIN)
+PHARMACY_CLI_ACTOR = Principal.command_line(Role.PHARMACY)
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def design_trial(
     start_date: dt.date,
     dose_mg: Decimal | float | str,
     mcid: float | None = None,
-    actor: Actor = CLI_ACTOR,
+    actor: Principal = CLI_ACTOR,
 ) -> DesignResult:
     """Validate, seal and store a design; report the smallest detectable effect if possible."""
     design = make_design(
@@ -135,7 +134,7 @@ def write_trial_sheets(
     secret: bytes,
     trial_id: str,
     directory: Path,
-    actor: Actor = PHARMACY_CLI_ACTOR,
+    actor: Principal = PHARMACY_CLI_ACTOR,
 ) -> dict[str, Path]:
     with _session(engine) as session, session.begin():
         record = NOf1Repository(session, secret).allocation_for_pharmacy(trial_id, actor)
@@ -145,7 +144,7 @@ def write_trial_sheets(
 
 
 def unblind_trial(
-    engine: Engine, secret: bytes, trial_id: str, today: dt.date, actor: Actor = CLI_ACTOR
+    engine: Engine, secret: bytes, trial_id: str, today: dt.date, actor: Principal = CLI_ACTOR
 ) -> dict[str, Any]:
     try:
         with _session(engine) as session, session.begin():
@@ -170,7 +169,7 @@ def unblind_trial(
 
 
 def analyse_trial(
-    engine: Engine, secret: bytes, trial_id: str, actor: Actor = CLI_ACTOR
+    engine: Engine, secret: bytes, trial_id: str, actor: Principal = CLI_ACTOR
 ) -> TrialAnalysis:
     """Analysis of an unblinded trial (a blinded one is refused with the unblinding date)."""
     with _session(engine) as session:
@@ -218,7 +217,7 @@ def pool_series(
     secret: bytes,
     outcome: str | None = None,
     method: str = "dl",
-    actor: Actor = CLI_ACTOR,
+    actor: Principal = CLI_ACTOR,
 ) -> tuple[SeriesResult | None, list[dict[str, Any]]]:
     """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed."""
     with _session(engine) as session:
@@ -254,7 +253,7 @@ def pool_series(
 
 
 def trial_page(
-    engine: Engine, secret: bytes, trial_id: str, actor: Actor, today: dt.date
+    engine: Engine, secret: bytes, trial_id: str, actor: Principal, today: dt.date
 ) -> dict[str, Any]:
     """Everything the patient's trial page shows: schedule, today's period, progress, results."""
     with _session(engine) as session:
@@ -300,7 +299,7 @@ def trial_page(
 
 
 def clinician_trials(
-    engine: Engine, secret: bytes, actor: Actor, today: dt.date
+    engine: Engine, secret: bytes, actor: Principal, today: dt.date
 ) -> list[dict[str, Any]]:
     with _session(engine) as session:
         records = NOf1Repository(session, secret).list(actor)
@@ -318,11 +317,13 @@ def clinician_trials(
     return out
 
 
-def trial_record(engine: Engine, secret: bytes, trial_id: str, actor: Actor) -> TrialRecord:
+def trial_record(engine: Engine, secret: bytes, trial_id: str, actor: Principal) -> TrialRecord:
     with _session(engine) as session:
         return NOf1Repository(session, secret).get(trial_id, actor)
 
 
-def list_trials(engine: Engine, secret: bytes, actor: Actor = CLI_ACTOR) -> Sequence[TrialRecord]:
+def list_trials(
+    engine: Engine, secret: bytes, actor: Principal = CLI_ACTOR
+) -> Sequence[TrialRecord]:
     with _session(engine) as session:
         return NOf1Repository(session, secret).list(actor)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.access import Principal, Role
+from ..domain.access import ACCOUNT_ROLES, Principal, Role
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .account_tables import AccountRow, WebSessionRow
 from .audit import write_audit
@@ -115,14 +115,16 @@ def create_account(
 ) -> Account:
     """Create an account; a patient account may be linked to its registry patient at once."""
     address = normalise_email(email)
-    try:
-        role = Role(role)
-    except ValueError:
+    if role not in ACCOUNT_ROLES:
         raise ValidationFailed(
             Problem(
-                "account", "role", "must be one of " + ", ".join(r.value for r in Role), value=role
+                "account",
+                "role",
+                "must be one of " + ", ".join(r.value for r in ACCOUNT_ROLES),
+                value=role,
             )
-        ) from None
+        )
+    role = Role(role)
     if password is not None:
         check_password_rules(password)
     if patient_id is not None and role is not Role.PATIENT:

@@ -27,16 +27,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain.access import Principal, Role
 from ..domain.nof1 import (
-    Actor,
     Allocation,
     NOf1Design,
-    Role,
     allocate,
-    check_can_view_trial,
-    check_unblinding,
     outcome_spec,
 )
+from ..domain.nof1_blinding import check_can_view_trial, check_unblinding
 from ..errors import (
     ConfigurationError,
     DuplicateRecord,
@@ -128,14 +126,14 @@ class NOf1Repository:
                 count += 1
         return count
 
-    def create(self, design: NOf1Design, actor: Actor) -> TrialRecord:
+    def create(self, design: NOf1Design, actor: Principal) -> TrialRecord:
         if actor.role not in (Role.CLINICIAN, Role.ADMIN, Role.PHARMACY):
             raise PermissionDenied(f"{actor.audit_name} may not design trials")
         patient = self.session.get(PatientRow, design.patient_id)
         if patient is None:
             raise NotFound(f"no patient with id {design.patient_id!r}")
         if actor.role is Role.CLINICIAN and not (
-            patient.clinician_id == actor.subject_id
+            patient.clinician_id == actor.clinician_id
             or design.patient_id in actor.authorised_patients
         ):
             raise PermissionDenied(f"{actor.audit_name} is not the clinician of this patient")
@@ -221,21 +219,21 @@ class NOf1Repository:
             row.unblinded_by,
         )
 
-    def get(self, trial_id: str, actor: Actor) -> TrialRecord:
+    def get(self, trial_id: str, actor: Principal) -> TrialRecord:
         """The design (without seed) for anyone allowed to see the patient's trials."""
         record = self._record(self._row(trial_id))
         check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
         return record
 
-    def list(self, actor: Actor, patient_id: str | None = None) -> list[TrialRecord]:
+    def list(self, actor: Principal, patient_id: str | None = None) -> list[TrialRecord]:
         query = select(NOf1TrialRow).order_by(NOf1TrialRow.start_date, NOf1TrialRow.trial_id)
         if actor.role is Role.PATIENT:
-            query = query.where(NOf1TrialRow.patient_id == (actor.subject_id or ""))
+            query = query.where(NOf1TrialRow.patient_id == (actor.patient_id or ""))
         elif actor.role is Role.CLINICIAN and actor.authorised_patients:
             query = query.where(NOf1TrialRow.patient_id.in_(sorted(actor.authorised_patients)))
         elif actor.role is Role.CLINICIAN:
             query = query.join(PatientRow, PatientRow.patient_id == NOf1TrialRow.patient_id).where(
-                PatientRow.clinician_id == (actor.subject_id or "")
+                PatientRow.clinician_id == (actor.clinician_id or "")
             )
         if patient_id is not None:
             query = query.where(NOf1TrialRow.patient_id == patient_id)
@@ -248,7 +246,7 @@ class NOf1Repository:
         payload = unseal(self.secret, trial_id, stored.sealed)
         return int(payload["seed"]), tuple(bool(x) for x in payload["ldn_first"])
 
-    def allocation_for_pharmacy(self, trial_id: str, actor: Actor) -> TrialRecord:
+    def allocation_for_pharmacy(self, trial_id: str, actor: Principal) -> TrialRecord:
         """The full design with seed, for filling bottles; only pharmacy/admin, audited."""
         if actor.role not in (Role.PHARMACY, Role.ADMIN):
             raise PermissionDenied(
@@ -269,7 +267,7 @@ class NOf1Repository:
         return self._record(row, seed)
 
     def unblind(
-        self, trial_id: str, actor: Actor, today: dt.date
+        self, trial_id: str, actor: Principal, today: dt.date
     ) -> tuple[TrialRecord, Allocation]:
         """Open the allocation after the last period; refused (with the date) before it."""
         row = self._row(trial_id)
@@ -297,7 +295,7 @@ class NOf1Repository:
             )
         return self._record(row, seed), allocation
 
-    def record_refused_unblinding(self, trial_id: str, actor: Actor, reason: str) -> None:
+    def record_refused_unblinding(self, trial_id: str, actor: Principal, reason: str) -> None:
         """Keep a trace of an early unblinding request (written in its own transaction)."""
         write_audit(
             self.session,
@@ -309,7 +307,9 @@ class NOf1Repository:
             after={"reason": reason},
         )
 
-    def unblinded_allocation(self, trial_id: str, actor: Actor) -> tuple[TrialRecord, Allocation]:
+    def unblinded_allocation(
+        self, trial_id: str, actor: Principal
+    ) -> tuple[TrialRecord, Allocation]:
         """The allocation of an already unblinded trial (for analysis and results pages)."""
         row = self._row(trial_id)
         record = self._record(row)

@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import PermissionDenied
+from ..domain.access import account_audit_name
+from ..errors import NotFound, PermissionDenied
 from .account_tables import AccountRow, LoginFailureRow, WebSessionRow
 from .accounts import (
     ACCOUNT_COLUMNS,
@@ -112,12 +113,20 @@ def authenticate(
 
 
 # -- sessions ------------------------------------------------------------------------------
+def _audit_name(session: Session, account_id: int) -> str:
+    role = session.scalar(select(AccountRow.role).where(AccountRow.id == account_id))
+    if role is None:
+        raise NotFound(f"no account with id {account_id}")
+    return account_audit_name(account_id, role)
+
+
 def create_session(engine: Engine, account_id: int, max_age_seconds: int) -> tuple[str, str]:
     """A fresh session (new id at every login: no fixation). Returns (cookie value, CSRF)."""
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = now_utc()
     with Session(engine) as session, session.begin():
+        actor = _audit_name(session, account_id)
         session.add(
             WebSessionRow(
                 id_hash=digest(token),
@@ -129,7 +138,7 @@ def create_session(engine: Engine, account_id: int, max_age_seconds: int) -> tup
         )
         write_audit(
             session,
-            actor=f"account:{account_id}",
+            actor=actor,
             action="login",
             table="web_sessions",
             key=str(account_id),
@@ -167,7 +176,7 @@ def end_session(engine: Engine, token: str) -> None:
         if row is not None:
             write_audit(
                 session,
-                actor=f"account:{row.account_id}",
+                actor=_audit_name(session, row.account_id),
                 action="logout",
                 table="web_sessions",
                 key=str(row.account_id),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...domain.access import Role
+from ...domain.access import ACCOUNT_ROLES, Role
 from ...errors import NotFound, ValidationFailed
 from ...store import accounts, api_tokens, sign_in
 from ..auth import (
@@ -27,7 +27,7 @@ from ..forms import Field, errors_by_field
 from ..rendering import render
 
 router = APIRouter(tags=["account"])
-ANY_ROLE = tuple(Role)
+ANY_ROLE = ACCOUNT_ROLES
 LOGIN_FIELDS = [
     Field("email", "E-mail", "email", required=True, attrs={"autocomplete": "username"}),
     Field(

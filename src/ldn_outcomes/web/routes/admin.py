@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ...domain.access import Role
+from ...domain.access import ACCOUNT_ROLES, Role
 from ...domain.models import Site
 from ...domain.validation import parse_record
 from ...errors import DuplicateRecord, NotFound, Problem, ValidationFailed
@@ -27,7 +27,7 @@ router = APIRouter(tags=["admin"])
 Admin = Annotated[Viewer, require(Role.ADMIN)]
 ACCOUNT_FIELDS = [
     Field("email", "E-mail", "email", required=True),
-    Field("role", "Role", "select", [(r.value, r.value) for r in Role], required=True),
+    Field("role", "Role", "select", [(r.value, r.value) for r in ACCOUNT_ROLES], required=True),
     Field("display_name", "Name shown"),
     Field(
         "password",

@@ -9,15 +9,14 @@ audit row, and is refused (403, with the date) before then.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ...domain.access import Role as AccessRole
-from ...domain.nof1 import Actor
-from ...domain.nof1 import Role as TrialRole
+from ...domain.access import Principal, Role
 from ...errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ...services import nof1 as service
 from ..auth import Viewer, require
@@ -26,24 +25,15 @@ from ..rendering import render
 from .patients import linked_patients
 
 router = APIRouter(tags=["n-of-1 trials"])
-PatientOrClinician = Annotated[
-    Viewer, require(AccessRole.PATIENT, AccessRole.CLINICIAN, patient="patient_id")
-]
-Clinician = Annotated[Viewer, require(AccessRole.CLINICIAN)]
+PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
+Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
 
 
-def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Actor:
-    """The trial layer's view of a signed-in account already cleared for ``patients``."""
-    principal = viewer.principal
-    if principal is None:  # require() has already refused anonymous requests
+def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Principal:
+    """The signed-in account, cleared by ``require`` for ``patients``."""
+    if viewer.principal is None:  # require() has already refused anonymous requests
         raise PermissionDenied("sign in to see trials")
-    return Actor(
-        account_id=str(principal.account_id),
-        role=TrialRole(principal.role.value),
-        subject_id=principal.patient_id,
-        authorised_patients=patients,
-        label=principal.audit_name,
-    )
+    return replace(viewer.principal, authorised_patients=patients)
 
 
 def _secret(settings: SettingsDep) -> bytes:
