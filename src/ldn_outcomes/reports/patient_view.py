@@ -19,8 +19,8 @@ def patient_summary(patient: Patient) -> dict[str, Any]:
 
 def patient_list(engine: Engine, clinician_id: str | None = None) -> list[dict[str, Any]]:
     with UnitOfWork(engine) as uow:
-        patients = uow.registry.list("patients", clinician_id=clinician_id)
-    return [patient_summary(p) for p in patients]  # type: ignore[arg-type]
+        patients = uow.registry.records(Patient, clinician_id=clinician_id)
+    return [patient_summary(p) for p in patients]
 
 
 def patient_detail(engine: Engine, patient_id: str) -> dict[str, Any]:

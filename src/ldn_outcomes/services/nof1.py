@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from ..analysis.nof1.analyze import TrialAnalysis, analyse
 from ..analysis.nof1.data import load_daily_outcome, load_dose_log
@@ -30,7 +29,7 @@ from ..domain.nof1 import (
 from ..errors import InsufficientData, LdnError, PermissionDenied
 from ..reports import svg
 from ..reports.nof1_sheets import write_sheets
-from ..store.nof1_repo import NOf1Repository, TrialRecord
+from ..store.nof1_repo import TrialRecord, trial_repository
 
 CLI_ACTOR = Principal.command_line(Role.ADMIN)
 PHARMACY_CLI_ACTOR = Principal.command_line(Role.PHARMACY)
@@ -78,10 +77,6 @@ def trial_summary(record: TrialRecord) -> dict[str, Any]:
     }
 
 
-def _session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)
-
-
 def design_trial(
     engine: Engine,
     secret: bytes,
@@ -111,8 +106,8 @@ def design_trial(
         dose_mg=dose_mg,
         mcid=mcid,
     )
-    with _session(engine) as session, session.begin():
-        record = NOf1Repository(session, secret).create(design, actor)
+    with trial_repository(engine, secret, write=True) as trials:
+        record = trials.create(design, actor)
     detectable, note = None, None
     try:
         earlier = load_daily_outcome(engine, patient_id, outcome)
@@ -136,8 +131,8 @@ def write_trial_sheets(
     directory: Path,
     actor: Principal = PHARMACY_CLI_ACTOR,
 ) -> dict[str, Path]:
-    with _session(engine) as session, session.begin():
-        record = NOf1Repository(session, secret).allocation_for_pharmacy(trial_id, actor)
+    with trial_repository(engine, secret, write=True) as trials:
+        record = trials.allocation_for_pharmacy(trial_id, actor)
     design = record.design
     assert design.seed is not None
     return write_sheets(directory, design, allocate(design.pairs, design.seed))
@@ -147,14 +142,12 @@ def unblind_trial(
     engine: Engine, secret: bytes, trial_id: str, today: dt.date, actor: Principal = CLI_ACTOR
 ) -> dict[str, Any]:
     try:
-        with _session(engine) as session, session.begin():
-            record, allocation = NOf1Repository(session, secret).unblind(trial_id, actor, today)
+        with trial_repository(engine, secret, write=True) as trials:
+            record, allocation = trials.unblind(trial_id, actor, today)
     except PermissionDenied as refusal:
         if "still blinded" in str(refusal):
-            with _session(engine) as session, session.begin():
-                NOf1Repository(session, secret).record_refused_unblinding(
-                    trial_id, actor, str(refusal)
-                )
+            with trial_repository(engine, secret, write=True) as trials:
+                trials.record_refused_unblinding(trial_id, actor, str(refusal))
         raise
     periods = schedule(record.design, allocation)
     return {
@@ -172,8 +165,8 @@ def analyse_trial(
     engine: Engine, secret: bytes, trial_id: str, actor: Principal = CLI_ACTOR
 ) -> TrialAnalysis:
     """Analysis of an unblinded trial (a blinded one is refused with the unblinding date)."""
-    with _session(engine) as session:
-        record, allocation = NOf1Repository(session, secret).unblinded_allocation(trial_id, actor)
+    with trial_repository(engine, secret) as trials:
+        record, allocation = trials.unblinded_allocation(trial_id, actor)
     design = record.design
     values = load_daily_outcome(engine, design.patient_id, design.outcome)
     doses = load_dose_log(engine, design.patient_id)
@@ -220,8 +213,8 @@ def pool_series(
     actor: Principal = CLI_ACTOR,
 ) -> tuple[SeriesResult | None, list[dict[str, Any]]]:
     """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed."""
-    with _session(engine) as session:
-        records = NOf1Repository(session, secret).list(actor)
+    with trial_repository(engine, secret) as trials:
+        records = trials.list(actor)
     chosen = [r for r in records if r.status == "unblinded"]
     if outcome is None and chosen:
         names = [r.design.outcome for r in chosen]
@@ -256,8 +249,8 @@ def trial_page(
     engine: Engine, secret: bytes, trial_id: str, actor: Principal, today: dt.date
 ) -> dict[str, Any]:
     """Everything the patient's trial page shows: schedule, today's period, progress, results."""
-    with _session(engine) as session:
-        record = NOf1Repository(session, secret).get(trial_id, actor)
+    with trial_repository(engine, secret) as trials:
+        record = trials.get(trial_id, actor)
     design = record.design
     state = progress(design, today)
     data: dict[str, Any] = {
@@ -301,8 +294,8 @@ def trial_page(
 def clinician_trials(
     engine: Engine, secret: bytes, actor: Principal, today: dt.date
 ) -> list[dict[str, Any]]:
-    with _session(engine) as session:
-        records = NOf1Repository(session, secret).list(actor)
+    with trial_repository(engine, secret) as trials:
+        records = trials.list(actor)
     out = []
     for record in records:
         state = progress(record.design, today)
@@ -318,12 +311,12 @@ def clinician_trials(
 
 
 def trial_record(engine: Engine, secret: bytes, trial_id: str, actor: Principal) -> TrialRecord:
-    with _session(engine) as session:
-        return NOf1Repository(session, secret).get(trial_id, actor)
+    with trial_repository(engine, secret) as trials:
+        return trials.get(trial_id, actor)
 
 
 def list_trials(
     engine: Engine, secret: bytes, actor: Principal = CLI_ACTOR
 ) -> Sequence[TrialRecord]:
-    with _session(engine) as session:
-        return NOf1Repository(session, secret).list(actor)
+    with trial_repository(engine, secret) as trials:
+        return trials.list(actor)

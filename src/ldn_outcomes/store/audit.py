@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from .tables import AuditRow
@@ -66,3 +66,19 @@ def write_audit(
             )
         )
     )
+
+
+def audit_event(
+    engine: Engine,
+    *,
+    actor: str,
+    action: str,
+    table: str,
+    key: str,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record an event that changes no row (a research export, say) in its own transaction."""
+    with Session(engine) as session, session.begin():
+        write_audit(
+            session, actor=actor, action=action, table=table, key=key, before=None, after=after
+        )

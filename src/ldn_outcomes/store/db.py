@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from ..errors import ConfigurationError
@@ -55,3 +55,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query (the liveness check)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def has_table(engine: Engine, name: str) -> bool:
+    """Whether the database has this table (an optional feature's migration has run)."""
+    return inspect(engine).has_table(name)

@@ -17,6 +17,8 @@ import base64
 import datetime as dt
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..domain.access import Principal, Role
@@ -321,3 +323,17 @@ class NOf1Repository:
             )
         seed, allocation = self._open(trial_id)
         return self._record(row, seed), allocation
+
+
+@contextmanager
+def trial_repository(
+    engine: Engine, secret: bytes, *, write: bool = False
+) -> Iterator[NOf1Repository]:
+    """The trial repository in one transaction: with ``write``, committed when the block ends
+    and rolled back if it raises; without, a read that writes nothing."""
+    with Session(engine, expire_on_commit=False) as session:
+        if write:
+            with session.begin():
+                yield NOf1Repository(session, secret)
+        else:
+            yield NOf1Repository(session, secret)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,7 @@ from ..domain.models import RECORD_TYPES, Exposure, Patient, Record, record_kind
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
-from .tables import ClinicianRow, PatientRow, SiteRow
+from .tables import ClinicianRow, PatientRow, QuestionnaireRow, SiteRow
 
 PATIENT_KINDS = (
     "exposures",
@@ -27,6 +28,20 @@ PATIENT_KINDS = (
     "labs",
     "consents",
 )
+
+#: The record kind (table) of each record type, for typed reads.
+KIND_OF: dict[type[Record], str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
+R = TypeVar("R", bound=Record)
+
+
+class DiaryEntry(NamedTuple):
+    """One questionnaire of a patient as the patient pages read it (no record object per
+    row: a patient may have years of daily check-ins)."""
+
+    date: dt.date
+    instrument_id: str
+    answers: builtins.list[float | None]
+    total: float | None
 
 
 class Registry:
@@ -46,7 +61,30 @@ class Registry:
         assert isinstance(record, Patient)
         return record
 
-    def list(self, kind: str, **filters: Any) -> list[Record]:
+    def records(self, record_type: type[R], **filters: Any) -> builtins.list[R]:
+        """The records of one type, typed, filtered by equal columns (``None`` filters
+        nothing), in key order: ``registry.records(Exposure, patient_id="P1")``."""
+        found = self.list(KIND_OF[record_type], **filters)
+        return cast(builtins.list[R], found)  # row_to_record builds RECORD_TYPES[kind]
+
+    def diary(self, patient_id: str) -> builtins.list[DiaryEntry]:
+        """Every questionnaire of one patient, by date then entry, as plain rows."""
+        rows = self.session.execute(
+            select(
+                QuestionnaireRow.date,
+                QuestionnaireRow.instrument_id,
+                QuestionnaireRow.answers,
+                QuestionnaireRow.total,
+            )
+            .where(QuestionnaireRow.patient_id == patient_id)
+            .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
+        )
+        return [
+            DiaryEntry(day, instrument, list(answers), total)
+            for day, instrument, answers, total in rows
+        ]
+
+    def list(self, kind: str, **filters: Any) -> builtins.list[Record]:
         table = table_of(kind)
         query = select(table)
         for name, value in filters.items():
@@ -58,7 +96,7 @@ class Registry:
     def count(self, kind: str) -> int:
         return self.session.scalar(select(func.count()).select_from(table_of(kind))) or 0
 
-    def patient_records(self, patient_id: str) -> dict[str, list[Record]]:
+    def patient_records(self, patient_id: str) -> dict[str, builtins.list[Record]]:
         """Everything recorded for one patient, by kind."""
         self.patient(patient_id)
         return {kind: self.list(kind, patient_id=patient_id) for kind in PATIENT_KINDS}
@@ -195,10 +233,7 @@ class Registry:
 
     def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
         """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs)."""
-        existing = [
-            e for e in self.list("exposures", patient_id=patient_id) if isinstance(e, Exposure)
-        ]
-        check_new_interactions(existing, added)
+        check_new_interactions(self.records(Exposure, patient_id=patient_id), added)
 
     def has_patient(self, patient_id: str) -> bool:
         return bool(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from ..domain.codes import DrugClass
 from ..domain.definitions.exposure import courses, is_naltrexone
@@ -27,7 +27,6 @@ from ..domain.models import (
 )
 from ..domain.validation import parse_record
 from ..reports.svg import Marker, Period, Series, line_chart, step_chart
-from ..store.tables import QuestionnaireRow
 from ..store.uow import UnitOfWork
 
 CHECKIN = "checkin"
@@ -55,31 +54,15 @@ def load_patient(engine: Engine, patient_id: str, *, diary: bool = True) -> Pati
     with UnitOfWork(engine) as uow:
         reg = uow.registry
         patient = reg.patient(patient_id)
-        rows = (
-            uow.session.execute(  # type: ignore[union-attr]
-                select(
-                    QuestionnaireRow.date,
-                    QuestionnaireRow.instrument_id,
-                    QuestionnaireRow.answers,
-                    QuestionnaireRow.total,
-                )
-                .where(QuestionnaireRow.patient_id == patient_id)
-                .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
-            ).all()
-            if diary
-            else []
-        )
+        rows = reg.diary(patient_id) if diary else []
         return PatientData(
             patient=patient,
-            exposures=reg.list("exposures", patient_id=patient_id),  # type: ignore[arg-type]
-            relapses=reg.list("relapses", patient_id=patient_id),  # type: ignore[arg-type]
-            edss=reg.list("edss", patient_id=patient_id),  # type: ignore[arg-type]
-            adverse_events=reg.list(
-                "adverse_events",  # type: ignore[arg-type]
-                patient_id=patient_id,
-            ),
-            consents=reg.list("consents", patient_id=patient_id),  # type: ignore[arg-type]
-            checkins=[(r.date, list(r.answers)) for r in rows if r.instrument_id == CHECKIN],
+            exposures=reg.records(Exposure, patient_id=patient_id),
+            relapses=reg.records(Relapse, patient_id=patient_id),
+            edss=reg.records(EdssAssessment, patient_id=patient_id),
+            adverse_events=reg.records(AdverseEvent, patient_id=patient_id),
+            consents=reg.records(Consent, patient_id=patient_id),
+            checkins=[(r.date, r.answers) for r in rows if r.instrument_id == CHECKIN],
             questionnaires=[
                 (r.date, r.instrument_id, r.total) for r in rows if r.instrument_id != CHECKIN
             ],

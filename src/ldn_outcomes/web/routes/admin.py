@@ -173,7 +173,7 @@ def _sites_page(
     status_code: int = 200,
 ) -> Response:
     with UnitOfWork(engine) as uow:  # type: ignore[arg-type]
-        sites = uow.registry.list("sites")
+        sites = uow.registry.records(Site)
     return render(
         request,
         "admin/sites.html",

@@ -8,14 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from ...domain.access import Role
 from ...domain.codes import Confirmation
 from ...domain.models import Exposure, Relapse
 from ...errors import NotFound, Problem, ValidationFailed
-from ...store.tables import EdssRow, ExposureRow, QuestionnaireRow, RelapseRow
+from ...store.clinic_reads import clinic_figures
 from ...store.uow import UnitOfWork
 from ..analysis_view import frames_for, report_response, run_report
 from ..auth import Viewer, require
@@ -143,12 +141,12 @@ def analysis(request: Request, engine: EngineDep, viewer: Clinician) -> Response
     assert viewer.principal is not None
     mine = [p for p in linked_patients(engine, viewer.principal.account_id) if p["care_consent"]]
     ids = [p["patient_id"] for p in mine]
-    figures = clinic_figures(engine, ids, dt.date.today())
+    figures = clinic_figures(engine, ids, dt.date.today(), checkin_instrument=CHECKIN)
     rows = [
         {
             "patient_id": p["patient_id"],
             "phenotype": p["phenotype"],
-            **figures.get(p["patient_id"], {}),
+            **figures[p["patient_id"]].as_dict(),
         }
         for p in mine
     ]
@@ -179,49 +177,3 @@ def analysis_report(request: Request, engine: EngineDep, viewer: Clinician) -> R
         lambda: run_report(frames_for(engine, ids)),
     )
     return report_response(report, wants_json(request))
-
-
-def clinic_figures(engine: Engine, ids: list[str], today: dt.date) -> dict[str, dict]:
-    """Per patient: on LDN today, relapses recorded, latest EDSS, mean fatigue (30 days)."""
-    out: dict[str, dict] = {
-        pid: {"on_ldn": False, "relapses": 0, "edss_latest": None, "fatigue_recent": None}
-        for pid in ids
-    }
-    if not ids:
-        return out
-    since = today - dt.timedelta(days=30)
-    with Session(engine) as session:
-        for pid in session.scalars(
-            select(ExposureRow.patient_id).where(
-                ExposureRow.patient_id.in_(ids),
-                ExposureRow.drug_class == "ldn",
-                ExposureRow.start_date <= today,
-                (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today),
-            )
-        ):
-            out[pid]["on_ldn"] = True
-        for pid, n in session.execute(
-            select(RelapseRow.patient_id, func.count())
-            .where(RelapseRow.patient_id.in_(ids))
-            .group_by(RelapseRow.patient_id)
-        ):
-            out[pid]["relapses"] = int(n)
-        for pid, _day, score in session.execute(
-            select(EdssRow.patient_id, EdssRow.date, EdssRow.score)
-            .where(EdssRow.patient_id.in_(ids))
-            .order_by(EdssRow.date, EdssRow.id)
-        ):
-            out[pid]["edss_latest"] = score
-        fatigue: dict[str, list[float]] = {}
-        for pid, answers in session.execute(
-            select(QuestionnaireRow.patient_id, QuestionnaireRow.answers).where(
-                QuestionnaireRow.patient_id.in_(ids),
-                QuestionnaireRow.instrument_id == CHECKIN,
-                QuestionnaireRow.date >= since,
-            )
-        ):
-            if answers and answers[0] is not None:
-                fatigue.setdefault(pid, []).append(float(answers[0]))
-    for pid, values in fatigue.items():
-        out[pid]["fatigue_recent"] = round(sum(values) / len(values), 1)
-    return out

@@ -12,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from ...evidence import html, mirror, views
 from ...evidence.catalogue import load_catalogue, load_claims
 from ...evidence.publish import meta_page_data
+from ...store.db import has_table
 from ..auth import public
 from ..deps import wants_json
 from ..rendering import render
@@ -30,7 +31,7 @@ def _mirror(request: Request) -> Engine | None:
     state = request.app.state
     if not hasattr(state, "evidence_mirror"):
         engine: Engine = state.engine
-        state.evidence_mirror = engine if inspect(engine).has_table("evidence_trials") else None
+        state.evidence_mirror = engine if has_table(engine, "evidence_trials") else None
     return state.evidence_mirror
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
+from ...store.db import ping
 from ..auth import public
 from ..deps import EngineDep
 
@@ -13,6 +13,5 @@ router = APIRouter(tags=["health"], dependencies=[public()])
 
 @router.get("/healthz")
 def healthz(engine: EngineDep) -> dict[str, str]:
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    ping(engine)
     return {"status": "ok", "database": engine.dialect.name}

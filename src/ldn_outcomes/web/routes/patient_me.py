@@ -232,8 +232,8 @@ async def change_consent(request: Request, engine: EngineDep, viewer: Patient) -
     with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
         current = [
             c
-            for c in uow.registry.list("consents", patient_id=patient_id)
-            if isinstance(c, Consent) and c.scope == scope and c.active_on(today)
+            for c in uow.registry.records(Consent, patient_id=patient_id)
+            if c.scope == scope and c.active_on(today)
         ]
         if action == "give" and not current:
             uow.registry.add(

@@ -12,17 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from ...domain.access import Role, consent_active
-from ...domain.codes import ConsentScope
+from ...domain.access import Role
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
 from ...reports.patient_view import patient_detail
 from ...store import care_links
-from ...store.convert import row_to_record
-from ...store.tables import ConsentRow, PatientRow
+from ...store.clinic_reads import patient_listings
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -44,47 +41,25 @@ def linked_patients(engine: Engine, account_id: int, query: str = "") -> list[di
     needle = query.strip().lower()
     if needle:
         ids = [i for i in ids if needle in i.lower()]
-    today = dt.date.today()
-    with Session(engine) as session:
-        rows = (
-            session.scalars(
-                select(PatientRow)
-                .where(PatientRow.patient_id.in_(ids))
-                .order_by(PatientRow.patient_id)
-            ).all()
-            if ids
-            else []
-        )
-        consents = (
-            session.scalars(
-                select(ConsentRow).where(ConsentRow.patient_id.in_(ids), ConsentRow.scope == "care")
-            ).all()
-            if ids
-            else []
-        )
-    records = [row_to_record("consents", c) for c in consents]
-    active = {
-        c.patient_id
-        for c in records  # type: ignore[attr-defined]
-        if consent_active([c], ConsentScope.CARE, today)
-    }  # type: ignore[list-item]
     listed = []
-    for r in rows:
-        if r.patient_id in active:
+    for row in patient_listings(engine, ids, dt.date.today()):
+        if row.care_consent:
             listed.append(
                 {
-                    "patient_id": r.patient_id,
-                    "year_of_birth": r.year_of_birth,
-                    "sex": r.sex,
-                    "phenotype": r.phenotype,
-                    "diagnosis_date": r.diagnosis_date.isoformat() if r.diagnosis_date else None,
+                    "patient_id": row.patient_id,
+                    "year_of_birth": row.year_of_birth,
+                    "sex": row.sex,
+                    "phenotype": row.phenotype,
+                    "diagnosis_date": (
+                        row.diagnosis_date.isoformat() if row.diagnosis_date else None
+                    ),
                     "care_consent": True,
                 }
             )
         else:  # without care consent only the pseudonymous id is shown, nothing clinical
             listed.append(
                 {
-                    "patient_id": r.patient_id,
+                    "patient_id": row.patient_id,
                     "year_of_birth": None,
                     "sex": None,
                     "phenotype": None,

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from ...domain.access import Role
 from ...errors import ConfigurationError
@@ -21,7 +20,7 @@ from ...reports.deidentify import (
     deidentified_dataset,
     small_cells,
 )
-from ...store.audit import write_audit
+from ...store.audit import audit_event
 from ..analysis_view import CELL_TABLES, frames_for, report_response, research_ids, run_report
 from ..auth import Viewer, require
 from ..cache import cached
@@ -61,20 +60,18 @@ def export_csv(engine: EngineDep, settings: SettingsDep, viewer: Researcher) -> 
         raise ConfigurationError(
             "export refused: small cells remain (" + "; ".join(leaks[:3]) + ")"
         )
-    with Session(engine) as session, session.begin():
-        write_audit(
-            session,
-            actor=viewer.actor,
-            action="export",
-            table="deidentified",
-            key=f"{len(data.frame)} rows",
-            before=None,
-            after={
-                "rows": len(data.frame),
-                "dropped": data.dropped,
-                "min_cell_size": data.min_cell_size,
-            },
-        )
+    audit_event(
+        engine,
+        actor=viewer.actor,
+        action="export",
+        table="deidentified",
+        key=f"{len(data.frame)} rows",
+        after={
+            "rows": len(data.frame),
+            "dropped": data.dropped,
+            "min_cell_size": data.min_cell_size,
+        },
+    )
     body = data.frame.to_csv(index=False)
     stamp = dt.date.today().strftime("%Y%m%d")
     return Response(
