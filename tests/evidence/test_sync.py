@@ -156,11 +156,11 @@ def test_a_record_that_fails_mid_write_leaves_nothing(engine, monkeypatch) -> No
     """The trial row is added, then writing its change event fails: the row must not stay."""
     real_log = sync._log
 
-    def failing_log(session, report, at, kind, key, *args, **kwargs):
+    def failing_log(evidence, report, at, kind, key, *args, **kwargs):
         if key == "NCT00184067":
-            session.flush()  # the trial row really reaches the database first
+            evidence.flush()  # the trial row really reaches the database first
             raise OperationalError("INSERT", {}, Exception("disk full"))
-        return real_log(session, report, at, kind, key, *args, **kwargs)
+        return real_log(evidence, report, at, kind, key, *args, **kwargs)
 
     monkeypatch.setattr(sync, "_log", failing_log)
     report = sync.import_files(

@@ -19,18 +19,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from ..domain.evidence import ChangeKind, Publication, TrialRecord
 from ..errors import Problem
-from ..store.evidence_tables import (
-    EvidenceChangeRow,
-    EvidenceLinkRow,
-    EvidencePublicationRow,
-    EvidenceTrialRow,
-)
+from ..store.evidence_repo import EvidenceMirror
+from ..store.uow import DatabaseError, UnitOfWork
 from . import ctgov_parse, pubmed_parse
 
 Clock = Callable[[], dt.datetime]
@@ -122,12 +116,13 @@ def _one(
     report: ImportReport,
     record: str,
     source: str | None,
-    write: Callable[[Session], ImportReport],
+    write: Callable[[EvidenceMirror], ImportReport],
 ) -> None:
     try:
-        with Session(engine) as session, session.begin():
-            outcome = write(session)
-    except SQLAlchemyError as error:
+        with UnitOfWork(engine) as uow:
+            outcome = write(uow.evidence)
+            uow.commit()
+    except DatabaseError as error:
         report.problems.append(
             Problem(
                 record,
@@ -141,30 +136,17 @@ def _one(
 
 
 def _upsert_trial(
-    session: Session, *, trial: TrialRecord, source: str | None, now: Clock
+    mirror: EvidenceMirror, *, trial: TrialRecord, source: str | None, now: Clock
 ) -> ImportReport:
     at = now()
     report = ImportReport()
     data = trial.model_dump(mode="json")
-    row = session.get(EvidenceTrialRow, trial.nct_id)
-    if row is None:
-        session.add(
-            EvidenceTrialRow(
-                nct_id=trial.nct_id,
-                title=trial.title,
-                status=trial.status,
-                start_date=trial.start_date,
-                last_update_posted=trial.last_update_posted,
-                has_results=trial.has_results,
-                record=data,
-                source=source,
-                first_seen=at,
-                updated_at=at,
-            )
-        )
+    stored = mirror.stored_trial(trial.nct_id)
+    if stored is None:
+        mirror.save_trial(trial, source=source, at=at)
         report.new += 1
         _log(
-            session,
+            mirror,
             report,
             at,
             ChangeKind.NEW_STUDY,
@@ -176,7 +158,7 @@ def _upsert_trial(
         )
         if trial.has_results:
             _log(
-                session,
+                mirror,
                 report,
                 at,
                 ChangeKind.RESULTS_POSTED,
@@ -186,16 +168,16 @@ def _upsert_trial(
                 source,
             )
     else:
-        old = row.record
+        old = stored.record
         if old == data:
             report.unchanged += 1
-        elif _older(trial.last_update_posted, row.last_update_posted):
+        elif _older(trial.last_update_posted, stored.last_update_posted):
             report.stale += 1
         else:
             report.updated += 1
             if old.get("status") != trial.status:
                 _log(
-                    session,
+                    mirror,
                     report,
                     at,
                     ChangeKind.STATUS_CHANGE,
@@ -206,7 +188,7 @@ def _upsert_trial(
                 )
             if trial.has_results and not old.get("has_results"):
                 _log(
-                    session,
+                    mirror,
                     report,
                     at,
                     ChangeKind.RESULTS_POSTED,
@@ -220,7 +202,7 @@ def _upsert_trial(
             )
             if changed:
                 _log(
-                    session,
+                    mirror,
                     report,
                     at,
                     ChangeKind.UPDATED,
@@ -229,38 +211,24 @@ def _upsert_trial(
                     {"fields": changed},
                     source,
                 )
-            row.title, row.status, row.start_date = trial.title, trial.status, trial.start_date
-            row.last_update_posted, row.has_results = trial.last_update_posted, trial.has_results
-            row.record, row.source, row.updated_at = data, source, at
+            mirror.save_trial(trial, source=source, at=at)
     for pmid in trial.reference_pmids:
-        _link(session, report, at, pmid, trial.nct_id, "registry references", source)
+        _link(mirror, report, at, pmid, trial.nct_id, "registry references", source)
     return report
 
 
 def _upsert_publication(
-    session: Session, *, publication: Publication, source: str | None, now: Clock
+    mirror: EvidenceMirror, *, publication: Publication, source: str | None, now: Clock
 ) -> ImportReport:
     at = now()
     report = ImportReport()
     data = publication.model_dump(mode="json")
-    row = session.get(EvidencePublicationRow, publication.pmid)
-    if row is None:
-        session.add(
-            EvidencePublicationRow(
-                pmid=publication.pmid,
-                title=publication.title,
-                year=publication.year,
-                journal=publication.journal,
-                doi=publication.doi,
-                record=data,
-                source=source,
-                first_seen=at,
-                updated_at=at,
-            )
-        )
+    stored = mirror.stored_publication(publication.pmid)
+    if stored is None:
+        mirror.save_publication(publication, source=source, at=at)
         report.new += 1
         _log(
-            session,
+            mirror,
             report,
             at,
             ChangeKind.NEW_PUBLICATION,
@@ -269,13 +237,13 @@ def _upsert_publication(
             {"title": publication.title, "year": publication.year},
             source,
         )
-    elif row.record == data:
+    elif stored == data:
         report.unchanged += 1
     else:
         report.updated += 1
-        changed = sorted(k for k in data if row.record.get(k) != data[k])
+        changed = sorted(k for k in data if stored.get(k) != data[k])
         _log(
-            session,
+            mirror,
             report,
             at,
             ChangeKind.UPDATED,
@@ -284,15 +252,14 @@ def _upsert_publication(
             {"fields": changed},
             source,
         )
-        row.title, row.year, row.journal = publication.title, publication.year, publication.journal
-        row.doi, row.record, row.source, row.updated_at = publication.doi, data, source, at
+        mirror.save_publication(publication, source=source, at=at)
     for nct_id in publication.nct_ids:
-        _link(session, report, at, publication.pmid, nct_id, "pubmed record", source)
+        _link(mirror, report, at, publication.pmid, nct_id, "pubmed record", source)
     return report
 
 
 def _link(
-    session: Session,
+    mirror: EvidenceMirror,
     report: ImportReport,
     at: dt.datetime,
     pmid: str,
@@ -300,13 +267,11 @@ def _link(
     found_in: str,
     source: str | None,
 ) -> None:
-    if session.get(EvidenceLinkRow, (pmid, nct_id)) is not None:
+    if not mirror.add_link(pmid, nct_id, found_in=found_in, at=at):
         return
-    session.add(EvidenceLinkRow(pmid=pmid, nct_id=nct_id, found_in=found_in, linked_at=at))
-    session.flush()
     report.links += 1
     _log(
-        session,
+        mirror,
         report,
         at,
         ChangeKind.PUBLICATION_LINKED,
@@ -318,7 +283,7 @@ def _link(
 
 
 def _log(
-    session: Session,
+    mirror: EvidenceMirror,
     report: ImportReport,
     at: dt.datetime,
     kind: ChangeKind,
@@ -327,11 +292,7 @@ def _log(
     detail: dict[str, Any],
     source: str | None,
 ) -> None:
-    session.add(
-        EvidenceChangeRow(
-            at=at, kind=kind.value, key=key, summary=summary, detail=detail, source=source
-        )
-    )
+    mirror.log_change(at=at, kind=kind, key=key, summary=summary, detail=detail, source=source)
     report.changes.append(
         {"at": at.isoformat(), "kind": kind.value, "key": key, "summary": summary}
     )
@@ -477,7 +438,5 @@ def _save(directory: Path | None, name: str, payload: Any) -> None:
 
 def existing_keys(engine: Engine) -> tuple[set[str], set[str]]:
     """NCT ids and PMIDs already held (for progress messages and tests)."""
-    with Session(engine) as session:
-        trials = set(session.scalars(select(EvidenceTrialRow.nct_id)))
-        pubs = set(session.scalars(select(EvidencePublicationRow.pmid)))
-    return trials, pubs
+    with UnitOfWork(engine) as uow:
+        return uow.evidence.keys()

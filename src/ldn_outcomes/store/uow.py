@@ -1,8 +1,9 @@
 """A unit of work: one transaction that rolls back unless committed, plus the audit trail.
 
-Every create, update and delete goes through :class:`Registry`, which writes the record and its
-audit row in the same transaction; leaving the ``with`` block without ``commit()`` (or with an
-exception) undoes both.
+Every create, update and delete of a registry record goes through :class:`Registry`, which
+writes the record and its audit row in the same transaction; the registry mirror's records and
+change log go through :class:`EvidenceMirror`. Leaving the ``with`` block without ``commit()``
+(or with an exception) undoes everything written in it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ import weakref
 from types import TracebackType
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .evidence_repo import EvidenceMirror
 from .registry import Registry
+
+#: What a failed database write raises (SQLAlchemy's base error), for callers that record the
+#: failure of one item and go on with the next without importing SQLAlchemy themselves.
+DatabaseError = SQLAlchemyError
 
 _FACTORIES: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = weakref.WeakKeyDictionary()
 
@@ -36,6 +43,7 @@ class UnitOfWork:
         self.session = self._factory()
         self.session.begin()
         self.registry = Registry(self.session, self.actor)
+        self.evidence = EvidenceMirror(self.session)
         return self
 
     def __exit__(
