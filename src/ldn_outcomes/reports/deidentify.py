@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from ..store.frames import read_frames
+from ..store.research_reads import research_counts
+from ..store.research_reads import research_frames as read_research_frames
 
 SUPPRESSED = "suppressed"
 QUASI_IDENTIFIERS = ("disease_duration_band", "sex", "birth_year_band", "phenotype")
@@ -132,30 +133,12 @@ def deidentified_dataset(
 
 
 def research_frames(engine: Engine) -> dict[str, pd.DataFrame]:
-    """Only the columns the data set needs; check-in items are read out of the JSON answers by
-    the database (``answers[0]`` / ``answers[1]``), not decoded row by row in Python."""
-    from sqlalchemy import select
-
-    from ..store.tables import EdssRow, QuestionnaireRow
-
-    frames = read_frames(engine, ["patients", "exposures", "relapses", "consents"])
-    with engine.connect() as connection:
-        frames["edss"] = pd.read_sql_query(
-            select(EdssRow.patient_id, EdssRow.date, EdssRow.score), connection
-        )
-        frames["questionnaires"] = pd.read_sql_query(
-            select(
-                QuestionnaireRow.patient_id,
-                QuestionnaireRow.instrument_id,
-                QuestionnaireRow.date,
-                QuestionnaireRow.answers[FATIGUE_ITEM].as_float().label("fatigue"),
-                QuestionnaireRow.answers[SPASM_ITEM].as_float().label("spasm"),
-            ).where(QuestionnaireRow.instrument_id == CHECKIN_ID),
-            connection,
-        )
-    for kind in ("edss", "questionnaires"):
-        frames[kind]["date"] = pd.to_datetime(frames[kind]["date"])
-    return frames
+    """Only the columns the data set needs (check-in items read by the database)."""
+    return read_research_frames(
+        engine,
+        checkin_instrument=CHECKIN_ID,
+        items={"fatigue": FATIGUE_ITEM, "spasm": SPASM_ITEM},
+    )
 
 
 def deidentify_frames(
@@ -441,61 +424,11 @@ def registry_figures(
 ) -> dict[str, object]:
     """Registry-wide counts for the public page: research-consented patients only, every
     count under ``min_cell_size`` suppressed (with secondary suppression against the total)."""
-    from sqlalchemy import distinct, func, or_, select
-    from sqlalchemy.orm import Session
-
-    from ..store.tables import ConsentRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
-
     day = on or dt.date.today()
-    consented = (
-        select(ConsentRow.patient_id)
-        .where(
-            ConsentRow.scope == "research",
-            ConsentRow.given_date <= day,
-            or_(ConsentRow.withdrawn_date.is_(None), ConsentRow.withdrawn_date > day),
-        )
-        .distinct()
-        .scalar_subquery()
-    )
     k = min_cell_size
-    with Session(engine) as session:
-
-        def grouped(column: object) -> dict[str, int]:
-            rows = session.execute(
-                select(column, func.count())
-                .select_from(PatientRow)
-                .where(PatientRow.patient_id.in_(consented))
-                .group_by(column)
-            ).all()
-            return {str(a): int(b) for a, b in rows}
-
-        total = sum(grouped(PatientRow.phenotype).values())
-        ldn_users = (
-            session.scalar(
-                select(func.count(distinct(ExposureRow.patient_id))).where(
-                    ExposureRow.drug_class == "ldn", ExposureRow.patient_id.in_(consented)
-                )
-            )
-            or 0
-        )
-        relapsing = (
-            session.scalar(
-                select(func.count(distinct(RelapseRow.patient_id))).where(
-                    RelapseRow.patient_id.in_(consented)
-                )
-            )
-            or 0
-        )
-        diarists = (
-            session.scalar(
-                select(func.count(distinct(QuestionnaireRow.patient_id))).where(
-                    QuestionnaireRow.patient_id.in_(consented)
-                )
-            )
-            or 0
-        )
-        phenotype = suppress_counts(grouped(PatientRow.phenotype), k)
-        sex = suppress_counts(grouped(PatientRow.sex), k)
+    counts = research_counts(engine, day)
+    phenotype = suppress_counts(counts.by_phenotype, k)
+    sex = suppress_counts(counts.by_sex, k)
 
     def one(n: int) -> int | None:
         return n if n >= k or n == 0 else None
@@ -503,10 +436,10 @@ def registry_figures(
     return {
         "min_cell_size": k,
         "on": day.isoformat(),
-        "patients": one(total),
-        "ldn_users": one(int(ldn_users)),
-        "with_relapses": one(int(relapsing)),
-        "keeping_a_diary": one(int(diarists)),
+        "patients": one(counts.patients),
+        "ldn_users": one(counts.ldn_users),
+        "with_relapses": one(counts.with_relapses),
+        "keeping_a_diary": one(counts.keeping_a_diary),
         "by_phenotype": phenotype,
         "by_sex": sex,
     }
