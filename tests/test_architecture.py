@@ -12,7 +12,9 @@ PASS_THROUGH = "from sqlalchemy import Engine"
 JUSTIFIED = {
     # The forked analysis read opens a second connection only when the pool can give one; it
     # tells by the pool class of the engine it was handed.
-    "ldn_outcomes.analysis.data.load": {"from sqlalchemy.pool import SingletonThreadPool, StaticPool"},
+    "ldn_outcomes.analysis.data.load": {
+        "from sqlalchemy.pool import SingletonThreadPool, StaticPool"
+    },
 }
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, distinct, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Engine, distinct, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from .frames import read_frames
 from .tables import ConsentRow, EdssRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
@@ -72,7 +73,7 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
     )
     with Session(engine) as session:
 
-        def grouped(column: object) -> dict[str, int]:
+        def grouped(column: QueryableAttribute[Any]) -> dict[str, int]:
             rows = session.execute(
                 select(column, func.count())
                 .select_from(PatientRow)
@@ -81,12 +82,9 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
             ).all()
             return {str(a): int(b) for a, b in rows}
 
-        def patients_with(column: object, *where: object) -> int:
+        def patients_with(column: QueryableAttribute[str], *where: ColumnElement[bool]) -> int:
             found = session.scalar(
-                select(func.count(distinct(column))).where(
-                    *where,
-                    column.in_(consented),  # type: ignore[attr-defined]
-                )
+                select(func.count(distinct(column))).where(*where, column.in_(consented))
             )
             return int(found or 0)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any, cast
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, bindparam, delete, func, select
+from sqlalchemy import CursorResult, Engine, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.access import account_audit_name
@@ -190,6 +191,9 @@ def purge_expired(engine: Engine) -> int:
     """Delete expired sessions and old login failures; returns the sessions removed."""
     now = now_utc()
     with Session(engine) as session, session.begin():
-        gone = session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
+        gone = cast(
+            CursorResult[Any],
+            session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now)),
+        )
         session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < now - FAILURE_WINDOW))
         return int(gone.rowcount or 0)
