@@ -150,3 +150,63 @@ def test_toy_data_known_events(toy) -> None:  # type: ignore[no-untyped-def]
     rows = _ours(*toy, "fixed", "firstCDW", 84)
     assert ("2", "CDW", "RAW", date(2021, 6, 12)) in [r[:4] for r in rows]
     assert ("1", "CDW", "PIRA", date(2022, 7, 12)) in [r[:4] for r in rows]
+
+
+def _frames(
+    scores: list[tuple[int, float]], onsets: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    start = date(2020, 1, 1)
+    visits = pd.DataFrame(
+        [("1", (start + timedelta(days=d)).isoformat(), s) for d, s in scores],
+        columns=["id", "date", "EDSS"],
+    )
+    relapses = pd.DataFrame(
+        [("1", (start + timedelta(days=d)).isoformat()) for d in onsets], columns=["id", "date"]
+    )
+    return visits, relapses
+
+
+def test_only_score_within_30_days_after_a_relapse_has_no_reference() -> None:
+    # Regression: this raised IndexError (9 of 100k random patients); pymsprog finds nothing.
+    visits, relapses = _frames([(10, 3.0)], [0])
+    assert _ours(visits, relapses, "fixed", "firstCDW", 84) == []
+    assert _reference(visits, relapses, "fixed", "firstCDW", 84) == []
+    result = confirmed_disability_events([EdssPoint(date(2020, 1, 11), 3.0)], [date(2020, 1, 1)])
+    assert result.events == ()
+    assert result.censor_reason == "only one EDSS score: nothing can be confirmed"
+    both_near = [EdssPoint(date(2020, 1, 6), 3.0), EdssPoint(date(2020, 1, 21), 4.5)]
+    result = confirmed_disability_events(both_near, [date(2020, 1, 1)])
+    assert result.events == ()
+    assert result.censor_reason is not None and "no valid reference" in result.censor_reason
+
+
+def test_roving_reference_in_a_90_day_relapse_exclusion_at_the_last_visit() -> None:
+    # Regression: the roving reference moved to the last visit, which lies within 90 days
+    # after a relapse; moving it on ran past the series (IndexError). pymsprog, same options.
+    scores, onsets = [(0, 2.0), (100, 3.0), (190, 3.0)], [150]
+    visits, relapses = _frames(scores, onsets)
+    _, expected = pymsprog.MSprog(
+        visits,
+        subj_col="id",
+        value_col="EDSS",
+        date_col="date",
+        outcome="edss",
+        relapse=relapses,
+        baseline="roving",
+        event="multiple",
+        conf_days=84,
+        relapse_to_bl=90,
+        RAW_PIRA=True,
+        include_dates=True,
+        verbose=0,
+    )
+    expected = expected[expected["event_type"] != ""]
+    result = confirmed_disability_events(
+        [EdssPoint(date(2020, 1, 1) + timedelta(days=d), s) for d, s in scores],
+        [date(2020, 1, 1) + timedelta(days=d) for d in onsets],
+        ProgressionOptions(baseline="roving", events="all", relapse_to_baseline_days=90, cutoff=5.0),
+    )
+    assert [(e.kind, e.date) for e in result.events] == [
+        (r["event_type"], r["date"].date()) for _, r in expected.iterrows()
+    ]
+    assert [e.kind for e in result.events] == ["CDW"]

@@ -159,11 +159,15 @@ def confirmed_disability_events(
     hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
     events: list[DisabilityEvent] = []
     bl, search, proceed = 0, 1, True
+    no_reference = False
     while proceed:
         while proceed and before[bl] < opts.relapse_to_baseline_days:
             bl += 1  # reference within 30 days after a relapse onset: move it on
             if bl > n - 2:
                 proceed = False
+        if bl > n - 1 or before[bl] < opts.relapse_to_baseline_days:
+            no_reference = True  # every remaining visit is within a relapse's influence
+            break
         search = bl + 1 if search <= bl else search
         ref = values[bl]
         change = next((x for x in range(search, n) if abs(values[x] - ref) >= delta(ref)), None)
@@ -222,6 +226,11 @@ def confirmed_disability_events(
     reason = "no confirmed worsening by the last EDSS score"
     if n < 2:
         reason = "only one EDSS score: nothing can be confirmed"
+    elif no_reference and not events:
+        reason = (
+            f"every EDSS score is within {opts.relapse_to_baseline_days} days after a relapse "
+            "onset: no valid reference"
+        )
     return ProgressionResult(kept, date.fromordinal(days[-1]), reason)
 
 
