@@ -77,10 +77,41 @@ def test_arr_counts_qualifying_in_half_open_period() -> None:
 
 
 def test_arr_unconfirmed_only_on_request() -> None:
-    qualified = qualify_relapses([rep(10), rep(100, lasted=None)])
+    reports = [rep(10), rep(100, lasted=None)]
     end = date(2022, 1, 1)
-    assert annualised_relapse_rate(qualified, D0, end).relapses == 1
-    assert annualised_relapse_rate(qualified, D0, end, include_unconfirmed=True).relapses == 2
+    assert annualised_relapse_rate(qualify_relapses(reports), D0, end).relapses == 1
+    counted = qualify_relapses(reports, count_unconfirmed=True)
+    assert annualised_relapse_rate(counted, D0, end, include_unconfirmed=True).relapses == 2
+
+
+def test_incomplete_report_does_not_absorb_a_qualifying_one() -> None:
+    # Regression: day 0 (>= 24 h, fever unknown) swallowed day 15 (>= 24 h, no fever) as
+    # "same event", and the default ARR counted 0. The 30-day window runs from the onset of
+    # the previous *relapse* (McDonald; NHS England 2014): an unconfirmed report is not one.
+    reports = [rep(0, fever=None), rep(15)]
+    end = date(2022, 1, 1)
+    default = qualify_relapses(reports)
+    assert [q.status for q in default] == [RelapseStatus.UNCONFIRMED, RelapseStatus.QUALIFYING]
+    assert [q.counts for q in default] == [False, True]
+    assert annualised_relapse_rate(default, D0, end).relapses == 1
+    # counting unconfirmed reports: day 0 is the relapse and day 15 the same event; still one
+    counted = qualify_relapses(reports, count_unconfirmed=True)
+    assert [q.status for q in counted] == [RelapseStatus.UNCONFIRMED, RelapseStatus.SAME_EVENT]
+    assert [q.counts for q in counted] == [True, False]
+    assert annualised_relapse_rate(counted, D0, end, include_unconfirmed=True).relapses == 1
+
+
+def test_qualifying_report_still_absorbs_a_later_incomplete_one() -> None:
+    assert statuses([rep(0), rep(15, fever=None)]) == [
+        RelapseStatus.QUALIFYING,
+        RelapseStatus.SAME_EVENT,
+    ]
+
+
+def test_arr_refuses_a_policy_other_than_the_qualification() -> None:
+    qualified = qualify_relapses([rep(0, fever=None), rep(15)])
+    with pytest.raises(ValidationFailed, match="include_unconfirmed"):
+        annualised_relapse_rate(qualified, D0, date(2022, 1, 1), include_unconfirmed=True)
 
 
 def test_arr_rejects_empty_period() -> None:

@@ -12,6 +12,12 @@ Defaults and sources
 
 Blank is not "no": a report whose duration or fever/infection status was not recorded is
 kept as ``UNCONFIRMED`` (not counted by default) rather than assumed to qualify or not.
+The 30-day window runs "from the onset of the previous relapse", so only a report that is
+counted opens it: by default an unconfirmed report is not known to be a relapse and cannot
+absorb a fully qualifying one that follows it (day 0 unconfirmed, day 15 qualifying: one
+relapse, on day 15). When unconfirmed reports are counted (``count_unconfirmed=True``) they
+open the window like any relapse (the same two reports: one relapse, on day 0). Either way
+the two reports count once.
 """
 
 from __future__ import annotations
@@ -62,16 +68,25 @@ class QualifiedRelapse:
     status: RelapseStatus
     reasons: tuple[str, ...]
     merged_into: date | None = None
+    #: The policy the report was qualified under (``qualify_relapses(count_unconfirmed=...)``).
+    unconfirmed_counted: bool = False
 
     @property
     def counts(self) -> bool:
+        if self.status is RelapseStatus.UNCONFIRMED:
+            return self.unconfirmed_counted
         return self.status is RelapseStatus.QUALIFYING
 
 
 def qualify_relapses(
-    reports: Iterable[RelapseLike], min_separation_days: int = MIN_SEPARATION_DAYS
+    reports: Iterable[RelapseLike],
+    min_separation_days: int = MIN_SEPARATION_DAYS,
+    count_unconfirmed: bool = False,
 ) -> list[QualifiedRelapse]:
-    """Classify every report (sorted by onset); nothing is dropped, each verdict has reasons."""
+    """Classify every report (sorted by onset); nothing is dropped, each verdict has reasons.
+
+    Only a report that counts under ``count_unconfirmed`` opens the separation window.
+    """
     if min_separation_days < 0:
         raise ValidationFailed(
             Problem("relapse", "min_separation_days", "must be >= 0", value=min_separation_days)
@@ -92,7 +107,11 @@ def qualify_relapses(
         elif report.fever_or_infection is None:
             reasons.append("fever/infection not recorded: cannot be ruled out")
         if excluded:
-            out.append(QualifiedRelapse(report, RelapseStatus.EXCLUDED, tuple(reasons)))
+            out.append(
+                QualifiedRelapse(
+                    report, RelapseStatus.EXCLUDED, tuple(reasons), None, count_unconfirmed
+                )
+            )
             continue
         if (
             last_counted is not None
@@ -105,13 +124,18 @@ def qualify_relapses(
             )
             out.append(
                 QualifiedRelapse(
-                    report, RelapseStatus.SAME_EVENT, (reason, *reasons), merged_into=last_counted
+                    report,
+                    RelapseStatus.SAME_EVENT,
+                    (reason, *reasons),
+                    last_counted,
+                    count_unconfirmed,
                 )
             )
             continue
-        last_counted = report.onset_date
         status = RelapseStatus.UNCONFIRMED if reasons else RelapseStatus.QUALIFYING
-        out.append(QualifiedRelapse(report, status, tuple(reasons)))
+        if status is RelapseStatus.QUALIFYING or count_unconfirmed:
+            last_counted = report.onset_date
+        out.append(QualifiedRelapse(report, status, tuple(reasons), None, count_unconfirmed))
     return out
 
 
@@ -132,11 +156,23 @@ def annualised_relapse_rate(
 
     Only QUALIFYING relapses count (plus UNCONFIRMED ones if asked); SAME_EVENT and EXCLUDED
     never do. The caller chooses the period: person-time is the whole period, so time off
-    observation must be cut out before calling (see docs/definitions.md).
+    observation must be cut out before calling (see docs/definitions.md). The reports must
+    have been qualified under the same policy (``qualify_relapses(count_unconfirmed=...)``):
+    the separation window depends on it, so mixing the two would count one attack twice.
     """
     if end <= start:
         raise ValidationFailed(
             Problem("period", "end", f"end {end.isoformat()} must be after start {start}")
+        )
+    if any(q.unconfirmed_counted != include_unconfirmed for q in qualified):
+        raise ValidationFailed(
+            Problem(
+                "relapse",
+                "include_unconfirmed",
+                "must match the count_unconfirmed the reports were qualified with "
+                "(qualify_relapses(..., count_unconfirmed=...))",
+                value=include_unconfirmed,
+            )
         )
     counted = {RelapseStatus.QUALIFYING}
     if include_unconfirmed:
