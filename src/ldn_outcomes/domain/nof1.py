@@ -22,6 +22,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import Problem, ValidationFailed
+from .checkin import CHECKIN_INSTRUMENT as CHECKIN_INSTRUMENT
+from .checkin import checkin_position
 
 RECORD = "nof1_design"
 
@@ -36,9 +38,6 @@ DEFAULT_WASHOUT_DAYS = 7
 DEFAULT_DOSE_MG = Decimal("4.5")
 #: Extra capsules per bottle so a lost or dropped capsule does not end a period early.
 DEFAULT_SPARE_CAPSULES = 3
-
-#: The diary's daily check-in (``domain/instruments/data/checkin-1.json``).
-CHECKIN_INSTRUMENT = "checkin"
 
 
 class Treatment(StrEnum):
@@ -61,9 +60,14 @@ class OutcomeSpec:
     outcome_id: str
     label: str
     instrument_id: str
-    item_index: int  # 0-based position in the check-in's answers
+    item_key: str  # the check-in item's key (``domain.checkin``)
     lower_is_better: bool
     mcid: McidSource | None
+
+    @property
+    def item_index(self) -> int:
+        """0-based position of the item in the check-in's answers, looked up by its key."""
+        return checkin_position(self.item_key)
 
     @property
     def direction_word(self) -> str:
@@ -91,12 +95,14 @@ KHANNA_2008 = McidSource(
 
 OUTCOMES: dict[str, OutcomeSpec] = {
     "fatigue_nrs": OutcomeSpec(
-        "fatigue_nrs", "Fatigue (0-10)", CHECKIN_INSTRUMENT, 0, True, KHANNA_2008
+        "fatigue_nrs", "Fatigue (0-10)", CHECKIN_INSTRUMENT, "fatigue", True, KHANNA_2008
     ),
     # No MCID verified for these two: the trial must state one (``mcid``) at design time.
-    "spasm_nrs": OutcomeSpec("spasm_nrs", "Spasms (0-10)", CHECKIN_INSTRUMENT, 1, True, None),
+    "spasm_nrs": OutcomeSpec(
+        "spasm_nrs", "Spasms (0-10)", CHECKIN_INSTRUMENT, "spasms", True, None
+    ),
     "sleep_nrs": OutcomeSpec(
-        "sleep_nrs", "Sleep quality (0-10)", CHECKIN_INSTRUMENT, 2, False, None
+        "sleep_nrs", "Sleep quality (0-10)", CHECKIN_INSTRUMENT, "sleep", False, None
     ),
 }
 

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from ..domain.checkin import CHECKIN_INSTRUMENT, checkin_position
+from ..store.ldn_rule import ldn_mask
 from ..store.research_reads import research_counts
 from ..store.research_reads import research_frames as read_research_frames
 
@@ -40,8 +42,8 @@ SUPPRESSED = "suppressed"
 QUASI_IDENTIFIERS = ("disease_duration_band", "sex", "birth_year_band", "phenotype")
 #: Order in which quasi-identifiers are given up for rows in too-small groups.
 SUPPRESSION_ORDER = QUASI_IDENTIFIERS
-CHECKIN_ID = "checkin"
-FATIGUE_ITEM, SPASM_ITEM = 0, 1
+CHECKIN_ID = CHECKIN_INSTRUMENT
+FATIGUE_ITEM, SPASM_ITEM = checkin_position("fatigue"), checkin_position("spasms")
 WINDOW_DAYS = 180
 
 COLUMNS = [
@@ -240,7 +242,7 @@ def _merged_courses(exposures: pd.DataFrame, today: pd.Timestamp) -> pd.DataFram
     as in ``domain.definitions.exposure.courses``); ongoing ones run to ``today``."""
     rows: list[tuple[str, pd.Timestamp, pd.Timestamp, float]] = []
     if not exposures.empty:
-        ldn = exposures[exposures["drug_class"] == "ldn"].sort_values(["patient_id", "start_date"])
+        ldn = exposures[ldn_mask(exposures)].sort_values(["patient_id", "start_date"])
         for pid, start, stop, dose in ldn[
             ["patient_id", "start_date", "stop_date", "dose_mg"]
         ].itertuples(index=False):

@@ -12,7 +12,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.access import consent_active
+from ..domain.checkin import checkin_answer
 from ..domain.codes import ConsentScope
+from ..domain.definitions.exposure import is_ldn_drug
 from ..domain.models import Consent
 from .convert import row_to_record
 from .tables import ConsentRow, EdssRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
@@ -72,7 +74,7 @@ class PatientFigures:
     on_ldn: bool = False
     relapses: int = 0
     edss_latest: float | None = None
-    #: Mean of the first check-in item (fatigue, 0-10) over the last 30 days, one decimal.
+    #: Mean of the check-in's fatigue item (0-10) over the last 30 days, one decimal.
     fatigue_recent: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,16 +93,15 @@ def clinic_figures(
     if ids:
         since = today - dt.timedelta(days=30)
         with Session(engine) as session:
-            on_ldn.update(
-                session.scalars(
-                    select(ExposureRow.patient_id).where(
-                        ExposureRow.patient_id.in_(ids),
-                        ExposureRow.drug_class == "ldn",
-                        ExposureRow.start_date <= today,
-                        (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today),
-                    )
+            for pid, name, dose in session.execute(
+                select(ExposureRow.patient_id, ExposureRow.drug_name, ExposureRow.dose_mg).where(
+                    ExposureRow.patient_id.in_(ids),
+                    ExposureRow.start_date <= today,
+                    (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today),
                 )
-            )
+            ):
+                if is_ldn_drug(name, dose):  # the domain's rule, whatever class was entered
+                    on_ldn.add(pid)
             for pid, n in session.execute(
                 select(RelapseRow.patient_id, func.count())
                 .where(RelapseRow.patient_id.in_(ids))
@@ -120,8 +121,9 @@ def clinic_figures(
                     QuestionnaireRow.date >= since,
                 )
             ):
-                if answers and answers[0] is not None:
-                    fatigue.setdefault(pid, []).append(float(answers[0]))
+                value = checkin_answer(answers, "fatigue")
+                if value is not None:
+                    fatigue.setdefault(pid, []).append(value)
     return {
         pid: PatientFigures(
             on_ldn=pid in on_ldn,

@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, distinct, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from ..domain.definitions.exposure import is_ldn_drug
 from .frames import read_frames
 from .tables import ConsentRow, EdssRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
 
@@ -91,7 +92,17 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
         return ResearchCounts(
             by_phenotype=grouped(PatientRow.phenotype),
             by_sex=grouped(PatientRow.sex),
-            ldn_users=patients_with(ExposureRow.patient_id, ExposureRow.drug_class == "ldn"),
+            ldn_users=len(
+                {
+                    pid
+                    for pid, name, dose in session.execute(
+                        select(
+                            ExposureRow.patient_id, ExposureRow.drug_name, ExposureRow.dose_mg
+                        ).where(ExposureRow.patient_id.in_(consented))
+                    )
+                    if is_ldn_drug(name, dose)  # the domain's rule, whatever class was entered
+                }
+            ),
             with_relapses=patients_with(RelapseRow.patient_id),
             keeping_a_diary=patients_with(QuestionnaireRow.patient_id),
         )

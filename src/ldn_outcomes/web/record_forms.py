@@ -24,11 +24,11 @@ from ..domain.definitions.dose_safety import (
     check_opioid_interaction,
     match_opioid,
 )
+from ..domain.definitions.exposure import is_naltrexone
 from ..domain.models import AdverseEvent, DoseLog, EdssAssessment, Exposure, Relapse
 from ..domain.validation import parse_record
 from ..errors import InteractionError, Problem, ValidationFailed
 from .forms import YES_NO_UNKNOWN, Field, blank_to_none, enum_options, tri_state
-from .views import is_ldn
 
 EXPOSURE_FIELDS = [
     Field("drug_name", "Medicine name", required=True, help="For LDN write “naltrexone”."),
@@ -126,7 +126,7 @@ def parse_exposure(
             ]
         ) from None
     note = None
-    if is_ldn(record) and record.dose_mg is not None:
+    if is_naltrexone(record) and record.dose_mg is not None:  # any dose: 50 mg is not LDN
         result = check_ldn_dose(float(record.dose_mg))
         if result.band != "within":
             note = f"Note: {result.message} ({result.source})."
@@ -165,7 +165,7 @@ def opioid_warning(values: dict[str, str], exposures: list[Exposure], on: dt.dat
     current_ldn = [
         e
         for e in exposures
-        if is_ldn(e) and e.start_date <= on and (e.stop_date is None or e.stop_date >= on)
+        if is_naltrexone(e) and e.start_date <= on and (e.stop_date is None or e.stop_date >= on)
     ]
     if not text or not current_ldn:
         return None

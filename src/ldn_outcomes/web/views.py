@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..domain.codes import DrugClass
-from ..domain.definitions.exposure import courses, is_naltrexone
+from ..domain.checkin import CHECKIN_INSTRUMENT, checkin_answer, checkin_keys
+from ..domain.definitions.exposure import courses, is_ldn
 from ..domain.instruments import get_instrument, score
 from ..domain.models import (
     AdverseEvent,
@@ -29,12 +29,8 @@ from ..domain.validation import parse_record
 from ..reports.svg import Marker, Period, Series, line_chart, step_chart
 from ..store.uow import UnitOfWork
 
-CHECKIN = "checkin"
-CHECKIN_ITEMS = ("fatigue", "spasms", "sleep", "vivid_dreams", "dose_taken")
-
-
-def is_ldn(exposure: Any) -> bool:
-    return exposure.drug_class is DrugClass.LDN or is_naltrexone(exposure)
+CHECKIN = CHECKIN_INSTRUMENT
+CHECKIN_ITEMS = checkin_keys()
 
 
 @dataclass
@@ -97,12 +93,12 @@ def ldn_periods(exposures: list[Exposure]) -> list[Period]:
 
 
 def _daily(
-    checkins: list[tuple[dt.date, list[float | None]]], item: int
+    checkins: list[tuple[dt.date, list[float | None]]], key: str
 ) -> list[tuple[dt.date, float | None]]:
     """One value per day (the day's last check-in); blanks stay blank."""
     by_day: dict[dt.date, float | None] = {}
     for day, answers in checkins:
-        by_day[day] = answers[item] if item < len(answers) else None
+        by_day[day] = checkin_answer(answers, key)
     return sorted(by_day.items())
 
 
@@ -111,7 +107,10 @@ def charts(data: PatientData, today: dt.date | None = None) -> dict[str, str]:
     periods = ldn_periods(data.exposures)
     markers = [Marker(r.onset_date, "relapse") for r in data.relapses]
     symptoms = line_chart(
-        [Series("Fatigue", _daily(data.checkins, 0)), Series("Spasms", _daily(data.checkins, 1))],
+        [
+            Series("Fatigue", _daily(data.checkins, "fatigue")),
+            Series("Spasms", _daily(data.checkins, "spasms")),
+        ],
         periods,
         markers,
         "Fatigue and spasms from the daily check-in (0 = none, 10 = worst)",
@@ -140,8 +139,8 @@ def visit_summary(data: PatientData, today: dt.date) -> dict[str, Any]:
     prev30 = [a for d, a in data.checkins if 30 <= (today - d).days < 60]
     year_ago = today - dt.timedelta(days=365)
 
-    def item(rows: list[list[float | None]], index: int) -> float | None:
-        return _avg([r[index] if index < len(r) else None for r in rows])
+    def item(rows: list[list[float | None]], key: str) -> float | None:
+        return _avg([checkin_answer(r, key) for r in rows])
 
     return {
         "current_regimen": [_exposure_row(e) for e in current],
@@ -151,12 +150,12 @@ def visit_summary(data: PatientData, today: dt.date) -> dict[str, Any]:
         "edss_latest": data.edss[-1].model_dump(mode="json") if data.edss else None,
         "symptoms": {
             "checkins_last_30_days": len(last30),
-            "fatigue_last_30": item(last30, 0),
-            "fatigue_previous_30": item(prev30, 0),
-            "spasms_last_30": item(last30, 1),
-            "spasms_previous_30": item(prev30, 1),
-            "sleep_last_30": item(last30, 2),
-            "doses_missed_last_30": sum(1 for a in last30 if len(a) > 4 and a[4] == 0),
+            "fatigue_last_30": item(last30, "fatigue"),
+            "fatigue_previous_30": item(prev30, "fatigue"),
+            "spasms_last_30": item(last30, "spasms"),
+            "spasms_previous_30": item(prev30, "spasms"),
+            "sleep_last_30": item(last30, "sleep"),
+            "doses_missed_last_30": sum(1 for a in last30 if checkin_answer(a, "dose_taken") == 0),
         },
         "side_effects_12m": [
             a.model_dump(mode="json") for a in data.adverse_events if a.onset_date >= year_ago

@@ -23,11 +23,13 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from ldn_outcomes.domain.definitions.exposure import ExposureLike, is_naltrexone
+from ldn_outcomes.domain.definitions.exposure import (
+    LOW_DOSE_RANGE_MG,
+    LOW_DOSE_SOURCE,
+    ExposureLike,
+    is_naltrexone,
+)
 from ldn_outcomes.errors import InteractionError, Problem, ValidationFailed
-
-LOW_DOSE_RANGE_MG: tuple[float, float] = (1.0, 5.0)
-LOW_DOSE_SOURCE = "Toljan & Vrooman, Med Sci (Basel) 2018;6(4):82, doi 10.3390/medsci6040082"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,19 @@ Conventions (stated, not sourced: they are bookkeeping, not clinical claims)
 - ``stop_date`` is the last day on the drug (inclusive); ``None`` means still taking it.
 - Exposures whose days touch or overlap form one continuous course: a dose change does not
   reset "days since start".
-- An exposure is LDN when its drug name contains "naltrexone" (case-insensitive) unless the
-  caller supplies its own test; dose ranges are checked in ``dose_safety``.
+
+Is this exposure LDN? (``is_ldn``, the one rule every layer asks)
+- LDN is naltrexone at a low daily dose: "Low-dose naltrexone (LDN), considered in a daily
+  dose of 1 to 5 mg", with 1 ug-1 mg/day "very low-dose"; addiction dosing is at least
+  50 mg/day (Toljan K, Vrooman B, Med Sci (Basel) 2018;6(4):82, doi 10.3390/medsci6040082).
+- So an exposure is LDN when it is naltrexone (its name contains "naltrexone", its name is
+  the abbreviation "LDN", or its RxNorm ingredient code is naltrexone's) and its recorded
+  dose is above 0 and at most the top of the low-dose range (5 mg); a dose below 1 mg is
+  still low (``dose_safety.check_ldn_dose`` flags it). The entered drug class does not
+  decide: naltrexone entered as "other" is LDN, 50 mg naltrexone entered as "ldn" is not.
+- A naltrexone record without a dose counts as LDN: in this registry of LDN use in MS that
+  is what an undosed naltrexone entry is; the dose checks ask for the dose separately.
+- ``dose_mg`` is read as the daily dose (the forms and the CSV layout ask for it so).
 """
 
 from __future__ import annotations
@@ -13,10 +24,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Protocol
 
+from ldn_outcomes.domain.codes import NALTREXONE_RXCUI, DrugClass
 from ldn_outcomes.domain.definitions.relapse import RelapseLike
 from ldn_outcomes.errors import Problem, ValidationFailed
+
+#: Daily dose range of low-dose naltrexone, in mg (Toljan & Vrooman 2018, see above).
+LOW_DOSE_RANGE_MG: tuple[float, float] = (1.0, 5.0)
+LOW_DOSE_SOURCE = "Toljan & Vrooman, Med Sci (Basel) 2018;6(4):82, doi 10.3390/medsci6040082"
+#: Names that mean naltrexone without the word: the project's own abbreviation.
+NALTREXONE_ABBREVIATIONS = frozenset({"ldn"})
 
 
 class ExposureLike(Protocol):
@@ -45,8 +64,56 @@ class ExposureStatus:
     course_start: date | None
 
 
+def is_naltrexone_drug(drug_name: str | None, rxnorm_cui: str | None = None) -> bool:
+    """Naltrexone by name (or the abbreviation "LDN") or by its RxNorm ingredient code."""
+    name = (drug_name or "").strip().lower()
+    return (
+        "naltrexone" in name
+        or name in NALTREXONE_ABBREVIATIONS
+        or (rxnorm_cui or "").strip() == NALTREXONE_RXCUI
+    )
+
+
 def is_naltrexone(exposure: ExposureLike) -> bool:
-    return "naltrexone" in exposure.drug_name.lower()
+    return is_naltrexone_drug(exposure.drug_name, getattr(exposure, "rxnorm_cui", None))
+
+
+def is_low_dose(dose_mg: float | Decimal | None) -> bool:
+    """No dose recorded, or above 0 and at most the top of the low-dose range."""
+    if dose_mg is None:
+        return True
+    dose = float(dose_mg)
+    if dose != dose:  # NaN: a blank read from a frame
+        return True
+    return 0 < dose <= LOW_DOSE_RANGE_MG[1]
+
+
+def is_ldn_drug(
+    drug_name: str | None, dose_mg: float | Decimal | None, rxnorm_cui: str | None = None
+) -> bool:
+    """The LDN rule on plain values (for frames and SQL rows); see the module docstring."""
+    return is_naltrexone_drug(drug_name, rxnorm_cui) and is_low_dose(dose_mg)
+
+
+def is_ldn(exposure: ExposureLike) -> bool:
+    """Is this exposure LDN? Naltrexone at a low daily dose, whatever class was entered."""
+    dose = getattr(exposure, "dose_mg", None)
+    return is_ldn_drug(exposure.drug_name, dose, getattr(exposure, "rxnorm_cui", None))
+
+
+def exposure_class(
+    drug_name: str | None,
+    drug_class: str | None,
+    dose_mg: float | Decimal | None,
+    rxnorm_cui: str | None = None,
+) -> str:
+    """The class the analyses group an exposure by: ``"ldn"`` when ``is_ldn`` says so,
+    otherwise the entered class, except that an entered "ldn" the rule refuses (another drug,
+    or full-dose naltrexone) becomes "other"."""
+    if is_ldn_drug(drug_name, dose_mg, rxnorm_cui):
+        return DrugClass.LDN.value
+    entered = str(drug_class or DrugClass.OTHER.value)
+    return DrugClass.OTHER.value if entered == DrugClass.LDN.value else entered
 
 
 def _check(exposures: Sequence[ExposureLike]) -> None:
@@ -65,7 +132,7 @@ def _check(exposures: Sequence[ExposureLike]) -> None:
 
 
 def courses(
-    exposures: Iterable[ExposureLike], is_ldn: Callable[[ExposureLike], bool] = is_naltrexone
+    exposures: Iterable[ExposureLike], is_ldn: Callable[[ExposureLike], bool] = is_ldn
 ) -> list[tuple[date, date | None]]:
     """Continuous LDN courses as (first day, last day or None if ongoing), in date order."""
     chosen = sorted((e for e in exposures if is_ldn(e)), key=lambda e: e.start_date)
@@ -85,7 +152,7 @@ def courses(
 def status_on(
     exposures: Sequence[ExposureLike],
     on_date: date,
-    is_ldn: Callable[[ExposureLike], bool] = is_naltrexone,
+    is_ldn: Callable[[ExposureLike], bool] = is_ldn,
 ) -> ExposureStatus:
     """On/off LDN on ``on_date``, the dose of the latest-started active exposure, course age."""
     active = [
@@ -118,7 +185,7 @@ class AttackStart:
 def started_during_attack(
     relapses: Iterable[RelapseLike],
     exposures: Sequence[ExposureLike],
-    is_ldn: Callable[[ExposureLike], bool] = is_naltrexone,
+    is_ldn: Callable[[ExposureLike], bool] = is_ldn,
 ) -> list[AttackStart]:
     """For each relapse: was an LDN course started with onset <= start <= recovery?
 
