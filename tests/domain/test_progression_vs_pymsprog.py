@@ -204,7 +204,9 @@ def test_roving_reference_in_a_90_day_relapse_exclusion_at_the_last_visit() -> N
     result = confirmed_disability_events(
         [EdssPoint(date(2020, 1, 1) + timedelta(days=d), s) for d, s in scores],
         [date(2020, 1, 1) + timedelta(days=d) for d in onsets],
-        ProgressionOptions(baseline="roving", events="all", relapse_to_baseline_days=90, cutoff=5.0),
+        ProgressionOptions(
+            baseline="roving", events="all", relapse_to_baseline_days=90, cutoff=5.0
+        ),
     )
     assert [(e.kind, e.date) for e in result.events] == [
         (r["event_type"], r["date"].date()) for _, r in expected.iterrows()

@@ -155,10 +155,17 @@ def line_chart(
 
 
 def balance_chart(rows: Sequence[Mapping], target: float, title: str) -> str:
-    """Absolute standardised mean differences before (open) and after (filled) matching."""
-    rows = [r for r in rows if r.get("smd_before") is not None]
+    """Absolute standardised mean differences before (open) and after (filled) matching.
+
+    A difference that could not be computed (nobody matched, no spread) is not drawn and is
+    named "no data"; with none at all the chart is replaced by that sentence."""
+    rows = [
+        {**r, "smd_before": _finite(r.get("smd_before")), "smd_after": _finite(r.get("smd_after"))}
+        for r in rows
+    ]
+    rows = [r for r in rows if r["smd_before"] is not None or r["smd_after"] is not None]
     if not rows:
-        return ""
+        return f'<p class="small">{escape(title)}: no data (nobody could be compared).</p>'
     height = TOP + BOTTOM + 22 * len(rows) + 10
     left = 240
     top = max(max(abs(r["smd_before"] or 0), abs(r["smd_after"] or 0)) for r in rows)
@@ -171,13 +178,16 @@ def balance_chart(rows: Sequence[Mapping], target: float, title: str) -> str:
     desc = []
     for i, r in enumerate(rows):
         yy = TOP + 14 + 22 * i
-        before, after = abs(r["smd_before"] or 0), abs(r["smd_after"] or 0)
+        before, after = r["smd_before"], r["smd_after"]
         body.append(f'<text x="8" y="{yy + 4}" fill="{TEXT}">{escape(r["label"])}</text>')
-        body.append(
-            f'<circle cx="{x(before):.1f}" cy="{yy}" r="5" fill="none" stroke="{PALETTE[0]}"/>'
-        )
-        body.append(f'<circle cx="{x(after):.1f}" cy="{yy}" r="5" fill="{PALETTE[0]}"/>')
-        desc.append(f"{r['label']}: {before:.2f} before, {after:.2f} after")
+        if before is not None:
+            body.append(
+                f'<circle cx="{x(abs(before)):.1f}" cy="{yy}" r="5" fill="none" '
+                f'stroke="{PALETTE[0]}"/>'
+            )
+        if after is not None:
+            body.append(f'<circle cx="{x(abs(after)):.1f}" cy="{yy}" r="5" fill="{PALETTE[0]}"/>')
+        desc.append(f"{r['label']}: {_smd_text(before)} before, {_smd_text(after)} after")
     body += svgcore.x_labels(
         [(x(t), svgcore.fmt(t)) for t in nice_ticks(0, x_max, 4)], height - BOTTOM + 16
     )
@@ -187,3 +197,15 @@ def balance_chart(rows: Sequence[Mapping], target: float, title: str) -> str:
         f"dashed = {target:g}</text>"
     )
     return svgcore.document(title, "; ".join(desc), body, WIDTH, height)
+
+
+def _finite(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _smd_text(value: float | None) -> str:
+    return "no data" if value is None else f"{abs(value):.2f}"

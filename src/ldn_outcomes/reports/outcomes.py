@@ -105,10 +105,9 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
     }
     if section["missing"] is not None:
         return section
-    passed = result.details.get("passed") if name == "diagnostics" else None
     section.update(
         warnings=[{"kind": w.kind.__name__, "message": w.message} for w in result.warnings],
-        passed=None if name != "diagnostics" else bool(passed),
+        verdict=_diagnostics_verdict(result) if name == "diagnostics" else None,
         population=[
             f"{key.replace('_', ' ')}: "
             + (f"{value:,.1f}" if isinstance(value, float) else str(value))
@@ -218,6 +217,19 @@ def _headline(results: Mapping[str, AnalysisResult]) -> dict[str, Any]:
         "adjusted": estimate_text(adjusted) if contrast and adjusted else None,
         "chart": Markup(forest_chart(rows, "Naive versus adjusted relapse rate ratios")),
     }
+
+
+def _diagnostics_verdict(result: AnalysisResult) -> str:
+    """ "passed", "failed" or "no data": a check with nobody to check is not a pass."""
+    balance = result.details.get("balance") or []
+    compared = [
+        r
+        for r in balance
+        if isinstance(r.get("smd_after"), int | float) and math.isfinite(r["smd_after"])
+    ]
+    if not compared or not result.population.get("n_patients"):
+        return "no data"
+    return "passed" if result.details.get("passed") else "failed"
 
 
 def render_outcome_report(
