@@ -13,6 +13,9 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from ..domain.definitions.progression import ProgressionOptions
+from .numerics.cdw import check_options
+
 
 @dataclass(frozen=True)
 class AnalysisPlan:
@@ -102,6 +105,10 @@ class AnalysisPlan:
     # Labs
     lab_before_days: int = 180
     lab_after_days: tuple[int, int] = (28, 365)
+
+    def __post_init__(self) -> None:
+        """Refuse, when the plan is built, CDW options the registry-wide scan cannot honour."""
+        check_options(ProgressionOptions(confirmation_days=self.cdw_confirmation_days))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

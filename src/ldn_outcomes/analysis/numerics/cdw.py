@@ -10,10 +10,18 @@ confirmation days) are honoured; baseline and event mode are always fixed and fi
 Each first CDW is classified as the domain's ``_classify`` does: RAW if its onset is within
 ``relapse_assoc_days`` after a relapse onset; PIRA if no relapse falls in the event window
 around the onset and at least one sustained confirmation visit has none in its window;
-otherwise undefined. A series is the domain call on the EDSS from its baseline visit on, so,
-as there, relapses more than ``relapse_to_baseline_days`` before the baseline are ignored.
+otherwise undefined. A series is the domain call on the EDSS from its baseline visit on with
+``history_start`` = the patient's first EDSS: as in the patient view (the domain call on the
+whole history), only relapses more than ``relapse_to_baseline_days`` before the patient's
+first EDSS are ignored, so a relapse 31-90 days before a later series baseline still makes
+a worsening soon after that baseline RAW.
+
+Options: the confirmation window may be open-ended (an infinite upper tolerance) and may
+reach back to the onset (``confirmation_days`` minus the lower tolerance <= 0): a
+confirmation is always a later visit, as in the domain. Roving baselines and "all events"
+are not implemented here and are refused (``ValidationFailed`` naming the option).
 ``tests/analysis/test_cdw.py`` checks event-for-event and type-for-type agreement with the
-domain function on random histories.
+domain function on random histories (a hypothesis property test).
 """
 
 from __future__ import annotations
@@ -24,9 +32,67 @@ import numpy as np
 import pandas as pd
 
 from ...domain.definitions.progression import ProgressionOptions
+from ...errors import Problem, ValidationFailed
 
 OFFSET = 400_000  # shifts day numbers (1970-based, may be negative) to positive
 SPAN = 1_000_000  # key = group * SPAN + day + OFFSET
+
+
+def check_options(options: ProgressionOptions) -> None:
+    """Refuse the domain options this column-wise path does not implement, naming each."""
+    problems = []
+    if options.baseline != "fixed":
+        problems.append(
+            Problem(
+                "options",
+                "baseline",
+                "the registry-wide CDW uses a fixed baseline; 'roving' is domain-only",
+                value=options.baseline,
+            )
+        )
+    if options.events != "first_cdw":
+        problems.append(
+            Problem(
+                "options",
+                "events",
+                "the registry-wide CDW finds the first CDW only ('first_cdw')",
+                value=options.events,
+            )
+        )
+    if options.confirmation_days <= 0:
+        problems.append(
+            Problem(
+                "options",
+                "confirmation_days",
+                "must be positive",
+                value=options.confirmation_days,
+            )
+        )
+    low, high = options.confirmation_tolerance_days
+    if not (low >= 0 and high >= 0):  # also refuses NaN
+        problems.append(
+            Problem(
+                "options",
+                "confirmation_tolerance_days",
+                "both tolerances must be >= 0 (the upper one may be infinite)",
+                value=options.confirmation_tolerance_days,
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def confirmation_window(options: ProgressionOptions) -> tuple[int, float]:
+    """Days after the onset a confirmation may fall on, as whole days: at least 1 (a later
+    visit, never the onset visit itself) and up to ``hi`` (may be infinite)."""
+    lo = options.confirmation_days - options.confirmation_tolerance_days[0]
+    hi = options.confirmation_days + options.confirmation_tolerance_days[1]
+    return max(int(np.ceil(lo)) if np.isfinite(lo) else 1, 1), float(np.floor(hi))
+
+
+def _key_offset(days: float) -> int:
+    """A day count as a key offset, capped below SPAN (an open window stays in its series)."""
+    return int(min(days, SPAN - 1))
 
 
 def keys(groups: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -87,6 +153,7 @@ def first_cdw(
     baseline_day, baseline_score, cdw_type ("RAW", "PIRA", "undefined"; None without event).
     """
     opts = options or ProgressionOptions()
+    check_options(opts)
     n_series = len(series_code)
     lengths = np.maximum(np.asarray(series_end) - np.asarray(series_start), 0)
     out = pd.DataFrame(
@@ -118,20 +185,21 @@ def first_cdw(
     last = np.asarray(series_end)[has] - 1
     out.loc[has, "last_day"] = day_all[last]
     reference = score_all[first_row]
-    # relapses before this (the domain ignores those > relapse_to_baseline_days before day 0)
-    oldest = day_all[first_row] - opts.relapse_to_baseline_days
+    # relapses before this are ignored (the domain's history_start: the patient's first EDSS)
+    code_all = edss["code"].to_numpy()
+    patient_first = np.searchsorted(code_all, code_all[first_row], side="left")
+    oldest = day_all[patient_first] - opts.relapse_to_baseline_days
     since = since_all[rows]
     since = np.where(day - since < oldest, np.inf, since)
     worse = (within > 0) & (value - reference >= min_delta(reference, opts.cutoff))
     can_confirm = (within > 0) & (since >= opts.relapse_to_confirmation_days)
-    lo = opts.confirmation_days - opts.confirmation_tolerance_days[0]
-    hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
+    lo, hi = confirmation_window(opts)
     skey = series.astype(np.int64) * SPAN + (day + OFFSET).astype(np.int64)
     conf_idx = np.flatnonzero(can_confirm)
     candidates = np.flatnonzero(worse)
     if candidates.size == 0 or conf_idx.size == 0:
         return out
-    pos = np.searchsorted(skey[conf_idx], skey[candidates] + int(np.ceil(lo)), side="left")
+    pos = np.searchsorted(skey[conf_idx], skey[candidates] + lo, side="left")
     found = pos < conf_idx.size
     j = np.full(candidates.size, -1)
     j[found] = conf_idx[pos[found]]
@@ -167,7 +235,7 @@ class SeriesRows:
 
     patient: np.ndarray
     day: np.ndarray
-    #: Earliest relapse onset the series' domain call would see (baseline day - 30).
+    #: Earliest relapse onset the series' domain call would see (first EDSS day - 30).
     oldest: np.ndarray
     #: (series, day) key, sorted.
     skey: np.ndarray
@@ -213,8 +281,8 @@ def classify(
             relapses_between(rkeys, r.patient, np.maximum(r.day - c0, r.oldest), r.day + c1) == 0
         )
     cumulative = np.r_[0, np.cumsum(quiet_visit)]
-    hi = opts.confirmation_days + opts.confirmation_tolerance_days[1]
-    in_window = np.searchsorted(r.skey, r.skey[onset_row] + int(np.floor(hi)), side="right")
+    _, hi = confirmation_window(opts)
+    in_window = np.searchsorted(r.skey, r.skey[onset_row] + _key_offset(hi), side="right")
     end = np.minimum(r.next_not_worse[confirmation_row], in_window)
     quiet_confirmation = cumulative[end] - cumulative[confirmation_row] > 0
     pira = quiet_event & quiet_confirmation

@@ -127,8 +127,15 @@ def confirmed_disability_events(
     points: Sequence[EdssPoint],
     relapse_onsets: Sequence[date] = (),
     options: ProgressionOptions | None = None,
+    history_start: date | None = None,
 ) -> ProgressionResult:
-    """Scan the EDSS series in date order and return CDW/CDI events (see module docstring)."""
+    """Scan the EDSS series in date order and return CDW/CDI events (see module docstring).
+
+    Relapses more than ``relapse_to_baseline_days`` before ``history_start`` are ignored
+    (pymsprog: relapses before the first visit). It defaults to the first EDSS given; pass
+    the patient's first EDSS date when ``points`` is a later part of a longer history, so
+    that a relapse shortly before the part still makes a worsening relapse-associated.
+    """
     opts = options or ProgressionOptions()
     _validate(points, opts)
     by_day: dict[int, float] = {}
@@ -139,10 +146,11 @@ def confirmed_disability_events(
         raise ValidationFailed(Problem("edss", "points", "at least one EDSS score is needed"))
     values = [by_day[d] for d in days]
     n = len(days)
+    first_day = days[0] if history_start is None else min(days[0], history_start.toordinal())
     rel = sorted(
         r.toordinal()
         for r in relapse_onsets
-        if r.toordinal() >= days[0] - opts.relapse_to_baseline_days
+        if r.toordinal() >= first_day - opts.relapse_to_baseline_days
     )
     before, after = _distances(days, rel)
 
