@@ -42,6 +42,12 @@ CDW_TYPES = ("RAW", "PIRA", "undefined")
 #: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
 #: and estimable; else the last estimable horizon.
 HEADLINE_HORIZON_YEARS = 3.0
+#: Why a cohort row has no usable time to CDW (``endpoints``' ``excluded`` column).
+NO_BASELINE = "no EDSS score in the year before the start"
+NO_EDSS_AFTER = "no EDSS score after the start"
+WORSENED_BEFORE_START = (
+    "a confirmed worsening began before the start (between the baseline EDSS and the start day)"
+)
 POPULATION_KEYS = {"RAW": "raw_events", "PIRA": "pira_events", "undefined": "undefined_cdw_events"}
 
 
@@ -71,6 +77,16 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
     stop_day = np.where(event, found["onset_day"].to_numpy(), found["last_day"].to_numpy())
     years = (stop_day - index) / DAYS_PER_YEAR
     usable = np.isfinite(years) & (years > 0)
+    has_baseline = end > start
+    excluded = np.where(
+        usable,
+        "",
+        np.where(
+            ~has_baseline,
+            NO_BASELINE,
+            np.where(event, WORSENED_BEFORE_START, NO_EDSS_AFTER),
+        ),
+    )
     return pd.DataFrame(
         {
             "code": codes,
@@ -83,7 +99,8 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
             "cdw_type": cdw_type,
             "pira": event & (cdw_type == "PIRA"),
             "usable": usable,
-            "has_baseline": end > start,
+            "has_baseline": has_baseline,
+            "excluded": excluded,
         }
     )
 
@@ -244,11 +261,17 @@ def analyse_progression(
         "stopped_ldn": stopped,
         "left_registry": lost,
         **{POPULATION_KEYS[kind]: count for kind, count in _type_counts(ok).items()},
-        "excluded_no_edss": int(len(users) - len(ok)),
+        "excluded_no_edss": int(ep["excluded"].isin([NO_BASELINE, NO_EDSS_AFTER]).sum()),
+        "excluded_worsened_before_start": int((ep["excluded"] == WORSENED_BEFORE_START).sum()),
+    }
+    result.details["excluded"] = {
+        reason: int(n) for reason, n in ep.loc[~ep["usable"], "excluded"].value_counts().items()
     }
     result.caveats += [
-        f"{len(users) - len(ok)} LDN users lacked an EDSS score in the year before starting or "
-        "any EDSS afterwards and are not counted",
+        f"{n} LDN users are not counted: {reason}"
+        for reason, n in sorted(result.details["excluded"].items())
+    ]
+    result.caveats += [
         f"{stopped} stopped LDN and {lost} left the registry; they are censored (the worst-case "
         "line counts them as progressed)",
         "a share free of progression means little without the same figure in comparable "
