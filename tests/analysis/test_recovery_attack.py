@@ -73,7 +73,7 @@ def _frames(cases) -> dict[str, pd.DataFrame]:
         }
     )
     exposures = [
-        (pid, "ldn", _date(DAY0 + a), None if b is None else _date(DAY0 + b))
+        (pid, "naltrexone", "ldn", 4.5, _date(DAY0 + a), None if b is None else _date(DAY0 + b))
         for pid, (pattern, _, _) in zip(ids, cases, strict=True)
         for a, b in pattern
     ]
@@ -90,7 +90,8 @@ def _frames(cases) -> dict[str, pd.DataFrame]:
     return {
         "patients": patients,
         "exposures": pd.DataFrame(
-            exposures, columns=["patient_id", "drug_class", "start_date", "stop_date"]
+            exposures,
+            columns=["patient_id", "drug_name", "drug_class", "dose_mg", "start_date", "stop_date"],
         ),
         "relapses": pd.DataFrame(
             relapses,

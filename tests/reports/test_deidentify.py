@@ -44,6 +44,7 @@ def _frames(
     exposures = pd.DataFrame(
         {
             "patient_id": ["P000"],
+            "drug_name": ["naltrexone"],
             "drug_class": ["ldn"],
             "dose_mg": [4.5],
             "start_date": [ts("2025-01-01")],

@@ -25,7 +25,7 @@ from .coding import (
     patient_codes,
     to_days,
 )
-from .load import CHECKIN_COLUMNS, CHECKIN_ITEMS, COLUMNS, KINDS, load_frames
+from .load import CHECKIN_COLUMNS, CHECKIN_ITEMS, COLUMNS, KINDS, exposure_classes, load_frames
 from .qualify import QUALIFYING, UNCONFIRMED, qualify
 from .symptom_tables import SERIES_COLUMNS, combined, symptom_table
 
@@ -160,7 +160,8 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
         exp = pd.DataFrame(
             {
                 "code": patient_codes(exposures, lookup),
-                "drug_class": exposures["drug_class"].astype(str).to_numpy(),
+                # "ldn" by the domain rule (naltrexone at a low dose), else the entered class
+                "drug_class": exposure_classes(exposures),
                 "start": to_days(exposures["start_date"]),
                 "stop": to_days(exposures["stop_date"]),
             }
@@ -200,6 +201,7 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
             relapses["onset"].to_numpy(),
             relapses["lasted_24h"],
             relapses["fever"],
+            count_unconfirmed=plan.count_unconfirmed_relapses,
         )
         counted = {QUALIFYING, UNCONFIRMED} if plan.count_unconfirmed_relapses else {QUALIFYING}
         relapse_reports = relapses

@@ -18,7 +18,9 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
+from ...domain.checkin import CHECKIN_INSTRUMENT, scale_positions
 from ...store.frames import read_frame
+from ...store.ldn_rule import exposure_classes as exposure_classes  # frames.py asks the rule
 from ...store.questionnaire_read import ItemRows, fetch_items, items_frame, read_scores
 from ..plan import AnalysisPlan
 from .forked import beside
@@ -33,8 +35,9 @@ KINDS: tuple[str, ...] = (
     "labs",
     "consents",
 )
-#: Daily check-in answer positions that are 0-10 numeric rating scales of a planned instrument.
-CHECKIN_ITEMS = {0: "nrs-fatigue", 1: "nrs-spasticity"}
+#: Daily check-in answer positions that are 0-10 numeric rating scales of a planned instrument
+#: (looked up by item key in the domain: ``domain.checkin.CHECKIN_SCALES``).
+CHECKIN_ITEMS = scale_positions()
 CHECKIN_COLUMNS = [f"item_{position}" for position in CHECKIN_ITEMS]
 
 #: The columns each kind's analysis tables are derived from (``prepare``); nothing else is read.
@@ -47,7 +50,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "first_symptoms_date",
         "diagnosis_date",
     ),
-    "exposures": ("patient_id", "drug_class", "start_date", "stop_date"),
+    # drug name, dose and code: the domain's LDN rule decides, not the entered class alone
+    "exposures": (
+        "patient_id",
+        "drug_name",
+        "drug_class",
+        "dose_mg",
+        "rxnorm_cui",
+        "start_date",
+        "stop_date",
+    ),
     "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
     "edss": ("patient_id", "date", "score"),
     "adverse_events": ("patient_id", "onset_date", "term"),
@@ -120,4 +132,4 @@ def load_frames(
 def _read_checkins(engine: Engine, positions: list[int], parent: int) -> ItemRows:
     if os.getpid() != parent:  # in a forked child: leave the parent's connections alone
         engine.dispose(close=False)
-    return fetch_items(engine, "checkin", positions)
+    return fetch_items(engine, CHECKIN_INSTRUMENT, positions)

@@ -3,7 +3,9 @@
 
 EXCLUDED: lasted under 24 h, or fever/infection at onset. SAME_EVENT: onset under 30 days
 after the last counted onset of the same patient. UNCONFIRMED: duration or fever not recorded
-(counted only when the plan says so, as ``annualised_relapse_rate(include_unconfirmed=...)``).
+(counted only when the plan says so, as ``annualised_relapse_rate(include_unconfirmed=...)``);
+only a counted report opens the 30-day window, so with ``count_unconfirmed=False`` an
+unconfirmed report does not absorb a qualifying one that follows it.
 ``tests/analysis/test_qualify.py`` checks agreement with the domain function.
 """
 
@@ -36,6 +38,7 @@ def qualify(
     lasted_24h,
     fever,
     min_separation_days: int = MIN_SEPARATION_DAYS,
+    count_unconfirmed: bool = False,
 ) -> np.ndarray:
     """Status per relapse; rows must be sorted by (code, onset)."""
     lasted = _flag(lasted_24h)
@@ -52,5 +55,6 @@ def qualify(
         if onsets[i] - last_counted < min_separation_days:
             status[i] = SAME_EVENT
             continue
-        last_counted = onsets[i]
+        if count_unconfirmed or not unconfirmed[i]:
+            last_counted = onsets[i]
     return status
