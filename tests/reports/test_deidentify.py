@@ -149,3 +149,13 @@ def test_k_anonymise_leaves_no_small_cell(rows: list[tuple[str, ...]], k: int) -
     # suppression only ever replaces a value, never invents one
     for column in QUASI_IDENTIFIERS:
         assert set(out[column]) <= set(frame[column]) | {SUPPRESSED}
+
+
+def test_ldn_is_decided_by_the_domain_rule_not_the_entered_class() -> None:
+    """Naltrexone 4.5 mg entered with the default class "other" is LDN in the export, as on
+    the dashboard; 50 mg naltrexone entered as "ldn" is not."""
+    frames = _frames(1)
+    frames["exposures"] = frames["exposures"].assign(drug_class="other")
+    assert deidentify_frames(frames, min_cell_size=1, on=ON).frame.iloc[0]["days_on_ldn"] == 181
+    frames["exposures"] = frames["exposures"].assign(drug_class="ldn", dose_mg=50.0)
+    assert deidentify_frames(frames, min_cell_size=1, on=ON).frame.iloc[0]["days_on_ldn"] == 0

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .codes import DrugClass
+from .definitions.exposure import is_ldn
 from .models import (
     AdverseEvent,
     Consent,
@@ -45,7 +45,7 @@ def _dose(exposure: Exposure) -> str:
 def events_for(record: Record) -> list[TimelineEvent]:
     """The events one record contributes (an exposure has a start and maybe a stop)."""
     if isinstance(record, Exposure):
-        label = "LDN" if record.drug_class is DrugClass.LDN else record.drug_name
+        label = "LDN" if is_ldn(record) else record.drug_name
         events = [
             TimelineEvent(
                 record.start_date,
