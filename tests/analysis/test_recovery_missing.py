@@ -80,3 +80,10 @@ def test_ongoing_keeps_every_relapse_and_says_so(null_data, matched):
     )
     assert ongoing.details["without_recovery_date"]["handling"] == "ongoing"
     assert any("read as not recovered" in c for c in ongoing.caveats)
+
+
+def test_recovery_curves_are_compared_by_a_log_rank_test(null_data, matched):
+    result = analyse_recovery(null_data, AnalysisPlan(), matched)
+    tests = result.details["logrank"]
+    assert tests and all(t["df"] == 1 and 0 <= t["p_value"] <= 1 for t in tests)
+    assert {t["label"].split(" vs ")[1] for t in tests} <= {CONTROLS, EARLIER}

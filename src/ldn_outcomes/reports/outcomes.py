@@ -129,6 +129,16 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
     return section
 
 
+def _logrank_lines(tests: list[dict[str, Any]]) -> str:
+    """One sentence per log-rank test of two curves drawn above."""
+    return "".join(
+        f'<p class="small">{escape(str(t["label"]))}: log-rank chi-square {t["chi2"]:.2f} on '
+        f"{t['df']} df, p = {t['p_value']:.3g} ({t['observed']:g} recoveries observed in the "
+        f"first group, {t['expected']:.1f} expected if the curves did not differ).</p>"
+        for t in tests
+    )
+
+
 def _charts(name: str, result: AnalysisResult, plan: AnalysisPlan) -> str:
     d = result.details
     if result.status == "insufficient_data":
@@ -149,7 +159,7 @@ def _charts(name: str, result: AnalysisResult, plan: AnalysisPlan) -> str:
             xlabel="days since onset",
             ylabel="not yet recovered",
             max_x=plan.recovery_max_days / 2,
-        )
+        ) + _logrank_lines(d.get("logrank", []))
     if name == "symptoms" and d.get("trajectories"):
         out = []
         for instrument, traj in d["trajectories"].items():

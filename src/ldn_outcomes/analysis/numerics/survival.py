@@ -10,11 +10,14 @@ reproduces R's ``summary(survfit(Surv(time, status) ~ x, aml))`` to the printed 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, StatError
+from lifelines.statistics import logrank_test
+from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 
 from ...errors import InsufficientData
@@ -181,3 +184,121 @@ def cox_hazard_ratio(
         n=int(len(data)),
         note=f"{int(data[event].sum())} events",
     )
+
+
+@dataclass(frozen=True)
+class LogRank:
+    """A two-group log-rank (Mantel-Cox) test: chi-square on 1 df, observed and expected
+    events of the first group."""
+
+    label: str
+    chi2: float
+    p_value: float
+    observed: float
+    expected: float
+    df: int = 1
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return {
+            "label": self.label,
+            "chi2": self.chi2,
+            "df": self.df,
+            "p_value": self.p_value,
+            "observed": self.observed,
+            "expected": self.expected,
+        }
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.label}: log-rank chi-square {self.chi2:.2f} on {self.df} df, "
+            f"p = {self.p_value:.3g} ({self.observed:g} events observed, "
+            f"{self.expected:.1f} expected if the curves were the same)"
+        )
+
+
+def logrank(
+    durations: np.ndarray,
+    events: np.ndarray,
+    first_group: np.ndarray,
+    *,
+    label: str,
+    entry: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> LogRank:
+    """Log-rank test of two Kaplan-Meier curves (``first_group`` True vs False).
+
+    Without ``entry`` this is lifelines' ``logrank_test`` (R ``survdiff``, rho = 0). With
+    delayed entry (left truncation, as the relapse-recovery curves use) lifelines has none,
+    so the same statistic is summed over risk sets that count a row from its entry on, as
+    lifelines' Kaplan-Meier does (at risk at t when entry <= t <= duration):
+    ``chi2 = (O1 - E1)^2 / V``, ``E1 = sum d n1/n``,
+    ``V = sum d (n1/n)(1 - n1/n)(n - d)/(n - 1)``.
+    """
+    durations = np.asarray(durations, dtype=float)
+    events = np.asarray(events, dtype=bool)
+    group = np.asarray(first_group, dtype=bool)
+    if group.all() or not group.any() or not events.any():
+        raise InsufficientData(f"{label}: a log-rank test needs two groups and an event")
+    w = np.ones(len(durations)) if weights is None else np.asarray(weights, dtype=float)
+    if entry is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = logrank_test(
+                durations[group],
+                durations[~group],
+                events[group],
+                events[~group],
+                weights_A=w[group],
+                weights_B=w[~group],
+            )
+        observed = float(w[group & events].sum())
+        start = np.full(len(durations), -np.inf)
+        expected = _expected_first(durations, events, group, start, w)[0]
+        return LogRank(
+            label, float(result.test_statistic), float(result.p_value), observed, expected
+        )
+    expected, variance = _expected_first(
+        durations, events, group, np.asarray(entry, dtype=float), w
+    )
+    observed = float(w[group & events].sum())
+    if not variance > 0:
+        raise InsufficientData(f"{label}: no variance for a log-rank test")
+    chi2 = (observed - expected) ** 2 / variance
+    return LogRank(label, float(chi2), float(chi2_dist.sf(chi2, 1)), observed, expected)
+
+
+def _expected_first(
+    durations: np.ndarray,
+    events: np.ndarray,
+    group: np.ndarray,
+    entry: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[float, float]:
+    """(expected events of the first group, hypergeometric variance) over the distinct event
+    times; at risk at t: entry <= t <= duration."""
+    times = np.unique(durations[events])
+
+    def at_risk(mask: np.ndarray) -> np.ndarray:
+        order_in = np.argsort(entry[mask], kind="stable")
+        order_out = np.argsort(durations[mask], kind="stable")
+        cum_in = np.r_[0.0, np.cumsum(weights[mask][order_in])]
+        cum_out = np.r_[0.0, np.cumsum(weights[mask][order_out])]
+        entered = cum_in[np.searchsorted(entry[mask][order_in], times, side="right")]
+        left = cum_out[np.searchsorted(durations[mask][order_out], times, side="left")]
+        return entered - left
+
+    def deaths(mask: np.ndarray) -> np.ndarray:
+        pick = mask & events
+        index = np.searchsorted(times, durations[pick])
+        return np.bincount(index, weights=weights[pick], minlength=len(times))
+
+    everyone = np.ones(len(durations), dtype=bool)
+    n, n1 = at_risk(everyone), at_risk(group)
+    d = deaths(everyone)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, n1 / n, 0.0)
+        spread = np.where(n > 1, (n - d) / (n - 1), 0.0)
+    expected = float((d * share).sum())
+    variance = float((d * share * (1 - share) * spread).sum())
+    return expected, variance
