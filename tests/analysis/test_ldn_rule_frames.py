@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ldn_outcomes.analysis.frames import prepare
+from ldn_outcomes.analysis.data.frames import prepare
 from ldn_outcomes.store.ldn_rule import exposure_classes, ldn_mask
 
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ldn_outcomes.analysis.survival import logrank
+from ldn_outcomes.analysis.numerics.survival import logrank
 from ldn_outcomes.errors import InsufficientData
 
 AML = pd.read_csv(Path(__file__).parent / "data" / "aml.csv")

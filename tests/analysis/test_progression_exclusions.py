@@ -7,13 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.progression import (
+from ldn_outcomes.analysis.outcomes.progression import (
     NO_BASELINE,
     NO_EDSS_AFTER,
     WORSENED_BEFORE_START,
     endpoints,
 )
+from ldn_outcomes.analysis.plan import AnalysisPlan
 
 
 def test_worsening_between_baseline_and_start_is_named_as_such() -> None:

@@ -13,8 +13,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from ..domain.definitions.progression import ProgressionOptions
-from .numerics.cdw import check_options
+from ..errors import Problem, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,17 @@ class AnalysisPlan:
     lab_after_days: tuple[int, int] = (28, 365)
 
     def __post_init__(self) -> None:
-        """Refuse, when the plan is built, CDW options the registry-wide scan cannot honour."""
-        check_options(ProgressionOptions(confirmation_days=self.cdw_confirmation_days))
+        """Refuse, when the plan is built, CDW options the registry-wide scan cannot honour
+        (``numerics.cdw.check_options`` refuses the domain options it does not implement)."""
+        if self.cdw_confirmation_days <= 0:
+            raise ValidationFailed(
+                Problem(
+                    "plan",
+                    "cdw_confirmation_days",
+                    "must be a positive number of days",
+                    value=self.cdw_confirmation_days,
+                )
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
