@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+import pytest
+
+from ldn_outcomes.analysis.matching.match import MatchResult
+from ldn_outcomes.analysis.outcomes.diagnostics import analyse_diagnostics
 from ldn_outcomes.analysis.plan import AnalysisPlan
 from ldn_outcomes.analysis.results import AnalysisResult
+from ldn_outcomes.errors import InsufficientData
 from ldn_outcomes.reports.outcome_charts import balance_chart
 from ldn_outcomes.reports.outcomes import render_outcome_report
 
@@ -59,3 +65,16 @@ def test_diagnostics_with_balance_still_passes() -> None:
         )
     }
     assert "All bias checks passed" in render_outcome_report(results, AnalysisPlan())
+
+
+def test_diagnostics_refuse_to_pass_with_nobody_matched() -> None:
+    nobody = MatchResult(
+        method="trajectory",
+        cohort=pd.DataFrame({"code": [0], "group": ["ldn"]}),
+        users=pd.DataFrame({"code": [0], "matched": [False]}),
+        balance=pd.DataFrame(UNMATCHED),
+        equipoise=None,
+        n_candidates=0,
+    )
+    with pytest.raises(InsufficientData, match="no data for bias checks"):
+        analyse_diagnostics(None, AnalysisPlan(), nobody)  # type: ignore[arg-type]

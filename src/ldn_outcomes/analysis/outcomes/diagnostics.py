@@ -147,9 +147,12 @@ def analyse_diagnostics(
 ) -> AnalysisResult:
     if matched is None:
         raise InsufficientData("no matched comparison, so no bias diagnostics")
+    bal = matched.balance.dropna(subset=["smd_after"])
+    if matched.n_matched == 0 or bal.empty:
+        # a check with nobody to check is no data, not a pass
+        raise InsufficientData("no LDN user was matched, so there is no data for bias checks")
     result = AnalysisResult(name="diagnostics", method=METHOD)
     failures = []
-    bal = matched.balance.dropna(subset=["smd_after"])
     balanced = bool((bal["smd_after"].abs() < plan.smd_target).all())
     if not balanced:
         worst = bal.loc[bal["smd_after"].abs().idxmax()]
