@@ -4,6 +4,7 @@ a message next to the field (pages) or a 422 naming the field (API), and stores 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -369,6 +370,15 @@ def test_outcome_reports_come_from_the_analysis_engine(world: World) -> None:
     analysis = world.client("clinician").get("/clinic/analysis?format=json").json()
     assert [p["patient_id"] for p in analysis["patients"]] == ["P-OWN"]
     assert analysis["patients"][0]["on_ldn"] is True and analysis["patients"][0]["relapses"] == 1
+
+
+def test_clinic_report_without_eligible_patients_says_no_data(world: World) -> None:
+    """One linked patient, nobody eligible for matching: never "All bias checks passed" and
+    no chart with NaN coordinates."""
+    report = world.client("clinician").get("/clinic/analysis/report", headers=HTML)
+    assert report.status_code in (200, 422)
+    assert "All bias checks passed" not in report.text
+    assert not re.search(r'="nan"|="-?nan\b|\bnan,', report.text.lower())
 
 
 def test_an_old_recorded_overlap_does_not_block_other_medicines(world: World) -> None:
