@@ -136,3 +136,9 @@ def test_json_has_no_nan(null_results):
 @pytest.mark.parametrize("name", ["progression", "relapse_recovery", "adverse_events", "labs"])
 def test_each_result_has_caveats(null_results, name):
     assert null_results[name].caveats
+
+
+@pytest.mark.parametrize("name", ["progression", "relapse_recovery"])
+def test_compared_curves_carry_a_log_rank_test(null_results, name):
+    tests = null_results[name].details["logrank"]
+    assert tests and all(0 <= t["p_value"] <= 1 and t["chi2"] >= 0 for t in tests)

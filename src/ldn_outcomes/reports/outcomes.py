@@ -129,11 +129,11 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
     return section
 
 
-def _logrank_lines(tests: list[dict[str, Any]]) -> str:
+def _logrank_lines(tests: list[dict[str, Any]], events: str = "recoveries") -> str:
     """One sentence per log-rank test of two curves drawn above."""
     return "".join(
         f'<p class="small">{escape(str(t["label"]))}: log-rank chi-square {t["chi2"]:.2f} on '
-        f"{t['df']} df, p = {t['p_value']:.3g} ({t['observed']:g} recoveries observed in the "
+        f"{t['df']} df, p = {t['p_value']:.3g} ({t['observed']:g} {events} observed in the "
         f"first group, {t['expected']:.1f} expected if the curves did not differ).</p>"
         for t in tests
     )
@@ -151,7 +151,7 @@ def _charts(name: str, result: AnalysisResult, plan: AnalysisPlan) -> str:
         }
         return survival_chart(
             curves, "Share without confirmed disability worsening", max_x=max(plan.horizons_years)
-        )
+        ) + _logrank_lines(d.get("logrank", []), "worsenings")
     if name == "relapse_recovery" and d.get("curves"):
         return survival_chart(
             d["curves"],

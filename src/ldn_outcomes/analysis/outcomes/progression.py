@@ -25,7 +25,7 @@ from ..data.cohorts import person_years, require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..numerics.cdw import baseline_rows, first_cdw
-from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, survival_at
+from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, logrank, survival_at
 from ..plan import AnalysisPlan
 from ..results import AnalysisResult, Estimate, SmallSample
 
@@ -33,7 +33,8 @@ METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
     "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
     "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-    "robust SE clustered on match set, each control counted once); each first CDW "
+    "robust SE clustered on match set, each control counted once) and a log-rank test of "
+    "the matched curves (controls weighted 1/k, match sets not accounted for); each first CDW "
     "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
     "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
@@ -296,6 +297,17 @@ def analyse_progression(
             result.estimates += _horizon_estimates(ctable, plan, "matched non-users", len(ctrl))
             curves["matched non-users"] = curve_points(ctable)
             mep = mep.assign(ldn=(mep["group"] == "ldn").astype(int))
+            try:  # the two curves drawn: matched users vs matched non-users (weighted 1/k)
+                test = logrank(
+                    mep["years"].to_numpy(),
+                    mep["event"].to_numpy(),
+                    mep["ldn"].to_numpy(dtype=bool),
+                    weights=mep["weight"].to_numpy(),
+                    label="time to CDW, matched LDN users vs matched non-users",
+                )
+                result.details["logrank"] = [test.to_dict()]
+            except InsufficientData as error:
+                result.caveats.append(str(error))
             try:
                 hr = cox_hazard_ratio(
                     mep,
