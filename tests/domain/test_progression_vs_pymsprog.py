@@ -212,3 +212,18 @@ def test_roving_reference_in_a_90_day_relapse_exclusion_at_the_last_visit() -> N
         (r["event_type"], r["date"].date()) for _, r in expected.iterrows()
     ]
     assert [e.kind for e in result.events] == ["CDW"]
+
+
+def test_relapse_before_a_later_baseline_is_raw_as_in_pymsprog() -> None:
+    # The analysis series of this patient starts at day 400 (its last EDSS before LDN); the
+    # relapse on day 340 is 80 days before the worsening on day 420. pymsprog, on the whole
+    # history, says RAW; so must the domain rule on the series with the history's start.
+    scores, onsets = [(0, 2.0), (400, 2.0), (420, 3.5), (520, 3.5), (620, 3.5)], [340]
+    visits, relapses = _frames(scores, onsets)
+    expected = _reference(visits, relapses, "fixed", "firstCDW", 84)
+    assert [(r[1], r[2], r[3]) for r in expected] == [("CDW", "RAW", date(2021, 2, 24))]
+    series = [EdssPoint(date(2020, 1, 1) + timedelta(days=d), s) for d, s in scores[1:]]
+    result = confirmed_disability_events(
+        series, [date(2020, 1, 1) + timedelta(days=340)], history_start=date(2020, 1, 1)
+    )
+    assert result.first_cdw is not None and result.first_cdw.cdw_type == "RAW"
