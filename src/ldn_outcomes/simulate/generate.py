@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 
+from ..domain.checkin import checkin_keys
 from ..domain.codes import NALTREXONE_RXCUI, FunctionalSystem
 from ..domain.instruments import get_instrument
 from .cohort import NEVER
@@ -247,15 +248,18 @@ def edss_table(h: History) -> Table:
 
 
 def _checkin_lut() -> tuple[np.ndarray, np.ndarray]:
-    """Layout and JSON text of every possible check-in (dose blank when not on LDN)."""
+    """Layout and JSON text of every possible check-in (dose blank when not on LDN), the
+    answers in the order of the check-in definition's item keys."""
+    keys = checkin_keys()
     text, json_text = [], []
     for tired, spasm, sleep, dream, dose in itertools.product(
         range(11), range(11), range(11), range(2), (-1, 0, 1)
     ):
-        dose_text = "" if dose < 0 else str(dose)
-        text.append(f"{tired};{spasm};{sleep};{dream};{dose_text}")
-        dose_json = "null" if dose < 0 else str(dose)
-        json_text.append(f"[{tired},{spasm},{sleep},{dream},{dose_json}]")
+        answer = {"fatigue": tired, "spasms": spasm, "sleep": sleep, "vivid_dreams": dream}
+        by_key = {k: str(v) for k, v in answer.items()}
+        by_key["dose_taken"] = "" if dose < 0 else str(dose)
+        text.append(";".join(by_key[k] for k in keys))
+        json_text.append("[" + ",".join(by_key[k] or "null" for k in keys) + "]")
     return np.array(text, dtype=object), np.array(json_text, dtype=object)
 
 
