@@ -415,3 +415,24 @@ def test_an_old_recorded_overlap_does_not_block_other_medicines(world: World) ->
         {"drug_name": "morphine", "drug_class": "opioid", "start_date": TODAY.isoformat()},
     )
     assert refused.status_code == 422 and "morphine" in refused.text
+
+
+def test_patient_api_with_every_edss_inside_a_relapse_window(world: World) -> None:
+    """Regression: the only EDSS 15 days after a relapse crashed the CDW rule (HTTP 500)."""
+    from ldn_outcomes.domain.models import Relapse
+    from ldn_outcomes.domain.validation import parse_record
+    from ldn_outcomes.store.uow import UnitOfWork
+
+    onset = (dt.date.today() - dt.timedelta(days=45)).isoformat()
+    with UnitOfWork(world.engine, actor="test") as uow:
+        relapse = {
+            "patient_id": "P-OTHER",
+            "onset_date": onset,
+            "lasted_24h": True,
+            "fever_or_infection": False,
+        }
+        uow.registry.add(parse_record(Relapse, relapse))
+        uow.commit()
+    response = world.client("clinician2").get("/api/patients/P-OTHER")
+    assert response.status_code == 200
+    assert response.json()["clinical"]["progression"]["events"] == []
