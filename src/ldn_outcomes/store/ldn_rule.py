@@ -1,13 +1,14 @@
 """The domain's "is this exposure LDN?" over a frame of exposures, for column-wise readers.
 
 ``domain.definitions.exposure`` decides (``is_ldn_drug``, ``exposure_class``); this only asks
-it once per distinct (drug name, dose, RxNorm code, class), so a registry of a million
-exposures stays fast. A frame without ``rxnorm_cui`` is read as having no codes.
+it once per distinct (drug name, dose, RxNorm code, class) and spreads the answers over the
+rows, so a registry of a million exposures stays fast. A frame without ``rxnorm_cui`` is read
+as having no codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,45 +19,48 @@ from ..domain.definitions.exposure import exposure_class, is_ldn_drug
 LDN_RULE_COLUMNS = ("drug_name", "dose_mg", "rxnorm_cui")
 
 
-def _values(frame: pd.DataFrame, name: str) -> list:
-    if name not in frame:
-        return [None] * len(frame)
-    column = frame[name]
-    if name == "dose_mg":
-        doses = pd.to_numeric(column, errors="coerce").astype(float)
-        return [None if np.isnan(d) else d for d in doses.to_numpy()]
-    return [None if pd.isna(v) else str(v) for v in column.to_numpy(dtype=object)]
-
-
-def _rows(frame: pd.DataFrame, with_class: bool) -> Iterator[tuple]:
-    for column in ("drug_name", *(("drug_class",) if with_class else ())):
+def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    for column in ("drug_name", *(c for c in columns if c == "drug_class")):
         if column not in frame:
             raise KeyError(f"the LDN rule needs the exposure column {column!r}")
-    names = _values(frame, "drug_name")
-    doses = _values(frame, "dose_mg")
-    codes = _values(frame, "rxnorm_cui")
-    if with_class:
-        return zip(names, _values(frame, "drug_class"), doses, codes, strict=True)
-    return zip(names, doses, codes, strict=True)
+    out = {}
+    for column in columns:
+        if column not in frame:
+            out[column] = pd.Series(pd.NA, index=frame.index, dtype=object)
+        elif column == "dose_mg":
+            out[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        else:
+            out[column] = frame[column].astype(object)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _plain(value: object) -> object:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _per_distinct(
+    frame: pd.DataFrame, columns: tuple[str, ...], rule: Callable[..., object], dtype: type
+) -> np.ndarray:
+    if frame.empty:
+        return np.zeros(0, dtype=dtype)
+    keys = _keys(frame, columns)
+    groups = keys.groupby(list(columns), dropna=False, sort=False)
+    codes = groups.ngroup().to_numpy()
+    firsts = groups.head(1)
+    order = groups.ngroup().loc[firsts.index].to_numpy()
+    answers: np.ndarray = np.empty(len(firsts), dtype=dtype)
+    for position, row in zip(order, firsts.itertuples(index=False, name=None), strict=True):
+        values = dict(zip(columns, (_plain(v) for v in row), strict=True))
+        answers[position] = rule(**values)
+    return answers[codes]
 
 
 def ldn_mask(frame: pd.DataFrame) -> np.ndarray:
     """True for each exposure row that is LDN by the domain rule."""
-    seen: dict[tuple, bool] = {}
-    out = np.zeros(len(frame), dtype=bool)
-    for i, key in enumerate(_rows(frame, with_class=False)):
-        if key not in seen:
-            seen[key] = is_ldn_drug(*key)
-        out[i] = seen[key]
-    return out
+    return _per_distinct(frame, LDN_RULE_COLUMNS, is_ldn_drug, bool)
 
 
 def exposure_classes(frame: pd.DataFrame) -> np.ndarray:
     """The class the analyses group each exposure row by (``exposure_class``)."""
-    seen: dict[tuple, str] = {}
-    out = np.empty(len(frame), dtype=object)
-    for i, key in enumerate(_rows(frame, with_class=True)):
-        if key not in seen:
-            seen[key] = exposure_class(*key)
-        out[i] = seen[key]
-    return out
+    columns = ("drug_name", "drug_class", "dose_mg", "rxnorm_cui")
+    return _per_distinct(frame, columns, exposure_class, object)
