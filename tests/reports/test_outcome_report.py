@@ -28,6 +28,10 @@ def test_self_contained(html):
     assert html.count("<svg") >= 4
 
 
+def test_compared_curves_state_their_log_rank_test(html):
+    assert "log-rank chi-square" in html and "on 1 df, p = " in html
+
+
 def test_headline_contrast_and_plan_hash(html):
     assert "naive" in html and "matched" in html
     assert AnalysisPlan().plan_hash in html
