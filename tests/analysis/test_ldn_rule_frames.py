@@ -17,7 +17,6 @@ def _exposures() -> pd.DataFrame:
             "drug_name": ["naltrexone", "naltrexone", "vitamin D3", "Naltrexone HCl"],
             "drug_class": ["other", "ldn", "supplement", "ldn"],
             "dose_mg": [4.5, 50.0, 0.025, None],
-            "rxnorm_cui": [None, None, None, None],
             "start_date": pd.to_datetime(["2020-01-01"] * 4),
             "stop_date": pd.to_datetime([None] * 4),
         }

@@ -1,9 +1,8 @@
 """The domain's "is this exposure LDN?" over a frame of exposures, for column-wise readers.
 
 ``domain.definitions.exposure`` decides (``is_ldn_drug``, ``exposure_class``); this only asks
-it once per distinct (drug name, dose, RxNorm code, class) and spreads the answers over the
-rows, so a registry of a million exposures stays fast. A frame without ``rxnorm_cui`` is read
-as having no codes.
+it once per distinct (drug name, dose, class) and spreads the answers over the rows, so a
+registry of a million exposures stays fast.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import pandas as pd
 
 from ..domain.definitions.exposure import exposure_class, is_ldn_drug
 
-#: The exposure columns the rule reads (``rxnorm_cui`` may be absent).
-LDN_RULE_COLUMNS = ("drug_name", "dose_mg", "rxnorm_cui")
+#: The exposure columns the rule reads.
+LDN_RULE_COLUMNS = ("drug_name", "dose_mg")
 
 
 def _keys(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -62,5 +61,5 @@ def ldn_mask(frame: pd.DataFrame) -> np.ndarray:
 
 def exposure_classes(frame: pd.DataFrame) -> np.ndarray:
     """The class the analyses group each exposure row by (``exposure_class``)."""
-    columns = ("drug_name", "drug_class", "dose_mg", "rxnorm_cui")
+    columns = ("drug_name", "drug_class", "dose_mg")
     return _per_distinct(frame, columns, exposure_class, object)

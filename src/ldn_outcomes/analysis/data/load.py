@@ -50,16 +50,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "first_symptoms_date",
         "diagnosis_date",
     ),
-    # drug name, dose and code: the domain's LDN rule decides, not the entered class alone
-    "exposures": (
-        "patient_id",
-        "drug_name",
-        "drug_class",
-        "dose_mg",
-        "rxnorm_cui",
-        "start_date",
-        "stop_date",
-    ),
+    # drug name and dose: the domain's LDN rule decides, not the entered class alone
+    "exposures": ("patient_id", "drug_name", "drug_class", "dose_mg", "start_date", "stop_date"),
     "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
     "edss": ("patient_id", "date", "score"),
     "adverse_events": ("patient_id", "onset_date", "term"),

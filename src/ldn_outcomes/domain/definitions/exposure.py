@@ -9,9 +9,10 @@ Is this exposure LDN? (``is_ldn``, the one rule every layer asks)
 - LDN is naltrexone at a low daily dose: "Low-dose naltrexone (LDN), considered in a daily
   dose of 1 to 5 mg", with 1 ug-1 mg/day "very low-dose"; addiction dosing is at least
   50 mg/day (Toljan K, Vrooman B, Med Sci (Basel) 2018;6(4):82, doi 10.3390/medsci6040082).
-- So an exposure is LDN when it is naltrexone (its name contains "naltrexone", its name is
-  the abbreviation "LDN", or its RxNorm ingredient code is naltrexone's) and its recorded
-  dose is above 0 and at most the top of the low-dose range (5 mg); a dose below 1 mg is
+- So an exposure is LDN when it is naltrexone (its name contains "naltrexone" or is the
+  abbreviation "LDN"; by name only, as naltrexone's RxNorm code could not be verified against
+  a source here) and its recorded dose is above 0 and at most the top of the low-dose range
+  (5 mg); a dose below 1 mg is
   still low (``dose_safety.check_ldn_dose`` flags it). The entered drug class does not
   decide: naltrexone entered as "other" is LDN, 50 mg naltrexone entered as "ldn" is not.
 - A naltrexone record without a dose counts as LDN: in this registry of LDN use in MS that
@@ -27,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from ldn_outcomes.domain.codes import NALTREXONE_RXCUI, DrugClass
+from ldn_outcomes.domain.codes import DrugClass
 from ldn_outcomes.domain.definitions.relapse import RelapseLike
 from ldn_outcomes.errors import Problem, ValidationFailed
 
@@ -64,18 +65,14 @@ class ExposureStatus:
     course_start: date | None
 
 
-def is_naltrexone_drug(drug_name: str | None, rxnorm_cui: str | None = None) -> bool:
-    """Naltrexone by name (or the abbreviation "LDN") or by its RxNorm ingredient code."""
+def is_naltrexone_drug(drug_name: str | None) -> bool:
+    """Naltrexone by name (or the abbreviation "LDN")."""
     name = (drug_name or "").strip().lower()
-    return (
-        "naltrexone" in name
-        or name in NALTREXONE_ABBREVIATIONS
-        or (rxnorm_cui or "").strip() == NALTREXONE_RXCUI
-    )
+    return "naltrexone" in name or name in NALTREXONE_ABBREVIATIONS
 
 
 def is_naltrexone(exposure: ExposureLike) -> bool:
-    return is_naltrexone_drug(exposure.drug_name, getattr(exposure, "rxnorm_cui", None))
+    return is_naltrexone_drug(exposure.drug_name)
 
 
 def is_low_dose(dose_mg: float | Decimal | None) -> bool:
@@ -88,29 +85,25 @@ def is_low_dose(dose_mg: float | Decimal | None) -> bool:
     return 0 < dose <= LOW_DOSE_RANGE_MG[1]
 
 
-def is_ldn_drug(
-    drug_name: str | None, dose_mg: float | Decimal | None, rxnorm_cui: str | None = None
-) -> bool:
+def is_ldn_drug(drug_name: str | None, dose_mg: float | Decimal | None) -> bool:
     """The LDN rule on plain values (for frames and SQL rows); see the module docstring."""
-    return is_naltrexone_drug(drug_name, rxnorm_cui) and is_low_dose(dose_mg)
+    return is_naltrexone_drug(drug_name) and is_low_dose(dose_mg)
 
 
 def is_ldn(exposure: ExposureLike) -> bool:
     """Is this exposure LDN? Naltrexone at a low daily dose, whatever class was entered."""
-    dose = getattr(exposure, "dose_mg", None)
-    return is_ldn_drug(exposure.drug_name, dose, getattr(exposure, "rxnorm_cui", None))
+    return is_ldn_drug(exposure.drug_name, getattr(exposure, "dose_mg", None))
 
 
 def exposure_class(
     drug_name: str | None,
     drug_class: str | None,
     dose_mg: float | Decimal | None,
-    rxnorm_cui: str | None = None,
 ) -> str:
     """The class the analyses group an exposure by: ``"ldn"`` when ``is_ldn`` says so,
     otherwise the entered class, except that an entered "ldn" the rule refuses (another drug,
     or full-dose naltrexone) becomes "other"."""
-    if is_ldn_drug(drug_name, dose_mg, rxnorm_cui):
+    if is_ldn_drug(drug_name, dose_mg):
         return DrugClass.LDN.value
     entered = str(drug_class or DrugClass.OTHER.value)
     return DrugClass.OTHER.value if entered == DrugClass.LDN.value else entered
