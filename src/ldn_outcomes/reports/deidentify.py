@@ -365,7 +365,7 @@ def k_anonymise(frame: pd.DataFrame, quasi: Sequence[str], k: int) -> tuple[pd.D
 def small_cells(frame: pd.DataFrame, columns: Sequence[str], k: int) -> list[str]:
     """Every quasi-identifier value (or combination) shared by fewer than ``k`` rows; used by
     tests and by the export as a last check before anything leaves the server."""
-    problems = []
+    problems: list[str] = []
     if frame.empty:
         return problems
     for column in columns:
