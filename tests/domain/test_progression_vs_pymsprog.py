@@ -227,3 +227,52 @@ def test_relapse_before_a_later_baseline_is_raw_as_in_pymsprog() -> None:
         series, [date(2020, 1, 1) + timedelta(days=340)], history_start=date(2020, 1, 1)
     )
     assert result.first_cdw is not None and result.first_cdw.cdw_type == "RAW"
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "days"),
+    [((7.0, float("inf")), 84), ((7.0, 730.5), 7), ((7.0, 30.0), 5)],
+)
+def test_open_and_short_confirmation_windows_agree_with_pymsprog(  # type: ignore[no-untyped-def]
+    cohort, tolerance: tuple[float, float], days: int
+) -> None:
+    """The windows the registry-wide scan used to mishandle (an open-ended tolerance, a window
+    reaching back to the onset): the domain rule matches pymsprog's ``conf_tol_days`` event for
+    event, and ``tests/analysis/test_cdw.py`` holds the scan to the domain rule."""
+    visits, relapses = cohort
+    _, results = pymsprog.MSprog(
+        visits,
+        subj_col="id",
+        value_col="EDSS",
+        date_col="date",
+        outcome="edss",
+        relapse=relapses,
+        baseline="fixed",
+        event="firstCDW",
+        conf_days=days,
+        conf_tol_days=list(tolerance),
+        RAW_PIRA=True,
+        include_dates=True,
+        verbose=0,
+    )
+    expected = [
+        (str(r["id"]), r["CDW_type"] or None, r["date"].date())
+        for _, r in results.iterrows()
+        if r["event_type"]
+    ]
+    options = ProgressionOptions(
+        confirmation_days=days, confirmation_tolerance_days=tolerance, cutoff=5.0
+    )
+    ours = []
+    for subject in visits["id"].unique():
+        own = visits[visits["id"] == subject]
+        points = [
+            EdssPoint(date.fromisoformat(str(d)[:10]), float(s))
+            for d, s in zip(own["date"], own["EDSS"], strict=True)
+        ]
+        onsets = [
+            date.fromisoformat(str(d)[:10]) for d in relapses[relapses["id"] == subject]["date"]
+        ]
+        result = confirmed_disability_events(points, onsets, options)
+        ours += [(str(subject), e.cdw_type, e.date) for e in result.events]
+    assert expected and ours == expected
