@@ -16,8 +16,13 @@ Every layer raises these; each boundary translates them once
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,17 @@ class Problem:
         if self.row is not None:
             where.append(f"row {self.row}")
         prefix = f"{', '.join(where)}: " if where else ""
-        shown = "" if self.value is None else f" (got {self.value!r})"
+        shown = "" if self.value is None else f" (got {_shortened(repr(self.value))})"
         return f"{prefix}{self.record}.{self.field}: {self.rule}{shown}"
 
     def as_dict(self) -> dict[str, Any]:
         value = self.value
         if value is not None and not isinstance(value, (str, int, float, bool)):
             value = str(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # JSON has no NaN or infinity
+        if isinstance(value, str) and len(value) > 1000:
+            value = _shortened(value, 1000)
         return {
             "record": self.record,
             "field": self.field,

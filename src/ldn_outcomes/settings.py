@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     min_cell_size: int = Field(default=5, ge=1)
     ncbi_api_key: SecretStr | None = None
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    #: Addresses of reverse proxies whose ``X-Forwarded-For`` is believed (comma-separated,
+    #: as uvicorn's ``forwarded_allow_ips``). Default none: the client address is the peer's,
+    #: so a client cannot pick the address that sign-in throttling counts against.
+    trusted_proxies: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f.:/*, ]+$")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -46,3 +46,18 @@ def test_serve_workers(db_url: str, started: list[tuple[Any, dict[str, Any]]]) -
     worker_app = app_from_environment()  # what each worker process builds
     assert worker_app.state.engine.url == make_engine(db_url).url
     worker_app.state.engine.dispose()
+
+
+def test_forwarded_for_is_trusted_only_from_configured_proxies(
+    db_url: str, started: list[tuple[Any, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    assert runner.invoke(app, ["serve", "--db", db_url]).exit_code == 0
+    _target, options = started.pop()
+    assert options["proxy_headers"] is False  # uvicorn's default would trust 127.0.0.1
+    monkeypatch.setenv("LDN_TRUSTED_PROXIES", "10.0.0.2")
+    assert runner.invoke(app, ["serve", "--db", db_url]).exit_code == 0
+    _target, options = started.pop()
+    assert options["proxy_headers"] is True and options["forwarded_allow_ips"] == "10.0.0.2"

@@ -192,3 +192,24 @@ def test_clinician_overview_links_reach_each_trial(engine: Engine, sessions) -> 
         target = clinician.get(path)
         assert target.status_code == 200, link
         assert anchor and f'id="{anchor}"' in target.text
+
+
+def test_unblinding_someone_elses_trial_does_not_name_its_owner(engine: Engine, sessions) -> None:
+    p1 = client(engine, sessions["p1"])
+    for trial in ("RUNNING", "NO-SUCH-TRIAL"):
+        wrong = p1.post(
+            "/patients/P1/nof1/unblind",
+            data={"trial_id": trial},
+            headers={CSRF_HEADER: sessions["p1"][1], "accept": "application/json"},
+        )
+        assert wrong.status_code == 404  # someone else's trial looks like a missing one
+        assert "P2" not in wrong.text and "p2@" not in wrong.text
+    clin2 = client(engine, sessions["clin2"])
+    refused = clin2.post(
+        "/patients/P1/nof1/unblind",
+        data={"trial_id": "DONE"},
+        headers={CSRF_HEADER: sessions["clin2"][1], "accept": "application/json"},
+    )
+    assert refused.status_code == 403 and "P1" not in refused.json()["message"].replace(
+        "/patients/P1", ""
+    )

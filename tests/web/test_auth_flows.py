@@ -154,7 +154,7 @@ def test_password_change_checks_the_old_one_and_ends_other_sessions(
         data={"current_password": PASSWORD, "new_password": "short", "csrf_token": csrf},
         headers=HTML,
     )
-    assert short.status_code == 422 and "must be 10 to 256 characters" in short.text
+    assert short.status_code == 422 and "must be at least 10 characters" in short.text
     # sign in on a second "device", then change the password from the first
     second = _client(engine, settings)
     assert _login(second, "patient@example.org", PASSWORD).status_code == 303

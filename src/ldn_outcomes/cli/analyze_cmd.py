@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from ..analysis import AnalysisPlan, analyze_database, results_to_dict
+from ..analysis import AnalysisPlan, analyze_database, results_to_dict, run_all
 from ..analysis.plan_file import read_plan, write_plan
 from ..analysis.results import AnalysisResult
 from ..reports.outcomes import render_outcome_report
+from ..web.analysis_view import frames_for, research_ids
 from .common import (
     DbOption,
     JsonOption,
+    PlainTable,
     console,
     engine_for,
     err_console,
     handle_errors,
     print_json,
+    user_text,
 )
 
 STATUS = {
@@ -97,7 +102,7 @@ def analyze(
         out["timings_seconds"] = timings
         print_json(out)
         return
-    table = Table(title=f"LDN outcome analyses (plan {plan.plan_hash[:12]})")
+    table = PlainTable(title=f"LDN outcome analyses (plan {plan.plan_hash[:12]})")
     for column in ("analysis", "status", "headline", "estimate", "95% CI", "N"):
         table.add_column(column, justify="right" if column in ("estimate", "N") else "left")
     for name, result in results.items():
@@ -105,12 +110,14 @@ def analyze(
         head = result.headline
         label = head.label if head else result.message
         n = result.population.get("n_patients", "")
-        table.add_row(name, STATUS[result.status], label, value, ci, str(n))
+        status = Text.from_markup(STATUS[result.status])  # our markup; the rest is plain text
+        table.add_row(name, status, label, value, ci, str(n))
     console.print(table)
     for name, result in results.items():
         for warned in result.warnings:
             console.print(
-                f"[yellow]{name}[/]: {warned.kind.__name__}: {warned.message}", highlight=False
+                f"[yellow]{name}[/]: {warned.kind.__name__}: {user_text(warned.message)}",
+                highlight=False,
             )
     console.print(
         f"read {timings.get('read_store', 0):.1f} s, total {timings.get('total', 0):.1f} s"
@@ -123,10 +130,20 @@ def report(
     db: DbOption = None,
     plan_file: PlanOption = None,
 ) -> None:
-    """Write the cohort report: one self-contained HTML file (inline SVG, no CDN)."""
+    """Write the cohort report: one self-contained HTML file (inline SVG, no CDN).
+
+    Only patients whose research consent is active today are included, as on the web's
+    research pages: a report leaves the registry, and withdrawing consent must take a patient
+    out of it at once."""
     plan = _plan(plan_file)
     engine = engine_for(db)
-    _working("running the analyses...")
-    results, timings = analyze_database(engine, plan)
+    ids = research_ids(engine, dt.date.today())
+    _working(f"running the analyses over {len(ids)} research-consented patient(s)...")
+    began = time.perf_counter()
+    results = run_all(frames_for(engine, ids), plan)
+    timings = {"total": time.perf_counter() - began}
     out.write_text(render_outcome_report(results, plan, timings), encoding="utf-8")
-    console.print(f"wrote {out}")
+    console.print(
+        f"wrote {user_text(out)} ({len(ids)} research-consented patient(s); others left out)",
+        soft_wrap=True,
+    )

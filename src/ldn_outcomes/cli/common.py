@@ -11,11 +11,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError, LdnError
 from ..settings import load_settings
-from ..store.db import make_engine
+from ..store.db import check_connection, make_engine
 from ..store.migrate import is_up_to_date
 
 console = Console()
@@ -36,6 +39,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def user_text(value: object) -> str:
+    """Text from users or records, for Rich output with markup: ``[/]`` in a medicine, a token
+    name or an e-mail is shown as typed, never read as markup (which would crash the print)."""
+    return escape(str(value))
+
+
+class PlainTable(Table):
+    """A Rich table whose string cells are plain text: nothing in a cell is read as markup."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        cells = [Text(cell) if isinstance(cell, str) else cell for cell in renderables]
+        super().add_row(*cells, **kwargs)
+
+
 def database_url(db: str | None) -> str:
     if db:
         return db
@@ -52,6 +69,7 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
     """
     engine = make_engine(database_url(db))
     _OPEN_ENGINES.append(engine)
+    check_connection(engine)
     if migrated and not is_up_to_date(engine):
         raise ConfigurationError(
             "the database is not initialised or needs migrating: run `ldn init` first"
@@ -83,8 +101,17 @@ def handle_errors(function: F) -> F:
                 if len(problems) > 50:
                     err_console.print(f"  ... and {len(problems) - 50} more", highlight=False)
             else:
-                err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+                err_console.print(
+                    f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+                )
             raise typer.Exit(code=error.exit_code) from None
+        except OperationalError as error:  # the database went away during the command
+            reason = str(error.orig or error).strip().splitlines()
+            message = f"the database could not be reached: {reason[0] if reason else error}"
+            err_console.print(
+                f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(code=ConfigurationError.exit_code) from None
         finally:
             while _OPEN_ENGINES:
                 _OPEN_ENGINES.pop().dispose()

@@ -6,12 +6,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..services.demo import build_demo
 from ..store import migrate
 from ..store.db import make_engine
-from .common import DbOption, JsonOption, console, database_url, handle_errors, print_json
+from .common import (
+    DbOption,
+    JsonOption,
+    PlainTable,
+    console,
+    database_url,
+    handle_errors,
+    print_json,
+)
 
 demo_app = typer.Typer(
     help="Build a demo registry with one account per role.", no_args_is_help=True
@@ -49,7 +56,7 @@ def build(
         f"demo registry: {total} patients "
         f"({result['simulated'].get('patients', 0)} simulated, seed {seed})"
     )
-    table = Table(title="Demo sign-ins (demo data only)")
+    table = PlainTable(title="Demo sign-ins (demo data only)")
     for column in ("role", "e-mail", "password"):
         table.add_column(column)
     for login in result["logins"]:

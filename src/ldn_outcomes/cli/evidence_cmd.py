@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
@@ -27,6 +26,7 @@ from ..stats.random_effects import METHODS
 from .common import (
     DbOption,
     JsonOption,
+    PlainTable,
     console,
     engine_for,
     err_console,
@@ -74,7 +74,7 @@ def _print_report(report: ImportReport, json_output: bool) -> None:
     if json_output:
         print_json(report.as_dict())
         return
-    table = Table(title="Evidence import")
+    table = PlainTable(title="Evidence import")
     for column in ("new", "updated", "unchanged", "stale", "links", "changes", "skipped"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -182,7 +182,7 @@ def changes_command(
     if json_output:
         print_json([e.model_dump(mode="json") for e in events])
         return
-    table = Table(title=f"Changes since {since.date()}")
+    table = PlainTable(title=f"Changes since {since.date()}")
     for column in ("when (UTC)", "kind", "key", "what"):
         table.add_column(column)
     for event in events:
@@ -209,7 +209,7 @@ def list_command(
     if json_output:
         print_json(data["studies"])
         return
-    table = Table(title=f"{data['count']} studies")
+    table = PlainTable(title=f"{data['count']} studies")
     for column in ("id", "year", "design", "N", "level", "condition", "title"):
         table.add_column(column)
     for s in data["studies"]:

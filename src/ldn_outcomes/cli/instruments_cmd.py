@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ..domain.definitions.dose_safety import check_ldn_dose, liquid_ldn
 from ..domain.instruments import describe_range, get_instrument, list_instruments
 from ..domain.instruments import score as score_answers
 from ..domain.instruments.model import InstrumentDefinition
 from ..errors import Problem, ValidationFailed
-from .common import JsonOption, console, handle_errors, print_json
+from .common import JsonOption, PlainTable, console, handle_errors, print_json
 
 instruments_app = typer.Typer(help="List and show the validated instruments.", no_args_is_help=True)
 dose_app = typer.Typer(help="Naltrexone dose tools.", no_args_is_help=True)
@@ -67,7 +66,7 @@ def list_command(json_output: JsonOption = False) -> None:
     if json_output:
         print_json([_summary(d) for d in definitions])
         return
-    table = Table(title="Instruments")
+    table = PlainTable(title="Instruments")
     for column in ("id", "version", "name", "items", "scoring", "wording shipped", "MCID"):
         table.add_column(column)
     for d in definitions:
@@ -97,7 +96,7 @@ def show_command(
         print_json(d.model_dump(mode="json"))
         return
     console.print(f"[bold]{d.name}[/] ({d.key}); measures: {d.measures}", highlight=False)
-    table = Table(title="Items")
+    table = PlainTable(title="Items")
     for column in ("#", "key", "label", "answers", "required"):
         table.add_column(column)
     for item in d.items:
@@ -116,7 +115,7 @@ def show_command(
         console.print(f"MCID: {d.mcid.value:g} {d.mcid.unit} ({d.mcid.note})", highlight=False)
     console.print(f"LOINC: {d.loinc or 'none'} ({d.loinc_note})", highlight=False)
     console.print(f"licence: {d.licence.holder}: {d.licence.terms}", highlight=False)
-    sources = Table(title="Sources")
+    sources = PlainTable(title="Sources")
     sources.add_column("citation")
     sources.add_column("locator")
     for s in d.sources:
@@ -151,7 +150,7 @@ def score_command(
             }
         )
         return
-    table = Table(title=f"{result.instrument}-{result.version}")
+    table = PlainTable(title=f"{result.instrument}-{result.version}")
     table.add_column("score")
     table.add_column("value", justify="right")
     table.add_row("total", "-" if result.total is None else f"{result.total:g}")
@@ -190,7 +189,7 @@ def liquid_command(
             }
         )
         return
-    table = Table(title="Liquid LDN")
+    table = PlainTable(title="Liquid LDN")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_row("concentration", f"{result.concentration_mg_per_ml:g} mg/ml")

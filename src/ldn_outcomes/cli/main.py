@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from .. import __version__
 from ..errors import ConfigurationError
@@ -18,11 +17,13 @@ from .analyze_cmd import analyze, report
 from .common import (
     DbOption,
     JsonOption,
+    PlainTable,
     console,
     database_url,
     engine_for,
     handle_errors,
     print_json,
+    user_text,
 )
 from .demo import demo_app
 from .evidence_cmd import evidence_app
@@ -106,14 +107,14 @@ def import_command(
     if json_output:
         print_json({"imported": counts, "notices": [n.as_dict() for n in notices]})
         return
-    table = Table(title=f"Imported from {path}")
+    table = PlainTable(title=f"Imported from {path}")
     table.add_column("records")
     table.add_column("rows", justify="right")
     for kind, number in counts.items():
         table.add_row(kind, str(number))
     console.print(table)
     for notice in notices:
-        console.print(f"[yellow]check:[/yellow] {notice}")
+        console.print(f"[yellow]check:[/yellow] {user_text(notice)}")
 
 
 @app.command("export")
@@ -129,7 +130,9 @@ def export_command(
     if json_output:
         print_json({"exported": counts, "directory": str(directory)})
         return
-    console.print(f"wrote {sum(counts.values())} records in {len(counts)} files to {directory}")
+    console.print(
+        f"wrote {sum(counts.values())} records in {len(counts)} files to {user_text(directory)}"
+    )
 
 
 @app.command()
@@ -164,8 +167,18 @@ def serve(
             "worker processes would queue for it in SQLite's busy handler"
         )
     console.print(f"LDN Outcomes at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    # X-Forwarded-For is believed only from configured proxies (uvicorn's default trusts
+    # 127.0.0.1, which lets anything on the host choose its address for throttling).
+    trusted = settings.trusted_proxies
     if workers == 1:
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(settings, engine),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=trusted is not None,
+            forwarded_allow_ips=trusted or "",
+        )
         return
     os.environ["LDN_DATABASE_URL"] = url  # each worker process builds its app from LDN_*
     uvicorn.run(
@@ -175,4 +188,6 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted or "",
     )

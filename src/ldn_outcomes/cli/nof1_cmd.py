@@ -8,12 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..domain.nof1 import DEFAULT_PAIRS, DEFAULT_PERIOD_WEEKS, DEFAULT_WASHOUT_DAYS, OUTCOMES
 from ..services import nof1 as service
 from ..settings import load_settings
-from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+from .common import (
+    DbOption,
+    JsonOption,
+    PlainTable,
+    console,
+    engine_for,
+    handle_errors,
+    print_json,
+    user_text,
+)
 
 nof1_app = typer.Typer(
     help="Personal n-of-1 trials: blinded, randomised LDN vs placebo for one patient.",
@@ -81,7 +89,7 @@ def design_command(
         f"pairs of {data['period_days']}-day periods, {data['start_date']} to "
         f"{data['end_date']}; allocation sealed until the last period ends."
     )
-    table = Table(title="Schedule (blinded)")
+    table = PlainTable(title="Schedule (blinded)")
     for column in ("period", "start", "end", "analysed from", "bottle"):
         table.add_column(column)
     for p in data["periods"]:
@@ -135,7 +143,7 @@ def unblind_command(
     if json_output:
         print_json(data)
         return
-    table = Table(title=f"Trial {trial_id} unblinded")
+    table = PlainTable(title=f"Trial {trial_id} unblinded")
     table.add_column("period")
     table.add_column("bottle")
     table.add_column("contained")
@@ -162,7 +170,7 @@ def analyze_command(
     if json_output:
         print_json(data)
         return
-    table = Table(title=f"{data['outcome_label']} by period ({data['direction']})")
+    table = PlainTable(title=f"{data['outcome_label']} by period ({data['direction']})")
     for column in ("period", "pair", "treatment", "mean", "days", "adherence"):
         table.add_column(column)
     for p in data["periods"]:
@@ -184,7 +192,7 @@ def analyze_command(
         f"(95% credible {bayes['effect_interval_95'][0]:.2f} to "
         f"{bayes['effect_interval_95'][1]:.2f})."
     )
-    console.print(f"[bold]Conclusion:[/] {data['conclusion']['text']}")
+    console.print(f"[bold]Conclusion:[/] {user_text(data['conclusion']['text'])}")
 
 
 @nof1_app.command("series")
@@ -203,7 +211,7 @@ def series_command(
         print_json({"result": result.as_dict() if result else None, "skipped": skipped})
         return
     for item in skipped:
-        console.print(f"skipped {item.get('trial_id', '')}: {item['reason']}")
+        console.print(f"skipped {user_text(item.get('trial_id', ''))}: {user_text(item['reason'])}")
     if result is None:
         console.print("nothing to pool")
         return

@@ -6,13 +6,21 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..domain.models import Patient
 from ..domain.validation import parse_record
 from ..reports.patient_view import patient_detail, patient_list
 from ..store.uow import UnitOfWork
-from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+from .common import (
+    DbOption,
+    JsonOption,
+    PlainTable,
+    console,
+    engine_for,
+    handle_errors,
+    print_json,
+    user_text,
+)
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 
@@ -56,7 +64,7 @@ def add(
     if json_output:
         print_json(stored.model_dump(mode="json"))
     else:
-        console.print(f"added patient {stored.patient_id}")
+        console.print(f"added patient {user_text(stored.patient_id)}")
 
 
 @patient_app.command("list")
@@ -71,7 +79,7 @@ def list_patients(
     if json_output:
         print_json(patients)
         return
-    table = Table(title=f"{len(patients)} patients")
+    table = PlainTable(title=f"{len(patients)} patients")
     for column in ("id", "born", "sex", "phenotype", "diagnosed", "clinician"):
         table.add_column(column)
     for p in patients:
@@ -104,7 +112,7 @@ def show(
         + (f", diagnosed {p['diagnosis_date']}" if p["diagnosis_date"] else ""),
         highlight=False,
     )
-    table = Table(title="Timeline")
+    table = PlainTable(title="Timeline")
     table.add_column("date")
     table.add_column("event")
     table.add_column("details")
@@ -116,7 +124,7 @@ def show(
 
 def _print_clinical(clinical: dict) -> None:
     if clinical["scores"]:
-        scores = Table(title="Questionnaire scores")
+        scores = PlainTable(title="Questionnaire scores")
         for column in ("date", "instrument", "total"):
             scores.add_column(column)
         for row in clinical["scores"]:
@@ -125,7 +133,7 @@ def _print_clinical(clinical: dict) -> None:
             )
         console.print(scores)
     if clinical["relapses"]:
-        relapses = Table(title="Relapse reports (McDonald criteria: >= 24 h, no fever)")
+        relapses = PlainTable(title="Relapse reports (McDonald criteria: >= 24 h, no fever)")
         for column in ("onset", "status", "why"):
             relapses.add_column(column)
         for row in clinical["relapses"]:
@@ -133,7 +141,7 @@ def _print_clinical(clinical: dict) -> None:
         console.print(relapses)
     progression = clinical["progression"]
     if progression["events"]:
-        events = Table(title="Confirmed disability events (EDSS)")
+        events = PlainTable(title="Confirmed disability events (EDSS)")
         for column in ("date", "event", "type", "EDSS", "from", "confirmed"):
             events.add_column(column)
         for e in progression["events"]:

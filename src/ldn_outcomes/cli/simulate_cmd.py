@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..errors import ConfigurationError
 from ..simulate import (
@@ -20,7 +19,7 @@ from ..simulate import (
 from ..simulate.registry import simulated_months
 from ..store import migrate
 from ..store.db import make_engine
-from .common import JsonOption, console, err_console, handle_errors, print_json
+from .common import JsonOption, PlainTable, console, err_console, handle_errors, print_json
 
 
 def _progress() -> Progress:
@@ -136,7 +135,7 @@ def simulate(
     if json_output:
         print_json({"target": target, "seed": params.seed, "rows": counts, "summary": summary})
         return
-    table = Table(title=f"Simulated registry -> {target} (seed {params.seed})")
+    table = PlainTable(title=f"Simulated registry -> {target} (seed {params.seed})")
     table.add_column("records")
     table.add_column("rows", justify="right")
     for kind, number in counts.items():

@@ -7,13 +7,21 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy import Engine
 
 from ..domain.access import Role
 from ..errors import NotFound
 from ..store import accounts, api_tokens, care_links
-from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+from .common import (
+    DbOption,
+    JsonOption,
+    PlainTable,
+    console,
+    engine_for,
+    handle_errors,
+    print_json,
+    user_text,
+)
 
 users_app = typer.Typer(
     help="Web accounts: add, list, link to patients, API tokens.", no_args_is_help=True
@@ -78,7 +86,9 @@ def add(
             }
         )
         return
-    console.print(f"added {account.role.value} account {account.email} (id {account.id})")
+    console.print(
+        f"added {account.role.value} account {user_text(account.email)} (id {account.id})"
+    )
     if password is None:
         console.print(f"initial password (shown once): [bold]{secret}[/]", highlight=False)
 
@@ -104,7 +114,7 @@ def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     if json_output:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} accounts")
+    table = PlainTable(title=f"{len(rows)} accounts")
     for column in ("id", "email", "role", "active", "patient / linked"):
         table.add_column(column)
     for r in rows:
@@ -128,10 +138,28 @@ def link_patient(
         account = _account(engine, email)
         if unlink:
             care_links.unlink_patient(engine, account.id, patient, actor=ACTOR)
-            console.print(f"unlinked {email} from {patient}")
+            console.print(f"unlinked {user_text(email)} from {user_text(patient)}")
             return
         care_links.link_patient(engine, account.id, patient, actor=ACTOR)
-    console.print(f"linked {email} ({account.role.value}) to patient {patient}")
+    console.print(
+        f"linked {user_text(email)} ({account.role.value}) to patient {user_text(patient)}"
+    )
+
+
+@users_app.command("deactivate")
+@handle_errors
+def deactivate(
+    email: Annotated[str, typer.Option(help="Account e-mail.")],
+    reactivate: Annotated[
+        bool, typer.Option(help="Let the account sign in again (its old tokens stay revoked).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Stop an account signing in: its sessions end and its API tokens are revoked (audited)."""
+    with engine_scope(db) as engine:
+        accounts.set_active(engine, _account(engine, email).id, reactivate, actor=ACTOR)
+    state = "reactivated" if reactivate else "deactivated; its sessions and tokens ended"
+    console.print(f"{user_text(email)} {state}")
 
 
 @users_app.command("password")
@@ -145,7 +173,7 @@ def reset_password(
     secret = password or accounts.generated_password()
     with engine_scope(db) as engine:
         accounts.set_password(engine, _account(engine, email).id, secret, actor=ACTOR)
-    console.print(f"password reset for {email}")
+    console.print(f"password reset for {user_text(email)}")
     if password is None:
         console.print(f"new password (shown once): [bold]{secret}[/]", highlight=False)
 
@@ -167,7 +195,7 @@ def token_create(
         print_json({"id": token.id, "name": token.name, "token": plain})
         return
     console.print(
-        f"token {token.id} ({token.name}) for {email}; send "
+        f"token {token.id} ({user_text(token.name)}) for {user_text(email)}; send "
         "'Authorization: Bearer <token>'. Shown once:"
     )
     console.print(plain, highlight=False, soft_wrap=True)
@@ -210,7 +238,7 @@ def token_list(
     if json_output:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} tokens")
+    table = PlainTable(title=f"{len(rows)} tokens")
     for column in ("id", "account", "name", "starts with", "created", "revoked"):
         table.add_column(column)
     for r in rows:

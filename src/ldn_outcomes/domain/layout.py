@@ -9,7 +9,12 @@ write and read exactly the same cells:
 * lists (questionnaire answers, relapse functional systems) are joined with ``;`` and a blank
   item stays blank (``3;;2`` is three answers, the second missing);
 * EDSS functional-system scores are spread over ``fs_<system>`` columns;
-* numbers are written in their shortest exact form (``4.5``, ``10``, ``0.75``).
+* numbers are written in their shortest exact form (``4.5``, ``10``, ``0.75``);
+* a text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``,
+  ``@``, tab or carriage return) is written with a leading single quote, as the OWASP guidance
+  on CSV injection advises (https://owasp.org/www-community/attacks/CSV_Injection); so is a
+  text that itself starts with a quote, and import removes exactly one leading quote, so
+  export then import gives back the text as entered.
 """
 
 from __future__ import annotations
@@ -23,6 +28,23 @@ from .codes import FunctionalSystem
 from .models import RECORD_TYPES, EdssAssessment, Record
 
 LIST_SEPARATOR = ";"
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_ESCAPE = "'"
+
+
+def neutralise_formula(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading quote before a formula trigger (or quote)."""
+    if text.startswith(FORMULA_TRIGGERS) or text.startswith(FORMULA_ESCAPE):
+        return FORMULA_ESCAPE + text
+    return text
+
+
+def restore_formula(text: str) -> str:
+    """The inverse of :func:`neutralise_formula`: drop one leading quote."""
+    return text[1:] if text.startswith(FORMULA_ESCAPE) else text
+
+
 FS_PREFIX = "fs_"
 
 
@@ -66,7 +88,7 @@ def format_cell(value: Any) -> str:
         return LIST_SEPARATOR.join(format_cell(item) for item in value)
     if hasattr(value, "value"):  # enums
         return str(value.value)
-    return str(value)
+    return neutralise_formula(str(value))
 
 
 def to_row(record: Record) -> dict[str, str]:
@@ -96,7 +118,7 @@ def from_row(kind: str, row: dict[str, str | None]) -> dict[str, Any]:
     for key, raw in row.items():
         if key is None:
             continue
-        text = (raw or "").strip()
+        text = restore_formula((raw or "").strip())
         if cls is EdssAssessment and key.startswith(FS_PREFIX):
             if text:
                 fs[key.removeprefix(FS_PREFIX)] = text

@@ -36,6 +36,8 @@ from .codes import (
     Sex,
     TimeOfDay,
 )
+from .dates import date_problem
+from .text import text_problem
 
 Identifier = Annotated[
     str,
@@ -62,18 +64,38 @@ def today_from(info: ValidationInfo) -> dt.date:
 class Record(BaseModel):
     """Base of every registry record: frozen, strict about unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
     record_name: ClassVar[str] = "record"
-    #: Fields that must not lie after today.
+    #: Fields that must not lie after today (every other date is a planned date).
     past_dates: ClassVar[tuple[str, ...]] = ()
+    #: Free-text fields where tab and line breaks are allowed.
+    multiline_text: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _no_future_dates(self, info: ValidationInfo) -> Record:
+    def _plausible_dates(self, info: ValidationInfo) -> Record:
+        """Every date in the plausible range of :mod:`.dates` (shared by every input path)."""
         today = today_from(info)
-        for name in self.past_dates:
+        for name in type(self).model_fields:
             value = getattr(self, name)
-            if value is not None and value > today:
-                raise ValueError(f"{name}: date {value.isoformat()} is in the future")
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                problem = date_problem(value, today, planned=name not in self.past_dates)
+                if problem is not None:
+                    raise ValueError(f"{name}: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _clean_text(self) -> Record:
+        """No NUL or control characters in any text (the rule of :mod:`.text`)."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            texts = value if isinstance(value, tuple) else (value,)
+            for text in texts:
+                if isinstance(text, str):
+                    problem = text_problem(text, multiline=name in self.multiline_text)
+                    if problem is not None:
+                        raise ValueError(f"{name}: {problem}")
         return self
 
 
@@ -282,6 +304,7 @@ class EdssAssessment(Record):
 class AdverseEvent(Record):
     record_name: ClassVar[str] = "adverse_event"
     past_dates: ClassVar[tuple[str, ...]] = ("onset_date",)
+    multiline_text: ClassVar[tuple[str, ...]] = ("free_text",)
     id: int | None = None
     patient_id: Identifier
     onset_date: dt.date

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import Problem, ValidationFailed
 from .checkin import CHECKIN_INSTRUMENT as CHECKIN_INSTRUMENT
 from .checkin import checkin_position
+from .dates import date_problem
 
 RECORD = "nof1_design"
 
@@ -236,6 +237,10 @@ def make_design(
         dose = Decimal(str(dose_mg))
     except ArithmeticError:
         dose = Decimal(0)
+    if not dose.is_finite():
+        dose = Decimal(0)  # NaN and infinity are no dose
+    if (rule := date_problem(start_date, dt.date.today(), planned=True)) is not None:
+        problems.append(Problem(RECORD, "start_date", rule, value=start_date.isoformat()))
     if not dose > 0:
         problems.append(Problem(RECORD, "dose_mg", "must be greater than 0 mg", value=dose_mg))
     if capsules_per_day < 1:

@@ -36,4 +36,5 @@ def check_can_view_trial(actor: Principal, patient_id: str, clinician_id: str | 
         and (actor.clinician_id == clinician_id)
     ):
         return
-    raise PermissionDenied(f"{actor.audit_name} may not see the trials of patient {patient_id}")
+    # Never name the trial's patient (or its clinician): the caller may not know them.
+    raise PermissionDenied(f"{actor.audit_name} may not see this trial: it is not theirs")

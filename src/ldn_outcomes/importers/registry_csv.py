@@ -8,7 +8,9 @@ Row numbers count the header as row 1, as a spreadsheet shows them.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -52,27 +54,53 @@ def files_in(path: Path) -> dict[str, Path]:
     return {kind: path}
 
 
+#: Largest cell accepted (characters): far above any field's own limit, so an over-long cell
+#: is refused by its field's rule with its row and field, not by the CSV reader.
+MAX_CELL = 1_000_000
+
+
+def _text_of(kind: str, source: str, data: bytes) -> tuple[str | None, list[Problem]]:
+    """The file as text (UTF-8, an optional byte-order mark), or the problem naming the row
+    of the first byte that is not UTF-8."""
+    name = RECORD_TYPES[kind].record_name
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        row = data[: error.start].count(b"\n") + 1
+        rule = (
+            f"not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} "
+            "(save the file as UTF-8)"
+        )
+        return None, [Problem(name, "(file)", rule, row, source=source)]
+
+
 def read_file(kind: str, path: Path) -> tuple[list[tuple[int, Record]], list[Problem]]:
     """Parse one layout file into (row number, record) pairs and the problems found."""
+    return read_layout(kind, path.name, path.read_bytes())
+
+
+def read_layout(
+    kind: str, source: str, data: bytes
+) -> tuple[list[tuple[int, Record]], list[Problem]]:
+    """Parse the bytes of one layout file (named ``source`` in problems).
+
+    Nothing in a file's bytes can make this raise: undecodable bytes, broken quoting, an
+    over-long cell or a wrong header each become a Problem with the file, row and field."""
     records: list[tuple[int, Record]] = []
-    problems: list[Problem] = []
     cls = RECORD_TYPES[kind]
+    text, problems = _text_of(kind, source, data)
+    if text is None:
+        return records, problems
     expected = columns(kind)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    number = 0  # the last row read whole (the header is row 1)
+    limit = csv.field_size_limit(max(MAX_CELL, csv.field_size_limit()))
+    try:
         header = reader.fieldnames or []
-        unknown = [c for c in header if c not in expected]
-        if unknown:
-            problems.append(
-                Problem(
-                    cls.record_name,
-                    ",".join(unknown),
-                    "unknown column(s); expected " + ", ".join(expected),
-                    1,
-                    source=path.name,
-                )
-            )
-            return records, problems
+        problem = _header_problem(cls.record_name, header, expected)
+        if problem is not None:
+            return records, [replace(problem, source=source)]
+        number = 1
         for number, row in enumerate(reader, start=2):
             if None in row:
                 problems.append(
@@ -81,17 +109,47 @@ def read_file(kind: str, path: Path) -> tuple[list[tuple[int, Record]], list[Pro
                         "(row)",
                         "more cells than header columns",
                         number,
-                        source=path.name,
+                        source=source,
                     )
                 )
                 continue
             try:
                 records.append(
-                    (number, parse_record(cls, from_row(kind, row), row=number, source=path.name))
+                    (number, parse_record(cls, from_row(kind, row), row=number, source=source))
                 )
             except ValidationFailed as failure:
                 problems.extend(failure.problems)
+    except csv.Error as error:
+        problems.append(
+            Problem(
+                cls.record_name,
+                "(row)",
+                f"not readable as CSV: {error}",
+                number + 1,
+                source=source,
+            )
+        )
+    finally:
+        csv.field_size_limit(limit)
     return records, problems
+
+
+def _header_problem(record: str, header: Sequence[str], expected: Sequence[str]) -> Problem | None:
+    """A header must be the layout's column names, each once (any order, some may be left out)."""
+    if not header:
+        return Problem(record, "(header)", "no header row; expected " + ", ".join(expected), 1)
+    unknown = [c for c in header if c not in expected]
+    if unknown:
+        return Problem(
+            record,
+            ",".join(c or "(blank)" for c in unknown)[:200],
+            "unknown column(s); expected " + ", ".join(expected),
+            1,
+        )
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        return Problem(record, ",".join(repeated), "column named more than once", 1)
+    return None
 
 
 def import_path(engine: Engine, path: Path, *, actor: str = "import") -> dict[str, int]:
@@ -110,20 +168,44 @@ def import_with_notices(
     person to check rather than silently pooled with low-dose courses.
     """
     files = files_in(Path(path))
+    contents = {kind: (file.name, file.read_bytes()) for kind, file in files.items()}
+    return import_contents(engine, contents, actor=actor, source=Path(path).name)
+
+
+def import_contents(
+    engine: Engine,
+    contents: Mapping[str, tuple[str, bytes]],
+    *,
+    actor: str = "import",
+    source: str = "import",
+) -> tuple[dict[str, int], list[Problem]]:
+    """Import layout files given as ``{kind: (file name, bytes)}``: all or nothing, every
+    problem named by file, row and field; returns counts and dose notices."""
+    names = {kind: name for kind, (name, _data) in contents.items()}
     batch: dict[str, list[tuple[int, Record]]] = {}
     problems: list[Problem] = []
-    for kind, file in files.items():
-        records, found = read_file(kind, file)
+    for kind, (name, data) in contents.items():
+        records, found = read_layout(kind, name, data)
         batch[kind] = records
         problems.extend(found)
     if problems:
         raise ValidationFailed(problems)
-    counts = load_records(engine, batch, actor=actor, source=str(Path(path).name))
-    return counts, dose_notices(batch, files)
+    try:
+        counts = load_records(engine, batch, actor=actor, source=source)
+    except ValidationFailed as failure:  # rules across records: name each problem's file
+        raise ValidationFailed([_in_file(p, names) for p in failure.problems]) from None
+    return counts, dose_notices(batch, names)
+
+
+def _in_file(problem: Problem, names: Mapping[str, str]) -> Problem:
+    kind = next((k for k, c in RECORD_TYPES.items() if c.record_name == problem.record), None)
+    if kind is None or kind not in names:
+        return problem
+    return replace(problem, source=names[kind])
 
 
 def dose_notices(
-    batch: dict[str, list[tuple[int, Record]]], files: dict[str, Path]
+    batch: dict[str, list[tuple[int, Record]]], names: Mapping[str, str]
 ) -> list[Problem]:
     """Naltrexone exposures whose daily dose lies outside the low-dose range."""
     notices = []
@@ -141,7 +223,7 @@ def dose_notices(
                     f"{check.message} (source: {check.source})",
                     row=row,
                     value=float(record.dose_mg),
-                    source=files["exposures"].name,
+                    source=names["exposures"],
                 )
             )
     return notices

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from ..domain.checkin import CHECKIN_INSTRUMENT, checkin_position
 from ..store.ldn_rule import ldn_mask
 from ..store.research_reads import research_counts
 from ..store.research_reads import research_frames as read_research_frames
+from ..store.sqlread import left_out_note
 
 SUPPRESSED = "suppressed"
 QUASI_IDENTIFIERS = ("disease_duration_band", "sex", "birth_year_band", "phenotype")
@@ -78,6 +79,8 @@ class DeidentifiedData:
     dropped: int
     min_cell_size: int
     method: str = field(default=__doc__ or "")
+    #: Set when records with an implausible date were left out of the data set.
+    left_out_note: str | None = None
 
 
 def suppress_counts(
@@ -129,9 +132,9 @@ def deidentified_dataset(
     engine: Engine, *, min_cell_size: int, on: dt.date | None = None
 ) -> DeidentifiedData:
     """One row per research-consented patient, de-identified as described above."""
-    return deidentify_frames(
-        research_frames(engine), min_cell_size=min_cell_size, on=on or dt.date.today()
-    )
+    frames = research_frames(engine)
+    data = deidentify_frames(frames, min_cell_size=min_cell_size, on=on or dt.date.today())
+    return replace(data, left_out_note=left_out_note(frames))
 
 
 def research_frames(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -413,6 +416,7 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
         "min_cell_size": k,
         "tables": tables,
         "ldn": rates,
+        "left_out_note": data.left_out_note,
     }
 
 

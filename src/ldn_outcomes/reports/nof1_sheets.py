@@ -16,6 +16,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..domain.layout import neutralise_formula
 from ..domain.nof1 import Allocation, NOf1Design, Period, Treatment, schedule
 
 PRODID = "-//LDN Outcomes//n-of-1 trial//EN"
@@ -80,7 +81,10 @@ def pharmacy_csv(design: NOf1Design, allocation: Allocation) -> str:
     rows = pharmacy_rows(design, allocation)
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(
+        {k: neutralise_formula(v) if isinstance(v, str) else v for k, v in row.items()}
+        for row in rows
+    )
     return buffer.getvalue()
 
 

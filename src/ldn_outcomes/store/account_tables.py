@@ -29,6 +29,11 @@ class AccountRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: A record this account asks to own; no access until the patient's side accepts.
+    pending_patient_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("patients.patient_id", ondelete="SET NULL")
+    )
+    pending_requested_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class WebSessionRow(Base):
@@ -81,3 +86,17 @@ class CareLinkRow(Base):
         index=True,
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    #: None while the link waits for the patient (or their clinician) to accept it.
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class LoginAttemptRow(Base):
+    """Attempts per throttling key (an e-mail or a client address) in the current window,
+    counted with one atomic upsert so concurrent requests cannot all read a low count."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer)

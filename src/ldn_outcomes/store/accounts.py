@@ -20,13 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.access import ACCOUNT_ROLES, Principal, Role
+from ..domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from ..domain.text import text_problem
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
-from .account_tables import AccountRow, WebSessionRow
+from .account_tables import AccountRow, ApiTokenRow, WebSessionRow
 from .audit import write_audit
 from .tables import PatientRow
+from .throttle import count_attempt, succeeded
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
+MIN_PASSWORD = MIN_LENGTH
+MAX_PASSWORD = MAX_LENGTH
 #: argon2id with argon2-cffi's default (RFC 9106 low-memory) parameters. Replaceable, e.g. by
 #: tests that need fast hashing: ``accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, ...)``.
 PASSWORD_HASHER = PasswordHasher()
@@ -83,18 +86,43 @@ def audit_view(row: AccountRow) -> dict[str, object]:
 
 def normalise_email(email: str) -> str:
     value = email.strip().lower()
-    if "@" not in value or len(value) > 254 or value.startswith("@") or value.endswith("@"):
+    malformed = "@" not in value or value.startswith("@") or value.endswith("@")
+    if text_problem(value) is not None or malformed or len(value) > 254:
         raise ValidationFailed(
             Problem("account", "email", "must be an e-mail address", value=email)
         )
     return value
 
 
-def check_password_rules(password: str, field: str = "password") -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise ValidationFailed(
-            Problem("account", field, f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+def check_password_rules(
+    password: str, field: str = "password", *, email: str | None = None
+) -> None:
+    """The domain's password rule (:mod:`ldn_outcomes.domain.passwords`, NIST SP 800-63B)."""
+    rule = password_problem(password, email=email)
+    if rule is not None:
+        raise ValidationFailed(Problem("account", field, rule))
+
+
+def end_tokens(session: Session, account_id: int, *, actor: str, why: str) -> int:
+    """Revoke every live API token of an account (audited); returns how many."""
+    now = now_utc()
+    live = session.scalars(
+        select(ApiTokenRow).where(
+            ApiTokenRow.account_id == account_id, ApiTokenRow.revoked_at.is_(None)
         )
+    ).all()
+    for token in live:
+        token.revoked_at = now
+        write_audit(
+            session,
+            actor=actor,
+            action="revoke",
+            table="api_tokens",
+            key=str(token.id),
+            before=None,
+            after={"revoked_at": now, "why": why},
+        )
+    return len(live)
 
 
 def generated_password() -> str:
@@ -126,7 +154,9 @@ def create_account(
         )
     role = Role(role)
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, email=address)
+    if display_name is not None and (rule := text_problem(display_name)) is not None:
+        raise ValidationFailed(Problem("account", "display_name", rule))
     if patient_id is not None and role is not Role.PATIENT:
         raise ValidationFailed(
             Problem("account", "patient_id", "only a patient account owns a patient record")
@@ -195,8 +225,9 @@ def set_active(engine: Engine, account_id: int, active: bool, *, actor: str) -> 
             raise NotFound(f"no account with id {account_id}")
         before = audit_view(row)
         row.active = active
-        if not active:
+        if not active:  # sessions and API tokens end at once; reactivating revives neither
             session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
+            end_tokens(session, account_id, actor=actor, why="account deactivated")
         write_audit(
             session,
             actor=actor,
@@ -217,24 +248,37 @@ def change_password(
     actor: str,
     keep_session: str | None = None,
 ) -> None:
-    """Change a password after re-checking the current one; ends every other session."""
-    check_password_rules(new, "new_password")
+    """Change a password after re-checking the current one; ends every other session and
+    revokes every API token (a token must not outlive the password it was made under).
+
+    The current password is guessable like a sign-in, so it is throttled like one (the same
+    counter as the account's sign-ins, ``store.throttle``)."""
+    with Session(engine) as session:
+        found = session.get(AccountRow, account_id)
+        if found is None or found.password_hash is None:
+            raise NotFound("no such account with a password")
+        email, stored_hash = found.email, found.password_hash
+    account_key = f"email:{email}"
+    count_attempt(engine, [account_key], now_utc())
+    try:
+        password_hasher().verify(stored_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValidationFailed(
+            Problem("account", "current_password", "is not your current password")
+        ) from None
+    succeeded(engine, account_key)
+    check_password_rules(new, "new_password", email=email)
     with Session(engine) as session, session.begin():
         row = session.get(AccountRow, account_id)
-        if row is None or row.password_hash is None:
+        if row is None:
             raise NotFound("no such account with a password")
-        try:
-            password_hasher().verify(row.password_hash, current)
-        except (VerificationError, InvalidHashError):
-            raise ValidationFailed(
-                Problem("account", "current_password", "is not your current password")
-            ) from None
         row.password_hash = password_hasher().hash(new)
         row.password_changed_at = now_utc()
         query = delete(WebSessionRow).where(WebSessionRow.account_id == account_id)
         if keep_session is not None:
             query = query.where(WebSessionRow.id_hash != digest(keep_session))
         session.execute(query)
+        end_tokens(session, account_id, actor=actor, why="password changed")
         write_audit(
             session,
             actor=actor,
@@ -247,15 +291,17 @@ def change_password(
 
 
 def set_password(engine: Engine, account_id: int, new: str, *, actor: str) -> None:
-    """Administrative reset (CLI): sets a password and ends every session of the account."""
-    check_password_rules(new)
+    """Administrative reset (CLI): sets a password and ends every session and API token of
+    the account."""
     with Session(engine) as session, session.begin():
         row = session.get(AccountRow, account_id)
         if row is None:
             raise NotFound(f"no account with id {account_id}")
+        check_password_rules(new, email=row.email)
         row.password_hash = password_hasher().hash(new)
         row.password_changed_at = now_utc()
         session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
+        end_tokens(session, account_id, actor=actor, why="password reset")
         write_audit(
             session,
             actor=actor,

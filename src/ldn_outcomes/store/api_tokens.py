@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
+from ..domain.text import text_problem
 from ..errors import NotFound, Problem, ValidationFailed
 from .account_tables import AccountRow, ApiTokenRow
 from .accounts import ACCOUNT_COLUMNS, Account, account_from_columns, aware_utc, digest, now_utc
@@ -37,6 +38,8 @@ def create_api_token(
     label = name.strip()
     if not 1 <= len(label) <= 100:
         raise ValidationFailed(Problem("api_token", "name", "must be 1 to 100 characters"))
+    if (rule := text_problem(label)) is not None:
+        raise ValidationFailed(Problem("api_token", "name", rule))
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with Session(engine) as session, session.begin():
         if session.get(AccountRow, account_id) is None:

@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from ..domain.models import RECORD_TYPES, Exposure, Record
+from ..domain.models import RECORD_TYPES, Exposure, Patient, Record
 from ..errors import DuplicateRecord, InteractionError, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, table_of
@@ -44,6 +44,11 @@ def load_records(
     with Session(engine) as session, session.begin():
         registry = Registry(session, actor)
         pending: dict[str, set[str]] = {}
+        birth_years = {
+            record.patient_id: record.year_of_birth
+            for _, record in records.get("patients", ())
+            if isinstance(record, Patient)
+        }
         problems: list[Problem] = []
         for kind in ORDER:
             batch = records.get(kind, ())
@@ -52,7 +57,11 @@ def load_records(
             problems.extend(_duplicate_problems(session, kind, batch, source))
             try:
                 registry.check_references(
-                    kind, [record for _, record in batch], first_row=0, pending=pending
+                    kind,
+                    [record for _, record in batch],
+                    first_row=0,
+                    pending=pending,
+                    pending_birth_years=birth_years,
                 )
             except ValidationFailed as failure:
                 rows = [row for row, _ in batch]

@@ -20,7 +20,12 @@ from .tables import ConsentRow
 
 
 def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
-    """Patient account: own this patient. Clinician account: care for this patient."""
+    """Patient account: own this patient. Clinician account: care for this patient.
+
+    Takes effect at once, so only for trusted callers: the command line (whoever runs it
+    holds the database itself) and a clinician registering a patient they created. An
+    administrator on the web *requests* a link instead (:mod:`.link_requests`), which gives
+    no access until the patient, or a clinician already caring for them, accepts it."""
     with Session(engine) as session, session.begin():
         row = session.get(AccountRow, account_id)
         if row is None:
@@ -43,10 +48,14 @@ def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str
                 after=audit_view(row),
             )
         elif row.role == Role.CLINICIAN:
-            if session.get(CareLinkRow, (account_id, patient_id)) is None:
-                session.add(
-                    CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now_utc())
-                )
+            link = session.get(CareLinkRow, (account_id, patient_id))
+            if link is None or link.accepted_at is None:
+                now = now_utc()
+                if link is None:
+                    link = CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now)
+                    session.add(link)
+                link.requested_by = link.requested_by or actor
+                link.accepted_at, link.accepted_by = now, actor
                 write_audit(
                     session,
                     actor=actor,
@@ -54,7 +63,7 @@ def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str
                     table="care_links",
                     key=f"{account_id}:{patient_id}",
                     before=None,
-                    after={"account_id": account_id, "patient_id": patient_id},
+                    after={"account_id": account_id, "patient_id": patient_id, "accepted": True},
                 )
         else:
             raise ValidationFailed(
@@ -86,7 +95,8 @@ def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: s
 
 def is_linked(engine: Engine, account_id: int, patient_id: str) -> bool:
     with Session(engine) as session:
-        return session.get(CareLinkRow, (account_id, patient_id)) is not None
+        link = session.get(CareLinkRow, (account_id, patient_id))
+        return link is not None and link.accepted_at is not None  # a request gives nothing
 
 
 def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
@@ -94,7 +104,7 @@ def linked_patient_ids(engine: Engine, account_id: int) -> list[str]:
         return list(
             session.scalars(
                 select(CareLinkRow.patient_id)
-                .where(CareLinkRow.account_id == account_id)
+                .where(CareLinkRow.account_id == account_id, CareLinkRow.accepted_at.is_not(None))
                 .order_by(CareLinkRow.patient_id)
             )
         )
@@ -104,7 +114,8 @@ def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date) -
     """(linked, care consent active on ``on``) for one clinician and one patient; the
     consent rule is the domain's (``Consent.active_on``)."""
     with Session(engine) as session:
-        linked = session.get(CareLinkRow, (account_id, patient_id)) is not None
+        link = session.get(CareLinkRow, (account_id, patient_id))
+        linked = link is not None and link.accepted_at is not None  # a request gives nothing
         if not linked:
             return False, False
         rows = session.scalars(

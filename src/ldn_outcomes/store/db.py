@@ -66,3 +66,22 @@ def ping(engine: Engine) -> None:
 def has_table(engine: Engine, name: str) -> bool:
     """Whether the database has this table (an optional feature's migration has run)."""
     return inspect(engine).has_table(name)
+
+
+def unreachable(engine: Engine, error: BaseException) -> ConfigurationError:
+    """A failed connection as one line naming the database (never its password)."""
+    first = str(getattr(error, "orig", None) or error).strip().splitlines()
+    reason = first[0] if first else type(error).__name__
+    where = engine.url.render_as_string(hide_password=True)
+    return ConfigurationError(f"cannot connect to the database {where}: {reason}")
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, so an unreachable database is one clear error, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        raise unreachable(engine, error) from None

@@ -15,14 +15,17 @@ Two paths:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from ..domain.dates import EARLIEST_DATE, latest_planned
 from ..domain.models import RECORD_TYPES
 from .convert import key_column, table_of
-from .sqlread import json_value
+from .sqlread import json_value, note_left_out
 from .typed_read import read_typed
 
 DATE_COLUMNS = {
@@ -65,12 +68,29 @@ def read_frame(
         query = query.where(table.patient_id.in_(list(patient_ids)))
     with engine.connect() as connection:
         frame = pd.read_sql_query(query, connection)
+    frame = plausible_only(frame, DATE_COLUMNS.get(kind, ()))
     for column in DATE_COLUMNS.get(kind, ()):
         frame[column] = pd.to_datetime(frame[column])
     for column in JSON_COLUMNS.get(kind, ()):
         frame[column] = [json_value(v) for v in frame[column]]
     if "dose_mg" in frame:
         frame["dose_mg"] = pd.to_numeric(frame["dose_mg"]).astype(float)
+    return frame
+
+
+def plausible_only(frame: pd.DataFrame, date_columns: Sequence[str]) -> pd.DataFrame:
+    """Leave out rows with a date outside the plausible range (see ``sqlread.note_left_out``).
+
+    Compared as ISO text, before pandas (whose timestamps cannot hold a year like 1600)."""
+    low, high = EARLIEST_DATE.isoformat(), latest_planned(dt.date.today()).isoformat()
+    bad = np.zeros(len(frame), dtype=bool)
+    for column in date_columns:
+        values = frame[column]
+        text = values.astype(str).str[:10]
+        bad |= (values.notna() & ((text < low) | (text > high))).to_numpy(dtype=bool)
+    if bad.any():
+        frame = frame[~bad].reset_index(drop=True)
+    note_left_out(frame, int(bad.sum()))
     return frame
 
 

@@ -28,6 +28,7 @@ from .sqlread import (
     json_value,
     marks,
     placeholder,
+    plausible_days_only,
     runs,
     snapshot,
 )
@@ -91,7 +92,8 @@ def read_scores(
     for row, value in zip(flagged.tolist(), answers, strict=True):
         parsed[row] = value  # one by one: equal-length lists must not become a 2-d array
     instrument_codes = pd.Index(names).get_indexer([key[1] for key in keys])
-    return pd.DataFrame(
+    return plausible_days_only(
+        table[:, 0],
         {
             "patient_id": _patients([key[0] for key in keys], counts, patients),
             "instrument_id": pd.Categorical.from_codes(
@@ -100,7 +102,7 @@ def read_scores(
             "date": days_to_datetime(table[:, 0]),
             "total": table[:, 1],
             "answers": parsed,
-        }
+        },
     )
 
 
@@ -147,12 +149,13 @@ def fetch_items(engine: Engine, instrument: str, positions: Iterable[int]) -> It
 
 
 def items_frame(rows: ItemRows, patients: Sequence[str] | None = None) -> pd.DataFrame:
-    return pd.DataFrame(
+    return plausible_days_only(
+        rows.table[:, 0],
         {
             "patient_id": _patients(rows.patient_ids, rows.counts, patients),
             "date": days_to_datetime(rows.table[:, 0]),
             **{f"item_{p}": rows.table[:, 1 + j] for j, p in enumerate(rows.positions)},
-        }
+        },
     )
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..domain.dates import record_birth_problems
 from ..domain.definitions.dose_safety import check_new_interactions
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record, record_kind
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
@@ -200,8 +201,10 @@ class Registry:
         *,
         first_row: int | None = None,
         pending: dict[str, set[str]] | None = None,
+        pending_birth_years: dict[str, int] | None = None,
     ) -> None:
-        """Every referenced patient, clinician and site must exist (or be pending in the batch)."""
+        """Every referenced patient, clinician and site must exist (or be pending in the batch),
+        and no record of a patient may predate their year of birth."""
         pending = pending or {}
         checks: list[tuple[str, Any, Any, str]] = []
         if kind in PATIENT_KINDS:
@@ -228,6 +231,10 @@ class Registry:
                             value=value,
                         )
                     )
+        if kind in PATIENT_KINDS:
+            problems.extend(
+                birth_problems(self.session, records, first_row, pending_birth_years or {})
+            )
         if problems:
             raise ValidationFailed(problems)
 
@@ -239,6 +246,56 @@ class Registry:
         return bool(
             self.session.scalar(select(exists().where(PatientRow.patient_id == patient_id)))
         )
+
+
+def birth_problems(
+    session: Session, records: Sequence[Record], first_row: int | None, known: dict[str, int]
+) -> list[Problem]:
+    """Dates before the patient's year of birth (the one date rule that needs the patient)."""
+    patient_ids = [str(getattr(r, "patient_id")) for r in records]  # noqa: B009
+    wanted = sorted(set(patient_ids) - set(known))
+    years = dict(known)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(PatientRow.patient_id, PatientRow.year_of_birth).where(
+            PatientRow.patient_id.in_(chunk)
+        )
+        years.update({pid: int(year) for pid, year in session.execute(query)})
+    problems = []
+    for index, (record, patient_id) in enumerate(zip(records, patient_ids, strict=True)):
+        year = years.get(patient_id)
+        if year is None:
+            continue
+        for field, rule in record_birth_problems(record, year):
+            problems.append(
+                Problem(
+                    record=record.record_name,
+                    field=field,
+                    rule=rule,
+                    row=None if first_row is None else first_row + index,
+                    value=getattr(record, field).isoformat(),
+                )
+            )
+    return problems
+
+
+def consent_version(engine: Engine) -> tuple[Any, ...]:
+    """A fingerprint of the consents table that changes whenever a consent is given,
+    withdrawn, changed or removed: caches of aggregates compare it to drop a patient at once.
+
+    Read from the database, so every worker process sees the same value."""
+    from .tables import ConsentRow
+
+    query = select(
+        func.count(),
+        func.count(ConsentRow.withdrawn_date),
+        func.max(ConsentRow.id),
+        func.max(ConsentRow.withdrawn_date),
+        func.max(ConsentRow.given_date),
+    ).select_from(ConsentRow)
+    with engine.connect() as connection:
+        row = connection.execute(query).one()
+    return tuple(str(value) for value in row)
 
 
 def on_date(records: Iterable[Record], attribute: str = "date") -> list[tuple[dt.date, Record]]:

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Engine, distinct, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from ..domain.definitions.exposure import is_ldn_drug
-from .frames import read_frames
+from .frames import plausible_only, read_frames
 from .tables import ConsentRow, EdssRow, ExposureRow, PatientRow, QuestionnaireRow, RelapseRow
 
 
@@ -40,6 +40,7 @@ def research_frames(
             connection,
         )
     for kind in ("edss", "questionnaires"):
+        frames[kind] = plausible_only(frames[kind], ("date",))  # pandas cannot hold 1600
         frames[kind]["date"] = pd.to_datetime(frames[kind]["date"])
     return frames
 

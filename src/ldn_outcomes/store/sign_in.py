@@ -2,8 +2,9 @@
 
 Why these choices:
 * session ids are 256-bit random values; only their SHA-256 digest is stored;
-* after ``MAX_FAILURES`` failed logins for one e-mail or one client address within
-  ``FAILURE_WINDOW``, further attempts are refused until the window has passed;
+* at most ``MAX_FAILURES`` passwords are checked per e-mail and per client address within
+  ``FAILURE_WINDOW``; each attempt is counted atomically *before* its check
+  (:mod:`.throttle`), so concurrent wrong passwords cannot race past the count;
 * an unknown e-mail is verified against a dummy hash, so timing does not reveal which e-mails
   exist.
 """
@@ -15,7 +16,7 @@ import secrets
 from typing import Any, cast
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, Engine, bindparam, delete, func, select
+from sqlalchemy import CursorResult, Engine, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ..domain.access import account_audit_name
@@ -32,9 +33,12 @@ from .accounts import (
     password_hasher,
 )
 from .audit import write_audit
+from .throttle import MAX_ATTEMPTS, WINDOW, LoginThrottled, count_attempt, purge, succeeded
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = dt.timedelta(minutes=15)
+__all__ = ["LoginThrottled"]  # re-exported: the web layer translates it
+
+MAX_FAILURES = MAX_ATTEMPTS
+FAILURE_WINDOW = WINDOW
 _dummy_hashes: dict[tuple[int, int, int], str] = {}
 
 
@@ -48,33 +52,11 @@ def _dummy_hash() -> str:
     return _dummy_hashes[key]
 
 
-class LoginThrottled(PermissionDenied):
-    """Too many failed logins; try again later."""
-
-    http_status = 429
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        self.retry_after_seconds = retry_after_seconds
-        super().__init__(
-            f"too many failed sign-in attempts; try again in {retry_after_seconds // 60 + 1} "
-            "minute(s)"
-        )
-
-
 class BadCredentials(PermissionDenied):
     http_status = 401
 
 
 # -- sign-in -----------------------------------------------------------------
-def _failures(session: Session, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
-    count, first = session.execute(
-        select(func.count(), func.min(LoginFailureRow.at)).where(
-            LoginFailureRow.key == key, LoginFailureRow.at >= since
-        )
-    ).one()
-    return int(count), (aware_utc(first) if first is not None else None)
-
-
 def authenticate(
     engine: Engine,
     email: str,
@@ -83,17 +65,14 @@ def authenticate(
     client: str = "unknown",
     now: dt.datetime | None = None,
 ) -> Account:
-    """Check a password; throttle by e-mail and by client address; say nothing about which
-    part was wrong."""
+    """Check a password; throttle by e-mail and by client address (each attempt counted
+    atomically before the check, see :mod:`.throttle`); say nothing about which part was
+    wrong."""
     now = now or now_utc()
     address = email.strip().lower()
     keys = [f"email:{address}", f"client:{client}"]
+    count_attempt(engine, keys, now)
     with Session(engine) as session, session.begin():
-        for key in keys:
-            count, first = _failures(session, key, now - FAILURE_WINDOW)
-            if count >= MAX_FAILURES and first is not None:
-                wait = int((first + FAILURE_WINDOW - now).total_seconds()) + 1
-                raise LoginThrottled(max(wait, 1))
         row = session.scalar(select(AccountRow).where(AccountRow.email == address))
         ok = False
         try:
@@ -103,14 +82,12 @@ def authenticate(
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or row is None or row.password_hash is None or not row.active:
-            for key in keys:
-                session.add(LoginFailureRow(key=key, at=now))
-            session.commit()
             raise BadCredentials("wrong e-mail or password")
-        session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == keys[0]))
         if password_hasher().check_needs_rehash(row.password_hash):
             row.password_hash = password_hasher().hash(password)
-        return account_from_row(row)
+        account = account_from_row(row)
+    succeeded(engine, keys[0], keys[1])
+    return account
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -196,4 +173,5 @@ def purge_expired(engine: Engine) -> int:
             session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now)),
         )
         session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < now - FAILURE_WINDOW))
+        purge(session, now)
         return int(gone.rowcount or 0)

@@ -9,13 +9,20 @@ each row is filled in by ``numpy.repeat``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine
+
+from ..domain.dates import EARLIEST_DATE, latest_planned
+
+LOG = logging.getLogger(__name__)
 
 #: Rows fetched from the cursor per batch: large enough to amortise the call, small enough
 #: that the batch's Python objects (one tuple and a few values per row) stay a few tens of MB.
@@ -104,10 +111,57 @@ def json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+#: ``frame.attrs`` key: how many rows were left out for a date outside the plausible range.
+LEFT_OUT = "implausible_dates_left_out"
+
+
+def plausible_day_range(today: dt.date | None = None) -> tuple[float, float]:
+    """The domain's plausible dates (:mod:`ldn_outcomes.domain.dates`) as day numbers."""
+    today = today or dt.date.today()
+    epoch = dt.date(1970, 1, 1)
+    return float((EARLIEST_DATE - epoch).days), float((latest_planned(today) - epoch).days)
+
+
+def note_left_out(frame: pd.DataFrame, count: int) -> None:
+    """Record (and log) rows left out of an analysis read for an implausible date.
+
+    A date outside the range can only come from before the rule existed or from a manual
+    change to the database; one such row must not take a whole page down, so it is left out
+    and counted."""
+    frame.attrs[LEFT_OUT] = count
+    if count:
+        LOG.warning("%d row(s) left out of a read: a date outside the plausible range", count)
+
+
+#: What a page says when :func:`note_left_out` left rows out (no count: a count can be small).
+LEFT_OUT_NOTE = (
+    "Some records were left out: they carry a date outside the plausible range (before 1900, "
+    "or in the future)."
+)
+
+
+def left_out_note(frames: Any) -> str | None:
+    """:data:`LEFT_OUT_NOTE` when any of ``frames`` (a mapping or a sequence) left rows out."""
+    values = frames.values() if hasattr(frames, "values") else frames
+    return LEFT_OUT_NOTE if any(f.attrs.get(LEFT_OUT, 0) for f in values) else None
+
+
+def plausible_days_only(days: np.ndarray, columns: dict[str, Any]) -> pd.DataFrame:
+    """A frame of ``columns`` without the rows whose day number is implausible (counted)."""
+    low, high = plausible_day_range()
+    bad = np.isfinite(days) & ((days < low) | (days > high))
+    frame = pd.DataFrame(columns)
+    if bad.any():
+        frame = frame[~bad].reset_index(drop=True)
+    note_left_out(frame, int(bad.sum()))
+    return frame
+
+
 def days_to_datetime(days: np.ndarray) -> np.ndarray:
     """Float day numbers (NaN = none) → datetime64[ns] (NaT = none)."""
     days = np.asarray(days, dtype=float)
     known = np.isfinite(days)
     nanos = np.full(len(days), np.iinfo(np.int64).min, dtype=np.int64)  # = NaT
+    known &= np.abs(days) < 100_000  # beyond ±270 years from 1970 a date cannot be held
     nanos[known] = np.rint(days[known]).astype(np.int64) * 86_400_000_000_000
     return nanos.view("datetime64[ns]")

@@ -27,7 +27,9 @@ from .sqlread import (
     fetch,
     json_value,
     marks,
+    note_left_out,
     placeholder,
+    plausible_day_range,
     runs,
     snapshot,
 )
@@ -188,6 +190,14 @@ def _build(
     parts: dict[str, tuple[list[Any], dict[Any, int]]],
     fixed: Mapping[str, pd.Index],
 ) -> pd.DataFrame:
+    keep = _plausible_rows(specs, parts)
+    left_out = 0
+    if keep is not None:
+        left_out = int((~keep).sum())
+        parts = {
+            name: ([np.concatenate(arrays)[keep]] if arrays else [], labels)
+            for name, (arrays, labels) in parts.items()
+        }
     frame = {}
     for name, spec in specs:
         arrays, labels = parts[name]
@@ -196,7 +206,27 @@ def _build(
         else:
             frame[name] = _finish(arrays, spec)
         arrays.clear()
-    return pd.DataFrame(frame)
+    built = pd.DataFrame(frame)
+    note_left_out(built, left_out)
+    return built
+
+
+def _plausible_rows(
+    specs: list[tuple[str, str]], parts: dict[str, tuple[list[Any], dict[Any, int]]]
+) -> np.ndarray | None:
+    """Rows whose dates all lie in the plausible range; None when every row does (no copy)."""
+    low, high = plausible_day_range()
+    bad: np.ndarray | None = None
+    for name, spec in specs:
+        arrays = parts[name][0]
+        if spec != "date" or not arrays:
+            continue
+        days = np.concatenate(arrays)
+        out = np.isfinite(days) & ((days < low) | (days > high))
+        bad = out if bad is None else bad | out
+    if bad is None or not bad.any():
+        return None
+    return ~bad
 
 
 def _to_array(values: tuple, spec: str) -> Any:

@@ -24,6 +24,7 @@ from ..reports.claim_audits import public_audits
 from ..reports.deidentify import research_patient_ids
 from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
+from ..store.sqlread import left_out_note
 
 #: The engine's report uses an inline stylesheet; it still may not run scripts or load anything.
 REPORT_CSP = (
@@ -63,13 +64,15 @@ def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str
     """The public claim audits: every analysis over research-consented patients only, reduced
     to suppressed headlines by :func:`~ldn_outcomes.reports.claim_audits.public_audits`."""
     plan = AnalysisPlan()
+    frames = frames_for(engine, research_ids(engine, on))
     try:
-        results = run_all(frames_for(engine, research_ids(engine, on)), plan)
+        results = run_all(frames, plan)
     except LdnError:  # no usable data at all: every section says so
         results = {}
-    return public_audits(
+    audits = public_audits(
         results, min_cell_size=min_cell_size, on=on.isoformat(), plan_hash=plan.plan_hash
     )
+    return {**audits, "left_out_note": left_out_note(frames)}
 
 
 def report_response(report: dict[str, Any], as_json: bool) -> Response:

@@ -7,19 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from .. import templating
-from ..errors import LdnError, Problem, ValidationFailed
+from ..errors import LdnError, ValidationFailed
 from ..settings import Settings, load_settings
 from ..store.db import make_engine
 from ..store.sign_in import LoginThrottled
+from .api_bodies import request_problems
 from .auth import NotAuthenticated
 from .deps import wants_json
+from .input_guard import refuse_control_characters
 from .rendering import TEMPLATES
 from .routes import (
     account,
@@ -28,6 +30,7 @@ from .routes import (
     clinic,
     evidence,
     health,
+    link_requests,
     nof1,
     patient_me,
     patient_records,
@@ -87,6 +90,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # the default pages load Swagger UI from a CDN; /docs is served locally
         redoc_url=None,
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url)
@@ -97,15 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(request: Request, error: RequestValidationError) -> Response:
-        problems = [
-            Problem(
-                record="request",
-                field=".".join(str(p) for p in item.get("loc", ()) if p != "body"),
-                rule=str(item.get("msg", "invalid")),
-            )
-            for item in error.errors()
-        ]
-        return error_response(request, ValidationFailed(problems))
+        return error_response(request, ValidationFailed(request_problems(error.errors())))
 
     app.mount("/static", StaticFiles(directory=templating.static_directory()), name="static")
     for module in (
@@ -121,6 +117,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         admin,
         evidence,
         nof1,
+        link_requests,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")

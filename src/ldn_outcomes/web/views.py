@@ -7,6 +7,7 @@ may have years of them) and turns them into chart inputs for :mod:`ldn_outcomes.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from statistics import mean
 from typing import Any
@@ -184,10 +185,14 @@ def parse_checkin(values: dict[str, Any], patient_id: str, today: dt.date) -> Qu
             answers.append(None)
             continue
         try:
-            answers.append(float(raw))
+            answer = float(raw)
         except (TypeError, ValueError):
-            problems.append(Problem("checkin", item.key, "must be a number", value=raw))
+            answer = math.nan
+        if not math.isfinite(answer):
+            problems.append(Problem("checkin", item.key, "must be a number", value=str(raw)))
             answers.append(None)
+        else:
+            answers.append(answer)
     if problems:
         raise ValidationFailed(problems)
     if all(a is None for a in answers):

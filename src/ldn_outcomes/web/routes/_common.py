@@ -26,7 +26,11 @@ SAVED_MESSAGES = {
     "regimen": "Regimen changed.",
     "account": "Account created.",
     "site": "Site saved.",
-    "link": "Link saved.",
+    "link": "Link requested: it takes effect when the patient (or their clinician) accepts it.",
+    "deactivated": "Account deactivated: its sessions and API tokens have ended.",
+    "activated": "Account reactivated (its old API tokens stay revoked).",
+    "accepted": "Link accepted.",
+    "declined": "Link declined.",
 }
 
 

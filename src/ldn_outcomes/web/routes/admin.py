@@ -1,7 +1,9 @@
 """Administration: accounts, links between accounts and patients, and sites.
 
-Administrators manage who may sign in and which clinician cares for which patient; they are
-not shown clinical records.
+Administrators manage who may sign in and *request* which account cares for (or owns) which
+patient record; a request takes effect only when the patient, or a clinician already caring
+for them, accepts it (:mod:`ldn_outcomes.store.link_requests`). Administrators are never shown
+clinical records and cannot give anyone access to them on their own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ...domain.access import ACCOUNT_ROLES, Role
 from ...domain.models import Site
 from ...domain.validation import parse_record
 from ...errors import DuplicateRecord, NotFound, Problem, ValidationFailed
-from ...store import accounts, care_links
+from ...store import accounts, care_links, link_requests
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -102,15 +104,25 @@ def accounts_page(request: Request, engine: EngineDep, viewer: Admin) -> Respons
 async def create_account(request: Request, engine: EngineDep, viewer: Admin) -> Response:
     values = form_values(await request.form())
     try:
-        accounts.create_account(
+        patient_id = values.get("patient_id") or None
+        if patient_id is not None and values.get("role") != Role.PATIENT.value:
+            raise ValidationFailed(
+                Problem("account", "patient_id", "only a patient account owns a patient record")
+            )
+        if patient_id is not None:
+            with UnitOfWork(engine) as uow:
+                if not uow.registry.has_patient(patient_id):
+                    raise NotFound(f"no patient {patient_id}")
+        account = accounts.create_account(
             engine,
             email=values.get("email", ""),
             role=values.get("role", ""),
             password=values.get("password", ""),
             display_name=values.get("display_name") or None,
-            patient_id=values.get("patient_id") or None,
             actor=viewer.actor,
         )
+        if patient_id is not None:  # requested only: the patient's side must accept it
+            link_requests.request_link(engine, account.id, patient_id, actor=viewer.actor)
     except ValidationFailed as failure:
         return _accounts_page(
             request,
@@ -140,7 +152,7 @@ async def link(request: Request, engine: EngineDep, viewer: Admin) -> Response:
     try:
         if account is None:
             raise ValidationFailed(Problem("account", "email", "no account with this e-mail"))
-        care_links.link_patient(
+        link_requests.request_link(
             engine, account.id, values.get("patient_id", ""), actor=viewer.actor
         )
     except ValidationFailed as failure:
@@ -162,6 +174,24 @@ async def link(request: Request, engine: EngineDep, viewer: Admin) -> Response:
             errors={"patient_id": str(failure)},
         )
     return saved("/admin/accounts", "link")
+
+
+@router.post("/admin/accounts/active")
+async def set_active(request: Request, engine: EngineDep, viewer: Admin) -> Response:
+    """Deactivate (or reactivate) an account: sessions end and API tokens are revoked at
+    once; audited. An administrator cannot lock themselves out."""
+    assert viewer.principal is not None
+    values = form_values(await request.form())
+    account_id = values.get("account_id", "")
+    if not account_id.isdigit():
+        raise ValidationFailed(Problem("account", "account_id", "name the account"))
+    if int(account_id) == viewer.principal.account_id:
+        raise ValidationFailed(
+            Problem("account", "account_id", "you cannot deactivate your own account")
+        )
+    active = values.get("active") == "yes"
+    accounts.set_active(engine, int(account_id), active, actor=viewer.actor)
+    return saved("/admin/accounts", "activated" if active else "deactivated")
 
 
 def _sites_page(

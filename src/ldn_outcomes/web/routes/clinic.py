@@ -175,5 +175,6 @@ def analysis_report(request: Request, engine: EngineDep, viewer: Clinician) -> R
         request.app,
         f"clinic_report:{viewer.principal.account_id}",
         lambda: run_report(frames_for(engine, ids)),
+        engine=engine,
     )
     return report_response(report, wants_json(request))

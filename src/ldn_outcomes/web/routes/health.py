@@ -14,4 +14,4 @@ router = APIRouter(tags=["health"], dependencies=[public()])
 @router.get("/healthz")
 def healthz(engine: EngineDep) -> dict[str, str]:
     ping(engine)
-    return {"status": "ok", "database": engine.dialect.name}
+    return {"status": "ok", "database": "ok"}  # never the engine: nothing for a scanner

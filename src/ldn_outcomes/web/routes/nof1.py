@@ -83,8 +83,12 @@ async def unblind(
     if not isinstance(trial_id, str) or not trial_id:
         raise ValidationFailed(Problem("nof1_unblind", "trial_id", "name the trial to unblind"))
     secret = _secret(settings)
-    record = await run_in_threadpool(service.trial_record, engine, secret, trial_id, actor)
-    if record.design.patient_id != patient_id:
+    try:
+        record = await run_in_threadpool(service.trial_record, engine, secret, trial_id, actor)
+    except (PermissionDenied, NotFound):
+        record = None
+    if record is None or record.design.patient_id != patient_id:
+        # someone else's trial looks exactly like a missing one: no owner, no existence
         raise NotFound(f"patient {patient_id} has no trial {trial_id!r}")
     await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
     return RedirectResponse(f"/patients/{patient_id}/nof1", status_code=303)

@@ -14,6 +14,7 @@ from ...domain.instruments import get_instrument, list_instruments, score
 from ...domain.models import Consent, QuestionnaireResponse
 from ...domain.validation import parse_record
 from ...errors import NotFound, Problem, ValidationFailed
+from ...store import link_requests
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -31,14 +32,17 @@ SELF_REPORTED = ("sum", "mean", "single")
 
 @router.get("/me")
 def dashboard(request: Request, engine: EngineDep, viewer: Patient) -> Response:
-    data = load_patient(engine, own_patient(viewer))
+    patient_id = own_patient(viewer)
+    data = load_patient(engine, patient_id)
     today = dt.date.today()
     done_today = any(d == today for d, _ in data.checkins)
+    requests = [r.as_dict() for r in link_requests.pending_requests(engine, patient_id)]
     return render(
         request,
         "me/dashboard.html",
         {
             "patient": data.patient.model_dump(mode="json"),
+            "link_requests": requests,
             "checked_in_today": done_today,
             "checkins": len(data.checkins),
             "flash": flash_of(request),

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
@@ -18,9 +18,10 @@ from ...domain.access import Role
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
 from ...reports.patient_view import patient_detail
-from ...store import care_links
+from ...store import care_links, link_requests
 from ...store.clinic_reads import patient_listings
 from ...store.uow import UnitOfWork
+from ..api_bodies import CheckinBody, NewPatientBody
 from ..auth import Viewer, require
 from ..deps import EngineDep
 from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS
@@ -113,6 +114,11 @@ def timeline_page(
             **detail,
             **charts(data),
             "is_clinician": viewer.role is Role.CLINICIAN,
+            "link_requests": [
+                r.as_dict() for r in link_requests.pending_requests(engine, patient_id)
+            ]
+            if viewer.role is Role.CLINICIAN
+            else [],
             "checkins": len(data.checkins),
             "edss_fields": EDSS_FIELDS,
             "regimen_fields": regimen_fields,
@@ -148,15 +154,14 @@ def api_patient(patient_id: str, engine: EngineDep, viewer: PatientOrClinician) 
 def api_create_patient(
     engine: EngineDep,
     viewer: Clinician,
-    payload: Annotated[dict[str, Any], Body()],
+    payload: NewPatientBody,
 ) -> dict[str, Any]:
     """Create a patient linked to the calling clinician; a broken rule answers 422 naming the
     field and nothing is stored. ``care_consent_date`` (optional) records the patient's care
     consent given on that date (needed before the clinician can open the record)."""
     assert viewer.principal is not None
-    data = dict(payload)
-    consent_date = data.pop("care_consent_date", None)
-    record = parse_record(Patient, data)
+    consent_date = payload.care_consent_date
+    record = parse_record(Patient, payload.patient_fields())
     consent = None
     if consent_date is not None:
         consent = parse_record(
@@ -178,9 +183,11 @@ async def api_checkin(
     patient_id: str,
     engine: EngineDep,
     viewer: OwnPatient,
-    payload: Annotated[dict[str, Any], Body()],
+    payload: CheckinBody,  # type: ignore[valid-type]
 ) -> dict[str, Any]:
     """Record a daily check-in: ``{"date": "YYYY-MM-DD", "fatigue": 0-10, "spasms": 0-10,
-    "sleep": 0-10, "vivid_dreams": 0|1, "dose_taken": 0|1}``; omitted items stay blank."""
-    record = parse_checkin(payload, patient_id, dt.date.today())
+    "sleep": 0-10, "vivid_dreams": 0|1, "dose_taken": 0|1}``; omitted items stay blank and an
+    unknown key is refused."""
+    values = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+    record = parse_checkin(values, patient_id, dt.date.today())
     return (await add_checkin(engine, viewer.actor, record)).model_dump(mode="json")

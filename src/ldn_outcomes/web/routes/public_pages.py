@@ -34,6 +34,7 @@ def figures(
         request.app,
         "figures",
         lambda: registry_figures(engine, min_cell_size=settings.min_cell_size),
+        engine=engine,
     )
     return render(request, "public/figures.html", figures)
 
@@ -50,5 +51,6 @@ def claim_audits(
         "claim_audits",
         lambda: public_audit(engine, min_cell_size=settings.min_cell_size, on=dt.date.today()),
         ttl=AUDIT_TTL_SECONDS,
+        engine=engine,
     )
     return render(request, "public/audits.html", data)

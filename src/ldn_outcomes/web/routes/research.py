@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ...domain.access import Role
+from ...domain.layout import neutralise_formula
 from ...errors import ConfigurationError
 from ...reports.deidentify import (
     QUASI_IDENTIFIERS,
@@ -39,6 +40,7 @@ def cohort_report(
         request.app,
         "cohort_summary",
         lambda: cohort_summary(deidentified_dataset(engine, min_cell_size=settings.min_cell_size)),
+        engine=engine,
     )
     return render(
         request,
@@ -72,7 +74,8 @@ def export_csv(engine: EngineDep, settings: SettingsDep, viewer: Researcher) -> 
             "min_cell_size": data.min_cell_size,
         },
     )
-    body = data.frame.to_csv(index=False)
+    safe = data.frame.map(lambda v: neutralise_formula(v) if isinstance(v, str) else v)
+    body = safe.to_csv(index=False)  # text cells never run as spreadsheet formulas
     stamp = dt.date.today().strftime("%Y%m%d")
     return Response(
         body,
@@ -92,5 +95,6 @@ def outcome_report(request: Request, engine: EngineDep, viewer: Researcher) -> R
             frames_for(engine, research_ids(engine, dt.date.today())), drop=CELL_TABLES
         ),
         ttl=600,
+        engine=engine,
     )
     return report_response(report, wants_json(request))
