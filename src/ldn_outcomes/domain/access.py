@@ -8,8 +8,9 @@ The rules (one place; the web layer asks these, never decides on its own):
 * a **researcher** sees only de-identified aggregates and de-identified row-level exports of
   patients whose research consent is active, with small cells suppressed;
 * an **admin** manages accounts and sites and does not browse clinical data;
-* the **pharmacy** holds the sealed allocations of personal (n-of-1) trials; it is not an
-  account role (it acts through the command line, which prints the sheets).
+* the **pharmacy** prints the allocation (bottle) sheets of the personal (n-of-1) trials
+  assigned to it, and nothing else: no clinical record, no other trial. A pharmacy account
+  signs in like any other; the command line may act as the pharmacy for every trial.
 
 One identity model: :class:`Principal` is who is acting, for the web (a signed-in account) and
 for the command line alike, and :attr:`Principal.audit_name` is how every audit row names it.
@@ -34,8 +35,8 @@ class Role(StrEnum):
     PHARMACY = "pharmacy"
 
 
-#: Roles an account may have (the pharmacy acts only through the command line).
-ACCOUNT_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN)
+#: Roles an account may have.
+ACCOUNT_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN, Role.PHARMACY)
 #: How the audit trail names the command line, which acts without an account.
 COMMAND_LINE_AUDIT_NAME = "cli"
 
@@ -141,6 +142,20 @@ def may_manage_accounts(principal: Principal | None) -> Decision:
     if principal is not None and principal.role is Role.ADMIN:
         return Decision(True, "administrator")
     return Decision(False, "account management is for administrators")
+
+
+def may_print_allocation(principal: Principal | None, assigned_account_id: int | None) -> Decision:
+    """May this actor read a trial's sealed allocation to fill its bottles? A pharmacy account
+    only for the trials assigned to it; the command line (as pharmacy or admin) for any."""
+    if principal is None:
+        return Decision(False, "sign in first")
+    if principal.on_command_line and principal.role in (Role.PHARMACY, Role.ADMIN):
+        return Decision(True, "command line")
+    if principal.role is Role.PHARMACY:
+        if assigned_account_id is not None and assigned_account_id == principal.account_id:
+            return Decision(True, "trial assigned to this pharmacy")
+        return Decision(False, "this trial is not assigned to your pharmacy")
+    return Decision(False, "only the pharmacy preparing the bottles may read the allocation")
 
 
 def include_in_research(consents: Iterable[ConsentLike], on: dt.date) -> bool:

@@ -21,6 +21,7 @@ from ..analysis.nof1.report import report_data
 from ..analysis.nof1.series import PatientEffect, SeriesResult, pool
 from ..domain.access import Principal, Role
 from ..domain.nof1 import (
+    NOf1Design,
     allocate,
     make_design,
     progress,
@@ -30,6 +31,7 @@ from ..errors import InsufficientData, LdnError, PermissionDenied
 from ..reports import svg
 from ..reports.nof1_sheets import write_sheets
 from ..store.nof1_repo import TrialRecord, trial_repository
+from ..store.nof1_requests import mark_designed
 
 CLI_ACTOR = Principal.command_line(Role.ADMIN)
 PHARMACY_CLI_ACTOR = Principal.command_line(Role.PHARMACY)
@@ -92,8 +94,11 @@ def design_trial(
     dose_mg: Decimal | float | str,
     mcid: float | None = None,
     actor: Principal = CLI_ACTOR,
+    pharmacy_account_id: int | None = None,
+    request_id: int | None = None,
 ) -> DesignResult:
-    """Validate, seal and store a design; report the smallest detectable effect if possible."""
+    """Validate, seal and store a design (assigned to a pharmacy account, answering a
+    patient's request, when given); report the smallest detectable effect if possible."""
     design = make_design(
         trial_id=trial_id,
         patient_id=patient_id,
@@ -107,21 +112,32 @@ def design_trial(
         mcid=mcid,
     )
     with trial_repository(engine, secret, write=True) as trials:
-        record = trials.create(design, actor)
-    detectable, note = None, None
-    try:
-        earlier = load_daily_outcome(engine, patient_id, outcome)
-        earlier = earlier[earlier.index < pd.Timestamp(start_date)]
-        if len(earlier):
-            full = earlier.asfreq("D")
-            detectable = minimum_detectable_effect(
-                full.to_numpy(), pairs, design.analysed_days_per_period
-            )
-        else:
-            note = "no diary values before the start date: variability unknown"
-    except InsufficientData as error:
-        note = str(error)
+        record = trials.create(design, actor, pharmacy_account_id)
+        if request_id is not None:
+            mark_designed(trials.session, request_id, design.trial_id, actor)
+    detectable, note = detectable_effect(engine, design)
     return DesignResult(record, detectable, note)
+
+
+def detectable_effect(
+    engine: Engine, design: NOf1Design
+) -> tuple[DetectableEffect | None, str | None]:
+    """The design's smallest detectable effect from the patient's diary before the start
+    (None, with the reason, when there are too few earlier values)."""
+    try:
+        earlier = load_daily_outcome(engine, design.patient_id, design.outcome)
+        earlier = earlier[earlier.index < pd.Timestamp(design.start_date)]
+        if not len(earlier):
+            return None, "no diary values before the start date: variability unknown"
+        full = earlier.asfreq("D")
+        return minimum_detectable_effect(
+            full.to_numpy(),
+            design.pairs,
+            design.analysed_days_per_period,
+            washout_days=design.washout_days,
+        ), None
+    except InsufficientData as error:
+        return None, str(error)
 
 
 def write_trial_sheets(

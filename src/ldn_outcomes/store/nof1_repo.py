@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..domain.access import Principal, Role
+from ..domain.access import Principal, Role, may_print_allocation
 from ..domain.nof1 import (
     Allocation,
     NOf1Design,
@@ -45,6 +45,7 @@ from ..errors import (
     Problem,
     ValidationFailed,
 )
+from .account_tables import AccountRow
 from .audit import write_audit
 from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
 from .tables import PatientRow, QuestionnaireRow
@@ -91,6 +92,7 @@ class TrialRecord:
     status: str
     unblinded_at: dt.datetime | None
     unblinded_by: str | None
+    pharmacy_account_id: int | None = None
 
     @property
     def blinded(self) -> bool:
@@ -128,9 +130,15 @@ class NOf1Repository:
                 count += 1
         return count
 
-    def create(self, design: NOf1Design, actor: Principal) -> TrialRecord:
-        if actor.role not in (Role.CLINICIAN, Role.ADMIN, Role.PHARMACY):
+    def create(
+        self, design: NOf1Design, actor: Principal, pharmacy_account_id: int | None = None
+    ) -> TrialRecord:
+        if actor.role not in (Role.CLINICIAN, Role.ADMIN, Role.PHARMACY) or (
+            actor.role is Role.PHARMACY and not actor.on_command_line
+        ):
             raise PermissionDenied(f"{actor.audit_name} may not design trials")
+        if pharmacy_account_id is not None:
+            self._check_pharmacy_account(pharmacy_account_id)
         patient = self.session.get(PatientRow, design.patient_id)
         if patient is None:
             raise NotFound(f"no patient with id {design.patient_id!r}")
@@ -163,6 +171,7 @@ class NOf1Repository:
                 created_at=now,
                 created_by=actor.audit_name,
                 status="blinded",
+                pharmacy_account_id=pharmacy_account_id,
                 **values,
             )
         )
@@ -186,9 +195,21 @@ class NOf1Repository:
             table="nof1_trials",
             key=design.trial_id,
             before=None,
-            after={**values, "allocation": "sealed"},
+            after={**values, "allocation": "sealed", "pharmacy_account_id": pharmacy_account_id},
         )
         return self._record(self._row(design.trial_id))
+
+    def _check_pharmacy_account(self, account_id: int) -> None:
+        account = self.session.get(AccountRow, account_id)
+        if account is None or account.role != Role.PHARMACY.value or not account.active:
+            raise ValidationFailed(
+                Problem(
+                    "nof1_design",
+                    "pharmacy_account_id",
+                    "must be an active pharmacy account",
+                    value=account_id,
+                )
+            )
 
     # -- reads ------------------------------------------------------------------------------
     def _row(self, trial_id: str) -> NOf1TrialRow:
@@ -219,18 +240,29 @@ class NOf1Repository:
             row.status,
             row.unblinded_at,
             row.unblinded_by,
+            row.pharmacy_account_id,
         )
 
     def get(self, trial_id: str, actor: Principal) -> TrialRecord:
         """The design (without seed) for anyone allowed to see the patient's trials."""
         record = self._record(self._row(trial_id))
-        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        self._check_view(actor, record)
         return record
+
+    def _check_view(self, actor: Principal, record: TrialRecord) -> None:
+        """The domain rule, narrowed for pharmacy accounts to the trials assigned to them."""
+        if actor.role is Role.PHARMACY and not actor.on_command_line:
+            decision = may_print_allocation(actor, record.pharmacy_account_id)
+            if not decision:
+                raise PermissionDenied(f"not allowed: {decision.reason}")
+        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
 
     def list(self, actor: Principal, patient_id: str | None = None) -> list[TrialRecord]:
         query = select(NOf1TrialRow).order_by(NOf1TrialRow.start_date, NOf1TrialRow.trial_id)
         if actor.role is Role.PATIENT:
             query = query.where(NOf1TrialRow.patient_id == (actor.patient_id or ""))
+        elif actor.role is Role.PHARMACY and not actor.on_command_line:
+            query = query.where(NOf1TrialRow.pharmacy_account_id == actor.account_id)
         elif actor.role is Role.CLINICIAN and actor.authorised_patients:
             query = query.where(NOf1TrialRow.patient_id.in_(sorted(actor.authorised_patients)))
         elif actor.role is Role.CLINICIAN:
@@ -249,13 +281,18 @@ class NOf1Repository:
         return int(payload["seed"]), tuple(bool(x) for x in payload["ldn_first"])
 
     def allocation_for_pharmacy(self, trial_id: str, actor: Principal) -> TrialRecord:
-        """The full design with seed, for filling bottles; only pharmacy/admin, audited."""
+        """The full design with seed, for filling bottles: the command line as pharmacy or
+        admin, or the pharmacy account the trial is assigned to; every read is audited."""
         if actor.role not in (Role.PHARMACY, Role.ADMIN):
             raise PermissionDenied(
                 f"{actor.audit_name} may not read the allocation of a blinded trial; only the "
                 "pharmacy preparing the bottles can"
             )
         row = self._row(trial_id)
+        if actor.role is Role.PHARMACY or not actor.on_command_line:
+            decision = may_print_allocation(actor, row.pharmacy_account_id)
+            if not decision:
+                raise PermissionDenied(f"not allowed: {decision.reason}")
         seed, _ = self._open(trial_id)
         write_audit(
             self.session,
@@ -274,7 +311,7 @@ class NOf1Repository:
         """Open the allocation after the last period; refused (with the date) before it."""
         row = self._row(trial_id)
         record = self._record(row)
-        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        self._check_view(actor, record)
         check_unblinding(record.design, today)
         seed, allocation = self._open(trial_id)
         if row.status != "unblinded":
@@ -315,7 +352,7 @@ class NOf1Repository:
         """The allocation of an already unblinded trial (for analysis and results pages)."""
         row = self._row(trial_id)
         record = self._record(row)
-        check_can_view_trial(actor, record.design.patient_id, record.clinician_id)
+        self._check_view(actor, record)
         if row.status != "unblinded":
             raise PermissionDenied(
                 f"trial {trial_id} is still blinded; it can be unblinded after "

@@ -1,6 +1,8 @@
 """Tables of personal (n-of-1) trials: the design in the clear, the allocation sealed apart.
 
 The seed is sealed with the allocation: anyone who knew it could recompute the order.
+A trial is assigned to one pharmacy account, the only account that may print its bottle
+sheet; a patient's request for a trial waits in ``nof1_requests`` until their clinician designs it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import account_tables as _account_tables  # noqa: F401  (the accounts table referred to)
 from . import tables as _registry_tables  # noqa: F401  (the patients table referred to)
 from .base import Base
 
@@ -37,6 +40,29 @@ class NOf1TrialRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     unblinded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     unblinded_by: Mapped[str | None] = mapped_column(String(120))
+    #: The pharmacy account that fills the bottles (None: only the command line prints it).
+    pharmacy_account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class NOf1RequestRow(Base):
+    """A patient's request for a personal trial; "open" until a trial is designed for it."""
+
+    __tablename__ = "nof1_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("patients.patient_id", ondelete="RESTRICT"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(120))
+    #: "open" or "designed".
+    status: Mapped[str] = mapped_column(String(16))
+    trial_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("nof1_trials.trial_id", ondelete="RESTRICT")
+    )
 
 
 class NOf1AllocationRow(Base):

@@ -32,9 +32,11 @@ from .routes import (
     health,
     link_requests,
     nof1,
+    nof1_api,
     patient_me,
     patient_records,
     patients,
+    pharmacy,
     public_pages,
     research,
 )
@@ -118,6 +120,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         evidence,
         nof1,
         link_requests,
+        nof1_api,
+        pharmacy,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")

@@ -60,6 +60,7 @@ HOME_BY_ROLE = {
     Role.CLINICIAN: "/patients",
     Role.RESEARCHER: "/research",
     Role.ADMIN: "/admin/accounts",
+    Role.PHARMACY: "/pharmacy",
 }
 
 

@@ -1,9 +1,13 @@
-"""Personal n-of-1 trial pages: the patient's trial page and the clinician's overview.
+"""Personal n-of-1 trial pages: request, design, schedule, unblinding and results.
 
 Access follows the accounts system: a patient sees their own trials, a clinician the trials of
 linked patients whose care consent is active (checked by ``require(..., patient=...)``). The
-allocation stays sealed until the last period has ended; unblinding is a POST that writes an
-audit row, and is refused (403, with the date) before then.
+patient asks for a trial (a POST); the clinician previews a design with its smallest
+detectable effect (a GET: nothing is stored) and then seals it (a POST, assigned to a pharmacy
+account). The allocation stays sealed until the last period has ended; unblinding is a POST
+that writes an audit row, and is refused (403, with the date) before then. Every form is
+post/redirect/get. The pharmacy's pages are in :mod:`.pharmacy`, the JSON API in
+:mod:`.nof1_api`.
 """
 
 from __future__ import annotations
@@ -17,16 +21,23 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Principal, Role
+from ...domain.nof1 import DEFAULT_DOSE_MG, DEFAULT_PAIRS, DEFAULT_WASHOUT_DAYS, OUTCOMES
 from ...errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from ...services import nof1 as service
+from ...services import nof1_flow as flow
+from ...store.nof1_requests import pharmacy_accounts, requests_of
 from ..auth import Viewer, require
 from ..deps import EngineDep, SettingsDep
+from ..forms import form_values
 from ..rendering import render
 from .patients import linked_patients
 
 router = APIRouter(tags=["n-of-1 trials"])
 PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
 Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
+OwnPatient = Annotated[Viewer, require(Role.PATIENT, patient="patient_id")]
+PatientsClinician = Annotated[Viewer, require(Role.CLINICIAN, patient="patient_id")]
+DESIGN_FIELDS = ("outcome", "pairs", "period_days", "washout_days", "start_date", "dose_mg")
 
 
 def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Principal:
@@ -48,23 +59,147 @@ def patient_trials(
     settings: SettingsDep,
     viewer: PatientOrClinician,
 ) -> Response:
-    """The patient's trials: schedule, today's period and bottle, progress; results once
-    unblinded (one page per patient, so the path needs no trial id)."""
+    """The patient's trials: schedule, today's period and bottle, check-in reminders,
+    progress; results once unblinded (one page per patient, so the path needs no trial id)."""
     actor = trial_actor(viewer, frozenset({patient_id}))
-    secret, today = _secret(settings), dt.date.today()
-    trials = []
-    charts = {}
-    for record in service.list_trials(engine, secret, actor):
-        if record.design.patient_id != patient_id:
-            continue
-        page = service.trial_page(engine, secret, record.design.trial_id, actor, today)
-        charts[page["trial_id"]] = page.pop("chart_svg")
-        trials.append(page)
+    trials = flow.patient_trial_pages(engine, _secret(settings), patient_id, actor, dt.date.today())
+    charts = {page["trial_id"]: page.pop("chart_svg") for page in trials}
     return render(
         request,
         "nof1/patient.html",
-        {"patient_id": patient_id, "trials": trials, "trial_charts_svg": charts},
+        {
+            "patient_id": patient_id,
+            "trials": trials,
+            "requests": [r.as_dict() for r in requests_of(engine, [patient_id])],
+            "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
+            "trial_charts_svg": charts,
+            "flash": request.query_params.get("saved"),
+        },
     )
+
+
+@router.post("/patients/{patient_id}/nof1/request")
+async def request_trial(
+    request: Request, patient_id: str, engine: EngineDep, viewer: OwnPatient
+) -> Response:
+    """The patient asks their clinician for a personal trial of one outcome (audited)."""
+    values = form_values(await request.form())
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    await run_in_threadpool(
+        flow.request_trial,
+        engine,
+        patient_id,
+        values.get("outcome", ""),
+        values.get("note", ""),
+        actor,
+    )
+    return RedirectResponse(f"/patients/{patient_id}/nof1?saved=request", status_code=303)
+
+
+def design_values(values: dict[str, str]) -> dict[str, object]:
+    """The design fields of a form, as numbers and dates; every unreadable one is named."""
+    problems: list[Problem] = []
+    out: dict[str, object] = {"outcome": values.get("outcome", "fatigue_nrs")}
+    for name in ("pairs", "period_days", "washout_days"):
+        try:
+            out[name] = int(values.get(name, ""))
+        except ValueError:
+            problems.append(Problem("nof1_design", name, "must be a whole number"))
+    try:
+        out["start_date"] = dt.date.fromisoformat(values.get("start_date", ""))
+    except ValueError:
+        problems.append(Problem("nof1_design", "start_date", "must be a date (YYYY-MM-DD)"))
+    out["dose_mg"] = values.get("dose_mg", "") or str(DEFAULT_DOSE_MG)
+    mcid = values.get("mcid", "").strip()
+    try:
+        out["mcid"] = float(mcid) if mcid else None
+    except ValueError:
+        problems.append(Problem("nof1_design", "mcid", "must be a number of points"))
+    if problems:
+        raise ValidationFailed(problems)
+    return out
+
+
+@router.get("/patients/{patient_id}/nof1/design")
+def design_form(
+    request: Request, patient_id: str, engine: EngineDep, viewer: PatientsClinician
+) -> Response:
+    """The design form; with ``preview=1`` the design is checked and its smallest detectable
+    effect shown, with the button that seals it (nothing is stored by this page)."""
+    query = dict(request.query_params)
+    preview = None
+    if query.get("preview"):
+        preview = flow.preview_design(engine, patient_id=patient_id, **design_values(query))  # type: ignore[arg-type]
+    open_requests = [r.as_dict() for r in requests_of(engine, [patient_id]) if r.status == "open"]
+    start = dt.date.today() + dt.timedelta(days=7)
+    defaults = {
+        "outcome": open_requests[0]["outcome"] if open_requests else "fatigue_nrs",
+        "pairs": str(DEFAULT_PAIRS),
+        "period_days": "28",
+        "washout_days": str(DEFAULT_WASHOUT_DAYS),
+        "start_date": start.isoformat(),
+        "dose_mg": str(DEFAULT_DOSE_MG),
+        "mcid": "",
+    }
+    shown = {**defaults, **{k: v for k, v in query.items() if k in defaults}}
+    return render(
+        request,
+        "nof1/design.html",
+        {
+            "patient_id": patient_id,
+            "values": shown,
+            "preview": preview,
+            "requests": open_requests,
+            "pharmacies": pharmacy_accounts(engine),
+            "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
+            "suggested_trial_id": f"{patient_id}-T{dt.date.today():%Y%m%d}",
+        },
+    )
+
+
+@router.post("/patients/{patient_id}/nof1/trials")
+async def seal_trial(
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: PatientsClinician,
+) -> Response:
+    """Seal a previewed design: the server draws the seed, the allocation is sealed and the
+    trial assigned to the chosen pharmacy account (all audited)."""
+    values = form_values(await request.form())
+    if values.get("detectable_effect_reviewed") != "yes":
+        raise ValidationFailed(
+            Problem("nof1_design", "detectable_effect_reviewed", "preview the design first")
+        )
+    design = design_values(values)
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    await run_in_threadpool(
+        lambda: service.design_trial(
+            engine,
+            _secret(settings),
+            trial_id=values.get("trial_id", "").strip(),
+            patient_id=patient_id,
+            seed=flow.new_seed(),
+            actor=actor,
+            pharmacy_account_id=_optional_int(values, "pharmacy_account_id"),
+            request_id=_optional_int(values, "request_id"),
+            **design,  # type: ignore[arg-type]
+        )
+    )
+    return RedirectResponse(f"/patients/{patient_id}/nof1?saved=trial", status_code=303)
+
+
+def _optional_int(values: dict[str, str], name: str) -> int | None:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(
+            Problem("nof1_design", name, "must be a number", value=raw)
+        ) from None
 
 
 @router.post("/patients/{patient_id}/nof1/unblind")
@@ -91,7 +226,7 @@ async def unblind(
         # someone else's trial looks exactly like a missing one: no owner, no existence
         raise NotFound(f"patient {patient_id} has no trial {trial_id!r}")
     await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
-    return RedirectResponse(f"/patients/{patient_id}/nof1", status_code=303)
+    return RedirectResponse(f"/patients/{patient_id}/nof1?saved=unblinded", status_code=303)
 
 
 @router.get("/clinic/nof1")
@@ -112,4 +247,5 @@ def clinician_overview(
         if cleared
         else []
     )
-    return render(request, "nof1/clinic.html", {"trials": trials})
+    requests = [r.as_dict() for r in requests_of(engine, cleared) if r.status == "open"]
+    return render(request, "nof1/clinic.html", {"trials": trials, "requests": requests})
