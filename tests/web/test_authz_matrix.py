@@ -18,6 +18,7 @@ from ldn_outcomes.web.app import create_app
 from ldn_outcomes.web.auth import CSRF_HEADER, SESSION_COOKIE, Policy, route_table
 
 from .conftest import CANARY_NOCARE, CANARY_OTHER, World
+from .nof1_world import MATRIX_TRIAL, add_matrix_trial
 
 #: Routes that are not API routes and carry no policy: the schema and the static files.
 NON_API = {"/openapi.json", "/static"}
@@ -28,8 +29,9 @@ OTHER_SAMPLES = {
     "claim_id": "unknown-claim",
     "study_id": "unknown-study",
     "outcome_id": "unknown-outcome",
+    "trial_id": MATRIX_TRIAL,
 }
-ROLES = [None, "patient", "clinician", "researcher", "admin"]
+ROLES = [None, "patient", "clinician", "researcher", "admin", "pharmacy"]
 AUTH_DENIALS = {401, 403}
 
 
@@ -85,12 +87,15 @@ def test_patient_scoped_paths_are_declared_scoped(world: World) -> None:
             continue
         if "patient_id" in _params(route.path):
             assert policy.patient_param == "patient_id", route.path
-            assert not (policy.roles or set()) & {Role.RESEARCHER, Role.ADMIN}, route.path
+            assert not (policy.roles or set()) & {Role.RESEARCHER, Role.ADMIN, Role.PHARMACY}, (
+                route.path
+            )
         if route.path.startswith("/me"):
             assert policy.roles == {Role.PATIENT}, route.path
 
 
 def test_authorization_matrix(world: World) -> None:
+    add_matrix_trial(world)
     app = create_app(world.settings, world.engine)
     from fastapi.testclient import TestClient
 

@@ -1,0 +1,260 @@
+"""Personal trials from the web, step by step and role by role: the patient asks, the
+clinician previews (detectable effect) and seals, the assigned pharmacy prints the bottle
+sheet, patient and clinician see the blinded schedule and reminders, unblinding and the
+analysis at the end; every step audited, in the pages and in the JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ldn_outcomes.services import nof1 as service
+from ldn_outcomes.store.nof1_tables import NOf1RequestRow, NOf1TrialRow
+from ldn_outcomes.store.tables import AuditRow
+
+from .conftest import World
+from .nof1_world import add_checkins, add_pharmacy
+
+TODAY = dt.date.today()
+START = TODAY + dt.timedelta(days=7)
+
+
+@pytest.fixture
+def trial_world(world: World) -> World:
+    """P-OWN keeps a fatigue diary for the last 30 days; two pharmacy accounts exist."""
+    rng = np.random.default_rng(3)
+    add_checkins(
+        world.engine,
+        "P-OWN",
+        TODAY - dt.timedelta(days=30),
+        [float(v) for v in np.clip(np.rint(6 + rng.normal(0, 1.2, 30)), 0, 10)],
+    )
+    add_pharmacy(world, "pharmacy")
+    add_pharmacy(world, "pharmacy2")
+    return world
+
+
+def _audit(world: World, action: str) -> list[AuditRow]:
+    with Session(world.engine) as session:
+        return list(session.scalars(select(AuditRow).where(AuditRow.action == action)))
+
+
+def _design_form(world: World, **extra: str) -> dict[str, str]:
+    return {
+        "csrf_token": world.csrf("clinician"),
+        "outcome": "fatigue_nrs",
+        "pairs": "3",
+        "period_days": "28",
+        "washout_days": "7",
+        "start_date": START.isoformat(),
+        "dose_mg": "4.5",
+        "mcid": "",
+        "trial_id": "T-WEB",
+        "detectable_effect_reviewed": "yes",
+        "pharmacy_account_id": str(world.accounts["pharmacy"].id),
+        **extra,
+    }
+
+
+def _seal(world: World, **extra: str) -> None:
+    response = world.client("clinician").post(
+        "/patients/P-OWN/nof1/trials", data=_design_form(world, **extra)
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/patients/P-OWN/nof1?saved=trial"
+
+
+def test_patient_asks_once_and_the_clinician_sees_the_request(trial_world: World) -> None:
+    world = trial_world
+    patient = world.client("patient")
+    form = {"csrf_token": world.csrf("patient"), "outcome": "fatigue_nrs", "note": "evenings"}
+    response = patient.post("/patients/P-OWN/nof1/request", data=form)
+    assert response.status_code == 303
+    assert "Trial requested on" in patient.get(response.headers["location"]).text
+    again = patient.post(
+        "/patients/P-OWN/nof1/request", data=form, headers={"accept": "application/json"}
+    )
+    assert again.status_code == 422 and "already asked" in again.text
+    assert "evenings" in world.client("clinician").get("/clinic/nof1").text
+    assert len(_audit(world, "create")) >= 1
+    assert [r.record_key for r in _audit(world, "create") if r.table_name == "nof1_requests"]
+
+
+def test_clinician_previews_the_detectable_effect_without_storing(trial_world: World) -> None:
+    world = trial_world
+    query = {k: v for k, v in _design_form(world).items() if k not in ("csrf_token",)}
+    page = world.client("clinician").get(
+        "/patients/P-OWN/nof1/design", params={**query, "preview": "1"}
+    )
+    assert page.status_code == 200
+    assert "Smallest detectable effect:" in page.text and "Seal this design" in page.text
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1TrialRow.trial_id)) is None  # nothing sealed yet
+
+
+def test_sealing_assigns_the_pharmacy_and_closes_the_request(trial_world: World) -> None:
+    world = trial_world
+    world.client("patient").post(
+        "/patients/P-OWN/nof1/request",
+        data={"csrf_token": world.csrf("patient"), "outcome": "fatigue_nrs"},
+    )
+    with Session(world.engine) as session:
+        request_id = session.scalar(select(NOf1RequestRow.id))
+    _seal(world, request_id=str(request_id))
+    with Session(world.engine) as session:
+        trial = session.get(NOf1TrialRow, "T-WEB")
+        request = session.get(NOf1RequestRow, request_id)
+        assert trial is not None and trial.pharmacy_account_id == world.accounts["pharmacy"].id
+        assert request is not None and (request.status, request.trial_id) == ("designed", "T-WEB")
+
+
+def test_sealing_needs_the_preview_and_a_pharmacy_account(trial_world: World) -> None:
+    world = trial_world
+    client = world.client("clinician")
+    headers = {"accept": "application/json"}
+    skipped = _design_form(world, detectable_effect_reviewed="")
+    response = client.post("/patients/P-OWN/nof1/trials", data=skipped, headers=headers)
+    assert response.status_code == 422 and "detectable_effect_reviewed" in response.text
+    not_pharmacy = _design_form(world, pharmacy_account_id=str(world.accounts["admin"].id))
+    response = client.post("/patients/P-OWN/nof1/trials", data=not_pharmacy, headers=headers)
+    assert response.status_code == 422 and "pharmacy_account_id" in response.text
+
+
+def test_only_the_assigned_pharmacy_reads_the_sheet_and_each_read_is_audited(
+    trial_world: World,
+) -> None:
+    world = trial_world
+    _seal(world)
+    pharmacy = world.client("pharmacy")
+    assert "T-WEB" in pharmacy.get("/pharmacy").text
+    sheet = pharmacy.get("/pharmacy/trials/T-WEB/sheet")
+    assert sheet.status_code == 200
+    assert sheet.text.count("Naltrexone 4.5 mg capsules") == 3
+    assert sheet.text.count("Placebo capsules") == 3
+    reads = _audit(world, "read_allocation")
+    assert [r.actor for r in reads] == [f"account:{world.accounts['pharmacy'].id}:pharmacy"]
+    other = world.client("pharmacy2")
+    assert "T-WEB" not in other.get("/pharmacy").text
+    assert other.get("/pharmacy/trials/T-WEB/sheet").status_code == 403
+    assert other.get("/api/pharmacy/trials/T-WEB/sheet").status_code == 403
+    # the pharmacy never sees clinical records, and nobody else sees the sheet
+    for path in ("/patients/P-OWN/nof1", "/api/patients/P-OWN", "/patients/P-OWN"):
+        assert pharmacy.get(path).status_code == 403, path
+    for name in ("patient", "clinician", "admin", "researcher"):
+        assert world.client(name).get("/pharmacy/trials/T-WEB/sheet").status_code == 403
+
+
+def test_patient_and_clinician_see_the_blinded_schedule_and_reminders(trial_world: World) -> None:
+    world = trial_world
+    _seal(world)
+    for name in ("patient", "clinician"):
+        data = world.client(name).get("/api/patients/P-OWN/nof1").json()
+        trial = data[0]
+        assert trial["status"] == "blinded" and trial["results"] is None
+        assert len(trial["schedule"]) == 6 and "reminders" in trial
+        assert "ldn" not in str(trial["schedule"]).lower()
+        assert "seed" not in str(data)
+    page = world.client("patient").get("/patients/P-OWN/nof1")
+    assert "The trial has not started yet" in page.text and "T-WEB period 1" in page.text
+
+
+def test_unblinding_early_is_refused_with_the_date_and_audited(trial_world: World) -> None:
+    world = trial_world
+    _seal(world)
+    response = world.client("patient").post(
+        "/patients/P-OWN/nof1/unblind",
+        data={"csrf_token": world.csrf("patient"), "trial_id": "T-WEB"},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 403 and "still blinded" in response.text
+    assert [r.record_key for r in _audit(world, "unblind_refused")] == ["T-WEB"]
+
+
+def test_unblinding_after_the_end_shows_the_audited_analysis(trial_world: World) -> None:
+    world = trial_world
+    secret = world.settings.secret_key.get_secret_value().encode()
+    start = TODAY - dt.timedelta(days=200)
+    rng = np.random.default_rng(8)
+    add_checkins(
+        world.engine,
+        "P-OWN",
+        start - dt.timedelta(days=20),
+        list(np.rint(6 + rng.normal(0, 1, 180))),
+    )
+    service.design_trial(
+        world.engine,
+        secret,
+        trial_id="T-DONE",
+        patient_id="P-OWN",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=4,
+        start_date=start,
+        dose_mg="4.5",
+    )
+    client = world.client("clinician")
+    response = client.post(
+        "/api/patients/P-OWN/nof1/unblind",
+        json={"trial_id": "T-DONE"},
+        headers={"x-csrf-token": world.csrf("clinician")},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "unblinded"
+    assert {p["treatment"] for p in response.json()["periods"]} == {"ldn", "placebo"}
+    trials = {t["trial_id"]: t for t in client.get("/api/patients/P-OWN/nof1").json()}
+    assert trials["T-DONE"]["results"]["estimate"]["pairs_used"] == 3
+    assert [r.record_key for r in _audit(world, "unblind")] == ["T-DONE"]
+    assert [r.record_key for r in _audit(world, "read_analysis")] == ["T-DONE"]
+
+
+def test_the_json_api_walks_every_step(trial_world: World) -> None:
+    world = trial_world
+    patient, clinician = world.client("patient"), world.client("clinician")
+    patient_h = {"x-csrf-token": world.csrf("patient")}
+    clinician_h = {"x-csrf-token": world.csrf("clinician")}
+    made = patient.post(
+        "/api/patients/P-OWN/nof1/requests", json={"outcome": "fatigue_nrs"}, headers=patient_h
+    )
+    assert made.status_code == 201 and made.json()["status"] == "open"
+    design = {"start_date": START.isoformat(), "pairs": 3, "period_days": 28}
+    preview = clinician.post("/api/patients/P-OWN/nof1/preview", json=design, headers=clinician_h)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["detectable_effect"]["effect"] > 0
+    unknown = clinician.post(
+        "/api/patients/P-OWN/nof1/preview", json={**design, "seed": 7}, headers=clinician_h
+    )
+    assert unknown.status_code == 422  # extra fields are refused: the server draws the seed
+    unreviewed = {**design, "trial_id": "T-API", "detectable_effect_reviewed": False}
+    assert (
+        clinician.post(
+            "/api/patients/P-OWN/nof1/trials", json=unreviewed, headers=clinician_h
+        ).status_code
+        == 422
+    )
+    sealed = clinician.post(
+        "/api/patients/P-OWN/nof1/trials",
+        json={
+            **unreviewed,
+            "detectable_effect_reviewed": True,
+            "pharmacy_account_id": world.accounts["pharmacy"].id,
+            "request_id": made.json()["request_id"],
+        },
+        headers=clinician_h,
+    )
+    assert sealed.status_code == 201, sealed.text
+    assert len(sealed.json()["periods"]) == 6 and sealed.json()["detectable_effect"]
+    pharmacy = world.client("pharmacy")
+    assert [t["trial_id"] for t in pharmacy.get("/api/pharmacy/trials").json()] == ["T-API"]
+    sheet = pharmacy.get("/api/pharmacy/trials/T-API/sheet").json()
+    contents = [b["contents"] for b in sheet["bottles"]]
+    assert len(contents) == 6 and sum("Naltrexone" in c for c in contents) == 3
+    assert (
+        patient.post("/api/patients/P-OWN/nof1/preview", json=design, headers=patient_h).status_code
+        == 403
+    )
