@@ -176,7 +176,8 @@ def test_clinician_overview_lists_linked_patients_trials(engine: Engine, session
     assert page.status_code == 200
     assert sorted(t["trial_id"] for t in page.json()["trials"]) == ["DONE", "RUNNING"]
     assert client(engine, sessions["clin2"]).get("/clinic/nof1?format=json").json() == {
-        "trials": []
+        "trials": [],
+        "requests": [],
     }
     assert client(engine, sessions["p1"]).get("/clinic/nof1").status_code == 403
 
