@@ -37,7 +37,12 @@ PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, pat
 Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
 OwnPatient = Annotated[Viewer, require(Role.PATIENT, patient="patient_id")]
 PatientsClinician = Annotated[Viewer, require(Role.CLINICIAN, patient="patient_id")]
-DESIGN_FIELDS = ("outcome", "pairs", "period_days", "washout_days", "start_date", "dose_mg")
+#: What the trial page says after each post/redirect/get.
+DONE_MESSAGES = {
+    "request": "Your request was sent to your clinician.",
+    "trial": "The trial is sealed and the pharmacy can prepare the bottles.",
+    "unblinded": "The trial is unblinded; the results are below.",
+}
 
 
 def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Principal:
@@ -73,7 +78,7 @@ def patient_trials(
             "requests": [r.as_dict() for r in requests_of(engine, [patient_id])],
             "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
             "trial_charts_svg": charts,
-            "flash": request.query_params.get("saved"),
+            "flash": DONE_MESSAGES.get(request.query_params.get("saved", "")),
         },
     )
 

@@ -1,0 +1,155 @@
+"""Browser test of a personal trial, walked as its four people do it in Chromium: the patient
+asks for a trial, the clinician previews the design (its smallest detectable effect shown
+before sealing) and seals it for a pharmacy, the pharmacy prints the bottle sheet, the patient
+sees the blinded schedule, and after the last period the clinician unblinds and reads the
+analysis.
+
+The trial is dated in the past (it began 200 days ago over a diary the patient already kept)
+so that it has ended when the test runs: unblinding is refused until the last period is over.
+Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ldn_outcomes.settings import Settings
+from ldn_outcomes.store import accounts, migrate
+from ldn_outcomes.store.db import make_engine
+
+from .conftest import PASSWORD, make_world
+from .nof1_world import add_checkins, add_pharmacy
+from .test_browser import ARTIFACTS, LAUNCH_ARGS, _free_port
+
+CHROMIUM = Path(os.environ.get("LDN_CHROMIUM", "/usr/bin/chromium"))
+TODAY = dt.date.today()
+TRIAL_START = TODAY - dt.timedelta(days=200)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Chromium (set LDN_CHROMIUM to its path)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+    from argon2 import PasswordHasher
+
+    from ldn_outcomes.web.app import create_app
+
+    saved = accounts.PASSWORD_HASHER
+    accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('nof1') / 'trial.sqlite3'}")
+    migrate.upgrade(engine)
+    settings = Settings(mode="test", secret_key="browser-nof1-secret", min_cell_size=5)
+    world = make_world(engine, settings, passwords=True)
+    add_pharmacy(world, "pharmacy", password=PASSWORD)
+    rng = np.random.default_rng(21)
+    diary = np.clip(np.rint(6 + rng.normal(0, 1.0, 195)), 0, 10)
+    add_checkins(engine, "P-OWN", TRIAL_START - dt.timedelta(days=20), [float(v) for v in diary])
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, engine),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+        accounts.PASSWORD_HASHER = saved
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+def _signed_in(browser: object, base: str, email: str) -> object:
+    context = browser.new_context(viewport={"width": 1000, "height": 900})  # type: ignore
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{base}/login")
+    page.fill("#f-email", email)
+    page.fill("#f-password", PASSWORD)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_load_state()
+    return page
+
+
+def test_request_design_sheet_schedule_unblind_analysis(server: str, browser: object) -> None:
+    # 1. The patient asks, from the navigation.
+    patient = _signed_in(browser, server, "patient@example.org")
+    patient.click("nav a:has-text('My trial')")  # type: ignore[attr-defined]
+    assert patient.locator("details[open] summary:has-text('Ask my clinician')").count()  # type: ignore
+    patient.select_option("#request-outcome", "fatigue_nrs")  # type: ignore[attr-defined]
+    patient.fill("#request-note", "worse in the evenings")  # type: ignore[attr-defined]
+    patient.click("button:has-text('Ask for a trial')")  # type: ignore[attr-defined]
+    patient.wait_for_url(re.compile(r"/patients/P-OWN/nof1\?saved=request$"))  # type: ignore
+    assert "Trial requested on" in patient.inner_text("main")  # type: ignore[attr-defined]
+
+    # 2. The clinician finds the request, previews the design and seals it for the pharmacy.
+    clinician = _signed_in(browser, server, "clinician@example.org")
+    clinician.click("nav a:has-text('Personal trials')")  # type: ignore[attr-defined]
+    assert "worse in the evenings" in clinician.inner_text("main")  # type: ignore
+    clinician.click("a:has-text('design it')")  # type: ignore[attr-defined]
+    clinician.fill("#start_date", TRIAL_START.isoformat())  # type: ignore[attr-defined]
+    clinician.click("button:has-text('Preview the design')")  # type: ignore[attr-defined]
+    effect = clinician.inner_text("#detectable-effect")  # type: ignore[attr-defined]
+    assert re.search(r"Smallest detectable effect: \d+\.\d\d points", effect), effect
+    clinician.screenshot(path=str(ARTIFACTS / "nof1-design-preview.png"), full_page=True)  # type: ignore
+    clinician.fill("#trial_id", "T-BROWSER")  # type: ignore[attr-defined]
+    clinician.click("button:has-text('Seal this design')")  # type: ignore[attr-defined]
+    clinician.wait_for_url(re.compile(r"/patients/P-OWN/nof1\?saved=trial$"))  # type: ignore
+
+    # 3. The pharmacy prints the bottle sheet of the trial assigned to it.
+    pharmacy = _signed_in(browser, server, "pharmacy@example.org")
+    pharmacy.wait_for_url(re.compile(r"/pharmacy$"))  # type: ignore[attr-defined]
+    pharmacy.click("a:has-text('T-BROWSER')")  # type: ignore[attr-defined]
+    sheet = pharmacy.inner_text("#bottle-sheet")  # type: ignore[attr-defined]
+    assert sheet.count("Naltrexone 4.5 mg capsules") == 3 and sheet.count("Placebo") == 3
+    pharmacy.screenshot(path=str(ARTIFACTS / "nof1-pharmacy-sheet.png"), full_page=True)  # type: ignore
+
+    # 4. The patient sees the blinded schedule (bottle labels only) and the unblind button.
+    patient.goto(f"{server}/patients/P-OWN/nof1")  # type: ignore[attr-defined]
+    main = patient.inner_text("main")  # type: ignore[attr-defined]
+    assert "T-BROWSER period 1" in main and "Naltrexone" not in main and "blinded" in main
+    assert "Trial requested on" not in main  # the request was answered
+
+    # 5. The clinician unblinds (the last period has ended) and reads the analysis.
+    clinician.goto(f"{server}/patients/P-OWN/nof1")  # type: ignore[attr-defined]
+    clinician.click("button:has-text('Unblind trial T-BROWSER')")  # type: ignore[attr-defined]
+    clinician.wait_for_url(re.compile(r"saved=unblinded$"))  # type: ignore[attr-defined]
+    results = clinician.inner_text("main")  # type: ignore[attr-defined]
+    assert "LDN − placebo" in results and "Randomisation test" in results
+    assert clinician.locator("main svg").count() >= 1  # type: ignore[attr-defined]
+    clinician.screenshot(path=str(ARTIFACTS / "nof1-analysis.png"), full_page=True)  # type: ignore
