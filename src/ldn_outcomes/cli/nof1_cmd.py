@@ -61,6 +61,10 @@ def design_command(
         typer.Option(formats=["%Y-%m-%d"], help="First day of period 1 (default: today)."),
     ] = None,
     trial_id: Annotated[str | None, typer.Option(help="Trial id (default: derived).")] = None,
+    pharmacy_account: Annotated[
+        int | None,
+        typer.Option(help="Id of the pharmacy account that may print the bottle sheet on the web."),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -79,6 +83,7 @@ def design_command(
         start_date=start_date,
         dose_mg=str(dose_mg),
         mcid=mcid,
+        pharmacy_account_id=pharmacy_account,
     )
     data = result.as_dict()
     if json_output:
