@@ -258,3 +258,17 @@ def test_the_json_api_walks_every_step(trial_world: World) -> None:
         patient.post("/api/patients/P-OWN/nof1/preview", json=design, headers=patient_h).status_code
         == 403
     )
+
+
+def test_a_broken_design_is_shown_again_with_the_message_by_its_field(trial_world: World) -> None:
+    world = trial_world
+    client = world.client("clinician")
+    query = {k: v for k, v in _design_form(world).items() if k != "csrf_token"}
+    page = client.get("/patients/P-OWN/nof1/design", params={**query, "preview": "1", "pairs": "1"})
+    assert page.status_code == 422
+    assert 'id="pairs-error"' in page.text and "Seal this design" not in page.text
+    _seal(world)
+    again = client.post("/patients/P-OWN/nof1/trials", data=_design_form(world))
+    assert again.status_code == 422
+    assert 'id="trial_id-error"' in again.text and "already exists" in again.text
+    assert "Seal this design" in again.text  # the preview is shown again, ready to correct

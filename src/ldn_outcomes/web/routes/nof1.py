@@ -22,13 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Principal, Role
 from ...domain.nof1 import DEFAULT_DOSE_MG, DEFAULT_PAIRS, DEFAULT_WASHOUT_DAYS, OUTCOMES
-from ...errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
 from ...store.nof1_requests import pharmacy_accounts, requests_of
 from ..auth import Viewer, require
-from ..deps import EngineDep, SettingsDep
-from ..forms import form_values
+from ..deps import EngineDep, SettingsDep, wants_json
+from ..forms import errors_by_field, form_values
 from ..rendering import render
 from .patients import linked_patients
 
@@ -37,6 +37,18 @@ PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, pat
 Clinician = Annotated[Viewer, require(Role.CLINICIAN)]
 OwnPatient = Annotated[Viewer, require(Role.PATIENT, patient="patient_id")]
 PatientsClinician = Annotated[Viewer, require(Role.CLINICIAN, patient="patient_id")]
+#: Fields of the design form (errors on others are shown above the form).
+FORM_FIELDS = (
+    "outcome",
+    "pairs",
+    "period_days",
+    "washout_days",
+    "start_date",
+    "dose_mg",
+    "mcid",
+    "trial_id",
+    "pharmacy_account_id",
+)
 #: What the trial page says after each post/redirect/get.
 DONE_MESSAGES = {
     "request": "Your request was sent to your clinician.",
@@ -131,10 +143,28 @@ def design_form(
 ) -> Response:
     """The design form; with ``preview=1`` the design is checked and its smallest detectable
     effect shown, with the button that seals it (nothing is stored by this page)."""
-    query = dict(request.query_params)
+    return _design_page(request, engine, patient_id, dict(request.query_params))
+
+
+def _design_page(
+    request: Request,
+    engine: EngineDep,
+    patient_id: str,
+    submitted: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The design form with what was submitted, the preview when asked for and the design
+    is valid, and each broken rule next to its field (422 when there is one)."""
+    errors = dict(errors or {})
     preview = None
-    if query.get("preview"):
-        preview = flow.preview_design(engine, patient_id=patient_id, **design_values(query))  # type: ignore[arg-type]
+    if submitted.get("preview"):
+        try:
+            design = design_values(submitted)
+            preview = flow.preview_design(engine, patient_id=patient_id, **design)  # type: ignore[arg-type]
+        except ValidationFailed as failure:
+            if wants_json(request):
+                raise
+            errors = {**errors_by_field(failure, FORM_FIELDS), **errors}
     open_requests = [r.as_dict() for r in requests_of(engine, [patient_id]) if r.status == "open"]
     start = dt.date.today() + dt.timedelta(days=7)
     defaults = {
@@ -146,19 +176,22 @@ def design_form(
         "dose_mg": str(DEFAULT_DOSE_MG),
         "mcid": "",
     }
-    shown = {**defaults, **{k: v for k, v in query.items() if k in defaults}}
+    shown = {**defaults, **{k: v for k, v in submitted.items() if k in defaults}}
     return render(
         request,
         "nof1/design.html",
         {
             "patient_id": patient_id,
             "values": shown,
+            "errors": errors,
             "preview": preview,
             "requests": open_requests,
             "pharmacies": pharmacy_accounts(engine),
             "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
-            "suggested_trial_id": f"{patient_id}-T{dt.date.today():%Y%m%d}",
+            "suggested_trial_id": submitted.get("trial_id")
+            or f"{patient_id}-T{dt.date.today():%Y%m%d}",
         },
+        status_code=422 if errors else 200,
     )
 
 
@@ -171,27 +204,40 @@ async def seal_trial(
     viewer: PatientsClinician,
 ) -> Response:
     """Seal a previewed design: the server draws the seed, the allocation is sealed and the
-    trial assigned to the chosen pharmacy account (all audited)."""
+    trial assigned to the chosen pharmacy account (all audited). A broken rule shows the
+    form again with the message by its field; nothing is stored."""
     values = form_values(await request.form())
-    if values.get("detectable_effect_reviewed") != "yes":
-        raise ValidationFailed(
-            Problem("nof1_design", "detectable_effect_reviewed", "preview the design first")
-        )
-    design = design_values(values)
     actor = trial_actor(viewer, frozenset({patient_id}))
-    await run_in_threadpool(
-        lambda: service.design_trial(
-            engine,
-            _secret(settings),
-            trial_id=values.get("trial_id", "").strip(),
-            patient_id=patient_id,
-            seed=flow.new_seed(),
-            actor=actor,
-            pharmacy_account_id=_optional_int(values, "pharmacy_account_id"),
-            request_id=_optional_int(values, "request_id"),
-            **design,  # type: ignore[arg-type]
+    try:
+        if values.get("detectable_effect_reviewed") != "yes":
+            raise ValidationFailed(
+                Problem("nof1_design", "detectable_effect_reviewed", "preview the design first")
+            )
+        design = design_values(values)
+        await run_in_threadpool(
+            lambda: service.design_trial(
+                engine,
+                _secret(settings),
+                trial_id=values.get("trial_id", "").strip(),
+                patient_id=patient_id,
+                seed=flow.new_seed(),
+                actor=actor,
+                pharmacy_account_id=_optional_int(values, "pharmacy_account_id"),
+                request_id=_optional_int(values, "request_id"),
+                **design,  # type: ignore[arg-type]
+            )
         )
-    )
+    except (ValidationFailed, DuplicateRecord) as failure:
+        if wants_json(request):
+            raise
+        errors = (
+            errors_by_field(failure, FORM_FIELDS)
+            if isinstance(failure, ValidationFailed)
+            else {"trial_id": str(failure)}
+        )
+        return await run_in_threadpool(
+            _design_page, request, engine, patient_id, {**values, "preview": "1"}, errors
+        )
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=trial", status_code=303)
 
 
