@@ -12,6 +12,7 @@ from ldn_outcomes.domain.access import (
     include_in_research,
     may_access_patient,
     may_manage_accounts,
+    may_print_allocation,
     may_use_research_data,
 )
 from ldn_outcomes.domain.codes import ConsentScope
@@ -63,7 +64,17 @@ def test_one_audit_name_format_for_accounts_and_the_command_line() -> None:
     assert Principal.command_line(Role.PHARMACY).role is Role.PHARMACY
 
 
-def test_the_pharmacy_is_no_account_role_and_sees_no_records() -> None:
-    assert Role.PHARMACY not in ACCOUNT_ROLES
-    pharmacy = Principal.command_line(Role.PHARMACY)
-    assert not may_access_patient(pharmacy, "P1", linked=True, care_consent_active=True)
+def test_the_pharmacy_account_sees_no_records_and_only_its_own_sheets() -> None:
+    assert Role.PHARMACY in ACCOUNT_ROLES
+    pharmacy = Principal(7, "rx@example.org", Role.PHARMACY)
+    for actor in (pharmacy, Principal.command_line(Role.PHARMACY)):
+        assert not may_access_patient(actor, "P1", linked=True, care_consent_active=True)
+    assert may_print_allocation(pharmacy, assigned_account_id=7)
+    assert not may_print_allocation(pharmacy, assigned_account_id=8)
+    assert not may_print_allocation(pharmacy, assigned_account_id=None)
+    # The command line prints any trial's sheet; no other account prints any.
+    assert may_print_allocation(Principal.command_line(Role.PHARMACY), None)
+    assert may_print_allocation(Principal.command_line(Role.ADMIN), 7)
+    for role in (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN):
+        assert not may_print_allocation(Principal(7, "x@example.org", role), 7), role
+    assert not may_print_allocation(None, 7)
