@@ -31,7 +31,6 @@ from ..errors import InsufficientData, LdnError, PermissionDenied
 from ..reports import svg
 from ..reports.nof1_sheets import write_sheets
 from ..store.nof1_repo import TrialRecord, trial_repository
-from ..store.nof1_requests import mark_designed
 
 CLI_ACTOR = Principal.command_line(Role.ADMIN)
 PHARMACY_CLI_ACTOR = Principal.command_line(Role.PHARMACY)
@@ -114,7 +113,7 @@ def design_trial(
     with trial_repository(engine, secret, write=True) as trials:
         record = trials.create(design, actor, pharmacy_account_id)
         if request_id is not None:
-            mark_designed(trials.session, request_id, design.trial_id, actor)
+            trials.answer_request(request_id, design.trial_id, actor)
     detectable, note = detectable_effect(engine, design)
     return DesignResult(record, detectable, note)
 

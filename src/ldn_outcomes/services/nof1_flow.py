@@ -16,7 +16,6 @@ from ..analysis.nof1.data import load_daily_outcome
 from ..domain.access import Principal
 from ..domain.nof1 import allocate, make_design
 from ..reports.nof1_sheets import pharmacy_rows
-from ..store.audit import write_audit
 from ..store.nof1_repo import trial_repository
 from ..store.nof1_requests import TrialRequest, add_request
 from . import nof1 as trials_service
@@ -160,12 +159,4 @@ def patient_trial_pages(
 
 def _audit_analysis_read(engine: Engine, secret: bytes, trial_id: str, actor: Principal) -> None:
     with trial_repository(engine, secret, write=True) as trials:
-        write_audit(
-            trials.session,
-            actor=actor.audit_name,
-            action="read_analysis",
-            table="nof1_trials",
-            key=trial_id,
-            before=None,
-            after={"purpose": "trial results shown"},
-        )
+        trials.record_analysis_shown(trial_id, actor)

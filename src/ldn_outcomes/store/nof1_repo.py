@@ -47,6 +47,7 @@ from ..errors import (
 )
 from .account_tables import AccountRow
 from .audit import write_audit
+from .nof1_requests import mark_designed
 from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
 from .tables import PatientRow, QuestionnaireRow
 
@@ -345,6 +346,22 @@ class NOf1Repository:
             before=None,
             after={"reason": reason},
         )
+
+    def record_analysis_shown(self, trial_id: str, actor: Principal) -> None:
+        """Keep a trace of each time an unblinded trial's results are shown to someone."""
+        write_audit(
+            self.session,
+            actor=actor.audit_name,
+            action="read_analysis",
+            table="nof1_trials",
+            key=trial_id,
+            before=None,
+            after={"purpose": "trial results shown"},
+        )
+
+    def answer_request(self, request_id: int, trial_id: str, actor: Principal) -> None:
+        """Close the patient's request with the trial just designed (same transaction)."""
+        mark_designed(self.session, request_id, trial_id, actor)
 
     def unblinded_allocation(
         self, trial_id: str, actor: Principal
