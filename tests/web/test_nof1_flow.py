@@ -160,6 +160,14 @@ def test_patient_and_clinician_see_the_blinded_schedule_and_reminders(trial_worl
         assert "seed" not in str(data)
     page = world.client("patient").get("/patients/P-OWN/nof1")
     assert "The trial has not started yet" in page.text and "T-WEB period 1" in page.text
+    link = "/patients/P-OWN/nof1/calendar.ics?trial_id=T-WEB"
+    assert link in page.text
+    ics = world.client("patient").get(link)
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    assert "RRULE:FREQ=DAILY;COUNT=168" in ics.text and "T-WEB period 6" in ics.text
+    assert "altrexone" not in ics.text and "lacebo" not in ics.text
+    missing = world.client("patient").get("/patients/P-OWN/nof1/calendar.ics?trial_id=NOPE")
+    assert missing.status_code == 404
 
 
 def test_unblinding_early_is_refused_with_the_date_and_audited(trial_world: World) -> None:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.access import Principal, Role
 from ...domain.nof1 import DEFAULT_DOSE_MG, DEFAULT_PAIRS, DEFAULT_WASHOUT_DAYS, OUTCOMES
 from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
+from ...reports.nof1_sheets import calendar
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
 from ...store.nof1_requests import pharmacy_accounts, requests_of
@@ -92,6 +93,33 @@ def patient_trials(
             "trial_charts_svg": charts,
             "flash": DONE_MESSAGES.get(request.query_params.get("saved", "")),
         },
+    )
+
+
+@router.get("/patients/{patient_id}/nof1/calendar.ics")
+def trial_calendar(
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: PatientOrClinician,
+    trial_id: str | None = None,
+) -> Response:
+    """The check-in reminders for a phone's calendar (.ics): the start of each period with its
+    bottle label and a daily check-in alarm; nothing on it tells LDN from placebo. Without
+    ``trial_id``, the patient's latest trial."""
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    records = [
+        r
+        for r in service.list_trials(engine, _secret(settings), actor)
+        if r.design.patient_id == patient_id and trial_id in (None, r.design.trial_id)
+    ]
+    if not records:
+        raise NotFound(f"patient {patient_id} has no trial {trial_id or ''}".rstrip())
+    design = records[-1].design  # listed by start date
+    return Response(
+        calendar(design),
+        media_type="text/calendar",
+        headers={"content-disposition": f'attachment; filename="{design.trial_id}.ics"'},
     )
 
 
