@@ -280,3 +280,34 @@ def test_a_broken_design_is_shown_again_with_the_message_by_its_field(trial_worl
     assert again.status_code == 422
     assert 'id="trial_id-error"' in again.text and "already exists" in again.text
     assert "Seal this design" in again.text  # the preview is shown again, ready to correct
+
+
+def test_reminders_count_the_trial_days_without_a_check_in(trial_world: World) -> None:
+    """The diary starts 30 days ago; a trial that began 40 days ago misses its first 10."""
+    world = trial_world
+    start = TODAY - dt.timedelta(days=40)
+    service.design_trial(
+        world.engine,
+        world.settings.secret_key.get_secret_value().encode(),
+        trial_id="T-RUN",
+        patient_id="P-OWN",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=9,
+        start_date=start,
+        dose_mg="4.5",
+    )
+    client = world.client("patient")
+    reminders = client.get("/api/patients/P-OWN/nof1").json()[0]["reminders"]
+    assert reminders == {
+        "due_today": True,
+        "done_today": False,
+        "missed_count": 10,
+        "missed_recent": [(start + dt.timedelta(days=n)).isoformat() for n in range(3, 10)],
+    }
+    assert "today's check-in is not in yet" in client.get("/patients/P-OWN/nof1").text
+    add_checkins(world.engine, "P-OWN", TODAY, [4.0])
+    assert client.get("/api/patients/P-OWN/nof1").json()[0]["reminders"]["done_today"]
+    assert "Today's check-in is in" in client.get("/patients/P-OWN/nof1").text

@@ -122,6 +122,20 @@ class RemindersOut(Strict):
     missed_recent: list[dt.date]
 
 
+class ProgressOut(Strict):
+    state: Literal["not started", "running", "ended"]
+    day: int
+    total_days: int
+    percent: int
+    period: int | None
+    bottle_label: str | None
+    in_washout: bool
+
+
+class ScheduledPeriodOut(PeriodOut):
+    current: bool
+
+
 class TrialPageOut(Strict):
     """A trial as its patient and clinician see it: blinded schedule, progress, reminders;
     ``results`` (the analysis) only once unblinded."""
@@ -134,8 +148,8 @@ class TrialPageOut(Strict):
     status: str
     start_date: dt.date
     end_date: dt.date
-    progress: dict[str, Any]
-    schedule: list[dict[str, Any]]
+    progress: ProgressOut
+    schedule: list[ScheduledPeriodOut]
     reminders: RemindersOut
     results: dict[str, Any] | None
     results_note: str | None = None
