@@ -20,6 +20,14 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     engine.dispose()
 
 
+def test_migrations_form_one_chain(tmp_path) -> None:
+    """Work merged from parallel branches must be re-chained: two heads would leave an
+    upgrade to "head" ambiguous and a downgrade order undefined."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'heads.sqlite3'}")
+    assert len(migrate.head_revisions(engine)) == 1
+    engine.dispose()
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     with engine.connect() as connection:
