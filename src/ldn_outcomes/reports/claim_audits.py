@@ -31,6 +31,11 @@ AUDITED = (
     "matched",
     "adverse_events",
     "labs",
+    "t_cells",
+    "dose_timing",
+    "dose_level",
+    "combination",
+    "after_stopping",
 )
 #: Claims about one person's response (timing, dose) are tested in a personal n-of-1 trial.
 NOF1 = "nof1"
