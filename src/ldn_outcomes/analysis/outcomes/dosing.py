@@ -164,12 +164,10 @@ def analyse_dose_timing(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResul
 
 def analyse_dose_level(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
     steps = ldn_steps(data)
-    dose = steps["dose_mg"].to_numpy()
-    label = np.where(
-        np.isclose(dose, HIGHER_DOSE_MG),
-        f"{HIGHER_DOSE_MG:g} mg",
-        np.where(np.isclose(dose, LOWER_DOSE_MG), f"{LOWER_DOSE_MG:g} mg", None),
-    )
+    dose = steps["dose_mg"].to_numpy(dtype=float)
+    label = pd.Series(None, index=steps.index, dtype=object)
+    label[np.isclose(dose, LOWER_DOSE_MG)] = f"{LOWER_DOSE_MG:g} mg"
+    label[np.isclose(dose, HIGHER_DOSE_MG)] = f"{HIGHER_DOSE_MG:g} mg"
     segments = steps.assign(label=label).dropna(subset=["label"])
     if segments.groupby("code")["label"].nunique().ge(2).sum() == 0:
         raise InsufficientData(
