@@ -131,6 +131,8 @@ def test_claim_analyses_within_person_are_shown_for_their_claims() -> None:
         assert sections[name]["state"] == "shown", name
         assert sections[name]["estimate"] == estimate_text(result.headline)
     assert "CD3" in sections["t_cells"]["label"]
+    assert sections["dose_timing"]["within_person"] is True
+    assert sections["combination"]["within_person"] is False
     claims = {c.id: c.registry_audit for c in load_claims().claims}
     assert claims["t-cells-up-300-percent"] == "t_cells"
     assert claims["bedtime-for-endorphin-peak"] == "dose_timing"
