@@ -163,3 +163,29 @@ def test_without_the_data_each_says_what_is_missing(null_data):
     ]:
         with pytest.raises(InsufficientData, match=words):
             analyse(bare, PLAN)
+
+
+@pytest.fixture(scope="module")
+def simulator_data():
+    from ldn_outcomes.analysis.data.frames import prepare
+    from ldn_outcomes.simulate import SimulationParams, simulate_registry
+
+    registry = simulate_registry(SimulationParams(patients=2000, years=5, seed=7))
+    return prepare(registry.frames, AnalysisPlan())
+
+
+def test_no_withdrawal_found_on_the_simulator_which_models_none(simulator_data):
+    # The project simulator reports side effects only in the first 15 days of an LDN start
+    # (vivid dreams, insomnia) and models no withdrawal: nobody may have one after stopping.
+    result = analyse_after_stopping(simulator_data, AnalysisPlan())
+    assert result.population["n_patients"] >= 20
+    assert result.headline.value == 0.0 and result.headline.ci_high < 0.1
+    assert math.isnan(result.find("after_stopping:rate_ratio").value)
+
+
+def test_the_simulator_holds_no_data_for_timing_switches_or_t_cells(simulator_data):
+    # It gives each person one time of day for LDN, 3 mg only for two weeks of titration, and
+    # no lymphocyte subsets: the analyses say what is missing rather than a number.
+    for analyse in (analyse_dose_timing, analyse_dose_level, analyse_t_cells):
+        with pytest.raises(InsufficientData):
+            analyse(simulator_data, AnalysisPlan())
