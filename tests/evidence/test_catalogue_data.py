@@ -42,6 +42,11 @@ AUDITS = {
     "matched",
     "adverse_events",
     "labs",
+    "t_cells",
+    "dose_timing",
+    "dose_level",
+    "combination",
+    "after_stopping",
     "nof1",
 }
 STUDY_KEYS = {

@@ -7,13 +7,21 @@ import copy
 import pytest
 
 from ldn_outcomes.analysis import AnalysisPlan, run_all
+from ldn_outcomes.analysis.outcomes.combination import analyse_combination
+from ldn_outcomes.analysis.outcomes.dosing import analyse_dose_level, analyse_dose_timing
+from ldn_outcomes.analysis.outcomes.stopping import analyse_after_stopping
+from ldn_outcomes.analysis.outcomes.tcells import analyse_t_cells
 from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed
 from ldn_outcomes.evidence.catalogue import load_claims
 from ldn_outcomes.reports.claim_audits import AUDITED, NOF1, public_audits
 from ldn_outcomes.reports.outcomes import estimate_text
+from tests.analysis.claim_registry import ClaimTruth, claim_registry
 from tests.analysis.synth import Truth, simulate
 
 PLAN_HASH = AnalysisPlan().plan_hash
+#: Audits whose data the synthetic registry here does not hold (dose steps, timing switches,
+#: DMTs beside LDN, T-cell counts; ``after_stopping`` it does hold).
+WITHOUT_DATA = ("t_cells", "dose_timing", "dose_level", "combination")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +49,9 @@ def test_headlines_are_the_engines_own(results) -> None:
     )
     for section in page["sections"]:
         result = results[section["key"]]
+        if section["key"] in WITHOUT_DATA:
+            assert section["state"] == "no_data" and section["estimate"] is None
+            continue
         assert section["state"] == "shown", section["key"]
         assert section["estimate"] == estimate_text(result.headline)
         assert section["label"] == result.headline.label
@@ -52,7 +63,8 @@ def test_headlines_are_the_engines_own(results) -> None:
 def test_results_resting_on_too_few_people_are_suppressed(results) -> None:
     biggest = max(r.population.get("n_patients", 0) for r in results.values())
     page = _audits(results, k=biggest + 1)
-    assert {s["state"] for s in page["sections"]} == {"suppressed"}
+    states = {s["key"]: s["state"] for s in page["sections"] if s["key"] not in WITHOUT_DATA}
+    assert set(states.values()) == {"suppressed"}
     assert all(
         s["estimate"] is None and s["n"] is None and s["label"] is None for s in page["sections"]
     )
@@ -102,3 +114,28 @@ def test_uncontrolled_headlines_say_so_and_bring_the_comparison(results) -> None
     alone = _audits({**results, "symptoms": symptoms})
     section = next(s for s in alone["sections"] if s["key"] == "symptoms")
     assert section["uncontrolled"] is True and section["comparison"] is None
+
+
+def test_claim_analyses_within_person_are_shown_for_their_claims() -> None:
+    data = claim_registry(200, ClaimTruth(night_minus_morning=-3.0, t_cell_fold=1.5), seed=3)
+    plan = AnalysisPlan()
+    results = {
+        "t_cells": analyse_t_cells(data, plan),
+        "dose_timing": analyse_dose_timing(data, plan),
+        "dose_level": analyse_dose_level(data, plan),
+        "combination": analyse_combination(data, plan),
+        "after_stopping": analyse_after_stopping(data, plan),
+    }
+    sections = {s["key"]: s for s in _audits(results)["sections"]}
+    for name, result in results.items():
+        assert sections[name]["state"] == "shown", name
+        assert sections[name]["estimate"] == estimate_text(result.headline)
+    assert "CD3" in sections["t_cells"]["label"]
+    assert sections["dose_timing"]["within_person"] is True
+    assert sections["combination"]["within_person"] is False
+    claims = {c.id: c.registry_audit for c in load_claims().claims}
+    assert claims["t-cells-up-300-percent"] == "t_cells"
+    assert claims["bedtime-for-endorphin-peak"] == "dose_timing"
+    assert claims["spasticity-stay-at-3mg"] == "dose_level"
+    assert claims["cannot-combine-with-crab-drugs"] == "combination"
+    assert claims["possibility-of-addiction"] == "after_stopping"

@@ -365,6 +365,7 @@ def test_outcome_reports_come_from_the_analysis_engine(world: World) -> None:
         assert "style-src 'unsafe-inline'" in research.headers["content-security-policy"]
         assert "script-src" not in research.headers["content-security-policy"]
         assert "<script" not in research.text and "id=adverse_events" not in research.text
+        assert "id=after_stopping" not in research.text and "id=combination" not in research.text
     clinic = world.client("clinician").get("/clinic/analysis/report?format=json")
     assert clinic.status_code in (200, 422)
     analysis = world.client("clinician").get("/clinic/analysis?format=json").json()

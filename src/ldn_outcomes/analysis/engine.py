@@ -28,12 +28,16 @@ from .data.forked import beside
 from .data.frames import AnalysisData, load_frames, prepare
 from .matching.match import MatchResult, match_users
 from .outcomes.adverse import analyse_adverse_events
+from .outcomes.combination import analyse_combination
 from .outcomes.diagnostics import analyse_diagnostics, matched_summary, negative_control_match
+from .outcomes.dosing import analyse_dose_level, analyse_dose_timing
 from .outcomes.labs import analyse_labs
 from .outcomes.progression import analyse_progression
 from .outcomes.recovery import analyse_recovery
 from .outcomes.relapses import analyse_relapses
+from .outcomes.stopping import analyse_after_stopping
 from .outcomes.symptoms import analyse_symptoms
+from .outcomes.tcells import analyse_t_cells
 from .plan import AnalysisPlan
 from .results import AnalysisResult, DiagnosticsFailed
 
@@ -120,6 +124,31 @@ REGISTRY: tuple[RegisteredAnalysis, ...] = (
         "labs",
         "paired change in laboratory values after the start",
         lambda run: analyse_labs(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "t_cells",
+        "paired fold-change in CD3, CD4 and CD8 counts after the start, by LOINC code",
+        lambda run: analyse_t_cells(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "dose_timing",
+        "symptoms and sleep side effects, evening or bedtime vs morning dosing, same people",
+        lambda run: analyse_dose_timing(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "dose_level",
+        "symptoms on 4.5 mg vs 3 mg, same people",
+        lambda run: analyse_dose_level(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "combination",
+        "side-effect rates on LDN plus a disease-modifying drug vs LDN alone",
+        lambda run: analyse_combination(run.data, run.plan),
+    ),
+    RegisteredAnalysis(
+        "after_stopping",
+        "side effects and symptoms in the 14 days after stopping LDN vs before",
+        lambda run: analyse_after_stopping(run.data, run.plan),
     ),
     RegisteredAnalysis(
         "diagnostics",

@@ -189,3 +189,14 @@ ADVERSE_EVENT_TERMS = (
 
 #: Naltrexone's RxNorm ingredient code (RxNav: https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=7243).
 NALTREXONE_RXCUI = "7243"
+
+#: Lymphocyte subset counts in blood for the "T-cells x 3" claim, by LOINC code, in the order
+#: they are reported. 8122-4 and 24467-3: members of LOINC panel 65759-3 "T-cell subsets CD4
+#: and CD8 panel - Blood" (https://loinc.org/65759-3/); 14135-8 "CD3+CD8+ (T8 suppressor cells)
+#: cells [#/volume] in Blood" (https://loinc.org/14135-8/). Absolute counts only: a percentage
+#: of lymphocytes (e.g. 8124-0) is another quantity and is not pooled with them.
+T_CELL_LOINC: dict[str, str] = {
+    "8122-4": "CD3 cells [#/volume] in Blood",
+    "24467-3": "CD3+CD4+ (T4 helper) cells [#/volume] in Blood",
+    "14135-8": "CD3+CD8+ (T8 suppressor cells) cells [#/volume] in Blood",
+}

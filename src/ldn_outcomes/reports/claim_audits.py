@@ -31,6 +31,11 @@ AUDITED = (
     "matched",
     "adverse_events",
     "labs",
+    "t_cells",
+    "dose_timing",
+    "dose_level",
+    "combination",
+    "after_stopping",
 )
 #: Claims about one person's response (timing, dose) are tested in a personal n-of-1 trial.
 NOF1 = "nof1"
@@ -83,6 +88,7 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         "small_sample": False,
         "method": None,
         "uncontrolled": False,
+        "within_person": name in WITHIN_PERSON,
         "comparison": None,
     }
     if result is None or result.status == "insufficient_data":
@@ -117,6 +123,9 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
     return section
 
 
+#: Analyses comparing two periods of the same people (before/after, one dose or timing vs the
+#: other): confounded by time and by why people changed; the page says so.
+WITHIN_PERSON = ("t_cells", "dose_timing", "dose_level", "after_stopping")
 #: Analyses whose claim is about LDN's effect, which needs a comparison group to assess.
 COMPARATIVE = ("relapses", "progression", "symptoms", "relapse_recovery")
 

@@ -35,6 +35,11 @@ TITLES = {
     "matched": "Who LDN users were compared with",
     "adverse_events": "Side effects",
     "labs": "Lab values (mechanism claims)",
+    "t_cells": "T-cell counts before and after starting LDN",
+    "dose_timing": "Morning or bedtime dosing (same people)",
+    "dose_level": "3 mg or 4.5 mg (same people)",
+    "combination": "Side effects with a disease-modifying drug",
+    "after_stopping": "After stopping LDN",
     "diagnostics": "Can these comparisons be trusted? (bias checks)",
 }
 PLAIN = {
@@ -69,6 +74,33 @@ PLAIN = {
     ),
     "adverse_events": ("Side effects reported per 100 person-years while on LDN and while off it."),
     "labs": "Change in recorded lab values (such as lymphocyte counts) after starting LDN.",
+    "t_cells": (
+        "How many times higher CD3, CD4 and CD8 T-cell counts were after starting LDN than "
+        "before, in the same people (1 means no change; the claim says 3 or 4). Blood counts "
+        "vary with infections, other drugs and the time of the blood draw, and there is no "
+        "comparison group."
+    ),
+    "dose_timing": (
+        "People who took LDN both in the morning and in the evening or at bedtime: their "
+        "symptom scores under each, and their sleep side effects. People switch because of "
+        "sleep problems and the periods differ in time, so this is a hint, not proof; a "
+        "blinded personal trial answers it for one person."
+    ),
+    "dose_level": (
+        "People who took both 3 mg and 4.5 mg: their symptom scores (spasms first) under each "
+        "dose. People change dose because of symptoms or side effects, and the lower dose "
+        "usually comes first, so this is a hint, not proof."
+    ),
+    "combination": (
+        "Side effects per person-year while taking LDN together with a disease-modifying "
+        "drug, compared with time on LDN alone. A ratio above 1 means more side effects with "
+        "the combination. People on a disease-modifying drug differ in other ways too."
+    ),
+    "after_stopping": (
+        "Side effects reported in the two weeks after stopping LDN, compared with the two weeks "
+        "before, and symptom scores in the same windows. Withdrawal is not recorded as such, so "
+        "any side effect counts: an upper bound."
+    ),
     "diagnostics": (
         "Checks done before reading the results: are the compared groups alike (balance), do "
         "they overlap, how small an effect could the data detect, and does a supplement that "
@@ -259,6 +291,11 @@ def render_outcome_report(
         "matched",
         "adverse_events",
         "labs",
+        "t_cells",
+        "dose_timing",
+        "dose_level",
+        "combination",
+        "after_stopping",
     ]
     sections = [_section(name, results[name], plan) for name in order if name in results]
     return templating.render(

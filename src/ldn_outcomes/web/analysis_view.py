@@ -31,8 +31,9 @@ REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-#: Sections that tabulate small per-term counts (adverse events, labs): not for researchers.
-CELL_TABLES = ("adverse_events", "labs")
+#: Sections that tabulate small per-term counts (adverse events, labs, and the claim analyses
+#: that count side effects or lab pairs): not for researchers.
+CELL_TABLES = ("adverse_events", "labs", "t_cells", "dose_timing", "combination", "after_stopping")
 
 
 def frames_for(engine: Engine, patient_ids: Iterable[str]) -> dict[str, pd.DataFrame]:

@@ -86,6 +86,13 @@ def _frame(frames: Mapping[str, pd.DataFrame], kind: str) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame()
 
 
+def _column(frame: pd.DataFrame, name: str, missing: object) -> pd.Series:
+    """A column that older record frames may lack (then every row is ``missing``)."""
+    if name in frame:
+        return frame[name].where(frame[name].notna(), missing)
+    return pd.Series(missing, index=frame.index)
+
+
 def _first_course(
     exposures: pd.DataFrame, drug_class: str, gap_days: int, n_patients: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +161,14 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
     exposures = _frame(frames, "exposures")
     if exposures.empty:
         exp = empty_frame(
-            {"code": "int64", "drug_class": "object", "start": "float64", "stop": "float64"}
+            {
+                "code": "int64",
+                "drug_class": "object",
+                "start": "float64",
+                "stop": "float64",
+                "dose_mg": "float64",
+                "time_of_day": "object",
+            }
         )
     else:
         exp = pd.DataFrame(
@@ -164,6 +178,10 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
                 "drug_class": exposure_classes(exposures),
                 "start": to_days(exposures["start_date"]),
                 "stop": to_days(exposures["stop_date"]),
+                "dose_mg": pd.to_numeric(_column(exposures, "dose_mg", np.nan), errors="coerce")
+                .astype(float)
+                .to_numpy(),
+                "time_of_day": _column(exposures, "time_of_day", "unknown").astype(str).to_numpy(),
             }
         )
     edss_in = _frame(frames, "edss")

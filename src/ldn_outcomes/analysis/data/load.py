@@ -50,8 +50,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "first_symptoms_date",
         "diagnosis_date",
     ),
-    # drug name and dose: the domain's LDN rule decides, not the entered class alone
-    "exposures": ("patient_id", "drug_name", "drug_class", "dose_mg", "start_date", "stop_date"),
+    # drug name and dose: the domain's LDN rule decides, not the entered class alone; dose and
+    # time of day also feed the within-person dose and timing comparisons
+    "exposures": (
+        "patient_id",
+        "drug_name",
+        "drug_class",
+        "dose_mg",
+        "time_of_day",
+        "start_date",
+        "stop_date",
+    ),
     "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
     "edss": ("patient_id", "date", "score"),
     "adverse_events": ("patient_id", "onset_date", "term"),

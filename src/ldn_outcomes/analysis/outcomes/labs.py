@@ -20,9 +20,11 @@ from ..results import AnalysisResult, Estimate, SmallSample
 METHOD = "paired change (after - before LDN start), mean with t 95% CI, per LOINC code"
 
 
-def _paired(
+def paired_values(
     labs: pd.DataFrame, codes: np.ndarray, start: np.ndarray, plan: AnalysisPlan
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Before and after values of one lab code for the patients ``codes`` starting at
+    ``start`` (only those with both)."""
     labs = labs.sort_values(["code", "day"])
     lk = keys(labs["code"].to_numpy(), labs["day"].to_numpy())
     lc, ld, lv = labs["code"].to_numpy(), labs["day"].to_numpy(), labs["value"].to_numpy()
@@ -50,7 +52,7 @@ def analyse_labs(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
     result = AnalysisResult(name="labs", method=METHOD)
     n_total = 0
     for loinc, part in data.labs.groupby("loinc"):
-        before, after = _paired(part, codes, start, plan)
+        before, after = paired_values(part, codes, start, plan)
         if len(before) < plan.min_ldn_users:
             continue
         delta = after - before
