@@ -110,6 +110,7 @@ def publish_site(
                 "claims": len(claims.claims),
                 "outcomes": outcome_ids(catalogue),
                 "catalogue_version": catalogue.catalogue_version,
+                "what_is_known": views.what_is_known(claims),
             },
             top,
         ),
@@ -137,7 +138,9 @@ def publish_site(
     for study in catalogue.studies:
         write(
             f"evidence/{study.id}.html",
-            html.render_study(views.study_detail(catalogue, study.id, engine), one),
+            html.render_study(
+                views.study_detail(catalogue, study.id, engine, register=claims), one
+            ),
         )
     for outcome in outcome_ids(catalogue):
         data, svg = meta_page_data(catalogue, outcome)

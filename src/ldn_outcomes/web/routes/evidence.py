@@ -133,6 +133,6 @@ def meta_page(request: Request, outcome_id: str) -> Response:
 
 @router.get("/evidence/{study_id}", response_class=HTMLResponse)
 def study_page(request: Request, study_id: str) -> Response:
-    data = views.study_detail(load_catalogue(), study_id, _mirror(request))
+    data = views.study_detail(load_catalogue(), study_id, _mirror(request), register=load_claims())
     title = data["study"].get("title") or study_id
     return _page(request, title, html.render_study(data, LINKS, layout="fragment.html"), data)
