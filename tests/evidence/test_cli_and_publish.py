@@ -169,3 +169,20 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     assert code == 0, err
     assert "new_study" in out and "new_publication" in out
     assert seen_keys and set(seen_keys) == {"secret-key"}
+
+
+def test_claims_are_listed_and_shown_in_the_terminal() -> None:
+    code, out, _ = ldn("evidence", "claims", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert listed["count"] == len(load_claims().claims)
+    assert all(c["certainty"] for c in listed["claims"])
+    code, out, _ = ldn("evidence", "claims")
+    assert code == 0 and f"{len(load_claims().claims)} claims" in out
+    code, out, _ = ldn("evidence", "claims", "improves-quality-of-life")
+    assert code == 0
+    assert "very low certainty" in out and "rated down 1 for inconsistency" in out
+    code, out, _ = ldn("evidence", "claims", "improves-quality-of-life", "--json")
+    assert json.loads(out)["claim"]["certainty"][0]["certainty"] == "very low"
+    code, _, err = ldn("evidence", "claims", "no-such-claim")
+    assert code != 0 and "no-such-claim" in err
