@@ -121,11 +121,24 @@ def sync_command(
             show_default=False,
         ),
     ] = None,
+    ncbi_email: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NCBI_EMAIL",
+            help="Contact email sent with every E-utilities request, as NCBI asks.",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Fetch LDN trials from ClinicalTrials.gov and papers from PubMed (network)."""
-    ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key)
+    if not ncbi_email:
+        err_console.print(
+            "[yellow]warning:[/] no --ncbi-email (or NCBI_EMAIL): NCBI asks E-utilities users "
+            "to send a contact email with every request"
+        )
+    ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key, email=ncbi_email)
     try:
         with _engine(db) as engine, _progress() as progress:
             tasks: dict[str, TaskID] = {}
