@@ -131,6 +131,7 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     page = (FIXTURES / "ctgov" / "ctgov_v2_search_page_2025-06-17T11-16-37.json").read_bytes()
     efetch = (FIXTURES / "pubmed" / "pubmed_12091962_9997.xml").read_bytes()
     seen_keys: list[str | None] = []
+    seen_emails: list[str | None] = []
 
     def ctgov_handler(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("pageToken"):
@@ -139,6 +140,7 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
 
     def pubmed_handler(request: httpx.Request) -> httpx.Response:
         seen_keys.append(request.url.params.get("api_key"))
+        seen_emails.append(request.url.params.get("email"))
         if request.url.path.endswith("esearch.fcgi"):
             return httpx.Response(
                 200,
@@ -158,17 +160,20 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     monkeypatch.setattr(
         evidence_cmd,
         "PubMedClient",
-        lambda api_key: PubMedClient(
+        lambda api_key, email: PubMedClient(
             api_key=api_key,
+            email=email,
             http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)),
             **no_wait,
         ),
     )
     monkeypatch.setenv("NCBI_API_KEY", "secret-key")
+    monkeypatch.setenv("NCBI_EMAIL", "curators@example.org")
     code, out, err = ldn("evidence", "sync", "--condition", "multiple sclerosis", "--db", db_url)
     assert code == 0, err
     assert "new_study" in out and "new_publication" in out
     assert seen_keys and set(seen_keys) == {"secret-key"}
+    assert set(seen_emails) == {"curators@example.org"}
 
 
 def test_claims_are_listed_and_shown_in_the_terminal() -> None:
