@@ -225,3 +225,16 @@ def test_audits_run_the_engine_on_research_consented_patients(engine: Engine) ->
             assert {s["state"] for s in data["sections"]} <= {"suppressed", "no_data"}
             assert all(s["n"] is None and s["estimate"] is None for s in data["sections"])
             assert "95% CI" not in page and data["diagnostics"]["state"] == "not_available"
+
+
+def test_home_page_leads_with_the_evidence_and_nav_offers_evidence_and_claims(
+    client: TestClient,
+) -> None:
+    page = client.get("/", headers=HTML).text
+    known = page.index("What is known about LDN in MS")
+    assert known < page.index("Claims register") < page.index("Newest changes")
+    assert known < page.index("<h2>Patients</h2>")
+    main = page[known:]
+    assert main.count(" certainty</span></a>") == 5
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
+    assert 'href="/evidence">Evidence</a>' in nav and 'href="/claims">Claims</a>' in nav

@@ -385,3 +385,44 @@ def claim_detail(
         "checked": checked(claim.last_checked, today),
         "pooled_in": pooled,
     }
+
+
+def front_page(
+    register: ClaimsRegister,
+    catalogue: Catalogue,
+    engine: Engine | None = None,
+    *,
+    changes: int = 5,
+) -> dict[str, Any]:
+    """What the home page leads with: what is known (with certainty), the claims register, and
+    the newest changes: registry changes found by the sync, else the catalogue entries checked
+    most recently."""
+    events = mirror.changes_since(engine, limit=changes) if engine is not None else []
+    checked_recently = sorted(
+        (s for s in catalogue.studies if s.last_checked is not None),
+        key=lambda s: (s.last_checked.on if s.last_checked else dt.date.min, s.id),
+        reverse=True,
+    )[:changes]
+    return {
+        "what_is_known": what_is_known(register),
+        "claims": claims_index(register)["claims"],
+        "registry_changes": [
+            {
+                "at": e.at.date().isoformat(),
+                "kind": e.kind.value,
+                "key": e.key,
+                "summary": e.summary,
+            }
+            for e in events
+        ],
+        "recently_checked": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "on": s.last_checked.on.isoformat() if s.last_checked else None,
+            }
+            for s in checked_recently
+        ],
+        "catalogue_version": catalogue.catalogue_version,
+        "studies": len(catalogue.studies),
+    }
