@@ -75,3 +75,11 @@ def test_a_pooled_study_links_to_its_forest_plot() -> None:
     outcome = study.meta_inputs[0].outcome_id
     page = html.render_study(views.study_detail(catalogue, study.id), LINKS)
     assert f'href="{LINKS.meta(outcome)}"' in page
+
+
+def test_the_study_page_leads_with_the_plain_summary_and_its_reading_age() -> None:
+    data = views.study_detail(load_catalogue(), "cree-2010")
+    assert data["plain"]["grade"] <= 7.0
+    page = html.render_study(data, LINKS)
+    assert page.index("In plain words") < page.index("In brief")
+    assert f"Reading age about {data['plain']['reading_age']}" in page

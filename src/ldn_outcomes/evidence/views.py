@@ -26,6 +26,7 @@ from ..domain.evidence import (
 from . import mirror
 from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
 from .outcome_switch import assess_study
+from .readability import measure
 
 
 def pubmed_url(pmid: str) -> str:
@@ -208,9 +209,23 @@ def study_detail(
         "related_studies": related,
         "outcome_switch": assess_study(study, trial).as_dict(),
         "grading": grading(study),
+        "plain": _plain(study),
         "checked": checked(study.last_checked, today),
         "pooled_in": sorted({m.outcome_id for m in study.meta_inputs if m.outcome_id}),
         "claims": _claims_citing(register, study.id) if register is not None else [],
+    }
+
+
+def _plain(study: Study) -> dict[str, Any] | None:
+    """The plain-language summary with its measured reading level."""
+    text = (study.model_extra or {}).get("plain_summary")
+    if not text:
+        return None
+    reading = measure(text)
+    return {
+        "text": text,
+        "grade": round(reading.grade, 1),
+        "reading_age": round(reading.reading_age),
     }
 
 
