@@ -26,14 +26,9 @@ def syllables(word: str) -> int:
     if not w:
         return 0
     count = len(VOWEL_GROUPS.findall(w))
-    if (
-        count > 1
-        and w.endswith("e")
-        and not w.endswith(("le", "ee", "ye"))
-        or count > 1
-        and w.endswith("ed")
-        and not w.endswith(("ted", "ded"))
-    ):
+    silent_e = w.endswith("e") and not w.endswith(("le", "ee", "ye"))
+    silent_ed = w.endswith("ed") and not w.endswith(("ted", "ded"))
+    if count > 1 and (silent_e or silent_ed):
         count -= 1
     return max(count, 1)
 
