@@ -356,6 +356,8 @@ class ChangeKind(StrEnum):
     RESULTS_POSTED = "results_posted"
     PUBLICATION_LINKED = "publication_linked"
     UPDATED = "updated"
+    #: An editor's decision on a trial the sync found and the catalogue does not hold.
+    REVIEWED = "reviewed"
 
 
 class ChangeEvent(_Record):

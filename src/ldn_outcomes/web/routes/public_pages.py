@@ -17,7 +17,7 @@ from ..auth import Viewer, public
 from ..cache import cached
 from ..deps import EngineDep, SettingsDep
 from ..rendering import render
-from .evidence import _mirror as evidence_mirror
+from .evidence import mirror_engine as evidence_mirror
 
 router = APIRouter(tags=["public"])
 #: The claim audits run the whole analysis engine; like the research report, keep ten minutes.

@@ -1,0 +1,155 @@
+"""Trials the sync found that the curated catalogue does not hold: automatic capsules and the
+editors' review queue.
+
+Such a trial gets a page at once, built only from its ClinicalTrials.gov record and marked "not
+yet reviewed", so nobody mistakes it for a curated capsule. An editor then promotes it (it is
+worth a curated entry: the catalogue file gets one in the next release) or dismisses it (not
+about LDN, or a duplicate). Each decision is a ``reviewed`` event in the registry's change log,
+with who decided, when and why; the latest event for a trial is its review state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ..domain.evidence import Catalogue, ChangeKind, TrialRecord
+from ..errors import NotFound, Problem, ValidationFailed
+from ..store.evidence_tables import EvidenceChangeRow
+from . import mirror
+
+DECISIONS = ("promoted", "dismissed")
+NOT_REVIEWED = "not yet reviewed"
+
+
+def curated_ids(catalogue: Catalogue) -> set[str]:
+    return {i.upper() for s in catalogue.studies for i in s.all_registry_ids}
+
+
+def review_state(engine: Engine, nct_id: str) -> dict[str, Any] | None:
+    """The latest editor decision on this trial, or None."""
+    with Session(engine) as session:
+        row = session.scalars(
+            select(EvidenceChangeRow)
+            .where(
+                EvidenceChangeRow.kind == ChangeKind.REVIEWED.value,
+                EvidenceChangeRow.key == nct_id,
+            )
+            .order_by(EvidenceChangeRow.at.desc(), EvidenceChangeRow.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return {"at": mirror.as_utc(row.at).isoformat(), **(row.detail or {})}
+
+
+def uncurated_trials(engine: Engine, catalogue: Catalogue) -> list[TrialRecord]:
+    curated = curated_ids(catalogue)
+    return [t for t in mirror.list_trials(engine) if t.nct_id.upper() not in curated]
+
+
+def review_queue(engine: Engine, catalogue: Catalogue) -> dict[str, Any]:
+    """Every uncurated trial with its review state; undecided ones first."""
+    rows = []
+    for trial in uncurated_trials(engine, catalogue):
+        state = review_state(engine, trial.nct_id)
+        rows.append(
+            {
+                "nct_id": trial.nct_id,
+                "title": trial.title,
+                "status": trial.status,
+                "first_posted": trial.first_posted,
+                "decision": state.get("decision") if state else None,
+                "decided_by": state.get("by") if state else None,
+                "decided_at": state.get("at") if state else None,
+                "note": state.get("note") if state else None,
+            }
+        )
+    rows.sort(key=lambda r: (r["decision"] is not None, r["nct_id"]))
+    return {
+        "count": len(rows),
+        "waiting": sum(r["decision"] is None for r in rows),
+        "trials": rows,
+    }
+
+
+def auto_capsule(engine: Engine, catalogue: Catalogue, nct_id: str) -> dict[str, Any]:
+    """Page data for a trial the catalogue does not hold, from its registry record alone."""
+    wanted = nct_id.strip().upper()
+    trial = mirror.get_trial(engine, wanted)
+    if trial is None or wanted in curated_ids(catalogue):
+        raise NotFound(f"no uncurated trial {nct_id!r} in the registry mirror")
+    state = review_state(engine, trial.nct_id)
+    design = ", ".join(
+        x for x in (trial.allocation, trial.intervention_model, trial.masking) if x
+    ).lower()
+    return {
+        "nct_id": trial.nct_id,
+        "title": trial.title,
+        "official_title": trial.official_title,
+        "review": state.get("decision") if state else NOT_REVIEWED,
+        "review_detail": state,
+        "summary": _summary(trial),
+        "design": design or None,
+        "conditions": list(trial.conditions),
+        "interventions": list(trial.interventions),
+        "sponsor": trial.sponsor,
+        "status": trial.status,
+        "enrollment": trial.enrollment,
+        "start_date": trial.start_date,
+        "primary_completion_date": trial.primary_completion_date,
+        "has_results": trial.has_results,
+        "primary_outcomes": [o.measure for o in trial.primary_outcomes],
+        "url": trial.url,
+    }
+
+
+def _summary(trial: TrialRecord) -> str:
+    """A plain sentence or two, only from fields of the record; nothing is judged."""
+    who = f"{trial.enrollment} people" if trial.enrollment is not None else "people"
+    what = ", ".join(trial.conditions) or "a condition not named in the record"
+    status = (trial.status or "unknown").replace("_", " ").lower()
+    text = f"A trial registered on ClinicalTrials.gov that plans to study {who} with {what}. "
+    text += f"Its status is {status}."
+    if trial.has_results:
+        text += " It has posted results."
+    return text
+
+
+def record_review(
+    engine: Engine,
+    catalogue: Catalogue,
+    nct_id: str,
+    *,
+    decision: str,
+    by: str,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Log an editor's decision on an uncurated trial (one transaction)."""
+    if decision not in DECISIONS:
+        raise ValidationFailed(
+            Problem(f"trial {nct_id}", "decision", "must be one of " + ", ".join(DECISIONS))
+        )
+    if decision == "dismissed" and not note.strip():
+        raise ValidationFailed(Problem(f"trial {nct_id}", "note", "say why it is dismissed"))
+    wanted = nct_id.strip().upper()
+    if mirror.get_trial(engine, wanted) is None or wanted in curated_ids(catalogue):
+        raise NotFound(f"no uncurated trial {nct_id!r} in the registry mirror")
+    when = at or dt.datetime.now(dt.UTC)
+    detail = {"decision": decision, "by": by, "note": note.strip()}
+    with Session(engine) as session, session.begin():
+        session.add(
+            EvidenceChangeRow(
+                at=when,
+                kind=ChangeKind.REVIEWED.value,
+                key=wanted,
+                summary=f"{wanted} {decision} by an editor" + (f": {note.strip()}" if note else ""),
+                detail=detail,
+                source="editor review",
+            )
+        )
+    return {"nct_id": wanted, "at": when.isoformat(), **detail}
