@@ -75,3 +75,10 @@ def test_other_roles_cannot_use_the_review_queue(world: World) -> None:
         )
         assert posted.status_code == 403, role
     assert world.client(None).get("/evidence/review", headers=JSON).status_code == 401
+
+
+def test_the_catalogue_page_lists_uncurated_trials_with_their_review_state(world: World) -> None:
+    _import(world)
+    page = world.client(None).get("/evidence", headers=HTML).text
+    assert "not in the curated catalogue" in page
+    assert f'href="/evidence/{UNCURATED}"' in page and "not yet reviewed" in page

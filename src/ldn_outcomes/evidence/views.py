@@ -27,6 +27,7 @@ from . import mirror
 from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
 from .outcome_switch import assess_study
 from .readability import measure
+from .review import review_queue
 
 
 def pubmed_url(pmid: str) -> str:
@@ -143,7 +144,15 @@ def evidence_index(
         "evidence_scheme": _scheme(catalogue),
         "count": len(rows),
         "studies": rows,
+        "uncurated": _uncurated(catalogue, engine),
     }
+
+
+def _uncurated(catalogue: Catalogue, engine: Engine | None) -> list[dict[str, Any]]:
+    """Trials the sync found that the catalogue does not hold (automatic capsules)."""
+    if engine is None:
+        return []
+    return review_queue(engine, catalogue)["trials"]
 
 
 def _scheme(catalogue: Catalogue) -> dict[str, Any]:
