@@ -24,6 +24,7 @@ DESIGNS = {
     "systematic_review",
     "narrative_review",
     "laboratory",
+    "position_statement",
 }
 BLINDING = {None, "none", "single", "double", "triple"}
 SWITCH_FLAGS = {

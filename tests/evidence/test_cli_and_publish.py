@@ -99,6 +99,7 @@ def test_publish_writes_a_complete_static_site(tmp_path: Path, db_url: str) -> N
     expected |= {f"evidence/{s.id}.html" for s in catalogue.studies}
     expected |= {f"claims/{c.id}.html" for c in claims.claims}
     expected |= {f"evidence/meta/{o}.html" for o in outcome_ids(catalogue)}
+    expected |= {"evidence/NCT03934567.html"}  # imported above, not in the catalogue: automatic
     by_condition = {p for p in pages if p.startswith("evidence/by-condition/")}
     assert by_condition and pages - by_condition == expected
     ms = site / "evidence" / "by-condition" / "multiple-sclerosis.html"
