@@ -177,6 +177,13 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     assert set(seen_emails) == {"curators@example.org"}
 
 
+def test_show_gives_the_plain_summary_the_grading_and_the_last_check() -> None:
+    code, out, _ = ldn("evidence", "show", "cree-2010")
+    assert code == 0
+    assert "rated down from level 2" in out and "reading age about" in out
+    assert "last checked: 2026-12-05" in out
+
+
 def test_claims_are_listed_and_shown_in_the_terminal() -> None:
     code, out, _ = ldn("evidence", "claims", "--json")
     assert code == 0

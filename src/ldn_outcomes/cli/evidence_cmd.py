@@ -254,11 +254,22 @@ def show_command(
     study, summary = data["study"], data["summary"]
     console.print(f"[bold]{escape(study.get('title') or study['id'])}[/]")
     console.print(f"{escape(summary['authors'])} ({study.get('year') or 'year unknown'})")
+    grading, checked = data["grading"], data["checked"]
     console.print(
-        f"design: {study.get('design')}   evidence level: {summary['evidence_level']}"
+        f"design: {study.get('design')}   evidence level given: {summary['evidence_level']}"
         f"   N: {study.get('n_enrolled')}"
     )
+    if grading["rated_down"]:
+        console.print(
+            f"rated down from level {grading['level_for_design']}: {escape(grading['why'] or '')}"
+        )
+    if data["plain"]:
+        console.print(
+            f"\n{escape(data['plain']['text'])} (reading age about {data['plain']['reading_age']})"
+        )
     console.print(f"\n{escape(study.get('capsule') or 'No capsule yet.')}\n")
+    stale = " (more than a year ago)" if checked["stale"] else ""
+    console.print(f"last checked: {checked['on'] or 'never'} by {checked['by'] or '—'}{stale}")
     switch = data["outcome_switch"]
     console.print(
         f"outcome switch: {', '.join(switch['flags']) or 'no verdict'} ({switch['method']})"
