@@ -13,12 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from ..domain.evidence import Catalogue, ChangeKind, TrialRecord
 from ..errors import NotFound, Problem, ValidationFailed
-from ..store.evidence_tables import EvidenceChangeRow
+from ..store.uow import UnitOfWork
 from . import mirror
 
 DECISIONS = ("promoted", "dismissed")
@@ -29,21 +28,18 @@ def curated_ids(catalogue: Catalogue) -> set[str]:
     return {i.upper() for s in catalogue.studies for i in s.all_registry_ids}
 
 
+def review_states(engine: Engine) -> dict[str, dict[str, Any]]:
+    """The latest editor decision per trial (the change log is read once, newest first)."""
+    states: dict[str, dict[str, Any]] = {}
+    for event in mirror.changes_since(engine):
+        if event.kind is ChangeKind.REVIEWED and event.key not in states:
+            states[event.key] = {"at": event.at.isoformat(), **event.detail}
+    return states
+
+
 def review_state(engine: Engine, nct_id: str) -> dict[str, Any] | None:
     """The latest editor decision on this trial, or None."""
-    with Session(engine) as session:
-        row = session.scalars(
-            select(EvidenceChangeRow)
-            .where(
-                EvidenceChangeRow.kind == ChangeKind.REVIEWED.value,
-                EvidenceChangeRow.key == nct_id,
-            )
-            .order_by(EvidenceChangeRow.at.desc(), EvidenceChangeRow.id.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    return {"at": mirror.as_utc(row.at).isoformat(), **(row.detail or {})}
+    return review_states(engine).get(nct_id)
 
 
 def uncurated_trials(engine: Engine, catalogue: Catalogue) -> list[TrialRecord]:
@@ -54,8 +50,9 @@ def uncurated_trials(engine: Engine, catalogue: Catalogue) -> list[TrialRecord]:
 def review_queue(engine: Engine, catalogue: Catalogue) -> dict[str, Any]:
     """Every uncurated trial with its review state; undecided ones first."""
     rows = []
+    states = review_states(engine)
     for trial in uncurated_trials(engine, catalogue):
-        state = review_state(engine, trial.nct_id)
+        state = states.get(trial.nct_id)
         rows.append(
             {
                 "nct_id": trial.nct_id,
@@ -141,15 +138,14 @@ def record_review(
         raise NotFound(f"no uncurated trial {nct_id!r} in the registry mirror")
     when = at or dt.datetime.now(dt.UTC)
     detail = {"decision": decision, "by": by, "note": note.strip()}
-    with Session(engine) as session, session.begin():
-        session.add(
-            EvidenceChangeRow(
-                at=when,
-                kind=ChangeKind.REVIEWED.value,
-                key=wanted,
-                summary=f"{wanted} {decision} by an editor" + (f": {note.strip()}" if note else ""),
-                detail=detail,
-                source="editor review",
-            )
+    with UnitOfWork(engine, actor=by) as uow:
+        uow.evidence.log_change(
+            at=when,
+            kind=ChangeKind.REVIEWED,
+            key=wanted,
+            summary=f"{wanted} {decision} by an editor" + (f": {note.strip()}" if note else ""),
+            detail=detail,
+            source="editor review",
         )
+        uow.commit()
     return {"nct_id": wanted, "at": when.isoformat(), **detail}
