@@ -82,3 +82,36 @@ def test_the_catalogue_page_lists_uncurated_trials_with_their_review_state(world
     page = world.client(None).get("/evidence", headers=HTML).text
     assert "not in the curated catalogue" in page
     assert f'href="/evidence/{UNCURATED}"' in page and "not yet reviewed" in page
+
+
+def test_an_editor_records_a_check_and_the_page_shows_it(world: World) -> None:
+    _import(world)
+    editor = world.client("editor")
+    headers = {**JSON, CSRF_HEADER: world.csrf("editor")}
+    bad = editor.post("/evidence/review/check", data={"entry": "cree-2010"}, headers=headers)
+    assert bad.status_code == 422
+    missing = editor.post("/evidence/review/check", data={"entry": "claim:nope"}, headers=headers)
+    assert missing.status_code == 404
+    done = editor.post(
+        "/evidence/review/check",
+        data={"entry": "claim:improves-quality-of-life", "note": "abstracts re-read"},
+        headers=headers,
+    )
+    assert done.status_code == 200 and done.json()["entry"] == "claim:improves-quality-of-life"
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    claim = world.client(None).get("/claims/improves-quality-of-life", headers=JSON).json()
+    assert claim["checked"]["on"] == today and claim["checked"]["by"].endswith(":editor")
+    study_id = "anecdote-bihari-90-percent-fewer-exacerbations"  # 52 characters with its prefix
+    done = editor.post(
+        "/evidence/review/check", data={"entry": f"study:{study_id}"}, headers=headers
+    )
+    assert done.status_code == 200
+    study = world.client(None).get(f"/evidence/{study_id}", headers=JSON).json()
+    assert study["checked"]["on"] == today
+    patient = world.client("patient")
+    refused = patient.post(
+        "/evidence/review/check",
+        data={"entry": "claim:improves-quality-of-life"},
+        headers={**JSON, CSRF_HEADER: world.csrf("patient")},
+    )
+    assert refused.status_code == 403

@@ -358,6 +358,9 @@ class ChangeKind(StrEnum):
     UPDATED = "updated"
     #: An editor's decision on a trial the sync found and the catalogue does not hold.
     REVIEWED = "reviewed"
+    #: An editor checked a catalogue entry or claim against its sources (key ``study:<id>``
+    #: or ``claim:<id>``); the page's "last checked" date follows it.
+    CHECKED = "checked"
 
 
 class ChangeEvent(_Record):

@@ -65,6 +65,9 @@ class Links:
     def review(self, nct_id: str) -> str:
         return f"{self.root}evidence/review/{nct_id}"
 
+    def check(self) -> str:
+        return f"{self.root}evidence/review/check"
+
     def css(self) -> str:
         return f"{self.root}evidence.css" if self.static else f"{self.root}evidence/evidence.css"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..domain.evidence import Catalogue, ChangeKind, TrialRecord
+from ..domain.evidence import Catalogue, ChangeKind, ClaimsRegister, LastChecked, TrialRecord
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.uow import UnitOfWork
 from . import mirror
@@ -149,3 +149,79 @@ def record_review(
         )
         uow.commit()
     return {"nct_id": wanted, "at": when.isoformat(), **detail}
+
+
+def entry_key(kind: str, ident: str) -> str:
+    return f"{kind}:{ident}"
+
+
+def latest_checks(engine: Engine) -> dict[str, LastChecked]:
+    """The latest editor check per catalogue entry or claim (``study:<id>``, ``claim:<id>``)."""
+    checks: dict[str, LastChecked] = {}
+    for event in mirror.changes_since(engine):
+        if event.kind is ChangeKind.CHECKED and event.key not in checks:
+            checks[event.key] = LastChecked(on=event.at.date(), by=str(event.detail.get("by")))
+    return checks
+
+
+def newest(shipped: LastChecked | None, logged: LastChecked | None) -> LastChecked | None:
+    """The later of the check shipped in the data file and the one an editor logged (the
+    logged one on the same day: it names the account)."""
+    if shipped is None or (logged is not None and logged.on >= shipped.on):
+        return logged
+    return shipped
+
+
+def due_for_checking(
+    catalogue: Catalogue, register: ClaimsRegister, checks: dict[str, LastChecked], today: dt.date
+) -> list[dict[str, Any]]:
+    """Entries never checked or checked more than a year ago, oldest first."""
+    due = []
+    entries = [("study", s.id, s.title, s.last_checked) for s in catalogue.studies]
+    entries += [("claim", c.id, c.claim, c.last_checked) for c in register.claims]
+    for kind, ident, title, shipped in entries:
+        last = newest(shipped, checks.get(entry_key(kind, ident)))
+        if last is None or last.is_stale(today):
+            due.append(
+                {
+                    "entry": entry_key(kind, ident),
+                    "title": title,
+                    "on": last.on.isoformat() if last else None,
+                }
+            )
+    due.sort(key=lambda d: d["on"] or "")
+    return due
+
+
+def record_check(
+    engine: Engine,
+    catalogue: Catalogue,
+    register: ClaimsRegister,
+    entry: str,
+    *,
+    by: str,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Log that an editor checked a catalogue entry or claim against its sources today."""
+    kind, _, ident = entry.strip().partition(":")
+    known = {"study": {s.id for s in catalogue.studies}, "claim": {c.id for c in register.claims}}
+    if kind not in known:
+        raise ValidationFailed(
+            Problem("check", "entry", "must be study:<id> or claim:<id>", value=entry)
+        )
+    if ident not in known[kind]:
+        raise NotFound(f"no {kind} {ident!r} in the evidence hub")
+    when = at or dt.datetime.now(dt.UTC)
+    detail = {"by": by, "note": note.strip()}
+    with UnitOfWork(engine, actor=by) as uow:
+        uow.evidence.log_change(
+            at=when,
+            kind=ChangeKind.CHECKED,
+            key=entry_key(kind, ident),
+            summary=f"{kind} {ident} checked against its sources by an editor",
+            detail=detail,
+            source="editor check",
+        )
+        uow.commit()
+    return {"entry": entry_key(kind, ident), "at": when.isoformat(), **detail}

@@ -27,7 +27,7 @@ from . import mirror
 from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
 from .outcome_switch import assess_study
 from .readability import measure
-from .review import review_queue
+from .review import entry_key, latest_checks, newest, review_queue
 
 
 def pubmed_url(pmid: str) -> str:
@@ -219,7 +219,7 @@ def study_detail(
         "outcome_switch": assess_study(study, trial).as_dict(),
         "grading": grading(study),
         "plain": _plain(study),
-        "checked": checked(study.last_checked, today),
+        "checked": checked(_logged(study.last_checked, engine, "study", study.id), today),
         "pooled_in": sorted({m.outcome_id for m in study.meta_inputs if m.outcome_id}),
         "claims": _claims_citing(register, study.id) if register is not None else [],
     }
@@ -363,12 +363,22 @@ def claims_index(register: ClaimsRegister) -> dict[str, Any]:
     }
 
 
+def _logged(
+    shipped: LastChecked | None, engine: Engine | None, kind: str, ident: str
+) -> LastChecked | None:
+    """The shipped check, or an editor's later one from the change log."""
+    if engine is None:
+        return shipped
+    return newest(shipped, latest_checks(engine).get(entry_key(kind, ident)))
+
+
 def claim_detail(
     register: ClaimsRegister,
     catalogue: Catalogue,
     ident: str,
     *,
     today: dt.date | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     claim = find_claim(register, ident)
     studies = catalogue.by_id()
@@ -406,7 +416,7 @@ def claim_detail(
     return {
         "claim": data,
         "known_study_ids": sorted(studies),
-        "checked": checked(claim.last_checked, today),
+        "checked": checked(_logged(claim.last_checked, engine, "claim", claim.id), today),
         "pooled_in": pooled,
     }
 

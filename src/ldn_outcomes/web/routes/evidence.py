@@ -64,7 +64,9 @@ def claims_page(request: Request) -> Response:
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> Response:
-    data = views.claim_detail(load_claims(), load_catalogue(), claim_id)
+    data = views.claim_detail(
+        load_claims(), load_catalogue(), claim_id, engine=mirror_engine(request)
+    )
     return _page(
         request,
         data["claim"].get("claim") or claim_id,

@@ -6,6 +6,7 @@ records. Each decision is written to the registry's change log (``evidence.revie
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from ...domain.access import Role
 from ...errors import NotFound
 from ...evidence import html, review
-from ...evidence.catalogue import load_catalogue
+from ...evidence.catalogue import load_catalogue, load_claims
 from ..auth import Viewer, require
 from ..deps import wants_json
 from ..forms import form_values
@@ -29,11 +30,34 @@ Editor = Annotated[Viewer, require(Role.EDITOR)]
 def review_page(request: Request, viewer: Editor) -> Response:
     """Trials the sync found that the catalogue does not hold, waiting for an editor."""
     engine = mirror_engine(request)
-    data = review.review_queue(engine, load_catalogue()) if engine is not None else _EMPTY
+    catalogue = load_catalogue()
+    data = dict(review.review_queue(engine, catalogue) if engine is not None else _EMPTY)
+    checks = review.latest_checks(engine) if engine is not None else {}
+    data["due"] = review.due_for_checking(catalogue, load_claims(), checks, dt.date.today())
     body = html.render_review_queue(
         data, LINKS, csrf_token=viewer.csrf_token, layout="fragment.html"
     )
     return _page(request, "Review queue", body, data)
+
+
+@router.post("/evidence/review/check")
+async def check_entry(request: Request, viewer: Editor) -> Response:
+    """Log that a catalogue entry or claim was checked against its sources today."""
+    values = form_values(await request.form())
+    engine = mirror_engine(request)
+    if engine is None:
+        raise NotFound("this database has no evidence tables: run `ldn init` first")
+    done = review.record_check(
+        engine,
+        load_catalogue(),
+        load_claims(),
+        values.get("entry", ""),
+        note=values.get("note", ""),
+        by=viewer.actor,
+    )
+    if wants_json(request):
+        return JSONResponse(done)
+    return RedirectResponse("/evidence/review", status_code=303)
 
 
 @router.post("/evidence/review/{nct_id}")
