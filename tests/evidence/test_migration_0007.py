@@ -18,7 +18,7 @@ def test_upgrade_and_downgrade_0007(tmp_path) -> None:
     migrate.upgrade(engine)
     assert "0007" in migrate.current_revisions(engine)
     assert _key_length(engine) == 120
-    migrate.downgrade(engine, "0004")
+    migrate.downgrade(engine, "0006")
     assert _key_length(engine) == 40
     migrate.upgrade(engine)
     assert _key_length(engine) == 120

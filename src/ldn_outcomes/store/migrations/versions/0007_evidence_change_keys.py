@@ -4,7 +4,7 @@ An editor's check of a catalogue entry or claim is logged under ``study:<id>`` o
 ``claim:<id>``; ids run to about 50 characters, so the key column grows from 40 to 120.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-05 02:45:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
