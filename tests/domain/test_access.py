@@ -78,3 +78,16 @@ def test_the_pharmacy_account_sees_no_records_and_only_its_own_sheets() -> None:
     for role in (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN):
         assert not may_print_allocation(Principal(7, "x@example.org", role), 7), role
     assert not may_print_allocation(None, 7)
+
+
+def test_editors_curate_the_evidence_and_see_no_clinical_record() -> None:
+    from ldn_outcomes.domain.access import may_curate_evidence
+
+    editor = Principal(9, "editor@example.org", Role.EDITOR)
+    assert may_curate_evidence(editor)
+    decision = may_access_patient(editor, "P-1", linked=True, care_consent_active=True)
+    assert not decision and "editors" in decision.reason
+    for role in (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN):
+        assert not may_curate_evidence(Principal(1, "x@example.org", role))
+    assert not may_curate_evidence(None)
+    assert Role.EDITOR in ACCOUNT_ROLES

@@ -21,6 +21,10 @@ DESIGNS = {
     "anecdote",
     "hypothesis",
     "trial_registration",
+    "systematic_review",
+    "narrative_review",
+    "laboratory",
+    "position_statement",
 }
 BLINDING = {None, "none", "single", "double", "triple"}
 SWITCH_FLAGS = {
@@ -32,7 +36,16 @@ SWITCH_FLAGS = {
     "changed_measure",
     "unclear",
 }
-VERDICTS = {"supported", "contradicted", "untested", "mixed", "not_testable_in_registry"}
+VERDICTS = {
+    "supported",
+    "contradicted",
+    "partly_contradicted",
+    "untested",
+    "mixed",
+    "not_testable_in_registry",
+}
+#: Unhedged superlatives need a source; the catalogue's own prose must not use them.
+SUPERLATIVES = re.compile(r"\b(largest|strongest|best|most reliable)\b", re.IGNORECASE)
 AUDITS = {
     None,
     "progression",
@@ -184,3 +197,69 @@ def test_claims_schema(register: dict, catalogue: dict) -> None:
                 assert cit["study_id"] in study_ids, (cid, cit["study_id"])
         for url in c["where_it_circulates"]:
             assert url.startswith(("http://", "https://")), cid
+
+
+def _prose(entry: dict, keys: tuple[str, ...]) -> str:
+    return " ".join(str(entry.get(k) or "") for k in keys)
+
+
+def test_every_entry_says_when_and_by_whom_it_was_checked(catalogue: dict, register: dict) -> None:
+    for entry in catalogue["studies"] + register["claims"]:
+        checked = entry.get("last_checked")
+        assert checked, f"{entry['id']} has no last_checked"
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", checked["on"]), entry["id"]
+        assert checked["by"].strip(), entry["id"]
+
+
+def test_no_unhedged_superlatives_in_our_own_prose(catalogue: dict, register: dict) -> None:
+    for s in catalogue["studies"]:
+        assert not SUPERLATIVES.search(_prose(s, ("capsule", "evidence_level_rationale"))), s["id"]
+    for c in register["claims"]:
+        text = _prose(c, ("verdict_summary", "registry_audit_note"))
+        text += " ".join(cit["what_it_says"] for cit in c["citations"])
+        assert not SUPERLATIVES.search(text), c["id"]
+
+
+def test_every_claim_has_a_certainty_per_outcome_resting_on_catalogue_studies(
+    catalogue: dict, register: dict
+) -> None:
+    study_ids = {s["id"] for s in catalogue["studies"]}
+    for c in register["claims"]:
+        assert c["certainty"], f"{c['id']} has no certainty assessment"
+        for item in c["certainty"]:
+            assert set(item["study_ids"]) <= study_ids, (c["id"], item["study_ids"])
+            for judgement in item["rated_down"] + item["rated_up"]:
+                assert judgement["reason"].strip(), c["id"]
+
+
+def test_a_claim_without_a_registry_audit_says_what_data_would_test_it(register: dict) -> None:
+    for c in register["claims"]:
+        if c["registry_audit"] is None:
+            assert (c.get("registry_audit_note") or "").strip(), c["id"]
+
+
+def test_audit_links_only_where_the_audit_computes_what_the_claim_needs(register: dict) -> None:
+    """The n-of-1 trial varies neither dose nor timing; the side-effect audit counts rates on and
+    off LDN, not withdrawal or co-medication; the symptom audit is fatigue and spasm at months."""
+    audits = {c["id"]: c["registry_audit"] for c in register["claims"]}
+    assert "nof1" not in audits.values()
+    for cid in (
+        "effect-lasts-18-hours",
+        "bedtime-for-endorphin-peak",
+        "spasticity-stay-at-3mg",
+        "t-cells-up-300-percent",
+        "possibility-of-addiction",
+        "do-not-combine-with-opioids",
+        "improves-quality-of-life",
+        "two-thirds-improve-in-first-days",
+    ):
+        assert audits[cid] is None, cid
+
+
+def test_what_is_known_points_at_an_assessed_outcome(register: dict) -> None:
+    known = register["what_is_known"]
+    assert len(known) == 5
+    by_id = {c["id"]: c for c in register["claims"]}
+    for item in known:
+        outcomes = {a["outcome"] for a in by_id[item["claim_id"]]["certainty"]}
+        assert item["outcome"] in outcomes, item

@@ -99,6 +99,7 @@ def test_publish_writes_a_complete_static_site(tmp_path: Path, db_url: str) -> N
     expected |= {f"evidence/{s.id}.html" for s in catalogue.studies}
     expected |= {f"claims/{c.id}.html" for c in claims.claims}
     expected |= {f"evidence/meta/{o}.html" for o in outcome_ids(catalogue)}
+    expected |= {"evidence/NCT03934567.html"}  # imported above, not in the catalogue: automatic
     by_condition = {p for p in pages if p.startswith("evidence/by-condition/")}
     assert by_condition and pages - by_condition == expected
     ms = site / "evidence" / "by-condition" / "multiple-sclerosis.html"
@@ -131,6 +132,7 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     page = (FIXTURES / "ctgov" / "ctgov_v2_search_page_2025-06-17T11-16-37.json").read_bytes()
     efetch = (FIXTURES / "pubmed" / "pubmed_12091962_9997.xml").read_bytes()
     seen_keys: list[str | None] = []
+    seen_emails: list[str | None] = []
 
     def ctgov_handler(request: httpx.Request) -> httpx.Response:
         if request.url.params.get("pageToken"):
@@ -139,6 +141,7 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
 
     def pubmed_handler(request: httpx.Request) -> httpx.Response:
         seen_keys.append(request.url.params.get("api_key"))
+        seen_emails.append(request.url.params.get("email"))
         if request.url.path.endswith("esearch.fcgi"):
             return httpx.Response(
                 200,
@@ -158,14 +161,41 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
     monkeypatch.setattr(
         evidence_cmd,
         "PubMedClient",
-        lambda api_key: PubMedClient(
+        lambda api_key, email: PubMedClient(
             api_key=api_key,
+            email=email,
             http=httpx.Client(transport=httpx.MockTransport(pubmed_handler)),
             **no_wait,
         ),
     )
     monkeypatch.setenv("NCBI_API_KEY", "secret-key")
+    monkeypatch.setenv("NCBI_EMAIL", "curators@example.org")
     code, out, err = ldn("evidence", "sync", "--condition", "multiple sclerosis", "--db", db_url)
     assert code == 0, err
     assert "new_study" in out and "new_publication" in out
     assert seen_keys and set(seen_keys) == {"secret-key"}
+    assert set(seen_emails) == {"curators@example.org"}
+
+
+def test_show_gives_the_plain_summary_the_grading_and_the_last_check() -> None:
+    code, out, _ = ldn("evidence", "show", "cree-2010")
+    assert code == 0
+    assert "rated down from level 2" in out and "reading age about" in out
+    assert "last checked: 2026-12-05" in out
+
+
+def test_claims_are_listed_and_shown_in_the_terminal() -> None:
+    code, out, _ = ldn("evidence", "claims", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert listed["count"] == len(load_claims().claims)
+    assert all(c["certainty"] for c in listed["claims"])
+    code, out, _ = ldn("evidence", "claims")
+    assert code == 0 and f"{len(load_claims().claims)} claims" in out
+    code, out, _ = ldn("evidence", "claims", "improves-quality-of-life")
+    assert code == 0
+    assert "very low certainty" in out and "rated down 1 for inconsistency" in out
+    code, out, _ = ldn("evidence", "claims", "improves-quality-of-life", "--json")
+    assert json.loads(out)["claim"]["certainty"][0]["certainty"] == "very low"
+    code, _, err = ldn("evidence", "claims", "no-such-claim")
+    assert code != 0 and "no-such-claim" in err

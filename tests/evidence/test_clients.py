@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 
 from ldn_outcomes.errors import SourceUnavailable
 from ldn_outcomes.evidence.ctgov import CtGovClient
-from ldn_outcomes.evidence.http import RateLimiter, RetryPolicy
+from ldn_outcomes.evidence.http import RateLimiter, RetryPolicy, retry_after_seconds
 from ldn_outcomes.evidence.pubmed import PubMedClient
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -203,3 +204,118 @@ def test_pubmed_api_key_is_sent_and_allows_ten_requests_a_second() -> None:
     list(client.efetch_xml([str(n) for n in range(450)]))
     assert len(seen) == 3  # batches of 200 ids
     assert all(r.url.params["api_key"] == "k123" for r in seen)
+
+
+def _recorded_efetch_or_esearch(request: httpx.Request) -> httpx.Response:
+    body = ESEARCH if request.url.path.endswith("esearch.fcgi") else EFETCH
+    return httpx.Response(200, content=body, headers={"content-type": "text/xml"})
+
+
+def test_every_eutilities_request_names_the_tool_and_the_contact_email() -> None:
+    """NCBI's usage guidelines ask for ``tool`` and ``email`` on every E-utilities request."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _recorded_efetch_or_esearch(request)
+
+    clock = FakeClock()
+    client = PubMedClient(
+        email="curators@example.org",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    pmids = client.esearch("naltrexone")
+    list(client.efetch_xml(pmids))
+    assert len(seen) >= 2
+    for request in seen:
+        assert request.url.params["tool"] == "ldn-outcomes"
+        assert request.url.params["email"] == "curators@example.org"
+
+
+def _busy_then_recorded(retry_after: str):
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return httpx.Response(429, headers={"retry-after": retry_after})
+        return _recorded_efetch_or_esearch(request)
+
+    return handler, calls
+
+
+def _pubmed(handler, clock: FakeClock, now: dt.datetime) -> PubMedClient:
+    client = PubMedClient(
+        http=httpx.Client(transport=httpx.MockTransport(handler)), sleep=clock.sleep, clock=clock
+    )
+    client.client.wall_clock = lambda: now
+    return client
+
+
+def test_a_retry_after_longer_than_thirty_seconds_is_honoured_in_full() -> None:
+    handler, calls = _busy_then_recorded("120")
+    clock = FakeClock()
+    client = _pubmed(handler, clock, dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC))
+    assert client.esearch("naltrexone")
+    assert 120.0 in clock.sleeps and calls["n"] >= 2
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured() -> None:
+    handler, _ = _busy_then_recorded("Sat, 05 Dec 2026 12:01:30 GMT")
+    clock = FakeClock()
+    client = _pubmed(handler, clock, dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC))
+    assert client.esearch("naltrexone")
+    assert 90.0 in clock.sleeps
+
+
+def test_a_wait_beyond_the_limit_stops_and_says_when_to_try_again() -> None:
+    handler, calls = _busy_then_recorded("7200")
+    clock = FakeClock()
+    client = _pubmed(handler, clock, dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC))
+    with pytest.raises(SourceUnavailable, match="try again after 2026-12-05 14:00 UTC"):
+        client.esearch("naltrexone")
+    assert calls["n"] == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("0", 0.0),
+        ("45", 45.0),
+        ("Sat, 05 Dec 2026 11:00:00 GMT", 0.0),
+        ("Sat, 05 Dec 2026 12:00:10 GMT", 10.0),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_values(header: str | None, expected: float | None) -> None:
+    now = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds(header, now) == expected
+
+
+def test_a_redirect_is_followed_to_the_recorded_answer() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "eutils.ncbi.nlm.nih.gov":
+            moved = str(request.url).replace("eutils.ncbi.nlm.nih.gov", "eutils.example.org")
+            return httpx.Response(301, headers={"location": moved})
+        return _recorded_efetch_or_esearch(request)
+
+    clock = FakeClock()
+    client = PubMedClient(
+        http=httpx.Client(transport=httpx.MockTransport(handler)), sleep=clock.sleep, clock=clock
+    )
+    assert client.esearch("naltrexone")
+
+
+def test_a_redirect_that_cannot_be_followed_is_an_error_not_a_success() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, content=b"<html>moved</html>")  # no Location header
+
+    clock = FakeClock()
+    client = PubMedClient(
+        http=httpx.Client(transport=httpx.MockTransport(handler)), sleep=clock.sleep, clock=clock
+    )
+    with pytest.raises(SourceUnavailable, match="302 redirect not followed"):
+        client.esearch("naltrexone")

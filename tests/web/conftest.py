@@ -129,6 +129,7 @@ def make_world(engine: Engine, settings: Settings, passwords: bool = False) -> W
         ("clinician2", Role.CLINICIAN, None),
         ("researcher", Role.RESEARCHER, None),
         ("admin", Role.ADMIN, None),
+        ("editor", Role.EDITOR, None),
     ]
     for name, role, patient_id in specs:
         account = accounts.create_account(

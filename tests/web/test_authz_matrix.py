@@ -30,8 +30,9 @@ OTHER_SAMPLES = {
     "study_id": "unknown-study",
     "outcome_id": "unknown-outcome",
     "trial_id": MATRIX_TRIAL,
+    "nct_id": "NCT00000000",
 }
-ROLES = [None, "patient", "clinician", "researcher", "admin", "pharmacy"]
+ROLES = [None, "patient", "clinician", "researcher", "admin", "pharmacy", "editor"]
 AUTH_DENIALS = {401, 403}
 
 
@@ -78,7 +79,8 @@ def test_every_route_declares_a_policy_and_fillable_parameters(world: World) -> 
 
 
 def test_patient_scoped_paths_are_declared_scoped(world: World) -> None:
-    """A {patient_id} route must check the patient; researchers and admins never get one."""
+    """A {patient_id} route must check the patient; researchers, admins and editors never get
+    one."""
     app = create_app(world.settings, world.engine)
     for route in route_table(app):
         policy = route.policy
@@ -87,9 +89,12 @@ def test_patient_scoped_paths_are_declared_scoped(world: World) -> None:
             continue
         if "patient_id" in _params(route.path):
             assert policy.patient_param == "patient_id", route.path
-            assert not (policy.roles or set()) & {Role.RESEARCHER, Role.ADMIN, Role.PHARMACY}, (
-                route.path
-            )
+            assert not (policy.roles or set()) & {
+                Role.RESEARCHER,
+                Role.ADMIN,
+                Role.PHARMACY,
+                Role.EDITOR,
+            }, route.path
         if route.path.startswith("/me"):
             assert policy.roles == {Role.PATIENT}, route.path
 
@@ -171,3 +176,15 @@ def test_a_route_without_a_policy_is_caught(world: World) -> None:
 
     undeclared = [r.path for r in route_table(app) if r.policy is None and r.path not in NON_API]
     assert undeclared == ["/forgotten/{patient_id}"]
+
+
+def test_editors_reach_no_clinical_record(world: World) -> None:
+    """The editor role curates the evidence hub: every route naming a patient refuses it."""
+    app = create_app(world.settings, world.engine)
+    for route in route_table(app):
+        policy = route.policy
+        if policy is not None and not policy.is_public and policy.patient_param is not None:
+            assert Role.EDITOR not in (policy.roles or ()), route.path
+    client = world.client("editor")
+    assert client.get("/api/patients/P-OWN").status_code == 403
+    assert client.get("/evidence/review", headers={"accept": "application/json"}).status_code == 200

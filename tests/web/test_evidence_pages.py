@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape as html_escape
 from sqlalchemy import Engine
 
 from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed, Estimate
@@ -148,7 +149,9 @@ def test_claim_pages_link_to_the_registrys_own_audit(client: TestClient) -> None
     untested = [c for c in load_claims().claims if not c.registry_audit]
     for claim in untested:
         page = client.get(f"/claims/{claim.id}", headers=HTML)
-        assert "/figures/audits" not in page.text and "cannot be tested" in page.text
+        assert "/figures/audits" not in page.text
+        assert claim.registry_audit_note
+        assert str(html_escape(claim.registry_audit_note)) in page.text, claim.id
 
 
 def test_audits_page_is_public_suppresses_small_cells_and_warns(
@@ -222,3 +225,16 @@ def test_audits_run_the_engine_on_research_consented_patients(engine: Engine) ->
             assert {s["state"] for s in data["sections"]} <= {"suppressed", "no_data"}
             assert all(s["n"] is None and s["estimate"] is None for s in data["sections"])
             assert "95% CI" not in page and data["diagnostics"]["state"] == "not_available"
+
+
+def test_home_page_leads_with_the_evidence_and_nav_offers_evidence_and_claims(
+    client: TestClient,
+) -> None:
+    page = client.get("/", headers=HTML).text
+    known = page.index("What is known about LDN in MS")
+    assert known < page.index("Claims register") < page.index("Newest changes")
+    assert known < page.index("<h2>Patients</h2>")
+    main = page[known:]
+    assert main.count(" certainty</span></a>") == 5
+    nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
+    assert 'href="/evidence">Evidence</a>' in nav and 'href="/claims">Claims</a>' in nav

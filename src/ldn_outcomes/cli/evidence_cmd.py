@@ -1,4 +1,4 @@
-"""``ldn evidence sync | import | changes | list | show | meta | publish``."""
+"""``ldn evidence sync | import | changes | list | show | claims | meta | publish``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
 from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
@@ -121,11 +122,24 @@ def sync_command(
             show_default=False,
         ),
     ] = None,
+    ncbi_email: Annotated[
+        str | None,
+        typer.Option(
+            envvar="NCBI_EMAIL",
+            help="Contact email sent with every E-utilities request, as NCBI asks.",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Fetch LDN trials from ClinicalTrials.gov and papers from PubMed (network)."""
-    ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key)
+    if not ncbi_email:
+        err_console.print(
+            "[yellow]warning:[/] no --ncbi-email (or NCBI_EMAIL): NCBI asks E-utilities users "
+            "to send a contact email with every request"
+        )
+    ctgov, pubmed = CtGovClient(), PubMedClient(api_key=ncbi_api_key, email=ncbi_email)
     try:
         with _engine(db) as engine, _progress() as progress:
             tasks: dict[str, TaskID] = {}
@@ -241,11 +255,22 @@ def show_command(
     study, summary = data["study"], data["summary"]
     console.print(f"[bold]{escape(study.get('title') or study['id'])}[/]")
     console.print(f"{escape(summary['authors'])} ({study.get('year') or 'year unknown'})")
+    grading, checked = data["grading"], data["checked"]
     console.print(
-        f"design: {study.get('design')}   evidence level: {summary['evidence_level']}"
+        f"design: {study.get('design')}   evidence level given: {summary['evidence_level']}"
         f"   N: {study.get('n_enrolled')}"
     )
+    if grading["rated_down"]:
+        console.print(
+            f"rated down from level {grading['level_for_design']}: {escape(grading['why'] or '')}"
+        )
+    if data["plain"]:
+        console.print(
+            f"\n{escape(data['plain']['text'])} (reading age about {data['plain']['reading_age']})"
+        )
     console.print(f"\n{escape(study.get('capsule') or 'No capsule yet.')}\n")
+    stale = " (more than a year ago)" if checked["stale"] else ""
+    console.print(f"last checked: {checked['on'] or 'never'} by {checked['by'] or '—'}{stale}")
     switch = data["outcome_switch"]
     console.print(
         f"outcome switch: {', '.join(switch['flags']) or 'no verdict'} ({switch['method']})"
@@ -350,3 +375,51 @@ def publish_command(
     console.print(
         f"wrote {len(report.pages)} files to {directory} (open {directory / 'index.html'})"
     )
+
+
+@evidence_app.command("claims")
+@handle_errors
+def claims_command(
+    ident: Annotated[
+        str | None, typer.Argument(help="A claim id: show that claim (else list them all).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The claims register: each claim with its verdict and the certainty of its evidence."""
+    register = cat.load_claims()
+    if ident is None:
+        data = views.claims_index(register)
+        if json_output:
+            print_json(data)
+            return
+        table = Table("verdict", "certainty (by outcome)")
+        table.add_column("id", no_wrap=True)
+        for claim in data["claims"]:
+            certainty = "; ".join(f"{a['outcome']}: {a['certainty']}" for a in claim["certainty"])
+            table.add_row(claim["verdict"] or "—", escape(certainty or "—"), claim["id"])
+        console.print(table)
+        console.print(f"{data['count']} claims; `ldn evidence claims ID` shows one.")
+        return
+    detail = views.claim_detail(register, cat.load_catalogue(), ident)
+    if json_output:
+        print_json(detail)
+        return
+    claim, checked = detail["claim"], detail["checked"]
+    console.print(f"[bold]{escape(claim.get('claim') or claim['id'])}[/]")
+    console.print(f"verdict: {claim.get('verdict') or 'none'}")
+    console.print(f"\n{escape(claim.get('verdict_summary') or '')}\n")
+    for item in claim["certainty"]:
+        console.print(f"[bold]{escape(item['outcome'])}[/]: {item['certainty']} certainty")
+        console.print(f"  {escape(item['meaning'])}")
+        studies = ", ".join(s["id"] for s in item["studies"]) or "no study"
+        console.print(f"  rests on: {escape(studies)} (starting level {item['start']})")
+        for reason in item["rated_down"]:
+            console.print(
+                f"  rated down {reason['levels']} for {reason['domain'].replace('_', ' ')}: "
+                f"{escape(reason['reason'])}"
+            )
+    audit = claim.get("registry_audit")
+    note = claim.get("registry_audit_note")
+    console.print(f"\nregistry audit: {audit or escape(note or 'none')}")
+    stale = " (more than a year ago)" if checked["stale"] else ""
+    console.print(f"last checked: {checked['on'] or 'never'} by {checked['by'] or '—'}{stale}")

@@ -53,7 +53,9 @@ def _account(engine: object, email: str) -> accounts.Account:
 @users_app.command("add")
 @handle_errors
 def add(
-    role: Annotated[Role, typer.Option(help="patient, clinician, researcher, admin or pharmacy.")],
+    role: Annotated[
+        Role, typer.Option(help="patient, clinician, researcher, admin, pharmacy or editor.")
+    ],
     email: Annotated[str, typer.Option(help="Sign-in e-mail.")],
     name: Annotated[str | None, typer.Option(help="Name shown in the app.")] = None,
     patient: Annotated[str | None, typer.Option(help="Patient id a patient account owns.")] = None,

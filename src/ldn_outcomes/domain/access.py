@@ -8,6 +8,8 @@ The rules (one place; the web layer asks these, never decides on its own):
 * a **researcher** sees only de-identified aggregates and de-identified row-level exports of
   patients whose research consent is active, with small cells suppressed;
 * an **admin** manages accounts and sites and does not browse clinical data;
+* an **editor** curates the evidence catalogue and the claims register (reviews trials the sync
+  found) and has no access to clinical records at all;
 * the **pharmacy** prints the allocation (bottle) sheets of the personal (n-of-1) trials
   assigned to it, and nothing else: no clinical record, no other trial. A pharmacy account
   signs in like any other; the command line may act as the pharmacy for every trial.
@@ -33,10 +35,18 @@ class Role(StrEnum):
     RESEARCHER = "researcher"
     ADMIN = "admin"
     PHARMACY = "pharmacy"
+    EDITOR = "editor"
 
 
 #: Roles an account may have.
-ACCOUNT_ROLES = (Role.PATIENT, Role.CLINICIAN, Role.RESEARCHER, Role.ADMIN, Role.PHARMACY)
+ACCOUNT_ROLES = (
+    Role.PATIENT,
+    Role.CLINICIAN,
+    Role.RESEARCHER,
+    Role.ADMIN,
+    Role.PHARMACY,
+    Role.EDITOR,
+)
 #: How the audit trail names the command line, which acts without an account.
 COMMAND_LINE_AUDIT_NAME = "cli"
 
@@ -129,6 +139,8 @@ def may_access_patient(
         return Decision(False, "researchers see de-identified data only")
     if principal.role is Role.PHARMACY:
         return Decision(False, "the pharmacy sees trial allocations only")
+    if principal.role is Role.EDITOR:
+        return Decision(False, "editors curate the evidence hub and do not see clinical records")
     return Decision(False, "administrators do not browse clinical records")
 
 
@@ -156,6 +168,12 @@ def may_print_allocation(principal: Principal | None, assigned_account_id: int |
             return Decision(True, "trial assigned to this pharmacy")
         return Decision(False, "this trial is not assigned to your pharmacy")
     return Decision(False, "only the pharmacy preparing the bottles may read the allocation")
+
+
+def may_curate_evidence(principal: Principal | None) -> Decision:
+    if principal is not None and principal.role is Role.EDITOR:
+        return Decision(True, "editor")
+    return Decision(False, "curating the evidence catalogue and claims is for editor accounts")
 
 
 def include_in_research(consents: Iterable[ConsentLike], on: dt.date) -> bool:

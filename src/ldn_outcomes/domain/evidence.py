@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .certainty import CertaintyAssessment
+
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b")
 PMID_PATTERN = re.compile(r"^\d{1,9}$")
 
@@ -28,6 +30,20 @@ class _Loose(BaseModel):
 
 def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
+
+
+#: An entry not checked against its sources for longer than this is flagged on its page.
+STALE_AFTER_DAYS = 365
+
+
+class LastChecked(_Loose):
+    """When an entry was last checked against its sources, and by whom (a person or role)."""
+
+    on: dt.date
+    by: str
+
+    def is_stale(self, today: dt.date, *, after_days: int = STALE_AFTER_DAYS) -> bool:
+        return (today - self.on).days > after_days
 
 
 class OutcomeSpec(_Loose):
@@ -91,6 +107,7 @@ class Study(_Loose):
     published_primary_outcome: Any = None
     outcome_switch: CuratedSwitch | None = None
     meta_inputs: list[MetaInput] = Field(default_factory=list)
+    last_checked: LastChecked | None = None
 
     _lists = field_validator(
         "registry_ids", "outcomes", "results_as_reported", "sources", "meta_inputs", mode="before"
@@ -135,8 +152,12 @@ class Claim(_Loose):
     verdict_summary: str | None = None
     citations: list[Any] = Field(default_factory=list)
     registry_audit: Any = None
+    #: Why no registry audit is linked, and what data would test the claim.
+    registry_audit_note: str | None = None
+    certainty: list[CertaintyAssessment] = Field(default_factory=list)
+    last_checked: LastChecked | None = None
 
-    _lists = field_validator("citations", mode="before")(_none_to_list)
+    _lists = field_validator("citations", "certainty", mode="before")(_none_to_list)
 
 
 class Catalogue(_Loose):
@@ -151,11 +172,20 @@ class Catalogue(_Loose):
         return {study.id: study for study in self.studies}
 
 
+class KnownStatement(_Loose):
+    """One plain sentence of what is known, tied to the claim and outcome whose certainty it has."""
+
+    sentence: str
+    claim_id: str
+    outcome: str
+
+
 class ClaimsRegister(_Loose):
     schema_version: Any = None
     claims: list[Claim] = Field(default_factory=list)
+    what_is_known: list[KnownStatement] = Field(default_factory=list)
 
-    _lists = field_validator("claims", mode="before")(_none_to_list)
+    _lists = field_validator("claims", "what_is_known", mode="before")(_none_to_list)
 
 
 def _as_text_list(value: Any) -> list[str]:
@@ -326,6 +356,11 @@ class ChangeKind(StrEnum):
     RESULTS_POSTED = "results_posted"
     PUBLICATION_LINKED = "publication_linked"
     UPDATED = "updated"
+    #: An editor's decision on a trial the sync found and the catalogue does not hold.
+    REVIEWED = "reviewed"
+    #: An editor checked a catalogue entry or claim against its sources (key ``study:<id>``
+    #: or ``claim:<id>``); the page's "last checked" date follows it.
+    CHECKED = "checked"
 
 
 class ChangeEvent(_Record):

@@ -62,6 +62,12 @@ class Links:
     def feed(self) -> str:
         return f"{self.root}evidence/changes.atom"
 
+    def review(self, nct_id: str) -> str:
+        return f"{self.root}evidence/review/{nct_id}"
+
+    def check(self) -> str:
+        return f"{self.root}evidence/review/check"
+
     def css(self) -> str:
         return f"{self.root}evidence.css" if self.static else f"{self.root}evidence/evidence.css"
 
@@ -109,6 +115,17 @@ def render_claim(data: dict[str, Any], links: Links, *, layout: str = "base.html
 
 def render_meta(data: dict[str, Any], svg: str, links: Links, *, layout: str = "base.html") -> str:
     return render_page("meta.html", data, links, layout=layout, forest=Markup(svg))
+
+
+def render_trial_capsule(data: dict[str, Any], links: Links, *, layout: str = "base.html") -> str:
+    """An uncurated trial's automatic capsule, marked as not yet reviewed."""
+    return render_page("trial_capsule.html", data, links, layout=layout)
+
+
+def render_review_queue(
+    data: dict[str, Any], links: Links, *, csrf_token: str | None, layout: str = "base.html"
+) -> str:
+    return render_page("review_queue.html", data, links, layout=layout, csrf_token=csrf_token)
 
 
 def render_home(data: dict[str, Any], links: Links) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from ..domain.evidence import Catalogue, ClaimsRegister
 from ..errors import Problem, ValidationFailed
-from . import html, mirror, views
+from . import html, mirror, review, views
 from .catalogue import outcome_ids
 from .forest import forest_svg
 from .pooling import MetaReport, pool_outcome
@@ -110,6 +110,7 @@ def publish_site(
                 "claims": len(claims.claims),
                 "outcomes": outcome_ids(catalogue),
                 "catalogue_version": catalogue.catalogue_version,
+                "what_is_known": views.what_is_known(claims),
             },
             top,
         ),
@@ -137,8 +138,14 @@ def publish_site(
     for study in catalogue.studies:
         write(
             f"evidence/{study.id}.html",
-            html.render_study(views.study_detail(catalogue, study.id, engine), one),
+            html.render_study(
+                views.study_detail(catalogue, study.id, engine, register=claims), one
+            ),
         )
+    if engine is not None:
+        for trial in review.uncurated_trials(engine, catalogue):
+            capsule = review.auto_capsule(engine, catalogue, trial.nct_id)
+            write(f"evidence/{trial.nct_id}.html", html.render_trial_capsule(capsule, one))
     for outcome in outcome_ids(catalogue):
         data, svg = meta_page_data(catalogue, outcome)
         write(f"evidence/meta/{outcome}.html", html.render_meta(data, svg, two))

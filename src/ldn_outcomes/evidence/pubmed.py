@@ -4,6 +4,10 @@ NCBI asks for at most 3 requests a second without an API key and 10 with one, an
 beyond that (https://www.ncbi.nlm.nih.gov/books/NBK25497/,
 https://support.nlm.nih.gov/kbArticle/?pn=KA-05510). The key is passed in explicitly (the CLI reads
 ``NCBI_API_KEY``); this module never reads the environment itself.
+
+Every request names this software (``tool``) and, when one is configured, a contact ``email``:
+NCBI asks E-utilities users to send both so that it can reach them before blocking a misbehaving
+client (https://www.ncbi.nlm.nih.gov/books/NBK25497/, "Usage Guidelines and Requirements").
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class PubMedClient:
         self,
         *,
         api_key: str | None = None,
+        email: str | None = None,
         http: httpx.Client | None = None,
         base_url: str = BASE_URL,
         timeout: float = 30.0,
@@ -39,6 +44,7 @@ class PubMedClient:
         if clock is not None:
             extra["clock"] = clock
         self.api_key = api_key or None
+        self.email = (email or "").strip() or None
         self.base_url = base_url.rstrip("/")
         self.client = PoliteClient(
             "PubMed E-utilities",
@@ -55,6 +61,8 @@ class PubMedClient:
 
     def _params(self, **params: Any) -> dict[str, Any]:
         base: dict[str, Any] = {"db": "pubmed", "tool": TOOL}
+        if self.email:
+            base["email"] = self.email
         if self.api_key:
             base["api_key"] = self.api_key
         return {**base, **params}

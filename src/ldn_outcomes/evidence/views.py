@@ -7,6 +7,7 @@ only; with it they add each trial's current ClinicalTrials.gov status and linked
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from ..domain.evidence import (
     Catalogue,
     Claim,
     ClaimsRegister,
+    LastChecked,
     PostedAnalysis,
     PostedOutcome,
     PostedValue,
@@ -24,6 +26,8 @@ from ..domain.evidence import (
 from . import mirror
 from .catalogue import evidence_level_labels, filter_studies, find_claim, find_study, sort_by_date
 from .outcome_switch import assess_study
+from .readability import measure
+from .review import entry_key, latest_checks, newest, review_queue
 
 
 def pubmed_url(pmid: str) -> str:
@@ -36,6 +40,36 @@ def ctgov_url(nct_id: str) -> str:
 
 def doi_url(doi: str) -> str:
     return f"https://doi.org/{doi}"
+
+
+def checked(last: LastChecked | None, today: dt.date | None = None) -> dict[str, Any]:
+    """When an entry was last checked against its sources, by whom, and whether that is more
+    than a year ago (the page then says so)."""
+    if last is None:
+        return {"on": None, "by": None, "stale": True, "age_days": None}
+    today = today or dt.date.today()
+    return {
+        "on": last.on.isoformat(),
+        "by": last.by,
+        "stale": last.is_stale(today),
+        "age_days": (today - last.on).days,
+    }
+
+
+def grading(study: Study) -> dict[str, Any]:
+    """The design as it was, the level it would start at, the level given and why: never the
+    level's generic definition, which reads wrongly beside a graded-down trial or an anecdote."""
+    extra = study.model_extra or {}
+    base = extra.get("evidence_level_base")
+    given = None if study.evidence_level is None else str(study.evidence_level)
+    return {
+        "design": study.design,
+        "blinding": study.blinding,
+        "level_for_design": None if base is None else str(base),
+        "level_given": given,
+        "rated_down": base is not None and given is not None and str(base) != given,
+        "why": extra.get("evidence_level_rationale"),
+    }
 
 
 def _trials(engine: Engine | None) -> dict[str, TrialRecord]:
@@ -110,7 +144,15 @@ def evidence_index(
         "evidence_scheme": _scheme(catalogue),
         "count": len(rows),
         "studies": rows,
+        "uncurated": _uncurated(catalogue, engine),
     }
+
+
+def _uncurated(catalogue: Catalogue, engine: Engine | None) -> list[dict[str, Any]]:
+    """Trials the sync found that the catalogue does not hold (automatic capsules)."""
+    if engine is None:
+        return []
+    return review_queue(engine, catalogue)["trials"]
 
 
 def _scheme(catalogue: Catalogue) -> dict[str, Any]:
@@ -124,7 +166,14 @@ def _scheme(catalogue: Catalogue) -> dict[str, Any]:
     return {"scheme": None, "source_url": None, "project_rules": []}
 
 
-def study_detail(catalogue: Catalogue, ident: str, engine: Engine | None = None) -> dict[str, Any]:
+def study_detail(
+    catalogue: Catalogue,
+    ident: str,
+    engine: Engine | None = None,
+    *,
+    today: dt.date | None = None,
+    register: ClaimsRegister | None = None,
+) -> dict[str, Any]:
     study = find_study(catalogue, ident)
     trial = mirror.get_trial(engine, study.nct_id) if engine is not None and study.nct_id else None
     publications = []
@@ -168,10 +217,34 @@ def study_detail(catalogue: Catalogue, ident: str, engine: Engine | None = None)
         "linked_publications": publications,
         "related_studies": related,
         "outcome_switch": assess_study(study, trial).as_dict(),
-        "evidence_level_label": evidence_level_labels(catalogue).get(
-            str(study.evidence_level) if study.evidence_level is not None else ""
-        ),
+        "grading": grading(study),
+        "plain": _plain(study),
+        "checked": checked(_logged(study.last_checked, engine, "study", study.id), today),
+        "pooled_in": sorted({m.outcome_id for m in study.meta_inputs if m.outcome_id}),
+        "claims": _claims_citing(register, study.id) if register is not None else [],
     }
+
+
+def _plain(study: Study) -> dict[str, Any] | None:
+    """The plain-language summary with its measured reading level."""
+    text = (study.model_extra or {}).get("plain_summary")
+    if not text:
+        return None
+    reading = measure(text)
+    return {
+        "text": text,
+        "grade": round(reading.grade, 1),
+        "reading_age": round(reading.reading_age),
+    }
+
+
+def _claims_citing(register: ClaimsRegister, study_id: str) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "claim": c.claim}
+        for c in register.claims
+        if any(isinstance(x, dict) and x.get("study_id") == study_id for x in c.citations)
+        or any(study_id in a.study_ids for a in c.certainty)
+    ]
 
 
 def posted_results(trial: TrialRecord) -> dict[str, Any]:
@@ -256,7 +329,27 @@ def claim_summary(claim: Claim) -> dict[str, Any]:
         "claim": claim.claim,
         "verdict": claim.verdict,
         "verdict_summary": claim.verdict_summary,
+        "certainty": [{"outcome": a.outcome, "certainty": a.result.label} for a in claim.certainty],
     }
+
+
+def what_is_known(register: ClaimsRegister) -> list[dict[str, Any]]:
+    """The plain sentences the home page leads with, each with the certainty of the claim and
+    outcome it rests on (computed by the rule, never typed next to the sentence)."""
+    claims = {c.id: c for c in register.claims}
+    known = []
+    for item in register.what_is_known:
+        claim = claims.get(item.claim_id)
+        found = [a for a in claim.certainty if a.outcome == item.outcome] if claim else []
+        known.append(
+            {
+                "sentence": item.sentence,
+                "claim_id": item.claim_id,
+                "outcome": item.outcome,
+                "certainty": found[0].result.label if found else None,
+            }
+        )
+    return known
 
 
 def claims_index(register: ClaimsRegister) -> dict[str, Any]:
@@ -270,7 +363,23 @@ def claims_index(register: ClaimsRegister) -> dict[str, Any]:
     }
 
 
-def claim_detail(register: ClaimsRegister, catalogue: Catalogue, ident: str) -> dict[str, Any]:
+def _logged(
+    shipped: LastChecked | None, engine: Engine | None, kind: str, ident: str
+) -> LastChecked | None:
+    """The shipped check, or an editor's later one from the change log."""
+    if engine is None:
+        return shipped
+    return newest(shipped, latest_checks(engine).get(entry_key(kind, ident)))
+
+
+def claim_detail(
+    register: ClaimsRegister,
+    catalogue: Catalogue,
+    ident: str,
+    *,
+    today: dt.date | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
     claim = find_claim(register, ident)
     studies = catalogue.by_id()
     citations = []
@@ -286,4 +395,68 @@ def claim_detail(register: ClaimsRegister, catalogue: Catalogue, ident: str) -> 
         citations.append(entry)
     data = claim.model_dump(mode="json")
     data["citations"] = citations
-    return {"claim": data, "known_study_ids": sorted(studies)}
+    certainty = []
+    for assessment in claim.certainty:
+        item = assessment.as_dict()
+        item["studies"] = [
+            {"id": sid, "title": studies[sid].title if sid in studies else sid}
+            for sid in assessment.study_ids
+        ]
+        certainty.append(item)
+    data["certainty"] = certainty
+    pooled = sorted(
+        {
+            m.outcome_id
+            for sid in {a for x in claim.certainty for a in x.study_ids}
+            if sid in studies
+            for m in studies[sid].meta_inputs
+            if m.outcome_id
+        }
+    )
+    return {
+        "claim": data,
+        "known_study_ids": sorted(studies),
+        "checked": checked(_logged(claim.last_checked, engine, "claim", claim.id), today),
+        "pooled_in": pooled,
+    }
+
+
+def front_page(
+    register: ClaimsRegister,
+    catalogue: Catalogue,
+    engine: Engine | None = None,
+    *,
+    changes: int = 5,
+) -> dict[str, Any]:
+    """What the home page leads with: what is known (with certainty), the claims register, and
+    the newest changes: registry changes found by the sync, else the catalogue entries checked
+    most recently."""
+    events = mirror.changes_since(engine, limit=changes) if engine is not None else []
+    checked_recently = sorted(
+        (s for s in catalogue.studies if s.last_checked is not None),
+        key=lambda s: (s.last_checked.on if s.last_checked else dt.date.min, s.id),
+        reverse=True,
+    )[:changes]
+    return {
+        "what_is_known": what_is_known(register),
+        "claims": claims_index(register)["claims"],
+        "registry_changes": [
+            {
+                "at": e.at.date().isoformat(),
+                "kind": e.kind.value,
+                "key": e.key,
+                "summary": e.summary,
+            }
+            for e in events
+        ],
+        "recently_checked": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "on": s.last_checked.on.isoformat() if s.last_checked else None,
+            }
+            for s in checked_recently
+        ],
+        "catalogue_version": catalogue.catalogue_version,
+        "studies": len(catalogue.studies),
+    }

@@ -57,7 +57,7 @@ class EvidenceChangeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
-    key: Mapped[str] = mapped_column(String(40), index=True)
+    key: Mapped[str] = mapped_column(String(120), index=True)
     summary: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(200))

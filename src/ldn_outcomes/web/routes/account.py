@@ -61,6 +61,7 @@ HOME_BY_ROLE = {
     Role.RESEARCHER: "/research",
     Role.ADMIN: "/admin/accounts",
     Role.PHARMACY: "/pharmacy",
+    Role.EDITOR: "/evidence/review",
 }
 
 

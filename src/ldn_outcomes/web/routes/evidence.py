@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
 
-from ...evidence import html, mirror, views
+from ...errors import NotFound
+from ...evidence import html, mirror, review, views
 from ...evidence.catalogue import load_catalogue, load_claims
 from ...evidence.publish import meta_page_data
 from ...store.db import has_table
@@ -26,7 +27,7 @@ router = APIRouter(tags=["evidence"], dependencies=[public()])
 LINKS = html.Links("/", static=False)
 
 
-def _mirror(request: Request) -> Engine | None:
+def mirror_engine(request: Request) -> Engine | None:
     """The registry mirror if this database has the evidence tables (checked once)."""
     state = request.app.state
     if not hasattr(state, "evidence_mirror"):
@@ -63,7 +64,9 @@ def claims_page(request: Request) -> Response:
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> Response:
-    data = views.claim_detail(load_claims(), load_catalogue(), claim_id)
+    data = views.claim_detail(
+        load_claims(), load_catalogue(), claim_id, engine=mirror_engine(request)
+    )
     return _page(
         request,
         data["claim"].get("claim") or claim_id,
@@ -84,7 +87,7 @@ def evidence_page(
 ) -> Response:
     data = views.evidence_index(
         load_catalogue(),
-        _mirror(request),
+        mirror_engine(request),
         condition=condition or None,
         design=design or None,
         evidence_level=evidence_level or None,
@@ -107,7 +110,7 @@ def evidence_css() -> Response:
 
 @router.get("/evidence/changes.atom")
 def changes_feed(request: Request) -> Response:
-    engine = _mirror(request)
+    engine = mirror_engine(request)
     events = mirror.changes_since(engine, limit=200) if engine is not None else []
     base = str(request.base_url)
     if wants_json(request):
@@ -133,6 +136,14 @@ def meta_page(request: Request, outcome_id: str) -> Response:
 
 @router.get("/evidence/{study_id}", response_class=HTMLResponse)
 def study_page(request: Request, study_id: str) -> Response:
-    data = views.study_detail(load_catalogue(), study_id, _mirror(request))
+    catalogue, engine = load_catalogue(), mirror_engine(request)
+    try:
+        data = views.study_detail(catalogue, study_id, engine, register=load_claims())
+    except NotFound:
+        if engine is None:
+            raise
+        capsule = review.auto_capsule(engine, catalogue, study_id)
+        body = html.render_trial_capsule(capsule, LINKS, layout="fragment.html")
+        return _page(request, capsule["title"], body, capsule)
     title = data["study"].get("title") or study_id
     return _page(request, title, html.render_study(data, LINKS, layout="fragment.html"), data)

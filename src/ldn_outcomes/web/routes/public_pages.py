@@ -9,12 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ...evidence import views as evidence_views
+from ...evidence.catalogue import load_catalogue, load_claims
 from ...reports.deidentify import registry_figures
 from ..analysis_view import public_audit
 from ..auth import Viewer, public
 from ..cache import cached
 from ..deps import EngineDep, SettingsDep
 from ..rendering import render
+from .evidence import mirror_engine as evidence_mirror
 
 router = APIRouter(tags=["public"])
 #: The claim audits run the whole analysis engine; like the research report, keep ten minutes.
@@ -23,7 +26,9 @@ AUDIT_TTL_SECONDS = 600.0
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, viewer: Annotated[Viewer, public()]) -> Response:
-    return render(request, "home.html", {})
+    """Leads with the evidence: what is known, the claims register, the newest changes."""
+    data = evidence_views.front_page(load_claims(), load_catalogue(), evidence_mirror(request))
+    return render(request, "home.html", {"evidence": data})
 
 
 @router.get("/figures", response_class=HTMLResponse, tags=["pages"])
