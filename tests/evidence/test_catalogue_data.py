@@ -240,15 +240,18 @@ def test_a_claim_without_a_registry_audit_says_what_data_would_test_it(register:
 
 def test_audit_links_only_where_the_audit_computes_what_the_claim_needs(register: dict) -> None:
     """The n-of-1 trial varies neither dose nor timing; the side-effect audit counts rates on and
-    off LDN, not withdrawal or co-medication; the symptom audit is fatigue and spasm at months."""
+    off LDN, not withdrawal or co-medication; the symptom audit is fatigue and spasm at months.
+    Claims about timing, dose level, T-cells and stopping link to the within-person audits that
+    compute exactly those comparisons."""
     audits = {c["id"]: c["registry_audit"] for c in register["claims"]}
     assert "nof1" not in audits.values()
+    assert audits["bedtime-for-endorphin-peak"] == "dose_timing"
+    assert audits["spasticity-stay-at-3mg"] == "dose_level"
+    assert audits["t-cells-up-300-percent"] == "t_cells"
+    assert audits["possibility-of-addiction"] == "after_stopping"
     for cid in (
         "effect-lasts-18-hours",
-        "bedtime-for-endorphin-peak",
-        "spasticity-stay-at-3mg",
-        "t-cells-up-300-percent",
-        "possibility-of-addiction",
+        "immunosuppressants-reduce-ldn-effect",
         "do-not-combine-with-opioids",
         "improves-quality-of-life",
         "two-thirds-improve-in-first-days",
