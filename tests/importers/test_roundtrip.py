@@ -14,12 +14,12 @@ from tests.factories import registries
 from ldn_outcomes.domain.models import RECORD_TYPES
 from ldn_outcomes.importers.registry_csv import export_dir, import_path
 from ldn_outcomes.store.bulk import load_records
-from ldn_outcomes.store.tables import ROW_TYPES, AuditRow
+from ldn_outcomes.store.tables import ROW_TYPES
 
 
 def _empty(engine: Engine) -> None:
+    """Empty the registry's records (the audit trail is append-only and stays)."""
     with engine.begin() as connection:
-        connection.execute(delete(AuditRow))
         for kind in reversed(list(RECORD_TYPES)):
             connection.execute(delete(ROW_TYPES[kind]))
 

@@ -7,10 +7,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from .tables import AuditRow
+from . import audit_chain
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,12 +59,14 @@ def write_audit(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    session.execute(
-        insert(AuditRow).values(
-            **audit_values(
+    """Append one audit row to the chain in the session's transaction."""
+    audit_chain.append(
+        session,
+        [
+            audit_values(
                 actor=actor, action=action, table=table, key=key, before=before, after=after
             )
-        )
+        ],
     )
 
 

@@ -19,16 +19,15 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Table, insert
 
 from ..domain.models import QuestionnaireResponse
+from . import audit_chain
 from .audit import audit_values
 from .convert import record_to_values
-from .tables import AuditRow, QuestionnaireRow
+from .tables import QuestionnaireRow
 
 _QUESTIONNAIRES: Table = QuestionnaireRow.__table__  # type: ignore[assignment]
-_AUDIT: Table = AuditRow.__table__  # type: ignore[assignment]
 _INSERT_RESPONSES = insert(_QUESTIONNAIRES).returning(
     _QUESTIONNAIRES.c.id, sort_by_parameter_order=True
 )
-_INSERT_AUDIT = insert(_AUDIT)
 
 
 def insert_questionnaires(
@@ -43,8 +42,8 @@ def insert_questionnaires(
     if len(ids) != len(values):
         raise RuntimeError(f"inserted {len(values)} questionnaires but got {len(ids)} ids")
     at = dt.datetime.now(dt.UTC)
-    connection.execute(
-        _INSERT_AUDIT,
+    audit_chain.append(
+        connection,
         [
             audit_values(
                 actor=actor,

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record
 from ..errors import DuplicateRecord, InteractionError, Problem, ValidationFailed
-from .audit import write_audit
+from . import audit_chain
+from .audit import audit_values, write_audit
 from .convert import key_column, record_to_values, table_of
 from .frame_rules import check_frames
 from .registry import Registry
@@ -86,16 +87,20 @@ def load_records(
             if without_id:
                 for v in without_id:
                     v[key] = session.execute(insert(table).values(**v)).inserted_primary_key[0]
-            for v in values:
-                write_audit(
-                    session,
-                    actor=actor,
-                    action="create",
-                    table=kind,
-                    key=str(v[key]),
-                    before=None,
-                    after={**v, "_source": source},
-                )
+            audit_chain.append(  # one chain step for the whole kind, not one per record
+                session,
+                [
+                    audit_values(
+                        actor=actor,
+                        action="create",
+                        table=kind,
+                        key=str(v[key]),
+                        before=None,
+                        after={**v, "_source": source},
+                    )
+                    for v in values
+                ],
+            )
             counts[kind] = len(values)
         if engine.dialect.name == "postgresql":
             _reset_sequences(session.connection(), [k for k in counts if key_column(k) == "id"])

@@ -176,6 +176,19 @@ class AuditRow(Base):
     record_key: Mapped[str] = mapped_column(String(120))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The hash chain (store/audit_chain.py): place in the chain, link, and this row's hash.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHeadRow(Base):
+    """One row: the last ``seq`` of the audit chain and its hash. Appending locks it."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
 
 
 #: Table class for each record kind of the domain (same names as the CSV files).
