@@ -14,6 +14,7 @@ from ..importers.registry_csv import export_dir, import_with_notices
 from ..store import migrate
 from ..store.db import is_sqlite
 from .analyze_cmd import analyze, report
+from .backup_cmd import audit_app, backup_command, restore_command
 from .common import (
     DbOption,
     JsonOption,
@@ -51,6 +52,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.command("analyze")(analyze)
 app.command("report")(report)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:
