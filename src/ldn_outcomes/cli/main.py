@@ -12,6 +12,7 @@ from .. import __version__
 from ..errors import ConfigurationError
 from ..importers.registry_csv import export_dir, import_with_notices
 from ..store import migrate
+from ..store.audit import audit_event
 from ..store.db import is_sqlite
 from .analyze_cmd import analyze, report
 from .backup_cmd import audit_app, backup_command, restore_command
@@ -131,6 +132,14 @@ def export_command(
     """Export the registry as CSV files in the same layout that import reads."""
     engine = engine_for(db)
     counts = export_dir(engine, directory)
+    audit_event(
+        engine,
+        actor="cli",
+        action="export",
+        table="registry_csv",
+        key=f"{sum(counts.values())} records",
+        after={"records": counts},
+    )
     if json_output:
         print_json({"exported": counts, "directory": str(directory)})
         return

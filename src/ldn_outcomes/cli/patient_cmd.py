@@ -10,6 +10,7 @@ import typer
 from ..domain.models import Patient
 from ..domain.validation import parse_record
 from ..reports.patient_view import patient_detail, patient_list
+from ..store.audit import audit_event
 from ..store.uow import UnitOfWork
 from .common import (
     DbOption,
@@ -102,7 +103,9 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show a patient's timeline: exposures, relapses, EDSS and diary entries in date order."""
-    detail = patient_detail(engine_for(db), patient_id)
+    engine = engine_for(db)
+    detail = patient_detail(engine, patient_id)
+    audit_event(engine, actor="cli", action="read", table="patients", key=patient_id)
     if json_output:
         print_json(detail)
         return

@@ -79,7 +79,9 @@ def audit_event(
     key: str,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Record an event that changes no row (a research export, say) in its own transaction."""
+    """Record an event that changes no row (a read of a patient's record, an export, a failed
+    sign-in) in its own short transaction: appending is its first statement, so on SQLite the
+    transaction takes the write lock before it reads the chain head."""
     with Session(engine) as session, session.begin():
         write_audit(
             session, actor=actor, action=action, table=table, key=key, before=None, after=after

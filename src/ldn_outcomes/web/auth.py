@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..domain.access import Principal, Role, may_access_patient
 from ..errors import LdnError, PermissionDenied
 from ..store import api_tokens, care_links, sign_in
+from ..store.audit import audit_event
 from .coalesce import coalescer
 
 SESSION_COOKIE = "ldn_session"
@@ -175,6 +176,16 @@ def _dependency(policy: Policy) -> Callable[..., Any]:
                 await run_in_threadpool(_check_patient, request, viewer.principal, patient_id)
             else:
                 _check_patient(request, viewer.principal, patient_id)
+            if request.method == "GET":  # a read of a clinical record: audited
+                await run_in_threadpool(
+                    audit_event,
+                    request.app.state.engine,
+                    actor=viewer.actor,
+                    action="read",
+                    table="patients",
+                    key=patient_id,
+                    after={"path": request.url.path},
+                )
         return viewer
 
     enforce.access_policy = policy  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.access import ACCOUNT_ROLES, Role
 from ...errors import NotFound, ValidationFailed
 from ...store import accounts, api_tokens, sign_in
+from ...store.audit import audit_event
 from ..auth import (
     PRESESSION_COOKIE,
     SESSION_COOKIE,
@@ -156,6 +157,15 @@ async def login(
             sign_in.authenticate, engine, email, password, client=client
         )
     except sign_in.BadCredentials as failure:
+        await run_in_threadpool(  # who tried, from where; never the password
+            audit_event,
+            engine,
+            actor="anonymous",
+            action="login_failed",
+            table="accounts",
+            key="".join(c for c in email.strip().lower() if c.isprintable())[:120],
+            after={"client": client, "reason": str(failure)},
+        )
         return _login_page(
             request,
             settings,
