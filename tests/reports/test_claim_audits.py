@@ -14,6 +14,7 @@ from ldn_outcomes.analysis.outcomes.tcells import analyse_t_cells
 from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed
 from ldn_outcomes.evidence.catalogue import load_claims
 from ldn_outcomes.reports.claim_audits import AUDITED, NOF1, public_audits
+from ldn_outcomes.reports.disclosure import shown_count
 from ldn_outcomes.reports.outcomes import estimate_text
 from tests.analysis.claim_registry import ClaimTruth, claim_registry
 from tests.analysis.synth import Truth, simulate
@@ -55,7 +56,8 @@ def test_headlines_are_the_engines_own(results) -> None:
         assert section["state"] == "shown", section["key"]
         assert section["estimate"] == estimate_text(result.headline)
         assert section["label"] == result.headline.label
-        assert section["n"] == result.population["n_patients"]
+        # Published counts are rounded to base k (reports/disclosure.py).
+        assert section["n"] == shown_count(result.population["n_patients"], page["min_cell_size"])
     relapses = next(s for s in page["sections"] if s["key"] == "relapses")
     assert "95% CI" in relapses["estimate"]
 

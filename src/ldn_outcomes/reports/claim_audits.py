@@ -9,7 +9,8 @@ Access rules (docs/web.md, "De-identification"): only aggregates over research-c
 patients, and nothing that rests on fewer than ``min_cell_size`` people. A headline is shown
 only when the analysis's patients (``population["n_patients"]``) and the headline's own count
 (``Estimate.n``: patients, or events for side-effect rates) are both at least ``k``; otherwise
-the section says it is suppressed. The engine's free-text messages and warnings are not shown,
+the section says it is suppressed; the count shown is rounded to base ``k`` like every
+published count (:mod:`.disclosure`). The engine's free-text messages and warnings are not shown,
 because they can quote small counts ("only 3 progression events"); the page states the kind
 of problem instead. A result whose bias diagnostics failed carries that warning.
 """
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..analysis.results import AnalysisResult, Estimate, SmallSample
+from .disclosure import shown_count
 from .outcomes import PLAIN, TITLES, estimate_text
 
 #: Analyses a claim can name as its ``registry_audit``, in the order the page shows them.
@@ -101,7 +103,7 @@ def _section(name: str, result: AnalysisResult | None, k: int) -> dict[str, Any]
         state="shown",
         label=head.label,
         estimate=estimate_text(head),
-        n=int(result.population["n_patients"]),
+        n=shown_count(int(result.population["n_patients"]), k),
         method=result.method,
         diagnostics_failed=result.status == "diagnostics_failed",
         small_sample=any(w.kind is SmallSample for w in result.warnings),

@@ -14,12 +14,15 @@ Method (documented in docs/web.md, "De-identification"):
    over 89). Relative days are intervals, not dates; Safe Harbor does not name them, so a
    host who needs a formal HIPAA determination should have it confirmed by an expert
    (164.514(b)(1)).
-4. **Small cells**: the quasi-identifiers (sex, birth-year band, phenotype, disease-duration
-   band) must be shared by at least ``k`` = min_cell_size patients in every combination
-   (k-anonymity). Rows in smaller groups lose quasi-identifiers one at a time (duration band,
-   then sex, then birth band, then phenotype) and are dropped if even that leaves a group
-   under ``k``. Aggregate tables suppress counts under ``k`` and, where a total is shown, also
-   the next-smallest count so the hidden one cannot be recovered by subtraction.
+4. **Coarse values**: the first LDN dose is a band (under 3 mg, 3 to under 4.5 mg, 4.5 mg or
+   more), follow-up and time on LDN are bands of years, and the day of the last EDSS is a
+   whole month after the index date, so exact values cannot join two exports row by row.
+5. **Small cells**: the quasi-identifiers (:data:`QUASI_IDENTIFIERS`: time on LDN, follow-up,
+   dose band, disease duration, sex, birth-year band, phenotype, LDN ever) must be shared by
+   at least ``k`` = min_cell_size patients in every combination (k-anonymity, Sweeney 2002).
+   Rows in smaller groups lose quasi-identifiers one at a time, in that order, and are
+   dropped if even that leaves a group under ``k``.
+6. **Counts**: every aggregate count follows the one disclosure rule (:mod:`.disclosure`).
 """
 
 from __future__ import annotations
@@ -38,11 +41,30 @@ from ..store.ldn_rule import ldn_mask
 from ..store.research_reads import research_counts
 from ..store.research_reads import research_frames as read_research_frames
 from ..store.sqlread import left_out_note
+from .disclosure import shown_count, suppress_table
 
 SUPPRESSED = "suppressed"
-QUASI_IDENTIFIERS = ("disease_duration_band", "sex", "birth_year_band", "phenotype")
+#: What someone who knows a patient could know and link on: demographics, diagnosis, whether
+#: and how much LDN, how long followed. Every combination is shared by at least k rows.
+QUASI_IDENTIFIERS = (
+    "time_on_ldn_band",
+    "follow_up_band",
+    "ldn_dose_band",
+    "disease_duration_band",
+    "sex",
+    "birth_year_band",
+    "phenotype",
+    "ldn_ever",
+)
 #: Order in which quasi-identifiers are given up for rows in too-small groups.
 SUPPRESSION_ORDER = QUASI_IDENTIFIERS
+#: Coarse LDN dose bands (mg): low-dose regimens are 0.5 to 4.5 mg, 4.5 the usual target.
+DOSE_BANDS = ((3.0, "under 3 mg"), (4.5, "3 to under 4.5 mg"))
+DOSE_TOP = "4.5 mg or more"
+#: Bands for lengths of time (years).
+TIME_BANDS = ((1, "under 1 year"), (2, "1-2 years"), (5, "2-5 years"))
+TIME_TOP = "5+ years"
+DAYS_PER_MONTH = 30.4375
 CHECKIN_ID = CHECKIN_INSTRUMENT
 FATIGUE_ITEM, SPASM_ITEM = checkin_position("fatigue"), checkin_position("spasms")
 WINDOW_DAYS = 180
@@ -54,16 +76,16 @@ COLUMNS = [
     "phenotype",
     "disease_duration_band",
     "ldn_ever",
-    "ldn_first_dose_mg",
-    "follow_up_days",
-    "days_on_ldn",
+    "ldn_dose_band",
+    "follow_up_band",
+    "time_on_ldn_band",
     "relapses_365d_before_index",
     "relapses_after_index",
     "relapses_on_ldn",
     "relapses_off_ldn",
     "edss_at_index",
     "edss_last",
-    "edss_last_day",
+    "edss_last_month",
     "checkins",
     "fatigue_mean_180d_before",
     "fatigue_mean_180d_after",
@@ -81,22 +103,13 @@ class DeidentifiedData:
     method: str = field(default=__doc__ or "")
     #: Set when records with an implausible date were left out of the data set.
     left_out_note: str | None = None
+    #: Exact days on LDN of each row (same order), for the cohort page's totals only.
+    days_on_ldn: pd.Series | None = None
 
 
-def suppress_counts(
-    counts: Mapping[str, int], k: int, *, with_total: bool = True
-) -> dict[str, int | None]:
-    """Counts under ``k`` become None; with a total shown, a lone hidden count drags the next
-    smallest with it (secondary suppression) so the total does not reveal it."""
-    shown: dict[str, int | None] = {
-        key: (n if n >= k or n == 0 else None) for key, n in counts.items()
-    }
-    hidden = [key for key, n in shown.items() if n is None]
-    if with_total and len(hidden) == 1:
-        rest = sorted((n, key) for key, n in counts.items() if shown[key] is not None and n > 0)
-        if rest:
-            shown[rest[0][1]] = None
-    return shown
+#: The one rule for published counts (suppression under ``k``, rounding to base ``k``,
+#: secondary suppression against a shown total): :mod:`ldn_outcomes.reports.disclosure`.
+suppress_counts = suppress_table
 
 
 def research_patient_ids(frames: Mapping[str, pd.DataFrame], on: dt.date) -> set[str]:
@@ -208,28 +221,49 @@ def deidentify_frames(
         if not courses.empty
         else pd.Series(dtype=float)
     )
-    out["ldn_first_dose_mg"] = pd.to_numeric(first_dose.reindex(ids), errors="coerce")
-    out["follow_up_days"] = (last - index).dt.days.clip(lower=0).astype(int)
+    out["ldn_dose_band"] = [
+        _dose_band(float(v)) for v in pd.to_numeric(first_dose.reindex(ids), errors="coerce")
+    ]
+    follow_up_days = (last - index).dt.days.clip(lower=0).astype(int)
+    out["follow_up_band"] = [_time_band(int(v)) for v in follow_up_days]
     on_days = (
         ((courses["stop"].clip(upper=today) - courses["start"]).dt.days + 1)
         if not courses.empty
         else pd.Series(dtype=float)
     )
-    out["days_on_ldn"] = (
+    days_on_ldn = (
         on_days.groupby(courses["patient_id"]).sum().reindex(ids).fillna(0).astype(int)
         if not courses.empty
-        else 0
+        else pd.Series(0, index=ids)
     )
+    out["time_on_ldn_band"] = [_time_band(int(v)) if v > 0 else "none" for v in days_on_ldn]
+    out["_days_on_ldn"] = days_on_ldn  # for the cohort page's sums; never exported
     _relapse_columns(out, relapses, courses, index)
     _edss_columns(out, edss, index)
     _diary_columns(out, diary, index)
-    frame = out.reset_index(drop=True)[[c for c in COLUMNS if c != "study_code"]]
+    frame = out.reset_index(drop=True)[[c for c in COLUMNS if c != "study_code"] + ["_days_on_ldn"]]
     frame, dropped = k_anonymise(frame, QUASI_IDENTIFIERS, min_cell_size)
     frame.insert(0, "study_code", _study_codes(len(frame)))
     frame = frame.sort_values("study_code").reset_index(drop=True)
+    exact_days = frame.pop("_days_on_ldn")
     return DeidentifiedData(
-        frame, consented=len(chosen), dropped=dropped, min_cell_size=min_cell_size
+        frame,
+        consented=len(chosen),
+        dropped=dropped,
+        min_cell_size=min_cell_size,
+        days_on_ldn=exact_days,
     )
+
+
+def _dose_band(mg: float) -> str:
+    if np.isnan(mg):
+        return "none"
+    return next((label for upper, label in DOSE_BANDS if mg < upper), DOSE_TOP)
+
+
+def _time_band(days: int) -> str:
+    years = days / 365.25
+    return next((label for upper, label in TIME_BANDS if years < upper), TIME_TOP)
 
 
 def _study_codes(n: int) -> list[str]:
@@ -298,15 +332,14 @@ def _relapse_columns(
 def _edss_columns(out: pd.DataFrame, edss: pd.DataFrame, index: pd.Series) -> None:
     out["edss_at_index"] = np.nan
     out["edss_last"] = np.nan
-    out["edss_last_day"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["edss_last_month"] = pd.array([pd.NA] * len(out), dtype="Int64")
     if edss.empty:
         return
     ordered = edss.sort_values(["patient_id", "date"])
     last = ordered.groupby("patient_id").last()
     out["edss_last"] = last["score"].reindex(out.index)
-    out["edss_last_day"] = (
-        (last["date"] - index.reindex(last.index)).dt.days.reindex(out.index).astype("Int64")
-    )
+    days = (last["date"] - index.reindex(last.index)).dt.days.reindex(out.index)
+    out["edss_last_month"] = (days / DAYS_PER_MONTH).round().astype("Int64")
     before = ordered[ordered["date"] <= ordered["patient_id"].map(index)]
     out["edss_at_index"] = before.groupby("patient_id")["score"].last().reindex(out.index)
 
@@ -391,10 +424,11 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
     users = frame[frame["ldn_ever"] == "yes"] if not frame.empty else frame
     rates = {}
     if not users.empty:
-        on_years = users["days_on_ldn"].sum() / 365.25
+        days = data.days_on_ldn if data.days_on_ldn is not None else pd.Series(0, frame.index)
+        on_years = days[users.index].sum() / 365.25
         rates = {
-            "ldn_users": len(users),
-            "relapses_on_ldn": int(users["relapses_on_ldn"].sum()),
+            "ldn_users": shown_count(len(users), k),
+            "relapses_on_ldn": shown_count(int(users["relapses_on_ldn"].sum()), k),
             "years_on_ldn": round(float(on_years), 1),
             "relapses_per_year_on_ldn": round(float(users["relapses_on_ldn"].sum() / on_years), 3)
             if on_years > 0
@@ -407,12 +441,16 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
             "spasm_before": _mean(users["spasm_mean_180d_before"]),
             "spasm_after": _mean(users["spasm_mean_180d_after"]),
         }
+        if int(users["relapses_on_ldn"].sum()) < k:  # a rate times the years gives the count
+            rates["relapses_per_year_on_ldn"] = None
+        if int(users["relapses_365d_before_index"].sum()) < k:
+            rates["relapses_per_year_before"] = None
         if len(users) < k:
             rates = {"ldn_users": None}
     return {
-        "rows": len(frame),
-        "consented": data.consented,
-        "dropped": data.dropped,
+        "rows": shown_count(len(frame), k),
+        "consented": shown_count(data.consented, k),
+        "dropped": shown_count(data.dropped, k),
         "min_cell_size": k,
         "tables": tables,
         "ldn": rates,
@@ -437,7 +475,7 @@ def registry_figures(
     sex = suppress_counts(counts.by_sex, k)
 
     def one(n: int) -> int | None:
-        return n if n >= k or n == 0 else None
+        return shown_count(n, k)
 
     return {
         "min_cell_size": k,

@@ -22,6 +22,7 @@ from ..analysis.plan import AnalysisPlan
 from ..errors import InsufficientData, LdnError
 from ..reports.claim_audits import public_audits
 from ..reports.deidentify import research_patient_ids
+from ..reports.disclosure import controlled_results, suppress_text
 from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
 from ..store.sqlread import left_out_note
@@ -46,14 +47,25 @@ def research_ids(engine: Engine, on: dt.date) -> list[str]:
     return sorted(research_patient_ids({"consents": consents}, on))
 
 
-def run_report(frames: dict[str, pd.DataFrame], *, drop: Iterable[str] = ()) -> dict[str, Any]:
-    """Run every analysis; returns the HTML report and its JSON, or a message."""
+def run_report(
+    frames: dict[str, pd.DataFrame],
+    *,
+    drop: Iterable[str] = (),
+    min_cell_size: int | None = None,
+) -> dict[str, Any]:
+    """Run every analysis; returns the HTML report and its JSON, or a message. With
+    ``min_cell_size`` (researchers), every count follows the disclosure rule."""
     plan = AnalysisPlan()
     try:
         results = run_all(frames, plan)
     except LdnError as error:
-        return {"html": None, "json": None, "message": str(error)}
+        message = str(error)
+        if min_cell_size is not None:
+            message = suppress_text(message, min_cell_size)
+        return {"html": None, "json": None, "message": message}
     shown = {k: v for k, v in results.items() if k not in set(drop)}
+    if min_cell_size is not None:
+        shown = controlled_results(shown, min_cell_size)
     return {
         "html": render_outcome_report(shown, plan),
         "json": results_to_dict(shown, plan),

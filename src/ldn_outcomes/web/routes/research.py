@@ -85,14 +85,18 @@ def export_csv(engine: EngineDep, settings: SettingsDep, viewer: Researcher) -> 
 
 
 @router.get("/research/outcomes")
-def outcome_report(request: Request, engine: EngineDep, viewer: Researcher) -> Response:
+def outcome_report(
+    request: Request, engine: EngineDep, settings: SettingsDep, viewer: Researcher
+) -> Response:
     """The analysis engine's comparative report over research-consented patients (cached for
     ten minutes: it reads the whole registry)."""
     report = cached(
         request.app,
         "research_outcomes",
         lambda: run_report(
-            frames_for(engine, research_ids(engine, dt.date.today())), drop=CELL_TABLES
+            frames_for(engine, research_ids(engine, dt.date.today())),
+            drop=CELL_TABLES,
+            min_cell_size=settings.min_cell_size,
         ),
         ttl=600,
         engine=engine,

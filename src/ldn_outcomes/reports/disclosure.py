@@ -1,0 +1,115 @@
+"""One disclosure rule for every count a researcher or the public sees.
+
+Why: a count of 2 next to a description ("only 2 LDN users with an EDSS score") can point at
+a person; and two pages that each hide small counts can still give one away by difference
+(a total of 300 on one page and 297 rows on another reveal 3 dropped patients). Every
+aggregate page goes through the rule here, so the pages cannot disagree:
+
+1. **Suppression**: a count from 1 to ``k - 1`` is not shown (``None``; pages write "fewer
+   than k"). Zero is shown: it discloses no one.
+2. **Rounding**: every other count is rounded to the nearest multiple of ``k`` (half up), so
+   the difference of two published counts is itself uncertain by up to ``k`` on each side
+   and cannot reveal a group smaller than ``k`` (controlled rounding to base ``k``, as in
+   official statistics: Hundepool et al., *Statistical Disclosure Control*, Wiley 2012,
+   section 5.4.2 (rounding), and the UK ONS's "round to the nearest 5" rule).
+3. **Secondary suppression**: in a table shown with its total, a lone suppressed cell takes
+   the next smallest cell with it (:func:`suppress_table`).
+4. **Free text**: an analysis's messages and warnings quote counts ("only 3 progression
+   events"); every whole number from 1 to ``k - 1`` in them is replaced by "fewer than k"
+   (:func:`suppress_text`).
+
+Analysis results shown to researchers (:func:`controlled_results`) keep their estimates and
+intervals, but their counts follow the rule, an estimate resting on fewer than ``k`` people
+(or a proportion with fewer than ``k`` events) is left out, and details that only list
+counts are not passed on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..analysis.results import AnalysisResult, Estimate, Warned
+
+#: Details the report's charts draw from (curves of shares, mean trajectories, balance SMDs,
+#: the diagnostics verdict); anything else in ``details`` is a count listing and is dropped.
+CHART_DETAILS = frozenset({"passed", "curves", "trajectories", "balance", "negative_control"})
+_WHOLE_NUMBER = re.compile(r"(?<![\w.,])(\d+)(?![\w.,%]|\.\d)")
+
+
+def shown_count(n: int | None, k: int) -> int | None:
+    """The published form of one count: 0, None (suppressed) or rounded to base ``k``."""
+    if n is None:
+        return None
+    n = int(n)
+    if n == 0:
+        return 0
+    if n < k:
+        return None
+    return (n + k // 2) // k * k
+
+
+def suppress_table(
+    counts: Mapping[str, int], k: int, *, with_total: bool = True
+) -> dict[str, int | None]:
+    """Suppress small cells (and, with a total shown, the next smallest with a lone one),
+    then round what is left."""
+    shown: dict[str, int | None] = {
+        key: (n if n >= k or n == 0 else None) for key, n in counts.items()
+    }
+    hidden = [key for key, n in shown.items() if n is None]
+    if with_total and len(hidden) == 1:
+        rest = sorted((n, key) for key, n in counts.items() if shown[key] is not None and n > 0)
+        if rest:
+            shown[rest[0][1]] = None
+    return {key: shown_count(n, k) if n is not None else None for key, n in shown.items()}
+
+
+def suppress_text(text: str, k: int) -> str:
+    """Free text with every whole number from 1 to ``k - 1`` replaced (decimals, percentages
+    and numbers inside words are left alone)."""
+
+    def small(match: re.Match[str]) -> str:
+        value = int(match.group(1))
+        return f"fewer than {k}" if 0 < value < k else match.group(1)
+
+    return _WHOLE_NUMBER.sub(small, text)
+
+
+def _count_value(value: Any, k: int) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    return shown_count(value, k)
+
+
+def _estimate_allowed(estimate: Estimate, k: int) -> bool:
+    if estimate.n is not None and estimate.n < k:
+        return False
+    if estimate.scale == "proportion" and estimate.n:
+        events = round(estimate.value * estimate.n)
+        return events == 0 or events >= k
+    return True
+
+
+def controlled_result(result: AnalysisResult, k: int) -> AnalysisResult:
+    """A copy of ``result`` that follows the rule (see the module docstring)."""
+    estimates = [
+        replace(e, n=shown_count(e.n, k), note=suppress_text(e.note, k))
+        for e in result.estimates
+        if _estimate_allowed(e, k)
+    ]
+    return replace(
+        result,
+        population={key: _count_value(v, k) for key, v in result.population.items()},
+        estimates=estimates,
+        caveats=[suppress_text(c, k) for c in result.caveats],
+        warnings=[Warned(w.kind, suppress_text(w.message, k)) for w in result.warnings],
+        message=suppress_text(result.message, k),
+        details={key: v for key, v in result.details.items() if key in CHART_DETAILS},
+    )
+
+
+def controlled_results(results: Mapping[str, AnalysisResult], k: int) -> dict[str, AnalysisResult]:
+    return {name: controlled_result(result, k) for name, result in results.items()}
