@@ -9,9 +9,10 @@ aggregate page goes through the rule here, so the pages cannot disagree:
    than k"). Zero is shown: it discloses no one.
 2. **Rounding**: every other count is rounded to the nearest multiple of ``k`` (half up), so
    the difference of two published counts is itself uncertain by up to ``k`` on each side
-   and cannot reveal a group smaller than ``k`` (controlled rounding to base ``k``, as in
-   official statistics: Hundepool et al., *Statistical Disclosure Control*, Wiley 2012,
-   section 5.4.2 (rounding), and the UK ONS's "round to the nearest 5" rule).
+   and cannot reveal a group smaller than ``k`` exactly (conventional rounding to base ``k``:
+   ESSnet Handbook on Statistical Disclosure Control, chapter 5 "Frequency tables", section
+   5.5, https://sdctools.github.io/HandbookSDC/05-frequency-tables.html). It is deterministic,
+   so many overlapping tables of the same people protect less than random rounding would.
 3. **Secondary suppression**: in a table shown with its total, a lone suppressed cell takes
    the next smallest cell with it (:func:`suppress_table`).
 4. **Free text**: an analysis's messages and warnings quote counts ("only 3 progression
