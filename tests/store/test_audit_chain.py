@@ -147,7 +147,7 @@ def test_migration_chains_rows_written_before_it(db_url: str) -> None:
                         "after) VALUES (:at, 'old', 'create', 'patients', :key, :after)"
                     ),
                     {
-                        "at": "2026-01-0%d 10:00:00" % (number + 1),
+                        "at": f"2026-01-0{number + 1} 10:00:00",
                         "key": f"P{number}",
                         "after": '{"year_of_birth": 1980}',
                     },

@@ -467,7 +467,7 @@ def registry_figures(
     engine: Engine, *, min_cell_size: int, on: dt.date | None = None
 ) -> dict[str, object]:
     """Registry-wide counts for the public page: research-consented patients only, every
-    count under ``min_cell_size`` suppressed (with secondary suppression against the total)."""
+    count under the one disclosure rule (:mod:`.disclosure`)."""
     day = on or dt.date.today()
     k = min_cell_size
     counts = research_counts(engine, day)

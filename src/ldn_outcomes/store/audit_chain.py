@@ -96,7 +96,7 @@ def _take_head(executor: Executor, count: int) -> tuple[int, str]:
 
 
 def _dialect_of(executor: Executor) -> str:
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    bind: Any = executor.get_bind() if hasattr(executor, "get_bind") else executor
     return str(bind.dialect.name)
 
 

@@ -211,7 +211,7 @@ def _problem(field: str, rule: str, value: Any = None) -> ValidationFailed:
 def restore(engine: Engine, path: Path, *, actor: str = "system") -> dict[str, int]:
     """Restore a backup file into an empty database at the same schema revision."""
     metadata = registry_metadata()
-    with gzip.open(path, "rb") as lines, engine.begin() as connection:
+    with gzip.GzipFile(path, "rb") as lines, engine.begin() as connection:
         header = _read_header(lines)
         if not migrate.is_up_to_date(engine):
             raise _problem("database", "run `ldn init` on the target database first")
@@ -250,7 +250,7 @@ def restore(engine: Engine, path: Path, *, actor: str = "system") -> dict[str, i
     return counts
 
 
-def _read_header(lines: IO[bytes]) -> dict[str, Any]:
+def _read_header(lines: gzip.GzipFile) -> dict[str, Any]:
     try:
         header = json.loads(lines.readline())
     except (OSError, EOFError, ValueError) as error:
@@ -262,7 +262,9 @@ def _read_header(lines: IO[bytes]) -> dict[str, Any]:
     return header
 
 
-def _load_tables(connection: Connection, metadata: MetaData, lines: IO[bytes]) -> dict[str, int]:
+def _load_tables(
+    connection: Connection, metadata: MetaData, lines: gzip.GzipFile
+) -> dict[str, int]:
     counts: dict[str, int] = {name: 0 for name in (t.name for t in metadata.sorted_tables)}
     table: Table | None = None
     names: list[str] = []
