@@ -204,3 +204,11 @@ def test_restore_refuses_what_is_not_a_backup(db_url: str, tmp_path: Path) -> No
     file.write_bytes(b"patient_id,year\nP1,1980\n")
     code, _, err = ldn("restore", str(file), "--db", db_url)
     assert code == 2 and "not an LDN Outcomes backup" in err
+
+
+def test_every_table_of_the_database_is_backed_up(engine: Engine) -> None:
+    """A table a migration creates but no table module registers would be left out."""
+    from sqlalchemy import inspect
+
+    in_database = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert in_database == set(registry_metadata().tables)
