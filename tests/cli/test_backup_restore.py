@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from tests.nof1.conftest import ADMIN, SECRET, add_diary
 from typer.testing import CliRunner
 
-from ldn_outcomes.cli.demo import build_demo
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.domain.nof1 import make_design
+from ldn_outcomes.services.demo import build_demo
 from ldn_outcomes.store import accounts, audit_chain, migrate
-from ldn_outcomes.store.account_access import create_api_token
+from ldn_outcomes.store.api_tokens import create_api_token
 from ldn_outcomes.store.audit import write_audit
 from ldn_outcomes.store.backup import _encode, registry_metadata
 from ldn_outcomes.store.db import make_engine, normalise_url

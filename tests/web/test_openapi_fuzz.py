@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from sqlalchemy import Engine
 
 from ldn_outcomes.settings import Settings
-from ldn_outcomes.store.account_access import create_api_token
+from ldn_outcomes.store.api_tokens import create_api_token
 from ldn_outcomes.web.app import create_app
 
 from .conftest import World

@@ -53,7 +53,8 @@ from ..errors import Problem, ValidationFailed
 from . import audit_chain, migrate
 from .audit import audit_values
 from .db import make_engine
-from .tables import AuditChainHeadRow, Base
+from .schema import metadata as _schema
+from .tables import AuditChainHeadRow
 
 FORMAT = "ldn-backup"
 VERSION = 1
@@ -61,8 +62,8 @@ BATCH_ROWS = 2000
 
 
 def registry_metadata() -> MetaData:
-    """Every table of the registry (the table modules register themselves on import)."""
-    return Base.metadata
+    """Every table of the registry (``store/schema.py`` gathers every table module)."""
+    return _schema
 
 
 def _encode(value: Any) -> Any:
