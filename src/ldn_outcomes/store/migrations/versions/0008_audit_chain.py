@@ -1,7 +1,7 @@
 """append-only, tamper-evident audit trail: a hash chain and triggers that refuse changes
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-05 02:30:00
 
 * ``audit_log.seq/prev_hash/row_hash``: each row's place in the chain, the hash of the row
@@ -17,7 +17,7 @@ from alembic import op
 from ldn_outcomes.store.audit_chain import GENESIS, HEAD_ID, row_hash
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
