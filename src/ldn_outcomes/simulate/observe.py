@@ -17,7 +17,7 @@ from .cohort import Cohort, step_up
 from .params import SimulationParams
 
 if TYPE_CHECKING:
-    from .history import Courses
+    from .courses import Courses
 
 #: Functional systems an attack is recorded against, with assumed shares.
 RELAPSE_SYSTEMS = ("sensory", "pyramidal", "visual", "brainstem", "cerebellar", "bowel_bladder")
