@@ -26,8 +26,9 @@ count only people still in the registry (world A) at s + h.
   over controls (the ITT rate ratio given who stopped or switched).
 - Progression: the same ratio for expected worsening events (independent worsening plus
   relapses leaving an EDSS residual) over all follow-up: the hazard ratio of a rare first event.
-- Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks LDN treated,
-  with the effect against without it (same attacks), censored at 730 days.
+- Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
+  LDN was started (the engine's treated group), with the effect against without it (same
+  attacks), censored at 730 days.
 - Negative control: the supplement has no effect, so its ratio is 1.
 """
 

@@ -263,8 +263,8 @@ def simulate_history(
                 pira_expected=pira_rate * years * (1 + on_share * (cohort.effect_hr - 1)),
                 start_hazard=start_hazard,
             )
-            treated = relapse & (on_at_onset | during)
-            tracer.attacks(onset[treated], untreated_recovery[treated], recovery[treated])
+            # the engine's treated attacks: those during which LDN was started
+            tracer.attacks(onset[during], untreated_recovery[during], recovery[during])
         if recorder is not None:
             recorder.month(
                 d0=d0,

@@ -27,6 +27,7 @@ from ..matching.match import MatchResult, match_users
 from ..plan import AnalysisPlan
 from ..results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 from .relapses import matched_after_ratio, windows, within_ratio
+from .symptoms import matched_difference
 
 METHOD = (
     "standardised mean differences after matching; preference-score overlap; minimal "
@@ -125,9 +126,9 @@ NegativeMatch = Callable[[], tuple[pd.DataFrame, MatchResult]]
 
 def negative_control(
     data: AnalysisData, plan: AnalysisPlan, matched: NegativeMatch | None = None
-) -> tuple[Estimate, Estimate]:
-    """Naive and matched relapse ratios for the negative-control exposure; ``matched`` gives
-    ``negative_control_match``'s result if it was started earlier."""
+) -> tuple[Estimate, Estimate, MatchResult]:
+    """Naive and matched relapse ratios for the negative-control exposure, and its matched
+    cohort; ``matched`` gives ``negative_control_match``'s result if it was started earlier."""
     cohort, nc_match = matched() if matched is not None else negative_control_match(data, plan)
     naive = within_ratio(
         windows(data, plan, cohort, 0), plan, "negative control: naive before/after rate ratio"
@@ -136,7 +137,36 @@ def negative_control(
     adjusted = matched_after_ratio(
         mwin, plan, "negative control: rate ratio after the start vs matched non-users (matched)"
     )
-    return naive, adjusted
+    return naive, adjusted, nc_match
+
+
+def symptom_negative_controls(
+    data: AnalysisData, plan: AnalysisPlan, nc_match: MatchResult
+) -> tuple[list[Estimate], list[str]]:
+    """The symptom headline's estimator run for the negative-control exposure (a product that
+    cannot work): a difference whose interval excludes 0 means the symptom design is biased
+    on this registry, and the symptom headlines are then shown with a warning, not as
+    findings (the guard the relapse headline has). Returns the estimates and the failures."""
+    estimates, failures = [], []
+    last = plan.symptom_months[-1]
+    for instrument in plan.symptom_instruments:
+        if not len(data.symptom_series(instrument)):
+            continue
+        label = (
+            f"negative control: {instrument} difference in change at {last} months vs "
+            "matched non-users"
+        )
+        found = matched_difference(data, plan, nc_match.cohort, instrument, label)
+        if found is None:
+            continue
+        estimate = found[0]
+        estimates.append(estimate)
+        if estimate.excludes_null:
+            failures.append(
+                f"negative control for {instrument}: {estimate.value:+.2f} "
+                f"({estimate.ci_low:+.2f} to {estimate.ci_high:+.2f}) excludes 0"
+            )
+    return estimates, failures
 
 
 def analyse_diagnostics(
@@ -188,7 +218,7 @@ def analyse_diagnostics(
         )
     )
     try:
-        naive_nc, matched_nc = negative_control(data, plan, negative_match)
+        naive_nc, matched_nc, nc_match = negative_control(data, plan, negative_match)
         result.estimates[:0] = [matched_nc, naive_nc]  # the residual-bias estimate leads
         if matched_nc.excludes_null:
             failures.append(
@@ -200,6 +230,9 @@ def analyse_diagnostics(
             "naive": naive_nc.to_dict(),
             "matched": matched_nc.to_dict(),
         }
+        symptom_nc, symptom_failures = symptom_negative_controls(data, plan, nc_match)
+        result.estimates += symptom_nc
+        result.details["symptom_failures"] = symptom_failures
     except InsufficientData as error:
         result.caveats.append(f"negative control not estimable: {error}")
     result.details["balance"] = matched.balance.to_dict(orient="records")

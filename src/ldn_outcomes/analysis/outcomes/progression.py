@@ -33,8 +33,9 @@ METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
     "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
     "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-    "robust SE clustered on match set, each control counted once) and a log-rank test of "
-    "the matched curves (controls weighted 1/k, match sets not accounted for); each first CDW "
+    "robust SE clustered on match set, each of a user's k controls weighted 1/k) and a "
+    "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
+    "for); each first CDW "
     "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
     "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
@@ -316,6 +317,7 @@ def analyse_progression(
                     covariate="ldn",
                     label="hazard ratio of CDW, LDN vs matched non-users",
                     cluster="match_id",
+                    weights="weight",
                     alpha=plan.alpha,
                 ).against_matched()
                 result.estimates.append(hr)
