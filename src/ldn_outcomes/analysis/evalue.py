@@ -60,10 +60,8 @@ def e_value_of_ratio(rr: float) -> float:
 
 def e_value_ratio(estimate: float, low: float, high: float) -> EValue:
     """E-values of a risk or rate ratio (or a hazard ratio of a rare outcome) and its CI."""
-    if low <= 1.0 <= high:
-        interval = 1.0
-    else:
-        interval = e_value_of_ratio(low if estimate > 1.0 else high)
+    limit = low if estimate > 1.0 else high
+    interval = 1.0 if low <= 1.0 <= high else e_value_of_ratio(limit)
     return EValue(e_value_of_ratio(estimate), interval, estimate)
 
 

@@ -8,10 +8,11 @@ against statsmodels ``PHReg(ties="breslow").fit(groups=...)``.
 
 Risk set at event time t: entry < t <= time. Score residual of subject i (Lin & Wei 1989,
 J Am Stat Assoc 84:1074): delta_i (x_i - xbar(t_i)) - r_i * sum over event times t_j in
-(entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1. With case weights w (e.g. 1/k for each of a user's k
-matched controls) every sum over a risk set and over events is weighted and each residual is
-multiplied by its weight (Binder 1992, Biometrika 79:139, doi 10.1093/biomet/79.1.139), as
-``PHReg(...).fit(groups=...)`` with ``freq_weights`` does.
+(entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1.
+With case weights w (1/k for each of a user's k matched controls) every sum over a risk set
+and over events is weighted and each residual is multiplied by its weight (Binder 1992,
+Biometrika 79:139, doi 10.1093/biomet/79.1.139); the test checks estimate and robust SE
+against lifelines' weighted, clustered fit.
 """
 
 from __future__ import annotations
