@@ -8,7 +8,8 @@
   ``exp(sqrt((z_{1-a/2} + z_{power})^2 / (events · p · (1 - p))))``, p = users' share.
 - Negative-control exposure: the same matched relapse analysis for starters of a product that
   cannot work (``negative_control_class``); its ratio estimates the residual bias and should
-  include 1.
+  include 1. The progression, fatigue and spasm headlines' own estimators are run for it too
+  (``negative_controls``): any of them excluding its null fails the diagnostics.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from ..data.frames import AnalysisData
 from ..matching.match import MatchResult, match_users
 from ..plan import AnalysisPlan
 from ..results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
+from .negative_controls import outcome_negative_controls
 from .relapses import matched_after_ratio, windows, within_ratio
-from .symptoms import matched_difference
 
 METHOD = (
     "standardised mean differences after matching; preference-score overlap; minimal "
@@ -140,35 +141,6 @@ def negative_control(
     return naive, adjusted, nc_match
 
 
-def symptom_negative_controls(
-    data: AnalysisData, plan: AnalysisPlan, nc_match: MatchResult
-) -> tuple[list[Estimate], list[str]]:
-    """The symptom headline's estimator run for the negative-control exposure (a product that
-    cannot work): a difference whose interval excludes 0 means the symptom design is biased
-    on this registry, and the symptom headlines are then shown with a warning, not as
-    findings (the guard the relapse headline has). Returns the estimates and the failures."""
-    estimates, failures = [], []
-    last = plan.symptom_months[-1]
-    for instrument in plan.symptom_instruments:
-        if not len(data.symptom_series(instrument)):
-            continue
-        label = (
-            f"negative control: {instrument} difference in change at {last} months vs "
-            "matched non-users"
-        )
-        found = matched_difference(data, plan, nc_match.cohort, instrument, label)
-        if found is None:
-            continue
-        estimate = found[0]
-        estimates.append(estimate)
-        if estimate.excludes_null:
-            failures.append(
-                f"negative control for {instrument}: {estimate.value:+.2f} "
-                f"({estimate.ci_low:+.2f} to {estimate.ci_high:+.2f}) excludes 0"
-            )
-    return estimates, failures
-
-
 def analyse_diagnostics(
     data: AnalysisData,
     plan: AnalysisPlan,
@@ -230,9 +202,10 @@ def analyse_diagnostics(
             "naive": naive_nc.to_dict(),
             "matched": matched_nc.to_dict(),
         }
-        symptom_nc, symptom_failures = symptom_negative_controls(data, plan, nc_match)
-        result.estimates += symptom_nc
-        result.details["symptom_failures"] = symptom_failures
+        outcome_nc, outcome_failures = outcome_negative_controls(data, plan, nc_match)
+        result.estimates += outcome_nc
+        failures += outcome_failures.get("symptoms", []) + outcome_failures.get("progression", [])
+        result.details["symptom_failures"] = outcome_failures.get("symptoms", [])
     except InsufficientData as error:
         result.caveats.append(f"negative control not estimable: {error}")
     result.details["balance"] = matched.balance.to_dict(orient="records")
