@@ -8,7 +8,7 @@ import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
 from ldn_outcomes.simulate import SimulationParams, simulate_registry
-from ldn_outcomes.simulate.estimands import cox_two_groups
+from ldn_outcomes.simulate.cdw_truth import cox_two_groups
 
 SMALL = SimulationParams(patients=1500, years=5, seed=21)
 
@@ -57,7 +57,9 @@ def test_two_group_cox_agrees_with_statsmodels_breslow() -> None:
     t0 = np.ceil(rng.lognormal(3.8, 0.5, 300))
     t1 = np.ceil(rng.lognormal(3.5, 0.5, 200))
     censor = 80.0
-    ours = cox_two_groups(t0, t1, censor)
+    ours = cox_two_groups(
+        np.minimum(t0, censor), t0 <= censor, np.minimum(t1, censor), t1 <= censor
+    )
     time = np.minimum(np.r_[t0, t1], censor)
     status = (np.r_[t0, t1] <= censor).astype(int)
     x = np.r_[np.zeros(300), np.ones(200)][:, None]

@@ -24,8 +24,10 @@ count only people still in the registry (world A) at s + h.
   model of ``.observe``, the response noise integrated out by Gauss-Hermite quadrature).
 - Relapses: ratio of expected relapse counts in the two years after the start, A over B, users
   over controls (the ITT rate ratio given who stopped or switched).
-- Progression: the same ratio for expected worsening events (independent worsening plus
-  relapses leaving an EDSS residual) over all follow-up: the hazard ratio of a rare first event.
+- Progression: the Cox hazard ratio of first recorded CDW in the users' EDSS visits with vs
+  without the effect (``.cdw_truth``), less the dilution by controls' later starts (the
+  risk set's ratio of expected worsening events); the latent ratio of expected worsening
+  events (independent worsening plus relapses leaving an EDSS residual) is given beside it.
 - Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
   LDN was started (the engine's treated group), with the effect against without it (same
   attacks), censored at 730 days.
@@ -38,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from .history import History, simulate_history
+from .cdw_truth import cox_two_groups, recorded_cdw_hazard_ratio
+from .history import History
 from .observe import FSS_STEPS, MFIS_ITEMS, MFIS_MAX
 from .params import SimulationParams
 
@@ -72,7 +75,7 @@ def _expected_share(mean: np.ndarray, sd: float) -> np.ndarray:
 def symptom_scores(params: SimulationParams, h: History) -> dict[str, np.ndarray]:
     """Expected score of each instrument per (month, patient) from the latent course."""
     f = params.fatigue
-    level, edss, flare = h.trace["fatigue"], h.trace["edss"], h.trace["flare"]
+    level, edss, flare = h.traced["fatigue"], h.traced["edss"], h.traced["flare"]
     mfis = MFIS_ITEMS * MFIS_MAX
     return {
         "mfis": mfis
@@ -103,7 +106,7 @@ class _Design:
         first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, pid, start)
         self.months = months
-        self.alive = h.trace["alive"] > 0
+        self.alive = h.traced["alive"] > 0
         started = np.flatnonzero(first < np.iinfo(np.int64).max)
         self.user = started
         self.user_month = np.searchsorted(h.bounds, first[started], side="right") - 1
@@ -111,7 +114,7 @@ class _Design:
         history_ok = h.cohort.entry_day[None, :] <= ends[:, None] - MIN_HISTORY_DAYS
         not_started = first[None, :] > ends[:, None]
         self.weight = np.where(
-            self.alive & history_ok & not_started, h.trace["start_hazard"], 0.0
+            self.alive & history_ok & not_started, h.traced["start_hazard"], 0.0
         ).astype(float)
 
     def control_weights(self, s: int) -> np.ndarray:
@@ -137,6 +140,18 @@ def _ratio_over(
     design: _Design, treated: np.ndarray, untreated: np.ndarray, length: int | None
 ) -> float | None:
     """(users' A/B) / (risk set's A/B) of expected counts from the start month on."""
+    parts = _ratio_parts(design, treated, untreated, length)
+    if parts is None:
+        return None
+    user_a, user_b, ctrl_a, ctrl_b = parts
+    return (user_a / user_b) / (ctrl_a / ctrl_b)
+
+
+def _ratio_parts(
+    design: _Design, treated: np.ndarray, untreated: np.ndarray, length: int | None
+) -> tuple[float, float, float, float] | None:
+    """Expected counts with (A) and without (B) the effect: users', and the hazard-weighted
+    risk set's scaled to the users' start months."""
     cum_a = np.vstack([np.zeros((1, treated.shape[1])), np.cumsum(treated, axis=0, dtype=float)])
     cum_b = np.vstack(
         [np.zeros((1, untreated.shape[1])), np.cumsum(untreated, axis=0, dtype=float)]
@@ -163,39 +178,12 @@ def _ratio_over(
         ctrl_b += count * float(w @ (cum_b[end] - cum_b[s]) / w.sum())
     if min(user_a, user_b, ctrl_a, ctrl_b) <= 0:
         return None
-    return (user_a / user_b) / (ctrl_a / ctrl_b)
+    return user_a, user_b, ctrl_a, ctrl_b
 
 
-def cox_two_groups(time0: np.ndarray, time1: np.ndarray, censor: float) -> float | None:
-    """Hazard ratio of group 1 vs group 0 (Breslow ties, administrative censoring)."""
-    time = np.r_[time0, time1].astype(float)
-    x = np.r_[np.zeros(len(time0)), np.ones(len(time1))]
-    if len(time0) == 0 or len(time1) == 0:
-        return None
-    event = time <= censor
-    time = np.minimum(time, censor)
-    order = np.argsort(-time, kind="stable")
-    time, x, event = time[order], x[order], event[order]
-    at_risk_end = np.searchsorted(-time, -time, side="right") - 1  # ties share a risk set
-    beta = 0.0
-    for _ in range(50):
-        r = np.exp(beta * x)
-        s0, s1 = np.cumsum(r)[at_risk_end], np.cumsum(r * x)[at_risk_end]
-        share = s1 / s0
-        score = float(np.sum(event * (x - share)))
-        info = float(np.sum(event * share * (1 - share)))
-        if info <= 0:
-            return None
-        step = score / info
-        beta += step
-        if abs(step) < 1e-10:
-            break
-    return float(np.exp(beta))
-
-
-def estimands(params: SimulationParams, actual: History) -> dict[str, Any]:
-    """The true value of each headline, with its definition (module docstring)."""
-    counterfactual = simulate_history(counterfactual_params(params), record=False, trace=True)
+def estimands(params: SimulationParams, actual: History, counterfactual: History) -> dict[str, Any]:
+    """The true value of each headline, with its definition (module docstring);
+    ``counterfactual`` is the run with ``counterfactual_params`` (no effect, no one leaving)."""
     design = _Design(actual)
     scores_a = symptom_scores(params, actual)
     scores_b = symptom_scores(params, counterfactual)
@@ -206,23 +194,35 @@ def estimands(params: SimulationParams, actual: History) -> dict[str, Any]:
     out["relapse_rate_ratio"] = _rounded(
         _ratio_over(
             design,
-            actual.trace["relapse_expected"],
-            actual.trace["relapse_untreated"],
+            actual.traced["relapse_expected"],
+            actual.traced["relapse_untreated"],
             RELAPSE_MONTHS,
         )
     )
     residual = params.relapses.residual_full_step + params.relapses.residual_half_step
-    out["progression_hazard_ratio"] = _rounded(
-        _ratio_over(
-            design,
-            actual.trace["pira_expected"] + residual * actual.trace["relapse_expected"],
-            actual.trace["pira_untreated"] + residual * actual.trace["relapse_untreated"],
-            None,
-        )
+    worsening = _ratio_parts(
+        design,
+        actual.traced["pira_expected"] + residual * actual.traced["relapse_expected"],
+        actual.traced["pira_untreated"] + residual * actual.traced["relapse_untreated"],
+        None,
     )
-    untreated, treated = actual.trace.attack_durations()
+    recorded = recorded_cdw_hazard_ratio(actual)
+    out["progression_hazard_ratio"] = _rounded(
+        None
+        if worsening is None or recorded is None
+        else recorded / (worsening[2] / worsening[3])  # less the controls' own later starts
+    )
+    out["progression_latent_rate_ratio"] = _rounded(
+        None if worsening is None else (worsening[0] / worsening[1]) / (worsening[2] / worsening[3])
+    )
+    untreated, treated = actual.traced.attack_durations()
     out["relapse_recovery_hazard_ratio"] = _rounded(
-        cox_two_groups(untreated, treated, RECOVERY_CENSOR_DAYS)
+        cox_two_groups(
+            np.minimum(untreated, RECOVERY_CENSOR_DAYS),
+            untreated <= RECOVERY_CENSOR_DAYS,
+            np.minimum(treated, RECOVERY_CENSOR_DAYS),
+            treated <= RECOVERY_CENSOR_DAYS,
+        )
     )
     out["negative_control_rate_ratio"] = 1.0
     out["definitions"] = {
@@ -231,8 +231,12 @@ def estimands(params: SimulationParams, actual: History) -> dict[str, Any]:
         "effect (intention to treat)",
         "relapse_rate_ratio": "ratio of expected relapses in the 2 years after the start, "
         "with vs without the effect, users over the hazard-weighted risk set",
-        "progression_hazard_ratio": "the same ratio for expected worsening events "
-        "(independent worsening and relapses leaving a residual) over all follow-up",
+        "progression_hazard_ratio": "Cox hazard ratio of first recorded CDW after the start, "
+        "the users' EDSS visits with vs without the effect (same visits, same rater error), "
+        "divided by the hazard-weighted risk set's ratio of expected worsening events",
+        "progression_latent_rate_ratio": "ratio of expected worsening events (independent "
+        "worsening and relapses leaving a residual) over all follow-up, users over the "
+        "hazard-weighted risk set: the effect on disability itself, before rater error",
         "relapse_recovery_hazard_ratio": "Cox hazard ratio of recovery, the attacks LDN "
         "treated with vs without its effect, censored at 730 days",
         "negative_control_rate_ratio": "the supplement has no effect",

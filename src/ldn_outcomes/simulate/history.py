@@ -56,6 +56,20 @@ class History:
     unmeasured: np.ndarray
     trace: Trace | None
 
+    @property
+    def recorded(self) -> Recorder:
+        """The observations (a run with ``record=False`` has none)."""
+        if self.recorder is None:
+            raise ValueError("this history was simulated without recording observations")
+        return self.recorder
+
+    @property
+    def traced(self) -> Trace:
+        """The latent course month by month (only from a run with ``trace=True``)."""
+        if self.trace is None:
+            raise ValueError("this history was simulated without a trace")
+        return self.trace
+
 
 def unmeasured_factor(params: SimulationParams) -> np.ndarray:
     """Each patient's unrecorded factor U ~ N(0, 1), from its own stream (the knob changes no
@@ -70,12 +84,15 @@ def simulate_history(
     *,
     record: bool = True,
     trace: bool = False,
+    counterfactual_edss: np.ndarray | None = None,
 ) -> History:
     """Run the whole simulation; returns latent tallies and the recorded events.
 
     ``on_month(m)`` is called after each simulated month (for progress bars). ``record=False``
     skips the observations (a counterfactual run needs only the latent course); ``trace=True``
-    keeps each month's latent values per patient for the estimands (``.estimands``).
+    keeps each month's latent values per patient for the estimands (``.estimands``);
+    ``counterfactual_edss`` (months x patients, the latent EDSS of the run without LDN's effect)
+    makes every EDSS visit also record the score that world would have shown.
     """
     streams = [
         np.random.Generator(np.random.PCG64(s))
@@ -286,6 +303,7 @@ def simulate_history(
                 exit_day=exit_day,
                 ldn=ldn,
                 ldn_started=ldn_started,
+                edss_b=None if counterfactual_edss is None else counterfactual_edss[m],
             )
         if on_month:
             on_month(m)

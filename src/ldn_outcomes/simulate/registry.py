@@ -11,7 +11,7 @@ import pandas as pd
 
 from .cohort import month_boundaries
 from .columns import Table
-from .estimands import estimands
+from .estimands import counterfactual_params, estimands
 from .generate import build_tables
 from .history import simulate_history
 from .params import SimulationParams
@@ -85,14 +85,24 @@ def simulate_registry(
     params = params or SimulationParams()
     if with_estimands is None:
         with_estimands = params.patients * simulated_months(params) <= ESTIMANDS_AUTO_LIMIT
+    counterfactual = (
+        simulate_history(counterfactual_params(params), record=False, trace=True)
+        if with_estimands
+        else None
+    )
     history = simulate_history(
-        params, (lambda _m: progress("month", 1)) if progress else None, trace=with_estimands
+        params,
+        (lambda _m: progress("month", 1)) if progress else None,
+        trace=with_estimands,
+        counterfactual_edss=None if counterfactual is None else counterfactual.traced["edss"],
     )
     ids = patient_ids(params)
     tables = build_tables(history)
     if progress:
         progress("tables", 1)
     truth = build_truth(history, ids.tolist())
-    truth["estimands"] = estimands(params, history) if with_estimands else None
+    truth["estimands"] = (
+        estimands(params, history, counterfactual) if counterfactual is not None else None
+    )
     history.trace = None  # the latent course is large and no longer needed
     return SimulatedRegistry(params=params, tables=tables, truth=truth, context=Context(ids))
