@@ -105,16 +105,17 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     table = summarise(rows)
     print(
         "| headline | scenario | patients | registries | coverage | mean bias (MC SE) | "
-        "bias/SE | CI misses truth | flagged of those |"
+        "bias/SE | CI misses truth | flagged of those | flagged of all |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in table:
         flagged = f"{r['flagged_of_missed']}/{r['missed']}" if r["scenario"] == "confounded" else ""
         ratio = r["bias_over_se"]
         print(
             f"| {r['headline']} | {r['scenario']} | {r['patients']} | {r['registries']} | "
             f"{r['coverage']:.1%} | {r['mean_bias']:+.3f} ({r['mc_se']:.3f}) | "
-            f"{'' if math.isnan(ratio) else f'{ratio:+.1f}'} | {r['missed']} | {flagged} |"
+            f"{'' if math.isnan(ratio) else f'{ratio:+.1f}'} | {r['missed']} | {flagged} | "
+            f"{r['flagged']}/{r['registries']} |"
         )
 
 
@@ -125,7 +126,13 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=6.0)
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=SCENARIOS)
     parser.add_argument("--seed-base", type=int, default=900_000)
-    parser.add_argument("--results", type=Path, default=Path("calibration-runs.jsonl"))
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        default=[Path("calibration-runs.jsonl")],
+        help="JSON-lines files; new runs go to the first, the table reads them all",
+    )
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--write-report-data", action="store_true")
     args = parser.parse_args()
@@ -141,10 +148,10 @@ def main() -> None:
                     began = time.perf_counter()
                     row = score_registry(scenario, patients, args.years, seed)
                     row["seconds"] = round(time.perf_counter() - began, 1)
-                    with args.results.open("a", encoding="utf-8") as handle:
+                    with args.results[0].open("a", encoding="utf-8") as handle:
                         handle.write(json.dumps(row) + "\n")
                     print(f"{scenario} {patients} seed {seed}: {row['seconds']} s", flush=True)
-    rows = _read(args.results)
+    rows = _rows(args.results)
     print(f"\n{len(rows)} registries, {args.years:g} years each; plan: the default plan\n")
     print_table(rows)
     if args.write_report_data:
@@ -154,7 +161,7 @@ def main() -> None:
                 {
                     "registries": len(rows),
                     "years": args.years,
-                    "summary": summarise(rows),
+                    "summary": [_finite(r) for r in summarise(rows)],
                 },
                 indent=1,
                 sort_keys=True,
@@ -163,6 +170,15 @@ def main() -> None:
             encoding="utf-8",
         )
         print(f"\nwrote {path}")
+
+
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    """Strict JSON: a figure that cannot be computed (one registry: no SE) is null."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+
+
+def _rows(paths: list[Path]) -> list[dict[str, Any]]:
+    return [row for path in paths for row in _read(path)]
 
 
 def _read(path: Path) -> list[dict[str, Any]]:

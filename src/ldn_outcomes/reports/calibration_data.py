@@ -60,6 +60,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "bias_over_se": mean / mc_se if mc_se and math.isfinite(mc_se) else math.nan,
                 "missed": len(missed),
                 "flagged_of_missed": sum(bool(s["flagged"]) for s in missed),
+                "flagged": sum(bool(s["flagged"]) for s in scores),
                 "scale": "log" if scores[0]["ratio"] else "difference",
             }
         )
