@@ -58,14 +58,10 @@ SCENARIOS: dict[str, dict[str, float]] = {
 
 def _estimate(results: dict, headline: str) -> tuple[Any, Any] | None:
     """(estimate, result it belongs to) of one headline, or None when not estimated."""
-    if headline == "negative_control":
-        result = results["diagnostics"]
-        found = [e for e in result.estimates if e.label.startswith("negative control: rate ratio")]
-        return (found[0], result) if found else None
-    analysis, label = HEADLINES[headline]["analysis"], HEADLINES[headline]["label"]
-    result = results[analysis]
-    found = [e for e in result.estimates if e.label == label]
-    return (found[0], result) if found else None
+    spec = HEADLINES[headline]
+    result = results[spec["analysis"]]
+    found = result.find(spec["key"])
+    return None if found is None else (found, result)
 
 
 def score_registry(scenario: str, patients: int, years: float, seed: int) -> dict[str, Any]:

@@ -31,9 +31,9 @@ def scored(seed: int, **effects: float) -> tuple[dict, dict]:
 
 def headline(results: dict, name: str):
     spec = HEADLINES[name]
-    found = [e for e in results[spec["analysis"]].estimates if e.label == spec["label"]]
-    assert found, f"{name}: no headline estimate"
-    return found[0]
+    found = results[spec["analysis"]].find(spec["key"])
+    assert found is not None, f"{name}: no headline estimate"
+    return found
 
 
 def z_score(estimate, ratio: bool, truth: float) -> float:

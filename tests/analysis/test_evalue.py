@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ldn_outcomes.analysis.evalue import (
+from ldn_outcomes.analysis.numerics.evalue import (
     e_value_difference,
     e_value_hazard_ratio,
     e_value_of_ratio,

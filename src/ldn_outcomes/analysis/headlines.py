@@ -9,50 +9,50 @@ from __future__ import annotations
 
 from typing import Any
 
-from .evalue import EValue, e_value_difference, e_value_hazard_ratio, e_value_ratio
+from .numerics.evalue import EValue, e_value_difference, e_value_hazard_ratio, e_value_ratio
 from .results import AnalysisResult
 
-#: headline -> analysis holding it, estimate label, simulator truth key
+#: headline -> analysis holding it, estimate key (``Estimate.key``), simulator truth key
 #: (``truth["estimands"]``), ratio (bias on the log scale) and a title for people.
 HEADLINES: dict[str, dict[str, Any]] = {
     "relapses": {
         "analysis": "relapses",
-        "label": "rate ratio after the start vs matched non-users (matched)",
+        "key": "rate_ratio_matched",
         "truth": "relapse_rate_ratio",
         "ratio": True,
         "title": "relapse rate ratio",
     },
     "fatigue": {
         "analysis": "symptoms",
-        "label": "mfis: difference in change at 12 months vs matched non-users",
+        "key": "mfis_difference_12m_matched",
         "truth": "mfis_difference_12m",
         "ratio": False,
         "title": "fatigue (MFIS) difference at 12 months",
     },
     "spasm": {
         "analysis": "symptoms",
-        "label": "nrs-spasticity: difference in change at 12 months vs matched non-users",
+        "key": "nrs-spasticity_difference_12m_matched",
         "truth": "nrs-spasticity_difference_12m",
         "ratio": False,
         "title": "spasm (0-10) difference at 12 months",
     },
     "progression": {
         "analysis": "progression",
-        "label": "hazard ratio of CDW, LDN vs matched non-users",
+        "key": "cdw_hazard_ratio_matched",
         "truth": "progression_hazard_ratio",
         "ratio": True,
         "title": "progression hazard ratio",
     },
     "relapse_recovery": {
         "analysis": "relapse_recovery",
-        "label": "hazard ratio of recovery, LDN during attack vs matched non-users' relapses",
+        "key": "recovery_hazard_ratio_matched",
         "truth": "relapse_recovery_hazard_ratio",
         "ratio": True,
         "title": "relapse recovery hazard ratio",
     },
     "negative_control": {
         "analysis": "diagnostics",
-        "label": "negative control: rate ratio after the start vs matched non-users (matched)",
+        "key": "negative_control_rate_ratio_matched",
         "truth": "negative_control_rate_ratio",
         "ratio": True,
         "title": "negative-control exposure",
@@ -64,11 +64,10 @@ RARE_OUTCOME = 0.15
 Z95 = 1.959964
 
 
-def _e_value(headline: str, result: AnalysisResult, label: str) -> EValue | None:
-    found = [e for e in result.estimates if e.label == label]
-    if not found:
+def _e_value(headline: str, result: AnalysisResult, key: str) -> EValue | None:
+    est = result.find(key)
+    if est is None:
         return None
-    est = found[0]
     if headline == "relapses":
         return e_value_ratio(est.value, est.ci_low, est.ci_high)
     if headline == "progression":
@@ -77,7 +76,7 @@ def _e_value(headline: str, result: AnalysisResult, label: str) -> EValue | None
         return e_value_hazard_ratio(est.value, est.ci_low, est.ci_high, rare=rare)
     if headline == "relapse_recovery":  # nearly every attack recovers: a common outcome
         return e_value_hazard_ratio(est.value, est.ci_low, est.ci_high, rare=False)
-    sd = result.details.get("outcome_sd", {}).get(label)
+    sd = result.details.get("outcome_sd", {}).get(key)
     if sd is None:
         return None
     return e_value_difference(est.value, (est.ci_high - est.ci_low) / (2 * Z95), sd)
@@ -89,11 +88,11 @@ def attach_e_value(analysis: str, result: AnalysisResult) -> None:
     for headline, spec in HEADLINES.items():
         if spec["analysis"] != analysis or headline == "negative_control":
             continue
-        e = _e_value(headline, result, spec["label"])
+        e = _e_value(headline, result, spec["key"])
         if e is None or e.point != e.point:  # NaN: not computable
             continue
         result.details.setdefault("e_values", {})[headline] = {
-            "label": spec["label"],
+            "key": spec["key"],
             "e_value": e.point,
             "e_value_ci": e.interval,
             "risk_ratio_scale": e.risk_ratio,

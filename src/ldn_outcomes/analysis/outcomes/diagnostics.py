@@ -30,6 +30,7 @@ from ..results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
 from .negative_controls import outcome_negative_controls
 from .relapses import matched_after_ratio, windows, within_ratio
 
+NEGATIVE_CONTROL_KEY = "negative_control_rate_ratio_matched"
 METHOD = (
     "standardised mean differences after matching; preference-score overlap; minimal "
     "detectable rate ratio (Schoenfeld); negative-control exposure through the same "
@@ -137,7 +138,7 @@ def negative_control(
     mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
     adjusted = matched_after_ratio(
         mwin, plan, "negative control: rate ratio after the start vs matched non-users (matched)"
-    )
+    ).named(NEGATIVE_CONTROL_KEY)
     return naive, adjusted, nc_match
 
 

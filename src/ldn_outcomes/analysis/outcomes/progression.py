@@ -41,6 +41,7 @@ METHOD = (
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
 )
 CDW_TYPES = ("RAW", "PIRA", "undefined")
+HAZARD_RATIO_KEY = "cdw_hazard_ratio_matched"
 #: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
 #: and estimable; else the last estimable horizon.
 HEADLINE_HORIZON_YEARS = 3.0
@@ -310,16 +311,20 @@ def analyse_progression(
             except InsufficientData as error:
                 result.caveats.append(str(error))
             try:
-                hr = cox_hazard_ratio(
-                    mep,
-                    duration="years",
-                    event="event",
-                    covariate="ldn",
-                    label="hazard ratio of CDW, LDN vs matched non-users",
-                    cluster="match_id",
-                    weights="weight",
-                    alpha=plan.alpha,
-                ).against_matched()
+                hr = (
+                    cox_hazard_ratio(
+                        mep,
+                        duration="years",
+                        event="event",
+                        covariate="ldn",
+                        label="hazard ratio of CDW, LDN vs matched non-users",
+                        cluster="match_id",
+                        weights="weight",
+                        alpha=plan.alpha,
+                    )
+                    .against_matched()
+                    .named(HAZARD_RATIO_KEY)
+                )
                 result.estimates.append(hr)
                 result.details["matched_hazard_ratio"] = hr.to_dict()
             except InsufficientData as error:

@@ -56,6 +56,7 @@ DURING, NOT_DURING, UNKNOWN = "during", "not", "unknown"
 TREATED = "LDN started during attack"
 EARLIER = "same patients before LDN"
 CONTROLS = "matched non-users' relapses"
+HAZARD_RATIO_KEY = "recovery_hazard_ratio_matched"
 
 
 def course_starts(exposures: pd.DataFrame, drug_class: str, gap_days: int) -> pd.DataFrame:
@@ -264,7 +265,9 @@ def analyse_recovery(
                 label=f"hazard ratio of recovery, LDN during attack vs {other}",
                 alpha=plan.alpha,
             )
-            result.estimates.append(hr.against_matched() if other == CONTROLS else hr)
+            result.estimates.append(
+                hr.against_matched().named(HAZARD_RATIO_KEY) if other == CONTROLS else hr
+            )
         except InsufficientData as error:
             result.caveats.append(str(error))
     if not result.estimates:

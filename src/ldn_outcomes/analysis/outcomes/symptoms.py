@@ -110,6 +110,11 @@ def _difference(part: pd.DataFrame, column: str, alpha: float) -> tuple[float, f
     return float(fit.params[1]), float(lo), float(hi)
 
 
+def difference_key(instrument: str, month: int) -> str:
+    """Key of the difference in change vs matched non-users (``Estimate.key``)."""
+    return f"{instrument}_difference_{month}m_matched"
+
+
 def matched_difference(
     data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, instrument: str, label: str
 ) -> tuple[Estimate, float] | None:
@@ -243,9 +248,8 @@ def analyse_symptoms(
                 continue
             diff, lo, hi = _difference(part, f"m{month}", plan.alpha)
             change = (part[f"m{month}"] - part["m0"]).to_numpy()
-            result.details.setdefault("outcome_sd", {})[
-                f"{instrument}: difference in change at {month} months vs matched non-users"
-            ] = float(change.std())
+            key = difference_key(instrument, month)
+            result.details.setdefault("outcome_sd", {})[key] = float(change.std())
             est = Estimate(
                 f"{instrument}: difference in change at {month} months vs matched non-users",
                 diff,
@@ -254,6 +258,7 @@ def analyse_symptoms(
                 "difference",
                 n=int(len(part)),
                 versus="matched",
+                key=key,
             )
             result.estimates.append(est)
             if month == last and (headline is None or headline.versus != "matched"):
