@@ -1,8 +1,8 @@
 """Calibration of every causal headline of ``ldn analyze`` on simulated registries (not a test).
 
     python bench/calibration.py [--registries 40] [--patients 3000 10000] [--years 6]
-        [--scenarios null effect confounded] [--results runs.jsonl] [--summary-only]
-        [--write-report-data]
+        [--scenarios null effect confounded] [--results runs.jsonl [more.jsonl ...]]
+        [--summary-only] [--write-report-data]
 
 For each scenario and registry size it simulates ``--registries`` registries (seeds differ by
 scenario, size and repetition), runs the whole engine (``run_all``, the default plan) and scores
@@ -13,14 +13,16 @@ misses the truth, whether the bias diagnostics flagged that headline (its status
 
 Scenarios: ``null`` (no effect), ``effect`` (relapse rate ratio 0.7, progression hazard ratio
 0.7, MFIS -6 points, recovery time ratio 0.7), ``confounded`` (no effect, unmeasured
-confounding of strength 1: ``confounding.strength``).
+confounding of strength 1: ``confounding.strength``). "flagged of all" counts the registries
+whose headline the diagnostics flagged: under ``null`` and ``effect`` these are false alarms.
 
 Targets (docs/analysis.md): coverage 93-97% and |bias| < 2 Monte-Carlo SE under ``null`` and
 ``effect``; under ``confounded``, the diagnostics flag at least 80% of the registries whose
 headline interval excludes the truth.
 
 Each registry's scores are appended to ``--results`` (JSON lines) as it finishes, so a long run
-that is stopped still counts; ``--summary-only`` prints the table from that file.
+that is stopped still counts (a rerun skips the registries already scored); ``--summary-only``
+prints the table from the files.
 ``--write-report-data`` writes the per-headline figures the report shows beside each headline
 ("how often this method was right on simulated registries") into the package.
 """
