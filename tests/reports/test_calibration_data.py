@@ -45,7 +45,7 @@ def test_the_report_shows_the_track_record_beside_the_headline(
     rows = [_row("null", 1.0, (0.8, 1.2))]
     monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summarise(rows)})
     monkeypatch.setattr(outcomes, "track_record", calibration_data.track_record)
-    assert "How often this method was right on simulated registries" in outcomes._track_records(
-        "relapses"
-    )
-    assert outcomes._track_records("labs") == ""
+    records = outcomes._track_records("relapses")
+    assert records and records[0]["title"] == "relapse rate ratio"
+    assert "simulated registries" in records[0]["text"]
+    assert outcomes._track_records("labs") == []
