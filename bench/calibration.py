@@ -136,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     if not args.summary_only:
-        done = {(r["scenario"], r["patients"], r["seed"]) for r in _read(args.results)}
+        done = {(r["scenario"], r["patients"], r["seed"]) for r in _rows(args.results)}
         for rep in range(args.registries):
             for patients in args.patients:
                 for number, scenario in enumerate(args.scenarios):
