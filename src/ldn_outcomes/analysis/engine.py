@@ -26,6 +26,7 @@ from ..errors import InsufficientData
 from .data.cohorts import exposure_cohort, require_users
 from .data.forked import beside
 from .data.frames import AnalysisData, load_frames, prepare
+from .headlines import attach_e_value
 from .matching.match import MatchResult, match_users
 from .outcomes.adverse import analyse_adverse_events
 from .outcomes.combination import analyse_combination
@@ -237,6 +238,17 @@ def _analyses(
     results: dict[str, AnalysisResult] = {}
     for entry in REGISTRY:
         results[entry.key] = _run_one(entry, run, timed)
+    symptom_failures = results["diagnostics"].details.get("symptom_failures", [])
+    if symptom_failures and results["symptoms"].status != "insufficient_data":
+        results["symptoms"].warn(
+            DiagnosticsFailed,
+            "symptom falsification check failed ("
+            + "; ".join(symptom_failures)
+            + "): the same comparison finds an effect of a product that cannot work, so the "
+            "symptom differences are shown with this warning, not as findings",
+        )
+    for name, result in results.items():
+        attach_e_value(name, result)
     failures = results["diagnostics"].details.get("failures", [])
     if failures:
         for name in MATCHED_ANALYSES:

@@ -71,6 +71,14 @@ def simulate(
         float | None,
         typer.Option(help="SD of between-patient variation of the effects (log scale; 0 = none)."),
     ] = None,
+    confounding: Annotated[
+        float | None,
+        typer.Option(
+            help="Strength of confounding matching cannot remove: log hazard ratio of starting "
+            "per SD of a factor the registry does not record, which also improves the later "
+            "course (0 = none)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(help="TOML file of simulation parameters (command-line values win)."),
@@ -106,6 +114,7 @@ def simulate(
         "effects__fatigue_points": effect_fatigue,
         "effects__relapse_recovery_ratio": effect_relapse_recovery,
         "effects__heterogeneity_sd": heterogeneity,
+        "confounding__strength": confounding,
     }
     params = params.replace(**{k: v for k, v in overrides.items() if v is not None})
 

@@ -20,9 +20,11 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .. import templating
+from ..analysis.headlines import HEADLINES
 from ..analysis.outcomes.relapses import NAIVE_KEY
 from ..analysis.plan import AnalysisPlan
 from ..analysis.results import AnalysisResult, Estimate
+from .calibration_data import track_record
 from .outcome_charts import balance_chart, forest_chart, line_chart, survival_chart
 
 templating.add_templates("ldn_outcomes.reports", prefix="reports")
@@ -154,11 +156,22 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
             }
             for e in result.estimates[:40]
         ],
+        track_records=_track_records(name),
         charts=Markup(_charts(name, result, plan)),
         caveats=list(result.caveats),
         method=result.method,
     )
     return section
+
+
+def _track_records(name: str) -> list[dict[str, str]]:
+    """How often each causal headline of this analysis was right on simulated registries
+    (the calibration bench's committed figures, ``calibration_data``)."""
+    return [
+        {"title": spec["title"], "text": text}
+        for headline, spec in HEADLINES.items()
+        if spec["analysis"] == name and (text := track_record(headline))
+    ]
 
 
 def _logrank_lines(tests: list[dict[str, Any]], events: str = "recoveries") -> str:

@@ -182,7 +182,7 @@ def exposures_table(h: History) -> Table:
 
 
 def relapses_table(h: History) -> Table:
-    t = h.recorder.table("relapses")
+    t = h.recorded.table("relapses")
     if not t:
         return _empty_like_relapses()
     pid = t["pid"]
@@ -229,7 +229,7 @@ def _empty_like_relapses() -> Table:
 
 
 def edss_table(h: History) -> Table:
-    t = h.recorder.table("edss")
+    t = h.recorded.table("edss")
     pid = t.get("pid", np.zeros(0, np.int64))
     days = t.get("day", np.zeros(0, np.int64))
     keep = np.flatnonzero(days <= h.exit_day[pid])
@@ -268,7 +268,7 @@ def questionnaires_table(h: History) -> Table:
     blocks = []
     fss_totals = np.array([round(s / 9, 2) for s in range(64)])  # FSS: mean of 9, 2 decimals
     for name, index in ((MFIS, 0), (FSS, 1)):
-        t = h.recorder.table(name)
+        t = h.recorded.table(name)
         if not t:
             continue
         items = t["items"].astype(np.int64)
@@ -290,7 +290,7 @@ def questionnaires_table(h: History) -> Table:
                 digit_strings(items, ",", True),
             )
         )
-    t = h.recorder.table("checkin")
+    t = h.recorded.table("checkin")
     if t:
         text_lut, json_lut = _checkin_lut()
         dose = t["dose"].astype(np.int64) + 1
@@ -331,7 +331,7 @@ def questionnaires_table(h: History) -> Table:
 
 
 def adverse_events_table(h: History) -> Table:
-    t = h.recorder.table("adverse_events")
+    t = h.recorded.table("adverse_events")
     pid = t.get("pid", np.zeros(0, np.int64))
     days = t.get("day", np.zeros(0, np.int64))
     keep = np.flatnonzero(days <= h.exit_day[pid])

@@ -19,70 +19,19 @@ daily check-ins, adverse events).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .cohort import DAYS_PER_YEAR, Cohort, draw_cohort, month_boundaries, step_up
+from .courses import Courses, decide
 from .observe import Recorder
-from .params import SimulationParams, UptakeParams
+from .params import SimulationParams
+from .trace import Trace
 
-
-@dataclass
-class Courses:
-    """One open course per patient at a time (LDN, or the negative-control supplement)."""
-
-    n: int
-    start: np.ndarray = field(init=False)
-    stop: np.ndarray = field(init=False)
-    fatigue_at_start: np.ndarray = field(init=False)
-    had_course: np.ndarray = field(init=False)
-    pid: list[np.ndarray] = field(default_factory=list)
-    starts: list[np.ndarray] = field(default_factory=list)
-    stops: list[np.ndarray] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.start = np.full(self.n, -1, dtype=np.int64)
-        self.stop = np.full(self.n, -1, dtype=np.int64)
-        self.fatigue_at_start = np.zeros(self.n)
-        self.had_course = np.zeros(self.n, dtype=bool)
-
-    def close_finished(self, before_day: int) -> None:
-        done = np.flatnonzero((self.stop >= 0) & (self.stop < before_day))
-        self._record(done, self.stop[done])
-
-    def finish(self, exit_day: np.ndarray) -> None:
-        """Record courses still open at the last contact (a later planned stop is unknown)."""
-        open_ = np.flatnonzero((self.start >= 0) & (self.start <= exit_day))
-        stops = self.stop[open_]
-        self._record(open_, np.where(stops <= exit_day[open_], stops, -1))
-
-    def days_on(self, lo: np.ndarray, hi: int) -> np.ndarray:
-        """Days on the course within [lo, hi] (inclusive)."""
-        first = np.maximum(lo, self.start)
-        last = np.where(self.stop >= 0, np.minimum(hi, self.stop), hi)
-        return np.where(self.start >= 0, np.clip(last - first + 1, 0, None), 0)
-
-    def on_day(self, day: np.ndarray) -> np.ndarray:
-        return (self.start >= 0) & (self.start <= day) & ((self.stop < 0) | (day <= self.stop))
-
-    def _record(self, rows: np.ndarray, stops: np.ndarray) -> None:
-        if rows.size:
-            self.pid.append(rows.copy())
-            self.starts.append(self.start[rows].copy())
-            self.stops.append(stops.copy())
-        self.start[rows] = -1
-        self.stop[rows] = -1
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.pid:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        pid = np.concatenate(self.pid)
-        start = np.concatenate(self.starts)
-        stop = np.concatenate(self.stops)
-        order = np.lexsort((start, pid))
-        return pid[order], start[order], stop[order]
+#: Child of the seed's SeedSequence that draws the unrecorded confounder (children 0-5 are
+#: the cohort, history, LDN, supplement, observation and dose streams).
+CONFOUNDER_STREAM = 7
 
 
 @dataclass
@@ -103,64 +52,47 @@ class History:
     years_on_ldn: np.ndarray
     ldn: tuple[np.ndarray, np.ndarray, np.ndarray]
     supplement: tuple[np.ndarray, np.ndarray, np.ndarray]
-    recorder: Recorder
+    recorder: Recorder | None
+    unmeasured: np.ndarray
+    trace: Trace | None
+
+    @property
+    def recorded(self) -> Recorder:
+        """The observations (a run with ``record=False`` has none)."""
+        if self.recorder is None:
+            raise ValueError("this history was simulated without recording observations")
+        return self.recorder
+
+    @property
+    def traced(self) -> Trace:
+        """The latent course month by month (only from a run with ``trace=True``)."""
+        if self.trace is None:
+            raise ValueError("this history was simulated without a trace")
+        return self.trace
 
 
-def _decide(
-    rng: np.random.Generator,
-    courses: Courses,
-    base_per_year: float,
-    u: UptakeParams,
-    *,
-    alive: np.ndarray,
-    recent_relapse: np.ndarray,
-    relapse_on: np.ndarray,
-    fatigue: np.ndarray,
-    fatigue_above_usual: np.ndarray,
-    trait: np.ndarray,
-    on_dmt: np.ndarray,
-    years: np.ndarray,
-    next_lo: int,
-    next_len: int,
-) -> np.ndarray:
-    """Starts and stops decided this month, effective on a day of next month.
-
-    Returns the mask of patients who will start.
-    """
-    n = courses.n
-    draw_start, draw_stop, when = rng.random(n), rng.random(n), rng.random(n)
-    if next_len <= 0:
-        return np.zeros(n, dtype=bool)
-    day = next_lo + (when * next_len).astype(np.int64)
-    log_hazard = (
-        u.relapse_log_hazard * recent_relapse
-        + u.fatigue_state_log_hazard * fatigue_above_usual
-        + u.fatigue_trait_log_hazard * trait
-        + u.dmt_log_hazard * on_dmt
-        + np.log(u.restart_factor) * courses.had_course
-    )
-    hazard = base_per_year * np.exp(log_hazard)
-    starting = alive & (courses.start < 0) & (draw_start < -np.expm1(-hazard * years))
-    running = alive & (courses.start >= 0) & (courses.start < next_lo) & (courses.stop < 0)
-    worse = np.maximum(0.0, fatigue - courses.fatigue_at_start)
-    stop_hazard = u.stop_per_year * np.exp(
-        u.stop_relapse_log_hazard * relapse_on + u.stop_worse_log_hazard * worse
-    )
-    stopping = running & (draw_stop < -np.expm1(-stop_hazard * years))
-    courses.start[starting] = day[starting]
-    courses.stop[starting] = -1
-    courses.stop[stopping] = day[stopping]
-    courses.had_course |= starting
-    courses.fatigue_at_start = np.where(starting, fatigue, courses.fatigue_at_start)
-    return starting
+def unmeasured_factor(params: SimulationParams) -> np.ndarray:
+    """Each patient's unrecorded factor U ~ N(0, 1), from its own stream (the knob changes no
+    other draw)."""
+    child = np.random.SeedSequence(params.seed).spawn(CONFOUNDER_STREAM + 1)[CONFOUNDER_STREAM]
+    return np.random.Generator(np.random.PCG64(child)).standard_normal(params.patients)
 
 
 def simulate_history(
-    params: SimulationParams, on_month: Callable[[int], None] | None = None
+    params: SimulationParams,
+    on_month: Callable[[int], None] | None = None,
+    *,
+    record: bool = True,
+    trace: bool = False,
+    counterfactual_edss: np.ndarray | None = None,
 ) -> History:
     """Run the whole simulation; returns latent tallies and the recorded events.
 
-    ``on_month(m)`` is called after each simulated month (for progress bars).
+    ``on_month(m)`` is called after each simulated month (for progress bars). ``record=False``
+    skips the observations (a counterfactual run needs only the latent course); ``trace=True``
+    keeps each month's latent values per patient for the estimands (``.estimands``);
+    ``counterfactual_edss`` (months x patients, the latent EDSS of the run without LDN's effect)
+    makes every EDSS visit also record the score that world would have shown.
     """
     streams = [
         np.random.Generator(np.random.PCG64(s))
@@ -193,7 +125,14 @@ def simulate_history(
     years_at_risk = np.zeros(n)
     years_on_ldn = np.zeros(n)
     ldn, supp = Courses(n), Courses(n)
-    recorder = Recorder(params, cohort, obs_rng, end_day)
+    recorder = Recorder(params, cohort, obs_rng, end_day) if record else None
+    months = len(bounds) - 1
+    tracer = Trace(n, months) if trace else None
+    cf = params.confounding
+    unmeasured = unmeasured_factor(params)
+    strength_u = cf.strength * unmeasured
+    relapse_confounding = np.exp(cf.relapse_log_rate * strength_u)
+    pira_confounding = np.exp(cf.pira_log_rate * strength_u)
     phi = f.monthly_autocorrelation
     state_sd = np.sqrt(1.0 - f.trait_share)
     fatigue_effect_sd_units = cohort.effect_fatigue_points / f.mfis_sd
@@ -201,7 +140,6 @@ def simulate_history(
     recovery_median = np.asarray(r.recovery_median_days)
     relapse_top = np.maximum(1.0, cohort.effect_rr)
     pira_top = np.maximum(1.0, cohort.effect_hr)
-    months = len(bounds) - 1
 
     for m in range(months):
         d0, d1 = int(bounds[m]), int(bounds[m + 1])
@@ -233,6 +171,7 @@ def simulate_history(
             * r.decline_per_5_years ** (duration / 5.0)
             * cohort.frailty
             * np.where(dmt_on, params.dmt.relapse_rate_ratio, 1.0)
+            * relapse_confounding
         )
         onset = first + (draws[1] * np.maximum(at_risk_days, 1)).astype(np.int64)
         on_at_onset = ldn.on_day(onset)
@@ -242,6 +181,7 @@ def simulate_history(
         recovery_days = recovery_median[severity] * np.exp(
             r.recovery_log_sd * hist_rng.standard_normal(n)
         )
+        untreated_recovery = onset + np.ceil(recovery_days).astype(np.int64)
         recovery_days *= np.where(on_at_onset, cohort.effect_recovery, 1.0)
         recovery = onset + np.ceil(recovery_days).astype(np.int64)
         residual = np.where(
@@ -257,8 +197,11 @@ def simulate_history(
         pseudo = alive & (draws[5] < r.pseudo_rate * years)
 
         # Worsening independent of relapses: one EDSS step (1.0 up to 5.5, then 0.5).
-        pira_rate = np.where(
-            cohort.ppms, pr.pira_rate_pp, np.where(sp_now, pr.pira_rate_sp, pr.pira_rate_rr)
+        pira_rate = (
+            np.where(
+                cohort.ppms, pr.pira_rate_pp, np.where(sp_now, pr.pira_rate_sp, pr.pira_rate_rr)
+            )
+            * pira_confounding
         )
         pira_day = first + (draws[7] * np.maximum(at_risk_days, 1)).astype(np.int64)
         pira_on_day = ldn.on_day(pira_day)
@@ -279,6 +222,7 @@ def simulate_history(
             + flare
             + f.edss_coefficient * (edss - 3.0)
             + on_share * fatigue_effect_sd_units
+            + cf.fatigue_sd_per_year * strength_u * (d0 - cohort.entry_day) / DAYS_PER_YEAR
         )
         above_usual = fatigue - cohort.fatigue_trait
 
@@ -291,11 +235,12 @@ def simulate_history(
         # LDN and the negative-control supplement: same reasons, same self-selection.
         next_len = int(bounds[m + 2] - bounds[m + 1]) if m + 1 < months else 0
         ldn_started = np.zeros(n, dtype=bool)
+        start_hazard = np.zeros(n)
         for courses, rng, base_rate in (
             (ldn, ldn_rng, u.base_start_per_year),
             (supp, supp_rng, u.supplement_base_start_per_year),
         ):
-            started = _decide(
+            started, hazard = decide(
                 rng,
                 courses,
                 base_rate,
@@ -307,12 +252,13 @@ def simulate_history(
                 fatigue_above_usual=above_usual,
                 trait=cohort.fatigue_trait,
                 on_dmt=dmt_on,
+                unmeasured=strength_u,
                 years=years,
                 next_lo=d1,
                 next_len=next_len,
             )
             if courses is ldn:
-                ldn_started = started
+                ldn_started, start_hazard = started, hazard
         # An attack during which LDN is started recovers faster (or slower) from that day on.
         during = relapse & ldn_started & (ldn.start < recovery)
         remaining = np.ceil((recovery - ldn.start) * cohort.effect_recovery).astype(np.int64)
@@ -320,27 +266,45 @@ def simulate_history(
         active_from = np.where(relapse, onset, active_from)
         active_until = np.where(relapse, recovery, active_until)
 
-        recorder.month(
-            d0=d0,
-            d1=d1,
-            alive=alive,
-            first=first,
-            years=years,
-            edss=edss,
-            active_from=active_from,
-            active_until=active_until,
-            fatigue=fatigue,
-            above_usual=above_usual,
-            flare=flare,
-            relapse=relapse,
-            onset=onset,
-            recovery=recovery,
-            severity=severity,
-            pseudo=pseudo,
-            exit_day=exit_day,
-            ldn=ldn,
-            ldn_started=ldn_started,
-        )
+        if tracer is not None:
+            tracer.month(
+                m,
+                alive=alive,
+                on_share=on_share,
+                fatigue=fatigue,
+                edss=edss,
+                flare=flare,
+                relapse_untreated=rate * years,
+                relapse_expected=rate * years * (1 + on_share * (cohort.effect_rr - 1)),
+                pira_untreated=pira_rate * years,
+                pira_expected=pira_rate * years * (1 + on_share * (cohort.effect_hr - 1)),
+                start_hazard=start_hazard,
+            )
+            # the engine's treated attacks: those during which LDN was started
+            tracer.attacks(onset[during], untreated_recovery[during], recovery[during])
+        if recorder is not None:
+            recorder.month(
+                d0=d0,
+                d1=d1,
+                alive=alive,
+                first=first,
+                years=years,
+                edss=edss,
+                active_from=active_from,
+                active_until=active_until,
+                fatigue=fatigue,
+                above_usual=above_usual,
+                flare=flare,
+                relapse=relapse,
+                onset=onset,
+                recovery=recovery,
+                severity=severity,
+                pseudo=pseudo,
+                exit_day=exit_day,
+                ldn=ldn,
+                ldn_started=ldn_started,
+                edss_b=None if counterfactual_edss is None else counterfactual_edss[m],
+            )
         if on_month:
             on_month(m)
 
@@ -362,4 +326,6 @@ def simulate_history(
         ldn=ldn.arrays(),
         supplement=supp.arrays(),
         recorder=recorder,
+        unmeasured=unmeasured,
+        trace=tracer,
     )

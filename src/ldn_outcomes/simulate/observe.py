@@ -17,7 +17,7 @@ from .cohort import Cohort, step_up
 from .params import SimulationParams
 
 if TYPE_CHECKING:
-    from .history import Courses
+    from .courses import Courses
 
 #: Functional systems an attack is recorded against, with assumed shares.
 RELAPSE_SYSTEMS = ("sensory", "pyramidal", "visual", "brainstem", "cerebellar", "bowel_bladder")
@@ -74,10 +74,27 @@ class Recorder:
 
     def rate_edss(self, latent: np.ndarray) -> np.ndarray:
         """The score a rater writes down: latent +- 0, 1 or 2 half steps (Noseworthy 1990)."""
-        u = self.rng.random(latent.size)
-        k = np.select([u < c for c in self.error_cuts], [0, -1, 1, -2], default=2)
+        return self._with_error(latent, self._rater_error(latent.size))
+
+    def _rater_error(self, size: int) -> np.ndarray:
+        u = self.rng.random(size)
+        return np.select([u < c for c in self.error_cuts], [0, -1, 1, -2], default=2)
+
+    @staticmethod
+    def _with_error(latent: np.ndarray, k: np.ndarray) -> np.ndarray:
         observed = np.clip(latent + 0.5 * k, 0.0, 9.5)
         return np.where(observed == 0.5, np.where(k > 0, 1.0, 0.0), observed)
+
+    def _scores(
+        self, latent: np.ndarray, counterfactual: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """Recorded score, and with a counterfactual latent EDSS (world without LDN's effect)
+        the score the same rater error would have given it (``score_b``)."""
+        k = self._rater_error(latent.size)
+        out = {"score": self._with_error(latent, k)}
+        if counterfactual is not None:
+            out["score_b"] = self._with_error(counterfactual, k)
+        return out
 
     def month(
         self,
@@ -101,7 +118,11 @@ class Recorder:
         exit_day: np.ndarray,
         ldn: Courses,
         ldn_started: np.ndarray,
+        edss_b: np.ndarray | None = None,
     ) -> None:
+        """One month of observations. ``edss_b``: the latent EDSS of the world without LDN's
+        effect this month; each EDSS visit then also records ``score_b`` (same visit, same
+        rater error) for the true progression estimand."""
         p, c, rng = self.params, self.cohort, self.rng
         n = c.n
         r, fp, rep, u = p.relapses, p.fatigue, p.reporting, p.uptake
@@ -113,13 +134,14 @@ class Recorder:
             day = self.next_visit[due]
             latent = edss[due]
             in_attack = (day >= active_from[due]) & (day < active_until[due])
-            latent = np.where(
-                in_attack,
-                step_up(latent, np.full(due.size, r.edss_bump_during_attack), 9.5),
-                latent,
-            )
+            bump = np.full(due.size, r.edss_bump_during_attack)
+            latent = np.where(in_attack, step_up(latent, bump, 9.5), latent)
+            latent_b = None
+            if edss_b is not None:
+                latent_b = edss_b[due]
+                latent_b = np.where(in_attack, step_up(latent_b, bump, 9.5), latent_b)
             self._add(
-                "edss", pid=due, day=day, score=self.rate_edss(latent), rater=c.clinician[due]
+                "edss", pid=due, day=day, rater=c.clinician[due], **self._scores(latent, latent_b)
             )
         lo, hi = p.edss.visit_interval_days
         gap = lo + (draws[0] * (hi - lo + 1)).astype(np.int64)
@@ -151,14 +173,18 @@ class Recorder:
         )
         if rel.size and seen.any():
             vis = rel[seen]
-            latent = step_up(edss[vis], np.full(vis.size, r.edss_bump_during_attack), 9.5)
-            latent = np.where(visit_day[seen] < recovery[vis], latent, edss[vis])
+            during = visit_day[seen] < recovery[vis]
+            bump = np.full(vis.size, r.edss_bump_during_attack)
+            latent = np.where(during, step_up(edss[vis], bump, 9.5), edss[vis])
+            latent_b = None
+            if edss_b is not None:
+                latent_b = np.where(during, step_up(edss_b[vis], bump, 9.5), edss_b[vis])
             self._add(
                 "edss",
                 pid=vis,
                 day=visit_day[seen],
-                score=self.rate_edss(latent),
                 rater=c.clinician[vis],
+                **self._scores(latent, latent_b),
             )
         ps = np.flatnonzero(pseudo)
         ps_onset = first[ps] + (draws[5][ps] * (d1 - first[ps])).astype(np.int64)

@@ -320,6 +320,35 @@ class EffectParams:
 
 
 @dataclass(frozen=True)
+class ConfoundingParams:
+    """Confounding that matching cannot remove: a factor the registry never records.
+
+    Each patient has a standard normal score U (drawn from its own random stream, so the knob
+    leaves every other draw unchanged). With ``strength`` s > 0 the same U raises the hazard of
+    starting LDN (and the negative-control supplement) by exp(s U) and improves the natural
+    course that follows: relapse and worsening rates times exp(coefficient x s x U), fatigue
+    drifting by coefficient x s x U SD per year. Default 0: off.
+    """
+
+    strength: float = p(
+        0.0,
+        "knob --confounding: log hazard ratio of starting per SD of the unrecorded factor "
+        "(0 = off)",
+    )
+    relapse_log_rate: float = p(
+        -0.5, ASSUMPTION + ": relapse log rate per SD of the factor, per unit of strength"
+    )
+    pira_log_rate: float = p(
+        -0.5, ASSUMPTION + ": worsening log rate per SD of the factor, per unit of strength"
+    )
+    fatigue_sd_per_year: float = p(
+        -0.15,
+        ASSUMPTION + ": fatigue drift per SD of the factor, per unit of strength",
+        unit="SD units per year",
+    )
+
+
+@dataclass(frozen=True)
 class SimulationParams:
     """Everything one simulated registry depends on (with the seed, it fixes the output)."""
 
@@ -338,6 +367,7 @@ class SimulationParams:
     uptake: UptakeParams = field(default_factory=UptakeParams)
     dmt: DmtParams = field(default_factory=DmtParams)
     effects: EffectParams = field(default_factory=EffectParams)
+    confounding: ConfoundingParams = field(default_factory=ConfoundingParams)
 
     def __post_init__(self) -> None:
         """Out-of-range values are input errors (exit 2), each naming its parameter."""
@@ -356,6 +386,8 @@ class SimulationParams:
         check(
             e.heterogeneity_sd >= 0, "effects.heterogeneity_sd", "must be >= 0", e.heterogeneity_sd
         )
+        strength = self.confounding.strength
+        check(strength >= 0, "confounding.strength", "must be >= 0", strength)
         if problems:
             raise ValidationFailed(problems)
 

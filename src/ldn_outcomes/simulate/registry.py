@@ -11,6 +11,7 @@ import pandas as pd
 
 from .cohort import month_boundaries
 from .columns import Table
+from .estimands import counterfactual_params, estimands
 from .generate import build_tables
 from .history import simulate_history
 from .params import SimulationParams
@@ -63,19 +64,45 @@ def patient_ids(params: SimulationParams) -> np.ndarray:
     return np.array([f"{prefix}-{i + 1:0{width}d}" for i in range(params.patients)], dtype=object)
 
 
+#: Above this many patient-months the true estimands are not computed unless asked for (they
+#: keep ten float32 values per patient-month and simulate the registry a second time).
+ESTIMANDS_AUTO_LIMIT = 3_000_000
+
+
 def simulate_registry(
-    params: SimulationParams | None = None, progress: Progress | None = None
+    params: SimulationParams | None = None,
+    progress: Progress | None = None,
+    *,
+    with_estimands: bool | None = None,
 ) -> SimulatedRegistry:
     """Simulate one registry in memory (deterministic for a given ``params``).
 
     ``progress(stage, 1)`` is called once per simulated month and once when the tables are
-    built, i.e. ``simulated_months(params) + 1`` times.
+    built, i.e. ``simulated_months(params) + 1`` times. ``with_estimands``: compute the true
+    value of each reported quantity (``truth["estimands"]``, see ``.estimands``); default: when
+    the registry has at most ``ESTIMANDS_AUTO_LIMIT`` patient-months.
     """
     params = params or SimulationParams()
-    history = simulate_history(params, (lambda _m: progress("month", 1)) if progress else None)
+    if with_estimands is None:
+        with_estimands = params.patients * simulated_months(params) <= ESTIMANDS_AUTO_LIMIT
+    counterfactual = (
+        simulate_history(counterfactual_params(params), record=False, trace=True)
+        if with_estimands
+        else None
+    )
+    history = simulate_history(
+        params,
+        (lambda _m: progress("month", 1)) if progress else None,
+        trace=with_estimands,
+        counterfactual_edss=None if counterfactual is None else counterfactual.traced["edss"],
+    )
     ids = patient_ids(params)
     tables = build_tables(history)
     if progress:
         progress("tables", 1)
     truth = build_truth(history, ids.tolist())
+    truth["estimands"] = (
+        estimands(params, history, counterfactual) if counterfactual is not None else None
+    )
+    history.trace = None  # the latent course is large and no longer needed
     return SimulatedRegistry(params=params, tables=tables, truth=truth, context=Context(ids))

@@ -111,6 +111,7 @@ def _cox_fast(
     covariate: str,
     cluster: str | None,
     entry: str | None,
+    weights: str | None = None,
 ) -> tuple[float, float]:
     return cox_one_covariate(
         data[duration].to_numpy(float),
@@ -118,6 +119,7 @@ def _cox_fast(
         data[covariate].to_numpy(float),
         None if cluster is None else data[cluster].to_numpy(),
         None if entry is None else data[entry].to_numpy(float),
+        weights=None if weights is None else data[weights].to_numpy(float),
     )
 
 
@@ -129,6 +131,7 @@ def _cox_lifelines(
     cluster: str | None,
     entry: str | None,
     alpha: float,
+    weights: str | None = None,
 ) -> tuple[float, float]:
     fitter = CoxPHFitter(alpha=alpha)
     with warnings.catch_warnings():
@@ -139,7 +142,8 @@ def _cox_lifelines(
             event_col=event,
             cluster_col=cluster,
             entry_col=entry,
-            robust=cluster is not None,
+            weights_col=weights,
+            robust=cluster is not None or weights is not None,
         )
     return float(fitter.params_[covariate]), float(fitter.standard_errors_[covariate])
 
@@ -153,12 +157,14 @@ def cox_hazard_ratio(
     label: str,
     cluster: str | None = None,
     entry: str | None = None,
+    weights: str | None = None,
     alpha: float = 0.05,
     engine: str = "auto",
 ) -> Estimate:
     """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default); robust
-    (sandwich) SE clustered on ``cluster`` when given. ``engine``: auto, lifelines, fast."""
-    columns = [duration, event, covariate] + [c for c in (cluster, entry) if c]
+    (sandwich) SE clustered on ``cluster`` when given; case ``weights`` (a column) optional.
+    ``engine``: auto, lifelines, fast."""
+    columns = [duration, event, covariate] + [c for c in (cluster, entry, weights) if c]
     data = frame[columns].copy()
     if data[event].sum() < 2 or data[covariate].nunique() < 2:
         raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
@@ -167,9 +173,11 @@ def cox_hazard_ratio(
     )
     try:
         if use_lifelines:
-            coef, se = _cox_lifelines(data, duration, event, covariate, cluster, entry, alpha)
+            coef, se = _cox_lifelines(
+                data, duration, event, covariate, cluster, entry, alpha, weights
+            )
         else:
-            coef, se = _cox_fast(data, duration, event, covariate, cluster, entry)
+            coef, se = _cox_fast(data, duration, event, covariate, cluster, entry, weights)
     except (ConvergenceError, StatError, np.linalg.LinAlgError) as error:
         raise InsufficientData(f"{label}: the Cox model could not be fitted ({error})") from error
     if not (np.isfinite(coef) and np.isfinite(se)):

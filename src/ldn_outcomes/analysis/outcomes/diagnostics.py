@@ -8,7 +8,8 @@
   ``exp(sqrt((z_{1-a/2} + z_{power})^2 / (events · p · (1 - p))))``, p = users' share.
 - Negative-control exposure: the same matched relapse analysis for starters of a product that
   cannot work (``negative_control_class``); its ratio estimates the residual bias and should
-  include 1.
+  include 1. The progression, fatigue and spasm headlines' own estimators are run for it too
+  (``negative_controls``): any of them excluding its null fails the diagnostics.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from ..data.frames import AnalysisData
 from ..matching.match import MatchResult, match_users
 from ..plan import AnalysisPlan
 from ..results import AnalysisResult, DiagnosticsFailed, Estimate, Imbalance
+from .negative_controls import outcome_negative_controls
 from .relapses import matched_after_ratio, windows, within_ratio
 
+NEGATIVE_CONTROL_KEY = "negative_control_rate_ratio_matched"
 METHOD = (
     "standardised mean differences after matching; preference-score overlap; minimal "
     "detectable rate ratio (Schoenfeld); negative-control exposure through the same "
@@ -125,9 +128,9 @@ NegativeMatch = Callable[[], tuple[pd.DataFrame, MatchResult]]
 
 def negative_control(
     data: AnalysisData, plan: AnalysisPlan, matched: NegativeMatch | None = None
-) -> tuple[Estimate, Estimate]:
-    """Naive and matched relapse ratios for the negative-control exposure; ``matched`` gives
-    ``negative_control_match``'s result if it was started earlier."""
+) -> tuple[Estimate, Estimate, MatchResult]:
+    """Naive and matched relapse ratios for the negative-control exposure, and its matched
+    cohort; ``matched`` gives ``negative_control_match``'s result if it was started earlier."""
     cohort, nc_match = matched() if matched is not None else negative_control_match(data, plan)
     naive = within_ratio(
         windows(data, plan, cohort, 0), plan, "negative control: naive before/after rate ratio"
@@ -135,8 +138,8 @@ def negative_control(
     mwin = windows(data, plan, nc_match.cohort, plan.pre_start_exclusion_days)
     adjusted = matched_after_ratio(
         mwin, plan, "negative control: rate ratio after the start vs matched non-users (matched)"
-    )
-    return naive, adjusted
+    ).named(NEGATIVE_CONTROL_KEY)
+    return naive, adjusted, nc_match
 
 
 def analyse_diagnostics(
@@ -188,7 +191,7 @@ def analyse_diagnostics(
         )
     )
     try:
-        naive_nc, matched_nc = negative_control(data, plan, negative_match)
+        naive_nc, matched_nc, nc_match = negative_control(data, plan, negative_match)
         result.estimates[:0] = [matched_nc, naive_nc]  # the residual-bias estimate leads
         if matched_nc.excludes_null:
             failures.append(
@@ -200,6 +203,10 @@ def analyse_diagnostics(
             "naive": naive_nc.to_dict(),
             "matched": matched_nc.to_dict(),
         }
+        outcome_nc, outcome_failures = outcome_negative_controls(data, plan, nc_match)
+        result.estimates += outcome_nc
+        failures += outcome_failures.get("symptoms", []) + outcome_failures.get("progression", [])
+        result.details["symptom_failures"] = outcome_failures.get("symptoms", [])
     except InsufficientData as error:
         result.caveats.append(f"negative control not estimable: {error}")
     result.details["balance"] = matched.balance.to_dict(orient="records")

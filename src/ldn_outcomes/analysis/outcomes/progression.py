@@ -33,13 +33,15 @@ METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
     "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
     "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-    "robust SE clustered on match set, each control counted once) and a log-rank test of "
-    "the matched curves (controls weighted 1/k, match sets not accounted for); each first CDW "
+    "robust SE clustered on match set, each of a user's k controls weighted 1/k) and a "
+    "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
+    "for); each first CDW "
     "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
     "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
 )
 CDW_TYPES = ("RAW", "PIRA", "undefined")
+HAZARD_RATIO_KEY = "cdw_hazard_ratio_matched"
 #: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
 #: and estimable; else the last estimable horizon.
 HEADLINE_HORIZON_YEARS = 3.0
@@ -309,15 +311,20 @@ def analyse_progression(
             except InsufficientData as error:
                 result.caveats.append(str(error))
             try:
-                hr = cox_hazard_ratio(
-                    mep,
-                    duration="years",
-                    event="event",
-                    covariate="ldn",
-                    label="hazard ratio of CDW, LDN vs matched non-users",
-                    cluster="match_id",
-                    alpha=plan.alpha,
-                ).against_matched()
+                hr = (
+                    cox_hazard_ratio(
+                        mep,
+                        duration="years",
+                        event="event",
+                        covariate="ldn",
+                        label="hazard ratio of CDW, LDN vs matched non-users",
+                        cluster="match_id",
+                        weights="weight",
+                        alpha=plan.alpha,
+                    )
+                    .against_matched()
+                    .named(HAZARD_RATIO_KEY)
+                )
                 result.estimates.append(hr)
                 result.details["matched_hazard_ratio"] = hr.to_dict()
             except InsufficientData as error:

@@ -56,6 +56,7 @@ DURING, NOT_DURING, UNKNOWN = "during", "not", "unknown"
 TREATED = "LDN started during attack"
 EARLIER = "same patients before LDN"
 CONTROLS = "matched non-users' relapses"
+HAZARD_RATIO_KEY = "recovery_hazard_ratio_matched"
 
 
 def course_starts(exposures: pd.DataFrame, drug_class: str, gap_days: int) -> pd.DataFrame:
@@ -147,7 +148,10 @@ def relapse_episodes(
         window = ctrl.groupby("code").agg(lo=("index_day", "min"), hi=("end_day", "max"))
         lo = pd.Series(window["lo"]).reindex(codes).to_numpy() - plan.history_days
         hi = pd.Series(window["hi"]).reindex(codes).to_numpy()
-        is_ctrl = (group == "") & np.isfinite(lo) & (onset >= lo) & (onset <= hi)
+        # a control's relapse after their own later LDN start is not a non-user's relapse:
+        # counting it (as intention to treat would) dilutes a true effect towards 1
+        on_ldn = np.isfinite(start) & (onset >= start)
+        is_ctrl = (group == "") & ~on_ldn & np.isfinite(lo) & (onset >= lo) & (onset <= hi)
         group = np.where(is_ctrl, CONTROLS, group)
     stop = np.where(group == EARLIER, np.minimum(censor, start), censor)
     entry = np.where(treated, attack["course_day"].to_numpy() - onset, 0.0)
@@ -264,7 +268,9 @@ def analyse_recovery(
                 label=f"hazard ratio of recovery, LDN during attack vs {other}",
                 alpha=plan.alpha,
             )
-            result.estimates.append(hr.against_matched() if other == CONTROLS else hr)
+            result.estimates.append(
+                hr.against_matched().named(HAZARD_RATIO_KEY) if other == CONTROLS else hr
+            )
         except InsufficientData as error:
             result.caveats.append(str(error))
     if not result.estimates:

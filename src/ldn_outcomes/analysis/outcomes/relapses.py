@@ -64,6 +64,8 @@ def method_text(plan: AnalysisPlan) -> str:
 MATCHED_LABEL = "rate ratio after the start vs matched non-users (matched)"
 #: ``Estimate.key`` of the naive before/after ratio, the one the report sets against the headline.
 NAIVE_KEY = "naive_before_after"
+#: The headline: rates after the (pseudo-)start vs matched non-users, adjusted.
+HEADLINE_KEY = "rate_ratio_matched"
 
 
 def windows(
@@ -273,7 +275,7 @@ def analyse_relapses(
     if matched is not None and (matched.cohort["group"] == "control").any():
         mwin = windows(data, plan, matched.cohort, plan.pre_start_exclusion_days)
         if (mwin["ldn"] == 0).any() and (mwin["ldn"] == 1).any():
-            estimates.insert(0, matched_after_ratio(mwin, plan))
+            estimates.insert(0, matched_after_ratio(mwin, plan).named(HEADLINE_KEY))
             if plan.relapse_adjust_bins_days:
                 estimates.insert(
                     1,

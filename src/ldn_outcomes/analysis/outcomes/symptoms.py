@@ -110,6 +110,27 @@ def _difference(part: pd.DataFrame, column: str, alpha: float) -> tuple[float, f
     return float(fit.params[1]), float(lo), float(hi)
 
 
+def difference_key(instrument: str, month: int) -> str:
+    """Key of the difference in change vs matched non-users (``Estimate.key``)."""
+    return f"{instrument}_difference_{month}m_matched"
+
+
+def matched_difference(
+    data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, instrument: str, label: str
+) -> tuple[Estimate, float] | None:
+    """Difference in change at the last planned month, exposed vs matched non-users, and the
+    SD of the change (for the E-value); None without enough of both groups. The same estimator
+    serves the headline and its negative-control check."""
+    last = plan.symptom_months[-1]
+    both = changes(data, plan, cohort, instrument)
+    part = both[np.isfinite(both["m0"]) & np.isfinite(both[f"m{last}"])]
+    if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
+        return None
+    diff, lo, hi = _difference(part, f"m{last}", plan.alpha)
+    change = (part[f"m{last}"] - part["m0"]).to_numpy()
+    return Estimate(label, diff, lo, hi, "difference", n=int(len(part))), float(change.std())
+
+
 def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate:
     rng = np.random.default_rng(plan.seed)
     parts = []
@@ -226,6 +247,9 @@ def analyse_symptoms(
             if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
                 continue
             diff, lo, hi = _difference(part, f"m{month}", plan.alpha)
+            change = (part[f"m{month}"] - part["m0"]).to_numpy()
+            key = difference_key(instrument, month)
+            result.details.setdefault("outcome_sd", {})[key] = float(change.std())
             est = Estimate(
                 f"{instrument}: difference in change at {month} months vs matched non-users",
                 diff,
@@ -234,6 +258,7 @@ def analyse_symptoms(
                 "difference",
                 n=int(len(part)),
                 versus="matched",
+                key=key,
             )
             result.estimates.append(est)
             if month == last and (headline is None or headline.versus != "matched"):

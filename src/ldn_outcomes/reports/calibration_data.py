@@ -1,0 +1,109 @@
+"""How often each causal headline was right on simulated registries (``bench/calibration.py``).
+
+The bench runs the whole engine on many simulated registries with a known truth and writes, per
+headline, scenario and registry size, the coverage of the 95% interval and the mean bias with
+its Monte-Carlo SE into ``calibration.json`` beside this module. The report shows one plain line
+per headline from it; nothing here runs a simulation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..analysis.headlines import HEADLINES
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+def _bias(score: dict[str, Any]) -> float:
+    if score["ratio"]:
+        return math.log(score["value"]) - math.log(score["truth"])
+    return float(score["value"] - score["truth"])
+
+
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (headline, scenario, patients): registries, coverage, mean bias, its MC SE, and how
+    many intervals missed the truth and how many of those the diagnostics flagged."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for row in rows:
+        for headline in HEADLINES:
+            score = row.get(headline)
+            if score and score["value"] is not None and math.isfinite(score["value"]):
+                if score["ratio"] and score["value"] <= 0:
+                    continue
+                groups.setdefault((headline, row["scenario"], row["patients"]), []).append(score)
+    order = {name: i for i, name in enumerate(HEADLINES)}
+    out = []
+    for (headline, scenario, patients), scores in sorted(
+        groups.items(), key=lambda item: (order[item[0][0]], item[0][1], item[0][2])
+    ):
+        biases = [_bias(s) for s in scores]
+        n = len(biases)
+        mean = sum(biases) / n
+        sd = math.sqrt(sum((b - mean) ** 2 for b in biases) / (n - 1)) if n > 1 else math.nan
+        covered = [s["ci"][0] <= s["truth"] <= s["ci"][1] for s in scores]
+        missed = [s for s, c in zip(scores, covered, strict=True) if not c]
+        mc_se = sd / math.sqrt(n) if n > 1 else math.nan
+        out.append(
+            {
+                "headline": headline,
+                "scenario": scenario,
+                "patients": patients,
+                "registries": n,
+                "coverage": sum(covered) / n,
+                "mean_bias": mean,
+                "mc_se": mc_se,
+                "bias_over_se": mean / mc_se if mc_se and math.isfinite(mc_se) else math.nan,
+                "missed": len(missed),
+                "flagged_of_missed": sum(bool(s["flagged"]) for s in missed),
+                "flagged": sum(bool(s["flagged"]) for s in scores),
+                "scale": "log" if scores[0]["ratio"] else "difference",
+            }
+        )
+    return out
+
+
+@cache
+def calibration() -> dict[str, Any]:
+    """The committed bench figures ({} when none were written)."""
+    if not CALIBRATION_FILE.exists():
+        return {}
+    return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+
+
+def track_record(headline: str) -> str:
+    """One plain sentence: how often this method's interval held the truth on simulated
+    registries without an effect and with one ("" when the bench has not scored it)."""
+    data = calibration()
+    rows = [
+        r
+        for r in data.get("summary", [])
+        if r["headline"] == headline and r["scenario"] in ("null", "effect")
+    ]
+    if not rows:
+        return ""
+    registries = sum(r["registries"] for r in rows)
+    covered = sum(round(r["coverage"] * r["registries"]) for r in rows)
+    sizes = sorted({r["patients"] for r in rows})
+    text = (
+        f"On {registries} simulated registries ({', '.join(f'{s:,}' for s in sizes)} patients; "
+        f"with and without a true effect) this method's 95% interval held the true value "
+        f"{covered} times ({covered / registries:.0%})."
+    )
+    confounded = [
+        r
+        for r in data.get("summary", [])
+        if r["headline"] == headline and r["scenario"] == "confounded"
+    ]
+    missed = sum(r["missed"] for r in confounded)
+    if missed:
+        flagged = sum(r["flagged_of_missed"] for r in confounded)
+        text += (
+            f" With confounding the registry cannot record, it missed {missed} times and the "
+            f"bias checks warned in {flagged} of those."
+        )
+    return text

@@ -1,0 +1,139 @@
+"""The true progression hazard ratio as the engine's estimator defines it: confirmed disability
+worsening (CDW) as recorded, with and without LDN's effect, for the same people.
+
+Recorded CDW is not latent worsening: a rater's error of half a step or more (Noseworthy 1990)
+makes some confirmed "worsening" that no treatment can prevent, which pulls every CDW hazard
+ratio towards 1. So the truth uses the recorded scores: each EDSS visit of the registry also
+records the score the same rater, with the same error, would have written in the world without
+LDN's effect (``score_b``, see ``.observe``). For every LDN user the first CDW after the start
+is found in both series with the domain rule (``domain.definitions.progression``, fixed
+baseline: the last EDSS within the plan's 365 days before the start that is not within 30 days
+after a relapse onset; 12-week confirmation), and the Cox hazard ratio of the two potential
+outcomes of the same users (with vs without the effect) is their effect on recorded CDW.
+Controls who later start LDN dilute an intention-to-treat comparison: that dilution is taken
+from the expected worsening events of the hazard-weighted risk set (``.estimands``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from ..domain.definitions.progression import (
+    EdssPoint,
+    ProgressionOptions,
+    confirmed_disability_events,
+)
+from ..errors import LdnError
+from .history import History
+
+BASELINE_LOOKBACK_DAYS = 365
+CONFIRMATION_DAYS = 84
+EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _date(day: int) -> dt.date:
+    return dt.date.fromordinal(EPOCH + int(day))
+
+
+def _first_cdw(
+    days: np.ndarray, scores: np.ndarray, onsets: list[dt.date], start: int
+) -> tuple[float, bool] | None:
+    """(days from start to the first CDW or the last visit, event) or None without a
+    baseline or a visit after it."""
+    options = ProgressionOptions(confirmation_days=CONFIRMATION_DAYS)
+    onset_days = np.array([d.toordinal() - EPOCH for d in onsets], dtype=np.int64)
+    since = np.array(
+        [
+            (day - onset_days[onset_days <= day].max()) if (onset_days <= day).any() else 1e9
+            for day in days
+        ]
+    )
+    valid = (
+        (days <= start)
+        & (days >= start - BASELINE_LOOKBACK_DAYS)
+        & (since >= options.relapse_to_baseline_days)
+    )
+    if not valid.any():
+        return None
+    first = int(np.flatnonzero(valid)[-1])
+    if first == len(days) - 1:
+        return None
+    points = [
+        EdssPoint(_date(d), float(s)) for d, s in zip(days[first:], scores[first:], strict=True)
+    ]
+    try:
+        found = confirmed_disability_events(points, onsets, options)
+    except LdnError:
+        return None
+    cdw = [e for e in found.events if e.kind == "CDW"]
+    if cdw:
+        return float(cdw[0].date.toordinal() - EPOCH - start), True
+    return float(days[-1] - start), False
+
+
+def recorded_cdw_hazard_ratio(h: History) -> float | None:
+    """Cox hazard ratio of first recorded CDW after the first LDN start, the users' series
+    with LDN's effect vs the same visits without it (None without a counterfactual)."""
+    table = h.recorded.table("edss")
+    if "score_b" not in table:
+        return None
+    pid, day = table["pid"], table["day"]
+    keep = day <= h.exit_day[pid]
+    order = np.lexsort((day[keep], pid[keep]))
+    pid, day = pid[keep][order], day[keep][order]
+    score_a, score_b = table["score"][keep][order], table["score_b"][keep][order]
+    rel = h.recorded.table("relapses")
+    real = rel["lasted_24h"] & ~rel["fever"]
+    rel_order = np.lexsort((rel["onset"][real], rel["pid"][real]))
+    rel_pid, rel_onset = rel["pid"][real][rel_order], rel["onset"][real][rel_order]
+    rel_bounds = np.searchsorted(rel_pid, np.arange(h.cohort.n + 1))
+    users, starts, _ = h.ldn
+    first_start: dict[int, int] = {}
+    for p, s in zip(users.tolist(), starts.tolist(), strict=True):
+        first_start.setdefault(p, s)
+    bounds = np.searchsorted(pid, np.arange(h.cohort.n + 1))
+    times: list[tuple[float, bool, float, bool]] = []
+    for p, start in first_start.items():
+        lo, hi = bounds[p], bounds[p + 1]
+        if hi - lo < 2:
+            continue
+        onsets = [_date(d) for d in rel_onset[rel_bounds[p] : rel_bounds[p + 1]].tolist()]
+        a = _first_cdw(day[lo:hi], score_a[lo:hi], onsets, start)
+        b = _first_cdw(day[lo:hi], score_b[lo:hi], onsets, start)
+        if a is None or b is None or a[0] <= 0 or b[0] <= 0:
+            continue
+        times.append((*a, *b))
+    if len(times) < 2:
+        return None
+    t = np.asarray(times, dtype=float)
+    return cox_two_groups(t[:, 2], t[:, 3].astype(bool), t[:, 0], t[:, 1].astype(bool))
+
+
+def cox_two_groups(
+    time0: np.ndarray, event0: np.ndarray, time1: np.ndarray, event1: np.ndarray
+) -> float | None:
+    """Hazard ratio of group 1 vs group 0 by Cox partial likelihood (Breslow ties)."""
+    if len(time0) == 0 or len(time1) == 0:
+        return None
+    time = np.r_[time0, time1].astype(float)
+    event = np.r_[event0, event1].astype(bool)
+    x = np.r_[np.zeros(len(time0)), np.ones(len(time1))]
+    order = np.argsort(-time, kind="stable")
+    time, x, event = time[order], x[order], event[order]
+    at_risk_end = np.searchsorted(-time, -time, side="right") - 1  # ties share a risk set
+    beta = 0.0
+    for _ in range(50):
+        r = np.exp(beta * x)
+        s0, s1 = np.cumsum(r)[at_risk_end], np.cumsum(r * x)[at_risk_end]
+        share = s1 / s0
+        score = float(np.sum(event * (x - share)))
+        info = float(np.sum(event * share * (1 - share)))
+        if info <= 0:
+            return None
+        step = score / info
+        beta += step
+        if abs(step) < 1e-10:
+            break
+    return float(np.exp(beta))

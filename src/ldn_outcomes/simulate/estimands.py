@@ -1,0 +1,248 @@
+"""The true value of each quantity ``ldn analyze`` reports, as its estimator defines it.
+
+Potential outcomes for the same people: the registry is simulated twice from the same seed,
+once with the effect knobs as given (world A) and once with every LDN effect null and nobody
+leaving the registry (world B: each patient's course without LDN's effect, followed to the
+end). Both worlds draw the same random numbers (common random numbers), so up to a patient's
+first LDN start the two courses are identical, and afterwards they differ only through LDN's
+effect and its consequences (fewer attacks, less fatigue, later stopping).
+
+The engine compares LDN users from their first start with matched patients who had not started
+by then, followed by intention to treat (users stay in after stopping, controls after starting
+later). Its target is therefore the effect of starting now versus not starting now, among
+those who start: for users starting in month s,
+
+    effect = mean over users of [A - B at s + h]  -  mean over the risk set of [A - B at s + h]
+
+where the risk set is everyone under observation who has not yet started, weighted by their
+hazard of starting that month (the simulator knows it; so the weighted risk set has exactly the
+users' distribution of every latent trait: the ideal matched control group), and A - B in a
+control is the effect of their own later starts (the dilution of an ITT comparison). Both terms
+count only people still in the registry (world A) at s + h.
+
+- Symptoms (``h`` = 12 months): expected questionnaire score at the latent level (the item
+  model of ``.observe``, the response noise integrated out by Gauss-Hermite quadrature).
+- Relapses: ratio of expected relapse counts in the two years after the start, A over B, users
+  over controls (the ITT rate ratio given who stopped or switched).
+- Progression: the Cox hazard ratio of first recorded CDW in the users' EDSS visits with vs
+  without the effect (``.cdw_truth``), less the dilution by controls' later starts (the
+  risk set's ratio of expected worsening events); the latent ratio of expected worsening
+  events (independent worsening plus relapses leaving an EDSS residual) is given beside it.
+- Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
+  LDN was started (the engine's treated group), with the effect against without it (same
+  attacks), censored at 730 days.
+- Negative control: the supplement has no effect, so its ratio is 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .cdw_truth import cox_two_groups, recorded_cdw_hazard_ratio
+from .history import History
+from .observe import FSS_STEPS, MFIS_ITEMS, MFIS_MAX
+from .params import SimulationParams
+
+SYMPTOM_MONTHS = 12
+RELAPSE_MONTHS = 24
+RECOVERY_CENSOR_DAYS = 730.0
+#: Patients must have been in the registry this long to be a control (as the matching asks
+#: for half of its one-year history window).
+MIN_HISTORY_DAYS = 182
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def counterfactual_params(params: SimulationParams) -> SimulationParams:
+    """World B: the same registry with every LDN effect null and no one leaving."""
+    return params.replace(
+        effects__relapse_rate_ratio=1.0,
+        effects__progression_hazard_ratio=1.0,
+        effects__fatigue_points=0.0,
+        effects__relapse_recovery_ratio=1.0,
+        reporting__dropout_per_year=0.0,
+    )
+
+
+def _expected_share(mean: np.ndarray, sd: float) -> np.ndarray:
+    """E[clip(mean + sd Z, 0, 1)], Z standard normal (quadrature)."""
+    values = mean[..., None] + sd * _NODES
+    return (np.clip(values, 0.0, 1.0) * _WEIGHTS).sum(axis=-1)
+
+
+def symptom_scores(params: SimulationParams, h: History) -> dict[str, np.ndarray]:
+    """Expected score of each instrument per (month, patient) from the latent course."""
+    f = params.fatigue
+    level, edss, flare = h.traced["fatigue"], h.traced["edss"], h.traced["flare"]
+    mfis = MFIS_ITEMS * MFIS_MAX
+    return {
+        "mfis": mfis
+        * _expected_share(
+            (f.mfis_mean + f.mfis_sd * level) / mfis, f.mfis_sd * f.response_noise_sd / mfis
+        ),
+        "fss": 1.0
+        + FSS_STEPS
+        * _expected_share(
+            (f.fss_mean - 1.0 + f.fss_sd * level) / FSS_STEPS,
+            f.fss_sd * f.response_noise_sd / FSS_STEPS,
+        ),
+        "nrs-fatigue": 10.0
+        * _expected_share(
+            (f.nrs_mean + f.nrs_sd * level) / 10.0, f.nrs_sd * f.daily_noise_sd / 10.0
+        ),
+        "nrs-spasticity": 10.0
+        * _expected_share((f.spasm_base + f.spasm_per_edss * (edss - 3.0) + flare) / 10.0, 0.1),
+    }
+
+
+class _Design:
+    """Users (first LDN start) and the hazard-weighted risk set of each start month."""
+
+    def __init__(self, h: History) -> None:
+        n, months = h.cohort.n, len(h.bounds) - 1
+        pid, start, _ = h.ldn
+        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, pid, start)
+        self.months = months
+        self.alive = h.traced["alive"] > 0
+        started = np.flatnonzero(first < np.iinfo(np.int64).max)
+        self.user = started
+        self.user_month = np.searchsorted(h.bounds, first[started], side="right") - 1
+        ends = h.bounds[1:]
+        history_ok = h.cohort.entry_day[None, :] <= ends[:, None] - MIN_HISTORY_DAYS
+        not_started = first[None, :] > ends[:, None]
+        self.weight = np.where(
+            self.alive & history_ok & not_started, h.traced["start_hazard"], 0.0
+        ).astype(float)
+
+    def control_weights(self, s: int) -> np.ndarray:
+        """Weights of the risk set for users starting in month s (decided in month s - 1)."""
+        return self.weight[s - 1] if s >= 1 else np.zeros(self.weight.shape[1])
+
+
+def _difference_at(design: _Design, diff: np.ndarray, horizon: int) -> float | None:
+    users, months = design.user, design.user_month
+    ok = (months + horizon < design.months) & (months >= 1)
+    ok[ok] &= design.alive[months[ok] + horizon, users[ok]]
+    if not ok.any():
+        return None
+    own = diff[months[ok] + horizon, users[ok]]
+    control = np.zeros(design.months)
+    for s in np.unique(months[ok]):
+        w = design.control_weights(int(s)) * design.alive[s + horizon]
+        control[s] = float(w @ diff[s + horizon] / w.sum()) if w.sum() > 0 else 0.0
+    return float(np.mean(own - control[months[ok]]))
+
+
+def _ratio_over(
+    design: _Design, treated: np.ndarray, untreated: np.ndarray, length: int | None
+) -> float | None:
+    """(users' A/B) / (risk set's A/B) of expected counts from the start month on."""
+    parts = _ratio_parts(design, treated, untreated, length)
+    if parts is None:
+        return None
+    user_a, user_b, ctrl_a, ctrl_b = parts
+    return (user_a / user_b) / (ctrl_a / ctrl_b)
+
+
+def _ratio_parts(
+    design: _Design, treated: np.ndarray, untreated: np.ndarray, length: int | None
+) -> tuple[float, float, float, float] | None:
+    """Expected counts with (A) and without (B) the effect: users', and the hazard-weighted
+    risk set's scaled to the users' start months."""
+    cum_a = np.vstack([np.zeros((1, treated.shape[1])), np.cumsum(treated, axis=0, dtype=float)])
+    cum_b = np.vstack(
+        [np.zeros((1, untreated.shape[1])), np.cumsum(untreated, axis=0, dtype=float)]
+    )
+    users, months = design.user, design.user_month
+    keep = months >= 1
+    users, months = users[keep], months[keep]
+    if not users.size:
+        return None
+    last = (
+        np.minimum(months + length, design.months)
+        if length
+        else np.full_like(months, design.months)
+    )
+    user_a = float((cum_a[last, users] - cum_a[months, users]).sum())
+    user_b = float((cum_b[last, users] - cum_b[months, users]).sum())
+    ctrl_a = ctrl_b = 0.0
+    for s, count in zip(*np.unique(months, return_counts=True), strict=True):
+        w = design.control_weights(int(s))
+        if w.sum() <= 0:
+            continue
+        end = min(int(s) + length, design.months) if length else design.months
+        ctrl_a += count * float(w @ (cum_a[end] - cum_a[s]) / w.sum())
+        ctrl_b += count * float(w @ (cum_b[end] - cum_b[s]) / w.sum())
+    if min(user_a, user_b, ctrl_a, ctrl_b) <= 0:
+        return None
+    return user_a, user_b, ctrl_a, ctrl_b
+
+
+def estimands(params: SimulationParams, actual: History, counterfactual: History) -> dict[str, Any]:
+    """The true value of each headline, with its definition (module docstring);
+    ``counterfactual`` is the run with ``counterfactual_params`` (no effect, no one leaving)."""
+    design = _Design(actual)
+    scores_a = symptom_scores(params, actual)
+    scores_b = symptom_scores(params, counterfactual)
+    out: dict[str, Any] = {}
+    for instrument in ("mfis", "fss", "nrs-fatigue", "nrs-spasticity"):
+        diff = scores_a[instrument] - scores_b[instrument]
+        out[f"{instrument}_difference_12m"] = _rounded(_difference_at(design, diff, SYMPTOM_MONTHS))
+    out["relapse_rate_ratio"] = _rounded(
+        _ratio_over(
+            design,
+            actual.traced["relapse_expected"],
+            actual.traced["relapse_untreated"],
+            RELAPSE_MONTHS,
+        )
+    )
+    residual = params.relapses.residual_full_step + params.relapses.residual_half_step
+    worsening = _ratio_parts(
+        design,
+        actual.traced["pira_expected"] + residual * actual.traced["relapse_expected"],
+        actual.traced["pira_untreated"] + residual * actual.traced["relapse_untreated"],
+        None,
+    )
+    recorded = recorded_cdw_hazard_ratio(actual)
+    out["progression_hazard_ratio"] = _rounded(
+        None
+        if worsening is None or recorded is None
+        else recorded / (worsening[2] / worsening[3])  # less the controls' own later starts
+    )
+    out["progression_latent_rate_ratio"] = _rounded(
+        None if worsening is None else (worsening[0] / worsening[1]) / (worsening[2] / worsening[3])
+    )
+    untreated, treated = actual.traced.attack_durations()
+    out["relapse_recovery_hazard_ratio"] = _rounded(
+        cox_two_groups(
+            np.minimum(untreated, RECOVERY_CENSOR_DAYS),
+            untreated <= RECOVERY_CENSOR_DAYS,
+            np.minimum(treated, RECOVERY_CENSOR_DAYS),
+            treated <= RECOVERY_CENSOR_DAYS,
+        )
+    )
+    out["negative_control_rate_ratio"] = 1.0
+    out["definitions"] = {
+        "symptoms": "difference in expected score 12 months after the first LDN start, "
+        "users minus the hazard-weighted risk set of non-starters, with vs without LDN's "
+        "effect (intention to treat)",
+        "relapse_rate_ratio": "ratio of expected relapses in the 2 years after the start, "
+        "with vs without the effect, users over the hazard-weighted risk set",
+        "progression_hazard_ratio": "Cox hazard ratio of first recorded CDW after the start, "
+        "the users' EDSS visits with vs without the effect (same visits, same rater error), "
+        "divided by the hazard-weighted risk set's ratio of expected worsening events",
+        "progression_latent_rate_ratio": "ratio of expected worsening events (independent "
+        "worsening and relapses leaving a residual) over all follow-up, users over the "
+        "hazard-weighted risk set: the effect on disability itself, before rater error",
+        "relapse_recovery_hazard_ratio": "Cox hazard ratio of recovery, the attacks LDN "
+        "treated with vs without its effect, censored at 730 days",
+        "negative_control_rate_ratio": "the supplement has no effect",
+    }
+    return out
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
