@@ -201,3 +201,98 @@ def test_researcher_downloads_a_deidentified_csv(server: str, page: object) -> N
     assert "@" not in text
     assert small_cells(frame, QUASI_IDENTIFIERS, 5) == []
     assert frame["study_code"].str.fullmatch(r"S[0-9a-f]{10}").all()
+
+
+#: Role -> the demo account; None is a visitor who is not signed in.
+ROLE_ACCOUNTS = {
+    None: None,
+    "patient": "patient@demo.invalid",
+    "clinician": "clinician@demo.invalid",
+    "researcher": "researcher@demo.invalid",
+    "admin": "admin@demo.invalid",
+}
+#: Pages that are not HTML for a person: data, feeds, stylesheets, health checks.
+NOT_PAGES = re.compile(r"^/(api/|openapi|static|healthz)|\.(csv|css|atom|json)$")
+PHONE = {"width": 390, "height": 844}
+
+
+def _pages_of(role: str | None) -> list[str]:
+    """Every GET page ``role`` may open, from the app's own route table, with the demo's
+    patient for ``{patient_id}``; evidence detail pages are found by following links."""
+    from ldn_outcomes.domain.access import Role
+    from ldn_outcomes.web.app import create_app
+    from ldn_outcomes.web.auth import route_table
+
+    app = create_app(Settings(mode="test", secret_key="route-table-only"), make_engine("sqlite://"))
+    pages = []
+    for route in route_table(app):
+        if route.method != "GET" or NOT_PAGES.search(route.path) or route.policy is None:
+            continue
+        if not route.policy.is_public and (
+            role is None or Role(role) not in (route.policy.roles or ())
+        ):
+            continue
+        if "{" in route.path and "{patient_id}" not in route.path:
+            continue  # filled by following links below
+        pages.append(route.path.replace("{patient_id}", "DEMO-001"))
+    return pages
+
+
+def _overflow(page: object) -> int:
+    """How many CSS pixels the page is wider than the viewport (0: no sideways scroll)."""
+    return int(
+        page.evaluate(  # type: ignore[attr-defined]
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS), ids=lambda r: r or "visitor")
+def test_no_page_scrolls_sideways_on_a_phone(
+    server: str, browser: object, role: str | None
+) -> None:
+    """At 390x844 (a common phone) no page of any role may be wider than the screen."""
+    context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        if ROLE_ACCOUNTS[role]:
+            sign_in(page, server, ROLE_ACCOUNTS[role])  # type: ignore[arg-type]
+            page.wait_for_load_state()
+        queue = _pages_of(role)
+        seen: set[str] = set()
+        wide: list[str] = []
+        detail = re.compile(r"^/(evidence/(meta/)?[\w.-]+|claims/[\w.-]+|me/questionnaires/\w+)$")
+        while queue:
+            path = queue.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            response = page.goto(server + path)
+            assert response is not None and response.status < 400, f"{path}: {response}"
+            if (extra := _overflow(page)) > 0:
+                wide.append(f"{path} is {extra} px too wide")
+            if (height := page.eval_on_selector("header.site", "h => h.offsetHeight")) > 80:
+                wide.append(f"{path}: the header is {height} px high, more than one line")
+            if path in {"/evidence", "/claims", "/me/questionnaires"}:
+                links = page.eval_on_selector_all(
+                    "main a[href^='/']", "links => links.map(a => a.getAttribute('href'))"
+                )
+                found = [h for h in links if detail.match(h) and not NOT_PAGES.search(h)]
+                kinds: dict[str, str] = {}
+                for href in found:  # the first few of each kind: one template, many rows
+                    kind = href.rsplit("/", 1)[0]
+                    if list(kinds.values()).count(kind) < 3:
+                        kinds[href] = kind
+                queue.extend(kinds)
+        name = role or "visitor"
+        page.goto(server + "/")
+        page.screenshot(path=str(ARTIFACTS / f"phone-{name}-home.png"), full_page=True)
+        page.click("header.site .menu > summary")  # the menu opens without JavaScript
+        assert page.is_visible("header.site .menu-links a[href='/evidence']")
+        assert page.is_visible("header.site .menu-links a[href='/claims']")
+        page.screenshot(path=str(ARTIFACTS / f"phone-{name}-menu.png"))
+        assert len(seen) >= 4
+        assert not wide, "pages scroll sideways at 390 px:\n" + "\n".join(wide)
+    finally:
+        context.close()

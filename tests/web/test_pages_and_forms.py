@@ -362,7 +362,9 @@ def test_outcome_reports_come_from_the_analysis_engine(world: World) -> None:
     research = world.client("researcher").get("/research/outcomes", headers=HTML)
     assert research.status_code in (200, 422)
     if research.status_code == 200:
-        assert "style-src 'unsafe-inline'" in research.headers["content-security-policy"]
+        # shown inside the site layout: the site's stylesheet, no inline styles
+        assert "style-src 'self'" in research.headers["content-security-policy"]
+        assert "unsafe-inline" not in research.headers["content-security-policy"]
         assert "script-src" not in research.headers["content-security-policy"]
         assert "<script" not in research.text and "id=adverse_events" not in research.text
         assert "id=after_stopping" not in research.text and "id=combination" not in research.text

@@ -3,17 +3,21 @@
 Researchers get it over research-consented patients only (aggregate estimates; the adverse
 event and lab sections, which tabulate small per-term counts, are left out so no cell under
 the minimum size is shown); clinicians get it over their own linked patients with active care
-consent. The report is the engine's self-contained HTML (inline CSS and SVG, no scripts).
+consent. The engine writes a self-contained HTML file (inline CSS and SVG, no scripts); the web
+shows its body inside the site layout, so the page keeps the header, the menu and ``<main>``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from markupsafe import Markup
 from sqlalchemy import Engine
 
 from ..analysis.data.frames import KINDS
@@ -26,12 +30,10 @@ from ..reports.disclosure import controlled_results, suppress_text
 from ..reports.outcomes import render_outcome_report
 from ..store.frames import read_frame
 from ..store.sqlread import left_out_note
+from .rendering import render
 
-#: The engine's report uses an inline stylesheet; it still may not run scripts or load anything.
-REPORT_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+#: Where the report's page body starts and ends in the engine's self-contained file.
+REPORT_MAIN = re.compile(r'<main class="report">(?P<body>.*)</main>', re.DOTALL)
 #: Sections that tabulate small per-term counts (adverse events, labs, and the claim analyses
 #: that count side effects or lab pairs): not for researchers.
 CELL_TABLES = ("adverse_events", "labs", "t_cells", "dose_timing", "combination", "after_stopping")
@@ -88,9 +90,13 @@ def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str
     return {**audits, "left_out_note": left_out_note(frames)}
 
 
-def report_response(report: dict[str, Any], as_json: bool) -> Response:
+def report_response(request: Request, report: dict[str, Any], as_json: bool) -> Response:
+    """The report as JSON, or its body inside the site layout (header, menu, ``<main>``)."""
     if report["html"] is None:  # rendered by the app's error handler (HTML page or JSON)
         raise InsufficientData(report["message"])
     if as_json:
         return JSONResponse(report["json"])
-    return HTMLResponse(report["html"], headers={"Content-Security-Policy": REPORT_CSP})
+    found = REPORT_MAIN.search(report["html"])
+    assert found, "the outcome report has no <main class=report>"
+    # The body is the engine's own autoescaped template output, so it is already safe HTML.
+    return render(request, "report_page.html", {"body": Markup(found["body"])})

@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import templating
 from ..errors import LdnError, ValidationFailed
@@ -105,6 +107,18 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _request_error(request: Request, error: RequestValidationError) -> Response:
         return error_response(request, ValidationFailed(request_problems(error.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """Unknown URLs: a page with the site's menu for a browser, JSON for a script."""
+        if error.status_code != 404 or not _wants_html(request):
+            return await http_exception_handler(request, error)
+        return TEMPLATES.TemplateResponse(
+            request,
+            "not_found.html",
+            {"request": request, "viewer": getattr(request.state, "viewer", None)},
+            status_code=404,
+        )
 
     app.mount("/static", StaticFiles(directory=templating.static_directory()), name="static")
     for module in (

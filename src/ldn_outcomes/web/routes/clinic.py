@@ -177,4 +177,4 @@ def analysis_report(request: Request, engine: EngineDep, viewer: Clinician) -> R
         lambda: run_report(frames_for(engine, ids)),
         engine=engine,
     )
-    return report_response(report, wants_json(request))
+    return report_response(request, report, wants_json(request))

@@ -101,4 +101,4 @@ def outcome_report(
         ttl=600,
         engine=engine,
     )
-    return report_response(report, wants_json(request))
+    return report_response(request, report, wants_json(request))
