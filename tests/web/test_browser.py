@@ -176,6 +176,8 @@ def test_clinician_adds_an_edss_score(server: str, page: object) -> None:
     page.fill("#f-score", "0.5")  # type: ignore[attr-defined]
     page.click("#edss-form button[type=submit]")  # type: ignore[attr-defined]
     assert "there is no 0.5" in page.inner_text("#f-score-error")  # type: ignore
+    # a refused form puts the keyboard and screen reader on the list of what to fix
+    assert page.evaluate("document.activeElement.id") == "error-summary"  # type: ignore
     page.fill("#f-score", "3")  # type: ignore[attr-defined]
     page.fill("#f-fs_pyramidal", "2")  # type: ignore[attr-defined]
     page.click("#edss-form button[type=submit]")  # type: ignore[attr-defined]
@@ -296,3 +298,15 @@ def test_no_page_scrolls_sideways_on_a_phone(
         assert not wide, "pages scroll sideways at 390 px:\n" + "\n".join(wide)
     finally:
         context.close()
+
+
+def test_the_check_in_form_is_three_tab_presses_away(server: str, page: object) -> None:
+    """Tab to the skip link, Enter, Tab: the first check-in answer has focus."""
+    sign_in(page, server, "patient@demo.invalid")
+    page.wait_for_url(re.compile(r"/me$"))  # type: ignore[attr-defined]
+    page.goto(f"{server}/me/checkin")  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    assert page.evaluate("document.activeElement.className") == "skip"  # type: ignore
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    assert page.evaluate("!!document.activeElement.closest('#checkin-form')")  # type: ignore
