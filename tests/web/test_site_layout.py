@@ -8,9 +8,12 @@ import re
 
 import pytest
 
+from ldn_outcomes.domain.models import Exposure
+from ldn_outcomes.domain.validation import parse_record
+from ldn_outcomes.store.uow import UnitOfWork
 from ldn_outcomes.web.auth import route_table
 
-from .conftest import World
+from .conftest import World, days_ago
 
 HTML = {"accept": "text/html"}
 ROLES = [None, "patient", "clinician", "researcher", "admin"]
@@ -52,6 +55,42 @@ def test_unknown_url_is_a_page_for_browsers_and_json_for_scripts(world: World) -
     assert api.json() == {"detail": "Not Found"}
 
 
+#: Codes a patient should never have to read (issue 17), as they appeared on pages.
+RAW_TOKENS = re.compile(
+    r"\bdmt\b|\d\.\d{3,} mg|outcome_switch|not_rated|start_date:|mfis: mean change"
+)
+
+
+def _visible_text(page: str) -> str:
+    """What a person reads in ``<main>``: the tags, attributes and option values dropped."""
+    main = page[page.find("<main") :]
+    return re.sub(r"<[^>]*>", " ", main)
+
+
+def test_patient_pages_speak_in_words(world: World) -> None:
+    with UnitOfWork(world.engine, actor="test") as uow:
+        uow.registry.add(
+            parse_record(
+                Exposure,
+                {
+                    "patient_id": "P-OWN",
+                    "drug_name": "ocrelizumab",
+                    "drug_class": "dmt",
+                    "start_date": days_ago(50),
+                },
+            )
+        )
+        uow.commit()
+    client = world.client("patient")
+    found = []
+    for path in ("/me", "/me/records", "/me/summary", "/me/questionnaires", "/evidence"):
+        text = _visible_text(client.get(path, headers=HTML).text)
+        found += [f"{path}: {m[0]}" for m in RAW_TOKENS.finditer(text)]
+    assert not found, "\n".join(found)
+    records = _visible_text(client.get("/me/records", headers=HTML).text)
+    assert "4.5 mg" in records and "disease-modifying therapy" in records
+
+
 def test_no_page_prints_a_python_object(world: World) -> None:
     """A template reading ``d.items`` on a dict prints '<built-in method items of dict ...>'."""
     app_client = world.client(None)
@@ -74,3 +113,11 @@ def test_no_page_prints_a_python_object(world: World) -> None:
     assert not leaks, "\n".join(leaks)
     listing = world.client("patient").get("/me/questionnaires", headers=HTML).text
     assert re.search(r"\(\d+ questions?\)", listing)
+
+
+def test_public_statistics_come_with_a_plain_explanation(world: World) -> None:
+    page = world.client(None).get("/figures/audits", headers=HTML).text
+    assert "A 95% confidence interval (CI) is the range of values that fit the data" in page
+    assert "&#34;Matched&#34; means each LDN user is compared" in page or (
+        '"Matched" means each LDN user is compared' in page
+    )

@@ -39,6 +39,31 @@ def _number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def dose_text(value: Any) -> str:
+    """A dose as a person writes it: ``Decimal("4.5000")`` -> "4.5 mg", 3 -> "3 mg"."""
+    if value is None or value == "":
+        return "—"
+    text = f"{value:f}" if hasattr(value, "as_tuple") else str(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} mg"
+
+
+#: Words for the codes a page would otherwise print (drug classes, rating states).
+PLAIN_WORDS = {
+    "dmt": "disease-modifying therapy",
+    "ldn": "low-dose naltrexone",
+    "not_rated": "not rated yet",
+    "outcome_switch": "outcome changed after the study started",
+}
+
+
+def plain(value: Any) -> str:
+    """A code in words: the known ones from :data:`PLAIN_WORDS`, others with spaces."""
+    text = "" if value is None else str(value)
+    return PLAIN_WORDS.get(text, text.replace("_", " "))
+
+
 _PREFIXED: dict[str, BaseLoader] = {}
 _ROOT: list[BaseLoader] = [PackageLoader("ldn_outcomes.templating", "templates")]
 _ADDED: set[tuple[str, str, str | None]] = set()
@@ -53,6 +78,8 @@ def _environment() -> Environment:
     )
     env.filters["num"] = _number
     env.filters["label"] = lambda v: (v or "").replace("_", " ")
+    env.filters["mg"] = dose_text
+    env.filters["plain"] = plain
     env.tests["url"] = lambda v: isinstance(v, str) and v.startswith(("http://", "https://"))
     return env
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from .. import templating
 from ..errors import Problem, ValidationFailed
 
 
@@ -33,7 +34,7 @@ class Field:
 
 def enum_options(enum: type[StrEnum], blank: str | None = None) -> list[tuple[str, str]]:
     options = [("", blank)] if blank is not None else []
-    return options + [(m.value, m.value.replace("_", " ")) for m in enum]
+    return options + [(m.value, templating.plain(m.value)) for m in enum]
 
 
 def form_values(form: FormData) -> dict[str, str]:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
+from ... import templating
 from ...domain.access import Role
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
@@ -99,7 +100,10 @@ def timeline_page(
         "records": {"relapses": dumped(data.relapses)},
     }
     ldn = [
-        {"id": e.id, "label": f"{e.drug_name} {e.dose_mg} mg since {e.start_date}"}
+        {
+            "id": e.id,
+            "label": f"{e.drug_name} {templating.dose_text(e.dose_mg)} since {e.start_date}",
+        }
         for e in data.exposures
         if is_ldn(e) and e.stop_date is None
     ]
