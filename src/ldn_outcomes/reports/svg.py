@@ -24,7 +24,9 @@ from .. import svgcore
 from ..svgcore import PALETTE, TEXT, fmt
 
 SHADE = "#dbe9f7"
-MARKER = "#b3261e"
+#: Relapse marker: black, so it stands apart from every line (>= 3.1:1 against the palette
+#: blue and orange, WCAG 2.2 SC 1.4.11) and is dashed and labelled, not told by colour alone.
+MARKER = "#000000"
 MAX_DOTS = 400
 
 
