@@ -1,4 +1,4 @@
-# LDN Outcomes: `make run` builds a demo registry and serves it; `make test` runs every check.
+# LDN Outcomes: `make run` serves the demo registry (built on first use); `make test` runs every check.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,13 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo` (or `make run REBUILD=1`) builds the demo registry afresh; `make run` keeps it.
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(BIN)/ldn init --db sqlite:///$(DEMO_DB)
 	$(BIN)/ldn demo build --db sqlite:///$(DEMO_DB)
 
-run: demo
-	$(BIN)/ldn serve --db sqlite:///$(DEMO_DB) --port $(PORT)
+run: $(STAMP)
+	if [ -n "$(REBUILD)" ] || [ ! -f $(DEMO_DB) ]; then $(MAKE) demo; fi
+	LDN_DEMO=1 $(BIN)/ldn serve --db sqlite:///$(DEMO_DB) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

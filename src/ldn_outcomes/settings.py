@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     #: ``dev`` allows the default secret and extra logging; anything else must set a secret.
     mode: str = Field(default="dev", pattern=r"^(dev|production|test)$")
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    #: Demo mode (``LDN_DEMO=1``, set by ``make run``): the sign-in page lists the demo
+    #: accounts and their one published password. Refused in production; without it, that
+    #: password is refused at sign-in, so a demo database served for real stays closed.
+    demo: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     #: Minimum group size shown to researchers; smaller cells are suppressed.
@@ -44,6 +48,8 @@ class Settings(BaseSettings):
     def _refuse_default_secret(self) -> Settings:
         if self.mode != "dev" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
             raise ValueError("LDN_SECRET_KEY must be set outside dev mode")
+        if self.demo and self.mode == "production":
+            raise ValueError("LDN_DEMO must not be set in production mode")
         return self
 
     @property

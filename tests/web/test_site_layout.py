@@ -121,3 +121,50 @@ def test_public_statistics_come_with_a_plain_explanation(world: World) -> None:
     assert "&#34;Matched&#34; means each LDN user is compared" in page or (
         '"Matched" means each LDN user is compared' in page
     )
+
+
+def test_demo_mode_lists_the_demo_accounts_on_the_sign_in_page(world: World) -> None:
+    from ldn_outcomes.services.demo import DEMO_PASSWORD
+    from ldn_outcomes.settings import Settings
+
+    plain = world.client(None).get("/login", headers=HTML).text
+    assert DEMO_PASSWORD not in plain and "make run" in plain
+    world.settings = Settings(mode="test", secret_key="test-secret-not-default", demo=True)
+    demo = world.client(None).get("/login", headers=HTML).text
+    assert DEMO_PASSWORD in demo
+    assert all(f"{r}@demo.invalid" in demo for r in ("patient", "clinician", "researcher"))
+
+
+def test_the_demo_password_is_refused_outside_demo_mode(world: World) -> None:
+    from ldn_outcomes.services.demo import DEMO_PASSWORD
+    from ldn_outcomes.store import accounts
+
+    accounts.create_account(
+        world.engine,
+        email="researcher@demo.invalid",
+        role="researcher",
+        password=DEMO_PASSWORD,
+        actor="test",
+    )
+    client = world.client(None)
+    form = client.get("/login", headers=HTML).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    refused = client.post(
+        "/login",
+        data={
+            "email": "researcher@demo.invalid",
+            "password": DEMO_PASSWORD,
+            "csrf_token": token[1],
+        },
+        headers=HTML,
+    )
+    assert refused.status_code == 401
+    assert "works only on a demo server" in refused.text
+
+
+def test_demo_mode_is_refused_in_production() -> None:
+    from ldn_outcomes.settings import Settings
+
+    with pytest.raises(ValueError, match="LDN_DEMO"):
+        Settings(mode="production", secret_key="a-real-secret-value", demo=True)

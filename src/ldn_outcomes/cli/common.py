@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError, LdnError
@@ -62,12 +64,37 @@ def database_url(db: str | None) -> str:
 _OPEN_ENGINES: list[Engine] = []
 
 
+def _refuse_missing_sqlite_file(url: str, *, given: bool) -> None:
+    """Opening a SQLite file that does not exist would create an empty one and then complain
+    that it is not initialised; say which file would be used and how to create it instead."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:":
+        return
+    if Path(path).exists():
+        return
+    if given:
+        source = "from --db"
+    elif os.environ.get("LDN_DATABASE_URL"):
+        source = "from LDN_DATABASE_URL"
+    else:
+        source = "the default, as no --db was given"
+    raise ConfigurationError(
+        f"no database at {path} ({source}); create it with `ldn init"
+        + (f" --db {url}`" if given else "`")
+        + " or point --db at an existing one"
+    )
+
+
 def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
     """An engine for --db; refuse to work on a database that needs `ldn init` first.
 
     Engines made here are disposed when the command returns (see ``handle_errors``).
     """
-    engine = make_engine(database_url(db))
+    url = database_url(db)
+    if migrated:
+        _refuse_missing_sqlite_file(url, given=db is not None)
+    engine = make_engine(url)
     _OPEN_ENGINES.append(engine)
     check_connection(engine)
     if migrated and not is_up_to_date(engine):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..services.demo import build_demo
+from ..services.demo import DEMO_PASSWORD, build_demo
 from ..store import migrate
 from ..store.db import make_engine
 from .common import (
@@ -34,7 +34,10 @@ def build(
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 1,
     password: Annotated[
         str | None,
-        typer.Option(help="One password for every demo account (default: random, printed)."),
+        typer.Option(
+            help="One password for every demo account (default: the published demo password, "
+            "which the web app accepts only in demo mode, LDN_DEMO=1)."
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -44,7 +47,11 @@ def build(
         migrate.upgrade(engine)
         with console.status("building the demo registry..."):
             result = build_demo(
-                engine, patients=patients, years=years, seed=seed, password=password
+                engine,
+                patients=patients,
+                years=years,
+                seed=seed,
+                password=password or DEMO_PASSWORD,
             )
     finally:
         engine.dispose()
@@ -62,4 +69,6 @@ def build(
     for login in result["logins"]:
         table.add_row(login["role"], login["email"], login["password"])
     console.print(table)
-    console.print("start the app with: ldn serve" + (f" --db {db}" if db else ""))
+    console.print(
+        "start the app in demo mode with: LDN_DEMO=1 ldn serve" + (f" --db {db}" if db else "")
+    )

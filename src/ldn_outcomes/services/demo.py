@@ -213,6 +213,18 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
     return records
 
 
+#: The one password of every demo account, published in the README and on the sign-in page
+#: in demo mode. Demo data only: the web app refuses it at sign-in outside demo mode.
+DEMO_PASSWORD = "ldn-demo-only"
+#: The demo accounts, one per role, in the order the sign-in page lists them.
+DEMO_ACCOUNTS = (
+    (Role.PATIENT, "patient@demo.invalid"),
+    (Role.CLINICIAN, "clinician@demo.invalid"),
+    (Role.RESEARCHER, "researcher@demo.invalid"),
+    (Role.ADMIN, "admin@demo.invalid"),
+)
+
+
 def build_demo(
     engine: Engine,
     *,
@@ -240,12 +252,8 @@ def build_demo(
             uow.registry.add(Consent(patient_id=pid, scope="care", given_date=_ago(today, 365)))
         uow.commit()
     logins = []
-    for role, email, patient_id in (
-        (Role.PATIENT, "patient@demo.invalid", DEMO_PATIENT),
-        (Role.CLINICIAN, "clinician@demo.invalid", None),
-        (Role.RESEARCHER, "researcher@demo.invalid", None),
-        (Role.ADMIN, "admin@demo.invalid", None),
-    ):
+    for role, email in DEMO_ACCOUNTS:
+        patient_id = DEMO_PATIENT if role is Role.PATIENT else None
         secret = password or accounts.generated_password()
         account = accounts.create_account(
             engine,

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import ACCOUNT_ROLES, Role
 from ...errors import NotFound, ValidationFailed
+from ...services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ...store import accounts, api_tokens, sign_in
 from ...store.audit import audit_event
 from ..auth import (
@@ -105,6 +106,12 @@ def _login_page(
             "values": values or {},
             "next": next_path or "",
             "login_csrf": presession_token(secret, cookie),
+            "demo_accounts": (
+                [{"role": r.value, "email": e} for r, e in DEMO_ACCOUNTS]
+                if getattr(settings, "demo", False)
+                else []
+            ),
+            "demo_password": DEMO_PASSWORD if getattr(settings, "demo", False) else None,
         },
         status_code=status_code,
     )
@@ -150,6 +157,15 @@ async def login(
             values={"email": email},
             next_path=_safe_next(next),
             status_code=422,
+        )
+    if password == DEMO_PASSWORD and not settings.demo:
+        return _login_page(
+            request,
+            settings,
+            errors={"_form": "the published demo password works only on a demo server"},
+            values={"email": email},
+            next_path=_safe_next(next),
+            status_code=401,
         )
     client = request.client.host if request.client else "unknown"
     try:
