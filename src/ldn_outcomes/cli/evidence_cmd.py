@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
@@ -223,16 +224,22 @@ def list_command(
     if json_output:
         print_json(data["studies"])
         return
-    table = PlainTable(title=f"{data['count']} studies")
-    for column in ("id", "year", "design", "N", "level", "condition", "title"):
-        table.add_column(column)
+    # Readable at 80 columns: long ids fold onto a second line rather than being cut with an
+    # ellipsis (they are what `show` takes), codes wrap as words, the title takes the rest.
+    table = PlainTable(title=f"{data['count']} studies", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", overflow="fold", max_width=18)
+    for column in ("year", "N", "level"):
+        table.add_column(column, no_wrap=True)
+    for column in ("design", "condition"):
+        table.add_column(column, overflow="fold", max_width=12)
+    table.add_column("title", overflow="fold")
     for s in data["studies"]:
         table.add_row(
             s["id"],
             str(s["year"] or ""),
-            s["design"] or "",
             str(s["n_enrolled"] or ""),
             s["evidence_level"] or "",
+            (s["design"] or "").replace("_", " "),
             s["condition"],
             escape(s["title"] or ""),
         )
