@@ -137,3 +137,12 @@ def test_a_result_shown_to_researchers_follows_the_rule() -> None:
     assert [e.label for e in shown.estimates] == ["HR"] and shown.estimates[0].n == 300
     assert shown.warnings[0].message == "only fewer than 5 users with EDSS"
     assert set(shown.details) == {"curves"}
+
+
+def test_a_proportion_without_an_estimate_is_not_an_error() -> None:
+    """A NaN proportion (no data) reveals no count; the rule must not crash on it."""
+    from ldn_outcomes.analysis.results import Estimate
+    from ldn_outcomes.reports.disclosure import _estimate_allowed
+
+    empty = Estimate("share", float("nan"), float("nan"), float("nan"), "proportion", n=20)
+    assert _estimate_allowed(empty, 5)

@@ -214,7 +214,7 @@ ROLE_ACCOUNTS = {
     "admin": "admin@demo.invalid",
 }
 #: Pages that are not HTML for a person: data, feeds, stylesheets, health checks.
-NOT_PAGES = re.compile(r"^/(api/|openapi|static|healthz)|\.(csv|css|atom|json)$")
+NOT_PAGES = re.compile(r"^/(api/|openapi|static|healthz)|\.(csv|css|atom|json|ics|txt|pdf)$")
 PHONE = {"width": 390, "height": 844}
 
 

@@ -67,6 +67,8 @@ PAIRS = [
     (V["fg"], "#fde2e1", TEXT_AA, "contradicted badge"),
     (V["fg"], "#dcf5e3", TEXT_AA, "supported badge"),
     (V["fg"], "#fff4d6", TEXT_AA, "untested badge"),
+    (V["fg"], "#eef6d6", TEXT_AA, "moderate certainty badge"),
+    ("#a63d00", V["bg"], TEXT_AA, "stale 'last checked' date"),
     ("#b03a2e", V["bg"], TEXT_AA, "flag text"),
     (WHITE, V["header"], TEXT_AA, "header links"),
     (V["focus"], V["bg"], NON_TEXT_AA, "focus ring on the page"),

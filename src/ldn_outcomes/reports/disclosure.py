@@ -27,6 +27,7 @@ counts are not passed on.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -89,6 +90,8 @@ def _estimate_allowed(estimate: Estimate, k: int) -> bool:
     if estimate.n is not None and estimate.n < k:
         return False
     if estimate.scale == "proportion" and estimate.n:
+        if not math.isfinite(estimate.value):  # no estimate: there is no count to reveal
+            return True
         events = round(estimate.value * estimate.n)
         return events == 0 or events >= k
     return True
