@@ -6,20 +6,22 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError, LdnError
-from ..settings import load_settings
-from ..store.db import check_connection, make_engine
-from ..store.migrate import is_up_to_date
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import OperationalError
+
+# Settings (pydantic-settings), the store (SQLAlchemy) and migrations are imported where they
+# are used, so that `ldn --help` starts without them.
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,6 +58,8 @@ class PlainTable(Table):
 def database_url(db: str | None) -> str:
     if db:
         return db
+    from ..settings import load_settings
+
     return load_settings().resolved_database_url
 
 
@@ -67,6 +71,9 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
     Engines made here are disposed when the command returns (see ``handle_errors``).
     """
+    from ..store.db import check_connection, make_engine
+    from ..store.migrate import is_up_to_date
+
     engine = make_engine(database_url(db))
     _OPEN_ENGINES.append(engine)
     check_connection(engine)
@@ -79,6 +86,14 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _operational_error() -> type[OperationalError]:
+    """SQLAlchemy's error for a database gone away, imported only when an error reaches the
+    handler (an ``except`` expression is evaluated then), so a start does not load SQLAlchemy."""
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError
 
 
 def handle_errors(function: F) -> F:
@@ -105,7 +120,7 @@ def handle_errors(function: F) -> F:
                     f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
                 )
             raise typer.Exit(code=error.exit_code) from None
-        except OperationalError as error:  # the database went away during the command
+        except _operational_error() as error:  # the database went away during the command
             reason = str(error.orig or error).strip().splitlines()
             message = f"the database could not be reached: {reason[0] if reason else error}"
             err_console.print(
