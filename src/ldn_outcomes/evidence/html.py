@@ -36,9 +36,6 @@ class Links:
     def _page(self, path: str) -> str:
         return f"{self.root}{path}.html" if self.static else f"{self.root}{path}"
 
-    def home(self) -> str:
-        return f"{self.root}index.html" if self.static else self.root
-
     def evidence_index(self) -> str:
         return self._page("evidence/index") if self.static else f"{self.root}evidence"
 

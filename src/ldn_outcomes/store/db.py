@@ -11,10 +11,6 @@ from sqlalchemy.engine import make_url
 from ..errors import ConfigurationError
 
 
-def sqlite_url(path: Path | str) -> str:
-    return f"sqlite:///{Path(path).expanduser().resolve()}"
-
-
 def normalise_url(url: str) -> str:
     """Accept plain postgresql:// URLs and use the psycopg 3 driver for them."""
     parsed = make_url(url)
