@@ -9,7 +9,7 @@ registry, and prints the median wall time of each and its ratio to the bare star
 Commands import the analysis stack (pandas, scipy, statsmodels, lifelines), the store and the
 web app only when they run, so ``ldn --help`` costs little more than Typer itself;
 ``tests/cli/test_startup.py`` keeps the imports so. ``ldn patient list`` also pays for
-SQLAlchemy, the record models and Alembic's check that the schema is current.
+SQLAlchemy and the record models (its schema check does without Alembic).
 """
 
 from __future__ import annotations
