@@ -21,10 +21,6 @@ class Phenotype(StrEnum):
     PPMS = "PPMS"
 
     @property
-    def relapsing_onset(self) -> bool:
-        return self in (Phenotype.CIS, Phenotype.RRMS, Phenotype.SPMS)
-
-    @property
     def progressive(self) -> bool:
         return self in (Phenotype.SPMS, Phenotype.PPMS)
 
