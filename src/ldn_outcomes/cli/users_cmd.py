@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -110,7 +110,7 @@ def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     """List accounts with their role and links."""
     from ..store import accounts, care_links
 
-    rows = []
+    rows: list[dict[str, Any]] = []  # the JSON output, also read back for the table
     with engine_scope(db) as engine:
         for a in accounts.list_accounts(engine):
             linked = care_links.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
@@ -249,7 +249,7 @@ def token_list(
     with engine_scope(db) as engine:
         owner = _account(engine, email).id if email else None
         tokens = api_tokens.list_api_tokens(engine, owner)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "account_id": t.account_id,
