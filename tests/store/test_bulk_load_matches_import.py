@@ -1,4 +1,4 @@
-"""The bulk load of frames (``store.bulk.load_frames``: column-wise rules, the driver's
+"""The bulk load of frames (``store.bulk.write_frames``: column-wise rules, the driver's
 ``executemany`` or ``COPY``) stores the same registry as the record path (the CSV files read
 into domain records and written through the registry). Only the audit differs, by design: one
 summary row per table for the bulk load, one row per record for the import."""
