@@ -67,7 +67,7 @@ def add(
     if json_output:
         print_json(stored.model_dump(mode="json"))
     else:
-        console.print(f"added patient {user_text(stored.patient_id)}")
+        console.print(f"added patient {user_text(record.patient_id)}")  # the key given is stored
 
 
 @patient_app.command("list")

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -241,6 +241,11 @@ class Registry:
     def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
         """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs)."""
         check_new_interactions(self.records(Exposure, patient_id=patient_id), added)
+
+    def has_patient(self, patient_id: str) -> bool:
+        return bool(
+            self.session.scalar(select(exists().where(PatientRow.patient_id == patient_id)))
+        )
 
 
 def birth_problems(
