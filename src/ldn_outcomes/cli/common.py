@@ -18,7 +18,6 @@ from ..errors import ConfigurationError, LdnError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-    from sqlalchemy.exc import OperationalError
 
 # Settings (pydantic-settings), the store (SQLAlchemy) and migrations are imported where they
 # are used, so that `ldn --help` starts without them.
@@ -88,12 +87,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
-def _operational_error() -> type[OperationalError]:
-    """SQLAlchemy's error for a database gone away, imported only when an error reaches the
+def _connection_lost() -> type[Exception]:
+    """The store's error for a database gone away, looked up only when an error reaches the
     handler (an ``except`` expression is evaluated then), so a start does not load SQLAlchemy."""
-    from sqlalchemy.exc import OperationalError
+    from ..store.db import connection_lost
 
-    return OperationalError
+    return connection_lost()
 
 
 def handle_errors(function: F) -> F:
@@ -120,8 +119,8 @@ def handle_errors(function: F) -> F:
                     f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
                 )
             raise typer.Exit(code=error.exit_code) from None
-        except _operational_error() as error:  # the database went away during the command
-            reason = str(error.orig or error).strip().splitlines()
+        except _connection_lost() as error:  # the database went away during the command
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
             message = f"the database could not be reached: {reason[0] if reason else error}"
             err_console.print(
                 f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True

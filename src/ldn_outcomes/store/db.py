@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError
 
@@ -70,6 +73,14 @@ def unreachable(engine: Engine, error: BaseException) -> ConfigurationError:
     reason = first[0] if first else type(error).__name__
     where = engine.url.render_as_string(hide_password=True)
     return ConfigurationError(f"cannot connect to the database {where}: {reason}")
+
+
+def connection_lost() -> type[OperationalError]:
+    """The error SQLAlchemy raises when the database goes away during a command; the CLI's
+    error handler catches it without importing SQLAlchemy itself."""
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError
 
 
 def check_connection(engine: Engine) -> None:
