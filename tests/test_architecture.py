@@ -15,9 +15,6 @@ JUSTIFIED = {
     "ldn_outcomes.analysis.data.load": {
         "from sqlalchemy.pool import SingletonThreadPool, StaticPool"
     },
-    # The command line's one error boundary turns a database that goes away mid-command into
-    # one line and exit code 6; the driver error can surface from any layer below it.
-    "ldn_outcomes.cli.common": {"from sqlalchemy.exc import OperationalError"},
 }
 
 

@@ -125,7 +125,7 @@ def test_publish_writes_a_complete_static_site(tmp_path: Path, db_url: str) -> N
 def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeypatch) -> None:
     import httpx
 
-    from ldn_outcomes.cli import evidence_cmd
+    from ldn_outcomes.evidence import ctgov, pubmed
     from ldn_outcomes.evidence.ctgov import CtGovClient
     from ldn_outcomes.evidence.pubmed import PubMedClient
 
@@ -151,15 +151,16 @@ def test_sync_command_passes_the_ncbi_key_and_shows_changes(db_url: str, monkeyp
         return httpx.Response(200, content=efetch)
 
     no_wait = {"sleep": lambda s: None, "clock": lambda: 0.0}
+    # The command imports its clients when it runs, from their modules.
     monkeypatch.setattr(
-        evidence_cmd,
+        ctgov,
         "CtGovClient",
         lambda: CtGovClient(
             http=httpx.Client(transport=httpx.MockTransport(ctgov_handler)), **no_wait
         ),
     )
     monkeypatch.setattr(
-        evidence_cmd,
+        pubmed,
         "PubMedClient",
         lambda api_key, email: PubMedClient(
             api_key=api_key,

@@ -186,6 +186,42 @@ def test_a_non_pubmed_document_is_one_problem() -> None:
     assert parsed.publications == [] and "PubmedArticleSet" in parsed.problems[0].rule
 
 
+@pytest.mark.parametrize("text", [b"not xml", b"<a><b></a>", b"<PubmedArticleSet><x></y>"])
+def test_malformed_xml_is_one_problem_not_a_crash(text: bytes) -> None:
+    parsed = parse_articles(text)
+    assert parsed.publications == [] and len(parsed.problems) == 1
+
+
+# An entity that expands to a thousand copies of itself (a small "billion laughs").
+ENTITY_BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE PubmedArticleSet [
+  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+  <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+]>
+<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID>
+<Article><ArticleTitle>&b;</ArticleTitle></Article></MedlineCitation></PubmedArticle>
+</PubmedArticleSet>"""
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE eSearchResult [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<eSearchResult><Count>1</Count><IdList><Id>&secret;</Id></IdList></eSearchResult>"""
+
+
+def test_xml_that_declares_entities_is_refused_not_expanded() -> None:
+    parsed = parse_articles(ENTITY_BOMB)
+    assert parsed.publications == [] and "refused" in parsed.problems[0].rule
+    with pytest.raises(SourceUnavailable):
+        parse_esearch(EXTERNAL_ENTITY)
+    with pytest.raises(SourceUnavailable):
+        parse_esearch(ENTITY_BOMB)
+
+
+def test_the_real_pubmed_doctype_is_accepted() -> None:
+    """Every efetch answer names the external PubMed DTD; that alone is not refused."""
+    raw = (PUBMED / "pubmed_12091962_9997.xml").read_bytes()
+    assert b"<!DOCTYPE PubmedArticleSet PUBLIC" in raw
+    assert parse_articles(raw).problems == []
+
+
 def test_posted_results_summary_is_read() -> None:
     """Shape of a v2 ``resultsSection`` (values are placeholders, not data about any trial)."""
     record = json.loads((CTGOV / "ctgov_v2_NCT03934567.json").read_text())

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
 
 from ldn_outcomes.store import migrate
 from ldn_outcomes.store.db import make_engine
+
+
+def _alembic_current(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def test_upgrade_downgrade_upgrade(db_url: str) -> None:
@@ -20,11 +27,30 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     engine.dispose()
 
 
-def test_migrations_form_one_chain(tmp_path) -> None:
+def test_migrations_form_one_chain() -> None:
     """Work merged from parallel branches must be re-chained: two heads would leave an
     upgrade to "head" ambiguous and a downgrade order undefined."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'heads.sqlite3'}")
-    assert len(migrate.head_revisions(engine)) == 1
+    assert len(migrate.head_revisions()) == 1
+
+
+def test_schema_check_without_alembic_agrees_with_alembic(db_url: str, tmp_path) -> None:
+    """``is_up_to_date`` reads the version table and the migration files itself (so a command
+    starts without importing Alembic); Alembic's own answers are the reference."""
+    never_migrated = make_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    assert migrate.current_revisions(never_migrated) == _alembic_current(never_migrated) == set()
+    assert not migrate.is_up_to_date(never_migrated)
+    never_migrated.dispose()
+    engine = make_engine(db_url)
+    script = ScriptDirectory.from_config(migrate.alembic_config(engine))
+    assert migrate.head_revisions() == set(script.get_heads())
+    revisions = [r.revision for r in script.walk_revisions("base", "heads")]
+    assert len(revisions) == len(list(migrate.MIGRATIONS.joinpath("versions").glob("*.py")))
+    for revision in [*revisions, "base"]:  # newest first, then none
+        migrate.downgrade(engine, revision)
+        assert migrate.current_revisions(engine) == _alembic_current(engine)
+        assert migrate.is_up_to_date(engine) == (revision == revisions[0])
+    migrate.upgrade(engine)
+    assert migrate.current_revisions(engine) == _alembic_current(engine) == set(script.get_heads())
     engine.dispose()
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from ldn_outcomes.cli import analyze_cmd
+from ldn_outcomes import analysis
 from ldn_outcomes.cli.main import app as cli_app
 from ldn_outcomes.domain.models import Consent
 from ldn_outcomes.store.db import make_engine
@@ -72,13 +72,13 @@ def test_ldn_report_covers_research_consented_patients_only(
     engine = make_engine(db_url)
     seed_registry(engine)  # research consent: P-OWN only
     seen: list[set[str]] = []
-    real = analyze_cmd.run_all
+    real = analysis.run_all
 
     def spy(frames, plan, *args, **kwargs):
         seen.append(set(frames["patients"]["patient_id"]))
         return real(frames, plan, *args, **kwargs)
 
-    monkeypatch.setattr(analyze_cmd, "run_all", spy)
+    monkeypatch.setattr(analysis, "run_all", spy)  # the command imports it when it runs
     result = CliRunner().invoke(
         cli_app, ["report", "--out", str(tmp_path / "r.html"), "--db", db_url], terminal_width=300
     )

@@ -6,16 +6,11 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from ..analysis import AnalysisPlan, analyze_database, results_to_dict, run_all
-from ..analysis.plan_file import read_plan, write_plan
-from ..analysis.results import AnalysisResult
-from ..reports.outcomes import render_outcome_report
-from ..web.analysis_view import frames_for, research_ids
 from .common import (
     DbOption,
     JsonOption,
@@ -27,6 +22,13 @@ from .common import (
     print_json,
     user_text,
 )
+
+if TYPE_CHECKING:
+    from ..analysis import AnalysisPlan
+    from ..analysis.results import AnalysisResult
+
+# The analysis stack (pandas, scipy, statsmodels, lifelines) is imported inside each command,
+# so that `ldn --help` and the other commands start without it.
 
 STATUS = {
     "ok": "[green]ok[/]",
@@ -75,6 +77,9 @@ WritePlanOption = Annotated[
 
 
 def _plan(path: Path | None) -> AnalysisPlan:
+    from ..analysis import AnalysisPlan
+    from ..analysis.plan_file import read_plan
+
     return read_plan(path) if path is not None else AnalysisPlan()
 
 
@@ -86,6 +91,9 @@ def analyze(
     write_plan_file: WritePlanOption = None,
 ) -> None:
     """Run every outcome analysis and print each headline with its 95% CI."""
+    from ..analysis import analyze_database, results_to_dict
+    from ..analysis.plan_file import write_plan
+
     plan = _plan(plan_file)
     if write_plan_file is not None:
         write_plan(plan, write_plan_file)
@@ -135,6 +143,10 @@ def report(
     Only patients whose research consent is active today are included, as on the web's
     research pages: a report leaves the registry, and withdrawing consent must take a patient
     out of it at once."""
+    from ..analysis import run_all
+    from ..reports.outcomes import render_outcome_report
+    from ..web.analysis_view import frames_for, research_ids
+
     plan = _plan(plan_file)
     engine = engine_for(db)
     ids = research_ids(engine, dt.date.today())

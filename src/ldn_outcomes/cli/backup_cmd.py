@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..store.audit_chain import verify
-from ..store.backup import backup, restore
 from .common import (
     DbOption,
     JsonOption,
@@ -19,6 +17,8 @@ from .common import (
     handle_errors,
     print_json,
 )
+
+# The store (SQLAlchemy) is imported inside each command, so that `ldn --help` starts fast.
 
 audit_app = typer.Typer(help="The audit trail: append-only, hash-chained.", no_args_is_help=True)
 
@@ -31,6 +31,8 @@ def backup_command(
 ) -> None:
     """Back up the whole database (every table: records, accounts, care links, tokens, n-of-1
     trials, the audit trail) as it was at one instant, while the app keeps serving."""
+    from ..store.backup import backup
+
     engine = engine_for(db)
     counts = backup(engine, file, actor="cli")
     if json_output:
@@ -50,6 +52,8 @@ def restore_command(
 ) -> None:
     """Restore a backup into an empty database (run `ldn init` on it first); all or nothing.
     A SQLite backup restores into PostgreSQL and back."""
+    from ..store.backup import restore
+
     engine = engine_for(db)
     counts = restore(engine, file, actor="cli")
     if json_output:
@@ -65,6 +69,8 @@ def restore_command(
 @handle_errors
 def audit_verify(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Check the audit trail's hash chain; name the first broken row (exit code 2)."""
+    from ..store.audit_chain import verify
+
     engine = engine_for(db)
     with engine.connect() as connection:
         report = verify(connection)

@@ -8,20 +8,21 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError, LdnError
-from ..settings import load_settings
-from ..store.db import check_connection, make_engine
-from ..store.migrate import is_up_to_date
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Settings (pydantic-settings), the store (SQLAlchemy) and migrations are imported where they
+# are used, so that `ldn --help` starts without them.
 
 console = Console()
 err_console = Console(stderr=True)
@@ -58,6 +59,8 @@ class PlainTable(Table):
 def database_url(db: str | None) -> str:
     if db:
         return db
+    from ..settings import load_settings
+
     return load_settings().resolved_database_url
 
 
@@ -67,11 +70,10 @@ _OPEN_ENGINES: list[Engine] = []
 def _refuse_missing_sqlite_file(url: str, *, given: bool) -> None:
     """Opening a SQLite file that does not exist would create an empty one and then complain
     that it is not initialised; say which file would be used and how to create it instead."""
-    parsed = make_url(url)
-    path = parsed.database
-    if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:":
-        return
-    if Path(path).exists():
+    from ..store.db import sqlite_file
+
+    path = sqlite_file(url)
+    if path is None or Path(path).exists():
         return
     if given:
         source = "from --db"
@@ -91,6 +93,9 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
     Engines made here are disposed when the command returns (see ``handle_errors``).
     """
+    from ..store.db import check_connection, make_engine
+    from ..store.migrate import is_up_to_date
+
     url = database_url(db)
     if migrated:
         _refuse_missing_sqlite_file(url, given=db is not None)
@@ -106,6 +111,14 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _connection_lost() -> type[Exception]:
+    """The store's error for a database gone away, looked up only when an error reaches the
+    handler (an ``except`` expression is evaluated then), so a start does not load SQLAlchemy."""
+    from ..store.db import connection_lost
+
+    return connection_lost()
 
 
 def handle_errors(function: F) -> F:
@@ -132,8 +145,8 @@ def handle_errors(function: F) -> F:
                     f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
                 )
             raise typer.Exit(code=error.exit_code) from None
-        except OperationalError as error:  # the database went away during the command
-            reason = str(error.orig or error).strip().splitlines()
+        except _connection_lost() as error:  # the database went away during the command
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
             message = f"the database could not be reached: {reason[0] if reason else error}"
             err_console.print(
                 f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True

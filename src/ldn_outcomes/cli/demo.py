@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..services.demo import DEMO_PASSWORD, build_demo
-from ..store import migrate
-from ..store.db import make_engine
 from .common import (
     DbOption,
     JsonOption,
@@ -19,6 +16,9 @@ from .common import (
     handle_errors,
     print_json,
 )
+
+# The demo service (numpy, the simulator, the store) is imported inside the command, so that
+# `ldn --help` starts fast.
 
 demo_app = typer.Typer(
     help="Build a demo registry with one account per role.", no_args_is_help=True
@@ -42,6 +42,10 @@ def build(
     json_output: JsonOption = False,
 ) -> None:
     """Create (or migrate) the database, load the demo registry, print the sign-ins."""
+    from ..services.demo import DEMO_PASSWORD, build_demo
+    from ..store import migrate
+    from ..store.db import make_engine
+
     engine = make_engine(database_url(db))
     try:
         migrate.upgrade(engine)

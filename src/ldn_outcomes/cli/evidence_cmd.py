@@ -6,25 +6,15 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from ..errors import ValidationFailed
-from ..evidence import catalogue as cat
-from ..evidence import mirror, views
-from ..evidence.ctgov import CtGovClient
-from ..evidence.pooling import MetaReport, pool_outcome
-from ..evidence.publish import publish_site, report_page_data
-from ..evidence.pubmed import PubMedClient
-from ..evidence.sync import ImportReport, import_files, sync
-from ..evidence.user_studies import pool_csv
-from ..stats.random_effects import METHODS
 from .common import (
     DbOption,
     JsonOption,
@@ -35,6 +25,15 @@ from .common import (
     handle_errors,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..evidence.pooling import MetaReport
+    from ..evidence.sync import ImportReport
+
+# The evidence modules (the store, httpx, numpy, scipy) are imported inside each command, so
+# that `ldn --help` starts fast.
 
 evidence_app = typer.Typer(
     help="The evidence hub: LDN studies, claims, registry changes and pooled results.",
@@ -135,6 +134,10 @@ def sync_command(
     json_output: JsonOption = False,
 ) -> None:
     """Fetch LDN trials from ClinicalTrials.gov and papers from PubMed (network)."""
+    from ..evidence.ctgov import CtGovClient
+    from ..evidence.pubmed import PubMedClient
+    from ..evidence.sync import sync
+
     if not ncbi_email:
         err_console.print(
             "[yellow]warning:[/] no --ncbi-email (or NCBI_EMAIL): NCBI asks E-utilities users "
@@ -176,6 +179,8 @@ def import_command(
     json_output: JsonOption = False,
 ) -> None:
     """Import saved API responses offline; bad records are reported and skipped."""
+    from ..evidence.sync import import_files
+
     with _engine(db) as engine, _progress() as progress:
         task = progress.add_task("files", total=len(files))
         report = import_files(
@@ -192,6 +197,8 @@ def changes_command(
     json_output: JsonOption = False,
 ) -> None:
     """Registry changes (new studies, status changes, results, links) since a date."""
+    from ..evidence import mirror
+
     with _engine(db) as engine:
         events = mirror.changes_since(engine, since.date())
     if json_output:
@@ -217,6 +224,9 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """The catalogue, newest first."""
+    from ..evidence import catalogue as cat
+    from ..evidence import views
+
     with _maybe_engine(db) as engine:
         data = views.evidence_index(
             cat.load_catalogue(), engine, condition=condition, design=design, evidence_level=level
@@ -254,6 +264,9 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """One study in capsule form, with its sourced fields."""
+    from ..evidence import catalogue as cat
+    from ..evidence import views
+
     with _maybe_engine(db) as engine:
         data = views.study_detail(cat.load_catalogue(), ident, engine)
     if json_output:
@@ -304,6 +317,12 @@ def meta_command(
     json_output: JsonOption = False,
 ) -> None:
     """Random-effects meta-analysis of one outcome; studies left out are listed with why."""
+    from ..evidence import catalogue as cat
+    from ..evidence.pooling import pool_outcome
+    from ..evidence.publish import report_page_data
+    from ..evidence.user_studies import pool_csv
+    from ..stats.random_effects import METHODS
+
     if method.upper() not in METHODS:
         raise ValidationFailed([], f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     if csv_file is not None and (outcome or list_outcomes):
@@ -372,6 +391,9 @@ def publish_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write the evidence hub as a static site (plain HTML + CSS)."""
+    from ..evidence import catalogue as cat
+    from ..evidence.publish import publish_site
+
     with _maybe_engine(db) as engine:
         report = publish_site(
             directory, cat.load_catalogue(), cat.load_claims(), engine, site_url=site_url
@@ -393,6 +415,9 @@ def claims_command(
     json_output: JsonOption = False,
 ) -> None:
     """The claims register: each claim with its verdict and the certainty of its evidence."""
+    from ..evidence import catalogue as cat
+    from ..evidence import views
+
     register = cat.load_claims()
     if ident is None:
         data = views.claims_index(register)

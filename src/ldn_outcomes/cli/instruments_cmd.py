@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..domain.definitions.dose_safety import check_ldn_dose, liquid_ldn
-from ..domain.instruments import describe_range, get_instrument, list_instruments
-from ..domain.instruments import score as score_answers
-from ..domain.instruments.model import InstrumentDefinition
 from ..errors import Problem, ValidationFailed
 from .common import JsonOption, PlainTable, console, handle_errors, print_json
+
+if TYPE_CHECKING:
+    from ..domain.instruments.model import InstrumentDefinition
+
+# The instrument definitions (pydantic models, built when imported) are imported inside each
+# command, so that `ldn --help` starts fast.
 
 instruments_app = typer.Typer(help="List and show the validated instruments.", no_args_is_help=True)
 dose_app = typer.Typer(help="Naltrexone dose tools.", no_args_is_help=True)
@@ -62,6 +64,8 @@ def _summary(d: InstrumentDefinition) -> dict[str, Any]:
 @handle_errors
 def list_command(json_output: JsonOption = False) -> None:
     """All instruments (latest versions) with scoring rule and licence flag."""
+    from ..domain.instruments import list_instruments
+
     definitions = list_instruments()
     if json_output:
         print_json([_summary(d) for d in definitions])
@@ -91,6 +95,8 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Items, ranges, subscales, missing-item rule, licence and sources of one instrument."""
+    from ..domain.instruments import describe_range, get_instrument
+
     d = get_instrument(instrument_id, version)
     if json_output:
         print_json(d.model_dump(mode="json"))
@@ -137,6 +143,8 @@ def score_command(
     json_output: JsonOption = False,
 ) -> None:
     """Score one set of answers."""
+    from ..domain.instruments import score as score_answers
+
     result = score_answers(instrument_id, parse_answers(answers), version)
     if json_output:
         print_json(
@@ -176,6 +184,8 @@ def liquid_command(
     json_output: JsonOption = False,
 ) -> None:
     """Concentration and volume to draw for liquid LDN, with the dose actually delivered."""
+    from ..domain.definitions.dose_safety import check_ldn_dose, liquid_ldn
+
     result = liquid_ldn(tablet_mg, water_ml, dose_mg, step_ml)
     check = check_ldn_dose(result.delivered_mg)
     if json_output:
@@ -207,6 +217,8 @@ def check_command(
     json_output: JsonOption = False,
 ) -> None:
     """Is a daily naltrexone dose within the low-dose range?"""
+    from ..domain.definitions.dose_safety import check_ldn_dose
+
     check = check_ldn_dose(dose_mg)
     if json_output:
         print_json(

@@ -10,10 +10,6 @@ import typer
 
 from .. import __version__
 from ..errors import ConfigurationError
-from ..importers.registry_csv import export_dir, import_with_notices
-from ..store import migrate
-from ..store.audit import audit_event
-from ..store.db import is_sqlite
 from .analyze_cmd import analyze, report
 from .backup_cmd import audit_app, backup_command, restore_command
 from .common import (
@@ -77,6 +73,8 @@ def main(
 @handle_errors
 def init(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Create the database, or migrate it to the current schema."""
+    from ..store import migrate
+
     engine = engine_for(db, migrated=False)
     before = sorted(migrate.current_revisions(engine))
     migrate.upgrade(engine)
@@ -107,6 +105,8 @@ def import_command(
 
     Naltrexone doses outside the low-dose range are imported but listed for checking.
     """
+    from ..importers.registry_csv import import_with_notices
+
     engine = engine_for(db)
     counts, notices = import_with_notices(engine, path, actor="cli")
     if json_output:
@@ -130,6 +130,9 @@ def export_command(
     json_output: JsonOption = False,
 ) -> None:
     """Export the registry as CSV files in the same layout that import reads."""
+    from ..importers.registry_csv import export_dir
+    from ..store.audit import audit_event
+
     engine = engine_for(db)
     counts = export_dir(engine, directory)
     audit_event(
@@ -169,6 +172,7 @@ def serve(
     import uvicorn
 
     from ..settings import load_settings
+    from ..store.db import is_sqlite
     from ..web.app import create_app
 
     url = database_url(db)

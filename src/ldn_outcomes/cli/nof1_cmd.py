@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 
 from ..domain.nof1 import DEFAULT_PAIRS, DEFAULT_PERIOD_WEEKS, DEFAULT_WASHOUT_DAYS, OUTCOMES
-from ..services import nof1 as service
-from ..settings import load_settings
 from .common import (
     DbOption,
     JsonOption,
@@ -23,6 +21,9 @@ from .common import (
     user_text,
 )
 
+# The n-of-1 service (the store, numpy, scipy) and the settings are imported inside each
+# command, so that `ldn --help` starts fast.
+
 nof1_app = typer.Typer(
     help="Personal n-of-1 trials: blinded, randomised LDN vs placebo for one patient.",
     no_args_is_help=True,
@@ -30,6 +31,8 @@ nof1_app = typer.Typer(
 
 
 def _secret() -> bytes:
+    from ..settings import load_settings
+
     return load_settings().secret_key.get_secret_value().encode()
 
 
@@ -69,6 +72,8 @@ def design_command(
     json_output: JsonOption = False,
 ) -> None:
     """Design a trial: validate it, seal the allocation, print the schedule."""
+    from ..services import nof1 as service
+
     start_date = start.date() if start else dt.date.today()
     result = service.design_trial(
         engine_for(db),
@@ -125,6 +130,8 @@ def sheets_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write the pharmacy sheet (allocation), the patient sheet and the .ics calendar."""
+    from ..services import nof1 as service
+
     files = service.write_trial_sheets(engine_for(db), _secret(), trial_id, out)
     if json_output:
         print_json({kind: str(path) for kind, path in files.items()})
@@ -144,6 +151,8 @@ def unblind_command(
     json_output: JsonOption = False,
 ) -> None:
     """Open the allocation after the last period has ended (recorded in the audit log)."""
+    from ..services import nof1 as service
+
     data = service.unblind_trial(engine_for(db), _secret(), trial_id, dt.date.today())
     if json_output:
         print_json(data)
@@ -168,6 +177,8 @@ def analyze_command(
     json_output: JsonOption = False,
 ) -> None:
     """Analyse an unblinded trial: estimate, randomisation test, Bayesian conclusion."""
+    from ..services import nof1 as service
+
     analysis = service.analyse_trial(engine_for(db), _secret(), trial_id)
     data = service.analysis_payload(analysis)
     if chart is not None:
@@ -211,6 +222,8 @@ def series_command(
     json_output: JsonOption = False,
 ) -> None:
     """Pool all unblinded trials: average effect and how much it varies between patients."""
+    from ..services import nof1 as service
+
     result, skipped = service.pool_series(engine_for(db), _secret(), outcome, method)
     if json_output:
         print_json({"result": result.as_dict() if result else None, "skipped": skipped})

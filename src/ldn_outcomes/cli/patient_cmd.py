@@ -7,11 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..domain.models import Patient
-from ..domain.validation import parse_record
-from ..reports.patient_view import patient_detail, patient_list
-from ..store.audit import audit_event
-from ..store.uow import UnitOfWork
 from .common import (
     DbOption,
     JsonOption,
@@ -22,6 +17,9 @@ from .common import (
     print_json,
     user_text,
 )
+
+# The records (pydantic models) and the store (SQLAlchemy) are imported inside each command,
+# so that `ldn --help` starts fast.
 
 patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
 
@@ -45,6 +43,10 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Add one patient."""
+    from ..domain.models import Patient
+    from ..domain.validation import parse_record
+    from ..store.uow import UnitOfWork
+
     record = parse_record(
         Patient,
         {
@@ -65,7 +67,7 @@ def add(
     if json_output:
         print_json(stored.model_dump(mode="json"))
     else:
-        console.print(f"added patient {user_text(stored.patient_id)}")
+        console.print(f"added patient {user_text(record.patient_id)}")  # the key given is stored
 
 
 @patient_app.command("list")
@@ -76,6 +78,8 @@ def list_patients(
     json_output: JsonOption = False,
 ) -> None:
     """List patients."""
+    from ..reports.patient_view import patient_list
+
     patients = patient_list(engine_for(db), clinician_id=clinician)
     if json_output:
         print_json(patients)
@@ -103,6 +107,9 @@ def show(
     json_output: JsonOption = False,
 ) -> None:
     """Show a patient's timeline: exposures, relapses, EDSS and diary entries in date order."""
+    from ..reports.patient_view import patient_detail
+    from ..store.audit import audit_event
+
     engine = engine_for(db)
     detail = patient_detail(engine, patient_id)
     audit_event(engine, actor="cli", action="read", table="patients", key=patient_id)

@@ -9,17 +9,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import ConfigurationError
-from ..simulate import (
-    SimulationParams,
-    load_into_db,
-    simulate_registry,
-    write_csv_dir,
-    write_truth,
-)
-from ..simulate.registry import simulated_months
-from ..store import migrate
-from ..store.db import make_engine
 from .common import JsonOption, PlainTable, console, err_console, handle_errors, print_json
+
+# The simulator (numpy, pandas) and the store are imported inside the command, so that
+# `ldn --help` starts fast.
 
 
 def _progress() -> Progress:
@@ -102,6 +95,17 @@ def simulate(
     json_output: JsonOption = False,
 ) -> None:
     """Simulate an MS registry with known true LDN effects (default: none), to --out or --db."""
+    from ..simulate import (
+        SimulationParams,
+        load_into_db,
+        simulate_registry,
+        write_csv_dir,
+        write_truth,
+    )
+    from ..simulate.registry import simulated_months
+    from ..store import migrate
+    from ..store.db import make_engine
+
     if (db is None) == (out is None):
         raise ConfigurationError("give exactly one of --db URL or --out DIR")
     params = SimulationParams.from_toml(config) if config else SimulationParams()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from ..domain.access import Role
 from ..errors import NotFound
-from ..store import accounts, api_tokens, care_links
 from .common import (
     DbOption,
     JsonOption,
@@ -22,6 +20,13 @@ from .common import (
     print_json,
     user_text,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..store import accounts
+
+# The store (SQLAlchemy, argon2) is imported inside each command, so `ldn --help` starts fast.
 
 users_app = typer.Typer(
     help="Web accounts: add, list, link to patients, API tokens.", no_args_is_help=True
@@ -44,6 +49,8 @@ def engine_scope(db: str | None) -> Iterator[Engine]:
 
 
 def _account(engine: object, email: str) -> accounts.Account:
+    from ..store import accounts
+
     found = accounts.find_account(engine, email)  # type: ignore[arg-type]
     if found is None:
         raise NotFound(f"no account for {email}")
@@ -66,6 +73,8 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Create an account; prints the initial password once."""
+    from ..store import accounts
+
     secret = password or accounts.generated_password()
     with engine_scope(db) as engine:
         account = accounts.create_account(
@@ -99,7 +108,9 @@ def add(
 @handle_errors
 def list_users(db: DbOption = None, json_output: JsonOption = False) -> None:
     """List accounts with their role and links."""
-    rows = []
+    from ..store import accounts, care_links
+
+    rows: list[dict[str, Any]] = []  # the JSON output, also read back for the table
     with engine_scope(db) as engine:
         for a in accounts.list_accounts(engine):
             linked = care_links.linked_patient_ids(engine, a.id) if a.role is Role.CLINICIAN else []
@@ -136,6 +147,8 @@ def link_patient(
     db: DbOption = None,
 ) -> None:
     """Give a patient account its record, or link a clinician to a patient they care for."""
+    from ..store import care_links
+
     with engine_scope(db) as engine:
         account = _account(engine, email)
         if unlink:
@@ -158,6 +171,8 @@ def deactivate(
     db: DbOption = None,
 ) -> None:
     """Stop an account signing in: its sessions end and its API tokens are revoked (audited)."""
+    from ..store import accounts
+
     with engine_scope(db) as engine:
         accounts.set_active(engine, _account(engine, email).id, reactivate, actor=ACTOR)
     state = "reactivated" if reactivate else "deactivated; its sessions and tokens ended"
@@ -172,6 +187,8 @@ def reset_password(
     db: DbOption = None,
 ) -> None:
     """Reset a password (ends the account's sessions); prints a generated one once."""
+    from ..store import accounts
+
     secret = password or accounts.generated_password()
     with engine_scope(db) as engine:
         accounts.set_password(engine, _account(engine, email).id, secret, actor=ACTOR)
@@ -189,6 +206,8 @@ def token_create(
     json_output: JsonOption = False,
 ) -> None:
     """Create an API token; the token is printed once and stored only as a hash."""
+    from ..store import api_tokens
+
     with engine_scope(db) as engine:
         token, plain = api_tokens.create_api_token(
             engine, _account(engine, email).id, name, actor=ACTOR
@@ -210,6 +229,8 @@ def token_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke an API token at once."""
+    from ..store import api_tokens
+
     with engine_scope(db) as engine:
         api_tokens.revoke_api_token(engine, token_id, actor=ACTOR)
     console.print(f"revoked token {token_id}")
@@ -223,10 +244,12 @@ def token_list(
     json_output: JsonOption = False,
 ) -> None:
     """List tokens (never their values)."""
+    from ..store import api_tokens
+
     with engine_scope(db) as engine:
         owner = _account(engine, email).id if email else None
         tokens = api_tokens.list_api_tokens(engine, owner)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": t.id,
             "account_id": t.account_id,

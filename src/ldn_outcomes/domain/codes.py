@@ -21,10 +21,6 @@ class Phenotype(StrEnum):
     PPMS = "PPMS"
 
     @property
-    def relapsing_onset(self) -> bool:
-        return self in (Phenotype.CIS, Phenotype.RRMS, Phenotype.SPMS)
-
-    @property
     def progressive(self) -> bool:
         return self in (Phenotype.SPMS, Phenotype.PPMS)
 
@@ -38,39 +34,6 @@ PHENOTYPE_SNOMED: dict[Phenotype, str | None] = {
     Phenotype.SPMS: "425500002",
     Phenotype.PPMS: "428700003",
 }
-
-#: Legacy labels seen in older records, mapped to Lublin 2014 phenotypes. "Chronic progressive"
-#: cannot be resolved without the onset history: relapsing onset -> SPMS, otherwise PPMS.
-LEGACY_PHENOTYPES = {
-    "relapsing-remitting": Phenotype.RRMS,
-    "relapsing remitting": Phenotype.RRMS,
-    "secondary progressive": Phenotype.SPMS,
-    "primary progressive": Phenotype.PPMS,
-    "clinically isolated syndrome": Phenotype.CIS,
-    # Progressive-relapsing MS (1996) is PPMS with activity under Lublin 2014.
-    "progressive relapsing": Phenotype.PPMS,
-    "prms": Phenotype.PPMS,
-}
-
-
-def phenotype_from_label(label: str, relapsing_onset: bool | None = None) -> Phenotype:
-    """Map a current or legacy label to a phenotype; 'chronic progressive' needs the onset."""
-    key = label.strip()
-    try:
-        return Phenotype(key.upper())
-    except ValueError:
-        pass
-    lowered = key.lower().replace("_", " ")
-    if lowered in LEGACY_PHENOTYPES:
-        return LEGACY_PHENOTYPES[lowered]
-    if lowered in ("chronic progressive", "chronic-progressive", "cpms"):
-        if relapsing_onset is None:
-            raise ValueError(
-                "'chronic progressive' maps to SPMS (relapsing onset) or PPMS; "
-                "the onset course is needed to decide"
-            )
-        return Phenotype.SPMS if relapsing_onset else Phenotype.PPMS
-    raise ValueError(f"unknown MS phenotype {label!r}; use one of CIS, RRMS, SPMS, PPMS")
 
 
 class Sex(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -136,16 +136,6 @@ class Patient(Record):
             if value is not None and value.year < self.year_of_birth:
                 raise ValueError(f"{name}: {value.isoformat()} is before the year of birth")
         return self
-
-
-class PatientContact(Record):
-    """Identifying details, stored apart and never exported with clinical data."""
-
-    record_name: ClassVar[str] = "patient_contact"
-    patient_id: Identifier
-    full_name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=40)
 
 
 class Exposure(Record):
@@ -375,7 +365,3 @@ def record_kind(record: Record) -> str:
         if isinstance(record, cls):
             return kind
     raise KeyError(type(record).__name__)
-
-
-def as_plain(record: Record) -> dict[str, Any]:
-    return record.model_dump(mode="json")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -73,10 +73,6 @@ class OutcomeSpec:
     @property
     def direction_word(self) -> str:
         return "lower is better" if self.lower_is_better else "higher is better"
-
-    def benefit_sign(self) -> int:
-        """+1 if a higher LDN-minus-placebo difference is good, -1 if lower is good."""
-        return -1 if self.lower_is_better else 1
 
 
 KHANNA_2008 = McidSource(
@@ -373,8 +369,3 @@ def progress(design: NOf1Design, today: dt.date) -> Progress:
     assert period is not None
     day = (today - design.start_date).days + 1
     return Progress("running", day, design.total_days, period, today < period.analysis_start)
-
-
-def iter_days(design: NOf1Design) -> Iterator[dt.date]:
-    for offset in range(design.total_days):
-        yield design.start_date + dt.timedelta(days=offset)

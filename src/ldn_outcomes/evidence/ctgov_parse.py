@@ -5,6 +5,10 @@ The same functions read a live response and a saved file, so ``ldn evidence sync
 :class:`Problem` and is skipped; the others in the page still parse. A truncated page (a
 download cut short) yields every study that arrived whole and one problem for the rest.
 Field names follow the v2 data structure (https://clinicaltrials.gov/data-api/about-api/study-data-structure).
+
+The raw v2 JSON is walked with small helpers rather than mirrored in pydantic models: models of
+the nested structure would not be shorter, and each problem would be reported in pydantic's
+words instead of naming the v2 field and our rule. The records it builds are pydantic models.
 """
 
 from __future__ import annotations

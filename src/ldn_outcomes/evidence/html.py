@@ -36,9 +36,6 @@ class Links:
     def _page(self, path: str) -> str:
         return f"{self.root}{path}.html" if self.static else f"{self.root}{path}"
 
-    def home(self) -> str:
-        return f"{self.root}index.html" if self.static else self.root
-
     def evidence_index(self) -> str:
         return self._page("evidence/index") if self.static else f"{self.root}evidence"
 
@@ -139,7 +136,10 @@ def changes_atom(
     feed_url: str,
     now: dt.datetime | None = None,
 ) -> str:
-    """An Atom 1.0 feed (RFC 4287) of change events, newest first."""
+    """An Atom 1.0 feed (RFC 4287) of change events, newest first.
+
+    The standard library's ElementTree, not ``feedgen``: the feed is a few elements, and
+    feedgen would add lxml and python-dateutil and write a different document."""
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     ET.SubElement(feed, f"{{{ATOM_NS}}}title").text = "LDN evidence hub: registry changes"

@@ -10,6 +10,10 @@ honoured as given, however long, up to ``RetryPolicy.max_retry_after``: a server
 longer wait gets no further request and the error says when to try again. Redirects are
 followed (a moved API endpoint is still the same source); a 3xx that cannot be followed is an
 error, never a successful answer.
+
+The retry loop is ours rather than ``tenacity``'s or ``stamina``'s: it is bound up with the
+rate limit, both forms of ``Retry-After`` and the injected clock, which a retry library would
+still need written around it.
 """
 
 from __future__ import annotations

@@ -5,15 +5,20 @@ AccessionNumber ``NCT…``) and often in the abstract text; both are read. Eleme
 PubMed DTD (https://dtd.nlm.nih.gov/ncbi/pubmed/doc/out/250101/). The XML is read
 incrementally, so a download cut short still yields every article that arrived whole, and one
 article with a broken field is reported and skipped while the others import.
+
+The XML comes from outside (NCBI, or a file someone imports), so it is read with ``defusedxml``:
+a document that declares entities or fetches external ones is refused, not expanded.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import cast
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 from pydantic import ValidationError
 
 from ..domain.evidence import NCT_PATTERN, Publication
@@ -45,8 +50,8 @@ class _Bad(Exception):
 def parse_esearch(xml: bytes | str) -> EsearchResult:
     """The ``Count`` and the ``IdList`` of an eSearchResult; NCBI's ERROR becomes an error."""
     try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as error:
+        root = SafeET.fromstring(xml)
+    except (ET.ParseError, DefusedXmlException) as error:
         raise SourceUnavailable(f"PubMed esearch sent invalid XML: {error}") from None
     if root.tag != "eSearchResult":
         raise SourceUnavailable(f"PubMed esearch sent <{root.tag}>, not <eSearchResult>")
@@ -63,21 +68,17 @@ def parse_esearch(xml: bytes | str) -> EsearchResult:
 def parse_articles(xml: bytes | str, *, source: str | None = None) -> ParsedArticles:
     """Every PubmedArticle in an efetch answer; bad or truncated ones become problems."""
     result = ParsedArticles()
-    parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     depth = 0
     saw_root = False
     index = 0
-    error: ET.ParseError | None = None
+    events: list[tuple[str, ET.Element]] = []  # every event before the first error
+    error: ET.ParseError | DefusedXmlException | None = None
     try:
-        parser.feed(data)
-        parser.close()
-    except ET.ParseError as caught:
+        for event, element in SafeET.iterparse(io.BytesIO(data), events=("start", "end")):
+            events.append((event, element))
+    except (ET.ParseError, DefusedXmlException) as caught:
         error = caught
-    events = [
-        (str(pair[0]), cast(ET.Element, pair[1]))  # type: ignore[misc]
-        for pair in parser.read_events()
-    ]
     for event, element in events:
         if event == "start":
             if not saw_root:
@@ -114,7 +115,9 @@ def parse_articles(xml: bytes | str, *, source: str | None = None) -> ParsedArti
         element.clear()
     if error is not None:
         rule = "truncated or malformed XML: this article and any after it are incomplete"
-        if not saw_root:
+        if isinstance(error, DefusedXmlException):
+            rule = f"refused: the XML declares or fetches entities ({error})"
+        elif not saw_root:
             rule = f"not valid XML ({error})"
         result.problems.append(Problem(RECORD, "file", rule, row=index, source=source))
     return result

@@ -11,12 +11,26 @@ pages read the shipped catalogue and need no loading.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from ..domain.access import Role
+from ..domain.codes import (
+    AeOutcome,
+    Causality,
+    Confirmation,
+    ConsentScope,
+    DrugClass,
+    Formulation,
+    FunctionalSystem,
+    Phenotype,
+    Severity,
+    Sex,
+    TimeOfDay,
+)
 from ..domain.models import (
     AdverseEvent,
     Consent,
@@ -47,32 +61,32 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
         Patient(
             patient_id="DEMO-001",
             year_of_birth=1984,
-            sex="female",
-            phenotype="RRMS",
+            sex=Sex.FEMALE,
+            phenotype=Phenotype.RRMS,
             first_symptoms_date=a(4000),
             diagnosis_date=a(3650),
         ),
         Patient(
             patient_id="DEMO-002",
             year_of_birth=1969,
-            sex="male",
-            phenotype="SPMS",
+            sex=Sex.MALE,
+            phenotype=Phenotype.SPMS,
             first_symptoms_date=a(9000),
             diagnosis_date=a(8500),
         ),
         Patient(
             patient_id="DEMO-003",
             year_of_birth=1990,
-            sex="female",
-            phenotype="RRMS",
+            sex=Sex.FEMALE,
+            phenotype=Phenotype.RRMS,
             first_symptoms_date=a(1500),
             diagnosis_date=a(1400),
         ),
         Exposure(
             patient_id="DEMO-001",
             drug_name="dimethyl fumarate",
-            drug_class="dmt",
-            dose_mg="240",
+            drug_class=DrugClass.DMT,
+            dose_mg=Decimal("240"),
             frequency="twice daily",
             start_date=a(3300),
             stop_date=a(1500),
@@ -81,10 +95,10 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
         Exposure(
             patient_id="DEMO-001",
             drug_name="naltrexone",
-            drug_class="ldn",
-            dose_mg="1.5",
-            time_of_day="bedtime",
-            formulation="capsule",
+            drug_class=DrugClass.LDN,
+            dose_mg=Decimal("1.5"),
+            time_of_day=TimeOfDay.BEDTIME,
+            formulation=Formulation.CAPSULE,
             start_date=a(400),
             stop_date=a(371),
             stop_reason="dose change",
@@ -92,10 +106,10 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
         Exposure(
             patient_id="DEMO-001",
             drug_name="naltrexone",
-            drug_class="ldn",
-            dose_mg="3",
-            time_of_day="bedtime",
-            formulation="capsule",
+            drug_class=DrugClass.LDN,
+            dose_mg=Decimal("3"),
+            time_of_day=TimeOfDay.BEDTIME,
+            formulation=Formulation.CAPSULE,
             start_date=a(370),
             stop_date=a(341),
             stop_reason="dose change",
@@ -103,16 +117,16 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
         Exposure(
             patient_id="DEMO-001",
             drug_name="naltrexone",
-            drug_class="ldn",
-            dose_mg="4.5",
-            time_of_day="bedtime",
-            formulation="capsule",
+            drug_class=DrugClass.LDN,
+            dose_mg=Decimal("4.5"),
+            time_of_day=TimeOfDay.BEDTIME,
+            formulation=Formulation.CAPSULE,
             start_date=a(340),
         ),
         Exposure(
             patient_id="DEMO-002",
             drug_name="interferon beta-1a",
-            drug_class="dmt",
+            drug_class=DrugClass.DMT,
             frequency="weekly",
             start_date=a(8000),
             stop_date=a(3000),
@@ -121,29 +135,29 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
         Exposure(
             patient_id="DEMO-002",
             drug_name="naltrexone",
-            drug_class="ldn",
-            dose_mg="4.5",
-            time_of_day="bedtime",
-            formulation="compounded_liquid",
+            drug_class=DrugClass.LDN,
+            dose_mg=Decimal("4.5"),
+            time_of_day=TimeOfDay.BEDTIME,
+            formulation=Formulation.LIQUID,
             start_date=a(1100),
         ),
         Exposure(
             patient_id="DEMO-003",
             drug_name="ocrelizumab",
-            drug_class="dmt",
-            dose_mg="600",
+            drug_class=DrugClass.DMT,
+            dose_mg=Decimal("600"),
             frequency="every 6 months",
-            formulation="infusion",
+            formulation=Formulation.INFUSION,
             start_date=a(700),
         ),
         Relapse(
             patient_id="DEMO-001",
             onset_date=a(600),
             recovery_date=a(560),
-            severity="moderate",
-            functional_systems=("sensory", "pyramidal"),
+            severity=Severity.MODERATE,
+            functional_systems=(FunctionalSystem.SENSORY, FunctionalSystem.PYRAMIDAL),
             steroid_treated=True,
-            confirmed_by="clinician",
+            confirmed_by=Confirmation.CLINICIAN,
             lasted_24h=True,
             fever_or_infection=False,
         ),
@@ -151,8 +165,8 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
             patient_id="DEMO-001",
             onset_date=a(150),
             recovery_date=a(130),
-            severity="mild",
-            functional_systems=("sensory",),
+            severity=Severity.MILD,
+            functional_systems=(FunctionalSystem.SENSORY,),
             lasted_24h=True,
             fever_or_infection=False,
         ),
@@ -160,18 +174,18 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
             patient_id="DEMO-003",
             onset_date=a(800),
             recovery_date=a(750),
-            severity="severe",
+            severity=Severity.SEVERE,
             steroid_treated=True,
-            confirmed_by="clinician",
+            confirmed_by=Confirmation.CLINICIAN,
             lasted_24h=True,
         ),
         AdverseEvent(
             patient_id="DEMO-001",
             onset_date=a(395),
             term="vivid_dreams",
-            severity="mild",
-            relationship="probable",
-            outcome="recovered",
+            severity=Severity.MILD,
+            relationship=Causality.PROBABLE,
+            outcome=AeOutcome.RECOVERED,
         ),
     ]
     for pid, scores in (
@@ -186,9 +200,9 @@ def hand_written_patients(today: dt.date, seed: int = 1) -> list[Record]:
     records += [
         Consent(patient_id=pid, scope=scope, given_date=a(420))
         for pid in ("DEMO-001", "DEMO-002")
-        for scope in ("care", "research")
+        for scope in (ConsentScope.CARE, ConsentScope.RESEARCH)
     ]
-    records.append(Consent(patient_id="DEMO-003", scope="research", given_date=a(420)))
+    records.append(Consent(patient_id="DEMO-003", scope=ConsentScope.RESEARCH, given_date=a(420)))
     rng = np.random.default_rng(seed)
     for days in range(90, 0, -1):  # yesterday back to 90 days ago; today is left to do
         fatigue = int(np.clip(round(4.5 - days / 60 + rng.normal(0, 1.2)), 0, 10))
@@ -249,7 +263,9 @@ def build_demo(
         for record in hand_written_patients(today, seed):
             uow.registry.add(record)
         for pid in simulated:  # the demo clinician's simulated patients consent to care
-            uow.registry.add(Consent(patient_id=pid, scope="care", given_date=_ago(today, 365)))
+            uow.registry.add(
+                Consent(patient_id=pid, scope=ConsentScope.CARE, given_date=_ago(today, 365))
+            )
         uow.commit()
     logins = []
     for role, email in DEMO_ACCOUNTS:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import CursorResult, Engine, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record
@@ -86,7 +86,10 @@ def load_records(
                 session.execute(insert(table), with_id)
             if without_id:
                 for v in without_id:
-                    v[key] = session.execute(insert(table).values(**v)).inserted_primary_key[0]
+                    inserted = cast("CursorResult[Any]", session.execute(insert(table).values(**v)))
+                    new_key = inserted.inserted_primary_key  # None only for executemany
+                    assert new_key is not None
+                    v[key] = new_key[0]
             audit_chain.append(  # one chain step for the whole kind, not one per record
                 session,
                 [
@@ -246,6 +249,8 @@ def write_frames(
     counts: dict[str, int] = {}
     with engine.begin() as connection:
         dbapi = connection.connection.driver_connection
+        if dbapi is None:  # only after the pool has invalidated it; never inside begin()
+            raise RuntimeError("the database connection was closed before the write began")
         existing_keys: dict[str, Any] = {}
         for kind in ORDER:
             frame = frames.get(kind)

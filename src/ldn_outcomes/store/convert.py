@@ -45,12 +45,6 @@ def row_to_record(kind: str, row: Base) -> Record:
     return cls.model_validate(data, context={"today": _far_future()})
 
 
-def mapping_to_record(kind: str, mapping: Any) -> Record:
-    cls = RECORD_TYPES[kind]
-    data = {name: mapping[name] for name in cls.model_fields}
-    return cls.model_validate(data, context={"today": _far_future()})
-
-
 def _far_future():  # stored rows were checked against the day they were written
     import datetime as dt
 

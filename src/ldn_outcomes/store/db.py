@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+if TYPE_CHECKING:
+    from sqlalchemy.exc import OperationalError
+
 from ..errors import ConfigurationError
-
-
-def sqlite_url(path: Path | str) -> str:
-    return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
 def normalise_url(url: str) -> str:
@@ -21,6 +20,15 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names, or None for another database or an in-memory one."""
+    parsed = make_url(normalise_url(url))
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:":
+        return None
+    return path
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,6 +82,14 @@ def unreachable(engine: Engine, error: BaseException) -> ConfigurationError:
     reason = first[0] if first else type(error).__name__
     where = engine.url.render_as_string(hide_password=True)
     return ConfigurationError(f"cannot connect to the database {where}: {reason}")
+
+
+def connection_lost() -> type[OperationalError]:
+    """The error SQLAlchemy raises when the database goes away during a command; the CLI's
+    error handler catches it without importing SQLAlchemy itself."""
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError
 
 
 def check_connection(engine: Engine) -> None:

@@ -65,7 +65,7 @@ def read_frame(
     table = table_of(kind)
     query = select(*table.__table__.columns).order_by(getattr(table, key_column(kind)))
     if patient_ids is not None:
-        query = query.where(table.patient_id.in_(list(patient_ids)))
+        query = query.where(table.__table__.c.patient_id.in_(list(patient_ids)))
     with engine.connect() as connection:
         frame = pd.read_sql_query(query, connection)
     frame = plausible_only(frame, DATE_COLUMNS.get(kind, ()))

@@ -59,6 +59,8 @@ def snapshot(engine: Engine) -> Iterator[Any]:
     """The driver's connection inside one read-only snapshot, so several queries agree."""
     with engine.connect() as connection:
         dbapi = connection.connection.dbapi_connection
+        if dbapi is None:  # only after the pool has invalidated it; never on a fresh connect()
+            raise RuntimeError("the database connection was closed before the read began")
         dbapi.rollback()
         cursor = dbapi.cursor()
         cursor.execute(

@@ -60,6 +60,9 @@ class PatientRow(Base):
 
 
 class PatientContactRow(Base):
+    """The ``patient_contacts`` table of the schema (migration 0001). Nothing reads or writes
+    it yet; it stays mapped so that the tables declared here match the migrations."""
+
     __tablename__ = "patient_contacts"
     patient_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("patients.patient_id", ondelete="CASCADE"), primary_key=True

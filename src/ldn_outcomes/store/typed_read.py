@@ -47,7 +47,8 @@ def read_typed(
 
     ``categories`` fixes the category list of a categorical column (e.g. ``patient_id`` → the
     ids of the patients frame), so frames read separately share one coding."""
-    table = table_of(kind).__table__
+    row_type = table_of(kind)
+    table, table_name = row_type.__table__, row_type.__tablename__
     columns = list(columns)
     unknown = [c for c in columns if c not in table.columns]
     if unknown:
@@ -75,10 +76,10 @@ def read_typed(
     elif ids is not None:
         wanted = set(ids)  # more than one query can bind: filtered in Python
     order = f"patient_id, {key}" if by_patient else key
-    sql = f"SELECT {', '.join(selects) or '1'} FROM {table.name} {where} ORDER BY {order}"
+    sql = f"SELECT {', '.join(selects) or '1'} FROM {table_name} {where} ORDER BY {order}"
     with snapshot(engine) as dbapi:
         patients = (
-            runs(dbapi, dialect, table.name, ["patient_id"], where, params) if by_patient else None
+            runs(dbapi, dialect, table_name, ["patient_id"], where, params) if by_patient else None
         )
         id_index = next((j for j, (name, _) in enumerate(sent) if name == "patient_id"), -1)
         batches = fetch(dbapi, dialect, sql, params)

@@ -8,6 +8,10 @@ A minute-old number is fine; a withdrawn consent is not. Every entry is stored w
 registry's consent version (:func:`~ldn_outcomes.store.registry.consent_version`, read from
 the database, so it is the same in every worker process) and today's date; when either has
 changed, the entry is a miss and the aggregate is computed again without the patient.
+
+Not ``cachetools``: what this module adds is that concurrent misses of one key wait for the
+one computation in progress, and that an entry is stale when consent or the day changed, with
+keys and computations chosen per request; a ``TTLCache`` would replace only the timestamps.
 """
 
 from __future__ import annotations

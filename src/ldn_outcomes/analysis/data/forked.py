@@ -12,6 +12,10 @@ data.
 Forking is used only on Linux, with more than one CPU, when this process runs no other
 Python thread (a web server's threads may hold locks a child would inherit); elsewhere, or
 with ``enabled=False``, the step runs in this process when its result is first asked for.
+
+Not ``concurrent.futures.ProcessPoolExecutor`` (even with the fork context): it pickles the
+arguments to send them to its worker, where a fork shares them, and it runs a management
+thread in this process.
 """
 
 from __future__ import annotations

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal, TypedDict
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import ACCOUNT_ROLES, Role
 from ...errors import NotFound, ValidationFailed
 from ...services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from ...settings import Settings
 from ...store import accounts, api_tokens, sign_in
 from ...store.audit import audit_event
 from ..auth import (
@@ -77,18 +79,25 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _cookie_args(settings: object) -> dict[str, object]:
+class _CookieArgs(TypedDict):
+    httponly: bool
+    samesite: Literal["lax"]
+    path: str
+    secure: bool
+
+
+def _cookie_args(settings: Settings) -> _CookieArgs:
     return {
         "httponly": True,
         "samesite": "lax",
         "path": "/",
-        "secure": getattr(settings, "mode", "dev") != "dev",
+        "secure": settings.mode != "dev",
     }
 
 
 def _login_page(
     request: Request,
-    settings: object,
+    settings: Settings,
     *,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
@@ -96,7 +105,7 @@ def _login_page(
     status_code: int = 200,
 ) -> Response:
     cookie = request.cookies.get(PRESESSION_COOKIE) or new_presession()
-    secret = settings.secret_key.get_secret_value()  # type: ignore[attr-defined]
+    secret = settings.secret_key.get_secret_value()
     response = render(
         request,
         "account/login.html",
@@ -211,10 +220,10 @@ def logout(engine: EngineDep, viewer: Annotated[Viewer, require(*ANY_ROLE)]) -> 
     return response
 
 
-def _account_page(request: Request, engine: object, viewer: Viewer, **extra: object) -> Response:
+def _account_page(request: Request, engine: Engine, viewer: Viewer, **extra: Any) -> Response:
     assert viewer.principal is not None
-    tokens = api_tokens.list_api_tokens(engine, viewer.principal.account_id)  # type: ignore[arg-type]
-    status = int(extra.pop("status_code", 200))  # type: ignore[call-overload]
+    tokens = api_tokens.list_api_tokens(engine, viewer.principal.account_id)
+    status = int(extra.pop("status_code", 200))
     data = {
         "account": {
             "email": viewer.principal.email,

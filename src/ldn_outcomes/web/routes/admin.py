@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import Engine
 
 from ...domain.access import ACCOUNT_ROLES, Role
 from ...domain.models import Site
@@ -58,7 +59,7 @@ SITE_FIELDS = [
 
 def _accounts_page(
     request: Request,
-    engine: object,
+    engine: Engine,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -74,12 +75,12 @@ def _accounts_page(
             "active": a.active,
             "linked": a.patient_id
             if a.role is Role.PATIENT
-            else len(care_links.linked_patient_ids(engine, a.id))  # type: ignore[arg-type]
+            else len(care_links.linked_patient_ids(engine, a.id))
             if a.role is Role.CLINICIAN
             else None,
         }
         for a in accounts.list_accounts(engine)
-    ]  # type: ignore[arg-type]
+    ]
     return render(
         request,
         "admin/accounts.html",
@@ -196,13 +197,13 @@ async def set_active(request: Request, engine: EngineDep, viewer: Admin) -> Resp
 
 def _sites_page(
     request: Request,
-    engine: object,
+    engine: Engine,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    with UnitOfWork(engine) as uow:  # type: ignore[arg-type]
+    with UnitOfWork(engine) as uow:
         sites = uow.registry.records(Site)
     return render(
         request,

@@ -108,7 +108,7 @@ def timeline_page(
         if is_ldn(e) and e.stop_date is None
     ]
     regimen_fields = [
-        replace(REGIMEN_FIELDS[0], options=[(str(o["id"]), o["label"]) for o in ldn]),
+        replace(REGIMEN_FIELDS[0], options=[(str(o["id"]), str(o["label"])) for o in ldn]),
         *REGIMEN_FIELDS[1:],
     ]
     return render(
