@@ -13,7 +13,7 @@ is written, through the store's bulk write path in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,14 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from ..domain.models import RECORD_TYPES, Patient, Record
+from ..domain.models import RECORD_TYPES, Clinician, Patient, Record, Site
 from ..domain.validation import parse_record
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
+from ..store.registry import Registry
 from ..store.uow import UnitOfWork
-from .fhir_map import patient_bundle
-from .fhir_read import READERS, Read, read_patient
+from .fhir_map import fhir_id, patient_bundle, resource_id
+from .fhir_read import READERS, Read, read_organization, read_patient, read_practitioner
 
 Progress = Callable[[str, int], None]
 
@@ -54,9 +55,19 @@ def _fhir_problem(bundle: dict[str, Any], item: Any, source: str) -> Problem:
     return Problem(resource, element, rule, source=source)
 
 
-def bundle_for(patient: Patient, records: dict[str, list[Record]]) -> dict[str, Any]:
-    """One patient's Bundle, checked against the FHIR models (a mapping bug fails loudly)."""
-    bundle = patient_bundle(patient, records)
+def bundle_for(registry: Registry, patient: Patient) -> dict[str, Any]:
+    """One patient's Bundle, with the sites and clinician it refers to, checked against the
+    FHIR models (a mapping bug fails loudly)."""
+    records = registry.patient_records(patient.patient_id)
+    clinicians = [registry.get("clinicians", patient.clinician_id)] if patient.clinician_id else []
+    site_ids = {patient.site_id} | {getattr(c, "site_id", None) for c in clinicians}
+    sites = [registry.get("sites", key) for key in sorted(k for k in site_ids if k)]
+    bundle = patient_bundle(
+        patient,
+        records,
+        [s for s in sites if isinstance(s, Site)],
+        [c for c in clinicians if isinstance(c, Clinician)],
+    )
     problems = fhir_problems(bundle, patient.patient_id)
     if problems:
         raise ValidationFailed(problems)
@@ -72,7 +83,7 @@ def export_fhir_dir(
     counts = {"bundles": 0, "resources": 0}
     with UnitOfWork(engine) as uow:
         for patient in uow.registry.records(Patient):
-            bundle = bundle_for(patient, uow.registry.patient_records(patient.patient_id))
+            bundle = bundle_for(uow.registry, patient)
             write_bundle(directory / f"{patient.patient_id}.json", bundle)
             counts["bundles"] += 1
             counts["resources"] += len(bundle["entry"])
@@ -84,8 +95,7 @@ def export_fhir_dir(
 def patient_fhir(engine: Engine, patient_id: str) -> dict[str, Any]:
     """One patient's data as a FHIR Bundle (the patient's right to their own data)."""
     with UnitOfWork(engine) as uow:
-        patient = uow.registry.patient(patient_id)
-        return bundle_for(patient, uow.registry.patient_records(patient_id))
+        return bundle_for(uow.registry, uow.registry.patient(patient_id))
 
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> None:
@@ -132,9 +142,17 @@ def records_of(
         str((c.get("subject") or {}).get("reference", "")).removeprefix("Patient/"): c
         for c in by_type.pop("Condition", [])
     }
+    for resource in by_type.pop("Organization", []):
+        _add(read_organization(resource), _name(resource), source, records, problems)
+    for resource in by_type.pop("Practitioner", []):
+        _add(read_practitioner(resource), _name(resource), source, records, problems)
+    practitioners = _registry_ids(records, "clinicians", "clinician_id")
+    organizations = _registry_ids(records, "sites", "site_id")
     known: dict[str, Any] = {}
     for patient in patients:
         read = read_patient(patient, conditions.get(str(patient.get("id"))))
+        for name, ids in (("clinician_id", practitioners), ("site_id", organizations)):
+            read.data[name] = ids.get(read.data[name], read.data[name])
         known[str(patient.get("id"))] = read.data.get("patient_id")
         _add(read, f"Patient/{patient.get('id')}", source, records, problems)
     for resource_type, group in by_type.items():
@@ -152,6 +170,15 @@ def records_of(
             read.data["patient_id"] = known.get(reference, reference)
             _add(read, name, source, records, problems)
     return records, problems
+
+
+def _name(resource: dict[str, Any]) -> str:
+    return f"{resource.get('resourceType')}/{resource.get('id')}"
+
+
+def _registry_ids(records: dict[str, list[Record]], kind: str, key: str) -> dict[str, str]:
+    """FHIR id -> registry id of the sites or clinicians read so far."""
+    return {fhir_id(getattr(r, key)): getattr(r, key) for r in records.get(kind, [])}
 
 
 def _add(
@@ -182,19 +209,123 @@ def _add(
 
 
 def import_fhir(engine: Engine, path: Path, *, actor: str = "import") -> dict[str, int]:
-    """Validate every Bundle at ``path``, then write all of it or nothing. Returns counts."""
+    """Validate every Bundle at ``path``, then write all of it or nothing. Returns counts.
+
+    A site or clinician carried in several Bundles (or already in the registry) is written
+    once when every copy agrees, and is a problem when copies differ."""
     batch: dict[str, list[tuple[int | None, Record]]] = {kind: [] for kind in RECORD_TYPES}
+    where: list[tuple[str, str]] = []  # (file, resource) by the number given to each record
+    shared: dict[tuple[str, str], tuple[Record, str]] = {}
     problems: list[Problem] = []
     for file in bundle_files(Path(path)):
         records, found = read_bundle(file.name, file.read_bytes())
         problems.extend(found)
         for kind, items in records.items():
-            batch[kind].extend((None, record) for record in items)
+            for record in items:
+                if kind in SHARED_KINDS:
+                    problems.extend(_shared(shared, kind, record, file.name))
+                    continue
+                batch[kind].append((len(where), record))
+                where.append((file.name, _resource_of(kind, record)))
+    problems.extend(_against_registry(engine, shared, batch, where))
     if problems:
         raise ValidationFailed(problems)
-    return load_records(engine, batch, actor=actor, source=Path(path).name)
+    try:
+        return load_records(engine, batch, actor=actor, source=Path(path).name)
+    except ValidationFailed as failure:  # rules across records: name each one's file and resource
+        raise ValidationFailed([_located(p, where) for p in failure.problems]) from None
 
 
-def iter_bundles(directory: Path) -> Iterator[dict[str, Any]]:
-    for file in bundle_files(directory):
-        yield json.loads(file.read_text(encoding="utf-8"))
+#: Kinds that several patients' Bundles may each carry a copy of.
+SHARED_KINDS = {"sites": "site_id", "clinicians": "clinician_id"}
+
+
+def _resource_of(kind: str, record: Record) -> str:
+    if isinstance(record, Patient):
+        return f"Patient/{fhir_id(record.patient_id)}"
+    if isinstance(record, Site):
+        return f"Organization/{fhir_id(record.site_id)}"
+    if isinstance(record, Clinician):
+        return f"Practitioner/{fhir_id(record.clinician_id)}"
+    return f"{RESOURCE_TYPES[kind]}/{resource_id(EXPORT_KEYS[kind], getattr(record, 'id', None))}"
+
+
+#: Resource type and id prefix of each record kind read from a Bundle.
+RESOURCE_TYPES = {
+    "exposures": "MedicationStatement",
+    "questionnaires": "QuestionnaireResponse",
+    "edss": "Observation",
+    "labs": "Observation",
+    "adverse_events": "AdverseEvent",
+    "consents": "Consent",
+}
+EXPORT_KEYS = {
+    "exposures": "exposure",
+    "questionnaires": "questionnaire",
+    "edss": "edss",
+    "labs": "lab",
+    "adverse_events": "adverse_event",
+    "consents": "consent",
+}
+
+
+def _shared(
+    shared: dict[tuple[str, str], tuple[Record, str]], kind: str, record: Record, source: str
+) -> list[Problem]:
+    key = (kind, getattr(record, SHARED_KINDS[kind]))
+    if key not in shared:
+        shared[key] = (record, source)
+        return []
+    first, first_source = shared[key]
+    if first == record:
+        return []
+    rule = f"differs from the copy in {first_source}; every copy must agree"
+    return [Problem(_resource_of(kind, record), "(resource)", rule, source=source)]
+
+
+def _against_registry(
+    engine: Engine,
+    shared: dict[tuple[str, str], tuple[Record, str]],
+    batch: dict[str, list[tuple[int | None, Record]]],
+    where: list[tuple[str, str]],
+) -> list[Problem]:
+    """Sites and clinicians already in the registry are kept if equal, refused if not."""
+    problems = []
+    with UnitOfWork(engine) as uow:
+        for (kind, key), (record, source) in shared.items():
+            try:
+                existing = uow.registry.get(kind, key)
+            except NotFound:
+                batch[kind].append((len(where), record))
+                where.append((source, _resource_of(kind, record)))
+                continue
+            if existing != record:
+                rule = "differs from the registry's record with this id"
+                problems.append(
+                    Problem(_resource_of(kind, record), "(resource)", rule, source=source)
+                )
+    return problems
+
+
+def _located(problem: Problem, where: list[tuple[str, str]]) -> Problem:
+    if problem.row is None or not 0 <= problem.row < len(where):
+        return problem
+    source, resource = where[problem.row]
+    kind = resource.partition("/")[0]
+    element = CROSS_RECORD_ELEMENTS.get((kind, problem.field))
+    element = element or CROSS_RECORD_ELEMENTS.get(("*", problem.field), problem.field)
+    return Problem(resource, element, problem.rule, value=problem.value, source=source)
+
+
+#: The element behind each field that the store's cross-record rules name.
+CROSS_RECORD_ELEMENTS = {
+    ("Patient", "patient_id"): "identifier",
+    ("Patient", "clinician_id"): "generalPractitioner",
+    ("Patient", "site_id"): "managingOrganization",
+    ("Patient", "year_of_birth"): "birthDate",
+    ("Organization", "site_id"): "identifier",
+    ("Practitioner", "clinician_id"): "identifier",
+    ("Practitioner", "site_id"): "extension(site_id)",
+    ("Consent", "patient_id"): "patient",
+    ("*", "patient_id"): "subject",
+}

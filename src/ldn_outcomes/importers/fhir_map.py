@@ -13,13 +13,14 @@ What a FHIR element cannot hold is kept in an extension named ``urn:ldn-outcomes
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..domain.codes import MULTIPLE_SCLEROSIS_SNOMED, PHENOTYPE_SNOMED
 from ..domain.instruments.registry import get_instrument
 from ..domain.models import (
     AdverseEvent,
+    Clinician,
     Consent,
     EdssAssessment,
     Exposure,
@@ -27,6 +28,7 @@ from ..domain.models import (
     Patient,
     QuestionnaireResponse,
     Record,
+    Site,
 )
 
 SNOMED = "http://snomed.info/sct"
@@ -44,6 +46,8 @@ ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
 #: The project's own code systems and extensions (no outside code is claimed for these).
 OWN = "urn:ldn-outcomes"
 PATIENT_ID_SYSTEM = f"{OWN}:patient-id"
+SITE_ID_SYSTEM = f"{OWN}:site-id"
+CLINICIAN_ID_SYSTEM = f"{OWN}:clinician-id"
 PHENOTYPE_SYSTEM = f"{OWN}:ms-phenotype"
 DRUG_CLASS_SYSTEM = f"{OWN}:drug-class"
 EDSS_SYSTEM = f"{OWN}:observation"
@@ -95,9 +99,9 @@ def _with(resource: dict[str, Any], extensions: list[dict[str, Any]]) -> dict[st
     return resource
 
 
-def resource_id(kind: str, record: Record) -> str:
+def resource_id(kind: str, key: int | None) -> str:
     """The resource id of a record: its kind and key, so the key survives a round trip."""
-    return f"{kind.replace('_', '-')}-{getattr(record, 'id')}"
+    return f"{kind.replace('_', '-')}-{key}"
 
 
 def fhir_id(patient_id: str) -> str:
@@ -123,6 +127,30 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     if patient.site_id is not None:
         resource["managingOrganization"] = {"reference": f"Organization/{patient.site_id}"}
     return resource
+
+
+def organization_resource(site: Site) -> dict[str, Any]:
+    """A registry site, carried so a patient's reference to it can be imported elsewhere."""
+    resource: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": fhir_id(site.site_id),
+        "identifier": [{"system": SITE_ID_SYSTEM, "value": site.site_id}],
+        "name": site.name,
+    }
+    if site.country is not None:
+        resource["address"] = [{"country": site.country}]
+    return resource
+
+
+def practitioner_resource(clinician: Clinician) -> dict[str, Any]:
+    """A clinician by display name only (the registry keeps no other identifier)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": fhir_id(clinician.clinician_id),
+        "identifier": [{"system": CLINICIAN_ID_SYSTEM, "value": clinician.clinician_id}],
+        "name": [{"text": clinician.display_name}],
+    }
+    return _with(resource, _extensions({"site_id": ("valueString", clinician.site_id)}))
 
 
 def condition_resource(patient: Patient) -> dict[str, Any]:
@@ -167,7 +195,7 @@ def medication_statement(exposure: Exposure) -> dict[str, Any]:
         period["end"] = exposure.stop_date.isoformat()
     resource: dict[str, Any] = {
         "resourceType": "MedicationStatement",
-        "id": resource_id("exposure", exposure),
+        "id": resource_id("exposure", exposure.id),
         "status": "completed" if exposure.stop_date is not None else "active",
         "category": {"coding": [{"system": DRUG_CLASS_SYSTEM, "code": exposure.drug_class}]},
         "medicationCodeableConcept": medication,
@@ -185,7 +213,7 @@ def edss_observation(edss: EdssAssessment) -> dict[str, Any]:
     """EDSS with its functional-system grades as components (no LOINC code is verified)."""
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": resource_id("edss", edss),
+        "id": resource_id("edss", edss.id),
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "exam"}]}],
         "code": {"coding": [{"system": EDSS_SYSTEM, "code": "edss"}], "text": "EDSS"},
@@ -213,7 +241,7 @@ def lab_observation(lab: LabObservation) -> dict[str, Any]:
         code["text"] = lab.name
     return {
         "resourceType": "Observation",
-        "id": resource_id("lab", lab),
+        "id": resource_id("lab", lab.id),
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
         "code": code,
@@ -235,7 +263,7 @@ def questionnaire_response(response: QuestionnaireResponse) -> dict[str, Any]:
         items.append(item)
     resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
-        "id": resource_id("questionnaire", response),
+        "id": resource_id("questionnaire", response.id),
         "questionnaire": (
             f"{INSTRUMENT_PREFIX}{response.instrument_id}|{response.instrument_version}"
         ),
@@ -255,7 +283,7 @@ def adverse_event(event: AdverseEvent) -> dict[str, Any]:
     """The term by the project's controlled list (MedDRA is licensed and not shipped)."""
     resource: dict[str, Any] = {
         "resourceType": "AdverseEvent",
-        "id": resource_id("adverse_event", event),
+        "id": resource_id("adverse_event", event.id),
         "actuality": "actual",
         "subject": _ref(event.patient_id),
         "event": {"coding": [{"system": AE_TERM_SYSTEM, "code": event.term}]},
@@ -278,7 +306,7 @@ def consent_resource(consent: Consent) -> dict[str, Any]:
         period["end"] = consent.withdrawn_date.isoformat()
     return {
         "resourceType": "Consent",
-        "id": resource_id("consent", consent),
+        "id": resource_id("consent", consent.id),
         "status": "active" if consent.withdrawn_date is None else "inactive",
         "scope": {"coding": [{"system": CONSENT_SCOPE, "code": CONSENT_SCOPES[consent.scope]}]},
         "category": [{"coding": [{"system": CONSENT_SCOPE_SYSTEM, "code": consent.scope.value}]}],
@@ -300,9 +328,17 @@ EXPORTED_KINDS: dict[str, Any] = {
 }
 
 
-def patient_bundle(patient: Patient, records: Mapping[str, list[Record]]) -> dict[str, Any]:
-    """One patient's Bundle (type collection): Patient, Condition, then each kind in order."""
-    resources = [patient_resource(patient), condition_resource(patient)]
+def patient_bundle(
+    patient: Patient,
+    records: Mapping[str, list[Record]],
+    sites: Sequence[Site] = (),
+    clinicians: Sequence[Clinician] = (),
+) -> dict[str, Any]:
+    """One patient's Bundle (type collection): the sites and clinician it refers to, Patient,
+    Condition, then each kind of record in order."""
+    resources = [organization_resource(site) for site in sites]
+    resources.extend(practitioner_resource(clinician) for clinician in clinicians)
+    resources.extend([patient_resource(patient), condition_resource(patient)])
     for kind, to_resource in EXPORTED_KINDS.items():
         resources.extend(to_resource(record) for record in records.get(kind, ()))
     return {

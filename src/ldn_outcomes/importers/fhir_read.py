@@ -105,11 +105,38 @@ def read_patient(patient: dict[str, Any], condition: dict[str, Any] | None) -> R
     return read
 
 
-def _identifier(patient: dict[str, Any]) -> Any:
-    for identifier in patient.get("identifier") or []:
-        if isinstance(identifier, dict) and identifier.get("system") == m.PATIENT_ID_SYSTEM:
+def _identifier(resource: dict[str, Any], system: str = m.PATIENT_ID_SYSTEM) -> Any:
+    """The registry's own id of a resource (its identifier in ``system``), else its id."""
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == system:
             return identifier.get("value")
-    return patient.get("id")
+    return resource.get("id")
+
+
+def read_organization(resource: dict[str, Any]) -> Read:
+    read = Read("sites", {}, {})
+    read.data = {
+        "site_id": _identifier(resource, m.SITE_ID_SYSTEM),
+        "name": resource.get("name"),
+        "country": _get(resource, "address", 0, "country"),
+    }
+    read.elements = {"site_id": "identifier", "name": "name", "country": "address[0].country"}
+    return read
+
+
+def read_practitioner(resource: dict[str, Any]) -> Read:
+    read = Read("clinicians", {}, {})
+    read.data = {
+        "clinician_id": _identifier(resource, m.CLINICIAN_ID_SYSTEM),
+        "display_name": _get(resource, "name", 0, "text"),
+        "site_id": _extension(resource, m.ext("site_id"), "valueString"),
+    }
+    read.elements = {
+        "clinician_id": "identifier",
+        "display_name": "name[0].text",
+        "site_id": "extension(site_id)",
+    }
+    return read
 
 
 def _date(value: Any) -> Any:
