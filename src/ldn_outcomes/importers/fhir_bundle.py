@@ -188,24 +188,20 @@ def _add(
     records: dict[str, list[Record]],
     problems: list[Problem],
 ) -> None:
+    """Validate one read resource by the domain's rules; every problem names its element.
+    Fields the reader could not find are not reported twice."""
     problems.extend(Problem(name, element, rule, source=source) for element, rule in read.problems)
-    if read.problems:
-        return
+    reported = {element for element, _ in read.problems}
     try:
         record = parse_record(RECORD_TYPES[read.kind], read.data, source=source)
     except ValidationFailed as failure:
-        problems.extend(
-            Problem(
-                name,
-                read.elements.get(p.field.split(".")[0], p.field),
-                p.rule,
-                value=p.value,
-                source=source,
-            )
-            for p in failure.problems
-        )
+        for p in failure.problems:
+            element = read.elements.get(p.field.split(".")[0], p.field)
+            if element not in reported and not (read.problems and p.value is None):
+                problems.append(Problem(name, element, p.rule, value=p.value, source=source))
         return
-    records.setdefault(read.kind, []).append(record)
+    if not read.problems:
+        records.setdefault(read.kind, []).append(record)
 
 
 def import_fhir(engine: Engine, path: Path, *, actor: str = "import") -> dict[str, int]:
