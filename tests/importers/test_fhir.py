@@ -150,6 +150,7 @@ def _small_registry() -> dict[str, list[Record]]:
                 id=3,
                 patient_id="P002",
                 date=dt.date(2021, 2, 1),
+                # ALT in serum or plasma (https://loinc.org/1742-6/).
                 loinc_code="1742-6",
                 name="ALT",
                 value=21.0,

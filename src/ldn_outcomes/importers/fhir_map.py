@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..domain.codes import MULTIPLE_SCLEROSIS_SNOMED, PHENOTYPE_SNOMED
+from ..domain.codes import MULTIPLE_SCLEROSIS_SNOMED, PHENOTYPE_SNOMED, Phenotype
 from ..domain.instruments.registry import get_instrument
 from ..domain.models import (
     AdverseEvent,
@@ -74,6 +74,14 @@ AE_OUTCOMES = {
 }
 #: Our consent scopes as the HL7 consentscope codes.
 CONSENT_SCOPES = {"care": "treatment", "research": "research"}
+
+
+CONDITION_TEXT = {
+    Phenotype.CIS: "Clinically isolated syndrome",
+    Phenotype.RRMS: "Relapsing-remitting multiple sclerosis",
+    Phenotype.SPMS: "Secondary progressive multiple sclerosis",
+    Phenotype.PPMS: "Primary progressive multiple sclerosis",
+}
 
 
 def _reverse(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -154,18 +162,20 @@ def practitioner_resource(clinician: Clinician) -> dict[str, Any]:
 
 
 def condition_resource(patient: Patient) -> dict[str, Any]:
-    """Multiple sclerosis with its phenotype: SNOMED CT where a code is verified, else text."""
+    """Multiple sclerosis with its phenotype: the phenotype's SNOMED CT concept where one is
+    verified, else "Multiple sclerosis" itself; a CIS (not yet MS, and without a verified
+    concept) carries only the project's phenotype code and its text."""
     phenotype = patient.phenotype
-    coding = [{"system": SNOMED, "code": MULTIPLE_SCLEROSIS_SNOMED}]
-    phenotype_code = PHENOTYPE_SNOMED[phenotype]
-    if phenotype_code is not None:
-        coding.append({"system": SNOMED, "code": phenotype_code})
+    snomed = PHENOTYPE_SNOMED[phenotype]
+    if snomed is None and phenotype is not Phenotype.CIS:
+        snomed = MULTIPLE_SCLEROSIS_SNOMED
+    coding = [] if snomed is None else [{"system": SNOMED, "code": snomed}]
     coding.append({"system": PHENOTYPE_SYSTEM, "code": phenotype.value})
     resource: dict[str, Any] = {
         "resourceType": "Condition",
         "id": f"ms-{fhir_id(patient.patient_id)}",
         "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
-        "code": {"coding": coding, "text": f"Multiple sclerosis ({phenotype.value})"},
+        "code": {"coding": coding, "text": CONDITION_TEXT[phenotype]},
         "subject": _ref(patient.patient_id),
     }
     if patient.first_symptoms_date is not None:
