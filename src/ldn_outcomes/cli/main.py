@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, Problem
 from ..importers.fhir_bundle import export_fhir_dir, import_fhir
 from ..importers.registry_csv import export_dir, import_with_notices
 from ..store import migrate
@@ -128,8 +128,9 @@ def import_command(
     Naltrexone doses outside the low-dose range are imported but listed for checking.
     """
     engine = engine_for(db)
+    notices: list[Problem] = []
     if file_format is FileFormat.FHIR:
-        counts, notices = import_fhir(engine, path, actor="cli"), []
+        counts = import_fhir(engine, path, actor="cli")
     else:
         counts, notices = import_with_notices(engine, path, actor="cli")
     if json_output:

@@ -167,7 +167,8 @@ def records_of(
             reference = read.data.get("patient_id")
             if reference is not None and reference not in known:
                 read.problems.append((read.elements["patient_id"], "refers to no Patient here"))
-            read.data["patient_id"] = known.get(reference, reference)
+            if reference is not None:
+                read.data["patient_id"] = known.get(reference, reference)
             _add(read, name, source, records, problems)
     return records, problems
 
