@@ -33,15 +33,15 @@ from ldn_outcomes.importers.fhir_bundle import (
 )
 from ldn_outcomes.importers.fhir_map import EXPORTED_KINDS, patient_bundle
 from ldn_outcomes.store.bulk import load_records
-from ldn_outcomes.store.tables import ROW_TYPES, AuditRow
+from ldn_outcomes.store.tables import ROW_TYPES
 from ldn_outcomes.store.uow import UnitOfWork
 
 CARRIED = ("sites", "clinicians", "patients", *EXPORTED_KINDS)
 
 
 def _empty(engine: Engine) -> None:
+    """Empty the registry's records (the audit trail is append-only and stays)."""
     with engine.begin() as connection:
-        connection.execute(delete(AuditRow))
         for kind in reversed(list(RECORD_TYPES)):
             connection.execute(delete(ROW_TYPES[kind]))
 
