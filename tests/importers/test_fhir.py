@@ -29,6 +29,7 @@ from ldn_outcomes.importers.fhir_bundle import (
     export_fhir_dir,
     fhir_problems,
     import_fhir,
+    read_bundle,
     records_of,
 )
 from ldn_outcomes.importers.fhir_map import EXPORTED_KINDS, patient_bundle
@@ -219,3 +220,46 @@ def test_a_record_already_in_the_registry_is_named_by_file_and_resource(
     first = caught.value.problems[0]
     assert first.source is not None and first.source.endswith(".json")
     assert first.record.startswith("Patient/") and first.field == "identifier"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+element_names = st.sampled_from(
+    ["id", "subject", "valueQuantity", "effectiveDateTime", "code", "item", "dosage", "extension"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    resource_type=st.sampled_from(
+        [
+            "Patient",
+            "Condition",
+            "MedicationStatement",
+            "Observation",
+            "QuestionnaireResponse",
+            "AdverseEvent",
+            "Consent",
+            "Organization",
+            "Practitioner",
+        ]
+    ),
+    changes=st.dictionaries(element_names, json_values, max_size=3),
+)
+def test_no_bundle_content_makes_the_reader_raise(resource_type: str, changes: dict) -> None:
+    """Whatever a resource holds, reading a Bundle returns records or named problems."""
+    registry = _small_registry()
+    patient = registry["patients"][0]
+    bundle = patient_bundle(patient, _of(registry, patient.patient_id))
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == resource_type:
+            entry["resource"].update(changes)
+    bundle["entry"].append({"resource": {"resourceType": resource_type, **changes}})
+    records, problems = read_bundle("p.json", json.dumps(bundle).encode())
+    assert problems or records
+    assert all(p.source == "p.json" and p.record and p.field for p in problems)
