@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .. import __version__
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, Problem
 from .analyze_cmd import analyze, report
 from .backup_cmd import audit_app, backup_command, restore_command
 from .common import (
@@ -92,23 +93,46 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
     console.print(f"database {engine.url.render_as_string(hide_password=True)}: {state}")
 
 
+class FileFormat(StrEnum):
+    CSV = "csv"
+    FHIR = "fhir"
+
+
+FormatOption = Annotated[
+    FileFormat,
+    typer.Option(
+        "--format", help="csv (the registry layout) or fhir (FHIR R4 Bundles, one per patient)."
+    ),
+]
+
+
 @app.command("import")
 @handle_errors
 def import_command(
     path: Annotated[
-        Path, typer.Argument(help="A directory of <kind>.csv files, or one such file.")
+        Path,
+        typer.Argument(
+            help="A directory of <kind>.csv files or one such file; with --format fhir, "
+            "a directory of FHIR Bundle *.json files or one such file."
+        ),
     ],
     db: DbOption = None,
     json_output: JsonOption = False,
+    file_format: FormatOption = FileFormat.CSV,
 ) -> None:
-    """Import registry CSV files; all or nothing (one bad row writes nothing).
+    """Import registry CSV files or FHIR R4 Bundles; all or nothing (one bad row writes nothing).
 
     Naltrexone doses outside the low-dose range are imported but listed for checking.
     """
+    from ..importers.fhir_bundle import import_fhir
     from ..importers.registry_csv import import_with_notices
 
     engine = engine_for(db)
-    counts, notices = import_with_notices(engine, path, actor="cli")
+    notices: list[Problem] = []
+    if file_format is FileFormat.FHIR:
+        counts = import_fhir(engine, path, actor="cli")
+    else:
+        counts, notices = import_with_notices(engine, path, actor="cli")
     if json_output:
         print_json({"imported": counts, "notices": [n.as_dict() for n in notices]})
         return
@@ -125,26 +149,45 @@ def import_command(
 @app.command("export")
 @handle_errors
 def export_command(
-    directory: Annotated[Path, typer.Argument(help="Directory to write <kind>.csv files into.")],
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="Directory to write <kind>.csv files (or <patient>.json Bundles) into."
+        ),
+    ],
     db: DbOption = None,
     json_output: JsonOption = False,
+    file_format: FormatOption = FileFormat.CSV,
 ) -> None:
-    """Export the registry as CSV files in the same layout that import reads."""
+    """Export the registry as CSV files in the layout import reads, or as FHIR R4 Bundles
+    (``--format fhir``: one Bundle per patient)."""
+    from ..importers.fhir_bundle import export_fhir_dir
     from ..importers.registry_csv import export_dir
     from ..store.audit import audit_event
 
     engine = engine_for(db)
-    counts = export_dir(engine, directory)
+    if file_format is FileFormat.FHIR:
+        counts = export_fhir_dir(engine, directory)
+        table, key = "registry_fhir", f"{counts['resources']} resources"
+    else:
+        counts = export_dir(engine, directory)
+        table, key = "registry_csv", f"{sum(counts.values())} records"
     audit_event(
         engine,
         actor="cli",
         action="export",
-        table="registry_csv",
-        key=f"{sum(counts.values())} records",
+        table=table,
+        key=key,
         after={"records": counts},
     )
     if json_output:
         print_json({"exported": counts, "directory": str(directory)})
+        return
+    if file_format is FileFormat.FHIR:
+        console.print(
+            f"wrote {counts['resources']} resources in {counts['bundles']} patient Bundles "
+            f"to {user_text(directory)}"
+        )
         return
     console.print(
         f"wrote {sum(counts.values())} records in {len(counts)} files to {user_text(directory)}"

@@ -32,6 +32,7 @@ from .routes import (
     clinic,
     evidence,
     evidence_review,
+    fhir_api,
     health,
     link_requests,
     nof1,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         link_requests,
         nof1_api,
         pharmacy,
+        fhir_api,
     ):
         app.include_router(module.router)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")

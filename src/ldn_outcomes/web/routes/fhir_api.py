@@ -1,0 +1,39 @@
+"""A patient's data as a FHIR R4 Bundle: the patient's right to their own data, in the format
+their other health records speak. The same access rules as the patient's JSON record apply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ...domain.access import Role
+from ...importers.fhir_bundle import patient_fhir
+from ..auth import Viewer, require
+from ..deps import EngineDep
+from ._common import own_patient
+
+router = APIRouter(tags=["api"])
+PatientOrClinician = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
+OwnPatient = Annotated[Viewer, require(Role.PATIENT)]
+#: The FHIR JSON media type (https://hl7.org/fhir/R4B/http.html#mime-type).
+FHIR_JSON = "application/fhir+json"
+
+
+def _bundle(bundle: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(bundle, media_type=FHIR_JSON)
+
+
+@router.get("/api/me/fhir", response_class=JSONResponse)
+def my_fhir(engine: EngineDep, viewer: OwnPatient) -> JSONResponse:
+    """The calling patient's own records as one FHIR R4 Bundle (type collection)."""
+    return _bundle(patient_fhir(engine, own_patient(viewer)))
+
+
+@router.get("/api/patients/{patient_id}/fhir", response_class=JSONResponse)
+def patient_fhir_bundle(
+    patient_id: str, engine: EngineDep, viewer: PatientOrClinician
+) -> JSONResponse:
+    """One patient's records as a FHIR R4 Bundle, for the patient or a linked clinician."""
+    return _bundle(patient_fhir(engine, patient_id))
