@@ -94,3 +94,29 @@ def test_unknown_column_is_refused(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "patients.csv").write_text("patient_id,name\nP1,Alice\n")
     with pytest.raises(ValidationFailed, match="unknown column"):
         import_path(engine, tmp_path)
+
+
+def test_a_second_ongoing_ldn_regimen_is_refused_with_its_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _write(
+        tmp_path / "patients.csv",
+        "patients",
+        [{"patient_id": "P1", "year_of_birth": "1970", "sex": "female", "phenotype": "RRMS"}],
+    )
+    regimen = {"patient_id": "P1", "drug_name": "naltrexone", "drug_class": "ldn"}
+    _write(
+        tmp_path / "exposures.csv",
+        "exposures",
+        [
+            {**regimen, "dose_mg": "1.5", "start_date": "2020-01-01", "stop_date": "2020-02-01"},
+            {**regimen, "dose_mg": "3", "start_date": "2020-02-02"},
+            {**regimen, "dose_mg": "4.5", "start_date": "2020-03-01"},
+        ],
+    )
+    with pytest.raises(ValidationFailed) as failure:
+        import_path(engine, tmp_path)
+    (problem,) = failure.value.problems
+    assert "already has an ongoing LDN regimen" in problem.rule
+    assert (problem.field, problem.row) == ("stop_date", 4)
+    assert _counts(engine)["patients"] == 0

@@ -20,7 +20,7 @@ def audit(engine: Engine) -> list[AuditRow]:
         return rows
 
 
-def test_create_update_delete_are_audited(engine: Engine) -> None:
+def test_create_update_remove_are_audited(engine: Engine) -> None:
     with UnitOfWork(engine, actor="dr.who") as uow:
         uow.registry.add(demo_patient("P1"))
         edss = uow.registry.add(
@@ -29,17 +29,19 @@ def test_create_update_delete_are_audited(engine: Engine) -> None:
         uow.commit()
     with UnitOfWork(engine, actor="dr.who") as uow:
         uow.registry.update(edss.model_copy(update={"score": 2.5}))
-        uow.registry.delete("edss", edss.id)
+        uow.registry.remove("edss", edss.id, "entered for the wrong patient")
         uow.commit()
     rows = audit(engine)
     assert [(r.action, r.table_name, r.actor) for r in rows] == [
         ("create", "patients", "dr.who"),
         ("create", "edss", "dr.who"),
         ("update", "edss", "dr.who"),
-        ("delete", "edss", "dr.who"),
+        ("remove", "edss", "dr.who"),
     ]
     assert rows[2].before["score"] == 2.0 and rows[2].after["score"] == 2.5
-    assert rows[3].after is None
+    assert rows[3].after is None and rows[3].reason == "entered for the wrong patient"
+    with UnitOfWork(engine) as uow, pytest.raises(ValidationFailed, match="removed with a reason"):
+        uow.registry.delete("edss", edss.id)
 
 
 def test_uncommitted_work_is_rolled_back(engine: Engine) -> None:

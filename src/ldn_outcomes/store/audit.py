@@ -36,6 +36,7 @@ def audit_values(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     at: dt.datetime | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """The column values of one audit row (before/after as plain JSON)."""
     return {
@@ -46,6 +47,7 @@ def audit_values(
         "record_key": key,
         "before": json.loads(json.dumps(_jsonable(before))) if before is not None else None,
         "after": json.loads(json.dumps(_jsonable(after))) if after is not None else None,
+        "reason": reason,
     }
 
 
@@ -58,13 +60,20 @@ def write_audit(
     key: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    reason: str | None = None,
 ) -> None:
     """Append one audit row to the chain in the session's transaction."""
     audit_chain.append(
         session,
         [
             audit_values(
-                actor=actor, action=action, table=table, key=key, before=before, after=after
+                actor=actor,
+                action=action,
+                table=table,
+                key=key,
+                before=before,
+                after=after,
+                reason=reason,
             )
         ],
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import CursorResult, Engine, insert, select
 from sqlalchemy.orm import Session
 
+from ..domain.definitions.regimen import is_ldn_exposure
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record
 from ..errors import DuplicateRecord, InteractionError, Problem, ValidationFailed
 from . import audit_chain
@@ -113,7 +114,8 @@ def load_records(
 def _interaction_problems(
     registry: Registry, batch: Sequence[tuple[int | None, Record]], source: str
 ) -> list[Problem]:
-    """Naltrexone-opioid overlaps the batch would add, per patient, with the file row."""
+    """Naltrexone-opioid overlaps and second ongoing LDN regimens the batch would add, per
+    patient, with the file row."""
     by_patient: dict[str, list[tuple[int | None, Exposure]]] = {}
     for row, record in batch:
         if isinstance(record, Exposure):
@@ -122,8 +124,21 @@ def _interaction_problems(
     for patient_id, items in by_patient.items():
         try:
             registry.check_interactions(patient_id, [record for _, record in items])
-        except InteractionError as failure:
+        except ValidationFailed as failure:  # opioid overlaps, or a second ongoing LDN regimen
+            ongoing = [r for r, e in items if is_ldn_exposure(e) and e.stop_date is None]
             for problem in failure.problems:
+                if not isinstance(failure, InteractionError):
+                    problems.append(
+                        Problem(
+                            problem.record,
+                            problem.field,
+                            problem.rule,
+                            ongoing[-1] if ongoing else None,
+                            patient_id,
+                            source,
+                        )
+                    )
+                    continue
                 row = next((r for r, e in items if e.drug_name == problem.value), None)
                 if row is None:  # the opioid was already recorded: point at the new naltrexone
                     row = next((r for r, e in items if e.drug_name in problem.rule), None)

@@ -120,7 +120,9 @@ def care_status(engine: Engine, account_id: int, patient_id: str, on: dt.date) -
             return False, False
         rows = session.scalars(
             select(ConsentRow).where(
-                ConsentRow.patient_id == patient_id, ConsentRow.scope == ConsentScope.CARE.value
+                ConsentRow.patient_id == patient_id,
+                ConsentRow.scope == ConsentScope.CARE.value,
+                ConsentRow.removed_at.is_(None),
             )
         )
         consents = [row_to_record("consents", row) for row in rows]

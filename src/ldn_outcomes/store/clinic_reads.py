@@ -39,13 +39,17 @@ def patient_listings(engine: Engine, ids: Sequence[str], on: dt.date) -> list[Pa
         return []
     with Session(engine) as session:
         rows = session.scalars(
-            select(PatientRow).where(PatientRow.patient_id.in_(ids)).order_by(PatientRow.patient_id)
+            select(PatientRow)
+            .where(PatientRow.patient_id.in_(ids), PatientRow.removed_at.is_(None))
+            .order_by(PatientRow.patient_id)
         ).all()
         consents = [
             row_to_record("consents", c)
             for c in session.scalars(
                 select(ConsentRow).where(
-                    ConsentRow.patient_id.in_(ids), ConsentRow.scope == ConsentScope.CARE.value
+                    ConsentRow.patient_id.in_(ids),
+                    ConsentRow.scope == ConsentScope.CARE.value,
+                    ConsentRow.removed_at.is_(None),
                 )
             )
         ]
@@ -96,6 +100,7 @@ def clinic_figures(
             for pid, name, dose in session.execute(
                 select(ExposureRow.patient_id, ExposureRow.drug_name, ExposureRow.dose_mg).where(
                     ExposureRow.patient_id.in_(ids),
+                    ExposureRow.removed_at.is_(None),
                     ExposureRow.start_date <= today,
                     (ExposureRow.stop_date.is_(None)) | (ExposureRow.stop_date >= today),
                 )
@@ -104,13 +109,13 @@ def clinic_figures(
                     on_ldn.add(pid)
             for pid, n in session.execute(
                 select(RelapseRow.patient_id, func.count())
-                .where(RelapseRow.patient_id.in_(ids))
+                .where(RelapseRow.patient_id.in_(ids), RelapseRow.removed_at.is_(None))
                 .group_by(RelapseRow.patient_id)
             ):
                 relapses[pid] = int(n)
             for pid, _day, score in session.execute(
                 select(EdssRow.patient_id, EdssRow.date, EdssRow.score)
-                .where(EdssRow.patient_id.in_(ids))
+                .where(EdssRow.patient_id.in_(ids), EdssRow.removed_at.is_(None))
                 .order_by(EdssRow.date, EdssRow.id)
             ):
                 edss[pid] = score  # ordered by date: the last one wins
@@ -118,6 +123,7 @@ def clinic_figures(
                 select(QuestionnaireRow.patient_id, QuestionnaireRow.answers).where(
                     QuestionnaireRow.patient_id.in_(ids),
                     QuestionnaireRow.instrument_id == checkin_instrument,
+                    QuestionnaireRow.removed_at.is_(None),
                     QuestionnaireRow.date >= since,
                 )
             ):

@@ -1,6 +1,6 @@
 """Read queries that return pandas frames, one per record kind, for the analysis layer.
 
-Dates come back as ``datetime64[ns]``; JSON columns (answers, functional systems) as Python
+Removed records are left out (``store.live``). Dates come back as ``datetime64[ns]``; JSON columns (answers, functional systems) as Python
 objects. Only what is asked for is read, in primary-key order, so reads are repeatable.
 
 Two paths:
@@ -25,9 +25,12 @@ from sqlalchemy import Engine, select
 from ..domain.dates import EARLIEST_DATE, latest_planned
 from ..domain.models import RECORD_TYPES
 from .convert import key_column, table_of
+from .live import live_only
 from .sqlread import json_value, note_left_out
 from .typed_read import read_typed
 
+#: Bookkeeping of removal: removed rows are never read, so these columns never appear.
+REMOVAL_COLUMNS = ("removed_at", "removed_reason")
 DATE_COLUMNS = {
     "patients": ("first_symptoms_date", "diagnosis_date"),
     "exposures": ("start_date", "stop_date"),
@@ -63,7 +66,8 @@ def read_frame(
     if columns is not None:
         return read_typed(engine, kind, columns, patient_ids, categories or {}, by_patient)
     table = table_of(kind)
-    query = select(*table.__table__.columns).order_by(getattr(table, key_column(kind)))
+    columns_read = [c for c in table.__table__.columns if c.name not in REMOVAL_COLUMNS]
+    query = live_only(select(*columns_read), table).order_by(getattr(table, key_column(kind)))
     if patient_ids is not None:
         query = query.where(table.__table__.c.patient_id.in_(list(patient_ids)))
     with engine.connect() as connection:

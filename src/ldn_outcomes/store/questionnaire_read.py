@@ -6,7 +6,7 @@ Here the database does the work: scores come back as (day, total) per row, the f
 only of scores stored without a total (so the caller can score them); single answer items come
 back as numbers pulled out of the JSON by the database. Rows are ordered by patient (then
 instrument, then key), and patient and instrument are filled in from a count per (patient,
-instrument) run rather than sent per row (see ``sqlread``).
+instrument) run rather than sent per row (see ``sqlread``). Removed records are left out.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from ..errors import LdnError
+from .live import LIVE_SQL
 from .sqlread import (
     as_float,
     day_sql,
@@ -56,7 +57,7 @@ def read_scores(
         )
     dialect = engine.dialect.name
     mark = placeholder(engine)
-    where = f"WHERE instrument_id IN ({marks(mark, len(names))})"
+    where = f"WHERE {LIVE_SQL} AND instrument_id IN ({marks(mark, len(names))})"
     # PostgreSQL can store a NaN total; it counts as missing, as SQLite (which has no NaN) does
     blank = "total IS NULL" + (" OR total = 'NaN'" if dialect == "postgresql" else "")
     order = "ORDER BY patient_id, instrument_id, id"
@@ -132,7 +133,7 @@ def fetch_items(engine: Engine, instrument: str, positions: Iterable[int]) -> It
     thread-safe)."""
     positions = sorted({int(p) for p in positions})
     dialect = engine.dialect.name
-    where = f"WHERE instrument_id = {placeholder(engine)}"
+    where = f"WHERE {LIVE_SQL} AND instrument_id = {placeholder(engine)}"
     selects = [day_sql("date", dialect)] + [item_sql("answers", p, dialect) for p in positions]
     with snapshot(engine) as dbapi:
         keys, counts = runs(dbapi, dialect, "questionnaires", ["patient_id"], where, [instrument])

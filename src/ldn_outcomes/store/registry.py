@@ -1,4 +1,10 @@
-"""Repository for registry records: domain records in, domain records out, every write audited."""
+"""Repository for registry records: domain records in, domain records out, every write audited.
+
+Nothing is overwritten silently and nothing clinical is deleted: a correction needs a reason
+and keeps the earlier version in the audit log (who, when, why, before, after); a removal
+marks the record removed with its reason, after which it leaves every read of live data
+(see :func:`ldn_outcomes.store.live.live_only`). Removing a patient removes their records too.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from ..domain.dates import record_birth_problems
 from ..domain.definitions.dose_safety import check_new_interactions
+from ..domain.definitions.regimen import check_one_ongoing_ldn
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record, record_kind
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
+from .live import is_removable, live_only
 from .tables import ClinicianRow, PatientRow, QuestionnaireRow, SiteRow
 
 PATIENT_KINDS = (
@@ -29,6 +37,7 @@ PATIENT_KINDS = (
     "labs",
     "consents",
 )
+
 
 #: The record kind (table) of each record type, for typed reads.
 KIND_OF: dict[type[Record], str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
@@ -51,11 +60,19 @@ class Registry:
         self.actor = actor
 
     # -- reads -----------------------------------------------------------------
-    def get(self, kind: str, key: Any) -> Record:
+    def get(self, kind: str, key: Any, *, include_removed: bool = False) -> Record:
+        return row_to_record(kind, self._row(kind, key, include_removed=include_removed))
+
+    def _row(self, kind: str, key: Any, *, include_removed: bool = False) -> Any:
+        if kind not in RECORD_TYPES:
+            raise NotFound(f"no record kind {kind!r}; kinds: {', '.join(RECORD_TYPES)}")
         row = self.session.get(table_of(kind), key)
+        name = RECORD_TYPES[kind].record_name
         if row is None:
-            raise NotFound(f"no {RECORD_TYPES[kind].record_name} with id {key!r}")
-        return row_to_record(kind, row)
+            raise NotFound(f"no {name} with id {key!r}")
+        if not include_removed and getattr(row, "removed_at", None) is not None:
+            raise NotFound(f"{name} {key!r} was removed ({row.removed_reason})")
+        return row
 
     def patient(self, patient_id: str) -> Patient:
         record = self.get("patients", patient_id)
@@ -69,7 +86,7 @@ class Registry:
         return cast(builtins.list[R], found)  # row_to_record builds RECORD_TYPES[kind]
 
     def diary(self, patient_id: str) -> builtins.list[DiaryEntry]:
-        """Every questionnaire of one patient, by date then entry, as plain rows."""
+        """Every live questionnaire of one patient, by date then entry, as plain rows."""
         rows = self.session.execute(
             select(
                 QuestionnaireRow.date,
@@ -77,7 +94,7 @@ class Registry:
                 QuestionnaireRow.answers,
                 QuestionnaireRow.total,
             )
-            .where(QuestionnaireRow.patient_id == patient_id)
+            .where(QuestionnaireRow.patient_id == patient_id, QuestionnaireRow.removed_at.is_(None))
             .order_by(QuestionnaireRow.date, QuestionnaireRow.id)
         )
         return [
@@ -87,7 +104,7 @@ class Registry:
 
     def list(self, kind: str, **filters: Any) -> builtins.list[Record]:
         table = table_of(kind)
-        query = select(table)
+        query = live_only(select(table), table)
         for name, value in filters.items():
             if value is not None:
                 query = query.where(getattr(table, name) == value)
@@ -95,7 +112,8 @@ class Registry:
         return [row_to_record(kind, row) for row in self.session.scalars(query)]
 
     def count(self, kind: str) -> int:
-        return self.session.scalar(select(func.count()).select_from(table_of(kind))) or 0
+        table = table_of(kind)
+        return self.session.scalar(live_only(select(func.count()).select_from(table), table)) or 0
 
     def patient_records(self, patient_id: str) -> dict[str, builtins.list[Record]]:
         """Everything recorded for one patient, by kind."""
@@ -123,9 +141,7 @@ class Registry:
         try:
             self.session.flush()
         except IntegrityError as error:
-            raise DuplicateRecord(
-                f"{record.record_name} could not be stored: {error.orig}"
-            ) from None
+            raise DuplicateRecord(_duplicate_message(record, error)) from None
         result = row_to_record(kind, stored)
         write_audit(
             self.session,
@@ -138,31 +154,107 @@ class Registry:
         )
         return result
 
-    def update(self, record: Record) -> Record:
+    def update(self, record: Record, *, reason: str | None = None) -> Record:
+        """Replace a live record's values (the earlier version stays in the audit log)."""
+        return self._replace(record, action="update", reason=reason)
+
+    def correct(self, record: Record, reason: str) -> Record:
+        """A correction: the record as it should have been, and why. The earlier version is
+        kept in the audit log with who, when, why, before and after."""
+        return self._replace(record, action="correct", reason=require_reason(record, reason))
+
+    def _replace(self, record: Record, *, action: str, reason: str | None) -> Record:
         kind = record_kind(record)
         key_name = key_column(kind)
         key = getattr(record, key_name)
-        table = table_of(kind)
-        stored = self.session.get(table, key) if key is not None else None
-        if stored is None:
-            raise NotFound(f"no {record.record_name} with {key_name} {key!r}")
+        if key is None:
+            raise ValidationFailed(
+                Problem(record.record_name, key_name, "say which record to correct")
+            )
+        stored = self._row(kind, key)
+        old = row_to_record(kind, stored)
+        if "patient_id" in type(record).model_fields and kind != "patients":
+            if getattr(old, "patient_id") != getattr(record, "patient_id"):
+                raise ValidationFailed(
+                    Problem(
+                        record.record_name,
+                        "patient_id",
+                        "a record cannot be moved to another patient; remove it and add it "
+                        "to the right patient",
+                    )
+                )
         self.check_references(kind, [record])
-        before = record_to_values(kind, row_to_record(kind, stored))
-        for name, value in record_to_values(kind, record).items():
+        if isinstance(record, Exposure):
+            others = [
+                e
+                for e in self.list("exposures", patient_id=record.patient_id)
+                if isinstance(e, Exposure) and e.id != record.id
+            ]
+            check_new_interactions(others, [record])
+            check_one_ongoing_ldn(others, [record])
+        before = record_to_values(kind, old)
+        after = record_to_values(kind, record)
+        if before == after:
+            return old
+        for name, value in after.items():
             setattr(stored, name, value)
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            raise DuplicateRecord(_duplicate_message(record, error)) from None
+        write_audit(
+            self.session,
+            actor=self.actor,
+            action=action,
+            table=kind,
+            key=str(key),
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        return record
+
+    def remove(self, kind: str, key: Any, reason: str) -> None:
+        """Mark a record removed, with its reason; removing a patient removes their records."""
+        if not is_removable(table_of(kind)):
+            raise ValidationFailed(
+                Problem(kind, "kind", "this kind of record cannot be removed here")
+            )
+        stored = self._row(kind, key)
+        why = require_reason(RECORD_TYPES[kind], reason)
+        if kind == "patients":
+            for patient_kind in PATIENT_KINDS:
+                for record in self.list(patient_kind, patient_id=key):
+                    self._mark_removed(
+                        patient_kind,
+                        getattr(record, key_column(patient_kind)),
+                        f"patient removed: {why}",
+                    )
+        self._mark_removed(kind, key, why, stored)
+
+    def _mark_removed(self, kind: str, key: Any, reason: str, stored: Any = None) -> None:
+        stored = stored if stored is not None else self._row(kind, key)
+        stored.removed_at = dt.datetime.now(dt.UTC)
+        stored.removed_reason = reason
         self.session.flush()
         write_audit(
             self.session,
             actor=self.actor,
-            action="update",
+            action="remove",
             table=kind,
             key=str(key),
-            before=before,
-            after=record_to_values(kind, record),
+            before=record_to_values(kind, row_to_record(kind, stored)),
+            after=None,
+            reason=reason,
         )
-        return record
 
     def delete(self, kind: str, key: Any) -> None:
+        """Hard delete, for reference tables only (sites, clinicians); clinical records are
+        removed with :meth:`remove`, which keeps them and their history."""
+        if is_removable(table_of(kind)):
+            raise ValidationFailed(
+                Problem(kind, "kind", "clinical records are removed with a reason, not deleted")
+            )
         table = table_of(kind)
         stored = self.session.get(table, key)
         if stored is None:
@@ -217,6 +309,18 @@ class Registry:
         for field, table, column, target in checks:
             keys = {getattr(r, field) for r in records} - pending.get(target, set()) - {None}
             missing = keys - self._existing(table, column, keys)
+            removed = self._removed_patients(keys - missing) if target == "patients" else set()
+            for index, record in enumerate(records):
+                if getattr(record, field) in removed:
+                    problems.append(
+                        Problem(
+                            record=record.record_name,
+                            field=field,
+                            rule="refers to a patient that was removed",
+                            row=None if first_row is None else first_row + index,
+                            value=getattr(record, field),
+                        )
+                    )
             if not missing:
                 continue
             for index, record in enumerate(records):
@@ -238,9 +342,26 @@ class Registry:
         if problems:
             raise ValidationFailed(problems)
 
+    def _removed_patients(self, keys: set[str]) -> set[str]:
+        wanted = sorted(keys)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(
+                self.session.scalars(
+                    select(PatientRow.patient_id).where(
+                        PatientRow.patient_id.in_(chunk), PatientRow.removed_at.is_not(None)
+                    )
+                )
+            )
+        return found
+
     def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
-        """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs)."""
-        check_new_interactions(self.records(Exposure, patient_id=patient_id), added)
+        """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs) and
+        a second ongoing LDN regimen."""
+        existing = self.records(Exposure, patient_id=patient_id)
+        check_new_interactions(existing, added)
+        check_one_ongoing_ldn(existing, added)
 
     def has_patient(self, patient_id: str) -> bool:
         return bool(
@@ -292,10 +413,36 @@ def consent_version(engine: Engine) -> tuple[Any, ...]:
         func.max(ConsentRow.id),
         func.max(ConsentRow.withdrawn_date),
         func.max(ConsentRow.given_date),
+        func.count(ConsentRow.removed_at),
     ).select_from(ConsentRow)
     with engine.connect() as connection:
         row = connection.execute(query).one()
     return tuple(str(value) for value in row)
+
+
+def require_reason(record: Any, reason: str | None) -> str:
+    """Corrections and removals say why; the reason is kept in the audit log."""
+    text = (reason or "").strip()
+    if not 3 <= len(text) <= 500:
+        raise ValidationFailed(
+            Problem(
+                getattr(record, "record_name", "record"),
+                "reason",
+                "say why (3 to 500 characters): the reason is kept with the record's history",
+            )
+        )
+    return text
+
+
+def _duplicate_message(record: Record, error: IntegrityError) -> str:
+    if "daily_checkin" in str(error.orig) or (
+        getattr(record, "instrument_id", None) == "checkin" and "UNIQUE" in str(error.orig)
+    ):
+        return (
+            f"patient {getattr(record, 'patient_id', '?')} already has a check-in on "
+            f"{getattr(record, 'date', '?')}; correct that one instead"
+        )
+    return f"{record.record_name} could not be stored: {error.orig}"
 
 
 def on_date(records: Iterable[Record], attribute: str = "date") -> list[tuple[dt.date, Record]]:

@@ -25,7 +25,10 @@ def research_frames(
     frames = read_frames(engine, ["patients", "exposures", "relapses", "consents"])
     with engine.connect() as connection:
         frames["edss"] = pd.read_sql_query(
-            select(EdssRow.patient_id, EdssRow.date, EdssRow.score), connection
+            select(EdssRow.patient_id, EdssRow.date, EdssRow.score).where(
+                EdssRow.removed_at.is_(None)
+            ),
+            connection,
         )
         frames["questionnaires"] = pd.read_sql_query(
             select(
@@ -36,7 +39,10 @@ def research_frames(
                     QuestionnaireRow.answers[index].as_float().label(name)
                     for name, index in items.items()
                 ),
-            ).where(QuestionnaireRow.instrument_id == checkin_instrument),
+            ).where(
+                QuestionnaireRow.instrument_id == checkin_instrument,
+                QuestionnaireRow.removed_at.is_(None),
+            ),
             connection,
         )
     for kind in ("edss", "questionnaires"):
@@ -67,6 +73,7 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
         select(ConsentRow.patient_id)
         .where(
             ConsentRow.scope == "research",
+            ConsentRow.removed_at.is_(None),
             ConsentRow.given_date <= on,
             or_(ConsentRow.withdrawn_date.is_(None), ConsentRow.withdrawn_date > on),
         )
@@ -79,7 +86,7 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
             rows = session.execute(
                 select(column, func.count())
                 .select_from(PatientRow)
-                .where(PatientRow.patient_id.in_(consented))
+                .where(PatientRow.patient_id.in_(consented), PatientRow.removed_at.is_(None))
                 .group_by(column)
             ).all()
             return {str(a): int(b) for a, b in rows}
@@ -99,11 +106,15 @@ def research_counts(engine: Engine, on: dt.date) -> ResearchCounts:
                     for pid, name, dose in session.execute(
                         select(
                             ExposureRow.patient_id, ExposureRow.drug_name, ExposureRow.dose_mg
-                        ).where(ExposureRow.patient_id.in_(consented))
+                        ).where(
+                            ExposureRow.patient_id.in_(consented), ExposureRow.removed_at.is_(None)
+                        )
                     )
                     if is_ldn_drug(name, dose)  # the domain's rule, whatever class was entered
                 }
             ),
-            with_relapses=patients_with(RelapseRow.patient_id),
-            keeping_a_diary=patients_with(QuestionnaireRow.patient_id),
+            with_relapses=patients_with(RelapseRow.patient_id, RelapseRow.removed_at.is_(None)),
+            keeping_a_diary=patients_with(
+                QuestionnaireRow.patient_id, QuestionnaireRow.removed_at.is_(None)
+            ),
         )

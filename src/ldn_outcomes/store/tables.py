@@ -21,10 +21,20 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+
+
+class Removable:
+    """A record that is never deleted: removal marks it, with when and why (who: the audit log).
+
+    Removed rows stay for the record's history and leave every read of live data."""
+
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    removed_reason: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 def patient_fk() -> Mapped[str]:
@@ -47,7 +57,7 @@ class ClinicianRow(Base):
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.site_id"))
 
 
-class PatientRow(Base):
+class PatientRow(Removable, Base):
     __tablename__ = "patients"
     patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     year_of_birth: Mapped[int] = mapped_column(Integer)
@@ -72,7 +82,7 @@ class PatientContactRow(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
 
 
-class ExposureRow(Base):
+class ExposureRow(Removable, Base):
     __tablename__ = "exposures"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -88,7 +98,7 @@ class ExposureRow(Base):
     stop_reason: Mapped[str | None] = mapped_column(String(200))
 
 
-class DoseLogRow(Base):
+class DoseLogRow(Removable, Base):
     __tablename__ = "dose_logs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -97,7 +107,7 @@ class DoseLogRow(Base):
     clock_time: Mapped[dt.time | None] = mapped_column(Time)
 
 
-class QuestionnaireRow(Base):
+class QuestionnaireRow(Removable, Base):
     __tablename__ = "questionnaires"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -107,10 +117,21 @@ class QuestionnaireRow(Base):
     #: Answers in item order as a JSON list; null stays null (a blank is never "no").
     answers: Mapped[list] = mapped_column(JSON)
     total: Mapped[float | None] = mapped_column(Float)
-    __table_args__ = (Index("ix_questionnaires_patient_instrument", "patient_id", "instrument_id"),)
+    __table_args__ = (
+        Index("ix_questionnaires_patient_instrument", "patient_id", "instrument_id"),
+        # One daily check-in per patient per day (a second one corrects the first).
+        Index(
+            "uq_questionnaires_daily_checkin",
+            "patient_id",
+            "date",
+            unique=True,
+            sqlite_where=text("instrument_id = 'checkin' AND removed_at IS NULL"),
+            postgresql_where=text("instrument_id = 'checkin' AND removed_at IS NULL"),
+        ),
+    )
 
 
-class RelapseRow(Base):
+class RelapseRow(Removable, Base):
     __tablename__ = "relapses"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -124,7 +145,7 @@ class RelapseRow(Base):
     fever_or_infection: Mapped[bool | None] = mapped_column(Boolean)
 
 
-class EdssRow(Base):
+class EdssRow(Removable, Base):
     __tablename__ = "edss"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -134,7 +155,7 @@ class EdssRow(Base):
     rater: Mapped[str | None] = mapped_column(String(120))
 
 
-class AdverseEventRow(Base):
+class AdverseEventRow(Removable, Base):
     __tablename__ = "adverse_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -147,7 +168,7 @@ class AdverseEventRow(Base):
     outcome: Mapped[str] = mapped_column(String(32))
 
 
-class LabRow(Base):
+class LabRow(Removable, Base):
     __tablename__ = "labs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -158,7 +179,7 @@ class LabRow(Base):
     unit: Mapped[str] = mapped_column(String(40))
 
 
-class ConsentRow(Base):
+class ConsentRow(Removable, Base):
     __tablename__ = "consents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     patient_id: Mapped[str] = patient_fk()
@@ -184,6 +205,10 @@ class AuditRow(Base):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
+    #: Why a record was corrected or removed (required for both).
+    reason: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (Index("ix_audit_log_table_key", "table_name", "record_key"),)
+
 
 class AuditChainHeadRow(Base):
     """One row: the last ``seq`` of the audit chain and its hash. Appending locks it."""
@@ -192,6 +217,21 @@ class AuditChainHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKeyRow(Base):
+    """The first response to an API write sent with an ``Idempotency-Key`` header.
+
+    A retry with the same key and the same request gets this response back and writes nothing;
+    the same key with a different request is refused."""
+
+    __tablename__ = "idempotency_keys"
+    actor: Mapped[str] = mapped_column(String(120), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 #: Table class for each record kind of the domain (same names as the CSV files).

@@ -5,7 +5,7 @@ row objects, no ``read_sql``); dates are turned into day numbers by the database
 strings become pandas categoricals, coded batch by batch so the strings of only one batch are
 ever alive. With ``by_patient`` the rows come ordered by patient, then key, and the patient of
 each row is not sent at all but filled in from a count per patient (see ``sqlread``): for a
-table of a million rows that is a million strings fewer.
+table of a million rows that is a million strings fewer. Removed records are left out.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Boolean, Date, Engine, Float, Integer, Numeric, Str
 from ..errors import LdnError
 from . import sqlread
 from .convert import key_column, table_of
+from .live import live_where
 from .sqlread import (
     as_float,
     day_sql,
@@ -69,10 +70,10 @@ def read_typed(
     ids = None if patient_ids is None else list(dict.fromkeys(patient_ids))
     if ids == []:
         return _build(specs, {name: ([], {}) for name, _ in specs}, fixed)
-    where, params, wanted = "", [], None
+    where, params, wanted = live_where(table), [], None
     mark = placeholder(engine)
     if ids is not None and len(ids) <= sqlread.IDS_PER_QUERY:
-        where, params = f"WHERE patient_id IN ({marks(mark, len(ids))})", ids
+        where, params = live_where(table, f"patient_id IN ({marks(mark, len(ids))})"), ids
     elif ids is not None:
         wanted = set(ids)  # more than one query can bind: filtered in Python
     order = f"patient_id, {key}" if by_patient else key
