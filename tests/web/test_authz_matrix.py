@@ -8,12 +8,15 @@ Canary values stored on patients nobody in the matrix may see must never appear 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from ldn_outcomes.domain.access import Role
+from ldn_outcomes.domain.models import AdverseEvent, DoseLog, LabObservation, QuestionnaireResponse
 from ldn_outcomes.store import api_tokens, sign_in
+from ldn_outcomes.store.uow import UnitOfWork
 from ldn_outcomes.web.app import create_app
 from ldn_outcomes.web.auth import CSRF_HEADER, SESSION_COOKIE, Policy, route_table
 
@@ -31,6 +34,8 @@ OTHER_SAMPLES = {
     "outcome_id": "unknown-outcome",
     "trial_id": MATRIX_TRIAL,
     "nct_id": "NCT00000000",
+    # every kind's record 1 belongs to P-OWN (see ``seed_one_of_each``): a read answers 200
+    "record_id": "1",
 }
 ROLES = [None, "patient", "clinician", "researcher", "admin", "pharmacy", "editor"]
 AUTH_DENIALS = {401, 403}
@@ -99,8 +104,31 @@ def test_patient_scoped_paths_are_declared_scoped(world: World) -> None:
             assert policy.roles == {Role.PATIENT}, route.path
 
 
+def seed_one_of_each(world: World) -> None:
+    """The world has P-OWN's exposure, relapse, EDSS and consent as record 1 of their kind;
+    this adds record 1 of the other kinds, so every record route has a record to read."""
+    day = dt.date.today() - dt.timedelta(days=60)
+    records = [
+        DoseLog(patient_id="P-OWN", date=day, taken=True),
+        QuestionnaireResponse(
+            patient_id="P-OWN",
+            instrument_id="fss",
+            instrument_version="1",
+            date=day,
+            answers=(4,) * 9,
+        ),
+        AdverseEvent(patient_id="P-OWN", onset_date=day, term="insomnia", severity="mild"),  # type: ignore[arg-type]
+        LabObservation(patient_id="P-OWN", date=day, loinc_code="1742-6", value=21.0, unit="U/L"),
+    ]
+    with UnitOfWork(world.engine, actor="test") as uow:
+        for record in records:
+            assert uow.registry.add(record).id == 1  # type: ignore[attr-defined]
+        uow.commit()
+
+
 def test_authorization_matrix(world: World) -> None:
     add_matrix_trial(world)
+    seed_one_of_each(world)
     app = create_app(world.settings, world.engine)
     from fastapi.testclient import TestClient
 

@@ -28,8 +28,10 @@ from ldn_outcomes.web.writes import add_checkin, checkin_queue
 from .conftest import TODAY, World
 
 
-def _checkin(patient_id: str, fatigue: int) -> QuestionnaireResponse:
-    return parse_checkin({"fatigue": fatigue, "dose_taken": 1}, patient_id, TODAY)
+def _checkin(patient_id: str, fatigue: int, days_back: int = 0) -> QuestionnaireResponse:
+    """A check-in; one per patient per day, so concurrent ones use different days."""
+    day = (TODAY - dt.timedelta(days=days_back)).isoformat()
+    return parse_checkin({"fatigue": fatigue, "dose_taken": 1, "date": day}, patient_id, TODAY)
 
 
 def _stored(engine: Engine) -> tuple[list[QuestionnaireRow], list[AuditRow]]:
@@ -40,7 +42,12 @@ def _stored(engine: Engine) -> tuple[list[QuestionnaireRow], list[AuditRow]]:
             .order_by(QuestionnaireRow.id)
         ).all()
         audit = session.scalars(
-            select(AuditRow).where(AuditRow.table_name == "questionnaires").order_by(AuditRow.id)
+            select(AuditRow)
+            .where(
+                AuditRow.table_name == "questionnaires",
+                AuditRow.record_key.in_([str(r.id) for r in rows]),
+            )
+            .order_by(AuditRow.id)
         ).all()
     return list(rows), list(audit)
 
@@ -55,7 +62,10 @@ def test_one_invalid_checkin_among_concurrent_ones_gets_its_own_422(world: World
     }
     own = {"patient": "P-OWN", "patient2": "P-OTHER"}
     posts: list[tuple[str, dict[str, Any]]] = [
-        ("patient" if i % 2 else "patient2", {"fatigue": i % 10, "dose_taken": 1})
+        (
+            "patient" if i % 2 else "patient2",
+            {"fatigue": i % 10, "dose_taken": 1, "date": (TODAY - dt.timedelta(i)).isoformat()},
+        )
         for i in range(12)
     ]
     posts[5] = ("patient", {"fatigue": 12, "spasms": 3})
@@ -99,7 +109,7 @@ def test_one_invalid_checkin_among_concurrent_ones_gets_its_own_422(world: World
 
 
 def test_concurrent_checkins_share_one_transaction_in_order(world: World) -> None:
-    records = [_checkin("P-OWN" if i % 2 else "P-OTHER", i % 11) for i in range(20)]
+    records = [_checkin("P-OWN" if i % 2 else "P-OTHER", i % 11, i) for i in range(20)]
 
     async def run() -> tuple[list[QuestionnaireResponse], int]:
         stored = await asyncio.gather(
@@ -124,7 +134,7 @@ def test_concurrent_checkins_share_one_transaction_in_order(world: World) -> Non
         "patient_id": "P-OTHER",
         "instrument_id": "checkin",
         "instrument_version": records[0].instrument_version,
-        "date": TODAY.isoformat(),
+        "date": records[0].date.isoformat(),
         "answers": [0.0, None, None, None, 1.0],
         "total": None,
     }
@@ -158,20 +168,25 @@ def test_a_record_the_database_refuses_fails_alone(world: World) -> None:
     ]
 
 
-def test_a_checkin_posted_twice_is_stored_twice_not_merged(world: World) -> None:
-    """Coalescing merges transactions, never records: identical posts stay two rows."""
-    record = _checkin("P-OWN", 5)
+def test_two_checkins_for_one_day_in_one_flush_keep_one_checkin(world: World) -> None:
+    """One check-in per patient per day: the unique index refuses the flush, the retry one by
+    one stores the first and turns the second into a correction of it (kept in its history)."""
+    first_answer, second_answer = _checkin("P-OWN", 5), _checkin("P-OWN", 7)
 
     async def run() -> list[QuestionnaireResponse]:
         return list(
             await asyncio.gather(
-                add_checkin(world.engine, "a", record), add_checkin(world.engine, "a", record)
+                add_checkin(world.engine, "a", first_answer),
+                add_checkin(world.engine, "a", second_answer),
             )
         )
 
     first, second = asyncio.run(run())
-    assert first.id != second.id
-    assert len(_stored(world.engine)[0]) == 2
+    assert first.id == second.id
+    rows, audit = _stored(world.engine)
+    assert len(rows) == 1 and rows[0].answers[0] == 7
+    assert [a.action for a in audit] == ["create", "correct"]
+    assert audit[1].reason == "check-in entered again for the same day"
 
 
 def test_checkin_rules_name_the_field_before_anything_is_queued() -> None:

@@ -1,7 +1,8 @@
 """Read queries that return pandas frames, one per record kind, for the analysis layer.
 
-Removed records are left out (``store.live``). Dates come back as ``datetime64[ns]``; JSON columns (answers, functional systems) as Python
-objects. Only what is asked for is read, in primary-key order, so reads are repeatable.
+Removed records are left out (``store.live``). Dates come back as ``datetime64[ns]``; JSON
+columns (answers, functional systems) as Python objects. Only what is asked for is read, in
+primary-key order, so reads are repeatable.
 
 Two paths:
 

@@ -173,16 +173,15 @@ class Registry:
             )
         stored = self._row(kind, key)
         old = row_to_record(kind, stored)
-        if "patient_id" in type(record).model_fields and kind != "patients":
-            if getattr(old, "patient_id") != getattr(record, "patient_id"):
-                raise ValidationFailed(
-                    Problem(
-                        record.record_name,
-                        "patient_id",
-                        "a record cannot be moved to another patient; remove it and add it "
-                        "to the right patient",
-                    )
+        if kind in PATIENT_KINDS and old.patient_id != record.patient_id:  # type: ignore[attr-defined]
+            raise ValidationFailed(
+                Problem(
+                    record.record_name,
+                    "patient_id",
+                    "a record cannot be moved to another patient; remove it and add it "
+                    "to the right patient",
                 )
+            )
         self.check_references(kind, [record])
         if isinstance(record, Exposure):
             others = [

@@ -23,12 +23,14 @@ from ..store.sign_in import LoginThrottled
 from .api_bodies import request_problems
 from .auth import NotAuthenticated
 from .deps import wants_json
+from .idempotency import IdempotentWrites
 from .input_guard import refuse_control_characters
 from .rendering import TEMPLATES
 from .routes import (
     account,
     admin,
     api_docs,
+    api_records,
     clinic,
     evidence,
     evidence_review,
@@ -128,6 +130,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         account,
         api_docs,
         patients,
+        api_records,
         patient_me,
         patient_records,
         clinic,
@@ -142,6 +145,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         fhir_api,
     ):
         app.include_router(module.router)
+    app.add_middleware(IdempotentWrites)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app
 

@@ -13,6 +13,11 @@ account. While one flush is being written, the check-ins that arrive meanwhile w
 next; there is no timer, so a lone check-in is written at once. If a flush fails, nothing of it
 is stored and every record in it is retried in a transaction of its own, so one bad record gets
 its own error and never affects the others.
+
+One check-in per patient per day: a check-in for a day that already has one corrects it (the
+earlier answers stay in its history). :func:`store_checkin` sends such a check-in straight to
+that correction; if two for the same day race into one flush, the unique index refuses the
+flush and the retry one by one turns the second into a correction of the first.
 """
 
 from __future__ import annotations
@@ -24,8 +29,13 @@ from functools import partial
 
 from sqlalchemy import Engine
 
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
 from ..domain.models import QuestionnaireResponse, Record
+from ..store import record_actions
 from ..store.batch_writes import insert_questionnaires
+from ..store.tables import QuestionnaireRow
 from ..store.uow import UnitOfWork
 from .coalesce import Coalescer, coalescer
 
@@ -74,11 +84,51 @@ def write_questionnaires(
 
 def _write_alone(engine: Engine, actor: str, record: QuestionnaireResponse) -> Outcome:
     try:
+        if record.instrument_id == record_actions.CHECKIN:
+            return save_checkin(engine, actor, record)[0]
         stored = add_records(engine, actor, record)[0]
     except Exception as error:  # noqa: BLE001 - handed to the request that sent it
         return error
     assert isinstance(stored, QuestionnaireResponse)
     return stored
+
+
+def save_checkin(
+    engine: Engine, actor: str, record: QuestionnaireResponse
+) -> tuple[QuestionnaireResponse, bool]:
+    """Store a check-in in its own transaction; a second one for the day corrects the first."""
+    with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
+        stored, replaced = record_actions.save_checkin(uow.registry, record)
+        uow.commit()
+    return stored, replaced
+
+
+def checkin_on(engine: Engine, record: QuestionnaireResponse) -> bool:
+    """Whether the patient already has a check-in on the record's day."""
+    with engine.connect() as connection:
+        return (
+            connection.execute(
+                select(QuestionnaireRow.id)
+                .where(
+                    QuestionnaireRow.patient_id == record.patient_id,
+                    QuestionnaireRow.instrument_id == record_actions.CHECKIN,
+                    QuestionnaireRow.date == record.date,
+                    QuestionnaireRow.removed_at.is_(None),
+                )
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+
+async def store_checkin(
+    engine: Engine, actor: str, record: QuestionnaireResponse
+) -> tuple[QuestionnaireResponse, bool]:
+    """Store a check-in: a new day through the group commit, a day already checked in as a
+    correction of that check-in. Returns the stored check-in and whether it replaced one."""
+    if await run_in_threadpool(checkin_on, engine, record):
+        return await run_in_threadpool(save_checkin, engine, actor, record)
+    return await add_checkin(engine, actor, record), False
 
 
 def checkin_queue(
