@@ -139,9 +139,21 @@ def test_ldn_dose_outside_low_dose_range_is_stored_with_a_note(world: World) -> 
             "drug_class": "ldn",
             "dose_mg": "50",
             "start_date": TODAY.isoformat(),
+            "stop_date": TODAY.isoformat(),  # P-OWN's 4.5 mg regimen is ongoing
         },
     )
     assert response.status_code == 200 and "above the low-dose range" in response.text
+
+
+def test_a_second_ongoing_ldn_regimen_is_refused_on_the_form(world: World) -> None:
+    response = _post(
+        world,
+        "patient",
+        "/me/records/exposure",
+        {"drug_name": "naltrexone", "drug_class": "ldn", "dose_mg": "3", "start_date": TODAY},
+    )
+    assert response.status_code == 422
+    assert "already has an ongoing LDN regimen" in response.text
 
 
 def test_ldn_without_dose_is_refused(world: World) -> None:
