@@ -29,6 +29,7 @@ from .evidence_cmd import evidence_app
 from .instruments_cmd import dose_app, instruments_app, score
 from .nof1_cmd import nof1_app
 from .patient_cmd import patient_app
+from .record_cmd import record_app, regimen_app
 from .simulate_cmd import simulate
 from .users_cmd import users_app
 
@@ -40,6 +41,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(patient_app, name="patient")
+app.add_typer(record_app, name="record")
+app.add_typer(regimen_app, name="regimen")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(instruments_app, name="instruments")
 app.command("score")(score)
