@@ -44,6 +44,7 @@ from .routes import (
     patients,
     pharmacy,
     public_pages,
+    record_pages,
     research,
 )
 from .security import SecurityHeaders
@@ -133,6 +134,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         api_records,
         patient_me,
         patient_records,
+        record_pages,
         clinic,
         research,
         admin,

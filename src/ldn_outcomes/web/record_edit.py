@@ -1,0 +1,149 @@
+"""One form for correcting any record kind, built from the domain record's own fields.
+
+The fields, their kinds (date, yes/no, choice, number, text) and choices come from the domain
+model, so a new field appears on the correction form without a template change; lists and
+maps (questionnaire answers, functional systems) are edited as JSON. Parsing turns the
+submitted text back into the record's data and lets the domain validate it, so a correction
+is refused for exactly the reasons an entry is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import types
+import typing
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from ..domain.models import RECORD_TYPES, Record
+from ..errors import Problem, ValidationFailed
+from .forms import YES_NO_UNKNOWN, Field
+
+#: Fields that identify the record; never edited on the form.
+FIXED = ("id", "patient_id")
+LABELS = {
+    "drug_name": "Medicine name",
+    "dose_mg": "Dose (mg)",
+    "time_of_day": "Time of day",
+    "start_date": "Started on",
+    "stop_date": "Stopped on (last day taken)",
+    "onset_date": "Started on",
+    "recovery_date": "Recovered on",
+    "lasted_24h": "Lasted at least 24 hours?",
+    "fever_or_infection": "Fever or infection at the start?",
+    "steroid_treated": "Treated with steroids?",
+    "functional_systems": "Functional systems (JSON)",
+    "answers": "Answers, in item order (JSON list; null = blank)",
+    "loinc_code": "LOINC code",
+}
+
+
+def _inner(annotation: Any) -> tuple[Any, bool]:
+    """The annotation without ``| None``, and whether None was allowed."""
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else annotation), True
+    return annotation, False
+
+
+def _shape(annotation: Any) -> str:
+    inner, _ = _inner(annotation)
+    origin = typing.get_origin(inner)
+    if origin is typing.Annotated:
+        inner = typing.get_args(inner)[0]
+        origin = typing.get_origin(inner)
+    if origin in (tuple, list, dict) or inner in (tuple, list, dict):
+        return "json"
+    if inner is bool:
+        return "bool"
+    if inner is dt.date:
+        return "date"
+    if inner is dt.time:
+        return "time"
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        return "enum"
+    if inner in (int, float, Decimal):
+        return "number"
+    return "text"
+
+
+def edit_fields(kind: str) -> list[Field]:
+    """The correction form's fields for one record kind."""
+    fields = []
+    for name, info in RECORD_TYPES[kind].model_fields.items():
+        if name in FIXED:
+            continue
+        shape = _shape(info.annotation)
+        label = LABELS.get(name, name.replace("_", " ").capitalize())
+        required = info.is_required()
+        if shape == "bool":
+            _, optional = _inner(info.annotation)
+            options = YES_NO_UNKNOWN if optional else [("yes", "yes"), ("no", "no")]
+            fields.append(Field(name, label, "select", options, required=required))
+        elif shape == "enum":
+            inner, optional = _inner(info.annotation)
+            options = [("", "not recorded")] if optional else []
+            options += [(m.value, m.value.replace("_", " ")) for m in inner]
+            fields.append(Field(name, label, "select", options, required=required))
+        elif shape == "number":
+            fields.append(Field(name, label, "number", step="any", required=required))
+        elif shape in ("date", "time"):
+            fields.append(Field(name, label, shape, required=required))
+        else:
+            fields.append(Field(name, label, "text", required=required))
+    return fields
+
+
+def form_values_of(record: Record) -> dict[str, str]:
+    """A record's values as the form shows them."""
+    values: dict[str, str] = {}
+    data = record.model_dump(mode="json")
+    for name, info in type(record).model_fields.items():
+        if name in FIXED:
+            continue
+        value = data.get(name)
+        shape = _shape(info.annotation)
+        if value is None:
+            values[name] = ""
+        elif shape == "json":
+            values[name] = json.dumps(value)
+        elif shape == "bool":
+            values[name] = "yes" if value else "no"
+        else:
+            values[name] = str(value)
+    return values
+
+
+def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, Any]:
+    """The corrected record's data from the submitted form (identity kept from ``current``)."""
+    fixed = [name for name in FIXED if name in type(current).model_fields]
+    data: dict[str, Any] = {name: getattr(current, name) for name in fixed}
+    problems = []
+    for name, info in RECORD_TYPES[kind].model_fields.items():
+        if name in FIXED:
+            continue
+        raw = values.get(name, "").strip()
+        shape = _shape(info.annotation)
+        if raw == "":
+            data[name] = [] if shape == "json" and name != "answers" else None
+            if shape == "json" and "dict" in str(info.annotation):
+                data[name] = {}
+            if data[name] is None and not _inner(info.annotation)[1] and info.default is not None:
+                data.pop(name)  # not optional: the domain's default (or its "required" error)
+            continue
+        if shape == "json":
+            try:
+                data[name] = json.loads(raw)
+            except ValueError:
+                problems.append(Problem(kind, name, "must be JSON, e.g. [3, 4, null]", value=raw))
+        elif shape == "bool":
+            data[name] = {"yes": True, "no": False}.get(raw)
+        else:
+            data[name] = raw
+    if problems:
+        raise ValidationFailed(problems)
+    return data

@@ -1,0 +1,307 @@
+"""Every record of a patient, for the patient and their clinician: the list (with removed
+records and why), one record with its full history, and the forms to correct it or remove it
+with a reason (for whoever may write that kind). Pages are post/redirect/get.
+"""
+
+# No ``from __future__ import annotations``: endpoints are built per kind in a loop.
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine
+
+from ...domain.access import Role
+from ...domain.models import RECORD_TYPES, Record
+from ...domain.record_writers import WRITERS, confirmation_problem, may_write
+from ...domain.validation import parse_record
+from ...errors import NotFound, Problem, ValidationFailed
+from ...store import record_actions
+from ...store.registry import PATIENT_KINDS, Registry
+from ...store.uow import UnitOfWork
+from ..auth import Viewer, require
+from ..deps import EngineDep
+from ..forms import errors_by_field, form_values
+from ..record_edit import edit_fields, form_values_of, parse_edit
+from ..rendering import render
+from ..writes import write_lock
+from ._common import flash_of, saved
+
+router = APIRouter(tags=["record pages"])
+Reader = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
+TITLES = {
+    "patients": "Patient details",
+    "exposures": "Medicines",
+    "dose_logs": "Dose log",
+    "questionnaires": "Questionnaires and check-ins",
+    "relapses": "Relapses",
+    "edss": "EDSS assessments",
+    "adverse_events": "Side effects",
+    "labs": "Laboratory results",
+    "consents": "Consents",
+}
+
+
+def summary(kind: str, record: dict[str, Any]) -> str:
+    """One line naming a record, for lists and headings."""
+    when = next(
+        (record.get(k) for k in ("date", "onset_date", "start_date", "given_date") if k in record),
+        None,
+    )
+    detail = {
+        "exposures": lambda r: (
+            r["drug_name"]
+            + (f" {r['dose_mg']} mg" if r.get("dose_mg") else "")
+            + (f", until {r['stop_date']}" if r.get("stop_date") else ", ongoing")
+        ),
+        "dose_logs": lambda r: "taken" if r["taken"] else "not taken",
+        "questionnaires": lambda r: (
+            f"{r['instrument_id']}" + (f": {r['total']:g}" if r.get("total") is not None else "")
+        ),
+        "relapses": lambda r: f"relapse ({r['confirmed_by']}-reported)",
+        "edss": lambda r: f"EDSS {r['score']}",
+        "adverse_events": lambda r: f"{r['term'].replace('_', ' ')} ({r['severity']})",
+        "labs": lambda r: f"{r.get('name') or r['loinc_code']}: {r['value']:g} {r['unit']}",
+        "consents": lambda r: (
+            f"{r['scope']} consent"
+            + (f", withdrawn {r['withdrawn_date']}" if r.get("withdrawn_date") else "")
+        ),
+        "patients": lambda r: f"{r['phenotype']}, born {r['year_of_birth']}",
+    }[kind](record)
+    return f"{when}: {detail}" if when else detail
+
+
+def in_transaction(engine: Engine, viewer: Viewer, work: Any) -> Any:
+    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
+        result = work(uow.registry)
+        uow.commit()
+    return result
+
+
+def _own(registry: Registry, kind: str, patient_id: str, key: Any) -> Record:
+    record = registry.get(kind, key, include_removed=True)
+    if getattr(record, "patient_id", None) != patient_id:
+        raise NotFound(f"no {RECORD_TYPES[kind].record_name} {key} for this patient")
+    return record
+
+
+def _record_url(patient_id: str, kind: str, key: Any) -> str:
+    if kind == "patients":
+        return f"/patients/{patient_id}/details"
+    return f"/patients/{patient_id}/{kind}/{key}"
+
+
+def record_page(
+    request: Request,
+    engine: Engine,
+    viewer: Viewer,
+    patient_id: str,
+    kind: str,
+    key: Any,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """One record: its values, its history (every version, who, when, why) and the forms."""
+    with UnitOfWork(engine) as uow:
+        record = _own(uow.registry, kind, patient_id, key)
+        entries = record_actions.history(uow.registry, kind, key)
+        table = uow.registry._row(kind, key, include_removed=True)
+        removed = (
+            {"at": table.removed_at.isoformat(), "reason": table.removed_reason}
+            if table.removed_at is not None
+            else None
+        )
+    shown = record.model_dump(mode="json")
+    url = _record_url(patient_id, kind, key)
+    return render(
+        request,
+        "patients/record.html",
+        {
+            "patient_id": patient_id,
+            "kind": kind,
+            "kind_title": TITLES[kind],
+            "record": shown,
+            "title": summary(kind, shown),
+            "removed": removed,
+            "history": [e.as_dict() for e in entries],
+            "may_write": may_write(viewer.role, kind) and removed is None,
+            "fields": edit_fields(kind),
+            "values": values or form_values_of(record),
+            "errors": errors or {},
+            "correct_url": f"{url}/correct",
+            "remove_url": f"{url}/remove",
+            "flash": flash_of(request),
+        },
+        status_code=status_code,
+    )
+
+
+def _check_writer(viewer: Viewer, kind: str) -> None:
+    if not may_write(viewer.role, kind):
+        from ...errors import PermissionDenied
+
+        raise PermissionDenied(f"not allowed: {TITLES[kind].lower()} are written by clinicians")
+
+
+async def correct_from_form(
+    request: Request, engine: Engine, viewer: Viewer, patient_id: str, kind: str, key: Any
+) -> Response:
+    _check_writer(viewer, kind)
+    values = form_values(await request.form())
+    reason = values.pop("reason", "")
+    try:
+
+        def work(reg: Registry) -> Record:
+            current = _own(reg, kind, patient_id, key)
+            record = parse_record(RECORD_TYPES[kind], parse_edit(kind, values, current))
+            problem = confirmation_problem(viewer.role, record)
+            if problem:
+                raise ValidationFailed(Problem(record.record_name, "confirmed_by", problem))
+            return reg.correct(record, reason)
+
+        in_transaction(engine, viewer, work)
+    except ValidationFailed as failure:
+        names = [f.name for f in edit_fields(kind)] + ["reason"]
+        return record_page(
+            request,
+            engine,
+            viewer,
+            patient_id,
+            kind,
+            key,
+            values={**values, "reason": reason},
+            errors=errors_by_field(failure, names),
+            status_code=422,
+        )
+    return saved(_record_url(patient_id, kind, key), "corrected")
+
+
+async def remove_from_form(
+    request: Request, engine: Engine, viewer: Viewer, patient_id: str, kind: str, key: Any
+) -> Response:
+    _check_writer(viewer, kind)
+    values = form_values(await request.form())
+    try:
+
+        def work(reg: Registry) -> None:
+            _own(reg, kind, patient_id, key)
+            reg.remove(kind, key, values.get("reason", ""))
+
+        in_transaction(engine, viewer, work)
+    except ValidationFailed as failure:
+        return record_page(
+            request,
+            engine,
+            viewer,
+            patient_id,
+            kind,
+            key,
+            errors={"remove_reason": "; ".join(p.rule for p in failure.problems)},
+            status_code=422,
+        )
+    if kind == "patients":
+        return saved("/patients" if viewer.role is Role.CLINICIAN else "/", "removed")
+    return saved(f"/patients/{patient_id}/records", "removed")
+
+
+def add_kind_pages(kind: str) -> None:
+    writer = Annotated[Viewer, require(*WRITERS[kind], patient="patient_id")]
+    base = f"/patients/{{patient_id}}/{kind}/{{record_id}}"
+
+    def show(
+        request: Request, patient_id: str, record_id: int, engine: EngineDep, viewer: Reader
+    ) -> Response:
+        return record_page(request, engine, viewer, patient_id, kind, record_id)
+
+    async def correct(
+        request: Request,
+        patient_id: str,
+        record_id: int,
+        engine: EngineDep,
+        viewer: writer,  # type: ignore[valid-type]
+    ) -> Response:
+        return await correct_from_form(request, engine, viewer, patient_id, kind, record_id)
+
+    async def remove(
+        request: Request,
+        patient_id: str,
+        record_id: int,
+        engine: EngineDep,
+        viewer: writer,  # type: ignore[valid-type]
+    ) -> Response:
+        return await remove_from_form(request, engine, viewer, patient_id, kind, record_id)
+
+    router.add_api_route(base, show, methods=["GET"], name=f"{kind}_record_page")
+    router.add_api_route(f"{base}/correct", correct, methods=["POST"], name=f"{kind}_correct")
+    router.add_api_route(f"{base}/remove", remove, methods=["POST"], name=f"{kind}_remove")
+
+
+for _kind in PATIENT_KINDS:
+    add_kind_pages(_kind)
+
+DetailsWriter = Annotated[Viewer, require(*WRITERS["patients"], patient="patient_id")]
+
+
+@router.get("/patients/{patient_id}/details")
+def details_page(request: Request, patient_id: str, engine: EngineDep, viewer: Reader) -> Response:
+    return record_page(request, engine, viewer, patient_id, "patients", patient_id)
+
+
+@router.post("/patients/{patient_id}/details/correct")
+async def correct_details(
+    request: Request, patient_id: str, engine: EngineDep, viewer: DetailsWriter
+) -> Response:
+    return await correct_from_form(request, engine, viewer, patient_id, "patients", patient_id)
+
+
+@router.post("/patients/{patient_id}/details/remove")
+async def remove_details(
+    request: Request, patient_id: str, engine: EngineDep, viewer: DetailsWriter
+) -> Response:
+    return await remove_from_form(request, engine, viewer, patient_id, "patients", patient_id)
+
+
+@router.get("/patients/{patient_id}/records")
+def all_records(request: Request, patient_id: str, engine: EngineDep, viewer: Reader) -> Response:
+    """Every record of the patient by kind, with links to each one's history, and the removed
+    records with when and why."""
+    with UnitOfWork(engine) as uow:
+        uow.registry.patient(patient_id)
+        sections = []
+        for kind in PATIENT_KINDS:
+            live = [
+                r.model_dump(mode="json") for r in uow.registry.list(kind, patient_id=patient_id)
+            ]
+            removed = record_actions.removed_records(uow.registry, kind, patient_id)
+            sections.append(
+                {
+                    "kind": kind,
+                    "title": TITLES[kind],
+                    "records": [
+                        {
+                            "id": r["id"],
+                            "summary": summary(kind, r),
+                            "url": _record_url(patient_id, kind, r["id"]),
+                        }
+                        for r in live
+                    ],
+                    "removed": [
+                        {
+                            "id": r["record"]["id"],
+                            "summary": summary(kind, r["record"]),
+                            "url": _record_url(patient_id, kind, r["record"]["id"]),
+                            "removed_at": r["removed_at"],
+                            "reason": r["removed_reason"],
+                        }
+                        for r in removed
+                    ],
+                    "may_write": may_write(viewer.role, kind),
+                }
+            )
+    return render(
+        request,
+        "patients/records.html",
+        {"patient_id": patient_id, "sections": sections, "flash": flash_of(request)},
+    )

@@ -1,0 +1,72 @@
+"""Record pages: the patient and their clinician see every record with its history; whoever
+may write a kind corrects it or removes it with a reason; forms are post/redirect/get."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ldn_outcomes.store.tables import EdssRow, RelapseRow
+
+from .conftest import World, days_ago
+
+HTML = {"accept": "text/html"}
+
+
+def _post(world: World, who: str, url: str, data: dict[str, str]):
+    return world.client(who).post(url, data={**data, "csrf_token": world.csrf(who)}, headers=HTML)
+
+
+def test_a_patient_corrects_and_removes_their_relapse_with_its_history(world: World) -> None:
+    page = world.client("patient").get("/patients/P-OWN/relapses/1", headers=HTML)
+    assert page.status_code == 200 and "Correct this record" in page.text
+    onset = days_ago(100).isoformat()
+    no_reason = _post(world, "patient", "/patients/P-OWN/relapses/1/correct", {"onset_date": onset})
+    assert no_reason.status_code == 422 and "say why" in no_reason.text
+    response = _post(
+        world,
+        "patient",
+        "/patients/P-OWN/relapses/1/correct",
+        {
+            "onset_date": onset,
+            "severity": "moderate",
+            "lasted_24h": "yes",
+            "confirmed_by": "patient",
+            "functional_systems": "[]",
+            "reason": "forgot the severity",
+        },
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/patients/P-OWN/relapses/1?saved=corrected"
+    page = world.client("clinician").get("/patients/P-OWN/relapses/1", headers=HTML)
+    assert "forgot the severity" in page.text and "severity: None → moderate" in page.text
+    removed = _post(
+        world, "patient", "/patients/P-OWN/relapses/1/remove", {"reason": "it was a cold"}
+    )
+    assert removed.status_code == 303
+    with Session(world.engine) as session:
+        row = session.scalars(select(RelapseRow).where(RelapseRow.id == 1)).one()
+    assert row.removed_at is not None and row.removed_reason == "it was a cold"
+    listing = world.client("patient").get("/patients/P-OWN/records", headers=HTML)
+    assert "it was a cold" in listing.text
+    timeline = world.client("clinician").get("/patients/P-OWN?format=json")
+    assert timeline.json()["records"]["relapses"] == []
+
+
+def test_only_clinicians_correct_an_edss(world: World) -> None:
+    page = world.client("patient").get("/patients/P-OWN/edss/1", headers=HTML)
+    assert page.status_code == 200 and "Correct this record" not in page.text
+    refused = _post(
+        world, "patient", "/patients/P-OWN/edss/1/correct", {"score": "3", "reason": "x y z"}
+    )
+    assert refused.status_code == 403
+    ok = _post(
+        world,
+        "clinician",
+        "/patients/P-OWN/edss/1/correct",
+        {"date": days_ago(300).isoformat(), "score": "3.0", "functional_systems": "{}",
+         "reason": "re-scored"},
+    )  # fmt: skip
+    assert ok.status_code == 303, ok.text
+    with Session(world.engine) as session:
+        assert session.scalars(select(EdssRow.score).where(EdssRow.id == 1)).one() == 3.0
