@@ -142,6 +142,8 @@ def test_ldn_dose_outside_low_dose_range_is_stored_with_a_note(world: World) -> 
             "stop_date": TODAY.isoformat(),  # P-OWN's 4.5 mg regimen is ongoing
         },
     )
+    assert response.status_code == 303  # post/redirect/get, the note rebuilt from the record
+    response = world.client("patient").get(response.headers["location"], headers=HTML)
     assert response.status_code == 200 and "above the low-dose range" in response.text
 
 
@@ -180,6 +182,8 @@ def test_side_effect_entry_shows_the_opioid_check(world: World) -> None:
             "other_medicines": "paracetamol, codeine",
         },
     )
+    assert response.status_code == 303  # post/redirect/get: a reload does not store it twice
+    response = world.client("patient").get(response.headers["location"], headers=HTML)
     assert response.status_code == 200 and "codeine" in response.text
     assert "contraindicated" in response.text
     assert _count(world, AdverseEventRow) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ldn_outcomes.store.tables import EdssRow, RelapseRow
+from ldn_outcomes.store.tables import EdssRow, ExposureRow, QuestionnaireRow, RelapseRow
 
 from .conftest import World, days_ago
 
@@ -70,3 +70,52 @@ def test_only_clinicians_correct_an_edss(world: World) -> None:
     assert ok.status_code == 303, ok.text
     with Session(world.engine) as session:
         assert session.scalars(select(EdssRow.score).where(EdssRow.id == 1)).one() == 3.0
+
+
+def test_a_second_checkin_the_same_day_updates_the_first_and_says_so(world: World) -> None:
+    first = _post(world, "patient", "/me/checkin", {"fatigue": "6"})
+    assert first.headers["location"] == "/me?saved=checkin"
+    form = world.client("patient").get("/me/checkin", headers=HTML)
+    assert "You already checked in today" in form.text and 'value="6" checked' in form.text
+    again = _post(world, "patient", "/me/checkin", {"fatigue": "4"})
+    assert again.headers["location"] == "/me?saved=checkin_updated"
+    page = world.client("patient").get(again.headers["location"], headers=HTML)
+    assert "your check-in was updated" in page.text
+    with Session(world.engine) as session:
+        rows = session.scalars(
+            select(QuestionnaireRow).where(QuestionnaireRow.instrument_id == "checkin")
+        ).all()
+    assert [r.answers[0] for r in rows] == [4.0]
+
+
+def test_the_patient_changes_the_dose_and_stops_ldn_from_the_records_page(world: World) -> None:
+    page = world.client("patient").get("/me/records", headers=HTML)
+    assert "Change my LDN dose" in page.text and "keep the current timing" in page.text
+    changed = _post(
+        world,
+        "patient",
+        "/me/records/regimen/change",
+        {"exposure_id": "1", "change_date": days_ago(20).isoformat(), "dose_mg": "3"},
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == "/me/records?saved=regimen"
+    stopped = _post(
+        world,
+        "patient",
+        "/me/records/regimen/stop",
+        {"exposure_id": "2", "last_day": days_ago(5).isoformat(), "stop_reason": "sleep"},
+    )
+    assert stopped.status_code == 303
+    with Session(world.engine) as session:
+        rows = session.scalars(select(ExposureRow).order_by(ExposureRow.id)).all()
+    assert [(r.stop_date, r.stop_reason) for r in rows] == [
+        (days_ago(21), "dose change"),
+        (days_ago(5), "sleep"),
+    ]
+    assert str(rows[1].dose_mg).rstrip("0").rstrip(".") == "3"
+    bad = _post(
+        world,
+        "patient",
+        "/me/records/regimen/stop",
+        {"exposure_id": "2", "last_day": days_ago(1).isoformat()},
+    )
+    assert bad.status_code == 422 and "already stopped" in bad.text

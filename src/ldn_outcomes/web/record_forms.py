@@ -19,10 +19,12 @@ from ..domain.codes import (
     TimeOfDay,
 )
 from ..domain.definitions.dose_safety import (
+    OpioidIngredient,
     check_ldn_dose,
     check_new_interactions,
     check_opioid_interaction,
     match_opioid,
+    opioid_ingredients,
 )
 from ..domain.definitions.exposure import is_naltrexone
 from ..domain.models import AdverseEvent, DoseLog, EdssAssessment, Exposure, Relapse
@@ -125,12 +127,7 @@ def parse_exposure(
                 for p in failure.problems
             ]
         ) from None
-    note = None
-    if is_naltrexone(record) and record.dose_mg is not None:  # any dose: 50 mg is not LDN
-        result = check_ldn_dose(float(record.dose_mg))
-        if result.band != "within":
-            note = f"Note: {result.message} ({result.source})."
-    return record, note
+    return record, dose_note_for(record)
 
 
 def parse_dose(values: dict[str, str], patient_id: str) -> DoseLog:
@@ -159,8 +156,10 @@ def parse_side_effect(values: dict[str, str], patient_id: str) -> AdverseEvent:
     return parse_record(AdverseEvent, data)
 
 
-def opioid_warning(values: dict[str, str], exposures: list[Exposure], on: dt.date) -> str | None:
-    """Shown when a side effect is entered: an opioid named while naltrexone is current."""
+def opioid_named(
+    values: dict[str, str], exposures: list[Exposure], on: dt.date
+) -> OpioidIngredient | None:
+    """An opioid named among the other medicines while naltrexone is current, if any."""
     text = values.get("other_medicines", "")
     current_ldn = [
         e
@@ -172,13 +171,33 @@ def opioid_warning(values: dict[str, str], exposures: list[Exposure], on: dt.dat
     for word in text.replace(";", ",").split(","):
         found = match_opioid(word.strip())
         if found is not None:
-            return (
-                f"“{word.strip()}” contains {found.name}, an opioid (RxCUI {found.rxcui}). "
-                "Naltrexone, including LDN, is contraindicated with opioid painkillers: it "
-                "can block them or bring on withdrawal. Contact your doctor or pharmacist "
-                "before taking both."
-            )
+            return found
     return None
+
+
+def opioid_message(ingredient: str, rxcui: str) -> str:
+    return (
+        f"A medicine you named contains {ingredient}, an opioid (RxCUI {rxcui}). "
+        "Naltrexone, including LDN, is contraindicated with opioid painkillers: it "
+        "can block them or bring on withdrawal. Contact your doctor or pharmacist "
+        "before taking both."
+    )
+
+
+def opioid_by_rxcui(rxcui: str) -> OpioidIngredient | None:
+    """A known opioid ingredient by its RxNorm code (from the curated list), else None."""
+    return next((o for o in opioid_ingredients() if o.rxcui == rxcui), None) if rxcui else None
+
+
+def dose_note_for(record: Exposure) -> str | None:
+    """A note for a naltrexone dose outside the low-dose range (None inside it); any dose,
+    since 50 mg is not LDN."""
+    if not is_naltrexone(record) or record.dose_mg is None:
+        return None
+    result = check_ldn_dose(float(record.dose_mg))
+    if result.band == "within":
+        return None
+    return f"Note: {result.message} ({result.source})."
 
 
 def interaction_status(exposures: list[Exposure]) -> str | None:

@@ -27,9 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
 
-from sqlalchemy import Engine
-
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.models import QuestionnaireResponse, Record

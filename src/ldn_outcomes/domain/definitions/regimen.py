@@ -124,7 +124,7 @@ def stop_regimen(
     today: dt.date | None = None,
 ) -> Exposure:
     """The regimen ended on ``last_day`` (the last day the medicine was taken)."""
-    stop = _day(last_day, "stop_date")
+    stop = _day(last_day, "last_day")
     if current.stop_date is not None:
         raise ValidationFailed(
             Problem("exposure", "exposure_id", "this regimen has already stopped")

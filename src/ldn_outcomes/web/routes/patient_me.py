@@ -21,7 +21,7 @@ from ..deps import EngineDep
 from ..forms import errors_by_field, form_values
 from ..rendering import render
 from ..views import CHECKIN, CHECKIN_ITEMS, charts, load_patient, parse_checkin, visit_summary
-from ..writes import add_checkin, write_lock
+from ..writes import store_checkin, write_lock
 from ._common import add_records, flash_of, own_patient, saved, today_str
 
 router = APIRouter(tags=["patient pages"])
@@ -53,7 +53,11 @@ def dashboard(request: Request, engine: EngineDep, viewer: Patient) -> Response:
 
 
 def _checkin_page(
-    request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+    request: Request,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    already: bool = False,
 ) -> Response:
     definition = get_instrument(CHECKIN)
     return render(
@@ -65,15 +69,24 @@ def _checkin_page(
             "errors": errors,
             "today": today_str(),
             "flash": flash_of(request),
+            "already_checked_in": already,
         },
         status_code=status_code,
     )
 
 
 @router.get("/me/checkin")
-def checkin_form(request: Request, viewer: Patient) -> Response:
-    own_patient(viewer)
-    return _checkin_page(request, {"date": today_str()}, {})
+def checkin_form(request: Request, engine: EngineDep, viewer: Patient) -> Response:
+    """Today's check-in; if there is one already, its answers, to be corrected."""
+    data = load_patient(engine, own_patient(viewer))
+    today = dt.date.today()
+    earlier = next((answers for day, answers in reversed(data.checkins) if day == today), None)
+    values: dict[str, Any] = {"date": today_str()}
+    if earlier is not None:
+        for item, answer in zip(get_instrument(CHECKIN).items, earlier, strict=False):
+            if answer is not None:
+                values[item.key] = f"{answer:g}"
+    return _checkin_page(request, values, {}, already=earlier is not None)
 
 
 @router.post("/me/checkin")
@@ -82,12 +95,12 @@ async def checkin(request: Request, engine: EngineDep, viewer: Patient) -> Respo
     patient_id = own_patient(viewer)
     try:
         record = parse_checkin(values, patient_id, dt.date.today())
-        await add_checkin(engine, viewer.actor, record)
+        _stored, replaced = await store_checkin(engine, viewer.actor, record)
     except ValidationFailed as failure:
         return _checkin_page(
             request, values, errors_by_field(failure, [*CHECKIN_ITEMS, "date"]), 422
         )
-    return saved("/me", "checkin")
+    return saved("/me", "checkin_updated" if replaced else "checkin")
 
 
 @router.get("/me/questionnaires")

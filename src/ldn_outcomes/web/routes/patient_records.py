@@ -1,4 +1,10 @@
-"""The patient's own records: medicines (LDN regimen), dose log, relapses, side effects."""
+"""The patient's own records: medicines (LDN regimen), dose log, relapses, side effects.
+
+"Change my dose" and "Stop LDN" are one form each. Every form is post/redirect/get; a note
+shown after saving (a dose outside the low-dose range, an opioid named with a side effect) is
+carried by the redirect as a code, and its text rebuilt from the stored records on the next
+page, never echoed from the request.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from ...domain.access import Role
 from ...domain.codes import Confirmation
+from ...domain.models import Exposure
 from ...errors import ValidationFailed
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -19,13 +26,23 @@ from ..record_forms import (
     EXPOSURE_FIELDS,
     RELAPSE_FIELDS,
     SIDE_EFFECT_FIELDS,
+    dose_note_for,
     interaction_status,
     names,
-    opioid_warning,
+    opioid_by_rxcui,
+    opioid_message,
+    opioid_named,
     parse_dose,
     parse_exposure,
     parse_relapse,
     parse_side_effect,
+)
+from ..regimen_forms import (
+    CHANGE_FIELDS,
+    STOP_FIELDS,
+    change_from_form,
+    regimen_forms,
+    stop_from_form,
 )
 from ..rendering import render
 from ..views import is_ldn, load_patient
@@ -52,8 +69,13 @@ def _page(
     notes: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    data = load_patient(engine, own_patient(viewer), diary=False)
+    patient_id = own_patient(viewer)
+    data = load_patient(engine, patient_id, diary=False)
     today = today_str()
+    regimen = regimen_forms(data.exposures, dt.date.today())
+    if form in ("change", "stop") and values is not None:
+        regimen[f"{form}_values"] = values
+    notes = (notes or []) + _notes_from(request, data.exposures)
     defaults = {
         "exposure": {"start_date": today, "drug_class": "ldn", "frequency": "daily"},
         "dose": {"date": today, "taken": "on"},
@@ -65,6 +87,8 @@ def _page(
         for name, default in defaults.items()
     }
     all_errors = {name: (errors or {}) if name == form else {} for name in FORMS}
+    all_errors["change"] = (errors or {}) if form == "change" else {}
+    all_errors["stop"] = (errors or {}) if form == "stop" else {}
     exposures = [{**e.model_dump(mode="json"), "ldn": is_ldn(e)} for e in data.exposures]
     return render(
         request,
@@ -77,8 +101,10 @@ def _page(
             "specs": FORMS,
             "values": all_values,
             "errors": all_errors,
-            "notes": notes or [],
+            "notes": notes,
             "flash": flash_of(request),
+            "patient_id": patient_id,
+            **regimen,
         },
         status_code=status_code,
     )
@@ -96,7 +122,7 @@ async def add_exposure(request: Request, engine: EngineDep, viewer: Patient) -> 
     existing = load_patient(engine, patient_id, diary=False).exposures
     try:
         record, note = parse_exposure(values, patient_id, existing)
-        add_records(engine, viewer, record)
+        stored = add_records(engine, viewer, record)[0]
     except ValidationFailed as failure:
         return _page(
             request,
@@ -107,8 +133,8 @@ async def add_exposure(request: Request, engine: EngineDep, viewer: Patient) -> 
             status_code=422,
             errors=errors_by_field(failure, names(EXPOSURE_FIELDS)),
         )
-    if note:
-        return _page(request, engine, viewer, notes=["Medicine saved.", note])
+    if note and isinstance(stored, Exposure):
+        return RedirectResponse(f"/me/records?saved=exposure&dose_note={stored.id}", 303)
     return saved("/me/records", "exposure")
 
 
@@ -166,9 +192,62 @@ async def add_side_effect(request: Request, engine: EngineDep, viewer: Patient) 
             status_code=422,
             errors=errors_by_field(failure, names(SIDE_EFFECT_FIELDS)),
         )
-    warning = opioid_warning(
+    found = opioid_named(
         values, load_patient(engine, patient_id, diary=False).exposures, dt.date.today()
     )
-    if warning:
-        return _page(request, engine, viewer, notes=["Side effect saved.", warning])
+    if found is not None:
+        return RedirectResponse(f"/me/records?saved=side_effect&opioid={found.rxcui}", 303)
     return saved("/me/records", "side_effect")
+
+
+def _notes_from(request: Request, exposures: list[Exposure]) -> list[str]:
+    """Notes carried by a redirect as codes, rebuilt from stored records and known lists."""
+    notes = []
+    dose_note = request.query_params.get("dose_note", "")
+    exposure = next((e for e in exposures if str(e.id) == dose_note), None)
+    if exposure is not None:
+        note = dose_note_for(exposure)
+        if note:
+            notes.append(note)
+    opioid = opioid_by_rxcui(request.query_params.get("opioid", ""))
+    if opioid is not None:
+        notes.append(opioid_message(opioid.name, opioid.rxcui))
+    return notes
+
+
+@router.post("/me/records/regimen/change")
+async def change_dose(request: Request, engine: EngineDep, viewer: Patient) -> Response:
+    """ "Change my dose": the current regimen ends the day before the new dose starts."""
+    values = form_values(await request.form())
+    try:
+        change_from_form(engine, viewer.actor, own_patient(viewer), values)
+    except ValidationFailed as failure:
+        return _page(
+            request,
+            engine,
+            viewer,
+            form="change",
+            values=values,
+            status_code=422,
+            errors=errors_by_field(failure, names(CHANGE_FIELDS)),
+        )
+    return saved("/me/records", "regimen")
+
+
+@router.post("/me/records/regimen/stop")
+async def stop_ldn(request: Request, engine: EngineDep, viewer: Patient) -> Response:
+    """ "Stop LDN": the regimen ends on the last day taken."""
+    values = form_values(await request.form())
+    try:
+        stop_from_form(engine, viewer.actor, own_patient(viewer), values)
+    except ValidationFailed as failure:
+        return _page(
+            request,
+            engine,
+            viewer,
+            form="stop",
+            values=values,
+            status_code=422,
+            errors=errors_by_field(failure, names(STOP_FIELDS)),
+        )
+    return saved("/me/records", "stopped")

@@ -28,7 +28,7 @@ from ..deps import EngineDep
 from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS
 from ..rendering import render
 from ..views import charts, is_ldn, load_patient, parse_checkin, timeline
-from ..writes import add_checkin, write_lock
+from ..writes import store_checkin, write_lock
 from ._common import dumped, flash_of, today_str
 
 router = APIRouter()
@@ -191,7 +191,9 @@ async def api_checkin(
 ) -> dict[str, Any]:
     """Record a daily check-in: ``{"date": "YYYY-MM-DD", "fatigue": 0-10, "spasms": 0-10,
     "sleep": 0-10, "vivid_dreams": 0|1, "dose_taken": 0|1}``; omitted items stay blank and an
-    unknown key is refused."""
+    unknown key is refused. One check-in per day: a second one for the same day corrects the
+    first (kept in its history)."""
     values = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
     record = parse_checkin(values, patient_id, dt.date.today())
-    return (await add_checkin(engine, viewer.actor, record)).model_dump(mode="json")
+    stored, _replaced = await store_checkin(engine, viewer.actor, record)
+    return stored.model_dump(mode="json")
