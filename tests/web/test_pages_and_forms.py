@@ -280,7 +280,7 @@ def test_clinician_regimen_change_splits_the_exposure(world: World) -> None:
         "/patients/P-OWN/regimen",
         {"exposure_id": "0", "change_date": TODAY.isoformat(), "dose_mg": "3"},
     )
-    assert bad.status_code == 422 and 'id="f-exposure_id-error"' in bad.text
+    assert bad.status_code == 422 and 'id="change-exposure_id-error"' in bad.text
 
 
 def test_consent_withdrawal_closes_the_record_to_the_clinician(world: World) -> None:

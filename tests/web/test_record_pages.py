@@ -3,6 +3,8 @@ may write a kind corrects it or removes it with a reason; forms are post/redirec
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -119,3 +121,92 @@ def test_the_patient_changes_the_dose_and_stops_ldn_from_the_records_page(world:
         {"exposure_id": "2", "last_day": days_ago(1).isoformat()},
     )
     assert bad.status_code == 422 and "already stopped" in bad.text
+
+
+def test_the_clinicians_day_add_a_patient_record_a_relapse_regimen_keeps_timing(
+    world: World,
+) -> None:
+    form = world.client("clinician").get("/clinic/patients/new", headers=HTML)
+    assert form.status_code == 200 and "Care consent given on" in form.text
+    missing = _post(
+        world,
+        "clinician",
+        "/clinic/patients/new",
+        {"patient_id": "P-NEW", "year_of_birth": "1985", "sex": "female", "phenotype": "RRMS"},
+    )
+    assert missing.status_code == 422 and "care consent" in missing.text
+    added = _post(
+        world,
+        "clinician",
+        "/clinic/patients/new",
+        {
+            "patient_id": "P-NEW",
+            "year_of_birth": "1985",
+            "sex": "female",
+            "phenotype": "RRMS",
+            "care_consent_date": days_ago(0).isoformat(),
+        },
+    )
+    assert added.status_code == 303 and added.headers["location"] == "/patients/P-NEW?saved=patient"
+    assert world.client("clinician").get("/patients/P-NEW", headers=HTML).status_code == 200
+    relapse = _post(
+        world,
+        "clinician",
+        "/patients/P-NEW/relapses",
+        {
+            "onset_date": days_ago(3).isoformat(),
+            "lasted_24h": "yes",
+            "fever_or_infection": "no",
+            "steroid_treated": "yes",
+            "symptom_visual": "on",
+        },
+    )
+    assert relapse.status_code == 303, relapse.text
+    with Session(world.engine) as session:
+        row = session.scalars(select(RelapseRow).where(RelapseRow.patient_id == "P-NEW")).one()
+    assert row.confirmed_by == "clinician" and row.functional_systems == ["visual"]
+    assert (row.lasted_24h, row.fever_or_infection, row.steroid_treated) == (True, False, True)
+    # a bedtime regimen: the change form offers to keep bedtime, not a silent "morning"
+    from ldn_outcomes.domain.models import Exposure
+    from ldn_outcomes.store.uow import UnitOfWork
+
+    with UnitOfWork(world.engine, actor="t") as uow:
+        uow.registry.add(
+            Exposure(
+                patient_id="P-NEW",
+                drug_name="naltrexone",
+                drug_class="ldn",  # type: ignore[arg-type]
+                dose_mg="1.5",  # type: ignore[arg-type]
+                time_of_day="bedtime",  # type: ignore[arg-type]
+                start_date=days_ago(40),
+            )
+        )
+        uow.commit()
+    page = world.client("clinician").get("/patients/P-NEW", headers=HTML)
+    assert "keep the current timing (bedtime)" in page.text
+    exposure_id = re.search(r'name="exposure_id"[^>]*>\s*<option value="(\d+)"', page.text)
+    assert exposure_id is not None
+    changed = _post(
+        world,
+        "clinician",
+        "/patients/P-NEW/regimen",
+        {
+            "exposure_id": exposure_id.group(1),
+            "change_date": days_ago(10).isoformat(),
+            "dose_mg": "3",
+            "time_of_day": "",
+        },
+    )
+    assert changed.status_code == 303, changed.text
+    with Session(world.engine) as session:
+        rows = session.scalars(
+            select(ExposureRow).where(ExposureRow.patient_id == "P-NEW").order_by(ExposureRow.id)
+        ).all()
+    assert [r.time_of_day for r in rows] == ["bedtime", "bedtime"]
+    stopped = _post(
+        world,
+        "clinician",
+        "/patients/P-NEW/regimen/stop",
+        {"exposure_id": str(rows[1].id), "last_day": days_ago(1).isoformat()},
+    )
+    assert stopped.status_code == 303

@@ -31,9 +31,19 @@ def current_regimen(registry: Registry, patient_id: str, exposure_id: int | None
     """The exposure to change: the one named (it must belong to the patient and be ongoing),
     or the patient's one ongoing LDN regimen."""
     if exposure_id is not None:
-        found = registry.get("exposures", exposure_id)
+        try:
+            found = registry.get("exposures", exposure_id)
+        except NotFound:
+            found = None
         if not isinstance(found, Exposure) or found.patient_id != patient_id:
-            raise NotFound(f"no medicine {exposure_id} for patient {patient_id}")
+            raise ValidationFailed(
+                Problem(
+                    "exposure",
+                    "exposure_id",
+                    f"patient {patient_id} has no medicine {exposure_id}; choose one of theirs",
+                    value=exposure_id,
+                )
+            )
         return found
     ongoing = [
         e

@@ -30,7 +30,7 @@ from ..domain.definitions.exposure import is_naltrexone
 from ..domain.models import AdverseEvent, DoseLog, EdssAssessment, Exposure, Relapse
 from ..domain.validation import parse_record
 from ..errors import InteractionError, Problem, ValidationFailed
-from .forms import YES_NO_UNKNOWN, Field, blank_to_none, enum_options, tri_state
+from .forms import YES_NO_UNKNOWN, Field, blank_to_none, checkbox, enum_options, tri_state
 
 EXPOSURE_FIELDS = [
     Field("drug_name", "Medicine name", required=True, help="For LDN write “naltrexone”."),
@@ -55,6 +55,11 @@ RELAPSE_FIELDS = [
     Field("lasted_24h", "Lasted at least 24 hours?", "select", YES_NO_UNKNOWN),
     Field("fever_or_infection", "Fever or infection at the start?", "select", YES_NO_UNKNOWN),
     Field("steroid_treated", "Treated with steroids?", "select", YES_NO_UNKNOWN),
+]
+#: A clinician records a relapse with the symptoms by functional system (confirmed by them).
+CLINICIAN_RELAPSE_FIELDS = RELAPSE_FIELDS + [
+    Field(f"symptom_{fs.value}", f"Symptoms: {fs.value.replace('_', ' ')}", "checkbox")
+    for fs in FunctionalSystem
 ]
 SIDE_EFFECT_FIELDS = [
     Field(
@@ -95,12 +100,6 @@ EDSS_FIELDS = [
         min="0",
     )
     for fs in FunctionalSystem
-]
-REGIMEN_FIELDS = [
-    Field("exposure_id", "Current LDN regimen", "select", required=True),
-    Field("change_date", "New dose from", "date", required=True),
-    Field("dose_mg", "New dose (mg)", "number", step="any", min="0", required=True),
-    Field("time_of_day", "Time of day", "select", enum_options(TimeOfDay)),
 ]
 
 
@@ -146,6 +145,9 @@ def parse_relapse(values: dict[str, str], patient_id: str, confirmed_by: Confirm
     data: dict[str, Any] = blank_to_none(values, ["onset_date", "recovery_date", "severity"])
     for name in ("lasted_24h", "fever_or_infection", "steroid_treated"):
         data[name] = tri_state(values, name)
+    data["functional_systems"] = [
+        fs.value for fs in FunctionalSystem if checkbox(values, f"symptom_{fs.value}")
+    ]
     data.update(patient_id=patient_id, confirmed_by=confirmed_by)
     return parse_record(Relapse, data)
 

@@ -19,6 +19,7 @@ from ..domain.models import Exposure
 from ..errors import Problem, ValidationFailed
 from ..store import record_actions
 from ..store.uow import UnitOfWork
+from ..templating import dose_text
 from .forms import Field
 from .writes import write_lock
 
@@ -37,7 +38,7 @@ STOP_FIELDS = [
 
 def _label(e: Exposure) -> str:
     timing = "" if e.time_of_day is TimeOfDay.UNKNOWN else f", {e.time_of_day.value}"
-    return f"{e.drug_name} {e.dose_mg} mg{timing} since {e.start_date}"
+    return f"{e.drug_name} {dose_text(e.dose_mg)}{timing} since {e.start_date}"
 
 
 def regimen_forms(exposures: list[Exposure], today: dt.date) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from ...domain.access import Role
 from ...domain.codes import Confirmation
-from ...domain.models import Exposure, Relapse
-from ...errors import NotFound, Problem, ValidationFailed
+from ...domain.models import Relapse
+from ...errors import NotFound, ValidationFailed
 from ...store.clinic_reads import clinic_figures
 from ...store.uow import UnitOfWork
 from ..analysis_view import frames_for, report_response, run_report
@@ -20,9 +20,10 @@ from ..auth import Viewer, require
 from ..cache import cached
 from ..deps import EngineDep, wants_json
 from ..forms import errors_by_field, form_values
-from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS, names, parse_edss, parse_exposure
+from ..record_forms import EDSS_FIELDS, names, parse_edss
+from ..regimen_forms import CHANGE_FIELDS, change_from_form
 from ..rendering import render
-from ..views import CHECKIN, is_ldn, load_patient
+from ..views import CHECKIN
 from ..writes import write_lock
 from ._common import add_records, saved
 from .patients import linked_patients, timeline_page
@@ -74,52 +75,11 @@ async def confirm_relapse(
 async def change_regimen(
     request: Request, patient_id: str, engine: EngineDep, viewer: ClinicianOf
 ) -> Response:
-    """A dose change ends the current LDN exposure the day before and starts a new one."""
+    """A dose change ends the current LDN exposure the day before and starts a new one with
+    the same timing unless the form changes it."""
     values = form_values(await request.form())
-    existing = load_patient(engine, patient_id, diary=False).exposures
     try:
-        current = next(
-            (
-                e
-                for e in existing
-                if str(e.id) == values.get("exposure_id") and is_ldn(e) and e.stop_date is None
-            ),
-            None,
-        )
-        if current is None:
-            raise ValidationFailed(
-                Problem("exposure", "exposure_id", "choose the ongoing LDN regimen to change")
-            )
-        try:
-            change = dt.date.fromisoformat(values.get("change_date", ""))
-        except ValueError:
-            raise ValidationFailed(
-                Problem(
-                    "exposure", "change_date", "must be a date", value=values.get("change_date")
-                )
-            ) from None
-        if change <= current.start_date:
-            raise ValidationFailed(
-                Problem("exposure", "change_date", "must be after the current regimen started")
-            )
-        ended = current.model_copy(
-            update={"stop_date": change - dt.timedelta(days=1), "stop_reason": "dose change"}
-        )
-        new_values = {
-            "drug_name": current.drug_name,
-            "drug_class": current.drug_class.value,
-            "dose_mg": values.get("dose_mg", ""),
-            "frequency": current.frequency,
-            "time_of_day": values.get("time_of_day") or current.time_of_day.value,
-            "formulation": current.formulation.value if current.formulation else "",
-            "start_date": change.isoformat(),
-        }
-        others: list[Exposure] = [e for e in existing if e.id != current.id] + [ended]
-        new, _note = parse_exposure(new_values, patient_id, others)
-        with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-            uow.registry.update(ended)
-            uow.registry.add(new)
-            uow.commit()
+        change_from_form(engine, viewer.actor, patient_id, values)
     except ValidationFailed as failure:
         return timeline_page(
             request,
@@ -127,8 +87,9 @@ async def change_regimen(
             viewer,
             patient_id,
             values=values,
-            errors=errors_by_field(failure, names(REGIMEN_FIELDS)),
+            errors=errors_by_field(failure, names(CHANGE_FIELDS)),
             status_code=422,
+            form="change",
         )
     return saved(f"/patients/{patient_id}", "regimen")
 

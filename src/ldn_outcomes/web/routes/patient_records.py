@@ -77,7 +77,12 @@ def _page(
         regimen[f"{form}_values"] = values
     notes = (notes or []) + _notes_from(request, data.exposures)
     defaults = {
-        "exposure": {"start_date": today, "drug_class": "ldn", "frequency": "daily"},
+        "exposure": {
+            "start_date": today,
+            "drug_class": "ldn",
+            "frequency": "daily",
+            "time_of_day": "unknown",  # never silently "morning"
+        },
         "dose": {"date": today, "taken": "on"},
         "relapse": {"onset_date": today},
         "side_effect": {"onset_date": today},

@@ -7,14 +7,12 @@ to be active. A patient account opens only its own timeline.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
-from ... import templating
 from ...domain.access import Role
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
@@ -25,9 +23,10 @@ from ...store.uow import UnitOfWork
 from ..api_bodies import CheckinBody, NewPatientBody
 from ..auth import Viewer, require
 from ..deps import EngineDep
-from ..record_forms import EDSS_FIELDS, REGIMEN_FIELDS
+from ..record_forms import CLINICIAN_RELAPSE_FIELDS, EDSS_FIELDS
+from ..regimen_forms import regimen_forms
 from ..rendering import render
-from ..views import charts, is_ldn, load_patient, parse_checkin, timeline
+from ..views import charts, load_patient, parse_checkin, timeline
 from ..writes import store_checkin, write_lock
 from ._common import dumped, flash_of, today_str
 
@@ -91,26 +90,19 @@ def timeline_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    form: str = "edss",
 ) -> Response:
-    """The patient's course: charts, timeline and (for clinicians) the clinical forms."""
+    """The patient's course: charts, timeline and (for clinicians) the clinical forms; ``form``
+    names the form that ``values`` and ``errors`` belong to."""
     data = load_patient(engine, patient_id)
     detail = {
         "patient": data.patient.model_dump(mode="json"),
         "timeline": timeline(data),
         "records": {"relapses": dumped(data.relapses)},
     }
-    ldn = [
-        {
-            "id": e.id,
-            "label": f"{e.drug_name} {templating.dose_text(e.dose_mg)} since {e.start_date}",
-        }
-        for e in data.exposures
-        if is_ldn(e) and e.stop_date is None
-    ]
-    regimen_fields = [
-        replace(REGIMEN_FIELDS[0], options=[(str(o["id"]), str(o["label"])) for o in ldn]),
-        *REGIMEN_FIELDS[1:],
-    ]
+    regimen = regimen_forms(data.exposures, dt.date.today())
+    if values is not None and form in ("change", "stop"):
+        regimen[f"{form}_values"] = values
     return render(
         request,
         "patients/timeline.html",
@@ -125,9 +117,11 @@ def timeline_page(
             else [],
             "checkins": len(data.checkins),
             "edss_fields": EDSS_FIELDS,
-            "regimen_fields": regimen_fields,
-            "current_ldn": ldn,
-            "values": values or {"date": today_str(), "change_date": today_str()},
+            **regimen,
+            "relapse_fields": CLINICIAN_RELAPSE_FIELDS,
+            "relapse_values": values if form == "relapse" and values else {},
+            "values": values if form == "edss" and values else {"date": today_str()},
+            "form": form,
             "errors": errors or {},
             "flash": flash_of(request),
         },
