@@ -87,10 +87,13 @@ def registries(draw: st.DrawFn, max_patients: int = 4) -> dict[str, list]:
                 site_id=draw(st.sampled_from([None, "S1"])),
             )
         )
+        ongoing_ldn = False  # a patient has at most one ongoing LDN regimen
         for _ in range(draw(st.integers(0, 2))):
             start = draw(dates)
             stop = draw(st.one_of(st.none(), st.dates(min_value=start, max_value=TODAY)))
             cls = draw(st.sampled_from([DrugClass.LDN, DrugClass.DMT, DrugClass.SUPPLEMENT]))
+            if cls is DrugClass.LDN and stop is None:
+                stop, ongoing_ldn = (start if ongoing_ldn else None), True
             out["exposures"].append(
                 Exposure(
                     id=next_id,
