@@ -71,7 +71,7 @@ class Registry:
         if row is None:
             raise NotFound(f"no {name} with id {key!r}")
         if not include_removed and getattr(row, "removed_at", None) is not None:
-            raise NotFound(f"{name} {key!r} was removed ({row.removed_reason})")
+            raise NotFound(f"{name} {key!r} was removed ({getattr(row, 'removed_reason', '')})")
         return row
 
     def patient(self, patient_id: str) -> Patient:

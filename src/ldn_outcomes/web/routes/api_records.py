@@ -218,9 +218,8 @@ def correct_patient(
     payload: PatientCorrection,  # type: ignore[valid-type]
 ) -> Any:
     """Correct the patient's details (the earlier version is kept, with the reason)."""
-    record = parse_record(
-        Patient, {**payload.record.model_dump(exclude_unset=True), "patient_id": patient_id}
-    )  # type: ignore[attr-defined]
+    fields = payload.record.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+    record = parse_record(Patient, {**fields, "patient_id": patient_id})
     return in_transaction(engine, viewer, lambda reg: reg.correct(record, payload.reason))  # type: ignore[attr-defined]
 
 
