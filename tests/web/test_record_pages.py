@@ -210,3 +210,24 @@ def test_the_clinicians_day_add_a_patient_record_a_relapse_regimen_keeps_timing(
         {"exposure_id": str(rows[1].id), "last_day": days_ago(1).isoformat()},
     )
     assert stopped.status_code == 303
+
+
+def test_any_kind_can_be_added_from_the_records_page(world: World) -> None:
+    listing = world.client("clinician").get("/patients/P-OWN/records", headers=HTML)
+    assert 'href="/patients/P-OWN/labs/new"' in listing.text
+    patient_listing = world.client("patient").get("/patients/P-OWN/records", headers=HTML)
+    assert 'href="/patients/P-OWN/labs/new"' not in patient_listing.text
+    form = world.client("clinician").get("/patients/P-OWN/labs/new", headers=HTML)
+    assert form.status_code == 200 and "LOINC code" in form.text
+    bad = _post(world, "clinician", "/patients/P-OWN/labs/new", {"loinc_code": "x"})
+    assert bad.status_code == 422
+    added = _post(
+        world,
+        "clinician",
+        "/patients/P-OWN/labs/new",
+        {"date": days_ago(2).isoformat(), "loinc_code": "1742-6", "value": "31", "unit": "U/L"},
+    )
+    assert added.status_code == 303 and added.headers["location"].endswith("?saved=added")
+    page = world.client("patient").get(added.headers["location"].split("?")[0], headers=HTML)
+    assert "31" in page.text and "create" in page.text
+    assert _post(world, "patient", "/patients/P-OWN/labs/new", {}).status_code == 403

@@ -31,6 +31,7 @@ SAVED_MESSAGES = {
     "activated": "Account reactivated (its old API tokens stay revoked).",
     "accepted": "Link accepted.",
     "declined": "Link declined.",
+    "added": "Record saved.",
     "corrected": "Correction saved; the earlier version is kept in the history.",
     "removed": "Record removed; it is kept, with your reason, in its history.",
     "checkin_updated": "You had already checked in that day: your check-in was updated (the "

@@ -206,9 +206,84 @@ async def remove_from_form(
     return saved(f"/patients/{patient_id}/records", "removed")
 
 
+def new_record_page(
+    request: Request,
+    patient_id: str,
+    kind: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "patients/new_record.html",
+        {
+            "patient_id": patient_id,
+            "kind": kind,
+            "kind_title": TITLES[kind],
+            "fields": edit_fields(kind),
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
+
+
+async def add_from_form(
+    request: Request, engine: Engine, viewer: Viewer, patient_id: str, kind: str
+) -> Response:
+    """Any record kind from the same form as its correction (for kinds without a form of
+    their own, such as laboratory results); a check-in for a day that has one corrects it."""
+    values = form_values(await request.form())
+    try:
+        blank = RECORD_TYPES[kind].model_construct(patient_id=patient_id)
+        data = {**parse_edit(kind, values, blank), "patient_id": patient_id, "id": None}
+        if kind == "edss" and not data.get("rater") and viewer.principal is not None:
+            data["rater"] = viewer.principal.email
+        record = parse_record(RECORD_TYPES[kind], data)
+        problem = confirmation_problem(viewer.role, record)
+        if problem:
+            raise ValidationFailed(Problem(record.record_name, "confirmed_by", problem))
+
+        def work(reg: Registry) -> Record:
+            if getattr(record, "instrument_id", None) == record_actions.CHECKIN:
+                return record_actions.save_checkin(reg, record)[0]  # type: ignore[arg-type]
+            return reg.add(record)
+
+        stored = in_transaction(engine, viewer, work)
+    except ValidationFailed as failure:
+        names = [f.name for f in edit_fields(kind)]
+        return new_record_page(
+            request, patient_id, kind, values, errors_by_field(failure, names), 422
+        )
+    return saved(_record_url(patient_id, kind, stored.id), "added")
+
+
 def add_kind_pages(kind: str) -> None:
     writer = Annotated[Viewer, require(*WRITERS[kind], patient="patient_id")]
     base = f"/patients/{{patient_id}}/{kind}/{{record_id}}"
+
+    def new_form(
+        request: Request,
+        patient_id: str,
+        viewer: writer,  # type: ignore[valid-type]
+    ) -> Response:
+        return new_record_page(request, patient_id, kind, {}, {})
+
+    async def add(
+        request: Request,
+        patient_id: str,
+        engine: EngineDep,
+        viewer: writer,  # type: ignore[valid-type]
+    ) -> Response:
+        return await add_from_form(request, engine, viewer, patient_id, kind)
+
+    router.add_api_route(
+        f"/patients/{{patient_id}}/{kind}/new", new_form, methods=["GET"], name=f"{kind}_new"
+    )
+    router.add_api_route(
+        f"/patients/{{patient_id}}/{kind}/new", add, methods=["POST"], name=f"{kind}_add"
+    )
 
     def show(
         request: Request, patient_id: str, record_id: int, engine: EngineDep, viewer: Reader
@@ -298,6 +373,7 @@ def all_records(request: Request, patient_id: str, engine: EngineDep, viewer: Re
                         for r in removed
                     ],
                     "may_write": may_write(viewer.role, kind),
+                    "new_url": f"/patients/{patient_id}/{kind}/new",
                 }
             )
     return render(
