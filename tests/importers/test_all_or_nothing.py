@@ -120,3 +120,27 @@ def test_a_second_ongoing_ldn_regimen_is_refused_with_its_row(
     assert "already has an ongoing LDN regimen" in problem.rule
     assert (problem.field, problem.row) == ("stop_date", 4)
     assert _counts(engine)["patients"] == 0
+
+
+def test_two_checkins_for_one_day_are_refused_with_their_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _write(
+        tmp_path / "patients.csv",
+        "patients",
+        [{"patient_id": "P1", "year_of_birth": "1970", "sex": "female", "phenotype": "RRMS"}],
+    )
+    checkin = {"patient_id": "P1", "instrument_id": "checkin", "instrument_version": "1"}
+    _write(
+        tmp_path / "questionnaires.csv",
+        "questionnaires",
+        [
+            {**checkin, "date": "2024-01-01", "answers": "3;;;;"},
+            {**checkin, "date": "2024-01-02", "answers": "3;;;;"},
+            {**checkin, "date": "2024-01-01", "answers": "5;;;;"},
+        ],
+    )
+    with pytest.raises(ValidationFailed) as failure:
+        import_path(engine, tmp_path)
+    (problem,) = failure.value.problems
+    assert problem.row == 4 and "second check-in" in problem.rule

@@ -29,6 +29,7 @@ from .audit import audit_values, write_audit
 from .convert import key_column, record_to_values, table_of
 from .frame_rules import check_frames
 from .registry import Registry
+from .tables import QuestionnaireRow
 
 ORDER = list(RECORD_TYPES)
 Progress = Callable[[str, int], None]
@@ -57,6 +58,8 @@ def load_records(
             if not batch:
                 continue
             problems.extend(_duplicate_problems(session, kind, batch, source))
+            if kind == "questionnaires":
+                problems.extend(_checkin_day_problems(session, batch, source))
             try:
                 registry.check_references(
                     kind,
@@ -167,6 +170,53 @@ def _with_rows(
             Problem(problem.record, problem.field, problem.rule, row, problem.value, f"{source}")
         )
     return fixed
+
+
+def _checkin_day_problems(
+    session: Session, batch: Sequence[tuple[int | None, Record]], source: str
+) -> list[Problem]:
+    """One daily check-in per patient per day: a second in the file, or one for a day that
+    already has a check-in in the registry, is refused with its row."""
+    seen: dict[tuple[str, Any], int | None] = {}
+    problems = []
+    for row, record in batch:
+        if getattr(record, "instrument_id", None) != "checkin":
+            continue
+        day = (record.patient_id, record.date)  # type: ignore[attr-defined]
+        if day in seen:
+            problems.append(
+                Problem(
+                    "questionnaire",
+                    "date",
+                    f"a second check-in for this patient on this day (also on row {seen[day]})",
+                    row,
+                    str(day[1]),
+                    source,
+                )
+            )
+            continue
+        seen[day] = row
+    for patient_id in sorted({p for p, _ in seen}):
+        days = [d for p, d in seen if p == patient_id]
+        for existing in session.scalars(
+            select(QuestionnaireRow.date).where(
+                QuestionnaireRow.patient_id == patient_id,
+                QuestionnaireRow.instrument_id == "checkin",
+                QuestionnaireRow.removed_at.is_(None),
+                QuestionnaireRow.date.in_(days),
+            )
+        ):
+            problems.append(
+                Problem(
+                    "questionnaire",
+                    "date",
+                    "the registry already has a check-in for this patient on this day",
+                    seen[(patient_id, existing)],
+                    str(existing),
+                    source,
+                )
+            )
+    return problems
 
 
 def _duplicate_problems(
