@@ -118,7 +118,9 @@ class QuestionnaireRow(Removable, Base):
     answers: Mapped[list] = mapped_column(JSON)
     total: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (
-        Index("ix_questionnaires_patient_instrument", "patient_id", "instrument_id"),
+        # removed_at too, so the live-rows count per patient and instrument is read from
+        # the index alone (store.questionnaire_read)
+        Index("ix_questionnaires_patient_instrument", "patient_id", "instrument_id", "removed_at"),
         # One daily check-in per patient per day (a second one corrects the first).
         Index(
             "uq_questionnaires_daily_checkin",

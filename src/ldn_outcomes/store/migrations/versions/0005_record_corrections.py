@@ -57,6 +57,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_idempotency_keys_created_at"), ["created_at"], unique=False
         )
+    with op.batch_alter_table("questionnaires", schema=None) as batch_op:
+        batch_op.drop_index("ix_questionnaires_patient_instrument")
+        batch_op.create_index(
+            "ix_questionnaires_patient_instrument",
+            ["patient_id", "instrument_id", "removed_at"],
+            unique=False,
+        )
     _remove_duplicate_checkins()
     op.create_index(
         "uq_questionnaires_daily_checkin",
@@ -92,6 +99,11 @@ def _remove_duplicate_checkins() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_questionnaires_daily_checkin", table_name="questionnaires")
+    with op.batch_alter_table("questionnaires", schema=None) as batch_op:
+        batch_op.drop_index("ix_questionnaires_patient_instrument")
+        batch_op.create_index(
+            "ix_questionnaires_patient_instrument", ["patient_id", "instrument_id"], unique=False
+        )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
     op.drop_table("idempotency_keys")
