@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from ldn_outcomes.store import accounts
+from ldn_outcomes.store import api_tokens
 from ldn_outcomes.store.registry import PATIENT_KINDS
 
 from .conftest import World, days_ago
 
 
 def api(world: World, name: str) -> TestClient:
-    _token, plain = accounts.create_api_token(world.engine, world.accounts[name].id, "t", actor="t")
+    _token, plain = api_tokens.create_api_token(
+        world.engine, world.accounts[name].id, "t", actor="t"
+    )
     client = world.client(None)
     client.headers["authorization"] = f"Bearer {plain}"
     return client

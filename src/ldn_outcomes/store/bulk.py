@@ -21,7 +21,8 @@ import pandas as pd
 from sqlalchemy import CursorResult, Engine, insert, select
 from sqlalchemy.orm import Session
 
-from ..domain.definitions.regimen import is_ldn_exposure
+from ..domain.checkin import CHECKIN_INSTRUMENT
+from ..domain.definitions.exposure import is_ldn
 from ..domain.models import RECORD_TYPES, Exposure, Patient, Record
 from ..errors import DuplicateRecord, InteractionError, Problem, ValidationFailed
 from . import audit_chain
@@ -128,7 +129,7 @@ def _interaction_problems(
         try:
             registry.check_interactions(patient_id, [record for _, record in items])
         except ValidationFailed as failure:  # opioid overlaps, or a second ongoing LDN regimen
-            ongoing = [r for r, e in items if is_ldn_exposure(e) and e.stop_date is None]
+            ongoing = [r for r, e in items if is_ldn(e) and e.stop_date is None]
             for problem in failure.problems:
                 if not isinstance(failure, InteractionError):
                     problems.append(
@@ -180,7 +181,7 @@ def _checkin_day_problems(
     seen: dict[tuple[str, Any], int | None] = {}
     problems = []
     for row, record in batch:
-        if getattr(record, "instrument_id", None) != "checkin":
+        if getattr(record, "instrument_id", None) != CHECKIN_INSTRUMENT:
             continue
         day = (record.patient_id, record.date)  # type: ignore[attr-defined]
         if day in seen:
@@ -201,7 +202,7 @@ def _checkin_day_problems(
         for existing in session.scalars(
             select(QuestionnaireRow.date).where(
                 QuestionnaireRow.patient_id == patient_id,
-                QuestionnaireRow.instrument_id == "checkin",
+                QuestionnaireRow.instrument_id == CHECKIN_INSTRUMENT,
                 QuestionnaireRow.removed_at.is_(None),
                 QuestionnaireRow.date.in_(days),
             )

@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from ..domain.checkin import CHECKIN_INSTRUMENT
 from ..domain.codes import TimeOfDay
-from ..domain.definitions.regimen import change_dose, is_ldn_exposure, stop_regimen
+from ..domain.definitions.exposure import is_ldn
+from ..domain.definitions.regimen import change_dose, stop_regimen
 from ..domain.models import RECORD_TYPES, Exposure, QuestionnaireResponse
 from ..errors import NotFound, Problem, ValidationFailed
 from .convert import key_column
 from .registry import Registry
 from .tables import AuditRow, QuestionnaireRow
 
-CHECKIN = "checkin"
+#: The daily check-in instrument (one per patient per day).
+CHECKIN = CHECKIN_INSTRUMENT
 #: The reason kept when a second check-in for the same day replaces the first.
 CHECKIN_AGAIN = "check-in entered again for the same day"
 
@@ -48,7 +51,7 @@ def current_regimen(registry: Registry, patient_id: str, exposure_id: int | None
     ongoing = [
         e
         for e in registry.list("exposures", patient_id=patient_id)
-        if isinstance(e, Exposure) and is_ldn_exposure(e) and e.stop_date is None
+        if isinstance(e, Exposure) and is_ldn(e) and e.stop_date is None
     ]
     if not ongoing:
         raise ValidationFailed(
@@ -118,6 +121,22 @@ def save_checkin(
     corrected = registry.correct(record.model_copy(update={"id": existing}), CHECKIN_AGAIN)
     assert isinstance(corrected, QuestionnaireResponse)
     return corrected, True
+
+
+def has_checkin(engine: Engine, patient_id: str, day: dt.date) -> bool:
+    """Whether the patient has a live check-in on ``day`` (one light query)."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(QuestionnaireRow.id)
+            .where(
+                QuestionnaireRow.patient_id == patient_id,
+                QuestionnaireRow.instrument_id == CHECKIN,
+                QuestionnaireRow.date == day,
+                QuestionnaireRow.removed_at.is_(None),
+            )
+            .limit(1)
+        ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)

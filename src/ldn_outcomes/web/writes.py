@@ -27,13 +27,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.models import QuestionnaireResponse, Record
 from ..store import record_actions
 from ..store.batch_writes import insert_questionnaires
-from ..store.tables import QuestionnaireRow
 from ..store.uow import UnitOfWork
 from .coalesce import Coalescer, coalescer
 
@@ -103,20 +102,7 @@ def save_checkin(
 
 def checkin_on(engine: Engine, record: QuestionnaireResponse) -> bool:
     """Whether the patient already has a check-in on the record's day."""
-    with engine.connect() as connection:
-        return (
-            connection.execute(
-                select(QuestionnaireRow.id)
-                .where(
-                    QuestionnaireRow.patient_id == record.patient_id,
-                    QuestionnaireRow.instrument_id == record_actions.CHECKIN,
-                    QuestionnaireRow.date == record.date,
-                    QuestionnaireRow.removed_at.is_(None),
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
+    return record_actions.has_checkin(engine, record.patient_id, record.date)
 
 
 async def store_checkin(

@@ -5,7 +5,8 @@ the new one keeps everything (drug, class, frequency, time of day, formulation) 
 change says otherwise. Stopping ends the current regimen on the given day (``stop_date`` is the
 last day taken, as in :mod:`ldn_outcomes.domain.definitions.exposure`).
 
-"Is this exposure LDN?" follows the registry's rule: recorded as LDN, or naltrexone by name.
+"Is this exposure LDN?" is the domain's one rule (:func:`exposure.is_ldn`: naltrexone at a low
+daily dose, whatever class was entered).
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ from decimal import Decimal
 from typing import Any
 
 from ...errors import Problem, ValidationFailed
-from ..codes import DrugClass, TimeOfDay
+from ..codes import TimeOfDay
 from ..models import Exposure
 from ..validation import parse_record
-from .exposure import is_naltrexone
-
-
-def is_ldn_exposure(exposure: Exposure) -> bool:
-    return exposure.drug_class is DrugClass.LDN or is_naltrexone(exposure)
+from .exposure import is_ldn
 
 
 def ongoing_ldn(exposures: Iterable[Exposure]) -> list[Exposure]:
-    return [e for e in exposures if is_ldn_exposure(e) and e.stop_date is None]
+    return [e for e in exposures if is_ldn(e) and e.stop_date is None]
 
 
 def check_one_ongoing_ldn(existing: Sequence[Exposure], added: Sequence[Exposure]) -> None:
@@ -36,7 +33,7 @@ def check_one_ongoing_ldn(existing: Sequence[Exposure], added: Sequence[Exposure
     problems: list[Problem] = []
     by_patient: dict[str, list[Exposure]] = {}
     for exposure in list(existing) + list(added):
-        if is_ldn_exposure(exposure) and exposure.stop_date is None:
+        if is_ldn(exposure) and exposure.stop_date is None:
             by_patient.setdefault(exposure.patient_id, []).append(exposure)
     for patient_id, ongoing in by_patient.items():
         if len(ongoing) < 2 or not any(e in added for e in ongoing):

@@ -115,7 +115,10 @@ def add_kind_routes(kind: str) -> None:
         payload: body_model,  # type: ignore[valid-type]
     ) -> Any:
         record = to_record(kind, patient_id, payload, viewer)
-        if isinstance(record, QuestionnaireResponse) and record.instrument_id == "checkin":
+        if (
+            isinstance(record, QuestionnaireResponse)
+            and record.instrument_id == record_actions.CHECKIN
+        ):
             return in_transaction(
                 engine, viewer, lambda reg: record_actions.save_checkin(reg, record)[0]
             )

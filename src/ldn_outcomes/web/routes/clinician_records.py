@@ -14,7 +14,7 @@ from ...domain.codes import Confirmation, Phenotype, Sex
 from ...domain.models import Consent, Patient
 from ...domain.validation import parse_record
 from ...errors import Problem, ValidationFailed
-from ...store import accounts
+from ...store import care_links
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -60,7 +60,7 @@ def register_patient(
         stored = uow.registry.add(patient)
         uow.registry.add(consent)
         uow.commit()
-    accounts.link_patient(
+    care_links.link_patient(
         engine, viewer.principal.account_id, patient.patient_id, actor=viewer.actor
     )
     assert isinstance(stored, Patient)
