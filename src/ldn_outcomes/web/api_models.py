@@ -1,8 +1,9 @@
 """Typed bodies of the records API, derived from the domain records so they cannot drift.
 
 Each record kind gets a request model (its fields without ``id`` and ``patient_id``, which
-come from the path) that refuses unknown keys, naming them (422); the domain record itself is
-the response model, so ``/docs`` shows both. The domain's own rules (dates not in the future,
+come from the path) on :class:`~ldn_outcomes.web.api_bodies.ApiBody`, so it refuses unknown
+keys (naming them, 422), NaN and infinity, and control characters in text; the domain record
+itself is the response model, so ``/docs`` shows both. The domain's own rules (dates not in the future,
 EDSS steps, stop after start, ...) run when the request is turned into a domain record, exactly
 as for the web forms.
 """
@@ -13,12 +14,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from ..domain.codes import TimeOfDay
 from ..domain.models import RECORD_TYPES, Exposure
+from .api_bodies import ApiBody
 
-STRICT = ConfigDict(extra="forbid")
 Reason = Field(min_length=3, max_length=500, description="Why; kept in the record's history.")
 
 
@@ -30,7 +31,7 @@ def request_model(kind: str) -> type[BaseModel]:
         for name, info in domain.model_fields.items()
         if name not in ("id", "patient_id")
     }
-    return create_model(f"{domain.__name__}In", __config__=STRICT, **fields)
+    return create_model(f"{domain.__name__}In", __base__=ApiBody, **fields)
 
 
 def correction_model(kind: str, body: type[BaseModel]) -> type[BaseModel]:
@@ -38,14 +39,13 @@ def correction_model(kind: str, body: type[BaseModel]) -> type[BaseModel]:
     domain = RECORD_TYPES[kind]
     return create_model(
         f"{domain.__name__}Correction",
-        __config__=STRICT,
+        __base__=ApiBody,
         reason=(str, Reason),
         record=(body, ...),
     )
 
 
-class Removal(BaseModel):
-    model_config = STRICT
+class Removal(ApiBody):
     reason: str = Reason
 
 
@@ -68,10 +68,9 @@ class HistoryEntryOut(BaseModel):
     after: dict[str, Any] | None
 
 
-class DoseChange(BaseModel):
+class DoseChange(ApiBody):
     """Change the LDN dose from a date: the current regimen ends the day before."""
 
-    model_config = STRICT
     exposure_id: int | None = Field(
         default=None, description="The regimen to change; default: the ongoing LDN regimen."
     )
@@ -83,10 +82,9 @@ class DoseChange(BaseModel):
     frequency: str | None = Field(default=None, max_length=40)
 
 
-class RegimenStop(BaseModel):
+class RegimenStop(ApiBody):
     """Stop a regimen; ``last_day`` is the last day it was taken."""
 
-    model_config = STRICT
     exposure_id: int | None = None
     last_day: dt.date
     reason: str | None = Field(default=None, max_length=200)
