@@ -3,9 +3,9 @@
 Each record kind gets a request model (its fields without ``id`` and ``patient_id``, which
 come from the path) on :class:`~ldn_outcomes.web.api_bodies.ApiBody`, so it refuses unknown
 keys (naming them, 422), NaN and infinity, and control characters in text; the domain record
-itself is the response model, so ``/docs`` shows both. The domain's own rules (dates not in the future,
-EDSS steps, stop after start, ...) run when the request is turned into a domain record, exactly
-as for the web forms.
+itself is the response model, so ``/docs`` shows both. The domain's own rules (plausible
+dates, EDSS steps, stop after start, ...) run when the request is turned into a domain record,
+exactly as for the web forms.
 """
 
 from __future__ import annotations
