@@ -127,8 +127,8 @@ def seed_one_of_each(world: World) -> None:
 
 
 def test_authorization_matrix(world: World) -> None:
-    add_matrix_trial(world)
     seed_one_of_each(world)
+    add_matrix_trial(world)
     app = create_app(world.settings, world.engine)
     from fastapi.testclient import TestClient
 

@@ -139,6 +139,10 @@ def has_checkin(engine: Engine, patient_id: str, day: dt.date) -> bool:
     return found is not None
 
 
+#: Audit actions that make a new version of a record.
+VERSION_ACTIONS = ("create", "update", "correct", "remove", "delete")
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One version change of a record: who, when, what, why, and the fields that changed."""
@@ -172,7 +176,11 @@ def history(registry: Registry, kind: str, key: Any) -> list[HistoryEntry]:
     registry.get(kind, key, include_removed=True)
     rows = registry.session.scalars(
         select(AuditRow)
-        .where(AuditRow.table_name == kind, AuditRow.record_key == str(key))
+        .where(
+            AuditRow.table_name == kind,
+            AuditRow.record_key == str(key),
+            AuditRow.action.in_(VERSION_ACTIONS),  # not the log of who viewed it
+        )
         .order_by(AuditRow.at, AuditRow.id)
     )
     return [HistoryEntry(r.at, r.actor, r.action, r.reason, r.before, r.after) for r in rows]
