@@ -62,6 +62,11 @@ def _field_name(problem: Problem) -> str:
     return problem.field.split(".")[0] if problem.field else ""
 
 
+def checkbox(values: Mapping[str, str], name: str) -> bool:
+    """A ticked checkbox (the relapse form's symptoms by functional system)."""
+    return values.get(name) in ("on", "true", "1", "yes")
+
+
 def tri_state(values: Mapping[str, str], name: str) -> bool | None:
     """A yes / no / not-recorded select: blank stays None."""
     value = values.get(name, "")
