@@ -1,14 +1,14 @@
 """append-only, tamper-evident audit trail: a hash chain and triggers that refuse changes
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-12-05 02:30:00
 
 * ``audit_log.seq/prev_hash/row_hash``: each row's place in the chain, the hash of the row
   before it and its own hash (see ``store/audit_chain.py``). Rows written before this
   migration are chained here, in id order.
 * ``audit_chain_head``: one row with the last ``seq`` and its hash; appending locks it.
-* Triggers on ``audit_log`` that refuse UPDATE and DELETE (SQLite and PostgreSQL).
+* Triggers on ``audit_log`` that refuse UPDATE and DELETE (SLite and PostgreSL).
 """
 
 import sqlalchemy as sa
@@ -17,13 +17,13 @@ from alembic import op
 from ldn_outcomes.store.audit_chain import GENESIS, HEAD_ID, row_hash
 
 revision = "0008"
-down_revision = "0009"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 REFUSAL = "audit_log is append-only"
 
-SQLITE_TRIGGERS = [
+SLITE_TRIGGERS = [
     f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, '{REFUSAL}: UPDATE refused'); END""",
     f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -53,7 +53,7 @@ def upgrade() -> None:
     last_seq, last_hash = _chain_existing_rows()
     op.bulk_insert(head, [{"id": HEAD_ID, "seq": last_seq, "head_hash": last_hash}])
     bind = op.get_bind()
-    for statement in SQLITE_TRIGGERS if bind.dialect.name == "sqlite" else POSTGRES_TRIGGERS:
+    for statement in SLITE_TRIGGERS if bind.dialect.name == "sqlite" else POSTGRES_TRIGGERS:
         op.execute(statement)
 
 

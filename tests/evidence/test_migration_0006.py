@@ -1,4 +1,4 @@
-"""Revision 0007 widens the change log's key (catalogue and claim ids with a prefix)."""
+"""Revision 0006 widens the change log's key (catalogue and claim ids with a prefix)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ def _key_length(engine) -> int:
 
 def test_upgrade_and_downgrade_0007(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    migrate.upgrade(engine, "0007")
-    assert migrate.current_revisions(engine) == {"0007"}
+    migrate.upgrade(engine, "0006")
+    assert migrate.current_revisions(engine) == {"0006"}
     assert _key_length(engine) == 120
-    migrate.downgrade(engine, "0006")
+    migrate.downgrade(engine, "0005")
     assert _key_length(engine) == 40
-    migrate.upgrade(engine)  # to head, past 0007
+    migrate.upgrade(engine)  # to head, past 0006
     assert _key_length(engine) == 120
     engine.dispose()

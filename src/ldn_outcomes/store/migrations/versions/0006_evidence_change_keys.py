@@ -3,16 +3,16 @@
 An editor's check of a catalogue entry or claim is logged under ``study:<id>`` or
 ``claim:<id>``; ids run to about 50 characters, so the key column grows from 40 to 120.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05 02:45:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

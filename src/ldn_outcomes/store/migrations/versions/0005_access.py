@@ -1,6 +1,6 @@
 """access hardening: care links that wait for acceptance, one atomic login counter per key
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-05 02:00:00
 
@@ -17,7 +17,7 @@ Create Date: 2026-12-05 02:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """records that stay true: soft removal, reasons in the audit log, idempotency keys, one
 daily check-in per patient per day
 
-Revision ID: 0005
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05 02:00:00
 
@@ -15,7 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """n-of-1 trials from the web: pharmacy assignment and patients' trial requests
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0007"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
