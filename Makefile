@@ -23,7 +23,8 @@ demo: $(STAMP)
 	$(BIN)/ldn demo build --db sqlite:///$(DEMO_DB)
 
 run: $(STAMP)
-	if [ -n "$(REBUILD)" ] || [ ! -f $(DEMO_DB) ]; then $(MAKE) demo; fi
+	if [ -n "$(REBUILD)" ] || [ ! -f $(DEMO_DB) ]; then $(MAKE) demo; \
+	else $(BIN)/ldn init --db sqlite:///$(DEMO_DB); fi
 	LDN_DEMO=1 $(BIN)/ldn serve --db sqlite:///$(DEMO_DB) --port $(PORT)
 
 lint: $(STAMP)
