@@ -14,14 +14,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..domain.models import RECORD_TYPES
+from ..domain.models import PATIENT_KINDS, RECORD_TYPES
 from ..domain.validation import parse_record
 from ..errors import Problem, ValidationFailed
-from ..store import record_actions
-from ..store.convert import key_column
-from ..store.registry import PATIENT_KINDS
-from ..store.uow import UnitOfWork
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
+
+# The store (SQLAlchemy) is imported inside each command, so that `ldn --help` starts fast.
 
 record_app = typer.Typer(
     help="Add, list, correct (with a reason), remove (with a reason) and trace any record.",
@@ -67,6 +65,8 @@ def _kind(kind: str) -> str:
 
 
 def _key(kind: str, key: str) -> Any:
+    from ..store.convert import key_column
+
     if key_column(kind) != "id":
         return key
     if not key.isdigit():
@@ -94,6 +94,8 @@ def add(
     """Add one record, e.g. ``ldn record add edss P0001 date=2024-05-01 score=3.5``."""
     data = {**parse_fields(fields), "patient_id": patient_id}
     record = parse_record(RECORD_TYPES[_kind(kind)], data)
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         stored = uow.registry.add(record)
         uow.commit()
@@ -109,6 +111,8 @@ def list_records(
     json_output: JsonOption = False,
 ) -> None:
     """One patient's records of one kind (removed records are not listed)."""
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db)) as uow:
         uow.registry.patient(patient_id)
         records = uow.registry.list(_kind(kind), patient_id=patient_id)
@@ -129,6 +133,8 @@ def correct(
     "typo"``; the earlier version is kept with who, when and why."""
     kind = _kind(kind)
     changes = parse_fields(fields)
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         current = uow.registry.get(kind, _key(kind, key))
         record = parse_record(RECORD_TYPES[kind], {**current.model_dump(), **changes})
@@ -143,6 +149,8 @@ def remove(kind: Kind, key: Key, reason: Reason = "", db: DbOption = None) -> No
     """Remove a record with a reason: it leaves every analysis and export and stays in its
     history. Removing a patient removes all their records."""
     kind = _kind(kind)
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         uow.registry.remove(kind, _key(kind, key), reason)
         uow.commit()
@@ -154,6 +162,9 @@ def remove(kind: Kind, key: Key, reason: Reason = "", db: DbOption = None) -> No
 def history(kind: Kind, key: Key, db: DbOption = None, json_output: JsonOption = False) -> None:
     """Every version of a record: who, when, what changed and why."""
     kind = _kind(kind)
+    from ..store import record_actions
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db)) as uow:
         entries = record_actions.history(uow.registry, kind, _key(kind, key))
     if json_output:
@@ -194,6 +205,9 @@ def change(
     json_output: JsonOption = False,
 ) -> None:
     """Change the dose: the current regimen ends the day before the new one starts."""
+    from ..store import record_actions
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         ended, new = record_actions.change_regimen(
             uow.registry,
@@ -227,6 +241,9 @@ def stop(
     json_output: JsonOption = False,
 ) -> None:
     """Stop a regimen (default: the ongoing LDN regimen)."""
+    from ..store import record_actions
+    from ..store.uow import UnitOfWork
+
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         ended = record_actions.stop(
             uow.registry,

@@ -345,6 +345,18 @@ class Consent(Record):
 
 
 #: Record kinds by name, in dependency order (a record's references come before it).
+#: The record kinds that belong to one patient (every kind but sites, clinicians and patients).
+PATIENT_KINDS = (
+    "exposures",
+    "dose_logs",
+    "questionnaires",
+    "relapses",
+    "edss",
+    "adverse_events",
+    "labs",
+    "consents",
+)
+
 RECORD_TYPES: dict[str, type[Record]] = {
     "sites": Site,
     "clinicians": Clinician,

@@ -20,24 +20,19 @@ from sqlalchemy.orm import Session
 from ..domain.dates import record_birth_problems
 from ..domain.definitions.dose_safety import check_new_interactions
 from ..domain.definitions.regimen import check_one_ongoing_ldn
-from ..domain.models import RECORD_TYPES, Exposure, Patient, Record, record_kind
+from ..domain.models import (
+    PATIENT_KINDS,
+    RECORD_TYPES,
+    Exposure,
+    Patient,
+    Record,
+    record_kind,
+)
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
 from .live import is_removable, live_only
 from .tables import ClinicianRow, PatientRow, QuestionnaireRow, SiteRow
-
-PATIENT_KINDS = (
-    "exposures",
-    "dose_logs",
-    "questionnaires",
-    "relapses",
-    "edss",
-    "adverse_events",
-    "labs",
-    "consents",
-)
-
 
 #: The record kind (table) of each record type, for typed reads.
 KIND_OF: dict[type[Record], str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
