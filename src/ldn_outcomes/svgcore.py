@@ -93,6 +93,7 @@ def y_grid(
     left: float,
     right: float,
     labels: Callable[[float], str] = fmt,
+    font_size: float = 11,
 ) -> list[str]:
     """Horizontal grid lines across the plot, each labelled left of the plot."""
     out = []
@@ -101,32 +102,43 @@ def y_grid(
         out.append(
             f'<line x1="{left}" x2="{right}" y1="{at:.1f}" y2="{at:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{at + 4:.1f}" text-anchor="end" font-size="11" '
+            f'<text x="{left - 6}" y="{at + round(font_size * 0.36):.1f}" text-anchor="end" '
+            f'font-size="{fmt(font_size)}" '
             f'fill="{TEXT}">{escape(labels(tick))}</text>'
         )
     return out
 
 
-def x_labels(items: Iterable[tuple[float, str]], baseline: float) -> list[str]:
+def x_labels(
+    items: Iterable[tuple[float, str]], baseline: float, font_size: float = 11
+) -> list[str]:
     """Tick labels centred under their x positions (already in pixels)."""
     return [
-        f'<text x="{at:.1f}" y="{baseline}" text-anchor="middle" font-size="11" '
+        f'<text x="{at:.1f}" y="{baseline}" text-anchor="middle" font-size="{fmt(font_size)}" '
         f'fill="{TEXT}">{escape(label)}</text>'
         for at, label in items
     ]
 
 
 def document(
-    title: str, desc: str, body: Sequence[str], width: float, height: float, *, fluid: bool = True
+    title: str,
+    desc: str,
+    body: Sequence[str],
+    width: float,
+    height: float,
+    *,
+    fluid: bool = True,
+    css_class: str = "chart",
 ) -> str:
     """A standalone ``<svg>``: ``role="img"`` labelled by its ``<title>`` and ``<desc>`` (what a
     screen reader announces), presentation attributes only so a strict Content-Security-Policy
     does not break it. ``fluid`` charts take the width of their container; the others keep
-    their own pixel size (a file opened on its own)."""
+    their own pixel size (a file opened on its own). ``css_class`` lets a stylesheet size a
+    family of charts (the narrow patient charts are capped on wide screens)."""
     ident = "chart-" + hashlib.sha1((title + desc).encode(), usedforsecurity=False).hexdigest()[:8]
     size = 'width="100%"' if fluid else f'width="{width}" height="{height}"'
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" role="img" '
         f'viewBox="0 0 {width} {height}" {size} aria-labelledby="{ident}-t {ident}-d" '
         f'font-family="{FONT}" font-size="12">'
         f'<title id="{ident}-t">{escape(title)}</title>'

@@ -109,12 +109,13 @@ def charts(data: PatientData, today: dt.date | None = None) -> dict[str, str]:
     markers = [Marker(r.onset_date, "relapse") for r in data.relapses]
     symptoms = line_chart(
         [
-            Series("Fatigue", _daily(data.checkins, "fatigue")),
-            Series("Spasms", _daily(data.checkins, "spasms")),
+            Series("Fatigue", _daily(data.checkins, "fatigue"), weekly=True),
+            Series("Spasms", _daily(data.checkins, "spasms"), weekly=True),
         ],
         periods,
         markers,
-        "Fatigue and spasms from the daily check-in (0 = none, 10 = worst)",
+        "Fatigue and spasms from the daily check-in (0 = none, 10 = worst): the lines are "
+        "weekly means, the faint dots each day",
         y_range=(0, 10),
         y_label="0-10",
     )
