@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from ldn_outcomes.reports.svg import Marker, Period, Series, line_chart, step_chart
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ldn_outcomes.reports.svg import (
+    Marker,
+    Period,
+    Series,
+    line_chart,
+    step_chart,
+    weekly_means,
+)
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 D0 = dt.date(2025, 1, 1)
@@ -66,3 +76,100 @@ def test_many_points_only_mark_the_latest() -> None:
     svg = line_chart([Series("s", [(day(i), 5.0) for i in range(1000)])], title="t")
     root = ET.fromstring(svg)
     assert len(root.findall(".//svg:circle", NS)) == 1
+
+
+def test_weekly_means_by_hand() -> None:
+    # 2025-01-06 is a Monday: days 5..11 are one week, days 12..18 the next.
+    points = [
+        (day(4), 9.0),  # Sunday 2025-01-05: the week before
+        (day(5), 2.0),
+        (day(6), None),  # a blank answer is left out, not counted as 0
+        (day(7), 4.0),
+        (day(11), 6.0),  # Sunday: still the same week
+        (day(12), 1.0),
+        (day(12), 3.0),  # two answers on one day both count
+    ]
+    means = weekly_means(points)
+    assert [(m.week_start, m.mean, m.days) for m in means] == [
+        (dt.date(2024, 12, 30), 9.0, 1),
+        (dt.date(2025, 1, 6), 4.0, 3),
+        (dt.date(2025, 1, 13), 2.0, 2),
+    ]
+    assert means[1].middle == dt.date(2025, 1, 9)  # plotted on the Thursday
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(dt.date(2020, 1, 1), dt.date(2026, 12, 31)),
+            st.one_of(st.none(), st.integers(0, 10).map(float)),
+        ),
+        max_size=200,
+    )
+)
+def test_weekly_means_agree_with_a_direct_count(points: list) -> None:
+    means = weekly_means(points)
+    present = [(d, v) for d, v in points if v is not None]
+    assert sum(m.days for m in means) == len(present)
+    assert [m.week_start for m in means] == sorted({m.week_start for m in means})
+    for m in means:
+        assert m.week_start.weekday() == 0
+        week = [v for d, v in present if m.week_start <= d < m.week_start + dt.timedelta(7)]
+        assert m.days == len(week) and abs(m.mean - sum(week) / len(week)) < 1e-9
+
+
+def _texts(root: ET.Element) -> list[ET.Element]:
+    return root.findall(".//svg:text", NS)
+
+
+def test_weekly_series_draws_the_means_over_faint_days() -> None:
+    points = [(day(i), float(i % 5)) for i in range(5, 40)]
+    root = ET.fromstring(line_chart([Series("Fatigue", points, weekly=True)], title="t"))
+    weeks = root.findall(".//svg:circle[@class='week']", NS)
+    assert [float(c.get("data-value")) for c in weeks] == [
+        round(m.mean, 2) for m in weekly_means(points)
+    ]
+    assert root.find(".//svg:polyline[@class='weekly']", NS).get("stroke-width") == "3"
+    daily = root.findall(".//svg:circle[@class='point']", NS)
+    assert len(daily) == 35 and all(c.get("fill-opacity") == "0.35" for c in daily)
+    assert "Fatigue, weekly mean" in [t.text for t in _texts(root)]
+
+
+def test_legend_sits_above_the_axis_title_and_labels_name_periods_and_relapses() -> None:
+    svg = line_chart(
+        [
+            Series("Fatigue", [(day(i), 5.0) for i in range(400)], weekly=True),
+            Series("Spasms", [(day(i), 3.0) for i in range(400)], weekly=True),
+        ],
+        [Period(day(50), None, "on LDN")],
+        [Marker(day(200), "relapse"), Marker(day(203), "relapse")],
+        "t",
+        y_range=(0, 10),
+        y_label="0 = none, 10 = worst",
+    )
+    root = ET.fromstring(svg)
+    width = float(root.get("viewBox").split()[2])
+    legend_ys = [float(t.get("y")) for t in root.findall(".//svg:g[@class='legend']/svg:text", NS)]
+    title = root.find(".//svg:text[@class='axis-title']", NS)
+    assert max(legend_ys) + 13 <= float(title.get("y"))  # a whole text line apart
+    labels = [t.text for t in root.findall(".//svg:text[@class='label']", NS)]
+    assert labels == ["on LDN", "relapse"]  # the second relapse label would overlap: left out
+    for text in _texts(root):  # every label inside the chart, every size readable
+        assert float(text.get("font-size", "13")) >= 13
+        if text.get("text-anchor") == "middle":
+            half = len(text.text) * 0.6 * 13 / 2
+            assert half <= float(text.get("x")) <= width - half
+    assert width == 360
+
+
+def test_labels_are_placed_left_to_right_whatever_the_drawing_order() -> None:
+    # periods are drawn before markers; a relapse left of the period keeps its label
+    svg = step_chart(
+        [(day(0), 2.0)],
+        "EDSS",
+        markers=[Marker(day(100), "relapse")],
+        shaded_periods=[Period(day(500), None, "on LDN")],
+        until=day(900),
+    )
+    labels = ET.fromstring(svg).findall(".//svg:text[@class='label']", NS)
+    assert [t.text for t in labels] == ["relapse", "on LDN"]

@@ -310,3 +310,25 @@ def test_the_check_in_form_is_three_tab_presses_away(server: str, page: object) 
     page.keyboard.press("Enter")  # type: ignore[attr-defined]
     page.keyboard.press("Tab")  # type: ignore[attr-defined]
     assert page.evaluate("!!document.activeElement.closest('#checkin-form')")  # type: ignore
+
+
+#: The smallest rendered size, in CSS pixels, of the SVG text matched by a selector: the
+#: computed font size times the chart's scale from user units to the screen.
+SMALLEST_CHART_TEXT = """selector => Math.min(...[...document.querySelectorAll(selector)]
+    .filter(t => t.getBoundingClientRect().width > 0)
+    .map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+
+
+def test_chart_text_is_at_least_12_px_on_a_phone(server: str, page: object) -> None:
+    """The dashboard's charts at 390x844: every label is readable without zooming."""
+    sign_in(page, server, "patient@demo.invalid")
+    page.wait_for_url(re.compile(r"/me$"))  # type: ignore[attr-defined]
+    for chart in ("#symptoms-chart", "#edss-chart"):
+        count = page.locator(f"{chart} svg text").count()  # type: ignore[attr-defined]
+        assert count >= 10, f"{chart} has only {count} labels"
+        smallest = page.evaluate(SMALLEST_CHART_TEXT, f"{chart} svg text")  # type: ignore
+        assert smallest >= 12, f"{chart}: text renders at {smallest:.1f} px on a phone"
+    assert page.locator("#symptoms-chart polyline.weekly").count() == 2  # type: ignore
+    page.screenshot(  # type: ignore[attr-defined]
+        path=str(ARTIFACTS / "phone-patient-charts.png"), full_page=True
+    )

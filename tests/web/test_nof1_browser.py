@@ -153,3 +153,13 @@ def test_request_design_sheet_schedule_unblind_analysis(server: str, browser: ob
     assert "LDN − placebo" in results and "Randomisation test" in results
     assert clinician.locator("main svg").count() >= 1  # type: ignore[attr-defined]
     clinician.screenshot(path=str(ARTIFACTS / "nof1-analysis.png"), full_page=True)  # type: ignore
+
+    # 6. On a phone (390x844) the chart's text renders at 12 px or more.
+    clinician.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    smallest = clinician.evaluate(  # type: ignore[attr-defined]
+        """() => Math.min(...[...document.querySelectorAll('main svg text')]
+            .filter(t => t.getBoundingClientRect().width > 0)
+            .map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+    )
+    assert 12 <= smallest < 100, f"n-of-1 chart text renders at {smallest:.1f} px on a phone"
+    clinician.screenshot(path=str(ARTIFACTS / "phone-nof1-analysis.png"), full_page=True)  # type: ignore

@@ -176,7 +176,7 @@ class _Canvas:
         self.y_low, self.y_high = y_low, y_high
         self.y = svgcore.linear(y_low, y_high, frame.height - frame.bottom, frame.top)
         self.parts: list[str] = []
-        self.labels_end = -math.inf  # right end of the last period or marker label drawn
+        self.labels: list[tuple[float, str]] = []  # (x, text) of period and marker names
 
     def x(self, day: dt.date) -> float:
         span = (self.last - self.first).days or 1
@@ -218,17 +218,24 @@ class _Canvas:
             f'y2="{bottom}" stroke="{TEXT}" stroke-width="1"/>'
         )
 
-    def _label(self, x: float, text: str) -> str:
-        """A period or marker named in words just above the plot, unless it would overlap the
-        previous label or run off the chart (its ``<title>`` and the legend still name it)."""
-        right = x + _text_width(text)
-        if x < self.labels_end + 6 or right > self.frame.width:
-            return ""
-        self.labels_end = right
-        return (
-            f'<text class="label" x="{x:.1f}" y="{self.frame.top - 5}" '
-            f'font-size="{FONT_SIZE}" fill="{TEXT}">{escape(text)}</text>'
-        )
+    def _label(self, x: float, text: str) -> None:
+        """Queue a period or marker name, drawn in words just above the plot by :meth:`svg`."""
+        self.labels.append((x, text))
+
+    def _placed_labels(self) -> list[str]:
+        """The queued labels left to right; one that would overlap the previous label or run
+        off the chart is left out (its ``<title>`` and the legend still name it)."""
+        out, end = [], -math.inf
+        for x, text in sorted(self.labels):
+            right = x + _text_width(text)
+            if x < end + 6 or right > self.frame.width:
+                continue
+            end = right
+            out.append(
+                f'<text class="label" x="{x:.1f}" y="{self.frame.top - 5}" '
+                f'font-size="{FONT_SIZE}" fill="{TEXT}">{escape(text)}</text>'
+            )
+        return out
 
     def periods(self, periods: Sequence[Period]) -> None:
         f = self.frame
@@ -240,8 +247,9 @@ class _Canvas:
             self.parts.append(
                 f'<rect class="period" x="{x0:.1f}" y="{f.top}" width="{max(x1 - x0, 1):.1f}" '
                 f'height="{f.plot_h}" fill="{SHADE}"><title>{escape(_period_text(period))}'
-                f"</title></rect>" + self._label(max(x0, f.left), period.label or "period")
+                f"</title></rect>"
             )
+            self._label(max(x0, f.left), period.label or "period")
 
     def markers(self, markers: Sequence[Marker]) -> None:
         f = self.frame
@@ -255,8 +263,9 @@ class _Canvas:
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{f.top}" y2="{f.height - f.bottom}" '
                 f'stroke="{MARKER}" stroke-width="2" stroke-dasharray="4 3"/>'
                 f'<path d="M{x - 5:.1f},{f.top - 8} L{x + 5:.1f},{f.top - 8} L{x:.1f},{f.top} Z" '
-                f'fill="{MARKER}"/>{self._label(x + 7, marker.label or "event")}</g>'
+                f'fill="{MARKER}"/></g>'
             )
+            self._label(x + 7, marker.label or "event")
 
     def svg(self, desc: str, rows: list[list[tuple]]) -> str:
         items = []
@@ -277,7 +286,11 @@ class _Canvas:
         return svgcore.document(
             self.title,
             desc,
-            [f'<g class="legend">{"".join(items)}</g>', *self.parts],
+            [
+                f'<g class="legend">{"".join(items)}</g>',
+                *self.parts,
+                f'<g class="labels">{"".join(self._placed_labels())}</g>',
+            ],
             self.frame.width,
             self.frame.height,
             css_class="chart chart-narrow",
