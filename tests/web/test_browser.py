@@ -9,8 +9,11 @@ Screenshots and the downloaded CSV go to ``test-artifacts/``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -216,6 +219,7 @@ ROLE_ACCOUNTS = {
 #: Pages that are not HTML for a person: data, feeds, stylesheets, health checks.
 NOT_PAGES = re.compile(r"^/(api/|openapi|static|healthz)|\.(csv|css|atom|json|ics|txt|pdf)$")
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def _pages_of(role: str | None) -> list[str]:
@@ -332,3 +336,72 @@ def test_chart_text_is_at_least_12_px_on_a_phone(server: str, page: object) -> N
     page.screenshot(  # type: ignore[attr-defined]
         path=str(ARTIFACTS / "phone-patient-charts.png"), full_page=True
     )
+
+
+#: axe-core, the accessibility rule engine, from the npm registry into a cache folder outside
+#: the repository (MPL-2.0; not vendored). It is injected into the page from that local file,
+#: never fetched from a CDN. Pinned so that a new rule release does not change the verdict.
+AXE_VERSION = "4.14.1"
+#: One page per template a person meets first, per role.
+AXE_PAGES = {
+    None: ["/", "/login", "/evidence", "/claims", "/figures"],
+    "patient": ["/me", "/me/checkin"],
+    "clinician": ["/patients", "/patients/DEMO-001"],
+    "researcher": ["/research"],
+}
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    cache = Path(os.environ.get("LDN_TEST_CACHE", Path.home() / ".cache" / "ldn-outcomes-tests"))
+    folder = cache / f"axe-core-{AXE_VERSION}"
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("needs npm to install axe-core (apt-get install npm)")
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder),
+             f"axe-core@{AXE_VERSION}"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        if done.returncode != 0 or not script.exists():
+            pytest.skip(f"could not install axe-core {AXE_VERSION}: {done.stderr[-300:]}")
+    return script.read_text()
+
+
+@pytest.mark.parametrize("role", list(AXE_PAGES), ids=lambda r: r or "visitor")
+def test_main_pages_have_no_serious_accessibility_violations(
+    server: str, browser: object, axe_script: str, role: str | None
+) -> None:
+    """axe-core on the main pages of each role, at phone and desktop size; any violation it
+    rates serious or critical fails. Each page is saved as a screenshot at both sizes. The
+    context bypasses the site's Content-Security-Policy only so that the checker itself can be
+    injected."""
+    failures = []
+    for size in (PHONE, DESKTOP):
+        context = browser.new_context(viewport=size, bypass_csp=True)  # type: ignore
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            if ROLE_ACCOUNTS[role]:
+                sign_in(page, server, ROLE_ACCOUNTS[role])  # type: ignore[arg-type]
+                page.wait_for_load_state()
+            for path in AXE_PAGES[role]:
+                response = page.goto(server + path)
+                assert response is not None and response.ok, f"{path}: {response}"
+                kind = "phone" if size is PHONE else "desktop"
+                slug = path.strip("/").replace("/", "-") or "home"
+                shot = ARTIFACTS / f"{kind}-{role or 'visitor'}-{slug}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                page.add_script_tag(content=axe_script)
+                found = page.evaluate(
+                    """async () => (await axe.run(document, {resultTypes: ['violations']}))
+                    .violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                    .map(v => `${v.id} (${v.impact}): ${v.help}; e.g. ${v.nodes[0].html}`)"""
+                )
+                failures += [f"{path} at {size['width']} px: {v}" for v in found]
+        finally:
+            context.close()
+    assert not failures, "accessibility violations:\n" + "\n".join(failures)
