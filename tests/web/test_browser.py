@@ -238,9 +238,10 @@ def _pages_of(role: str | None) -> list[str]:
             role is None or Role(role) not in (route.policy.roles or ())
         ):
             continue
-        if "{" in route.path and "{patient_id}" not in route.path:
-            continue  # filled by following links below
-        pages.append(route.path.replace("{patient_id}", "DEMO-001"))
+        path = route.path.replace("{patient_id}", "DEMO-001")
+        if "{" in path:
+            continue  # another placeholder (a record id, a study id): filled by links below
+        pages.append(path)
     return pages
 
 
