@@ -15,6 +15,8 @@ from ldn_outcomes.store.tables import AuditRow
 from .conftest import World, make_world
 from .test_auth_flows import _client, _login
 
+HTML = {"accept": "text/html"}
+
 
 def _audit(engine: Engine, action: str) -> list[AuditRow]:
     with engine.connect() as connection:
@@ -61,3 +63,36 @@ def test_exports_and_record_reads_from_the_command_line_are_audited(
     (export,) = _audit(world.engine, "export")
     assert export.actor == "cli" and export.after["records"]["patients"] == 3
     assert [r.record_key for r in _audit(world.engine, "read")] == ["P-OWN"]
+
+
+def test_a_fhir_bundle_download_is_audited_as_an_export(world: World) -> None:
+    patient = f"account:{world.accounts['patient'].id}:patient"
+    clinician = f"account:{world.accounts['clinician'].id}:clinician"
+    assert world.client("patient").get("/api/me/fhir").status_code == 200
+    assert world.client("clinician").get("/api/patients/P-OWN/fhir").status_code == 200
+    exports = _audit(world.engine, "export")
+    assert [(r.actor, r.table_name, r.record_key, r.after["path"]) for r in exports] == [
+        (patient, "patients", "P-OWN", "/api/me/fhir"),
+        (clinician, "patients", "P-OWN", "/api/patients/P-OWN/fhir"),
+    ]
+    assert all(r.after["format"] == "FHIR R4 Bundle" and r.after["resources"] > 1 for r in exports)
+    # the record-scoped route also leaves the read row every patient-record read leaves
+    assert [(r.actor, r.record_key) for r in _audit(world.engine, "read")] == [(clinician, "P-OWN")]
+    # a refused download leaves no export row
+    assert world.client("clinician").get("/api/patients/P-OTHER/fhir").status_code == 403
+    assert len(_audit(world.engine, "export")) == 2
+    with world.engine.connect() as connection:
+        assert audit_chain.verify(connection).ok
+
+
+def test_the_outcome_reports_are_audited_as_exports(world: World) -> None:
+    clinician = f"account:{world.accounts['clinician'].id}:clinician"
+    researcher = f"account:{world.accounts['researcher'].id}:researcher"
+    assert world.client("clinician").get("/clinic/analysis/report?format=json").status_code == 200
+    assert world.client("researcher").get("/research/outcomes", headers=HTML).status_code == 200
+    exports = _audit(world.engine, "export")
+    assert [(r.actor, r.table_name, r.record_key, r.after["format"]) for r in exports] == [
+        (clinician, "clinic_report", "1 patients", "json"),
+        (researcher, "research_report", "research-consented patients", "html"),
+    ]
+    assert exports[0].after["patients"] == ["P-OWN"]  # P-NOCARE withdrew care consent

@@ -13,6 +13,7 @@ from ...domain.access import Role
 from ...domain.codes import Confirmation
 from ...domain.models import Relapse
 from ...errors import NotFound, ValidationFailed
+from ...store.audit import audit_event
 from ...store.clinic_reads import clinic_figures
 from ...store.uow import UnitOfWork
 from ..analysis_view import frames_for, report_response, run_report
@@ -138,4 +139,14 @@ def analysis_report(request: Request, engine: EngineDep, viewer: Clinician) -> R
         lambda: run_report(frames_for(engine, ids)),
         engine=engine,
     )
-    return report_response(request, report, wants_json(request))
+    as_json = wants_json(request)
+    response = report_response(request, report, as_json)
+    audit_event(  # identified patients' data leaves as one document: audited as an export
+        engine,
+        actor=viewer.actor,
+        action="export",
+        table="clinic_report",
+        key=f"{len(ids)} patients",
+        after={"patients": ids, "format": "json" if as_json else "html"},
+    )
+    return response

@@ -101,4 +101,14 @@ def outcome_report(
         ttl=600,
         engine=engine,
     )
-    return report_response(request, report, wants_json(request))
+    as_json = wants_json(request)
+    response = report_response(request, report, as_json)
+    audit_event(  # de-identified, but still registry data leaving as a document
+        engine,
+        actor=viewer.actor,
+        action="export",
+        table="research_report",
+        key="research-consented patients",
+        after={"format": "json" if as_json else "html"},
+    )
+    return response
