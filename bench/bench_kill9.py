@@ -2,11 +2,11 @@
 
 What it does (bounded in count and time, loopback only):
 
-1. Makes a temporary SQLite database with ``ldn init``, seeds a few patients, each with a
-   patient account and an API token.
+1. Makes a temporary SQLite database with ``ldn init``, seeds one patient per client, each
+   with a patient account and an API token.
 2. Starts ``ldn serve`` on 127.0.0.1 with a free port as a child process.
-3. Concurrent clients post check-ins through the JSON API for ``--seconds``; every reply of
-   201 is an acknowledgement and its record id is kept.
+3. Concurrent clients post check-ins through the JSON API for ``--seconds``, each for a day of
+   its own; every reply of 201 is an acknowledgement and its record id is kept.
 4. At ``--kills`` random moments (seeded) the server is killed with SIGKILL while writes are in
    flight, then started again; the clients keep sending (refused connections are not
    acknowledgements).
@@ -46,6 +46,8 @@ from ldn_outcomes.store.tables import AuditRow, QuestionnaireRow
 from ldn_outcomes.store.uow import UnitOfWork
 
 #: The ``ldn`` command of this interpreter (the same sources as this script imports).
+#: Distinct check-in days a client may use (back to the 1970s, after every birth year).
+DAYS_PER_CLIENT = 18_000
 LDN = [sys.executable, "-c", "from ldn_outcomes.cli.main import app; app()"]
 
 
@@ -80,7 +82,7 @@ def seed(url: str, patients: int) -> list[tuple[str, str]]:
                     Patient,
                     {
                         "patient_id": pid,
-                        "year_of_birth": 1970 + i,
+                        "year_of_birth": 1950 + i,
                         "sex": "female",
                         "phenotype": "RRMS",
                         "diagnosis_date": today - dt.timedelta(days=3000),
@@ -88,7 +90,10 @@ def seed(url: str, patients: int) -> list[tuple[str, str]]:
                 )
             )
             uow.registry.add(
-                Consent(patient_id=pid, scope="care", given_date=today - dt.timedelta(days=400))
+                parse_record(
+                    Consent,
+                    {"patient_id": pid, "scope": "care", "given_date": today - dt.timedelta(400)},
+                )
             )
         uow.commit()
     writers = []
@@ -133,42 +138,52 @@ async def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float 
 
 async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
     rng = random.Random(args.seed)
-    writers = seed(url, args.patients)
+    writers = seed(url, args.clients)  # one patient per client
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, port)
     await wait_ready(base, server)
     acknowledged: list[int] = []
     failures = {"connection refused": 0, "cut in flight": 0, "other status": 0}
+    statuses: list[str] = []
     stop = asyncio.Event()
     began = time.perf_counter()
 
-    async def client_loop(patient_id: str, token: str, n: int) -> None:
+    async def client_loop(patient_id: str, token: str) -> None:
+        """Posts check-ins for distinct past days (today, yesterday, ...): one check-in a day
+        is the rule and a second one corrects the first, so each write gets a day of its own
+        and every acknowledgement names a row of its own."""
         path = f"{base}/api/patients/{patient_id}/checkins"
         headers = {"authorization": f"Bearer {token}"}
+        today = dt.date.today()
         async with httpx.AsyncClient(timeout=10, headers=headers) as client:
-            while not stop.is_set() and len(acknowledged) < args.max_writes:
-                body = {"fatigue": n % 11, "spasms": (n * 3) % 11, "dose_taken": 1}
-                n += 1
-                try:
-                    response = await client.post(path, json=body)
-                except httpx.ConnectError:  # the server is down: wait for it to come back
-                    failures["connection refused"] += 1
-                    await asyncio.sleep(0.1)
-                    continue
-                except httpx.HTTPError:  # sent, but the server died before it answered
-                    failures["cut in flight"] += 1
-                    continue
-                if response.status_code == 201:
-                    acknowledged.append(int(response.json()["id"]))
-                else:
-                    failures["other status"] += 1
+            for n in range(DAYS_PER_CLIENT):
+                if stop.is_set() or len(acknowledged) >= args.max_writes:
+                    break
+                body = {
+                    "date": (today - dt.timedelta(days=n)).isoformat(),
+                    "fatigue": n % 11,
+                    "spasms": (n * 3) % 11,
+                    "dose_taken": 1,
+                }
+                while True:  # a refused connection sent nothing: send the same day again
+                    try:
+                        response = await client.post(path, json=body)
+                    except httpx.ConnectError:  # the server is down: wait for it to come back
+                        failures["connection refused"] += 1
+                        await asyncio.sleep(0.1)
+                        continue
+                    except httpx.HTTPError:  # sent, but the server died before it answered
+                        failures["cut in flight"] += 1
+                        break
+                    if response.status_code == 201:
+                        acknowledged.append(int(response.json()["id"]))
+                    else:
+                        failures["other status"] += 1
+                        statuses.append(f"{response.status_code} {response.text[:120]}")
+                    break
 
-    clients = [
-        asyncio.create_task(client_loop(pid, token, c))
-        for c in range(args.clients)
-        for pid, token in [writers[c % len(writers)]]
-    ]
+    clients = [asyncio.create_task(client_loop(pid, token)) for pid, token in writers]
     # Kill moments: seeded, spread over the run, leaving writes before the first and after
     # the last.
     moments = sorted(rng.uniform(0.1, 0.85) * args.seconds for _ in range(args.kills))
@@ -214,6 +229,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
         "stored_without_acknowledgement": len(stored - set(acknowledged)),
         "checkin_audit_rows": audited,
         "not_acknowledged": failures,
+        "other_statuses": statuses[:3],
         "audit_verify_exit": verify.returncode,
     }
 
@@ -223,7 +239,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=45, help="length of the run (max 60)")
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--patients", type=int, default=4)
     parser.add_argument("--max-writes", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
