@@ -221,6 +221,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
         "clients": args.clients,
         "kills": kills,
         "restart_seconds_max": round(max(restarts, default=0.0), 1),
+        "restart_seconds_total": round(sum(restarts), 1),
         "acknowledged": len(acknowledged),
         "duplicates_in_acknowledged_ids": len(acknowledged) - len(set(acknowledged)),
         "stored_checkins": len(stored),
