@@ -43,6 +43,20 @@ def test_a_clinician_reading_a_record_is_audited(world: World) -> None:
         assert audit_chain.verify(connection).ok
 
 
+def test_a_patient_reading_their_own_pages_is_audited(world: World) -> None:
+    client = world.client("patient")
+    assert client.get("/me", headers=HTML).status_code == 200
+    assert client.get("/me/summary", headers=HTML).status_code == 200
+    reads = _audit(world.engine, "read")
+    actor = f"account:{world.accounts['patient'].id}:patient"
+    assert [(r.actor, r.record_key, r.after["path"]) for r in reads] == [
+        (actor, "P-OWN", "/me"),
+        (actor, "P-OWN", "/me/summary"),
+    ]
+    with world.engine.connect() as connection:
+        assert audit_chain.verify(connection).ok
+
+
 def test_a_failed_sign_in_is_audited_without_the_password(
     engine: Engine, settings: Settings
 ) -> None:
@@ -76,8 +90,11 @@ def test_a_fhir_bundle_download_is_audited_as_an_export(world: World) -> None:
         (clinician, "patients", "P-OWN", "/api/patients/P-OWN/fhir"),
     ]
     assert all(r.after["format"] == "FHIR R4 Bundle" and r.after["resources"] > 1 for r in exports)
-    # the record-scoped route also leaves the read row every patient-record read leaves
-    assert [(r.actor, r.record_key) for r in _audit(world.engine, "read")] == [(clinician, "P-OWN")]
+    # both routes also leave the read row every patient-record read leaves
+    assert [(r.actor, r.record_key) for r in _audit(world.engine, "read")] == [
+        (patient, "P-OWN"),
+        (clinician, "P-OWN"),
+    ]
     # a refused download leaves no export row
     assert world.client("clinician").get("/api/patients/P-OTHER/fhir").status_code == 403
     assert len(_audit(world.engine, "export")) == 2

@@ -160,6 +160,18 @@ def _check_patient(request: Request, principal: Principal, patient_id: str) -> N
         raise PermissionDenied(f"not allowed: {decision.reason}")
 
 
+async def _audit_read(request: Request, viewer: Viewer, patient_id: str) -> None:
+    await run_in_threadpool(
+        audit_event,
+        request.app.state.engine,
+        actor=viewer.actor,
+        action="read",
+        table="patients",
+        key=patient_id,
+        after={"path": request.url.path},
+    )
+
+
 def _dependency(policy: Policy) -> Callable[..., Any]:
     async def enforce(request: Request) -> Viewer:
         viewer = await current_viewer(request)
@@ -177,15 +189,12 @@ def _dependency(policy: Policy) -> Callable[..., Any]:
             else:
                 _check_patient(request, viewer.principal, patient_id)
             if request.method == "GET":  # a read of a clinical record: audited
-                await run_in_threadpool(
-                    audit_event,
-                    request.app.state.engine,
-                    actor=viewer.actor,
-                    action="read",
-                    table="patients",
-                    key=patient_id,
-                    after={"path": request.url.path},
-                )
+                await _audit_read(request, viewer, patient_id)
+        elif policy.roles == {Role.PATIENT} and request.method == "GET":
+            # A patient's own pages (/me...) read their own record: audited like any read.
+            own = viewer.principal.patient_id
+            if own is not None:
+                await _audit_read(request, viewer, own)
         return viewer
 
     enforce.access_policy = policy  # type: ignore[attr-defined]
