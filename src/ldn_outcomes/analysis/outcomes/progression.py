@@ -36,7 +36,8 @@ METHOD = (
     "robust SE clustered on match set, each of a user's k controls weighted 1/k) and a "
     "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
     "for); each first CDW "
-    "classed RAW / PIRA / undefined (domain rule, relapse_assoc 90 d, PIRA windows "
+    "classed RAW / PIRA / undefined (domain rule: a relapse within 90 days before onset makes it "
+    "RAW; PIRA windows "
     "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
 )
