@@ -311,3 +311,24 @@ def test_reminders_count_the_trial_days_without_a_check_in(trial_world: World) -
     add_checkins(world.engine, "P-OWN", TODAY, [4.0])
     assert client.get("/api/patients/P-OWN/nof1").json()[0]["reminders"]["done_today"]
     assert "Today's check-in is in" in client.get("/patients/P-OWN/nof1").text
+
+
+def test_a_broken_trial_request_is_shown_again_with_the_message_by_its_field(
+    trial_world: World,
+) -> None:
+    """Not the generic error page: the trials page, error summary, message by the field, the
+    patient's note kept; nothing stored."""
+    world = trial_world
+    patient = world.client("patient")
+    form = {"csrf_token": world.csrf("patient"), "outcome": "nonsense", "note": "evenings"}
+    page = patient.post("/patients/P-OWN/nof1/request", data=form)
+    assert page.status_code == 422
+    assert 'class="error-summary"' in page.text and 'href="#request-outcome"' in page.text
+    assert 'id="request-outcome-error"' in page.text and "must be one of" in page.text
+    assert ">evenings</textarea>" in page.text and "Personal (n-of-1) trials" in page.text
+    long_note = {**form, "outcome": "fatigue_nrs", "note": "x" * 1001}
+    page = patient.post("/patients/P-OWN/nof1/request", data=long_note)
+    assert page.status_code == 422 and 'id="request-note-error"' in page.text
+    assert '<option value="fatigue_nrs" selected>' in page.text
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1RequestRow.id)) is None

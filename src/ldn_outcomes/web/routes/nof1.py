@@ -50,6 +50,8 @@ FORM_FIELDS = (
     "trial_id",
     "pharmacy_account_id",
 )
+#: Fields of the patient's request form.
+REQUEST_FIELDS = ("outcome", "note")
 #: What the trial page says after each post/redirect/get.
 DONE_MESSAGES = {
     "request": "Your request was sent to your clinician.",
@@ -79,6 +81,20 @@ def patient_trials(
 ) -> Response:
     """The patient's trials: schedule, today's period and bottle, check-in reminders,
     progress; results once unblinded (one page per patient, so the path needs no trial id)."""
+    return _trials_page(request, engine, settings, viewer, patient_id)
+
+
+def _trials_page(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: Viewer,
+    patient_id: str,
+    request_values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The trials page; with ``errors``, the request form shown again (422) with each message
+    by its field and the patient's answers kept."""
     actor = trial_actor(viewer, frozenset({patient_id}))
     trials = flow.patient_trial_pages(engine, _secret(settings), patient_id, actor, dt.date.today())
     charts = {page["trial_id"]: page.pop("chart_svg") for page in trials}
@@ -92,7 +108,9 @@ def patient_trials(
             "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
             "trial_charts_svg": charts,
             "flash": DONE_MESSAGES.get(request.query_params.get("saved", "")),
+            **({"request_values": request_values or {}, "errors": errors} if errors else {}),
         },
+        status_code=422 if errors else 200,
     )
 
 
@@ -125,19 +143,32 @@ def trial_calendar(
 
 @router.post("/patients/{patient_id}/nof1/request")
 async def request_trial(
-    request: Request, patient_id: str, engine: EngineDep, viewer: OwnPatient
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: OwnPatient,
 ) -> Response:
-    """The patient asks their clinician for a personal trial of one outcome (audited)."""
+    """The patient asks their clinician for a personal trial of one outcome (audited). A
+    broken rule shows the page again with the message by its field; nothing is stored."""
     values = form_values(await request.form())
     actor = trial_actor(viewer, frozenset({patient_id}))
-    await run_in_threadpool(
-        flow.request_trial,
-        engine,
-        patient_id,
-        values.get("outcome", ""),
-        values.get("note", ""),
-        actor,
-    )
+    try:
+        await run_in_threadpool(
+            flow.request_trial,
+            engine,
+            patient_id,
+            values.get("outcome", ""),
+            values.get("note", ""),
+            actor,
+        )
+    except ValidationFailed as failure:
+        if wants_json(request):
+            raise
+        errors = errors_by_field(failure, REQUEST_FIELDS)
+        return await run_in_threadpool(
+            _trials_page, request, engine, settings, viewer, patient_id, values, errors
+        )
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=request", status_code=303)
 
 
