@@ -113,6 +113,8 @@ def form_values_of(record: Record) -> dict[str, str]:
             values[name] = json.dumps(value)
         elif shape == "bool":
             values[name] = "yes" if value else "no"
+        elif isinstance(getattr(record, name), Decimal):  # "4.5", not the stored "4.5000"
+            values[name] = f"{getattr(record, name).normalize():f}"
         else:
             values[name] = str(value)
     return values

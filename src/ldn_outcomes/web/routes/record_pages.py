@@ -19,6 +19,7 @@ from ...errors import NotFound, Problem, ValidationFailed
 from ...store import record_actions
 from ...store.registry import PATIENT_KINDS, Registry
 from ...store.uow import UnitOfWork
+from ...templating import dose_text
 from ..auth import Viewer, require
 from ..deps import EngineDep
 from ..forms import errors_by_field, form_values
@@ -51,7 +52,7 @@ def summary(kind: str, record: dict[str, Any]) -> str:
     detail = {
         "exposures": lambda r: (
             r["drug_name"]
-            + (f" {r['dose_mg']} mg" if r.get("dose_mg") else "")
+            + (f" {dose_text(r['dose_mg'])}" if r.get("dose_mg") else "")
             + (f", until {r['stop_date']}" if r.get("stop_date") else ", ongoing")
         ),
         "dose_logs": lambda r: "taken" if r["taken"] else "not taken",
