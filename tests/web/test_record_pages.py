@@ -231,3 +231,34 @@ def test_any_kind_can_be_added_from_the_records_page(world: World) -> None:
     page = world.client("patient").get(added.headers["location"].split("?")[0], headers=HTML)
     assert "31" in page.text and "create" in page.text
     assert _post(world, "patient", "/patients/P-OWN/labs/new", {}).status_code == 403
+
+
+def test_a_long_list_is_paged_fifty_at_a_time_latest_first(world: World) -> None:
+    import datetime as _dt
+    import re as _re
+
+    from ldn_outcomes.web.routes.record_pages import PER_PAGE
+
+    from .nof1_world import add_checkins
+
+    first_day = _dt.date.today() - _dt.timedelta(days=130)
+    add_checkins(world.engine, "P-OWN", first_day, [5.0] * 120)
+    client = world.client("patient")
+    link = _re.compile(r'href="/patients/P-OWN/questionnaires/\d+">(\d{4}-\d\d-\d\d)')
+
+    page = client.get("/patients/P-OWN/records")
+    assert page.status_code == 200
+    days = link.findall(page.text)
+    total = int(_re.search(r"Showing 1–50 of (\d+)", page.text).group(1))  # type: ignore[union-attr]
+    assert len(days) == PER_PAGE == 50 and total >= 120
+    assert days == sorted(days, reverse=True)  # latest first
+    assert "kind=questionnaires&amp;page=2" in page.text and 'rel="prev"' not in page.text
+
+    last = -(-total // PER_PAGE)
+    end = client.get(f"/patients/P-OWN/records?kind=questionnaires&page={last}")
+    old_days = link.findall(end.text)
+    assert len(old_days) == total - (last - 1) * PER_PAGE
+    assert min(old_days) == first_day.isoformat() and max(old_days) < min(days)
+    assert 'rel="prev"' in end.text and 'rel="next"' not in end.text
+    assert client.get("/patients/P-OWN/records?kind=nonsense").status_code == 422
+    assert client.get("/patients/P-OWN/records?kind=questionnaires&page=0").status_code == 422

@@ -7,7 +7,7 @@ with a reason (for whoever may write that kind). Pages are post/redirect/get.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
@@ -339,42 +339,82 @@ async def remove_details(
     return await remove_from_form(request, engine, viewer, patient_id, "patients", patient_id)
 
 
+#: Records of one kind shown on one page of ``/patients/{id}/records``.
+PER_PAGE = 50
+
+
+def _paging(patient_id: str, kind: str, page: int, total: int) -> dict[str, Any]:
+    """Which records of ``total`` this page shows, and the links to the pages around it."""
+    first = (page - 1) * PER_PAGE
+    last = min(first + PER_PAGE, total)
+
+    def url(number: int) -> str:
+        return f"/patients/{patient_id}/records?kind={kind}&page={number}#records-{kind}"
+
+    return {
+        "page": page,
+        "total": total,
+        "first": first + 1 if total else 0,
+        "last": last,
+        "newer_url": url(page - 1) if page > 1 else None,
+        "older_url": url(page + 1) if last < total else None,
+    }
+
+
 @router.get("/patients/{patient_id}/records")
-def all_records(request: Request, patient_id: str, engine: EngineDep, viewer: Reader) -> Response:
-    """Every record of the patient by kind, with links to each one's history, and the removed
-    records with when and why."""
+def all_records(
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    viewer: Reader,
+    kind: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """Every record of the patient by kind, latest first, with links to each one's history,
+    and the removed records with when and why. A long list (years of daily check-ins) shows
+    ``PER_PAGE`` records at a time; ``kind`` and ``page`` page through one kind."""
+    if kind is not None and kind not in PATIENT_KINDS:
+        raise ValidationFailed(
+            Problem("request", "kind", f"must be one of {', '.join(PATIENT_KINDS)}", value=kind)
+        )
     with UnitOfWork(engine) as uow:
         uow.registry.patient(patient_id)
         sections = []
-        for kind in PATIENT_KINDS:
-            live = [
-                r.model_dump(mode="json") for r in uow.registry.list(kind, patient_id=patient_id)
+        for section_kind in PATIENT_KINDS:
+            everything = [
+                r.model_dump(mode="json")
+                for r in uow.registry.list(section_kind, patient_id=patient_id)
             ]
-            removed = record_actions.removed_records(uow.registry, kind, patient_id)
+            everything.reverse()  # latest first
+            shown_page = page if section_kind == kind else 1
+            first = (shown_page - 1) * PER_PAGE
+            live = everything[first : first + PER_PAGE]
+            removed = record_actions.removed_records(uow.registry, section_kind, patient_id)
             sections.append(
                 {
-                    "kind": kind,
-                    "title": TITLES[kind],
+                    "kind": section_kind,
+                    "title": TITLES[section_kind],
                     "records": [
                         {
                             "id": r["id"],
-                            "summary": summary(kind, r),
-                            "url": _record_url(patient_id, kind, r["id"]),
+                            "summary": summary(section_kind, r),
+                            "url": _record_url(patient_id, section_kind, r["id"]),
                         }
                         for r in live
                     ],
                     "removed": [
                         {
                             "id": r["record"]["id"],
-                            "summary": summary(kind, r["record"]),
-                            "url": _record_url(patient_id, kind, r["record"]["id"]),
+                            "summary": summary(section_kind, r["record"]),
+                            "url": _record_url(patient_id, section_kind, r["record"]["id"]),
                             "removed_at": r["removed_at"],
                             "reason": r["removed_reason"],
                         }
                         for r in removed
                     ],
-                    "may_write": may_write(viewer.role, kind),
-                    "new_url": f"/patients/{patient_id}/{kind}/new",
+                    "may_write": may_write(viewer.role, section_kind),
+                    "new_url": f"/patients/{patient_id}/{section_kind}/new",
+                    "paging": _paging(patient_id, section_kind, shown_page, len(everything)),
                 }
             )
     return render(
