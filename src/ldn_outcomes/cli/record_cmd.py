@@ -115,7 +115,7 @@ def list_records(
 
     with UnitOfWork(engine_for(db)) as uow:
         uow.registry.patient(patient_id)
-        records = uow.registry.list(_kind(kind), patient_id=patient_id)
+        records = uow.registry.records(RECORD_TYPES[_kind(kind)], patient_id=patient_id)
     _show(records, json_output)
 
 

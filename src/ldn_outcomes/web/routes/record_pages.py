@@ -347,7 +347,8 @@ def all_records(request: Request, patient_id: str, engine: EngineDep, viewer: Re
         sections = []
         for kind in PATIENT_KINDS:
             live = [
-                r.model_dump(mode="json") for r in uow.registry.list(kind, patient_id=patient_id)
+                r.model_dump(mode="json")
+                for r in uow.registry.records(RECORD_TYPES[kind], patient_id=patient_id)
             ]
             removed = record_actions.removed_records(uow.registry, kind, patient_id)
             sections.append(
