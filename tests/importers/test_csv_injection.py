@@ -70,8 +70,8 @@ def test_export_neutralises_and_import_restores(engine: Engine, tmp_path: Path) 
     _empty(engine)
     import_path(engine, tmp_path / "first", actor="test")
     with UnitOfWork(engine) as uow:
-        names = [e.drug_name for e in uow.registry.list("exposures")]  # type: ignore[attr-defined]
-        events = uow.registry.list("adverse_events")
+        names = [e.drug_name for e in uow.registry.records(Exposure)]
+        events = uow.registry.records(AdverseEvent)
     assert names == risky
     assert events[0].free_text == "=cmd|' /C calc'!A0"  # type: ignore[attr-defined]
     export_dir(engine, tmp_path / "second")

@@ -120,7 +120,7 @@ def test_export_import_export_is_identical(engine: Engine, registry: dict) -> No
             for kind in CARRIED:
                 if kind in ("sites", "clinicians"):
                     continue  # only those a patient refers to travel
-                assert uow.registry.list(kind) == registry[kind], kind
+                assert uow.registry.records(RECORD_TYPES[kind]) == registry[kind], kind
         export_fhir_dir(engine, work / "second")
         first = sorted(p.name for p in (work / "first").iterdir())
         assert first == sorted(p.name for p in (work / "second").iterdir())

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ldn_outcomes.domain.access import Principal, Role
 from ldn_outcomes.domain.nof1 import (
+    OUTCOMES,
     Treatment,
     all_allocations,
     allocate,
@@ -20,6 +21,7 @@ from ldn_outcomes.domain.nof1 import (
     treatments,
 )
 from ldn_outcomes.domain.nof1_blinding import check_can_view_trial, check_unblinding
+from ldn_outcomes.domain.nof1_defaults import OUTCOME_IDS
 from ldn_outcomes.errors import PermissionDenied, ValidationFailed
 
 START = dt.date(2026, 1, 5)
@@ -149,3 +151,7 @@ def test_any_design_is_either_valid_or_refused_by_name(
         assert all(p.record == "nof1_design" and p.rule for p in error.problems)
         return
     assert 2 <= d.pairs <= 10 and 0 <= d.washout_days < d.period_days
+
+
+def test_the_outcome_ids_the_help_lists_are_the_outcomes_a_design_accepts() -> None:
+    assert tuple(OUTCOMES) == OUTCOME_IDS

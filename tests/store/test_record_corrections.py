@@ -14,6 +14,7 @@ from ldn_outcomes.domain.models import (
     Consent,
     EdssAssessment,
     Exposure,
+    Patient,
     QuestionnaireResponse,
     Relapse,
 )
@@ -66,7 +67,7 @@ def seeded(engine: Engine) -> Engine:
 
 def test_a_correction_needs_a_reason_and_keeps_the_earlier_version(seeded: Engine) -> None:
     with UnitOfWork(seeded, actor="dr.a") as uow:
-        edss = uow.registry.list("edss", patient_id="P1")[0]
+        edss = uow.registry.records(EdssAssessment, patient_id="P1")[0]
         with pytest.raises(ValidationFailed, match="reason"):
             uow.registry.correct(edss.model_copy(update={"score": 3.0}), " ")
         uow.registry.correct(edss.model_copy(update={"score": 3.0}), "typo: 3.0 on the form")
@@ -82,22 +83,22 @@ def test_a_correction_needs_a_reason_and_keeps_the_earlier_version(seeded: Engin
 
 def test_a_record_cannot_be_moved_to_another_patient(seeded: Engine) -> None:
     with UnitOfWork(seeded) as uow:
-        edss = uow.registry.list("edss", patient_id="P1")[0]
+        edss = uow.registry.records(EdssAssessment, patient_id="P1")[0]
         with pytest.raises(ValidationFailed, match="another patient"):
             uow.registry.correct(edss.model_copy(update={"patient_id": "P2"}), "wrong patient")
 
 
 def test_removed_records_leave_every_read(seeded: Engine) -> None:
     with UnitOfWork(seeded, actor="dr.a") as uow:
-        edss = uow.registry.list("edss", patient_id="P1")[0]
-        questionnaire = uow.registry.list("questionnaires", patient_id="P1")[0]
+        edss = uow.registry.records(EdssAssessment, patient_id="P1")[0]
+        questionnaire = uow.registry.records(QuestionnaireResponse, patient_id="P1")[0]
         with pytest.raises(ValidationFailed, match="reason"):
             uow.registry.remove("edss", edss.id, "")
         uow.registry.remove("edss", edss.id, "entered twice")
         uow.registry.remove("questionnaires", questionnaire.id, "test entry")
         uow.commit()
     with UnitOfWork(seeded) as uow:
-        assert uow.registry.list("edss") == [] and uow.registry.count("edss") == 0
+        assert uow.registry.records(EdssAssessment) == [] and uow.registry.count("edss") == 0
         with pytest.raises(NotFound, match="was removed"):
             uow.registry.get("edss", edss.id)
         assert uow.registry.get("edss", edss.id, include_removed=True).score == 2.0  # type: ignore[attr-defined]
@@ -121,8 +122,8 @@ def test_removing_a_patient_removes_their_records_and_refuses_new_ones(seeded: E
         uow.registry.remove("patients", "P1", "registered twice")
         uow.commit()
     with UnitOfWork(seeded) as uow:
-        assert [p.patient_id for p in uow.registry.list("patients")] == ["P2"]  # type: ignore[attr-defined]
-        assert uow.registry.list("relapses") == []
+        assert [p.patient_id for p in uow.registry.records(Patient)] == ["P2"]
+        assert uow.registry.records(Relapse) == []
         with pytest.raises(ValidationFailed, match="was removed"):
             uow.registry.add(Relapse(patient_id="P1", onset_date=DAY))  # type: ignore[arg-type]
     assert set(read_frame(seeded, "patients")["patient_id"]) == {"P2"}
@@ -165,8 +166,8 @@ def test_a_second_checkin_on_the_same_day_corrects_the_first(seeded: Engine) -> 
         uow.commit()
     assert replaced
     with UnitOfWork(seeded) as uow:
-        rows = uow.registry.list("questionnaires", patient_id="P1")
-        assert len(rows) == 1 and rows[0].answers[0] == 7  # type: ignore[attr-defined]
+        rows = uow.registry.records(QuestionnaireResponse, patient_id="P1")
+        assert len(rows) == 1 and rows[0].answers[0] == 7
         entries = record_actions.history(uow.registry, "questionnaires", stored.id)
         assert entries[-1].reason == record_actions.CHECKIN_AGAIN
         with pytest.raises(DuplicateRecord, match="already has a check-in"):
@@ -181,4 +182,4 @@ def test_a_consent_removed_no_longer_counts(seeded: Engine) -> None:
         uow.registry.remove("consents", consent.id, "given by mistake")
         uow.commit()
     with UnitOfWork(seeded) as uow:
-        assert uow.registry.list("consents", patient_id="P1") == []
+        assert uow.registry.records(Consent, patient_id="P1") == []

@@ -30,7 +30,7 @@ def test_consent_change_invalidates_cached_aggregates(engine: Engine) -> None:
     with UnitOfWork(engine, actor="test") as uow:
         research = [
             c
-            for c in uow.registry.list("consents", patient_id="P-OWN")
+            for c in uow.registry.records(Consent, patient_id="P-OWN")
             if isinstance(c, Consent) and c.scope.value == "research"
         ][0]
         uow.registry.update(research.model_copy(update={"withdrawn_date": dt.date.today()}))

@@ -9,7 +9,12 @@ from typing import Annotated
 
 import typer
 
-from ..domain.nof1 import DEFAULT_PAIRS, DEFAULT_PERIOD_WEEKS, DEFAULT_WASHOUT_DAYS, OUTCOMES
+from ..domain.nof1_defaults import (
+    DEFAULT_PAIRS,
+    DEFAULT_PERIOD_WEEKS,
+    DEFAULT_WASHOUT_DAYS,
+    OUTCOME_IDS,
+)
 from .common import (
     DbOption,
     JsonOption,
@@ -50,7 +55,7 @@ def design_command(
         int, typer.Option(help="First days of each period left out of the analysis.")
     ] = DEFAULT_WASHOUT_DAYS,
     outcome: Annotated[
-        str, typer.Option(help=f"Daily check-in outcome: {', '.join(OUTCOMES)}.")
+        str, typer.Option(help=f"Daily check-in outcome: {', '.join(OUTCOME_IDS)}.")
     ] = "fatigue_nrs",
     seed: Annotated[
         int | None, typer.Option(help="Randomisation seed (default: a random one, kept sealed).")

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..domain.models import PATIENT_KINDS, RECORD_TYPES
-from ..domain.validation import parse_record
+from ..domain.record_kinds import PATIENT_KINDS
 from ..errors import Problem, ValidationFailed
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
 
-# The store (SQLAlchemy) is imported inside each command, so that `ldn --help` starts fast.
+if TYPE_CHECKING:
+    from ..domain.models import Record
+
+# The store (SQLAlchemy) and the record models (pydantic, built at import) are imported inside
+# each command, so that `ldn --help` starts fast.
 
 record_app = typer.Typer(
     help="Add, list, correct (with a reason), remove (with a reason) and trace any record.",
@@ -64,6 +67,12 @@ def _kind(kind: str) -> str:
     return kind
 
 
+def _record_type(kind: str) -> type[Record]:
+    from ..domain.models import RECORD_TYPES
+
+    return RECORD_TYPES[_kind(kind)]
+
+
 def _key(kind: str, key: str) -> Any:
     from ..store.convert import key_column
 
@@ -92,8 +101,10 @@ def add(
     json_output: JsonOption = False,
 ) -> None:
     """Add one record, e.g. ``ldn record add edss P0001 date=2024-05-01 score=3.5``."""
+    from ..domain.validation import parse_record
+
     data = {**parse_fields(fields), "patient_id": patient_id}
-    record = parse_record(RECORD_TYPES[_kind(kind)], data)
+    record = parse_record(_record_type(kind), data)
     from ..store.uow import UnitOfWork
 
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
@@ -115,7 +126,7 @@ def list_records(
 
     with UnitOfWork(engine_for(db)) as uow:
         uow.registry.patient(patient_id)
-        records = uow.registry.list(_kind(kind), patient_id=patient_id)
+        records = uow.registry.records(_record_type(kind), patient_id=patient_id)
     _show(records, json_output)
 
 
@@ -131,13 +142,15 @@ def correct(
 ) -> None:
     """Correct fields of a record, e.g. ``ldn record correct edss 12 score=3.0 --reason
     "typo"``; the earlier version is kept with who, when and why."""
+    from ..domain.validation import parse_record
+    from ..store.uow import UnitOfWork
+
     kind = _kind(kind)
     changes = parse_fields(fields)
-    from ..store.uow import UnitOfWork
 
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         current = uow.registry.get(kind, _key(kind, key))
-        record = parse_record(RECORD_TYPES[kind], {**current.model_dump(), **changes})
+        record = parse_record(_record_type(kind), {**current.model_dump(), **changes})
         stored = uow.registry.correct(record, reason)
         uow.commit()
     _show([stored], json_output)

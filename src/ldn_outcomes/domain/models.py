@@ -37,6 +37,7 @@ from .codes import (
     TimeOfDay,
 )
 from .dates import date_problem
+from .record_kinds import PATIENT_KINDS as PATIENT_KINDS
 from .text import text_problem
 
 Identifier = Annotated[
@@ -345,18 +346,6 @@ class Consent(Record):
 
 
 #: Record kinds by name, in dependency order (a record's references come before it).
-#: The record kinds that belong to one patient (every kind but sites, clinicians and patients).
-PATIENT_KINDS = (
-    "exposures",
-    "dose_logs",
-    "questionnaires",
-    "relapses",
-    "edss",
-    "adverse_events",
-    "labs",
-    "consents",
-)
-
 RECORD_TYPES: dict[str, type[Record]] = {
     "sites": Site,
     "clinicians": Clinician,

@@ -25,6 +25,9 @@ from ..errors import Problem, ValidationFailed
 from .checkin import CHECKIN_INSTRUMENT as CHECKIN_INSTRUMENT
 from .checkin import checkin_position
 from .dates import date_problem
+from .nof1_defaults import DEFAULT_PAIRS as DEFAULT_PAIRS
+from .nof1_defaults import DEFAULT_PERIOD_WEEKS as DEFAULT_PERIOD_WEEKS
+from .nof1_defaults import DEFAULT_WASHOUT_DAYS as DEFAULT_WASHOUT_DAYS
 
 RECORD = "nof1_design"
 
@@ -32,9 +35,6 @@ RECORD = "nof1_design"
 MIN_PAIRS = 2
 #: Above 10 pairs (20 periods) the trial is impractically long; 2^10 allocations enumerate fast.
 MAX_PAIRS = 10
-DEFAULT_PAIRS = 3
-DEFAULT_PERIOD_WEEKS = 4
-DEFAULT_WASHOUT_DAYS = 7
 #: 4.5 mg nightly is the dose of the MS crossover trial of Cree et al. 2010 (PMID 20695007).
 DEFAULT_DOSE_MG = Decimal("4.5")
 #: Extra capsules per bottle so a lost or dropped capsule does not end a period early.

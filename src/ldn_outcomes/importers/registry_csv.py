@@ -236,7 +236,7 @@ def export_dir(engine: Engine, directory: Path, progress: Progress | None = None
     counts: dict[str, int] = {}
     with UnitOfWork(engine) as uow:
         for kind in RECORD_TYPES:
-            records = uow.registry.list(kind)
+            records = uow.registry.records(RECORD_TYPES[kind])
             with (directory / f"{kind}.csv").open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns(kind), lineterminator="\n")
                 writer.writeheader()

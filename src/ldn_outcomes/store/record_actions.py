@@ -50,8 +50,8 @@ def current_regimen(registry: Registry, patient_id: str, exposure_id: int | None
         return found
     ongoing = [
         e
-        for e in registry.list("exposures", patient_id=patient_id)
-        if isinstance(e, Exposure) and is_ldn(e) and e.stop_date is None
+        for e in registry.records(Exposure, patient_id=patient_id)
+        if is_ldn(e) and e.stop_date is None
     ]
     if not ongoing:
         raise ValidationFailed(

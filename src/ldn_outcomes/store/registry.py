@@ -75,9 +75,17 @@ class Registry:
         return record
 
     def records(self, record_type: type[R], **filters: Any) -> builtins.list[R]:
-        """The records of one type, typed, filtered by equal columns (``None`` filters
-        nothing), in key order: ``registry.records(Exposure, patient_id="P1")``."""
-        found = self.list(KIND_OF[record_type], **filters)
+        """The live records of one type, typed, filtered by equal columns (``None`` filters
+        nothing), in key order: ``registry.records(Exposure, patient_id="P1")``; a loop over
+        kinds passes ``RECORD_TYPES[kind]``."""
+        kind = KIND_OF[record_type]
+        table = table_of(kind)
+        query = live_only(select(table), table)
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(table, name) == value)
+        query = query.order_by(getattr(table, key_column(kind)))
+        found = [row_to_record(kind, row) for row in self.session.scalars(query)]
         return cast(builtins.list[R], found)  # row_to_record builds RECORD_TYPES[kind]
 
     def diary(self, patient_id: str) -> builtins.list[DiaryEntry]:
@@ -97,15 +105,6 @@ class Registry:
             for day, instrument, answers, total in rows
         ]
 
-    def list(self, kind: str, **filters: Any) -> builtins.list[Record]:
-        table = table_of(kind)
-        query = live_only(select(table), table)
-        for name, value in filters.items():
-            if value is not None:
-                query = query.where(getattr(table, name) == value)
-        query = query.order_by(getattr(table, key_column(kind)))
-        return [row_to_record(kind, row) for row in self.session.scalars(query)]
-
     def count(self, kind: str) -> int:
         table = table_of(kind)
         return self.session.scalar(live_only(select(func.count()).select_from(table), table)) or 0
@@ -113,7 +112,9 @@ class Registry:
     def patient_records(self, patient_id: str) -> dict[str, builtins.list[Record]]:
         """Everything recorded for one patient, by kind."""
         self.patient(patient_id)
-        return {kind: self.list(kind, patient_id=patient_id) for kind in PATIENT_KINDS}
+        return {
+            kind: self.records(RECORD_TYPES[kind], patient_id=patient_id) for kind in PATIENT_KINDS
+        }
 
     # -- writes ----------------------------------------------------------------
     def add(self, record: Record, *, row: int | None = None) -> Record:
@@ -180,9 +181,7 @@ class Registry:
         self.check_references(kind, [record])
         if isinstance(record, Exposure):
             others = [
-                e
-                for e in self.list("exposures", patient_id=record.patient_id)
-                if isinstance(e, Exposure) and e.id != record.id
+                e for e in self.records(Exposure, patient_id=record.patient_id) if e.id != record.id
             ]
             check_new_interactions(others, [record])
             check_one_ongoing_ldn(others, [record])
@@ -218,7 +217,7 @@ class Registry:
         why = require_reason(RECORD_TYPES[kind], reason)
         if kind == "patients":
             for patient_kind in PATIENT_KINDS:
-                for record in self.list(patient_kind, patient_id=key):
+                for record in self.records(RECORD_TYPES[patient_kind], patient_id=key):
                     self._mark_removed(
                         patient_kind,
                         getattr(record, key_column(patient_kind)),

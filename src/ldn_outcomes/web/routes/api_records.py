@@ -102,7 +102,8 @@ def add_kind_routes(kind: str) -> None:
 
     def list_records(patient_id: str, engine: EngineDep, viewer: Reader) -> list[Any]:
         return read(
-            engine, lambda reg: (reg.patient(patient_id), reg.list(kind, patient_id=patient_id))[1]
+            engine,
+            lambda reg: (reg.patient(patient_id), reg.records(domain, patient_id=patient_id))[1],
         )
 
     def get_record(patient_id: str, record_id: int, engine: EngineDep, viewer: Reader) -> Any:

@@ -383,7 +383,7 @@ def all_records(
         for section_kind in PATIENT_KINDS:
             everything = [
                 r.model_dump(mode="json")
-                for r in uow.registry.list(section_kind, patient_id=patient_id)
+                for r in uow.registry.records(RECORD_TYPES[section_kind], patient_id=patient_id)
             ]
             everything.reverse()  # latest first
             shown_page = page if section_kind == kind else 1
