@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
+from scipy.stats import norm
 
 Status = Literal["ok", "diagnostics_failed", "insufficient_data"]
 
@@ -77,6 +78,22 @@ class Estimate:
     key: str = ""
     #: Whom LDN users are compared with: "matched" for matched non-users, "" otherwise.
     versus: Literal["", "matched"] = ""
+
+    @classmethod
+    def ratio_from_log(
+        cls, label: str, log_ratio: float, se: float, alpha: float, **fields: Any
+    ) -> Estimate:
+        """A ratio with its Wald interval exp(b ± z·se) from a model's log-scale coefficient:
+        the one place the rate, hazard and risk ratios of every model are read back."""
+        z = float(norm.ppf(1 - alpha / 2))
+        return cls(
+            label,
+            math.exp(log_ratio),
+            math.exp(log_ratio - z * se),
+            math.exp(log_ratio + z * se),
+            "ratio",
+            **fields,
+        )
 
     def named(self, key: str) -> Estimate:
         return replace(self, key=key)

@@ -22,23 +22,10 @@ from typing import Any
 
 from ..analysis.results import AnalysisResult, Estimate, SmallSample
 from .disclosure import shown_count
-from .outcomes import PLAIN, TITLES, estimate_text
+from .outcomes import OUTCOME_ANALYSES, PLAIN, TITLES, estimate_text
 
 #: Analyses a claim can name as its ``registry_audit``, in the order the page shows them.
-AUDITED = (
-    "relapses",
-    "progression",
-    "symptoms",
-    "relapse_recovery",
-    "matched",
-    "adverse_events",
-    "labs",
-    "t_cells",
-    "dose_timing",
-    "dose_level",
-    "combination",
-    "after_stopping",
-)
+AUDITED = OUTCOME_ANALYSES
 #: Claims about one person's response (timing, dose) are tested in a personal n-of-1 trial.
 NOF1 = "nof1"
 

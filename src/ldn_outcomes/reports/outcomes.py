@@ -29,6 +29,22 @@ from .outcome_charts import balance_chart, forest_chart, line_chart, survival_ch
 
 templating.add_templates("ldn_outcomes.reports", prefix="reports")
 
+#: The outcome analyses in the order the report and the claim audits show them.
+OUTCOME_ANALYSES = (
+    "relapses",
+    "progression",
+    "symptoms",
+    "relapse_recovery",
+    "matched",
+    "adverse_events",
+    "labs",
+    "t_cells",
+    "dose_timing",
+    "dose_level",
+    "combination",
+    "after_stopping",
+)
+
 TITLES = {
     "relapses": "Relapses before and after starting LDN",
     "progression": "Does disability stay stable on LDN?",
@@ -295,21 +311,7 @@ def render_outcome_report(
 ) -> str:
     """The whole report as one HTML string."""
     generated = generated or dt.datetime.now(dt.UTC)
-    order = [
-        "diagnostics",
-        "relapses",
-        "progression",
-        "symptoms",
-        "relapse_recovery",
-        "matched",
-        "adverse_events",
-        "labs",
-        "t_cells",
-        "dose_timing",
-        "dose_level",
-        "combination",
-        "after_stopping",
-    ]
+    order = ("diagnostics", *OUTCOME_ANALYSES)
     sections = [_section(name, results[name], plan) for name in order if name in results]
     return templating.render(
         "reports/outcomes.html",

@@ -182,13 +182,11 @@ def cox_hazard_ratio(
         raise InsufficientData(f"{label}: the Cox model could not be fitted ({error})") from error
     if not (np.isfinite(coef) and np.isfinite(se)):
         raise InsufficientData(f"{label}: the Cox model gave no finite estimate")
-    z = norm.ppf(1 - alpha / 2)
-    return Estimate(
+    return Estimate.ratio_from_log(
         label,
-        float(np.exp(coef)),
-        float(np.exp(coef - z * se)),
-        float(np.exp(coef + z * se)),
-        "ratio",
+        coef,
+        se,
+        alpha,
         n=int(len(data)),
         note=f"{int(data[event].sum())} events",
     )

@@ -17,7 +17,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.stats import norm
 
 from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
@@ -48,13 +47,11 @@ def poisson_rate_ratio(
             offset=np.log(np.asarray(years, dtype=float)),
         ).fit()
     coef, se = float(fit.params[1]), float(fit.bse[1])
-    z = norm.ppf(1 - alpha / 2)
-    return Estimate(
+    return Estimate.ratio_from_log(
         label,
-        float(np.exp(coef)),
-        float(np.exp(coef - z * se)),
-        float(np.exp(coef + z * se)),
-        "ratio",
+        coef,
+        se,
+        alpha,
         n=int(np.sum(counts)),
         key=key,
     )

@@ -32,7 +32,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy.stats import norm
 
 from ...errors import InsufficientData
 from ..data.cohorts import require_users
@@ -185,13 +184,11 @@ def weighted_rate_ratio(
     se = float(np.asarray(fit.bse)[column])
     if not np.isfinite(se) or se <= 0:
         raise InsufficientData(f"{label}: the model could not estimate an interval")
-    z = norm.ppf(1 - plan.alpha / 2)
-    return Estimate(
+    return Estimate.ratio_from_log(
         label,
-        float(np.exp(coef)),
-        float(np.exp(coef - z * se)),
-        float(np.exp(coef + z * se)),
-        "ratio",
+        coef,
+        se,
+        plan.alpha,
         n=int(len(np.unique(groups))),
         note=note,
     )
