@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from ..domain.dose_text import dose_number
 from ..domain.record_kinds import PATIENT_KINDS
 from ..errors import Problem, ValidationFailed
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
@@ -235,8 +236,8 @@ def change(
         print_json({"ended": ended.model_dump(mode="json"), "new": new.model_dump(mode="json")})
         return
     console.print(
-        f"{ended.drug_name} {ended.dose_mg} mg ended {ended.stop_date}; "
-        f"{new.dose_mg} mg ({new.time_of_day.value}) from {new.start_date}",
+        f"{ended.drug_name} {dose_number(ended.dose_mg)} mg ended {ended.stop_date}; "
+        f"{dose_number(new.dose_mg)} mg ({new.time_of_day.value}) from {new.start_date}",
         highlight=False,
     )
 
@@ -269,4 +270,6 @@ def stop(
     if json_output:
         print_json(ended.model_dump(mode="json"))
         return
-    console.print(f"{ended.drug_name} {ended.dose_mg} mg stopped after {ended.stop_date}")
+    console.print(
+        f"{ended.drug_name} {dose_number(ended.dose_mg)} mg stopped after {ended.stop_date}"
+    )

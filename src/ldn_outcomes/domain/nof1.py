@@ -25,6 +25,7 @@ from ..errors import Problem, ValidationFailed
 from .checkin import CHECKIN_INSTRUMENT as CHECKIN_INSTRUMENT
 from .checkin import checkin_position
 from .dates import date_problem
+from .dose_text import dose_number
 from .nof1_defaults import DEFAULT_PAIRS as DEFAULT_PAIRS
 from .nof1_defaults import DEFAULT_PERIOD_WEEKS as DEFAULT_PERIOD_WEEKS
 from .nof1_defaults import DEFAULT_WASHOUT_DAYS as DEFAULT_WASHOUT_DAYS
@@ -140,8 +141,7 @@ class NOf1Design(BaseModel):
     @property
     def dose_text(self) -> str:
         """The dose as written on a label: 4.5, not 4.5000."""
-        text = f"{self.dose_mg:f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
+        return dose_number(self.dose_mg)
 
     @property
     def periods(self) -> int:

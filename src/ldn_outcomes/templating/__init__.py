@@ -27,6 +27,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from ..domain.dose_text import dose_number
+
 STYLESHEET = "site.css"
 
 
@@ -43,10 +45,7 @@ def dose_text(value: Any) -> str:
     """A dose as a person writes it: ``Decimal("4.5000")`` -> "4.5 mg", 3 -> "3 mg"."""
     if value is None or value == "":
         return "—"
-    text = f"{value:f}" if hasattr(value, "as_tuple") else str(value)
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text} mg"
+    return f"{dose_number(value)} mg"
 
 
 #: Words for the codes a page would otherwise print (drug classes, rating states).
