@@ -248,7 +248,7 @@ def _analyses(
             "symptom differences are shown with this warning, not as findings",
         )
     for name, result in results.items():
-        attach_e_value(name, result)
+        attach_e_value(name, result, alpha=plan.alpha)
     failures = results["diagnostics"].details.get("failures", [])
     if failures:
         for name in MATCHED_ANALYSES:

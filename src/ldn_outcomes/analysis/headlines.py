@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scipy.stats import norm
+
 from .numerics.evalue import EValue, e_value_difference, e_value_hazard_ratio, e_value_ratio
 from .results import AnalysisResult
 
@@ -61,10 +63,9 @@ HEADLINES: dict[str, dict[str, Any]] = {
 #: Share with the outcome by the end of follow-up below which a hazard ratio is read as a
 #: risk ratio (VanderWeele & Ding 2017).
 RARE_OUTCOME = 0.15
-Z95 = 1.959964
 
 
-def _e_value(headline: str, result: AnalysisResult, key: str) -> EValue | None:
+def _e_value(headline: str, result: AnalysisResult, key: str, alpha: float) -> EValue | None:
     est = result.find(key)
     if est is None:
         return None
@@ -79,16 +80,18 @@ def _e_value(headline: str, result: AnalysisResult, key: str) -> EValue | None:
     sd = result.details.get("outcome_sd", {}).get(key)
     if sd is None:
         return None
-    return e_value_difference(est.value, (est.ci_high - est.ci_low) / (2 * Z95), sd)
+    # The SE behind the interval, read back with the plan's own confidence level.
+    z = float(norm.ppf(1 - alpha / 2))
+    return e_value_difference(est.value, (est.ci_high - est.ci_low) / (2 * z), sd)
 
 
-def attach_e_value(analysis: str, result: AnalysisResult) -> None:
+def attach_e_value(analysis: str, result: AnalysisResult, *, alpha: float = 0.05) -> None:
     """Put the E-value of each causal headline of ``analysis`` in its details and, in plain
     words, among its caveats (the negative control is a diagnostic: no E-value)."""
     for headline, spec in HEADLINES.items():
         if spec["analysis"] != analysis or headline == "negative_control":
             continue
-        e = _e_value(headline, result, spec["key"])
+        e = _e_value(headline, result, spec["key"], alpha)
         if e is None or e.point != e.point:  # NaN: not computable
             continue
         result.details.setdefault("e_values", {})[headline] = {
