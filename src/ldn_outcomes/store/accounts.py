@@ -272,21 +272,8 @@ def change_password(
         row = session.get(AccountRow, account_id)
         if row is None:
             raise NotFound("no such account with a password")
-        row.password_hash = password_hasher().hash(new)
-        row.password_changed_at = now_utc()
-        query = delete(WebSessionRow).where(WebSessionRow.account_id == account_id)
-        if keep_session is not None:
-            query = query.where(WebSessionRow.id_hash != digest(keep_session))
-        session.execute(query)
-        end_tokens(session, account_id, actor=actor, why="password changed")
-        write_audit(
-            session,
-            actor=actor,
-            action="password",
-            table="accounts",
-            key=str(row.id),
-            before=None,
-            after={"password_changed_at": row.password_changed_at},
+        _replace_password(
+            session, row, new, actor=actor, why="password changed", keep_session=keep_session
         )
 
 
@@ -298,19 +285,36 @@ def set_password(engine: Engine, account_id: int, new: str, *, actor: str) -> No
         if row is None:
             raise NotFound(f"no account with id {account_id}")
         check_password_rules(new, email=row.email)
-        row.password_hash = password_hasher().hash(new)
-        row.password_changed_at = now_utc()
-        session.execute(delete(WebSessionRow).where(WebSessionRow.account_id == account_id))
-        end_tokens(session, account_id, actor=actor, why="password reset")
-        write_audit(
-            session,
-            actor=actor,
-            action="password",
-            table="accounts",
-            key=str(row.id),
-            before=None,
-            after={"password_changed_at": row.password_changed_at},
-        )
+        _replace_password(session, row, new, actor=actor, why="password reset")
+
+
+def _replace_password(
+    session: Session,
+    row: AccountRow,
+    new: str,
+    *,
+    actor: str,
+    why: str,
+    keep_session: str | None = None,
+) -> None:
+    """A new password ends every other web session and every API token of the account, in
+    the same transaction as the change and its audit row."""
+    row.password_hash = password_hasher().hash(new)
+    row.password_changed_at = now_utc()
+    query = delete(WebSessionRow).where(WebSessionRow.account_id == row.id)
+    if keep_session is not None:
+        query = query.where(WebSessionRow.id_hash != digest(keep_session))
+    session.execute(query)
+    end_tokens(session, row.id, actor=actor, why=why)
+    write_audit(
+        session,
+        actor=actor,
+        action="password",
+        table="accounts",
+        key=str(row.id),
+        before=None,
+        after={"password_changed_at": row.password_changed_at},
+    )
 
 
 ACCOUNT_COLUMNS = (
