@@ -212,6 +212,10 @@ def plan_from_json(text: str, source: str | None = None) -> AnalysisPlan:
     """Parse and check a plan file's text; every problem names its key (``options.alpha``)."""
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise ValidationFailed(
+            Problem("plan", "file", "is nested too deeply to be a plan", source=source)
+        ) from None
     except json.JSONDecodeError as error:
         raise ValidationFailed(
             Problem(

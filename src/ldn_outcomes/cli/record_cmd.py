@@ -144,10 +144,20 @@ def correct(
     """Correct fields of a record, e.g. ``ldn record correct edss 12 score=3.0 --reason
     "typo"``; the earlier version is kept with who, when and why."""
     from ..domain.validation import parse_record
+    from ..store.convert import key_column
     from ..store.uow import UnitOfWork
 
     kind = _kind(kind)
     changes = parse_fields(fields)
+    identity = key_column(kind)
+    if identity in changes:  # the record is named by the argument; its key is not a field
+        raise ValidationFailed(
+            Problem(
+                kind,
+                identity,
+                "cannot be corrected: it names the record (correct the record it names instead)",
+            )
+        )
 
     with UnitOfWork(engine_for(db), actor=ACTOR) as uow:
         current = uow.registry.get(kind, _key(kind, key))

@@ -103,7 +103,12 @@ def read_studies(text: str, *, source: str = "studies.csv") -> tuple[list[Effect
 
 def pool_csv(path: Path, *, method: str = "REML") -> MetaReport:
     """Pool the studies in a CSV file; the report is named after the file."""
-    effects, excluded = read_studies(path.read_text(encoding="utf-8"), source=path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+        raise ValidationFailed(Problem("studies", "file", reason, source=path.name)) from None
+    effects, excluded = read_studies(text, source=path.name)
     report = MetaReport(outcome_id=path.stem, measure=None, method=method.upper())
     report.excluded.extend(excluded)
     report = pool_effects(report, effects, method=method)

@@ -48,6 +48,8 @@ def _fhir_problem(bundle: dict[str, Any], item: Any, source: str) -> Problem:
     if len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int) and loc[2] == "resource":
         entry = (bundle.get("entry") or [])[loc[1]]
         found = entry.get("resource", {}) if isinstance(entry, dict) else {}
+        if not isinstance(found, dict):  # a resource that is not even an object
+            found = {}
         resource = f"{found.get('resourceType', '?')}/{found.get('id', f'entry[{loc[1]}]')}"
         loc = loc[3:]
     element = ".".join(str(part) for part in loc) or "(resource)"

@@ -48,6 +48,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import Problem, ValidationFailed
 from . import audit_chain, migrate
@@ -230,7 +231,14 @@ def restore(engine: Engine, path: Path, *, actor: str = "system") -> dict[str, i
                 "restore needs an empty database; these tables hold rows: " + ", ".join(occupied),
             )
         connection.execute(AuditChainHeadRow.__table__.delete())  # type: ignore[attr-defined]
-        counts = _load_tables(connection, metadata, lines)
+        try:
+            counts = _load_tables(connection, metadata, lines)
+        except ValidationFailed:
+            raise
+        except (OSError, EOFError, ValueError, TypeError, KeyError, IntegrityError) as error:
+            # A damaged or hand-edited file: one clear line; the transaction rolls back whole.
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            raise _problem("file", f"damaged backup, nothing restored ({reason})") from None
         if counts != header["tables"]:
             raise _problem("tables", f"the file holds {counts}, its header says {header['tables']}")
         if engine.dialect.name == "postgresql":
@@ -260,6 +268,9 @@ def _read_header(lines: gzip.GzipFile) -> dict[str, Any]:
         raise _problem("file", "not an LDN Outcomes backup (no ldn-backup header)")
     if header.get("version") != VERSION:
         raise _problem("version", f"backup format {header.get('version')} is not {VERSION}")
+    missing = [key for key in ("revisions", "tables", "written_at") if key not in header]
+    if missing:
+        raise _problem("file", "damaged backup header: no " + ", ".join(missing))
     return header
 
 
