@@ -30,6 +30,7 @@ from .instruments_cmd import dose_app, instruments_app, score
 from .nof1_cmd import nof1_app
 from .patient_cmd import patient_app
 from .record_cmd import record_app, regimen_app
+from .redcap_cmd import redcap_app
 from .simulate_cmd import simulate
 from .users_cmd import users_app
 
@@ -56,6 +57,7 @@ app.command("report")(report)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.add_typer(audit_app, name="audit")
+app.add_typer(redcap_app, name="redcap")
 
 
 def _version(value: bool) -> None:
@@ -99,12 +101,15 @@ def init(db: DbOption = None, json_output: JsonOption = False) -> None:
 class FileFormat(StrEnum):
     CSV = "csv"
     FHIR = "fhir"
+    REDCAP = "redcap"
 
 
 FormatOption = Annotated[
     FileFormat,
     typer.Option(
-        "--format", help="csv (the registry layout) or fhir (FHIR R4 Bundles, one per patient)."
+        "--format",
+        help="csv (the registry layout), fhir (FHIR R4 Bundles, one per patient) or redcap "
+        "(a REDCap data dictionary and data export).",
     ),
 ]
 
@@ -116,14 +121,16 @@ def import_command(
         Path,
         typer.Argument(
             help="A directory of <kind>.csv files or one such file; with --format fhir, "
-            "a directory of FHIR Bundle *.json files or one such file."
+            "a directory of FHIR Bundle *.json files or one such file; with --format redcap, "
+            "a REDCap data export (or its directory, with the project's *_DataDictionary*.csv)."
         ),
     ],
     db: DbOption = None,
     json_output: JsonOption = False,
     file_format: FormatOption = FileFormat.CSV,
 ) -> None:
-    """Import registry CSV files or FHIR R4 Bundles; all or nothing (one bad row writes nothing).
+    """Import registry CSV files, FHIR R4 Bundles or a REDCap export; all or nothing (one bad
+    row writes nothing).
 
     Naltrexone doses outside the low-dose range are imported but listed for checking.
     """
@@ -134,6 +141,10 @@ def import_command(
     notices: list[Problem] = []
     if file_format is FileFormat.FHIR:
         counts = import_fhir(engine, path, actor="cli")
+    elif file_format is FileFormat.REDCAP:
+        from ..importers.redcap_files import import_redcap
+
+        counts, notices = import_redcap(engine, path, actor="cli")
     else:
         counts, notices = import_with_notices(engine, path, actor="cli")
     if json_output:
@@ -155,15 +166,17 @@ def export_command(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Directory to write <kind>.csv files (or <patient>.json Bundles) into."
+            help="Directory to write <kind>.csv files (or <patient>.json Bundles, or a REDCap "
+            "dictionary and data export) into."
         ),
     ],
     db: DbOption = None,
     json_output: JsonOption = False,
     file_format: FormatOption = FileFormat.CSV,
 ) -> None:
-    """Export the registry as CSV files in the layout import reads, or as FHIR R4 Bundles
-    (``--format fhir``: one Bundle per patient)."""
+    """Export the registry as CSV files in the layout import reads, as FHIR R4 Bundles
+    (``--format fhir``: one Bundle per patient) or as a REDCap project (``--format redcap``:
+    data dictionary and data)."""
     from ..importers.fhir_bundle import export_fhir_dir
     from ..importers.registry_csv import export_dir
     from ..store.audit import audit_event
@@ -172,6 +185,11 @@ def export_command(
     if file_format is FileFormat.FHIR:
         counts = export_fhir_dir(engine, directory)
         table, key = "registry_fhir", f"{counts['resources']} resources"
+    elif file_format is FileFormat.REDCAP:
+        from ..importers.redcap_files import export_redcap_dir
+
+        counts = export_redcap_dir(engine, directory)
+        table, key = "registry_redcap", f"{counts['records']} records"
     else:
         counts = export_dir(engine, directory)
         table, key = "registry_csv", f"{sum(counts.values())} records"
@@ -190,6 +208,12 @@ def export_command(
         console.print(
             f"wrote {counts['resources']} resources in {counts['bundles']} patient Bundles "
             f"to {user_text(directory)}"
+        )
+        return
+    if file_format is FileFormat.REDCAP:
+        console.print(
+            f"wrote a REDCap data dictionary and {counts['rows']} data rows for "
+            f"{counts['records']} records to {user_text(directory)}"
         )
         return
     console.print(

@@ -36,6 +36,12 @@ def list_instruments() -> list[InstrumentDefinition]:
     return [versions[max(versions, key=_version_key)] for _, versions in sorted(catalogue.items())]
 
 
+def instrument_versions(instrument_id: str) -> list[InstrumentDefinition]:
+    """Every shipped version of one instrument, oldest first."""
+    versions = _load_all().get(instrument_id.strip().lower(), {})
+    return [versions[v] for v in sorted(versions, key=_version_key)]
+
+
 def get_instrument(instrument_id: str, version: str | None = None) -> InstrumentDefinition:
     """One definition; the latest version unless ``version`` pins an older one."""
     catalogue = _load_all()
