@@ -121,8 +121,18 @@ VOCABULARIES: dict[str, Sequence[str]] = {
 }
 
 
+#: Labels that are not simply the value in words.
+LABELS = {
+    "ldn": "LDN (low-dose naltrexone)",
+    "dmt": "Disease-modifying therapy",
+    "bowel_bladder": "Bowel and bladder",
+}
+
+
 def choice_label(value: str) -> str:
     """A code's label: the registry's value in words (``not_recovered`` -> Not recovered)."""
+    if value in LABELS:
+        return LABELS[value]
     if value.isupper():
         return value
     return value.replace("_", " ").capitalize()
