@@ -144,7 +144,7 @@ def code_of(codes: str, value: str | StrEnum) -> str:
 
 def value_of(codes: str, code: str) -> str | None:
     """The registry value of a choice code, or None for a code the list does not have."""
-    if not code.isdigit() or not 1 <= int(code) <= len(CODES[codes]):
+    if not (code.isascii() and code.isdigit()) or not 1 <= int(code) <= len(CODES[codes]):
         return None
     return CODES[codes][int(code) - 1]
 

@@ -157,10 +157,10 @@ def where(row: Mapping[str, str]) -> str:
 
 
 _FORMATS = {
-    "date_ymd": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "a date YYYY-MM-DD (date_ymd)"),
-    "time": (re.compile(r"^\d{2}:\d{2}$"), "a time HH:MM (time)"),
-    "integer": (re.compile(r"^-?\d+$"), "a whole number (integer)"),
-    "number": (re.compile(r"^-?(\d+\.?\d*|\.\d+)$"), "a number (number)"),
+    "date_ymd": (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "a date YYYY-MM-DD (date_ymd)"),
+    "time": (re.compile(r"[0-9]{2}:[0-9]{2}"), "a time HH:MM (time)"),
+    "integer": (re.compile(r"-?[0-9]+"), "a whole number (integer)"),
+    "number": (re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)"), "a number (number)"),
 }
 
 
@@ -195,7 +195,7 @@ def _raw(item: Field, row: Mapping[str, str]) -> tuple[Any, str | None]:
             return None, "must be 1 (yes) or 0 (no)"
         return text == "1", None
     rule = _FORMATS.get(item.validation)
-    if rule is not None and not rule[0].match(text):
+    if rule is not None and not rule[0].fullmatch(text):
         return None, f"must be {rule[1]}"
     return text, None
 
@@ -213,6 +213,14 @@ def read_row(proj: Project, number: int, row: Mapping[str, str], source: str) ->
     if instrument and instrument not in proj.forms[1:]:
         rule = "is not a repeating instrument of this project"
         read.problems.append(Problem(place, INSTRUMENT, rule, number, instrument, source))
+        return read
+    instance = (row.get(INSTANCE) or "").strip()
+    if instance and not (instance.isascii() and instance.isdigit() and int(instance) >= 1):
+        rule = "must be a whole number from 1"
+        read.problems.append(Problem(place, INSTANCE, rule, number, instance, source))
+        return read
+    if instrument and not instance:
+        read.problems.append(Problem(place, INSTANCE, "is blank", number, source=source))
         return read
     for form in proj.forms:
         items = [f for f in proj.form_fields(form) if f.name != RECORD_ID]
