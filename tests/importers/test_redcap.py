@@ -541,3 +541,21 @@ def test_no_cell_makes_the_row_reader_raise(index: int, column: str, value: str)
     for problem in read.problems:
         assert problem.row == index + 2 and problem.source == "data.csv"
         assert problem.record.startswith("record ")
+
+
+def test_every_real_dictionary_reads_without_a_problem() -> None:
+    counts = {}
+    for path in sorted(FIXTURES.glob("*DataDictionary*.csv")) + sorted(
+        FIXTURES.glob("redcap_datadictionary_*.csv")
+    ):
+        fields, problems = read_dictionary(path.name, path.read_bytes())
+        assert problems == [], path.name
+        counts[path.name] = fields
+    example = {f.name: f for f in counts["redcaprits_ExampleProject_DataDictionary_2018-06-07.csv"]}
+    assert example["color_available"].choices[0] == ("red", "Red")  # letter codes
+    assert example["price"].validation == "number_2dp" and example["price"].form == "sale"
+    warrior = counts["redcaprits_WARRIORtestForSoftwareUpgrades_DataDictionary_2018-06-21.csv"]
+    assert len(warrior) == 86
+    assert sum(1 for f in warrior if f.branching) == 16
+    assert any("@READONLY" in f.annotation for f in warrior)
+    assert {f.validation for f in warrior} >= {"date_mdy", "signature"}

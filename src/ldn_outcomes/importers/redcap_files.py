@@ -23,6 +23,7 @@ from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
 from ..store.uow import UnitOfWork
 from .redcap_data import EVENT, IGNORED_COLUMNS, INSTANCE, INSTRUMENT, patient_rows, read_row
+from .redcap_data import where as _place
 from .redcap_dictionary import (
     csv_line,
     csv_rows,
@@ -217,12 +218,6 @@ def _read_rows(
         batch[kind].append((len(where), record))
         where.append((number, f"record(s) naming {kind.removesuffix('s')}", PATIENT_FORM))
     return batch, where, exposures
-
-
-def _place(row: dict[str, str]) -> str:
-    from .redcap_data import where as place
-
-    return place(row)
 
 
 def _against_registry(
