@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+from ldn_outcomes.cli.main import app
 from ldn_outcomes.errors import NotFound, ValidationFailed
 from ldn_outcomes.evidence import edits
 from ldn_outcomes.evidence.catalogue import DATA_PACKAGE, load_catalogue, load_claims
 from ldn_outcomes.store import audit_chain
+from ldn_outcomes.store.db import make_engine
 from ldn_outcomes.store.tables import AuditRow
 
 PLAIN = "A short trial. It found a small change. We are not sure it is real."
@@ -110,3 +113,19 @@ def test_export_writes_the_data_files_with_only_the_edited_fields_changed(
         if a != b
     ]
     assert len(changed) == 1 and '"capsule"' in changed[0][1]
+
+
+def test_cli_export_edits_and_show_read_the_edited_text(db_url: str, tmp_path: Path) -> None:
+    engine = make_engine(db_url)
+    try:
+        _edit(engine, "capsule", "A new capsule text.")
+    finally:
+        engine.dispose()
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["evidence", "export-edits", str(tmp_path / "out"), "--db", db_url, "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["changed"] == ["study:cree-2010 capsule"]
+    shown = runner.invoke(app, ["evidence", "show", "cree-2010", "--db", db_url, "--json"])
+    assert json.loads(shown.stdout)["study"]["capsule"] == "A new capsule text."
