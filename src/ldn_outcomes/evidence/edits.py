@@ -248,6 +248,7 @@ def edit_page(engine: Engine | None, kind: str, ident: str) -> dict[str, Any]:
     fields = []
     for name in EDITABLE[kind]:
         text = _text_of(entry, name)
+        measured = text if name == "plain_summary" and text else None
         fields.append(
             {
                 "name": name,
@@ -255,9 +256,7 @@ def edit_page(engine: Engine | None, kind: str, ident: str) -> dict[str, Any]:
                 "text": text,
                 "shipped": _text_of(shipped, name),
                 "edited": text != _text_of(shipped, name),
-                "grade": round(measure(text).grade, 1)
-                if name == "plain_summary" and text
-                else None,
+                "grade": round(max(measure(measured).grade, 0.0), 1) if measured else None,
             }
         )
     return {
