@@ -34,6 +34,8 @@ OTHER_SAMPLES = {
     "outcome_id": "unknown-outcome",
     "trial_id": MATRIX_TRIAL,
     "nct_id": "NCT00000000",
+    "kind": "study",  # an editor's edit form: /evidence/edit/{kind}/{entry_id}
+    "entry_id": "cree-2010",
     # every kind's record 1 belongs to P-OWN (see ``seed_one_of_each``): a read answers 200
     "record_id": "1",
 }

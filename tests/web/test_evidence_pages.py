@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed, Estimate
 from ldn_outcomes.domain.evidence import Catalogue, Study
+from ldn_outcomes.evidence import edits
 from ldn_outcomes.evidence.catalogue import load_catalogue, load_claims, outcome_ids
 from ldn_outcomes.evidence.sync import import_files
 from ldn_outcomes.reports.claim_audits import public_audits
@@ -120,7 +121,7 @@ def test_study_page_shows_results_posted_on_clinicaltrials_gov(
     test catalogue points at it; every value asserted is read from the record."""
     import_files(engine, [FIXTURES / "ctgov" / "ctgov_v2_NCT03722472.json"])
     catalogue = Catalogue(studies=[Study(id="results-record", nct_id="NCT03722472")])
-    monkeypatch.setattr(evidence_routes, "load_catalogue", lambda: catalogue)
+    monkeypatch.setattr(edits, "load_catalogue", lambda: catalogue)  # the pages read edits.current
     page = client.get("/evidence/results-record", headers=HTML)
     assert page.status_code == 200
     text = page.text

@@ -1,4 +1,5 @@
-"""``ldn evidence sync | import | changes | list | show | claims | meta | publish``."""
+"""``ldn evidence sync | import | changes | list | show | claims | meta | publish``
+(``export-edits`` is in :mod:`.evidence_edits_cmd`)."""
 
 from __future__ import annotations
 
@@ -224,12 +225,15 @@ def list_command(
     json_output: JsonOption = False,
 ) -> None:
     """The catalogue, newest first."""
-    from ..evidence import catalogue as cat
-    from ..evidence import views
+    from ..evidence import edits, views
 
     with _maybe_engine(db) as engine:
         data = views.evidence_index(
-            cat.load_catalogue(), engine, condition=condition, design=design, evidence_level=level
+            edits.current(engine)[0],
+            engine,
+            condition=condition,
+            design=design,
+            evidence_level=level,
         )
     if json_output:
         print_json(data["studies"])
@@ -264,11 +268,10 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """One study in capsule form, with its sourced fields."""
-    from ..evidence import catalogue as cat
-    from ..evidence import views
+    from ..evidence import edits, views
 
     with _maybe_engine(db) as engine:
-        data = views.study_detail(cat.load_catalogue(), ident, engine)
+        data = views.study_detail(edits.current(engine)[0], ident, engine)
     if json_output:
         print_json(data)
         return
@@ -391,13 +394,12 @@ def publish_command(
     json_output: JsonOption = False,
 ) -> None:
     """Write the evidence hub as a static site (plain HTML + CSS)."""
-    from ..evidence import catalogue as cat
+    from ..evidence import edits
     from ..evidence.publish import publish_site
 
     with _maybe_engine(db) as engine:
-        report = publish_site(
-            directory, cat.load_catalogue(), cat.load_claims(), engine, site_url=site_url
-        )
+        catalogue, register = edits.current(engine)
+        report = publish_site(directory, catalogue, register, engine, site_url=site_url)
     if json_output:
         print_json(report.as_dict())
         return

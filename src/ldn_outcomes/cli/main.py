@@ -26,6 +26,7 @@ from .common import (
 )
 from .demo import demo_app
 from .evidence_cmd import evidence_app
+from .evidence_edits_cmd import export_edits_command  # noqa: F401  (registers the verb)
 from .instruments_cmd import dose_app, instruments_app, score
 from .nof1_cmd import nof1_app
 from .patient_cmd import patient_app

@@ -361,6 +361,9 @@ class ChangeKind(StrEnum):
     #: An editor checked a catalogue entry or claim against its sources (key ``study:<id>``
     #: or ``claim:<id>``); the page's "last checked" date follows it.
     CHECKED = "checked"
+    #: An editor changed a catalogue entry's or claim's text (key ``study:<id>`` or
+    #: ``claim:<id>``; detail: field, before, after, reason, by); pages show the latest edit.
+    EDITED = "edited"
 
 
 class ChangeEvent(_Record):

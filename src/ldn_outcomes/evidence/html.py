@@ -65,6 +65,9 @@ class Links:
     def check(self) -> str:
         return f"{self.root}evidence/review/check"
 
+    def edit(self, kind: str, ident: str) -> str:
+        return f"{self.root}evidence/edit/{kind}/{ident}"
+
     def css(self) -> str:
         return f"{self.root}evidence.css" if self.static else f"{self.root}evidence/evidence.css"
 
@@ -123,6 +126,12 @@ def render_review_queue(
     data: dict[str, Any], links: Links, *, csrf_token: str | None, layout: str = "base.html"
 ) -> str:
     return render_page("review_queue.html", data, links, layout=layout, csrf_token=csrf_token)
+
+
+def render_edit_entry(
+    data: dict[str, Any], links: Links, *, csrf_token: str | None, layout: str = "base.html"
+) -> str:
+    return render_page("edit_entry.html", data, links, layout=layout, csrf_token=csrf_token)
 
 
 def render_home(data: dict[str, Any], links: Links) -> str:

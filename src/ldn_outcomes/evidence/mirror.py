@@ -9,10 +9,11 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
-from ..domain.evidence import ChangeEvent, Publication, TrialRecord
+from ..domain.evidence import ChangeEvent, ChangeKind, Publication, TrialRecord
 from ..store.uow import UnitOfWork
 
 __all__ = [
+    "changes_of_kind",
     "changes_since",
     "get_publication",
     "get_trial",
@@ -69,3 +70,9 @@ def changes_since(
         since = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
     with UnitOfWork(engine) as uow:
         return uow.evidence.changes_since(since, limit=limit)
+
+
+def changes_of_kind(engine: Engine, kind: ChangeKind, key: str | None = None) -> list[ChangeEvent]:
+    """Change events of one kind (for one key when given), newest first."""
+    with UnitOfWork(engine) as uow:
+        return uow.evidence.changes_of_kind(kind, key)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.evidence import ChangeEvent, ChangeKind, Publication, TrialRecord
+from .audit import write_audit
 from .evidence_tables import (
     EvidenceChangeRow,
     EvidenceLinkRow,
@@ -100,6 +101,28 @@ class EvidenceMirror:
             for row in self.session.scalars(query)
         ]
 
+    def changes_of_kind(self, kind: ChangeKind, key: str | None = None) -> list[ChangeEvent]:
+        """Change events of one kind (for one key when given), newest first."""
+        query = (
+            select(EvidenceChangeRow)
+            .where(EvidenceChangeRow.kind == kind.value)
+            .order_by(EvidenceChangeRow.at.desc(), EvidenceChangeRow.id.desc())
+        )
+        if key is not None:
+            query = query.where(EvidenceChangeRow.key == key)
+        return [
+            ChangeEvent(
+                id=row.id,
+                at=as_utc(row.at),
+                kind=ChangeKind(row.kind),
+                key=row.key,
+                summary=row.summary,
+                detail=row.detail or {},
+                source=row.source,
+            )
+            for row in self.session.scalars(query)
+        ]
+
     def keys(self) -> tuple[set[str], set[str]]:
         """NCT ids and PMIDs held."""
         trials = set(self.session.scalars(select(EvidenceTrialRow.nct_id)))
@@ -160,6 +183,40 @@ class EvidenceMirror:
             EvidenceChangeRow(
                 at=at, kind=kind.value, key=key, summary=summary, detail=detail, source=source
             )
+        )
+
+    def log_edit(
+        self,
+        *,
+        at: dt.datetime,
+        key: str,
+        field: str,
+        before: str | None,
+        after: str,
+        reason: str,
+        actor: str,
+    ) -> None:
+        """An editor's change to a catalogue or claims text: a change event (the overlay the
+        pages show and its history) and an audit row (who, before, after, why), in the
+        session's one transaction."""
+        detail = {"field": field, "before": before, "after": after, "reason": reason, "by": actor}
+        self.log_change(
+            at=at,
+            kind=ChangeKind.EDITED,
+            key=key,
+            summary=f"{key} {field} edited by an editor: {reason}",
+            detail=detail,
+            source="editor edit",
+        )
+        write_audit(
+            self.session,
+            actor=actor,
+            action="update",
+            table="evidence_catalogue",
+            key=key,
+            before={field: before},
+            after={field: after},
+            reason=reason,
         )
 
     def flush(self) -> None:

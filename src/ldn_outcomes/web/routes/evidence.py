@@ -15,8 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import Engine
 
 from ...errors import NotFound
-from ...evidence import html, mirror, review, views
-from ...evidence.catalogue import load_catalogue, load_claims
+from ...evidence import edits, html, mirror, review, views
 from ...evidence.publish import meta_page_data
 from ...store.db import has_table
 from ..auth import public
@@ -53,7 +52,7 @@ def _page(request: Request, title: str, body: str, data: dict[str, Any]) -> Resp
 
 @router.get("/claims", response_class=HTMLResponse)
 def claims_page(request: Request) -> Response:
-    data = views.claims_index(load_claims())
+    data = views.claims_index(edits.current(mirror_engine(request))[1])
     return _page(
         request,
         "Claims about LDN in MS",
@@ -64,9 +63,9 @@ def claims_page(request: Request) -> Response:
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str) -> Response:
-    data = views.claim_detail(
-        load_claims(), load_catalogue(), claim_id, engine=mirror_engine(request)
-    )
+    engine = mirror_engine(request)
+    catalogue, register = edits.current(engine)
+    data = views.claim_detail(register, catalogue, claim_id, engine=engine)
     return _page(
         request,
         data["claim"].get("claim") or claim_id,
@@ -85,9 +84,10 @@ def evidence_page(
     year: str | None = None,
     sort: str = "newest",
 ) -> Response:
+    engine = mirror_engine(request)
     data = views.evidence_index(
-        load_catalogue(),
-        mirror_engine(request),
+        edits.current(engine)[0],
+        engine,
         condition=condition or None,
         design=design or None,
         evidence_level=evidence_level or None,
@@ -123,7 +123,7 @@ def changes_feed(request: Request) -> Response:
 
 @router.get("/evidence/meta/{outcome_id}", response_class=HTMLResponse)
 def meta_page(request: Request, outcome_id: str) -> Response:
-    data, svg = meta_page_data(load_catalogue(), outcome_id)
+    data, svg = meta_page_data(edits.current(mirror_engine(request))[0], outcome_id)
     if wants_json(request):
         return JSONResponse(data)
     return _page(
@@ -136,9 +136,10 @@ def meta_page(request: Request, outcome_id: str) -> Response:
 
 @router.get("/evidence/{study_id}", response_class=HTMLResponse)
 def study_page(request: Request, study_id: str) -> Response:
-    catalogue, engine = load_catalogue(), mirror_engine(request)
+    engine = mirror_engine(request)
+    catalogue, register = edits.current(engine)
     try:
-        data = views.study_detail(catalogue, study_id, engine, register=load_claims())
+        data = views.study_detail(catalogue, study_id, engine, register=register)
     except NotFound:
         if engine is None:
             raise

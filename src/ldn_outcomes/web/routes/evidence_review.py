@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from ...domain.access import Role
 from ...errors import NotFound
-from ...evidence import html, review
+from ...evidence import edits, html, review
 from ...evidence.catalogue import load_catalogue, load_claims
 from ..auth import Viewer, require
 from ..deps import wants_json
@@ -34,6 +34,7 @@ def review_page(request: Request, viewer: Editor) -> Response:
     data = dict(review.review_queue(engine, catalogue) if engine is not None else _EMPTY)
     checks = review.latest_checks(engine) if engine is not None else {}
     data["due"] = review.due_for_checking(catalogue, load_claims(), checks, dt.date.today())
+    data["editable"] = edits.editable_entries()
     body = html.render_review_queue(
         data, LINKS, csrf_token=viewer.csrf_token, layout="fragment.html"
     )

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ...evidence import edits
 from ...evidence import views as evidence_views
-from ...evidence.catalogue import load_catalogue, load_claims
 from ...reports.deidentify import registry_figures
 from ..analysis_view import public_audit
 from ..auth import Viewer, public
@@ -27,7 +27,9 @@ AUDIT_TTL_SECONDS = 600.0
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, viewer: Annotated[Viewer, public()]) -> Response:
     """Leads with the evidence: what is known, the claims register, the newest changes."""
-    data = evidence_views.front_page(load_claims(), load_catalogue(), evidence_mirror(request))
+    engine = evidence_mirror(request)
+    catalogue, register = edits.current(engine)
+    data = evidence_views.front_page(register, catalogue, engine)
     return render(request, "home.html", {"evidence": data})
 
 
