@@ -109,6 +109,7 @@ def test_demo_build_prints_one_login_per_role(tmp_path) -> None:
     assert sorted(login["role"] for login in result["logins"]) == [
         "admin",
         "clinician",
+        "editor",
         "patient",
         "researcher",
     ]

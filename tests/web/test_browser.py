@@ -214,6 +214,7 @@ ROLE_ACCOUNTS = {
     "patient": "patient@demo.invalid",
     "clinician": "clinician@demo.invalid",
     "researcher": "researcher@demo.invalid",
+    "editor": "editor@demo.invalid",
     "admin": "admin@demo.invalid",
 }
 #: Pages that are not HTML for a person: data, feeds, stylesheets, health checks.

@@ -235,6 +235,7 @@ DEMO_ACCOUNTS = (
     (Role.PATIENT, "patient@demo.invalid"),
     (Role.CLINICIAN, "clinician@demo.invalid"),
     (Role.RESEARCHER, "researcher@demo.invalid"),
+    (Role.EDITOR, "editor@demo.invalid"),
     (Role.ADMIN, "admin@demo.invalid"),
 )
 
