@@ -1,0 +1,170 @@
+"""OMOP CDM v5.4 tables: open an OMOP database, create the clinical tables, write and read rows.
+
+The columns (names, types, which are required) come from ``omop-cdm`` (The Hyve's SQLAlchemy
+model generated from the OHDSI CommonDataModel v5.4 DDL), not from DDL kept here. The tables
+are rebuilt without its foreign keys and without autoincrement keys: the database the export
+writes carries no vocabulary tables (concept, concept_ancestor...: Athena's vocabulary is not
+shipped), and DuckDB has no SERIAL type. This module is I/O only: what goes in a row is decided
+by ``importers.omop_export``, what a row means by ``importers.omop_read``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from ..errors import ConfigurationError, Problem, ValidationFailed
+from .db import make_engine
+
+#: The clinical tables the export writes, in writing order.
+WRITTEN = (
+    "person",
+    "observation_period",
+    "condition_occurrence",
+    "drug_exposure",
+    "measurement",
+    "observation",
+)
+#: Tables the OMOP analysis may also read when a database has them.
+READ_ALSO = ("concept_ancestor",)
+#: Rows per INSERT statement.
+CHUNK = 5_000
+
+
+@cache
+def omop_metadata() -> MetaData:
+    """The written and read tables, columns as omop-cdm's CDM v5.4 model has them."""
+    from omop_cdm.regular.cdm54 import tables as cdm54
+
+    metadata = MetaData()
+    by_name = {table.name: table for table in cdm54.Base.metadata.tables.values()}
+    for name in (*WRITTEN, *READ_ALSO):
+        source = by_name[name]
+        Table(
+            name,
+            metadata,
+            *[
+                Column(
+                    column.name,
+                    column.type,
+                    primary_key=column.primary_key,
+                    nullable=column.nullable,
+                    autoincrement=False,
+                )
+                for column in source.columns
+            ],
+        )
+    return metadata
+
+
+def omop_table(name: str) -> Table:
+    return omop_metadata().tables[name]
+
+
+def columns_of(name: str) -> tuple[str, ...]:
+    return tuple(column.name for column in omop_table(name).columns)
+
+
+def open_omop(url: str, *, read_only: bool = False) -> Engine:
+    """An engine on an OMOP database: PostgreSQL, SQLite or DuckDB (``duckdb:///file``)."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise ConfigurationError(f"not a database URL: {url!r} ({error})") from None
+    if parsed.get_backend_name() == "duckdb":
+        try:
+            import duckdb_engine  # noqa: F401
+        except ImportError:  # pragma: no cover - installed with the omop extra
+            raise ConfigurationError(
+                "DuckDB needs the duckdb and duckdb-engine packages "
+                "(pip install 'ldn-outcomes[omop]')"
+            ) from None
+        connect_args = {"read_only": True} if read_only else {}
+        return create_engine(url, connect_args=connect_args)
+    return make_engine(url)
+
+
+def create_omop_tables(engine: Engine) -> None:
+    """Create the written tables that are missing; refuse a database that already holds
+    persons (the export numbers its persons from 1, and would clash)."""
+    metadata = omop_metadata()
+    if "person" in inspect(engine).get_table_names():
+        with engine.connect() as connection:
+            held = connection.execute(select(func.count()).select_from(omop_table("person")))
+            if held.scalar_one():
+                raise ValidationFailed(
+                    Problem(
+                        "person",
+                        "person_id",
+                        "the OMOP database already holds persons; export into an empty one",
+                    )
+                )
+    metadata.create_all(engine, tables=[metadata.tables[name] for name in WRITTEN])
+
+
+def write_omop(engine: Engine, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, int]:
+    """Write every table's rows in one transaction (all or nothing); returns row counts."""
+    create_omop_tables(engine)
+    counts: dict[str, int] = {}
+    with engine.begin() as connection:
+        for name in WRITTEN:
+            table_rows = list(rows.get(name, ()))
+            table = omop_table(name)
+            for start in range(0, len(table_rows), CHUNK):
+                connection.execute(table.insert(), table_rows[start : start + CHUNK])
+            counts[name] = len(table_rows)
+    return counts
+
+
+def present_tables(engine: Engine) -> frozenset[str]:
+    names = set(inspect(engine).get_table_names())
+    return frozenset(name for name in (*WRITTEN, *READ_ALSO) if name in names)
+
+
+def _column_names(engine: Engine, name: str) -> set[str]:
+    """A table's columns from an empty query (DuckDB's dialect cannot reflect columns under
+    SQLAlchemy 2.1)."""
+    table = Table(name, MetaData())
+    with engine.connect() as connection:
+        result = connection.execute(select(text("*")).select_from(table).limit(0))
+        return {str(key).lower() for key in result.keys()}
+
+
+def read_omop(
+    engine: Engine,
+    name: str,
+    columns: Iterable[str],
+    where: Mapping[str, Iterable[int]] | None = None,
+) -> pd.DataFrame | None:
+    """Some columns of one table (None when the database lacks the table). Columns the table
+    lacks come back empty; ``where`` keeps rows whose column value is in the given ids."""
+    wanted = list(columns)
+    if name not in inspect(engine).get_table_names():
+        return None
+    have = _column_names(engine, name)
+    table = Table(name, MetaData(), *[Column(c) for c in wanted if c in have])
+    query = select(*table.columns)
+    for column, values in (where or {}).items():
+        if column in have:
+            query = query.where(table.c[column].in_(sorted(set(values))))
+    with engine.connect() as connection:
+        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=list(table.c.keys()))
+    for column in wanted:
+        if column not in frame:
+            frame[column] = None
+    return frame[wanted]
