@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -76,6 +76,16 @@ WritePlanOption = Annotated[
 ]
 
 
+OmopOption = Annotated[
+    str | None,
+    typer.Option(
+        "--omop",
+        help="Run the analyses on this OMOP CDM v5.4 database (postgresql://, sqlite:/// or "
+        "duckdb:///) instead of the registry; only aggregates are printed.",
+    ),
+]
+
+
 def _plan(path: Path | None) -> AnalysisPlan:
     from ..analysis import AnalysisPlan
     from ..analysis.plan_file import read_plan
@@ -89,8 +99,13 @@ def analyze(
     json_output: JsonOption = False,
     plan_file: PlanOption = None,
     write_plan_file: WritePlanOption = None,
+    omop: OmopOption = None,
 ) -> None:
-    """Run every outcome analysis and print each headline with its 95% CI."""
+    """Run every outcome analysis and print each headline with its 95% CI.
+
+    With --omop URL the analyses run on an OMOP CDM v5.4 database instead of the registry:
+    people with MS and low-dose naltrexone are found by OMOP concept, and what the database
+    does not hold is said for each outcome (see docs/omop.md)."""
     from ..analysis import analyze_database, results_to_dict
     from ..analysis.plan_file import write_plan
 
@@ -102,14 +117,24 @@ def analyze(
         else:
             console.print(f"wrote {write_plan_file} (plan {plan.plan_hash[:12]})")
         return
-    engine = engine_for(db)
-    _working("reading the registry and running the analyses...")
-    results, timings = analyze_database(engine, plan)
+    if omop is not None:
+        results, timings, findings = _analyze_omop(omop, plan)
+    else:
+        engine = engine_for(db)
+        _working("reading the registry and running the analyses...")
+        results, timings = analyze_database(engine, plan)
+        findings = None
     if json_output:
         out = results_to_dict(results, plan)
         out["timings_seconds"] = timings
+        if findings is not None:
+            out["omop"] = findings
         print_json(out)
         return
+    if findings is not None:
+        console.print("What the OMOP database holds (aggregates only):", highlight=False)
+        for line in findings["headlines"]:
+            console.print(f"  {user_text(line)}", highlight=False)
     table = PlainTable(title=f"LDN outcome analyses (plan {plan.plan_hash[:12]})")
     for column in ("analysis", "status", "headline", "estimate", "95% CI", "N"):
         table.add_column(column, justify="right" if column in ("estimate", "N") else "left")
@@ -130,6 +155,27 @@ def analyze(
     console.print(
         f"read {timings.get('read_store', 0):.1f} s, total {timings.get('total', 0):.1f} s"
     )
+
+
+def _analyze_omop(
+    url: str, plan: AnalysisPlan
+) -> tuple[dict[str, AnalysisResult], dict[str, float], dict[str, Any]]:
+    """The analyses on an OMOP CDM database (opened read-only where the driver allows)."""
+    from ..analysis import run_all
+    from ..importers.omop_read import omop_frames
+    from ..store.omop_tables import open_omop
+
+    _working("reading the OMOP database and running the analyses...")
+    began = time.perf_counter()
+    engine = open_omop(url, read_only=True)
+    try:
+        frames, findings = omop_frames(engine)
+    finally:
+        engine.dispose()
+    timings = {"read_store": time.perf_counter() - began}
+    results = run_all(frames, plan, timings)
+    timings["total"] = time.perf_counter() - began
+    return results, timings, findings.as_dict()
 
 
 @handle_errors

@@ -29,6 +29,7 @@ from .evidence_cmd import evidence_app
 from .evidence_edits_cmd import export_edits_command  # noqa: F401  (registers the verb)
 from .instruments_cmd import dose_app, instruments_app, score
 from .nof1_cmd import nof1_app
+from .omop_cmd import export_omop_command
 from .patient_cmd import patient_app
 from .record_cmd import record_app, regimen_app
 from .redcap_cmd import redcap_app
@@ -103,14 +104,15 @@ class FileFormat(StrEnum):
     CSV = "csv"
     FHIR = "fhir"
     REDCAP = "redcap"
+    OMOP = "omop"
 
 
 FormatOption = Annotated[
     FileFormat,
     typer.Option(
         "--format",
-        help="csv (the registry layout), fhir (FHIR R4 Bundles, one per patient) or redcap "
-        "(a REDCap data dictionary and data export).",
+        help="csv (the registry layout), fhir (FHIR R4 Bundles, one per patient), redcap "
+        "(a REDCap data dictionary and data export) or omop (OMOP CDM v5.4 tables; export only).",
     ),
 ]
 
@@ -138,6 +140,8 @@ def import_command(
     from ..importers.fhir_bundle import import_fhir
     from ..importers.registry_csv import import_with_notices
 
+    if file_format is FileFormat.OMOP:
+        raise ConfigurationError("--format omop is for export (and ldn analyze --omop)")
     engine = engine_for(db)
     notices: list[Problem] = []
     if file_format is FileFormat.FHIR:
@@ -161,6 +165,16 @@ def import_command(
         console.print(f"[yellow]check:[/yellow] {user_text(notice)}")
 
 
+OmopUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--omop-url",
+        help="With --format omop: also write the tables into this empty OMOP database "
+        "(postgresql://, sqlite:/// or duckdb:///).",
+    ),
+]
+
+
 @app.command("export")
 @handle_errors
 def export_command(
@@ -174,15 +188,20 @@ def export_command(
     db: DbOption = None,
     json_output: JsonOption = False,
     file_format: FormatOption = FileFormat.CSV,
+    omop_url: OmopUrlOption = None,
 ) -> None:
     """Export the registry as CSV files in the layout import reads, as FHIR R4 Bundles
-    (``--format fhir``: one Bundle per patient) or as a REDCap project (``--format redcap``:
-    data dictionary and data)."""
+    (``--format fhir``: one Bundle per patient), as a REDCap project (``--format redcap``:
+    data dictionary and data) or as OMOP CDM v5.4 tables (``--format omop``: one <table>.csv
+    each, and with --omop-url also into that database)."""
     from ..importers.fhir_bundle import export_fhir_dir
     from ..importers.registry_csv import export_dir
     from ..store.audit import audit_event
 
     engine = engine_for(db)
+    if file_format is FileFormat.OMOP:
+        export_omop_command(engine, directory, omop_url, json_output)
+        return
     if file_format is FileFormat.FHIR:
         counts = export_fhir_dir(engine, directory)
         table, key = "registry_fhir", f"{counts['resources']} resources"

@@ -93,7 +93,11 @@ OPENING = {
     "adverse_events": ("onset_date",),
     "labs": ("date",),
 }
-EXTENDING = {**OPENING, "relapses": ("onset_date", "recovery_date"), "exposures": ("start_date", "stop_date")}
+EXTENDING = {
+    **OPENING,
+    "relapses": ("onset_date", "recovery_date"),
+    "exposures": ("start_date", "stop_date"),
+}
 SOURCE_WIDTH = 50
 
 
@@ -129,7 +133,9 @@ def _flag(value: Any) -> str:
     return "yes" if bool(value) else "no"
 
 
-def _per_patient(frames: Mapping[str, pd.DataFrame], kinds: Mapping[str, Sequence[str]], how: str) -> pd.Series:
+def _per_patient(
+    frames: Mapping[str, pd.DataFrame], kinds: Mapping[str, Sequence[str]], how: str
+) -> pd.Series:
     parts = []
     for kind, columns in kinds.items():
         frame = frames.get(kind)
@@ -137,7 +143,9 @@ def _per_patient(frames: Mapping[str, pd.DataFrame], kinds: Mapping[str, Sequenc
             continue
         for column in columns:
             parts.append(
-                pd.DataFrame({"patient_id": frame["patient_id"], "date": pd.to_datetime(frame[column])})
+                pd.DataFrame(
+                    {"patient_id": frame["patient_id"], "date": pd.to_datetime(frame[column])}
+                )
             )
     if not parts:
         return pd.Series(dtype="datetime64[ns]")
@@ -333,7 +341,13 @@ def _events(
         if onset is not None:
             rows["condition_occurrence"].append(
                 _condition(
-                    rows, person_of[ae.patient_id], 0, onset, None, str(ae.term), ADVERSE_EVENT_STATUS
+                    rows,
+                    person_of[ae.patient_id],
+                    0,
+                    onset,
+                    None,
+                    str(ae.term),
+                    ADVERSE_EVENT_STATUS,
                 )
             )
     for exposure in _known(frames.get("exposures"), person_of):
@@ -366,14 +380,18 @@ def _events(
         day = _date(edss.date)
         if day is not None:
             rows["measurement"].append(
-                _measurement(rows, person_of[edss.patient_id], day, EDSS_SOURCE, _number(edss.score), None)
+                _measurement(
+                    rows, person_of[edss.patient_id], day, EDSS_SOURCE, _number(edss.score), None
+                )
             )
     for lab in _known(frames.get("labs"), person_of):
         day = _date(lab.date)
         if day is not None:
             source = f"{lab.loinc_code}|{lab.name}" if lab.name else str(lab.loinc_code)
             rows["measurement"].append(
-                _measurement(rows, person_of[lab.patient_id], day, source, _number(lab.value), lab.unit)
+                _measurement(
+                    rows, person_of[lab.patient_id], day, source, _number(lab.value), lab.unit
+                )
             )
     positions = scale_positions()
     for event, q in enumerate(_known(frames.get("questionnaires"), person_of), start=1):
@@ -388,7 +406,12 @@ def _events(
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     rows["observation"].append(
                         _observation(
-                            rows, person, day, CHECKIN_SOURCE_PREFIX + instrument, float(value), event
+                            rows,
+                            person,
+                            day,
+                            CHECKIN_SOURCE_PREFIX + instrument,
+                            float(value),
+                            event,
                         )
                     )
             continue
@@ -403,7 +426,9 @@ def _known(frame: pd.DataFrame | None, person_of: Mapping[str, int]) -> Iterable
     return frame[frame["patient_id"].isin(list(person_of))].itertuples(index=False)
 
 
-def write_csv_tables(rows: Mapping[str, Sequence[Mapping[str, Any]]], directory: Path) -> dict[str, int]:
+def write_csv_tables(
+    rows: Mapping[str, Sequence[Mapping[str, Any]]], directory: Path
+) -> dict[str, int]:
     """One ``<table>.csv`` per written table, columns in CDM order, dates ISO, blanks empty."""
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
@@ -432,7 +457,10 @@ def export_omop(
     """Export the registry as OMOP rows into CSV files and/or an OMOP database (one
     transaction); returns row counts per table and what was left out."""
     rows, left_out = omop_rows(registry_frames(engine))
-    out: dict[str, Any] = {"tables": {name: len(rows[name]) for name in WRITTEN}, "left_out": left_out}
+    out: dict[str, Any] = {
+        "tables": {name: len(rows[name]) for name in WRITTEN},
+        "left_out": left_out,
+    }
     if directory is not None:
         write_csv_tables(rows, directory)
     if url is not None:

@@ -56,7 +56,7 @@ from ..domain.omop import (
     split_drug_source,
     steroid_concepts,
 )
-from ..errors import ValidationFailed, Problem
+from ..errors import Problem, ValidationFailed
 from ..store.omop_tables import present_tables, read_omop
 
 LOINC = re.compile(r"^\d{1,7}-\d(\|.*)?$")
@@ -95,7 +95,9 @@ class OmopFindings:
         }
 
 
-def _descendants(engine: Engine, roots: frozenset[int], have: frozenset[str]) -> tuple[set[int], bool]:
+def _descendants(
+    engine: Engine, roots: frozenset[int], have: frozenset[str]
+) -> tuple[set[int], bool]:
     ids = set(roots)
     if "concept_ancestor" not in have:
         return ids, False
@@ -171,7 +173,9 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
     diagnosis = dict(zip(first_ms["person_id"], first_ms["condition_start_date"], strict=True))
     phenotype = {
         person: value if value in PHENOTYPES else None
-        for person, value in zip(first_ms["person_id"], first_ms["condition_source_value"], strict=True)
+        for person, value in zip(
+            first_ms["person_id"], first_ms["condition_source_value"], strict=True
+        )
     }
     observations = _read_people(
         engine,
@@ -195,8 +199,13 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         "patients": pd.DataFrame(
             {
                 "patient_id": ids,
-                "year_of_birth": pd.to_numeric(persons["year_of_birth"], errors="coerce").to_numpy(),
-                "sex": [gender.get(int(g), "unknown") if pd.notna(g) else "unknown" for g in persons["gender_concept_id"]],
+                "year_of_birth": pd.to_numeric(
+                    persons["year_of_birth"], errors="coerce"
+                ).to_numpy(),
+                "sex": [
+                    gender.get(int(g), "unknown") if pd.notna(g) else "unknown"
+                    for g in persons["gender_concept_id"]
+                ],
                 "phenotype": [phenotype.get(p) for p in persons["person_id"]],
                 "first_symptoms_date": pd.to_datetime([onset.get(p) for p in persons["person_id"]]),
                 "diagnosis_date": pd.to_datetime([diagnosis.get(p) for p in persons["person_id"]]),
@@ -213,7 +222,9 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
     )
     periods["observation_period_end_date"] = _dates(periods["observation_period_end_date"])
     starts = periods.groupby("patient_id")["observation_period_start_date"].min()
-    frames["consents"] = pd.DataFrame({"patient_id": starts.index.astype(str), "given_date": starts.to_numpy()})
+    frames["consents"] = pd.DataFrame(
+        {"patient_id": starts.index.astype(str), "given_date": starts.to_numpy()}
+    )
     ends = periods.groupby("person_id")["observation_period_end_date"].max().to_dict()
 
     frames["exposures"] = _exposures(engine, have, ms_people, patient_of, ends, findings)
@@ -239,7 +250,13 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
     measurements = _read_people(
         engine,
         "measurement",
-        ("person_id", "measurement_date", "value_as_number", "measurement_source_value", "unit_source_value"),
+        (
+            "person_id",
+            "measurement_date",
+            "value_as_number",
+            "measurement_source_value",
+            "unit_source_value",
+        ),
         ms_people,
         patient_of,
         "measurement_date",
@@ -252,7 +269,9 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
             "score": pd.to_numeric(edss["value_as_number"], errors="coerce").to_numpy(dtype=float),
         }
     )
-    labs = measurements[measurements["measurement_source_value"].fillna("").astype(str).str.match(LOINC)]
+    labs = measurements[
+        measurements["measurement_source_value"].fillna("").astype(str).str.match(LOINC)
+    ]
     parts = [str(v).partition("|") for v in labs["measurement_source_value"]]
     codes = [code for code, _, _ in parts]
     frames["labs"] = pd.DataFrame(
@@ -266,7 +285,7 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         }
     )
     frames["questionnaires"], frames["checkins"] = _scores(observations)
-    _headlines(frames, findings, conditions, engine, have, ms_people)
+    _headlines(frames, findings)
     return frames, findings
 
 
@@ -337,7 +356,11 @@ def _exposures(
                 continue
             name = name if is_naltrexone_drug(name) else "naltrexone"
         elif concept in steroids:
-            name = "methylprednisolone" if concept == concept_id("methylprednisolone") else "prednisone"
+            name = (
+                "methylprednisolone"
+                if concept == concept_id("methylprednisolone")
+                else "prednisone"
+            )
         elif not name:
             name = f"OMOP concept {concept}"
         verbatim = pd.to_datetime(row.verbatim_end_date, errors="coerce")
@@ -362,7 +385,15 @@ def _exposures(
         )
     frame = pd.DataFrame(
         out,
-        columns=["patient_id", "drug_name", "drug_class", "dose_mg", "time_of_day", "start_date", "stop_date"],
+        columns=[
+            "patient_id",
+            "drug_name",
+            "drug_class",
+            "dose_mg",
+            "time_of_day",
+            "start_date",
+            "stop_date",
+        ],
     )
     frame["start_date"] = _dates(frame["start_date"])
     frame["stop_date"] = _dates(frame["stop_date"])
@@ -393,15 +424,17 @@ def _scores(observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             "patient_id": scored["patient_id"].to_numpy(),
             "instrument_id": source[source.isin(instruments)].to_numpy(),
             "date": scored["observation_date"].to_numpy(),
-            "total": pd.to_numeric(scored["value_as_number"], errors="coerce").to_numpy(dtype=float),
+            "total": pd.to_numeric(scored["value_as_number"], errors="coerce").to_numpy(
+                dtype=float
+            ),
             "answers": np.full(len(scored), None, dtype=object),
         }
     )
     position_of = {instrument: position for position, instrument in scale_positions().items()}
     items = observations[source.str.startswith(CHECKIN_SOURCE_PREFIX)].copy()
     items["column"] = [
-        f"item_{position_of[s[len(CHECKIN_SOURCE_PREFIX):]]}"
-        if s[len(CHECKIN_SOURCE_PREFIX):] in position_of
+        f"item_{position_of[s[len(CHECKIN_SOURCE_PREFIX) :]]}"
+        if s[len(CHECKIN_SOURCE_PREFIX) :] in position_of
         else None
         for s in items["observation_source_value"].astype(str)
     ]
@@ -425,15 +458,7 @@ def _scores(observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return questionnaires, checkins[["patient_id", "date", *columns]].reset_index(drop=True)
 
 
-def _headlines(
-    frames: dict[str, pd.DataFrame],
-    findings: OmopFindings,
-    conditions: pd.DataFrame,
-    engine: Engine,
-    have: frozenset[str],
-    people: set[int],
-) -> None:
-    del engine, have, people
+def _headlines(frames: dict[str, pd.DataFrame], findings: OmopFindings) -> None:
     counts = findings.counts
     counts["edss"] = len(frames["edss"])
     counts["relapses"] = len(frames["relapses"])
@@ -442,10 +467,14 @@ def _headlines(
     counts["symptom_scores"] = len(frames["questionnaires"])
     counts["checkins"] = len(frames["checkins"])
     exposures = frames["exposures"]
-    counts["steroid_courses"] = int(exposures["drug_name"].isin(["methylprednisolone", "prednisone"]).sum())
-    del conditions
+    counts["steroid_courses"] = int(
+        exposures["drug_name"].isin(["methylprednisolone", "prednisone"]).sum()
+    )
     say = findings.headlines.append
-    say(f"{findings.ms_persons} of {findings.persons} persons have multiple sclerosis ({findings.ms_concepts})")
+    say(
+        f"{findings.ms_persons} of {findings.persons} persons have multiple sclerosis "
+        f"({findings.ms_concepts})"
+    )
     if findings.ldn_users:
         say(
             f"{findings.ldn_users} of them took low-dose naltrexone (daily dose = quantity / "

@@ -142,7 +142,7 @@ def _column_names(engine: Engine, name: str) -> set[str]:
     table = Table(name, MetaData())
     with engine.connect() as connection:
         result = connection.execute(select(text("*")).select_from(table).limit(0))
-        return {str(key).lower() for key in result.keys()}
+        return {str(key).lower() for key in list(result.keys())}
 
 
 def read_omop(
