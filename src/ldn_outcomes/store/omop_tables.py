@@ -123,8 +123,10 @@ def write_omop(engine: Engine, rows: Mapping[str, Sequence[Mapping[str, Any]]]) 
     counts: dict[str, int] = {}
     with engine.begin() as connection:
         for name in WRITTEN:
-            table_rows = list(rows.get(name, ()))
             table = omop_table(name)
+            keys = table.columns.keys()
+            # every row with every column: executemany needs one shape per statement
+            table_rows = [{key: row.get(key) for key in keys} for row in rows.get(name, ())]
             for start in range(0, len(table_rows), CHUNK):
                 connection.execute(table.insert(), table_rows[start : start + CHUNK])
             counts[name] = len(table_rows)

@@ -1,0 +1,235 @@
+"""OMOP CDM v5.4: the registry exported to OMOP, and the analyses run on the OMOP database.
+
+A small seeded simulated registry is exported to SQLite and DuckDB OMOP databases; the
+analyses on each must give the registry's own headlines (same people, same numbers). A copy
+without EDSS must say so, and a hand-made database of another site's layout checks the concept
+rules (MS descendants, naltrexone daily dose, naltrexone by name only)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ldn_outcomes.analysis import AnalysisPlan, run_all
+from ldn_outcomes.analysis.data.load import load_frames
+from ldn_outcomes.cli.main import app
+from ldn_outcomes.domain.omop import (
+    concepts,
+    multiple_sclerosis_concepts,
+    not_verified,
+    source_citations,
+)
+from ldn_outcomes.errors import ValidationFailed
+from ldn_outcomes.importers.omop_export import export_omop
+from ldn_outcomes.importers.omop_read import omop_frames
+from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
+from ldn_outcomes.store.db import make_engine
+from ldn_outcomes.store.omop_tables import WRITTEN, columns_of, omop_table, open_omop, write_omop
+
+pytest.importorskip("duckdb_engine")
+
+SMALL = SimulationParams(patients=150, years=3, seed=20261205).replace(
+    uptake__base_start_per_year=0.3, uptake__supplement_base_start_per_year=0.3
+)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> dict[str, str]:
+    """The registry and its OMOP exports (CSV directory, SQLite, DuckDB)."""
+    root = tmp_path_factory.mktemp("omop")
+    registry = root / "registry.sqlite3"
+    shutil.copy(sqlite_template, registry)
+    engine = make_engine(f"sqlite:///{registry}")
+    load_into_db(simulate_registry(SMALL), engine, actor="test")
+    export_omop(engine, root / "csv", f"sqlite:///{root / 'omop.sqlite3'}")
+    export_omop(engine, None, f"duckdb:///{root / 'omop.duckdb'}")
+    engine.dispose()
+    return {
+        "registry": f"sqlite:///{registry}",
+        "csv": str(root / "csv"),
+        "sqlite": f"sqlite:///{root / 'omop.sqlite3'}",
+        "sqlite_path": str(root / "omop.sqlite3"),
+        "duckdb": f"duckdb:///{root / 'omop.duckdb'}",
+    }
+
+
+def _headline(result: object) -> tuple[float, float, float] | None:
+    head = getattr(result, "headline", None)
+    return None if head is None else (head.value, head.ci_low, head.ci_high)
+
+
+def _same(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return all((math.isnan(x) and math.isnan(y)) or x == pytest.approx(y) for x, y in zip(a, b))
+
+
+def test_every_concept_names_a_source_and_nothing_unverified_is_used() -> None:
+    sources = source_citations()
+    for concept in concepts().values():
+        assert concept.sources and set(concept.sources) <= set(sources), concept.key
+        assert concept.concept_id > 0
+    assert {c.concept_id for c in concepts().values()} >= {374919, 1714319, 8507, 8532}
+    assert 374919 in multiple_sclerosis_concepts()
+    assert "edss" in not_verified() and "edss" not in concepts()
+
+
+def test_export_writes_each_table_as_csv_in_cdm_order(exported: dict[str, str]) -> None:
+    directory = Path(exported["csv"])
+    for name in WRITTEN:
+        with (directory / f"{name}.csv").open(encoding="utf-8") as handle:
+            header = next(csv.reader(handle))
+        assert tuple(header) == columns_of(name)
+    with (directory / "person.csv").open(encoding="utf-8") as handle:
+        persons = list(csv.DictReader(handle))
+    assert len(persons) == SMALL.patients
+    assert {p["gender_concept_id"] for p in persons} <= {"8507", "8532", "0"}
+    with (directory / "drug_exposure.csv").open(encoding="utf-8") as handle:
+        drugs = [row for row in csv.DictReader(handle) if row["drug_concept_id"] == "1714319"]
+    assert drugs and all(row["dose_unit_source_value"] == "mg" for row in drugs)
+    daily = [float(r["quantity"]) / float(r["days_supply"]) for r in drugs if r["quantity"]]
+    assert all(0 < dose <= 5 for dose in daily)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_omop_analysis_gives_the_registry_headlines(exported: dict[str, str], backend: str) -> None:
+    plan = AnalysisPlan()
+    registry = make_engine(exported["registry"])
+    expected = run_all(load_frames(registry, plan=plan), plan)
+    registry.dispose()
+    omop = open_omop(exported[backend], read_only=True)
+    frames, findings = omop_frames(omop)
+    omop.dispose()
+    assert findings.ms_persons == findings.persons == SMALL.patients
+    assert findings.ldn_users > 0 and findings.naltrexone_without_daily_dose == 0
+    got = run_all(frames, plan)
+    assert list(got) == list(expected)
+    for name, result in expected.items():
+        assert got[name].status == result.status, name
+        assert got[name].population.get("n_patients") == result.population.get("n_patients")
+        assert _same(_headline(got[name]), _headline(result)), name
+
+
+def test_a_database_without_edss_says_so(exported: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "no-edss.sqlite3"
+    shutil.copy(exported["sqlite_path"], path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM measurement WHERE measurement_source_value = 'edss'")
+    omop = open_omop(f"sqlite:///{path}", read_only=True)
+    frames, findings = omop_frames(omop)
+    omop.dispose()
+    assert frames["edss"].empty
+    assert "the OMOP database holds no EDSS scores" in findings.headlines
+    assert run_all(frames)["progression"].status == "insufficient_data"
+
+
+def test_export_refuses_a_database_that_already_holds_persons(exported: dict[str, str]) -> None:
+    registry = make_engine(exported["registry"])
+    with pytest.raises(ValidationFailed, match="already holds persons"):
+        export_omop(registry, None, exported["sqlite"])
+    registry.dispose()
+
+
+def _foreign(path: Path) -> str:
+    """Another site's layout: MS and naltrexone as descendant concepts in concept_ancestor
+    (ids 900001/900002 are made up for the test), doses as mg quantities or as tablets."""
+    url = f"sqlite:///{path}"
+    engine = open_omop(url)
+    day = dt.date(2022, 1, 1)
+    person = {"race_concept_id": 0, "ethnicity_concept_id": 0, "year_of_birth": 1980}
+    condition = {"condition_start_date": day, "condition_type_concept_id": 32817}
+    drug = {
+        "drug_exposure_start_date": day,
+        "drug_exposure_end_date": day + dt.timedelta(days=29),
+        "drug_type_concept_id": 32838,
+        "days_supply": 30,
+    }
+    write_omop(
+        engine,
+        {
+            "person": [
+                {"person_id": 1, "gender_concept_id": 8532, **person},
+                {"person_id": 2, "gender_concept_id": 8507, **person},
+                {"person_id": 3, "gender_concept_id": 8532, **person},
+            ],
+            "condition_occurrence": [
+                {"condition_occurrence_id": 1, "person_id": 1, "condition_concept_id": 900001, **condition},
+                {"condition_occurrence_id": 2, "person_id": 2, "condition_concept_id": 374919, **condition},
+                {"condition_occurrence_id": 3, "person_id": 3, "condition_concept_id": 111, **condition},
+            ],
+            "drug_exposure": [
+                # 135 mg over 30 days: 4.5 mg a day of a naltrexone clinical drug
+                {"drug_exposure_id": 1, "person_id": 1, "drug_concept_id": 900002,
+                 "quantity": 135, "dose_unit_source_value": "mg", **drug},
+                # 30 tablets: no daily dose in mg
+                {"drug_exposure_id": 2, "person_id": 2, "drug_concept_id": 1714319,
+                 "quantity": 30, **drug},
+                # naltrexone by name only
+                {"drug_exposure_id": 3, "person_id": 2, "drug_concept_id": 0,
+                 "drug_source_value": "naltrexone 4.5 mg", **drug},
+                # 50 mg a day: naltrexone, not low-dose
+                {"drug_exposure_id": 4, "person_id": 3, "drug_concept_id": 1714319,
+                 "quantity": 1500, "dose_unit_source_value": "mg", **drug},
+            ],
+        },
+    )  # fmt: skip
+    ancestor = omop_table("concept_ancestor")
+    ancestor.create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            ancestor.insert(),
+            [
+                {"ancestor_concept_id": a, "descendant_concept_id": d,
+                 "min_levels_of_separation": 1, "max_levels_of_separation": 1}
+                for a, d in ((374919, 900001), (1714319, 900002))
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    return url
+
+
+def test_another_sites_layout_by_concept_and_daily_dose(tmp_path: Path) -> None:
+    omop = open_omop(_foreign(tmp_path / "site.sqlite3"), read_only=True)
+    frames, findings = omop_frames(omop)
+    omop.dispose()
+    assert (findings.persons, findings.ms_persons) == (3, 2)
+    assert "descendants" in findings.ms_concepts and "descendants" in findings.naltrexone_concepts
+    assert findings.ldn_users == 1
+    assert findings.naltrexone_without_daily_dose == 1
+    assert findings.naltrexone_by_name_only == 1
+    exposures = frames["exposures"]
+    assert exposures["dose_mg"].tolist() == [4.5]
+    for missing in ("EDSS scores", "MS relapses", "symptom scores"):
+        assert f"the OMOP database holds no {missing}" in findings.headlines
+    results = run_all(frames)
+    assert all(r.status == "insufficient_data" for r in results.values() if r.headline is None)
+
+
+def test_cli_exports_then_analyzes_the_omop_database(
+    exported: dict[str, str], tmp_path: Path
+) -> None:
+    target = f"duckdb:///{tmp_path / 'cli.duckdb'}"
+    result = runner.invoke(
+        app,
+        ["export", "--format", "omop", str(tmp_path / "csv"), "--db", exported["registry"],
+         "--omop-url", target, "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["exported"]["tables"]["person"] == SMALL.patients
+    result = runner.invoke(app, ["analyze", "--omop", target, "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["omop"]["ms_persons"] == SMALL.patients
+    assert "matched" in out
+    result = runner.invoke(app, ["analyze", "--omop", target])
+    assert result.exit_code == 0, result.stderr
+    assert "What the OMOP database holds" in result.stdout
