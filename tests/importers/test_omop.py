@@ -70,7 +70,10 @@ def _headline(result: object) -> tuple[float, float, float] | None:
 def _same(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> bool:
     if a is None or b is None:
         return a is b
-    return all((math.isnan(x) and math.isnan(y)) or x == pytest.approx(y) for x, y in zip(a, b))
+    return all(
+        (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def test_every_concept_names_a_source_and_nothing_unverified_is_used() -> None:
@@ -140,50 +143,50 @@ def test_export_refuses_a_database_that_already_holds_persons(exported: dict[str
 
 
 def _foreign(path: Path) -> str:
-    """Another site's layout: MS and naltrexone as descendant concepts in concept_ancestor
-    (ids 900001/900002 are made up for the test), doses as mg quantities or as tablets."""
+    """Another site's layout: MS and naltrexone drugs as descendant concepts (ids 9000xx are
+    made up for the test), doses as mg quantities, as tablets with a drug_strength, or as
+    tablets without one."""
     url = f"sqlite:///{path}"
     engine = open_omop(url)
     day = dt.date(2022, 1, 1)
-    person = {"race_concept_id": 0, "ethnicity_concept_id": 0, "year_of_birth": 1980}
-    condition = {"condition_start_date": day, "condition_type_concept_id": 32817}
-    drug = {
-        "drug_exposure_start_date": day,
-        "drug_exposure_end_date": day + dt.timedelta(days=29),
-        "drug_type_concept_id": 32838,
-        "days_supply": 30,
-    }
+
+    def person(pid: int, gender: int) -> dict[str, object]:
+        return {"person_id": pid, "gender_concept_id": gender, "year_of_birth": 1980,
+                "race_concept_id": 0, "ethnicity_concept_id": 0}  # fmt: skip
+
+    def condition(rid: int, pid: int, concept: int) -> dict[str, object]:
+        return {"condition_occurrence_id": rid, "person_id": pid, "condition_concept_id": concept,
+                "condition_start_date": day, "condition_type_concept_id": 32817}  # fmt: skip
+
+    def drug(rid: int, pid: int, concept: int, **fields: object) -> dict[str, object]:
+        return {"drug_exposure_id": rid, "person_id": pid, "drug_concept_id": concept,
+                "drug_exposure_start_date": day, "days_supply": 30, "drug_type_concept_id": 32838,
+                "drug_exposure_end_date": day + dt.timedelta(days=29), **fields}  # fmt: skip
+
     write_omop(
         engine,
         {
-            "person": [
-                {"person_id": 1, "gender_concept_id": 8532, **person},
-                {"person_id": 2, "gender_concept_id": 8507, **person},
-                {"person_id": 3, "gender_concept_id": 8532, **person},
-            ],
+            "person": [person(1, 8532), person(2, 8507), person(3, 8532), person(4, 8507)],
             "condition_occurrence": [
-                {"condition_occurrence_id": 1, "person_id": 1, "condition_concept_id": 900001, **condition},
-                {"condition_occurrence_id": 2, "person_id": 2, "condition_concept_id": 374919, **condition},
-                {"condition_occurrence_id": 3, "person_id": 3, "condition_concept_id": 111, **condition},
+                condition(1, 1, 900001),  # MS by a descendant concept
+                condition(2, 2, 374919),
+                condition(3, 3, 374919),
+                condition(4, 4, 111),  # not MS
             ],
             "drug_exposure": [
-                # 135 mg over 30 days: 4.5 mg a day of a naltrexone clinical drug
-                {"drug_exposure_id": 1, "person_id": 1, "drug_concept_id": 900002,
-                 "quantity": 135, "dose_unit_source_value": "mg", **drug},
-                # 30 tablets: no daily dose in mg
-                {"drug_exposure_id": 2, "person_id": 2, "drug_concept_id": 1714319,
-                 "quantity": 30, **drug},
-                # naltrexone by name only
-                {"drug_exposure_id": 3, "person_id": 2, "drug_concept_id": 0,
-                 "drug_source_value": "naltrexone 4.5 mg", **drug},
-                # 50 mg a day: naltrexone, not low-dose
-                {"drug_exposure_id": 4, "person_id": 3, "drug_concept_id": 1714319,
-                 "quantity": 1500, "dose_unit_source_value": "mg", **drug},
+                # 135 mg over 30 days of a naltrexone clinical drug: 4.5 mg a day
+                drug(1, 1, 900002, quantity=135, dose_unit_source_value="mg"),
+                drug(2, 2, 1714319, quantity=30),  # 30 tablets of unknown strength
+                drug(3, 2, 0, drug_source_value="naltrexone 4.5 mg"),  # by name only
+                drug(4, 3, 900003, quantity=30),  # 30 tablets of 50 mg: not low-dose
+                drug(5, 2, 900004, quantity=90),  # 90 x 1.5 mg over 30 days: 4.5 mg a day
+                drug(6, 4, 1714319, quantity=135, dose_unit_source_value="mg"),
             ],
         },
-    )  # fmt: skip
-    ancestor = omop_table("concept_ancestor")
+    )
+    ancestor, strength = omop_table("concept_ancestor"), omop_table("drug_strength")
     ancestor.create(engine)
+    strength.create(engine)
     with engine.begin() as connection:
         connection.execute(
             ancestor.insert(),
@@ -191,6 +194,15 @@ def _foreign(path: Path) -> str:
                 {"ancestor_concept_id": a, "descendant_concept_id": d,
                  "min_levels_of_separation": 1, "max_levels_of_separation": 1}
                 for a, d in ((374919, 900001), (1714319, 900002))
+            ],
+        )  # fmt: skip
+        connection.execute(
+            strength.insert(),
+            [
+                {"drug_concept_id": d, "ingredient_concept_id": 1714319, "amount_value": mg,
+                 "amount_unit_concept_id": 8576, "valid_start_date": day,
+                 "valid_end_date": dt.date(2099, 12, 31)}
+                for d, mg in ((900003, 50.0), (900004, 1.5))
             ],
         )  # fmt: skip
     engine.dispose()
@@ -201,13 +213,13 @@ def test_another_sites_layout_by_concept_and_daily_dose(tmp_path: Path) -> None:
     omop = open_omop(_foreign(tmp_path / "site.sqlite3"), read_only=True)
     frames, findings = omop_frames(omop)
     omop.dispose()
-    assert (findings.persons, findings.ms_persons) == (3, 2)
-    assert "descendants" in findings.ms_concepts and "descendants" in findings.naltrexone_concepts
-    assert findings.ldn_users == 1
+    assert (findings.persons, findings.ms_persons) == (4, 3)
+    assert "descendants" in findings.ms_concepts and "drug_strength" in findings.naltrexone_concepts
+    assert findings.ldn_users == 2
     assert findings.naltrexone_without_daily_dose == 1
     assert findings.naltrexone_by_name_only == 1
-    exposures = frames["exposures"]
-    assert exposures["dose_mg"].tolist() == [4.5]
+    exposures = frames["exposures"].sort_values("patient_id")
+    assert exposures["dose_mg"].tolist() == pytest.approx([4.5, 4.5, 50.0])
     for missing in ("EDSS scores", "MS relapses", "symptom scores"):
         assert f"the OMOP database holds no {missing}" in findings.headlines
     results = run_all(frames)
@@ -230,6 +242,8 @@ def test_cli_exports_then_analyzes_the_omop_database(
     out = json.loads(result.stdout)
     assert out["omop"]["ms_persons"] == SMALL.patients
     assert "matched" in out
-    result = runner.invoke(app, ["analyze", "--omop", target])
+    site = _foreign(tmp_path / "site.sqlite3")
+    result = runner.invoke(app, ["analyze", "--omop", site])
     assert result.exit_code == 0, result.stderr
     assert "What the OMOP database holds" in result.stdout
+    assert "the OMOP database holds no EDSS scores" in result.stdout

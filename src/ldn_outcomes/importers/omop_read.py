@@ -7,15 +7,18 @@ any descendant of it. Only their rows are read; everything else stays in the dat
 LDN: drug exposures of the naltrexone ingredient (1714319, or its descendants through
 ``concept_ancestor``: clinical drugs and brands) whose daily dose can be computed:
 
-    daily dose (mg) = quantity / days_supply, when dose_unit_source_value is "mg"
+    daily dose (mg) = quantity / days_supply, when dose_unit_source_value is "mg" (the layout
+    ``ldn export --format omop`` writes: quantity is the milligrams supplied), else
+    daily dose (mg) = quantity x amount_value / days_supply, with the drug's naltrexone amount
+    per unit in milligram (8576) from ``drug_strength`` (quantity then counts units, e.g.
+    tablets).
 
-(the layout ``ldn export --format omop`` writes: quantity is the milligrams supplied over
-days_supply days). The domain's LDN rule then decides, as for the registry (naltrexone above 0
-and at most 5 mg a day; Toljan & Vrooman 2018). A naltrexone exposure whose daily dose cannot
-be computed this way (no mg quantity, no days_supply; ``drug_strength`` is not read) is left
-out and counted: in a general database undosed naltrexone is more often addiction treatment
-than LDN. A drug with concept 0 whose source value says naltrexone is left out too (counted):
-the OMOP path goes by concept, not by name.
+Drug concepts that ``drug_strength`` lists with the naltrexone ingredient count as naltrexone
+too. The domain's LDN rule then decides, as for the registry (naltrexone above 0 and at most
+5 mg a day; Toljan & Vrooman 2018). A naltrexone exposure whose daily dose cannot be computed
+either way is left out and counted: in a general database undosed naltrexone is more often
+addiction treatment than LDN. A drug with concept 0 whose source value says naltrexone is
+left out too (counted): the OMOP path goes by concept, not by name.
 
 An exposure runs to ``verbatim_end_date`` when there is one; one ending on or after the end
 of the person's observation is read as still running (censored), as the export writes it.
@@ -136,8 +139,8 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
     findings.ms_concepts = (
         f"{len(ms_ids)} concepts: the MS concept set and its descendants (concept_ancestor)"
         if ms_by_ancestor
-        else f"the {len(ms_ids)} concepts of the MS concept set (no concept_ancestor to add "
-        "descendants)"
+        else f"the {len(ms_ids)} concepts of the MS concept set; no concept_ancestor to add "
+        "descendants"
     )
     conditions = read_omop(
         engine,
@@ -314,11 +317,15 @@ def _exposures(
     ends: dict[int, Any],
     findings: OmopFindings,
 ) -> pd.DataFrame:
-    naltrexone, by_ancestor = _descendants(engine, frozenset({concept_id("naltrexone")}), have)
+    ingredient = concept_id("naltrexone")
+    naltrexone, _ = _descendants(engine, frozenset({ingredient}), have)
+    strength = _milligrams(engine, ingredient, have)
+    naltrexone |= set(strength)
     findings.naltrexone_concepts = (
-        f"naltrexone (1714319) and its {len(naltrexone) - 1} descendants (concept_ancestor)"
-        if by_ancestor
-        else "the naltrexone ingredient concept (1714319) only (no concept_ancestor)"
+        f"naltrexone (1714319) and {len(naltrexone) - 1} drug concept(s) containing it "
+        "(concept_ancestor, drug_strength)"
+        if len(naltrexone) > 1
+        else "the naltrexone ingredient concept (1714319) only"
     )
     drugs = _read_people(
         engine,
@@ -348,7 +355,9 @@ def _exposures(
         if not is_naltrexone and is_naltrexone_drug(name):
             findings.naltrexone_by_name_only += 1
             continue
-        dose = _daily_dose(row.quantity, row.days_supply, row.dose_unit_source_value)
+        dose = _daily_dose(
+            row.quantity, row.days_supply, row.dose_unit_source_value, strength.get(concept)
+        )
         if is_naltrexone:
             findings.naltrexone_exposures += 1
             if dose is None:
@@ -402,17 +411,42 @@ def _exposures(
     return frame
 
 
-def _daily_dose(quantity: Any, days: Any, unit: Any) -> float | None:
-    """quantity / days_supply when the quantity is in mg (see the module doc)."""
-    if str(unit or "").strip().lower() != MILLIGRAM:
-        return None
+def _milligrams(engine: Engine, ingredient: int, have: frozenset[str]) -> dict[int, float]:
+    """Drug concept -> mg of the ingredient per unit (``drug_strength.amount_value`` in
+    milligram, 8576), for the drugs of one ingredient; empty without the table."""
+    if "drug_strength" not in have:
+        return {}
+    rows = read_omop(
+        engine,
+        "drug_strength",
+        ("drug_concept_id", "ingredient_concept_id", "amount_value", "amount_unit_concept_id"),
+        {"ingredient_concept_id": [ingredient]},
+    )
+    if rows is None or rows.empty:
+        return {}
+    rows = rows[rows["amount_unit_concept_id"] == concept_id("milligram")]
+    amounts = pd.to_numeric(rows["amount_value"], errors="coerce")
+    return {
+        int(drug): float(amount)
+        for drug, amount in zip(rows["drug_concept_id"], amounts, strict=True)
+        if pd.notna(amount) and amount > 0
+    }
+
+
+def _daily_dose(quantity: Any, days: Any, unit: Any, mg_per_unit: float | None) -> float | None:
+    """quantity / days_supply when the quantity is in mg, else quantity x the drug's mg per
+    unit (``drug_strength``) / days_supply; None when neither applies (see the module doc)."""
     try:
         q, d = float(quantity), float(days)
     except (TypeError, ValueError):
         return None
     if not (np.isfinite(q) and np.isfinite(d)) or q <= 0 or d <= 0:
         return None
-    return q / d
+    if str(unit or "").strip().lower() == MILLIGRAM:
+        return q / d
+    if mg_per_unit is not None:
+        return q * mg_per_unit / d
+    return None
 
 
 def _scores(observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
