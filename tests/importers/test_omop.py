@@ -181,6 +181,7 @@ def _foreign(path: Path) -> str:
                 drug(4, 3, 900003, quantity=30),  # 30 tablets of 50 mg: not low-dose
                 drug(5, 2, 900004, quantity=90),  # 90 x 1.5 mg over 30 days: 4.5 mg a day
                 drug(6, 4, 1714319, quantity=135, dose_unit_source_value="mg"),
+                drug(7, 2, 1506270, quantity=5),  # a methylprednisolone course
             ],
         },
     )
@@ -219,7 +220,10 @@ def test_another_sites_layout_by_concept_and_daily_dose(tmp_path: Path) -> None:
     assert findings.naltrexone_without_daily_dose == 1
     assert findings.naltrexone_by_name_only == 1
     exposures = frames["exposures"].sort_values("patient_id")
+    assert exposures["drug_name"].tolist().count("methylprednisolone") == 1
+    exposures = exposures[exposures["drug_name"] == "naltrexone"]
     assert exposures["dose_mg"].tolist() == pytest.approx([4.5, 4.5, 50.0])
+    assert findings.counts["steroid_courses"] == 1
     for missing in ("EDSS scores", "MS relapses", "symptom scores"):
         assert f"the OMOP database holds no {missing}" in findings.headlines
     results = run_all(frames)
@@ -247,3 +251,29 @@ def test_cli_exports_then_analyzes_the_omop_database(
     assert result.exit_code == 0, result.stderr
     assert "What the OMOP database holds" in result.stdout
     assert "the OMOP database holds no EDSS scores" in result.stdout
+
+
+@pytest.mark.postgres
+def test_export_and_analysis_on_postgresql(
+    exported: dict[str, str], postgres_database: str
+) -> None:
+    """The same round trip on PostgreSQL (the OMOP tables are dropped afterwards)."""
+    from ldn_outcomes.store.omop_tables import omop_metadata
+
+    registry = make_engine(exported["registry"])
+    try:
+        export_omop(registry, None, postgres_database)
+        omop = open_omop(postgres_database)
+        frames, findings = omop_frames(omop)
+        omop.dispose()
+        assert findings.ms_persons == SMALL.patients
+        plan = AnalysisPlan()
+        expected = run_all(load_frames(registry, plan=plan), plan)
+        got = run_all(frames, plan)
+        for name, result in expected.items():
+            assert _same(_headline(got[name]), _headline(result)), name
+    finally:
+        registry.dispose()
+        cleanup = open_omop(postgres_database)
+        omop_metadata().drop_all(cleanup, tables=[omop_table(n) for n in WRITTEN])
+        cleanup.dispose()

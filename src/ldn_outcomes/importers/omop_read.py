@@ -60,8 +60,12 @@ from ..domain.omop import (
     steroid_concepts,
 )
 from ..errors import Problem, ValidationFailed
-from ..store.omop_tables import present_tables, read_omop
+from ..store.omop_tables import count_rows, present_tables, read_omop
 
+STEROID_NAMES = {
+    concept_id("methylprednisolone"): "methylprednisolone",
+    concept_id("prednisone"): "prednisone",
+}
 LOINC = re.compile(r"^\d{1,7}-\d(\|.*)?$")
 CLASSES = frozenset(c.value for c in DrugClass)
 PHENOTYPES = frozenset(p.value for p in Phenotype)
@@ -153,16 +157,20 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
             "condition_source_value",
             "condition_status_source_value",
         ),
+        with_condition=ms_ids,
     )
     assert conditions is not None
     conditions["condition_start_date"] = _dates(conditions["condition_start_date"])
     ms_rows = conditions[conditions["condition_concept_id"].isin(ms_ids)]
     ms_people = set(ms_rows["person_id"].astype(int))
     persons = read_omop(
-        engine, "person", ("person_id", "gender_concept_id", "year_of_birth", "person_source_value")
+        engine,
+        "person",
+        ("person_id", "gender_concept_id", "year_of_birth", "person_source_value"),
+        with_condition=ms_ids,
     )
     assert persons is not None
-    findings.persons = len(persons)
+    findings.persons = count_rows(engine, "person")
     persons = persons[persons["person_id"].isin(ms_people)].sort_values("person_id")
     findings.ms_persons = len(persons)
     source = persons["person_source_value"]
@@ -194,6 +202,7 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         ms_people,
         patient_of,
         "observation_date",
+        ms_ids,
     )
     onset_rows = observations[observations["observation_source_value"] == FIRST_SYMPTOMS_SOURCE]
     onset = onset_rows.groupby("person_id")["observation_date"].min().to_dict()
@@ -222,6 +231,7 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         ms_people,
         patient_of,
         "observation_period_start_date",
+        ms_ids,
     )
     periods["observation_period_end_date"] = _dates(periods["observation_period_end_date"])
     starts = periods.groupby("patient_id")["observation_period_start_date"].min()
@@ -230,7 +240,7 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
     )
     ends = periods.groupby("person_id")["observation_period_end_date"].max().to_dict()
 
-    frames["exposures"] = _exposures(engine, have, ms_people, patient_of, ends, findings)
+    frames["exposures"] = _exposures(engine, have, ms_people, ms_ids, patient_of, ends, findings)
     relapse_rows = conditions[conditions["condition_source_value"] == RELAPSE_SOURCE]
     status = relapse_rows["condition_status_source_value"].fillna("").astype(str)
     frames["relapses"] = pd.DataFrame(
@@ -263,6 +273,7 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         ms_people,
         patient_of,
         "measurement_date",
+        ms_ids,
     )
     edss = measurements[measurements["measurement_source_value"] == EDSS_SOURCE]
     frames["edss"] = pd.DataFrame(
@@ -299,8 +310,10 @@ def _read_people(
     people: set[int],
     patient_of: dict[int, str],
     date_column: str,
+    ms_ids: set[int],
 ) -> pd.DataFrame:
-    frame = read_omop(engine, table, columns)
+    """The rows of the MS persons only (filtered in the database)."""
+    frame = read_omop(engine, table, columns, with_condition=ms_ids)
     if frame is None:
         frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = frame[frame["person_id"].isin(people)].copy()
@@ -313,6 +326,7 @@ def _exposures(
     engine: Engine,
     have: frozenset[str],
     people: set[int],
+    ms_ids: set[int],
     patient_of: dict[int, str],
     ends: dict[int, Any],
     findings: OmopFindings,
@@ -345,8 +359,10 @@ def _exposures(
         people,
         patient_of,
         "drug_exposure_start_date",
+        ms_ids,
     )
-    steroids = steroid_concepts()
+    steroids, _ = _descendants(engine, steroid_concepts(), have)
+    steroids |= _drugs_with(engine, steroid_concepts(), have)
     out = []
     for row in drugs.itertuples(index=False):
         concept = int(row.drug_concept_id) if pd.notna(row.drug_concept_id) else 0
@@ -365,11 +381,8 @@ def _exposures(
                 continue
             name = name if is_naltrexone_drug(name) else "naltrexone"
         elif concept in steroids:
-            name = (
-                "methylprednisolone"
-                if concept == concept_id("methylprednisolone")
-                else "prednisone"
-            )
+            findings.counts["steroid_courses"] = findings.counts.get("steroid_courses", 0) + 1
+            name = STEROID_NAMES.get(concept, "methylprednisolone or prednisone")
         elif not name:
             name = f"OMOP concept {concept}"
         verbatim = pd.to_datetime(row.verbatim_end_date, errors="coerce")
@@ -431,6 +444,16 @@ def _milligrams(engine: Engine, ingredient: int, have: frozenset[str]) -> dict[i
         for drug, amount in zip(rows["drug_concept_id"], amounts, strict=True)
         if pd.notna(amount) and amount > 0
     }
+
+
+def _drugs_with(engine: Engine, ingredients: frozenset[int], have: frozenset[str]) -> set[int]:
+    """Drug concepts that ``drug_strength`` lists with one of these ingredients."""
+    if "drug_strength" not in have:
+        return set()
+    rows = read_omop(
+        engine, "drug_strength", ("drug_concept_id",), {"ingredient_concept_id": ingredients}
+    )
+    return set() if rows is None else {int(v) for v in rows["drug_concept_id"].dropna()}
 
 
 def _daily_dose(quantity: Any, days: Any, unit: Any, mg_per_unit: float | None) -> float | None:
@@ -500,10 +523,7 @@ def _headlines(frames: dict[str, pd.DataFrame], findings: OmopFindings) -> None:
     counts["labs"] = len(frames["labs"])
     counts["symptom_scores"] = len(frames["questionnaires"])
     counts["checkins"] = len(frames["checkins"])
-    exposures = frames["exposures"]
-    counts["steroid_courses"] = int(
-        exposures["drug_name"].isin(["methylprednisolone", "prednisone"]).sum()
-    )
+    counts.setdefault("steroid_courses", 0)
     say = findings.headlines.append
     say(
         f"{findings.ms_persons} of {findings.persons} persons have multiple sclerosis "

@@ -165,25 +165,45 @@ def _column_names(engine: Engine, name: str) -> set[str]:
         return {str(key).lower() for key in list(result.keys())}
 
 
+def count_rows(engine: Engine, name: str) -> int:
+    with engine.connect() as connection:
+        counted = connection.execute(select(func.count()).select_from(Table(name, MetaData())))
+        return int(counted.scalar_one())
+
+
 def read_omop(
     engine: Engine,
     name: str,
     columns: Iterable[str],
     where: Mapping[str, Iterable[int]] | None = None,
+    with_condition: Iterable[int] | None = None,
 ) -> pd.DataFrame | None:
     """Some columns of one table (None when the database lacks the table). Columns the table
-    lacks come back empty; ``where`` keeps rows whose column value is in the given ids."""
+    lacks come back empty; ``where`` keeps rows whose column value is in the given ids;
+    ``with_condition`` keeps the rows of persons with a condition_occurrence of one of these
+    concepts (in the database, so no one else's rows are read)."""
     wanted = list(columns)
     if name not in inspect(engine).get_table_names():
         return None
     have = _column_names(engine, name)
-    table = Table(name, MetaData(), *[Column(c) for c in wanted if c in have])
-    query = select(*table.columns)
-    for column, values in (where or {}).items():
+    filters = dict(where or {})
+    needed = [*wanted, *filters, "person_id"]
+    table = Table(name, MetaData(), *[Column(c) for c in dict.fromkeys(needed) if c in have])
+    query = select(*[table.c[c] for c in wanted if c in have])
+    for column, values in filters.items():
         if column in have:
             query = query.where(table.c[column].in_(sorted(set(values))))
+    if with_condition is not None:
+        conditions = Table(
+            "condition_occurrence", MetaData(), Column("person_id"), Column("condition_concept_id")
+        )
+        people = select(conditions.c.person_id).where(
+            conditions.c.condition_concept_id.in_(sorted(set(with_condition)))
+        )
+        query = query.where(table.c.person_id.in_(people))
     with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(), columns=list(table.c.keys()))
+        result = connection.execute(query)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     for column in wanted:
         if column not in frame:
             frame[column] = None
