@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from ldn_outcomes.analysis import AnalysisPlan, run_all
 from ldn_outcomes.analysis.data.load import load_frames
+from ldn_outcomes.analysis.results import AnalysisResult
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.domain.omop import (
     concepts,
@@ -60,6 +61,16 @@ def exported(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
         "sqlite_path": str(root / "omop.sqlite3"),
         "duckdb": f"duckdb:///{root / 'omop.duckdb'}",
     }
+
+
+@pytest.fixture(scope="module")
+def expected(exported: dict[str, str]) -> dict[str, AnalysisResult]:
+    """``ldn analyze``'s results on the registry itself."""
+    plan = AnalysisPlan()
+    registry = make_engine(exported["registry"])
+    results = run_all(load_frames(registry, plan=plan), plan)
+    registry.dispose()
+    return results
 
 
 def _headline(result: object) -> tuple[float, float, float] | None:
@@ -104,11 +115,10 @@ def test_export_writes_each_table_as_csv_in_cdm_order(exported: dict[str, str]) 
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
-def test_omop_analysis_gives_the_registry_headlines(exported: dict[str, str], backend: str) -> None:
+def test_omop_analysis_gives_the_registry_headlines(
+    exported: dict[str, str], expected: dict[str, AnalysisResult], backend: str
+) -> None:
     plan = AnalysisPlan()
-    registry = make_engine(exported["registry"])
-    expected = run_all(load_frames(registry, plan=plan), plan)
-    registry.dispose()
     omop = open_omop(exported[backend], read_only=True)
     frames, findings = omop_frames(omop)
     omop.dispose()
@@ -127,9 +137,11 @@ def test_a_database_without_edss_says_so(exported: dict[str, str], tmp_path: Pat
     shutil.copy(exported["sqlite_path"], path)
     with sqlite3.connect(path) as connection:
         connection.execute("DELETE FROM measurement WHERE measurement_source_value = 'edss'")
+    before = path.read_bytes()
     omop = open_omop(f"sqlite:///{path}", read_only=True)
     frames, findings = omop_frames(omop)
     omop.dispose()
+    assert path.read_bytes() == before  # read-only: the analysis changes nothing
     assert frames["edss"].empty
     assert "the OMOP database holds no EDSS scores" in findings.headlines
     assert run_all(frames)["progression"].status == "insufficient_data"
@@ -255,7 +267,7 @@ def test_cli_exports_then_analyzes_the_omop_database(
 
 @pytest.mark.postgres
 def test_export_and_analysis_on_postgresql(
-    exported: dict[str, str], postgres_database: str
+    exported: dict[str, str], expected: dict[str, AnalysisResult], postgres_database: str
 ) -> None:
     """The same round trip on PostgreSQL (the OMOP tables are dropped afterwards)."""
     from ldn_outcomes.store.omop_tables import omop_metadata
@@ -267,9 +279,7 @@ def test_export_and_analysis_on_postgresql(
         frames, findings = omop_frames(omop)
         omop.dispose()
         assert findings.ms_persons == SMALL.patients
-        plan = AnalysisPlan()
-        expected = run_all(load_frames(registry, plan=plan), plan)
-        got = run_all(frames, plan)
+        got = run_all(frames, AnalysisPlan())
         for name, result in expected.items():
             assert _same(_headline(got[name]), _headline(result)), name
     finally:

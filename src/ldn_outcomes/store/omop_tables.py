@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -96,6 +97,16 @@ def open_omop(url: str, *, read_only: bool = False) -> Engine:
             ) from None
         connect_args = {"read_only": True} if read_only else {}
         return create_engine(url, connect_args=connect_args)
+    if (
+        read_only
+        and parsed.get_backend_name() == "sqlite"
+        and parsed.database not in (None, "", ":memory:")
+    ):
+        # read-only, and without the registry's pragmas (WAL would rewrite the file's header)
+        path = Path(str(parsed.database))
+        if not path.is_file():
+            raise ConfigurationError(f"no OMOP database file at {str(path)!r}")
+        return create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
     return make_engine(url)
 
 
