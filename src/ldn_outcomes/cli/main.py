@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from ..errors import ConfigurationError, Problem
+from ..errors import ConfigurationError, Problem, ValidationFailed
 from .analyze_cmd import analyze, report
 from .backup_cmd import audit_app, backup_command, restore_command
 from .common import (
@@ -141,7 +141,11 @@ def import_command(
     from ..importers.registry_csv import import_with_notices
 
     if file_format is FileFormat.OMOP:
-        raise ConfigurationError("--format omop is for export (and ldn analyze --omop)")
+        raise ValidationFailed(
+            Problem(
+                "import", "--format", "omop is export only (ldn analyze --omop reads OMOP data)"
+            )
+        )
     engine = engine_for(db)
     notices: list[Problem] = []
     if file_format is FileFormat.FHIR:
