@@ -55,8 +55,8 @@ def headlines(frames: dict[str, pd.DataFrame], findings: OmopFindings) -> None:
     )
     if findings.ldn_users:
         say(
-            f"{findings.ldn_users} of them took low-dose naltrexone (daily dose = quantity / "
-            "days_supply in mg; at most 5 mg a day)"
+            f"{findings.ldn_users} of them took low-dose naltrexone (daily dose = mg supplied "
+            "/ days_supply, the mg from the quantity or drug_strength; at most 5 mg a day)"
         )
     else:
         say("the OMOP database holds no low-dose naltrexone exposure of a person with MS")
