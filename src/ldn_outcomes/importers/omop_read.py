@@ -31,6 +31,9 @@ this reader cannot name, and the findings say "the OMOP database holds no ..." f
 Labs: measurements whose source value is a LOINC code. Steroid courses (methylprednisolone,
 prednisone) are counted and reported, not used as relapses: no validated relapse proxy built
 on them was verified.
+
+The persons' rows are read by ``omop_people``, drugs and doses by ``omop_drugs``, and the
+findings worded by ``omop_findings``.
 """
 
 from __future__ import annotations

@@ -145,7 +145,6 @@ def omop_rows(frames: Mapping[str, pd.DataFrame]) -> tuple[Rows, dict[str, int]]
     patients = frames["patients"]
     spans = observation_spans(frames)
     person_of: dict[str, int] = {}
-    ehr = concept_id("ehr")
     for patient in patients.itertuples(index=False):
         year = _number(patient.year_of_birth)
         if year is None:
@@ -199,7 +198,7 @@ def omop_rows(frames: Mapping[str, pd.DataFrame]) -> tuple[Rows, dict[str, int]]
                 _observation(rows, person_id, onset, FIRST_SYMPTOMS_SOURCE, None)
             )
     ends = {pid: _date(spans["end"].get(pid)) for pid in person_of if pid in spans.index}
-    _events(frames, rows, person_of, ends, ehr)
+    _events(frames, rows, person_of, ends)
     return rows, left_out
 
 
@@ -276,9 +275,7 @@ def _events(
     rows: Rows,
     person_of: Mapping[str, int],
     ends: Mapping[str, dt.date | None],
-    ehr: int,
 ) -> None:
-    del ehr
     for rel in _known(frames.get("relapses"), person_of):
         onset = _date(rel.onset_date)
         if onset is None:
