@@ -29,7 +29,7 @@ def test_readme_names_every_top_level_command() -> None:
     from ldn_outcomes.cli.main import app
 
     readme = (ROOT / "README.md").read_text()
-    names = sorted(typer.main.get_command(app).commands)
+    names = sorted(typer.main.get_group(app).all_commands())
     missing = [name for name in names if f"ldn {name}" not in readme]
     assert not missing, f"README does not mention: {missing}"
 

@@ -25,7 +25,8 @@ HEAVY = (
 
 
 def imported_after(*argv: str) -> set[str]:
-    """The top-level packages imported by running ``ldn *argv`` in a new interpreter."""
+    """The top-level packages imported by running ``ldn *argv`` in a new interpreter, and
+    ``ldn_outcomes.cli.*`` modules by their full names."""
     script = (
         "import json, sys\n"
         "from ldn_outcomes.cli.main import app\n"
@@ -34,7 +35,9 @@ def imported_after(*argv: str) -> set[str]:
         "    app()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})), file=sys.stderr)\n"
+        "names = {n.split('.')[0] for n in sys.modules}\n"
+        "names |= {n for n in sys.modules if n.startswith('ldn_outcomes.cli.')}\n"
+        "print(json.dumps(sorted(names)), file=sys.stderr)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
@@ -46,9 +49,18 @@ def test_help_imports_no_analysis_store_or_web_stack() -> None:
     loaded = imported_after("--help")
     assert "typer" in loaded  # the probe sees imports at all
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    # Nor what Typer's help renderer loads for Markdown help and pretty tracebacks, unused here.
+    assert loaded.isdisjoint({"markdown_it", "pygments"}), sorted(loaded)
     # Nor the record models: the help reads the kind names and the n-of-1 defaults from
     # modules without models (a command's own help imports pydantic through Typer itself).
     assert "pydantic" not in loaded
+
+
+def test_help_imports_no_command_module() -> None:
+    loaded = imported_after("--help")
+    commands = {name for name in loaded if name.endswith("_cmd")}
+    assert not commands, sorted(commands)
+    assert "ldn_outcomes.cli.patient_cmd" in imported_after("patient", "--help")
 
 
 def test_a_command_help_imports_no_analysis_stack() -> None:

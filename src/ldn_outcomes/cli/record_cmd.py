@@ -101,7 +101,7 @@ def add(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Add one record, e.g. ``ldn record add edss P0001 date=2024-05-01 score=3.5``."""
+    """Add one record, e.g. ldn record add edss P0001 date=2024-05-01 score=3.5."""
     from ..domain.validation import parse_record
 
     data = {**parse_fields(fields), "patient_id": patient_id}
@@ -141,8 +141,8 @@ def correct(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Correct fields of a record, e.g. ``ldn record correct edss 12 score=3.0 --reason
-    "typo"``; the earlier version is kept with who, when and why."""
+    """Correct fields of a record, e.g. ldn record correct edss 12 score=3.0 --reason typo;
+    the earlier version is kept with who, when and why."""
     from ..domain.validation import parse_record
     from ..store.convert import key_column
     from ..store.uow import UnitOfWork

@@ -7,12 +7,15 @@ from typing import Any
 
 import typer.main
 
+from .lazy import LazyGroup
+
 
 def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
     found = [(path, command)]
     if hasattr(command, "commands"):
-        for name in sorted(command.commands):
-            found.extend(_walk(command.commands[name], [*path, name]))
+        commands = command.all_commands() if isinstance(command, LazyGroup) else command.commands
+        for name in sorted(commands):
+            found.extend(_walk(commands[name], [*path, name]))
     return found
 
 
