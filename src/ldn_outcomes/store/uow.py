@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import weakref
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .evidence_repo import EvidenceMirror
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .evidence_repo import EvidenceMirror
 
 #: What a failed database write raises (SQLAlchemy's base error), for callers that record the
 #: failure of one item and go on with the next without importing SQLAlchemy themselves.
@@ -43,8 +46,19 @@ class UnitOfWork:
         self.session = self._factory()
         self.session.begin()
         self.registry = Registry(self.session, self.actor)
-        self.evidence = EvidenceMirror(self.session)
+        self._evidence: EvidenceMirror | None = None
         return self
+
+    @property
+    def evidence(self) -> EvidenceMirror:
+        """The registry mirror's records and change log, in this transaction. Built on first
+        use: its models are imported then, so that reading patients does without them."""
+        if self._evidence is None:
+            from .evidence_repo import EvidenceMirror
+
+            assert self.session is not None
+            self._evidence = EvidenceMirror(self.session)
+        return self._evidence
 
     def __exit__(
         self,
