@@ -6,12 +6,15 @@ is refused."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldn_outcomes.store.nof1_tables import NOf1RequestRow, NOf1TrialRow
 from ldn_outcomes.web.app import create_app
+from ldn_outcomes.web.auth import SESSION_COOKIE
 from ldn_outcomes.web.idempotency import WRITES
 
 from .conftest import World
@@ -97,3 +100,45 @@ def test_a_retried_patient_creation_creates_one_patient(world: World) -> None:
     assert first.status_code == again.status_code, first.text
     assert again.json() == first.json() and again.headers["idempotency-replayed"] == "true"
     assert len(clinician.get("/api/patients").json()) == before + (first.status_code == 201)
+
+
+def _app_with_failing_write(world: World, *, write: bool) -> tuple[Any, list[int]]:
+    """The app plus one API route that fails on the server, after a committed write or
+    before any write; ``calls`` counts how often the route ran."""
+    from ldn_outcomes.store.audit import audit_event
+
+    app = create_app(world.settings, world.engine)
+    calls: list[int] = []
+
+    def failing() -> None:
+        calls.append(1)
+        if write:
+            audit_event(world.engine, actor="test", action="export", table="t", key="k")
+        raise RuntimeError("the response could not be built")
+
+    app.add_api_route("/api/test-failing-write", failing, methods=["POST"])
+    return app, calls
+
+
+def _post(world: World, app: Any, key: str) -> Any:
+    client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
+    client.cookies.set(SESSION_COOKIE, world.sessions["clinician"][0])
+    headers = {"x-csrf-token": world.csrf("clinician"), "Idempotency-Key": key}
+    return client.post("/api/test-failing-write", json={}, headers=headers)
+
+
+def test_a_failure_after_a_committed_write_keeps_the_key(world: World) -> None:
+    app, calls = _app_with_failing_write(world, write=True)
+    first = _post(world, app, "fail-after")
+    again = _post(world, app, "fail-after")
+    assert first.status_code == again.status_code == 500
+    assert calls == [1]  # the retry did not write again
+    assert again.headers["idempotency-replayed"] == "true"
+    assert "saved" in again.json()["message"]
+
+
+def test_a_failure_before_any_write_releases_the_key(world: World) -> None:
+    app, calls = _app_with_failing_write(world, write=False)
+    assert _post(world, app, "fail-before").status_code == 500
+    assert _post(world, app, "fail-before").status_code == 500
+    assert calls == [1, 1]  # released: the retry ran again

@@ -5,7 +5,9 @@ a request that carries the header is identified by its account, key and a digest
 method, path, query and body (:mod:`ldn_outcomes.store.idempotency`). The first such request
 is processed and its response kept; a retry (same key, same request) gets that response back,
 marked ``Idempotency-Replayed: true``, and writes nothing; the same key with a different
-request is refused (422). Requests without the header are untouched.
+request is refused (422). A request that fails on the server is released for a retry only if
+it committed no write; otherwise its failure is kept as its response, so that a retry cannot
+write twice. Requests without the header are untouched.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from .auth import current_viewer
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "idempotency-key"
+#: The kept response of a request that failed on the server after its write was committed.
+_FAILED_AFTER_WRITE = {
+    "error": "ServerError",
+    "message": "the request failed after its change was saved; read the data back instead "
+    "of sending it again (a new Idempotency-Key would repeat the change)",
+    "problems": [],
+}
 
 
 def _fingerprint(scope: dict, body: bytes) -> str:
@@ -99,16 +108,23 @@ class IdempotentWrites:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        try:
-            await self.app(scope, replay_body, capture)
-        except BaseException:
-            await run_in_threadpool(idempotency.release, engine, actor, key)
-            raise
-        if status >= 500 or status in (401, 403):  # not processed: may be retried
+        with idempotency.watch_commits() as watch:
+            try:
+                await self.app(scope, replay_body, capture)
+            except BaseException:
+                if watch.committed:
+                    await run_in_threadpool(
+                        idempotency.finish, engine, actor, key, 500, _FAILED_AFTER_WRITE
+                    )
+                else:
+                    await run_in_threadpool(idempotency.release, engine, actor, key)
+                raise
+        if status in (401, 403) or (status >= 500 and not watch.committed):
+            # refused before processing, or failed before writing: may be retried
             await run_in_threadpool(idempotency.release, engine, actor, key)
             return
         try:
             kept = json.loads(b"".join(chunks) or b"null")
         except ValueError:
-            kept = None
+            kept = _FAILED_AFTER_WRITE if status >= 500 else None
         await run_in_threadpool(idempotency.finish, engine, actor, key, status, kept)
