@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import Role, consent_active
 from ..domain.codes import ConsentScope
+from ..domain.models import Consent, Patient
+from ..domain.validation import parse_record
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .account_tables import AccountRow, CareLinkRow
 from .accounts import audit_view, now_utc, require_patient
 from .audit import write_audit
 from .convert import row_to_record
 from .tables import ConsentRow
+from .uow import UnitOfWork
 
 
 def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:
@@ -27,53 +30,84 @@ def link_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str
     administrator on the web *requests* a link instead (:mod:`.link_requests`), which gives
     no access until the patient, or a clinician already caring for them, accepts it."""
     with Session(engine) as session, session.begin():
-        row = session.get(AccountRow, account_id)
-        if row is None:
-            raise NotFound(f"no account with id {account_id}")
-        require_patient(session, patient_id)
-        if row.role == Role.PATIENT:
-            before = audit_view(row)
-            row.patient_id = patient_id
-            try:
-                session.flush()
-            except IntegrityError:
-                raise DuplicateRecord(f"patient {patient_id} already has an account") from None
+        _link(session, account_id, patient_id, actor=actor)
+
+
+def register_patient(
+    engine: Engine,
+    account_id: int,
+    patient: Patient,
+    *,
+    care_consent_date: dt.date | str | None,
+    actor: str,
+) -> Patient:
+    """A clinician's new patient, the patient's care consent (when its date is given) and the
+    clinician's care link, in one transaction: a link that fails stores no patient."""
+    consent = None
+    if care_consent_date is not None:
+        consent = parse_record(
+            Consent,
+            {"patient_id": patient.patient_id, "scope": "care", "given_date": care_consent_date},
+        )
+    with UnitOfWork(engine, actor=actor) as uow:
+        stored = uow.registry.add(patient)
+        if consent is not None:
+            uow.registry.add(consent)
+        assert uow.session is not None
+        _link(uow.session, account_id, patient.patient_id, actor=actor)
+        uow.commit()
+    assert isinstance(stored, Patient)
+    return stored
+
+
+def _link(session: Session, account_id: int, patient_id: str, *, actor: str) -> None:
+    row = session.get(AccountRow, account_id)
+    if row is None:
+        raise NotFound(f"no account with id {account_id}")
+    require_patient(session, patient_id)
+    if row.role == Role.PATIENT:
+        before = audit_view(row)
+        row.patient_id = patient_id
+        try:
+            session.flush()
+        except IntegrityError:
+            raise DuplicateRecord(f"patient {patient_id} already has an account") from None
+        write_audit(
+            session,
+            actor=actor,
+            action="update",
+            table="accounts",
+            key=str(row.id),
+            before=before,
+            after=audit_view(row),
+        )
+    elif row.role == Role.CLINICIAN:
+        link = session.get(CareLinkRow, (account_id, patient_id))
+        if link is None or link.accepted_at is None:
+            now = now_utc()
+            if link is None:
+                link = CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now)
+                session.add(link)
+            link.requested_by = link.requested_by or actor
+            link.accepted_at, link.accepted_by = now, actor
             write_audit(
                 session,
                 actor=actor,
-                action="update",
-                table="accounts",
-                key=str(row.id),
-                before=before,
-                after=audit_view(row),
+                action="create",
+                table="care_links",
+                key=f"{account_id}:{patient_id}",
+                before=None,
+                after={"account_id": account_id, "patient_id": patient_id, "accepted": True},
             )
-        elif row.role == Role.CLINICIAN:
-            link = session.get(CareLinkRow, (account_id, patient_id))
-            if link is None or link.accepted_at is None:
-                now = now_utc()
-                if link is None:
-                    link = CareLinkRow(account_id=account_id, patient_id=patient_id, created_at=now)
-                    session.add(link)
-                link.requested_by = link.requested_by or actor
-                link.accepted_at, link.accepted_by = now, actor
-                write_audit(
-                    session,
-                    actor=actor,
-                    action="create",
-                    table="care_links",
-                    key=f"{account_id}:{patient_id}",
-                    before=None,
-                    after={"account_id": account_id, "patient_id": patient_id, "accepted": True},
-                )
-        else:
-            raise ValidationFailed(
-                Problem(
-                    "account",
-                    "role",
-                    "only patient and clinician accounts link to patients",
-                    value=row.role,
-                )
+    else:
+        raise ValidationFailed(
+            Problem(
+                "account",
+                "role",
+                "only patient and clinician accounts link to patients",
+                value=row.role,
             )
+        )
 
 
 def unlink_patient(engine: Engine, account_id: int, patient_id: str, *, actor: str) -> None:

@@ -3,19 +3,17 @@ stop a regimen. (EDSS entry, relapse confirmation and the dose change are in ``c
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine
 
 from ...domain.access import Role
 from ...domain.codes import Confirmation, Phenotype, Sex
-from ...domain.models import Consent, Patient
+from ...domain.models import Patient
 from ...domain.validation import parse_record
 from ...errors import Problem, ValidationFailed
 from ...store import care_links
-from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
 from ..forms import Field, enum_options, errors_by_field, form_values
@@ -47,26 +45,6 @@ PATIENT_FIELDS = [
 ]
 
 
-def register_patient(
-    engine: Engine, viewer: Viewer, patient: Patient, consent_date: Any
-) -> Patient:
-    """The patient and their care consent in one transaction, then linked to the clinician."""
-    assert viewer.principal is not None
-    consent = parse_record(
-        Consent,
-        {"patient_id": patient.patient_id, "scope": "care", "given_date": consent_date},
-    )
-    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        stored = uow.registry.add(patient)
-        uow.registry.add(consent)
-        uow.commit()
-    care_links.link_patient(
-        engine, viewer.principal.account_id, patient.patient_id, actor=viewer.actor
-    )
-    assert isinstance(stored, Patient)
-    return stored
-
-
 def _new_patient_page(
     request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
 ) -> Response:
@@ -94,7 +72,15 @@ async def add_patient(request: Request, engine: EngineDep, viewer: Clinician) ->
                 Problem("patient", "care_consent_date", "record when the care consent was given")
             )
         patient = parse_record(Patient, data)
-        register_patient(engine, viewer, patient, consent_date)
+        assert viewer.principal is not None
+        with write_lock(engine):
+            care_links.register_patient(
+                engine,
+                viewer.principal.account_id,
+                patient,
+                care_consent_date=consent_date,
+                actor=viewer.actor,
+            )
     except ValidationFailed as failure:
         return _new_patient_page(
             request, values, errors_by_field(failure, names(PATIENT_FIELDS)), 422

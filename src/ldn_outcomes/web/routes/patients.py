@@ -14,12 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from ...domain.access import Role
-from ...domain.models import Consent, Patient
+from ...domain.models import Patient
 from ...domain.validation import parse_record
 from ...reports.patient_view import patient_detail
 from ...store import care_links, link_requests
 from ...store.clinic_reads import patient_listings
-from ...store.uow import UnitOfWork
 from ..api_bodies import CheckinBody, NewPatientBody
 from ..auth import Viewer, require
 from ..deps import EngineDep
@@ -158,21 +157,15 @@ def api_create_patient(
     field and nothing is stored. ``care_consent_date`` (optional) records the patient's care
     consent given on that date (needed before the clinician can open the record)."""
     assert viewer.principal is not None
-    consent_date = payload.care_consent_date
     record = parse_record(Patient, payload.patient_fields())
-    consent = None
-    if consent_date is not None:
-        consent = parse_record(
-            Consent, {"patient_id": record.patient_id, "scope": "care", "given_date": consent_date}
+    with write_lock(engine):
+        stored = care_links.register_patient(
+            engine,
+            viewer.principal.account_id,
+            record,
+            care_consent_date=payload.care_consent_date,
+            actor=viewer.actor,
         )
-    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        stored = uow.registry.add(record)
-        if consent is not None:
-            uow.registry.add(consent)
-        uow.commit()
-    care_links.link_patient(
-        engine, viewer.principal.account_id, record.patient_id, actor=viewer.actor
-    )
     return stored.model_dump(mode="json")
 
 
