@@ -17,7 +17,8 @@ Every layer raises these; each boundary translates them once
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -96,6 +97,13 @@ class ValidationFailed(LdnError):
             "message": str(self),
             "problems": [p.as_dict() for p in self.problems],
         }
+
+    def renamed(self, fields: Mapping[str, str]) -> ValidationFailed:
+        """The same problems, each naming its field as the caller's input names it (a rule
+        checked on a derived record speaks of the field the user actually sent)."""
+        return ValidationFailed(
+            [replace(p, field=fields.get(p.field, p.field)) for p in self.problems]
+        )
 
 
 class InteractionError(ValidationFailed):

@@ -183,3 +183,27 @@ def test_a_consent_removed_no_longer_counts(seeded: Engine) -> None:
         uow.commit()
     with UnitOfWork(seeded) as uow:
         assert uow.registry.records(Consent, patient_id="P1") == []
+
+
+def _fields(error: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:
+    return [p.field for p in error.value.problems]
+
+
+def test_regimen_errors_name_the_fields_the_caller_sent(seeded: Engine) -> None:
+    """A dose change sends ``from_date`` and a stop ``last_day``; the rules checked on the
+    stored exposure (``start_date``, ``stop_date``) must not leak into the answer."""
+    with UnitOfWork(seeded) as uow:
+        uow.registry.add(ldn(DAY))
+        with pytest.raises(ValidationFailed) as early:
+            record_actions.change_regimen(uow.registry, "P1", new_dose_mg="3", from_date=DAY)
+        assert _fields(early) == ["from_date"]
+        future = dt.date.today() + dt.timedelta(days=400)
+        with pytest.raises(ValidationFailed) as ahead:
+            record_actions.change_regimen(uow.registry, "P1", new_dose_mg="3", from_date=future)
+        assert set(_fields(ahead)) == {"from_date"}, ahead.value
+        with pytest.raises(ValidationFailed) as before_start:
+            record_actions.stop(uow.registry, "P1", last_day=DAY - dt.timedelta(days=1))
+        assert _fields(before_start) == ["last_day"], before_start.value
+        with pytest.raises(ValidationFailed) as not_a_date:
+            record_actions.stop(uow.registry, "P1", last_day="soon")
+        assert _fields(not_a_date) == ["last_day"]

@@ -123,6 +123,27 @@ def test_the_patient_changes_the_dose_and_stops_ldn_from_the_records_page(world:
     assert bad.status_code == 422 and "already stopped" in bad.text
 
 
+def test_regimen_form_errors_sit_on_the_field_the_user_filled(world: World) -> None:
+    """The stored exposure's start and stop dates are checked, but the error is shown on the
+    form's own field (change_date, last_day), not on a field the form does not have."""
+    early_change = _post(
+        world,
+        "patient",
+        "/me/records/regimen/change",
+        {"exposure_id": "1", "change_date": "2000-01-01", "dose_mg": "3"},
+    )
+    assert early_change.status_code == 422
+    assert 'id="change-change_date-error"' in early_change.text
+    early_stop = _post(
+        world,
+        "patient",
+        "/me/records/regimen/stop",
+        {"exposure_id": "1", "last_day": "2000-01-01"},
+    )
+    assert early_stop.status_code == 422
+    assert 'id="stop-last_day-error"' in early_stop.text, early_stop.text
+
+
 def test_the_clinicians_day_add_a_patient_record_a_relapse_regimen_keeps_timing(
     world: World,
 ) -> None:

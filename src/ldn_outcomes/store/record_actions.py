@@ -60,6 +60,11 @@ def current_regimen(registry: Registry, patient_id: str, exposure_id: int | None
     return ongoing[0]
 
 
+#: The stored exposure's fields as a dose change or a stop names them (API, CLI and library).
+CHANGE_FIELDS = {"stop_date": "from_date", "start_date": "from_date"}
+STOP_FIELDS = {"stop_date": "last_day", "stop_reason": "reason"}
+
+
 def change_regimen(
     registry: Registry,
     patient_id: str,
@@ -73,15 +78,18 @@ def change_regimen(
     """Change the dose from ``from_date``: the current regimen ends the day before, the new one
     keeps its timing unless ``time_of_day`` says otherwise. Returns (ended, new)."""
     current = current_regimen(registry, patient_id, exposure_id)
-    ended, new = change_dose(
-        current,
-        new_dose_mg=new_dose_mg,
-        from_date=from_date,
-        time_of_day=time_of_day or None,
-        frequency=frequency or None,
-    )
-    registry.update(ended, reason="dose change")
-    stored = registry.add(new)
+    try:
+        ended, new = change_dose(
+            current,
+            new_dose_mg=new_dose_mg,
+            from_date=from_date,
+            time_of_day=time_of_day or None,
+            frequency=frequency or None,
+        )
+        registry.update(ended, reason="dose change")
+        stored = registry.add(new)
+    except ValidationFailed as error:  # the ended stop and the new start come from from_date
+        raise error.renamed(CHANGE_FIELDS) from None
     assert isinstance(stored, Exposure)
     return ended, stored
 
@@ -96,8 +104,11 @@ def stop(
 ) -> Exposure:
     """Stop a regimen: ``last_day`` is the last day the medicine was taken."""
     current = current_regimen(registry, patient_id, exposure_id)
-    ended = stop_regimen(current, last_day=last_day, reason=reason)
-    registry.update(ended, reason=ended.stop_reason)
+    try:
+        ended = stop_regimen(current, last_day=last_day, reason=reason)
+        registry.update(ended, reason=ended.stop_reason)
+    except ValidationFailed as error:
+        raise error.renamed(STOP_FIELDS) from None
     return ended
 
 

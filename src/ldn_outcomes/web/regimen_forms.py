@@ -78,29 +78,36 @@ def change_from_form(
     engine: Engine, actor: str, patient_id: str, values: dict[str, str]
 ) -> tuple[Exposure, Exposure]:
     """Change the dose as the form says (one transaction); errors name the form's fields."""
-    with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
-        result = record_actions.change_regimen(
-            uow.registry,
-            patient_id,
-            new_dose_mg=values.get("dose_mg", "") or _missing("dose_mg"),
-            from_date=values.get("change_date", ""),
-            exposure_id=_exposure_id(values),
-            time_of_day=values.get("time_of_day") or None,
-        )
-        uow.commit()
+    try:
+        with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
+            result = record_actions.change_regimen(
+                uow.registry,
+                patient_id,
+                new_dose_mg=values.get("dose_mg", "") or _missing("dose_mg"),
+                from_date=values.get("change_date", ""),
+                exposure_id=_exposure_id(values),
+                time_of_day=values.get("time_of_day") or None,
+            )
+            uow.commit()
+    except ValidationFailed as error:
+        raise error.renamed({"from_date": "change_date"}) from None
     return result
 
 
 def stop_from_form(engine: Engine, actor: str, patient_id: str, values: dict[str, str]) -> Exposure:
-    with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
-        ended = record_actions.stop(
-            uow.registry,
-            patient_id,
-            last_day=values.get("last_day", ""),
-            reason=values.get("stop_reason") or None,
-            exposure_id=_exposure_id(values),
-        )
-        uow.commit()
+    """Stop a regimen as the form says (one transaction); errors name the form's fields."""
+    try:
+        with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
+            ended = record_actions.stop(
+                uow.registry,
+                patient_id,
+                last_day=values.get("last_day", ""),
+                reason=values.get("stop_reason") or None,
+                exposure_id=_exposure_id(values),
+            )
+            uow.commit()
+    except ValidationFailed as error:
+        raise error.renamed({"reason": "stop_reason"}) from None
     return ended
 
 

@@ -2,8 +2,10 @@
 
 A dose change is one action: the current regimen ends the day before the new one starts, and
 the new one keeps everything (drug, class, frequency, time of day, formulation) unless the
-change says otherwise. Stopping ends the current regimen on the given day (``stop_date`` is the
-last day taken, as in :mod:`ldn_outcomes.domain.definitions.exposure`).
+change says otherwise. Stopping ends the current regimen on the given day (``last_day``, stored
+as the exposure's ``stop_date``: the last day taken, as in
+:mod:`ldn_outcomes.domain.definitions.exposure`). Errors name the fields the caller sent
+(``from_date``, ``last_day``), not the stored record's (``store.record_actions``).
 
 "Is this exposure LDN?" is the domain's one rule (:func:`exposure.is_ldn`: naltrexone at a low
 daily dose, whatever class was entered).
@@ -73,7 +75,7 @@ def change_dose(
     today: dt.date | None = None,
 ) -> tuple[Exposure, Exposure]:
     """The current regimen ended the day before ``from_date``, and the new regimen."""
-    start = _day(from_date, "change_date")
+    start = _day(from_date, "from_date")
     if current.stop_date is not None:
         raise ValidationFailed(
             Problem("exposure", "exposure_id", "this regimen has already stopped")
@@ -82,7 +84,7 @@ def change_dose(
         raise ValidationFailed(
             Problem(
                 "exposure",
-                "change_date",
+                "from_date",
                 f"must be after the current regimen started ({current.start_date.isoformat()})",
                 value=start.isoformat(),
             )
