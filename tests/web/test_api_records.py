@@ -184,3 +184,49 @@ def test_every_kind_is_in_the_openapi_with_strict_models(world: World, kind: str
     ref = paths[base]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     model = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert model.get("additionalProperties") is False
+
+
+def test_moving_a_checkin_onto_a_day_that_has_one_names_the_date_and_the_rule(
+    world: World,
+) -> None:
+    client = api(world, "patient")
+    ids = {}
+    for day in (days_ago(3), days_ago(2)):
+        response = client.post(
+            "/api/patients/P-OWN/questionnaires",
+            json={
+                "instrument_id": "checkin",
+                "instrument_version": "1",
+                "date": day.isoformat(),
+                "answers": [4, None, None, None, None],
+            },
+        )
+        assert response.status_code == 201, response.text
+        ids[day] = response.json()["id"]
+    moved = {
+        "instrument_id": "checkin",
+        "instrument_version": "1",
+        "date": days_ago(2).isoformat(),
+        "answers": [4, None, None, None, None],
+    }
+    response = client.put(
+        f"/api/patients/P-OWN/questionnaires/{ids[days_ago(3)]}",
+        json={"reason": "wrong day", "record": moved},
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["problems"]
+    assert problem["field"] == "date" and "one check-in a day" in problem["rule"]
+    # the form says the same, on the date field, instead of an error page
+    page = world.client("patient").post(
+        f"/patients/P-OWN/questionnaires/{ids[days_ago(3)]}/correct",
+        data={
+            "date": days_ago(2).isoformat(),
+            "instrument_id": "checkin",
+            "instrument_version": "1",
+            "answers": "[4, null, null, null, null]",
+            "reason": "wrong day",
+        },
+        headers={"x-csrf-token": world.csrf("patient")},
+    )
+    assert page.status_code == 422, page.text[:2000]
+    assert "one check-in a day" in page.text

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..domain.checkin import CHECKIN_INSTRUMENT
 from ..domain.dates import record_birth_problems
 from ..domain.definitions.dose_safety import check_new_interactions
 from ..domain.definitions.regimen import check_one_ongoing_ldn
@@ -25,6 +26,7 @@ from ..domain.models import (
     RECORD_TYPES,
     Exposure,
     Patient,
+    QuestionnaireResponse,
     Record,
     record_kind,
 )
@@ -185,6 +187,8 @@ class Registry:
             ]
             check_new_interactions(others, [record])
             check_one_ongoing_ldn(others, [record])
+        if isinstance(record, QuestionnaireResponse):
+            self._check_one_checkin_a_day(record)
         before = record_to_values(kind, old)
         after = record_to_values(kind, record)
         if before == after:
@@ -206,6 +210,31 @@ class Registry:
             reason=reason,
         )
         return record
+
+    def _check_one_checkin_a_day(self, record: QuestionnaireResponse) -> None:
+        """A correction may not move a daily check-in onto a day that already has one: the
+        error names the date field and the rule, as any broken rule does (422), instead of
+        the database's refusal (409, no field)."""
+        if record.instrument_id != CHECKIN_INSTRUMENT:
+            return
+        query = select(QuestionnaireRow.id).where(
+            QuestionnaireRow.patient_id == record.patient_id,
+            QuestionnaireRow.instrument_id == CHECKIN_INSTRUMENT,
+            QuestionnaireRow.date == record.date,
+            QuestionnaireRow.id != record.id,
+        )
+        other = self.session.scalar(live_only(query, QuestionnaireRow))
+        if other is not None:
+            raise ValidationFailed(
+                Problem(
+                    record.record_name,
+                    "date",
+                    f"one check-in a day: patient {record.patient_id} already has check-in "
+                    f"{other} on {record.date.isoformat()}; correct that one, or choose "
+                    "another day",
+                    value=record.date.isoformat(),
+                )
+            )
 
     def remove(self, kind: str, key: Any, reason: str) -> None:
         """Mark a record removed, with its reason; removing a patient removes their records."""
