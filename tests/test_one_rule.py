@@ -59,3 +59,23 @@ def test_the_patterns_catch_the_copies_they_name() -> None:
     ]
     for sample in samples:
         assert any(re.search(p, sample) for p, _, _ in COPIES), sample
+
+
+#: Helpers that had been written twice: each may be defined in its one home only.
+ONE_HOME = {
+    "in_transaction": "web/writes.py",
+    "register_patient": "store/care_links.py",
+    "rate_ratio": "analysis/numerics/ratemodels.py",
+}
+
+
+def test_each_shared_helper_is_defined_once() -> None:
+    found = [
+        f"{name} defines {helper} (its home: {home})"
+        for helper, home in ONE_HOME.items()
+        for name, text in _sources()
+        if re.search(rf"^\s*def {helper}\(", text, re.MULTILINE) and name != home
+    ]
+    homes = {name for name, text in _sources() for helper in ONE_HOME if f"def {helper}(" in text}
+    assert set(ONE_HOME.values()) <= homes
+    assert not found, "\n".join(found)

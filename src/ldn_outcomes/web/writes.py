@@ -23,9 +23,10 @@ flush and the retry one by one turns the second into a correction of the first.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +36,11 @@ from ..store import record_actions
 from ..store.batch_writes import insert_questionnaires
 from ..store.uow import UnitOfWork
 from .coalesce import Coalescer, coalescer
+
+if TYPE_CHECKING:
+    from ..store.registry import Registry
+
+T = TypeVar("T")
 
 _LOCKS: dict[int, threading.Lock] = {}
 _GUARD = threading.Lock()
@@ -50,6 +56,15 @@ def write_lock(engine: Engine) -> Iterator[None]:
         lock = _LOCKS.setdefault(id(engine), threading.Lock())
     with lock:
         yield
+
+
+def in_transaction(engine: Engine, actor: str, work: Callable[[Registry], T]) -> T:
+    """``work`` on the registry in one write transaction, audited as ``actor`` (the acting
+    account's audit name): committed if it returns, rolled back if it raises."""
+    with write_lock(engine), UnitOfWork(engine, actor=actor) as uow:
+        result = work(uow.registry)
+        uow.commit()
+    return result
 
 
 def add_records(engine: Engine, actor: str, *records: Record) -> list[Record]:

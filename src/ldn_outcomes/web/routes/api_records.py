@@ -39,20 +39,12 @@ from ..api_models import (
 )
 from ..auth import Viewer, require
 from ..deps import EngineDep
-from ..writes import write_lock
+from ..writes import in_transaction
 
 router = APIRouter(tags=["records api"])
 Reader = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
 PatientWriter = Annotated[Viewer, require(*WRITERS["patients"], patient="patient_id")]
 RegimenWriter = Annotated[Viewer, require(*WRITERS["exposures"], patient="patient_id")]
-
-
-def in_transaction(engine: Engine, viewer: Viewer, work: Callable[[Registry], Any]) -> Any:
-    """One write transaction, audited as the acting account."""
-    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        result = work(uow.registry)
-        uow.commit()
-    return result
 
 
 def read(engine: Engine, work: Callable[[Registry], Any]) -> Any:
@@ -121,9 +113,9 @@ def add_kind_routes(kind: str) -> None:
             and record.instrument_id == record_actions.CHECKIN
         ):
             return in_transaction(
-                engine, viewer, lambda reg: record_actions.save_checkin(reg, record)[0]
+                engine, viewer.actor, lambda reg: record_actions.save_checkin(reg, record)[0]
             )
-        return in_transaction(engine, viewer, lambda reg: reg.add(record))
+        return in_transaction(engine, viewer.actor, lambda reg: reg.add(record))
 
     def correct_record(
         patient_id: str,
@@ -137,7 +129,7 @@ def add_kind_routes(kind: str) -> None:
             record = to_record(kind, patient_id, payload.record, viewer, id=record_id)  # type: ignore[attr-defined]
             return reg.correct(record, payload.reason)  # type: ignore[attr-defined]
 
-        return in_transaction(engine, viewer, work)
+        return in_transaction(engine, viewer.actor, work)
 
     def remove_record(
         patient_id: str,
@@ -150,7 +142,7 @@ def add_kind_routes(kind: str) -> None:
             own_record(reg, kind, patient_id, record_id)
             reg.remove(kind, record_id, payload.reason)
 
-        in_transaction(engine, viewer, work)
+        in_transaction(engine, viewer.actor, work)
         return Removed(kind=kind, id=str(record_id), reason=payload.reason.strip())
 
     def record_history(
@@ -224,7 +216,7 @@ def correct_patient(
     """Correct the patient's details (the earlier version is kept, with the reason)."""
     fields = payload.record.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
     record = parse_record(Patient, {**fields, "patient_id": patient_id})
-    return in_transaction(engine, viewer, lambda reg: reg.correct(record, payload.reason))  # type: ignore[attr-defined]
+    return in_transaction(engine, viewer.actor, lambda reg: reg.correct(record, payload.reason))  # type: ignore[attr-defined]
 
 
 @router.delete("/api/patients/{patient_id}", response_model=Removed)
@@ -232,7 +224,9 @@ def remove_patient(
     patient_id: str, engine: EngineDep, viewer: PatientWriter, payload: Annotated[Removal, Body()]
 ) -> Removed:
     """Remove a patient and all their records, with a reason (kept for their history)."""
-    in_transaction(engine, viewer, lambda reg: reg.remove("patients", patient_id, payload.reason))
+    in_transaction(
+        engine, viewer.actor, lambda reg: reg.remove("patients", patient_id, payload.reason)
+    )
     return Removed(kind="patients", id=patient_id, reason=payload.reason.strip())
 
 
@@ -250,7 +244,7 @@ def change_regimen(
     the new one, keeping its timing unless ``time_of_day`` is given."""
     ended, new = in_transaction(
         engine,
-        viewer,
+        viewer.actor,
         lambda reg: record_actions.change_regimen(
             reg,
             patient_id,
@@ -271,7 +265,7 @@ def stop_regimen(
     """Stop a regimen (default: the ongoing LDN regimen); ``last_day`` is the last day taken."""
     return in_transaction(
         engine,
-        viewer,
+        viewer.actor,
         lambda reg: record_actions.stop(
             reg,
             patient_id,

@@ -25,7 +25,7 @@ from ..deps import EngineDep
 from ..forms import errors_by_field, form_values
 from ..record_edit import edit_fields, form_values_of, parse_edit
 from ..rendering import render
-from ..writes import write_lock
+from ..writes import in_transaction
 from ._common import flash_of, saved
 
 router = APIRouter(tags=["record pages"])
@@ -70,13 +70,6 @@ def summary(kind: str, record: dict[str, Any]) -> str:
         "patients": lambda r: f"{r['phenotype']}, born {r['year_of_birth']}",
     }[kind](record)
     return f"{when}: {detail}" if when else detail
-
-
-def in_transaction(engine: Engine, viewer: Viewer, work: Any) -> Any:
-    with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        result = work(uow.registry)
-        uow.commit()
-    return result
 
 
 def _own(registry: Registry, kind: str, patient_id: str, key: Any) -> Record:
@@ -162,7 +155,7 @@ async def correct_from_form(
                 raise ValidationFailed(Problem(record.record_name, "confirmed_by", problem))
             return reg.correct(record, reason)
 
-        in_transaction(engine, viewer, work)
+        in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
         names = [f.name for f in edit_fields(kind)] + ["reason"]
         return record_page(
@@ -190,7 +183,7 @@ async def remove_from_form(
             _own(reg, kind, patient_id, key)
             reg.remove(kind, key, values.get("reason", ""))
 
-        in_transaction(engine, viewer, work)
+        in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
         return record_page(
             request,
@@ -246,12 +239,12 @@ async def add_from_form(
         if problem:
             raise ValidationFailed(Problem(record.record_name, "confirmed_by", problem))
 
-        def work(reg: Registry) -> Record:
+        def work(reg: Registry) -> Any:  # a record of this kind: its id names its page
             if getattr(record, "instrument_id", None) == record_actions.CHECKIN:
                 return record_actions.save_checkin(reg, record)[0]  # type: ignore[arg-type]
             return reg.add(record)
 
-        stored = in_transaction(engine, viewer, work)
+        stored = in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
         names = [f.name for f in edit_fields(kind)]
         return new_record_page(
