@@ -201,3 +201,31 @@ def test_windows_carry_the_history_covariates(null_data):
     assert checked > 0  # some rows do have recent relapses
     none = windows(null_data, AnalysisPlan(relapse_adjust_bins_days=()), matched.cohort, 90)
     assert not [c for c in none.columns if c.startswith("history_")]
+
+
+@pytest.mark.parametrize(
+    ("model", "design", "expected"),
+    [
+        ("poisson_gee", "after", (0.9340475162844261, 0.5345783859586215, 1.6320240129286407)),
+        ("negbin", "after", (0.9281427817843729, 0.5304213726844067, 1.6240842992783857)),
+        ("poisson_gee", "did", (1.8608189968313245, 0.770612381685488, 4.493371014095068)),
+        ("negbin", "did", (1.8666941089219053, 0.7675467397601066, 4.539849778233475)),
+    ],
+)
+def test_weighted_ratios_are_unchanged_now_that_rate_ratio_is_their_one_home(
+    model: str, design: str, expected: tuple[float, float, float]
+) -> None:
+    """The figures the separate weighted fit gave before it became ``rate_ratio(weights=)``
+    (same frame, seed 11): one home, the same numbers."""
+    frame = _matched_frame(np.random.default_rng(11), 40, weights_vary=True)
+    if design == "after":
+        frame = frame[frame["post"] == 1]
+        x = np.column_stack([np.ones(len(frame)), frame["ldn"].to_numpy()])
+        column = 1
+    else:
+        post, ldn = frame["post"].to_numpy(), frame["ldn"].to_numpy()
+        x = np.column_stack([np.ones(len(frame)), post, ldn, post * ldn])
+        column = 3
+    est = weighted_rate_ratio(frame, x, column, "w", AnalysisPlan(relapse_model=model))
+    assert (est.value, est.ci_low, est.ci_high) == pytest.approx(expected, rel=1e-9)
+    assert est.n == 40

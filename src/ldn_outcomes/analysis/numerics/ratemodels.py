@@ -51,19 +51,31 @@ def rate_ratio(
     model: str = "poisson_gee",
     alpha: float = 0.05,
     note: str = "",
+    weights: np.ndarray | None = None,
 ) -> Estimate:
-    """exp(coefficient ``column``) with its robust 95% CI."""
+    """exp(coefficient ``column``) with its cluster-robust (sandwich) interval, clustered on
+    ``groups``.
+
+    With ``weights`` (matched controls weighted 1/k), a weighted rate model: Poisson is a GLM
+    with ``var_weights``, whose estimating equations give the weighted rates exactly; NB2 takes
+    the dispersion from the unweighted ML fit (as :func:`negbin_glm`), then the weighted GLM at
+    it. Without weights, both are the unweighted fits above."""
     keep = years > 0
     endog, exog, years, groups = endog[keep], exog[keep], years[keep], groups[keep]
+    kept_weights = None if weights is None else weights[keep]
     if endog.sum() < 1 or len(np.unique(groups)) < 2:
         raise InsufficientData(f"{label}: no relapses recorded in the windows compared")
     offset = np.log(years)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if model == "negbin":
+        if model == "negbin" and kept_weights is None:
             fit, _ = negbin_glm(endog, exog, offset, groups)
         else:
-            fit = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit(
+            family: sm.families.Family = sm.families.Poisson()
+            if model == "negbin":
+                _, dispersion = negbin_glm(endog, exog, offset)
+                family = sm.families.NegativeBinomial(alpha=dispersion)
+            fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=kept_weights).fit(
                 cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
             )
     coef = float(np.asarray(fit.params)[column])

@@ -27,18 +27,15 @@ with no effect it showed a spurious benefit (docs/analysis.md).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from ...errors import InsufficientData
 from ..data.cohorts import require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..matching.trajectories import count_in
-from ..numerics.ratemodels import negbin_glm, rate_ratio
+from ..numerics.ratemodels import rate_ratio
 from ..plan import AnalysisPlan
 from ..results import AnalysisResult, Estimate, SmallSample
 
@@ -157,40 +154,19 @@ def weighted_rate_ratio(
     plan: AnalysisPlan,
     note: str = "",
 ) -> Estimate:
-    """exp(coefficient ``column``) of a weighted rate model (controls 1/k), with a sandwich
-    interval clustered on the match set. Poisson: weighted GLM (``var_weights``), whose
-    estimating equations give the weighted rates exactly; NB2: the dispersion from the
-    unweighted ML fit (as ``ratemodels.negbin_glm``), then the weighted GLM at it."""
-    years = frame["years"].to_numpy(dtype=float)
-    keep = years > 0
-    endog = frame["count"].to_numpy(dtype=float)[keep]
-    exog, years = exog[keep], years[keep]
-    weights = frame["weight"].to_numpy(dtype=float)[keep]
-    groups = pd.factorize(frame["match_id"].to_numpy()[keep])[0]
-    if endog.sum() < 1 or len(np.unique(groups)) < 2:
-        raise InsufficientData(f"{label}: no relapses recorded in the windows compared")
-    offset = np.log(years)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if plan.relapse_model == "negbin":
-            _, alpha = negbin_glm(endog, exog, offset)
-            family = sm.families.NegativeBinomial(alpha=alpha)
-        else:
-            family = sm.families.Poisson()
-        fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=weights).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}
-        )
-    coef = float(np.asarray(fit.params)[column])
-    se = float(np.asarray(fit.bse)[column])
-    if not np.isfinite(se) or se <= 0:
-        raise InsufficientData(f"{label}: the model could not estimate an interval")
-    return Estimate.ratio_from_log(
+    """The rate ratio of a matched frame: :func:`ratemodels.rate_ratio` weighted by the
+    matching weights (controls 1/k), clustered on the match set."""
+    return rate_ratio(
+        frame["count"].to_numpy(dtype=float),
+        exog,
+        frame["years"].to_numpy(dtype=float),
+        frame["match_id"].to_numpy(),
+        column,
         label,
-        coef,
-        se,
+        plan.relapse_model,
         plan.alpha,
-        n=int(len(np.unique(groups))),
         note=note,
+        weights=frame["weight"].to_numpy(dtype=float),
     )
 
 
