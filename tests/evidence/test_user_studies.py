@@ -113,6 +113,19 @@ def test_odds_ratio_zero_cell_and_double_zero() -> None:
             "counts give",
         ),
         ("study,measure,estimate\na,MD,\n", 2, "study", "needs the four counts"),
+        # a cell past the header's columns (an unquoted comma) would be dropped silently
+        (
+            "study,measure,estimate,ci_low,ci_high\nb,MD,1,0,2\na,MD,1,000,0,2\n",
+            3,
+            "row",
+            "has 6 cells but the header has 5 columns",
+        ),
+        (
+            "study,measure,estimate,ci_low,ci_high,estimate\na,MD,1,0,2,3\n",
+            1,
+            "estimate",
+            "repeated column (columns 3, 6)",
+        ),
     ],
 )
 def test_errors_name_the_line_and_the_column(text: str, row: int, field: str, rule: str) -> None:

@@ -12,8 +12,10 @@ One row per study, in one of two forms (docs/evidence-hub.md shows a worked exam
   ``ci_low``, ``ci_high``; ratios are given as ratios and pooled on the log scale, the SE taken
   from the CI width / 3.92 (Cochrane Handbook, as for catalogue studies).
 
-Columns: ``study`` and ``measure`` always; ``label`` optional. Every problem is collected with
-its line number and column before anything is pooled, so one run shows them all.
+Columns: ``study`` and ``measure`` always; ``label`` optional; each column once, and no row with
+more cells than the header has columns (a silently dropped cell could be a study's number).
+Every problem is collected with its line number and column before anything is pooled, so one
+run shows them all.
 """
 
 from __future__ import annotations
@@ -49,10 +51,20 @@ def read_studies(text: str, *, source: str = "studies.csv") -> tuple[list[Effect
     seen: dict[str, int] = {}
     measures: set[str] = set()
     for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        extra = raw.pop(None, None)  # type: ignore[call-overload]  # cells past the header's
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+        problem = _problem_at(line, source)
+        if extra is not None:
+            problems.append(
+                problem(
+                    "row",
+                    f"has {len(header) + len(extra)} cells but the header has {len(header)} "
+                    "columns: each cell needs a column (a comma inside a value needs quotes)",
+                )
+            )
+            continue
         if not any(row.values()):
             continue
-        problem = _problem_at(line, source)
         study = row.get("study", "")
         if not study:
             problems.append(problem("study", "is required"))
@@ -142,6 +154,18 @@ def _check_header(header: list[str], source: str) -> list[Problem]:
         for name in header
         if name not in KNOWN_COLUMNS
     ]
+    for name in dict.fromkeys(header):
+        places = [str(i) for i, other in enumerate(header, start=1) if other == name]
+        if len(places) > 1:
+            problems.append(
+                Problem(
+                    RECORD,
+                    name,
+                    f"is a repeated column (columns {', '.join(places)}): each column once",
+                    row=1,
+                    source=source,
+                )
+            )
     return problems
 
 
