@@ -142,3 +142,23 @@ def test_delivered_dose_within_half_a_step(
     result = liquid_ldn(tablet, water, dose, step)
     assert result.volume_ml <= water
     assert abs(result.delivered_mg - dose) <= concentration * step / 2 + 1e-3
+
+
+def test_naltrexone_has_one_rxcui_with_its_source_in_code_and_data() -> None:
+    """``domain.codes`` and the opioid table once disagreed on whether 7243 was verified:
+    both now give the same code, each with the source it was checked against."""
+    import inspect
+    import json
+    from importlib import resources
+
+    from ldn_outcomes.domain import codes
+
+    data = json.loads(
+        resources.files("ldn_outcomes.domain.definitions")
+        .joinpath("data/opioid_ingredients.json")
+        .read_text("utf-8")
+    )
+    [entry] = [e for e in data["not_included"] if e["name"] == "naltrexone"]
+    assert entry["rxcui"] == codes.NALTREXONE_RXCUI == "7243"
+    assert "cpic-data" in entry["source"]["url"] and "could not be verified" not in entry["reason"]
+    assert "cpic-data" in inspect.getsource(codes)

@@ -150,7 +150,11 @@ ADVERSE_EVENT_TERMS = (
     "other",
 )
 
-#: Naltrexone's RxNorm ingredient code (RxNav: https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=7243).
+#: Naltrexone's RxNorm ingredient code (RxCUI). Verified in CPIC's drug table (cpicpgx/cpic-data,
+#: src/main/resources/db/migration/V1__Initial_bootstrap.sql at commit 0564ee3: naltrexone,
+#: PharmGKB PA450588, RxNorm 7243, DrugBank DB00704, ATC N07BB04); RxNav concept page:
+#: https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=7243. The same code and source
+#: are in ``definitions/data/opioid_ingredients.json`` (a test keeps them equal).
 NALTREXONE_RXCUI = "7243"
 
 #: Lymphocyte subset counts in blood for the "T-cells x 3" claim, by LOINC code, in the order
