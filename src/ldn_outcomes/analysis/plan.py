@@ -93,7 +93,7 @@ class AnalysisPlan:
     #: biased when stopping or starting follows worsening, as it does).
     matched_follow_up: Literal["intention_to_treat", "as_treated"] = "intention_to_treat"
     #: Balance target for standardised mean differences (Austin 2009, Stat Med 28:3083,
-    #: doi 10.1002/sim.3697).
+    #: doi 10.1002/sim.3697, PMC3472075: 0.1 as the threshold some authors apply).
     smd_target: float = 0.1
     # Diagnostics
     negative_control_class: str = "supplement"

@@ -29,6 +29,22 @@ class SmallSample(ResultWarning):
     """So few patients or events that the interval is wide or the method is fragile."""
 
 
+#: :class:`SmallSample` is warned below this many people. A project choice, not a validated
+#: cut-off: with fewer than 20 people a share near one half has a 95% interval of about
+#: +/-22 percentage points (1.96 * sqrt(0.25 / 20)), too wide to read as a finding. The
+#: estimate is still shown, with the warning.
+FEW_PEOPLE = 20
+#: ... and below this many events. Peduzzi et al. 1996 (J Clin Epidemiol 49:1373, doi
+#: 10.1016/S0895-4356(96)00236-3) found regression coefficients biased and 90% intervals
+#: without their coverage below 10 events per variable; a model here estimates at least one
+#: ratio, so fewer than 10 events in all is below that rule for even one variable. Others
+#: argue the rule can be relaxed (it is a warning here, not a refusal).
+FEW_EVENTS = 10
+#: Relapse rate ratios warn below 20 relapses: a project choice, stricter than
+#: :data:`FEW_EVENTS`, since the ratio divides the counts of two windows (or four cells).
+FEW_RELAPSES = 20
+
+
 class ModelFallback(ResultWarning):
     """The planned model could not be fitted; a simpler, named model was used instead."""
 

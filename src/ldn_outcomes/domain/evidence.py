@@ -32,7 +32,9 @@ def _none_to_list(value: Any) -> Any:
     return [] if value is None else value
 
 
-#: An entry not checked against its sources for longer than this is flagged on its page.
+#: An entry not checked against its sources for longer than this is flagged on its page. A
+#: project choice, not from a source: every entry is to be re-checked at least once a year;
+#: trial registrations and papers change more often, so a page older than that may miss news.
 STALE_AFTER_DAYS = 365
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 SENTENCE_END = re.compile(r"[.!?]+(?=\s+[\"'“(]?[A-Z0-9]|\s*$)")
 VOWEL_GROUPS = re.compile(r"[aeiouy]+")
-#: Reading age is the US grade plus five years.
+#: Reading age is the US grade plus five years: a convention, not a formula of Flesch or
+#: Kincaid. It takes the lower age of a grade (Wikipedia, "Flesch-Kincaid readability tests":
+#: a ninth-grade level is 14-15 years of age), so the stated age errs young.
 AGE_OFFSET = 5
 
 

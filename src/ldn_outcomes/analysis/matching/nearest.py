@@ -52,6 +52,9 @@ def distance_features(
         np.nan_to_num(frame[FATIGUE_COLUMNS].to_numpy()) * w / scales["fatigue"],
         np.nan_to_num(frame[[FATIGUE_COLUMNS[-1]]].to_numpy()) / scales["fatigue"] * 3.0,
         frame[[EDSS_COLUMNS[-1]]].to_numpy() / scales["edss"],
+        # Project choices, not from a source (like the 3x and 2x weights here): a difference in
+        # whether fatigue was recorded at all costs 10 SD units, more than the other parts
+        # usually differ, so users are matched first to candidates recorded as they are.
         frame[["fatigue_missing"]].to_numpy() * 10.0,
         frame[["age"]].to_numpy() / scales["age"],
         frame[["duration"]].to_numpy() / scales["duration"],

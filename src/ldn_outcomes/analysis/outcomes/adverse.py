@@ -16,7 +16,7 @@ from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_EVENTS, AnalysisResult, Estimate, SmallSample
 
 METHOD = (
     "events per 100 patient-years with exact Poisson (Garwood) 95% CI; on/off rate ratio "
@@ -141,7 +141,7 @@ def analyse_adverse_events(data: AnalysisData, plan: AnalysisPlan) -> AnalysisRe
             "ask LDN users about side effects, so on/off ratios cannot be "
             "estimated"
         )
-    if len(ae) < 10:
+    if len(ae) < FEW_EVENTS:
         result.warn(SmallSample, f"only {len(ae)} adverse events recorded")
     result.details["by_term"] = rows
     return result

@@ -22,7 +22,7 @@ from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..numerics.ratemodels import rate_ratio
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, ModelFallback, SmallSample
+from ..results import FEW_EVENTS, AnalysisResult, Estimate, ModelFallback, SmallSample
 from .adverse import ldn_intervals
 from .within_person import label_scores
 
@@ -175,6 +175,6 @@ def analyse_combination(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResul
         "any DMT is pooled: interferon beta and glatiramer acetate are not shown apart",
         "a rate ratio near 1 cannot exclude a rare interaction",
     ]
-    if events.sum() < 10:
+    if events.sum() < FEW_EVENTS:
         result.warn(SmallSample, f"only {int(events.sum())} adverse events on LDN")
     return result

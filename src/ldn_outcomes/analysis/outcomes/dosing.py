@@ -21,7 +21,7 @@ from statsmodels.stats.rates import confint_poisson_2indep
 from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_PEOPLE, AnalysisResult, Estimate, SmallSample
 from .within_person import CONFOUNDING_CAVEATS, SETTLE_DAYS, condition_difference, label_scores
 
 TIMING_METHOD = (
@@ -102,7 +102,7 @@ def _finish(result: AnalysisResult, estimates: list[Estimate], missing: list[str
         "a blinded n-of-1 trial (ldn nof1) answers this for one person without these biases",
     ]
     result.details["not_estimable"] = missing
-    if result.population["n_patients"] < 20:
+    if result.population["n_patients"] < FEW_PEOPLE:
         result.warn(
             SmallSample, f"only {result.population['n_patients']} people took LDN both ways"
         )

@@ -15,7 +15,7 @@ from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_PEOPLE, AnalysisResult, Estimate, SmallSample
 
 METHOD = "paired change (after - before LDN start), mean with t 95% CI, per LOINC code"
 
@@ -87,6 +87,6 @@ def analyse_labs(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
         "no comparison group: lab values drift and vary between labs",
         "a change in a blood count is not evidence of a clinical benefit",
     ]
-    if n_total < 20:
+    if n_total < FEW_PEOPLE:
         result.warn(SmallSample, f"only {n_total} users with paired lab values")
     return result

@@ -27,7 +27,7 @@ from ..matching.match import MatchResult
 from ..numerics.cdw import baseline_rows, first_cdw
 from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, logrank, survival_at
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_EVENTS, AnalysisResult, Estimate, SmallSample
 
 METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
@@ -44,7 +44,9 @@ METHOD = (
 CDW_TYPES = ("RAW", "PIRA", "undefined")
 HAZARD_RATIO_KEY = "cdw_hazard_ratio_matched"
 #: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
-#: and estimable; else the last estimable horizon.
+#: and estimable; else the last estimable horizon. A project choice, not from a source: the
+#: middle of the plan's horizons (1, 2, 3, 5 years), where fewer people have left follow-up
+#: than at 5 years and more events have happened than at 1; every horizon is shown beside it.
 HEADLINE_HORIZON_YEARS = 3.0
 #: Why a cohort row has no usable time to CDW (``endpoints``' ``excluded`` column).
 NO_BASELINE = "no EDSS score in the year before the start"
@@ -281,7 +283,7 @@ def analyse_progression(
         "a share free of progression means little without the same figure in comparable "
         "non-users: MS often stays stable for years without any treatment",
     ]
-    if int(ok["event"].sum()) < 10:
+    if int(ok["event"].sum()) < FEW_EVENTS:
         result.warn(SmallSample, f"only {int(ok['event'].sum())} progression events")
     progressive = data.patients["progressive"].to_numpy()[ok["code"].to_numpy()]
     pira_users = {"LDN users": ok, "progressive (SPMS/PPMS)": ok[progressive]}

@@ -38,7 +38,7 @@ from ..matching.match import MatchResult
 from ..numerics.cdw import keys
 from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, logrank
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, SmallSample
+from ..results import FEW_EVENTS, AnalysisResult, SmallSample
 
 METHOD = (
     "Kaplan-Meier of days from onset to recovery, treated relapses (an LDN course started "
@@ -290,7 +290,7 @@ def analyse_recovery(
         _attack_caveat(plan),
         _unrecorded_caveat(plan, left_out),
     ]
-    if treated["event"].sum() < 10:
+    if treated["event"].sum() < FEW_EVENTS:
         result.warn(
             SmallSample, f"only {int(treated['event'].sum())} recoveries among treated relapses"
         )

@@ -37,7 +37,7 @@ from ..matching.match import MatchResult
 from ..matching.trajectories import count_in
 from ..numerics.ratemodels import rate_ratio
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_RELAPSES, AnalysisResult, Estimate, SmallSample
 
 METHOD_GEE = (
     "Poisson regression with cluster-robust (sandwich) SE on patient or match set "
@@ -313,7 +313,7 @@ def analyse_relapses(
                 "infection, 30 days apart): "
                 + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(skipped.items()))
             )
-    if events < 20:
+    if events < FEW_RELAPSES:
         result.warn(SmallSample, f"only {events} relapses in the windows compared")
     result.details["naive_vs_adjusted"] = [e.to_dict() for e in estimates]
     return result

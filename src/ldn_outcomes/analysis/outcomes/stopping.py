@@ -24,7 +24,7 @@ from statsmodels.stats.rates import confint_poisson_2indep
 from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_PEOPLE, AnalysisResult, Estimate, SmallSample
 from .adverse import ldn_intervals
 from .within_person import CONFOUNDING_CAVEATS, condition_difference, label_scores
 
@@ -142,6 +142,6 @@ def analyse_after_stopping(data: AnalysisData, plan: AnalysisPlan) -> AnalysisRe
         "may continue what made them stop",
         CONFOUNDING_CAVEATS[0],
     ]
-    if n_people < 20:
+    if n_people < FEW_PEOPLE:
         result.warn(SmallSample, f"only {n_people} people stopped LDN with follow-up after")
     return result

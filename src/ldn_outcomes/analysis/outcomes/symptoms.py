@@ -28,7 +28,7 @@ from ..matching.match import MatchResult
 from ..matching.trajectories import value_at
 from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, ModelFallback, SmallSample
+from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
 
 MONTH = 30.4375
 METHOD = (
@@ -277,7 +277,7 @@ def analyse_symptoms(
         result.estimates.remove(headline)
         result.estimates.insert(0, headline)
     result.population = {"n_patients": int(n_patients), "instruments": present}
-    if n_patients < 20:
+    if n_patients < FEW_PEOPLE:
         result.warn(SmallSample, f"only {n_patients} users with a baseline score")
     result.caveats += [
         "fatigue varies from week to week; people tend to start when it is at its worst, so "

@@ -16,7 +16,7 @@ from ...domain.codes import T_CELL_LOINC
 from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..plan import AnalysisPlan
-from ..results import AnalysisResult, Estimate, SmallSample
+from ..results import FEW_PEOPLE, AnalysisResult, Estimate, SmallSample
 from .labs import paired_values
 from .within_person import paired_t
 
@@ -81,6 +81,6 @@ def analyse_t_cells(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
         "the blood draw and the laboratory",
         "the claim mixes up T-cells and endorphins; neither change would show a clinical benefit",
     ]
-    if n < 20:
+    if n < FEW_PEOPLE:
         result.warn(SmallSample, f"only {n} users with paired T-cell counts")
     return result
