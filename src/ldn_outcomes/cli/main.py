@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from .common import console
 from .lazy import Lazy, LazyGroup
 
 
@@ -118,6 +117,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from .common import console
+
         console.print(f"ldn {__version__}")
         raise typer.Exit()
 
