@@ -142,3 +142,28 @@ def test_a_failure_before_any_write_releases_the_key(world: World) -> None:
     assert _post(world, app, "fail-before").status_code == 500
     assert _post(world, app, "fail-before").status_code == 500
     assert calls == [1, 1]  # released: the retry ran again
+
+
+def test_a_group_committed_checkin_counts_as_a_committed_write(world: World) -> None:
+    """Check-ins of concurrent requests are committed together by a worker outside the
+    request; the request's key must still know its write was committed."""
+    import asyncio
+
+    from ldn_outcomes.domain.models import QuestionnaireResponse
+    from ldn_outcomes.store import idempotency
+    from ldn_outcomes.web.writes import add_checkin
+
+    record = QuestionnaireResponse(
+        patient_id="P-OWN",
+        instrument_id="checkin",
+        instrument_version="1",
+        date=dt.date.today() - dt.timedelta(days=40),
+        answers=(5.0, None, None, 0.0, 1.0),
+    )
+
+    async def store() -> bool:
+        with idempotency.watch_commits() as watch:
+            await add_checkin(world.engine, "test", record)
+        return watch.committed
+
+    assert asyncio.run(store())

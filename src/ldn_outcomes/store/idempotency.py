@@ -81,6 +81,14 @@ def watch_commits() -> Iterator[CommitWatch]:
         _WATCH.reset(token)
 
 
+def mark_committed() -> None:
+    """Tell the watch of this request that its write was committed where the watch cannot see
+    it: a group commit runs in a worker that is not this request's (``web.writes``)."""
+    watch = _WATCH.get()
+    if watch is not None:
+        watch.committed = True
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_write(
     conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool

@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.models import QuestionnaireResponse, Record
-from ..store import record_actions
+from ..store import idempotency, record_actions
 from ..store.batch_writes import insert_questionnaires
 from ..store.uow import UnitOfWork
 from .coalesce import Coalescer, coalescer
@@ -141,4 +141,6 @@ async def add_checkin(
     engine: Engine, actor: str, record: QuestionnaireResponse
 ) -> QuestionnaireResponse:
     """Store one validated check-in through the group commit; raises its own error if any."""
-    return await checkin_queue(engine).submit((actor, record))
+    stored = await checkin_queue(engine).submit((actor, record))
+    idempotency.mark_committed()  # committed by the group's worker, outside this request
+    return stored
