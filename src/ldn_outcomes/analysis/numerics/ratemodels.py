@@ -21,6 +21,15 @@ import statsmodels.api as sm
 from ...errors import InsufficientData
 from ..results import Estimate
 
+#: An ML dispersion at or below this is no overdispersion: the fit is Poisson's.
+NO_OVERDISPERSION = 1e-8
+
+
+def nb2_family(alpha: float) -> sm.families.Family:
+    """The NB2 family at dispersion ``alpha``; at 0 (no overdispersion: counts of 0 and 1 can
+    drive the ML dispersion there, where the NB2 deviance divides by it) its limit, Poisson."""
+    return sm.families.NegativeBinomial(alpha=alpha) if alpha > 0 else sm.families.Poisson()
+
 
 def negbin_glm(
     endog: np.ndarray,
@@ -28,14 +37,17 @@ def negbin_glm(
     offset: np.ndarray | None = None,
     groups: np.ndarray | None = None,
 ):
-    """NB2 GLM at the ML dispersion; cluster-robust covariance when ``groups`` is given."""
+    """NB2 GLM at the ML dispersion; cluster-robust covariance when ``groups`` is given. A
+    dispersion of (about) 0 gives the Poisson GLM, NB2's limit, and is returned as 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ml = sm.NegativeBinomial(endog, exog, offset=offset, loglike_method="nb2").fit(
             disp=0, maxiter=200
         )
         alpha = float(ml.params[-1])
-        glm = sm.GLM(endog, exog, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset)
+        if not (np.isfinite(alpha) and alpha > NO_OVERDISPERSION):
+            alpha = 0.0
+        glm = sm.GLM(endog, exog, family=nb2_family(alpha), offset=offset)
         if groups is None:
             return glm.fit(), alpha
         return glm.fit(cov_type="cluster", cov_kwds={"groups": groups}), alpha
@@ -74,7 +86,7 @@ def rate_ratio(
             family: sm.families.Family = sm.families.Poisson()
             if model == "negbin":
                 _, dispersion = negbin_glm(endog, exog, offset)
-                family = sm.families.NegativeBinomial(alpha=dispersion)
+                family = nb2_family(dispersion)
             fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=kept_weights).fit(
                 cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
             )
