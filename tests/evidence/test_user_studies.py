@@ -220,3 +220,44 @@ def test_page_shows_ratios_as_ratios_and_names_the_scale(tmp_path: Path) -> None
     assert "0.489 [0.344, 0.696]" in page  # exp of metafor's -0.7145 [-1.0669, -0.3622]
     assert "-0.714" not in page.split("<svg")[0]
     assert "pooled on the log scale, shown as ratios" in page
+
+
+def test_several_files_pool_as_their_concatenation(tmp_path: Path) -> None:
+    """A network's sites each send a file: pooled together they give what one file would."""
+    header, *rows = bcg_csv().splitlines()
+    parts = [rows[:5], rows[5:9], rows[9:]]
+    paths = []
+    for i, part in enumerate(parts):
+        path = tmp_path / f"site{i}" / "bcg.csv"
+        path.parent.mkdir()
+        path.write_text("\n".join([header, *part]) + "\n")
+        paths.append(path)
+    whole = tmp_path / "bcg.csv"
+    whole.write_text(bcg_csv())
+    together, alone = pool_csv(paths), pool_csv(whole)
+    assert together.result is not None and alone.result is not None
+    assert together.result.k == 13 and together.outcome_id == "bcg"
+    assert together.result.estimate == pytest.approx(alone.result.estimate, rel=1e-12)
+    assert together.result.tau2 == pytest.approx(alone.result.tau2, rel=1e-12)
+    code = runner.invoke(app, ["evidence", "meta", *[f"--csv={p}" for p in paths], "--json"])
+    assert code.exit_code == 0, code.output
+    assert json.loads(code.stdout)["result"]["k"] == 13
+
+
+def test_files_pooled_together_need_distinct_studies_and_one_measure(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    a.write_text("study,measure,estimate,ci_low,ci_high\nsite-a,IRR,0.8,0.6,1.1\n")
+    b.write_text("study,measure,estimate,ci_low,ci_high\nsite-a,IRR,0.7,0.5,1.0\n")
+    c.write_text("study,measure,estimate,ci_low,ci_high\nsite-c,HR,0.7,0.5,1.0\n")
+    with pytest.raises(ValidationFailed) as repeated:
+        pool_csv([a, b])
+    assert "b.csv: studies.study: repeats a study of a.csv" in str(repeated.value)
+    with pytest.raises(ValidationFailed) as mixed:
+        pool_csv([a, c])
+    assert "all files must use the same measure" in str(mixed.value)
+    header_only = tmp_path / "d.csv"
+    header_only.write_text("study,measure,estimate,ci_low,ci_high\n")
+    b.write_text("study,measure,estimate,ci_low,ci_high\nsite-b,IRR,0.7,0.5,1.0\n")
+    report = pool_csv([a, b, header_only])  # a site with nothing to share sends the header
+    assert report.result is not None and report.result.k == 2
+    assert report.as_dict()["measure_name"] == "rate ratio" and report.ratio

@@ -15,7 +15,9 @@ from .numerics.evalue import EValue, e_value_difference, e_value_hazard_ratio, e
 from .results import AnalysisResult
 
 #: headline -> analysis holding it, estimate key (``Estimate.key``), simulator truth key
-#: (``truth["estimands"]``), ratio (bias on the log scale) and a title for people.
+#: (``truth["estimands"]``), ratio (bias on the log scale), a title for people and the measure
+#: it is pooled as across sites (``ldn evidence meta --csv``: IRR rate ratio, HR hazard ratio,
+#: MD mean difference).
 HEADLINES: dict[str, dict[str, Any]] = {
     "relapses": {
         "analysis": "relapses",
@@ -23,6 +25,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "relapse_rate_ratio",
         "ratio": True,
         "title": "relapse rate ratio",
+        "measure": "IRR",
     },
     "fatigue": {
         "analysis": "symptoms",
@@ -30,6 +33,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "mfis_difference_12m",
         "ratio": False,
         "title": "fatigue (MFIS) difference at 12 months",
+        "measure": "MD",
     },
     "spasm": {
         "analysis": "symptoms",
@@ -37,6 +41,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "nrs-spasticity_difference_12m",
         "ratio": False,
         "title": "spasm (0-10) difference at 12 months",
+        "measure": "MD",
     },
     "progression": {
         "analysis": "progression",
@@ -44,6 +49,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "progression_hazard_ratio",
         "ratio": True,
         "title": "progression hazard ratio",
+        "measure": "HR",
     },
     "relapse_recovery": {
         "analysis": "relapse_recovery",
@@ -51,6 +57,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "relapse_recovery_hazard_ratio",
         "ratio": True,
         "title": "relapse recovery hazard ratio",
+        "measure": "HR",
     },
     "negative_control": {
         "analysis": "diagnostics",
@@ -58,6 +65,7 @@ HEADLINES: dict[str, dict[str, Any]] = {
         "truth": "negative_control_rate_ratio",
         "ratio": True,
         "title": "negative-control exposure",
+        "measure": "IRR",
     },
 }
 #: Share with the outcome by the end of follow-up below which a hazard ratio is read as a

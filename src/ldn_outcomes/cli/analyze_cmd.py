@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from ..errors import ValidationFailed
 from .common import (
     DbOption,
     JsonOption,
@@ -24,8 +25,11 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from ..analysis import AnalysisPlan
     from ..analysis.results import AnalysisResult
+    from ..reports.site_summary import SiteSummary
 
 # The analysis stack (pandas, scipy, statsmodels, lifelines) is imported inside each command,
 # so that `ldn --help` and the other commands start without it.
@@ -86,6 +90,22 @@ OmopOption = Annotated[
 ]
 
 
+SiteSummaryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--site-summary",
+        help="Also write this site's aggregate results for a network: one <headline>.csv per "
+        "causal headline, as `ldn evidence meta --csv` reads them (estimate and 95% CI, small "
+        "cells suppressed, no patient rows). The analyses then cover research-consented "
+        "patients only, as `ldn report`'s. Needs --site.",
+    ),
+]
+SiteOption = Annotated[
+    str,
+    typer.Option("--site", help="The site's name in its summary (the study the pooling shows)."),
+]
+
+
 def _plan(path: Path | None) -> AnalysisPlan:
     from ..analysis import AnalysisPlan
     from ..analysis.plan_file import read_plan
@@ -100,6 +120,8 @@ def analyze(
     plan_file: PlanOption = None,
     write_plan_file: WritePlanOption = None,
     omop: OmopOption = None,
+    site_summary: SiteSummaryOption = None,
+    site: SiteOption = "",
 ) -> None:
     """Run every outcome analysis and print each headline with its 95% CI.
 
@@ -109,6 +131,14 @@ def analyze(
     from ..analysis import analyze_database, results_to_dict
     from ..analysis.plan_file import write_plan
 
+    if site_summary is not None and not site.strip():
+        raise ValidationFailed([], "--site-summary needs --site NAME (the site's study name)")
+    if site and site_summary is None:
+        raise ValidationFailed([], "--site names the site of a --site-summary; give both")
+    if site_summary is not None and omop is not None:
+        raise ValidationFailed(
+            [], "--site-summary reads the registry (its research consents), not --omop"
+        )
     plan = _plan(plan_file)
     if write_plan_file is not None:
         write_plan(plan, write_plan_file)
@@ -117,18 +147,27 @@ def analyze(
         else:
             console.print(f"wrote {write_plan_file} (plan {plan.plan_hash[:12]})")
         return
+    summary = None
+    findings = None
     if omop is not None:
         results, timings, findings = _analyze_omop(omop, plan)
+    elif site_summary is not None:
+        from ..reports.site_summary import check_alpha
+
+        check_alpha(plan.alpha)
+        results, timings = _research_results(engine_for(db), plan)
+        summary = _write_summary(site_summary, results, site, plan)
     else:
         engine = engine_for(db)
         _working("reading the registry and running the analyses...")
         results, timings = analyze_database(engine, plan)
-        findings = None
     if json_output:
         out = results_to_dict(results, plan)
         out["timings_seconds"] = timings
         if findings is not None:
             out["omop"] = findings
+        if summary is not None:
+            out["site_summary"] = summary.as_dict()
         print_json(out)
         return
     if findings is not None:
@@ -154,6 +193,44 @@ def analyze(
             )
     console.print(
         f"read {timings.get('read_store', 0):.1f} s, total {timings.get('total', 0):.1f} s"
+    )
+    if summary is not None:
+        for name, path in summary.files.items():
+            why, flag = summary.left_out.get(name), summary.flagged.get(name)
+            state = f"header only: {why}" if why else "1 row"
+            state += f"; labelled: {flag}" if flag else ""
+            console.print(f"wrote {user_text(path)} ({user_text(state)})", soft_wrap=True)
+
+
+def _research_results(
+    engine: Engine, plan: AnalysisPlan
+) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
+    """Every analysis over research-consented patients only (what may leave the registry)."""
+    from ..analysis import run_all
+    from ..web.analysis_view import frames_for, research_ids
+
+    ids = research_ids(engine, dt.date.today())
+    _working(f"running the analyses over {len(ids)} research-consented patient(s)...")
+    began = time.perf_counter()
+    frames = frames_for(engine, ids)
+    timings = {"read_store": time.perf_counter() - began}
+    results = run_all(frames, plan, timings)
+    timings["total"] = time.perf_counter() - began
+    return results, timings
+
+
+def _write_summary(
+    directory: Path, results: dict[str, AnalysisResult], site: str, plan: AnalysisPlan
+) -> SiteSummary:
+    from ..reports.site_summary import write_site_summary
+    from ..settings import load_settings
+
+    return write_site_summary(
+        directory,
+        results,
+        site,
+        min_cell_size=load_settings().min_cell_size,
+        alpha=plan.alpha,
     )
 
 

@@ -306,12 +306,13 @@ def show_command(
 @handle_errors
 def meta_command(
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome id (see --list).")] = "",
-    csv_file: Annotated[
-        Path | None,
+    csv_files: Annotated[
+        list[Path] | None,
         typer.Option(
             "--csv",
             help="Pool your own studies from this CSV (2x2 counts or estimates with 95% CIs; "
-            "layout in docs/evidence-hub.md) instead of the catalogue.",
+            "layout in docs/evidence-hub.md) instead of the catalogue. Repeat to pool several "
+            "files as one, e.g. the site summaries of a network (docs/deployment.md).",
         ),
     ] = None,
     method: Annotated[str, typer.Option(help="REML, DL or PM.")] = "REML",
@@ -328,10 +329,10 @@ def meta_command(
 
     if method.upper() not in METHODS:
         raise ValidationFailed([], f"--method must be one of {', '.join(METHODS)}, not {method!r}")
-    if csv_file is not None and (outcome or list_outcomes):
+    if csv_files and (outcome or list_outcomes):
         raise ValidationFailed([], "give --csv or --outcome/--list, not both")
-    if csv_file is not None:
-        report = pool_csv(csv_file, method=method)
+    if csv_files:
+        report = pool_csv(csv_files, method=method)
     else:
         catalogue = cat.load_catalogue()
         if list_outcomes or not outcome:

@@ -20,7 +20,7 @@ from ..stats.random_effects import Z_975
 # effect sizes from what the studies report
 # ---------------------------------------------------------------------------------------------
 
-RATIO_MEASURES = {"RR", "OR", "HR"}
+RATIO_MEASURES = {"RR", "OR", "HR", "IRR"}
 CONTROL_ARMS = ("placebo", "control", "sham", "usual_care", "comparator")
 
 

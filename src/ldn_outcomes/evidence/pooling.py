@@ -22,6 +22,7 @@ MEASURE_NAMES = {
     "RR": "risk ratio",
     "OR": "odds ratio",
     "HR": "hazard ratio",
+    "IRR": "rate ratio",
     "MD": "mean difference",
     "SMD": "standardised mean difference (Hedges' g)",
 }

@@ -8,7 +8,8 @@ One row per study, in one of two forms (docs/evidence-hub.md shows a worked exam
   1/c + 1/d. A study with a zero cell gets 1/2 added to each of its four cells (escalc's default
   ``add = 1/2, to = "only0"``); a study with no events (or only events) in both arms says nothing
   about a ratio and is left out, with the reason.
-* **an estimate with its 95% CI** (``RR``, ``OR``, ``HR``, ``MD`` or ``SMD``): ``estimate``,
+* **an estimate with its 95% CI** (``RR``, ``OR``, ``HR``, ``IRR`` (rate ratio), ``MD`` or
+  ``SMD``): ``estimate``,
   ``ci_low``, ``ci_high``; ratios are given as ratios and pooled on the log scale, the SE taken
   from the CI width / 3.92 (Cochrane Handbook, as for catalogue studies).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import Problem, ValidationFailed
@@ -33,7 +34,7 @@ from .pooling import MetaReport, pool_effects
 COUNTS = ("events_treatment", "total_treatment", "events_control", "total_control")
 ESTIMATE = ("estimate", "ci_low", "ci_high")
 COUNT_MEASURES = ("RR", "OR")
-MEASURES = ("RR", "OR", "HR", "MD", "SMD")
+MEASURES = ("RR", "OR", "HR", "IRR", "MD", "SMD")
 KNOWN_COLUMNS = ("study", "label", "measure", *COUNTS, *ESTIMATE)
 RECORD = "studies"
 
@@ -113,18 +114,54 @@ def read_studies(text: str, *, source: str = "studies.csv") -> tuple[list[Effect
     return effects, excluded
 
 
-def pool_csv(path: Path, *, method: str = "REML") -> MetaReport:
-    """Pool the studies in a CSV file; the report is named after the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
-        raise ValidationFailed(Problem("studies", "file", reason, source=path.name)) from None
-    effects, excluded = read_studies(text, source=path.name)
-    report = MetaReport(outcome_id=path.stem, measure=None, method=method.upper())
+def pool_csv(paths: Path | Sequence[Path], *, method: str = "REML") -> MetaReport:
+    """Pool the studies in one CSV file, or in several read as one (a network's sites, each
+    with its own file: a study id must not repeat across them, and all use one measure). The
+    report is named after the file, or the files' shared name."""
+    files = [paths] if isinstance(paths, Path) else list(paths)
+    effects: list[Effect] = []
+    excluded: list[dict] = []
+    problems: list[Problem] = []
+    first: dict[str, str] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+            problems.append(Problem("studies", "file", reason, source=path.name))
+            continue
+        try:
+            found, left_out = read_studies(text, source=path.name)
+        except ValidationFailed as error:
+            problems.extend(error.problems)
+            continue
+        for study in [e.study_id for e in found] + [x["study_id"] for x in left_out]:
+            if study in first:
+                rule = f"repeats a study of {first[study]}"
+                problems.append(Problem(RECORD, "study", rule, value=study, source=path.name))
+            first[study] = path.name
+        effects.extend(found)
+        excluded.extend(left_out)
+    measures = sorted({e.measure for e in effects})
+    if not problems and len(measures) > 1:
+        problems.append(
+            Problem(
+                RECORD,
+                "measure",
+                "all files must use the same measure to be pooled together",
+                value=", ".join(measures),
+                source=", ".join(p.name for p in files),
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems)
+    stems = {path.stem for path in files}
+    name = stems.pop() if len(stems) == 1 else "+".join(path.stem for path in files)
+    report = MetaReport(outcome_id=name, measure=None, method=method.upper())
     report.excluded.extend(excluded)
     report = pool_effects(report, effects, method=method)
-    report.notes.append(f"Studies from {path.name}, supplied by the user, not the catalogue.")
+    names = ", ".join(path.name for path in files)
+    report.notes.append(f"Studies from {names}, supplied by the user, not the catalogue.")
     return report
 
 
