@@ -100,6 +100,7 @@ def network(work: Path, scale: float, years: float) -> dict[str, Any]:
             "seconds": time.perf_counter() - began,
             "summary": summary_dir,
             "left_out": out["site_summary"]["left_out"],
+            "flagged": out["site_summary"]["flagged"],
             "headlines": {h: headline(out, h) for h in SHARED},
         }
         run("import", str(registry), "--db", pooled_db)  # the reference: every row in one place
@@ -156,9 +157,11 @@ def main() -> None:
     print(f"true effects at every site: {effects}; {args.years:g} years of follow-up")
     for site, info in figures["sites"].items():
         left = "; ".join(f"{h}: {why}" for h, why in info["left_out"].items()) or "none"
+        flagged = ", ".join(info["flagged"]) or "none"
         print(
             f"{site}: {info['patients']:,} patients, seed {info['seed']}, analysed in "
-            f"{info['seconds']:.1f} s; left out of its summary: {left}"
+            f"{info['seconds']:.1f} s; left out of its summary: {left}; shared with failed "
+            f"bias diagnostics: {flagged}"
         )
     print()
     header = ["headline", "truth (sites)", *figures["sites"], "meta-analysis (REML)", "pooled data"]
@@ -174,7 +177,10 @@ def main() -> None:
         cells = [
             name,
             f"{min(truths):.2f} to {max(truths):.2f}" if truths else "none",
-            *(shown(info["headlines"][name]) for info in figures["sites"].values()),
+            *(
+                "held back" if name in info["left_out"] else shown(info["headlines"][name])
+                for info in figures["sites"].values()
+            ),
             pooled_meta,
             shown(figures["pooled"][name]),
         ]

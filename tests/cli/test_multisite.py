@@ -98,3 +98,7 @@ def test_a_site_loaded_twice_is_refused(network: dict) -> None:
 def test_a_summary_needs_its_site_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["analyze", "--db", "sqlite://", "--site-summary", str(tmp_path)])
     assert result.exit_code == 2 and "--site-summary needs --site" in result.output
+    both = runner.invoke(
+        app, ["analyze", "--omop", "sqlite://", "--site-summary", str(tmp_path), "--site", "a"]
+    )
+    assert both.exit_code == 2 and "not --omop" in both.output
