@@ -119,6 +119,14 @@ def test_free_text_loses_small_counts_only() -> None:
     )
 
 
+def test_free_text_keeps_measures_that_are_not_counts() -> None:
+    """A window, a dose or a score step is not a count of people: it stays as written."""
+    text = "within 3 months; 2 years of follow-up; 4 mg; a 1-point step; 1 day; 3 relapses"
+    assert suppress_text(text, 5) == (
+        "within 3 months; 2 years of follow-up; 4 mg; a 1-point step; 1 day; fewer than 5 relapses"
+    )
+
+
 def test_a_result_shown_to_researchers_follows_the_rule() -> None:
     result = AnalysisResult(
         name="progression",

@@ -17,7 +17,7 @@ aggregate page goes through the rule here, so the pages cannot disagree:
    the next smallest cell with it (:func:`suppress_table`).
 4. **Free text**: an analysis's messages and warnings quote counts ("only 3 progression
    events"); every whole number from 1 to ``k - 1`` in them is replaced by "fewer than k"
-   (:func:`suppress_text`).
+   (:func:`suppress_text`), except a measure ("3 months", "4 mg"), which counts no one.
 
 Analysis results shown to researchers (:func:`controlled_results`) keep their estimates and
 intervals, but their counts follow the rule, an estimate resting on fewer than ``k`` people
@@ -39,6 +39,14 @@ from ..analysis.results import AnalysisResult, Estimate, Warned
 #: the diagnostics verdict); anything else in ``details`` is a count listing and is dropped.
 CHART_DETAILS = frozenset({"passed", "curves", "trajectories", "balance", "negative_control"})
 _WHOLE_NUMBER = re.compile(r"(?<![\w.,])(\d+)(?![\w.,%]|\.\d)")
+#: A whole number followed by one of these units is a measure (a window, a dose, a score
+#: step), not a count of people or events: "within 3 months" must not read "fewer than 5
+#: months". Counts in messages are of people, events, relapses, visits... never of these.
+_MEASURE_UNIT = re.compile(
+    r"\s*-?\s*(?:days?|weeks?|months?|years?|hours?|h|mg|ml|points?|steps?|"
+    r"pairs? of periods|periods?|cycles?|blocks?)\b",
+    re.IGNORECASE,
+)
 
 
 def shown_count(n: int | None, k: int) -> int | None:
@@ -70,11 +78,13 @@ def suppress_table(
 
 
 def suppress_text(text: str, k: int) -> str:
-    """Free text with every whole number from 1 to ``k - 1`` replaced (decimals, percentages
-    and numbers inside words are left alone)."""
+    """Free text with every whole number from 1 to ``k - 1`` replaced (decimals, percentages,
+    numbers inside words and measures such as "3 months" or "4 mg" are left alone)."""
 
     def small(match: re.Match[str]) -> str:
         value = int(match.group(1))
+        if _MEASURE_UNIT.match(text, match.end()):
+            return match.group(1)
         return f"fewer than {k}" if 0 < value < k else match.group(1)
 
     return _WHOLE_NUMBER.sub(small, text)
