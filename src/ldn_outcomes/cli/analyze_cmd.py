@@ -207,7 +207,7 @@ def _research_results(
 ) -> tuple[dict[str, AnalysisResult], dict[str, float]]:
     """Every analysis over research-consented patients only (what may leave the registry)."""
     from ..analysis import run_all
-    from ..web.analysis_view import frames_for, research_ids
+    from ..services.cohort_frames import frames_for, research_ids
 
     ids = research_ids(engine, dt.date.today())
     _working(f"running the analyses over {len(ids)} research-consented patient(s)...")
@@ -268,7 +268,7 @@ def report(
     out of it at once."""
     from ..analysis import run_all
     from ..reports.outcomes import render_outcome_report
-    from ..web.analysis_view import frames_for, research_ids
+    from ..services.cohort_frames import frames_for, research_ids
 
     plan = _plan(plan_file)
     engine = engine_for(db)

@@ -20,15 +20,13 @@ from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 from sqlalchemy import Engine
 
-from ..analysis.data.frames import KINDS
 from ..analysis.engine import results_to_dict, run_all
 from ..analysis.plan import AnalysisPlan
 from ..errors import InsufficientData, LdnError
 from ..reports.claim_audits import public_audits
-from ..reports.deidentify import research_patient_ids
 from ..reports.disclosure import controlled_results, suppress_text
 from ..reports.outcomes import render_outcome_report
-from ..store.frames import read_frame
+from ..services.cohort_frames import frames_for, research_ids
 from ..store.sqlread import left_out_note
 from .rendering import render
 
@@ -37,16 +35,6 @@ REPORT_MAIN = re.compile(r'<main class="report">(?P<body>.*)</main>', re.DOTALL)
 #: Sections that tabulate small per-term counts (adverse events, labs, and the claim analyses
 #: that count side effects or lab pairs): not for researchers.
 CELL_TABLES = ("adverse_events", "labs", "t_cells", "dose_timing", "combination", "after_stopping")
-
-
-def frames_for(engine: Engine, patient_ids: Iterable[str]) -> dict[str, pd.DataFrame]:
-    ids = list(patient_ids)
-    return {kind: read_frame(engine, kind, ids) for kind in KINDS}
-
-
-def research_ids(engine: Engine, on: dt.date) -> list[str]:
-    consents = read_frame(engine, "consents")
-    return sorted(research_patient_ids({"consents": consents}, on))
 
 
 def run_report(

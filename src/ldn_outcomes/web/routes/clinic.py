@@ -13,10 +13,11 @@ from ...domain.access import Role
 from ...domain.codes import Confirmation
 from ...domain.models import Relapse
 from ...errors import NotFound, ValidationFailed
+from ...services.cohort_frames import frames_for
 from ...store.audit import audit_event
 from ...store.clinic_reads import clinic_figures
 from ...store.uow import UnitOfWork
-from ..analysis_view import frames_for, report_response, run_report
+from ..analysis_view import report_response, run_report
 from ..auth import Viewer, require
 from ..cache import cached
 from ..deps import EngineDep, wants_json

@@ -21,8 +21,9 @@ from ...reports.deidentify import (
     deidentified_dataset,
     small_cells,
 )
+from ...services.cohort_frames import frames_for, research_ids
 from ...store.audit import audit_event
-from ..analysis_view import CELL_TABLES, frames_for, report_response, research_ids, run_report
+from ..analysis_view import CELL_TABLES, report_response, run_report
 from ..auth import Viewer, require
 from ..cache import cached
 from ..deps import EngineDep, SettingsDep, wants_json
