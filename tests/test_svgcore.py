@@ -66,3 +66,13 @@ def test_document_is_standalone_and_labelled_for_screen_readers() -> None:
     assert "href" not in svg and "<script" not in svg and "style=" not in svg
     fixed = ET.fromstring(document("t", "d", [], 300, 100, fluid=False))
     assert (fixed.get("width"), fixed.get("height")) == ("300", "100")
+
+
+def test_wrap_breaks_at_spaces_and_cuts_only_words_longer_than_a_line() -> None:
+    from ldn_outcomes.svgcore import CHAR_W, wrap
+
+    width = 10 * CHAR_W  # ten characters
+    assert wrap("Naive relapse rate ratio", width) == ["Naive", "relapse", "rate ratio"]
+    assert wrap("abcdefghijklmnop", width) == ["abcdefghij", "klmnop"]
+    assert wrap("", width) == [""]
+    assert all(len(line) <= 10 for line in wrap("one two three four five six seven", width))

@@ -21,6 +21,18 @@ TEXT = "#1b1f23"
 GRID = "#d0d7de"
 FONT = "system-ui, sans-serif"
 
+#: Every chart is drawn for a phone first: ``WIDTH`` user units wide with ``TEXT_SIZE`` text, so
+#: that on a 390 px phone (about 374 px of content) its text renders at 13 px or more; on a wide
+#: screen the stylesheet stops charts of class ``NARROW`` at 30rem, so the text stays near 17 px.
+WIDTH = 360
+TEXT_SIZE = 13
+#: Approximate advance of one character of TEXT_SIZE text, to lay out labels without a renderer
+#: (system-ui averages about 0.55 em; 0.6 leaves room).
+CHAR_W = 0.6 * TEXT_SIZE
+#: Height of one line of chart text (legend rows, wrapped labels).
+LINE = 18
+NARROW = "chart chart-narrow"
+
 #: Step multipliers per power of ten, doubled so that 2.5 stays an integer (2.5 = 5 / 2).
 _STEPS_X2 = (2, 4, 5, 10, 20)
 
@@ -79,6 +91,90 @@ def _multiples(
     return ticks
 
 
+def text_width(text: str, size: float = TEXT_SIZE) -> float:
+    """Approximate width of ``text`` at ``size`` in user units (no renderer on the server)."""
+    return len(text) * CHAR_W * size / TEXT_SIZE
+
+
+def wrap(text: str, width: float, size: float = TEXT_SIZE) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width``; a word longer than a line
+    is cut into pieces that fit. Always at least one line."""
+    most = max(int(width // (CHAR_W * size / TEXT_SIZE)), 1)
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        while len(word) > most:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:most])
+            word = word[most:]
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= most:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    if current or not lines:
+        lines.append(current)
+    return lines
+
+
+def text_lines(
+    lines: Sequence[str], x: float, y: float, *, anchor: str = "start", bold: bool = False
+) -> str:
+    """Lines of TEXT_SIZE text, the first baseline at ``y`` and each next one LINE lower."""
+    weight = ' font-weight="bold"' if bold else ""
+    return "".join(
+        f'<text x="{x:.1f}" y="{y + LINE * i:.1f}" text-anchor="{anchor}" '
+        f'font-size="{TEXT_SIZE}" fill="{TEXT}"{weight}>{escape(line)}</text>'
+        for i, line in enumerate(lines)
+    )
+
+
+#: A legend item: its kind (``"line"`` or ``"box"``), colour and name.
+LegendItem = tuple[str, str, str]
+
+
+def legend_rows(
+    items: Sequence[LegendItem], width: float
+) -> list[list[tuple[float, str, str, str]]]:
+    """Lay legend items left to right, starting a new row when the next would not fit; each
+    placed item is ``(x, kind, colour, name)``."""
+    rows: list[list[tuple[float, str, str, str]]] = [[]]
+    x = 0.0
+    for kind, colour, name in items:
+        item_w = 18 + text_width(name)
+        if rows[-1] and x + item_w > width:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((x, kind, colour, name))
+        x += item_w + 12
+    return [row for row in rows if row]
+
+
+def legend(rows: Sequence[Sequence[tuple[float, str, str, str]]], top: float = 0) -> str:
+    """The legend laid out by :func:`legend_rows`, one LINE per row from ``top``: a swatch (a
+    thick line or a box) and the name in words beside it."""
+    items = []
+    for index, row in enumerate(rows):
+        middle = top + LINE * index + 10
+        for x, kind, colour, name in row:
+            shape = (
+                f'<rect x="{x:.1f}" y="{middle - 6}" width="12" height="12" '
+                f'fill="{colour}" stroke="{TEXT}" stroke-width="0.5"/>'
+                if kind == "box"
+                else f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="{middle}" y2="{middle}" '
+                f'stroke="{colour}" stroke-width="3"/>'
+            )
+            items.append(
+                shape + f'<text x="{x + 18:.1f}" y="{middle + 5}" font-size="{TEXT_SIZE}" '
+                f'fill="{TEXT}">{escape(name)}</text>'
+            )
+    return f'<g class="legend">{"".join(items)}</g>'
+
+
 def linear(
     domain_low: float, domain_high: float, range_a: float, range_b: float
 ) -> Callable[[float], float]:
@@ -93,7 +189,7 @@ def y_grid(
     left: float,
     right: float,
     labels: Callable[[float], str] = fmt,
-    font_size: float = 11,
+    font_size: float = TEXT_SIZE,
 ) -> list[str]:
     """Horizontal grid lines across the plot, each labelled left of the plot."""
     out = []
@@ -110,7 +206,7 @@ def y_grid(
 
 
 def x_labels(
-    items: Iterable[tuple[float, str]], baseline: float, font_size: float = 11
+    items: Iterable[tuple[float, str]], baseline: float, font_size: float = TEXT_SIZE
 ) -> list[str]:
     """Tick labels centred under their x positions (already in pixels)."""
     return [

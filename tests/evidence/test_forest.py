@@ -83,3 +83,27 @@ def test_ratio_ticks_are_spaced_and_inside_the_axis(low_ratio: float, factor: fl
     if set(ticks) <= set(RATIO_TICKS):
         gaps = [b - a for a, b in zip(logs[:-1], logs[1:], strict=True)]
         assert min(gaps) >= MIN_TICK_GAP * span - 1e-12
+
+
+def test_phone_layout_keeps_every_label_whole_and_inside_the_chart() -> None:
+    """Drawn 360 units wide for a phone: a long label wraps onto lines of its own (never cut),
+    its numbers stay one text, and nothing starts or ends outside the chart."""
+    from ldn_outcomes import svgcore
+
+    long = "Naive relapse rate ratio of LDN users against everyone else in the registry"
+    rows = [ForestRow(long, 0.62, 0.45, 0.85), ForestRow("Matched", 0.91, 0.7, 1.18)]
+    svg = forest_plot(rows, title="t", axis_label="ratio (log scale)", null=1.0, log=True)
+    root = ET.fromstring(svg)
+    assert root.get("viewBox", "").split()[2] == str(svgcore.WIDTH)
+    assert "chart-narrow" in (root.get("class") or "")
+    texts = list(root.iter(f"{SVG}text"))
+    assert all(t.get("font-size") in (None, str(svgcore.TEXT_SIZE)) for t in texts)
+    label_lines = [t.text for t in texts if t.text and t.text.split()[0] in long.split()]
+    assert " ".join(label_lines[:-1]).startswith("Naive relapse rate ratio of LDN users")
+    assert long in " ".join(t.text or "" for t in texts)
+    assert "0.62 [0.45, 0.85]" in _texts(root)
+    for t in texts:
+        x = float(t.get("x", 0))
+        width = svgcore.text_width(t.text or "")
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[t.get("text-anchor", "start")]
+        assert -0.5 <= start and start + width <= svgcore.WIDTH + 0.5, t.text

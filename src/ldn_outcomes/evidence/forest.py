@@ -2,8 +2,11 @@
 
 One forest plot for the whole package: the meta-analysis pages draw study effects with a pooled
 diamond (:func:`forest_svg`), and the outcome report draws its ratio estimates through
-:func:`forest_plot` too. Rows: a label, a square at the estimate (sized by the random-effects
-weight when there is one), a line for the 95% CI and the numbers on the right; then the pooled
+:func:`forest_plot` too. Drawn for a phone first (``svgcore.WIDTH`` units, 13-unit text, capped
+on wide screens by the ``chart-narrow`` class): each row is its label above the plot (wrapped,
+never cut), the numbers at the right end of the label's last line (or on a line of their own
+when they do not fit), and below them a square at the estimate (sized by the random-effects
+weight when there is one) on a line for the 95% CI across the full width; then the pooled
 estimate as a diamond. A dashed line marks no effect. ``log=True`` takes ratios and spaces
 them on a log axis labelled in ratios; otherwise the axis is linear in the values given (the
 meta-analysis passes its analysis scale, which is the log scale for ratio measures).
@@ -14,21 +17,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from .. import svgcore
 from ..stats.random_effects import MetaResult
 from .meta import Effect
 
-PLOT_W = 350
-NUMBER_W = 190
-ROW_H = 26
-TOP = 34
-MAX_LABEL = 64
+WIDTH = svgcore.WIDTH
+#: The plot runs across the chart, inset so the end tick labels stay inside it.
+PLOT_LEFT, PLOT_RIGHT = 16, svgcore.WIDTH - 16
+LINE = svgcore.LINE
+#: Height of a row's graphic (its CI line and square) below its label.
+MARK_H = 18
 #: Ratio ticks on a log axis, roundest first, in pairs symmetric around 1 (0.5 and 2, ...).
 RATIO_TICKS = (1, 0.5, 2, 0.25, 4, 0.1, 10, 0.8, 1.25, 0.67, 1.5)
-#: Smallest distance between two ratio ticks, as a share of the axis (about 40 px).
-MIN_TICK_GAP = 0.1
+#: Smallest distance between two ratio ticks, as a share of the axis (about 40 units, room for
+#: two labels such as "0.25" and "0.5" at 13 units).
+MIN_TICK_GAP = 0.12
 
 
 @dataclass(frozen=True)
@@ -95,82 +99,94 @@ def forest_plot(
     log: bool = False,
     label_heading: str = "",
 ) -> str:
-    """The plot as a standalone SVG of its own pixel size (pages cap it at their width)."""
+    """The plot as an SVG that takes the width of its container (pages cap it at 30rem)."""
     f = math.log if log else float
     everything = [*rows, *([pooled] if pooled else [])]
     low = min([f(r.low) for r in everything] + [f(null)])
     high = max([f(r.high) for r in everything] + [f(null)])
     pad = (high - low) * 0.1 or (0.1 if log else 1.0)
     low, high = low - pad, high + pad
-    longest = max((min(len(r.label), MAX_LABEL) for r in everything), default=0)
-    label_w = round(min(max(220, 16 + 6.2 * longest), 420))  # ~6.2 px a character at 12 px
-    width = label_w + PLOT_W + NUMBER_W
-    x = svgcore.linear(low, high, label_w, label_w + PLOT_W)
-    bottom = TOP + ROW_H * (len(rows) + (2 if pooled else 0))
-    axis_y = bottom + 6
+    x = svgcore.linear(low, high, PLOT_LEFT, PLOT_RIGHT)
     weighted = any(r.weight is not None for r in rows)
-    body = [
-        (
-            f'<text x="8" y="18" font-weight="bold">{escape(label_heading)}</text>'
-            if label_heading
-            else ""
-        ),
-        f'<text x="{width - 8}" y="18" text-anchor="end" font-weight="bold">'
-        f"Estimate [95% CI]{' weight' if weighted else ''}</text>",
-        f'<line x1="{x(f(null)):.1f}" y1="{TOP - 6}" x2="{x(f(null)):.1f}" y2="{axis_y}" '
-        f'stroke="{svgcore.TEXT}" stroke-dasharray="4 3"/>',
-    ]
-    for i, row in enumerate(rows):
-        y = TOP + ROW_H * i + ROW_H / 2
+    heading = f"Estimate [95% CI]{' weight' if weighted else ''}"
+    body = [svgcore.text_lines([heading], WIDTH, svgcore.TEXT_SIZE, anchor="end", bold=True)]
+    if label_heading and svgcore.text_width(label_heading + heading) + 12 <= WIDTH:
+        body.append(svgcore.text_lines([label_heading], 0, svgcore.TEXT_SIZE, bold=True))
+    y = LINE + 8.0
+    marks: list[tuple[float, float]] = []  # the vertical extent of each row's marks
+    for row in rows:
         colour = svgcore.PALETTE[1] if row.warn else svgcore.PALETTE[0]
+        text, y = _label(row, y, bold=False)
         size = 8 * math.sqrt(row.weight / 100) + 4 if row.weight is not None else 8
+        middle = y + MARK_H / 2
+        marks.append((y - 2, y + MARK_H + 2))
         body += [
-            _label(row, y, width, bold=False),
-            f'<line x1="{x(f(row.low)):.1f}" y1="{y:.1f}" x2="{x(f(row.high)):.1f}" '
-            f'y2="{y:.1f}" stroke="{colour}" stroke-width="2"/>',
-            f'<rect x="{x(f(row.estimate)) - size / 2:.1f}" y="{y - size / 2:.1f}" '
+            text,
+            f'<line x1="{x(f(row.low)):.1f}" y1="{middle:.1f}" x2="{x(f(row.high)):.1f}" '
+            f'y2="{middle:.1f}" stroke="{colour}" stroke-width="2"/>',
+            f'<rect x="{x(f(row.estimate)) - size / 2:.1f}" y="{middle - size / 2:.1f}" '
             f'width="{size:.1f}" height="{size:.1f}" fill="{colour}"/>',
         ]
+        y += MARK_H + 6
     if pooled:
-        y = bottom - ROW_H
+        y += 6
+        text, y = _label(pooled, y, bold=True)
+        middle = y + MARK_H / 2
+        marks.append((y - 2, y + MARK_H + 2))
         mid, left, right = x(f(pooled.estimate)), x(f(pooled.low)), x(f(pooled.high))
         body += [
-            _label(pooled, y, width, bold=True),
-            f'<polygon points="{left:.1f},{y:.1f} {mid:.1f},{y - 7:.1f} {right:.1f},{y:.1f} '
-            f'{mid:.1f},{y + 7:.1f}" fill="{svgcore.PALETTE[1]}"/>',
+            text,
+            f'<polygon points="{left:.1f},{middle:.1f} {mid:.1f},{middle - 7:.1f} '
+            f'{right:.1f},{middle:.1f} {mid:.1f},{middle + 7:.1f}" fill="{svgcore.PALETTE[1]}"/>',
         ]
+        y += MARK_H + 6
+    marks.append((y - 6, y + 2))
+    axis_y = y + 2
+    null_x = x(f(null))
+    body.insert(  # no effect: dashed, beside each row's marks (never through its text)
+        0,
+        "".join(
+            f'<line x1="{null_x:.1f}" y1="{top:.1f}" x2="{null_x:.1f}" y2="{bottom:.1f}" '
+            f'stroke="{svgcore.TEXT}" stroke-dasharray="4 3"/>'
+            for top, bottom in marks
+        ),
+    )
     ticks = _log_ticks(low, high) if log else svgcore.nice_ticks(low, high)
     body.append(
-        f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + PLOT_W}" y2="{axis_y}" '
+        f'<line x1="{PLOT_LEFT}" y1="{axis_y:.1f}" x2="{PLOT_RIGHT}" y2="{axis_y:.1f}" '
         f'stroke="{svgcore.TEXT}"/>'
     )
     body += [
-        f'<line x1="{x(f(t)):.1f}" y1="{axis_y}" x2="{x(f(t)):.1f}" y2="{axis_y + 5}" '
+        f'<line x1="{x(f(t)):.1f}" y1="{axis_y:.1f}" x2="{x(f(t)):.1f}" y2="{axis_y + 5:.1f}" '
         f'stroke="{svgcore.TEXT}"/>'
         for t in ticks
     ]
-    body += svgcore.x_labels([(x(f(t)), svgcore.fmt(t)) for t in ticks], axis_y + 18)
-    body.append(
-        f'<text x="{label_w + PLOT_W / 2:.1f}" y="{axis_y + 36}" text-anchor="middle">'
-        f"{escape(axis_label)}</text>"
-    )
+    body += svgcore.x_labels([(x(f(t)), svgcore.fmt(t)) for t in ticks], axis_y + 19)
+    axis_lines = svgcore.wrap(axis_label, WIDTH)
+    body.append(svgcore.text_lines(axis_lines, WIDTH / 2, axis_y + 19 + LINE, anchor="middle"))
     desc = "; ".join(
         f"{r.label}: {r.estimate:.2f} ({r.low:.2f} to {r.high:.2f})"
         + (f", weight {r.weight:.1f}%" if r.weight is not None else "")
         for r in everything
     )
-    return svgcore.document(title, desc, body, width, axis_y + 54, fluid=False)
+    height = axis_y + 19 + LINE * len(axis_lines) + 8
+    return svgcore.document(title, desc, body, WIDTH, round(height), css_class=svgcore.NARROW)
 
 
-def _label(row: ForestRow, y: float, width: int, *, bold: bool) -> str:
-    """The row's label on the left (shortened past 64 characters) and its numbers right."""
-    label = row.label if len(row.label) <= MAX_LABEL else row.label[: MAX_LABEL - 1] + "…"
-    weight = ' font-weight="bold"' if bold else ""
-    return (
-        f'<text x="8" y="{y + 4:.1f}"{weight}>{escape(label)}</text>'
-        f'<text x="{width - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
-        f"{row.text()}</text>"
-    )
+def _label(row: ForestRow, top: float, *, bold: bool) -> tuple[str, float]:
+    """The row's label across the chart (wrapped, never cut) and its numbers at the right end
+    of the last line, or on a line of their own when they do not fit there; returns the SVG
+    and the y below the text."""
+    lines = svgcore.wrap(row.label, WIDTH)
+    numbers = row.text()
+    baseline = top + svgcore.TEXT_SIZE
+    text = svgcore.text_lines(lines, 0, baseline, bold=bold)
+    last = baseline + LINE * (len(lines) - 1)
+    if svgcore.text_width(lines[-1]) + 12 + svgcore.text_width(numbers) > WIDTH:
+        last += LINE
+        lines.append(numbers)
+    text += svgcore.text_lines([numbers], WIDTH, last, anchor="end", bold=bold)
+    return text, top + LINE * len(lines) + 2
 
 
 def _log_ticks(low: float, high: float) -> list[float]:

@@ -1,7 +1,13 @@
 """Small inline-SVG charts for the outcome report: survival curves, trajectories, balance dots,
 and the forest plot of ratio estimates (drawn by :mod:`ldn_outcomes.evidence.forest`). No
 JavaScript, no external files; every chart has a <title> and a <desc> (:mod:`ldn_outcomes.svgcore`
-builds the wrapper, ticks and axes)."""
+builds the wrapper, ticks and axes).
+
+Drawn for a phone first, as the patient charts are (``svgcore.WIDTH`` units wide with 13-unit
+text, capped on wide screens by the ``chart-narrow`` class): the legend sits in rows above the
+plot, the y-axis title above the axis, and the balance chart names each characteristic on a
+line of its own above its dots, so no text has to shrink to fit beside the plot.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,26 @@ from .. import svgcore
 from ..evidence.forest import ForestRow, forest_plot
 from ..svgcore import PALETTE, TEXT, nice_ticks
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 160, 24, 40
+WIDTH = svgcore.WIDTH
+#: Height of the plot area of the survival and trajectory charts.
+PLOT_H = 170
+LEFT, RIGHT = 46, 14  # room for tick labels such as 0.95 at 13 units
+#: Below the plot: the tick labels, then the axis title.
+BOTTOM = svgcore.TEXT_SIZE + 4 + svgcore.LINE + 8
+LINE = svgcore.LINE
 Scale = Callable[[float], float]
+
+
+def _colours(names: Sequence[str]) -> list[svgcore.LegendItem]:
+    return [("line", PALETTE[i % len(PALETTE)], name) for i, name in enumerate(names)]
+
+
+def _frame(names: Sequence[str]) -> tuple[str, float, float]:
+    """The legend rows above the plot: the legend's SVG, the y of the axis title and the top
+    of the plot."""
+    rows = svgcore.legend_rows(_colours(names), WIDTH)
+    title_y = LINE * len(rows) + svgcore.TEXT_SIZE + 1
+    return svgcore.legend(rows), title_y, title_y + 12
 
 
 def _axes(
@@ -25,33 +48,30 @@ def _axes(
     yt: Sequence[float],
     xlabel: str,
     ylabel: str,
-    height: int = HEIGHT,
+    top: float,
+    title_y: float,
 ) -> list[str]:
-    """Grid and tick labels on both axes, the x label below and the y label turned upright."""
+    """Grid and tick labels on both axes, the y title above the axis and the x title below."""
+    bottom = top + PLOT_H
     out = svgcore.y_grid(yt, y, LEFT, WIDTH - RIGHT)
-    out += svgcore.x_labels([(x(v), svgcore.fmt(v)) for v in xt], height - BOTTOM + 16)
-    middle = TOP + (height - TOP - BOTTOM) / 2
-    out.append(
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{height - 6}" text-anchor="middle" '
-        f'fill="{TEXT}">{escape(xlabel)}</text>'
+    half = svgcore.CHAR_W * 2
+    out += svgcore.x_labels(
+        [(min(max(x(v), half), WIDTH - half), svgcore.fmt(v)) for v in xt],
+        bottom + svgcore.TEXT_SIZE + 4,
     )
     out.append(
-        f'<text x="14" y="{middle}" text-anchor="middle" fill="{TEXT}" '
-        f'transform="rotate(-90 14 {middle})">{escape(ylabel)}</text>'
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" '
+        f'stroke="{TEXT}" stroke-width="1"/>'
     )
-    return out
-
-
-def _legend(names: Sequence[str]) -> list[str]:
-    out = []
-    for i, name in enumerate(names):
-        y = TOP + 14 + i * 18
-        colour = PALETTE[i % len(PALETTE)]
-        out.append(
-            f'<rect x="{WIDTH - RIGHT + 10}" y="{y - 9}" width="12" height="4" '
-            f'fill="{colour}"/><text x="{WIDTH - RIGHT + 28}" y="{y - 4}" '
-            f'fill="{TEXT}">{escape(name[:24])}</text>'
+    out.append(
+        svgcore.text_lines(
+            [xlabel],
+            (LEFT + WIDTH - RIGHT) / 2,
+            bottom + svgcore.TEXT_SIZE + 4 + LINE,
+            anchor="middle",
         )
+    )
+    out.append(f'<g class="axis-title">{svgcore.text_lines([ylabel], 0, title_y)}</g>')
     return out
 
 
@@ -67,10 +87,12 @@ def survival_chart(
         return ""
     xmax = max_x or max((p[0] for pts in curves.values() for p in pts), default=1.0) or 1.0
     ymin = min((p[2] for pts in curves.values() for p in pts if p[2] == p[2]), default=0.0)
-    ymin = max(0.0, math.floor(ymin * 10) / 10)
+    ymin = max(0.0, min(math.floor(ymin * 10) / 10, 0.9))  # an axis, even when all stay at 1
+    legend, title_y, top = _frame(list(curves))
     x = svgcore.linear(0, xmax, LEFT, WIDTH - RIGHT)
-    y = svgcore.linear(ymin, 1.0, HEIGHT - BOTTOM, TOP)
-    body = _axes(x, y, nice_ticks(0, xmax), nice_ticks(ymin, 1.0), xlabel, ylabel)
+    y = svgcore.linear(ymin, 1.0, top + PLOT_H, top)
+    body = [legend]
+    body += _axes(x, y, nice_ticks(0, xmax), nice_ticks(ymin, 1.0, 4), xlabel, ylabel, top, title_y)
     summary = []
     for i, (name, points) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
@@ -97,8 +119,7 @@ def survival_chart(
             + '"/>'
         )
         summary.append(f"{name}: {pts[-1][1]:.0%} at {pts[-1][0]:.1f}")
-    body += _legend(list(curves))
-    return svgcore.document(title, "; ".join(summary), body, WIDTH, HEIGHT)
+    return _document(title, "; ".join(summary), body, top + PLOT_H + BOTTOM)
 
 
 def forest_chart(
@@ -136,9 +157,11 @@ def line_chart(
         return ""
     lo, hi = min(values), max(values)
     pad = (hi - lo) * 0.15 or 1.0
+    legend, title_y, top = _frame(list(series))
     x = svgcore.linear(min(xs), max(xs), LEFT, WIDTH - RIGHT)
-    y = svgcore.linear(lo - pad, hi + pad, HEIGHT - BOTTOM, TOP)
-    body = _axes(x, y, list(xs), nice_ticks(lo - pad, hi + pad), xlabel, ylabel)
+    y = svgcore.linear(lo - pad, hi + pad, top + PLOT_H, top)
+    body = [legend]
+    body += _axes(x, y, _spaced(xs), nice_ticks(lo - pad, hi + pad), xlabel, ylabel, top, title_y)
     desc = []
     for i, (name, vs) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
@@ -150,8 +173,7 @@ def line_chart(
         )
         body += [f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="3" fill="{colour}"/>' for a, b in pts]
         desc.append(f"{name}: " + ", ".join(f"{b:.1f}" for _, b in pts))
-    body += _legend(list(series))
-    return svgcore.document(title, "; ".join(desc), body, WIDTH, HEIGHT)
+    return _document(title, "; ".join(desc), body, top + PLOT_H + BOTTOM)
 
 
 def balance_chart(rows: Sequence[Mapping], target: float, title: str) -> str:
@@ -166,37 +188,55 @@ def balance_chart(rows: Sequence[Mapping], target: float, title: str) -> str:
     rows = [r for r in rows if r["smd_before"] is not None or r["smd_after"] is not None]
     if not rows:
         return f'<p class="small">{escape(title)}: no data (nobody could be compared).</p>'
-    height = TOP + BOTTOM + 22 * len(rows) + 10
-    left = 240
     top = max(max(abs(r["smd_before"] or 0), abs(r["smd_after"] or 0)) for r in rows)
     x_max = max(top, target) * 1.1
-    x = svgcore.linear(0, x_max, left, WIDTH - 20)
-    body = [
-        f'<line x1="{x(target):.1f}" x2="{x(target):.1f}" y1="{TOP}" '
-        f'y2="{height - BOTTOM}" stroke="{PALETTE[1]}" stroke-dasharray="4 3"/>'
-    ]
+    x = svgcore.linear(0, x_max, 12, WIDTH - 14)
+    body: list[str] = []
     desc = []
-    for i, r in enumerate(rows):
-        yy = TOP + 14 + 22 * i
+    y = 0.0
+    for r in rows:  # each characteristic: its name on a line of its own, its dots below
+        lines = svgcore.wrap(str(r["label"]), WIDTH)
+        body.append(svgcore.text_lines(lines, 0, y + svgcore.TEXT_SIZE))
+        dots = y + LINE * len(lines) + 8
         before, after = r["smd_before"], r["smd_after"]
-        body.append(f'<text x="8" y="{yy + 4}" fill="{TEXT}">{escape(r["label"])}</text>')
+        body.append(
+            f'<line x1="12" x2="{WIDTH - 14}" y1="{dots}" y2="{dots}" stroke="{svgcore.GRID}"/>'
+            f'<line x1="{x(target):.1f}" x2="{x(target):.1f}" y1="{dots - 9}" y2="{dots + 9}" '
+            f'stroke="{PALETTE[1]}" stroke-dasharray="4 3"/>'
+        )
         if before is not None:
             body.append(
-                f'<circle cx="{x(abs(before)):.1f}" cy="{yy}" r="5" fill="none" '
-                f'stroke="{PALETTE[0]}"/>'
+                f'<circle cx="{x(abs(before)):.1f}" cy="{dots}" r="5" fill="none" '
+                f'stroke="{PALETTE[0]}" stroke-width="1.5"/>'
             )
         if after is not None:
-            body.append(f'<circle cx="{x(abs(after)):.1f}" cy="{yy}" r="5" fill="{PALETTE[0]}"/>')
+            body.append(f'<circle cx="{x(abs(after)):.1f}" cy="{dots}" r="5" fill="{PALETTE[0]}"/>')
         desc.append(f"{r['label']}: {_smd_text(before)} before, {_smd_text(after)} after")
+        y = dots + 12
     body += svgcore.x_labels(
-        [(x(t), svgcore.fmt(t)) for t in nice_ticks(0, x_max, 4)], height - BOTTOM + 16
+        [(x(t), svgcore.fmt(t)) for t in nice_ticks(0, x_max, 4)], y + svgcore.TEXT_SIZE + 4
     )
-    body.append(
-        f'<text x="{(left + WIDTH) / 2}" y="{height - 8}" text-anchor="middle" '
-        f'fill="{TEXT}">|standardised mean difference|: open = before, filled = after; '
-        f"dashed = {target:g}</text>"
+    note = svgcore.wrap(
+        f"|standardised mean difference|: open = before, filled = after; dashed = {target:g}",
+        WIDTH,
     )
-    return svgcore.document(title, "; ".join(desc), body, WIDTH, height)
+    body.append(svgcore.text_lines(note, 0, y + svgcore.TEXT_SIZE + 4 + LINE))
+    height = y + svgcore.TEXT_SIZE + 4 + LINE * len(note) + 8
+    return _document(title, "; ".join(desc), body, height)
+
+
+def _document(title: str, desc: str, body: Sequence[str], height: float) -> str:
+    return svgcore.document(title, desc, body, WIDTH, round(height), css_class=svgcore.NARROW)
+
+
+def _spaced(xs: Sequence[float]) -> list[float]:
+    """The x values to label: every one when they fit side by side, else every second,
+    third, ... (the data points are drawn all the same)."""
+    values = sorted(set(xs))
+    widest = max((svgcore.text_width(svgcore.fmt(v)) for v in values), default=0) + 10
+    room = max(int((WIDTH - LEFT - RIGHT) // widest), 2)
+    stride = max(-(-len(values) // room), 1)
+    return values[::stride]
 
 
 def _finite(value: object) -> float | None:

@@ -37,12 +37,10 @@ SHADE = "#dbe9f7"
 #: blue and orange, WCAG 2.2 SC 1.4.11) and is dashed and labelled, not told by colour alone.
 MARKER = "#000000"
 MAX_DOTS = 400
-#: Text size in user units; with WIDTH it sets the size on screen (13 x 374 / 360 on a phone).
-FONT_SIZE = 13
-WIDTH = 360
-#: Approximate advance of one character of FONT_SIZE text, to lay out labels without a renderer.
-CHAR_W = 0.6 * FONT_SIZE
-ROW = 18
+#: Text size and width in user units, shared by every chart (:mod:`ldn_outcomes.svgcore`).
+FONT_SIZE = svgcore.TEXT_SIZE
+WIDTH = svgcore.WIDTH
+ROW = svgcore.LINE
 FAINT = "0.35"
 #: Weekly means get a dot each only over a half year or less (more would hide the line).
 MAX_WEEK_DOTS = 26
@@ -93,10 +91,6 @@ def weekly_means(points: Sequence[tuple[dt.date, float | None]]) -> list[WeeklyM
     return [WeeklyMean(start, fmean(vals), len(vals)) for start, vals in sorted(weeks.items())]
 
 
-def _text_width(text: str) -> float:
-    return len(text) * CHAR_W
-
-
 @dataclass(frozen=True)
 class _Frame:
     width: int
@@ -142,26 +136,12 @@ def _date_ticks(first: dt.date, last: dt.date, most: int = 6) -> list[dt.date]:
     return months[::stride] or [first, last]
 
 
-def _legend_rows(legend: Sequence[tuple[str, str, str]], width: int) -> list[list[tuple]]:
-    """Lay legend items left to right, starting a new row when the next would not fit."""
-    rows: list[list[tuple]] = [[]]
-    x = 0.0
-    for kind, colour, name in legend:
-        item_w = 18 + _text_width(name)
-        if rows[-1] and x + item_w > width:
-            rows.append([])
-            x = 0.0
-        rows[-1].append((x, kind, colour, name))
-        x += item_w + 12
-    return [row for row in rows if row]
-
-
 def _frame(
-    width: int, height: int, legend: Sequence[tuple[str, str, str]], labelled: bool
+    width: int, height: int, legend: Sequence[svgcore.LegendItem], labelled: bool
 ) -> tuple[_Frame, list[list[tuple]]]:
     """The plot frame below the legend rows, the axis title row and (when periods or markers
     are drawn) the row of their labels; ``height`` is the height of the plot area itself."""
-    rows = _legend_rows(legend, width)
+    rows = svgcore.legend_rows(legend, width)
     top = ROW * len(rows) + ROW + (ROW if labelled else 0) + 6
     frame = _Frame(width, top + height + _Frame.bottom, top=top)
     return frame, rows
@@ -193,7 +173,7 @@ class _Canvas:
             font_size=FONT_SIZE,
         )
         short = (self.last - self.first).days <= 62
-        label_w = _text_width("30 Sep" if short else "Sep 2025")
+        label_w = svgcore.text_width("30 Sep" if short else "Sep 2025")
         ticks = _date_ticks(self.first, self.last, int(f.plot_w // (label_w + 14)))
         half = label_w / 2
         self.parts += svgcore.x_labels(
@@ -227,7 +207,7 @@ class _Canvas:
         off the chart is left out (its ``<title>`` and the legend still name it)."""
         out, end = [], -math.inf
         for x, text in sorted(self.labels):
-            right = x + _text_width(text)
+            right = x + svgcore.text_width(text)
             if x < end + 6 or right > self.frame.width:
                 continue
             end = right
@@ -268,32 +248,17 @@ class _Canvas:
             self._label(x + 7, marker.label or "event")
 
     def svg(self, desc: str, rows: list[list[tuple]]) -> str:
-        items = []
-        for index, row in enumerate(rows):
-            middle = ROW * index + 10
-            for x, kind, colour, name in row:
-                shape = (
-                    f'<rect x="{x:.1f}" y="{middle - 6}" width="12" height="12" '
-                    f'fill="{colour}" stroke="{TEXT}" stroke-width="0.5"/>'
-                    if kind == "box"
-                    else f'<line x1="{x:.1f}" x2="{x + 14:.1f}" y1="{middle}" y2="{middle}" '
-                    f'stroke="{colour}" stroke-width="3"/>'
-                )
-                items.append(
-                    shape + f'<text x="{x + 18:.1f}" y="{middle + 5}" font-size="{FONT_SIZE}" '
-                    f'fill="{TEXT}">{escape(name)}</text>'
-                )
         return svgcore.document(
             self.title,
             desc,
             [
-                f'<g class="legend">{"".join(items)}</g>',
+                svgcore.legend(rows),
                 *self.parts,
                 f'<g class="labels">{"".join(self._placed_labels())}</g>',
             ],
             self.frame.width,
             self.frame.height,
-            css_class="chart chart-narrow",
+            css_class=svgcore.NARROW,
         )
 
 
