@@ -24,7 +24,11 @@ def paired_values(
     labs: pd.DataFrame, codes: np.ndarray, start: np.ndarray, plan: AnalysisPlan
 ) -> tuple[np.ndarray, np.ndarray]:
     """Before and after values of one lab code for the patients ``codes`` starting at
-    ``start`` (only those with both)."""
+    ``start`` (only those with both); none when the code was never recorded (one CD3 count
+    and no CD4 count must not fail the CD4 pairs)."""
+    if labs.empty:
+        empty = np.array([], dtype=float)
+        return empty, empty.copy()
     labs = labs.sort_values(["code", "day"])
     lk = keys(labs["code"].to_numpy(), labs["day"].to_numpy())
     lc, ld, lv = labs["code"].to_numpy(), labs["day"].to_numpy(), labs["value"].to_numpy()
