@@ -223,14 +223,18 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def _pages_of(role: str | None) -> list[str]:
+def _pages_of(role: str | None, records: dict[str, int]) -> list[str]:
     """Every GET page ``role`` may open, from the app's own route table, with the demo's
-    patient for ``{patient_id}``; evidence detail pages are found by following links."""
+    patient for ``{patient_id}``, one record of each kind for ``{record_id}`` (the pages that
+    correct and remove a record) and the first pooled outcome for ``{outcome_id}``; evidence
+    and claim detail pages are found by following links."""
     from ldn_outcomes.domain.access import Role
+    from ldn_outcomes.evidence.catalogue import load_catalogue, outcome_ids
     from ldn_outcomes.web.app import create_app
     from ldn_outcomes.web.auth import route_table
 
     app = create_app(Settings(mode="test", secret_key="route-table-only"), make_engine("sqlite://"))
+    outcome = outcome_ids(load_catalogue())[0]
     pages = []
     for route in route_table(app):
         if route.method != "GET" or NOT_PAGES.search(route.path) or route.policy is None:
@@ -239,11 +243,54 @@ def _pages_of(role: str | None) -> list[str]:
             role is None or Role(role) not in (route.policy.roles or ())
         ):
             continue
-        path = route.path.replace("{patient_id}", "DEMO-001")
+        path = route.path.replace("{patient_id}", "DEMO-001").replace("{outcome_id}", outcome)
+        if "{record_id}" in path:
+            kind = path.split("/")[3]
+            path = path.replace("{record_id}", str(records[kind]))
         if "{" in path:
-            continue  # another placeholder (a record id, a study id): filled by links below
+            continue  # another placeholder (a study, a claim, a trial): filled by links below
         pages.append(path)
     return pages
+
+
+#: A record to create for the correction pages when the demo patient has none of that kind.
+#: The laboratory code is one the project cites (``domain.codes.T_CELL_LOINC``).
+MISSING_RECORDS = {
+    "dose_logs": {"date": "{yesterday}", "taken": True},
+    "labs": {"date": "{yesterday}", "loinc_code": "8122-4", "value": 1200, "unit": "cells/uL"},
+}
+
+
+@pytest.fixture(scope="module")
+def record_ids(server: str, browser: object) -> dict[str, int]:
+    """One record of every kind of the demo patient, found through the records API as their
+    clinician (who may write every kind) and created there when the demo has none."""
+    from ldn_outcomes.store.registry import PATIENT_KINDS
+
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        sign_in(page, server, "clinician@demo.invalid")
+        page.wait_for_load_state()
+        token = page.get_attribute("input[name=csrf_token]", "value")
+        yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+        ids = {}
+        for kind in PATIENT_KINDS:
+            url = f"{server}/api/patients/DEMO-001/{kind}"
+            found = page.request.get(url).json()
+            if not found and kind in MISSING_RECORDS:
+                body = {
+                    k: yesterday if v == "{yesterday}" else v
+                    for k, v in MISSING_RECORDS[kind].items()
+                }
+                made = page.request.post(url, data=body, headers={"X-CSRF-Token": token or ""})
+                assert made.ok, f"{kind}: {made.status} {made.text()[:300]}"
+                found = [made.json()]
+            assert found, f"the demo patient has no {kind} record to correct"
+            ids[kind] = int(found[0]["id"])
+        return ids
+    finally:
+        context.close()
 
 
 def _overflow(page: object) -> int:
@@ -257,9 +304,10 @@ def _overflow(page: object) -> int:
 
 @pytest.mark.parametrize("role", list(ROLE_ACCOUNTS), ids=lambda r: r or "visitor")
 def test_no_page_scrolls_sideways_on_a_phone(
-    server: str, browser: object, role: str | None
+    server: str, browser: object, record_ids: dict[str, int], role: str | None
 ) -> None:
-    """At 390x844 (a common phone) no page of any role may be wider than the screen."""
+    """At 390x844 (a common phone) no page of any role may be wider than the screen, and no
+    chart on it may draw text under 12 px."""
     context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -267,9 +315,10 @@ def test_no_page_scrolls_sideways_on_a_phone(
         if ROLE_ACCOUNTS[role]:
             sign_in(page, server, ROLE_ACCOUNTS[role])  # type: ignore[arg-type]
             page.wait_for_load_state()
-        queue = _pages_of(role)
+        queue = _pages_of(role, record_ids)
         seen: set[str] = set()
         wide: list[str] = []
+        charts: set[str] = set()
         detail = re.compile(r"^/(evidence/(meta/)?[\w.-]+|claims/[\w.-]+|me/questionnaires/\w+)$")
         while queue:
             path = queue.pop(0)
@@ -282,6 +331,11 @@ def test_no_page_scrolls_sideways_on_a_phone(
                 wide.append(f"{path} is {extra} px too wide")
             if (height := page.eval_on_selector("header.site", "h => h.offsetHeight")) > 80:
                 wide.append(f"{path}: the header is {height} px high, more than one line")
+            if page.locator("main svg text").count():
+                smallest = page.evaluate(SMALLEST_CHART_TEXT, "main svg text")
+                if smallest < 12:
+                    wide.append(f"{path}: chart text renders at {smallest:.1f} px")
+                charts.add(path)
             if path in {"/evidence", "/claims", "/me/questionnaires"}:
                 links = page.eval_on_selector_all(
                     "main a[href^='/']", "links => links.map(a => a.getAttribute('href'))"
@@ -302,8 +356,45 @@ def test_no_page_scrolls_sideways_on_a_phone(
         page.screenshot(path=str(ARTIFACTS / f"phone-{name}-menu.png"))
         assert len(seen) >= 4
         assert not wide, "pages scroll sideways at 390 px:\n" + "\n".join(wide)
+        expected = {
+            None: {"/evidence/meta/"},
+            "patient": {"/me", "/patients/DEMO-001"},
+            "clinician": {"/patients/DEMO-001"},
+            "researcher": {"/research/outcomes"},
+        }.get(role, set())
+        assert all(any(p.startswith(e) for p in charts) for e in expected), charts
+        if role in ("patient", "clinician"):  # the pages that correct and remove a record
+            missed = [k for k, r in record_ids.items() if f"/patients/DEMO-001/{k}/{r}" not in seen]
+            assert not missed, f"record pages not opened: {missed}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS), ids=lambda r: r or "visitor")
+def test_the_header_is_one_line_on_a_desktop_and_on_a_phone(
+    server: str, browser: object, role: str | None
+) -> None:
+    """At 1280 px every link sits inline on one line (a patient has the most); on a phone the
+    links fold into the menu button, still one line. The account is named for screen readers."""
+    for size, inline in ((DESKTOP, True), (PHONE, False)):
+        context = browser.new_context(viewport=size)  # type: ignore[attr-defined]
+        page = context.new_page()
+        try:
+            if ROLE_ACCOUNTS[role]:
+                sign_in(page, server, ROLE_ACCOUNTS[role])  # type: ignore[arg-type]
+                page.wait_for_load_state()
+            page.goto(server + "/")
+            height = page.eval_on_selector("header.site", "h => h.offsetHeight")
+            assert height <= 80, f"{size['width']} px: the header is {height} px high"
+            assert page.is_visible("header.site .menu > summary") is not inline
+            assert page.is_visible("header.site .nav-wide a[href='/claims']") is inline
+            if ROLE_ACCOUNTS[role] and inline:
+                account = page.locator("header.site .nav-wide a.account")
+                assert (account.bounding_box() or {"width": 999})["width"] < 100  # "Account"
+                assert ROLE_ACCOUNTS[role] in (account.text_content() or "")
+            page.screenshot(path=str(ARTIFACTS / f"header-{size['width']}-{role or 'visitor'}.png"))
+        finally:
+            context.close()
 
 
 def test_the_check_in_form_is_three_tab_presses_away(server: str, page: object) -> None:
@@ -319,10 +410,12 @@ def test_the_check_in_form_is_three_tab_presses_away(server: str, page: object) 
 
 
 #: The smallest rendered size, in CSS pixels, of the SVG text matched by a selector: the
-#: computed font size times the chart's scale from user units to the screen.
+#: computed font size times the chart's scale from user units to the screen (the length of
+#: the transformed x unit, so that text turned upright counts too).
 SMALLEST_CHART_TEXT = """selector => Math.min(...[...document.querySelectorAll(selector)]
     .filter(t => t.getBoundingClientRect().width > 0)
-    .map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+    .map(t => { const m = t.getScreenCTM();
+        return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))"""
 
 
 def test_chart_text_is_at_least_12_px_on_a_phone(server: str, page: object) -> None:
