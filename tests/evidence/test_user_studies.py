@@ -261,3 +261,15 @@ def test_files_pooled_together_need_distinct_studies_and_one_measure(tmp_path: P
     report = pool_csv([a, b, header_only])  # a site with nothing to share sends the header
     assert report.result is not None and report.result.k == 2
     assert report.as_dict()["measure_name"] == "rate ratio" and report.ratio
+
+
+def test_pooled_page_explains_the_ci_prediction_interval_and_i2_in_words(tmp_path: Path) -> None:
+    """The sentences come from the one home of such explanations (``_explain.html``), the
+    same the registry's audit page uses."""
+    path = tmp_path / "bcg.csv"
+    path.write_text(bcg_csv())
+    data, svg = report_page_data(pool_csv(path))
+    page = render_meta(data, svg, Links())
+    assert "A 95% confidence interval (CI) is the range of values that fit the data" in page
+    assert "The 95% prediction interval is the range in which the effect of one more" in page
+    assert "I² is the share of the differences between the studies" in page
