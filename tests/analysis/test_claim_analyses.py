@@ -168,9 +168,9 @@ def test_without_the_data_each_says_what_is_missing(null_data):
 def test_t_cells_with_one_code_never_recorded_says_so(null_data):
     """One CD3 count in the whole registry (a clinic entering its first lab): the CD4 and CD8
     pairs are missing, not an error (this made /figures/audits answer 500)."""
-    from ldn_outcomes.analysis.outcomes.labs import paired_values
-
     import dataclasses
+
+    from ldn_outcomes.analysis.outcomes.labs import paired_values
 
     only_cd3 = null_data.labs[null_data.labs["loinc"] == "8122-4"].head(1)
     before, after = paired_values(only_cd3.iloc[0:0], np.array(["p1"]), np.array([0.0]), PLAN)

@@ -105,5 +105,6 @@ def test_phone_layout_keeps_every_label_whole_and_inside_the_chart() -> None:
     for t in texts:
         x = float(t.get("x", 0))
         width = svgcore.text_width(t.text or "")
-        start = {"start": x, "middle": x - width / 2, "end": x - width}[t.get("text-anchor", "start")]
-        assert -0.5 <= start and start + width <= svgcore.WIDTH + 0.5, t.text
+        anchor = t.get("text-anchor", "start")
+        start = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+        assert start >= -0.5 and start + width <= svgcore.WIDTH + 0.5, t.text

@@ -293,6 +293,26 @@ def record_ids(server: str, browser: object) -> dict[str, int]:
         context.close()
 
 
+#: Python values and stored codes that a page should have put in words ("None", "True",
+#: "vivid_dreams"); "None recorded." is English. The API reference (/docs) names fields by
+#: their codes on purpose.
+RAW_TOKENS = re.compile(r"\b(?:None(?! [a-z])|True|False|nan)\b|\b[a-z]+_[a-z0-9_]+\b")
+#: What a finger presses (links, buttons, fields, menus) that is under 44 CSS pixels high; a
+#: link inside a sentence is exempt (WCAG 2.2 SC 2.5.8, the inline exception), as are radio
+#: buttons and check boxes, which are pressed through their large labels.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'main a, main button, main select, main summary, main textarea, main input, header.site a,'
+    + ' header.site summary')]
+  .filter(e => !e.matches('input[type=hidden], input[type=radio], input[type=checkbox]'))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height < 43.5; })
+  .filter(e => !(e.tagName === 'A' && [...e.parentElement.childNodes].some(
+      n => n.nodeType === 3 && n.textContent.replace(/[\\s·|]/g, '').length > 0)))
+  .filter(e => !e.closest('header.site .menu:not([open])'))
+  .map(e => `${e.tagName.toLowerCase()} "${(e.textContent || e.name || '').trim().slice(0, 40)}"`
+      + ` ${Math.round(e.getBoundingClientRect().height)} px`)
+  .slice(0, 5)"""
+
+
 def _overflow(page: object) -> int:
     """How many CSS pixels the page is wider than the viewport (0: no sideways scroll)."""
     return int(
@@ -331,6 +351,10 @@ def test_no_page_scrolls_sideways_on_a_phone(
                 wide.append(f"{path} is {extra} px too wide")
             if (height := page.eval_on_selector("header.site", "h => h.offsetHeight")) > 80:
                 wide.append(f"{path}: the header is {height} px high, more than one line")
+            if path != "/docs" and (raw := RAW_TOKENS.findall(page.inner_text("main"))):
+                wide.append(f"{path}: shows codes or Python values: {sorted(set(raw))[:5]}")
+            if small := page.evaluate(SMALL_TARGETS):
+                wide.append(f"{path}: tap targets under 44 px high: {small}")
             if page.locator("main svg text").count():
                 smallest = page.evaluate(SMALLEST_CHART_TEXT, "main svg text")
                 if smallest < 12:

@@ -41,7 +41,7 @@ def test_a_patient_corrects_and_removes_their_relapse_with_its_history(world: Wo
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/patients/P-OWN/relapses/1?saved=corrected"
     page = world.client("clinician").get("/patients/P-OWN/relapses/1", headers=HTML)
-    assert "forgot the severity" in page.text and "severity: None → moderate" in page.text
+    assert "forgot the severity" in page.text and "severity: — → moderate" in page.text
     removed = _post(
         world, "patient", "/patients/P-OWN/relapses/1/remove", {"reason": "it was a cold"}
     )

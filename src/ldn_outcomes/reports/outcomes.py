@@ -160,7 +160,13 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
         verdict=_diagnostics_verdict(result) if name == "diagnostics" else None,
         population=[
             f"{key.replace('_', ' ')}: "
-            + (f"{value:,.1f}" if isinstance(value, float) else str(value))
+            + (
+                "not shown"  # left out by the disclosure rule, or not counted
+                if value is None
+                else f"{value:,.1f}"
+                if isinstance(value, float)
+                else str(value)
+            )
             for key, value in result.population.items()
         ],
         rows=[

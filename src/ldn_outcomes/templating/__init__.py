@@ -15,6 +15,7 @@ higher layer's templates; a template may extend ``layout.html`` from any layer.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
@@ -54,6 +55,8 @@ PLAIN_WORDS = {
     "ldn": "low-dose naltrexone",
     "not_rated": "not rated yet",
     "outcome_switch": "outcome changed after the study started",
+    "parallel_rct": "randomised trial, parallel groups",
+    "crossover_rct": "randomised trial, crossover",
 }
 
 
@@ -61,6 +64,26 @@ def plain(value: Any) -> str:
     """A code in words: the known ones from :data:`PLAIN_WORDS`, others with spaces."""
     text = "" if value is None else str(value)
     return PLAIN_WORDS.get(text, text.replace("_", " "))
+
+
+#: A code as records store it (``vivid_dreams``), not free text.
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def value_text(value: Any) -> str:
+    """A stored value as a person reads it: yes / no for a flag, a dash for nothing, answers
+    separated by commas (a skipped one as "blank", never "None"), codes in words."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join("blank" if v is None else value_text(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str) and _CODE.fullmatch(value):
+        return plain(value)
+    return str(value)
 
 
 _PREFIXED: dict[str, BaseLoader] = {}
@@ -79,6 +102,7 @@ def _environment() -> Environment:
     env.filters["label"] = lambda v: (v or "").replace("_", " ")
     env.filters["mg"] = dose_text
     env.filters["plain"] = plain
+    env.filters["value"] = value_text
     env.tests["url"] = lambda v: isinstance(v, str) and v.startswith(("http://", "https://"))
     return env
 
