@@ -95,7 +95,7 @@ def browser() -> Iterator[object]:
 
 
 def _signed_in(browser: object, base: str, email: str) -> object:
-    context = browser.new_context(viewport={"width": 1000, "height": 900})  # type: ignore
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{base}/login")

@@ -55,6 +55,32 @@ def test_a_patient_corrects_and_removes_their_relapse_with_its_history(world: Wo
     assert timeline.json()["records"]["relapses"] == []
 
 
+def test_a_relapses_functional_systems_are_check_boxes_not_json(world: World) -> None:
+    """A person ticks the systems affected; nobody types ["visual"] on a phone."""
+    page = world.client("patient").get("/patients/P-OWN/relapses/1", headers=HTML).text
+    assert "Functional systems affected" in page and "(JSON)" not in page
+    assert 'name="functional_systems.visual"' in page and 'type="checkbox"' in page
+    response = _post(
+        world,
+        "patient",
+        "/patients/P-OWN/relapses/1/correct",
+        {
+            "onset_date": days_ago(100).isoformat(),
+            "confirmed_by": "patient",
+            "functional_systems.visual": "on",
+            "functional_systems.sensory": "on",
+            "reason": "forgot the eyes",
+        },
+    )
+    assert response.status_code == 303, response.text
+    with Session(world.engine) as session:
+        row = session.scalars(select(RelapseRow).where(RelapseRow.id == 1)).one()
+        assert set(row.functional_systems) == {"visual", "sensory"}
+    again = world.client("patient").get("/patients/P-OWN/relapses/1", headers=HTML).text
+    assert re.search(r'name="functional_systems\.visual" checked', again)
+    assert not re.search(r'name="functional_systems\.bowel_bladder" checked', again)
+
+
 def test_only_clinicians_correct_an_edss(world: World) -> None:
     page = world.client("patient").get("/patients/P-OWN/edss/1", headers=HTML)
     assert page.status_code == 200 and "Correct this record" not in page.text

@@ -55,6 +55,7 @@ PLAIN_WORDS = {
     "ldn": "low-dose naltrexone",
     "not_rated": "not rated yet",
     "outcome_switch": "outcome changed after the study started",
+    "bowel_bladder": "bowel and bladder",
     "parallel_rct": "randomised trial, parallel groups",
     "crossover_rct": "randomised trial, crossover",
 }

@@ -22,7 +22,9 @@ from ..errors import Problem, ValidationFailed
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text, number, date, select, checkbox, textarea, password, email, scale
+    #: text, number, date, select, checkbox, checkboxes (a group; options are its boxes),
+    #: textarea, password, email, scale
+    kind: str = "text"
     options: Sequence[tuple[str, str]] = ()
     required: bool = False
     help: str = ""

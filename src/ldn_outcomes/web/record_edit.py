@@ -1,8 +1,10 @@
 """One form for correcting any record kind, built from the domain record's own fields.
 
 The fields, their kinds (date, yes/no, choice, number, text) and choices come from the domain
-model, so a new field appears on the correction form without a template change; lists and
-maps (questionnaire answers, functional systems) are edited as JSON. Parsing turns the
+model, so a new field appears on the correction form without a template change; a set of
+choices (a relapse's functional systems) is a group of check boxes, one named
+``<field>.<choice>`` each; other lists and maps (questionnaire answers, an EDSS's functional
+system scores) are edited as JSON. Parsing turns the
 submitted text back into the record's data and lets the domain validate it, so a correction
 is refused for exactly the reasons an entry is.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from ..domain.models import RECORD_TYPES, Record
 from ..errors import Problem, ValidationFailed
+from ..templating import plain
 from .forms import YES_NO_UNKNOWN, Field
 
 #: Fields that identify the record; never edited on the form.
@@ -34,10 +37,14 @@ LABELS = {
     "lasted_24h": "Lasted at least 24 hours?",
     "fever_or_infection": "Fever or infection at the start?",
     "steroid_treated": "Treated with steroids?",
-    "functional_systems": "Functional systems (JSON)",
+    "functional_systems": "Functional systems (JSON)",  # the EDSS scores; a relapse's: CHOICES
     "answers": "Answers, in item order (JSON list; null = blank)",
     "loinc_code": "LOINC code",
 }
+
+
+#: Labels of the check-box groups (a set of choices), where they differ from LABELS.
+CHOICE_LABELS = {"functional_systems": "Functional systems affected"}
 
 
 def _inner(annotation: Any) -> tuple[Any, bool]:
@@ -56,6 +63,8 @@ def _shape(annotation: Any) -> str:
     if origin is typing.Annotated:
         inner = typing.get_args(inner)[0]
         origin = typing.get_origin(inner)
+    if origin is tuple and _choice_enum(inner) is not None:
+        return "choices"
     if origin in (tuple, list, dict) or inner in (tuple, list, dict):
         return "json"
     if inner is bool:
@@ -71,6 +80,19 @@ def _shape(annotation: Any) -> str:
     return "text"
 
 
+def _choice_enum(annotation: Any) -> type[Enum] | None:
+    """The Enum of ``tuple[SomeEnum, ...]`` (a set of choices), else None."""
+    args = typing.get_args(annotation)
+    if len(args) == 2 and args[1] is Ellipsis and isinstance(args[0], type):
+        return args[0] if issubclass(args[0], Enum) else None
+    return None
+
+
+def choice_key(name: str, value: str) -> str:
+    """The form name of one check box of a group: ``functional_systems.visual``."""
+    return f"{name}.{value}"
+
+
 def edit_fields(kind: str) -> list[Field]:
     """The correction form's fields for one record kind."""
     fields = []
@@ -84,6 +106,11 @@ def edit_fields(kind: str) -> list[Field]:
             _, optional = _inner(info.annotation)
             options = YES_NO_UNKNOWN if optional else [("yes", "yes"), ("no", "no")]
             fields.append(Field(name, label, "select", options, required=required))
+        elif shape == "choices":
+            choices = _choice_enum(_inner(info.annotation)[0])
+            assert choices is not None
+            options = [(str(m.value), plain(str(m.value))) for m in choices]
+            fields.append(Field(name, CHOICE_LABELS.get(name, label), "checkboxes", options))
         elif shape == "enum":
             inner, optional = _inner(info.annotation)
             options = [("", "not recorded")] if optional else []
@@ -109,6 +136,8 @@ def form_values_of(record: Record) -> dict[str, str]:
         shape = _shape(info.annotation)
         if value is None:
             values[name] = ""
+        elif shape == "choices":
+            values.update({choice_key(name, str(v)): "on" for v in value})
         elif shape == "json":
             values[name] = json.dumps(value)
         elif shape == "bool":
@@ -130,6 +159,11 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
             continue
         raw = values.get(name, "").strip()
         shape = _shape(info.annotation)
+        if shape == "choices":  # the boxes ticked, in the order the domain lists them
+            choices = _choice_enum(_inner(info.annotation)[0])
+            assert choices is not None
+            data[name] = [m.value for m in choices if values.get(choice_key(name, str(m.value)))]
+            continue
         if raw == "":
             data[name] = [] if shape == "json" and name != "answers" else None
             if shape == "json" and "dict" in str(info.annotation):
