@@ -96,3 +96,20 @@ def test_the_report_inlines_the_one_stylesheet(html) -> None:
 
     assert f"<style>{templating.stylesheet()}</style>" in html
     assert '<main class="report">' in html
+
+
+def test_warnings_and_suppressed_counts_read_in_words() -> None:
+    """A reader meets "Bias check failed", not the class name DiagnosticsFailed, and a count
+    left out by the disclosure rule reads "not shown", not None."""
+    from ldn_outcomes.analysis.results import AnalysisResult, DiagnosticsFailed, Estimate
+
+    result = AnalysisResult(
+        name="relapses",
+        method="m",
+        population={"n_patients": 40, "n_matched": None},
+        estimates=[Estimate("rate ratio", 0.8, 0.6, 1.1, "ratio", n=40)],
+    )
+    result.warn(DiagnosticsFailed, "balance: female SMD 1.41")
+    page = render_outcome_report({"relapses": result}, AnalysisPlan())
+    assert "Bias check failed" in page and "DiagnosticsFailed" not in page
+    assert "n matched: not shown" in page and "None" not in page.split("<main", 1)[1]

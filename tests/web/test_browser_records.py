@@ -34,7 +34,8 @@ def test_patient_changes_dose_stops_ldn_and_corrects_a_checkin(server: str, page
     p.click("#form-change button[type=submit]")
     p.wait_for_url(re.compile(r"saved=regimen$"))
     rows = p.inner_text("#regimen table")
-    assert re.search(r"\b3(\.0+)? mg\tdaily, bedtime\t[-\d]+\tongoing", rows), rows
+    # one cell after another (a row of blocks on a phone, of columns on a wide screen)
+    assert re.search(r"\b3(\.0+)? mg\s+daily, bedtime\s+[-\d]+\s+ongoing", rows), rows
     p.fill("#stop-last_day", today.isoformat())
     p.fill("#stop-stop_reason", "sleep problems")
     p.click("#form-stop button[type=submit]")

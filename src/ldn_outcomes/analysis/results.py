@@ -20,13 +20,20 @@ Status = Literal["ok", "diagnostics_failed", "insufficient_data"]
 class ResultWarning(UserWarning):
     """Base of the warnings a result can carry (recorded on the result, never raised)."""
 
+    #: What a page calls this kind of warning (a reader should not meet a class name).
+    words = "Warning"
+
 
 class DiagnosticsFailed(ResultWarning):
     """A bias diagnostic failed: the estimate is shown with this warning, not as a finding."""
 
+    words = "Bias check failed"
+
 
 class SmallSample(ResultWarning):
     """So few patients or events that the interval is wide or the method is fragile."""
+
+    words = "Small sample"
 
 
 #: :class:`SmallSample` is warned below this many people. A project choice, not a validated
@@ -48,9 +55,13 @@ FEW_RELAPSES = 20
 class ModelFallback(ResultWarning):
     """The planned model could not be fitted; a simpler, named model was used instead."""
 
+    words = "Simpler model used"
+
 
 class Imbalance(ResultWarning):
     """Matched groups still differ (a standardised mean difference at or above the target)."""
+
+    words = "Groups still differ"
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
     if section["missing"] is not None:
         return section
     section.update(
-        warnings=[{"kind": w.kind.__name__, "message": w.message} for w in result.warnings],
+        warnings=[{"kind": w.kind.words, "message": w.message} for w in result.warnings],
         verdict=_diagnostics_verdict(result) if name == "diagnostics" else None,
         population=[
             f"{key.replace('_', ' ')}: "
