@@ -57,7 +57,7 @@ def test_patient_changes_dose_stops_ldn_and_corrects_a_checkin(server: str, page
     p.goto(f"{server}/me/records")
     p.click("nav[aria-label=Sections] >> text=All my records and their history")
     p.wait_for_url(re.compile(r"/patients/[^/]+/records$"))
-    p.click(f"#records-questionnaires a:has-text('{today.isoformat()}: checkin')")
+    p.click(f"#records-questionnaires a:has-text('{today.isoformat()}: daily check-in')")
     history = p.inner_text("#history")
     assert "check-in entered again for the same day" in history
     p.fill("#f-answers", "[3, null, null, null, 1]")

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from ...domain.access import Role
+from ...domain.checkin import CHECKIN_INSTRUMENT
 from ...domain.models import RECORD_TYPES, Record
 from ...domain.record_writers import WRITERS, confirmation_problem, may_write
 from ...domain.validation import parse_record
@@ -43,6 +44,11 @@ TITLES = {
 }
 
 
+def _instrument_words(instrument_id: str) -> str:
+    """ "daily check-in" for the check-in, else the questionnaire's short name (FSS, MFIS)."""
+    return "daily check-in" if instrument_id == CHECKIN_INSTRUMENT else instrument_id.upper()
+
+
 def summary(kind: str, record: dict[str, Any]) -> str:
     """One line naming a record, for lists and headings."""
     when = next(
@@ -57,7 +63,8 @@ def summary(kind: str, record: dict[str, Any]) -> str:
         ),
         "dose_logs": lambda r: "taken" if r["taken"] else "not taken",
         "questionnaires": lambda r: (
-            f"{r['instrument_id']}" + (f": {r['total']:g}" if r.get("total") is not None else "")
+            _instrument_words(r["instrument_id"])
+            + (f": {r['total']:g}" if r.get("total") is not None else "")
         ),
         "relapses": lambda r: f"relapse ({r['confirmed_by']}-reported)",
         "edss": lambda r: f"EDSS {r['score']}",
