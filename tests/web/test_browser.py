@@ -69,10 +69,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite3'}")
     migrate.upgrade(engine)
     build_demo(engine, patients=60, years=3, seed=1, password=PASSWORD)
-    for role in ("pharmacy", "editor"):  # the demo has no sign-in for these two roles
-        accounts.create_account(
-            engine, email=f"{role}@demo.invalid", role=role, password=PASSWORD, actor="test"
-        )
+    accounts.create_account(  # the demo has no pharmacy sign-in
+        engine, email="pharmacy@demo.invalid", role="pharmacy", password=PASSWORD, actor="test"
+    )
     settings = Settings(mode="test", secret_key="browser-test-secret", min_cell_size=5)
     port = _free_port()
     config = uvicorn.Config(
@@ -221,7 +220,6 @@ ROLE_ACCOUNTS = {
     "editor": "editor@demo.invalid",
     "admin": "admin@demo.invalid",
     "pharmacy": "pharmacy@demo.invalid",
-    "editor": "editor@demo.invalid",
 }
 #: Pages that are not HTML for a person: data, feeds, stylesheets, health checks.
 NOT_PAGES = re.compile(r"^/(api/|openapi|static|healthz)|\.(csv|css|atom|json|ics|txt|pdf)$")
