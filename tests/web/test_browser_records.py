@@ -60,7 +60,10 @@ def test_patient_changes_dose_stops_ldn_and_corrects_a_checkin(server: str, page
     p.click(f"#records-questionnaires a:has-text('{today.isoformat()}: daily check-in')")
     history = p.inner_text("#history")
     assert "check-in entered again for the same day" in history
-    p.fill("#f-answers", "[3, null, null, null, 1]")
+    # one field per check-in question, in words; an empty one is a skipped question
+    assert "Leave empty for a question not answered" in p.inner_text("#correct-form")
+    for i, answer in enumerate(["3", "", "", "", "1"]):
+        p.fill(f"#f-answers\\.{i}", answer)
     p.fill("#f-reason", "tapped the wrong number")
     p.click("#correct-form button[type=submit]")
     p.wait_for_url(re.compile(r"saved=corrected$"))

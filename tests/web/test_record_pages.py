@@ -116,6 +116,31 @@ def test_a_second_checkin_the_same_day_updates_the_first_and_says_so(world: Worl
     assert [r.answers[0] for r in rows] == [4.0]
 
 
+def test_a_checkin_is_corrected_one_question_at_a_time_not_as_json(world: World) -> None:
+    """Each check-in question is a number field named in words; an empty one is skipped (None,
+    never 0); an answer out of range is refused by the first item's field, nothing stored."""
+    _post(world, "patient", "/me/checkin", {"fatigue": "6", "spasms": "2"})
+    with Session(world.engine) as session:
+        row = session.scalars(
+            select(QuestionnaireRow).where(QuestionnaireRow.instrument_id == "checkin")
+        ).one()
+    url = f"/patients/P-OWN/questionnaires/{row.id}"
+    page = world.client("patient").get(url, headers=HTML).text
+    assert 'name="answers.0"' in page and "(JSON" not in page
+    assert re.search(r'name="answers\.0" value="6"', page)
+    count = len(re.findall(r'name="answers\.\d+"', page))
+    fixed = {"date": days_ago(0).isoformat(), "instrument_id": "checkin", "reason": "typo"}
+    fixed["instrument_version"] = row.instrument_version
+    answers = {f"answers.{i}": "" for i in range(count)}
+    refused = _post(world, "patient", f"{url}/correct", {**fixed, **answers, "answers.0": "11"})
+    assert refused.status_code == 422 and 'id="f-answers.0-error"' in refused.text
+    done = _post(world, "patient", f"{url}/correct", {**fixed, **answers, "answers.0": "5"})
+    assert done.status_code == 303, done.text
+    with Session(world.engine) as session:
+        stored = session.get(QuestionnaireRow, row.id)
+        assert stored is not None and list(stored.answers) == [5.0] + [None] * (count - 1)
+
+
 def test_the_patient_changes_the_dose_and_stops_ldn_from_the_records_page(world: World) -> None:
     page = world.client("patient").get("/me/records", headers=HTML)
     assert "Change my LDN dose" in page.text and "keep the current timing" in page.text

@@ -3,8 +3,10 @@
 The fields, their kinds (date, yes/no, choice, number, text) and choices come from the domain
 model, so a new field appears on the correction form without a template change; a set of
 choices (a relapse's functional systems) is a group of check boxes, one named
-``<field>.<choice>`` each; other lists and maps (questionnaire answers, an EDSS's functional
-system scores) are edited as JSON. Parsing turns the
+``<field>.<choice>`` each; a questionnaire's answers are one number field per item of its
+instrument definition (``answers.0``, ``answers.1``, ...; empty = skipped); other lists and maps
+(an EDSS's functional system scores, answers of an instrument not defined here) are edited as
+JSON. Parsing turns the
 submitted text back into the record's data and lets the domain validate it, so a correction
 is refused for exactly the reasons an entry is.
 """
@@ -19,8 +21,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ..domain.models import RECORD_TYPES, Record
-from ..errors import Problem, ValidationFailed
+from ..domain.instruments import get_instrument
+from ..domain.models import RECORD_TYPES, QuestionnaireResponse, Record
+from ..errors import NotFound, Problem, ValidationFailed
 from ..templating import plain
 from .forms import YES_NO_UNKNOWN, Field
 
@@ -80,6 +83,13 @@ def _shape(annotation: Any) -> str:
     return "text"
 
 
+def _number_or_none(raw: str) -> Any:
+    """A submitted answer: empty is skipped (None, never 0); anything else goes to the domain
+    as typed, which refuses what is not a number in the item's range."""
+    raw = raw.strip()
+    return None if raw == "" else raw
+
+
 def _choice_enum(annotation: Any) -> type[Enum] | None:
     """The Enum of ``tuple[SomeEnum, ...]`` (a set of choices), else None."""
     args = typing.get_args(annotation)
@@ -93,11 +103,40 @@ def choice_key(name: str, value: str) -> str:
     return f"{name}.{value}"
 
 
-def edit_fields(kind: str) -> list[Field]:
-    """The correction form's fields for one record kind."""
+def answer_fields(record: Record | None) -> list[Field] | None:
+    """One number field per item of a questionnaire's instrument (its words and range), or
+    None when the record is not a questionnaire or its instrument is not defined here."""
+    if not isinstance(record, QuestionnaireResponse):
+        return None
+    try:
+        items = get_instrument(record.instrument_id, record.instrument_version).items
+    except NotFound:
+        return None
+    if len(items) != len(record.answers):
+        return None
+    return [
+        Field(
+            f"answers.{i}",
+            f"{item.number}. {item.label} ({item.min:g} to {item.max:g})",
+            "number",
+            help="Leave empty for a question not answered." if i == 0 else "",
+            step=f"{item.step:g}",
+            min=f"{item.min:g}",
+            max=f"{item.max:g}",
+        )
+        for i, item in enumerate(items)
+    ]
+
+
+def edit_fields(kind: str, record: Record | None = None) -> list[Field]:
+    """The correction form's fields for one record kind (for ``record``: a questionnaire's
+    answers one field per item)."""
     fields = []
     for name, info in RECORD_TYPES[kind].model_fields.items():
         if name in FIXED:
+            continue
+        if name == "answers" and (items := answer_fields(record)) is not None:
+            fields += items
             continue
         shape = _shape(info.annotation)
         label = LABELS.get(name, name.replace("_", " ").capitalize())
@@ -138,6 +177,11 @@ def form_values_of(record: Record) -> dict[str, str]:
             values[name] = ""
         elif shape == "choices":
             values.update({choice_key(name, str(v)): "on" for v in value})
+        elif name == "answers" and answer_fields(record) is not None:
+            values.update(
+                {f"answers.{i}": "" if v is None else f"{v:g}" for i, v in enumerate(value)}
+            )
+            values[name] = json.dumps(value)
         elif shape == "json":
             values[name] = json.dumps(value)
         elif shape == "bool":
@@ -159,6 +203,10 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
             continue
         raw = values.get(name, "").strip()
         shape = _shape(info.annotation)
+        if name == "answers" and "answers.0" in values:  # one field per item; empty = skipped
+            count = sum(1 for key in values if key.startswith("answers."))
+            data[name] = [_number_or_none(values.get(f"answers.{i}", "")) for i in range(count)]
+            continue
         if shape == "choices":  # the boxes ticked, in the order the domain lists them
             choices = _choice_enum(_inner(info.annotation)[0])
             assert choices is not None

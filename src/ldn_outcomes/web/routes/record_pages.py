@@ -128,7 +128,7 @@ def record_page(
             "removed": removed,
             "history": [e.as_dict() for e in entries],
             "may_write": may_write(viewer.role, kind) and removed is None,
-            "fields": edit_fields(kind),
+            "fields": edit_fields(kind, record),
             "values": values or form_values_of(record),
             "errors": errors or {},
             "correct_url": f"{url}/correct",
@@ -165,6 +165,9 @@ async def correct_from_form(
         in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
         names = [f.name for f in edit_fields(kind)] + ["reason"]
+        errors = errors_by_field(failure, names)
+        if "answers" in errors and "answers.0" in values:  # shown by the first item's field
+            errors["answers.0"] = errors.pop("answers")
         return record_page(
             request,
             engine,
@@ -173,7 +176,7 @@ async def correct_from_form(
             kind,
             key,
             values={**values, "reason": reason},
-            errors=errors_by_field(failure, names),
+            errors=errors,
             status_code=422,
         )
     return saved(_record_url(patient_id, kind, key), "corrected")
