@@ -117,7 +117,8 @@ def answer_fields(record: Record | None) -> list[Field] | None:
     return [
         Field(
             f"answers.{i}",
-            f"{item.number}. {item.label} ({item.min:g} to {item.max:g})",
+            f"{item.number}. {item.label}"
+            + ("" if "(" in item.label else f" ({item.min:g} to {item.max:g})"),  # range once
             "number",
             help="Leave empty for a question not answered." if i == 0 else "",
             step=f"{item.step:g}",
