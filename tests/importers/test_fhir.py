@@ -25,14 +25,10 @@ from ldn_outcomes.domain.models import (
     Record,
 )
 from ldn_outcomes.errors import ValidationFailed
-from ldn_outcomes.importers.fhir_bundle import (
-    export_fhir_dir,
-    fhir_problems,
-    import_fhir,
-    read_bundle,
-    records_of,
-)
+from ldn_outcomes.importers.fhir_bundle import export_fhir_dir, fhir_problems, read_bundle
+from ldn_outcomes.importers.fhir_import import import_fhir
 from ldn_outcomes.importers.fhir_map import EXPORTED_KINDS, patient_bundle
+from ldn_outcomes.importers.fhir_records import records_of
 from ldn_outcomes.store.bulk import load_records
 from ldn_outcomes.store.tables import ROW_TYPES
 from ldn_outcomes.store.uow import UnitOfWork

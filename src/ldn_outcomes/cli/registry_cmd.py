@@ -51,14 +51,17 @@ class FileFormat(StrEnum):
     FHIR = "fhir"
     REDCAP = "redcap"
     OMOP = "omop"
+    FHIR_NDJSON = "fhir-ndjson"
 
 
 FormatOption = Annotated[
     FileFormat,
     typer.Option(
         "--format",
-        help="csv (the registry layout), fhir (FHIR R4 Bundles, one per patient), redcap "
-        "(a REDCap data dictionary and data export) or omop (OMOP CDM v5.4 tables; export only).",
+        help="csv (the registry layout), fhir (FHIR R4 Bundles, one per patient), fhir-ndjson "
+        "(FHIR bulk data: one <ResourceType>.ndjson file per resource type; import reads it "
+        "with fhir too), redcap (a REDCap data dictionary and data export) or omop (OMOP CDM "
+        "v5.4 tables; export only).",
     ),
 ]
 
@@ -69,8 +72,9 @@ def import_command(
         Path,
         typer.Argument(
             help="A directory of <kind>.csv files or one such file; with --format fhir, "
-            "a directory of FHIR Bundle *.json files or one such file; with --format redcap, "
-            "a REDCap data export (or its directory, with the project's *_DataDictionary*.csv)."
+            "a directory of FHIR Bundle *.json and NDJSON *.ndjson files, or one such file; "
+            "with --format redcap, a REDCap data export (or its directory, with the project's "
+            "*_DataDictionary*.csv)."
         ),
     ],
     db: DbOption = None,
@@ -82,7 +86,7 @@ def import_command(
 
     Naltrexone doses outside the low-dose range are imported but listed for checking.
     """
-    from ..importers.fhir_bundle import import_fhir
+    from ..importers.fhir_import import import_fhir_with_notices
     from ..importers.registry_csv import import_with_notices
 
     if file_format is FileFormat.OMOP:
@@ -93,8 +97,8 @@ def import_command(
         )
     engine = engine_for(db)
     notices: list[Problem] = []
-    if file_format is FileFormat.FHIR:
-        counts = import_fhir(engine, path, actor="cli")
+    if file_format in (FileFormat.FHIR, FileFormat.FHIR_NDJSON):
+        counts, notices = import_fhir_with_notices(engine, path, actor="cli")
     elif file_format is FileFormat.REDCAP:
         from ..importers.redcap_files import import_redcap
 
@@ -129,8 +133,8 @@ def export_command(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Directory to write <kind>.csv files (or <patient>.json Bundles, or a REDCap "
-            "dictionary and data export) into."
+            help="Directory to write <kind>.csv files (or <patient>.json Bundles, "
+            "<ResourceType>.ndjson files, or a REDCap dictionary and data export) into."
         ),
     ],
     db: DbOption = None,
@@ -141,10 +145,16 @@ def export_command(
     """Export the registry as CSV files in the layout import reads, as FHIR R4 Bundles
     (--format fhir: one Bundle per patient), as a REDCap project (--format redcap: data
     dictionary and data) or as OMOP CDM v5.4 tables (--format omop: one <table>.csv each, and
-    with --omop-url also into that database)."""
+    with --omop-url also into that database).
+
+    --format fhir-ndjson writes FHIR bulk data: one <ResourceType>.ndjson file per resource
+    type. The CSV and FHIR exports stream (memory stays flat as the registry grows), with a
+    progress bar on a terminal."""
     from ..importers.fhir_bundle import export_fhir_dir
+    from ..importers.fhir_ndjson import export_fhir_ndjson
     from ..importers.registry_csv import export_dir
     from ..store.audit import audit_event
+    from .export_progress import export_progress
 
     engine = engine_for(db)
     if file_format is FileFormat.OMOP:
@@ -152,17 +162,24 @@ def export_command(
 
         export_omop_command(engine, directory, omop_url, json_output)
         return
-    if file_format is FileFormat.FHIR:
-        counts = export_fhir_dir(engine, directory)
-        table, key = "registry_fhir", f"{counts['resources']} resources"
-    elif file_format is FileFormat.REDCAP:
-        from ..importers.redcap_files import export_redcap_dir
+    streamed = file_format is not FileFormat.REDCAP
+    with export_progress(
+        engine, per_patient=file_format is not FileFormat.CSV, wanted=streamed and not json_output
+    ) as progress:
+        if file_format is FileFormat.FHIR:
+            counts = export_fhir_dir(engine, directory, progress)
+            table, key = "registry_fhir", f"{counts['resources']} resources"
+        elif file_format is FileFormat.FHIR_NDJSON:
+            counts = export_fhir_ndjson(engine, directory, progress)
+            table, key = "registry_fhir_ndjson", f"{sum(counts.values())} resources"
+        elif file_format is FileFormat.REDCAP:
+            from ..importers.redcap_files import export_redcap_dir
 
-        counts = export_redcap_dir(engine, directory)
-        table, key = "registry_redcap", f"{counts['records']} records"
-    else:
-        counts = export_dir(engine, directory)
-        table, key = "registry_csv", f"{sum(counts.values())} records"
+            counts = export_redcap_dir(engine, directory)
+            table, key = "registry_redcap", f"{counts['records']} records"
+        else:
+            counts = export_dir(engine, directory, progress)
+            table, key = "registry_csv", f"{sum(counts.values())} records"
     audit_event(
         engine,
         actor="cli",
@@ -184,6 +201,12 @@ def export_command(
         console.print(
             f"wrote a REDCap data dictionary and {counts['rows']} data rows for "
             f"{counts['records']} records to {user_text(directory)}"
+        )
+        return
+    if file_format is FileFormat.FHIR_NDJSON:
+        console.print(
+            f"wrote {sum(counts.values())} resources in {len(counts)} NDJSON files "
+            f"to {user_text(directory)}"
         )
         return
     console.print(

@@ -348,12 +348,20 @@ def patient_bundle(
     Condition, then each kind of record in order."""
     resources = [organization_resource(site) for site in sites]
     resources.extend(practitioner_resource(clinician) for clinician in clinicians)
-    resources.extend([patient_resource(patient), condition_resource(patient)])
-    for kind, to_resource in EXPORTED_KINDS.items():
-        resources.extend(to_resource(record) for record in records.get(kind, ()))
+    resources.extend(patient_resources(patient, records))
     return {
         "resourceType": "Bundle",
         "id": fhir_id(patient.patient_id),
         "type": "collection",
         "entry": [{"resource": resource} for resource in resources],
     }
+
+
+def patient_resources(
+    patient: Patient, records: Mapping[str, list[Record]]
+) -> list[dict[str, Any]]:
+    """A patient's own resources: Patient, Condition, then each kind of record in order."""
+    resources = [patient_resource(patient), condition_resource(patient)]
+    for kind, to_resource in EXPORTED_KINDS.items():
+        resources.extend(to_resource(record) for record in records.get(kind, ()))
+    return resources

@@ -15,14 +15,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ..domain.definitions.dose_safety import check_ldn_dose
-from ..domain.definitions.exposure import is_naltrexone
+from ..domain.definitions.dose_safety import low_dose_notice
 from ..domain.layout import columns, from_row, to_row
 from ..domain.models import RECORD_TYPES, Exposure, Record
 from ..domain.validation import parse_record
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
-from ..store.uow import UnitOfWork
+from ..store.streams import export_snapshot
 
 Progress = Callable[[str, int], None]
 
@@ -210,19 +209,15 @@ def dose_notices(
     """Naltrexone exposures whose daily dose lies outside the low-dose range."""
     notices = []
     for row, record in batch.get("exposures", []):
-        if not isinstance(record, Exposure) or record.dose_mg is None:
-            continue
-        if not is_naltrexone(record) or record.dose_mg <= 0:
-            continue
-        check = check_ldn_dose(float(record.dose_mg))
-        if check.band != "within":
+        check = low_dose_notice(record) if isinstance(record, Exposure) else None
+        if check is not None:
             notices.append(
                 Problem(
                     "exposure",
                     "dose_mg",
                     f"{check.message} (source: {check.source})",
                     row=row,
-                    value=float(record.dose_mg),
+                    value=check.dose_mg,
                     source=names["exposures"],
                 )
             )
@@ -230,19 +225,23 @@ def dose_notices(
 
 
 def export_dir(engine: Engine, directory: Path, progress: Progress | None = None) -> dict[str, int]:
-    """Write every record kind to ``<kind>.csv`` in primary-key order (same layout as import)."""
+    """Write every record kind to ``<kind>.csv`` in primary-key order (same layout as import).
+
+    Streams: records are read and written a chunk at a time from one snapshot of the registry
+    (:mod:`ldn_outcomes.store.streams`), so memory stays flat however large the registry is;
+    ``progress(kind, rows)`` is told of every chunk written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with UnitOfWork(engine) as uow:
+    with export_snapshot(engine) as snapshot:
         for kind in RECORD_TYPES:
-            records = uow.registry.records(RECORD_TYPES[kind])
+            counts[kind] = 0
             with (directory / f"{kind}.csv").open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns(kind), lineterminator="\n")
                 writer.writeheader()
-                for record in records:
-                    writer.writerow(to_row(record))
-            counts[kind] = len(records)
-            if progress:
-                progress(kind, len(records))
+                for chunk in snapshot.record_chunks(RECORD_TYPES[kind]):
+                    writer.writerows(to_row(record) for record in chunk)
+                    counts[kind] += len(chunk)
+                    if progress:
+                        progress(kind, len(chunk))
     return counts

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Row
+
 from ..domain.models import RECORD_TYPES, Record
 from .base import Base
 from .tables import ROW_TYPES
@@ -38,8 +40,9 @@ def record_to_values(kind: str, record: Record) -> dict[str, Any]:
     return values
 
 
-def row_to_record(kind: str, row: Base) -> Record:
-    """A stored row as its (already valid) domain record, skipping re-validation of 'today'."""
+def row_to_record(kind: str, row: Base | Row[Any]) -> Record:
+    """A stored row (a mapped object, or a Core row of the table's columns) as its (already
+    valid) domain record, skipping re-validation of 'today'."""
     cls = RECORD_TYPES[kind]
     data = {name: getattr(row, name) for name in cls.model_fields}
     return cls.model_validate(data, context={"today": _far_future()})

@@ -60,6 +60,20 @@ def check_ldn_dose(
     return DoseCheck(dose_mg, "within", f"{dose_mg:g} mg/day is within {low:g}-{high:g} mg")
 
 
+def low_dose_notice(exposure: ExposureLike) -> DoseCheck | None:
+    """The check of a naltrexone exposure whose daily dose lies outside the low-dose range, or
+    None (another drug, no dose, or a dose within the range).
+
+    Such a dose may be right (50 mg is the licensed dose for alcohol and opioid dependence), so
+    every import path keeps the record but names it for a person to check, rather than
+    silently pooling it with low-dose courses."""
+    dose = getattr(exposure, "dose_mg", None)
+    if dose is None or not is_naltrexone(exposure) or float(dose) <= 0:
+        return None
+    check = check_ldn_dose(float(dose))
+    return None if check.band == "within" else check
+
+
 @dataclass(frozen=True)
 class OpioidIngredient:
     name: str
