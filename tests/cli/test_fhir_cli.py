@@ -51,3 +51,36 @@ def test_a_bad_bundle_exits_2_naming_file_resource_and_element(tmp_path: Path) -
     code, _, err = ldn("import", "--format", "fhir", str(tmp_path / "p.json"), "--db", url)
     assert code == 2
     assert "p.json" in err and "Patient/P1" in err and "gender" in err
+
+
+def test_ndjson_export_then_import_and_a_high_dose_notice(tmp_path: Path) -> None:
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    for url in (first, second):
+        assert ldn("init", "--db", url)[0] == 0
+    code, _, err = ldn(
+        "patient", "add", "P1", "--year-of-birth", "1978", "--phenotype", "RRMS", "--db", first
+    )
+    assert code == 0, err
+    out_dir = tmp_path / "bulk"
+    code, out, err = ldn("export", "--format", "fhir-ndjson", str(out_dir), "--db", first)
+    assert code == 0, err
+    assert "wrote 2 resources in 2 NDJSON files" in out
+    assert "exporting" not in out + err  # no progress bar when the output is not a terminal
+    assert sorted(p.name for p in out_dir.iterdir()) == ["Condition.ndjson", "Patient.ndjson"]
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "exposure-1",
+        "status": "active",
+        "category": {"coding": [{"system": "urn:ldn-outcomes:drug-class", "code": "ldn"}]},
+        "medicationCodeableConcept": {"text": "naltrexone"},
+        "subject": {"reference": "Patient/P1"},
+        "effectivePeriod": {"start": "2021-01-10"},
+        "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mg"}}]}],
+    }
+    (out_dir / "MedicationStatement.ndjson").write_text(json.dumps(statement) + "\n")
+    code, out, err = ldn("import", "--format", "fhir", str(out_dir), "--db", second, "--json")
+    assert code == 0, err
+    [notice] = json.loads(out)["notices"]
+    assert notice["record"] == "MedicationStatement/exposure-1"
+    assert notice["source"] == "MedicationStatement.ndjson line 1"
+    assert "50 mg/day is above the low-dose range" in notice["rule"]
