@@ -211,3 +211,14 @@ def test_no_ndjson_content_makes_the_reader_raise(content: list[str], name: str)
         assert all(s.startswith(f"{name}.ndjson line ") for s in sources)
     finally:
         shutil.rmtree(work)
+
+
+def test_a_re_export_leaves_no_file_of_a_type_now_empty(engine: Engine, tmp_path: Path) -> None:
+    _load(engine, _on_ldn("4.5"))
+    export_fhir_ndjson(engine, tmp_path)
+    assert (tmp_path / "MedicationStatement.ndjson").exists()
+    (tmp_path / "notes.ndjson").write_text("kept\n")  # not a file this export writes
+    _load(engine, {"patients": [demo_patient("P001")]})
+    export_fhir_ndjson(engine, tmp_path)
+    assert not (tmp_path / "MedicationStatement.ndjson").exists()
+    assert (tmp_path / "notes.ndjson").read_text() == "kept\n"

@@ -41,6 +41,18 @@ Progress = Callable[[str, int], None]
 #: The media type of an NDJSON file of FHIR resources.
 NDJSON_MEDIA_TYPE = "application/fhir+ndjson"
 SUFFIX = ".ndjson"
+#: The resource types this export writes (one file each, when there are any).
+RESOURCE_TYPES = (
+    "Organization",
+    "Practitioner",
+    "Patient",
+    "Condition",
+    "MedicationStatement",
+    "Observation",
+    "QuestionnaireResponse",
+    "AdverseEvent",
+    "Consent",
+)
 
 
 def resource_problems(resource: dict[str, Any], source: str) -> list[Problem]:
@@ -76,6 +88,8 @@ class _Files:
 
     def write(self, resource: dict[str, Any]) -> None:
         kind = str(resource["resourceType"])
+        if kind not in RESOURCE_TYPES:  # a new mapping must be listed, so re-exports clean up
+            raise ValueError(f"{kind} is not listed in RESOURCE_TYPES")
         problems = resource_problems(resource, f"{kind}{SUFFIX}")
         if problems:  # a mapping bug: fail loudly rather than write a bad line
             raise ValidationFailed(problems)
@@ -96,8 +110,8 @@ def export_fhir_ndjson(
     ``progress(patient_id, patients)`` is told of every chunk of patients written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(f"*{SUFFIX}"):  # a type no longer present must not linger
-        stale.unlink()
+    for kind in RESOURCE_TYPES:  # an earlier export's file of a type now empty must not linger
+        (directory / f"{kind}{SUFFIX}").unlink(missing_ok=True)
     with export_snapshot(engine) as snapshot, ExitStack() as stack:
         files = _Files(directory, stack)
         for chunk_s in snapshot.record_chunks(Site):
