@@ -89,9 +89,9 @@ def export_fhir_dir(
     """Write ``<patient>.json`` per patient; returns the number of bundles and resources.
 
     Streams: patients are read a chunk at a time, each with all of their records, from one
-    snapshot of the registry (:func:`ldn_outcomes.store.streams.patient_chunks`); each Bundle
-    is validated and written before the next is built. ``progress(patient_id, patients)`` is
-    told of every chunk written."""
+    snapshot of the registry (:meth:`ldn_outcomes.store.streams.Snapshot.patient_chunks`);
+    each Bundle is validated and written before the next is built. ``progress(patient_id, 1)``
+    is told of every patient written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     counts = {"bundles": 0, "resources": 0}
@@ -110,8 +110,8 @@ def export_fhir_dir(
                 write_bundle(directory / f"{patient.patient_id}.json", bundle)
                 counts["bundles"] += 1
                 counts["resources"] += len(bundle["entry"])
-            if progress:
-                progress(chunk[-1].patient.patient_id, len(chunk))
+                if progress:
+                    progress(patient.patient_id, 1)
     return counts
 
 

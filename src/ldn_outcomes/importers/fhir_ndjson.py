@@ -107,7 +107,7 @@ def export_fhir_ndjson(
 ) -> dict[str, int]:
     """Write the registry as ``<ResourceType>.ndjson`` files; returns resources per type.
 
-    ``progress(patient_id, patients)`` is told of every chunk of patients written."""
+    ``progress(patient_id, 1)`` is told of every patient written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for kind in RESOURCE_TYPES:  # an earlier export's file of a type now empty must not linger
@@ -124,8 +124,8 @@ def export_fhir_ndjson(
             for patient, records in chunk:
                 for resource in patient_resources(patient, records):
                     files.write(resource)
-            if progress:
-                progress(chunk[-1].patient.patient_id, len(chunk))
+                if progress:
+                    progress(patient.patient_id, 1)
         return dict(sorted(files.counts.items()))
 
 
