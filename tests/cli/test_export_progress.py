@@ -22,15 +22,15 @@ def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_no_bar_when_stderr_is_not_a_terminal(engine) -> None:  # type: ignore[no-untyped-def]
-    with module.export_progress(engine, per_patient=True, json_output=False) as advance:
+    with module.export_progress(engine, per_patient=True, wanted=True) as advance:
         assert advance is None
 
 
 def test_a_bar_on_a_terminal_but_none_with_json(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     screen = io.StringIO()
     monkeypatch.setattr(module, "err_console", Console(file=screen, force_terminal=True))
-    with module.export_progress(engine, per_patient=True, json_output=True) as advance:
+    with module.export_progress(engine, per_patient=True, wanted=False) as advance:
         assert advance is None
-    with module.export_progress(engine, per_patient=False, json_output=False) as advance:
+    with module.export_progress(engine, per_patient=False, wanted=True) as advance:
         assert advance is not None
         advance("patients", 0)
