@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any
 
 from ..domain.instruments import get_instrument
+from ..domain.instruments.model import Item
 from ..domain.models import RECORD_TYPES, QuestionnaireResponse, Record
 from ..errors import NotFound, Problem, ValidationFailed
 from ..templating import plain
@@ -117,8 +118,7 @@ def answer_fields(record: Record | None) -> list[Field] | None:
     return [
         Field(
             f"answers.{i}",
-            f"{item.number}. {item.label}"
-            + ("" if "(" in item.label else f" ({item.min:g} to {item.max:g})"),  # range once
+            _item_label(item),
             "number",
             help="Leave empty for a question not answered." if i == 0 else "",
             step=f"{item.step:g}",
@@ -232,3 +232,10 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
     if problems:
         raise ValidationFailed(problems)
     return data
+
+
+def _item_label(item: Item) -> str:
+    """An item's number and label, with its range unless the label already states one."""
+    text = f"{item.number}. {item.label}"
+    states_range = item.label.count("(") > 0
+    return text if states_range else f"{text} ({item.min:g} to {item.max:g})"
