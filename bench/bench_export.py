@@ -1,6 +1,7 @@
 """Benchmark ``ldn export``: time and peak memory of each format at growing registry sizes.
 
-Usage: python bench/bench_export.py [--patients 10000 100000] [--formats csv fhir fhir-ndjson]
+Usage: python bench/bench_export.py [--patients 10000 100000]
+                                    [--formats csv fhir fhir-ndjson omop redcap]
                                     [--workdir DIR] [--keep]
 
 For each size a simulated registry (``ldn simulate``'s defaults: 5 years, seed 1) is loaded
@@ -95,7 +96,9 @@ def summary(exported: object) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--formats", nargs="+", default=["csv", "fhir", "fhir-ndjson"])
+    parser.add_argument(
+        "--formats", nargs="+", default=["csv", "fhir", "fhir-ndjson", "omop", "redcap"]
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()

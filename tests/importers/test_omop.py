@@ -51,12 +51,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     shutil.copy(sqlite_template, registry)
     engine = make_engine(f"sqlite:///{registry}")
     load_into_db(simulate_registry(SMALL), engine, actor="test")
-    export_omop(engine, root / "csv", f"sqlite:///{root / 'omop.sqlite3'}")
+    # a few patients at a time, so the headlines below also check that chunks join up
+    export_omop(engine, root / "csv", f"sqlite:///{root / 'omop.sqlite3'}", chunk_patients=7)
+    export_omop(engine, root / "csv_one_chunk", chunk_patients=10_000)
     export_omop(engine, None, f"duckdb:///{root / 'omop.duckdb'}")
     engine.dispose()
     return {
         "registry": f"sqlite:///{registry}",
         "csv": str(root / "csv"),
+        "csv_one_chunk": str(root / "csv_one_chunk"),
         "sqlite": f"sqlite:///{root / 'omop.sqlite3'}",
         "sqlite_path": str(root / "omop.sqlite3"),
         "duckdb": f"duckdb:///{root / 'omop.duckdb'}",
@@ -112,6 +115,44 @@ def test_export_writes_each_table_as_csv_in_cdm_order(exported: dict[str, str]) 
     assert drugs and all(row["dose_unit_source_value"] == "mg" for row in drugs)
     daily = [float(r["quantity"]) / float(r["days_supply"]) for r in drugs if r["quantity"]]
     assert all(0 < dose <= 5 for dose in daily)
+
+
+def test_an_export_in_chunks_holds_the_rows_of_one_in_a_single_chunk(
+    exported: dict[str, str],
+) -> None:
+    """Streaming changes only the order in which rows are numbered: every table holds the
+    same rows (ids aside), its ids run 1..n, and every row's person exists."""
+
+    def table(directory: str, name: str) -> list[dict[str, str]]:
+        with (Path(directory) / f"{name}.csv").open(encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    def person_of(rows: list[dict[str, str]]) -> dict[str, str]:
+        return {row["person_id"]: row["person_source_value"] for row in rows}
+
+    ids = {"person": "person_id", "observation": "observation_id"}
+    chunked_people = person_of(table(exported["csv"], "person"))
+    single_people = person_of(table(exported["csv_one_chunk"], "person"))
+    assert sorted(chunked_people.values()) == sorted(single_people.values())
+    for name in WRITTEN:
+        own_id = ids.get(name, f"{name}_id")
+        rows = {}
+        for key, people in (("csv", chunked_people), ("csv_one_chunk", single_people)):
+            found = table(exported[key], name)
+            numbers = sorted(int(row[own_id]) for row in found if own_id in row)
+            assert numbers == list(range(1, len(found) + 1)), (name, key)
+            assert all(row["person_id"] in people for row in found), (name, key)
+            rows[key] = sorted(
+                json.dumps(
+                    {
+                        **{k: v for k, v in row.items() if not k.endswith("_id") or "concept" in k},
+                        "person": people[row["person_id"]],
+                    },
+                    sort_keys=True,
+                )
+                for row in found
+            )
+        assert rows["csv"] == rows["csv_one_chunk"], name
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])

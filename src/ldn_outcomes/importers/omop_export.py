@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from ..store.frames import read_frame
-from ..store.omop_tables import WRITTEN, columns_of, open_omop, write_omop
-from .omop_rows import omop_rows
+from ..store.omop_tables import WRITTEN, columns_of, omop_writer, open_omop
+from .omop_rows import Rows, omop_rows
 
 #: The registry columns the export reads, per kind.
 READ: dict[str, tuple[str, ...]] = {
@@ -43,10 +44,16 @@ READ: dict[str, tuple[str, ...]] = {
 }
 
 
-def registry_frames(engine: Engine) -> dict[str, pd.DataFrame]:
-    """The registry's records the export maps (live rows only, as the analyses read them)."""
-    frames = {kind: read_frame(engine, kind, columns=columns) for kind, columns in READ.items()}
-    questionnaires = read_frame(engine, "questionnaires")
+def registry_frames(
+    engine: Engine, patient_ids: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The registry's records the export maps (live rows only, as the analyses read them),
+    of ``patient_ids`` only when given."""
+    frames = {
+        kind: read_frame(engine, kind, patient_ids, columns=columns)
+        for kind, columns in READ.items()
+    }
+    questionnaires = read_frame(engine, "questionnaires", patient_ids)
     frames["questionnaires"] = questionnaires[
         ["patient_id", "instrument_id", "date", "total", "answers"]
     ].copy()
@@ -56,20 +63,76 @@ def registry_frames(engine: Engine) -> dict[str, pd.DataFrame]:
     return frames
 
 
+#: Patients mapped at a time: the export's memory grows with this, not with the registry.
+CHUNK_PATIENTS = 500
+#: Each written table's own row id (numbered from 1 within a chunk, shifted to run on).
+ROW_ID = {
+    "person": "person_id",
+    "observation_period": "observation_period_id",
+    "condition_occurrence": "condition_occurrence_id",
+    "drug_exposure": "drug_exposure_id",
+    "measurement": "measurement_id",
+    "observation": "observation_id",
+}
+
+
+def omop_chunks(
+    engine: Engine, chunk_patients: int = CHUNK_PATIENTS
+) -> Iterator[tuple[Rows, dict[str, int]]]:
+    """The OMOP rows of the registry, ``chunk_patients`` patients at a time, with ids that
+    run on across chunks (person ids, each table's row id, questionnaire event ids), so the
+    concatenated chunks are one export whatever the chunk size."""
+    if chunk_patients < 1:
+        raise ValueError("chunk_patients must be at least 1")
+    ids = [str(i) for i in read_frame(engine, "patients", columns=("patient_id",))["patient_id"]]
+    next_id = dict.fromkeys(ROW_ID, 0)
+    next_event = 0
+    for start in range(0, len(ids), chunk_patients):
+        rows, left_out = omop_rows(registry_frames(engine, ids[start : start + chunk_patients]))
+        persons, events = next_id["person"], next_event
+        for name, table_rows in rows.items():
+            for row in table_rows:
+                row["person_id"] += persons
+                if name != "person":
+                    row[ROW_ID[name]] += next_id[name]
+                if row.get("observation_event_id") is not None:
+                    row["observation_event_id"] += events
+                    next_event = max(next_event, row["observation_event_id"])
+        for name in ROW_ID:
+            next_id[name] += len(rows.get(name, ()))
+        yield rows, left_out
+
+
 def write_csv_tables(
     rows: Mapping[str, Sequence[Mapping[str, Any]]], directory: Path
 ) -> dict[str, int]:
     """One ``<table>.csv`` per written table, columns in CDM order, dates ISO, blanks empty."""
+    return write_csv_chunks(iter([rows]), directory)
+
+
+def write_csv_chunks(
+    chunks: Iterable[Mapping[str, Sequence[Mapping[str, Any]]]], directory: Path
+) -> dict[str, int]:
+    """:func:`write_csv_tables` for rows that arrive in chunks: each file is opened once and
+    appended to chunk by chunk, so memory holds one chunk."""
     directory.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    for name in WRITTEN:
-        header = columns_of(name)
-        with (directory / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            for row in rows.get(name, ()):
-                writer.writerow(["" if row.get(c) is None else _cell(row[c]) for c in header])
-        counts[name] = len(rows.get(name, ()))
+    counts = dict.fromkeys(WRITTEN, 0)
+    with ExitStack() as stack:
+        writers = {}
+        for name in WRITTEN:
+            handle = stack.enter_context(
+                (directory / f"{name}.csv").open("w", encoding="utf-8", newline="")
+            )
+            writers[name] = csv.writer(handle)
+            writers[name].writerow(columns_of(name))
+        for rows in chunks:
+            for name in WRITTEN:
+                header = columns_of(name)
+                for row in rows.get(name, ()):
+                    writers[name].writerow(
+                        ["" if row.get(c) is None else _cell(row[c]) for c in header]
+                    )
+                counts[name] += len(rows.get(name, ()))
     return counts
 
 
@@ -82,21 +145,37 @@ def _cell(value: Any) -> str:
 
 
 def export_omop(
-    engine: Engine, directory: Path | None = None, url: str | None = None
+    engine: Engine,
+    directory: Path | None = None,
+    url: str | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
 ) -> dict[str, Any]:
     """Export the registry as OMOP rows into CSV files and/or an OMOP database (one
-    transaction); returns row counts per table and what was left out."""
-    rows, left_out = omop_rows(registry_frames(engine))
-    out: dict[str, Any] = {
-        "tables": {name: len(rows[name]) for name in WRITTEN},
-        "left_out": left_out,
-    }
-    if directory is not None:
-        write_csv_tables(rows, directory)
-    if url is not None:
-        target = open_omop(url)
-        try:
-            write_omop(target, rows)
-        finally:
+    transaction), ``chunk_patients`` patients at a time (memory holds one chunk, however large
+    the registry); returns row counts per table and what was left out."""
+    tables = dict.fromkeys(WRITTEN, 0)
+    left_out = {"patients_without_year_of_birth": 0}
+    target = open_omop(url) if url is not None else None
+    try:
+        with ExitStack() as stack:
+            sink = stack.enter_context(omop_writer(target)) if target is not None else None
+
+            def chunks() -> Iterator[Rows]:
+                for rows, left in omop_chunks(engine, chunk_patients):
+                    for name in WRITTEN:
+                        tables[name] += len(rows.get(name, ()))
+                    for key, value in left.items():
+                        left_out[key] = left_out.get(key, 0) + value
+                    if sink is not None:
+                        sink(rows)
+                    yield rows
+
+            if directory is not None:
+                write_csv_chunks(chunks(), directory)
+            else:
+                for _ in chunks():
+                    pass
+    finally:
+        if target is not None:
             target.dispose()
-    return out
+    return {"tables": tables, "left_out": left_out}

@@ -10,7 +10,8 @@ by ``importers.omop_export``, what a row means by ``importers.omop_read``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -130,21 +131,33 @@ def create_omop_tables(engine: Engine) -> None:
 
 def write_omop(engine: Engine, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, int]:
     """Write every table's rows in one transaction (all or nothing); returns row counts."""
+    with omop_writer(engine) as write:
+        write(rows)
+    return {name: len(rows.get(name, ())) for name in WRITTEN}
+
+
+@contextmanager
+def omop_writer(
+    engine: Engine,
+) -> Iterator[Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], None]]:
+    """A writer that takes the rows chunk by chunk, all inside one transaction: committed
+    when the block ends, rolled back (nothing written) if it raises."""
     create_omop_tables(engine)
-    counts: dict[str, int] = {}
     with engine.begin() as connection:
-        for name in WRITTEN:
-            table = omop_table(name)
-            keys = table.columns.keys()
-            # every row with every column: executemany needs one shape per statement
-            table_rows = [{key: row.get(key) for key in keys} for row in rows.get(name, ())]
-            if engine.dialect.name == "duckdb" and table_rows:
-                _duckdb_insert(connection, name, pd.DataFrame(table_rows, columns=list(keys)))
-            else:
-                for start in range(0, len(table_rows), CHUNK):
-                    connection.execute(table.insert(), table_rows[start : start + CHUNK])
-            counts[name] = len(table_rows)
-    return counts
+
+        def write(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+            for name in WRITTEN:
+                table = omop_table(name)
+                keys = table.columns.keys()
+                # every row with every column: executemany needs one shape per statement
+                table_rows = [{key: row.get(key) for key in keys} for row in rows.get(name, ())]
+                if engine.dialect.name == "duckdb" and table_rows:
+                    _duckdb_insert(connection, name, pd.DataFrame(table_rows, columns=list(keys)))
+                else:
+                    for start in range(0, len(table_rows), CHUNK):
+                        connection.execute(table.insert(), table_rows[start : start + CHUNK])
+
+        yield write
 
 
 def _duckdb_insert(connection: Connection, name: str, frame: pd.DataFrame) -> None:
