@@ -65,3 +65,24 @@ def test_two_group_cox_agrees_with_statsmodels_breslow() -> None:
     x = np.r_[np.zeros(300), np.ones(200)][:, None]
     reference = float(np.exp(PHReg(time, x, status=status, ties="breslow").fit().params[0]))
     assert ours == pytest.approx(reference, rel=1e-6)
+
+
+def test_two_group_cox_with_delayed_entry_agrees_with_statsmodels() -> None:
+    rng = np.random.default_rng(6)
+    e0, e1 = rng.integers(0, 40, 300).astype(float), rng.integers(0, 40, 200).astype(float)
+    t0 = e0 + np.ceil(rng.lognormal(3.8, 0.5, 300))
+    t1 = e1 + np.ceil(rng.lognormal(3.5, 0.5, 200))
+    censor = 120.0
+    ours = cox_two_groups(
+        np.minimum(t0, censor),
+        t0 <= censor,
+        np.minimum(t1, censor),
+        t1 <= censor,
+        entry0=e0,
+        entry1=e1,
+    )
+    time = np.minimum(np.r_[t0, t1], censor)
+    status = (np.r_[t0, t1] <= censor).astype(int)
+    x = np.r_[np.zeros(300), np.ones(200)][:, None]
+    model = PHReg(time, x, status=status, entry=np.r_[e0, e1], ties="breslow")
+    assert ours == pytest.approx(float(np.exp(model.fit().params[0])), rel=1e-6)

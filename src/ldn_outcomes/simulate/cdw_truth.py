@@ -112,24 +112,45 @@ def recorded_cdw_hazard_ratio(h: History) -> float | None:
 
 
 def cox_two_groups(
-    time0: np.ndarray, event0: np.ndarray, time1: np.ndarray, event1: np.ndarray
+    time0: np.ndarray,
+    event0: np.ndarray,
+    time1: np.ndarray,
+    event1: np.ndarray,
+    entry0: np.ndarray | None = None,
+    entry1: np.ndarray | None = None,
 ) -> float | None:
-    """Hazard ratio of group 1 vs group 0 by Cox partial likelihood (Breslow ties)."""
+    """Hazard ratio of group 1 vs group 0 by Cox partial likelihood (Breslow ties); with
+    ``entry`` times, delayed entry (left truncation): a subject is at risk at t when
+    entry <= t <= time, as in lifelines and statsmodels."""
     if len(time0) == 0 or len(time1) == 0:
         return None
     time = np.r_[time0, time1].astype(float)
     event = np.r_[event0, event1].astype(bool)
+    entry = np.r_[
+        np.zeros(len(time0)) if entry0 is None else entry0,
+        np.zeros(len(time1)) if entry1 is None else entry1,
+    ].astype(float)
     x = np.r_[np.zeros(len(time0)), np.ones(len(time1))]
-    order = np.argsort(-time, kind="stable")
-    time, x, event = time[order], x[order], event[order]
-    at_risk_end = np.searchsorted(-time, -time, side="right") - 1  # ties share a risk set
+    times = np.unique(time[event])
+    by_time, by_entry = np.argsort(time, kind="stable"), np.argsort(entry, kind="stable")
+    # at risk at t: time >= t (suffix sums in time order) less entry > t (in entry order)
+    out_at = np.searchsorted(time[by_time], times, side="left")
+    in_at = np.searchsorted(entry[by_entry], times, side="right")
+    slot = np.searchsorted(times, time[event])
+    deaths = np.bincount(slot, minlength=len(times)).astype(float)
+    deaths1 = np.bincount(slot, weights=x[event], minlength=len(times))
+
+    def suffix(values: np.ndarray, order: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return np.r_[np.cumsum(values[order][::-1])[::-1], 0.0][at]
+
     beta = 0.0
     for _ in range(50):
         r = np.exp(beta * x)
-        s0, s1 = np.cumsum(r)[at_risk_end], np.cumsum(r * x)[at_risk_end]
-        share = s1 / s0
-        score = float(np.sum(event * (x - share)))
-        info = float(np.sum(event * share * (1 - share)))
+        s0 = suffix(r, by_time, out_at) - suffix(r, by_entry, in_at)
+        s1 = suffix(r * x, by_time, out_at) - suffix(r * x, by_entry, in_at)
+        share = np.divide(s1, s0, out=np.zeros_like(s0), where=s0 > 0)
+        score = float(np.sum(deaths1 - deaths * share))
+        info = float(np.sum(deaths * share * (1 - share)))
         if info <= 0:
             return None
         step = score / info

@@ -29,8 +29,10 @@ count only people still in the registry (world A) at s + h.
   risk set's ratio of expected worsening events); the latent ratio of expected worsening
   events (independent worsening plus relapses leaving an EDSS residual) is given beside it.
 - Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
-  LDN was started (the engine's treated group), with the effect against without it (same
-  attacks), censored at 730 days.
+  LDN was started (the engine's treated group: any attack still going on the start day), with
+  the effect against without it (same attacks), each at risk from the start day on (delayed
+  entry, as the engine counts them: the days before the start are the same in both worlds and
+  are not LDN's), days counted from the onset, censored at 730 days.
 - Negative control: the supplement has no effect, so its ratio is 1.
 """
 
@@ -215,13 +217,15 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
     out["progression_latent_rate_ratio"] = _rounded(
         None if worsening is None else (worsening[0] / worsening[1]) / (worsening[2] / worsening[3])
     )
-    untreated, treated = actual.traced.attack_durations()
+    start, untreated, treated = actual.traced.attack_days()
     out["relapse_recovery_hazard_ratio"] = _rounded(
         cox_two_groups(
             np.minimum(untreated, RECOVERY_CENSOR_DAYS),
             untreated <= RECOVERY_CENSOR_DAYS,
             np.minimum(treated, RECOVERY_CENSOR_DAYS),
             treated <= RECOVERY_CENSOR_DAYS,
+            entry0=start,
+            entry1=start,
         )
     )
     out["negative_control_rate_ratio"] = 1.0
@@ -237,8 +241,9 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
         "progression_latent_rate_ratio": "ratio of expected worsening events (independent "
         "worsening and relapses leaving a residual) over all follow-up, users over the "
         "hazard-weighted risk set: the effect on disability itself, before rater error",
-        "relapse_recovery_hazard_ratio": "Cox hazard ratio of recovery, the attacks LDN "
-        "treated with vs without its effect, censored at 730 days",
+        "relapse_recovery_hazard_ratio": "Cox hazard ratio of recovery from the LDN start on "
+        "(delayed entry), the attacks during which LDN was started with vs without its effect, "
+        "censored at 730 days after the onset",
         "negative_control_rate_ratio": "the supplement has no effect",
     }
     return out

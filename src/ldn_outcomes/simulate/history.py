@@ -118,6 +118,9 @@ def simulate_history(
     exit_day = np.full(n, end_day, dtype=np.int64)
     active_from = np.full(n, -1, dtype=np.int64)
     active_until = np.full(n, -1, dtype=np.int64)
+    # the latest attack's recovery day without LDN's effect, and whether LDN's effect applies
+    active_untreated = np.full(n, -1, dtype=np.int64)
+    active_treated = np.zeros(n, dtype=bool)
     last_relapse = np.full(n, -(10**6), dtype=np.int64)
     tallies = {
         name: np.zeros(n, dtype=np.int64) for name in ("pira", "pira_on", "relapses", "relapses_on")
@@ -184,6 +187,22 @@ def simulate_history(
         untreated_recovery = onset + np.ceil(recovery_days).astype(np.int64)
         recovery_days *= np.where(on_at_onset, cohort.effect_recovery, 1.0)
         recovery = onset + np.ceil(recovery_days).astype(np.int64)
+        # a start set last month for a day after this onset falls inside the attack: from
+        # that day on it recovers faster (or slower), as below for later starts
+        start_inside = relapse & ~on_at_onset & (ldn.start > onset) & (ldn.start < recovery)
+        recovery = np.where(
+            start_inside,
+            ldn.start
+            + np.ceil((recovery - ldn.start) * cohort.effect_recovery).astype(np.int64),
+            recovery,
+        )
+        if tracer is not None:
+            tracer.attacks(
+                onset[start_inside],
+                ldn.start[start_inside],
+                untreated_recovery[start_inside],
+                recovery[start_inside],
+            )
         residual = np.where(
             draws[4] < r.residual_full_step,
             1.0,
@@ -259,12 +278,23 @@ def simulate_history(
             )
             if courses is ldn:
                 ldn_started, start_hazard = started, hazard
-        # An attack during which LDN is started recovers faster (or slower) from that day on.
-        during = relapse & ldn_started & (ldn.start < recovery)
-        remaining = np.ceil((recovery - ldn.start) * cohort.effect_recovery).astype(np.int64)
-        recovery = np.where(during, ldn.start + remaining, recovery)
+        # An attack during which LDN is started recovers faster (or slower) from that day on:
+        # this month's, or an earlier one still going on the start day (a start follows an
+        # attack by up to two months, ``courses.decide``).
         active_from = np.where(relapse, onset, active_from)
         active_until = np.where(relapse, recovery, active_until)
+        active_untreated = np.where(relapse, untreated_recovery, active_untreated)
+        active_treated = np.where(relapse, on_at_onset | start_inside, active_treated)
+        during = ldn_started & (active_from >= 0) & ~active_treated & (ldn.start < active_until)
+        remaining = np.ceil((active_until - ldn.start) * cohort.effect_recovery).astype(np.int64)
+        changed = during & (ldn.start + remaining != active_until)
+        active_until = np.where(during, ldn.start + remaining, active_until)
+        active_treated |= during
+        recovery = np.where(relapse, active_until, recovery)
+        if recorder is not None:  # attacks recorded in an earlier month
+            recorder.attack_recovery_changed(
+                np.flatnonzero(changed & ~relapse), active_until[changed & ~relapse]
+            )
 
         if tracer is not None:
             tracer.month(
@@ -281,7 +311,12 @@ def simulate_history(
                 start_hazard=start_hazard,
             )
             # the engine's treated attacks: those during which LDN was started
-            tracer.attacks(onset[during], untreated_recovery[during], recovery[during])
+            tracer.attacks(
+                active_from[during],
+                ldn.start[during],
+                active_untreated[during],
+                active_until[during],
+            )
         if recorder is not None:
             recorder.month(
                 d0=d0,

@@ -61,6 +61,11 @@ class Recorder:
         self.app = np.flatnonzero(cohort.checkin_user)
         self.app_active = np.ones(self.app.size, dtype=bool)
         self.parts: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+        self.rows: dict[str, int] = defaultdict(int)
+        #: row of each patient's latest true attack in the relapse table, and later changes
+        #: of recovery days (an LDN start during an attack recorded in an earlier month)
+        self.latest_attack_row = np.full(cohort.n, -1, dtype=np.int64)
+        self.recovery_changes: list[tuple[np.ndarray, np.ndarray]] = []
         errors = np.asarray(params.edss.rater_error_probs, dtype=float)
         errors = errors / errors.sum()
         self.error_cuts = np.cumsum([errors[0], errors[1] / 2, errors[1] / 2, errors[2] / 2])
@@ -68,9 +73,19 @@ class Recorder:
     def _add(self, kind: str, **columns: np.ndarray) -> None:
         for name, values in columns.items():
             self.parts[kind][name].append(values)
+        self.rows[kind] += len(next(iter(columns.values())))
 
     def table(self, kind: str) -> dict[str, np.ndarray]:
-        return {name: np.concatenate(chunks) for name, chunks in self.parts[kind].items()}
+        out = {name: np.concatenate(chunks) for name, chunks in self.parts[kind].items()}
+        if kind == "relapses":
+            for rows, recovery in self.recovery_changes:
+                out["recovery"][rows] = recovery
+        return out
+
+    def attack_recovery_changed(self, pid: np.ndarray, recovery: np.ndarray) -> None:
+        """New recovery days of the latest recorded attack of patients ``pid``."""
+        if pid.size:
+            self.recovery_changes.append((self.latest_attack_row[pid], recovery.copy()))
 
     def rate_edss(self, latent: np.ndarray) -> np.ndarray:
         """The score a rater writes down: latent +- 0, 1 or 2 half steps (Noseworthy 1990)."""
@@ -159,6 +174,7 @@ class Recorder:
             draws[4][rel],
             side="right",
         ).clip(0, len(RELAPSE_SYSTEMS) - 1)
+        self.latest_attack_row[rel] = self.rows["relapses"] + np.arange(rel.size)
         self._add(
             "relapses",
             pid=rel,
