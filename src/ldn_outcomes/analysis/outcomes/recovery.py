@@ -8,7 +8,10 @@ is thus time-dependent, which avoids immortal-time bias both ways: crediting the
 start to LDN, or dropping them, which leaves in (a) only the attacks that recovered before an
 LDN start and makes it look faster (Suissa 2008, Am J Epidemiol 167:492, doi
 10.1093/aje/kwm324). Kaplan–Meier per group and a Cox hazard ratio of recovery (> 1 = faster
-recovery), robust SE clustered on patient.
+recovery), robust SE clustered on patient. A matched non-user who starts LDN during an attack
+counts in (b) up to that day (censored there), as a user's earlier relapse does in (a): the
+rest of that attack is on LDN, and counting it would lend LDN's effect to the comparison group
+(on simulated registries with a true effect it pulled the hazard ratio towards 1).
 
 "Started during the attack" is the domain rule (``domain.definitions.exposure.
 started_during_attack``: a course started with onset <= start <= recovery) with three plan
@@ -153,7 +156,10 @@ def relapse_episodes(
         on_ldn = np.isfinite(start) & (onset >= start)
         is_ctrl = (group == "") & ~on_ldn & np.isfinite(lo) & (onset >= lo) & (onset <= hi)
         group = np.where(is_ctrl, CONTROLS, group)
-    stop = np.where(group == EARLIER, np.minimum(censor, start), censor)
+    # days on LDN are not days off it: a relapse before the first start counts up to the
+    # start, in the users' earlier relapses and in the controls' (a control who starts LDN
+    # during an attack would otherwise lend LDN's effect to the comparison group)
+    stop = np.where((group == EARLIER) | (group == CONTROLS), np.fmin(censor, start), censor)
     entry = np.where(treated, attack["course_day"].to_numpy() - onset, 0.0)
     split = treated & before
     frame = pd.concat(
