@@ -2,7 +2,9 @@
 
 ``run_all(frames, plan)`` never raises for missing data: an analysis without enough data comes
 back as an ``insufficient_data`` result whose message says what is missing. If the bias
-diagnostics fail, every matched comparison carries a ``DiagnosticsFailed`` warning.
+diagnostics fail, the matched comparisons they concern carry a ``DiagnosticsFailed`` warning
+(balance, overlap and the pooled negative control: all of them; a headline's own negative
+control: that headline; ``outcomes.diagnostics``).
 
 The analyses are registered in one table, ``REGISTRY`` (key, label, estimator, what it needs),
 run in its order; reports and pages find an analysis by its key and an estimate by
@@ -249,15 +251,18 @@ def _analyses(
         )
     for name, result in results.items():
         attach_e_value(name, result, alpha=plan.alpha)
-    failures = results["diagnostics"].details.get("failures", [])
+    details = results["diagnostics"].details
+    failures = details.get("failures", [])
+    by_analysis = details.get("failures_by_analysis", {})
     if failures:
         for name in MATCHED_ANALYSES:
             result = results[name]
-            if result.status != "insufficient_data":
+            mine = by_analysis.get(name, failures)
+            if mine and result.status != "insufficient_data":
                 result.warn(
                     DiagnosticsFailed,
                     "bias diagnostics failed ("
-                    + "; ".join(failures)
+                    + "; ".join(mine)
                     + "): the matched comparison is shown with this warning, not as a "
                     "finding",
                 )

@@ -54,7 +54,11 @@ from .candidates import (
 )
 from .nearest import matching_space, nearest_within_calipers
 from .propensity import overlap_model
-from .trajectories import BALANCE_COVARIATES, standardised_differences
+from .trajectories import (
+    BALANCE_COVARIATES,
+    standardised_differences,
+    standardised_differences_with_se,
+)
 
 #: Why an eligible user has no control.
 NO_MATCH = "no non-user of the same phenotype within the calipers"
@@ -212,12 +216,15 @@ def balance_table(
     """Standardised mean differences before (all eligible users vs all candidates) and after
     matching (matched users vs their weighted controls): the balance diagnostic."""
     smd_before = standardised_differences(eligible, cands)
-    smd_after = standardised_differences(eligible[eligible["matched"]], cands.iloc[cidx], weights)
+    after = standardised_differences_with_se(
+        eligible[eligible["matched"]], cands.iloc[cidx], weights
+    )
     return pd.DataFrame(
         {
             "covariate": list(BALANCE_COVARIATES),
             "label": list(BALANCE_COVARIATES.values()),
             "smd_before": smd_before.to_numpy(),
-            "smd_after": smd_after.to_numpy(),
+            "smd_after": after["smd"].to_numpy(),
+            "smd_after_se": after["se"].to_numpy(),
         }
     )

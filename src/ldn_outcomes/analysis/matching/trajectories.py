@@ -157,18 +157,35 @@ def standardised_differences(
 ) -> pd.Series:
     """SMD = (mean_users - mean_controls) / sqrt((var_users + var_controls) / 2) per covariate
     (Austin 2009, Stat Med 28:3083, doi 10.1002/sim.3697); controls may be weighted."""
-    result = {}
+    return standardised_differences_with_se(users, controls, control_weights)["smd"]
+
+
+def standardised_differences_with_se(
+    users: pd.DataFrame, controls: pd.DataFrame, control_weights: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Per covariate (index): ``smd`` (``standardised_differences``) and ``se``, its standard
+    error by chance alone, as OHDSI CohortMethod computes it for weighted groups
+    (``computeCovariateBalance``, Hripcsak et al. 2025, Stat Med, doi 10.1002/sim.70212):
+    sqrt(sum over both groups of w^2 (x - mean)^2, weights summing to 1 in each group) /
+    pooled SD. With a few hundred users an |SMD| of 0.1 is within chance."""
+    smd, se = {}, {}
     for column in BALANCE_COVARIATES:
         a = users[column].to_numpy(dtype=float)
         b = controls[column].to_numpy(dtype=float)
         w = np.ones(len(b)) if control_weights is None else np.asarray(control_weights, float)
         ma, mb = np.isfinite(a), np.isfinite(b)
         if ma.sum() < 2 or mb.sum() < 2:
-            result[column] = np.nan
+            smd[column] = se[column] = np.nan
             continue
         a, b, w = a[ma], b[mb], w[mb]
         mean_b = np.average(b, weights=w)
         var_b = np.average((b - mean_b) ** 2, weights=w)
         pooled = np.sqrt((a.var(ddof=1) + var_b) / 2)
-        result[column] = 0.0 if pooled == 0 else (a.mean() - mean_b) / pooled
-    return pd.Series(result)
+        if pooled == 0:
+            smd[column], se[column] = 0.0, np.nan
+            continue
+        smd[column] = (a.mean() - mean_b) / pooled
+        wn = w / w.sum()
+        spread = ((a - a.mean()) ** 2).sum() / len(a) ** 2 + (wn**2 * (b - mean_b) ** 2).sum()
+        se[column] = np.sqrt(spread) / pooled
+    return pd.DataFrame({"smd": pd.Series(smd), "se": pd.Series(se)})
