@@ -88,7 +88,35 @@ def score_registry(scenario: str, patients: int, years: float, seed: int) -> dic
             "ratio": spec["ratio"],
             "flagged": result.status == "diagnostics_failed",
         }
+    row["diagnostics"] = diagnostic_figures(results)
     return row
+
+
+def diagnostic_figures(results: dict) -> dict[str, Any] | None:
+    """What the bias diagnostics saw (so that a changed rule can be scored again without
+    simulating): each check's estimate, the balance after matching and the sample sizes."""
+    diagnostics = results["diagnostics"]
+    if diagnostics.status == "insufficient_data":
+        return None
+    return {
+        "estimates": [
+            {
+                "label": e.label,
+                "key": e.key,
+                "value": e.value,
+                "ci": [e.ci_low, e.ci_high],
+                "scale": e.scale,
+                "n": e.n,
+            }
+            for e in diagnostics.estimates
+        ],
+        "balance": [
+            {"label": b["label"], "smd_after": b["smd_after"], "se": b.get("smd_after_se")}
+            for b in diagnostics.details.get("balance", [])
+        ],
+        "matched": results["matched"].population,
+        "failures": diagnostics.details.get("failures", []),
+    }
 
 
 def machine() -> str:
