@@ -47,12 +47,13 @@ def test_effect_of_one_mcid_is_usually_found_with_four_pairs() -> None:
 
 def test_minimum_detectable_effect_with_independent_days(rng: np.random.Generator) -> None:
     """A long baseline of independent days pins the variance, so the simulated effect must
-    match the exact noncentral-t answer (scipy.stats.nct): the ncp with P(T' > t_0.95) = 0.8,
+    match the exact noncentral-t answer (scipy.stats.nct) for the analysis's two-sided
+    interval: the ncp with P(T' > t_0.975) = 0.8,
     times the SD of a pair difference, 2 sd² / 21, over sqrt(pairs)."""
     baseline = rng.normal(6, 1.0, 400)
     result = minimum_detectable_effect(baseline, pairs=3, analysed_days=21)
     sd = baseline.std(ddof=1)
-    critical = stats.t.ppf(0.95, 2)
+    critical = stats.t.ppf(0.975, 2)
     ncp = optimize.brentq(lambda d: stats.nct.sf(critical, 2, d) - 0.8, 0.1, 50)
     exact = ncp * np.sqrt(2 * sd**2 / 21) / np.sqrt(3)
     assert result.effect == pytest.approx(exact, rel=0.06)
@@ -70,8 +71,8 @@ def test_minimum_detectable_effect_delivers_the_power_it_states(
 ) -> None:
     """Regression: the closed form promised 80% and delivered 66-79% (0.67, 0.73, 0.67 on these
     designs in bench/bench_nof1_detectable.py). Baselines from the simulator's model (AR(1),
-    rounded, 10% blanks), the effect computed from each, then the paired t's power at it with
-    the true parameters: on average at least 0.78."""
+    rounded, 10% blanks), the effect computed from each, then the power of the analysis's
+    two-sided paired-t interval at it with the true parameters: on average at least 0.78."""
     settings = SimulationSettings(rho=rho)
     before = SimulationSettings(rho=rho, period_days=baseline_days, washout_days=0)
     rng = np.random.default_rng(5)
@@ -88,3 +89,16 @@ def test_minimum_detectable_effect_delivers_the_power_it_states(
 def test_minimum_detectable_effect_needs_a_baseline() -> None:
     with pytest.raises(InsufficientData):
         minimum_detectable_effect(np.array([5.0] * 5), pairs=3, analysed_days=21)
+
+
+def test_the_design_says_when_the_randomisation_test_can_never_reach_alpha(
+    rng: np.random.Generator,
+) -> None:
+    """The analysis reports an exact randomisation test beside the interval; with 3 pairs its
+    smallest two-sided p is 2/8 = 0.25, so no effect can reach 0.05; 6 pairs can (2/64)."""
+    baseline = rng.normal(6, 1.0, 60)
+    three = minimum_detectable_effect(baseline, pairs=3, analysed_days=21, simulations=500)
+    assert three.randomisation_smallest_p == pytest.approx(0.25)
+    assert not three.randomisation_can_reach and three.randomisation_pairs_needed == 6
+    six = minimum_detectable_effect(baseline, pairs=6, analysed_days=21, simulations=500)
+    assert six.randomisation_can_reach and six.randomisation_smallest_p == pytest.approx(2 / 64)

@@ -115,9 +115,16 @@ def design_command(
         console.print(
             f"With this patient's own variability (daily SD {d.daily_sd:.2f}, lag-1 "
             f"autocorrelation {d.lag1_autocorrelation:.2f}, {d.baseline_days} earlier days) the "
-            f"design detects a difference of about {d.effect:.2f} points (one-sided paired t, "
-            f"alpha {d.alpha}, power {d.power:.0%}); the MCID is {data['mcid']:g}."
+            f"design detects a difference of about {d.effect:.2f} points (two-sided paired-t "
+            f"interval at alpha {d.alpha} excluding no difference, power {d.power:.0%}); the "
+            f"MCID is {data['mcid']:g}."
         )
+        if not d.randomisation_can_reach:
+            console.print(
+                f"[yellow]With {d.pairs} pairs the randomisation test can never reach p <= "
+                f"{d.alpha:g} (its smallest possible p is {d.randomisation_smallest_p:.3g}); it "
+                f"needs at least {d.randomisation_pairs_needed} pairs.[/]"
+            )
         if d.effect > data["mcid"]:
             console.print(
                 "[yellow]That is larger than the MCID: consider more pairs or longer periods.[/]"

@@ -186,17 +186,36 @@ def paired_t_power(
     alpha: float = 0.05,
     seed: int = 20261205,
 ) -> float:
-    """Share of simulated trials (the full simulator: rounding, blanks) in which the one-sided
-    paired t at ``alpha`` finds an effect that lowers the score by ``effect`` points."""
+    """Share of simulated trials (the full simulator: rounding, blanks) in which the analysis's
+    two-sided paired-t interval at ``alpha`` (``estimate.paired_estimate``) excludes no
+    difference on the side of an effect that lowers the score by ``effect`` points."""
     ldn_first, values = simulate_values(
         pairs, -abs(effect), trials, settings, rng=np.random.default_rng(seed)
     )
     p = _paired_t_one_sided(-_ldn_minus_placebo(ldn_first, values, settings))
-    return float(np.mean(p < alpha))
+    return float(np.mean(p < alpha / 2))
+
+
+def smallest_randomisation_p(pairs: int) -> float:
+    """The smallest two-sided p-value the exact randomisation test can give (``randomisation``):
+    2 of the 2^pairs equally likely allocations are as extreme as the one used."""
+    return min(1.0, 2.0 / 2.0**pairs)
+
+
+def fewest_pairs_for(alpha: float) -> int:
+    """The fewest pairs with which the randomisation test can reach p <= ``alpha``."""
+    pairs = 1
+    while smallest_randomisation_p(pairs) > alpha:
+        pairs += 1
+    return pairs
 
 
 @dataclass(frozen=True)
 class DetectableEffect:
+    """The smallest LDN-placebo difference the analysis's two-sided paired-t interval at
+    ``alpha`` excludes 0 for with ``power``; and whether the exact randomisation test, which
+    the analysis reports beside it, can reach ``alpha`` at all with this many pairs."""
+
     effect: float
     daily_sd: float
     lag1_autocorrelation: float
@@ -205,6 +224,11 @@ class DetectableEffect:
     power: float
     simulations: int = 0
     blank_share: float = 0.0
+    test: str = "two-sided paired t (the analysis's interval excludes no difference)"
+    pairs: int = 0
+    randomisation_smallest_p: float = 1.0
+    randomisation_can_reach: bool = False
+    randomisation_pairs_needed: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -227,7 +251,8 @@ def minimum_detectable_effect(
     simulations: int = MDE_SIMULATIONS,
     seed: int = MDE_SEED,
 ) -> DetectableEffect:
-    """Smallest LDN-placebo difference a one-sided paired t at ``alpha`` finds with ``power``.
+    """Smallest LDN-placebo difference the analysis's two-sided paired-t interval at ``alpha``
+    (``estimate.paired_estimate``) excludes 0 for, on the benefit side, with ``power``.
 
     Why simulation: the closed form (shifted central t, plugged-in SD and lag-1
     autocorrelation) promised 80% but delivered 66-79%, because (1) the shifted t understates
@@ -244,8 +269,8 @@ def minimum_detectable_effect(
     patient's variability may be, given a baseline this short, not only its point estimate.
     It then simulates AR(1) days for ``pairs`` pairs of periods (``washout_days`` left out of
     each, blanks at the baseline's rate), the period means and each pair's difference. Without
-    an effect a trial's one-sided paired t exceeds t_{1-alpha, n-1} exactly when a shift of
-    delta_b = t_{1-alpha} SE_b - mean_b is added, so the power at delta is the share of trials
+    an effect a trial's interval lies wholly on the benefit side exactly when a shift of
+    delta_b = t_{1-alpha/2, n-1} SE_b - mean_b is added, so the power at delta is the share of trials
     with delta_b < delta, and the smallest detectable effect is the ``power`` quantile of
     delta_b. Seeded, so the same diary gives the same figure.
     """
@@ -280,7 +305,7 @@ def minimum_detectable_effect(
     differences = means[:, 0::2] - means[:, 1::2]
     mean_b = differences.mean(axis=1)
     se_b = differences.std(axis=1, ddof=1) / np.sqrt(pairs)
-    shift = stats.t.ppf(1 - alpha, pairs - 1) * se_b - mean_b
+    shift = stats.t.ppf(1 - alpha / 2, pairs - 1) * se_b - mean_b
     shift = shift[np.isfinite(shift)]
     effect = float(np.quantile(shift, power))
     return DetectableEffect(
@@ -292,6 +317,10 @@ def minimum_detectable_effect(
         power,
         simulations=simulations,
         blank_share=blank_share,
+        pairs=pairs,
+        randomisation_smallest_p=smallest_randomisation_p(pairs),
+        randomisation_can_reach=smallest_randomisation_p(pairs) <= alpha,
+        randomisation_pairs_needed=fewest_pairs_for(alpha),
     )
 
 
