@@ -64,6 +64,11 @@ class DetectableEffectOut(Strict):
     power: float
     simulations: int
     blank_share: float
+    test: str
+    pairs: int
+    randomisation_smallest_p: float
+    randomisation_can_reach: bool
+    randomisation_pairs_needed: int
 
 
 class PreviewOut(Strict):
