@@ -192,8 +192,7 @@ def simulate_history(
         start_inside = relapse & ~on_at_onset & (ldn.start > onset) & (ldn.start < recovery)
         recovery = np.where(
             start_inside,
-            ldn.start
-            + np.ceil((recovery - ldn.start) * cohort.effect_recovery).astype(np.int64),
+            ldn.start + np.ceil((recovery - ldn.start) * cohort.effect_recovery).astype(np.int64),
             recovery,
         )
         if tracer is not None:

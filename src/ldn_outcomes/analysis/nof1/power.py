@@ -270,9 +270,9 @@ def minimum_detectable_effect(
     It then simulates AR(1) days for ``pairs`` pairs of periods (``washout_days`` left out of
     each, blanks at the baseline's rate), the period means and each pair's difference. Without
     an effect a trial's interval lies wholly on the benefit side exactly when a shift of
-    delta_b = t_{1-alpha/2, n-1} SE_b - mean_b is added, so the power at delta is the share of trials
-    with delta_b < delta, and the smallest detectable effect is the ``power`` quantile of
-    delta_b. Seeded, so the same diary gives the same figure.
+    delta_b = t_{1-alpha/2, n-1} SE_b - mean_b is added, so the power at delta is the share of
+    trials with delta_b < delta, and the smallest detectable effect is the ``power`` quantile
+    of delta_b. Seeded, so the same diary gives the same figure.
     """
     values = np.asarray(baseline, dtype=float)
     observed = ~np.isnan(values)
