@@ -1,5 +1,6 @@
 """Streaming exports write exactly what a whole-registry read would, at any chunk size; the
-FHIR bulk NDJSON export reads back through ``import --format fhir`` unchanged."""
+FHIR bulk NDJSON export reads back through ``import --format fhir`` unchanged; the REDCap
+export writes byte for byte what its per-patient predecessor wrote, from one snapshot."""
 
 from __future__ import annotations
 
@@ -19,12 +20,16 @@ from tests.factories import demo_patient, registries
 
 from ldn_outcomes.domain.codes import DrugClass
 from ldn_outcomes.domain.layout import columns, to_row
-from ldn_outcomes.domain.models import RECORD_TYPES, Exposure, Patient, Record
+from ldn_outcomes.domain.models import RECORD_TYPES, EdssAssessment, Exposure, Patient, Record
 from ldn_outcomes.errors import ValidationFailed
 from ldn_outcomes.importers.fhir_bundle import bundle_for, export_fhir_dir
 from ldn_outcomes.importers.fhir_import import import_fhir, import_fhir_with_notices
 from ldn_outcomes.importers.fhir_map import EXPORTED_KINDS
 from ldn_outcomes.importers.fhir_ndjson import export_fhir_ndjson, read_ndjson
+from ldn_outcomes.importers.redcap_data import patient_rows
+from ldn_outcomes.importers.redcap_dictionary import csv_line, dictionary_text
+from ldn_outcomes.importers.redcap_files import DATA_FILE, DICTIONARY_FILE, export_redcap_dir
+from ldn_outcomes.importers.redcap_project import project
 from ldn_outcomes.importers.registry_csv import export_dir
 from ldn_outcomes.store import streams
 from ldn_outcomes.store.bulk import load_records
@@ -222,3 +227,65 @@ def test_a_re_export_leaves_no_file_of_a_type_now_empty(engine: Engine, tmp_path
     export_fhir_ndjson(engine, tmp_path)
     assert not (tmp_path / "MedicationStatement.ndjson").exists()
     assert (tmp_path / "notes.ndjson").read_text() == "kept\n"
+
+
+def _per_patient_redcap(engine: Engine, directory: Path) -> None:
+    """The REDCap export as it was before it streamed: one patient at a time through the
+    unit of work, each with its site, clinician and clinician's site read one by one."""
+    proj = project()
+    directory.mkdir()
+    (directory / DICTIONARY_FILE).write_text(dictionary_text(proj.fields), encoding="utf-8")
+    header = proj.data_header()
+    with (
+        UnitOfWork(engine) as uow,
+        (directory / DATA_FILE).open("w", encoding="utf-8", newline="") as out,
+    ):
+        out.write(csv_line(header))
+        for patient in uow.registry.records(Patient):
+            get = uow.registry.get
+            clinician = get("clinicians", patient.clinician_id) if patient.clinician_id else None
+            site_of_clinician = getattr(clinician, "site_id", None)
+            shared = {
+                "site": get("sites", patient.site_id) if patient.site_id else None,
+                "clinician": clinician,
+                "clinician_site": get("sites", site_of_clinician) if site_of_clinician else None,
+            }
+            records = uow.registry.patient_records(patient.patient_id)
+            for row in patient_rows(proj, patient, records, shared):
+                out.write(csv_line(row.get(column, "") for column in header))
+
+
+@SLOW
+@given(registry=registries(max_patients=5))
+def test_streamed_redcap_export_equals_the_per_patient_export(
+    engine: Engine, tiny_chunks: None, registry: dict[str, list[Record]]
+) -> None:
+    _load(engine, registry)
+    work = Path(tempfile.mkdtemp())
+    try:
+        told: list[str] = []
+        counts = export_redcap_dir(engine, work / "streamed", lambda pid, n: told.append(pid))
+        assert counts["records"] == len(told) == len(registry["patients"])
+        _per_patient_redcap(engine, work / "per_patient")
+        _same_files(work / "streamed", work / "per_patient")
+    finally:
+        shutil.rmtree(work)
+
+
+def test_the_redcap_export_is_one_instant_while_others_write(
+    engine: Engine, tiny_chunks: None, tmp_path: Path
+) -> None:
+    """A record written while the export runs (after its first patient) is not in it: every
+    chunk comes from the snapshot taken when the export began."""
+    _load(engine, {"patients": [demo_patient("P001"), demo_patient("P002")]})
+    before = export_redcap_dir(engine, tmp_path / "before")
+
+    def write_meanwhile(patient_id: str, _: int) -> None:
+        if patient_id == "P001":
+            late = EdssAssessment(id=99, patient_id="P002", date=dt.date(2021, 1, 1), score=2.0)
+            load_records(engine, {"edss": [(None, late)]}, actor="test")
+
+    during = export_redcap_dir(engine, tmp_path / "during", write_meanwhile)
+    assert during == before
+    _same_files(tmp_path / "before", tmp_path / "during")
+    assert export_redcap_dir(engine, tmp_path / "after")["rows"] == before["rows"] + 1

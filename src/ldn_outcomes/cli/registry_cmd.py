@@ -148,8 +148,8 @@ def export_command(
     with --omop-url also into that database).
 
     --format fhir-ndjson writes FHIR bulk data: one <ResourceType>.ndjson file per resource
-    type. The CSV and FHIR exports stream (memory stays flat as the registry grows), with a
-    progress bar on a terminal."""
+    type. Every export streams from one snapshot of the registry (memory stays flat as the
+    registry grows), with a progress bar on a terminal."""
     from ..importers.fhir_bundle import export_fhir_dir
     from ..importers.fhir_ndjson import export_fhir_ndjson
     from ..importers.registry_csv import export_dir
@@ -162,9 +162,8 @@ def export_command(
 
         export_omop_command(engine, directory, omop_url, json_output)
         return
-    streamed = file_format is not FileFormat.REDCAP
     with export_progress(
-        engine, per_patient=file_format is not FileFormat.CSV, wanted=streamed and not json_output
+        engine, per_patient=file_format is not FileFormat.CSV, wanted=not json_output
     ) as progress:
         if file_format is FileFormat.FHIR:
             counts = export_fhir_dir(engine, directory, progress)
@@ -175,7 +174,7 @@ def export_command(
         elif file_format is FileFormat.REDCAP:
             from ..importers.redcap_files import export_redcap_dir
 
-            counts = export_redcap_dir(engine, directory)
+            counts = export_redcap_dir(engine, directory, progress)
             table, key = "registry_redcap", f"{counts['records']} records"
         else:
             counts = export_dir(engine, directory, progress)

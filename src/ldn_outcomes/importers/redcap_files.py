@@ -2,7 +2,10 @@
 
 ``export_redcap_dir`` writes ``LDNOutcomes_DataDictionary.csv`` (upload it to REDCap to build
 the project) and ``LDNOutcomes_DATA.csv`` (REDCap's Data Import Tool reads it), named the way
-REDCap names its own downloads. It reads one patient at a time.
+REDCap names its own downloads. It streams: patients are read a chunk at a time, each with
+all of their records, from one snapshot of the registry
+(:meth:`ldn_outcomes.store.streams.Snapshot.patient_chunks`), so the file describes one instant
+and memory holds one chunk.
 
 ``import_redcap`` reads a REDCap data export (a ``*_DATA*.csv``) and, when one lies beside it,
 the project's data dictionary (``*_DataDictionary*.csv``), which must define every field the
@@ -14,14 +17,17 @@ write path.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ..domain.models import RECORD_TYPES, Patient, Record
+from ..domain.models import RECORD_TYPES, Clinician, Patient, Record, Site
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
+from ..store.streams import export_snapshot
 from ..store.uow import UnitOfWork
+from .fhir_bundle import chunk_references
 from .redcap_data import EVENT, IGNORED_COLUMNS, INSTANCE, INSTRUMENT, patient_rows, read_row
 from .redcap_data import where as _place
 from .redcap_dictionary import (
@@ -38,8 +44,11 @@ DICTIONARY_FILE = "LDNOutcomes_DataDictionary.csv"
 DATA_FILE = "LDNOutcomes_DATA.csv"
 
 
-def export_redcap_dir(engine: Engine, directory: Path) -> dict[str, int]:
-    """Write the data dictionary and the data; returns the number of records and rows."""
+def export_redcap_dir(
+    engine: Engine, directory: Path, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Write the data dictionary and the data; returns the number of records and rows.
+    ``progress(patient_id, 1)`` is told of every patient written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     proj = project()
@@ -47,28 +56,35 @@ def export_redcap_dir(engine: Engine, directory: Path) -> dict[str, int]:
     header = proj.data_header()
     counts = {"records": 0, "rows": 0}
     with (
-        UnitOfWork(engine) as uow,
+        export_snapshot(engine) as snapshot,
         (directory / DATA_FILE).open("w", encoding="utf-8", newline="") as out,
     ):
         out.write(csv_line(header))
-        for patient in uow.registry.records(Patient):
-            records = uow.registry.patient_records(patient.patient_id)
-            rows = patient_rows(proj, patient, records, _shared_of(uow, patient))
-            for row in rows:
-                out.write(csv_line(row.get(column, "") for column in header))
-            counts["records"] += 1
-            counts["rows"] += len(rows)
+        for chunk in snapshot.patient_chunks():
+            clinicians, sites = chunk_references(snapshot, [item.patient for item in chunk])
+            for patient, records in chunk:
+                shared = _shared_of(patient, clinicians, sites)
+                rows = patient_rows(proj, patient, records, shared)
+                for row in rows:
+                    out.write(csv_line(row.get(column, "") for column in header))
+                counts["records"] += 1
+                counts["rows"] += len(rows)
+                if progress:
+                    progress(patient.patient_id, 1)
     return counts
 
 
-def _shared_of(uow: UnitOfWork, patient: Patient) -> dict[str, Record | None]:
+def _shared_of(
+    patient: Patient, clinicians: Mapping[str, Clinician], sites: Mapping[str, Site]
+) -> dict[str, Record | None]:
     """The site, clinician and clinician's site a patient's row describes."""
-    get = uow.registry.get
-    site = get("sites", patient.site_id) if patient.site_id else None
-    clinician = get("clinicians", patient.clinician_id) if patient.clinician_id else None
-    clinician_site_id = getattr(clinician, "site_id", None)
-    clinician_site = get("sites", clinician_site_id) if clinician_site_id else None
-    return {"site": site, "clinician": clinician, "clinician_site": clinician_site}
+    clinician = clinicians.get(patient.clinician_id or "")
+    clinician_site = sites.get(clinician.site_id or "") if clinician else None
+    return {
+        "site": sites.get(patient.site_id or ""),
+        "clinician": clinician,
+        "clinician_site": clinician_site,
+    }
 
 
 def redcap_files(path: Path) -> tuple[Path, Path | None]:
