@@ -87,6 +87,10 @@ def export(url: str, out: Path, file_format: str) -> dict[str, object]:
 
 def summary(exported: object) -> str:
     if isinstance(exported, dict):
+        if "tables" in exported:  # omop: rows per table, and what was left out
+            return f"{sum(exported['tables'].values()):,} rows"
+        if "records" in exported:  # redcap: records (patients) and their data rows
+            return f"{exported['records']:,} records in {exported['rows']:,} rows"
         if "resources" in exported:
             return f"{exported['resources']:,} resources"
         return f"{sum(exported.values()):,} {'resources' if 'Patient' in exported else 'rows'}"

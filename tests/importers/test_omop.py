@@ -16,12 +16,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from tests.factories import demo_patient
 from typer.testing import CliRunner
 
 from ldn_outcomes.analysis import AnalysisPlan, run_all
 from ldn_outcomes.analysis.data.load import load_frames
 from ldn_outcomes.analysis.results import AnalysisResult
 from ldn_outcomes.cli.main import app
+from ldn_outcomes.domain.models import EdssAssessment
 from ldn_outcomes.domain.omop import (
     concepts,
     multiple_sclerosis_concepts,
@@ -32,6 +35,7 @@ from ldn_outcomes.errors import ValidationFailed
 from ldn_outcomes.importers.omop_export import export_omop
 from ldn_outcomes.importers.omop_read import omop_frames
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
+from ldn_outcomes.store.bulk import load_records
 from ldn_outcomes.store.db import make_engine
 from ldn_outcomes.store.omop_tables import WRITTEN, columns_of, omop_table, open_omop, write_omop
 
@@ -153,6 +157,31 @@ def test_an_export_in_chunks_holds_the_rows_of_one_in_a_single_chunk(
                 for row in found
             )
         assert rows["csv"] == rows["csv_one_chunk"], name
+
+
+def test_an_export_is_one_instant_while_others_write(engine: Engine, tmp_path: Path) -> None:
+    """Every chunk is read from the snapshot taken when the export began: an EDSS written for
+    the second patient after the first chunk is not in the export, and each chunk tells the
+    progress bar of its patients."""
+    people = [demo_patient("P001"), demo_patient("P002")]
+    load_records(engine, {"patients": [(None, p) for p in people]}, actor="test")
+    before = export_omop(engine, tmp_path / "before", chunk_patients=1)
+    told: list[tuple[str, int]] = []
+
+    def write_meanwhile(label: str, done: int) -> None:
+        told.append((label, done))
+        if label == "P001":
+            late = EdssAssessment(id=99, patient_id="P002", date=dt.date(2021, 1, 1), score=2.0)
+            load_records(engine, {"edss": [(None, late)]}, actor="test")
+
+    during = export_omop(engine, tmp_path / "during", chunk_patients=1, progress=write_meanwhile)
+    assert told == [("P001", 1), ("P002", 1)]
+    assert during == before
+    for name in WRITTEN:
+        during_rows = (tmp_path / "during" / f"{name}.csv").read_bytes()
+        assert during_rows == (tmp_path / "before" / f"{name}.csv").read_bytes(), name
+    after = export_omop(engine, tmp_path / "after", chunk_patients=1)
+    assert after["tables"]["measurement"] == before["tables"]["measurement"] + 1
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])

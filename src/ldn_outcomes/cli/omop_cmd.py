@@ -15,11 +15,14 @@ def export_omop_command(
     engine: Engine, directory: Path, omop_url: str | None, json_output: bool
 ) -> None:
     """Write <table>.csv files into ``directory`` and, given a URL, the same rows into that
-    OMOP database (one transaction); audited like every export."""
+    OMOP database (one transaction); audited like every export. A progress bar of patients
+    on a terminal, as the other exports."""
     from ..importers.omop_export import export_omop
     from ..store.audit import audit_event
+    from .export_progress import export_progress
 
-    out = export_omop(engine, directory, omop_url)
+    with export_progress(engine, per_patient=True, wanted=not json_output) as progress:
+        out = export_omop(engine, directory, omop_url, progress=progress)
     total = sum(out["tables"].values())
     audit_event(
         engine,

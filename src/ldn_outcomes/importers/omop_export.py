@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 
 from ..store.frames import read_frame
 from ..store.omop_tables import WRITTEN, columns_of, omop_writer, open_omop
+from ..store.sqlread import ReadFrom
+from ..store.streams import export_snapshot
 from .omop_rows import Rows, omop_rows
 
 #: The registry columns the export reads, per kind.
@@ -45,10 +47,10 @@ READ: dict[str, tuple[str, ...]] = {
 
 
 def registry_frames(
-    engine: Engine, patient_ids: Sequence[str] | None = None
+    engine: ReadFrom, patient_ids: Sequence[str] | None = None
 ) -> dict[str, pd.DataFrame]:
     """The registry's records the export maps (live rows only, as the analyses read them),
-    of ``patient_ids`` only when given."""
+    of ``patient_ids`` only when given; ``engine`` may be an open snapshot's connection."""
     frames = {
         kind: read_frame(engine, kind, patient_ids, columns=columns)
         for kind, columns in READ.items()
@@ -77,30 +79,40 @@ ROW_ID = {
 
 
 def omop_chunks(
-    engine: Engine, chunk_patients: int = CHUNK_PATIENTS
+    engine: Engine,
+    chunk_patients: int = CHUNK_PATIENTS,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Iterator[tuple[Rows, dict[str, int]]]:
     """The OMOP rows of the registry, ``chunk_patients`` patients at a time, with ids that
     run on across chunks (person ids, each table's row id, questionnaire event ids), so the
-    concatenated chunks are one export whatever the chunk size."""
+    concatenated chunks are one export whatever the chunk size. Every chunk is read from one
+    snapshot of the registry (``store.streams.export_snapshot``), so the export describes one
+    instant even while others write; ``progress(label, n)`` is told of each chunk's patients."""
     if chunk_patients < 1:
         raise ValueError("chunk_patients must be at least 1")
-    ids = [str(i) for i in read_frame(engine, "patients", columns=("patient_id",))["patient_id"]]
-    next_id = dict.fromkeys(ROW_ID, 0)
-    next_event = 0
-    for start in range(0, len(ids), chunk_patients):
-        rows, left_out = omop_rows(registry_frames(engine, ids[start : start + chunk_patients]))
-        persons, events = next_id["person"], next_event
-        for name, table_rows in rows.items():
-            for row in table_rows:
-                row["person_id"] += persons
-                if name != "person":
-                    row[ROW_ID[name]] += next_id[name]
-                if row.get("observation_event_id") is not None:
-                    row["observation_event_id"] += events
-                    next_event = max(next_event, row["observation_event_id"])
-        for name in ROW_ID:
-            next_id[name] += len(rows.get(name, ()))
-        yield rows, left_out
+    with export_snapshot(engine) as snapshot:
+        bind = snapshot.connection
+        frame = read_frame(bind, "patients", columns=("patient_id",))
+        ids = [str(i) for i in frame["patient_id"]]
+        next_id = dict.fromkeys(ROW_ID, 0)
+        next_event = 0
+        for start in range(0, len(ids), chunk_patients):
+            chunk_ids = ids[start : start + chunk_patients]
+            rows, left_out = omop_rows(registry_frames(bind, chunk_ids))
+            persons, events = next_id["person"], next_event
+            for name, table_rows in rows.items():
+                for row in table_rows:
+                    row["person_id"] += persons
+                    if name != "person":
+                        row[ROW_ID[name]] += next_id[name]
+                    if row.get("observation_event_id") is not None:
+                        row["observation_event_id"] += events
+                        next_event = max(next_event, row["observation_event_id"])
+            for name in ROW_ID:
+                next_id[name] += len(rows.get(name, ()))
+            yield rows, left_out
+            if progress:
+                progress(chunk_ids[-1], len(chunk_ids))
 
 
 def write_csv_tables(
@@ -149,10 +161,12 @@ def export_omop(
     directory: Path | None = None,
     url: str | None = None,
     chunk_patients: int = CHUNK_PATIENTS,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Export the registry as OMOP rows into CSV files and/or an OMOP database (one
     transaction), ``chunk_patients`` patients at a time (memory holds one chunk, however large
-    the registry); returns row counts per table and what was left out."""
+    the registry) from one snapshot; returns row counts per table and what was left out.
+    ``progress(label, n)`` is told of each chunk's ``n`` patients."""
     tables = dict.fromkeys(WRITTEN, 0)
     left_out = {"patients_without_year_of_birth": 0}
     target = open_omop(url) if url is not None else None
@@ -161,7 +175,7 @@ def export_omop(
             sink = stack.enter_context(omop_writer(target)) if target is not None else None
 
             def chunks() -> Iterator[Rows]:
-                for rows, left in omop_chunks(engine, chunk_patients):
+                for rows, left in omop_chunks(engine, chunk_patients, progress):
                     for name in WRITTEN:
                         tables[name] += len(rows.get(name, ()))
                     for key, value in left.items():

@@ -27,7 +27,7 @@ from ..domain.dates import EARLIEST_DATE, latest_planned
 from ..domain.models import RECORD_TYPES
 from .convert import key_column, table_of
 from .live import live_only
-from .sqlread import json_value, note_left_out
+from .sqlread import ReadFrom, json_value, note_left_out, snapshot_connection
 from .typed_read import read_typed
 
 #: Bookkeeping of removal: removed rows are never read, so these columns never appear.
@@ -51,7 +51,7 @@ JSON_COLUMNS = {
 
 
 def read_frame(
-    engine: Engine,
+    engine: ReadFrom,
     kind: str,
     patient_ids: Iterable[str] | None = None,
     columns: Sequence[str] | None = None,
@@ -63,7 +63,8 @@ def read_frame(
     ``categories`` fixes the category list of a categorical column (e.g. ``patient_id`` → the
     ids of the patients frame), so frames read separately share one coding. ``by_patient``
     (typed path only) orders the rows by patient, then key, and spares sending the patient of
-    every row."""
+    every row. ``engine`` may be the connection of an open ``streams.export_snapshot``: the
+    read then sees that snapshot's instant."""
     if columns is not None:
         return read_typed(engine, kind, columns, patient_ids, categories or {}, by_patient)
     table = table_of(kind)
@@ -71,7 +72,7 @@ def read_frame(
     query = live_only(select(*columns_read), table).order_by(getattr(table, key_column(kind)))
     if patient_ids is not None:
         query = query.where(table.__table__.c.patient_id.in_(list(patient_ids)))
-    with engine.connect() as connection:
+    with snapshot_connection(engine) as connection:
         frame = pd.read_sql_query(query, connection)
     frame = plausible_only(frame, DATE_COLUMNS.get(kind, ()))
     for column in DATE_COLUMNS.get(kind, ()):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ..domain.dates import EARLIEST_DATE, latest_planned
 
@@ -30,8 +30,12 @@ BATCH_ROWS = 100_000
 #: Patient ids bound per ``IN (...)`` query (SQLite allows at most 32,766 parameters).
 IDS_PER_QUERY = 10_000
 
+#: What a read reads from: the engine (each read opens its own snapshot), or the connection
+#: of a snapshot already open (``streams.export_snapshot``: every read then sees that instant).
+ReadFrom = Engine | Connection
 
-def placeholder(engine: Engine) -> str:
+
+def placeholder(engine: ReadFrom) -> str:
     return "?" if engine.dialect.paramstyle == "qmark" else "%s"
 
 
@@ -55,8 +59,15 @@ def item_sql(column: str, position: int, dialect: str) -> str:
 
 
 @contextmanager
-def snapshot(engine: Engine) -> Iterator[Any]:
-    """The driver's connection inside one read-only snapshot, so several queries agree."""
+def snapshot(engine: ReadFrom) -> Iterator[Any]:
+    """The driver's connection inside one read-only snapshot, so several queries agree
+    (given a snapshot's connection: that connection, in the snapshot it is already in)."""
+    if isinstance(engine, Connection):
+        held = engine.connection.dbapi_connection
+        if held is None:
+            raise RuntimeError("the snapshot's connection was closed before the read")
+        yield held
+        return
     with engine.connect() as connection:
         dbapi = connection.connection.dbapi_connection
         if dbapi is None:  # only after the pool has invalidated it; never on a fresh connect()
@@ -73,6 +84,16 @@ def snapshot(engine: Engine) -> Iterator[Any]:
             yield dbapi
         finally:
             dbapi.rollback()
+
+
+@contextmanager
+def snapshot_connection(engine: ReadFrom) -> Iterator[Connection]:
+    """A SQLAlchemy connection to read from: a new one from an engine, or the one given."""
+    if isinstance(engine, Connection):
+        yield engine
+        return
+    with engine.connect() as connection:
+        yield connection
 
 
 def fetch(dbapi: Any, dialect: str, sql: str, params: list[Any]) -> Iterator[list[tuple]]:

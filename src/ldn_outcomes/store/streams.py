@@ -10,6 +10,9 @@ Every export (CSV, FHIR Bundles, FHIR NDJSON, and any other format) reads throug
 * :meth:`Snapshot.patient_chunks` yields patients in id order, ``size`` at a time, each with
   all of their live records by kind: a patient's records are never split across two chunks.
 
+* :attr:`Snapshot.connection` is the snapshot's connection, for reads that take one instead of
+  the engine (``store.frames.read_frame``): they too see the snapshot's instant.
+
 At most one chunk of records is alive at a time; :func:`count_live` gives the totals up
 front (for a progress bar). Usage::
 
@@ -25,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.models import PATIENT_KINDS, Patient, Record
@@ -81,6 +84,11 @@ class Snapshot:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    @property
+    def connection(self) -> Connection:
+        """The snapshot's connection: ``read_frame(snapshot.connection, ...)`` reads in it."""
+        return self.session.connection()
 
     def record_chunks(self, record_type: type[R], size: int | None = None) -> Iterator[list[R]]:
         """The live records of one type in key order, ``size`` (default

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, Date, Engine, Float, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, Integer, Numeric, String, Text
 
 from ..errors import LdnError
 from . import sqlread
 from .convert import key_column, table_of
 from .live import live_where
 from .sqlread import (
+    ReadFrom,
     as_float,
     day_sql,
     days_to_datetime,
@@ -37,7 +38,7 @@ from .sqlread import (
 
 
 def read_typed(
-    engine: Engine,
+    engine: ReadFrom,
     kind: str,
     columns: Sequence[str],
     patient_ids: Iterable[str] | None = None,
