@@ -33,6 +33,7 @@ from ldn_outcomes.domain.omop import (
 )
 from ldn_outcomes.errors import ValidationFailed
 from ldn_outcomes.importers.omop_export import export_omop
+from ldn_outcomes.importers.omop_findings import SOURCE
 from ldn_outcomes.importers.omop_read import omop_frames
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
 from ldn_outcomes.store.bulk import load_records
@@ -215,6 +216,9 @@ def test_a_database_without_edss_says_so(exported: dict[str, str], tmp_path: Pat
     assert frames["edss"].empty
     assert "the OMOP database holds no EDSS scores" in findings.headlines
     assert run_all(frames)["progression"].status == "insufficient_data"
+    named = run_all(frames, source=SOURCE)
+    assert "in the OMOP database" in named["labs"].message
+    assert not any("the registry" in r.message for r in named.values())
 
 
 def test_export_refuses_a_database_that_already_holds_persons(exported: dict[str, str]) -> None:
@@ -333,6 +337,35 @@ def test_cli_exports_then_analyzes_the_omop_database(
     assert result.exit_code == 0, result.stderr
     assert "What the OMOP database holds" in result.stdout
     assert "the OMOP database holds no EDSS scores" in result.stdout
+
+
+def test_analyze_omop_follows_the_disclosure_rule_unless_told_not_to(tmp_path: Path) -> None:
+    """Output that may leave a site suppresses small counts (the findings, their sentences
+    and the results alike, as a site summary does); --no-suppression prints them as they are.
+    The messages name the OMOP database, never the registry."""
+    site = _foreign(tmp_path / "site.sqlite3")
+    result = runner.invoke(app, ["analyze", "--omop", site, "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["omop"]["min_cell_size"] == 5
+    assert out["omop"]["ms_persons"] is None  # 3 persons with MS: suppressed
+    assert out["omop"]["persons"] is None
+    assert out["omop"]["headlines"][0].startswith("fewer than 5 of fewer than 5 persons")
+    assert "in the registry" not in result.stdout
+    assert "in the OMOP database" in result.stdout
+    shown = runner.invoke(app, ["analyze", "--omop", site])
+    assert shown.exit_code == 0, shown.stderr
+    assert "fewer than 5 of fewer than 5 persons have multiple sclerosis" in shown.stdout
+    assert "--no-suppression" in shown.stdout
+    result = runner.invoke(app, ["analyze", "--omop", site, "--no-suppression", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["omop"]["ms_persons"], out["omop"]["persons"]) == (3, 4)
+    assert out["omop"]["min_cell_size"] is None
+    assert out["omop"]["headlines"][0].startswith("3 of 4 persons")
+    refused = runner.invoke(app, ["analyze", "--no-suppression"])
+    assert refused.exit_code != 0
+    assert "--no-suppression is for --omop" in refused.output
 
 
 @pytest.mark.postgres

@@ -27,7 +27,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from ..errors import InsufficientData
 from .data.cohorts import exposure_cohort, require_users
 from .data.forked import beside
-from .data.frames import AnalysisData, load_frames, prepare
+from .data.frames import REGISTRY_SOURCE, AnalysisData, load_frames, prepare
 from .headlines import attach_e_value
 from .matching.match import MatchResult, match_users
 from .outcomes.adverse import analyse_adverse_events
@@ -189,8 +189,10 @@ def run_all(
     plan: AnalysisPlan | None = None,
     timings: dict[str, float] | None = None,
     parallel: bool = False,
+    source: str = REGISTRY_SOURCE,
 ) -> dict[str, AnalysisResult]:
-    """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives).
+    """All analyses on record frames (kind → DataFrame as ``store.frames.read_frames`` gives);
+    their messages name the data's ``source`` ("the registry" unless told otherwise).
 
     ``parallel``: the negative control's matching runs in a second process beside the LDN
     analyses (``analysis.data.forked``; same results)."""
@@ -204,7 +206,7 @@ def run_all(
         finally:
             clock[name] = time.perf_counter() - began
 
-    data = timed("prepare", lambda: prepare(frames, plan))
+    data = timed("prepare", lambda: prepare(frames, plan, source))
     with beside(_timed, negative_control_match, data, plan, enabled=parallel) as negative:
 
         def negative_match() -> Any:
@@ -232,7 +234,7 @@ def _analyses(
     matched: MatchResult | None = None
     match_message = ""
     try:
-        require_users(users, plan)
+        require_users(users, plan, source=data.source)
         matched = timed("matching", lambda: match_users(data, plan, users))
     except InsufficientData as error:
         match_message = str(error)

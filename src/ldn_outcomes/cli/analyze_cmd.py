@@ -90,6 +90,18 @@ OmopOption = Annotated[
 ]
 
 
+NoSuppressionOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-suppression",
+        help="With --omop: print every count as it is, for a site's own analysts on their own "
+        "database (as `ldn analyze` prints the registry's to its own site). Without it the "
+        "output may leave the site and follows the disclosure rule: counts below "
+        "LDN_MIN_CELL_SIZE are suppressed, the others rounded to it.",
+    ),
+]
+
+
 SiteSummaryOption = Annotated[
     Path | None,
     typer.Option(
@@ -120,6 +132,7 @@ def analyze(
     plan_file: PlanOption = None,
     write_plan_file: WritePlanOption = None,
     omop: OmopOption = None,
+    no_suppression: NoSuppressionOption = False,
     site_summary: SiteSummaryOption = None,
     site: SiteOption = "",
 ) -> None:
@@ -127,7 +140,8 @@ def analyze(
 
     With --omop URL the analyses run on an OMOP CDM v5.4 database instead of the registry:
     people with MS and low-dose naltrexone are found by OMOP concept, and what the database
-    does not hold is said for each outcome (see docs/omop.md)."""
+    does not hold is said for each outcome (see docs/omop.md). Its counts follow the
+    disclosure rule (LDN_MIN_CELL_SIZE), as a site summary's do, unless --no-suppression."""
     from ..analysis import analyze_database, results_to_dict
     from ..analysis.plan_file import write_plan
 
@@ -135,6 +149,10 @@ def analyze(
         raise ValidationFailed([], "--site-summary needs --site NAME (the site's study name)")
     if site and site_summary is None:
         raise ValidationFailed([], "--site names the site of a --site-summary; give both")
+    if no_suppression and omop is None:
+        raise ValidationFailed(
+            [], "--no-suppression is for --omop (ldn analyze prints the registry's counts as is)"
+        )
     if site_summary is not None and omop is not None:
         raise ValidationFailed(
             [], "--site-summary reads the registry (its research consents), not --omop"
@@ -149,8 +167,9 @@ def analyze(
         return
     summary = None
     findings = None
+    min_cell_size = None
     if omop is not None:
-        results, timings, findings = _analyze_omop(omop, plan)
+        results, timings, findings, min_cell_size = _analyze_omop(omop, plan, no_suppression)
     elif site_summary is not None:
         from ..reports.site_summary import check_alpha
 
@@ -166,6 +185,7 @@ def analyze(
         out["timings_seconds"] = timings
         if findings is not None:
             out["omop"] = findings
+            out["omop"]["min_cell_size"] = min_cell_size
         if summary is not None:
             out["site_summary"] = summary.as_dict()
         print_json(out)
@@ -174,6 +194,13 @@ def analyze(
         console.print("What the OMOP database holds (aggregates only):", highlight=False)
         for line in findings["headlines"]:
             console.print(f"  {user_text(line)}", highlight=False)
+        if min_cell_size is not None:
+            console.print(
+                f"Counts below {min_cell_size} are suppressed and the others rounded to "
+                f"{min_cell_size} (LDN_MIN_CELL_SIZE); --no-suppression prints them as they are, "
+                "for a site's own analysts.",
+                highlight=False,
+            )
     table = PlainTable(title=f"LDN outcome analyses (plan {plan.plan_hash[:12]})")
     for column in ("analysis", "status", "headline", "estimate", "95% CI", "N"):
         table.add_column(column, justify="right" if column in ("estimate", "N") else "left")
@@ -182,6 +209,8 @@ def analyze(
         head = result.headline
         label = head.label if head else result.message
         n = result.population.get("n_patients", "")
+        if n is None:  # suppressed by the disclosure rule
+            n = f"<{min_cell_size}"
         status = Text.from_markup(STATUS[result.status])  # our markup; the rest is plain text
         table.add_row(name, status, label, value, ci, str(n))
     console.print(table)
@@ -235,11 +264,16 @@ def _write_summary(
 
 
 def _analyze_omop(
-    url: str, plan: AnalysisPlan
-) -> tuple[dict[str, AnalysisResult], dict[str, float], dict[str, Any]]:
-    """The analyses on an OMOP CDM database (opened read-only where the driver allows)."""
+    url: str, plan: AnalysisPlan, no_suppression: bool
+) -> tuple[dict[str, AnalysisResult], dict[str, float], dict[str, Any], int | None]:
+    """The analyses on an OMOP CDM database (opened read-only where the driver allows), their
+    messages naming it; unless ``no_suppression``, results and findings follow the disclosure
+    rule at LDN_MIN_CELL_SIZE (returned; None when not applied)."""
     from ..analysis import run_all
+    from ..importers.omop_findings import SOURCE
     from ..importers.omop_read import omop_frames
+    from ..reports.disclosure import controlled_results, shown_count
+    from ..settings import load_settings
     from ..store.omop_tables import open_omop
 
     _working("reading the OMOP database and running the analyses...")
@@ -250,9 +284,13 @@ def _analyze_omop(
     finally:
         engine.dispose()
     timings = {"read_store": time.perf_counter() - began}
-    results = run_all(frames, plan, timings)
+    results = run_all(frames, plan, timings, source=SOURCE)
     timings["total"] = time.perf_counter() - began
-    return results, timings, findings.as_dict()
+    if no_suppression:
+        return results, timings, findings.as_dict(), None
+    k = load_settings().min_cell_size
+    shown = findings.as_dict(lambda n: shown_count(n, k), f"fewer than {k}")
+    return controlled_results(results, k), timings, shown, k
 
 
 @handle_errors

@@ -3,10 +3,18 @@ either a number or "the OMOP database holds no ..." (aggregates only)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+#: What every message calls an OMOP database the analyses ran on (``run_all(..., source=...)``
+#: names it so in the analyses' messages, as "the registry" is named for the registry).
+SOURCE = "the OMOP database"
+
+#: How a count is written in a sentence.
+Shown = Callable[[int], str]
 
 
 @dataclass
@@ -24,18 +32,32 @@ class OmopFindings:
     counts: dict[str, int] = field(default_factory=dict)
     headlines: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(
+        self, published: Callable[[int], int | None] | None = None, fewer: str = ""
+    ) -> dict[str, Any]:
+        """The findings; given ``published`` (a count's published form under the disclosure
+        rule, ``reports.disclosure.shown_count``: None when suppressed), every count of
+        persons, exposures or records follows it, and the sentences write a suppressed count as
+        ``fewer``, so that none is given away in another form."""
+
+        def count(n: int) -> int | None:
+            return n if published is None else published(n)
+
+        def show(n: int) -> str:
+            value = count(n)
+            return fewer if value is None else str(value)
+
         return {
-            "persons": self.persons,
-            "ms_persons": self.ms_persons,
+            "persons": count(self.persons),
+            "ms_persons": count(self.ms_persons),
             "ms_concepts": self.ms_concepts,
             "naltrexone_concepts": self.naltrexone_concepts,
-            "ldn_users": self.ldn_users,
-            "naltrexone_exposures": self.naltrexone_exposures,
-            "naltrexone_without_daily_dose": self.naltrexone_without_daily_dose,
-            "naltrexone_by_name_only": self.naltrexone_by_name_only,
-            "counts": dict(self.counts),
-            "headlines": list(self.headlines),
+            "ldn_users": count(self.ldn_users),
+            "naltrexone_exposures": count(self.naltrexone_exposures),
+            "naltrexone_without_daily_dose": count(self.naltrexone_without_daily_dose),
+            "naltrexone_by_name_only": count(self.naltrexone_by_name_only),
+            "counts": {key: count(n) for key, n in self.counts.items()},
+            "headlines": sentences(self, show) if published else list(self.headlines),
         }
 
 
@@ -48,27 +70,35 @@ def headlines(frames: dict[str, pd.DataFrame], findings: OmopFindings) -> None:
     counts["symptom_scores"] = len(frames["questionnaires"])
     counts["checkins"] = len(frames["checkins"])
     counts.setdefault("steroid_courses", 0)
-    say = findings.headlines.append
+    findings.headlines[:] = sentences(findings, str)
+
+
+def sentences(findings: OmopFindings, show: Shown) -> list[str]:
+    """One sentence per finding, each count written by ``show``."""
+    counts = findings.counts
+    said: list[str] = []
+    say = said.append
     say(
-        f"{findings.ms_persons} of {findings.persons} persons have multiple sclerosis "
-        f"({findings.ms_concepts})"
+        f"{show(findings.ms_persons)} of {show(findings.persons)} persons have multiple "
+        f"sclerosis ({findings.ms_concepts})"
     )
     if findings.ldn_users:
         say(
-            f"{findings.ldn_users} of them took low-dose naltrexone (daily dose = mg supplied "
-            "/ days_supply, the mg from the quantity or drug_strength; at most 5 mg a day)"
+            f"{show(findings.ldn_users)} of them took low-dose naltrexone (daily dose = mg "
+            "supplied / days_supply, the mg from the quantity or drug_strength; at most 5 mg a "
+            "day)"
         )
     else:
-        say("the OMOP database holds no low-dose naltrexone exposure of a person with MS")
+        say(f"{SOURCE} holds no low-dose naltrexone exposure of a person with MS")
     if findings.naltrexone_without_daily_dose:
         say(
-            f"{findings.naltrexone_without_daily_dose} naltrexone exposure(s) left out: no daily "
-            "dose could be computed"
+            f"{show(findings.naltrexone_without_daily_dose)} naltrexone exposure(s) left out: "
+            "no daily dose could be computed"
         )
     if findings.naltrexone_by_name_only:
         say(
-            f"{findings.naltrexone_by_name_only} exposure(s) named naltrexone without the "
-            "naltrexone concept left out"
+            f"{show(findings.naltrexone_by_name_only)} exposure(s) named naltrexone without "
+            "the naltrexone concept left out"
         )
     for key, what in (
         ("edss", "EDSS scores"),
@@ -78,8 +108,9 @@ def headlines(frames: dict[str, pd.DataFrame], findings: OmopFindings) -> None:
         ("labs", "lab results with a LOINC code"),
         ("adverse_events", "adverse events"),
     ):
-        say(f"{counts[key]} {what}" if counts[key] else f"the OMOP database holds no {what}")
+        say(f"{show(counts[key])} {what}" if counts[key] else f"{SOURCE} holds no {what}")
     say(
-        f"{counts['steroid_courses']} methylprednisolone or prednisone course(s) (counted only: "
-        "not used as relapses)"
+        f"{show(counts['steroid_courses'])} methylprednisolone or prednisone course(s) "
+        "(counted only: not used as relapses)"
     )
+    return said

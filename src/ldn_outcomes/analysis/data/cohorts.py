@@ -15,7 +15,7 @@ import pandas as pd
 
 from ...errors import InsufficientData
 from ..plan import AnalysisPlan
-from .frames import AnalysisData
+from .frames import REGISTRY_SOURCE, AnalysisData
 
 COLUMNS = ["code", "index_day", "end_day", "end_reason", "group", "match_id", "weight"]
 
@@ -54,11 +54,13 @@ def exposure_cohort(data: AnalysisData, plan: AnalysisPlan, exposure: str = "ldn
     return cohort[COLUMNS]
 
 
-def require_users(cohort: pd.DataFrame, plan: AnalysisPlan, what: str = "LDN users") -> None:
+def require_users(
+    cohort: pd.DataFrame, plan: AnalysisPlan, what: str = "LDN users", source: str = REGISTRY_SOURCE
+) -> None:
     users = int((cohort["group"] == "ldn").sum())
     if users < plan.min_ldn_users:
         raise InsufficientData(
-            f"only {users} {what} in the registry; at least {plan.min_ldn_users} are needed "
+            f"only {users} {what} in {source}; at least {plan.min_ldn_users} are needed "
             "for any estimate"
         )
 

@@ -45,6 +45,11 @@ __all__ = [
 
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
+#: What the analyses' messages call the data they ran on ("no EDSS visits in the registry"),
+#: unless ``run_all(..., source=...)`` names another source (``ldn analyze --omop``: the OMOP
+#: database, named in ``importers.omop_findings.SOURCE``).
+REGISTRY_SOURCE = "the registry"
+
 
 @dataclass
 class AnalysisData:
@@ -61,6 +66,8 @@ class AnalysisData:
     cutoff_day: float
     #: Every relapse report with its qualification status (``relapses`` holds the counted ones).
     relapse_reports: pd.DataFrame | None = None
+    #: The data's source as the messages name it (:data:`REGISTRY_SOURCE` unless told otherwise).
+    source: str = REGISTRY_SOURCE
 
     @property
     def symptoms(self) -> pd.DataFrame:
@@ -135,8 +142,13 @@ def _group_extreme(pairs: list[tuple[np.ndarray, np.ndarray]], n: int, how: str)
     return out
 
 
-def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None) -> AnalysisData:
-    """Derive the analysis tables from record frames (as returned by ``load_frames``)."""
+def prepare(
+    frames: Mapping[str, pd.DataFrame],
+    plan: AnalysisPlan | None = None,
+    source: str = REGISTRY_SOURCE,
+) -> AnalysisData:
+    """Derive the analysis tables from record frames (as returned by ``load_frames``);
+    ``source`` names where they came from in the analyses' messages."""
     plan = plan or AnalysisPlan()
     patients_in = _frame(frames, "patients")
     if patients_in.empty:
@@ -323,4 +335,5 @@ def prepare(frames: Mapping[str, pd.DataFrame], plan: AnalysisPlan | None = None
         exposures=exp,
         cutoff_day=cutoff,
         relapse_reports=relapse_reports,
+        source=source,
     )

@@ -143,7 +143,7 @@ def analyse_dose_timing(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResul
     segments = steps.assign(label=timing).dropna(subset=["label"])
     if segments.groupby("code")["label"].nunique().ge(2).sum() == 0:
         raise InsufficientData(
-            "nobody in the registry took LDN both in the morning and in the evening or at "
+            f"nobody in {data.source} took LDN both in the morning and in the evening or at "
             "bedtime with the time of day recorded: the timing claim needs LDN exposures with "
             "their time of day, and symptom scores in both periods"
         )
@@ -171,7 +171,7 @@ def analyse_dose_level(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult
     segments = steps.assign(label=label).dropna(subset=["label"])
     if segments.groupby("code")["label"].nunique().ge(2).sum() == 0:
         raise InsufficientData(
-            f"nobody in the registry took both {LOWER_DOSE_MG:g} mg and {HIGHER_DOSE_MG:g} mg "
+            f"nobody in {data.source} took both {LOWER_DOSE_MG:g} mg and {HIGHER_DOSE_MG:g} mg "
             "of LDN with the dose recorded: the dose claim needs each dose step as its own "
             "exposure, and symptom scores under both doses"
         )

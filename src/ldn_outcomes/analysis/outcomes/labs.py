@@ -47,7 +47,7 @@ def paired_values(
 def analyse_labs(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
     if data.labs.empty:
         raise InsufficientData(
-            "no lab data in the registry: claims about immune effects "
+            f"no lab data in {data.source}: claims about immune effects "
             "(e.g. 'T-cells x3') cannot be checked"
         )
     users = data.ldn_users

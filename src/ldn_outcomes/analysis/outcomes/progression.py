@@ -200,9 +200,9 @@ def _pira_free(
 def analyse_progression(
     data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
 ) -> AnalysisResult:
-    require_users(users, plan)
+    require_users(users, plan, source=data.source)
     if data.edss.empty:
-        raise InsufficientData("no EDSS visits in the registry: progression cannot be assessed")
+        raise InsufficientData(f"no EDSS visits in {data.source}: progression cannot be assessed")
     ep = endpoints(data, plan, users)
     ok = ep[ep["usable"]]
     if len(ok) < plan.min_ldn_users:
@@ -278,7 +278,7 @@ def analyse_progression(
         for reason, n in sorted(result.details["excluded"].items())
     ]
     result.caveats += [
-        f"{stopped} stopped LDN and {lost} left the registry; they are censored (the worst-case "
+        f"{stopped} stopped LDN and {lost} left {data.source}; they are censored (the worst-case "
         "line counts them as progressed)",
         "a share free of progression means little without the same figure in comparable "
         "non-users: MS often stays stable for years without any treatment",

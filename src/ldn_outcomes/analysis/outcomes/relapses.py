@@ -225,7 +225,7 @@ def matched_after_ratio(
 def analyse_relapses(
     data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
 ) -> AnalysisResult:
-    require_users(users, plan)
+    require_users(users, plan, source=data.source)
     naive = windows(data, plan, users, 0)
     if naive["code"].nunique() < plan.min_ldn_users:
         raise InsufficientData(
@@ -288,7 +288,7 @@ def analyse_relapses(
     result.caveats += [
         "people often start LDN after a bad spell; relapses then become rarer anyway "
         "(regression to the mean), so the naive before/after ratio flatters LDN",
-        "relapses are as reported to the registry; under-reporting before joining is possible",
+        f"relapses are as reported to {data.source}; under-reporting before joining is possible",
     ]
     if len(estimates) > 2:
         result.caveats.append(

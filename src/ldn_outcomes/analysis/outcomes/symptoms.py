@@ -167,13 +167,13 @@ def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate
 def analyse_symptoms(
     data: AnalysisData, plan: AnalysisPlan, users: pd.DataFrame, matched: MatchResult | None = None
 ) -> AnalysisResult:
-    require_users(users, plan)
+    require_users(users, plan, source=data.source)
     present = [i for i in plan.symptom_instruments if len(data.symptom_series(i))]
     if not present:
         raise InsufficientData(
             "no fatigue or spasticity questionnaires ("
             + ", ".join(plan.symptom_instruments)
-            + ") in the registry"
+            + f") in {data.source}"
         )
     result = AnalysisResult(name="symptoms", method=METHOD)
     headline: Estimate | None = None

@@ -32,7 +32,7 @@ def analyse_t_cells(data: AnalysisData, plan: AnalysisPlan) -> AnalysisResult:
     labs = data.labs[data.labs["loinc"].isin(list(T_CELL_LOINC))]
     if labs.empty:
         raise InsufficientData(
-            "no CD3, CD4 or CD8 counts in the registry (LOINC "
+            f"no CD3, CD4 or CD8 counts in {data.source} (LOINC "
             + ", ".join(T_CELL_LOINC)
             + "): the T-cell claim needs these counts before and after the LDN start"
         )
