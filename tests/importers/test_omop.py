@@ -331,6 +331,8 @@ def test_cli_exports_then_analyzes_the_omop_database(
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["omop"]["ms_persons"] == SMALL.patients
+    assert "a factor the OMOP database does not record" in result.stdout  # E-values
+    assert "the registry does not record" not in result.stdout
     assert "matched" in out
     site = _foreign(tmp_path / "site.sqlite3")
     result = runner.invoke(app, ["analyze", "--omop", site])

@@ -27,7 +27,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 from ..errors import InsufficientData
 from .data.cohorts import exposure_cohort, require_users
 from .data.forked import beside
-from .data.frames import REGISTRY_SOURCE, AnalysisData, load_frames, prepare
+from .data.frames import AnalysisData, load_frames, prepare
 from .headlines import attach_e_value
 from .matching.match import MatchResult, match_users
 from .outcomes.adverse import analyse_adverse_events
@@ -42,7 +42,7 @@ from .outcomes.stopping import analyse_after_stopping
 from .outcomes.symptoms import analyse_symptoms
 from .outcomes.tcells import analyse_t_cells
 from .plan import AnalysisPlan
-from .results import AnalysisResult, DiagnosticsFailed
+from .results import REGISTRY_SOURCE, AnalysisResult, DiagnosticsFailed
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,7 @@ def _analyses(
             "symptom differences are shown with this warning, not as findings",
         )
     for name, result in results.items():
-        attach_e_value(name, result, alpha=plan.alpha)
+        attach_e_value(name, result, alpha=plan.alpha, source=data.source)
     details = results["diagnostics"].details
     failures = details.get("failures", [])
     by_analysis = details.get("failures_by_analysis", {})

@@ -12,7 +12,7 @@ from typing import Any
 from scipy.stats import norm
 
 from .numerics.evalue import EValue, e_value_difference, e_value_hazard_ratio, e_value_ratio
-from .results import AnalysisResult
+from .results import REGISTRY_SOURCE, AnalysisResult
 
 #: headline -> analysis holding it, estimate key (``Estimate.key``), simulator truth key
 #: (``truth["estimands"]``), ratio (bias on the log scale), a title for people and the measure
@@ -93,7 +93,13 @@ def _e_value(headline: str, result: AnalysisResult, key: str, alpha: float) -> E
     return e_value_difference(est.value, (est.ci_high - est.ci_low) / (2 * z), sd)
 
 
-def attach_e_value(analysis: str, result: AnalysisResult, *, alpha: float = 0.05) -> None:
+def attach_e_value(
+    analysis: str,
+    result: AnalysisResult,
+    *,
+    alpha: float = 0.05,
+    source: str = REGISTRY_SOURCE,
+) -> None:
     """Put the E-value of each causal headline of ``analysis`` in its details and, in plain
     words, among its caveats (the negative control is a diagnostic: no E-value)."""
     for headline, spec in HEADLINES.items():
@@ -107,6 +113,6 @@ def attach_e_value(analysis: str, result: AnalysisResult, *, alpha: float = 0.05
             "e_value": e.point,
             "e_value_ci": e.interval,
             "risk_ratio_scale": e.risk_ratio,
-            "text": e.sentence(f"the {spec['title']}"),
+            "text": e.sentence(f"the {spec['title']}", source),
         }
-        result.caveats.append(e.sentence(f"the {spec['title']}"))
+        result.caveats.append(e.sentence(f"the {spec['title']}", source))

@@ -16,6 +16,11 @@ from scipy.stats import norm
 
 Status = Literal["ok", "diagnostics_failed", "insufficient_data"]
 
+#: What the analyses' messages call the data they ran on ("no EDSS visits in the registry"),
+#: unless ``run_all(..., source=...)`` names another source (``ldn analyze --omop``: the OMOP
+#: database, named in ``importers.omop_findings.SOURCE``). Carried by ``AnalysisData.source``.
+REGISTRY_SOURCE = "the registry"
+
 
 class ResultWarning(UserWarning):
     """Base of the warnings a result can carry (recorded on the result, never raised)."""

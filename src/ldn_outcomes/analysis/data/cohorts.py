@@ -15,7 +15,8 @@ import pandas as pd
 
 from ...errors import InsufficientData
 from ..plan import AnalysisPlan
-from .frames import REGISTRY_SOURCE, AnalysisData
+from ..results import REGISTRY_SOURCE
+from .frames import AnalysisData
 
 COLUMNS = ["code", "index_day", "end_day", "end_reason", "group", "match_id", "weight"]
 

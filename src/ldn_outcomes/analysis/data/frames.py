@@ -17,6 +17,7 @@ import pandas as pd
 
 from ...domain.codes import Phenotype
 from ..plan import AnalysisPlan
+from ..results import REGISTRY_SOURCE
 from .coding import (
     DAYS_PER_YEAR,
     day_to_iso,
@@ -45,11 +46,6 @@ __all__ = [
 
 PROGRESSIVE = {Phenotype.SPMS.value, Phenotype.PPMS.value}
 
-#: What the analyses' messages call the data they ran on ("no EDSS visits in the registry"),
-#: unless ``run_all(..., source=...)`` names another source (``ldn analyze --omop``: the OMOP
-#: database, named in ``importers.omop_findings.SOURCE``).
-REGISTRY_SOURCE = "the registry"
-
 
 @dataclass
 class AnalysisData:
@@ -66,7 +62,7 @@ class AnalysisData:
     cutoff_day: float
     #: Every relapse report with its qualification status (``relapses`` holds the counted ones).
     relapse_reports: pd.DataFrame | None = None
-    #: The data's source as the messages name it (:data:`REGISTRY_SOURCE` unless told otherwise).
+    #: The data's source as the messages name it (``results.REGISTRY_SOURCE`` unless told so).
     source: str = REGISTRY_SOURCE
 
     @property

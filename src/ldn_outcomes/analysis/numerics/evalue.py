@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..results import REGISTRY_SOURCE
+
 
 @dataclass(frozen=True)
 class EValue:
@@ -30,8 +32,8 @@ class EValue:
     #: the estimate on the risk-ratio scale the E-value was computed from
     risk_ratio: float
 
-    def sentence(self, what: str) -> str:
-        """The figure in plain words."""
+    def sentence(self, what: str, source: str = REGISTRY_SOURCE) -> str:
+        """The figure in plain words (``source``: the data, as the messages name it)."""
         if self.interval <= 1.0:
             tail = (
                 "The 95% interval already includes no effect, so no unmeasured factor is needed "
@@ -43,7 +45,7 @@ class EValue:
                 "enough."
             )
         return (
-            f"E-value {self.point:.2f}: to explain away {what} entirely, a factor the registry "
+            f"E-value {self.point:.2f}: to explain away {what} entirely, a factor {source} "
             f"does not record would have to make both starting LDN and the outcome "
             f"{self.point:.2f} times as likely (on the risk-ratio scale), over and above "
             f"everything matched on. {tail}"
