@@ -23,8 +23,16 @@ from ...store.uow import UnitOfWork
 from ...templating import dose_text
 from ..auth import Viewer, require
 from ..deps import EngineDep
-from ..forms import errors_by_field, form_values
-from ..record_edit import edit_fields, form_values_of, parse_edit
+from ..forms import form_values
+from ..record_edit import (
+    addable_instruments,
+    chosen_instrument,
+    edit_errors,
+    edit_fields,
+    form_values_of,
+    instrument_values,
+    parse_edit,
+)
 from ..rendering import render
 from ..writes import in_transaction
 from ._common import flash_of, saved
@@ -152,10 +160,12 @@ async def correct_from_form(
     _check_writer(viewer, kind)
     values = form_values(await request.form())
     reason = values.pop("reason", "")
+    loaded: list[Record] = []  # the record as it was, for the form's fields on a refusal
     try:
 
         def work(reg: Registry) -> Record:
             current = _own(reg, kind, patient_id, key)
+            loaded.append(current)
             record = parse_record(RECORD_TYPES[kind], parse_edit(kind, values, current))
             problem = confirmation_problem(viewer.role, record)
             if problem:
@@ -164,10 +174,7 @@ async def correct_from_form(
 
         in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
-        names = [f.name for f in edit_fields(kind)] + ["reason"]
-        errors = errors_by_field(failure, names)
-        if "answers" in errors and "answers.0" in values:  # shown by the first item's field
-            errors["answers.0"] = errors.pop("answers")
+        errors = edit_errors(failure, edit_fields(kind, loaded[0] if loaded else None))
         return record_page(
             request,
             engine,
@@ -218,6 +225,24 @@ def new_record_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
+    """The form to add a record; for a questionnaire, first the list of instruments to pick
+    from (``?instrument=fss``), then one field per item of the one picked."""
+    definition = None
+    instrument_id = values.get("instrument_id") or request.query_params.get("instrument")
+    if kind == "questionnaires" and instrument_id:
+        try:
+            definition = chosen_instrument(instrument_id, values.get("instrument_version"))
+        except NotFound as error:
+            errors = {**errors, "_form": str(error)}
+            status_code = 422 if status_code == 200 else status_code
+        else:
+            values = {**values, **instrument_values(definition)}
+    instruments = None
+    if kind == "questionnaires" and definition is None:
+        instruments = [
+            {"id": d.id, "name": d.name, "measures": d.measures, "items": len(d.items)}
+            for d in addable_instruments()
+        ]
     return render(
         request,
         "patients/new_record.html",
@@ -225,7 +250,8 @@ def new_record_page(
             "patient_id": patient_id,
             "kind": kind,
             "kind_title": TITLES[kind],
-            "fields": edit_fields(kind),
+            "fields": edit_fields(kind, instrument=definition),
+            "instruments": instruments,
             "values": values,
             "errors": errors,
         },
@@ -256,10 +282,12 @@ async def add_from_form(
 
         stored = in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
-        names = [f.name for f in edit_fields(kind)]
-        return new_record_page(
-            request, patient_id, kind, values, errors_by_field(failure, names), 422
-        )
+        try:
+            picked = chosen_instrument(values["instrument_id"], values.get("instrument_version"))
+        except (KeyError, NotFound):
+            picked = None
+        fields = edit_fields(kind, instrument=picked if kind == "questionnaires" else None)
+        return new_record_page(request, patient_id, kind, values, edit_errors(failure, fields), 422)
     return saved(_record_url(patient_id, kind, stored.id), "added")
 
 
