@@ -109,11 +109,14 @@ def test_an_edss_has_one_field_per_functional_system_with_its_range(world: World
     assert 'id="f-functional_systems.visual-error"' in not_whole.text
     ok = _post(
         world, "clinician", "/patients/P-OWN/edss/1/correct",
-        base | {"functional_systems.pyramidal": "2", "functional_systems.visual": ""},
+        base | {"functional_systems.pyramidal": "2", "functional_systems.visual": "",
+                "functional_systems.bowel_bladder": "1"},
     )  # fmt: skip
     assert ok.status_code == 303, ok.text
     with Session(world.engine) as session:
         row = session.scalars(select(EdssRow).where(EdssRow.id == 1)).one()
-        assert dict(row.functional_systems) == {"pyramidal": 2}
+        assert dict(row.functional_systems) == {"pyramidal": 2, "bowel_bladder": 1}
     again = world.client("clinician").get("/patients/P-OWN/edss/1", headers=HTML).text
     assert 'name="functional_systems.pyramidal" value="2"' in again
+    assert "pyramidal 2" in again and "bowel and bladder 1" in again  # the values, in words
+    assert "{" not in again[again.index('class="facts record-values"') :].split("</dl>")[0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import types
 import typing
 from decimal import Decimal
@@ -348,5 +349,5 @@ def _whole_number(kind: str, name: str, system: str, raw: str, problems: list[Pr
 def _item_label(item: Item) -> str:
     """An item's number and label, with its range unless the label already states one."""
     text = f"{item.number}. {item.label}"
-    states_range = item.label.count("(") > 0
+    states_range = re.search(r"\d\s*(-|to|=)", item.label) is not None  # "(0-8)", "(0 = none"
     return text if states_range else f"{text} ({item.min:g} to {item.max:g})"
