@@ -74,6 +74,12 @@ def test_a_questionnaire_correction_names_its_instrument_and_keeps_it(world: Wor
     assert "Fatigue Severity Scale (version 1)" in page
     assert 'name="instrument_id"' not in page and 'name="instrument_version"' not in page
     answers = {f"answers.{i}": "5" for i in range(9)}
+    refused = _post(
+        world, "patient", f"{url}/correct",
+        {"date": days_ago(2).isoformat(), "reason": "misread"} | answers | {"answers.3": "8"},
+    )  # fmt: skip
+    assert refused.status_code == 422 and 'id="f-answers.3-error"' in refused.text  # item 4
+    assert "Fatigue Severity Scale (version 1)" in refused.text  # still named on the form
     done = _post(
         world,
         "patient",

@@ -221,8 +221,9 @@ def instrument_values(definition: InstrumentDefinition) -> dict[str, str]:
 
 
 def edit_errors(failure: ValidationFailed, fields: list[Field]) -> dict[str, str]:
-    """Problems keyed by the form's fields: an answer's by the first item's field, a functional
-    system's by that system's field (the domain names the whole list or map)."""
+    """Problems keyed by the form's fields: an answer's by its item's field (the first item's
+    when the domain names none), a functional system's by that system's field (the domain
+    names the whole list or map)."""
     names = [f.name for f in fields] + ["reason"]
     errors: dict[str, str] = {}
     rest = []
@@ -240,7 +241,9 @@ def edit_errors(failure: ValidationFailed, fields: list[Field]) -> dict[str, str
 def _field_of(problem: Problem, names: list[str]) -> str | None:
     """The one form field a problem on a list or map belongs to, if the form has it."""
     if problem.field.startswith("answers") and "answers.0" in names:
-        return "answers.0"
+        item = re.match(r"item (\d+):", problem.rule)  # the domain names the item, from 1
+        key = f"answers.{int(item.group(1)) - 1}" if item else "answers.0"
+        return key if key in names else "answers.0"
     if problem.field.startswith("functional_systems"):
         text = f"{problem.field} {problem.rule}"
         for fs in FunctionalSystem:
