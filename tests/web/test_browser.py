@@ -479,7 +479,11 @@ AXE_VERSION = "4.14.1"
 AXE_PAGES = {
     None: ["/", "/login", "/evidence", "/claims", "/figures"],
     "patient": ["/me", "/me/checkin"],
-    "clinician": ["/patients", "/patients/DEMO-001"],
+    "clinician": [
+        "/patients",
+        "/patients/DEMO-001",
+        "/patients/DEMO-001/questionnaires/new?instrument=fss",
+    ],
     "researcher": ["/research"],
 }
 
@@ -525,7 +529,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
                 response = page.goto(server + path)
                 assert response is not None and response.ok, f"{path}: {response}"
                 kind = "phone" if size is PHONE else "desktop"
-                slug = path.strip("/").replace("/", "-") or "home"
+                slug = re.sub(r"[/?=&]", "-", path.strip("/")) or "home"
                 shot = ARTIFACTS / f"{kind}-{role or 'visitor'}-{slug}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 page.add_script_tag(content=axe_script)

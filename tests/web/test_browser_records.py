@@ -139,4 +139,9 @@ def test_clinician_adds_a_patient_records_a_relapse_and_an_edss(server: str, pag
     p.click("#new-record-form button[type=submit]")
     p.wait_for_url(re.compile(r"/questionnaires/\d+\?saved=added$"))
     assert "Fatigue Severity Scale (version 1)" in p.inner_text("#correct-form")
+    p.fill("#f-answers\\.0", "7")  # the total is worked out again, not a stale field
+    p.fill("#f-reason", "first answer misread")
+    p.click("#correct-form button[type=submit]")
+    p.wait_for_url(re.compile(r"saved=corrected$"))
+    assert "7, 3, 3" in p.inner_text(".record-values")
     p.screenshot(path=str(ARTIFACTS / "clinician-questionnaire-added.png"), full_page=True)

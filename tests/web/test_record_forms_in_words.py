@@ -60,6 +60,10 @@ def test_a_new_questionnaire_is_picked_first_then_answered_item_by_item(world: W
     with Session(world.engine) as session:
         row = session.get(QuestionnaireRow, record_id)
         assert row is not None and row.instrument_id == "fss" and list(row.answers) == [4.0] * 9
+    mfis5 = world.client("clinician").get(
+        "/patients/P-OWN/questionnaires/new?instrument=mfis5", headers=HTML
+    )  # an item's label in parentheses that is not a range still gets its range
+    assert "1. MFIS-5 item 1 (MFIS item 1) (0 to 4)" in mfis5.text
     unknown = world.client("clinician").get(
         "/patients/P-OWN/questionnaires/new?instrument=nope", headers=HTML
     )
@@ -73,6 +77,9 @@ def test_a_questionnaire_correction_names_its_instrument_and_keeps_it(world: Wor
     page = world.client("patient").get(url, headers=HTML).text
     assert "Fatigue Severity Scale (version 1)" in page
     assert 'name="instrument_id"' not in page and 'name="instrument_version"' not in page
+    assert "Instrument id" not in page  # the record's values name it in words too
+    # the total is worked out from the answers: shown, never a field left stale by a correction
+    assert 'name="total"' not in page and "Total (worked out from the answers)" in page
     answers = {f"answers.{i}": "5" for i in range(9)}
     refused = _post(
         world, "patient", f"{url}/correct",
@@ -90,6 +97,7 @@ def test_a_questionnaire_correction_names_its_instrument_and_keeps_it(world: Wor
     with Session(world.engine) as session:
         row = session.get(QuestionnaireRow, record_id)
         assert row is not None and row.instrument_id == "fss" and list(row.answers) == [5.0] * 9
+        assert row.total == 5.0  # scored again from the corrected answers
 
 
 def test_an_edss_has_one_field_per_functional_system_with_its_range(world: World) -> None:

@@ -36,6 +36,10 @@ from .forms import YES_NO_UNKNOWN, Field, errors_by_field, functional_system_fie
 FIXED = ("id", "patient_id")
 #: A questionnaire's instrument: shown in words, kept by a correction, chosen for a new one.
 INSTRUMENT = ("instrument_id", "instrument_version")
+#: Fields the domain works out from the others (a questionnaire's total, scored by its
+#: instrument): shown on a correction, never typed, so a corrected answer cannot leave a stale
+#: total behind.
+COMPUTED = {"total": "Total (worked out from the answers)"}
 LABELS = {
     "drug_name": "Medicine name",
     "dose_mg": "Dose (mg)",
@@ -183,6 +187,10 @@ def edit_fields(
         if name == "answers" and (items := answer_fields(record, definition)) is not None:
             fields += items
             continue
+        if name in COMPUTED:  # worked out by the domain from the other fields: shown, not typed
+            if record is not None:
+                fields.append(Field(name, COMPUTED[name], "static"))
+            continue
         shape = _shape(info.annotation)
         label = LABELS.get(name, name.replace("_", " ").capitalize())
         required = info.is_required()
@@ -252,17 +260,28 @@ def _field_of(problem: Problem, names: list[str]) -> str | None:
     return None
 
 
+def facts_of(record: Record, shown: dict[str, Any]) -> dict[str, Any]:
+    """A record's values as its page lists them (``shown`` is its JSON form): without the
+    fields that identify it, and a questionnaire's instrument by name, not by code."""
+    facts = {name: value for name, value in shown.items() if name not in FIXED}
+    if isinstance(record, QuestionnaireResponse):
+        definition = instrument_of(record)
+        words = (
+            instrument_words(definition)
+            if definition is not None
+            else f"{record.instrument_id} (version {record.instrument_version})"
+        )
+        rest = {k: v for k, v in facts.items() if k not in INSTRUMENT}
+        facts = {"questionnaire": words, **rest}
+    return facts
+
+
 def form_values_of(record: Record) -> dict[str, str]:
     """A record's values as the form shows them."""
     values: dict[str, str] = {}
     data = record.model_dump(mode="json")
     if isinstance(record, QuestionnaireResponse):
-        definition = instrument_of(record)
-        values["instrument"] = (
-            instrument_words(definition)
-            if definition is not None
-            else f"{record.instrument_id} (version {record.instrument_version})"
-        )
+        values["instrument"] = facts_of(record, data)["questionnaire"]
     for name, info in type(record).model_fields.items():
         if name in FIXED:
             continue

@@ -22,7 +22,7 @@ from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
 from ..forms import form_values
-from ..record_edit import edit_errors, edit_fields, form_values_of, parse_edit
+from ..record_edit import edit_errors, edit_fields, facts_of, form_values_of, parse_edit
 from ..record_summary import TITLES, record_url, summary
 from ..rendering import render
 from ..writes import in_transaction
@@ -79,6 +79,7 @@ def record_page(
             "kind": kind,
             "kind_title": TITLES[kind],
             "record": shown,
+            "facts": facts_of(record, shown),
             "title": summary(kind, shown),
             "removed": removed,
             "history": [e.as_dict() for e in entries],
