@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from ldn_outcomes.analysis import AnalysisPlan, analyze_database, results_to_dict, run_all
 from ldn_outcomes.analysis.data.frames import load_frames
+from ldn_outcomes.analysis.results import ResultWarning
 from ldn_outcomes.cli.main import app
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
 
@@ -69,6 +70,12 @@ def test_cli_analyze_json_and_report(db_url, registry, tmp_path):
     assert out["plan"]["hash"] == AnalysisPlan().plan_hash
     table = runner.invoke(app, ["analyze", "--db", db_url])
     assert table.exit_code == 0 and "relapses" in table.stdout
+    # warnings are named in the report's words, never by their class name
+    kinds = {w["kind"] for r in out.values() if isinstance(r, dict) for w in r.get("warnings", [])}
+    words = {k.__name__: k.words for k in ResultWarning.__subclasses__()}
+    assert kinds, "the registry should give at least one warning"
+    for kind in kinds:
+        assert f": {words[kind]}: " in table.stdout and f": {kind}: " not in table.stdout
     page = tmp_path / "report.html"
     written = runner.invoke(app, ["report", "--out", str(page), "--db", db_url])
     assert written.exit_code == 0, written.output

@@ -317,6 +317,14 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .slice(0, 5)"""
 
 
+#: Tables wider than their own box on the page (they would scroll sideways inside it): the
+#: heading of their first column and how many pixels they overflow.
+WIDE_TABLES = """() => [...document.querySelectorAll('main table')]
+  .filter(t => t.scrollWidth > t.clientWidth + 1)
+  .map(t => `"${(t.querySelector('th') || t).textContent.trim().slice(0, 30)}" `
+      + `${t.scrollWidth - t.clientWidth} px`)"""
+
+
 def _overflow(page: object) -> int:
     """How many CSS pixels the page is wider than the viewport (0: no sideways scroll)."""
     return int(
@@ -330,8 +338,8 @@ def _overflow(page: object) -> int:
 def test_no_page_scrolls_sideways_on_a_phone(
     server: str, browser: object, record_ids: dict[str, int], role: str | None
 ) -> None:
-    """At 390x844 (a common phone) no page of any role may be wider than the screen, and no
-    chart on it may draw text under 12 px."""
+    """At 390x844 (a common phone) no page of any role may be wider than the screen, no table
+    may scroll sideways inside its own box, and no chart may draw text under 12 px."""
     context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -353,6 +361,8 @@ def test_no_page_scrolls_sideways_on_a_phone(
             assert response is not None and response.status < 400, f"{path}: {response}"
             if (extra := _overflow(page)) > 0:
                 wide.append(f"{path} is {extra} px too wide")
+            if tables := page.evaluate(WIDE_TABLES):
+                wide.append(f"{path}: tables scroll sideways in their box: {tables}")
             if (height := page.eval_on_selector("header.site", "h => h.offsetHeight")) > 80:
                 wide.append(f"{path}: the header is {height} px high, more than one line")
             if path != "/docs" and (raw := RAW_TOKENS.findall(page.inner_text("main"))):
@@ -469,7 +479,11 @@ AXE_VERSION = "4.14.1"
 AXE_PAGES = {
     None: ["/", "/login", "/evidence", "/claims", "/figures"],
     "patient": ["/me", "/me/checkin"],
-    "clinician": ["/patients", "/patients/DEMO-001"],
+    "clinician": [
+        "/patients",
+        "/patients/DEMO-001",
+        "/patients/DEMO-001/questionnaires/new?instrument=fss",
+    ],
     "researcher": ["/research"],
 }
 
@@ -515,7 +529,7 @@ def test_main_pages_have_no_serious_accessibility_violations(
                 response = page.goto(server + path)
                 assert response is not None and response.ok, f"{path}: {response}"
                 kind = "phone" if size is PHONE else "desktop"
-                slug = path.strip("/").replace("/", "-") or "home"
+                slug = re.sub(r"[/?=&]", "-", path.strip("/")) or "home"
                 shot = ARTIFACTS / f"{kind}-{role or 'visitor'}-{slug}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 page.add_script_tag(content=axe_script)

@@ -2,8 +2,9 @@
 
 A patient changes the LDN dose, stops LDN, checks in twice on one day (the second time the page
 says it updates the first), corrects that check-in and removes it with a reason; a clinician
-adds a patient with the care consent, records a relapse and enters an EDSS score. Screenshots
-go to ``test-artifacts/``.
+adds a patient with the care consent, records a relapse, enters an EDSS score and corrects its
+functional systems one field each, and adds a questionnaire by picking its instrument first.
+Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import Any
 
 import pytest
 
-from .test_browser import ARTIFACTS, CHROMIUM, browser, page, server, sign_in  # noqa: F401
+from .test_browser import (  # noqa: F401
+    ARTIFACTS,
+    CHROMIUM,
+    SMALL_TARGETS,
+    _overflow,
+    browser,
+    page,
+    server,
+    sign_in,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -108,3 +118,30 @@ def test_clinician_adds_a_patient_records_a_relapse_and_an_edss(server: str, pag
     p.click("#all-records")
     assert "EDSS 2.5" in p.inner_text("#records-edss")
     p.screenshot(path=str(ARTIFACTS / "clinician-new-patient.png"), full_page=True)
+    # the EDSS is corrected one functional system at a time, each with its range, not as JSON
+    p.click("#records-edss a:has-text('EDSS 2.5')")
+    assert "JSON" not in p.inner_text("#correct-form")
+    assert p.get_attribute("#f-functional_systems\\.cerebellar", "max") == "5"
+    p.fill("#f-functional_systems\\.pyramidal", "2")
+    p.fill("#f-reason", "pyramidal system not entered")
+    p.click("#correct-form button[type=submit]")
+    p.wait_for_url(re.compile(r"saved=corrected$"))
+    assert "pyramidal 2" in p.inner_text(".record-values")
+    # a questionnaire: the instrument is picked first, then one field per item, on a phone
+    p.goto(f"{server}/patients/BROWSER-01/records")
+    p.click("#new-questionnaires")
+    p.click("#instrument-choice a:has-text('Fatigue Severity Scale')")
+    assert "Fatigue Severity Scale (version 1)" in p.inner_text("#new-record-form")
+    assert _overflow(p) == 0 and not p.evaluate(SMALL_TARGETS)
+    p.fill("#f-date", today.isoformat())
+    for i in range(9):
+        p.fill(f"#f-answers\\.{i}", "3")
+    p.click("#new-record-form button[type=submit]")
+    p.wait_for_url(re.compile(r"/questionnaires/\d+\?saved=added$"))
+    assert "Fatigue Severity Scale (version 1)" in p.inner_text("#correct-form")
+    p.fill("#f-answers\\.0", "7")  # the total is worked out again, not a stale field
+    p.fill("#f-reason", "first answer misread")
+    p.click("#correct-form button[type=submit]")
+    p.wait_for_url(re.compile(r"saved=corrected$"))
+    assert "7, 3, 3" in p.inner_text(".record-values")
+    p.screenshot(path=str(ARTIFACTS / "clinician-questionnaire-added.png"), full_page=True)

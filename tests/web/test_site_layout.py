@@ -5,6 +5,7 @@ object text leaking into a page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,22 @@ def test_demo_mode_is_refused_in_production() -> None:
 
     with pytest.raises(ValueError, match="LDN_DEMO"):
         Settings(mode="production", secret_key="a-real-secret-value", demo=True)
+
+
+def test_every_cell_of_a_stacked_table_names_its_column() -> None:
+    """A table of class ``stack`` becomes one block per row on a phone, each value named by
+    its column's ``data-label``: a cell without one would stand there unnamed."""
+    import ldn_outcomes
+
+    unnamed = []
+    stacked = 0
+    for package in ("web", "evidence"):
+        for path in (Path(ldn_outcomes.__file__).parent / package / "templates").rglob("*.html"):
+            text = path.read_text("utf-8")
+            for table in re.findall(r'<table class="[^"]*\bstack\b.*?</table>', text, re.S):
+                stacked += 1
+                unnamed += [
+                    f"{path.name}: {td}"
+                    for td in re.findall(r"<td(?![^>]*data-label)[^>]*>", table)
+                ]
+    assert stacked >= 9 and not unnamed, unnamed

@@ -217,7 +217,7 @@ def analyze(
     for name, result in results.items():
         for warned in result.warnings:
             console.print(
-                f"[yellow]{name}[/]: {warned.kind.__name__}: {user_text(warned.message)}",
+                f"[yellow]{name}[/]: {warned.kind.words}: {user_text(warned.message)}",
                 highlight=False,
             )
     console.print(

@@ -73,13 +73,16 @@ _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 
 def value_text(value: Any) -> str:
     """A stored value as a person reads it: yes / no for a flag, a dash for nothing, answers
-    separated by commas (a skipped one as "blank", never "None"), codes in words."""
+        separated by commas (a skipped one as "blank", never "None"), scores by name as
+    "name score", codes in words."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
         return ", ".join("blank" if v is None else value_text(v) for v in value) or "none"
+    if isinstance(value, dict):  # scores by name (an EDSS's functional systems): "visual 2"
+        return ", ".join(f"{plain(k)} {value_text(v)}" for k, v in value.items()) or "none"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str) and _CODE.fullmatch(value):

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from .. import templating
+from ..domain.codes import FUNCTIONAL_SYSTEM_MAX, FunctionalSystem
 from ..errors import Problem, ValidationFailed
 
 
@@ -23,7 +24,7 @@ class Field:
     name: str
     label: str
     #: text, number, date, select, checkbox, checkboxes (a group; options are its boxes),
-    #: textarea, password, email, scale
+    #: textarea, password, email, scale, hidden, static (a value shown, not edited)
     kind: str = "text"
     options: Sequence[tuple[str, str]] = ()
     required: bool = False
@@ -76,3 +77,21 @@ def tri_state(values: Mapping[str, str], name: str) -> bool | None:
 
 
 YES_NO_UNKNOWN = [("", "not recorded"), ("yes", "yes"), ("no", "no")]
+
+
+def functional_system_fields(name: str, help: str = "") -> list[Field]:
+    """One whole-number field per EDSS functional system (``{name}{system}``), named in words
+    with its range from :data:`FUNCTIONAL_SYSTEM_MAX` (Kurtzke 1983); ``help`` on the first."""
+    return [
+        Field(
+            f"{name}{fs.value}",
+            f"{templating.plain(fs.value).capitalize()} functional system "
+            f"(0 to {FUNCTIONAL_SYSTEM_MAX[fs]})",
+            "number",
+            help=help if i == 0 else "",
+            step="1",
+            min="0",
+            max=str(FUNCTIONAL_SYSTEM_MAX[fs]),
+        )
+        for i, fs in enumerate(FunctionalSystem)
+    ]

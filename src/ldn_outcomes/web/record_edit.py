@@ -3,33 +3,43 @@
 The fields, their kinds (date, yes/no, choice, number, text) and choices come from the domain
 model, so a new field appears on the correction form without a template change; a set of
 choices (a relapse's functional systems) is a group of check boxes, one named
-``<field>.<choice>`` each; a questionnaire's answers are one number field per item of its
-instrument definition (``answers.0``, ``answers.1``, ...; empty = skipped); other lists and maps
-(an EDSS's functional system scores, answers of an instrument not defined here) are edited as
-JSON. Parsing turns the
-submitted text back into the record's data and lets the domain validate it, so a correction
-is refused for exactly the reasons an entry is.
+``<field>.<choice>`` each; an EDSS's functional system scores are one whole-number field per
+system (``functional_systems.pyramidal``, ...; empty = not assessed) with the system's range; a
+questionnaire names its instrument in words (never edited: a correction keeps the instrument;
+a new one is picked before its form is shown) and its answers are one number field per item of
+the instrument definition (``answers.0``, ``answers.1``, ...; empty = skipped); other lists
+(answers of an instrument not defined here) are edited as JSON. Parsing turns the submitted
+text back into the record's data and lets the domain validate it, so a correction is refused
+for exactly the reasons an entry is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import types
 import typing
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ..domain.instruments import get_instrument
-from ..domain.instruments.model import Item
+from ..domain.codes import FunctionalSystem
+from ..domain.instruments import get_instrument, list_instruments
+from ..domain.instruments.model import InstrumentDefinition, Item
 from ..domain.models import RECORD_TYPES, QuestionnaireResponse, Record
 from ..errors import NotFound, Problem, ValidationFailed
 from ..templating import plain
-from .forms import YES_NO_UNKNOWN, Field
+from .forms import YES_NO_UNKNOWN, Field, errors_by_field, functional_system_fields
 
 #: Fields that identify the record; never edited on the form.
 FIXED = ("id", "patient_id")
+#: A questionnaire's instrument: shown in words, kept by a correction, chosen for a new one.
+INSTRUMENT = ("instrument_id", "instrument_version")
+#: Fields the domain works out from the others (a questionnaire's total, scored by its
+#: instrument): shown on a correction, never typed, so a corrected answer cannot leave a stale
+#: total behind.
+COMPUTED = {"total": "Total (worked out from the answers)"}
 LABELS = {
     "drug_name": "Medicine name",
     "dose_mg": "Dose (mg)",
@@ -41,7 +51,6 @@ LABELS = {
     "lasted_24h": "Lasted at least 24 hours?",
     "fever_or_infection": "Fever or infection at the start?",
     "steroid_treated": "Treated with steroids?",
-    "functional_systems": "Functional systems (JSON)",  # the EDSS scores; a relapse's: CHOICES
     "answers": "Answers, in item order (JSON list; null = blank)",
     "loinc_code": "LOINC code",
 }
@@ -69,6 +78,8 @@ def _shape(annotation: Any) -> str:
         origin = typing.get_origin(inner)
     if origin is tuple and _choice_enum(inner) is not None:
         return "choices"
+    if origin is dict and typing.get_args(inner)[0] is FunctionalSystem:
+        return "systems"
     if origin in (tuple, list, dict) or inner in (tuple, list, dict):
         return "json"
     if inner is bool:
@@ -104,16 +115,43 @@ def choice_key(name: str, value: str) -> str:
     return f"{name}.{value}"
 
 
-def answer_fields(record: Record | None) -> list[Field] | None:
-    """One number field per item of a questionnaire's instrument (its words and range), or
-    None when the record is not a questionnaire or its instrument is not defined here."""
+def instrument_of(record: Record | None) -> InstrumentDefinition | None:
+    """A questionnaire's instrument definition, or None (another kind, or not defined here)."""
     if not isinstance(record, QuestionnaireResponse):
         return None
     try:
-        items = get_instrument(record.instrument_id, record.instrument_version).items
+        return get_instrument(record.instrument_id, record.instrument_version)
     except NotFound:
         return None
-    if len(items) != len(record.answers):
+
+
+def addable_instruments() -> list[InstrumentDefinition]:
+    """The instruments a questionnaire can be added for (the EDSS is a record kind of its own)."""
+    return [d for d in list_instruments() if d.scoring != "edss"]
+
+
+def chosen_instrument(instrument_id: str, version: str | None = None) -> InstrumentDefinition:
+    """The instrument picked for a new questionnaire; NotFound names the known ones."""
+    definition = get_instrument(instrument_id, version or None)
+    if definition.scoring == "edss":
+        raise NotFound("the EDSS is recorded as an EDSS assessment, not as a questionnaire")
+    return definition
+
+
+def instrument_words(definition: InstrumentDefinition) -> str:
+    return f"{definition.name} (version {definition.version})"
+
+
+def answer_fields(
+    record: Record | None, definition: InstrumentDefinition | None = None
+) -> list[Field] | None:
+    """One number field per item of a questionnaire's instrument (its words and range), or
+    None when the record is not a questionnaire or its instrument is not defined here."""
+    definition = definition or instrument_of(record)
+    if definition is None:
+        return None
+    items = definition.items
+    if isinstance(record, QuestionnaireResponse) and len(items) != len(record.answers):
         return None
     return [
         Field(
@@ -129,20 +167,36 @@ def answer_fields(record: Record | None) -> list[Field] | None:
     ]
 
 
-def edit_fields(kind: str, record: Record | None = None) -> list[Field]:
+def edit_fields(
+    kind: str, record: Record | None = None, instrument: InstrumentDefinition | None = None
+) -> list[Field]:
     """The correction form's fields for one record kind (for ``record``: a questionnaire's
-    answers one field per item)."""
+    instrument in words and its answers one field per item; ``instrument``: the same for a new
+    questionnaire, whose instrument goes with the form as hidden fields)."""
     fields = []
+    definition = instrument or instrument_of(record)
     for name, info in RECORD_TYPES[kind].model_fields.items():
         if name in FIXED:
             continue
-        if name == "answers" and (items := answer_fields(record)) is not None:
+        if name in INSTRUMENT and (record is not None or instrument is not None):
+            if instrument is not None:  # a new questionnaire: the instrument picked
+                fields.append(Field(name, name, "hidden"))
+            if name == "instrument_id":
+                fields.append(Field("instrument", "Questionnaire", "static"))
+            continue
+        if name == "answers" and (items := answer_fields(record, definition)) is not None:
             fields += items
+            continue
+        if name in COMPUTED:  # worked out by the domain from the other fields: shown, not typed
+            if record is not None:
+                fields.append(Field(name, COMPUTED[name], "static"))
             continue
         shape = _shape(info.annotation)
         label = LABELS.get(name, name.replace("_", " ").capitalize())
         required = info.is_required()
-        if shape == "bool":
+        if shape == "systems":
+            fields += functional_system_fields(f"{name}.", "Leave empty for a system not assessed.")
+        elif shape == "bool":
             _, optional = _inner(info.annotation)
             options = YES_NO_UNKNOWN if optional else [("yes", "yes"), ("no", "no")]
             fields.append(Field(name, label, "select", options, required=required))
@@ -165,10 +219,69 @@ def edit_fields(kind: str, record: Record | None = None) -> list[Field]:
     return fields
 
 
+def instrument_values(definition: InstrumentDefinition) -> dict[str, str]:
+    """A new questionnaire's form values naming its instrument (hidden, and in words)."""
+    return {
+        "instrument_id": definition.id,
+        "instrument_version": definition.version,
+        "instrument": instrument_words(definition),
+    }
+
+
+def edit_errors(failure: ValidationFailed, fields: list[Field]) -> dict[str, str]:
+    """Problems keyed by the form's fields: an answer's by its item's field (the first item's
+    when the domain names none), a functional system's by that system's field (the domain
+    names the whole list or map)."""
+    names = [f.name for f in fields] + ["reason"]
+    errors: dict[str, str] = {}
+    rest = []
+    for problem in failure.problems:
+        key = _field_of(problem, names)
+        if key is None:
+            rest.append(problem)
+        else:
+            errors[key] = f"{errors[key]}; {problem.rule}" if key in errors else problem.rule
+    if rest:
+        errors.update(errors_by_field(ValidationFailed(rest), names))
+    return errors
+
+
+def _field_of(problem: Problem, names: list[str]) -> str | None:
+    """The one form field a problem on a list or map belongs to, if the form has it."""
+    if problem.field.startswith("answers") and "answers.0" in names:
+        item = re.match(r"item (\d+):", problem.rule)  # the domain names the item, from 1
+        key = f"answers.{int(item.group(1)) - 1}" if item else "answers.0"
+        return key if key in names else "answers.0"
+    if problem.field.startswith("functional_systems"):
+        text = f"{problem.field} {problem.rule}"
+        for fs in FunctionalSystem:
+            if fs.value in text and f"functional_systems.{fs.value}" in names:
+                return f"functional_systems.{fs.value}"
+    return None
+
+
+def facts_of(record: Record, shown: dict[str, Any]) -> dict[str, Any]:
+    """A record's values as its page lists them (``shown`` is its JSON form): without the
+    fields that identify it, and a questionnaire's instrument by name, not by code."""
+    facts = {name: value for name, value in shown.items() if name not in FIXED}
+    if isinstance(record, QuestionnaireResponse):
+        definition = instrument_of(record)
+        words = (
+            instrument_words(definition)
+            if definition is not None
+            else f"{record.instrument_id} (version {record.instrument_version})"
+        )
+        rest = {k: v for k, v in facts.items() if k not in INSTRUMENT}
+        facts = {"questionnaire": words, **rest}
+    return facts
+
+
 def form_values_of(record: Record) -> dict[str, str]:
     """A record's values as the form shows them."""
     values: dict[str, str] = {}
     data = record.model_dump(mode="json")
+    if isinstance(record, QuestionnaireResponse):
+        values["instrument"] = facts_of(record, data)["questionnaire"]
     for name, info in type(record).model_fields.items():
         if name in FIXED:
             continue
@@ -176,6 +289,8 @@ def form_values_of(record: Record) -> dict[str, str]:
         shape = _shape(info.annotation)
         if value is None:
             values[name] = ""
+        elif shape == "systems":
+            values.update({f"{name}.{k}": str(v) for k, v in value.items()})
         elif shape == "choices":
             values.update({choice_key(name, str(v)): "on" for v in value})
         elif name == "answers" and answer_fields(record) is not None:
@@ -198,12 +313,22 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
     """The corrected record's data from the submitted form (identity kept from ``current``)."""
     fixed = [name for name in FIXED if name in type(current).model_fields]
     data: dict[str, Any] = {name: getattr(current, name) for name in fixed}
-    problems = []
+    problems: list[Problem] = []
     for name, info in RECORD_TYPES[kind].model_fields.items():
         if name in FIXED:
             continue
         raw = values.get(name, "").strip()
         shape = _shape(info.annotation)
+        if name in INSTRUMENT and getattr(current, name, None):  # a correction keeps it
+            data[name] = getattr(current, name)
+            continue
+        if shape == "systems" and any(k.startswith(f"{name}.") for k in values):
+            data[name] = {
+                fs.value: _whole_number(kind, name, fs.value, given, problems)
+                for fs in FunctionalSystem
+                if (given := values.get(f"{name}.{fs.value}", "").strip())
+            }
+            continue
         if name == "answers" and "answers.0" in values:  # one field per item; empty = skipped
             count = sum(1 for key in values if key.startswith("answers."))
             data[name] = [_number_or_none(values.get(f"answers.{i}", "")) for i in range(count)]
@@ -215,12 +340,12 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
             continue
         if raw == "":
             data[name] = [] if shape == "json" and name != "answers" else None
-            if shape == "json" and "dict" in str(info.annotation):
+            if shape == "systems":
                 data[name] = {}
             if data[name] is None and not _inner(info.annotation)[1] and info.default is not None:
                 data.pop(name)  # not optional: the domain's default (or its "required" error)
             continue
-        if shape == "json":
+        if shape in ("json", "systems"):
             try:
                 data[name] = json.loads(raw)
             except ValueError:
@@ -234,8 +359,17 @@ def parse_edit(kind: str, values: dict[str, str], current: Record) -> dict[str, 
     return data
 
 
+def _whole_number(kind: str, name: str, system: str, raw: str, problems: list[Problem]) -> Any:
+    """A functional system's score as typed: a whole number, else a problem on its field."""
+    try:
+        return int(raw)
+    except ValueError:
+        problems.append(Problem(kind, f"{name}.{system}", "must be a whole number", value=raw))
+        return None
+
+
 def _item_label(item: Item) -> str:
     """An item's number and label, with its range unless the label already states one."""
     text = f"{item.number}. {item.label}"
-    states_range = item.label.count("(") > 0
+    states_range = re.search(r"\d\s*(-|to|=)", item.label) is not None  # "(0-8)", "(0 = none"
     return text if states_range else f"{text} ({item.min:g} to {item.max:g})"

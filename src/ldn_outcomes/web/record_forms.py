@@ -30,7 +30,15 @@ from ..domain.definitions.exposure import is_naltrexone
 from ..domain.models import AdverseEvent, DoseLog, EdssAssessment, Exposure, Relapse
 from ..domain.validation import parse_record
 from ..errors import InteractionError, Problem, ValidationFailed
-from .forms import YES_NO_UNKNOWN, Field, blank_to_none, checkbox, enum_options, tri_state
+from .forms import (
+    YES_NO_UNKNOWN,
+    Field,
+    blank_to_none,
+    checkbox,
+    enum_options,
+    functional_system_fields,
+    tri_state,
+)
 
 EXPOSURE_FIELDS = [
     Field("drug_name", "Medicine name", required=True, help="For LDN write “naltrexone”."),
@@ -91,15 +99,7 @@ EDSS_FIELDS = [
         help="0, or 1.0 to 10 in half steps (there is no 0.5).",
     ),
     Field("rater", "Rater"),
-] + [
-    Field(
-        f"fs_{fs.value}",
-        f"{fs.value.replace('_', ' ').title()} functional system",
-        "number",
-        step="1",
-        min="0",
-    )
-    for fs in FunctionalSystem
+    *functional_system_fields("fs_", "Leave empty for a system not assessed."),
 ]
 
 

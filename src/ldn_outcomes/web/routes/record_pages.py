@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from ...domain.access import Role
-from ...domain.checkin import CHECKIN_INSTRUMENT
 from ...domain.models import RECORD_TYPES, Record
 from ...domain.record_writers import WRITERS, confirmation_problem, may_write
 from ...domain.validation import parse_record
@@ -20,63 +19,18 @@ from ...errors import NotFound, Problem, ValidationFailed
 from ...store import record_actions
 from ...store.registry import PATIENT_KINDS, Registry
 from ...store.uow import UnitOfWork
-from ...templating import dose_text
 from ..auth import Viewer, require
 from ..deps import EngineDep
-from ..forms import errors_by_field, form_values
-from ..record_edit import edit_fields, form_values_of, parse_edit
+from ..forms import form_values
+from ..record_edit import edit_errors, edit_fields, facts_of, form_values_of, parse_edit
+from ..record_summary import TITLES, record_url, summary
 from ..rendering import render
 from ..writes import in_transaction
 from ._common import flash_of, saved
+from .record_new import add_from_form, new_record_page
 
 router = APIRouter(tags=["record pages"])
 Reader = Annotated[Viewer, require(Role.PATIENT, Role.CLINICIAN, patient="patient_id")]
-TITLES = {
-    "patients": "Patient details",
-    "exposures": "Medicines",
-    "dose_logs": "Dose log",
-    "questionnaires": "Questionnaires and check-ins",
-    "relapses": "Relapses",
-    "edss": "EDSS assessments",
-    "adverse_events": "Side effects",
-    "labs": "Laboratory results",
-    "consents": "Consents",
-}
-
-
-def _instrument_words(instrument_id: str) -> str:
-    """ "daily check-in" for the check-in, else the questionnaire's short name (FSS, MFIS)."""
-    return "daily check-in" if instrument_id == CHECKIN_INSTRUMENT else instrument_id.upper()
-
-
-def summary(kind: str, record: dict[str, Any]) -> str:
-    """One line naming a record, for lists and headings."""
-    when = next(
-        (record.get(k) for k in ("date", "onset_date", "start_date", "given_date") if k in record),
-        None,
-    )
-    detail = {
-        "exposures": lambda r: (
-            r["drug_name"]
-            + (f" {dose_text(r['dose_mg'])}" if r.get("dose_mg") else "")
-            + (f", until {r['stop_date']}" if r.get("stop_date") else ", ongoing")
-        ),
-        "dose_logs": lambda r: "taken" if r["taken"] else "not taken",
-        "questionnaires": lambda r: (
-            _instrument_words(r["instrument_id"])
-            + (f": {r['total']:g}" if r.get("total") is not None else "")
-        ),
-        "relapses": lambda r: f"relapse ({r['confirmed_by']}-reported)",
-        "edss": lambda r: f"EDSS {r['score']}",
-        "adverse_events": lambda r: f"{r['term'].replace('_', ' ')} ({r['severity']})",
-        "labs": lambda r: f"{r.get('name') or r['loinc_code']}: {r['value']:g} {r['unit']}",
-        "consents": lambda r: (
-            f"{r['scope']} consent"
-            + (f", withdrawn {r['withdrawn_date']}" if r.get("withdrawn_date") else "")
-        ),
-        "patients": lambda r: f"{r['phenotype']}, born {r['year_of_birth']}",
-    }[kind](record)
-    return f"{when}: {detail}" if when else detail
 
 
 def _own(registry: Registry, kind: str, patient_id: str, key: Any) -> Record:
@@ -84,12 +38,6 @@ def _own(registry: Registry, kind: str, patient_id: str, key: Any) -> Record:
     if getattr(record, "patient_id", None) != patient_id:
         raise NotFound(f"no {RECORD_TYPES[kind].record_name} {key} for this patient")
     return record
-
-
-def _record_url(patient_id: str, kind: str, key: Any) -> str:
-    if kind == "patients":
-        return f"/patients/{patient_id}/details"
-    return f"/patients/{patient_id}/{kind}/{key}"
 
 
 def record_page(
@@ -115,7 +63,14 @@ def record_page(
             else None
         )
     shown = record.model_dump(mode="json")
-    url = _record_url(patient_id, kind, key)
+    url = record_url(patient_id, kind, key)
+    fields = edit_fields(kind, record)
+    stored = form_values_of(record)
+    if values is not None:  # a refused correction: as submitted, with the values only shown
+        values = {
+            **values,
+            **{f.name: stored.get(f.name, "") for f in fields if f.kind == "static"},
+        }
     return render(
         request,
         "patients/record.html",
@@ -124,12 +79,13 @@ def record_page(
             "kind": kind,
             "kind_title": TITLES[kind],
             "record": shown,
+            "facts": facts_of(record, shown),
             "title": summary(kind, shown),
             "removed": removed,
             "history": [e.as_dict() for e in entries],
             "may_write": may_write(viewer.role, kind) and removed is None,
-            "fields": edit_fields(kind, record),
-            "values": values or form_values_of(record),
+            "fields": fields,
+            "values": stored if values is None else values,
             "errors": errors or {},
             "correct_url": f"{url}/correct",
             "remove_url": f"{url}/remove",
@@ -152,10 +108,12 @@ async def correct_from_form(
     _check_writer(viewer, kind)
     values = form_values(await request.form())
     reason = values.pop("reason", "")
+    loaded: list[Record] = []  # the record as it was, for the form's fields on a refusal
     try:
 
         def work(reg: Registry) -> Record:
             current = _own(reg, kind, patient_id, key)
+            loaded.append(current)
             record = parse_record(RECORD_TYPES[kind], parse_edit(kind, values, current))
             problem = confirmation_problem(viewer.role, record)
             if problem:
@@ -164,10 +122,7 @@ async def correct_from_form(
 
         in_transaction(engine, viewer.actor, work)
     except ValidationFailed as failure:
-        names = [f.name for f in edit_fields(kind)] + ["reason"]
-        errors = errors_by_field(failure, names)
-        if "answers" in errors and "answers.0" in values:  # shown by the first item's field
-            errors["answers.0"] = errors.pop("answers")
+        errors = edit_errors(failure, edit_fields(kind, loaded[0] if loaded else None))
         return record_page(
             request,
             engine,
@@ -179,7 +134,7 @@ async def correct_from_form(
             errors=errors,
             status_code=422,
         )
-    return saved(_record_url(patient_id, kind, key), "corrected")
+    return saved(record_url(patient_id, kind, key), "corrected")
 
 
 async def remove_from_form(
@@ -208,59 +163,6 @@ async def remove_from_form(
     if kind == "patients":
         return saved("/patients" if viewer.role is Role.CLINICIAN else "/", "removed")
     return saved(f"/patients/{patient_id}/records", "removed")
-
-
-def new_record_page(
-    request: Request,
-    patient_id: str,
-    kind: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> Response:
-    return render(
-        request,
-        "patients/new_record.html",
-        {
-            "patient_id": patient_id,
-            "kind": kind,
-            "kind_title": TITLES[kind],
-            "fields": edit_fields(kind),
-            "values": values,
-            "errors": errors,
-        },
-        status_code=status_code,
-    )
-
-
-async def add_from_form(
-    request: Request, engine: Engine, viewer: Viewer, patient_id: str, kind: str
-) -> Response:
-    """Any record kind from the same form as its correction (for kinds without a form of
-    their own, such as laboratory results); a check-in for a day that has one corrects it."""
-    values = form_values(await request.form())
-    try:
-        blank = RECORD_TYPES[kind].model_construct(patient_id=patient_id)
-        data = {**parse_edit(kind, values, blank), "patient_id": patient_id, "id": None}
-        if kind == "edss" and not data.get("rater") and viewer.principal is not None:
-            data["rater"] = viewer.principal.email
-        record = parse_record(RECORD_TYPES[kind], data)
-        problem = confirmation_problem(viewer.role, record)
-        if problem:
-            raise ValidationFailed(Problem(record.record_name, "confirmed_by", problem))
-
-        def work(reg: Registry) -> Any:  # a record of this kind: its id names its page
-            if getattr(record, "instrument_id", None) == record_actions.CHECKIN:
-                return record_actions.save_checkin(reg, record)[0]  # type: ignore[arg-type]
-            return reg.add(record)
-
-        stored = in_transaction(engine, viewer.actor, work)
-    except ValidationFailed as failure:
-        names = [f.name for f in edit_fields(kind)]
-        return new_record_page(
-            request, patient_id, kind, values, errors_by_field(failure, names), 422
-        )
-    return saved(_record_url(patient_id, kind, stored.id), "added")
 
 
 def add_kind_pages(kind: str) -> None:
@@ -401,7 +303,7 @@ def all_records(
                         {
                             "id": r["id"],
                             "summary": summary(section_kind, r),
-                            "url": _record_url(patient_id, section_kind, r["id"]),
+                            "url": record_url(patient_id, section_kind, r["id"]),
                         }
                         for r in live
                     ],
@@ -409,7 +311,7 @@ def all_records(
                         {
                             "id": r["record"]["id"],
                             "summary": summary(section_kind, r["record"]),
-                            "url": _record_url(patient_id, section_kind, r["record"]["id"]),
+                            "url": record_url(patient_id, section_kind, r["record"]["id"]),
                             "removed_at": r["removed_at"],
                             "reason": r["removed_reason"],
                         }
