@@ -185,6 +185,44 @@ def test_an_export_is_one_instant_while_others_write(engine: Engine, tmp_path: P
     assert after["tables"]["measurement"] == before["tables"]["measurement"] + 1
 
 
+#: Every date column the export writes, per table (start and end of each row).
+DATED = {
+    "condition_occurrence": ("condition_start_date", "condition_end_date"),
+    "drug_exposure": ("drug_exposure_start_date", "drug_exposure_end_date"),
+    "measurement": ("measurement_date",),
+    "observation": ("observation_date",),
+}
+
+
+def test_every_exported_row_lies_inside_its_persons_observation_period(
+    exported: dict[str, str],
+) -> None:
+    """OHDSI tools take only events inside an observation period (CDM v5.4 conventions), so
+    the period runs from each person's earliest record (diagnosis included) to the latest."""
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (Path(exported["csv"]) / f"{name}.csv").open(encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    periods: dict[str, tuple[str, str]] = {}
+    for row in table("observation_period"):
+        assert row["person_id"] not in periods, "one period per person"
+        periods[row["person_id"]] = (
+            row["observation_period_start_date"],
+            row["observation_period_end_date"],
+        )
+    assert set(periods) == {row["person_id"] for row in table("person")}
+    checked = 0
+    for name, columns in DATED.items():
+        for row in table(name):
+            start, end = periods[row["person_id"]]
+            for column in columns:
+                if row[column]:
+                    assert start <= row[column] <= end, (name, column, row)
+                    checked += 1
+    assert checked > 1_000
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
 def test_omop_analysis_gives_the_registry_headlines(
     exported: dict[str, str], expected: dict[str, AnalysisResult], backend: str

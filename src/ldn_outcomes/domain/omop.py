@@ -23,6 +23,10 @@ EDSS_SOURCE = "edss"
 RELAPSE_SOURCE = "ms-relapse"
 ADVERSE_EVENT_STATUS = "adverse-event"
 FIRST_SYMPTOMS_SOURCE = "ms-first-symptoms"
+#: Where follow-up starts as the analyses count it: enrolment (the first consent, of any
+#: scope) or, without one, the first clinical record. The observation period cannot carry it:
+#: it starts at the earliest record (diagnosis and first symptoms included), as the CDM wants.
+FOLLOW_UP_START_SOURCE = "follow-up-start"
 #: Daily check-in items are written as ``checkin:<instrument>`` (e.g. ``checkin:nrs-fatigue``).
 CHECKIN_SOURCE_PREFIX = "checkin:"
 #: A drug's class and name in ``drug_source_value``: ``<class>|<name>``.

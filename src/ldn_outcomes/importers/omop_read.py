@@ -22,7 +22,11 @@ left out too (counted): the OMOP path goes by concept, not by name.
 
 An exposure runs to ``verbatim_end_date`` when there is one; one ending on or after the end
 of the person's observation is read as still running (censored), as the export writes it.
-Follow-up starts at the person's first ``observation_period_start_date``.
+Follow-up starts where this registry's layout says (an observation with source value
+``follow-up-start``: enrolment, the first consent of any scope, else the first clinical
+record); a database without any such row (written elsewhere) starts it at the person's first
+``observation_period_start_date``. The export's observation period itself starts at the
+earliest record (diagnosis included), so it cannot stand for enrolment.
 
 Outcomes come from this registry's OMOP layout (``domain.omop``: EDSS, relapses, symptom
 scores and check-in ratings are written with concept 0 and our source values, since no OMOP
@@ -52,6 +56,7 @@ from ..domain.omop import (
     CHECKIN_SOURCE_PREFIX,
     EDSS_SOURCE,
     FIRST_SYMPTOMS_SOURCE,
+    FOLLOW_UP_START_SOURCE,
     RELAPSE_SOURCE,
     concept_id,
     multiple_sclerosis_concepts,
@@ -176,7 +181,12 @@ def omop_frames(engine: Engine) -> tuple[dict[str, pd.DataFrame], OmopFindings]:
         ms_ids,
     )
     periods["observation_period_end_date"] = dates(periods["observation_period_end_date"])
-    starts = periods.groupby("patient_id")["observation_period_start_date"].min()
+    marked = observations[observations["observation_source_value"] == FOLLOW_UP_START_SOURCE]
+    starts = (
+        marked.groupby("patient_id")["observation_date"].min()
+        if not marked.empty
+        else periods.groupby("patient_id")["observation_period_start_date"].min()
+    )
     frames["consents"] = pd.DataFrame(
         {"patient_id": starts.index.astype(str), "given_date": starts.to_numpy()}
     )

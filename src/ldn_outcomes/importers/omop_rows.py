@@ -8,9 +8,14 @@ value of this registry's layout, so ``importers.omop_read`` reads it back. The m
 - person: one per patient, numbered 1.. in patient order; ``person_source_value`` is the
   registry's patient id; sex as the Gender concepts (else 0); race and ethnicity 0 (not held).
   A patient without a year of birth (required by the CDM) is left out, with all their rows.
-- observation_period: from enrolment (the first research consent) or, without one, the first
-  clinical record, to the last date of any record (exposure starts and stops included), as
-  the analyses count follow-up; type "Standard algorithm from EHR".
+- observation_period: from the earliest dated record of the person (diagnosis, first
+  symptoms, consents, clinical records, exposure starts) to the latest (exposure stops and
+  relapse recoveries included), so every exported row lies inside it: the CDM v5.4 conventions
+  ask that rates and cohorts use only time inside an observation period
+  (https://ohdsi.github.io/CommonDataModel/cdm54.html#observation_period: "Incidence or
+  prevalence rates should only be calculated for the time of active OBSERVATION_PERIOD
+  records"; the usual ETL takes the first and last clinical event); type "Standard algorithm
+  from EHR".
 - condition_occurrence: the MS diagnosis (Multiple sclerosis, 374919, dated at diagnosis, else
   first symptoms, else the start of observation; the phenotype as source value); each relapse
   (concept 0, ``ms-relapse``, onset to recovery; whether it lasted 24 h and came with fever in
@@ -22,7 +27,10 @@ value of this registry's layout, so ``importers.omop_read`` reads it back. The m
   "mg" (the reader divides back); an exposure still running ends at the end of observation with
   no ``verbatim_end_date``; the time of day goes in ``sig``.
 - measurement: EDSS (concept 0, ``edss``) and labs (concept 0, ``<LOINC>|<name>``, value, unit).
-- observation: first symptoms (concept 0, ``ms-first-symptoms``), every questionnaire's total
+- observation: where follow-up starts as the analyses count it (concept 0,
+  ``follow-up-start``: enrolment, the first consent of any scope, else the first clinical
+  record; ``importers.omop_read`` reads it back as enrolment), first symptoms (concept 0,
+  ``ms-first-symptoms``), every questionnaire's total
   (concept 0, the instrument id; a missing total scored by the instrument's rule), and each
   daily check-in's 0-10 ratings (``checkin:<instrument>``, one ``observation_event_id`` per
   check-in).
@@ -46,6 +54,7 @@ from ..domain.omop import (
     CHECKIN_SOURCE_PREFIX,
     EDSS_SOURCE,
     FIRST_SYMPTOMS_SOURCE,
+    FOLLOW_UP_START_SOURCE,
     MILLIGRAM,
     RELAPSE_SOURCE,
     concept_id,
@@ -69,6 +78,12 @@ EXTENDING = {
     **OPENING,
     "relapses": ("onset_date", "recovery_date"),
     "exposures": ("start_date", "stop_date"),
+}
+#: Every dated record the export writes (the observation period spans them all).
+EVERY_DATE = {
+    **EXTENDING,
+    "patients": ("diagnosis_date", "first_symptoms_date"),
+    "consents": ("given_date",),
 }
 SOURCE_WIDTH = 50
 
@@ -114,16 +129,17 @@ def _per_patient(
 
 
 def observation_spans(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per patient: follow-up start (first consent, else first clinical record) and end."""
-    first = _per_patient(frames, OPENING, "min")
+    """Per patient: ``follow`` where follow-up starts as the analyses count it (first consent
+    of any scope, else first clinical record), and the observation period, ``start`` to
+    ``end``: the earliest and the latest dated record of any kind."""
+    follow = _per_patient(frames, OPENING, "min")
     consents = frames.get("consents")
     if consents is not None and not consents.empty:
         enrol = _per_patient(frames, {"consents": ("given_date",)}, "min")
-        first = enrol.combine_first(first)
-    last = _per_patient(frames, EXTENDING, "max")
-    spans = pd.DataFrame({"start": first, "end": last})
-    spans["end"] = spans[["start", "end"]].max(axis=1)
-    return spans
+        follow = enrol.combine_first(follow)
+    first = _per_patient(frames, EVERY_DATE, "min")
+    last = _per_patient(frames, EVERY_DATE, "max")
+    return pd.DataFrame({"follow": follow, "start": first, "end": last})
 
 
 def _total(instrument: str, total: Any, answers: Any) -> float | None:
@@ -177,6 +193,11 @@ def omop_rows(frames: Mapping[str, pd.DataFrame]) -> tuple[Rows, dict[str, int]]
                     "observation_period_end_date": end,
                     "period_type_concept_id": concept_id("period_from_ehr"),
                 }
+            )
+        follow = _date(spans["follow"].get(pid)) if pid in spans.index else None
+        if follow is not None:
+            rows["observation"].append(
+                _observation(rows, person_id, follow, FOLLOW_UP_START_SOURCE, None)
             )
         diagnosed = _date(patient.diagnosis_date) or _date(patient.first_symptoms_date) or start
         if diagnosed is not None:
