@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import secrets
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from ..errors import Problem, ValidationFailed
 from ..store.frames import read_frame
 from ..store.omop_tables import WRITTEN, columns_of, omop_writer, open_omop
 from ..store.sqlread import ReadFrom
@@ -126,8 +130,29 @@ def write_csv_chunks(
     chunks: Iterable[Mapping[str, Sequence[Mapping[str, Any]]]], directory: Path
 ) -> dict[str, int]:
     """:func:`write_csv_tables` for rows that arrive in chunks: each file is opened once and
-    appended to chunk by chunk, so memory holds one chunk."""
-    directory.mkdir(parents=True, exist_ok=True)
+    appended to chunk by chunk, so memory holds one chunk. The files are written into a
+    hidden folder beside ``directory`` and moved into place only once every chunk is written:
+    a failed export (a database error, a crash mid-way) leaves no half-written files."""
+    target = directory.resolve()
+    if target.exists() and not target.is_dir():
+        raise ValidationFailed(
+            Problem("export", "directory", "is a file, not a folder", value=str(directory))
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir (not mkdtemp) so the folder gets the usual permissions once renamed into place
+    staging = target.parent / f".{target.name}.{secrets.token_hex(6)}.partial"
+    staging.mkdir()
+    try:
+        counts = _write_csv_files(chunks, staging)
+        _move_into_place(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def _write_csv_files(
+    chunks: Iterable[Mapping[str, Sequence[Mapping[str, Any]]]], directory: Path
+) -> dict[str, int]:
     counts = dict.fromkeys(WRITTEN, 0)
     with ExitStack() as stack:
         writers = {}
@@ -146,6 +171,16 @@ def write_csv_chunks(
                     )
                 counts[name] += len(rows.get(name, ()))
     return counts
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """A new folder is the staging folder renamed; into an existing one each file replaces
+    its namesake (other files there are left alone)."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    for name in WRITTEN:
+        os.replace(staging / f"{name}.csv", target / f"{name}.csv")
 
 
 def _cell(value: Any) -> str:

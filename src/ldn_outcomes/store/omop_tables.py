@@ -11,7 +11,7 @@ by ``importers.omop_export``, what a row means by ``importers.omop_read``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigurationError, Problem, ValidationFailed
 from .db import make_engine
@@ -112,20 +113,22 @@ def open_omop(url: str, *, read_only: bool = False) -> Engine:
 
 
 def create_omop_tables(engine: Engine) -> None:
-    """Create the written tables that are missing; refuse a database that already holds
-    persons (the export numbers its persons from 1, and would clash)."""
+    """Create the written tables that are missing; refuse a database where any table the
+    export writes already holds rows (the export numbers each table's ids from 1, and would
+    clash), naming the first such table."""
     metadata = omop_metadata()
-    if "person" in inspect(engine).get_table_names():
-        with engine.connect() as connection:
-            held = connection.execute(select(func.count()).select_from(omop_table("person")))
-            if held.scalar_one():
-                raise ValidationFailed(
-                    Problem(
-                        "person",
-                        "person_id",
-                        "the OMOP database already holds persons; export into an empty one",
-                    )
+    present = set(inspect(engine).get_table_names())
+    for name in WRITTEN:
+        if name in present and count_rows(engine, name):
+            held = "persons" if name == "person" else f"rows in its {name} table"
+            raise ValidationFailed(
+                Problem(
+                    name,
+                    f"{name}_id",
+                    f"the OMOP database already holds {held}; export into an empty one "
+                    f"(every table the export writes must be empty: {', '.join(WRITTEN)})",
                 )
+            )
     metadata.create_all(engine, tables=[metadata.tables[name] for name in WRITTEN])
 
 
@@ -141,23 +144,42 @@ def omop_writer(
     engine: Engine,
 ) -> Iterator[Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], None]]:
     """A writer that takes the rows chunk by chunk, all inside one transaction: committed
-    when the block ends, rolled back (nothing written) if it raises."""
-    create_omop_tables(engine)
-    with engine.begin() as connection:
+    when the block ends, rolled back (nothing written) if it raises. A database error (a
+    constraint, a lost connection, a failed commit) becomes one clear ValidationFailed."""
+    try:
+        create_omop_tables(engine)
+        with engine.begin() as connection:
+            yield _writer(engine, connection)
+    except SQLAlchemyError as error:
+        lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        raise ValidationFailed(
+            Problem(
+                "omop_database",
+                "url",
+                f"the OMOP database refused the export; no rows were written ({reason})",
+            )
+        ) from None
 
-        def write(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-            for name in WRITTEN:
-                table = omop_table(name)
-                keys = table.columns.keys()
-                # every row with every column: executemany needs one shape per statement
-                table_rows = [{key: row.get(key) for key in keys} for row in rows.get(name, ())]
-                if engine.dialect.name == "duckdb" and table_rows:
-                    _duckdb_insert(connection, name, pd.DataFrame(table_rows, columns=list(keys)))
-                else:
-                    for start in range(0, len(table_rows), CHUNK):
-                        connection.execute(table.insert(), table_rows[start : start + CHUNK])
 
-        yield write
+def _writer(
+    engine: Engine, connection: Connection
+) -> Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], None]:
+    """Write one chunk of rows, every table, on ``connection``."""
+
+    def write(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        for name in WRITTEN:
+            table = omop_table(name)
+            keys = table.columns.keys()
+            # every row with every column: executemany needs one shape per statement
+            table_rows = [{key: row.get(key) for key in keys} for row in rows.get(name, ())]
+            if engine.dialect.name == "duckdb" and table_rows:
+                _duckdb_insert(connection, name, pd.DataFrame(table_rows, columns=list(keys)))
+            else:
+                for start in range(0, len(table_rows), CHUNK):
+                    connection.execute(table.insert(), table_rows[start : start + CHUNK])
+
+    return write
 
 
 def _duckdb_insert(connection: Connection, name: str, frame: pd.DataFrame) -> None:
@@ -166,13 +188,18 @@ def _duckdb_insert(connection: Connection, name: str, frame: pd.DataFrame) -> No
     raw = connection.connection.driver_connection
     assert raw is not None
     raw.register("ldn_omop_rows", frame)
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
     try:
-        columns = ", ".join(f'"{c}"' for c in frame.columns)
         connection.exec_driver_sql(
             f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM ldn_omop_rows'
         )
-    finally:
-        raw.unregister("ldn_omop_rows")
+    except BaseException:
+        # after a failed INSERT DuckDB refuses everything until the rollback: report the
+        # INSERT's own error, not the refusal to unregister
+        with suppress(Exception):
+            raw.unregister("ldn_omop_rows")
+        raise
+    raw.unregister("ldn_omop_rows")
 
 
 def present_tables(engine: Engine) -> frozenset[str]:
