@@ -138,3 +138,27 @@ def test_cli_reports_a_duckdb_error_in_one_line_and_writes_no_csv(
     assert _leftovers(tmp_path) == []
     with duckdb.connect(str(target)) as connection:
         assert connection.execute("SELECT count(*) FROM person").fetchone() == (0,)
+
+
+def test_a_failed_database_commit_leaves_no_csv_files(
+    registry: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files move into place only after the database has committed: a commit that fails
+    (here a writer that raises as its block ends) leaves neither rows nor files."""
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from ldn_outcomes.errors import Problem
+    from ldn_outcomes.importers import omop_export
+
+    @contextmanager
+    def failing_writer(engine: Engine) -> Iterator[object]:
+        yield lambda rows: None
+        raise ValidationFailed(Problem("omop", "commit", "the database refused the commit"))
+
+    monkeypatch.setattr(omop_export, "omop_writer", failing_writer)
+    target = tmp_path / "omop-csv"
+    with pytest.raises(ValidationFailed, match="refused the commit"):
+        export_omop(registry, target, f"sqlite:///{tmp_path / 'omop.sqlite3'}")
+    assert not target.exists()
+    assert _leftovers(tmp_path) == []

@@ -9,7 +9,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +130,17 @@ def write_csv_chunks(
     chunks: Iterable[Mapping[str, Sequence[Mapping[str, Any]]]], directory: Path
 ) -> dict[str, int]:
     """:func:`write_csv_tables` for rows that arrive in chunks: each file is opened once and
-    appended to chunk by chunk, so memory holds one chunk. The files are written into a
-    hidden folder beside ``directory`` and moved into place only once every chunk is written:
-    a failed export (a database error, a crash mid-way) leaves no half-written files."""
+    appended to chunk by chunk, so memory holds one chunk; moved into place only once every
+    chunk is written (:func:`staged_folder`)."""
+    with staged_folder(directory) as staging:
+        return _write_csv_files(chunks, staging)
+
+
+@contextmanager
+def staged_folder(directory: Path) -> Iterator[Path]:
+    """A hidden folder beside ``directory`` to write into, moved into place when the block
+    ends without an error and removed otherwise: a failed export (a database error, a crash
+    mid-way) leaves no half-written files."""
     target = directory.resolve()
     if target.exists() and not target.is_dir():
         raise ValidationFailed(
@@ -143,11 +151,10 @@ def write_csv_chunks(
     staging = target.parent / f".{target.name}.{secrets.token_hex(6)}.partial"
     staging.mkdir()
     try:
-        counts = _write_csv_files(chunks, staging)
+        yield staging
         _move_into_place(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return counts
 
 
 def _write_csv_files(
@@ -207,6 +214,9 @@ def export_omop(
     target = open_omop(url) if url is not None else None
     try:
         with ExitStack() as stack:
+            # entered first, so left last: the files move into place only after the database
+            # has committed, and a failed commit leaves neither
+            staging = stack.enter_context(staged_folder(directory)) if directory else None
             sink = stack.enter_context(omop_writer(target)) if target is not None else None
 
             def chunks() -> Iterator[Rows]:
@@ -219,8 +229,8 @@ def export_omop(
                         sink(rows)
                     yield rows
 
-            if directory is not None:
-                write_csv_chunks(chunks(), directory)
+            if staging is not None:
+                _write_csv_files(chunks(), staging)
             else:
                 for _ in chunks():
                     pass
