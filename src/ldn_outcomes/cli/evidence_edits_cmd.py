@@ -36,3 +36,5 @@ def export_edits_command(
     console.print(f"wrote studies.json and claims.json to {directory}")
     for line in report["changed"] or ["no field differs from the shipped files"]:
         console.print(f"  {line}")
+    for line in report["skipped"]:
+        console.print(f"  [yellow]skipped[/yellow] {line}: redo it in the web app")
