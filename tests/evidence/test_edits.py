@@ -180,6 +180,10 @@ def test_overlay_applies_a_chain_of_edits_and_skips_one_not_based_on_the_shipped
     older = [edit("an older shipped text", "an editor's wording", 1)]
     result = edits.overlay(older, load_catalogue(), load_claims())
     assert result.texts == {} and [e.after for e in result.stale] == ["an editor's wording"]
+    # the release took the edit in as it was (export-edits, pull request): in place, not stale
+    adopted = [edit("an older shipped text", shipped, 1)]
+    result = edits.overlay(adopted, load_catalogue(), load_claims())
+    assert result.texts == {} and result.stale == []
 
 
 def test_cli_export_edits_says_which_edits_it_skipped(

@@ -117,7 +117,8 @@ def overlay(edits: list[Edit], catalogue: Catalogue, register: ClaimsRegister) -
     """Lay ``edits`` (newest first) over the shipped text, oldest first: an edit applies only
     when its recorded "before" is the text it would replace (the shipped text, or the previous
     edit's applied text). An edit made before a release corrected the shipped text therefore
-    never hides the correction."""
+    never hides the correction; one that a release took into the shipped data as it was (its
+    "after" is the shipped text) is in place, not stale."""
     entries = _shipped_texts(catalogue, register)
     shown: dict[tuple[str, str, str], str | None] = {}
     applied: dict[tuple[str, str, str], bool] = {}
@@ -130,7 +131,9 @@ def overlay(edits: list[Edit], catalogue: Catalogue, register: ClaimsRegister) -
         if slot not in shown:
             shown[slot] = _text_of(entry, edit.field)
         newest[slot] = edit
-        applied[slot] = edit.before == shown[slot]
+        # an edit a release has taken into the shipped data (export-edits, then a pull
+        # request) is in place, not stale
+        applied[slot] = shown[slot] in (edit.before, edit.after)
         if applied[slot]:
             shown[slot] = edit.after
     texts: dict[tuple[str, str], dict[str, str]] = {}
