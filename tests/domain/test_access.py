@@ -14,6 +14,7 @@ from ldn_outcomes.domain.access import (
     may_manage_accounts,
     may_print_allocation,
     may_use_research_data,
+    public_actor,
 )
 from ldn_outcomes.domain.codes import ConsentScope
 from ldn_outcomes.domain.models import Consent
@@ -91,3 +92,12 @@ def test_editors_curate_the_evidence_and_see_no_clinical_record() -> None:
         assert not may_curate_evidence(Principal(1, "x@example.org", role))
     assert not may_curate_evidence(None)
     assert Role.EDITOR in ACCOUNT_ROLES
+
+
+def test_public_pages_name_an_account_by_its_role_only() -> None:
+    assert public_actor("account:7:editor") == "an editor"
+    assert public_actor("account:12:admin") == "an admin"
+    assert public_actor("account:7:no-such-role") == "an account"
+    assert public_actor("cli") == "cli"
+    shipped = "third-edition review (checked against the sources listed)"
+    assert public_actor(shipped) == shipped

@@ -129,3 +129,75 @@ def test_cli_export_edits_and_show_read_the_edited_text(db_url: str, tmp_path: P
     assert json.loads(result.stdout)["changed"] == ["study:cree-2010 capsule"]
     shown = runner.invoke(app, ["evidence", "show", "cree-2010", "--db", db_url, "--json"])
     assert json.loads(shown.stdout)["study"]["capsule"] == "A new capsule text."
+
+
+def _corrected(capsule: str) -> object:
+    """The shipped catalogue as a later release has it: cree-2010's capsule corrected."""
+    catalogue = load_catalogue()
+    studies = [
+        s.model_copy(update={"capsule": capsule}) if s.id == "cree-2010" else s
+        for s in catalogue.studies
+    ]
+    return catalogue.model_copy(update={"studies": studies})
+
+
+def test_an_edit_of_text_a_release_has_since_corrected_is_not_shown_and_is_listed(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _edit(engine, "capsule", "An editor's wording of the older text.")
+    _edit(engine, "plain_summary", PLAIN)  # its shipped text is unchanged: still shown
+    corrected = _corrected("Corrected by the release.")
+    monkeypatch.setattr(edits, "load_catalogue", lambda: corrected)
+    study = edits.current(engine)[0].by_id()["cree-2010"]
+    assert study.capsule == "Corrected by the release."
+    assert study.model_extra["plain_summary"] == PLAIN
+    stale = edits.stale_edits(engine)
+    assert [(s["entry"], s["field"]) for s in stale] == [("study:cree-2010", "capsule")]
+    assert stale[0]["note"] == edits.STALE_NOTE
+    fields = {f["name"]: f for f in edits.edit_page(engine, "study", "cree-2010")["fields"]}
+    assert fields["capsule"]["text"] == "Corrected by the release."
+    assert fields["capsule"]["stale"]["after"] == "An editor's wording of the older text."
+    assert fields["plain_summary"]["stale"] is None
+    report = edits.export(engine, tmp_path / "out")
+    assert report["changed"] == ["study:cree-2010 plain_summary"]
+    assert report["skipped"] == [f"study:cree-2010 capsule: {edits.STALE_NOTE}"]
+    # redone against the corrected text, the edit is shown again and nothing is stale
+    _edit(engine, "capsule", "The editor's wording of the corrected text.", at=T0 + dt.timedelta(1))
+    assert edits.current(engine)[0].by_id()["cree-2010"].capsule.startswith("The editor's")
+    assert edits.stale_edits(engine) == []
+
+
+def test_overlay_applies_a_chain_of_edits_and_skips_one_not_based_on_the_shipped_text() -> None:
+    shipped = load_catalogue().by_id()["cree-2010"].capsule
+
+    def edit(before: str | None, after: str, hours: int) -> edits.Edit:
+        at = T0 + dt.timedelta(hours=hours)
+        return edits.Edit("study", "cree-2010", "capsule", before, after, "r", "u1:editor", at)
+
+    chain = [edit("A", "B", 2), edit(shipped, "A", 1)]  # newest first
+    result = edits.overlay(chain, load_catalogue(), load_claims())
+    assert result.texts == {("study", "cree-2010"): {"capsule": "B"}} and result.stale == []
+    older = [edit("an older shipped text", "an editor's wording", 1)]
+    result = edits.overlay(older, load_catalogue(), load_claims())
+    assert result.texts == {} and [e.after for e in result.stale] == ["an editor's wording"]
+    # the release took the edit in as it was (export-edits, pull request): in place, not stale
+    adopted = [edit("an older shipped text", shipped, 1)]
+    result = edits.overlay(adopted, load_catalogue(), load_claims())
+    assert result.texts == {} and result.stale == []
+
+
+def test_cli_export_edits_says_which_edits_it_skipped(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(db_url)
+    try:
+        _edit(engine, "capsule", "An editor's wording of the older text.")
+    finally:
+        engine.dispose()
+    corrected = _corrected("Corrected by the release.")
+    monkeypatch.setattr(edits, "load_catalogue", lambda: corrected)
+    result = CliRunner().invoke(
+        app, ["evidence", "export-edits", str(tmp_path / "out"), "--db", db_url]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "skipped" in result.stdout and edits.STALE_NOTE in result.stdout

@@ -3,6 +3,10 @@ bodies refusing unknown keys, the change shown on the page and kept in the histo
 
 from __future__ import annotations
 
+import pytest
+
+from ldn_outcomes.evidence import edits
+from ldn_outcomes.evidence.catalogue import load_catalogue
 from ldn_outcomes.web.auth import CSRF_HEADER
 
 from .conftest import World
@@ -88,3 +92,51 @@ def test_non_editors_get_403_and_a_form_without_its_csrf_token_is_refused(world:
     no_token = editor.post(EDIT, data=body, headers=JSON)
     assert no_token.status_code == 403
     assert editor.get(EDIT, headers=JSON).json()["history"] == []
+
+
+def _save(world: World, field: str, text: str) -> None:
+    headers = {**JSON, CSRF_HEADER: world.csrf("editor")}
+    body = {"field": field, "text": text, "reason": "clearer"}
+    assert world.client("editor").post(EDIT, json=body, headers=headers).status_code == 200
+
+
+def test_the_public_change_feed_names_an_editor_by_role_and_the_audit_keeps_the_account(
+    world: World,
+) -> None:
+    _save(world, "capsule", "A new capsule text.")
+    anonymous = world.client(None)
+    events = anonymous.get("/evidence/changes.atom", headers=JSON).json()
+    edited = [e for e in events if e["kind"] == "edited"]
+    assert edited and all(e["detail"]["by"] == "an editor" for e in edited)
+    for page in ("/evidence/changes.atom", "/evidence/cree-2010", "/claims"):
+        assert "account:" not in anonymous.get(page).text, page
+    history = world.client("editor").get(EDIT, headers=JSON).json()["history"]
+    assert history[0]["by"].startswith("account:") and history[0]["by"].endswith(":editor")
+
+
+def test_an_edit_of_text_a_release_corrected_is_listed_for_redoing_not_shown(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _save(world, "capsule", "An editor's wording of the older text.")
+    catalogue = load_catalogue()
+    corrected = catalogue.model_copy(
+        update={
+            "studies": [
+                s.model_copy(update={"capsule": "Corrected by the release."})
+                if s.id == "cree-2010"
+                else s
+                for s in catalogue.studies
+            ]
+        }
+    )
+    monkeypatch.setattr(edits, "load_catalogue", lambda: corrected)
+    page = world.client(None).get("/evidence/cree-2010", headers=JSON).json()
+    assert page["study"]["capsule"] == "Corrected by the release."
+    editor = world.client("editor")
+    queue = editor.get("/evidence/review", headers=JSON).json()
+    assert [(s["entry"], s["field"]) for s in queue["stale_edits"]] == [
+        ("study:cree-2010", "capsule")
+    ]
+    assert edits.STALE_NOTE in editor.get("/evidence/review", headers=HTML).text
+    form = editor.get(EDIT, headers=HTML).text
+    assert edits.STALE_NOTE in form and "An editor&#39;s wording of the older text." in form

@@ -21,7 +21,8 @@ def export_edits_command(
     """Write the catalogue and claims files with the editors' latest text applied.
 
     Copy the two files over src/ldn_outcomes/evidence/data/ and open a pull request: the diff
-    shows only the edited fields.
+    shows only the edited fields. An edit made before a release changed the text it replaced
+    is skipped and named ("the shipped text changed since this edit"): redo it in the web app.
     """
     from ..evidence import edits
 
@@ -36,3 +37,5 @@ def export_edits_command(
     console.print(f"wrote studies.json and claims.json to {directory}")
     for line in report["changed"] or ["no field differs from the shipped files"]:
         console.print(f"  {line}")
+    for line in report["skipped"]:
+        console.print(f"  [yellow]skipped[/yellow] {line}: redo it in the web app")

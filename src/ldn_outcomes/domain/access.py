@@ -56,6 +56,30 @@ def account_audit_name(account_id: int, role: Role | str) -> str:
     return f"account:{account_id}:{Role(role).value}"
 
 
+#: How public pages name an account's role (never the account itself).
+_ROLE_PHRASES = {
+    Role.PATIENT: "a patient",
+    Role.CLINICIAN: "a clinician",
+    Role.RESEARCHER: "a researcher",
+    Role.ADMIN: "an admin",
+    Role.PHARMACY: "a pharmacy",
+    Role.EDITOR: "an editor",
+}
+
+
+def public_actor(name: str) -> str:
+    """How a public page names an actor from the audit log: an account by its role only
+    (``account:7:editor`` becomes "an editor"); any other name (``cli``, a curation round
+    named in the shipped data) as it is. The account stays in the audit log."""
+    prefix, _, rest = name.partition(":")
+    ident, _, role = rest.partition(":")
+    if prefix == "account" and ident.isdigit() and role in _ROLE_PHRASES:
+        return _ROLE_PHRASES[Role(role)]
+    if prefix == "account":
+        return "an account"
+    return name
+
+
 #: Roles that may ever see identified clinical records (always subject to the rules below).
 CLINICAL_ROLES = frozenset({Role.PATIENT, Role.CLINICIAN})
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .access import public_actor
 from .certainty import CertaintyAssessment
 
 NCT_PATTERN = re.compile(r"\bNCT\d{8}\b")
@@ -378,3 +379,11 @@ class ChangeEvent(_Record):
     summary: str
     detail: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None
+
+    def public(self) -> ChangeEvent:
+        """The event as public pages and feeds show it: the account that acted (``by``)
+        named by its role only (:func:`~ldn_outcomes.domain.access.public_actor`)."""
+        if "by" not in self.detail:
+            return self
+        detail = {**self.detail, "by": public_actor(str(self.detail["by"]))}
+        return self.model_copy(update={"detail": detail})

@@ -5,7 +5,9 @@ and changes there by pull request. An editor (``Role.EDITOR``) may also reword a
 capsule or plain summary, or a claim's wording, in the web app: each change is an ``edited``
 event in the registry's change log (field, text before and after, reason, account) plus an
 audit row, written in one transaction. The latest edit of each field is laid over the shipped
-data wherever pages are built (:func:`current`), the full history stays in the log
+data wherever pages are built (:func:`current`) as long as the text it replaced is still the
+shipped text: when a release corrects that text, the older edit is no longer shown and is listed
+for an editor to redo (:func:`overlay`). The full history stays in the log
 (:func:`history`), and ``ldn evidence export-edits`` writes the JSON files with the edits
 applied (:func:`export`) so that they can go back into the package by pull request.
 """
@@ -92,14 +94,79 @@ def _edits(engine: Engine, key: str | None = None) -> list[Edit]:
     return found
 
 
-def latest(engine: Engine | None) -> dict[tuple[str, str], dict[str, str]]:
-    """The latest text of each edited field: ``{(kind, id): {field: text}}``."""
-    if engine is None:
-        return {}
+@dataclass(frozen=True)
+class Overlay:
+    """What the editors' edits lay over the shipped data: the text of each field whose edits
+    follow on from the shipped text, and the newest edit of each field that does not (a
+    release changed the shipped text since it was made: an editor redoes it)."""
+
+    texts: dict[tuple[str, str], dict[str, str]]
+    stale: list[Edit]
+
+
+STALE_NOTE = "the shipped text changed since this edit"
+
+
+def _shipped_texts(catalogue: Catalogue, register: ClaimsRegister) -> dict[tuple[str, str], Any]:
+    entries: dict[tuple[str, str], Any] = {("study", s.id): s for s in catalogue.studies}
+    entries |= {("claim", c.id): c for c in register.claims}
+    return entries
+
+
+def overlay(edits: list[Edit], catalogue: Catalogue, register: ClaimsRegister) -> Overlay:
+    """Lay ``edits`` (newest first) over the shipped text, oldest first: an edit applies only
+    when its recorded "before" is the text it would replace (the shipped text, or the previous
+    edit's applied text). An edit made before a release corrected the shipped text therefore
+    never hides the correction; one that a release took into the shipped data as it was (its
+    "after" is the shipped text) is in place, not stale."""
+    entries = _shipped_texts(catalogue, register)
+    shown: dict[tuple[str, str, str], str | None] = {}
+    applied: dict[tuple[str, str, str], bool] = {}
+    newest: dict[tuple[str, str, str], Edit] = {}
+    for edit in reversed(edits):
+        entry = entries.get((edit.kind, edit.ident))
+        if entry is None or edit.field not in EDITABLE.get(edit.kind, ()):
+            continue  # the entry left the catalogue: nothing to show or redo
+        slot = (edit.kind, edit.ident, edit.field)
+        if slot not in shown:
+            shown[slot] = _text_of(entry, edit.field)
+        newest[slot] = edit
+        # an edit a release has taken into the shipped data (export-edits, then a pull
+        # request) is in place, not stale
+        applied[slot] = shown[slot] in (edit.before, edit.after)
+        if applied[slot]:
+            shown[slot] = edit.after
     texts: dict[tuple[str, str], dict[str, str]] = {}
-    for edit in _edits(engine):  # newest first: the first one seen wins
-        texts.setdefault((edit.kind, edit.ident), {}).setdefault(edit.field, edit.after)
-    return texts
+    for (kind, ident, field), value in shown.items():
+        if value is not None and value != _text_of(entries[(kind, ident)], field):
+            texts.setdefault((kind, ident), {})[field] = value
+    stale = [e for slot, e in newest.items() if not applied[slot]]
+    stale.sort(key=lambda e: e.at, reverse=True)
+    return Overlay(texts, stale)
+
+
+def latest(
+    engine: Engine | None,
+    catalogue: Catalogue | None = None,
+    register: ClaimsRegister | None = None,
+) -> Overlay:
+    """The editors' edits over the shipped catalogue and claims (:func:`overlay`)."""
+    if engine is None:
+        return Overlay({}, [])
+    return overlay(
+        _edits(engine),
+        catalogue if catalogue is not None else load_catalogue(),
+        register if register is not None else load_claims(),
+    )
+
+
+def stale_edits(engine: Engine | None) -> list[dict[str, Any]]:
+    """The newest edit of each field that is no longer shown because the shipped text changed
+    since it was made, newest first, for the review page (an editor redoes it)."""
+    return [
+        {**e.as_dict(), "kind": e.kind, "id": e.ident, "note": STALE_NOTE}
+        for e in latest(engine).stale
+    ]
 
 
 def history(engine: Engine | None, kind: str, ident: str) -> list[dict[str, Any]]:
@@ -140,7 +207,8 @@ def apply(
 def current(engine: Engine | None) -> tuple[Catalogue, ClaimsRegister]:
     """The shipped catalogue and claims with the editors' latest text (shipped alone when
     there is no database)."""
-    return apply(load_catalogue(), load_claims(), latest(engine))
+    catalogue, register = load_catalogue(), load_claims()
+    return apply(catalogue, register, latest(engine, catalogue, register).texts)
 
 
 def _text_of(entry: Study | Claim, field: str) -> str | None:
@@ -241,9 +309,12 @@ def record_edit(
 def edit_page(engine: Engine | None, kind: str, ident: str) -> dict[str, Any]:
     """What the edit form shows: each editable field's current and shipped text, and the
     entry's history."""
-    catalogue, register = current(engine)
+    shipped_catalogue, shipped_register = load_catalogue(), load_claims()
+    edited = latest(engine, shipped_catalogue, shipped_register)
+    catalogue, register = apply(shipped_catalogue, shipped_register, edited.texts)
     entry = _entry(catalogue, register, kind, ident)
-    shipped = _entry(load_catalogue(), load_claims(), kind, ident)
+    shipped = _entry(shipped_catalogue, shipped_register, kind, ident)
+    stale = {e.field: e for e in edited.stale if (e.kind, e.ident) == (kind, ident)}
     title = entry.title if isinstance(entry, Study) else entry.claim
     fields = []
     for name in EDITABLE[kind]:
@@ -257,6 +328,7 @@ def edit_page(engine: Engine | None, kind: str, ident: str) -> dict[str, Any]:
                 "shipped": _text_of(shipped, name),
                 "edited": text != _text_of(shipped, name),
                 "grade": round(max(measure(measured).grade, 0.0), 1) if measured else None,
+                "stale": stale[name].as_dict() | {"note": STALE_NOTE} if name in stale else None,
             }
         )
     return {
@@ -293,9 +365,12 @@ def _dump(data: Any) -> str:
 
 def export(engine: Engine, directory: Path) -> dict[str, Any]:
     """Write ``studies.json`` and ``claims.json`` into ``directory`` with the latest edits
-    applied to the shipped files, everything else byte for byte as shipped."""
-    texts = latest(engine)
+    applied to the shipped files, everything else byte for byte as shipped. An edit made
+    before a release changed the shipped text is skipped and named in ``skipped``."""
+    edited = latest(engine)
+    texts = edited.texts
     changed: list[str] = []
+    skipped = [f"{e.kind}:{e.ident} {e.field}: {STALE_NOTE}" for e in edited.stale]
     files = {"studies.json": ("studies", "study"), "claims.json": ("claims", "claim")}
     directory.mkdir(parents=True, exist_ok=True)
     for name, (key, kind) in files.items():
@@ -306,4 +381,9 @@ def export(engine: Engine, directory: Path) -> dict[str, Any]:
                     item[field] = text
                     changed.append(f"{kind}:{item.get('id')} {field}")
         (directory / name).write_text(_dump(data), encoding="utf-8")
-    return {"directory": str(directory), "files": sorted(files), "changed": changed}
+    return {
+        "directory": str(directory),
+        "files": sorted(files),
+        "changed": changed,
+        "skipped": skipped,
+    }

@@ -155,7 +155,8 @@ def publish_site(
             f"claims/{claim.id}.html",
             html.render_claim(views.claim_detail(claims, catalogue, claim.id), one),
         )
-    events = mirror.changes_since(engine, limit=200) if engine is not None else []
+    found = mirror.changes_since(engine, limit=200) if engine is not None else []
+    events = [e.public() for e in found]
     base = site_url.rstrip("/") + "/" if site_url else ""
     write(
         "evidence/changes.atom",

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ..domain.access import public_actor
 from ..domain.evidence import Catalogue, ChangeKind, ClaimsRegister, LastChecked, TrialRecord
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.uow import UnitOfWork
@@ -88,7 +89,7 @@ def auto_capsule(engine: Engine, catalogue: Catalogue, nct_id: str) -> dict[str,
         "title": trial.title,
         "official_title": trial.official_title,
         "review": state.get("decision") if state else NOT_REVIEWED,
-        "review_detail": state,
+        "review_detail": {**state, "by": public_actor(str(state.get("by")))} if state else None,
         "summary": _summary(trial),
         "design": design or None,
         "conditions": list(trial.conditions),

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ..domain.access import public_actor
 from ..domain.evidence import (
     Catalogue,
     Claim,
@@ -50,7 +51,7 @@ def checked(last: LastChecked | None, today: dt.date | None = None) -> dict[str,
     today = today or dt.date.today()
     return {
         "on": last.on.isoformat(),
-        "by": last.by,
+        "by": public_actor(last.by),  # public pages: an editor's account by its role only
         "stale": last.is_stale(today),
         "age_days": (today - last.on).days,
     }

@@ -17,7 +17,7 @@ from ..domain.definitions.dose_safety import low_dose_notice
 from ..domain.models import RECORD_TYPES, Clinician, Exposure, Patient, Record, Site
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
-from ..store.uow import UnitOfWork
+from ..store.shared_records import SHARED_KINDS
 from .fhir_bundle import read_bundle
 from .fhir_map import fhir_id, resource_id
 from .fhir_ndjson import ndjson_records
@@ -54,16 +54,12 @@ def import_fhir_with_notices(
     once when every copy agrees, and is a problem when copies differ."""
     batch: dict[str, list[tuple[int | None, Record]]] = {kind: [] for kind in RECORD_TYPES}
     where: list[tuple[str, str]] = []  # (file, resource) by the number given to each record
-    shared: dict[tuple[str, str], tuple[Record, str]] = {}
     problems: list[Problem] = []
 
     def add(records: dict[str, list[Record]], source_of: Callable[[str], str]) -> None:
         for kind, items in records.items():
             for record in items:
                 resource = _resource_of(kind, record)
-                if kind in SHARED_KINDS:
-                    problems.extend(_shared(shared, kind, record, source_of(resource)))
-                    continue
                 batch[kind].append((len(where), record))
                 where.append((source_of(resource), resource))
 
@@ -76,11 +72,17 @@ def import_fhir_with_notices(
         records, lines, found = ndjson_records(bulk)
         problems.extend(found)
         add(records, lambda resource: lines.get(resource, resource))
-    problems.extend(_against_registry(engine, shared, batch, where))
     if problems:
         raise ValidationFailed(problems)
     try:
-        counts = load_records(engine, batch, actor=actor, source=Path(path).name)
+        counts = load_records(
+            engine,
+            batch,
+            actor=actor,
+            source=Path(path).name,
+            shared=SHARED_KINDS,
+            place=lambda number: where[number or 0][0],
+        )
     except ValidationFailed as failure:  # rules across records: name each one's file and resource
         raise ValidationFailed([_located(p, where) for p in failure.problems]) from None
     return counts, _dose_notices(batch, where)
@@ -103,10 +105,6 @@ def _dose_notices(
         element = "dosage[0].doseAndRate[0].doseQuantity.value"
         notices.append(Problem(resource, element, rule, value=check.dose_mg, source=source))
     return notices
-
-
-#: Kinds that several patients' Bundles may each carry a copy of.
-SHARED_KINDS = {"sites": "site_id", "clinicians": "clinician_id"}
 
 
 def _resource_of(kind: str, record: Record) -> str:
@@ -136,44 +134,6 @@ EXPORT_KEYS = {
     "adverse_events": "adverse_event",
     "consents": "consent",
 }
-
-
-def _shared(
-    shared: dict[tuple[str, str], tuple[Record, str]], kind: str, record: Record, source: str
-) -> list[Problem]:
-    key = (kind, getattr(record, SHARED_KINDS[kind]))
-    if key not in shared:
-        shared[key] = (record, source)
-        return []
-    first, first_source = shared[key]
-    if first == record:
-        return []
-    rule = f"differs from the copy in {first_source}; every copy must agree"
-    return [Problem(_resource_of(kind, record), "(resource)", rule, source=source)]
-
-
-def _against_registry(
-    engine: Engine,
-    shared: dict[tuple[str, str], tuple[Record, str]],
-    batch: dict[str, list[tuple[int | None, Record]]],
-    where: list[tuple[str, str]],
-) -> list[Problem]:
-    """Sites and clinicians already in the registry are kept if equal, refused if not."""
-    problems = []
-    with UnitOfWork(engine) as uow:
-        for (kind, key), (record, source) in shared.items():
-            try:
-                existing = uow.registry.get(kind, key)
-            except NotFound:
-                batch[kind].append((len(where), record))
-                where.append((source, _resource_of(kind, record)))
-                continue
-            if existing != record:
-                rule = "differs from the registry's record with this id"
-                problems.append(
-                    Problem(_resource_of(kind, record), "(resource)", rule, source=source)
-                )
-    return problems
 
 
 def _located(problem: Problem, where: list[tuple[str, str]]) -> Problem:

@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 from ..domain.models import RECORD_TYPES, Clinician, Patient, Record, Site
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.bulk import load_records
+from ..store.shared_records import SHARED_KINDS
 from ..store.streams import export_snapshot
-from ..store.uow import UnitOfWork
 from .fhir_bundle import chunk_references
 from .redcap_data import EVENT, IGNORED_COLUMNS, INSTANCE, INSTRUMENT, patient_rows, read_row
 from .redcap_data import where as _place
@@ -147,11 +147,17 @@ def import_redcap(
     if record_column != RECORD_ID:
         rows = [(n, {**r, RECORD_ID: r.get(record_column, "")}) for n, r in rows]
     batch, where, notices_in = _read_rows(proj, rows, data_file.name, problems)
-    problems.extend(_against_registry(engine, batch, where, data_file.name))
     if problems:
         raise ValidationFailed(problems)
     try:
-        counts = load_records(engine, batch, actor=actor, source=data_file.name)
+        counts = load_records(
+            engine,
+            batch,
+            actor=actor,
+            source=data_file.name,
+            shared=SHARED_KINDS,
+            place=lambda number: f"row {where[number or 0][0]}",
+        )
     except ValidationFailed as failure:  # rules across records: name each one's row
         raise ValidationFailed([_located(p, where, proj) for p in failure.problems]) from None
     notices = [
@@ -199,7 +205,6 @@ def _read_rows(
     where: Where = []
     exposures: list[tuple[int, Record]] = []
     first_row: dict[tuple[str, ...], int] = {}
-    shared: dict[tuple[str, str], tuple[Record, int]] = {}
     for number, row in rows:
         key = tuple((row.get(c) or "").strip() for c in (RECORD_ID, EVENT, INSTRUMENT, INSTANCE))
         read = read_row(proj, number, row, source)
@@ -218,47 +223,10 @@ def _read_rows(
             batch[kind].append((len(where), record))
             where.append((number, _place(row), form))
         for kind, items in (("sites", read.sites), ("clinicians", read.clinicians)):
-            for record in items:
-                ident = getattr(record, "site_id" if kind == "sites" else "clinician_id")
-                if (kind, ident) not in shared:
-                    shared[(kind, ident)] = (record, number)
-                elif shared[(kind, ident)][0] != record:
-                    first = shared[(kind, ident)][1]
-                    rule = f"differs from the copy at row {first}; every copy must agree"
-                    problems.append(
-                        Problem(
-                            _place(row), kind.removesuffix("s") + "_id", rule, number, source=source
-                        )
-                    )
-    for (kind, _), (record, number) in shared.items():
-        batch[kind].append((len(where), record))
-        where.append((number, f"record(s) naming {kind.removesuffix('s')}", PATIENT_FORM))
+            for record in items:  # every copy: the load checks that they agree
+                batch[kind].append((len(where), record))
+                where.append((number, _place(row), PATIENT_FORM))
     return batch, where, exposures
-
-
-def _against_registry(
-    engine: Engine,
-    batch: dict[str, list[tuple[int | None, Record]]],
-    where: Where,
-    source: str,
-) -> list[Problem]:
-    """Sites and clinicians already in the registry are kept if equal, refused if not."""
-    problems = []
-    with UnitOfWork(engine) as uow:
-        for kind, key in (("sites", "site_id"), ("clinicians", "clinician_id")):
-            kept = []
-            for index, record in batch[kind]:
-                try:
-                    existing = uow.registry.get(kind, getattr(record, key))
-                except NotFound:
-                    kept.append((index, record))
-                    continue
-                if existing != record:
-                    row, place, _ = where[index or 0]
-                    rule = "differs from the registry's record with this id"
-                    problems.append(Problem(place, key, rule, row, source=source))
-            batch[kind] = kept
-    return problems
 
 
 def _located(problem: Problem, where: Where, proj: Project) -> Problem:

@@ -13,7 +13,7 @@ Two entry points share one transaction discipline:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -30,6 +30,7 @@ from .audit import audit_values, write_audit
 from .convert import key_column, record_to_values, table_of
 from .frame_rules import check_frames
 from .registry import Registry
+from .shared_records import merge_shared
 from .tables import QuestionnaireRow
 
 ORDER = list(RECORD_TYPES)
@@ -42,20 +43,32 @@ def load_records(
     *,
     actor: str,
     source: str = "import",
+    shared: Collection[str] = (),
+    place: Callable[[int | None], str] | None = None,
 ) -> dict[str, int]:
-    """Write (row number, record) pairs of each kind; all or nothing. Returns counts by kind."""
+    """Write (row number, record) pairs of each kind; all or nothing. Returns counts by kind.
+
+    Kinds in ``shared`` (sites, clinicians) may come as several copies of one id: in the same
+    transaction, every copy must agree and one the registry holds is kept if equal, refused if
+    not (:func:`~ldn_outcomes.store.shared_records.merge_shared`; ``place`` names a row)."""
     counts: dict[str, int] = {}
     with Session(engine) as session, session.begin():
         registry = Registry(session, actor)
+        problems: list[Problem] = []
+        batches: dict[str, Sequence[tuple[int | None, Record]]] = dict(records)
+        for kind in shared:
+            batches[kind], found = merge_shared(
+                registry, kind, batches.get(kind, ()), source, place
+            )
+            problems.extend(found)
         pending: dict[str, set[str]] = {}
         birth_years = {
             record.patient_id: record.year_of_birth
-            for _, record in records.get("patients", ())
+            for _, record in batches.get("patients", ())
             if isinstance(record, Patient)
         }
-        problems: list[Problem] = []
         for kind in ORDER:
-            batch = records.get(kind, ())
+            batch = batches.get(kind, ())
             if not batch:
                 continue
             problems.extend(_duplicate_problems(session, kind, batch, source))
@@ -75,11 +88,11 @@ def load_records(
             key = key_column(kind)
             if key != "id":
                 pending[kind] = {getattr(record, key) for _, record in batch}
-        problems.extend(_interaction_problems(registry, records.get("exposures", ()), source))
+        problems.extend(_interaction_problems(registry, batches.get("exposures", ()), source))
         if problems:
             raise ValidationFailed(problems)
         for kind in ORDER:
-            batch = records.get(kind, ())
+            batch = batches.get(kind, ())
             if not batch:
                 continue
             table = table_of(kind)

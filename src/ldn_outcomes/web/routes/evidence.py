@@ -111,7 +111,8 @@ def evidence_css() -> Response:
 @router.get("/evidence/changes.atom")
 def changes_feed(request: Request) -> Response:
     engine = mirror_engine(request)
-    events = mirror.changes_since(engine, limit=200) if engine is not None else []
+    found = mirror.changes_since(engine, limit=200) if engine is not None else []
+    events = [e.public() for e in found]  # public: an account is named by its role only
     base = str(request.base_url)
     if wants_json(request):
         return JSONResponse([e.model_dump(mode="json") for e in events])

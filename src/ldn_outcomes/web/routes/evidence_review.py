@@ -35,6 +35,7 @@ def review_page(request: Request, viewer: Editor) -> Response:
     checks = review.latest_checks(engine) if engine is not None else {}
     data["due"] = review.due_for_checking(catalogue, load_claims(), checks, dt.date.today())
     data["editable"] = edits.editable_entries()
+    data["stale_edits"] = edits.stale_edits(engine)
     body = html.render_review_queue(
         data, LINKS, csrf_token=viewer.csrf_token, layout="fragment.html"
     )
