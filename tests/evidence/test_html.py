@@ -87,3 +87,19 @@ def test_atom_feed_is_valid_atom() -> None:
         )
     )
     assert empty.findtext("a:updated", namespaces=ns) == "2026-01-01T00:00:00Z"
+
+
+def test_every_change_links_to_a_page_that_exists() -> None:
+    """A trial's registry record, a PubMed record, or the hub's own page of an edited or
+    checked entry: never a PubMed address made of ``study:<id>``."""
+    from ldn_outcomes.evidence.html import change_link
+
+    base = "https://hub.example/"
+    assert change_link("NCT00501696", base) == "https://clinicaltrials.gov/study/NCT00501696"
+    assert change_link("20695007", base) == "https://pubmed.ncbi.nlm.nih.gov/20695007/"
+    assert change_link("study:cree-2010", base) == "https://hub.example/evidence/cree-2010"
+    assert change_link("claim:t-cells", base) == "https://hub.example/claims/t-cells"
+    assert change_link("study:cree-2010", base, static=True) == (
+        "https://hub.example/evidence/cree-2010.html"
+    )
+    assert change_link("something-else", base) == "https://hub.example/evidence"

@@ -144,8 +144,10 @@ def changes_atom(
     base_url: str,
     feed_url: str,
     now: dt.datetime | None = None,
+    static: bool = False,
 ) -> str:
-    """An Atom 1.0 feed (RFC 4287) of change events, newest first.
+    """An Atom 1.0 feed (RFC 4287) of change events, newest first (``static``: the pages it
+    links to are the published site's ``.html`` files).
 
     The standard library's ElementTree, not ``feedgen``: the feed is a few elements, and
     feedgen would add lxml and python-dateutil and write a different document."""
@@ -168,16 +170,29 @@ def changes_atom(
         ).text = f"{feed_url}#change-{event.id if event.id is not None else _iso(event.at)}"
         ET.SubElement(entry, f"{{{ATOM_NS}}}updated").text = _iso(event.at)
         ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=event.kind.value)
-        target = (
-            f"https://clinicaltrials.gov/study/{event.key}"
-            if event.key.startswith("NCT")
-            else f"https://pubmed.ncbi.nlm.nih.gov/{event.key}/"
+        ET.SubElement(
+            entry, f"{{{ATOM_NS}}}link", href=change_link(event.key, base_url, static=static)
         )
-        ET.SubElement(entry, f"{{{ATOM_NS}}}link", href=target)
         ET.SubElement(
             entry, f"{{{ATOM_NS}}}summary"
         ).text = f"{event.kind.value.replace('_', ' ')}: {event.summary}"
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
+
+
+def change_link(key: str, base_url: str, *, static: bool = False) -> str:
+    """Where a change event points: a trial's registry record, an edited or checked catalogue
+    entry's own page (``study:<id>``, ``claim:<id>``), or a PubMed record (a PMID)."""
+    suffix = ".html" if static else ""
+    kind, _, ident = key.partition(":")
+    if key.startswith("NCT"):
+        return f"https://clinicaltrials.gov/study/{key}"
+    if ident and kind == "study":
+        return f"{base_url}evidence/{ident}{suffix}"
+    if ident and kind == "claim":
+        return f"{base_url}claims/{ident}{suffix}"
+    if key.isdigit():
+        return f"https://pubmed.ncbi.nlm.nih.gov/{key}/"
+    return f"{base_url}evidence/index.html" if static else f"{base_url}evidence"
 
 
 def _iso(value: dt.datetime) -> str:

@@ -160,6 +160,8 @@ def publish_site(
     base = site_url.rstrip("/") + "/" if site_url else ""
     write(
         "evidence/changes.atom",
-        html.changes_atom(events, base_url=base, feed_url=f"{base}evidence/changes.atom", now=now),
+        html.changes_atom(
+            events, base_url=base, feed_url=f"{base}evidence/changes.atom", now=now, static=True
+        ),
     )
     return report
