@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -63,3 +64,14 @@ def test_unreachable_database_is_one_line_and_exit_6() -> None:
     assert "Traceback" not in out + err
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("error: cannot connect to the database")
+
+
+@pytest.mark.parametrize("option", ["--db", "--omop"])
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_6(option: str, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are notes, not a database\n" * 10)
+    url = f"sqlite:///{path}"
+    code, out, err = ldn("analyze", option, url)
+    assert code == 6, err
+    assert "Traceback" not in out + err
+    assert err.strip() == f"error: cannot connect to the database {url}: file is not a database"

@@ -273,3 +273,54 @@ def test_pooled_page_explains_the_ci_prediction_interval_and_i2_in_words(tmp_pat
     assert "A 95% confidence interval (CI) is the range of values that fit the data" in page
     assert "The 95% prediction interval is the range in which the effect of one more" in page
     assert "I² is the share of the differences between the studies" in page
+
+
+EXTREME_HR = (
+    "study,measure,estimate,ci_low,ci_high\n"
+    "a,HR,0.5,0.3,0.8\n"
+    "b,HR,1.2,0.9,1.6\n"
+    "c,HR,1e-40,1e-41,1e-39\n"
+)
+
+
+def test_extreme_ratios_print_honestly_instead_of_crashing(tmp_path: Path) -> None:
+    path = tmp_path / "extreme.csv"
+    path.write_text(EXTREME_HR)
+    svg = tmp_path / "forest.svg"
+    result = runner.invoke(app, ["evidence", "meta", "--csv", str(path), "--svg", str(svg)])
+    assert result.exit_code == 0, result.stderr
+    assert "Random effects (REML)" in svg.read_text()
+    text = " ".join(result.stdout.split())
+    # A tiny ratio keeps its digits (not 0.000); a prediction bound beyond a float is shown
+    # from its log-scale value and named in a note, never an overflow.
+    assert "c 1e-40 [1e-41, 1e-39]" in text
+    assert "3.95e-14 [3.47e-40, 4.51e+12]" in text
+    assert "95% prediction interval [e^-808.7, e^747.0]" in text
+    assert "Too far from 1 to show as a ratio" in text
+    data = json.loads(runner.invoke(app, ["evidence", "meta", "--csv", str(path), "--json"]).stdout)
+    assert data["result"]["pi_high"] > 709 and data["shown"]["pi_high"] is None
+    assert any("prediction interval's upper bound" in note for note in data["notes"])
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ("a,HR,1e-310,1e-311,0.5", "estimate"),
+        ("a,OR,2,1,1e305", "ci_high"),
+    ],
+)
+def test_a_ratio_beyond_e700_is_refused_naming_the_column(row: str, field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        read_studies(f"study,measure,estimate,ci_low,ci_high\n{row}\n", source="mine.csv")
+    problem = caught.value.problems[0]
+    assert (problem.row, problem.field) == (2, field) and "e^700" in problem.rule
+
+
+def test_counts_whose_ratio_leaves_the_float_range_are_refused() -> None:
+    text = (
+        "study,measure,events_treatment,total_treatment,events_control,total_control\n"
+        "a,OR,1e300,1e300,1,1e300\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        read_studies(text)
+    assert "beyond e^±700" in caught.value.problems[0].rule

@@ -353,36 +353,50 @@ def meta_command(
 
 
 def _print_meta(report: MetaReport, data: dict) -> None:
-    """The pooled result as a reader sees it: ratios as ratios, the scale named."""
+    """The pooled result as a reader sees it: ratios as ratios, the scale named; a ratio too
+    small for three decimals in significant digits, one beyond a float as e^(its log)."""
+    from ..evidence.meta import ratio_text
+
+    def text(shown: float | None, log_value: float | None) -> str:
+        if report.ratio:
+            return ratio_text(shown, log_value)
+        return "—" if shown is None else f"{shown:.3f}"
+
     result, shown = report.result, data["shown"]
     console.print(f"{report.outcome_id}: {escape(report.scale)}")
     if result is None:
         console.print(f"not pooled: {escape(report.not_pooled_reason or '')}")
     else:
-        prediction = (
-            f"[{shown['pi_low']:.3f}, {shown['pi_high']:.3f}]"
-            if shown["pi_low"] is not None
+        value = {key: text(shown[key], getattr(result, key)) for key in shown}
+        prediction = (  # escaped: "[e^747.0, ...]" would read as console markup
+            escape(f"[{value['pi_low']}, {value['pi_high']}]")
+            if result.pi_low is not None
             else "needs at least three studies"
         )
         log = " (log scale)" if report.ratio else ""
         console.print(
             f"{report.measure} ({result.method}, k={result.k}): "
-            f"{shown['estimate']:.3f} [{shown['ci_low']:.3f}, {shown['ci_high']:.3f}], "
-            f"p={result.p:.4f}; 95% prediction interval {prediction}; "
+            + escape(f"{value['estimate']} [{value['ci_low']}, {value['ci_high']}], ")
+            + f"p={result.p:.4f}; 95% prediction interval {prediction}; "
             f"tau²{log}={result.tau2:.4f}, I²={result.i2:.1f}%, "
             f"Q={result.q:.3f} (df {result.q_df}, p={result.q_p:.4f})"
         )
         if result.fallback_reason:
             console.print(f"[bold]Note:[/] {escape(result.fallback_reason)}.")
     for effect in data["included"]:
-        estimate, low, high = effect["shown"]
+        estimate, low, high = (
+            text(v, log_value)
+            for v, log_value in zip(
+                effect["shown"], (effect["yi"], effect["ci_low"], effect["ci_high"]), strict=True
+            )
+        )
         console.print(
-            f"  in:  {escape(effect['label'])} {estimate:.3f} [{low:.3f}, {high:.3f}] "
+            f"  in:  {escape(effect['label'])} {escape(f'{estimate} [{low}, {high}]')} "
             f"from {escape(effect['derived_from'])}"
         )
     for excluded in report.excluded:
         console.print(f"  out: {escape(excluded['study_id'])}: {escape(excluded['reason'])}")
-    for note in report.notes:
+    for note in data["notes"]:
         console.print(f"  {escape(note)}")
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .. import svgcore
 from ..stats.random_effects import MetaResult
-from .meta import Effect
+from .meta import Effect, ratio_from_log
 
 WIDTH = svgcore.WIDTH
 #: The plot runs across the chart, inset so the end tick labels stay inside it.
@@ -62,18 +62,19 @@ def forest_svg(
     """Study effects and the random-effects estimate. The meta-analysis works on the log
     scale for ratio measures; with ``ratio`` they are drawn back as ratios on a log axis, so
     the numbers a reader sees are risk, odds or hazard ratios, not their logarithms."""
-    back = math.exp if ratio else float
     weights = result.weights if result else (None,) * len(effects)
     rows = [
-        ForestRow(e.label, back(e.yi), back(e.ci[0]), back(e.ci[1]), weight=w)
+        row
         for e, w in zip(effects, weights, strict=True)
+        if (row := _row(e.label, (e.yi, *e.ci), ratio, weight=w)) is not None
     ]
+    # A bound beyond what a float holds as a ratio is left out of the picture (the pooled
+    # report names it, on the log scale) rather than drawn at a made-up place.
     pooled = (
-        ForestRow(
+        _row(
             f"Random effects ({result.method})",
-            back(result.estimate),
-            back(result.ci_low),
-            back(result.ci_high),
+            (result.estimate, result.ci_low, result.ci_high),
+            ratio,
         )
         if result
         else None
@@ -87,6 +88,20 @@ def forest_svg(
         log=ratio,
         null=1.0 if ratio else 0.0,
     )
+
+
+def _row(
+    label: str, values: tuple[float, float, float], ratio: bool, weight: float | None = None
+) -> ForestRow | None:
+    """A row on the drawn scale (ratios for ratio measures); None when a ratio is beyond a
+    float."""
+    if not ratio:
+        return ForestRow(label, *values, weight=weight)
+    shown = [ratio_from_log(v) for v in values]
+    if any(v is None or v == 0 for v in shown):
+        return None
+    estimate, low, high = (float(v) for v in shown if v is not None)
+    return ForestRow(label, estimate, low, high, weight=weight)
 
 
 def forest_plot(

@@ -21,6 +21,31 @@ from ..stats.random_effects import Z_975
 # ---------------------------------------------------------------------------------------------
 
 RATIO_MEASURES = {"RR", "OR", "HR", "IRR"}
+#: The largest |natural log| of a ratio a study may give (about 1e-304 to 1e304). Beyond it the
+#: ratio is not a study's result but a typing slip, and its exponential leaves the float range.
+MAX_ABS_LOG_RATIO = 700.0
+#: The largest |log| whose ratio a float still holds at full precision (e^±708).
+_LOG_FLOAT_LIMIT = 708.0
+
+
+def ratio_from_log(value: float) -> float | None:
+    """A log-scale value as a ratio; None when the ratio is beyond what a float holds (never
+    an overflow error, and never a tiny ratio silently rounded to 0)."""
+    if not math.isfinite(value) or abs(value) > _LOG_FLOAT_LIMIT:
+        return None
+    return math.exp(value)
+
+
+def ratio_text(value: float | None, log_value: float | None = None, digits: int = 3) -> str:
+    """A ratio as a reader should see it: 0.512, 1.2e-40 (not 0.000), or e^812.3 when the
+    ratio is beyond a float (then from its log-scale value)."""
+    if value is None:
+        return "—" if log_value is None else f"e^{log_value:.1f}"
+    if value != 0 and not 10**-digits <= abs(value) < 10**6:
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}f}"
+
+
 CONTROL_ARMS = ("placebo", "control", "sham", "usual_care", "comparator")
 
 
@@ -62,6 +87,11 @@ def effect_from_input(
                 if min(low, high, estimate) <= 0:
                     raise NotPoolable(f"a {measure} and its CI must be > 0")
                 estimate, low, high = math.log(estimate), math.log(low), math.log(high)
+                if max(abs(estimate), abs(low), abs(high)) > MAX_ABS_LOG_RATIO:
+                    raise NotPoolable(
+                        f"a {measure} and its CI must lie between e^-{MAX_ABS_LOG_RATIO:.0f} "
+                        f"and e^{MAX_ABS_LOG_RATIO:.0f} (about 1e-304 to 1e304)"
+                    )
             if not low < high:
                 raise NotPoolable("the reported 95% CI has no width")
             # SE from a 95% CI (Cochrane Handbook 5.1, 7.7.3.3 and 7.7.7.2): width / 3.92.

@@ -7,7 +7,6 @@ reader sees what was left out instead of a silently smaller analysis.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 from ..domain.evidence import Catalogue
 from ..errors import NotFound
 from ..stats.random_effects import MetaResult, random_effects
-from .meta import RATIO_MEASURES, Effect, NotPoolable, effect_from_input
+from .meta import RATIO_MEASURES, Effect, NotPoolable, effect_from_input, ratio_from_log
 
 MEASURE_NAMES = {
     "RR": "risk ratio",
@@ -53,10 +52,36 @@ class MetaReport:
         return f"{name} (0 = no difference)"
 
     def shown(self, value: float | None) -> float | None:
-        """A value on the analysis scale as a reader sees it (exp for ratio measures)."""
+        """A value on the analysis scale as a reader sees it (exp for ratio measures); None
+        for a ratio beyond what a float holds (its log-scale value is in ``result``, and
+        ``as_dict`` adds a note saying so)."""
         if value is None:
             return None
-        return math.exp(value) if self.ratio else value
+        return ratio_from_log(value) if self.ratio else value
+
+    def _unshowable_note(self) -> list[str]:
+        result = self.result
+        if result is None or not self.ratio:
+            return []
+        names = {
+            "estimate": "the estimate",
+            "ci_low": "the CI's lower bound",
+            "ci_high": "the CI's upper bound",
+            "pi_low": "the prediction interval's lower bound",
+            "pi_high": "the prediction interval's upper bound",
+        }
+        beyond = [
+            f"{name} (log {value:.1f})"
+            for key, name in names.items()
+            if (value := getattr(result, key)) is not None and self.shown(value) is None
+        ]
+        if not beyond:
+            return []
+        return [
+            "Too far from 1 to show as a ratio (beyond e^±708), given on the log scale: "
+            + "; ".join(beyond)
+            + "."
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         result = self.result
@@ -93,7 +118,7 @@ class MetaReport:
                 for e in self.included
             ],
             "excluded": self.excluded,
-            "notes": self.notes,
+            "notes": self.notes + self._unshowable_note(),
         }
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import Problem, ValidationFailed
-from .meta import RATIO_MEASURES, Effect, NotPoolable, effect_from_input
+from .meta import MAX_ABS_LOG_RATIO, RATIO_MEASURES, Effect, NotPoolable, effect_from_input
 from .pooling import MetaReport, pool_effects
 
 COUNTS = ("events_treatment", "total_treatment", "events_control", "total_control")
@@ -256,12 +256,21 @@ def _from_counts(
     if 0 in (a, b, c, d):
         a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
         notes = ("1/2 added to each cell (a zero cell)",)
+    # sums of logs, not the log of a product: a product of huge counts would overflow
     if measure == "RR":
-        yi = math.log((a / (a + b)) / (c / (c + d)))
+        yi = math.log(a) - math.log(a + b) - math.log(c) + math.log(c + d)
         vi = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + d)
     else:
-        yi = math.log(a * d / (b * c))
+        yi = math.log(a) + math.log(d) - math.log(b) - math.log(c)
         vi = 1 / a + 1 / b + 1 / c + 1 / d
+    if abs(yi) > MAX_ABS_LOG_RATIO:
+        problems.append(
+            problem(
+                "events_treatment",
+                f"the counts give a {measure} beyond e^±{MAX_ABS_LOG_RATIO:.0f}: check the counts",
+            )
+        )
+        return None
     return Effect(study, label, measure, yi, vi, "2x2 counts", notes)
 
 
@@ -281,6 +290,23 @@ def _from_estimate(
         bad = next(n for n, v in zip(ESTIMATE, values, strict=True) if v is not None and v <= 0)
         problems.append(problem(bad, f"a {measure} must be > 0", row[bad]))
         return None
+    if measure in RATIO_MEASURES:
+        extreme = [
+            name
+            for name, value in zip(ESTIMATE, values, strict=True)
+            if value is not None and abs(math.log(value)) > MAX_ABS_LOG_RATIO
+        ]
+        for name in extreme:
+            problems.append(
+                problem(
+                    name,
+                    f"a {measure} must lie between e^-{MAX_ABS_LOG_RATIO:.0f} and "
+                    f"e^{MAX_ABS_LOG_RATIO:.0f} (about 1e-304 to 1e304)",
+                    row[name],
+                )
+            )
+        if extreme:
+            return None
     if not low <= estimate <= high or not low < high:
         problems.append(
             problem("ci_low", "needs ci_low <= estimate <= ci_high and ci_low < ci_high")

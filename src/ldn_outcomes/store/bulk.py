@@ -29,6 +29,7 @@ from . import audit_chain
 from .audit import audit_values, write_audit
 from .convert import key_column, record_to_values, table_of
 from .frame_rules import check_frames
+from .patient_lock import lock_patients
 from .registry import Registry
 from .shared_records import merge_shared
 from .tables import QuestionnaireRow
@@ -138,6 +139,7 @@ def _interaction_problems(
         if isinstance(record, Exposure):
             by_patient.setdefault(record.patient_id, []).append((row, record))
     problems: list[Problem] = []
+    lock_patients(registry.session, by_patient)  # all at once, in key order
     for patient_id, items in by_patient.items():
         try:
             registry.check_interactions(patient_id, [record for _, record in items])

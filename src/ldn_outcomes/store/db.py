@@ -76,11 +76,14 @@ def has_table(engine: Engine, name: str) -> bool:
     return inspect(engine).has_table(name)
 
 
-def unreachable(engine: Engine, error: BaseException) -> ConfigurationError:
-    """A failed connection as one line naming the database (never its password)."""
+def unreachable(
+    engine: Engine, error: BaseException, *, url: str | None = None
+) -> ConfigurationError:
+    """A failed connection as one line naming the database (never its password): ``url`` as
+    the user gave it when the engine's own differs (a read-only SQLite file URI)."""
     first = str(getattr(error, "orig", None) or error).strip().splitlines()
     reason = first[0] if first else type(error).__name__
-    where = engine.url.render_as_string(hide_password=True)
+    where = (make_url(url) if url else engine.url).render_as_string(hide_password=True)
     return ConfigurationError(f"cannot connect to the database {where}: {reason}")
 
 
@@ -92,12 +95,15 @@ def connection_lost() -> type[OperationalError]:
     return OperationalError
 
 
-def check_connection(engine: Engine) -> None:
-    """Connect once, so an unreachable database is one clear error, not a traceback."""
+def check_connection(engine: Engine, *, url: str | None = None) -> None:
+    """Connect once, so an unreachable database is one clear error, not a traceback. On
+    SQLite the file's header is read too (opening a file reads nothing): a file that is not a
+    database is "cannot connect ...: file is not a database" here, not at the first query."""
     from sqlalchemy.exc import DBAPIError
 
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as connection:
+            if is_sqlite(engine):
+                connection.exec_driver_sql("PRAGMA schema_version")
     except DBAPIError as error:
-        raise unreachable(engine, error) from None
+        raise unreachable(engine, error, url=url) from None

@@ -20,6 +20,7 @@ from ..errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from .account_tables import AccountRow
 from .audit import write_audit
 from .nof1_tables import NOf1RequestRow, NOf1TrialRow
+from .patient_lock import lock_patients
 from .tables import PatientRow
 
 MAX_NOTE = 1000
@@ -68,6 +69,7 @@ def add_request(
     with Session(engine, expire_on_commit=False) as session, session.begin():
         if session.get(PatientRow, patient_id) is None:
             raise NotFound(f"no patient with id {patient_id!r}")
+        lock_patients(session, [patient_id])  # one open request: two at once cannot both pass
         pending = session.scalar(
             select(NOf1RequestRow.id).where(
                 NOf1RequestRow.patient_id == patient_id, NOf1RequestRow.status == "open"

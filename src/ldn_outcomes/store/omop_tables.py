@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigurationError, Problem, ValidationFailed
-from .db import make_engine
+from .db import check_connection, make_engine
 
 #: The clinical tables the export writes, in writing order.
 WRITTEN = (
@@ -84,7 +84,19 @@ def columns_of(name: str) -> tuple[str, ...]:
 
 
 def open_omop(url: str, *, read_only: bool = False) -> Engine:
-    """An engine on an OMOP database: PostgreSQL, SQLite or DuckDB (``duckdb:///file``)."""
+    """An engine on an OMOP database: PostgreSQL, SQLite or DuckDB (``duckdb:///file``),
+    connected once, so that a database that cannot be reached or read (a file that is not a
+    database) is one clear error naming it, as for the registry."""
+    engine = _omop_engine(url, read_only=read_only)
+    try:
+        check_connection(engine, url=url)
+    except ConfigurationError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _omop_engine(url: str, *, read_only: bool) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as error:

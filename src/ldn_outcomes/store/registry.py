@@ -34,6 +34,7 @@ from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
 from .live import is_removable, live_only
+from .patient_lock import lock_patients
 from .tables import ClinicianRow, PatientRow, QuestionnaireRow, SiteRow
 
 #: The record kind (table) of each record type, for typed reads.
@@ -182,6 +183,7 @@ class Registry:
             )
         self.check_references(kind, [record])
         if isinstance(record, Exposure):
+            lock_patients(self.session, [record.patient_id])
             others = [
                 e for e in self.records(Exposure, patient_id=record.patient_id) if e.id != record.id
             ]
@@ -380,7 +382,9 @@ class Registry:
 
     def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
         """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs) and
-        a second ongoing LDN regimen."""
+        a second ongoing LDN regimen. The patient is locked first (:mod:`.patient_lock`), so
+        that two writers cannot both pass the check and both insert."""
+        lock_patients(self.session, [patient_id])
         existing = self.records(Exposure, patient_id=patient_id)
         check_new_interactions(existing, added)
         check_one_ongoing_ldn(existing, added)

@@ -2,7 +2,10 @@
 
 SQLite allows one writer at a time; letting many request threads race for its lock makes them
 sleep in the busy handler (tens of milliseconds). So writes to a SQLite registry take an
-in-process lock first and never wait inside SQLite. PostgreSQL needs no such lock.
+in-process lock first and never wait inside SQLite. PostgreSQL needs no such lock: the rules
+that compare a record with the patient's other records (one ongoing LDN regimen, no
+naltrexone-opioid overlap) lock the patient in the store (:mod:`ldn_outcomes.store.patient_lock`),
+on every back end and for every caller.
 
 Daily check-ins are the hot path (every patient, every day). Each request validates its own
 check-in (a broken rule answers 422 naming the field before anything is queued), then awaits
