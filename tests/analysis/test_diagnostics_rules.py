@@ -12,9 +12,14 @@ from ldn_outcomes.analysis.matching.trajectories import (
     BALANCE_COVARIATES,
     standardised_differences_with_se,
 )
-from ldn_outcomes.analysis.outcomes.diagnostics import balance_failures, pooled_negative_control
+from ldn_outcomes.analysis.matching.match import MatchResult
+from ldn_outcomes.analysis.outcomes.diagnostics import (
+    balance_failures,
+    matched_summary,
+    pooled_negative_control,
+)
 from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.results import Estimate
+from ldn_outcomes.analysis.results import Estimate, Imbalance
 
 
 def _balance(smd: float, se: float) -> pd.DataFrame:
@@ -86,3 +91,25 @@ def test_opposite_negative_controls_cancel() -> None:
     pooled = pooled_negative_control([_ratio(-0.2, 0.1), _ratio(0.2, 0.1)], 0.05)
     assert pooled is not None and pooled.value == pytest.approx(0.0)
     assert not pooled.excludes_null
+
+
+def _matched(balance: pd.DataFrame) -> MatchResult:
+    users = pd.DataFrame({"matched": [True] * 4, "reason": [""] * 4})
+    cohort = pd.DataFrame(
+        {"group": ["ldn", "control"], "code": [0, 1], "index_day": [0.0, 0.0], "end_day": [1.0, 1.0]}
+    )
+    return MatchResult("nearest", cohort, users, balance, None, 10)
+
+
+@pytest.mark.parametrize(("smd", "se", "warned"), [(0.12, 0.06, False), (-0.30, 0.03, True)])
+def test_the_matched_summary_warns_imbalance_by_the_same_rule(
+    smd: float, se: float, warned: bool
+) -> None:
+    """One balance rule: the summary's Imbalance warning agrees with the diagnostics' check
+    (a chance |SMD| of 0.12 with a few hundred users warns neither)."""
+    plan = AnalysisPlan()
+    balance = _balance(smd, se)
+    summary = matched_summary(_matched(balance), plan)
+    kinds = [w.kind for w in summary.warnings]
+    assert (Imbalance in kinds) is warned
+    assert bool(balance_failures(balance, plan)) is warned

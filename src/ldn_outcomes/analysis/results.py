@@ -64,7 +64,8 @@ class ModelFallback(ResultWarning):
 
 
 class Imbalance(ResultWarning):
-    """Matched groups still differ (a standardised mean difference at or above the target)."""
+    """Matched groups still differ: a standardised mean difference above the target by more
+    than chance (``outcomes.diagnostics.balance_failures``, the one balance rule)."""
 
     words = "Groups still differ"
 

@@ -85,7 +85,7 @@ def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
             float("nan"),
             float("nan"),
             "value",
-            note=f"target < {plan.smd_target:g}",
+            note=f"target < {plan.smd_target:g}, judged against chance (bias diagnostics)",
         )
     )
     controls = matched.cohort[matched.cohort["group"] == "control"]
@@ -112,10 +112,9 @@ def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
         result.caveats.append(
             f"{n - k} LDN users found no match and are left out of every matched comparison"
         )
-    if matched.max_abs_smd >= plan.smd_target:
-        result.warn(
-            Imbalance, f"largest |SMD| {matched.max_abs_smd:.2f} is not below {plan.smd_target:g}"
-        )
+    # one balance rule (``balance_failures``) for this warning and the diagnostics' check
+    for failure in balance_failures(matched.balance.dropna(subset=["smd_after"]), plan):
+        result.warn(Imbalance, failure)
     return result
 
 
