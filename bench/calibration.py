@@ -25,6 +25,14 @@ that is stopped still counts (a rerun skips the registries already scored); ``--
 prints the table from the files.
 ``--write-report-data`` writes the per-headline figures the report shows beside each headline
 ("how often this method was right on simulated registries") into the package.
+
+``--rescore`` scores the stored registries again with the diagnostics rule applied to what the
+diagnostics saw (each line's ``diagnostics``), without simulating: first the package's rule as
+it is (a check that the stored figures suffice: every flag must come out as stored), then with
+``--pooled-correlation r`` (the pooled negative control computed for estimates with a common
+correlation r instead of independent ones). ``--first-registry`` starts a run at a later
+repetition, so that a second process can share a long run (each process skips the registries
+already in any ``--results`` file, read again before each registry).
 """
 
 from __future__ import annotations
@@ -41,8 +49,17 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
 from ldn_outcomes.analysis import AnalysisPlan, run_all  # noqa: E402
 from ldn_outcomes.analysis.headlines import HEADLINES  # noqa: E402
+from ldn_outcomes.analysis.outcomes.diagnostics import (  # noqa: E402
+    NEGATIVE_CONTROL_KEY,
+    balance_failures,
+    pooled_negative_control,
+)
+from ldn_outcomes.analysis.results import Estimate  # noqa: E402
 from ldn_outcomes.reports.calibration_data import CALIBRATION_FILE, summarise  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E402
 
@@ -119,6 +136,77 @@ def diagnostic_figures(results: dict) -> dict[str, Any] | None:
     }
 
 
+#: Headline -> the label starts of its own negative-control estimates (diagnostics module
+#: docstring: relapses by the relapse ratio, the symptoms by the fatigue and spasm differences,
+#: progression by the hazard ratio); the others are flagged by the shared checks only, the
+#: negative control's own headline by every check.
+OWN_CHECKS: dict[str, tuple[str, ...]] = {
+    "relapses": ("negative control: rate ratio after",),
+    "fatigue": ("negative control: mfis", "negative control: nrs-spasticity"),
+    "spasm": ("negative control: mfis", "negative control: nrs-spasticity"),
+    "progression": ("negative control: hazard ratio of CDW",),
+    "relapse_recovery": (),
+}
+OUTCOME_CHECKS = (
+    "negative control: mfis",
+    "negative control: nrs-spasticity",
+    "negative control: hazard ratio of CDW",
+)
+
+
+def rescore(row: dict[str, Any], correlation: float, alpha: float = 0.05) -> dict[str, bool]:
+    """Each headline's flag from the stored diagnostics figures, by the package's rule
+    (``outcomes.diagnostics``) with the pooled negative control at ``correlation``."""
+    diag = row.get("diagnostics")
+    scored = {h: v for h, v in row.items() if h in HEADLINES and v is not None}
+    if diag is None:  # no diagnostics: nothing to rescore
+        return {h: v["flagged"] for h, v in scored.items()}
+    plan = AnalysisPlan(alpha=alpha)
+    estimates = [
+        Estimate(e["label"], e["value"], *e["ci"], e["scale"], n=e["n"], key=e["key"])
+        for e in diag["estimates"]
+    ]
+    checks = [
+        e for e in estimates if e.key == NEGATIVE_CONTROL_KEY or e.label.startswith(OUTCOME_CHECKS)
+    ]
+    balance = pd.DataFrame(
+        {
+            "label": [b["label"] for b in diag["balance"]],
+            "smd_after": [b["smd_after"] for b in diag["balance"]],
+            "smd_after_se": [np.nan if b["se"] is None else b["se"] for b in diag["balance"]],
+        }
+    ).dropna(subset=["smd_after"])
+    shared = bool(balance_failures(balance, plan))
+    equipoise = [e.value for e in estimates if "empirical equipoise" in e.label]
+    shared |= bool(equipoise) and equipoise[0] < 0.5
+    pooled = pooled_negative_control(checks, alpha, correlation)
+    shared |= pooled is not None and pooled.excludes_null
+    own = {
+        h: any(
+            e.excludes_null
+            for e in checks
+            if e.label.startswith(starts) or (h == "relapses" and e.key == NEGATIVE_CONTROL_KEY)
+        )
+        for h, starts in OWN_CHECKS.items()
+    }
+    own["negative_control"] = any(e.excludes_null for e in checks)
+    return {h: shared or own[h] for h in scored}
+
+
+def rescored(rows: list[dict[str, Any]], correlation: float) -> tuple[list[dict[str, Any]], int]:
+    """The rows with each headline's ``flagged`` rescored; and how many flags differ from
+    the stored ones."""
+    out, changed = [], 0
+    for row in rows:
+        flags = rescore(row, correlation)
+        new = dict(row)
+        for h, flag in flags.items():
+            changed += flag != row[h]["flagged"]
+            new[h] = {**row[h], "flagged": flag}
+        out.append(new)
+    return out, changed
+
+
 def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
@@ -160,15 +248,18 @@ def main() -> None:
         help="JSON-lines files; new runs go to the first, the table reads them all",
     )
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--first-registry", type=int, default=0)
+    parser.add_argument("--rescore", action="store_true")
+    parser.add_argument("--pooled-correlation", type=float, default=0.0)
     parser.add_argument("--write-report-data", action="store_true")
     args = parser.parse_args()
     print(machine())
-    if not args.summary_only:
-        done = {(r["scenario"], r["patients"], r["seed"]) for r in _rows(args.results)}
-        for rep in range(args.registries):
+    if not (args.summary_only or args.rescore):
+        for rep in range(args.first_registry, args.registries):
             for patients in args.patients:
                 for number, scenario in enumerate(args.scenarios):
                     seed = args.seed_base + 100_000 * number + patients + rep
+                    done = {(r["scenario"], r["patients"], r["seed"]) for r in _rows(args.results)}
                     if (scenario, patients, seed) in done:
                         continue
                     began = time.perf_counter()
@@ -178,6 +269,14 @@ def main() -> None:
                         handle.write(json.dumps(row) + "\n")
                     print(f"{scenario} {patients} seed {seed}: {row['seconds']} s", flush=True)
     rows = _rows(args.results)
+    if args.rescore:
+        _, changed = rescored(rows, 0.0)
+        print(f"rescored with the rule as it is: {changed} flags differ from the stored ones")
+        rows, changed = rescored(rows, args.pooled_correlation)
+        print(
+            f"pooled negative control at correlation {args.pooled_correlation:g}: "
+            f"{changed} flags differ from the stored ones"
+        )
     print(f"\n{len(rows)} registries, {args.years:g} years each; plan: the default plan\n")
     print_table(rows)
     if args.write_report_data:

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from ldn_outcomes.analysis.matching.match import MatchResult
 from ldn_outcomes.analysis.matching.trajectories import (
     BALANCE_COVARIATES,
     standardised_differences_with_se,
 )
-from ldn_outcomes.analysis.matching.match import MatchResult
 from ldn_outcomes.analysis.outcomes.diagnostics import (
     balance_failures,
     matched_summary,
@@ -96,7 +96,12 @@ def test_opposite_negative_controls_cancel() -> None:
 def _matched(balance: pd.DataFrame) -> MatchResult:
     users = pd.DataFrame({"matched": [True] * 4, "reason": [""] * 4})
     cohort = pd.DataFrame(
-        {"group": ["ldn", "control"], "code": [0, 1], "index_day": [0.0, 0.0], "end_day": [1.0, 1.0]}
+        {
+            "group": ["ldn", "control"],
+            "code": [0, 1],
+            "index_day": [0.0, 0.0],
+            "end_day": [1.0, 1.0],
+        }
     )
     return MatchResult("nearest", cohort, users, balance, None, 10)
 

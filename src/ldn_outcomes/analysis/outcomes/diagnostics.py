@@ -271,11 +271,18 @@ def balance_failures(balance: pd.DataFrame, plan: AnalysisPlan) -> list[str]:
     ]
 
 
-def pooled_negative_control(estimates: list[Estimate], alpha: float) -> Estimate | None:
+def pooled_negative_control(
+    estimates: list[Estimate], alpha: float, correlation: float = 0.0
+) -> Estimate | None:
     """The negative-control estimates as z-scores (estimate / SE from its interval, log scale
     for ratios; below 0: the product that cannot work looks beneficial) combined by Stouffer's
     method, sum / sqrt(k), with its interval +- z_{1-alpha/2}: excludes 0 when the estimates
-    together find an effect. None with fewer than two estimates."""
+    together find an effect. None with fewer than two estimates.
+
+    ``correlation``: a common correlation r between the estimates, sum / sqrt(k + k(k-1)r)
+    (the SD of a sum of k correlated standard normals). The engine uses 0 (independence); the
+    calibration bench rescores stored registries with other values (``--rescore``), since the
+    estimates come from one cohort and are not independent (docs/analysis.md)."""
     z_crit = float(norm.isf(alpha / 2))
     zs = []
     for e in estimates:
@@ -292,7 +299,8 @@ def pooled_negative_control(estimates: list[Estimate], alpha: float) -> Estimate
             zs.append(value / se)
     if len(zs) < 2:
         return None
-    z = float(np.sum(zs) / np.sqrt(len(zs)))
+    k = len(zs)
+    z = float(np.sum(zs) / np.sqrt(max(k + k * (k - 1) * correlation, 1.0)))
     return Estimate(
         "negative control, pooled: Stouffer z of the negative-control estimates",
         z,
