@@ -83,6 +83,14 @@ def test_pooled_negative_control_is_stouffers_z() -> None:
     assert pooled.n == 3
 
 
+def test_correlated_negative_controls_pool_to_a_smaller_z() -> None:
+    """k estimates with common correlation r: their sum has variance k + k(k-1)r."""
+    estimates = [_ratio(-0.2, 0.1), _difference(-1.5, 1.0), _ratio(-0.15, 0.1)]
+    pooled = pooled_negative_control(estimates, 0.05, correlation=0.3)
+    assert pooled is not None
+    assert pooled.value == pytest.approx(-5.0 / np.sqrt(3 + 6 * 0.3))
+
+
 def test_pooled_negative_control_needs_two_estimates() -> None:
     assert pooled_negative_control([_ratio(-0.2, 0.1)], 0.05) is None
 
