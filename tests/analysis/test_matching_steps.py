@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,6 @@ from ldn_outcomes.analysis.matching.candidates import (
 )
 from ldn_outcomes.analysis.matching.match import match_users
 from ldn_outcomes.analysis.matching.nearest import matching_space, nearest_within_calipers
-from ldn_outcomes.analysis.matching.trajectories import on_dmt
 from ldn_outcomes.analysis.plan import AnalysisPlan
 from ldn_outcomes.errors import InsufficientData
 
@@ -80,20 +77,3 @@ def test_controls_weigh_one_user_in_all(null_data) -> None:
     per_set = controls.groupby("match_id")["weight"].sum()
     assert np.allclose(per_set.to_numpy(), 1.0)
     assert matched.n_matched == controls["match_id"].nunique()
-
-
-def test_being_on_a_dmt_at_the_start_is_read_from_the_exposures_and_matched(null_data) -> None:
-    """DMTs lower the relapse rate and people on one start LDN less often in the simulator;
-    unmatched, users were less often on a DMT than their controls and the progression hazard
-    ratio leaned above 1 without any effect (docs/analysis.md)."""
-    exposures = null_data.exposures.copy()
-    # this registry records no DMT: its supplement courses stand in for one
-    exposures.loc[exposures["drug_class"] == "supplement", "drug_class"] = "dmt"
-    data = replace(null_data, exposures=exposures)
-    dmt = exposures[exposures["drug_class"] == "dmt"].iloc[0]
-    code, start = int(dmt["code"]), float(dmt["start"])
-    flags = on_dmt(data, np.array([code, code]), np.array([start - 1.0, start]))
-    assert flags.tolist() == [0.0, 1.0]
-    matched = match_users(data, PLAN, exposure_cohort(data, PLAN))
-    row = matched.balance.set_index("covariate").loc["on_dmt"]
-    assert abs(row["smd_after"]) < 0.02
