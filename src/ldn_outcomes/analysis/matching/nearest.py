@@ -3,9 +3,8 @@
 The trajectory distance is a weighted L1 norm, each part in SD units of the users: the area
 between the EDSS trajectories and between the fatigue trajectories over the previous 12
 months, the EDSS and fatigue at the start itself (people start when fatigue peaks), age,
-disease duration, being on a disease-modifying therapy (matched first, like whether fatigue was
-recorded) and relapses over the previous 12 and 3 months (weighted double: people start after a
-bad spell). The k nearest within calipers are found with a k-d tree
+disease duration and relapses over the previous 12 and 3 months (weighted double: people start
+after a bad spell). The k nearest within calipers are found with a k-d tree
 (``scipy.spatial.cKDTree``, Minkowski p=1) per (phenotype, grid date, relapse stratum) block,
 so 10,000 users against 90,000 candidates take seconds. Matching is with replacement across
 users.
@@ -57,9 +56,6 @@ def distance_features(
         # whether fatigue was recorded at all costs 10 SD units, more than the other parts
         # usually differ, so users are matched first to candidates recorded as they are.
         frame[["fatigue_missing"]].to_numpy() * 10.0,
-        # the same for being on a DMT at the start (docs/analysis.md: unmatched, the users were
-        # less often on one and the progression hazard ratio leaned above 1 without an effect)
-        frame[["on_dmt"]].to_numpy() * 10.0,
         frame[["age"]].to_numpy() / scales["age"],
         frame[["duration"]].to_numpy() / scales["duration"],
         frame[["relapses_12m"]].to_numpy() / scales["relapses"] * 2.0,

@@ -25,7 +25,6 @@ PS_COLUMNS = [
     "fatigue_0",
     "fatigue_4",
     "fatigue_missing",
-    "on_dmt",
 ]
 
 

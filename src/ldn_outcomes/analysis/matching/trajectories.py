@@ -1,7 +1,6 @@
 """Point-in-time patient summaries ("snapshots") used for matching and balance.
 
-A snapshot of patient c at day t: age, disease duration, whether on a disease-modifying therapy
-(DMT), relapses in the previous 12 months,
+A snapshot of patient c at day t: age, disease duration, relapses in the previous 12 months,
 and the EDSS and fatigue trajectories at t-12, t-9, t-6, t-3 months and t, each the last value
 on or before that point (no older than the history window), else the first value after it up
 to t. The area between two trajectories is the trapezoid rule over those five points, which is
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...domain.codes import DrugClass
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
@@ -116,7 +114,6 @@ def snapshots(
         "duration": (days - p["onset_day"].to_numpy()[codes]) / DAYS_PER_YEAR,
         "female": p["female"].to_numpy()[codes].astype(float),
     }
-    out["on_dmt"] = on_dmt(data, codes, days)
     rel = data.relapses.dropna(subset=["onset"])
     out["relapses_12m"] = count_in(rel, "onset", codes, days - 365, days).astype(float)
     out["relapses_3m"] = count_in(rel, "onset", codes, days - 91, days).astype(float)
@@ -140,26 +137,6 @@ def snapshots(
     return pd.DataFrame({name: values[back] for name, values in out.items()})
 
 
-def on_dmt(data: AnalysisData, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """1.0 where patient ``codes[i]`` is on a disease-modifying therapy (an exposure of class
-    ``dmt`` started on or before ``days[i]`` and not stopped before it), else 0.0. DMTs lower
-    the relapse rate, and so the relapse residuals that make confirmed worsening; people on one
-    may start LDN less (or more) often, so the matched groups must agree on it."""
-    out = np.zeros(len(codes))
-    exp = data.exposures
-    dmt = exp[exp["drug_class"] == DrugClass.DMT.value]
-    if dmt.empty or not len(codes):
-        return out
-    snap = pd.DataFrame({"row": np.arange(len(codes)), "code": codes, "day": days})
-    both = snap.merge(dmt[["code", "start", "stop"]], on="code", how="inner")
-    stop = both["stop"].to_numpy(dtype=float)
-    covered = (both["start"].to_numpy(dtype=float) <= both["day"].to_numpy()) & (
-        np.isnan(stop) | (stop >= both["day"].to_numpy())
-    )
-    out[both.loc[covered, "row"].to_numpy()] = 1.0
-    return out
-
-
 EDSS_COLUMNS = [f"edss_{k}" for k in range(POINTS)]
 FATIGUE_COLUMNS = [f"fatigue_{k}" for k in range(POINTS)]
 BALANCE_COVARIATES = {
@@ -168,7 +145,6 @@ BALANCE_COVARIATES = {
     "female": "female",
     "relapses_12m": "relapses in previous 12 months",
     "relapses_3m": "relapses in previous 3 months",
-    "on_dmt": "on a disease-modifying therapy",
     "edss_0": "EDSS 12 months before",
     f"edss_{POINTS - 1}": "EDSS at start",
     "fatigue_0": "fatigue 12 months before",
