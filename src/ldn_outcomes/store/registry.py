@@ -13,12 +13,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.checkin import CHECKIN_INSTRUMENT
-from ..domain.dates import record_birth_problems
 from ..domain.definitions.dose_safety import check_new_interactions
 from ..domain.definitions.regimen import check_one_ongoing_ldn
 from ..domain.models import (
@@ -35,7 +34,8 @@ from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
 from .live import is_removable, live_only
 from .patient_lock import lock_patients
-from .tables import ClinicianRow, PatientRow, QuestionnaireRow, SiteRow
+from .reference_checks import check_references
+from .tables import PatientRow, QuestionnaireRow
 
 #: The record kind (table) of each record type, for typed reads.
 KIND_OF: dict[type[Record], str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
@@ -302,14 +302,6 @@ class Registry:
         )
 
     # -- rules that need other records ------------------------------------------
-    def _existing(self, table: Any, column: Any, keys: Iterable[str]) -> set[str]:
-        wanted = sorted({k for k in keys if k is not None})
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            found.update(self.session.scalars(select(column).where(column.in_(chunk))))
-        return found
-
     def check_references(
         self,
         kind: str,
@@ -320,65 +312,16 @@ class Registry:
         pending_birth_years: dict[str, int] | None = None,
     ) -> None:
         """Every referenced patient, clinician and site must exist (or be pending in the batch),
-        and no record of a patient may predate their year of birth."""
-        pending = pending or {}
-        checks: list[tuple[str, Any, Any, str]] = []
-        if kind in PATIENT_KINDS:
-            checks.append(("patient_id", PatientRow, PatientRow.patient_id, "patients"))
-        if kind in ("patients", "clinicians"):
-            checks.append(("site_id", SiteRow, SiteRow.site_id, "sites"))
-        if kind == "patients":
-            checks.append(("clinician_id", ClinicianRow, ClinicianRow.clinician_id, "clinicians"))
-        problems: list[Problem] = []
-        for field, table, column, target in checks:
-            keys = {getattr(r, field) for r in records} - pending.get(target, set()) - {None}
-            missing = keys - self._existing(table, column, keys)
-            removed = self._removed_patients(keys - missing) if target == "patients" else set()
-            for index, record in enumerate(records):
-                if getattr(record, field) in removed:
-                    problems.append(
-                        Problem(
-                            record=record.record_name,
-                            field=field,
-                            rule="refers to a patient that was removed",
-                            row=None if first_row is None else first_row + index,
-                            value=getattr(record, field),
-                        )
-                    )
-            if not missing:
-                continue
-            for index, record in enumerate(records):
-                value = getattr(record, field)
-                if value in missing:
-                    problems.append(
-                        Problem(
-                            record=record.record_name,
-                            field=field,
-                            rule=f"refers to a {target[:-1]} that does not exist",
-                            row=None if first_row is None else first_row + index,
-                            value=value,
-                        )
-                    )
-        if kind in PATIENT_KINDS:
-            problems.extend(
-                birth_problems(self.session, records, first_row, pending_birth_years or {})
-            )
-        if problems:
-            raise ValidationFailed(problems)
-
-    def _removed_patients(self, keys: set[str]) -> set[str]:
-        wanted = sorted(keys)
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            found.update(
-                self.session.scalars(
-                    select(PatientRow.patient_id).where(
-                        PatientRow.patient_id.in_(chunk), PatientRow.removed_at.is_not(None)
-                    )
-                )
-            )
-        return found
+        and no record of a patient may predate their year of birth
+        (:func:`.reference_checks.check_references`)."""
+        check_references(
+            self.session,
+            kind,
+            records,
+            first_row=first_row,
+            pending=pending,
+            pending_birth_years=pending_birth_years,
+        )
 
     def check_interactions(self, patient_id: str, added: Sequence[Exposure]) -> None:
         """Dose safety at entry: refuse a new naltrexone-opioid overlap (names both drugs) and
@@ -393,57 +336,6 @@ class Registry:
         return bool(
             self.session.scalar(select(exists().where(PatientRow.patient_id == patient_id)))
         )
-
-
-def birth_problems(
-    session: Session, records: Sequence[Record], first_row: int | None, known: dict[str, int]
-) -> list[Problem]:
-    """Dates before the patient's year of birth (the one date rule that needs the patient)."""
-    patient_ids = [str(getattr(r, "patient_id")) for r in records]  # noqa: B009
-    wanted = sorted(set(patient_ids) - set(known))
-    years = dict(known)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = select(PatientRow.patient_id, PatientRow.year_of_birth).where(
-            PatientRow.patient_id.in_(chunk)
-        )
-        years.update({pid: int(year) for pid, year in session.execute(query)})
-    problems = []
-    for index, (record, patient_id) in enumerate(zip(records, patient_ids, strict=True)):
-        year = years.get(patient_id)
-        if year is None:
-            continue
-        for field, rule in record_birth_problems(record, year):
-            problems.append(
-                Problem(
-                    record=record.record_name,
-                    field=field,
-                    rule=rule,
-                    row=None if first_row is None else first_row + index,
-                    value=getattr(record, field).isoformat(),
-                )
-            )
-    return problems
-
-
-def consent_version(engine: Engine) -> tuple[Any, ...]:
-    """A fingerprint of the consents table that changes whenever a consent is given,
-    withdrawn, changed or removed: caches of aggregates compare it to drop a patient at once.
-
-    Read from the database, so every worker process sees the same value."""
-    from .tables import ConsentRow
-
-    query = select(
-        func.count(),
-        func.count(ConsentRow.withdrawn_date),
-        func.max(ConsentRow.id),
-        func.max(ConsentRow.withdrawn_date),
-        func.max(ConsentRow.given_date),
-        func.count(ConsentRow.removed_at),
-    ).select_from(ConsentRow)
-    with engine.connect() as connection:
-        row = connection.execute(query).one()
-    return tuple(str(value) for value in row)
 
 
 def require_reason(record: Any, reason: str | None) -> str:

@@ -5,7 +5,7 @@ minute-old number is fine; caching keeps these pages fast at 10,000 patients. No
 patient-specific is ever cached here, and the research CSV is always built fresh.
 
 A minute-old number is fine; a withdrawn consent is not. Every entry is stored with the
-registry's consent version (:func:`~ldn_outcomes.store.registry.consent_version`, read from
+registry's consent version (:func:`~ldn_outcomes.store.consent_version.consent_version`, read from
 the database, so it is the same in every worker process) and today's date; when either has
 changed, the entry is a miss and the aggregate is computed again without the patient.
 
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from ..store.registry import consent_version
+from ..store.consent_version import consent_version
 
 T = TypeVar("T")
 TTL_SECONDS = 60.0
