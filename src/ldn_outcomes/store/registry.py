@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import exists, func, select
@@ -361,7 +361,3 @@ def _duplicate_message(record: Record, error: IntegrityError) -> str:
             f"{getattr(record, 'date', '?')}; correct that one instead"
         )
     return f"{record.record_name} could not be stored: {error.orig}"
-
-
-def on_date(records: Iterable[Record], attribute: str = "date") -> list[tuple[dt.date, Record]]:
-    return sorted(((getattr(r, attribute), r) for r in records), key=lambda item: item[0])
