@@ -86,3 +86,39 @@ def test_two_group_cox_with_delayed_entry_agrees_with_statsmodels() -> None:
     x = np.r_[np.zeros(300), np.ones(200)][:, None]
     model = PHReg(time, x, status=status, entry=np.r_[e0, e1], ties="breslow")
     assert ours == pytest.approx(float(np.exp(model.fit().params[0])), rel=1e-6)
+
+
+def _one_user_design(start_day: int):
+    """Months of 30 days; patient 0 starts LDN on ``start_day`` (in month 1) and halves their
+    relapse rate from that day; patient 1, the risk set, never starts."""
+    from types import SimpleNamespace
+
+    from ldn_outcomes.simulate.estimands import _Design
+
+    months = 4
+    on_share = np.zeros(months)
+    on_share[1] = (60 - start_day) / 30
+    on_share[2:] = 1.0
+    untreated = np.ones((months, 2))
+    treated = untreated.copy()
+    treated[:, 0] = 1.0 + on_share * (0.5 - 1.0)
+    hazard = np.full((months, 2), 0.1)
+    hazard[:, 0] = 0.0  # the risk set is patient 1 alone
+    history = SimpleNamespace(
+        cohort=SimpleNamespace(n=2, entry_day=np.array([-1000, -1000])),
+        bounds=np.arange(0, 30 * (months + 1), 30),
+        ldn=(np.array([0]), np.array([start_day]), np.array([10**6])),
+        traced={"alive": np.ones((months, 2)), "start_hazard": hazard},
+    )
+    return _Design(history), treated, untreated  # type: ignore[arg-type]
+
+
+def test_the_relapse_truth_counts_from_the_start_day_not_the_start_month() -> None:
+    from ldn_outcomes.simulate.estimands import _day_ratio_parts
+
+    design, treated, untreated = _one_user_design(start_day=45)
+    user_a, user_b, ctrl_a, ctrl_b = _day_ratio_parts(design, treated, untreated, 75.0)
+    # days 45-120: on LDN throughout, so exactly the knob; the untreated days 30-44 of the
+    # start month are not counted (whole months gave (0.75 + 0.5 + 0.5) / 3 = 0.583)
+    assert user_a / user_b == pytest.approx(0.5)
+    assert (user_b, ctrl_a, ctrl_b) == pytest.approx((2.5, 2.5, 2.5))
