@@ -173,7 +173,9 @@ def daily_dose(quantity: Any, days: Any, unit: Any, mg_per_unit: float | None) -
     if not (np.isfinite(q) and np.isfinite(d)) or q <= 0 or d <= 0:
         return None
     if str(unit or "").strip().lower() == MILLIGRAM:
-        return q / d
-    if mg_per_unit is not None:
-        return q * mg_per_unit / d
-    return None
+        dose = q / d
+    elif mg_per_unit is not None:
+        dose = q * mg_per_unit / d
+    else:
+        return None
+    return dose if np.isfinite(dose) else None  # an absurd cell is no dose, not infinity
