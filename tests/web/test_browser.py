@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -56,26 +57,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serve(app: object) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread, for the browser tests'
+    module fixtures; yields its base URL and stops it when the block ends."""
     import uvicorn
-    from argon2 import PasswordHasher
 
-    from ldn_outcomes.services.demo import build_demo
-    from ldn_outcomes.web.app import create_app
-
-    saved = accounts.PASSWORD_HASHER
-    accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite3'}")
-    migrate.upgrade(engine)
-    build_demo(engine, patients=60, years=3, seed=1, password=PASSWORD)
-    accounts.create_account(  # the demo has no pharmacy sign-in
-        engine, email="pharmacy@demo.invalid", role="pharmacy", password=PASSWORD, actor="test"
-    )
-    settings = Settings(mode="test", secret_key="browser-test-secret", min_cell_size=5)
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings, engine),
+        app,  # type: ignore[arg-type]
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -93,6 +83,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from argon2 import PasswordHasher
+
+    from ldn_outcomes.services.demo import build_demo
+    from ldn_outcomes.web.app import create_app
+
+    saved = accounts.PASSWORD_HASHER
+    accounts.PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite3'}")
+    migrate.upgrade(engine)
+    build_demo(engine, patients=60, years=3, seed=1, password=PASSWORD)
+    accounts.create_account(  # the demo has no pharmacy sign-in
+        engine, email="pharmacy@demo.invalid", role="pharmacy", password=PASSWORD, actor="test"
+    )
+    settings = Settings(mode="test", secret_key="browser-test-secret", min_cell_size=5)
+    try:
+        with serve(create_app(settings, engine)) as url:
+            yield url
+    finally:
         engine.dispose()
         accounts.PASSWORD_HASHER = saved
 

@@ -4,8 +4,6 @@ editor account, no demo registry."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +13,7 @@ from ldn_outcomes.settings import Settings
 from ldn_outcomes.store import accounts, migrate
 from ldn_outcomes.store.db import make_engine
 
-from .test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, PASSWORD, _free_port, _overflow, sign_in
+from .test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, PASSWORD, _overflow, serve, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +28,6 @@ NEW = "A short trial. It found a small change. We are not sure it is real."
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
     from argon2 import PasswordHasher
 
     from ldn_outcomes.web.app import create_app
@@ -40,26 +37,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('edit') / 'hub.sqlite3'}")
     migrate.upgrade(engine)
     accounts.create_account(engine, email=EDITOR, role=Role.EDITOR, password=PASSWORD, actor="test")
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(mode="test", secret_key="browser-edit-secret"), engine),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(
+            create_app(Settings(mode="test", secret_key="browser-edit-secret"), engine)
+        ) as url:
+            yield url
     finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
         accounts.PASSWORD_HASHER = saved
 

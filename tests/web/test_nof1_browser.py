@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from ldn_outcomes.store.db import make_engine
 
 from .conftest import PASSWORD, make_world
 from .nof1_world import add_checkins, add_pharmacy
-from .test_browser import ARTIFACTS, LAUNCH_ARGS, _free_port
+from .test_browser import ARTIFACTS, LAUNCH_ARGS, serve
 
 CHROMIUM = Path(os.environ.get("LDN_CHROMIUM", "/usr/bin/chromium"))
 TODAY = dt.date.today()
@@ -44,7 +42,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
     from argon2 import PasswordHasher
 
     from ldn_outcomes.web.app import create_app
@@ -59,26 +56,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rng = np.random.default_rng(21)
     diary = np.clip(np.rint(6 + rng.normal(0, 1.0, 195)), 0, 10)
     add_checkins(engine, "P-OWN", TRIAL_START - dt.timedelta(days=20), [float(v) for v in diary])
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, engine),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve(create_app(settings, engine)) as url:
+            yield url
     finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
         engine.dispose()
         accounts.PASSWORD_HASHER = saved
 
