@@ -122,3 +122,15 @@ def test_the_relapse_truth_counts_from_the_start_day_not_the_start_month() -> No
     # start month are not counted (whole months gave (0.75 + 0.5 + 0.5) / 3 = 0.583)
     assert user_a / user_b == pytest.approx(0.5)
     assert (user_b, ctrl_a, ctrl_b) == pytest.approx((2.5, 2.5, 2.5))
+
+
+def test_the_progression_truths_count_from_the_start_day_to_the_end() -> None:
+    """``None`` days: from the start day to the registry's end (day 120 here), the untreated
+    days of the start month left out, as for relapses (whole months from the start month
+    gave (0.75 + 0.5 + 0.5) / 3 = 0.583, not the knob)."""
+    from ldn_outcomes.simulate.estimands import _day_ratio_parts
+
+    design, treated, untreated = _one_user_design(start_day=45)
+    user_a, user_b, ctrl_a, ctrl_b = _day_ratio_parts(design, treated, untreated, None)
+    assert user_a / user_b == pytest.approx(0.5)
+    assert (user_b, ctrl_a, ctrl_b) == pytest.approx((2.5, 2.5, 2.5))

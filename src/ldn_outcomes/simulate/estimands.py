@@ -31,6 +31,8 @@ count only people still in the registry (world A) at s + h.
   without the effect (``.cdw_truth``), less the dilution by controls' later starts (the
   risk set's ratio of expected worsening events); the latent ratio of expected worsening
   events (independent worsening plus relapses leaving an EDSS residual) is given beside it.
+  Both count from the start day to the end of the registry, as the relapse ratio does: whole
+  months from the first day of the start month diluted them with untreated days.
 - Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
   LDN was started (the engine's treated group: any attack still going on the start day), with
   the effect against without it (same attacks), each at risk from the start day on (delayed
@@ -145,40 +147,6 @@ def _difference_at(design: _Design, diff: np.ndarray, horizon: int) -> float | N
     return float(np.mean(own - control[months[ok]]))
 
 
-def _ratio_parts(
-    design: _Design, treated: np.ndarray, untreated: np.ndarray, length: int | None
-) -> tuple[float, float, float, float] | None:
-    """Expected counts with (A) and without (B) the effect: users', and the hazard-weighted
-    risk set's scaled to the users' start months."""
-    cum_a = np.vstack([np.zeros((1, treated.shape[1])), np.cumsum(treated, axis=0, dtype=float)])
-    cum_b = np.vstack(
-        [np.zeros((1, untreated.shape[1])), np.cumsum(untreated, axis=0, dtype=float)]
-    )
-    users, months = design.user, design.user_month
-    keep = months >= 1
-    users, months = users[keep], months[keep]
-    if not users.size:
-        return None
-    last = (
-        np.minimum(months + length, design.months)
-        if length
-        else np.full_like(months, design.months)
-    )
-    user_a = float((cum_a[last, users] - cum_a[months, users]).sum())
-    user_b = float((cum_b[last, users] - cum_b[months, users]).sum())
-    ctrl_a = ctrl_b = 0.0
-    for s, count in zip(*np.unique(months, return_counts=True), strict=True):
-        w = design.control_weights(int(s))
-        if w.sum() <= 0:
-            continue
-        end = min(int(s) + length, design.months) if length else design.months
-        ctrl_a += count * float(w @ (cum_a[end] - cum_a[s]) / w.sum())
-        ctrl_b += count * float(w @ (cum_b[end] - cum_b[s]) / w.sum())
-    if min(user_a, user_b, ctrl_a, ctrl_b) <= 0:
-        return None
-    return user_a, user_b, ctrl_a, ctrl_b
-
-
 def _at_days(design: _Design, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Month of each day and the share of that month elapsed before it: the expected count
     from the registry's start to the day is ``cum[month] + fraction * per_month[month]``."""
@@ -193,18 +161,20 @@ def _cumulative(per_month: np.ndarray) -> np.ndarray:
 
 
 def _day_ratio_parts(
-    design: _Design, treated: np.ndarray, untreated: np.ndarray, days: float
+    design: _Design, treated: np.ndarray, untreated: np.ndarray, days: float | None
 ) -> tuple[float, float, float, float] | None:
-    """As :func:`_ratio_parts`, but over the engine's window: from each user's start day for
-    ``days`` days, and the risk set over the same days as its users. Months are split in
-    proportion to their days; the days of the start month before the start are not LDN's
-    (counted at the untreated rate in both worlds, then left out)."""
+    """Expected counts with (A) and without (B) the effect, users' and the hazard-weighted
+    risk set's scaled to the users' start months: from each user's start day for ``days`` days
+    (``None``: to the end of the registry), and the risk set over the same days as its users.
+    Months are split in proportion to their days; the days of the start month before the start
+    are not LDN's (counted at the untreated rate in both worlds, then left out)."""
     keep = design.user_month >= 1
     users, start, months = design.user[keep], design.user_day[keep], design.user_month[keep]
     if not users.size:
         return None
     m0, f0 = _at_days(design, start)
-    m1, f1 = _at_days(design, start + days)
+    end = start + days if days is not None else np.full(start.shape, design.bounds[-1])
+    m1, f1 = _at_days(design, end)
     plain = untreated.astype(float)
     parts: list[float] = []
     for values in (treated, untreated):
@@ -250,7 +220,7 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
         None if relapses is None else (relapses[0] / relapses[1]) / (relapses[2] / relapses[3])
     )
     residual = params.relapses.residual_full_step + params.relapses.residual_half_step
-    worsening = _ratio_parts(
+    worsening = _day_ratio_parts(
         design,
         actual.traced["pira_expected"] + residual * actual.traced["relapse_expected"],
         actual.traced["pira_untreated"] + residual * actual.traced["relapse_untreated"],
