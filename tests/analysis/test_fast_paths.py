@@ -108,6 +108,15 @@ def _reference_snapshots(data, plan, codes, days):
     fat = frame[[f"fatigue_{k}" for k in range(POINTS)]].ffill(axis=1).bfill(axis=1)
     frame[fat.columns] = fat
     frame["fatigue_missing"] = fat.isna().all(axis=1).astype(float)
+    dmt = data.exposures[data.exposures["drug_class"] == "dmt"]
+    frame["on_dmt"] = [
+        float(
+            (
+                (dmt["code"] == c) & (dmt["start"] <= d) & (dmt["stop"].isna() | (dmt["stop"] > d))
+            ).any()
+        )
+        for c, d in zip(codes, days, strict=True)
+    ]
     return frame
 
 
@@ -121,6 +130,7 @@ def test_snapshots_match_the_unsorted_reference(frames, rng):
     new = snapshots(data, plan, codes, days)
     old = _reference_snapshots(data, plan, codes, days)
     assert 0 < new["fatigue_missing"].sum() < len(new) and new["edss_0"].notna().any()
+    assert 0 < new["on_dmt"].sum() < len(new)
     pd.testing.assert_frame_equal(new, old, check_exact=True)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..plan import AnalysisPlan
-from .trajectories import EDSS_COLUMNS, count_in, snapshots
+from .trajectories import DMT_CLASS, EDSS_COLUMNS, DrugCourses, count_in, snapshots
 
 #: Why a user without an EDSS history is not matched (the distance needs their prior course).
 NO_HISTORY = "no EDSS in the 12 months before the start"
@@ -91,15 +91,21 @@ def candidate_blocks(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
-    each users' grid day (conditioning on nothing after that day). A block larger than
-    ``candidate_pool_per_user`` per user is sampled down (seeded), to bound time and memory."""
+    each users' grid day (conditioning on nothing after that day), with ``exact_match_dmt``
+    only those with the users' DMT status then. A block larger than
+    ``candidate_pool_per_user`` per user is sampled down (seeded), to bound time and memory:
+    drawn within the DMT status, so a user's nearest candidates are not thinned by the
+    other status."""
     p = data.patients
     phen_codes, phen_names = pd.factorize(p["phenotype"])
     lookup = {name: i for i, name in enumerate(phen_names)}
     fs, fe = p["follow_start"].to_numpy(), p["follow_end"].to_numpy()
     by_phenotype = {i: np.flatnonzero(phen_codes == i) for i in range(len(phen_names))}
+    dmt = DrugCourses.of(data, DMT_CLASS)
     parts = []
-    for (phenotype, grid), block in users.groupby(["phenotype", "grid"], sort=True):
+    by = ["phenotype", "grid", *(["on_dmt"] if plan.exact_match_dmt else [])]
+    for key, block in users.groupby(by, sort=True):
+        phenotype, grid = key[0], key[1]
         same = by_phenotype[lookup[phenotype]]
         ok = (
             ~(exposed_from[same] <= grid)
@@ -107,6 +113,9 @@ def candidate_blocks(
             & (fe[same] >= grid + 91)
         )
         pool = same[ok]
+        if plan.exact_match_dmt:
+            status = dmt.on(pool, np.full(len(pool), float(grid)))
+            pool = pool[status == key[2]]
         cap = plan.candidate_pool_per_user * len(block)
         if pool.size > cap:
             pool = np.sort(rng.choice(pool, size=cap, replace=False))

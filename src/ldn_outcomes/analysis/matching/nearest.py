@@ -5,7 +5,8 @@ between the EDSS trajectories and between the fatigue trajectories over the prev
 months, the EDSS and fatigue at the start itself (people start when fatigue peaks), age,
 disease duration and relapses over the previous 12 and 3 months (weighted double: people start
 after a bad spell). The k nearest within calipers are found with a k-d tree
-(``scipy.spatial.cKDTree``, Minkowski p=1) per (phenotype, grid date, relapse stratum) block,
+(``scipy.spatial.cKDTree``, Minkowski p=1) per (phenotype, grid date, relapse stratum, DMT)
+block,
 so 10,000 users against 90,000 candidates take seconds. Matching is with replacement across
 users.
 """
@@ -20,8 +21,11 @@ from ...errors import InsufficientData
 from ..plan import AnalysisPlan
 from .trajectories import EDSS_COLUMNS, FATIGUE_COLUMNS, trapezoid_weights
 
-#: Users and candidates are compared only within the same block.
-STRATA = ["phenotype", "grid", "relapse_stratum"]
+
+def strata(plan: AnalysisPlan) -> list[str]:
+    """Users and candidates are compared only within the same block: phenotype, grid date,
+    relapse stratum and, with ``exact_match_dmt``, being on a disease-modifying drug."""
+    return ["phenotype", "grid", "relapse_stratum", *(["on_dmt"] if plan.exact_match_dmt else [])]
 
 
 def scale(values: np.ndarray) -> float:
@@ -100,11 +104,12 @@ def nearest_within_calipers(
     survive the age and duration calipers."""
     k = plan.matches_per_user
     chosen_user, chosen_cand = [], []
-    cand_groups = cands.groupby(STRATA, sort=False).indices
+    blocks = strata(plan)
+    cand_groups = cands.groupby(blocks, sort=False).indices
     u_age, c_age = eligible["age"].to_numpy(), cands["age"].to_numpy()
     u_dur, c_dur = eligible["duration"].to_numpy(), cands["duration"].to_numpy()
     u_code, c_code = eligible["code"].to_numpy(), cands["code"].to_numpy()
-    for key, urows in eligible.groupby(STRATA, sort=False).indices.items():
+    for key, urows in eligible.groupby(blocks, sort=False).indices.items():
         crows = cand_groups.get(key)
         if crows is None or len(crows) == 0:
             continue

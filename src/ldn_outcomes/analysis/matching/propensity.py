@@ -25,6 +25,7 @@ PS_COLUMNS = [
     "fatigue_0",
     "fatigue_4",
     "fatigue_missing",
+    "on_dmt",
 ]
 
 

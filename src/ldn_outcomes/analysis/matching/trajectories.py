@@ -19,6 +19,8 @@ from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
 
 POINTS = 5
+#: The exposure class of disease-modifying drugs in the analysis frames.
+DMT_CLASS = "dmt"
 
 
 def offsets(plan: AnalysisPlan) -> np.ndarray:
@@ -134,7 +136,44 @@ def snapshots(
             np.isnan(out[f"fatigue_{k}"]), out[f"fatigue_{k + 1}"], out[f"fatigue_{k}"]
         )
     out["fatigue_missing"] = np.isnan(out["fatigue_0"]).astype(float)
+    out["on_dmt"] = DrugCourses.of(data, DMT_CLASS).on(codes, days)
     return pd.DataFrame({name: values[back] for name, values in out.items()})
+
+
+@dataclass(frozen=True)
+class DrugCourses:
+    """One drug class's courses merged per patient (overlapping or touching courses become
+    one), sorted by (code, start), ready for many "on it that day?" look-ups."""
+
+    keys: np.ndarray
+    codes: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, data: AnalysisData, drug_class: str) -> DrugCourses:
+        rows = data.exposures[data.exposures["drug_class"] == drug_class]
+        rows = rows.dropna(subset=["start"]).sort_values(["code", "start"])
+        code = rows["code"].to_numpy().astype(np.int64)
+        start = rows["start"].to_numpy(dtype=float)
+        stop = rows["stop"].to_numpy(dtype=float)
+        reach = pd.Series(np.where(np.isnan(stop), np.inf, stop)).groupby(code).cummax()
+        reach_values = reach.to_numpy()
+        new = np.r_[True, code[1:] != code[:-1]] | (start > np.r_[-np.inf, reach_values[:-1]])
+        merged_end = reach.groupby(np.cumsum(new)).max().to_numpy()
+        return cls(keys(code[new], start[new]), code[new], merged_end)
+
+    def on(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """1.0 where the patient is on the drug that day (start <= day < stop; no stop: still
+        on it), else 0.0: the last merged course starting on or before the day decides."""
+        codes = np.asarray(codes, dtype=np.int64)
+        out = np.zeros(len(codes))
+        if not len(self.keys) or len(codes) == 0:
+            return out
+        at = np.searchsorted(self.keys, keys(codes, days), side="right") - 1
+        at_c = np.maximum(at, 0)
+        ok = (at >= 0) & (self.codes[at_c] == codes) & (self.ends[at_c] > days)
+        out[ok] = 1.0
+        return out
 
 
 EDSS_COLUMNS = [f"edss_{k}" for k in range(POINTS)]
@@ -149,6 +188,7 @@ BALANCE_COVARIATES = {
     f"edss_{POINTS - 1}": "EDSS at start",
     "fatigue_0": "fatigue 12 months before",
     f"fatigue_{POINTS - 1}": "fatigue at start",
+    "on_dmt": "on a disease-modifying drug at start",
 }
 
 
