@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -110,6 +109,8 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
 
 def print_json(data: Any) -> None:
+    import json  # only for --json, not at every start
+
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
