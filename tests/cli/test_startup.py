@@ -1,4 +1,5 @@
-"""``ldn --help`` starts without the analysis stack, so the command answers at once.
+"""``ldn --help`` starts without the analysis stack, and ``ldn patient list`` on a SQLite
+registry without SQLAlchemy or the record models, so both answer at once.
 
 Timing is left to ``bench/bench_startup.py``; what keeps it fast is which modules a start
 imports, and that is checked here, in a fresh interpreter.
@@ -26,7 +27,7 @@ HEAVY = (
 
 def imported_after(*argv: str) -> set[str]:
     """The top-level packages imported by running ``ldn *argv`` in a new interpreter, and
-    ``ldn_outcomes.cli.*`` modules by their full names."""
+    the modules of ``ldn_outcomes`` and of Typer by their full names."""
     script = (
         "import json, sys\n"
         "from ldn_outcomes.cli.main import app\n"
@@ -36,7 +37,7 @@ def imported_after(*argv: str) -> set[str]:
         "except SystemExit:\n"
         "    pass\n"
         "names = {n.split('.')[0] for n in sys.modules}\n"
-        "names |= {n for n in sys.modules if n.startswith('ldn_outcomes.cli.')}\n"
+        "names |= {n for n in sys.modules if n.startswith(('ldn_outcomes.', 'typer.'))}\n"
         "print(json.dumps(sorted(names)), file=sys.stderr)\n"
     )
     done = subprocess.run(
@@ -68,7 +69,7 @@ def test_a_command_help_imports_no_analysis_stack() -> None:
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
-def test_patient_list_imports_no_analysis_stack(tmp_path) -> None:
+def _initialised(tmp_path) -> str:
     db = f"sqlite:///{tmp_path / 'startup.sqlite3'}"
     subprocess.run(
         [sys.executable, "-c", "from ldn_outcomes.cli.main import app; app()", "init", "--db", db],
@@ -76,8 +77,36 @@ def test_patient_list_imports_no_analysis_stack(tmp_path) -> None:
         check=True,
         timeout=120,
     )
+    return db
+
+
+def test_patient_list_on_sqlite_imports_no_sqlalchemy_or_record_models(tmp_path) -> None:
+    """The list is read with ``sqlite3`` (``store/plain_sqlite.py``), Typer's option
+    validators are not built for plain values (``cli/option_values.py``), and only the
+    verb that runs is built."""
+    loaded = imported_after("patient", "list", "--db", _initialised(tmp_path))
+    assert "ldn_outcomes.store.plain_sqlite" in loaded  # it did read the registry
+    assert "sqlite3" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    assert "pydantic" not in loaded  # neither the record models nor Typer's validators
+    assert "typer._adapters" not in loaded
+    store = {name for name in loaded if name.startswith("ldn_outcomes.store.")}
+    assert store == {
+        "ldn_outcomes.store.live",
+        "ldn_outcomes.store.plain_sqlite",
+        "ldn_outcomes.store.revisions",
+    }, sorted(store)
+    assert not {n for n in loaded if n.startswith(("ldn_outcomes.reports", "ldn_outcomes.web"))}
+    assert "ldn_outcomes.domain.models" not in loaded
+    assert "typer.rich_utils" not in loaded  # no help is rendered
+
+
+def test_patient_list_elsewhere_imports_no_analysis_stack(tmp_path) -> None:
+    """A URL the plain read leaves alone is read through SQLAlchemy, still without the
+    analysis stack or Alembic (the schema check reads the version table and the migration
+    files itself)."""
+    db = _initialised(tmp_path) + "?timeout=5"  # a query: left to SQLAlchemy
     loaded = imported_after("patient", "list", "--db", db)
     assert "sqlalchemy" in loaded  # it did read the registry
-    # nor Alembic: the schema check reads the version table and the migration files itself
     analysis = {"pandas", "numpy", "scipy", "statsmodels", "lifelines", "fastapi", "alembic"}
     assert loaded.isdisjoint(analysis), sorted(loaded & analysis)

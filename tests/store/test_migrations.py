@@ -59,3 +59,25 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_revision_lines_are_read_from_the_top_of_a_migration_or_the_whole_file(tmp_path) -> None:
+    """The schema check parses only what comes before a migration's first definition; where
+    the revision lines are not all there it reads the whole file, as it did before."""
+    from ldn_outcomes.store.revisions import _constants
+
+    names = {"revision", "down_revision"}
+    top = tmp_path / "top.py"
+    top.write_text(
+        '"""Doc."""\nrevision = "0002"\ndown_revision: str = "0001"\n\n'
+        'def upgrade():\n    revision = "x"\n'
+    )
+    assert _constants(top, names) == {"revision": "0002", "down_revision": "0001"}
+    late = tmp_path / "late.py"
+    late.write_text(
+        'revision = "0003"\n\ndef upgrade():\n    pass\n\ndown_revision = ("0001", "0002")\n'
+    )
+    assert _constants(late, names) == {"revision": "0003", "down_revision": ("0001", "0002")}
+    cut = tmp_path / "cut.py"  # the first definition inside a string: the top does not parse
+    cut.write_text('x = """\ndef f():\n"""\nrevision = "0004"\ndown_revision = None\n')
+    assert _constants(cut, names) == {"revision": "0004", "down_revision": None}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,13 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import ConfigurationError, LdnError
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from ..errors import LdnError
+
 # Settings (pydantic-settings), the store (SQLAlchemy) and migrations are imported where they
-# are used, so that `ldn --help` starts without them.
+# are used, so that `ldn --help` starts without them; the errors too, so that a command that
+# ends well (`ldn patient list`) never builds them.
 
 console = Console()
 err_console = Console(stderr=True)
@@ -75,6 +75,8 @@ def _refuse_missing_sqlite_file(url: str, *, given: bool) -> None:
     path = sqlite_file(url)
     if path is None or Path(path).exists():
         return
+    from ..errors import ConfigurationError
+
     if given:
         source = "from --db"
     elif os.environ.get("LDN_DATABASE_URL"):
@@ -93,6 +95,7 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
     Engines made here are disposed when the command returns (see ``handle_errors``).
     """
+    from ..errors import ConfigurationError
     from ..store.db import check_connection, make_engine
     from ..store.migrate import is_up_to_date
 
@@ -110,7 +113,16 @@ def engine_for(db: str | None, *, migrated: bool = True) -> Engine:
 
 
 def print_json(data: Any) -> None:
+    import json  # only for --json, not at every start
+
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _ldn_error() -> type[LdnError]:
+    """The package's own error, looked up only when an error reaches the handler."""
+    from ..errors import LdnError
+
+    return LdnError
 
 
 def _connection_lost() -> type[Exception]:
@@ -128,7 +140,7 @@ def handle_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except LdnError as error:
+        except _ldn_error() as error:
             problems = getattr(error, "problems", [])
             if problems:
                 err_console.print(
@@ -151,6 +163,8 @@ def handle_errors(function: F) -> F:
             err_console.print(
                 f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
             )
+            from ..errors import ConfigurationError
+
             raise typer.Exit(code=ConfigurationError.exit_code) from None
         finally:
             while _OPEN_ENGINES:

@@ -5,6 +5,9 @@ signature), which is most of what ``ldn --help`` used to cost. The group instead
 each lazy command, where it lives and the one-line help that ``ldn --help`` lists; the module
 is imported when the command is run or its own help is asked for.
 ``tests/cli/test_lazy_commands.py`` checks that the listed help is the command's own.
+
+The group also spares a command's start Typer's per-option Pydantic validators where the
+option's value needs none (:mod:`.option_values`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,16 @@ def import_help_renderer() -> None:
                 del sys.modules[name]
 
 
+def defer_option_adapters() -> None:
+    """Spare a start Typer's Pydantic validators for options whose values need none (see
+    :mod:`.option_values`); a Typer without them is left as it is."""
+    try:
+        from .option_values import install
+    except ImportError:
+        return
+    install()
+
+
 def _no_callback() -> None:
     """Makes the holder below a group, so that Typer keeps the command's own name."""
 
@@ -89,6 +102,7 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        defer_option_adapters()
         self._loaded: dict[str, ClickCommand] = {}
         self._listing = False
 

@@ -12,19 +12,39 @@ from .common import (
     JsonOption,
     PlainTable,
     console,
+    database_url,
     engine_for,
     handle_errors,
     print_json,
     user_text,
 )
+from .lazy import Lazy, LazyGroup
 
 # The records (pydantic models) and the store (SQLAlchemy) are imported inside each command,
 # so that `ldn --help` starts fast.
 
-patient_app = typer.Typer(help="Add, list and show patients.", no_args_is_help=True)
+
+class PatientGroup(LazyGroup):
+    """``ldn patient``: each verb is built when it runs (or shows its help), so that
+    ``ldn patient list`` does not build ``add`` (Typer reads every option of a command it
+    builds). The help is each verb's first help paragraph, as ``ldn patient --help`` lists it."""
+
+    lazy_commands = {
+        "add": Lazy("patient_cmd", "add", "Add one patient."),
+        "list": Lazy("patient_cmd", "list_patients", "List patients."),
+        "show": Lazy(
+            "patient_cmd",
+            "show",
+            "Show a patient's timeline: exposures, relapses, EDSS and diary entries in date order.",
+        ),
+    }
 
 
-@patient_app.command("add")
+patient_app = typer.Typer(
+    help="Add, list and show patients.", no_args_is_help=True, cls=PatientGroup
+)
+
+
 @handle_errors
 def add(
     patient_id: Annotated[str, typer.Argument(help="Pseudonymous id, e.g. P0001 (no names).")],
@@ -70,7 +90,6 @@ def add(
         console.print(f"added patient {user_text(record.patient_id)}")  # the key given is stored
 
 
-@patient_app.command("list")
 @handle_errors
 def list_patients(
     clinician: Annotated[str | None, typer.Option(help="Only this clinician's patients.")] = None,
@@ -78,9 +97,15 @@ def list_patients(
     json_output: JsonOption = False,
 ) -> None:
     """List patients."""
-    from ..reports.patient_view import patient_list
+    # A plain SQLite registry is read without SQLAlchemy or the record models, so the list
+    # starts fast; anything else (or anything unusual) is read the ordinary way.
+    from ..store.plain_sqlite import patient_listing
 
-    patients = patient_list(engine_for(db), clinician_id=clinician)
+    patients = patient_listing(database_url(db), clinician_id=clinician)
+    if patients is None:
+        from ..reports.patient_view import patient_list
+
+        patients = patient_list(engine_for(db), clinician_id=clinician)
     if json_output:
         print_json(patients)
         return
@@ -99,7 +124,6 @@ def list_patients(
     console.print(table)
 
 
-@patient_app.command("show")
 @handle_errors
 def show(
     patient_id: Annotated[str, typer.Argument(help="Patient id.")],

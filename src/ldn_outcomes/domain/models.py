@@ -36,14 +36,18 @@ from .codes import (
     Sex,
     TimeOfDay,
 )
-from .dates import date_problem
+from .dates import EARLIEST_DATE, date_problem
+from .identifiers import IDENTIFIER_MAX_LENGTH, IDENTIFIER_PATTERN
 from .record_kinds import PATIENT_KINDS as PATIENT_KINDS
 from .text import text_problem
 
 Identifier = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+        strip_whitespace=True,
+        min_length=1,
+        max_length=IDENTIFIER_MAX_LENGTH,
+        pattern=IDENTIFIER_PATTERN,
     ),
 ]
 
@@ -120,7 +124,7 @@ class Patient(Record):
     record_name: ClassVar[str] = "patient"
     past_dates: ClassVar[tuple[str, ...]] = ("first_symptoms_date", "diagnosis_date")
     patient_id: Identifier
-    year_of_birth: int = Field(ge=1900)
+    year_of_birth: int = Field(ge=EARLIEST_DATE.year)
     sex: Sex = Sex.UNKNOWN
     phenotype: Phenotype
     first_symptoms_date: dt.date | None = None

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.exc import OperationalError
 
 from ..errors import ConfigurationError
+from .plain_sqlite import sqlite_pragmas
 
 
 def normalise_url(url: str) -> str:
@@ -32,12 +33,7 @@ def sqlite_file(url: str) -> str | None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+    sqlite_pragmas(dbapi_connection)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -8,11 +8,12 @@ SQL of the fast questionnaire reads.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Select
+if TYPE_CHECKING:  # only a type here: the plain SQLite reads use LIVE_SQL without SQLAlchemy
+    from sqlalchemy import Select
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound="Select[Any]")
 
 #: The SQL condition for a live row, for the reads written in plain SQL.
 LIVE_SQL = "removed_at IS NULL"
