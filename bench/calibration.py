@@ -2,7 +2,7 @@
 
     python bench/calibration.py [--registries 40] [--patients 3000 10000] [--years 6]
         [--scenarios null effect confounded] [--results runs.jsonl [more.jsonl ...]]
-        [--summary-only] [--write-report-data]
+        [--summary-only] [--write-report-data] [--plan plan.json]
 
 For each scenario and registry size it simulates ``--registries`` registries (seeds differ by
 scenario, size and repetition), runs the whole engine (``run_all``, the default plan) and scores
@@ -23,6 +23,8 @@ headline interval excludes the truth.
 Each registry's scores are appended to ``--results`` (JSON lines) as it finishes, so a long run
 that is stopped still counts (a rerun skips the registries already scored); ``--summary-only``
 prints the table from the files.
+``--plan`` scores another analysis plan (a file ``ldn analyze --write-plan`` wrote, edited)
+than the default one, e.g. a design change on the same seeds.
 ``--write-report-data`` writes the per-headline figures the report shows beside each headline
 ("how often this method was right on simulated registries") into the package.
 
@@ -59,6 +61,7 @@ from ldn_outcomes.analysis.outcomes.diagnostics import (  # noqa: E402
     balance_failures,
     pooled_negative_control,
 )
+from ldn_outcomes.analysis.plan_file import read_plan  # noqa: E402
 from ldn_outcomes.analysis.results import Estimate  # noqa: E402
 from ldn_outcomes.reports.calibration_data import CALIBRATION_FILE, summarise  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E402
@@ -83,13 +86,15 @@ def _estimate(results: dict, headline: str) -> tuple[Any, Any] | None:
     return None if found is None else (found, result)
 
 
-def score_registry(scenario: str, patients: int, years: float, seed: int) -> dict[str, Any]:
+def score_registry(
+    scenario: str, patients: int, years: float, seed: int, plan: AnalysisPlan | None = None
+) -> dict[str, Any]:
     params = SimulationParams(patients=patients, years=years, seed=seed).replace(
         **SCENARIOS[scenario]
     )
     registry = simulate_registry(params, with_estimands=True)
     truth = registry.truth["estimands"]
-    results = run_all(registry.frames, AnalysisPlan())
+    results = run_all(registry.frames, plan or AnalysisPlan())
     row: dict[str, Any] = {"scenario": scenario, "patients": patients, "seed": seed}
     for headline, spec in HEADLINES.items():
         found = _estimate(results, headline)
@@ -252,7 +257,11 @@ def main() -> None:
     parser.add_argument("--rescore", action="store_true")
     parser.add_argument("--pooled-correlation", type=float, default=0.0)
     parser.add_argument("--write-report-data", action="store_true")
+    parser.add_argument(
+        "--plan", type=Path, help="an analysis plan file (ldn analyze --write-plan) to score"
+    )
     args = parser.parse_args()
+    plan = read_plan(args.plan) if args.plan else None
     print(machine())
     if not (args.summary_only or args.rescore):
         for rep in range(args.first_registry, args.registries):
@@ -263,7 +272,7 @@ def main() -> None:
                     if (scenario, patients, seed) in done:
                         continue
                     began = time.perf_counter()
-                    row = score_registry(scenario, patients, args.years, seed)
+                    row = score_registry(scenario, patients, args.years, seed, plan)
                     row["seconds"] = round(time.perf_counter() - began, 1)
                     with args.results[0].open("a", encoding="utf-8") as handle:
                         handle.write(json.dumps(row) + "\n")
@@ -277,7 +286,8 @@ def main() -> None:
             f"pooled negative control at correlation {args.pooled_correlation:g}: "
             f"{changed} flags differ from the stored ones"
         )
-    print(f"\n{len(rows)} registries, {args.years:g} years each; plan: the default plan\n")
+    shown = f"the plan file {args.plan}" if args.plan else "the default plan"
+    print(f"\n{len(rows)} registries, {args.years:g} years each; plan: {shown}\n")
     print_table(rows)
     if args.write_report_data:
         path = CALIBRATION_FILE
