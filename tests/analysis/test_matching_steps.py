@@ -82,19 +82,35 @@ def test_controls_weigh_one_user_in_all(null_data) -> None:
     assert matched.n_matched == controls["match_id"].nunique()
 
 
-def test_users_and_controls_agree_on_the_dmt_and_without_the_rule_they_did_not() -> None:
-    """The simulator's people on a DMT start LDN less often: without exact matching the
-    controls were more often on one than their users (docs/analysis.md, "DMT matched")."""
+def test_dmt_exact_matching_balances_it_and_the_default_shows_the_imbalance() -> None:
+    """The simulator's people on a DMT start LDN less often. With ``exact_match_dmt`` users
+    and controls agree on it; without (the default) the balance table shows the controls more
+    often on one (docs/analysis.md, "DMT matched")."""
     from ldn_outcomes.analysis.data.frames import prepare
     from ldn_outcomes.simulate import SimulationParams, simulate_registry
 
     data = prepare(simulate_registry(SimulationParams(patients=3000, years=6, seed=5)).frames, PLAN)
-    exact = match_users(data, PLAN, exposure_cohort(data, PLAN))
+    cohort = exposure_cohort(data, PLAN)
+    exact = match_users(data, AnalysisPlan(exact_match_dmt=True), cohort)
     row = exact.balance.set_index("covariate").loc["on_dmt"]
     assert abs(row["smd_after"]) < 1e-12 and row["smd_before"] < 0
-    loose = match_users(data, AnalysisPlan(exact_match_dmt=False), exposure_cohort(data, PLAN))
-    loose_after = loose.balance.set_index("covariate").loc["on_dmt", "smd_after"]
-    assert loose_after < -0.1
+    loose = match_users(data, PLAN, cohort).balance.set_index("covariate").loc["on_dmt"]
+    assert loose["smd_before"] < -0.1 and loose["smd_after"] < -0.05
+
+
+def test_blocks_are_the_onset_course_not_the_recorded_phenotype() -> None:
+    """SPMS is recorded once a relapsing course has converted, a fact from after the grid
+    date: RRMS and SPMS share a block, PPMS has its own."""
+    from ldn_outcomes.analysis.matching.candidates import onset_courses
+
+    courses = onset_courses(np.array(["RRMS", "SPMS", "CIS", "PPMS", "other"], dtype=object))
+    assert courses.tolist() == [
+        "relapsing",
+        "relapsing",
+        "relapsing",
+        "primary progressive",
+        "other",
+    ]
 
 
 _course = st.tuples(
