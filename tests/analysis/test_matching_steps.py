@@ -61,7 +61,7 @@ def test_matches_respect_block_calipers_and_k(steps) -> None:
     assert np.bincount(uidx).max() <= PLAN.matches_per_user
     pairs = pd.DataFrame({"u": uidx, "c": cidx})
     u, c = eligible.iloc[pairs["u"]], cands.iloc[pairs["c"]]
-    for column in ("course", "grid", "relapse_stratum", "on_dmt"):
+    for column in ("phenotype", "grid", "relapse_stratum", "on_dmt"):
         assert (u[column].to_numpy() == c[column].to_numpy()).all(), column
     assert (u["code"].to_numpy() != c["code"].to_numpy()).all()
     assert (np.abs(u["age"].to_numpy() - c["age"].to_numpy()) <= PLAN.caliper_age_years).all()
@@ -95,22 +95,7 @@ def test_dmt_exact_matching_balances_it_and_the_default_shows_the_imbalance() ->
     row = exact.balance.set_index("covariate").loc["on_dmt"]
     assert abs(row["smd_after"]) < 1e-12 and row["smd_before"] < 0
     loose = match_users(data, PLAN, cohort).balance.set_index("covariate").loc["on_dmt"]
-    assert loose["smd_before"] < -0.1 and loose["smd_after"] < -0.05
-
-
-def test_blocks_are_the_onset_course_not_the_recorded_phenotype() -> None:
-    """SPMS is recorded once a relapsing course has converted, a fact from after the grid
-    date: RRMS and SPMS share a block, PPMS has its own."""
-    from ldn_outcomes.analysis.matching.candidates import onset_courses
-
-    courses = onset_courses(np.array(["RRMS", "SPMS", "CIS", "PPMS", "other"], dtype=object))
-    assert courses.tolist() == [
-        "relapsing",
-        "relapsing",
-        "relapsing",
-        "primary progressive",
-        "other",
-    ]
+    assert loose["smd_before"] < -0.1 and loose["smd_after"] < -0.1
 
 
 _course = st.tuples(

@@ -24,12 +24,6 @@ class Phenotype(StrEnum):
     def progressive(self) -> bool:
         return self in (Phenotype.SPMS, Phenotype.PPMS)
 
-    @property
-    def onset_course(self) -> str:
-        """The course at onset, which a later date does not change: a record holds its current
-        phenotype (RRMS becomes SPMS), so a comparison at a past date must not use that."""
-        return "primary progressive" if self is Phenotype.PPMS else "relapsing"
-
 
 MULTIPLE_SCLEROSIS_SNOMED = "24700007"
 

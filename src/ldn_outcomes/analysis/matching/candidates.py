@@ -2,13 +2,9 @@
 candidates at the same grid date, which becomes their pseudo-start.
 
 Risk-set matching (Li, Propert & Rosenbaum, Balanced risk set matching, J Am Stat Assoc
-2001;96:870-882): a candidate is a patient of the same onset course under observation at the
+2001;96:870-882): a candidate is a patient of the same phenotype under observation at the
 user's grid date and not (yet) exposed then; nothing after that date is looked at, so a
-candidate who starts LDN later is still a fair control at that date. The onset course
-(relapsing or primary progressive), not the recorded phenotype: a registry holds each
-patient's current phenotype, and "SPMS" recorded later says nothing of the course on the
-grid date (blocks by it matched users, who often start after conversion, to controls who had
-not yet converted: more worsening after the users' starts, docs/analysis.md).
+candidate who starts LDN later is still a fair control at that date.
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...domain.codes import Phenotype
 from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..plan import AnalysisPlan
@@ -29,13 +24,13 @@ NO_HISTORY = "no EDSS in the 12 months before the start"
 def users_at_start(
     data: AnalysisData, plan: AnalysisPlan, exposed: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Index dates: each exposed row with its onset course, its start snapped to the matching
+    """Index dates: each exposed row with its phenotype, its start snapped to the matching
     grid (users and candidates are compared at the same date), its snapshot at the start and
     its coarsened relapse history; ``reason`` says why a user cannot be matched ('' if they
     can). Also returns the snapshot's columns, which only matching needs."""
     p = data.patients
     users = exposed[["code", "index_day", "end_day", "end_reason", "match_id"]].copy()
-    users["course"] = onset_courses(p["phenotype"].to_numpy())[users["code"]]
+    users["phenotype"] = p["phenotype"].to_numpy()[users["code"]]
     users["grid"] = np.round(users["index_day"] / plan.grid_days) * plan.grid_days
     features = snapshots(data, plan, users["code"].to_numpy(), users["index_day"].to_numpy())
     users = pd.concat([users.reset_index(drop=True), features], axis=1)
@@ -44,13 +39,6 @@ def users_at_start(
     )
     users["reason"] = np.where(has_edss_history(users), "", NO_HISTORY)
     return users, [*features.columns, "relapse_stratum"]
-
-
-def onset_courses(phenotypes: np.ndarray) -> np.ndarray:
-    """Each patient's onset course (``Phenotype.onset_course``); a phenotype the domain does
-    not know stays as recorded, a block of its own."""
-    known = {p.value: p.onset_course for p in Phenotype}
-    return np.array([known.get(str(v), str(v)) for v in phenotypes], dtype=object)
 
 
 def has_edss_history(frame: pd.DataFrame) -> np.ndarray:
@@ -102,23 +90,23 @@ def candidate_blocks(
     exposed_from: np.ndarray,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """(code, grid day, course) rows: patients under observation and not yet exposed at
+    """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
     each users' grid day (conditioning on nothing after that day), with ``exact_match_dmt``
     only those with the users' DMT status then. A block larger than
     ``candidate_pool_per_user`` per user is sampled down (seeded), to bound time and memory:
     drawn within the DMT status, so a user's nearest candidates are not thinned by the
     other status."""
     p = data.patients
-    phen_codes, phen_names = pd.factorize(onset_courses(p["phenotype"].to_numpy()))
+    phen_codes, phen_names = pd.factorize(p["phenotype"])
     lookup = {name: i for i, name in enumerate(phen_names)}
     fs, fe = p["follow_start"].to_numpy(), p["follow_end"].to_numpy()
-    by_course = {i: np.flatnonzero(phen_codes == i) for i in range(len(phen_names))}
+    by_phenotype = {i: np.flatnonzero(phen_codes == i) for i in range(len(phen_names))}
     dmt = DrugCourses.of(data, DMT_CLASS)
     parts = []
-    by = ["course", "grid", *(["on_dmt"] if plan.exact_match_dmt else [])]
+    by = ["phenotype", "grid", *(["on_dmt"] if plan.exact_match_dmt else [])]
     for key, block in users.groupby(by, sort=True):
-        course, grid = key[0], key[1]
-        same = by_course[lookup[course]]
+        phenotype, grid = key[0], key[1]
+        same = by_phenotype[lookup[phenotype]]
         ok = (
             ~(exposed_from[same] <= grid)
             & (fs[same] <= grid - plan.history_days / 2)
@@ -131,9 +119,9 @@ def candidate_blocks(
         cap = plan.candidate_pool_per_user * len(block)
         if pool.size > cap:
             pool = np.sort(rng.choice(pool, size=cap, replace=False))
-        parts.append(pd.DataFrame({"code": pool, "grid": grid, "course": course}))
+        parts.append(pd.DataFrame({"code": pool, "grid": grid, "phenotype": phenotype}))
     if not parts:
-        return pd.DataFrame({"code": [], "grid": [], "course": []})
+        return pd.DataFrame({"code": [], "grid": [], "phenotype": []})
     return pd.concat(parts, ignore_index=True)
 
 

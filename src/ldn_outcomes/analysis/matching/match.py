@@ -2,15 +2,14 @@
 in ALS: Wicks et al. 2011, Nat Biotechnol 29:411, doi 10.1038/nbt.1837).
 
 Each user's start date is snapped to a grid (``grid_days``); candidates are patients of the
-same onset course (relapsing or primary progressive) under observation at that grid date and
-not (yet) exposed then, which becomes their pseudo-start (risk-set matching: Li, Propert &
-Rosenbaum, Balanced risk set matching, J Am Stat Assoc 2001;96:870-882). By default
-(``matched_follow_up="intention_to_treat"``) users stay in follow-up after stopping and
-controls after a later start: stopping and starting follow worsening, so censoring there would
-remove the more active patients from one group's later follow-up (informative censoring). The
-estimate is then the effect of starting LDN, diluted a little by stopping and switching (both
-are counted and reported). Requiring controls never to start at all would condition on the
-future in the same way.
+same phenotype under observation at that grid date and not (yet) exposed then, which becomes
+their pseudo-start (risk-set matching: Li, Propert & Rosenbaum, Balanced risk set matching,
+J Am Stat Assoc 2001;96:870-882). By default (``matched_follow_up="intention_to_treat"``)
+users stay in follow-up after stopping and controls after a later start: stopping and starting
+follow worsening, so censoring there would remove the more active patients from one group's
+later follow-up (informative censoring). The estimate is then the effect of starting LDN,
+diluted a little by stopping and switching (both are counted and reported). Requiring controls
+never to start at all would condition on the future in the same way.
 
 The distance is a weighted L1 norm: the area between the EDSS trajectories over the previous
 12 months and the area between the fatigue trajectories (each in SD units), plus the
@@ -18,7 +17,7 @@ differences in EDSS and fatigue at the start itself (people start when fatigue p
 |age difference|, |disease-duration difference| and |difference in relapses over the previous
 12 and 3 months| (weighted double: people start after a bad spell), all in SD units. The k
 nearest within calipers are found with a k-d tree (``scipy.spatial.cKDTree``, Minkowski p=1)
-per (onset course, grid date) block, so 10,000 users against 90,000 candidates take seconds.
+per (phenotype, grid date) block, so 10,000 users against 90,000 candidates take seconds.
 Matching is with replacement across users. A propensity-score match (logistic model, nearest
 neighbours on the logit within ``propensity_caliper_sd`` SD, Austin 2011, Pharm Stat 10:150,
 doi 10.1002/pst.433) is the second option. Optionally (``relapse_exact_bins_days``) users are
@@ -62,7 +61,7 @@ from .trajectories import (
 )
 
 #: Why an eligible user has no control.
-NO_MATCH = "no non-user of the same onset course within the calipers"
+NO_MATCH = "no non-user of the same phenotype within the calipers"
 
 
 @dataclass

@@ -5,7 +5,7 @@ between the EDSS trajectories and between the fatigue trajectories over the prev
 months, the EDSS and fatigue at the start itself (people start when fatigue peaks), age,
 disease duration and relapses over the previous 12 and 3 months (weighted double: people start
 after a bad spell). The k nearest within calipers are found with a k-d tree
-(``scipy.spatial.cKDTree``, Minkowski p=1) per (onset course, grid date, relapse stratum, DMT)
+(``scipy.spatial.cKDTree``, Minkowski p=1) per (phenotype, grid date, relapse stratum, DMT)
 block,
 so 10,000 users against 90,000 candidates take seconds. Matching is with replacement across
 users.
@@ -23,9 +23,9 @@ from .trajectories import EDSS_COLUMNS, FATIGUE_COLUMNS, trapezoid_weights
 
 
 def strata(plan: AnalysisPlan) -> list[str]:
-    """Users and candidates are compared only within the same block: onset course, grid date,
+    """Users and candidates are compared only within the same block: phenotype, grid date,
     relapse stratum and, with ``exact_match_dmt``, being on a disease-modifying drug."""
-    return ["course", "grid", "relapse_stratum", *(["on_dmt"] if plan.exact_match_dmt else [])]
+    return ["phenotype", "grid", "relapse_stratum", *(["on_dmt"] if plan.exact_match_dmt else [])]
 
 
 def scale(values: np.ndarray) -> float:

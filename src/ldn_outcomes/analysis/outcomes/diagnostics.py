@@ -67,7 +67,7 @@ def matched_summary(matched: MatchResult, plan: AnalysisPlan) -> AnalysisResult:
         name="matched",
         method=(
             f"{matched.method} matching, up to {plan.matches_per_user} non-users per user, same "
-            "onset course, pseudo-start at the user's start date (grid "
+            "phenotype, pseudo-start at the user's start date (grid "
             f"{plan.grid_days} days), calipers age ±{plan.caliper_age_years:g} y, disease "
             f"duration ±{plan.caliper_duration_years:g} y"
         ),
