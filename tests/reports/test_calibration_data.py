@@ -49,3 +49,18 @@ def test_the_report_shows_the_track_record_beside_the_headline(
     assert records and records[0]["title"] == "relapse rate ratio"
     assert "simulated registries" in records[0]["text"]
     assert outcomes._track_records("labs") == []
+
+
+def test_a_lean_without_an_effect_is_told_beside_the_headline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mean bias under no effect beyond 2 Monte-Carlo SEs is said, with the range it covers;
+    a bias within chance is not."""
+    leaning = [_row("null", 1.05 + 0.01 * (i % 3), (0.9, 1.3)) for i in range(30)]
+    monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summarise(leaning)})
+    text = track_record("relapses")
+    assert "leaned to 1.06 times the true value" in text
+    assert "a ratio between 1.00 and 1.06 is within that lean" in text
+    balanced = [_row("null", value, (0.8, 1.2)) for value in (0.9, 1.1) * 15]
+    monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summarise(balanced)})
+    assert "leaned" not in track_record("relapses")

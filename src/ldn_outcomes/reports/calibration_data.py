@@ -106,4 +106,40 @@ def track_record(headline: str) -> str:
             f" With confounding the registry cannot record, it missed {missed} times and the "
             f"bias checks warned in {flagged} of those."
         )
-    return text
+    return text + _lean(rows)
+
+
+#: A mean bias without an effect this many Monte-Carlo SEs from 0 is told to the reader: more
+#: than chance explains (two-sided 5%), so an estimate within it is not evidence.
+LEAN_SE = 2.0
+
+
+def _lean(rows: list[dict[str, Any]]) -> str:
+    """The largest lean the bench measured without a true effect, where it is more than chance:
+    a reader must not take an estimate between no effect and that lean as a finding."""
+    leaning = [
+        r
+        for r in rows
+        if r["scenario"] == "null"
+        and math.isfinite(r.get("bias_over_se") or math.nan)
+        and abs(r["bias_over_se"]) >= LEAN_SE
+    ]
+    if not leaning:
+        return ""
+    worst = max(leaning, key=lambda r: abs(r["mean_bias"]))
+    size = f"{worst['patients']:,} patients"
+    if worst["scale"] == "log":
+        factor = math.exp(worst["mean_bias"])
+        low, high = sorted((1.0, factor))
+        return (
+            f" Without a true effect its estimate leaned to {factor:.2f} times the true value "
+            f"on average ({size}), more than chance explains: a ratio between {low:.2f} and "
+            f"{high:.2f} is within that lean, not evidence of an effect."
+        )
+    bias = worst["mean_bias"]
+    low, high = sorted((0.0, bias))
+    return (
+        f" Without a true effect its estimate leaned by {bias:+.2f} points on average ({size}), "
+        f"more than chance explains: a difference between {low:+.2f} and {high:+.2f} is within "
+        "that lean, not evidence of an effect."
+    )
