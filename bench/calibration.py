@@ -44,6 +44,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
@@ -61,7 +62,7 @@ from ldn_outcomes.analysis.outcomes.diagnostics import (  # noqa: E402
     balance_failures,
     pooled_negative_control,
 )
-from ldn_outcomes.analysis.plan_file import read_plan  # noqa: E402
+from ldn_outcomes.analysis.plan_file import plan_to_json, read_plan  # noqa: E402
 from ldn_outcomes.analysis.results import Estimate  # noqa: E402
 from ldn_outcomes.reports.calibration_data import CALIBRATION_FILE, summarise  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E402
@@ -86,6 +87,13 @@ def _estimate(results: dict, headline: str) -> tuple[Any, Any] | None:
     return None if found is None else (found, result)
 
 
+def plan_key(plan: AnalysisPlan | None) -> str:
+    """A short fingerprint of the plan a row was scored with (rows from before plans were
+    recorded count as the default plan's)."""
+    text = plan_to_json(plan or AnalysisPlan())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def score_registry(
     scenario: str, patients: int, years: float, seed: int, plan: AnalysisPlan | None = None
 ) -> dict[str, Any]:
@@ -95,7 +103,12 @@ def score_registry(
     registry = simulate_registry(params, with_estimands=True)
     truth = registry.truth["estimands"]
     results = run_all(registry.frames, plan or AnalysisPlan())
-    row: dict[str, Any] = {"scenario": scenario, "patients": patients, "seed": seed}
+    row: dict[str, Any] = {
+        "scenario": scenario,
+        "patients": patients,
+        "seed": seed,
+        "plan": plan_key(plan),
+    }
     for headline, spec in HEADLINES.items():
         found = _estimate(results, headline)
         true = truth[spec["truth"]]
@@ -262,14 +275,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     plan = read_plan(args.plan) if args.plan else None
+    key, default = plan_key(plan), plan_key(None)
     print(machine())
     if not (args.summary_only or args.rescore):
         for rep in range(args.first_registry, args.registries):
             for patients in args.patients:
                 for number, scenario in enumerate(args.scenarios):
                     seed = args.seed_base + 100_000 * number + patients + rep
-                    done = {(r["scenario"], r["patients"], r["seed"]) for r in _rows(args.results)}
-                    if (scenario, patients, seed) in done:
+                    done = {
+                        (r["scenario"], r["patients"], r["seed"], r.get("plan", default))
+                        for r in _rows(args.results)
+                    }
+                    if (scenario, patients, seed, key) in done:
                         continue
                     began = time.perf_counter()
                     row = score_registry(scenario, patients, args.years, seed, plan)
@@ -278,6 +295,11 @@ def main() -> None:
                         handle.write(json.dumps(row) + "\n")
                     print(f"{scenario} {patients} seed {seed}: {row['seconds']} s", flush=True)
     rows = _rows(args.results)
+    plans = {r.get("plan", default) for r in rows}
+    if len(plans) > 1:
+        raise SystemExit(f"the results files mix {len(plans)} analysis plans; score one at a time")
+    if args.write_report_data and plans != {default}:
+        raise SystemExit("--write-report-data takes rows scored with the default plan only")
     if args.rescore:
         _, changed = rescored(rows, 0.0)
         print(f"rescored with the rule as it is: {changed} flags differ from the stored ones")

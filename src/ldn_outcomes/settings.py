@@ -6,19 +6,14 @@ built at import time: call :func:`load_settings`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .default_paths import default_data_dir, default_database_url
 from .errors import ConfigurationError
 
 DEFAULT_SECRET = "change-me-dev-only"
-
-
-def default_data_dir() -> Path:
-    """Where the embedded SQLite registry lives by default: ``./data`` under the working dir."""
-    return Path.cwd() / "data"
+__all__ = ["DEFAULT_SECRET", "Settings", "default_data_dir", "load_settings"]
 
 
 class Settings(BaseSettings):
@@ -56,7 +51,7 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(default_data_dir() / 'ldn.sqlite3').resolve()}"
+        return default_database_url()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -61,7 +61,7 @@ def test_matches_respect_block_calipers_and_k(steps) -> None:
     assert np.bincount(uidx).max() <= PLAN.matches_per_user
     pairs = pd.DataFrame({"u": uidx, "c": cidx})
     u, c = eligible.iloc[pairs["u"]], cands.iloc[pairs["c"]]
-    for column in ("phenotype", "grid", "relapse_stratum", "on_dmt"):
+    for column in ("phenotype", "grid", "relapse_stratum"):
         assert (u[column].to_numpy() == c[column].to_numpy()).all(), column
     assert (u["code"].to_numpy() != c["code"].to_numpy()).all()
     assert (np.abs(u["age"].to_numpy() - c["age"].to_numpy()) <= PLAN.caliper_age_years).all()

@@ -8,6 +8,7 @@ imports, and that is checked here, in a fresh interpreter.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -110,3 +111,47 @@ def test_patient_list_elsewhere_imports_no_analysis_stack(tmp_path) -> None:
     assert "sqlalchemy" in loaded  # it did read the registry
     analysis = {"pandas", "numpy", "scipy", "statsmodels", "lifelines", "fastapi", "alembic"}
     assert loaded.isdisjoint(analysis), sorted(loaded & analysis)
+
+
+def test_patient_list_without_db_or_settings_builds_no_settings(tmp_path) -> None:
+    """With no ``--db`` and no ``LDN_*`` variable the URL is the default file
+    (``default_paths``), found without pydantic-settings; a variable set reads the settings."""
+    (tmp_path / "data").mkdir()
+    db = f"sqlite:///{tmp_path / 'data' / 'ldn.sqlite3'}"
+    subprocess.run(
+        [sys.executable, "-c", "from ldn_outcomes.cli.main import app; app()", "init", "--db", db],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    script = (
+        "import json, os, sys\n"
+        f"os.chdir({str(tmp_path)!r})\n"
+        "for name in [n for n in os.environ if n.upper().startswith('LDN_')]:\n"
+        "    del os.environ[name]\n"
+        "from ldn_outcomes.cli.main import app\n"
+        "sys.argv = ['ldn', 'patient', 'list', '--json']\n"
+        "try:\n"
+        "    app()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert done.stdout.strip() == "[]"  # it read the default file: an empty registry
+    assert "pydantic_settings" not in loaded and "pydantic" not in loaded, sorted(loaded)
+
+
+def test_the_default_url_is_the_settings_own(monkeypatch, tmp_path) -> None:
+    from ldn_outcomes.cli.common import database_url
+    from ldn_outcomes.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.upper().startswith("LDN_")]:
+        monkeypatch.delenv(name)
+    assert database_url(None) == load_settings().resolved_database_url
+    monkeypatch.setenv("LDN_DATABASE_URL", "postgresql://u@h/db")
+    assert database_url(None) == "postgresql://u@h/db"

@@ -134,3 +134,5 @@ def test_the_progression_truths_count_from_the_start_day_to_the_end() -> None:
     user_a, user_b, ctrl_a, ctrl_b = _day_ratio_parts(design, treated, untreated, None)
     assert user_a / user_b == pytest.approx(0.5)
     assert (user_b, ctrl_a, ctrl_b) == pytest.approx((2.5, 2.5, 2.5))
+    # to the end, not a fixed window: 30 days from day 45 count one month's worth
+    assert _day_ratio_parts(design, treated, untreated, 30.0)[1] == pytest.approx(1.0)

@@ -203,6 +203,7 @@ TAMPERED = [
     ("sex", "Female"),
     ("phenotype", "MS"),
     ("year_of_birth", 1899),
+    ("year_of_birth", 10000),
     ("year_of_birth", "1985"),
     ("year_of_birth", 19.5),
     ("patient_id", " P-02"),

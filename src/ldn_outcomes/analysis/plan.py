@@ -89,7 +89,7 @@ class AnalysisPlan:
     #: candidates drawn within the user's DMT status, as for the relapse stratum. Off by
     #: default: on simulated registries it balanced the DMT exactly but moved the relapse and
     #: negative-control ratios down by 0.01-0.03 on the log scale and the progression ratio by
-    #: 0.005 (paired on the same registries; docs/analysis.md, "DMT matched"). The DMT is
+    #: less than 0.01 (paired on the same registries; docs/analysis.md, "DMT matched"). The DMT is
     #: shown in the balance table either way.
     exact_match_dmt: bool = False
     #: 0.2 SD of the logit of the propensity score (Austin 2011, Pharm Stat 10:150,

@@ -59,6 +59,13 @@ class PlainTable(Table):
 def database_url(db: str | None) -> str:
     if db:
         return db
+    if not any(name.upper().startswith("LDN_") for name in os.environ):
+        # Every setting at its default (pydantic-settings reads LDN_* in any case and no
+        # file): the default file, without building the settings, whose import alone costs
+        # about ten bare Python starts (docs/architecture.md, "Start-up").
+        from ..default_paths import default_database_url
+
+        return default_database_url()
     from ..settings import load_settings
 
     return load_settings().resolved_database_url

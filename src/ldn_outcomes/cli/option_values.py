@@ -51,10 +51,40 @@ def _get_runtime_param(self: Any) -> RuntimeParam:
 
 
 def install() -> None:
-    """Have Typer's parameters build their coercion with :func:`runtime_param`."""
+    """Have Typer's parameters build their coercion with :func:`runtime_param`, once a
+    pass-through built here has answered as it should: a Typer whose internals changed in
+    any way this does not expect is left as it is, never broken."""
     parameter = getattr(typer_core, "_TyperParameter", None)
-    if parameter is not None and hasattr(parameter, "get_runtime_param"):
+    if parameter is None or not hasattr(parameter, "get_runtime_param"):
+        return
+    try:
+        works = _probe()
+    except Exception:  # noqa: BLE001 - any surprise means: do not patch
+        works = False
+    if works:
         parameter.get_runtime_param = _get_runtime_param
+
+
+def _probe() -> bool:
+    """A plain text option and a flag, built and coerced as Typer would, through this."""
+    import typer
+
+    def command(name: str = typer.Option("x"), loud: bool = typer.Option(False)) -> None:
+        """Probe."""
+
+    group = typer.Typer()
+    group.command()(command)
+    click_command = typer.main.get_command(group)
+    by_name = {p.name: p for p in click_command.params}
+    checks = (("name", "text"), ("loud", True))
+    for name, value in checks:
+        param = by_name[name]
+        runtime = runtime_param(param.type_descriptor)  # type: ignore[attr-defined]
+        if not isinstance(runtime, PlainValue):
+            return False
+        if runtime._coerce_value(value, param=param, ctx=None) != value:
+            return False
+    return True
 
 
 def installed() -> bool:

@@ -31,8 +31,9 @@ count only people still in the registry (world A) at s + h.
   without the effect (``.cdw_truth``), less the dilution by controls' later starts (the
   risk set's ratio of expected worsening events); the latent ratio of expected worsening
   events (independent worsening plus relapses leaving an EDSS residual) is given beside it.
-  Both count from the start day to the end of the registry, as the relapse ratio does: whole
-  months from the first day of the start month diluted them with untreated days.
+  Both count from the start day to the end of the registry (the relapse ratio, from the start
+  day for 730.5 days): whole months from the first day of the start month diluted them with
+  untreated days.
 - Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
   LDN was started (the engine's treated group: any attack still going on the start day), with
   the effect against without it (same attacks), each at risk from the start day on (delayed

@@ -133,7 +133,7 @@ def _as_listed(row: tuple[Any, ...], vocabularies: dict[str, set[str]]) -> dict[
     would refuse it or change it (the ordinary read then raises or answers as before)."""
     patient = dict(zip(PATIENT_FIELDS, row, strict=True))
     year = patient["year_of_birth"]
-    if type(year) is not int or year < EARLIEST_DATE.year:
+    if type(year) is not int or not EARLIEST_DATE.year <= year <= dt.date.max.year:
         return None
     if any(patient[name] not in values for name, values in vocabularies.items()):
         return None
