@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import os
 
+from machine_info import machine
+
 # One BLAS thread per process unless told otherwise: the models here solve many tiny systems,
 # where multi-threaded BLAS only adds contention (3x slower on a loaded 2-core machine).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import pickle  # noqa: E402
-import platform  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -38,20 +39,6 @@ from ldn_outcomes.analysis.data.frames import load_frames  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry  # noqa: E402
 from ldn_outcomes.store import migrate  # noqa: E402
 from ldn_outcomes.store.db import make_engine  # noqa: E402
-
-
-def machine() -> str:
-    mem = ""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            mem = handle.readline().split(":")[1].strip()
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | memory {mem} | load average {load:.1f}"
-    )
 
 
 def peak_gb(who: int = resource.RUSAGE_SELF) -> float:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from machine_info import machine
 
 #: Run in a fresh interpreter: one export, then its own figures as JSON on the last line.
 CHILD = """
@@ -43,22 +43,6 @@ figures = {
 }
 print(json.dumps(figures))
 """
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        with open("/proc/meminfo") as handle:
-            memory = handle.readline().split(":")[1].strip()
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()}; python {platform.python_version()}; sqlite "
-        f"{sqlite3.sqlite_version}; {os.cpu_count()} cpus; "
-        f"{platform.processor() or platform.machine()}; memory {memory}; load average {load} "
-        "(other work on the machine slows every figure)"
-    )
 
 
 def registry(workdir: Path, patients: int) -> str:
@@ -106,7 +90,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(f'SQLite {sqlite3.sqlite_version}')}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ldn-bench-export-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
-import platform
 import random
 import signal
 import socket
@@ -35,6 +33,7 @@ import time
 from pathlib import Path
 
 import httpx
+from machine_info import machine
 from sqlalchemy import func, select
 
 from ldn_outcomes.domain.access import Role
@@ -49,18 +48,6 @@ from ldn_outcomes.store.uow import UnitOfWork
 #: Distinct check-in days a client may use (back to the 1970s, after every birth year).
 DAYS_PER_CLIENT = 18_000
 LDN = [sys.executable, "-c", "from ldn_outcomes.cli.main import app; app()"]
-
-
-def machine() -> str:
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem = float("nan")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | {mem:.1f} GiB RAM | load average {load}"
-    )
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ import sys
 import time
 
 import numpy as np
-from bench_nof1_power import machine
+from machine_info import machine
 from scipy import stats
 
 from ldn_outcomes.analysis.nof1.power import (

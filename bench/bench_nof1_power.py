@@ -7,24 +7,12 @@ for 2, 3 and 4 pairs of 4-week periods with a 7-day washout, then two misspecifi
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
 
+from machine_info import machine
+
 from ldn_outcomes.analysis.nof1.power import SimulationSettings, simulate
-
-
-def machine() -> str:
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = f"{pages / 2**30:.1f} GiB"
-    except (ValueError, OSError):
-        memory = "unknown"
-    return (
-        f"{platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {memory}"
-    )
 
 
 def main(trials: int) -> None:

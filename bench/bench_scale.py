@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -31,26 +30,13 @@ import time
 from pathlib import Path
 
 from bench_multisite import ldn
+from machine_info import machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry
 from ldn_outcomes.simulate.registry import SimulatedRegistry
 from ldn_outcomes.store.db import make_engine, normalise_url
-
-
-def machine() -> str:
-    mem = ""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            mem = handle.readline().split(":")[1].strip()
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | memory {mem} | load average {load}"
-    )
 
 
 def children_cpu() -> float:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+from machine_info import machine
 
 from ldn_outcomes.simulate import SimulationParams, load_into_db, simulate_registry, write_csv_dir
 from ldn_outcomes.store import migrate
@@ -24,22 +25,6 @@ from ldn_outcomes.store.db import make_engine
 
 def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-
-
-def machine() -> str:
-    memory = ""
-    try:
-        with open("/proc/meminfo") as handle:
-            memory = handle.readline().split(":")[1].strip()
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()}; python {platform.python_version()}; "
-        f"{os.cpu_count()} cpus; {platform.processor() or platform.machine()}; "
-        f"memory {memory}; load average {load} (other work on the machine slows every "
-        "figure)"
-    )
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -27,15 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import machine
+
 LDN = "from ldn_outcomes.cli.main import app; app()"  # what the ``ldn`` script runs
-
-
-def machine() -> str:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | load average {load:.1f}"
-    )
 
 
 def _start(command: list[str], env: dict[str, str]) -> tuple[float, float]:

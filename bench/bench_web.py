@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -43,6 +42,7 @@ from pathlib import Path
 
 import httpx
 from loadgen import bench_writes, pct, postgres_cpu_seconds, tree_cpu_seconds
+from machine_info import machine
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -73,18 +73,6 @@ PAGES = [
     (None, "/login"),
 ]
 SLOW_DOWNLOADS = [("researcher", "/research"), ("researcher", "/research/export.csv")]
-
-
-def machine() -> str:
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem = float("nan")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | {mem:.1f} GiB RAM | load average {load}"
-    )
 
 
 def build(url: str, patients: int) -> dict[str, object]:

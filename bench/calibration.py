@@ -41,13 +41,14 @@ from __future__ import annotations
 
 import os
 
+from machine_info import machine
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -223,14 +224,6 @@ def rescored(rows: list[dict[str, Any]], correlation: float) -> tuple[list[dict[
             new[h] = {**row[h], "flagged": flag}
         out.append(new)
     return out, changed
-
-
-def machine() -> str:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.platform()} | Python {platform.python_version()} | "
-        f"{os.cpu_count()} CPUs | load average {load:.1f}"
-    )
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
