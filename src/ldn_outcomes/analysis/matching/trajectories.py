@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..data.intervals import merged_intervals
 from ..numerics.cdw import keys
 from ..plan import AnalysisPlan
 
@@ -152,15 +153,18 @@ class DrugCourses:
     @classmethod
     def of(cls, data: AnalysisData, drug_class: str) -> DrugCourses:
         rows = data.exposures[data.exposures["drug_class"] == drug_class]
-        rows = rows.dropna(subset=["start"]).sort_values(["code", "start"])
-        code = rows["code"].to_numpy().astype(np.int64)
-        start = rows["start"].to_numpy(dtype=float)
-        stop = rows["stop"].to_numpy(dtype=float)
-        reach = pd.Series(np.where(np.isnan(stop), np.inf, stop)).groupby(code).cummax()
-        reach_values = reach.to_numpy()
-        new = np.r_[True, code[1:] != code[:-1]] | (start > np.r_[-np.inf, reach_values[:-1]])
-        merged_end = reach.groupby(np.cumsum(new)).max().to_numpy()
-        return cls(keys(code[new], start[new]), code[new], merged_end)
+        rows = rows.dropna(subset=["start"])
+        merged = merged_intervals(
+            pd.DataFrame(
+                {
+                    "code": rows["code"].to_numpy().astype(np.int64),
+                    "start": rows["start"].to_numpy(dtype=float),
+                    "end": rows["stop"].fillna(np.inf).to_numpy(dtype=float),
+                }
+            )
+        )
+        code = merged["code"].to_numpy().astype(np.int64)
+        return cls(keys(code, merged["start"].to_numpy()), code, merged["end"].to_numpy())
 
     def on(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
         """1.0 where the patient is on the drug that day (start <= day < stop; no stop: still

@@ -20,6 +20,7 @@ import statsmodels.api as sm
 
 from ...errors import InsufficientData
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
+from ..data.intervals import merged_intervals
 from ..numerics.ratemodels import rate_ratio
 from ..plan import AnalysisPlan
 from ..results import FEW_EVENTS, AnalysisResult, Estimate, ModelFallback, SmallSample
@@ -57,21 +58,6 @@ def poisson_rate_ratio(
     )
 
 
-def _merged(frame: pd.DataFrame) -> pd.DataFrame:
-    """Union of intervals per person (code, start, end)."""
-    frame = frame.sort_values(["code", "start"]).reset_index(drop=True)
-    if frame.empty:
-        return frame
-    reach = frame["end"].groupby(frame["code"]).cummax().to_numpy()
-    codes = frame["code"].to_numpy()
-    new = np.r_[True, codes[1:] != codes[:-1]] | (
-        frame["start"].to_numpy() > np.r_[-np.inf, reach[:-1]]
-    )
-    return frame.groupby(np.cumsum(new)).agg(
-        code=("code", "first"), start=("start", "min"), end=("end", "max")
-    )
-
-
 def person_parts(data: AnalysisData, plan: AnalysisPlan) -> pd.DataFrame:
     """One row per LDN user and part (``with_dmt`` 0/1): person-years and adverse events."""
     on = ldn_intervals(data, plan)
@@ -91,7 +77,7 @@ def person_parts(data: AnalysisData, plan: AnalysisPlan) -> pd.DataFrame:
         }
     )
     both = on.reset_index(drop=True).merge(
-        _merged(dmt), on="code", how="inner", suffixes=("", "_d")
+        merged_intervals(dmt), on="code", how="inner", suffixes=("", "_d")
     )
     lo = np.maximum(both["start"], both["start_d"])
     hi = np.minimum(both["end"], both["end_d"])
