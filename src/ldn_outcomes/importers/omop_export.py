@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from ..domain.record_kinds import ANALYSED_COLUMNS
 from ..errors import Problem, ValidationFailed
 from ..store.frames import read_frame
 from ..store.omop_tables import WRITTEN, columns_of, omop_writer, open_omop
@@ -24,30 +25,7 @@ from ..store.streams import export_snapshot
 from .omop_rows import Rows, omop_rows
 
 #: The registry columns the export reads, per kind.
-READ: dict[str, tuple[str, ...]] = {
-    "patients": (
-        "patient_id",
-        "year_of_birth",
-        "sex",
-        "phenotype",
-        "first_symptoms_date",
-        "diagnosis_date",
-    ),
-    "exposures": (
-        "patient_id",
-        "drug_name",
-        "drug_class",
-        "dose_mg",
-        "time_of_day",
-        "start_date",
-        "stop_date",
-    ),
-    "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
-    "edss": ("patient_id", "date", "score"),
-    "adverse_events": ("patient_id", "onset_date", "term"),
-    "labs": ("patient_id", "date", "loinc_code", "name", "value", "unit"),
-    "consents": ("patient_id", "given_date"),
-}
+READ = ANALYSED_COLUMNS
 
 
 def registry_frames(

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from ...domain.checkin import CHECKIN_INSTRUMENT, scale_positions
+from ...domain.record_kinds import ANALYSED_COLUMNS
 from ...store.frames import read_frame
 from ...store.ldn_rule import exposure_classes as exposure_classes  # frames.py asks the rule
 from ...store.questionnaire_read import ItemRows, fetch_items, items_frame, read_scores
@@ -41,32 +42,7 @@ CHECKIN_ITEMS = scale_positions()
 CHECKIN_COLUMNS = [f"item_{position}" for position in CHECKIN_ITEMS]
 
 #: The columns each kind's analysis tables are derived from (``prepare``); nothing else is read.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "patients": (
-        "patient_id",
-        "year_of_birth",
-        "sex",
-        "phenotype",
-        "first_symptoms_date",
-        "diagnosis_date",
-    ),
-    # drug name and dose: the domain's LDN rule decides, not the entered class alone; dose and
-    # time of day also feed the within-person dose and timing comparisons
-    "exposures": (
-        "patient_id",
-        "drug_name",
-        "drug_class",
-        "dose_mg",
-        "time_of_day",
-        "start_date",
-        "stop_date",
-    ),
-    "relapses": ("patient_id", "onset_date", "recovery_date", "lasted_24h", "fever_or_infection"),
-    "edss": ("patient_id", "date", "score"),
-    "adverse_events": ("patient_id", "onset_date", "term"),
-    "labs": ("patient_id", "date", "loinc_code", "name", "value", "unit"),
-    "consents": ("patient_id", "given_date"),
-}
+COLUMNS = ANALYSED_COLUMNS
 #: Kinds read in patient order (``prepare`` sorts them stably by patient anyway): a million
 #: EDSS rows then need no patient id each.
 BY_PATIENT = frozenset({"edss"})
