@@ -27,6 +27,16 @@ class AnalysisPlan:
     #: 12-week confirmation, the convention of MS trials and of pymsprog's default.
     cdw_confirmation_days: int = 84
     cdw_baseline_lookback_days: int = 365
+    #: The reference EDSS of CDW (``domain.definitions.cdw_baseline``): the first valid EDSS
+    #: after the (pseudo-)start within ``cdw_baseline_lookback_days``, follow-up counted from
+    #: it (delayed entry), so that the scores matching compared people on are not also the
+    #: yardstick of their worsening; or the last valid one before the start (a sensitivity
+    #: analysis; docs/analysis.md, "Where the progression lean came from").
+    cdw_reference: Literal["first_after_start", "last_before_start"] = "first_after_start"
+    #: With ``cdw_reference="last_before_start"``: a relapse between that EDSS and the start
+    #: moves the reference to the first valid EDSS after it (it may fall after the start), so
+    #: that the disability an attack before the start left is not counted as an outcome.
+    cdw_rebaseline_after_prestart_relapse: bool = True
     #: Stopping LDN ends follow-up unless the gap to a restart is at most this long.
     ldn_course_gap_days: int = 30
     #: No contact for this long before the data cut-off counts as having left the registry.

@@ -6,12 +6,14 @@ makes some confirmed "worsening" that no treatment can prevent, which pulls ever
 ratio towards 1. So the truth uses the recorded scores: each EDSS visit of the registry also
 records the score the same rater, with the same error, would have written in the world without
 LDN's effect (``score_b``, see ``.observe``). For every LDN user the first CDW after the start
-is found in both series with the domain rule (``domain.definitions.progression``, fixed
-baseline: the last EDSS within the plan's 365 days before the start that is not within 30 days
-after a relapse onset; 12-week confirmation), and the Cox hazard ratio of the two potential
-outcomes of the same users (with vs without the effect) is their effect on recorded CDW.
-Controls who later start LDN dilute an intention-to-treat comparison: that dilution is taken
-from the expected worsening events of the hazard-weighted risk set (``.estimands``).
+is found in both series with the domain rules (``domain.definitions.progression``, fixed
+reference chosen by ``domain.definitions.cdw_baseline`` as the engine's default plan does: the
+first EDSS in the year after the start that is not within 30 days after a relapse onset,
+follow-up counted from it; 12-week confirmation), and the Cox hazard ratio (delayed entry at the
+reference) of the two potential outcomes of the same users (with vs without the effect) is their
+effect on recorded CDW. Controls who later start LDN dilute an intention-to-treat comparison:
+that dilution is taken from the expected worsening events of the hazard-weighted risk set
+(``.estimands``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..domain.definitions.cdw_baseline import reference_visit
 from ..domain.definitions.progression import (
     EdssPoint,
     ProgressionOptions,
@@ -39,27 +42,22 @@ def _date(day: int) -> dt.date:
 
 def _first_cdw(
     days: np.ndarray, scores: np.ndarray, onsets: list[dt.date], start: int
-) -> tuple[float, bool] | None:
-    """(days from start to the first CDW or the last visit, event) or None without a
-    baseline or a visit after it."""
+) -> tuple[float, bool, float] | None:
+    """(days from start to the first CDW or the last visit, event, days from start to the
+    reference visit when it follows the start, else 0) or None without a reference or a visit
+    after it."""
     options = ProgressionOptions(confirmation_days=CONFIRMATION_DAYS)
-    onset_days = np.array([d.toordinal() - EPOCH for d in onsets], dtype=np.int64)
-    since = np.array(
-        [
-            (day - onset_days[onset_days <= day].max()) if (onset_days <= day).any() else 1e9
-            for day in days
-        ]
+    onset_days = [d.toordinal() - EPOCH for d in onsets]
+    first = reference_visit(
+        days.tolist(),
+        onset_days,
+        start,
+        BASELINE_LOOKBACK_DAYS,
+        relapse_to_baseline_days=options.relapse_to_baseline_days,
     )
-    valid = (
-        (days <= start)
-        & (days >= start - BASELINE_LOOKBACK_DAYS)
-        & (since >= options.relapse_to_baseline_days)
-    )
-    if not valid.any():
+    if first is None or first == len(days) - 1:
         return None
-    first = int(np.flatnonzero(valid)[-1])
-    if first == len(days) - 1:
-        return None
+    entry = float(max(days[first] - start, 0))
     points = [
         EdssPoint(_date(d), float(s)) for d, s in zip(days[first:], scores[first:], strict=True)
     ]
@@ -69,8 +67,8 @@ def _first_cdw(
         return None
     cdw = [e for e in found.events if e.kind == "CDW"]
     if cdw:
-        return float(cdw[0].date.toordinal() - EPOCH - start), True
-    return float(days[-1] - start), False
+        return float(cdw[0].date.toordinal() - EPOCH - start), True, entry
+    return float(days[-1] - start), False, entry
 
 
 def recorded_cdw_hazard_ratio(h: History) -> float | None:
@@ -94,7 +92,7 @@ def recorded_cdw_hazard_ratio(h: History) -> float | None:
     for p, s in zip(users.tolist(), starts.tolist(), strict=True):
         first_start.setdefault(p, s)
     bounds = np.searchsorted(pid, np.arange(h.cohort.n + 1))
-    times: list[tuple[float, bool, float, bool]] = []
+    times: list[tuple[float, bool, float, float, bool, float]] = []
     for p, start in first_start.items():
         lo, hi = bounds[p], bounds[p + 1]
         if hi - lo < 2:
@@ -102,13 +100,15 @@ def recorded_cdw_hazard_ratio(h: History) -> float | None:
         onsets = [_date(d) for d in rel_onset[rel_bounds[p] : rel_bounds[p + 1]].tolist()]
         a = _first_cdw(day[lo:hi], score_a[lo:hi], onsets, start)
         b = _first_cdw(day[lo:hi], score_b[lo:hi], onsets, start)
-        if a is None or b is None or a[0] <= 0 or b[0] <= 0:
+        if a is None or b is None or a[0] <= a[2] or b[0] <= b[2] or a[0] <= 0 or b[0] <= 0:
             continue
         times.append((*a, *b))
     if len(times) < 2:
         return None
     t = np.asarray(times, dtype=float)
-    return cox_two_groups(t[:, 2], t[:, 3].astype(bool), t[:, 0], t[:, 1].astype(bool))
+    return cox_two_groups(
+        t[:, 3], t[:, 4].astype(bool), t[:, 0], t[:, 1].astype(bool), entry0=t[:, 5], entry1=t[:, 2]
+    )
 
 
 def cox_two_groups(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ...domain.definitions.cdw_baseline import Reference
 from ...domain.definitions.progression import ProgressionOptions
 from ...errors import Problem, ValidationFailed
 
@@ -297,12 +298,27 @@ def baseline_rows(
     end_days: np.ndarray,
     lookback_days: int,
     options: ProgressionOptions | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row range [start, end) of each series in ``edss``: start = the last EDSS within
+    rebaseline_after_relapse: bool = False,
+    reference: Reference = "first_after_start",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row range [start, end) of each series in ``edss``. With ``reference=
+    "last_before_start"``: start = the last EDSS within
     ``lookback_days`` before (or on) the index day that is not within 30 days after a relapse;
-    end = one past the last visit on or before ``end_days``. start = end when no baseline."""
+    end = one past the last visit on or before ``end_days``. start = end when no baseline.
+
+    ``rebaseline_after_relapse``: when a relapse began after that EDSS and on or before the
+    index day, start = the first EDSS after the last such onset that is not within 30 days
+    after a relapse (it may come after the index day); no baseline if there is none by
+    ``end_days`` (the third array flags those rows). Why: a step of disability left by an
+    attack before the start, not yet scored at the old baseline, is otherwise confirmed after
+    the start and counted as an outcome, and people start treatments after attacks.
+
+    ``reference="first_after_start"``: start = the first EDSS after the index day and at most
+    ``lookback_days`` after it that is not within 30 days after a relapse (why:
+    ``domain.definitions.cdw_baseline``, the rule this is the vectorised form of)."""
     opts = options or ProgressionOptions()
     codes = np.asarray(codes, dtype=np.int64)
+    index_days = np.asarray(index_days, dtype=float)
     ekeys = keys(edss["code"].to_numpy(), edss["day"].to_numpy())
     ecodes = edss["code"].to_numpy()
     edays = edss["day"].to_numpy()
@@ -310,15 +326,68 @@ def baseline_rows(
     valid = np.flatnonzero(since >= opts.relapse_to_baseline_days)
     start = np.zeros(len(codes), dtype=np.int64)
     end = np.zeros(len(codes), dtype=np.int64)
+    lost = np.zeros(len(codes), dtype=bool)
     if len(codes) == 0 or valid.size == 0:
-        return start, end
+        return start, end, lost
     pos = np.searchsorted(ekeys[valid], keys(codes, index_days), side="right") - 1
     ok = pos >= 0
     cand = np.where(ok, valid[np.maximum(pos, 0)], 0)
-    ok &= (ecodes[cand] == codes) & (edays[cand] >= np.asarray(index_days) - lookback_days)
+    ok &= (ecodes[cand] == codes) & (edays[cand] >= index_days - lookback_days)
     stop = np.searchsorted(
         ekeys, keys(codes, np.nan_to_num(end_days, nan=-OFFSET + 1)), side="right"
     )
+    if reference == "first_after_start":
+        after = np.searchsorted(ekeys[valid], keys(codes, index_days), side="right")
+        after_c = np.minimum(after, len(valid) - 1)
+        cand = valid[after_c]
+        ok = (
+            (after < len(valid))
+            & (ecodes[cand] == codes)
+            & (edays[cand] <= index_days + lookback_days)
+            & (cand < stop)
+        )
+    elif rebaseline_after_relapse:
+        before = ok
+        cand, ok = _after_prestart_relapse(
+            relapses, codes, index_days, cand, ok, stop, valid, ekeys, ecodes, edays
+        )
+        lost = before & ~ok
     start[ok] = cand[ok]
     end[ok] = np.maximum(stop[ok], cand[ok] + 1)
-    return start, end
+    return start, end, lost
+
+
+def _after_prestart_relapse(
+    relapses: pd.DataFrame,
+    codes: np.ndarray,
+    index_days: np.ndarray,
+    cand: np.ndarray,
+    ok: np.ndarray,
+    stop: np.ndarray,
+    valid: np.ndarray,
+    ekeys: np.ndarray,
+    ecodes: np.ndarray,
+    edays: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``baseline_rows``' re-baseline: the baseline rows (``cand`` where ``ok``) moved past a
+    relapse between them and the index day, or dropped (``ok`` False) when no valid visit
+    follows it within the series' rows before ``stop``."""
+    rel = relapses.dropna(subset=["onset"])
+    if rel.empty:
+        return cand, ok
+    rel = rel.sort_values(["code", "onset"])
+    rkeys = keys(rel["code"].to_numpy(), rel["onset"].to_numpy())
+    rcodes, ronsets = rel["code"].to_numpy(), rel["onset"].to_numpy(dtype=float)
+    last = np.searchsorted(rkeys, keys(codes, np.floor(index_days)), side="right") - 1
+    last_c = np.maximum(last, 0)
+    onset = ronsets[last_c]
+    moved = ok & (last >= 0) & (rcodes[last_c] == codes) & (onset > edays[cand])
+    if not moved.any():
+        return cand, ok
+    after = np.searchsorted(ekeys[valid], keys(codes, onset), side="right")
+    after_c = np.minimum(after, len(valid) - 1)
+    row = valid[after_c]
+    found = (after < len(valid)) & (ecodes[row] == codes) & (row < stop)
+    cand = np.where(moved, row, cand)
+    ok = ok & (~moved | found)
+    return cand, ok

@@ -38,6 +38,7 @@ def _progression(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -
         duration="years",
         event="event",
         covariate="ldn",
+        entry="entry",
         label="negative control: hazard ratio of CDW vs matched non-users",
         cluster="match_id",
         weights="weight",

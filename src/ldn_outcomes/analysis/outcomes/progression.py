@@ -1,6 +1,8 @@
 """Claim audit 1: the share of LDN users free of confirmed disability worsening (CDW).
 
 Kaplan–Meier from LDN start (censored at stopping LDN, leaving the registry, or the last EDSS),
+worsening measured from a reference EDSS (by default the first one after the start, follow-up
+counted from it: delayed entry; the rule and why: ``domain.definitions.cdw_baseline``),
 overall and by phenotype (relapsing: CIS/RRMS; progressive: SPMS/PPMS); the crude share without
 CDW with a Wilson interval (what "98% show no further progression" counts); a worst-case
 sensitivity analysis that counts everyone who stopped LDN or left the registry as progressed;
@@ -31,7 +33,9 @@ from ..results import FEW_EVENTS, AnalysisResult, Estimate, SmallSample
 
 METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
-    "first confirmed disability worsening (EDSS, fixed baseline, 12-week confirmation); "
+    "first confirmed disability worsening (EDSS; fixed reference, by default the first EDSS "
+    "in the year after the (pseudo-)start, follow-up counted from it (delayed entry); 12-week "
+    "confirmation); "
     "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
     "robust SE clustered on match set, each of a user's k controls weighted 1/k) and a "
     "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
@@ -49,10 +53,26 @@ HAZARD_RATIO_KEY = "cdw_hazard_ratio_matched"
 #: than at 5 years and more events have happened than at 1; every horizon is shown beside it.
 HEADLINE_HORIZON_YEARS = 3.0
 #: Why a cohort row has no usable time to CDW (``endpoints``' ``excluded`` column).
+NO_REFERENCE_AFTER = (
+    "no EDSS score in the year after the start (none at least 30 days after a relapse)"
+)
+NO_EDSS_AFTER_REFERENCE = "no EDSS score after the first one after the start"
 NO_BASELINE = "no EDSS score in the year before the start"
+NO_BASELINE_AFTER_RELAPSE = (
+    "a relapse began after the last EDSS before the start, and no EDSS was scored at least "
+    "30 days after it"
+)
 NO_EDSS_AFTER = "no EDSS score after the start"
 WORSENED_BEFORE_START = (
     "a confirmed worsening began before the start (between the baseline EDSS and the start day)"
+)
+#: Every reason a row lacks the EDSS scores CDW needs (population ``excluded_no_edss``).
+NO_EDSS_REASONS = (
+    NO_REFERENCE_AFTER,
+    NO_EDSS_AFTER_REFERENCE,
+    NO_BASELINE,
+    NO_BASELINE_AFTER_RELAPSE,
+    NO_EDSS_AFTER,
 )
 POPULATION_KEYS = {"RAW": "raw_events", "PIRA": "pira_events", "undefined": "undefined_cdw_events"}
 
@@ -63,12 +83,15 @@ def cdw_options(plan: AnalysisPlan) -> ProgressionOptions:
 
 
 def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> pd.DataFrame:
-    """Per cohort row: years to first CDW or censoring, event flag, its RAW/PIRA/undefined
-    type, whether it is a PIRA event, and whether the row is usable."""
+    """Per cohort row: years from the (pseudo-)start to first CDW or censoring, the years at
+    which follow-up for CDW begins (``entry``: the reference visit when it comes after the
+    start, else 0; a later entry is delayed entry, left truncation), the event flag, its
+    RAW/PIRA/undefined type, whether it is a PIRA event, and whether the row is usable."""
     options = cdw_options(plan)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
-    start, end = baseline_rows(
+    after = plan.cdw_reference == "first_after_start"
+    start, end, lost = baseline_rows(
         data.edss,
         data.relapses,
         codes,
@@ -76,23 +99,26 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
         cohort["end_day"].to_numpy(),
         plan.cdw_baseline_lookback_days,
         options,
+        rebaseline_after_relapse=plan.cdw_rebaseline_after_prestart_relapse,
+        reference=plan.cdw_reference,
     )
     found = first_cdw(data.edss, data.relapses, codes, start, end, options)
     event = found["event"].to_numpy()
     cdw_type = found["cdw_type"].to_numpy()
     stop_day = np.where(event, found["onset_day"].to_numpy(), found["last_day"].to_numpy())
     years = (stop_day - index) / DAYS_PER_YEAR
-    usable = np.isfinite(years) & (years > 0)
     has_baseline = end > start
-    excluded = np.where(
-        usable,
-        "",
-        np.where(
+    reference_day = np.where(has_baseline, data.edss["day"].to_numpy()[start], np.nan)
+    entry = np.where(has_baseline, np.maximum(reference_day - index, 0.0) / DAYS_PER_YEAR, 0.0)
+    usable = np.isfinite(years) & (years > entry) & (years > 0)
+    if after:
+        reasons = np.where(~has_baseline, NO_REFERENCE_AFTER, NO_EDSS_AFTER_REFERENCE)
+    else:
+        reasons = np.where(
             ~has_baseline,
-            NO_BASELINE,
+            np.where(lost, NO_BASELINE_AFTER_RELAPSE, NO_BASELINE),
             np.where(event, WORSENED_BEFORE_START, NO_EDSS_AFTER),
-        ),
-    )
+        )
     return pd.DataFrame(
         {
             "code": codes,
@@ -101,12 +127,13 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
             "weight": cohort["weight"].to_numpy(),
             "end_reason": cohort["end_reason"].to_numpy(),
             "years": years,
+            "entry": entry,
             "event": event,
             "cdw_type": cdw_type,
             "pira": event & (cdw_type == "PIRA"),
             "usable": usable,
             "has_baseline": has_baseline,
-            "excluded": excluded,
+            "excluded": np.where(usable, "", reasons),
         }
     )
 
@@ -173,7 +200,11 @@ def _pira_free(
             continue
         years = part["years"].to_numpy()
         table = km_table(
-            years, part["pira"].to_numpy(), weights=part["weight"].to_numpy(), alpha=plan.alpha
+            years,
+            part["pira"].to_numpy(),
+            entry=part["entry"].to_numpy(),
+            weights=part["weight"].to_numpy(),
+            alpha=plan.alpha,
         )
         result.estimates += _horizon_estimates(table, plan, name, len(part), "PIRA", years)
         if name in users:
@@ -207,11 +238,17 @@ def analyse_progression(
     ok = ep[ep["usable"]]
     if len(ok) < plan.min_ldn_users:
         raise InsufficientData(
-            f"only {len(ok)} LDN users have an EDSS score in the year before starting and one "
-            f"after; at least {plan.min_ldn_users} are needed"
+            f"only {len(ok)} LDN users have the EDSS scores confirmed worsening is measured "
+            f"with (a reference score near the start and one after it); at least "
+            f"{plan.min_ldn_users} are needed"
         )
     result = AnalysisResult(name="progression", method=METHOD)
-    table = km_table(ok["years"].to_numpy(), ok["event"].to_numpy(), alpha=plan.alpha)
+    table = km_table(
+        ok["years"].to_numpy(),
+        ok["event"].to_numpy(),
+        entry=ok["entry"].to_numpy(),
+        alpha=plan.alpha,
+    )
     horizon_estimates = _horizon_estimates(table, plan, "LDN users", len(ok))
     headline = next(
         (
@@ -248,11 +285,18 @@ def analyse_progression(
         if len(part) < plan.min_ldn_users:
             result.caveats.append(f"{name}: only {len(part)} users; no separate estimate")
             continue
-        sub = km_table(part["years"].to_numpy(), part["event"].to_numpy(), alpha=plan.alpha)
+        sub = km_table(
+            part["years"].to_numpy(),
+            part["event"].to_numpy(),
+            entry=part["entry"].to_numpy(),
+            alpha=plan.alpha,
+        )
         result.estimates += _horizon_estimates(sub, plan, name, len(part))
         curves[name] = curve_points(sub)
     worst_event = ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(), ["stopped", "lost"])
-    worst = km_table(ok["years"].to_numpy(), worst_event, alpha=plan.alpha)
+    worst = km_table(
+        ok["years"].to_numpy(), worst_event, entry=ok["entry"].to_numpy(), alpha=plan.alpha
+    )
     result.estimates += _horizon_estimates(
         worst, plan, "worst case (stopping or leaving = progressed)", len(ok)
     )
@@ -267,7 +311,7 @@ def analyse_progression(
         "stopped_ldn": stopped,
         "left_registry": lost,
         **{POPULATION_KEYS[kind]: count for kind, count in _type_counts(ok).items()},
-        "excluded_no_edss": int(ep["excluded"].isin([NO_BASELINE, NO_EDSS_AFTER]).sum()),
+        "excluded_no_edss": int(ep["excluded"].isin(NO_EDSS_REASONS).sum()),
         "excluded_worsened_before_start": int((ep["excluded"] == WORSENED_BEFORE_START).sum()),
     }
     result.details["excluded"] = {
@@ -296,6 +340,7 @@ def analyse_progression(
             ctable = km_table(
                 ctrl["years"].to_numpy(),
                 ctrl["event"].to_numpy(),
+                entry=ctrl["entry"].to_numpy(),
                 weights=ctrl["weight"].to_numpy(),
                 alpha=plan.alpha,
             )
@@ -307,6 +352,7 @@ def analyse_progression(
                     mep["years"].to_numpy(),
                     mep["event"].to_numpy(),
                     mep["ldn"].to_numpy(dtype=bool),
+                    entry=mep["entry"].to_numpy(),
                     weights=mep["weight"].to_numpy(),
                     label="time to CDW, matched LDN users vs matched non-users",
                 )
@@ -320,6 +366,7 @@ def analyse_progression(
                         duration="years",
                         event="event",
                         covariate="ldn",
+                        entry="entry",
                         label="hazard ratio of CDW, LDN vs matched non-users",
                         cluster="match_id",
                         weights="weight",
