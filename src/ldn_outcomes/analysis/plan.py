@@ -58,6 +58,12 @@ class AnalysisPlan:
     symptom_months: tuple[int, ...] = (3, 6, 12)
     symptom_tolerance_days: tuple[int, ...] = (45, 60, 90)
     symptom_baseline_days: int = 90
+    #: The matched difference in change also takes the baseline score as a covariate (ANCOVA;
+    #: Vickers & Altman 2001, BMJ 323:1123, doi 10.1136/bmj.323.7321.1123; regression after
+    #: matching, Ho et al. 2007, doi 10.1093/pan/mpl013): matched users' baseline scores stay
+    #: above their controls' (people start at a peak), and without it the regression to the mean
+    #: of that gap reads as a benefit (docs/analysis.md, "Fatigue: the baseline gap").
+    symptom_adjust_baseline: bool = True
     mixed_model_max_patients: int = 250
     # Relapse recovery
     recovery_max_days: int = 730

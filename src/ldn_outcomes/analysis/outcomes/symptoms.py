@@ -5,7 +5,9 @@ months: the score nearest to start + m months within ``symptom_tolerance_days``,
 LDN. Reported per instrument: mean change with a t interval, the share improving by at least the
 instrument's minimal clinically important difference (MCID, from the instrument definition,
 with its source) with a Wilson interval, and, with matched non-users, the difference in mean
-change (weighted least squares, SE clustered on match set) and a linear mixed model
+change at equal baseline scores (weighted least squares with the baseline score as a covariate,
+ANCOVA, as the plan's ``symptom_adjust_baseline`` says; SE clustered on match set) and a linear
+mixed model
 (statsmodels MixedLM, random intercept per person) for the trajectories.
 """
 
@@ -33,7 +35,8 @@ from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, Small
 MONTH = 30.4375
 METHOD = (
     "change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
-    "difference in change vs matched non-users (WLS, SE clustered on match set); "
+    "difference in change vs matched non-users (WLS adjusted for the baseline score, ANCOVA; "
+    "SE clustered on match set); "
     "linear mixed model (MixedLM, random intercept)"
 )
 
@@ -100,8 +103,18 @@ def _mean_ci(values: np.ndarray, alpha: float) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def _difference(part: pd.DataFrame, column: str, alpha: float) -> tuple[float, float, float]:
-    x = sm.add_constant(part["ldn"].to_numpy(float))
+def _difference(
+    part: pd.DataFrame, column: str, alpha: float, adjust_baseline: bool
+) -> tuple[float, float, float]:
+    """Users minus matched controls in mean change from baseline (WLS, controls weighted, SE
+    clustered on the match set); with ``adjust_baseline`` the baseline score (centred) is a
+    covariate, so the difference is that at equal baseline scores (ANCOVA)."""
+    columns = [part["ldn"].to_numpy(float)]
+    if adjust_baseline:
+        baseline = part["m0"].to_numpy(float)
+        weights = part["weight"].to_numpy(float)
+        columns.append(baseline - np.average(baseline, weights=weights))
+    x = sm.add_constant(np.column_stack(columns), has_constant="add")
     y = (part[column] - part["m0"]).to_numpy()
     fit = sm.WLS(y, x, weights=part["weight"].to_numpy()).fit(
         cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()}
@@ -126,7 +139,7 @@ def matched_difference(
     part = both[np.isfinite(both["m0"]) & np.isfinite(both[f"m{last}"])]
     if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
         return None
-    diff, lo, hi = _difference(part, f"m{last}", plan.alpha)
+    diff, lo, hi = _difference(part, f"m{last}", plan.alpha, plan.symptom_adjust_baseline)
     change = (part[f"m{last}"] - part["m0"]).to_numpy()
     return Estimate(label, diff, lo, hi, "difference", n=int(len(part))), float(change.std())
 
@@ -246,7 +259,7 @@ def analyse_symptoms(
             part = both[np.isfinite(both[f"m{month}"])]
             if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
                 continue
-            diff, lo, hi = _difference(part, f"m{month}", plan.alpha)
+            diff, lo, hi = _difference(part, f"m{month}", plan.alpha, plan.symptom_adjust_baseline)
             change = (part[f"m{month}"] - part["m0"]).to_numpy()
             key = difference_key(instrument, month)
             result.details.setdefault("outcome_sd", {})[key] = float(change.std())
