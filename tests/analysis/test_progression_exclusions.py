@@ -6,16 +6,21 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ldn_outcomes.analysis.outcomes.progression import (
+    ENDED_BEFORE_REFERENCE,
     NO_BASELINE,
+    NO_BASELINE_AFTER_RELAPSE,
     NO_EDSS_AFTER,
     NO_EDSS_AFTER_REFERENCE,
     NO_REFERENCE_AFTER,
     WORSENED_BEFORE_START,
+    _worst_case,
     endpoints,
 )
 from ldn_outcomes.analysis.plan import AnalysisPlan
+from ldn_outcomes.errors import ValidationFailed
 
 
 def _example() -> tuple[SimpleNamespace, pd.DataFrame]:
@@ -87,3 +92,44 @@ def test_worsening_between_baseline_and_start_is_named_as_such() -> None:
     assert list(ep["excluded"]) == [WORSENED_BEFORE_START, NO_EDSS_AFTER, NO_BASELINE, ""]
     assert list(ep["usable"]) == [False, False, False, True]
     assert np.isfinite(ep["years"].iloc[3])
+
+
+def test_reference_before_the_start_moved_past_a_relapse() -> None:
+    """With the reference before the start and the re-baseline on: patient 0's relapse on day
+    90 (after its day-0 score, before its day-150 start) moves the reference to day 250,
+    after the start, so follow-up enters there and the step seen from day 100 on is not an
+    outcome. A relapse with no valid score after it within follow-up leaves no reference."""
+    data, cohort = _example()
+    plan = AnalysisPlan(cdw_reference="last_before_start")
+    ep = endpoints(data, plan, cohort)  # type: ignore[arg-type]
+    assert ep["usable"].iloc[0] and not ep["event"].iloc[0]
+    assert np.isclose(ep["entry"].iloc[0], 100 / 365.25)
+    short = cohort.assign(end_day=[200.0, 900, 900, 900])
+    ep = endpoints(data, plan, short)  # type: ignore[arg-type]
+    assert ep["excluded"].iloc[0] == NO_BASELINE_AFTER_RELAPSE
+
+
+def test_follow_up_that_ended_early_is_named_and_counts_in_the_worst_case() -> None:
+    """Users who stopped LDN before an EDSS after the start have no reference: the reason
+    says that follow-up ended, and the worst case counts them as progressed when they
+    stopped."""
+    data, cohort = _example()
+    stopped = cohort.assign(
+        end_day=[200.0, 400, 900, 900], end_reason=["stopped", "lost", "end", "end"]
+    )
+    ep = endpoints(data, AnalysisPlan(), stopped)  # type: ignore[arg-type]
+    assert ep["excluded"].iloc[0] == ENDED_BEFORE_REFERENCE
+    assert ep["excluded"].iloc[1] == ENDED_BEFORE_REFERENCE
+    ok = ep[ep["usable"]]
+    years, event, entry = _worst_case(ok, ep)
+    assert len(years) == len(ok) + 2
+    assert event[-2:].all() and (entry[-2:] == 0).all()
+    assert np.allclose(sorted(years[-2:]), [50 / 365.25, 100 / 365.25])
+
+
+def test_plan_refuses_a_reference_rule_it_cannot_run() -> None:
+    with pytest.raises(ValidationFailed, match="cdw_reference"):
+        AnalysisPlan(cdw_reference="bogus")  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed, match="cdw_baseline_lookback_days"):
+        AnalysisPlan(cdw_baseline_lookback_days=0)
+    AnalysisPlan(cdw_reference="last_before_start", cdw_baseline_lookback_days=0)

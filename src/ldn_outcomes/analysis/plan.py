@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from ..domain.definitions.cdw_baseline import REFERENCES
 from ..errors import Problem, ValidationFailed
 
 
@@ -138,6 +139,25 @@ class AnalysisPlan:
                     "cdw_confirmation_days",
                     "must be a positive number of days",
                     value=self.cdw_confirmation_days,
+                )
+            )
+        if self.cdw_reference not in REFERENCES:
+            raise ValidationFailed(
+                Problem(
+                    "plan",
+                    "cdw_reference",
+                    "must be one of: " + ", ".join(REFERENCES),
+                    value=self.cdw_reference,
+                )
+            )
+        if self.cdw_reference == "first_after_start" and self.cdw_baseline_lookback_days < 1:
+            raise ValidationFailed(
+                Problem(
+                    "plan",
+                    "cdw_baseline_lookback_days",
+                    "must be at least 1 day when the reference EDSS is the first after the "
+                    "start (a window of 0 days holds no visit after it)",
+                    value=self.cdw_baseline_lookback_days,
                 )
             )
 

@@ -72,7 +72,11 @@ PLAIN = {
         "The claim '98% show no further progression' counts people still on LDN. We estimate "
         "the share of LDN users without a confirmed worsening of disability (EDSS) after 1, 2, 3 "
         "and 5 years, count people who stopped or left as progressed in a worst case, and show "
-        "the same curve for comparable people not taking LDN."
+        "the same curve for comparable people not taking LDN. Worsening is measured from the "
+        "first EDSS score after the start, so a worsening before that visit is not counted, for "
+        "LDN users and comparable people alike: the scores from before the start are the ones "
+        "people were matched on, and a rater's error in them would otherwise look like "
+        "worsening."
     ),
     "symptoms": (
         "Change in fatigue and spasm scores from the start to 3, 6 and 12 months (lower is "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...domain.definitions.cdw_baseline import Reference
+from ...domain.definitions.cdw_baseline import REFERENCES, Reference
 from ...domain.definitions.progression import ProgressionOptions
 from ...errors import Problem, ValidationFailed
 
@@ -298,7 +298,7 @@ def baseline_rows(
     end_days: np.ndarray,
     lookback_days: int,
     options: ProgressionOptions | None = None,
-    rebaseline_after_relapse: bool = False,
+    rebaseline_after_relapse: bool = True,
     reference: Reference = "first_after_start",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row range [start, end) of each series in ``edss``. With ``reference=
@@ -316,6 +316,8 @@ def baseline_rows(
     ``reference="first_after_start"``: start = the first EDSS after the index day and at most
     ``lookback_days`` after it that is not within 30 days after a relapse (why:
     ``domain.definitions.cdw_baseline``, the rule this is the vectorised form of)."""
+    if reference not in REFERENCES:
+        raise ValueError(f"unknown CDW reference {reference!r}; one of {', '.join(REFERENCES)}")
     opts = options or ProgressionOptions()
     codes = np.asarray(codes, dtype=np.int64)
     index_days = np.asarray(index_days, dtype=float)

@@ -57,6 +57,14 @@ NO_REFERENCE_AFTER = (
     "no EDSS score in the year after the start (none at least 30 days after a relapse)"
 )
 NO_EDSS_AFTER_REFERENCE = "no EDSS score after the first one after the start"
+ENDED_BEFORE_REFERENCE = (
+    "follow-up ended (LDN stopped or no contact) before an EDSS score after the start"
+)
+ENDED_AFTER_REFERENCE = (
+    "follow-up ended (LDN stopped or no contact) before a second EDSS score after the start"
+)
+#: Follow-up that ends for these reasons ends early: the worst case counts it as progressed.
+EARLY_ENDS = ("stopped", "lost")
 NO_BASELINE = "no EDSS score in the year before the start"
 NO_BASELINE_AFTER_RELAPSE = (
     "a relapse began after the last EDSS before the start, and no EDSS was scored at least "
@@ -70,6 +78,8 @@ WORSENED_BEFORE_START = (
 NO_EDSS_REASONS = (
     NO_REFERENCE_AFTER,
     NO_EDSS_AFTER_REFERENCE,
+    ENDED_BEFORE_REFERENCE,
+    ENDED_AFTER_REFERENCE,
     NO_BASELINE,
     NO_BASELINE_AFTER_RELAPSE,
     NO_EDSS_AFTER,
@@ -111,8 +121,13 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
     reference_day = np.where(has_baseline, data.edss["day"].to_numpy()[start], np.nan)
     entry = np.where(has_baseline, np.maximum(reference_day - index, 0.0) / DAYS_PER_YEAR, 0.0)
     usable = np.isfinite(years) & (years > entry) & (years > 0)
+    ended_early = np.isin(cohort["end_reason"].to_numpy(), EARLY_ENDS)
     if after:
-        reasons = np.where(~has_baseline, NO_REFERENCE_AFTER, NO_EDSS_AFTER_REFERENCE)
+        reasons = np.where(
+            ~has_baseline,
+            np.where(ended_early, ENDED_BEFORE_REFERENCE, NO_REFERENCE_AFTER),
+            np.where(ended_early, ENDED_AFTER_REFERENCE, NO_EDSS_AFTER_REFERENCE),
+        )
     else:
         reasons = np.where(
             ~has_baseline,
@@ -128,6 +143,7 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
             "end_reason": cohort["end_reason"].to_numpy(),
             "years": years,
             "entry": entry,
+            "end_years": (cohort["end_day"].to_numpy(dtype=float) - index) / DAYS_PER_YEAR,
             "event": event,
             "cdw_type": cdw_type,
             "pira": event & (cdw_type == "PIRA"),
@@ -136,6 +152,21 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
             "excluded": np.where(usable, "", reasons),
         }
     )
+
+
+def _worst_case(ok: pd.DataFrame, ep: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Years, event and entry of the worst case: the usable users with stopping or leaving as
+    progression, and the users whose follow-up ended early before the EDSS scores worsening is
+    measured with, progressed at their end day (counted from the start). Without them the
+    worst case would leave out the earliest stoppers, the people it is about."""
+    early = ep[~ep["usable"] & np.isin(ep["end_reason"], EARLY_ENDS) & (ep["end_years"] > 0)]
+    years = np.r_[ok["years"].to_numpy(), early["end_years"].to_numpy()]
+    event = np.r_[
+        ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(), EARLY_ENDS),
+        np.ones(len(early), dtype=bool),
+    ]
+    entry = np.r_[ok["entry"].to_numpy(), np.zeros(len(early))]
+    return years, event, entry
 
 
 def _horizon_estimates(
@@ -293,12 +324,10 @@ def analyse_progression(
         )
         result.estimates += _horizon_estimates(sub, plan, name, len(part))
         curves[name] = curve_points(sub)
-    worst_event = ok["event"].to_numpy() | np.isin(ok["end_reason"].to_numpy(), ["stopped", "lost"])
-    worst = km_table(
-        ok["years"].to_numpy(), worst_event, entry=ok["entry"].to_numpy(), alpha=plan.alpha
-    )
+    worst_years, worst_event, worst_entry = _worst_case(ok, ep)
+    worst = km_table(worst_years, worst_event, entry=worst_entry, alpha=plan.alpha)
     result.estimates += _horizon_estimates(
-        worst, plan, "worst case (stopping or leaving = progressed)", len(ok)
+        worst, plan, "worst case (stopping or leaving = progressed)", len(worst_years)
     )
     curves["worst case"] = curve_points(worst)
     stopped = int((ok["end_reason"] == "stopped").sum())
@@ -306,7 +335,7 @@ def analyse_progression(
     result.population = {
         "n_patients": int(len(ok)),
         "n_ldn_users": int(len(users)),
-        "person_years": float(np.clip(ok["years"], 0, None).sum()),
+        "person_years": float(np.clip(ok["years"] - ok["entry"], 0, None).sum()),
         "events": int(ok["event"].sum()),
         "stopped_ldn": stopped,
         "left_registry": lost,
@@ -323,7 +352,8 @@ def analyse_progression(
     ]
     result.caveats += [
         f"{stopped} stopped LDN and {lost} left {data.source}; they are censored (the worst-case "
-        "line counts them as progressed)",
+        "line counts them as progressed, and so also those whose follow-up ended before the "
+        "EDSS scores worsening is measured with)",
         "a share free of progression means little without the same figure in comparable "
         "non-users: MS often stays stable for years without any treatment",
     ]

@@ -33,12 +33,20 @@ from ..plan import AnalysisPlan
 from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
 
 MONTH = 30.4375
-METHOD = (
-    "change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
-    "difference in change vs matched non-users (WLS adjusted for the baseline score, ANCOVA; "
-    "SE clustered on match set); "
-    "linear mixed model (MixedLM, random intercept)"
-)
+
+
+def method(plan: AnalysisPlan) -> str:
+    """The method line of the result, as the plan runs it."""
+    difference = (
+        "WLS adjusted for the baseline score, ANCOVA"
+        if plan.symptom_adjust_baseline
+        else "WLS of the change, not adjusted for the baseline score"
+    )
+    return (
+        "change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
+        f"difference in change vs matched non-users ({difference}; SE clustered on match set); "
+        "linear mixed model (MixedLM, random intercept)"
+    )
 
 
 def nearest_value(
@@ -188,7 +196,7 @@ def analyse_symptoms(
             + ", ".join(plan.symptom_instruments)
             + f") in {data.source}"
         )
-    result = AnalysisResult(name="symptoms", method=METHOD)
+    result = AnalysisResult(name="symptoms", method=method(plan))
     headline: Estimate | None = None
     trajectories: dict[str, dict[str, list]] = {}
     n_patients = 0
