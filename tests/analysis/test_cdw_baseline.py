@@ -80,6 +80,19 @@ def test_vectorised_reference_equals_domain_rule(patients, rebaseline, reference
         first_row += len(days)
 
 
+def _one_patient(edss, relapses, start_day, **options):
+    """``baseline_rows`` for patient 0 starting on ``start_day``, followed to day 600."""
+    return baseline_rows(
+        edss,
+        relapses,
+        np.array([0]),
+        np.array([float(start_day)]),
+        np.array([600.0]),
+        LOOKBACK,
+        **options,
+    )
+
+
 def test_step_left_by_an_attack_before_the_start_is_not_an_outcome():
     """EDSS 2.0 at day 0, an attack on day 150, LDN from day 170, then 3.0 at days 300 and
     400: the step is the attack's, not worsening on LDN. From the visit before the attack it
@@ -87,13 +100,10 @@ def test_step_left_by_an_attack_before_the_start_is_not_an_outcome():
     edss = pd.DataFrame({"code": 0, "day": [0.0, 300.0, 400.0, 500.0], "score": [2, 3, 3, 3.0]})
     relapses = pd.DataFrame({"code": [0], "onset": [150.0], "recovery": [np.nan]})
     for rebaseline, event in ((False, True), (True, False)):
-        start, end, lost = baseline_rows(
+        start, end, lost = _one_patient(
             edss,
             relapses,
-            np.array([0]),
-            np.array([170.0]),
-            np.array([600.0]),
-            LOOKBACK,
+            170,
             rebaseline_after_relapse=rebaseline,
             reference="last_before_start",
         )
@@ -105,15 +115,8 @@ def test_step_left_by_an_attack_before_the_start_is_not_an_outcome():
 def test_no_visit_after_the_attack_leaves_no_reference():
     edss = pd.DataFrame({"code": 0, "day": [0.0, 160.0], "score": [2.0, 3.0]})
     relapses = pd.DataFrame({"code": [0], "onset": [150.0], "recovery": [np.nan]})
-    start, end, lost = baseline_rows(
-        edss,
-        relapses,
-        np.array([0]),
-        np.array([170.0]),
-        np.array([600.0]),
-        LOOKBACK,
-        rebaseline_after_relapse=True,
-        reference="last_before_start",
+    start, end, lost = _one_patient(
+        edss, relapses, 170, rebaseline_after_relapse=True, reference="last_before_start"
     )
     assert start[0] == end[0] and lost[0]
     before = {"reference": "last_before_start"}
@@ -148,14 +151,6 @@ def test_scores_before_the_start_are_not_the_yardstick():
     begins at that visit."""
     edss = pd.DataFrame({"code": 0, "day": [0.0, 300.0, 400.0, 500.0], "score": [2, 3, 3, 3.0]})
     relapses = pd.DataFrame(columns=["code", "onset", "recovery"])
-    start, end, lost = baseline_rows(
-        edss,
-        relapses,
-        np.array([0]),
-        np.array([100.0]),
-        np.array([600.0]),
-        LOOKBACK,
-        reference="first_after_start",
-    )
+    start, end, lost = _one_patient(edss, relapses, 100, reference="first_after_start")
     assert start[0] == 1 and end[0] == 4 and not lost[0]
     assert not bool(first_cdw(edss, relapses, np.array([0]), start, end)["event"].iloc[0])

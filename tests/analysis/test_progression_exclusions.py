@@ -65,26 +65,7 @@ def test_worsening_between_baseline_and_start_is_named_as_such() -> None:
     # Regression: patient 0's last EDSS before the start (day 100) is within 30 days after a
     # relapse, so the baseline is day 0; the worsening seen on day 100 is confirmed on day
     # 250, after the start on day 150. It was dropped as "lacked an EDSS score".
-    edss = pd.DataFrame(
-        {
-            "code": [0, 0, 0, 0, 1, 2, 2, 3, 3, 3],
-            "day": [0.0, 100, 250, 400, 0, 200, 900, 0, 300, 600],
-            "score": [2.0, 3.5, 3.5, 3.5, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0],
-        }
-    )
-    relapses = pd.DataFrame({"code": [0], "onset": [90.0], "recovery": [np.nan]})
-    cohort = pd.DataFrame(
-        {
-            "code": [0, 1, 2, 3],
-            "index_day": [150.0, 300, 50, 300],
-            "end_day": [900.0, 900, 900, 900],
-            "group": "ldn",
-            "match_id": [0, 1, 2, 3],
-            "weight": 1.0,
-            "end_reason": "end",
-        }
-    )
-    data = SimpleNamespace(edss=edss, relapses=relapses)
+    data, cohort = _example()
     plan = AnalysisPlan(
         cdw_reference="last_before_start", cdw_rebaseline_after_prestart_relapse=False
     )
