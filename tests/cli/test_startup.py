@@ -26,12 +26,12 @@ HEAVY = (
 )
 
 
-def imported_after(*argv: str) -> set[str]:
-    """The top-level packages imported by running ``ldn *argv`` in a new interpreter, and
-    the modules of ``ldn_outcomes`` and of Typer by their full names."""
+def run_probe(argv: list[str], prelude: str = "") -> tuple[set[str], str]:
+    """Run ``ldn *argv`` in a new interpreter after the Python lines ``prelude``; return the
+    top-level packages it imported (and the modules of ``ldn_outcomes`` and of Typer by their
+    full names) and what it printed."""
     script = (
-        "import json, sys\n"
-        "from ldn_outcomes.cli.main import app\n"
+        "import json, os, sys\n" + prelude + "from ldn_outcomes.cli.main import app\n"
         f"sys.argv = ['ldn', *{list(argv)!r}]\n"
         "try:\n"
         "    app()\n"
@@ -44,7 +44,12 @@ def imported_after(*argv: str) -> set[str]:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
-    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return set(json.loads(done.stderr.strip().splitlines()[-1])), done.stdout
+
+
+def imported_after(*argv: str) -> set[str]:
+    """The packages imported by running ``ldn *argv`` in a new interpreter (``run_probe``)."""
+    return run_probe(list(argv))[0]
 
 
 def test_help_imports_no_analysis_store_or_web_stack() -> None:
@@ -124,24 +129,13 @@ def test_patient_list_without_db_or_settings_builds_no_settings(tmp_path) -> Non
         check=True,
         timeout=120,
     )
-    script = (
-        "import json, os, sys\n"
+    prelude = (
         f"os.chdir({str(tmp_path)!r})\n"
         "for name in [n for n in os.environ if n.upper().startswith('LDN_')]:\n"
         "    del os.environ[name]\n"
-        "from ldn_outcomes.cli.main import app\n"
-        "sys.argv = ['ldn', 'patient', 'list', '--json']\n"
-        "try:\n"
-        "    app()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})), file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
-    assert done.stdout.strip() == "[]"  # it read the default file: an empty registry
+    loaded, printed = run_probe(["patient", "list", "--json"], prelude)
+    assert printed.strip() == "[]"  # it read the default file: an empty registry
     assert "pydantic_settings" not in loaded and "pydantic" not in loaded, sorted(loaded)
 
 

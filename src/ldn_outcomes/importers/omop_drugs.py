@@ -17,6 +17,7 @@ from ..domain.omop import (
     split_drug_source,
     steroid_concepts,
 )
+from ..domain.record_kinds import ANALYSED_COLUMNS
 from ..store.omop_tables import read_omop
 from .omop_findings import OmopFindings
 from .omop_people import dates, descendants, read_people
@@ -112,18 +113,7 @@ def read_exposures(
                 "stop_date": stop,
             }
         )
-    frame = pd.DataFrame(
-        out,
-        columns=[
-            "patient_id",
-            "drug_name",
-            "drug_class",
-            "dose_mg",
-            "time_of_day",
-            "start_date",
-            "stop_date",
-        ],
-    )
+    frame = pd.DataFrame(out, columns=list(ANALYSED_COLUMNS["exposures"]))
     frame["start_date"] = dates(frame["start_date"])
     frame["stop_date"] = dates(frame["stop_date"])
     ldn = [is_ldn_drug(n, d) for n, d in zip(frame["drug_name"], frame["dose_mg"], strict=True)]

@@ -148,16 +148,7 @@ def prepare(
     plan = plan or AnalysisPlan()
     patients_in = _frame(frames, "patients")
     if patients_in.empty:
-        patients_in = pd.DataFrame(
-            columns=[
-                "patient_id",
-                "year_of_birth",
-                "sex",
-                "phenotype",
-                "first_symptoms_date",
-                "diagnosis_date",
-            ]
-        )
+        patients_in = pd.DataFrame(columns=list(COLUMNS["patients"]))
     patients_in = patients_in.reset_index(drop=True)
     n = len(patients_in)
     lookup = pd.Series(np.arange(n), index=patients_in["patient_id"].to_numpy())
