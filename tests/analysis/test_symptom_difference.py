@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from ldn_outcomes.analysis.numerics.clusters import MATCH_SET
 from ldn_outcomes.analysis.outcomes.symptoms import _difference
 
 
@@ -39,8 +40,8 @@ def _people_selected_at_a_high_score(seed: int, n: int = 6000, effect: float = 0
 @pytest.mark.parametrize("effect", [0.0, -4.0])
 def test_ancova_recovers_the_effect_where_change_scores_lean(effect: float) -> None:
     part = _people_selected_at_a_high_score(7, effect=effect)
-    adjusted, lo, hi = _difference(part, "m12", 0.05, adjust_baseline=True)
-    change, *_ = _difference(part, "m12", 0.05, adjust_baseline=False)
+    adjusted, lo, hi = _difference(part, "m12", 0.05, adjust_baseline=True, clusters=MATCH_SET)
+    change, *_ = _difference(part, "m12", 0.05, adjust_baseline=False, clusters=MATCH_SET)
     assert lo <= effect <= hi
     # the change-score difference reads the regression to the mean as a benefit
     assert change < effect - 2.0
@@ -50,7 +51,7 @@ def test_ancova_equals_the_follow_up_score_regression() -> None:
     """Change from baseline on group and baseline has the same group coefficient as the
     follow-up score on group and baseline (the baseline's slope absorbs the difference)."""
     part = _people_selected_at_a_high_score(11, n=800)
-    adjusted, lo, hi = _difference(part, "m12", 0.05, adjust_baseline=True)
+    adjusted, lo, hi = _difference(part, "m12", 0.05, adjust_baseline=True, clusters=MATCH_SET)
     x = sm.add_constant(part[["ldn", "m0"]].to_numpy(float))
     fit = sm.WLS(part["m12"].to_numpy(), x, weights=part["weight"].to_numpy()).fit(
         cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()}

@@ -116,6 +116,11 @@ class AnalysisPlan:
     #: ("intention_to_treat", the effect of starting), or censor both there ("as_treated";
     #: biased when stopping or starting follows worsening, as it does).
     matched_follow_up: Literal["intention_to_treat", "as_treated"] = "intention_to_treat"
+    #: Robust SEs of matched comparisons: clustered on the match set and the person at once
+    #: (two-way; Cameron, Gelbach & Miller 2011, J Bus Econ Stat 29:238; Austin & Cafri 2020,
+    #: Stat Med 39:1623, doi 10.1002/sim.8502), since matching is with replacement and one
+    #: person can be in several match sets; or on the match set only (``numerics.clusters``).
+    matched_se_clusters: Literal["match_set_and_person", "match_set"] = "match_set_and_person"
     #: Balance target for standardised mean differences (Austin 2009, Stat Med 28:3083,
     #: doi 10.1002/sim.3697, PMC3472075: 0.1 as the threshold some authors apply).
     smd_target: float = 0.1

@@ -8,7 +8,8 @@ against statsmodels ``PHReg(ties="breslow").fit(groups=...)``.
 
 Risk set at event time t: entry < t <= time. Score residual of subject i (Lin & Wei 1989,
 J Am Stat Assoc 84:1074): delta_i (x_i - xbar(t_i)) - r_i * sum over event times t_j in
-(entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1.
+(entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1, the
+clusters g one-way or two-way (``clusters.score_meat``).
 With case weights w (1/k for each of a user's k matched controls) every sum over a risk set
 and over events is weighted and each residual is multiplied by its weight (Binder 1992,
 Biometrika 79:139, doi 10.1093/biomet/79.1.139); the test checks estimate and robust SE
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .clusters import score_meat
 
 
 def _sums(time, entry, x, r, event_times):
@@ -46,7 +49,8 @@ def cox_one_covariate(
     iterations: int = 25,
     weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Return (beta, robust SE) for hazard ~ exp(beta x); Breslow ties; optional case weights."""
+    """Return (beta, robust SE) for hazard ~ exp(beta x); Breslow ties; optional case weights;
+    ``groups`` one column (one-way clusters) or two (two-way, ``clusters.score_meat``)."""
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
     x = np.asarray(x, float)
@@ -80,9 +84,5 @@ def cox_one_covariate(
     own = np.searchsorted(event_times, time[event])
     xbar_own[event] = xbar[own]
     residual = w * (event * (x - xbar_own) - r * (x * (a[upto] - a[since]) - (b[upto] - b[since])))
-    if groups is None:
-        meat = float(np.sum(residual**2))
-    else:
-        codes = pd.factorize(groups)[0]
-        meat = float(np.sum(np.bincount(codes, weights=residual) ** 2))
+    meat = score_meat(residual, groups)
     return float(beta), float(np.sqrt(meat) / info)

@@ -20,6 +20,7 @@ import statsmodels.api as sm
 
 from ...errors import InsufficientData
 from ..results import Estimate
+from .clusters import cluster_count
 
 #: An ML dispersion at or below this is no overdispersion: the fit is Poisson's.
 NO_OVERDISPERSION = 1e-8
@@ -53,6 +54,13 @@ def negbin_glm(
         return glm.fit(cov_type="cluster", cov_kwds={"groups": groups}), alpha
 
 
+def _codes(groups: np.ndarray) -> np.ndarray:
+    """Integer cluster codes: one column, or two for two-way clustering."""
+    if groups.ndim == 1:
+        return pd.factorize(groups)[0]
+    return np.column_stack([pd.factorize(column)[0] for column in groups.T])
+
+
 def rate_ratio(
     endog: np.ndarray,
     exog: np.ndarray,
@@ -66,7 +74,7 @@ def rate_ratio(
     weights: np.ndarray | None = None,
 ) -> Estimate:
     """exp(coefficient ``column``) with its cluster-robust (sandwich) interval, clustered on
-    ``groups``.
+    ``groups`` (one column; or two, two-way: ``clusters.matched_groups``).
 
     With ``weights`` (matched controls weighted 1/k), a weighted rate model: Poisson is a GLM
     with ``var_weights``, whose estimating equations give the weighted rates exactly; NB2 takes
@@ -75,7 +83,7 @@ def rate_ratio(
     keep = years > 0
     endog, exog, years, groups = endog[keep], exog[keep], years[keep], groups[keep]
     kept_weights = None if weights is None else weights[keep]
-    if endog.sum() < 1 or len(np.unique(groups)) < 2:
+    if endog.sum() < 1 or cluster_count(groups) < 2:
         raise InsufficientData(f"{label}: no relapses recorded in the windows compared")
     offset = np.log(years)
     with warnings.catch_warnings():
@@ -88,7 +96,7 @@ def rate_ratio(
                 _, dispersion = negbin_glm(endog, exog, offset)
                 family = nb2_family(dispersion)
             fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=kept_weights).fit(
-                cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
+                cov_type="cluster", cov_kwds={"groups": _codes(groups)}
             )
     coef = float(np.asarray(fit.params)[column])
     se = float(np.asarray(fit.bse)[column])
@@ -99,6 +107,6 @@ def rate_ratio(
         coef,
         se,
         alpha,
-        n=int(len(np.unique(groups))),
+        n=cluster_count(groups),
         note=note,
     )

@@ -109,15 +109,18 @@ def _cox_fast(
     duration: str,
     event: str,
     covariate: str,
-    cluster: str | None,
+    cluster: str | tuple[str, str] | None,
     entry: str | None,
     weights: str | None = None,
 ) -> tuple[float, float]:
+    groups = None
+    if cluster is not None:
+        groups = data[list(cluster) if isinstance(cluster, tuple) else cluster].to_numpy()
     return cox_one_covariate(
         data[duration].to_numpy(float),
         data[event].to_numpy(bool),
         data[covariate].to_numpy(float),
-        None if cluster is None else data[cluster].to_numpy(),
+        groups,
         None if entry is None else data[entry].to_numpy(float),
         weights=None if weights is None else data[weights].to_numpy(float),
     )
@@ -155,7 +158,7 @@ def cox_hazard_ratio(
     event: str,
     covariate: str,
     label: str,
-    cluster: str | None = None,
+    cluster: str | tuple[str, str] | None = None,
     entry: str | None = None,
     weights: str | None = None,
     alpha: float = 0.05,
@@ -163,18 +166,24 @@ def cox_hazard_ratio(
 ) -> Estimate:
     """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default); robust
     (sandwich) SE clustered on ``cluster`` when given; case ``weights`` (a column) optional.
-    ``engine``: auto, lifelines, fast."""
-    columns = [duration, event, covariate] + [c for c in (cluster, entry, weights) if c]
-    data = frame[columns].copy()
+    ``cluster`` as two columns is two-way clustering (``clusters.score_meat``), which only the
+    fast engine (Breslow ties) computes. ``engine``: auto, lifelines, fast."""
+    one_way = None if isinstance(cluster, tuple) else cluster
+    two_way = isinstance(cluster, tuple)
+    if two_way and engine == "lifelines":
+        raise ValueError("lifelines clusters one way only; two-way clustering needs engine='fast'")
+    clusters = list(cluster) if isinstance(cluster, tuple) else [cluster] if cluster else []
+    columns = [duration, event, covariate] + clusters + [c for c in (entry, weights) if c]
+    data = frame[list(dict.fromkeys(columns))].copy()
     if data[event].sum() < 2 or data[covariate].nunique() < 2:
         raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
     use_lifelines = engine == "lifelines" or (
-        engine == "auto" and (cluster is None or len(data) <= LIFELINES_MAX_ROWS)
+        engine == "auto" and not two_way and (cluster is None or len(data) <= LIFELINES_MAX_ROWS)
     )
     try:
         if use_lifelines:
             coef, se = _cox_lifelines(
-                data, duration, event, covariate, cluster, entry, alpha, weights
+                data, duration, event, covariate, one_way, entry, alpha, weights
             )
         else:
             coef, se = _cox_fast(data, duration, event, covariate, cluster, entry, weights)

@@ -20,6 +20,7 @@ import pandas as pd
 from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..matching.match import MatchResult
+from ..numerics.clusters import matched_cluster_columns
 from ..numerics.survival import cox_hazard_ratio
 from ..plan import AnalysisPlan
 from ..results import Estimate
@@ -40,7 +41,7 @@ def _progression(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -
         covariate="ldn",
         entry="entry",
         label="negative control: hazard ratio of CDW vs matched non-users",
-        cluster="match_id",
+        cluster=matched_cluster_columns(plan.matched_se_clusters),
         weights="weight",
         alpha=plan.alpha,
     )

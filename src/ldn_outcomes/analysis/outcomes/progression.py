@@ -27,17 +27,18 @@ from ..data.cohorts import person_years, require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..numerics.cdw import baseline_rows, first_cdw
+from ..numerics.clusters import MATCH_SET_AND_PERSON, describe, matched_cluster_columns
 from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, logrank, survival_at
 from ..plan import AnalysisPlan
 from ..results import FEW_EVENTS, AnalysisResult, Estimate, SmallSample
 
-METHOD = (
+_METHOD = (
     "Kaplan-Meier (lifelines; log-transformed Greenwood 95% CI as R survfit) of time to "
     "first confirmed disability worsening (EDSS; fixed reference, by default the first EDSS "
     "in the year after the (pseudo-)start, follow-up counted from it (delayed entry); 12-week "
     "confirmation); "
-    "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users (Efron ties, "
-    "robust SE clustered on match set, each of a user's k controls weighted 1/k) and a "
+    "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users ({cox}, each "
+    "of a user's k controls weighted 1/k) and a "
     "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
     "for); each first CDW "
     "classed RAW / PIRA / undefined (domain rule: a relapse within 90 days before onset makes it "
@@ -45,6 +46,16 @@ METHOD = (
     "-90/+30 d around onset and confirmation) and a Kaplan-Meier curve of time to a first "
     "CDW that is PIRA (a RAW or undefined first CDW censors)"
 )
+
+
+def method(plan: AnalysisPlan) -> str:
+    """The method line, as the plan clusters the hazard ratio's SE (two-way clustering is
+    fitted with Breslow ties: ``numerics.survival.cox_hazard_ratio``)."""
+    clusters = plan.matched_se_clusters
+    ties = "Breslow ties" if clusters == MATCH_SET_AND_PERSON else "Efron ties"
+    return _METHOD.format(cox=f"{ties}, {describe(clusters)}")
+
+
 CDW_TYPES = ("RAW", "PIRA", "undefined")
 HAZARD_RATIO_KEY = "cdw_hazard_ratio_matched"
 #: The headline is the LDN users' share free of CDW at this horizon, if it is one of the plan's
@@ -273,7 +284,7 @@ def analyse_progression(
             f"with (a reference score near the start and one after it); at least "
             f"{plan.min_ldn_users} are needed"
         )
-    result = AnalysisResult(name="progression", method=METHOD)
+    result = AnalysisResult(name="progression", method=method(plan))
     table = km_table(
         ok["years"].to_numpy(),
         ok["event"].to_numpy(),
@@ -398,7 +409,7 @@ def analyse_progression(
                         covariate="ldn",
                         entry="entry",
                         label="hazard ratio of CDW, LDN vs matched non-users",
-                        cluster="match_id",
+                        cluster=matched_cluster_columns(plan.matched_se_clusters),
                         weights="weight",
                         alpha=plan.alpha,
                     )

@@ -35,12 +35,14 @@ from ..data.cohorts import require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..matching.trajectories import count_in
+from ..numerics.clusters import describe, matched_groups
 from ..numerics.ratemodels import rate_ratio
 from ..plan import AnalysisPlan
 from ..results import FEW_RELAPSES, AnalysisResult, Estimate, SmallSample
 
 METHOD_GEE = (
-    "Poisson regression with cluster-robust (sandwich) SE on patient or match set "
+    "Poisson regression with cluster-robust (sandwich) SE on patient (within patient) or "
+    "as the matched comparison's clustering below "
     "(= GEE, independence working correlation), log person-years offset"
 )
 METHOD_NB = "negative binomial GLM (NB2, cluster-robust SE), log person-years offset"
@@ -53,7 +55,8 @@ def method_text(plan: AnalysisPlan) -> str:
     model = METHOD_NB if plan.relapse_model == "negbin" else METHOD_GEE
     return (
         "headline: relapse rates after the (pseudo-)start, LDN users vs matched non-users "
-        f"(weighted 1/k){adjusted}; also within-patient before/after rate ratios; {model}"
+        f"(weighted 1/k){adjusted}, {describe(plan.matched_se_clusters)}; also "
+        f"within-patient before/after rate ratios; {model}"
     )
 
 
@@ -155,12 +158,12 @@ def weighted_rate_ratio(
     note: str = "",
 ) -> Estimate:
     """The rate ratio of a matched frame: :func:`ratemodels.rate_ratio` weighted by the
-    matching weights (controls 1/k), clustered on the match set."""
+    matching weights (controls 1/k), clustered as the plan's ``matched_se_clusters``."""
     return rate_ratio(
         frame["count"].to_numpy(dtype=float),
         exog,
         frame["years"].to_numpy(dtype=float),
-        frame["match_id"].to_numpy(),
+        matched_groups(frame, plan.matched_se_clusters),
         column,
         label,
         plan.relapse_model,
@@ -201,7 +204,7 @@ def matched_after_ratio(
     frame: pd.DataFrame, plan: AnalysisPlan, label: str = MATCHED_LABEL, adjust: bool = True
 ) -> Estimate:
     """Relapse rate after the start, LDN users vs their matched controls after the
-    pseudo-start (weighted 1/k, clustered on the match set): the headline comparison.
+    pseudo-start (weighted 1/k, clustered as the plan says): the headline comparison.
 
     With ``adjust`` and history columns in ``frame`` (see :func:`history_covariates`), the
     model also adjusts for the relapse history before the (pseudo-)start."""

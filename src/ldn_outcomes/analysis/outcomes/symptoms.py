@@ -6,7 +6,8 @@ LDN. Reported per instrument: mean change with a t interval, the share improving
 instrument's minimal clinically important difference (MCID, from the instrument definition,
 with its source) with a Wilson interval, and, with matched non-users, the difference in mean
 change at equal baseline scores (weighted least squares with the baseline score as a covariate,
-ANCOVA, as the plan's ``symptom_adjust_baseline`` says; SE clustered on match set) and a linear
+ANCOVA, as the plan's ``symptom_adjust_baseline`` says; SE clustered as the plan's
+``matched_se_clusters`` says) and a linear
 mixed model
 (statsmodels MixedLM, random intercept per person) for the trajectories.
 """
@@ -29,6 +30,7 @@ from ..data.frames import AnalysisData
 from ..matching.match import MatchResult
 from ..matching.trajectories import value_at
 from ..numerics.cdw import keys
+from ..numerics.clusters import describe, matched_groups
 from ..plan import AnalysisPlan
 from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
 
@@ -44,7 +46,8 @@ def method(plan: AnalysisPlan) -> str:
     )
     return (
         "change from baseline (mean, t 95% CI); MCID responder share (Wilson CI); "
-        f"difference in change vs matched non-users ({difference}; SE clustered on match set); "
+        f"difference in change vs matched non-users ({difference}; "
+        f"{describe(plan.matched_se_clusters)}); "
         "linear mixed model (MixedLM, random intercept)"
     )
 
@@ -112,11 +115,12 @@ def _mean_ci(values: np.ndarray, alpha: float) -> tuple[float, float, float]:
 
 
 def _difference(
-    part: pd.DataFrame, column: str, alpha: float, adjust_baseline: bool
+    part: pd.DataFrame, column: str, alpha: float, adjust_baseline: bool, clusters: str
 ) -> tuple[float, float, float]:
     """Users minus matched controls in mean change from baseline (WLS, controls weighted, SE
-    clustered on the match set); with ``adjust_baseline`` the baseline score (centred) is a
-    covariate, so the difference is that at equal baseline scores (ANCOVA)."""
+    clustered as ``clusters`` says: ``numerics.clusters``); with ``adjust_baseline`` the
+    baseline score (centred) is a covariate, so the difference is that at equal baseline
+    scores (ANCOVA)."""
     columns = [part["ldn"].to_numpy(float)]
     if adjust_baseline:
         baseline = part["m0"].to_numpy(float)
@@ -125,7 +129,7 @@ def _difference(
     x = sm.add_constant(np.column_stack(columns), has_constant="add")
     y = (part[column] - part["m0"]).to_numpy()
     fit = sm.WLS(y, x, weights=part["weight"].to_numpy()).fit(
-        cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()}
+        cov_type="cluster", cov_kwds={"groups": matched_groups(part, clusters)}
     )
     lo, hi = fit.conf_int(alpha)[1]
     return float(fit.params[1]), float(lo), float(hi)
@@ -147,7 +151,9 @@ def matched_difference(
     part = both[np.isfinite(both["m0"]) & np.isfinite(both[f"m{last}"])]
     if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
         return None
-    diff, lo, hi = _difference(part, f"m{last}", plan.alpha, plan.symptom_adjust_baseline)
+    diff, lo, hi = _difference(
+        part, f"m{last}", plan.alpha, plan.symptom_adjust_baseline, plan.matched_se_clusters
+    )
     change = (part[f"m{last}"] - part["m0"]).to_numpy()
     return Estimate(label, diff, lo, hi, "difference", n=int(len(part))), float(change.std())
 
@@ -267,7 +273,13 @@ def analyse_symptoms(
             part = both[np.isfinite(both[f"m{month}"])]
             if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
                 continue
-            diff, lo, hi = _difference(part, f"m{month}", plan.alpha, plan.symptom_adjust_baseline)
+            diff, lo, hi = _difference(
+                part,
+                f"m{month}",
+                plan.alpha,
+                plan.symptom_adjust_baseline,
+                plan.matched_se_clusters,
+            )
             change = (part[f"m{month}"] - part["m0"]).to_numpy()
             key = difference_key(instrument, month)
             result.details.setdefault("outcome_sd", {})[key] = float(change.std())
