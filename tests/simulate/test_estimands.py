@@ -136,3 +136,19 @@ def test_the_progression_truths_count_from_the_start_day_to_the_end() -> None:
     assert (user_b, ctrl_a, ctrl_b) == pytest.approx((2.5, 2.5, 2.5))
     # to the end, not a fixed window: 30 days from day 45 count one month's worth
     assert _day_ratio_parts(design, treated, untreated, 30.0)[1] == pytest.approx(1.0)
+
+
+def test_the_controls_dilution_is_attenuated_as_the_users_ratio_is() -> None:
+    """Rater error attenuates the users' log ratio (recorded over latent); the controls' later
+    starts are taken on the same recorded scale, the factor bounded to [0, 1]."""
+    from ldn_outcomes.simulate.estimands import _recorded_dilution
+
+    # users: latent ratio 0.7, recorded 0.7 ** 0.6; controls: latent ratio 0.96
+    dilution = _recorded_dilution(70.0, 100.0, 96.0, 100.0, 0.7**0.6)
+    assert np.log(dilution) == pytest.approx(0.6 * np.log(0.96))
+    # a recorded ratio beyond the latent one (noise) takes the latent dilution, no more
+    assert _recorded_dilution(70.0, 100.0, 96.0, 100.0, 0.5) == pytest.approx(0.96)
+    # a recorded ratio on the other side of 1 (noise) takes no dilution
+    assert _recorded_dilution(70.0, 100.0, 96.0, 100.0, 1.1) == pytest.approx(1.0)
+    # no effect: no dilution
+    assert _recorded_dilution(80.0, 80.0, 90.0, 90.0, 1.0) == pytest.approx(1.0)

@@ -327,6 +327,7 @@ def simulate_history(
                 active_from=active_from,
                 active_until=active_until,
                 fatigue=fatigue,
+                on_share=on_share,
                 above_usual=above_usual,
                 flare=flare,
                 relapse=relapse,

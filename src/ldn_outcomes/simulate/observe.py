@@ -123,6 +123,7 @@ class Recorder:
         active_from: np.ndarray,
         active_until: np.ndarray,
         fatigue: np.ndarray,
+        on_share: np.ndarray,
         above_usual: np.ndarray,
         flare: np.ndarray,
         relapse: np.ndarray,
@@ -229,7 +230,8 @@ class Recorder:
             if not who.size:
                 continue
             day = first[who] + (draws[10][who] * (d1 - first[who])).astype(np.int64)
-            level = fatigue[who] + fp.response_noise_sd * rng.standard_normal(who.size)
+            level = self._fatigue_on_day(fatigue, on_share, ldn, who, day)
+            level = level + fp.response_noise_sd * rng.standard_normal(who.size)
             if kind == "mfis":
                 chance = np.clip(
                     (fp.mfis_mean + fp.mfis_sd * level) / (MFIS_ITEMS * MFIS_MAX), 0.0, 1.0
@@ -240,7 +242,9 @@ class Recorder:
                 items = 1 + binomial_small(rng, FSS_STEPS, chance[:, None], (who.size, FSS_ITEMS))
             self._add(kind, pid=who, day=day, items=items.astype(np.int8))
 
-        self._checkins(d0, d1, alive, first, years, edss, fatigue, above_usual, flare, ldn)
+        self._checkins(
+            d0, d1, alive, first, years, edss, fatigue, on_share, above_usual, flare, ldn
+        )
 
         # Adverse events reported by new LDN users.
         new = np.flatnonzero(ldn_started)
@@ -248,6 +252,25 @@ class Recorder:
             who = new[draws[column][new] < share]
             day = ldn.start[who] + 1 + (rng.random(who.size) * 14).astype(np.int64)
             self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
+
+    def _fatigue_on_day(
+        self,
+        fatigue: np.ndarray,
+        on_share: np.ndarray,
+        ldn: Courses,
+        pid: np.ndarray,
+        day: np.ndarray,
+    ) -> np.ndarray:
+        """Latent fatigue of ``pid`` on ``day``. The month's level carries LDN's effect for the
+        share of the month on LDN; a questionnaire is answered on one day, so it carries the
+        effect only if that day was on LDN. Without this a score answered in the start month
+        before the start carried part of the effect, and the engine's baseline (the last score
+        before the start) with it: the difference in change then read part of the effect as
+        already there before LDN (docs/analysis.md, "Fatigue under an effect")."""
+        effect = self.cohort.effect_fatigue_points[pid] / self.params.fatigue.mfis_sd
+        start, stop = ldn.start[pid], ldn.stop[pid]
+        on = (start >= 0) & (start <= day) & ((stop < 0) | (day <= stop))
+        return fatigue[pid] + effect * (on - on_share[pid])
 
     def _checkins(
         self,
@@ -258,6 +281,7 @@ class Recorder:
         years: np.ndarray,
         edss: np.ndarray,
         fatigue: np.ndarray,
+        on_share: np.ndarray,
         above_usual: np.ndarray,
         flare: np.ndarray,
         ldn: Courses,
@@ -284,7 +308,8 @@ class Recorder:
         pid = app[rows]
         day = d0 + cols
         k = pid.size
-        level = fatigue[pid] + fp.daily_noise_sd * rng.standard_normal(k)
+        level = self._fatigue_on_day(fatigue, on_share, ldn, pid, day)
+        level = level + fp.daily_noise_sd * rng.standard_normal(k)
         tired = binomial_small(rng, 10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1), (k,))
         spasm_level = (
             fp.spasm_base
