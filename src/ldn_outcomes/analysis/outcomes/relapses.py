@@ -42,7 +42,7 @@ from ..results import FEW_RELAPSES, AnalysisResult, Estimate, SmallSample
 
 METHOD_GEE = (
     "Poisson regression with cluster-robust (sandwich) SE on patient (within patient) or "
-    "as the matched comparison's clustering below "
+    "as stated for the matched comparison "
     "(= GEE, independence working correlation), log person-years offset"
 )
 METHOD_NB = "negative binomial GLM (NB2, cluster-robust SE), log person-years offset"
