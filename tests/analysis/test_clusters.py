@@ -22,6 +22,8 @@ from statsmodels.duration.hazard_regression import PHReg
 from ldn_outcomes.analysis.numerics.clusters import (
     MATCH_SET,
     MATCH_SET_AND_PERSON,
+    clustered_fit,
+    describe,
     matched_cluster_columns,
     matched_groups,
     score_meat,
@@ -98,40 +100,23 @@ def test_rate_ratio_two_way_is_the_sum_of_glm_one_way_variances() -> None:
 
 
 def test_cox_hazard_ratio_takes_two_cluster_columns() -> None:
+    """Two cluster columns: the fast engine's two-way SE, the same point estimate as its
+    one-way fit; lifelines, which clusters one way only, is refused."""
     rng = np.random.default_rng(3)
     frame = _matched_with_replacement(rng, users=120, pool=100)
     frame["years"] = rng.exponential(3.0, len(frame))
     frame["event"] = rng.random(len(frame)) < 0.5
+    common = {"duration": "years", "event": "event", "covariate": "ldn", "label": "hr"}
     two = cox_hazard_ratio(
-        frame,
-        duration="years",
-        event="event",
-        covariate="ldn",
-        label="hr",
-        cluster=matched_cluster_columns(MATCH_SET_AND_PERSON),
-        weights="weight",
+        frame, cluster=matched_cluster_columns(MATCH_SET_AND_PERSON), weights="weight", **common
     )
     one = cox_hazard_ratio(
-        frame,
-        duration="years",
-        event="event",
-        covariate="ldn",
-        label="hr",
-        cluster=matched_cluster_columns(MATCH_SET),
-        weights="weight",
-        engine="fast",
+        frame, cluster=matched_cluster_columns(MATCH_SET), weights="weight", engine="fast", **common
     )
     assert two.value == pytest.approx(one.value, rel=1e-9)
+    assert two.ci_high / two.ci_low != pytest.approx(one.ci_high / one.ci_low, rel=1e-9)
     with pytest.raises(ValueError, match="two-way"):
-        cox_hazard_ratio(
-            frame,
-            duration="years",
-            event="event",
-            covariate="ldn",
-            label="hr",
-            cluster=("match_id", "code"),
-            engine="lifelines",
-        )
+        cox_hazard_ratio(frame, cluster=("match_id", "code"), engine="lifelines", **common)
 
 
 def test_two_way_symptom_se_matches_the_spread_where_one_way_is_too_narrow() -> None:
@@ -180,3 +165,66 @@ def test_two_way_meat_definition(rows: list[tuple[int, int, float]]) -> None:
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
     assert score_meat(u, a) == pytest.approx(one, rel=1e-9, abs=1e-9)
     assert score_meat(u, None) == pytest.approx(float((u**2).sum()), rel=1e-9, abs=1e-9)
+
+
+def test_weighted_cox_two_way_is_the_sum_of_lifelines_one_way_variances() -> None:
+    """With the matching weights (controls 1/k) and no tied times (Breslow = Efron), the
+    two-way variance is lifelines' weighted one-way variances on the set, the person and
+    their intersection combined."""
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(21)
+    frame = _matched_with_replacement(rng, users=150, pool=120)
+    frailty = rng.gamma(2.0, 0.5, frame["code"].max() + 1)[frame["code"]]
+    t = rng.exponential(1 / (0.3 * frailty * np.where(frame["ldn"] == 1, 0.8, 1.0)))
+    c = rng.uniform(0.5, 6, len(frame))
+    frame["years"], frame["event"] = np.minimum(t, c), t <= c
+    frame["both"] = _intersection(frame)
+    common = {"duration": "years", "event": "event", "covariate": "ldn", "label": "hr"}
+    two = cox_hazard_ratio(frame, cluster=("match_id", "code"), weights="weight", **common)
+
+    def lifelines_var(cluster: str) -> float:
+        columns = ["years", "event", "ldn", "weight", cluster]
+        fitter = CoxPHFitter().fit(
+            frame[columns],
+            "years",
+            "event",
+            weights_col="weight",
+            cluster_col=cluster,
+            robust=True,
+        )
+        return float(fitter.standard_errors_["ldn"] ** 2)
+
+    expected = lifelines_var("match_id") + lifelines_var("code") - lifelines_var("both")
+    se = (np.log(two.ci_high) - np.log(two.ci_low)) / (2 * 1.959963984540054)
+    assert se**2 == pytest.approx(expected, rel=1e-4)
+
+
+class _Fit:
+    def __init__(self, variance: float) -> None:
+        self.variance = variance
+
+    def cov_params(self) -> np.ndarray:
+        return np.array([[1.0, 0.0], [0.0, self.variance]])
+
+
+def test_a_non_positive_two_way_variance_falls_back_to_the_larger_one_way_fit() -> None:
+    groups = np.column_stack([np.arange(6) // 2, np.arange(6) % 3])
+    variances = {2: -0.1, 0: 0.04, 1: 0.09}  # keyed by the grouping's number of columns/index
+
+    def fit(g: np.ndarray) -> _Fit:
+        if g.ndim == 2:
+            return _Fit(variances[2])
+        return _Fit(variances[0] if (g == groups[:, 0]).all() else variances[1])
+
+    assert clustered_fit(fit, groups, 1).variance == 0.09
+    variances[2] = 0.05
+    assert clustered_fit(fit, groups, 1).variance == 0.05
+    assert clustered_fit(fit, groups[:, 0], 1).variance == 0.04
+
+
+def test_an_unknown_clustering_is_refused() -> None:
+    frame = pd.DataFrame({"match_id": [0, 0], "code": [1, 2]})
+    for call in (describe, matched_cluster_columns, lambda c: matched_groups(frame, c)):
+        with pytest.raises(ValueError, match="unknown clustering"):
+            call("person")

@@ -23,6 +23,7 @@ import pytest
 from ldn_outcomes.analysis.data.cohorts import exposure_cohort
 from ldn_outcomes.analysis.data.frames import prepare
 from ldn_outcomes.analysis.matching.match import match_users
+from ldn_outcomes.analysis.numerics.clusters import matched_cluster_columns
 from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio
 from ldn_outcomes.analysis.outcomes.progression import endpoints
 from ldn_outcomes.analysis.outcomes.relapses import matched_after_ratio, windows
@@ -62,7 +63,7 @@ def null_estimates() -> tuple[list, list]:
                     duration="years",
                     event="event",
                     covariate="ldn",
-                    cluster="match_id",
+                    cluster=matched_cluster_columns(plan.matched_se_clusters),
                     entry="entry",
                     weights="weight",
                     label="hr",

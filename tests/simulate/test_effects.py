@@ -166,27 +166,32 @@ def test_ldn_is_started_at_fatigue_peaks() -> None:
     assert paired.mean() > 4 * paired.std() / np.sqrt(paired.size), paired.describe()
 
 
-def test_an_answer_carries_the_effect_only_on_a_day_on_ldn() -> None:
+def test_an_answer_carries_the_effect_only_after_a_dose() -> None:
     """The month's latent fatigue carries LDN's effect for the share of the month on LDN; an
-    answer given in the start month before the start day carries none of it, one given on a
-    day on LDN all of it (the engine's baseline is the last answer before the start)."""
+    answer carries it only after a (bedtime) dose: none before the start or on the start day
+    (the engine's baseline is the last answer on or before the start), all of it from the day
+    after the start to the day after the stop."""
     from ldn_outcomes.simulate.cohort import draw_cohort, month_boundaries
     from ldn_outcomes.simulate.courses import Courses
     from ldn_outcomes.simulate.observe import Recorder
 
-    params = SimulationParams(patients=4, years=1, seed=3).replace(effects__fatigue_points=-8.0)
+    params = SimulationParams(patients=6, years=1, seed=3).replace(effects__fatigue_points=-8.0)
     bounds = month_boundaries(params)
     rng = np.random.default_rng(0)
     cohort = draw_cohort(params, rng, bounds)
     recorder = Recorder(params, cohort, rng, int(bounds[-1]))
-    ldn = Courses(4)
-    ldn.start[:] = [-1, 40, 40, 40]
-    ldn.stop[:] = [-1, -1, 50, -1]
-    on_share = np.array([0.0, 21 / 31, 11 / 31, 21 / 31])  # month of days 30-60
+    d0, d1 = int(bounds[1]), int(bounds[2])  # a whole month of the simulation
+    start, stop = d0 + 9, d0 + 19
+    ldn = Courses(6)
+    ldn.start[:] = [-1, start, start, start, start, start]
+    ldn.stop[:] = [-1, -1, -1, stop, stop, -1]
+    # the share of the month on LDN as the monthly loop computes it
+    on_share = ldn.days_on(np.full(6, d0), d1 - 1) / (d1 - d0)
     effect = cohort.effect_fatigue_points / params.fatigue.mfis_sd
     monthly = 0.3 + on_share * effect
-    pid = np.arange(4)
-    day = np.array([35, 35, 55, 45])
-    level = recorder._fatigue_on_day(monthly, on_share, ldn, pid, day)
-    # not on LDN; before the start; after the stop; on LDN that day
-    assert level == pytest.approx([0.3, 0.3, 0.3, 0.3 + effect[3]])
+    day = np.array([start + 5, start - 1, start, stop + 2, stop + 1, start + 5])
+    level = recorder._fatigue_on_day(monthly, on_share, ldn, np.arange(6), day)
+    # never on LDN; before the start; on the start day; two days after the stop (no dose the
+    # night before); the day after the stop (the stop day's dose); on LDN
+    expected = [0.3, 0.3, 0.3, 0.3, 0.3 + effect[4], 0.3 + effect[5]]
+    assert level == pytest.approx(expected)

@@ -206,12 +206,15 @@ def _day_ratio_parts(
 def _recorded_dilution(
     user_a: float, user_b: float, ctrl_a: float, ctrl_b: float, recorded: float
 ) -> float:
-    """The controls' own later starts as a ratio of recorded CDW: their latent ratio of expected
-    worsening events, its log attenuated by the factor by which rater error attenuates the
-    users' log ratio (recorded over latent), bounded to [0, 1] (rater error can only attenuate,
-    and with a small effect the factor is noise). Without it the latent dilution, larger than
-    the recorded one, pulled the true ratio towards 1 (docs/analysis.md, "Progression under
-    an effect")."""
+    """The controls' own later starts as a ratio on the users' recorded-CDW scale: their latent
+    ratio of expected worsening events, its log multiplied by the users' recorded over latent
+    log ratio. That factor carries everything that separates the users' recorded Cox ratio from
+    their latent event ratio (rater error, confirmation, the reference visit, first events
+    only), and the controls' later starts are taken to pass through the same; it is one
+    registry's draw, so it is bounded to [0, 1] (these only attenuate, in expectation, and
+    with a small effect the factor is noise). An approximation: the controls' recorded CDW in
+    both worlds is not simulated. Without it the latent dilution, larger than the recorded
+    one, pulled the true ratio towards 1 (docs/analysis.md, "Progression under an effect")."""
     users_latent = np.log(user_a / user_b)
     attenuation = np.log(recorded) / users_latent if abs(users_latent) > 1e-12 else 1.0
     return float(np.exp(np.clip(attenuation, 0.0, 1.0) * np.log(ctrl_a / ctrl_b)))

@@ -263,14 +263,16 @@ class Recorder:
     ) -> np.ndarray:
         """Latent fatigue of ``pid`` on ``day``. The month's level carries LDN's effect for the
         share of the month on LDN; a questionnaire is answered on one day, so it carries the
-        effect only if that day was on LDN. Without this a score answered in the start month
-        before the start carried part of the effect, and the engine's baseline (the last score
-        before the start) with it: the difference in change then read part of the effect as
-        already there before LDN (docs/analysis.md, "Fatigue under an effect")."""
+        effect only after a dose: from the day after the start (LDN is taken at bedtime, so an
+        answer on the start day precedes the first dose) to the day after the stop. Without
+        this a score answered in the start month before or on the start day carried part of
+        the effect, and the engine's baseline (the last score on or before the start) with it:
+        the difference in change then read part of the effect as already there before LDN
+        (docs/analysis.md, "Fatigue under an effect")."""
         effect = self.cohort.effect_fatigue_points[pid] / self.params.fatigue.mfis_sd
         start, stop = ldn.start[pid], ldn.stop[pid]
-        on = (start >= 0) & (start <= day) & ((stop < 0) | (day <= stop))
-        return fatigue[pid] + effect * (on - on_share[pid])
+        dosed = (start >= 0) & (start < day) & ((stop < 0) | (day <= stop + 1))
+        return fatigue[pid] + effect * (dosed - on_share[pid])
 
     def _checkins(
         self,

@@ -15,6 +15,9 @@ recommends it (clusters: pair membership and unit id) for other outcomes too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +30,9 @@ def describe(clusters: str) -> str:
     """How a matched comparison's SE was clustered, for the method line."""
     if clusters == MATCH_SET_AND_PERSON:
         return "robust SE clustered two-way on match set and person"
-    return "robust SE clustered on match set"
+    if clusters == MATCH_SET:
+        return "robust SE clustered on match set"
+    raise ValueError(f"unknown clustering {clusters!r}")
 
 
 def matched_groups(frame: pd.DataFrame, clusters: str) -> np.ndarray:
@@ -61,6 +66,8 @@ def score_meat(contributions: np.ndarray, groups: np.ndarray | None) -> float:
     meat that is not positive (it is a difference; Cameron, Gelbach & Miller 2011, section
     2.3, discuss such cases) falls back to the larger one-way meat."""
     contributions = np.asarray(contributions, float)
+    if not contributions.size:
+        return 0.0
     if groups is None:
         return float(np.sum(contributions**2))
     groups = np.asarray(groups)
@@ -74,6 +81,20 @@ def score_meat(contributions: np.ndarray, groups: np.ndarray | None) -> float:
     one, two = _one_way(contributions, first), _one_way(contributions, second)
     meat = one + two - _one_way(contributions, both)
     return meat if meat > 0 else max(one, two)
+
+
+def clustered_fit(fit: Callable[[np.ndarray], Any], groups: np.ndarray, column: int) -> Any:
+    """A statsmodels fit with cluster-robust covariance on ``groups``; with two columns, when
+    the two-way variance of coefficient ``column`` is not positive (it is a difference), the
+    one-way fit whose variance is the larger, as :func:`score_meat` does for the Cox model."""
+    result = fit(groups)
+    if groups.ndim == 1:
+        return result
+    variance = float(np.asarray(result.cov_params())[column, column])
+    if np.isfinite(variance) and variance > 0:
+        return result
+    one_way = [fit(groups[:, i]) for i in range(groups.shape[1])]
+    return max(one_way, key=lambda r: float(np.asarray(r.cov_params())[column, column]))
 
 
 def cluster_count(groups: np.ndarray) -> int:

@@ -20,7 +20,7 @@ import statsmodels.api as sm
 
 from ...errors import InsufficientData
 from ..results import Estimate
-from .clusters import cluster_count
+from .clusters import cluster_count, clustered_fit
 
 #: An ML dispersion at or below this is no overdispersion: the fit is Poisson's.
 NO_OVERDISPERSION = 1e-8
@@ -95,8 +95,11 @@ def rate_ratio(
             if model == "negbin":
                 _, dispersion = negbin_glm(endog, exog, offset)
                 family = nb2_family(dispersion)
-            fit = sm.GLM(endog, exog, family=family, offset=offset, var_weights=kept_weights).fit(
-                cov_type="cluster", cov_kwds={"groups": _codes(groups)}
+            glm = sm.GLM(endog, exog, family=family, offset=offset, var_weights=kept_weights)
+            fit = clustered_fit(
+                lambda g: glm.fit(cov_type="cluster", cov_kwds={"groups": g}),
+                _codes(groups),
+                column,
             )
     coef = float(np.asarray(fit.params)[column])
     se = float(np.asarray(fit.bse)[column])

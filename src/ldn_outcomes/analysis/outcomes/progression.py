@@ -28,7 +28,14 @@ from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..numerics.cdw import baseline_rows, first_cdw
 from ..numerics.clusters import MATCH_SET_AND_PERSON, describe, matched_cluster_columns
-from ..numerics.survival import cox_hazard_ratio, curve_points, km_table, logrank, survival_at
+from ..numerics.survival import (
+    LIFELINES_MAX_ROWS,
+    cox_hazard_ratio,
+    curve_points,
+    km_table,
+    logrank,
+    survival_at,
+)
 from ..plan import AnalysisPlan
 from ..results import FEW_EVENTS, AnalysisResult, Estimate, SmallSample
 
@@ -50,9 +57,14 @@ _METHOD = (
 
 def method(plan: AnalysisPlan) -> str:
     """The method line, as the plan clusters the hazard ratio's SE (two-way clustering is
-    fitted with Breslow ties: ``numerics.survival.cox_hazard_ratio``)."""
+    fitted with Breslow ties, one-way with Efron ties up to ``LIFELINES_MAX_ROWS`` rows and
+    Breslow above: ``numerics.survival.cox_hazard_ratio``)."""
     clusters = plan.matched_se_clusters
-    ties = "Breslow ties" if clusters == MATCH_SET_AND_PERSON else "Efron ties"
+    ties = (
+        "Breslow ties"
+        if clusters == MATCH_SET_AND_PERSON
+        else f"Efron ties, Breslow above {LIFELINES_MAX_ROWS:,} rows"
+    )
     return _METHOD.format(cox=f"{ties}, {describe(clusters)}")
 
 

@@ -30,7 +30,7 @@ from ..data.frames import AnalysisData
 from ..matching.match import MatchResult
 from ..matching.trajectories import value_at
 from ..numerics.cdw import keys
-from ..numerics.clusters import describe, matched_groups
+from ..numerics.clusters import clustered_fit, describe, matched_groups
 from ..plan import AnalysisPlan
 from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
 
@@ -128,8 +128,11 @@ def _difference(
         columns.append(baseline - np.average(baseline, weights=weights))
     x = sm.add_constant(np.column_stack(columns), has_constant="add")
     y = (part[column] - part["m0"]).to_numpy()
-    fit = sm.WLS(y, x, weights=part["weight"].to_numpy()).fit(
-        cov_type="cluster", cov_kwds={"groups": matched_groups(part, clusters)}
+    model = sm.WLS(y, x, weights=part["weight"].to_numpy())
+    fit = clustered_fit(
+        lambda g: model.fit(cov_type="cluster", cov_kwds={"groups": g}),
+        matched_groups(part, clusters),
+        1,
     )
     lo, hi = fit.conf_int(alpha)[1]
     return float(fit.params[1]), float(lo), float(hi)
