@@ -195,3 +195,11 @@ def test_an_answer_carries_the_effect_only_after_a_dose() -> None:
     # night before); the day after the stop (the stop day's dose); on LDN
     expected = [0.3, 0.3, 0.3, 0.3, 0.3 + effect[4], 0.3 + effect[5]]
     assert level == pytest.approx(expected)
+    # the same shift, day by day over the month, as the check-ins' answering odds use it
+    days = d0 + np.arange(d1 - d0)
+    grid = recorder._effect_shift(on_share, ldn, np.arange(6)[:, None], days[None, :])
+    for person in range(6):
+        one_by_one = recorder._fatigue_on_day(
+            monthly, on_share, ldn, np.full(days.size, person), days
+        )
+        assert monthly[person] + grid[person] == pytest.approx(one_by_one)

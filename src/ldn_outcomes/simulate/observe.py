@@ -219,18 +219,20 @@ class Recorder:
             fever=fever,
         )
 
-        # MFIS and FSS, more often when feeling worse than usual.
+        # MFIS and FSS, more often when feeling worse than usual on the day of answering.
         pro = alive & c.pro_reporter
+        answer_day = first + (draws[10] * (d1 - first)).astype(np.int64)
+        shift = self._effect_shift(on_share, ldn, np.arange(n), answer_day)
         for kind, base, column in (
             ("mfis", rep.mfis_monthly_prob, 8),
             ("fss", rep.fss_monthly_prob, 9),
         ):
-            prob = _expit(_logit(base) + rep.worse_reporting_log_odds * above_usual)
+            prob = _expit(_logit(base) + rep.worse_reporting_log_odds * (above_usual + shift))
             who = np.flatnonzero(pro & (draws[column] < prob))
             if not who.size:
                 continue
-            day = first[who] + (draws[10][who] * (d1 - first[who])).astype(np.int64)
-            level = self._fatigue_on_day(fatigue, on_share, ldn, who, day)
+            day = answer_day[who]
+            level = fatigue[who] + shift[who]
             level = level + fp.response_noise_sd * rng.standard_normal(who.size)
             if kind == "mfis":
                 chance = np.clip(
@@ -261,7 +263,14 @@ class Recorder:
         pid: np.ndarray,
         day: np.ndarray,
     ) -> np.ndarray:
-        """Latent fatigue of ``pid`` on ``day``. The month's level carries LDN's effect for the
+        """Latent fatigue of ``pid`` on ``day`` (:meth:`_effect_shift`)."""
+        return fatigue[pid] + self._effect_shift(on_share, ldn, pid, day)
+
+    def _effect_shift(
+        self, on_share: np.ndarray, ldn: Courses, pid: np.ndarray, day: np.ndarray
+    ) -> np.ndarray:
+        """From the month's latent fatigue of ``pid`` to that on ``day`` (any shape that
+        broadcasts against ``pid``). The month's level carries LDN's effect for the
         share of the month on LDN; a questionnaire is answered on one day, so it carries the
         effect only after a dose: from the day after the start (LDN is taken at bedtime, so an
         answer on the start day precedes the first dose) to the day after the stop. Without
@@ -272,7 +281,7 @@ class Recorder:
         effect = self.cohort.effect_fatigue_points[pid] / self.params.fatigue.mfis_sd
         start, stop = ldn.start[pid], ldn.stop[pid]
         dosed = (start >= 0) & (start < day) & ((stop < 0) | (day <= stop + 1))
-        return fatigue[pid] + effect * (dosed - on_share[pid])
+        return effect * (dosed - on_share[pid])
 
     def _checkins(
         self,
@@ -294,15 +303,17 @@ class Recorder:
         if not app.size:
             return
         live = alive[app] & self.app_active
+        offset = np.arange(31)
+        # feeling worse than usual on each day of the month (LDN's effect after a dose)
+        shift = self._effect_shift(on_share, ldn, app[:, None], d0 + offset[None, :])
         prob = _expit(
             _logit(rep.checkin_daily_prob)
-            + c.engagement[app]
-            + rep.worse_reporting_log_odds * above_usual[app]
+            + c.engagement[app, None]
+            + rep.worse_reporting_log_odds * (above_usual[app, None] + shift)
         )
         grid = rng.random((app.size, 31), dtype=np.float32)
-        offset = np.arange(31)
         valid = (offset[None, :] >= (first[app] - d0)[:, None]) & (offset[None, :] < d1 - d0)
-        rows, cols = np.nonzero((grid < prob[:, None]) & valid & live[:, None])
+        rows, cols = np.nonzero((grid < prob) & valid & live[:, None])
         churn = rep.checkin_churn_per_year * np.exp(0.3 * above_usual[app])
         self.app_active &= ~(live & (rng.random(app.size) < -np.expm1(-churn * years[app])))
         if not rows.size:
@@ -310,7 +321,7 @@ class Recorder:
         pid = app[rows]
         day = d0 + cols
         k = pid.size
-        level = self._fatigue_on_day(fatigue, on_share, ldn, pid, day)
+        level = fatigue[pid] + shift[rows, cols]
         level = level + fp.daily_noise_sd * rng.standard_normal(k)
         tired = binomial_small(rng, 10, np.clip((fp.nrs_mean + fp.nrs_sd * level) / 10, 0, 1), (k,))
         spasm_level = (
