@@ -228,3 +228,12 @@ def test_an_unknown_clustering_is_refused() -> None:
     for call in (describe, matched_cluster_columns, lambda c: matched_groups(frame, c)):
         with pytest.raises(ValueError, match="unknown clustering"):
             call("person")
+
+
+def test_the_plan_refuses_an_unknown_clustering_naming_the_option() -> None:
+    from ldn_outcomes.analysis.plan import AnalysisPlan
+    from ldn_outcomes.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="matched_se_clusters"):
+        AnalysisPlan(matched_se_clusters="person")  # type: ignore[arg-type]
+    assert AnalysisPlan(matched_se_clusters=MATCH_SET).matched_se_clusters == MATCH_SET

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..domain.definitions.cdw_baseline import REFERENCES
 from ..errors import Problem, ValidationFailed
+
+#: How matched comparisons' SEs are clustered (``numerics.clusters``).
+MatchedSeClusters = Literal["match_set_and_person", "match_set"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class AnalysisPlan:
     #: (two-way; Cameron, Gelbach & Miller 2011, J Bus Econ Stat 29:238; Austin & Cafri 2020,
     #: Stat Med 39:1623, doi 10.1002/sim.8502), since matching is with replacement and one
     #: person can be in several match sets; or on the match set only (``numerics.clusters``).
-    matched_se_clusters: Literal["match_set_and_person", "match_set"] = "match_set_and_person"
+    matched_se_clusters: MatchedSeClusters = "match_set_and_person"
     #: Balance target for standardised mean differences (Austin 2009, Stat Med 28:3083,
     #: doi 10.1002/sim.3697, PMC3472075: 0.1 as the threshold some authors apply).
     smd_target: float = 0.1
@@ -136,35 +139,39 @@ class AnalysisPlan:
 
     def __post_init__(self) -> None:
         """Refuse, when the plan is built, CDW options the registry-wide scan cannot honour
-        (``numerics.cdw.check_options`` refuses the domain options it does not implement)."""
-        if self.cdw_confirmation_days <= 0:
-            raise ValidationFailed(
-                Problem(
-                    "plan",
-                    "cdw_confirmation_days",
-                    "must be a positive number of days",
-                    value=self.cdw_confirmation_days,
-                )
-            )
-        if self.cdw_reference not in REFERENCES:
-            raise ValidationFailed(
-                Problem(
-                    "plan",
-                    "cdw_reference",
-                    "must be one of: " + ", ".join(REFERENCES),
-                    value=self.cdw_reference,
-                )
-            )
-        if self.cdw_reference == "first_after_start" and self.cdw_baseline_lookback_days < 1:
-            raise ValidationFailed(
-                Problem(
-                    "plan",
-                    "cdw_baseline_lookback_days",
-                    "must be at least 1 day when the reference EDSS is the first after the "
-                    "start (a window of 0 days holds no visit after it)",
-                    value=self.cdw_baseline_lookback_days,
-                )
-            )
+        (``numerics.cdw.check_options`` refuses the domain options it does not implement) and
+        an SE clustering the matched models do not know, each naming the option and its rule."""
+        clusterings = get_args(MatchedSeClusters)
+        checks = [
+            (
+                self.cdw_confirmation_days > 0,
+                "cdw_confirmation_days",
+                "must be a positive number of days",
+            ),
+            (
+                self.cdw_reference in REFERENCES,
+                "cdw_reference",
+                "must be one of: " + ", ".join(REFERENCES),
+            ),
+            (
+                self.cdw_reference != "first_after_start" or self.cdw_baseline_lookback_days >= 1,
+                "cdw_baseline_lookback_days",
+                "must be at least 1 day when the reference EDSS is the first after the "
+                "start (a window of 0 days holds no visit after it)",
+            ),
+            (
+                self.matched_se_clusters in clusterings,
+                "matched_se_clusters",
+                "must be one of: " + ", ".join(clusterings),
+            ),
+        ]
+        problems = [
+            Problem("plan", name, rule, value=getattr(self, name))
+            for ok, name, rule in checks
+            if not ok
+        ]
+        if problems:
+            raise ValidationFailed(problems)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -272,12 +272,13 @@ class Recorder:
         """From the month's latent fatigue of ``pid`` to that on ``day`` (any shape that
         broadcasts against ``pid``). The month's level carries LDN's effect for the
         share of the month on LDN; a questionnaire is answered on one day, so it carries the
-        effect only after a dose: from the day after the start (LDN is taken at bedtime, so an
-        answer on the start day precedes the first dose) to the day after the stop. Without
-        this a score answered in the start month before or on the start day carried part of
-        the effect, and the engine's baseline (the last score on or before the start) with it:
-        the difference in change then read part of the effect as already there before LDN
-        (docs/analysis.md, "Fatigue under an effect")."""
+        effect only after a dose: from the day after the start (most people take LDN at
+        bedtime, ``uptake.bedtime_share``, an assumption; an answer on the start day is taken
+        to precede the first dose, also for the few morning takers) to the day after the
+        stop. Without this a score answered in the start month before or on the start day
+        carried part of the effect, and the engine's baseline (the last score on or before the
+        start) with it: the difference in change then read part of the effect as already there
+        before LDN (docs/analysis.md, "Fatigue under an effect")."""
         effect = self.cohort.effect_fatigue_points[pid] / self.params.fatigue.mfis_sd
         start, stop = ldn.start[pid], ldn.stop[pid]
         dosed = (start >= 0) & (start < day) & ((stop < 0) | (day <= stop + 1))
