@@ -122,3 +122,76 @@ def test_cox_engines_agree_on_a_clustered_cohort(rng):
     # Efron vs Breslow ties on times rounded to 0.01: the same to three decimals
     assert np.log(a.value) == pytest.approx(np.log(b.value), abs=2e-3)
     assert np.log(a.ci_high / a.value) == pytest.approx(np.log(b.ci_high / b.value), rel=2e-2)
+
+
+def _attacks_with_delayed_entry(rng, people=400):
+    """Relapse-recovery-like data without an effect: 1-3 attacks per person (a person's attacks
+    share a recovery speed, so they are clustered), and some attacks 'treated' from a start 7-45
+    days after the onset: they enter the risk set then (delayed entry) and only if still going.
+    Continuous times, entries off the event times: Breslow = Efron, and PHReg's risk sets
+    agree with R's (start, stop]."""
+    attacks = rng.integers(1, 4, people)
+    code = np.repeat(np.arange(people), attacks)
+    speed = np.exp(rng.normal(0.0, 0.4, people))[code]
+    treats = (rng.random(people) < 0.35)[code] & (rng.random(code.size) < 0.6)
+    days = rng.lognormal(np.log(40.0), 0.8, code.size) * speed
+    entry = np.where(treats, rng.uniform(7.0, 45.0, code.size) + 0.5, 0.0)
+    event = days <= 730.0
+    frame = pd.DataFrame(
+        {
+            "days": np.minimum(days, 730.0),
+            "event": event,
+            "ldn": treats.astype(int),
+            "entry": entry,
+            "code": code,
+        }
+    )
+    return frame[frame["days"] > frame["entry"]].reset_index(drop=True)
+
+
+DELAYED = dict(
+    duration="days", event="event", covariate="ldn", entry="entry", cluster="code", label="hr"
+)
+
+
+def test_clustered_cox_with_delayed_entry_matches_phreg(rng):
+    """The robust SE with delayed entry is statsmodels PHReg's (risk sets that honour the entry
+    times). lifelines 0.30 computes its robust variance's score residuals ignoring the entry
+    times; on relapse-recovery data its SE was 14-18% wider (docs/analysis.md)."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    for _ in range(3):
+        frame = _attacks_with_delayed_entry(rng)
+        est = cox_hazard_ratio(frame, **DELAYED)
+        ref = PHReg(
+            frame["days"].to_numpy(),
+            frame[["ldn"]].to_numpy(float),
+            status=frame["event"].to_numpy(float),
+            entry=frame["entry"].to_numpy(),
+            ties="breslow",
+        ).fit(groups=frame["code"].to_numpy())
+        se = (np.log(est.ci_high) - np.log(est.ci_low)) / (2 * 1.959964)
+        assert np.log(est.value) == pytest.approx(float(ref.params[0]), abs=1e-6)
+        assert se == pytest.approx(float(ref.bse[0]), rel=1e-3)
+
+
+def test_clustered_cox_with_delayed_entry_is_calibrated():
+    """Seeded, 1,000 samples without an effect: the spread of the log hazard ratio equals the
+    robust SE within 10% (the SD of 1,000 draws is itself uncertain by about 2%; the sandwich
+    is a little narrow with 400 clusters, 2-3% on 1,500 draws) and the 95% interval covers 0
+    in 93-97% of samples. With lifelines' SE the spread was about 0.92 of it."""
+    rng = np.random.default_rng(20261205)
+    estimates, ses = [], []
+    for _ in range(1000):
+        est = cox_hazard_ratio(_attacks_with_delayed_entry(rng), **DELAYED)
+        estimates.append(np.log(est.value))
+        ses.append((np.log(est.ci_high) - np.log(est.ci_low)) / (2 * 1.959964))
+    estimates, ses = np.array(estimates), np.array(ses)
+    ratio = estimates.std(ddof=1) / np.sqrt(np.mean(ses**2))
+    assert 0.9 < ratio < 1.1
+    assert 0.93 <= np.mean(np.abs(estimates) <= 1.959964 * ses) <= 0.97
+
+
+def test_lifelines_is_refused_a_clustered_se_with_delayed_entry(rng):
+    with pytest.raises(ValueError, match="delayed entry"):
+        cox_hazard_ratio(_attacks_with_delayed_entry(rng), engine="lifelines", **DELAYED)

@@ -27,9 +27,8 @@ from ..data.cohorts import person_years, require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
 from ..numerics.cdw import baseline_rows, first_cdw
-from ..numerics.clusters import MATCH_SET_AND_PERSON, describe, matched_cluster_columns
+from ..numerics.clusters import describe, matched_cluster_columns
 from ..numerics.survival import (
-    LIFELINES_MAX_ROWS,
     cox_hazard_ratio,
     curve_points,
     km_table,
@@ -56,16 +55,10 @@ _METHOD = (
 
 
 def method(plan: AnalysisPlan) -> str:
-    """The method line, as the plan clusters the hazard ratio's SE (two-way clustering is
-    fitted with Breslow ties, one-way with Efron ties up to ``LIFELINES_MAX_ROWS`` rows and
-    Breslow above: ``numerics.survival.cox_hazard_ratio``)."""
-    clusters = plan.matched_se_clusters
-    ties = (
-        "Breslow ties"
-        if clusters == MATCH_SET_AND_PERSON
-        else f"Efron ties, Breslow above {LIFELINES_MAX_ROWS:,} rows"
-    )
-    return _METHOD.format(cox=f"{ties}, {describe(clusters)}")
+    """The method line, as the plan clusters the hazard ratio's SE. Breslow ties either way:
+    the controls enter at their pseudo-start (delayed entry), and a clustered SE with delayed
+    entry is fitted by ``fastcox`` (``numerics.survival.fits_with_lifelines`` says why)."""
+    return _METHOD.format(cox=f"Breslow ties, {describe(plan.matched_se_clusters)}")
 
 
 CDW_TYPES = ("RAW", "PIRA", "undefined")
