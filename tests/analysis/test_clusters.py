@@ -32,6 +32,7 @@ from ldn_outcomes.analysis.numerics.fastcox import cox_one_covariate
 from ldn_outcomes.analysis.numerics.ratemodels import rate_ratio
 from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio
 from ldn_outcomes.analysis.outcomes.symptoms import _difference
+from ldn_outcomes.analysis.plan import AnalysisPlan
 
 
 def _matched_with_replacement(rng: np.random.Generator, users: int = 300, pool: int = 250):
@@ -134,7 +135,16 @@ def test_two_way_symptom_se_matches_the_spread_where_one_way_is_too_narrow() -> 
         frame["m12"] = 40 + level + change + rng.normal(0.0, 4.0, len(frame))
         z = 1.959963984540054
         for clusters, store in ((MATCH_SET, one_way), (MATCH_SET_AND_PERSON, two_way)):
-            diff, lo, hi = _difference(frame, "m12", 0.05, False, clusters)
+            diff, lo, hi = _difference(
+                frame,
+                "m12",
+                0.05,
+                AnalysisPlan(
+                    symptom_adjust_baseline=False,
+                    symptom_adjust_history=False,
+                    matched_se_clusters=clusters,
+                ),
+            )
             store.append((hi - lo) / (2 * z))
         estimates.append(diff)
     spread = float(np.std(estimates, ddof=1))
