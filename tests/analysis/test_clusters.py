@@ -31,7 +31,7 @@ from ldn_outcomes.analysis.numerics.clusters import (
 from ldn_outcomes.analysis.numerics.fastcox import cox_one_covariate
 from ldn_outcomes.analysis.numerics.ratemodels import rate_ratio
 from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio
-from ldn_outcomes.analysis.outcomes.symptoms import _difference
+from ldn_outcomes.analysis.outcomes.symptom_difference import difference
 from ldn_outcomes.analysis.plan import AnalysisPlan
 
 
@@ -135,7 +135,7 @@ def test_two_way_symptom_se_matches_the_spread_where_one_way_is_too_narrow() -> 
         frame["m12"] = 40 + level + change + rng.normal(0.0, 4.0, len(frame))
         z = 1.959963984540054
         for clusters, store in ((MATCH_SET, one_way), (MATCH_SET_AND_PERSON, two_way)):
-            diff, lo, hi = _difference(
+            diff, lo, hi, _ = difference(
                 frame,
                 "m12",
                 0.05,

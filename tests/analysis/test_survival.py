@@ -176,10 +176,10 @@ def test_clustered_cox_with_delayed_entry_matches_phreg(rng):
 
 
 def test_clustered_cox_with_delayed_entry_is_calibrated():
-    """Seeded, 1,000 samples without an effect: the spread of the log hazard ratio equals the
-    robust SE within 10% (the SD of 1,000 draws is itself uncertain by about 2%; the sandwich
-    is a little narrow with 400 clusters, 2-3% on 1,500 draws) and the 95% interval covers 0
-    in 93-97% of samples. With lifelines' SE the spread was about 0.92 of it."""
+    """Seeded, 1,000 samples without an effect: the spread of the log hazard ratio over the
+    robust SE is 1.051 here (the sandwich is a little narrow with 400 clusters) and the 95%
+    interval covers 0 in 94.4%. lifelines' entry-blind SE, about 1.10 times as wide on these
+    samples, would give 0.957 and fail the lower bound."""
     rng = np.random.default_rng(20261205)
     estimates, ses = [], []
     for _ in range(1000):
@@ -188,7 +188,7 @@ def test_clustered_cox_with_delayed_entry_is_calibrated():
         ses.append((np.log(est.ci_high) - np.log(est.ci_low)) / (2 * 1.959964))
     estimates, ses = np.array(estimates), np.array(ses)
     ratio = estimates.std(ddof=1) / np.sqrt(np.mean(ses**2))
-    assert 0.9 < ratio < 1.1
+    assert 0.98 < ratio < 1.12
     assert 0.93 <= np.mean(np.abs(estimates) <= 1.959964 * ses) <= 0.97
 
 

@@ -1,5 +1,6 @@
-"""The matched difference in symptom change: with the baseline score as a covariate (ANCOVA,
-the default) a baseline gap between users and controls does not read as an effect.
+"""The matched difference in symptom change (``outcomes/symptom_difference.py``): with the
+baseline score as a covariate (ANCOVA) a baseline gap between users and controls does not read
+as an effect, and with the earlier scores as well the usual level is adjusted for.
 
 Vickers & Altman (BMJ 2001;323:1123, doi 10.1136/bmj.323.7321.1123): when baseline scores
 differ between groups a change-score analysis over-estimates the effect (regression to the
@@ -14,8 +15,13 @@ import pytest
 import statsmodels.api as sm
 
 from ldn_outcomes.analysis.numerics.clusters import MATCH_SET
-from ldn_outcomes.analysis.outcomes.symptoms import HISTORY_COLUMNS, _difference
+from ldn_outcomes.analysis.outcomes.symptom_difference import (
+    HISTORY_COLUMNS,
+    NO_EARLIER,
+    difference,
+)
 from ldn_outcomes.analysis.plan import AnalysisPlan
+from ldn_outcomes.errors import InsufficientData
 
 
 def _plan(adjust_baseline: bool = True, adjust_history: bool = False) -> AnalysisPlan:
@@ -49,8 +55,8 @@ def _people_selected_at_a_high_score(seed: int, n: int = 6000, effect: float = 0
 @pytest.mark.parametrize("effect", [0.0, -4.0])
 def test_ancova_recovers_the_effect_where_change_scores_lean(effect: float) -> None:
     part = _people_selected_at_a_high_score(7, effect=effect)
-    adjusted, lo, hi = _difference(part, "m12", 0.05, _plan(adjust_baseline=True))
-    change, *_ = _difference(part, "m12", 0.05, _plan(adjust_baseline=False))
+    adjusted, lo, hi, _ = difference(part, "m12", 0.05, _plan(adjust_baseline=True))
+    change, *_ = difference(part, "m12", 0.05, _plan(adjust_baseline=False))
     assert lo <= effect <= hi
     # the change-score difference reads the regression to the mean as a benefit
     assert change < effect - 2.0
@@ -60,7 +66,7 @@ def test_ancova_equals_the_follow_up_score_regression() -> None:
     """Change from baseline on group and baseline has the same group coefficient as the
     follow-up score on group and baseline (the baseline's slope absorbs the difference)."""
     part = _people_selected_at_a_high_score(11, n=800)
-    adjusted, lo, hi = _difference(part, "m12", 0.05, _plan(adjust_baseline=True))
+    adjusted, lo, hi, _ = difference(part, "m12", 0.05, _plan(adjust_baseline=True))
     x = sm.add_constant(part[["ldn", "m0"]].to_numpy(float))
     fit = sm.WLS(part["m12"].to_numpy(), x, weights=part["weight"].to_numpy()).fit(
         cov_type="cluster", cov_kwds={"groups": part["match_id"].to_numpy()}
@@ -89,8 +95,75 @@ def test_earlier_scores_take_out_what_one_baseline_cannot():
     )
     for column in HISTORY_COLUMNS:
         frame[column] = latent + rng.normal(0.0, 6.0, n)
-    baseline_only, *_ = _difference(frame, "m12", 0.05, _plan())
-    with_history, *_ = _difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    frame[NO_EARLIER] = 0.0
+    baseline_only, *_ = difference(frame, "m12", 0.05, _plan())
+    with_history, *_ = difference(frame, "m12", 0.05, _plan(adjust_history=True))
     assert baseline_only + 3.0 > 1.5
     # lean +4.6 with the baseline alone, +1.5 with the earlier scores (seeds 5-7 alike)
     assert abs(with_history + 3.0) < 0.4 * (baseline_only + 3.0)
+
+
+def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope():
+    """Rows whose earlier points read only the baseline score are a missing-data pattern of
+    their own: their own intercept and baseline slope, the others' earlier scores as before.
+    Fitting the two patterns apart with one group difference gives the same group difference
+    as the single model, and the pattern does not move it."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    latent = rng.normal(50.0, 10.0, n)
+    ldn = (rng.random(n) < 1 / (1 + np.exp(-(latent - 50.0) / 5.0))).astype(int)
+    none = rng.random(n) < 0.3
+    m0 = latent + rng.normal(0.0, 6.0, n)
+    frame = pd.DataFrame(
+        {
+            "ldn": ldn,
+            "m0": m0,
+            "m12": latent + rng.normal(0.0, 6.0, n) - 3.0 * ldn,
+            "weight": 1.0,
+            "match_id": np.arange(n),
+            NO_EARLIER: none.astype(float),
+        }
+    )
+    for column in HISTORY_COLUMNS:
+        frame[column] = np.where(none, m0, latent + rng.normal(0.0, 6.0, n))
+    found = difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    have = (~none).astype(float)
+    design = np.column_stack(
+        [
+            ldn,
+            have,
+            none.astype(float),
+            m0 * have,
+            m0 * none,
+            *[frame[c].to_numpy() * have for c in HISTORY_COLUMNS],
+        ]
+    )
+    y = frame["m12"].to_numpy() - m0
+    reference = sm.OLS(y, design).fit()
+    assert found.value == pytest.approx(reference.params[0], rel=1e-8)
+    assert found.note == ""
+
+
+def test_too_few_people_for_the_earlier_scores_fall_back_to_the_baseline():
+    """Seven rows (5 users, 2 controls) would leave no residual degree of freedom with the
+    earlier scores: they are left out, the note says so, and the baseline ANCOVA still runs;
+    three rows are too few for any difference."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "ldn": [1, 1, 1, 1, 1, 0, 0],
+            "m0": rng.normal(40, 8, 7),
+            "m12": rng.normal(40, 8, 7),
+            "weight": [1, 1, 1, 1, 1, 2.5, 2.5],
+            "match_id": [0, 1, 2, 3, 4, 0, 1],
+            NO_EARLIER: 0.0,
+        }
+    )
+    for column in HISTORY_COLUMNS:
+        frame[column] = rng.normal(40, 8, 7)
+    found = difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    baseline_only = difference(frame, "m12", 0.05, _plan())
+    assert "left out" in found.note
+    assert found[:3] == pytest.approx(baseline_only[:3])
+    with pytest.raises(InsufficientData):
+        difference(frame.iloc[[0, 1, 5]], "m12", 0.05, _plan(adjust_history=True))

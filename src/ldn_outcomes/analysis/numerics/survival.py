@@ -102,22 +102,26 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
 #: ~100,000-row matched cohorts of a large registry. With event times in days over years, ties
 #: are rare and Breslow and Efron agree closely (``tests/analysis/test_survival.py``).
 LIFELINES_MAX_ROWS = 20_000
+#: |log hazard ratio| above which a fit is taken to have diverged (separation: Newton steps
+#: run towards infinity and stop wherever the iterations end). A hazard ratio of e^10
+#: (22,000) is no estimate any registry gives.
+MAX_LOG_HAZARD_RATIO = 10.0
 
 
-def fits_with_lifelines(rows: int, *, clustered: bool, two_way: bool, delayed_entry: bool) -> bool:
+def fits_with_lifelines(rows: int, *, robust: bool, two_way: bool, delayed_entry: bool) -> bool:
     """Whether ``cox_hazard_ratio(engine="auto")`` fits with lifelines (Efron ties) or with
-    ``fastcox`` (Breslow ties); method lines name the ties from here.
+    ``fastcox`` (Breslow ties).
 
-    A clustered (robust) SE with delayed entry always takes ``fastcox``: lifelines 0.30 fits
+    A robust (sandwich) SE with delayed entry always takes ``fastcox``: lifelines 0.30 fits
     the coefficient with the entry times but computes the score residuals of its robust
     variance (``CoxPHFitter._compute_score_within_strata``) over risk sets that ignore them,
     so every row counts as at risk before it entered. On the relapse-recovery comparison
     (treated attacks enter at the LDN start) that made the SE 14-18% too wide (statsmodels
     PHReg and ``fastcox`` agreed), and the interval covered 98-99% of the time
     (docs/analysis.md, "Relapse recovery: the robust SE with delayed entry")."""
-    if two_way or (clustered and delayed_entry):
+    if two_way or (robust and delayed_entry):
         return False
-    return not clustered or rows <= LIFELINES_MAX_ROWS
+    return not robust or rows <= LIFELINES_MAX_ROWS
 
 
 def _cox_fast(
@@ -180,18 +184,22 @@ def cox_hazard_ratio(
     alpha: float = 0.05,
     engine: str = "auto",
 ) -> Estimate:
-    """Hazard ratio for a 0/1 covariate (Efron ties, as R ``coxph``'s default); robust
-    (sandwich) SE clustered on ``cluster`` when given; case ``weights`` (a column) optional.
-    ``cluster`` as two columns is two-way clustering (``clusters.score_meat``), which only the
-    fast engine (Breslow ties) computes; so is a clustered SE with delayed ``entry``
-    (``fits_with_lifelines`` says why). ``engine``: auto, lifelines, fast."""
+    """Hazard ratio for a 0/1 covariate; robust (sandwich) SE clustered on ``cluster`` when
+    given (robust too with case ``weights``, a column). lifelines fits it with Efron ties (R
+    ``coxph``'s default), the project's ``fastcox`` with Breslow ties: two-way clustering
+    (``cluster`` as two columns, ``clusters.score_meat``) and any robust SE with delayed
+    ``entry`` take ``fastcox`` (``fits_with_lifelines`` says why), as do robust fits of more
+    than ``LIFELINES_MAX_ROWS`` rows. ``engine``: auto, lifelines, fast. A fit whose log hazard
+    ratio runs off to infinity (one group has every event or none: separation) is
+    ``InsufficientData``, not a ratio of 10^15."""
     one_way = None if isinstance(cluster, tuple) else cluster
     two_way = isinstance(cluster, tuple)
     if two_way and engine == "lifelines":
         raise ValueError("lifelines clusters one way only; two-way clustering needs engine='fast'")
-    if cluster is not None and entry is not None and engine == "lifelines":
+    robust = cluster is not None or weights is not None
+    if robust and entry is not None and engine == "lifelines":
         raise ValueError(
-            "lifelines' robust variance ignores delayed entry; a clustered SE with entry times "
+            "lifelines' robust variance ignores delayed entry; a robust SE with entry times "
             "needs engine='fast'"
         )
     clusters = list(cluster) if isinstance(cluster, tuple) else [cluster] if cluster else []
@@ -202,10 +210,7 @@ def cox_hazard_ratio(
     use_lifelines = engine == "lifelines" or (
         engine == "auto"
         and fits_with_lifelines(
-            len(data),
-            clustered=cluster is not None,
-            two_way=two_way,
-            delayed_entry=entry is not None,
+            len(data), robust=robust, two_way=two_way, delayed_entry=entry is not None
         )
     )
     try:
@@ -217,8 +222,11 @@ def cox_hazard_ratio(
             coef, se = _cox_fast(data, duration, event, covariate, cluster, entry, weights)
     except (ConvergenceError, StatError, np.linalg.LinAlgError) as error:
         raise InsufficientData(f"{label}: the Cox model could not be fitted ({error})") from error
-    if not (np.isfinite(coef) and np.isfinite(se)):
-        raise InsufficientData(f"{label}: the Cox model gave no finite estimate")
+    if not (np.isfinite(coef) and np.isfinite(se)) or abs(coef) > MAX_LOG_HAZARD_RATIO:
+        raise InsufficientData(
+            f"{label}: the Cox model gave no finite estimate (one group may have every event "
+            "or none)"
+        )
     return Estimate.ratio_from_log(
         label,
         coef,

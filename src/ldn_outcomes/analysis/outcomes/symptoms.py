@@ -6,9 +6,8 @@ LDN. Reported per instrument: mean change with a t interval, the share improving
 instrument's minimal clinically important difference (MCID, from the instrument definition,
 with its source) with a Wilson interval, and, with matched non-users, the difference in mean
 change at equal baseline scores (weighted least squares with the baseline score as a covariate,
-ANCOVA, as the plan's ``symptom_adjust_baseline`` says, and the scores at the matching's
-trajectory points before it, as ``symptom_adjust_history`` says; SE clustered as the plan's
-``matched_se_clusters`` says) and a linear
+ANCOVA, and the scores at the matching's trajectory points before it, as the plan says:
+``symptom_difference``) and a linear
 mixed model
 (statsmodels MixedLM, random intercept per person) for the trajectories.
 """
@@ -19,7 +18,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
@@ -29,22 +27,34 @@ from ...errors import InsufficientData, NotFound
 from ..data.cohorts import require_users
 from ..data.frames import AnalysisData
 from ..matching.match import MatchResult
-from ..matching.trajectories import POINTS, offsets, value_at
+from ..matching.trajectories import value_at
 from ..numerics.cdw import keys
-from ..numerics.clusters import clustered_fit, describe, matched_groups
+from ..numerics.clusters import describe
 from ..plan import AnalysisPlan
 from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
-
-MONTH = 30.4375
-#: The scores at the trajectory points before the start (``earlier_scores``).
-HISTORY_COLUMNS = [f"earlier_{k}" for k in range(POINTS - 1)]
+from .symptom_difference import (
+    HISTORY_COLUMNS,
+    MONTH,
+    NO_EARLIER,
+    difference,
+    earlier_points,
+    earlier_scores,
+)
 
 
 def method(plan: AnalysisPlan) -> str:
     """The method line of the result, as the plan runs it."""
     adjusted = [
         *(["the baseline score"] if plan.symptom_adjust_baseline else []),
-        *([f"the scores {_earlier_points(plan)} before"] if plan.symptom_adjust_history else []),
+        *(
+            [
+                f"the scores {earlier_points(plan)} before the start (rows without an earlier "
+                "score: their own intercept"
+                + (" and baseline slope)" if plan.symptom_adjust_baseline else ")")
+            ]
+            if plan.symptom_adjust_history
+            else []
+        ),
     ]
     difference = (
         f"WLS adjusted for {' and '.join(adjusted)}, ANCOVA"
@@ -57,12 +67,6 @@ def method(plan: AnalysisPlan) -> str:
         f"{describe(plan.matched_se_clusters)}); "
         "linear mixed model (MixedLM, random intercept)"
     )
-
-
-def _earlier_points(plan: AnalysisPlan) -> str:
-    """'12, 9, 6 and 3 months' (the default): when ``earlier_scores`` reads them."""
-    months = [f"{-offset / MONTH:.1f}".removesuffix(".0") for offset in offsets(plan)[:-1]]
-    return f"{', '.join(months[:-1])} and {months[-1]} months"
 
 
 def nearest_value(
@@ -114,31 +118,14 @@ def changes(
         }
     )
     frame["m0"] = value_at(series, "total", codes, index, plan.symptom_baseline_days, index)
-    for column, values in zip(
-        HISTORY_COLUMNS, earlier_scores(series, plan, codes, index), strict=True
-    ):
+    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    points, none_earlier = earlier_scores(series, plan, codes, index, baseline_day)
+    for column, values in zip(HISTORY_COLUMNS, points, strict=True):
         frame[column] = np.where(np.isfinite(values), values, frame["m0"].to_numpy())
+    frame[NO_EARLIER] = none_earlier.astype(float)
     for month, tol in zip(plan.symptom_months, plan.symptom_tolerance_days, strict=True):
         frame[f"m{month}"] = nearest_value(series, codes, index + month * MONTH, tol, end)
     return frame
-
-
-def earlier_scores(
-    series: pd.DataFrame, plan: AnalysisPlan, codes: np.ndarray, index: np.ndarray
-) -> list[np.ndarray]:
-    """The score at each trajectory point before the (pseudo-)start (12, 9, 6 and 3 months
-    before by default), as matching reads it (``trajectories.Lookup.value_at``: the last score
-    on or before the point, no older than the history window, else the first one after it up
-    to the start); a missing point takes the nearest later one, then the nearest earlier."""
-    points = [
-        value_at(series, "total", codes, index + offset, plan.history_days, index)
-        for offset in offsets(plan)[:-1]
-    ]
-    for k in range(len(points) - 2, -1, -1):
-        points[k] = np.where(np.isnan(points[k]), points[k + 1], points[k])
-    for k in range(1, len(points)):
-        points[k] = np.where(np.isnan(points[k]), points[k - 1], points[k])
-    return points
 
 
 def _mean_ci(values: np.ndarray, alpha: float) -> tuple[float, float, float]:
@@ -147,34 +134,6 @@ def _mean_ci(values: np.ndarray, alpha: float) -> tuple[float, float, float]:
         return mean, float("nan"), float("nan")
     half = stats.t.ppf(1 - alpha / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return mean, mean - half, mean + half
-
-
-def _difference(
-    part: pd.DataFrame, column: str, alpha: float, plan: AnalysisPlan
-) -> tuple[float, float, float]:
-    """Users minus matched controls in mean change from baseline (WLS, controls weighted, SE
-    clustered as ``plan.matched_se_clusters`` says: ``numerics.clusters``); with
-    ``plan.symptom_adjust_baseline`` the baseline score (centred) is a covariate, so the
-    difference is that at equal baseline scores (ANCOVA), and with
-    ``plan.symptom_adjust_history`` so are the earlier scores (``earlier_scores``)."""
-    columns = [part["ldn"].to_numpy(float)]
-    covariates = (["m0"] if plan.symptom_adjust_baseline else []) + (
-        HISTORY_COLUMNS if plan.symptom_adjust_history else []
-    )
-    weights = part["weight"].to_numpy(float)
-    for name in covariates:
-        values = part[name].to_numpy(float)
-        columns.append(values - np.average(values, weights=weights))
-    x = sm.add_constant(np.column_stack(columns), has_constant="add")
-    y = (part[column] - part["m0"]).to_numpy()
-    model = sm.WLS(y, x, weights=part["weight"].to_numpy())
-    fit = clustered_fit(
-        lambda g: model.fit(cov_type="cluster", cov_kwds={"groups": g}),
-        matched_groups(part, plan.matched_se_clusters),
-        1,
-    )
-    lo, hi = fit.conf_int(alpha)[1]
-    return float(fit.params[1]), float(lo), float(hi)
 
 
 def difference_key(instrument: str, month: int) -> str:
@@ -193,9 +152,15 @@ def matched_difference(
     part = both[np.isfinite(both["m0"]) & np.isfinite(both[f"m{last}"])]
     if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
         return None
-    diff, lo, hi = _difference(part, f"m{last}", plan.alpha, plan)
+    try:
+        found = difference(part, f"m{last}", plan.alpha, plan)
+    except InsufficientData:
+        return None
     change = (part[f"m{last}"] - part["m0"]).to_numpy()
-    return Estimate(label, diff, lo, hi, "difference", n=int(len(part))), float(change.std())
+    estimate = Estimate(
+        label, found.value, found.low, found.high, "difference", n=int(len(part)), note=found.note
+    )
+    return estimate, float(change.std())
 
 
 def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate:
@@ -313,17 +278,22 @@ def analyse_symptoms(
             part = both[np.isfinite(both[f"m{month}"])]
             if part["ldn"].sum() < plan.min_ldn_users or (part["ldn"] == 0).sum() < 2:
                 continue
-            diff, lo, hi = _difference(part, f"m{month}", plan.alpha, plan)
+            try:
+                found = difference(part, f"m{month}", plan.alpha, plan)
+            except InsufficientData as error:
+                result.caveats.append(f"{name}, {month} months vs matched non-users: {error}")
+                continue
             change = (part[f"m{month}"] - part["m0"]).to_numpy()
             key = difference_key(instrument, month)
             result.details.setdefault("outcome_sd", {})[key] = float(change.std())
             est = Estimate(
                 f"{instrument}: difference in change at {month} months vs matched non-users",
-                diff,
-                lo,
-                hi,
+                found.value,
+                found.low,
+                found.high,
                 "difference",
                 n=int(len(part)),
+                note=found.note,
                 versus="matched",
                 key=key,
             )
