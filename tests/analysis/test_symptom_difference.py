@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from ldn_outcomes.analysis.matching.trajectories import snapshots, value_at
 from ldn_outcomes.analysis.numerics.clusters import MATCH_SET
 from ldn_outcomes.analysis.outcomes.symptom_difference import (
     HISTORY_COLUMNS,
     NO_EARLIER,
     difference,
+    earlier_scores,
 )
 from ldn_outcomes.analysis.plan import AnalysisPlan
 from ldn_outcomes.errors import InsufficientData
@@ -167,3 +169,32 @@ def test_too_few_people_for_the_earlier_scores_fall_back_to_the_baseline():
     assert found[:3] == pytest.approx(baseline_only[:3])
     with pytest.raises(InsufficientData):
         difference(frame.iloc[[0, 1, 5]], "m12", 0.05, _plan(adjust_history=True))
+
+
+def test_earlier_scores_are_the_matchings_trajectory_points_and_never_after_the_start(
+    null_data,
+):
+    """For the fatigue instrument the earlier scores are the matching's own trajectory points
+    (``trajectories.snapshots``: fatigue at 12, 9, 6 and 3 months before), and no score after
+    the (pseudo-)start is ever read: moving every later score does not change them."""
+    plan = AnalysisPlan()
+    series = null_data.symptom_series(plan.fatigue_instrument)
+    rng = np.random.default_rng(4)
+    codes = np.sort(rng.choice(len(null_data.patients), 400, replace=False))
+    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
+    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    points, none = earlier_scores(series, plan, codes, index, baseline_day)
+    snap = snapshots(null_data, plan, codes, index)
+    for k, values in enumerate(points):
+        expected = snap[f"fatigue_{k}"].to_numpy()
+        both = np.isfinite(expected)
+        np.testing.assert_array_equal(values[both], expected[both])
+    assert np.isfinite(points[0]).any() and none.any() and (~none).any()
+    later = series.copy()
+    start = pd.Series(index, index=codes).groupby(level=0).min()
+    after = later["day"] > later["code"].map(start).fillna(np.inf)
+    later.loc[after, "total"] += 50.0
+    moved, moved_none = earlier_scores(later, plan, codes, index, baseline_day)
+    for a, b in zip(points, moved, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(none, moved_none)
