@@ -24,6 +24,8 @@ THRESHOLDS = [
     ),
     ("analysis/outcomes/progression.py", "HEADLINE_HORIZON_YEARS = 3.0", ("project choice",)),
     ("domain/evidence.py", "STALE_AFTER_DAYS = 365", ("project choice",)),
+    ("analysis/outcomes/symptom_difference.py", "ROWS_PER_COEFFICIENT = 10", ("project choice",)),
+    ("analysis/numerics/survival.py", "MAX_LOG_HAZARD_RATIO = 10.0", ("project choice",)),
     ("domain/passwords.py", "MIN_LENGTH = 10", ("NIST SP 800-63B",)),
     ("domain/passwords.py", "MAX_LENGTH = 256", ("NIST SP 800-63B",)),
     ("evidence/readability.py", "AGE_OFFSET = 5", ("Flesch-Kincaid readability tests",)),

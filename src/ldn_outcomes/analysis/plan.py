@@ -69,13 +69,15 @@ class AnalysisPlan:
     #: of that gap reads as a benefit (docs/analysis.md, "Fatigue: the baseline gap").
     symptom_adjust_baseline: bool = True
     #: The matched difference also takes the instrument's earlier scores as covariates: the
-    #: score at 12, 9, 6 and 3 months before the (pseudo-)start (the matching's trajectory
-    #: points, ``matching.trajectories.offsets``; a missing point takes the nearest one, else
-    #: the baseline), regression adjustment on the matched covariates (Ho et al. 2007). One
-    #: noisy baseline score cannot tell a person's usual level from a passing peak: with it
-    #: alone the fatigue difference leant towards harm on simulated registries, and these
-    #: scores took out most of that lean and narrowed the interval by about a tenth (paired;
-    #: docs/analysis.md, "Fatigue: one baseline score is not the usual level").
+    #: score at each trajectory point before the (pseudo-)start (12, 9, 6 and 3 months with the
+    #: default ``history_days``; read as matching reads its fatigue trajectory,
+    #: ``matching.trajectories.offsets``), rows without a score before the baseline one getting
+    #: their own intercept and baseline slope (``outcomes.symptom_difference``; regression
+    #: adjustment after matching, Ho et al. 2007). One noisy baseline score cannot tell a
+    #: person's usual level from a passing peak: with it alone the fatigue difference leant
+    #: towards harm on simulated registries of 10,000 patients, and these scores took out most
+    #: of that lean and narrowed the interval by about a tenth (docs/analysis.md, "Fatigue: one
+    #: baseline score is not the usual level").
     symptom_adjust_history: bool = True
     mixed_model_max_patients: int = 250
     # Relapse recovery

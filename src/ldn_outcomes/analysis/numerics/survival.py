@@ -103,8 +103,8 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
 #: are rare and Breslow and Efron agree closely (``tests/analysis/test_survival.py``).
 LIFELINES_MAX_ROWS = 20_000
 #: |log hazard ratio| above which a fit is taken to have diverged (separation: Newton steps
-#: run towards infinity and stop wherever the iterations end). A hazard ratio of e^10
-#: (22,000) is no estimate any registry gives.
+#: run towards infinity and stop wherever the iterations end). A project choice: a hazard
+#: ratio of e^10 (22,000) is no estimate any registry gives.
 MAX_LOG_HAZARD_RATIO = 10.0
 
 
