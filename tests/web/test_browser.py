@@ -149,6 +149,9 @@ def sign_in(page: object, base: str, email: str) -> None:
     page.fill("#f-email", email)  # type: ignore[attr-defined]
     page.fill("#f-password", PASSWORD)  # type: ignore[attr-defined]
     page.click("button[type=submit]:has-text('Sign in')")  # type: ignore[attr-defined]
+    # the sign-in POST (a password hash) can outlast the next goto on a loaded machine and then
+    # navigate the page away from it: wait until it has left the login page
+    page.wait_for_url(lambda url: "/login" not in url)  # type: ignore[attr-defined]
 
 
 def test_patient_checks_in_with_the_keyboard_only(server: str, page: object) -> None:

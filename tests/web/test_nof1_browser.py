@@ -83,7 +83,7 @@ def _signed_in(browser: object, base: str, email: str) -> object:
     page.fill("#f-email", email)
     page.fill("#f-password", PASSWORD)
     page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login" not in url)  # the sign-in POST has landed
     return page
 
 
