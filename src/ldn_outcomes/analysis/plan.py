@@ -75,9 +75,9 @@ class AnalysisPlan:
     #: their own intercept and baseline slope (``outcomes.symptom_difference``; regression
     #: adjustment after matching, Ho et al. 2007). One noisy baseline score cannot tell a
     #: person's usual level from a passing peak: with it alone the fatigue difference leant
-    #: towards harm on simulated registries of 10,000 patients, and these scores took out most
-    #: of that lean and narrowed the interval by about a tenth (docs/analysis.md, "Fatigue: one
-    #: baseline score is not the usual level").
+    #: towards harm on simulated registries of 10,000 patients, and these scores took out a
+    #: third to a half of that lean and narrowed the interval by about a tenth
+    #: (docs/analysis.md, "Fatigue: one baseline score is not the usual level").
     symptom_adjust_history: bool = True
     mixed_model_max_patients: int = 250
     # Relapse recovery
