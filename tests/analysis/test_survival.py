@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ldn_outcomes.analysis.numerics.survival import cox_hazard_ratio, km_table, survival_at
+from ldn_outcomes.analysis.numerics.survival import (
+    cox_hazard_ratio,
+    fits_with_lifelines,
+    km_table,
+    survival_at,
+)
+from ldn_outcomes.errors import InsufficientData
 
 # survival::aml; "+" = censored
 MAINTAINED = [9, 13, "13+", 18, 23, "28+", 31, 34, "45+", 48, "161+"]
@@ -195,3 +201,32 @@ def test_clustered_cox_with_delayed_entry_is_calibrated():
 def test_lifelines_is_refused_a_clustered_se_with_delayed_entry(rng):
     with pytest.raises(ValueError, match="delayed entry"):
         cox_hazard_ratio(_attacks_with_delayed_entry(rng), engine="lifelines", **DELAYED)
+
+
+def test_a_weighted_fit_with_delayed_entry_is_robust_and_never_lifelines(rng):
+    """Case weights make the SE robust too, so with entry times the same rule holds."""
+    frame = _attacks_with_delayed_entry(rng).assign(w=1.0)
+    assert not fits_with_lifelines(100, robust=True, two_way=False, delayed_entry=True)
+    assert fits_with_lifelines(100, robust=True, two_way=False, delayed_entry=False)
+    weighted = {k: v for k, v in DELAYED.items() if k != "cluster"}
+    with pytest.raises(ValueError, match="delayed entry"):
+        cox_hazard_ratio(frame, engine="lifelines", weights="w", **weighted)
+    assert cox_hazard_ratio(frame, weights="w", **weighted).value > 0
+
+
+@pytest.mark.parametrize("engine", ["lifelines", "fast"])
+def test_separation_is_no_hazard_ratio(engine):
+    """Every event in one group: the partial likelihood has no maximum, Newton steps run off
+    towards infinity, and the result is InsufficientData, not a ratio of 10^15."""
+    frame = pd.DataFrame(
+        {
+            "t": np.arange(1.0, 41.0),
+            "e": np.r_[np.ones(20), np.zeros(20)].astype(int),
+            "x": np.r_[np.ones(20), np.zeros(20)].astype(int),
+            "g": np.arange(40),
+        }
+    )
+    with pytest.raises(InsufficientData, match="no finite estimate"):
+        cox_hazard_ratio(
+            frame, duration="t", event="e", covariate="x", label="hr", cluster="g", engine=engine
+        )

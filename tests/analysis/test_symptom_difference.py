@@ -109,7 +109,7 @@ def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope():
     """Rows whose earlier points read only the baseline score are a missing-data pattern of
     their own: their own intercept and baseline slope, the others' earlier scores as before.
     Fitting the two patterns apart with one group difference gives the same group difference
-    as the single model, and the pattern does not move it."""
+    as the single model."""
     rng = np.random.default_rng(9)
     n = 3000
     latent = rng.normal(50.0, 10.0, n)
@@ -198,3 +198,27 @@ def test_earlier_scores_are_the_matchings_trajectory_points_and_never_after_the_
     for a, b in zip(points, moved, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(none, moved_none)
+
+
+def test_history_that_is_the_group_is_left_out_and_said():
+    """If no user has an earlier score and every control has one, the pattern's intercept is
+    the group itself: the earlier scores are left out (with a note) rather than dropping the
+    pattern's own intercept and silently assuming it away."""
+    rng = np.random.default_rng(8)
+    n = 400
+    ldn = (np.arange(n) % 4 == 0).astype(int)
+    frame = pd.DataFrame(
+        {
+            "ldn": ldn,
+            "m0": rng.normal(40, 8, n),
+            "m12": rng.normal(40, 8, n),
+            "weight": np.where(ldn == 1, 1.0, 1 / 3),
+            "match_id": np.arange(n) // 4,
+            NO_EARLIER: ldn.astype(float),
+        }
+    )
+    for column in HISTORY_COLUMNS:
+        frame[column] = np.where(ldn == 1, frame["m0"], rng.normal(40, 8, n))
+    found = difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    assert "cannot be told apart" in found.note
+    assert found[:3] == pytest.approx(difference(frame, "m12", 0.05, _plan())[:3])

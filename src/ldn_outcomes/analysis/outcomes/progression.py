@@ -56,7 +56,7 @@ _METHOD = (
 
 def method(plan: AnalysisPlan) -> str:
     """The method line, as the plan clusters the hazard ratio's SE. Breslow ties either way:
-    the controls enter at their pseudo-start (delayed entry), and a clustered SE with delayed
+    the controls enter at their pseudo-start (delayed entry), and a robust SE with delayed
     entry is fitted by ``fastcox`` (``numerics.survival.fits_with_lifelines`` says why)."""
     return _METHOD.format(cox=f"Breslow ties, {describe(plan.matched_se_clusters)}")
 

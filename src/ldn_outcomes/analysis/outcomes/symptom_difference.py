@@ -97,13 +97,25 @@ def _centred(values: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = 
 
 def _independent(columns: list[np.ndarray]) -> list[np.ndarray]:
     """The columns, in order, that are not constant and not a combination of the intercept and
-    the columns kept before them (the group column comes first and always stays)."""
+    the columns kept before them."""
     kept: list[np.ndarray] = []
     for column in columns:
         trial = np.column_stack([np.ones(len(column)), *kept, column])
         if np.linalg.matrix_rank(trial) == trial.shape[1]:
             kept.append(column)
     return kept
+
+
+def _design(group: np.ndarray, covariates: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The group column and the covariates that are not constant or redundant, or None when
+    the group is a combination of the intercept and those covariates (e.g. no user has an
+    earlier score and every control has one): then no covariate may be dropped to keep it
+    estimable, since that would silently assume the dropped term away."""
+    kept = _independent(covariates)
+    trial = np.column_stack([np.ones(len(group)), *kept, group])
+    if np.linalg.matrix_rank(trial) < trial.shape[1]:
+        return None
+    return [group, *kept]
 
 
 def _history_columns(part: pd.DataFrame, weights: np.ndarray, with_baseline: bool) -> list:
@@ -123,21 +135,29 @@ def difference(part: pd.DataFrame, column: str, alpha: float, plan: AnalysisPlan
     weights = part["weight"].to_numpy(float)
     group = part["ldn"].to_numpy(float)
     base = [_centred(part["m0"].to_numpy(float), weights)] if plan.symptom_adjust_baseline else []
-    columns = _independent([group, *base])
+    columns = _design(group, base)
+    if columns is None or len(part) <= len(columns) + 1:
+        raise InsufficientData(
+            f"{len(part)} rows compared (users and matched controls): too few, or all in one "
+            "group, for the difference in change"
+        )
     note = ""
     if plan.symptom_adjust_history:
-        wider = _independent(
-            [group, *base, *_history_columns(part, weights, plan.symptom_adjust_baseline)]
+        wider = _design(
+            group, [*base, *_history_columns(part, weights, plan.symptom_adjust_baseline)]
         )
-        if len(part) >= ROWS_PER_COEFFICIENT * (len(wider) + 1):
-            columns = wider
-        else:
+        if wider is None:
             note = (
-                f"the earlier scores were left out: {len(part)} people compared, fewer than "
+                "the earlier scores were left out: whether a row has one is the same as its "
+                "group here, so the two cannot be told apart"
+            )
+        elif len(part) < ROWS_PER_COEFFICIENT * (len(wider) + 1):
+            note = (
+                f"the earlier scores were left out: {len(part)} rows compared, fewer than "
                 f"{ROWS_PER_COEFFICIENT} per coefficient"
             )
-    if len(part) <= len(columns) + 1 or len(columns) == 0 or columns[0] is not group:
-        raise InsufficientData(f"{len(part)} people compared: too few for the difference in change")
+        else:
+            columns = wider
     x = sm.add_constant(np.column_stack(columns), has_constant="add")
     y = (part[column] - part["m0"]).to_numpy()
     model = sm.WLS(y, x, weights=weights)
