@@ -31,7 +31,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from ...errors import InsufficientData
-from ..matching.trajectories import POINTS, offsets, value_at
+from ..matching.trajectories import POINTS, Lookup, offsets
 from ..numerics.clusters import clustered_fit, matched_groups
 from ..plan import AnalysisPlan
 
@@ -74,10 +74,13 @@ def earlier_scores(
     only the baseline score again, or nothing). A point with nothing to read takes the nearest
     point that has a score; ``changes`` gives a row without any the baseline score."""
     points, earlier = [], np.zeros(len(codes), dtype=bool)
+    if series.empty:
+        return [np.full(len(codes), np.nan) for _ in offsets(plan)[:-1]], ~earlier
+    scores, days = Lookup.of(series, "total"), Lookup.of(series, "day")  # built once
     for offset in offsets(plan)[:-1]:
         at = index + offset
-        points.append(value_at(series, "total", codes, at, plan.history_days, index))
-        day = value_at(series, "day", codes, at, plan.history_days, index)
+        points.append(scores.value_at(codes, at, plan.history_days, index))
+        day = days.value_at(codes, at, plan.history_days, index)
         earlier |= np.isfinite(day) & (day < baseline_day)
     for k in range(len(points) - 2, -1, -1):
         points[k] = np.where(np.isnan(points[k]), points[k + 1], points[k])

@@ -104,7 +104,8 @@ def nearest_value(
 def changes(
     data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, instrument: str
 ) -> pd.DataFrame:
-    """Baseline and score at each planned month for every cohort row."""
+    """Baseline and score at each planned month for every cohort row, and, when the plan
+    adjusts for them, the earlier scores (``symptom_difference.earlier_scores``)."""
     series = data.symptom_series(instrument)
     codes = cohort["code"].to_numpy()
     index = cohort["index_day"].to_numpy()
@@ -118,11 +119,12 @@ def changes(
         }
     )
     frame["m0"] = value_at(series, "total", codes, index, plan.symptom_baseline_days, index)
-    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
-    points, none_earlier = earlier_scores(series, plan, codes, index, baseline_day)
-    for column, values in zip(HISTORY_COLUMNS, points, strict=True):
-        frame[column] = np.where(np.isfinite(values), values, frame["m0"].to_numpy())
-    frame[NO_EARLIER] = none_earlier.astype(float)
+    if plan.symptom_adjust_history:  # the covariates of ``symptom_difference.difference``
+        baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+        points, none_earlier = earlier_scores(series, plan, codes, index, baseline_day)
+        for column, values in zip(HISTORY_COLUMNS, points, strict=True):
+            frame[column] = np.where(np.isfinite(values), values, frame["m0"].to_numpy())
+        frame[NO_EARLIER] = none_earlier.astype(float)
     for month, tol in zip(plan.symptom_months, plan.symptom_tolerance_days, strict=True):
         frame[f"m{month}"] = nearest_value(series, codes, index + month * MONTH, tol, end)
     return frame
