@@ -38,9 +38,11 @@ count only people still in the registry (world A) at s + h.
   untreated days.
 - Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
   LDN was started (the engine's treated group: any attack still going on the start day), with
-  the effect against without it (same attacks), each at risk from the start day on (delayed
+  the effect against without it, each at risk from the start day on (delayed
   entry, as the engine counts them: the days before the start are the same in both worlds and
-  are not LDN's), days counted from the onset, censored at 730 days.
+  are not LDN's), days counted from the onset, censored at 730 days: over many fresh draws of
+  attacks like these (same severity, start day and patient), not over the registry's few dozen
+  (``.recovery_truth``: a Cox fit on so few events lies further from 1 than its limit).
 - Negative control: the supplement has no effect, so its ratio is 1.
 """
 
@@ -51,15 +53,19 @@ from typing import Any
 import numpy as np
 
 from ..domain.definitions.relapse import DAYS_PER_YEAR
-from .cdw_truth import cox_two_groups, recorded_cdw_hazard_ratio
+from .cdw_truth import recorded_cdw_hazard_ratio
 from .history import History
 from .observe import FSS_STEPS, MFIS_ITEMS, MFIS_MAX
 from .params import SimulationParams
+from .recovery_truth import recovery_hazard_ratio
 
 SYMPTOM_MONTHS = 12
 #: The engine's relapse window after the (pseudo-)start (``AnalysisPlan.relapse_window_years``).
 RELAPSE_YEARS = 2.0
 RECOVERY_CENSOR_DAYS = 730.0
+#: Child of the seed's SeedSequence that draws the recovery truth's attacks (``.recovery_truth``;
+#: the registry's own streams are children 0-5 and 7, ``.history.CONFOUNDER_STREAM``).
+RECOVERY_TRUTH_STREAM = 8
 #: Patients must have been in the registry this long to be a control (as the matching asks
 #: for half of its one-year history window).
 MIN_HISTORY_DAYS = 182
@@ -255,15 +261,16 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
     out["progression_latent_rate_ratio"] = _rounded(
         None if worsening is None else (worsening[0] / worsening[1]) / (worsening[2] / worsening[3])
     )
-    start, untreated, treated = actual.traced.attack_days()
     out["relapse_recovery_hazard_ratio"] = _rounded(
-        cox_two_groups(
-            np.minimum(untreated, RECOVERY_CENSOR_DAYS),
-            untreated <= RECOVERY_CENSOR_DAYS,
-            np.minimum(treated, RECOVERY_CENSOR_DAYS),
-            treated <= RECOVERY_CENSOR_DAYS,
-            entry0=start,
-            entry1=start,
+        recovery_hazard_ratio(
+            actual.traced.attack_days(),
+            params.relapses.recovery_log_sd,
+            RECOVERY_CENSOR_DAYS,
+            np.random.Generator(
+                np.random.PCG64(
+                    np.random.SeedSequence(params.seed).spawn(RECOVERY_TRUTH_STREAM + 1)[-1]
+                )
+            ),
         )
     )
     out["negative_control_rate_ratio"] = 1.0

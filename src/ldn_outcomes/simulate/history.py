@@ -120,6 +120,7 @@ def simulate_history(
     active_until = np.full(n, -1, dtype=np.int64)
     # the latest attack's recovery day without LDN's effect, and whether LDN's effect applies
     active_untreated = np.full(n, -1, dtype=np.int64)
+    active_median = np.zeros(n)  # its severity's median days to recovery
     active_treated = np.zeros(n, dtype=bool)
     last_relapse = np.full(n, -(10**6), dtype=np.int64)
     tallies = {
@@ -201,6 +202,8 @@ def simulate_history(
                 ldn.start[start_inside],
                 untreated_recovery[start_inside],
                 recovery[start_inside],
+                recovery_median[severity][start_inside],
+                cohort.effect_recovery[start_inside],
             )
         residual = np.where(
             draws[4] < r.residual_full_step,
@@ -283,6 +286,7 @@ def simulate_history(
         active_from = np.where(relapse, onset, active_from)
         active_until = np.where(relapse, recovery, active_until)
         active_untreated = np.where(relapse, untreated_recovery, active_untreated)
+        active_median = np.where(relapse, recovery_median[severity], active_median)
         active_treated = np.where(relapse, on_at_onset | start_inside, active_treated)
         during = ldn_started & (active_from >= 0) & ~active_treated & (ldn.start < active_until)
         remaining = np.ceil((active_until - ldn.start) * cohort.effect_recovery).astype(np.int64)
@@ -315,6 +319,8 @@ def simulate_history(
                 ldn.start[during],
                 active_untreated[during],
                 active_until[during],
+                active_median[during],
+                cohort.effect_recovery[during],
             )
         if recorder is not None:
             recorder.month(

@@ -11,6 +11,7 @@ onset, LDN start and recovery day with and without the effect.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,17 @@ MONTHLY = (
 )
 
 
+class TreatedAttacks(NamedTuple):
+    """Days from the onset to the LDN start and to recovery without and with the effect; the
+    median days to recovery of the attack's severity; the ratio of remaining days on LDN."""
+
+    start: np.ndarray
+    untreated: np.ndarray
+    treated: np.ndarray
+    median: np.ndarray
+    ratio: np.ndarray
+
+
 @dataclass
 class Trace:
     n: int
@@ -43,26 +55,31 @@ class Trace:
             self.values[name][m] = column
 
     def attacks(
-        self, onset: np.ndarray, start: np.ndarray, untreated: np.ndarray, treated: np.ndarray
+        self,
+        onset: np.ndarray,
+        start: np.ndarray,
+        untreated: np.ndarray,
+        treated: np.ndarray,
+        median: np.ndarray,
+        ratio: np.ndarray,
     ) -> None:
         """Attacks during which LDN was started: onset, start day, recovery day without and
-        with LDN's effect."""
+        with LDN's effect, the median days to recovery of the attack's severity, and the
+        patient's ratio of remaining days on LDN."""
         if onset.size:
-            self.attack_parts.append((onset.copy(), start.copy(), untreated.copy(), treated.copy()))
+            self.attack_parts.append(
+                tuple(np.array(v, dtype=float) for v in (onset, start, untreated, treated))
+                + (np.array(median, dtype=float), np.array(ratio, dtype=float))
+            )
 
-    def attack_days(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(days from onset to the LDN start, to recovery without the effect, with it) of
-        every attack during which LDN was started."""
+    def attack_days(self) -> TreatedAttacks:
+        """Every attack during which LDN was started, its days counted from the onset."""
         if not self.attack_parts:
-            return np.zeros(0), np.zeros(0), np.zeros(0)
-        onset, start, untreated, treated = (
+            return TreatedAttacks(*(np.zeros(0) for _ in range(5)))
+        onset, start, untreated, treated, median, ratio = (
             np.concatenate(p) for p in zip(*self.attack_parts, strict=True)
         )
-        return (
-            (start - onset).astype(float),
-            (untreated - onset).astype(float),
-            (treated - onset).astype(float),
-        )
+        return TreatedAttacks(start - onset, untreated - onset, treated - onset, median, ratio)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
