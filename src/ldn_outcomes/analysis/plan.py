@@ -79,6 +79,12 @@ class AnalysisPlan:
     #: third to a half of that lean and narrowed the interval by about a tenth
     #: (docs/analysis.md, "Fatigue: one baseline score is not the usual level").
     symptom_adjust_history: bool = True
+    #: With ``symptom_adjust_history``, the model also takes the mean of every score the row's
+    #: person recorded before the baseline one, however long ago (repeated baseline measures
+    #: summarised by their mean: Frison & Pocock 1992, Stat Med 11:1685, doi
+    #: 10.1002/sim.4780111304). The trajectory points read at most four scores from the last
+    #: two years; the mean of all of them measures the usual level with less noise.
+    symptom_adjust_earlier_mean: bool = True
     mixed_model_max_patients: int = 250
     # Relapse recovery
     recovery_max_days: int = 730

@@ -14,7 +14,12 @@ WLS of the change from baseline on the group (controls weighted 1/k, SE clustere
   tell a person's usual level from a passing peak, and people with a higher usual level start
   more often. A row with no score before its baseline one ("no earlier score") has its own
   intercept and baseline slope (a missing-data pattern of its own) instead of pretending its
-  baseline was its history.
+  baseline was its history;
+* the mean of every score before the baseline one, however old (``symptom_adjust_earlier_mean``;
+  the mean of repeated baseline measures as the covariate: Frison & Pocock 1992, Stat Med
+  11:1685, doi 10.1002/sim.4780111304): the four points repeat the same one or two scores
+  when a questionnaire is answered every few months, and the usual level is measured better
+  by all of them.
 
 Every covariate is measured on or before the (pseudo-)start. Columns that are constant or
 repeat others (e.g. nobody has an earlier score) are left out; the earlier scores are left out
@@ -32,6 +37,7 @@ import statsmodels.api as sm
 
 from ...errors import InsufficientData
 from ..matching.trajectories import POINTS, Lookup, offsets
+from ..numerics.cdw import SPAN, keys
 from ..numerics.clusters import clustered_fit, matched_groups
 from ..plan import AnalysisPlan
 
@@ -40,6 +46,8 @@ MONTH = 30.4375
 HISTORY_COLUMNS = [f"earlier_{k}" for k in range(POINTS - 1)]
 #: 1.0 where none of those points read a score from before the baseline score.
 NO_EARLIER = "no_earlier_score"
+#: The mean of every score before the baseline one (``mean_before``).
+EARLIER_MEAN = "earlier_mean"
 #: Rows per coefficient below which the earlier scores are left out of the model. A project
 #: choice, not from a source: a cautious bound for a linear model whose SE is a sandwich over
 #: match sets (the ANCOVA on the baseline alone needs none).
@@ -89,6 +97,23 @@ def earlier_scores(
     return points, ~earlier
 
 
+def mean_before(series: pd.DataFrame, codes: np.ndarray, before_day: np.ndarray) -> np.ndarray:
+    """The mean of each row's person's scores dated before ``before_day`` (NaN: none, or no
+    day). ``series`` is sorted by (code, day), as ``value_at`` reads it."""
+    out = np.full(len(codes), np.nan)
+    if series.empty or len(codes) == 0:
+        return out
+    lookup = Lookup.of(series, "total")
+    known = np.isfinite(before_day)
+    first = np.searchsorted(lookup.keys, np.asarray(codes, dtype=np.int64) * SPAN, side="left")
+    end = np.searchsorted(lookup.keys, keys(codes, np.where(known, before_day, 0.0)), side="left")
+    count = np.where(known, end - first, 0)
+    totals = np.concatenate([[0.0], np.cumsum(lookup.values)])
+    some = count > 0
+    out[some] = (totals[end[some]] - totals[first[some]]) / count[some]
+    return out
+
+
 def _centred(values: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Values minus their weighted mean (over ``rows`` only, if given; the others get 0)."""
     rows = np.ones(len(values), dtype=bool) if rows is None else rows
@@ -121,13 +146,15 @@ def _design(group: np.ndarray, covariates: list[np.ndarray]) -> list[np.ndarray]
     return [group, *kept]
 
 
-def _history_columns(part: pd.DataFrame, weights: np.ndarray, with_baseline: bool) -> list:
-    """The earlier scores (centred over the rows that have them, 0 elsewhere), the
-    no-earlier-score indicator and, with the baseline adjustment, its own baseline slope."""
+def _history_columns(part: pd.DataFrame, weights: np.ndarray, plan: AnalysisPlan) -> list:
+    """The earlier scores and, as the plan says, their mean (centred over the rows that have
+    them, 0 elsewhere), the no-earlier-score indicator and, with the baseline adjustment, its
+    own baseline slope."""
     none = part[NO_EARLIER].to_numpy(float) > 0
-    columns = [_centred(part[name].to_numpy(float), weights, ~none) for name in HISTORY_COLUMNS]
+    names = [*HISTORY_COLUMNS, *([EARLIER_MEAN] if plan.symptom_adjust_earlier_mean else [])]
+    columns = [_centred(part[name].to_numpy(float), weights, ~none) for name in names]
     columns.append(_centred(none.astype(float), weights))
-    if with_baseline:
+    if plan.symptom_adjust_baseline:
         columns.append(np.where(none, _centred(part["m0"].to_numpy(float), weights), 0.0))
     return columns
 
@@ -146,9 +173,7 @@ def difference(part: pd.DataFrame, column: str, alpha: float, plan: AnalysisPlan
         )
     note = ""
     if plan.symptom_adjust_history:
-        wider = _design(
-            group, [*base, *_history_columns(part, weights, plan.symptom_adjust_baseline)]
-        )
+        wider = _design(group, [*base, *_history_columns(part, weights, plan)])
         if wider is None:
             note = (
                 "the earlier scores were left out: whether a row has one is the same as its "

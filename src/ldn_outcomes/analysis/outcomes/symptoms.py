@@ -33,12 +33,14 @@ from ..numerics.clusters import describe
 from ..plan import AnalysisPlan
 from ..results import FEW_PEOPLE, AnalysisResult, Estimate, ModelFallback, SmallSample
 from .symptom_difference import (
+    EARLIER_MEAN,
     HISTORY_COLUMNS,
     MONTH,
     NO_EARLIER,
     difference,
     earlier_points,
     earlier_scores,
+    mean_before,
 )
 
 
@@ -48,8 +50,13 @@ def method(plan: AnalysisPlan) -> str:
         *(["the baseline score"] if plan.symptom_adjust_baseline else []),
         *(
             [
-                f"the scores {earlier_points(plan)} before the start (rows without an earlier "
-                "score: their own intercept"
+                f"the scores {earlier_points(plan)} before the start"
+                + (
+                    " and the mean of every score before the baseline one"
+                    if plan.symptom_adjust_earlier_mean
+                    else ""
+                )
+                + " (rows without an earlier score: their own intercept"
                 + (" and baseline slope)" if plan.symptom_adjust_baseline else ")")
             ]
             if plan.symptom_adjust_history
@@ -125,6 +132,9 @@ def changes(
         for column, values in zip(HISTORY_COLUMNS, points, strict=True):
             frame[column] = np.where(np.isfinite(values), values, frame["m0"].to_numpy())
         frame[NO_EARLIER] = none_earlier.astype(float)
+        if plan.symptom_adjust_earlier_mean:
+            mean = mean_before(series, codes, baseline_day)
+            frame[EARLIER_MEAN] = np.where(np.isfinite(mean), mean, frame["m0"].to_numpy())
     for month, tol in zip(plan.symptom_months, plan.symptom_tolerance_days, strict=True):
         frame[f"m{month}"] = nearest_value(series, codes, index + month * MONTH, tol, end)
     return frame
