@@ -9,6 +9,8 @@ mean) and an analysis of covariance does not.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,7 +264,7 @@ def test_the_mean_of_every_earlier_score_takes_out_more_than_four_points():
         leans[seed] = (points + 3.0, with_mean + 3.0)
     for points, with_mean in leans.values():
         # reliability 100/112 with two scores and the baseline, 100/103.3 with all eleven:
-        # the lean (+1.8 to +2.1) falls to about a third (+0.6 to +0.8)
+        # the lean (+1.84 to +2.13) falls to about a third (+0.56 to +0.76)
         assert points > 1.0
         assert abs(with_mean) < 0.5 * points
 
@@ -302,7 +304,7 @@ def test_mean_before_is_the_mean_of_the_scores_dated_before(scores, asks):
     )
 
 
-def test_the_earlier_mean_reads_nothing_from_the_start_on(null_data):
+def test_the_earlier_mean_reads_nothing_from_the_baseline_day_on(null_data):
     """The earlier mean of a cohort row is built from scores before its baseline score only:
     moving every score on or after the baseline day does not change it."""
     plan = AnalysisPlan()
@@ -318,3 +320,81 @@ def test_the_earlier_mean_reads_nothing_from_the_start_on(null_data):
     after = later["day"] >= later["code"].map(first_baseline).fillna(np.inf)
     later.loc[after, "total"] += 50.0
     np.testing.assert_array_equal(found, mean_before(later, codes, baseline_day))
+
+
+def test_changes_carries_the_earlier_mean_of_each_row(null_data):
+    """``symptoms.changes`` puts each cohort row's mean of the scores before its baseline one
+    in the model's column (the baseline itself where there is none), read at the baseline
+    score's day, not at the start."""
+    from ldn_outcomes.analysis.outcomes.symptoms import changes
+
+    plan = AnalysisPlan()
+    series = null_data.symptom_series("mfis")
+    rng = np.random.default_rng(12)
+    codes = np.sort(rng.choice(len(null_data.patients), 300, replace=False))
+    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
+    cohort = pd.DataFrame(
+        {
+            "code": codes,
+            "index_day": index,
+            "end_day": index + 400,
+            "match_id": np.arange(codes.size),
+            "weight": 1.0,
+            "group": np.where(np.arange(codes.size) % 2 == 0, "ldn", "control"),
+        }
+    )
+    frame = changes(null_data, plan, cohort, "mfis")
+    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    expected = mean_before(series, codes, baseline_day)
+    have = np.isfinite(expected)
+    assert have.sum() > 50 and (~have & np.isfinite(frame["m0"])).any()
+    np.testing.assert_array_equal(frame[EARLIER_MEAN].to_numpy()[have], expected[have])
+    np.testing.assert_array_equal(
+        frame[EARLIER_MEAN].to_numpy()[~have], frame["m0"].to_numpy()[~have]
+    )
+    # read at the start instead, the baseline score itself would be in the mean
+    at_start = mean_before(series, codes, index)
+    assert not np.allclose(at_start[have], expected[have])
+    without = changes(null_data, replace(plan, symptom_adjust_earlier_mean=False), cohort, "mfis")
+    assert EARLIER_MEAN not in without
+
+
+def test_rows_without_history_keep_their_pattern_with_the_mean():
+    """With the mean as well, rows without an earlier score still have only their own
+    intercept and baseline slope (the mean is 0 for them after centring): the group difference
+    equals the single regression written out by hand."""
+    rng = np.random.default_rng(13)
+    n = 3000
+    latent = rng.normal(50.0, 10.0, n)
+    ldn = (rng.random(n) < 1 / (1 + np.exp(-(latent - 50.0) / 5.0))).astype(int)
+    none = rng.random(n) < 0.3
+    m0 = latent + rng.normal(0.0, 6.0, n)
+    frame = pd.DataFrame(
+        {
+            "ldn": ldn,
+            "m0": m0,
+            "m12": latent + rng.normal(0.0, 6.0, n) - 3.0 * ldn,
+            "weight": 1.0,
+            "match_id": np.arange(n),
+            NO_EARLIER: none.astype(float),
+            EARLIER_MEAN: np.where(none, m0, latent + rng.normal(0.0, 3.0, n)),
+        }
+    )
+    for column in HISTORY_COLUMNS:
+        frame[column] = np.where(none, m0, latent + rng.normal(0.0, 6.0, n))
+    found = difference(frame, "m12", 0.05, _plan(True, True, earlier_mean=True))
+    have = (~none).astype(float)
+    design = np.column_stack(
+        [
+            ldn,
+            have,
+            none.astype(float),
+            m0 * have,
+            m0 * none,
+            *[frame[c].to_numpy() * have for c in [*HISTORY_COLUMNS, EARLIER_MEAN]],
+        ]
+    )
+    reference = sm.OLS(frame["m12"].to_numpy() - m0, design).fit()
+    assert found.value == pytest.approx(reference.params[0], rel=1e-8)
+    without_mean = difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    assert found.value != pytest.approx(without_mean.value, rel=1e-6)

@@ -83,7 +83,8 @@ class AnalysisPlan:
     #: person recorded before the baseline one, however long ago (repeated baseline measures
     #: summarised by their mean: Frison & Pocock 1992, Stat Med 11:1685, doi
     #: 10.1002/sim.4780111304). The trajectory points read at most four scores from the last
-    #: two years; the mean of all of them measures the usual level with less noise.
+    #: two years; the mean of all of them measures the usual level with less noise. Rows
+    #: without an earlier score at those points keep their own pattern (no mean).
     symptom_adjust_earlier_mean: bool = True
     mixed_model_max_patients: int = 250
     # Relapse recovery

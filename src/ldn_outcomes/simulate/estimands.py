@@ -36,12 +36,13 @@ count only people still in the registry (world A) at s + h.
   Both count from the start day to the end of the registry (the relapse ratio, from the start
   day for 730.5 days): whole months from the first day of the start month diluted them with
   untreated days.
-- Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks during which
-  LDN was started (the engine's treated group: any attack still going on the start day), with
-  the effect against without it, each at risk from the start day on (delayed
-  entry, as the engine counts them: the days before the start are the same in both worlds and
-  are not LDN's), days counted from the onset, censored at 730 days: over many fresh draws of
-  attacks like these (same severity, start day and patient), not over the registry's few dozen
+- Relapse recovery: Cox hazard ratio (Breslow) of time to recovery of the attacks the engine
+  counts as treated (LDN's first course started during the attack, onset <= start <= recovery,
+  at most 90 days after the onset: ``AnalysisPlan.attack_course`` and ``attack_max_days``),
+  with the effect against without it, each at risk from the start day on (delayed entry, as
+  the engine counts them: the days before the start are the same in both worlds and are not
+  LDN's), days counted from the onset, censored at 730 days: over many fresh draws of attacks
+  like these (same severity, start day and patient), not over the registry's few dozen
   (``.recovery_truth``: a Cox fit on so few events lies further from 1 than its limit).
 - Negative control: the supplement has no effect, so its ratio is 1.
 """
@@ -57,12 +58,15 @@ from .cdw_truth import recorded_cdw_hazard_ratio
 from .history import History
 from .observe import FSS_STEPS, MFIS_ITEMS, MFIS_MAX
 from .params import SimulationParams
-from .recovery_truth import recovery_hazard_ratio
+from .recovery_truth import engine_treated, recovery_hazard_ratio
 
 SYMPTOM_MONTHS = 12
 #: The engine's relapse window after the (pseudo-)start (``AnalysisPlan.relapse_window_years``).
 RELAPSE_YEARS = 2.0
 RECOVERY_CENSOR_DAYS = 730.0
+#: The engine's bound on a course counted as started during an attack
+#: (``AnalysisPlan.attack_max_days``).
+ATTACK_MAX_DAYS = 90.0
 #: Child of the seed's SeedSequence that draws the recovery truth's attacks (``.recovery_truth``;
 #: the registry's own streams are children 0-5 and 7, ``.history.CONFOUNDER_STREAM``).
 RECOVERY_TRUTH_STREAM = 8
@@ -115,14 +119,20 @@ def symptom_scores(params: SimulationParams, h: History) -> dict[str, np.ndarray
     }
 
 
+def _first_starts(h: History) -> np.ndarray:
+    """Each patient's first LDN start day (the int64 maximum: never started)."""
+    pid, start, _ = h.ldn
+    first = np.full(h.cohort.n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, pid, start)
+    return first
+
+
 class _Design:
     """Users (first LDN start) and the hazard-weighted risk set of each start month."""
 
     def __init__(self, h: History) -> None:
-        n, months = h.cohort.n, len(h.bounds) - 1
-        pid, start, _ = h.ldn
-        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first, pid, start)
+        months = len(h.bounds) - 1
+        first = _first_starts(h)
         self.months = months
         self.alive = h.traced["alive"] > 0
         started = np.flatnonzero(first < np.iinfo(np.int64).max)
@@ -263,7 +273,7 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
     )
     out["relapse_recovery_hazard_ratio"] = _rounded(
         recovery_hazard_ratio(
-            actual.traced.attack_days(),
+            engine_treated(actual.traced.attack_days(), _first_starts(actual), ATTACK_MAX_DAYS),
             params.relapses.recovery_log_sd,
             RECOVERY_CENSOR_DAYS,
             np.random.Generator(
@@ -287,8 +297,9 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
         "worsening and relapses leaving a residual) over all follow-up, users over the "
         "hazard-weighted risk set: the effect on disability itself, before rater error",
         "relapse_recovery_hazard_ratio": "Cox hazard ratio of recovery from the LDN start on "
-        "(delayed entry), the attacks during which LDN was started with vs without its effect, "
-        "censored at 730 days after the onset",
+        "(delayed entry), attacks like those during which the first LDN course was started "
+        "(at most 90 days after the onset; 400 fresh draws of each, given its severity, start "
+        "day and patient) with vs without its effect, censored at 730 days after the onset",
         "negative_control_rate_ratio": "the supplement has no effect",
     }
     return out

@@ -197,13 +197,22 @@ def simulate_history(
             recovery,
         )
         if tracer is not None:
+            # the engine's "started during the attack": onset <= start <= recovery, both
+            # inclusive (a start on the onset day is "on at onset" here; one on the recovery
+            # day changes nothing)
+            traced = start_inside | (
+                relapse
+                & (ldn.start >= onset)
+                & (ldn.start == np.where(on_at_onset, onset, untreated_recovery))
+            )
             tracer.attacks(
-                onset[start_inside],
-                ldn.start[start_inside],
-                untreated_recovery[start_inside],
-                recovery[start_inside],
-                recovery_median[severity][start_inside],
-                cohort.effect_recovery[start_inside],
+                np.flatnonzero(traced),
+                onset[traced],
+                ldn.start[traced],
+                untreated_recovery[traced],
+                recovery[traced],
+                recovery_median[severity][traced],
+                cohort.effect_recovery[traced],
             )
         residual = np.where(
             draws[4] < r.residual_full_step,
@@ -313,14 +322,19 @@ def simulate_history(
                 pira_expected=pira_rate * years * (1 + on_share * (cohort.effect_hr - 1)),
                 start_hazard=start_hazard,
             )
-            # the engine's treated attacks: those during which LDN was started
+            # the engine's treated attacks: those during which LDN was started (one that
+            # recovers on the start day too: the engine's rule is inclusive)
+            traced = during | (
+                ldn_started & (active_from >= 0) & ~active_treated & (ldn.start == active_until)
+            )
             tracer.attacks(
-                active_from[during],
-                ldn.start[during],
-                active_untreated[during],
-                active_until[during],
-                active_median[during],
-                cohort.effect_recovery[during],
+                np.flatnonzero(traced),
+                active_from[traced],
+                ldn.start[traced],
+                active_untreated[traced],
+                active_until[traced],
+                active_median[traced],
+                cohort.effect_recovery[traced],
             )
         if recorder is not None:
             recorder.month(

@@ -7,20 +7,19 @@ gives a truth with the finite-sample bias of a Cox fit on that many events: the 
 partial-likelihood estimate lies further from 1 than the hazard ratio it estimates, by an
 amount that shrinks with the number of events (e.g. Heinze & Schemper 2001, Biometrics 57:114,
 doi 10.1111/j.0006-341x.2001.00114.x). On attacks of the simulator's model (remaining days
-times 0.7 once LDN starts) the paired fit gave a mean log hazard ratio of 0.390 with 65
-attacks, 0.370 with 215 and 0.356 with 5,000 (``tests/simulate/test_recovery_truth.py``); on
-the simulator's own registries, 0.372 against 0.344 at 3,000 patients (60-70 treated attacks;
-20 registries) and 0.357 against 0.342 at 10,000. The calibration bench read that excess of
-the truth as a bias of the estimate.
+times 0.7 once LDN starts) the paired fit gave a mean log hazard ratio of 0.384 with 65
+attacks, 0.364 with 215 and 0.350 with 5,000 (``tests/simulate/test_recovery_truth.py``, seed
+1). The calibration bench read that excess of the truth (registries of 3,000 patients have
+60-70 treated attacks) as a bias of the estimate.
 
-Here each treated attack is drawn again ``REPLICATES`` times from the simulator's own model,
-given what made it a treated attack: its severity's median days to recovery, the days from the
-onset to the LDN start ``s``, and recovery without the effect after that start (the attack was
-still going on the start day: days to recovery ``ceil(D) > s``, D log-normal). Without the
-effect it recovers at ``ceil(D)`` days, with it at ``s + ceil((ceil(D) - s) * ratio)`` (the
-patient's ratio, as ``.history`` applies it), both at risk from ``s`` (delayed entry) and
-censored at the engine's 730 days. The Cox hazard ratio (Breslow, as the engine) of the two
-worlds over all replicates is the truth.
+The attacks are those the engine counts as treated under its default plan
+(``engine_treated``): LDN's first course started during the attack (onset <= start <=
+recovery, both inclusive), at most 90 days after the onset. Each is drawn again
+``REPLICATES`` times from the simulator's own model (``recovery_days``), given what made it a
+treated attack: its severity's median days to recovery, the days from the onset to the start
+``s``, and that it had not recovered before the start day. Both worlds are at risk from ``s``
+(delayed entry) and censored at the engine's 730 days. The Cox hazard ratio (Breslow, as the
+engine) of the two worlds over all draws is the truth.
 """
 
 from __future__ import annotations
@@ -34,18 +33,44 @@ from .trace import TreatedAttacks
 #: Draws of each treated attack: enough that the truth's own Monte-Carlo spread (0.002 on the
 #: log scale at 65 attacks) is small beside the estimate's standard error (about 0.15).
 REPLICATES = 400
+#: At most this many draws in all (a registry far larger than the bench's gets fewer per
+#: attack; with 1,000 treated attacks or more the truth needs fewer).
+MAX_DRAWS = 400_000
 
 
-def untreated_days(
-    start: np.ndarray, median: np.ndarray, log_sd: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Days from the onset to recovery without LDN's effect of an attack of this ``median``
-    still going ``start`` days after its onset: ``ceil(D)``, D log-normal given ``D > start``
-    (the same as ``ceil(D) > start`` for whole days; ``.history`` draws D unconditioned)."""
+def engine_treated(
+    attacks: TreatedAttacks, first_start: np.ndarray, max_days: float
+) -> TreatedAttacks:
+    """The attacks the engine counts as treated under its default plan: the patient's first
+    LDN start (``attack_course="first"``), at most ``max_days`` after the onset
+    (``attack_max_days``)."""
+    first = first_start[attacks.patient] == attacks.start_day
+    return attacks.rows(first & (attacks.start <= max_days))
+
+
+def recovery_days(
+    start: np.ndarray,
+    median: np.ndarray,
+    ratio: np.ndarray,
+    log_sd: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Days from the onset to recovery without and with LDN's effect of an attack of this
+    ``median`` during which LDN was started ``start`` days after the onset, as ``.history``
+    makes them: D log-normal, without the effect ``ceil(D)``, given ``ceil(D) >= start`` (the
+    engine's "during" is inclusive; for whole days, ``D > start - 1``); with it ``start +
+    ceil((ceil(D) - start) * ratio)``, or ``ceil(D * ratio)`` for a start on the onset day
+    (then LDN is on at the onset)."""
+    lower = np.maximum(start - 1.0, 0.0)
     with np.errstate(divide="ignore"):
-        floor = stats.norm.cdf((np.log(start) - np.log(median)) / log_sd)
+        floor = stats.norm.cdf((np.log(lower) - np.log(median)) / log_sd)
     z = stats.norm.ppf(floor + (1.0 - floor) * rng.random(len(start)))
-    return np.maximum(np.ceil(median * np.exp(log_sd * z)), start + 1)  # the tail's rounding
+    days = median * np.exp(log_sd * z)
+    untreated = np.maximum(np.ceil(days), np.maximum(start, 1.0))  # the tail's rounding
+    treated = np.where(
+        start == 0, np.ceil(days * ratio), start + np.ceil((untreated - start) * ratio)
+    )
+    return untreated, treated
 
 
 def recovery_hazard_ratio(
@@ -55,10 +80,15 @@ def recovery_hazard_ratio(
     like ``attacks`` (module docstring); None without any."""
     if len(attacks.start) == 0:
         return None
-    start = np.repeat(attacks.start, REPLICATES)
-    ratio = np.repeat(attacks.ratio, REPLICATES)
-    untreated = untreated_days(start, np.repeat(attacks.median, REPLICATES), log_sd, rng)
-    treated = start + np.ceil((untreated - start) * ratio)
+    replicates = int(np.clip(MAX_DRAWS // len(attacks.start), 1, REPLICATES))
+    start = np.repeat(attacks.start, replicates)
+    untreated, treated = recovery_days(
+        start,
+        np.repeat(attacks.median, replicates),
+        np.repeat(attacks.ratio, replicates),
+        log_sd,
+        rng,
+    )
     return cox_two_groups(
         np.minimum(untreated, censor_days),
         untreated <= censor_days,

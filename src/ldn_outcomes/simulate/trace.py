@@ -30,14 +30,20 @@ MONTHLY = (
 
 
 class TreatedAttacks(NamedTuple):
-    """Days from the onset to the LDN start and to recovery without and with the effect; the
-    median days to recovery of the attack's severity; the ratio of remaining days on LDN."""
+    """Per attack during which LDN was started: the patient and the start day; days from the
+    onset to the start and to recovery without and with the effect; the median days to
+    recovery of the attack's severity; the patient's ratio of remaining days on LDN."""
 
+    patient: np.ndarray
+    start_day: np.ndarray
     start: np.ndarray
     untreated: np.ndarray
     treated: np.ndarray
     median: np.ndarray
     ratio: np.ndarray
+
+    def rows(self, keep: np.ndarray) -> TreatedAttacks:
+        return TreatedAttacks(*(column[keep] for column in self))
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Trace:
 
     def attacks(
         self,
+        patient: np.ndarray,
         onset: np.ndarray,
         start: np.ndarray,
         untreated: np.ndarray,
@@ -63,23 +70,34 @@ class Trace:
         median: np.ndarray,
         ratio: np.ndarray,
     ) -> None:
-        """Attacks during which LDN was started: onset, start day, recovery day without and
-        with LDN's effect, the median days to recovery of the attack's severity, and the
-        patient's ratio of remaining days on LDN."""
+        """Attacks during which LDN was started: patient, onset, start day, recovery day
+        without and with LDN's effect, the median days to recovery of the attack's severity,
+        and the patient's ratio of remaining days on LDN."""
         if onset.size:
             self.attack_parts.append(
-                tuple(np.array(v, dtype=float) for v in (onset, start, untreated, treated))
-                + (np.array(median, dtype=float), np.array(ratio, dtype=float))
+                tuple(
+                    np.array(v, dtype=float)
+                    for v in (patient, onset, start, untreated, treated, median, ratio)
+                )
             )
 
     def attack_days(self) -> TreatedAttacks:
         """Every attack during which LDN was started, its days counted from the onset."""
         if not self.attack_parts:
-            return TreatedAttacks(*(np.zeros(0) for _ in range(5)))
-        onset, start, untreated, treated, median, ratio = (
+            empty = np.zeros(0)
+            return TreatedAttacks(np.zeros(0, dtype=np.int64), *(empty for _ in range(6)))
+        patient, onset, start, untreated, treated, median, ratio = (
             np.concatenate(p) for p in zip(*self.attack_parts, strict=True)
         )
-        return TreatedAttacks(start - onset, untreated - onset, treated - onset, median, ratio)
+        return TreatedAttacks(
+            patient.astype(np.int64),
+            start,
+            start - onset,
+            untreated - onset,
+            treated - onset,
+            median,
+            ratio,
+        )
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]

@@ -19,7 +19,8 @@ WLS of the change from baseline on the group (controls weighted 1/k, SE clustere
   the mean of repeated baseline measures as the covariate: Frison & Pocock 1992, Stat Med
   11:1685, doi 10.1002/sim.4780111304): the four points repeat the same one or two scores
   when a questionnaire is answered every few months, and the usual level is measured better
-  by all of them.
+  by all of them. A row without an earlier score at the points (none within about two years)
+  stays in the no-earlier-score pattern, so an older score alone does not enter its model.
 
 Every covariate is measured on or before the (pseudo-)start. Columns that are constant or
 repeat others (e.g. nobody has an earlier score) are left out; the earlier scores are left out
