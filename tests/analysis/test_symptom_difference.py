@@ -86,13 +86,9 @@ def test_ancova_equals_the_follow_up_score_regression() -> None:
     assert (lo, hi) == pytest.approx(tuple(fit.conf_int(0.05)[1]), rel=1e-9)
 
 
-def test_earlier_scores_take_out_what_one_baseline_cannot():
-    """People start for their usual level (a latent trait), not for one score: the baseline
-    alone adjusts for the trait only as far as one noisy score measures it (reliability
-    100/136), so the users' higher trait persists as a false harm; four earlier scores as
-    well measure it far better (100/107.2), and the lean shrinks to about a third."""
-    rng = np.random.default_rng(5)
-    n = 8000
+def _started_for_their_level(rng: np.random.Generator, n: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Latent level L ~ N(50, 10); users chosen for L (not for a score); baseline and
+    12-month scores L + N(0, 6); a true effect of -3 points."""
     latent = rng.normal(50.0, 10.0, n)
     ldn = (rng.random(n) < 1 / (1 + np.exp(-(latent - 50.0) / 5.0))).astype(int)
     frame = pd.DataFrame(
@@ -104,6 +100,17 @@ def test_earlier_scores_take_out_what_one_baseline_cannot():
             "match_id": np.arange(n),
         }
     )
+    return latent, frame
+
+
+def test_earlier_scores_take_out_what_one_baseline_cannot():
+    """People start for their usual level (a latent trait), not for one score: the baseline
+    alone adjusts for the trait only as far as one noisy score measures it (reliability
+    100/136), so the users' higher trait persists as a false harm; four earlier scores as
+    well measure it far better (100/107.2), and the lean shrinks to about a third."""
+    rng = np.random.default_rng(5)
+    n = 8000
+    latent, frame = _started_for_their_level(rng, n)
     for column in HISTORY_COLUMNS:
         frame[column] = latent + rng.normal(0.0, 6.0, n)
     frame[NO_EARLIER] = 0.0
@@ -114,11 +121,12 @@ def test_earlier_scores_take_out_what_one_baseline_cannot():
     assert abs(with_history + 3.0) < 0.4 * (baseline_only + 3.0)
 
 
-def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope():
+@pytest.mark.parametrize("earlier_mean", [False, True])
+def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope(earlier_mean: bool):
     """Rows whose earlier points read only the baseline score are a missing-data pattern of
-    their own: their own intercept and baseline slope, the others' earlier scores as before.
-    Fitting the two patterns apart with one group difference gives the same group difference
-    as the single model."""
+    their own: their own intercept and baseline slope, the others' earlier scores (and, as the
+    plan says, their mean) as before. Fitting the two patterns apart with one group difference
+    gives the same group difference as the single model."""
     rng = np.random.default_rng(9)
     n = 3000
     latent = rng.normal(50.0, 10.0, n)
@@ -133,12 +141,14 @@ def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope():
             "weight": 1.0,
             "match_id": np.arange(n),
             NO_EARLIER: none.astype(float),
+            EARLIER_MEAN: np.where(none, m0, latent + rng.normal(0.0, 3.0, n)),
         }
     )
     for column in HISTORY_COLUMNS:
         frame[column] = np.where(none, m0, latent + rng.normal(0.0, 6.0, n))
-    found = difference(frame, "m12", 0.05, _plan(adjust_history=True))
+    found = difference(frame, "m12", 0.05, _plan(True, True, earlier_mean=earlier_mean))
     have = (~none).astype(float)
+    earlier = [*HISTORY_COLUMNS, *([EARLIER_MEAN] if earlier_mean else [])]
     design = np.column_stack(
         [
             ldn,
@@ -146,7 +156,7 @@ def test_a_row_without_earlier_scores_has_its_own_intercept_and_slope():
             none.astype(float),
             m0 * have,
             m0 * none,
-            *[frame[c].to_numpy() * have for c in HISTORY_COLUMNS],
+            *[frame[c].to_numpy() * have for c in earlier],
         ]
     )
     y = frame["m12"].to_numpy() - m0
@@ -180,6 +190,17 @@ def test_too_few_people_for_the_earlier_scores_fall_back_to_the_baseline():
         difference(frame.iloc[[0, 1, 5]], "m12", 0.05, _plan(adjust_history=True))
 
 
+def _random_rows(data, plan: AnalysisPlan, instrument: str, n: int, seed: int):
+    """The instrument's series, ``n`` random patients with a random (pseudo-)start at least
+    400 days into it, and the day of each one's baseline score."""
+    series = data.symptom_series(instrument)
+    rng = np.random.default_rng(seed)
+    codes = np.sort(rng.choice(len(data.patients), n, replace=False))
+    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
+    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    return series, codes, index, baseline_day
+
+
 def test_earlier_scores_are_the_matchings_trajectory_points_and_never_after_the_start(
     null_data,
 ):
@@ -187,11 +208,9 @@ def test_earlier_scores_are_the_matchings_trajectory_points_and_never_after_the_
     (``trajectories.snapshots``: fatigue at 12, 9, 6 and 3 months before), and no score after
     the (pseudo-)start is ever read: moving every later score does not change them."""
     plan = AnalysisPlan()
-    series = null_data.symptom_series(plan.fatigue_instrument)
-    rng = np.random.default_rng(4)
-    codes = np.sort(rng.choice(len(null_data.patients), 400, replace=False))
-    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
-    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    series, codes, index, baseline_day = _random_rows(
+        null_data, plan, plan.fatigue_instrument, 400, seed=4
+    )
     points, none = earlier_scores(series, plan, codes, index, baseline_day)
     snap = snapshots(null_data, plan, codes, index)
     for k, values in enumerate(points):
@@ -243,20 +262,10 @@ def test_the_mean_of_every_earlier_score_takes_out_more_than_four_points():
     for seed in (5, 6, 7):
         rng = np.random.default_rng(seed)
         n = 8000
-        latent = rng.normal(50.0, 10.0, n)
-        ldn = (rng.random(n) < 1 / (1 + np.exp(-(latent - 50.0) / 5.0))).astype(int)
+        latent, frame = _started_for_their_level(rng, n)
         earlier = latent[:, None] + rng.normal(0.0, 6.0, (n, 10))
-        frame = pd.DataFrame(
-            {
-                "ldn": ldn,
-                "m0": latent + rng.normal(0.0, 6.0, n),
-                "m12": latent + rng.normal(0.0, 6.0, n) - 3.0 * ldn,
-                "weight": 1.0,
-                "match_id": np.arange(n),
-                NO_EARLIER: 0.0,
-                EARLIER_MEAN: earlier.mean(axis=1),
-            }
-        )
+        frame[NO_EARLIER] = 0.0
+        frame[EARLIER_MEAN] = earlier.mean(axis=1)
         for k, column in enumerate(HISTORY_COLUMNS):
             frame[column] = earlier[:, 8 + k // 2]
         points, *_ = difference(frame, "m12", 0.05, _plan(adjust_history=True))
@@ -264,7 +273,7 @@ def test_the_mean_of_every_earlier_score_takes_out_more_than_four_points():
         leans[seed] = (points + 3.0, with_mean + 3.0)
     for points, with_mean in leans.values():
         # reliability 100/112 with two scores and the baseline, 100/103.3 with all eleven:
-        # the lean (+1.84 to +2.13) falls to about a third (+0.56 to +0.76)
+        # the lean (+2.08 to +2.21) falls to about a third (+0.70 to +0.89)
         assert points > 1.0
         assert abs(with_mean) < 0.5 * points
 
@@ -308,11 +317,9 @@ def test_the_earlier_mean_reads_nothing_from_the_baseline_day_on(null_data):
     """The earlier mean of a cohort row is built from scores before its baseline score only:
     moving every score on or after the baseline day does not change it."""
     plan = AnalysisPlan()
-    series = null_data.symptom_series(plan.fatigue_instrument)
-    rng = np.random.default_rng(4)
-    codes = np.sort(rng.choice(len(null_data.patients), 400, replace=False))
-    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
-    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
+    series, codes, index, baseline_day = _random_rows(
+        null_data, plan, plan.fatigue_instrument, 400, seed=4
+    )
     found = mean_before(series, codes, baseline_day)
     assert np.isfinite(found).sum() > 50
     later = series.copy()
@@ -329,10 +336,7 @@ def test_changes_carries_the_earlier_mean_of_each_row(null_data):
     from ldn_outcomes.analysis.outcomes.symptoms import changes
 
     plan = AnalysisPlan()
-    series = null_data.symptom_series("mfis")
-    rng = np.random.default_rng(12)
-    codes = np.sort(rng.choice(len(null_data.patients), 300, replace=False))
-    index = rng.uniform(series["day"].min() + 400, series["day"].max(), codes.size).round()
+    series, codes, index, baseline_day = _random_rows(null_data, plan, "mfis", 300, seed=12)
     cohort = pd.DataFrame(
         {
             "code": codes,
@@ -344,7 +348,6 @@ def test_changes_carries_the_earlier_mean_of_each_row(null_data):
         }
     )
     frame = changes(null_data, plan, cohort, "mfis")
-    baseline_day = value_at(series, "day", codes, index, plan.symptom_baseline_days, index)
     expected = mean_before(series, codes, baseline_day)
     have = np.isfinite(expected)
     assert have.sum() > 50 and (~have & np.isfinite(frame["m0"])).any()
@@ -357,44 +360,3 @@ def test_changes_carries_the_earlier_mean_of_each_row(null_data):
     assert not np.allclose(at_start[have], expected[have])
     without = changes(null_data, replace(plan, symptom_adjust_earlier_mean=False), cohort, "mfis")
     assert EARLIER_MEAN not in without
-
-
-def test_rows_without_history_keep_their_pattern_with_the_mean():
-    """With the mean as well, rows without an earlier score still have only their own
-    intercept and baseline slope (the mean is 0 for them after centring): the group difference
-    equals the single regression written out by hand."""
-    rng = np.random.default_rng(13)
-    n = 3000
-    latent = rng.normal(50.0, 10.0, n)
-    ldn = (rng.random(n) < 1 / (1 + np.exp(-(latent - 50.0) / 5.0))).astype(int)
-    none = rng.random(n) < 0.3
-    m0 = latent + rng.normal(0.0, 6.0, n)
-    frame = pd.DataFrame(
-        {
-            "ldn": ldn,
-            "m0": m0,
-            "m12": latent + rng.normal(0.0, 6.0, n) - 3.0 * ldn,
-            "weight": 1.0,
-            "match_id": np.arange(n),
-            NO_EARLIER: none.astype(float),
-            EARLIER_MEAN: np.where(none, m0, latent + rng.normal(0.0, 3.0, n)),
-        }
-    )
-    for column in HISTORY_COLUMNS:
-        frame[column] = np.where(none, m0, latent + rng.normal(0.0, 6.0, n))
-    found = difference(frame, "m12", 0.05, _plan(True, True, earlier_mean=True))
-    have = (~none).astype(float)
-    design = np.column_stack(
-        [
-            ldn,
-            have,
-            none.astype(float),
-            m0 * have,
-            m0 * none,
-            *[frame[c].to_numpy() * have for c in [*HISTORY_COLUMNS, EARLIER_MEAN]],
-        ]
-    )
-    reference = sm.OLS(frame["m12"].to_numpy() - m0, design).fit()
-    assert found.value == pytest.approx(reference.params[0], rel=1e-8)
-    without_mean = difference(frame, "m12", 0.05, _plan(adjust_history=True))
-    assert found.value != pytest.approx(without_mean.value, rel=1e-6)
