@@ -1,9 +1,10 @@
 """The true relapse-recovery hazard ratio is the limit for attacks like the registry's, not a
 Cox fit on its few dozen attacks (``simulate/recovery_truth.py``).
 
-A Cox fit on n events lies further from 1 than its limit by an amount that shrinks with n
-(Heinze & Schemper 2001, Biometrics 57:114, doi 10.1111/j.0006-341x.2001.00114.x). The tests
-measure that on attacks drawn from the simulator's own model, check that the new truth does not
+A Cox fit on few events is biased (Heinze & Schemper 2001, Biometrics 57:114, doi
+10.1111/j.0006-341x.2001.00114.x); the paired fit the truth used to be lay further from 1 than
+its limit by an amount that shrank with the number of attacks. The tests measure that on
+attacks drawn from the simulator's own model, check that the new truth does not
 have it, and check the model of a treated attack against the simulator's treated attacks.
 """
 

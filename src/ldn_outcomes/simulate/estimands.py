@@ -43,7 +43,7 @@ count only people still in the registry (world A) at s + h.
   the engine counts them: the days before the start are the same in both worlds and are not
   LDN's), days counted from the onset, censored at 730 days: over many fresh draws of attacks
   like these (same severity, start day and patient), not over the registry's few dozen
-  (``.recovery_truth``: a Cox fit on so few events lies further from 1 than its limit).
+  (``.recovery_truth``: a paired Cox fit on so few attacks lay further from 1 than its limit).
 - Negative control: the supplement has no effect, so its ratio is 1.
 """
 

@@ -3,14 +3,15 @@ quantity: what the engine's Cox estimate converges to for attacks like these, no
 the few dozen attacks one registry happens to hold.
 
 Fitting the Cox model to the registry's own attacks, each with and without LDN's effect,
-gives a truth with the finite-sample bias of a Cox fit on that many events: the maximum
-partial-likelihood estimate lies further from 1 than the hazard ratio it estimates, by an
-amount that shrinks with the number of events (e.g. Heinze & Schemper 2001, Biometrics 57:114,
-doi 10.1111/j.0006-341x.2001.00114.x). On attacks of the simulator's model (remaining days
-times 0.7 once LDN starts) the paired fit gave a mean log hazard ratio of 0.384 with 65
-attacks, 0.364 with 215 and 0.350 with 5,000 (``tests/simulate/test_recovery_truth.py``, seed
-1). The calibration bench read that excess of the truth (registries of 3,000 patients have
-60-70 treated attacks) as a bias of the estimate.
+gives a truth with the finite-sample bias of a Cox fit on that many events (maximum partial
+likelihood is biased in small samples, e.g. Heinze & Schemper 2001, Biometrics 57:114, doi
+10.1111/j.0006-341x.2001.00114.x; how much depends on the design). Here it lay further from 1
+than its limit, by an amount that shrank with the number of attacks: on attacks of the
+simulator's model (remaining days times 0.7 once LDN starts) the paired fit gave a mean log
+hazard ratio of 0.384 with 65 attacks, 0.364 with 215 and 0.350 with 5,000
+(``tests/simulate/test_recovery_truth.py``, seed 1). The calibration bench read that excess
+of the truth (registries of 3,000 patients have 60-70 treated attacks) as a bias of the
+estimate.
 
 The attacks are those the engine counts as treated under its default plan
 (``engine_treated``): LDN's first course started during the attack (onset <= start <=
