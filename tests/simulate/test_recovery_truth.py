@@ -16,9 +16,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from ldn_outcomes.analysis import AnalysisPlan
 from ldn_outcomes.simulate import SimulationParams
 from ldn_outcomes.simulate.cdw_truth import cox_two_groups
-from ldn_outcomes.simulate.estimands import ATTACK_MAX_DAYS, _first_starts
+from ldn_outcomes.simulate.estimands import (
+    ATTACK_MAX_DAYS,
+    RECOVERY_CENSOR_DAYS,
+    RELAPSE_YEARS,
+    _first_starts,
+)
 from ldn_outcomes.simulate.history import History, simulate_history
 from ldn_outcomes.simulate.recovery_truth import (
     engine_treated,
@@ -177,3 +183,13 @@ def test_the_model_of_a_treated_attack_matches_the_simulators_treated_attacks() 
     for value in MEDIANS:
         assert (median == value).sum() >= 40
         assert stats.kstest(pit[median == value], "uniform").pvalue > 0.01 / len(MEDIANS)
+
+
+def test_the_truths_windows_are_the_engines_defaults() -> None:
+    """The simulator may not import the engine (layers), so it repeats the default plan's
+    windows; a change to one must change the other."""
+    plan = AnalysisPlan()
+    assert plan.attack_max_days == ATTACK_MAX_DAYS
+    assert plan.recovery_max_days == RECOVERY_CENSOR_DAYS
+    assert plan.relapse_window_years == RELAPSE_YEARS
+    assert plan.attack_course == "first"  # ``engine_treated`` keeps first courses only

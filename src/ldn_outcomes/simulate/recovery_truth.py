@@ -31,11 +31,12 @@ from scipy import stats
 from .cdw_truth import cox_two_groups
 from .trace import TreatedAttacks
 
-#: Draws of each treated attack: enough that the truth's own Monte-Carlo spread (0.002 on the
-#: log scale at 65 attacks) is small beside the estimate's standard error (about 0.15).
+#: Draws of each treated attack. A project choice: enough that the truth's own Monte-Carlo
+#: spread (0.002 on the log scale at 65 attacks) is small beside the estimate's standard error
+#: (about 0.15).
 REPLICATES = 400
-#: At most this many draws in all (a registry far larger than the bench's gets fewer per
-#: attack; with 1,000 treated attacks or more the truth needs fewer).
+#: At most this many draws in all, a project choice bounding the truth's memory and time (a
+#: registry with over 1,000 treated attacks gets fewer per attack, and needs fewer).
 MAX_DRAWS = 400_000
 
 
