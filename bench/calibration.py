@@ -80,6 +80,12 @@ SCENARIOS: dict[str, dict[str, float]] = {
 }
 
 
+def scenario_seed(base: int, scenario: str, patients: int, rep: int) -> int:
+    """The seed of one registry: by the scenario's place in ``SCENARIOS``, not in the command
+    line, so that ``--scenarios effect null`` scores the same registries as ``null effect``."""
+    return base + 100_000 * list(SCENARIOS).index(scenario) + patients + rep
+
+
 def _estimate(results: dict, headline: str) -> tuple[Any, Any] | None:
     """(estimate, result it belongs to) of one headline, or None when not estimated."""
     spec = HEADLINES[headline]
@@ -273,8 +279,8 @@ def main() -> None:
     if not (args.summary_only or args.rescore):
         for rep in range(args.first_registry, args.registries):
             for patients in args.patients:
-                for number, scenario in enumerate(args.scenarios):
-                    seed = args.seed_base + 100_000 * number + patients + rep
+                for scenario in args.scenarios:
+                    seed = scenario_seed(args.seed_base, scenario, patients, rep)
                     done = {
                         (r["scenario"], r["patients"], r["seed"], r.get("plan", default))
                         for r in _rows(args.results)
