@@ -1,9 +1,11 @@
 """How often each causal headline was right on simulated registries (``bench/calibration.py``).
 
 The bench runs the whole engine on many simulated registries with a known truth and writes, per
-headline, scenario and registry size, the coverage of the 95% interval and the mean bias with
-its Monte-Carlo SE into ``calibration.json`` beside this module. The report shows one plain line
-per headline from it; nothing here runs a simulation.
+headline, scenario and registry size, the coverage of the 95% interval, the mean bias with its
+Monte-Carlo SE and the mean number of matched LDN users into ``calibration.json`` beside this
+module. The report shows one plain line per headline from it, for the bench size whose matched
+users are nearest this registry's (an interval's behaviour depends on how many people it rests
+on, and small registries fare worse); nothing here runs a simulation.
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ def _bias(score: dict[str, Any]) -> float:
     return float(score["value"] - score["truth"])
 
 
+def _matched_users(rows: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
+    """Mean matched LDN users per (scenario, patients), from what the diagnostics saw."""
+    counts: dict[tuple[str, int], list[int]] = {}
+    for row in rows:
+        matched = (row.get("diagnostics") or {}).get("matched") or {}
+        if matched.get("n_matched") is not None:
+            counts.setdefault((row["scenario"], row["patients"]), []).append(matched["n_matched"])
+    return {key: sum(values) / len(values) for key, values in counts.items()}
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (headline, scenario, patients): registries, coverage, mean bias, its MC SE, and how
-    many intervals missed the truth and how many of those the diagnostics flagged."""
+    """Per (headline, scenario, patients): registries, coverage, mean bias, its MC SE, how
+    many intervals missed the truth and how many of those the diagnostics flagged, and the
+    mean number of matched LDN users (None where the rows do not say)."""
+    users = _matched_users(rows)
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for row in rows:
         for headline in HEADLINES:
@@ -62,6 +76,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "flagged_of_missed": sum(bool(s["flagged"]) for s in missed),
                 "flagged": sum(bool(s["flagged"]) for s in scores),
                 "scale": "log" if scores[0]["ratio"] else "difference",
+                "matched_users": users.get((scenario, patients)),
             }
         )
     return out
@@ -75,30 +90,49 @@ def calibration() -> dict[str, Any]:
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
-def track_record(headline: str) -> str:
+def _nearest_size(rows: list[dict[str, Any]], matched_users: int) -> int | None:
+    """The bench registry size whose mean matched LDN users are nearest ``matched_users`` on
+    the log scale (None when the bench did not record them)."""
+    sizes: dict[int, list[float]] = {}
+    for r in rows:
+        if r.get("matched_users"):
+            sizes.setdefault(r["patients"], []).append(r["matched_users"])
+    if not sizes or matched_users <= 0:
+        return None
+    return min(
+        sizes,
+        key=lambda size: abs(math.log(sum(sizes[size]) / len(sizes[size]) / matched_users)),
+    )
+
+
+def track_record(headline: str, matched_users: int | None = None) -> str:
     """One plain sentence: how often this method's interval held the truth on simulated
-    registries without an effect and with one ("" when the bench has not scored it)."""
+    registries without an effect and with one ("" when the bench has not scored it).
+
+    With ``matched_users`` (this registry's matched LDN users), the figures are those of the
+    bench size nearest it, and a registry with fewer matched users than the bench's smallest
+    is told that its interval may hold the truth less often."""
     data = calibration()
-    rows = [
-        r
-        for r in data.get("summary", [])
-        if r["headline"] == headline and r["scenario"] in ("null", "effect")
-    ]
+    summary = [r for r in data.get("summary", []) if r["headline"] == headline]
+    rows = [r for r in summary if r["scenario"] in ("null", "effect")]
     if not rows:
         return ""
+    size = _nearest_size(rows, matched_users) if matched_users else None
+    if size is not None:
+        rows = [r for r in rows if r["patients"] == size]
+        summary = [r for r in summary if r["patients"] == size]
     registries = sum(r["registries"] for r in rows)
     covered = sum(round(r["coverage"] * r["registries"]) for r in rows)
     sizes = sorted({r["patients"] for r in rows})
+    where = f"{', '.join(f'{s:,}' for s in sizes)} patients"
+    if size is not None:
+        users = [r["matched_users"] for r in rows if r.get("matched_users")]
+        where += f", about {round(sum(users) / len(users)):,} matched LDN users each"
     text = (
-        f"On {registries} simulated registries ({', '.join(f'{s:,}' for s in sizes)} patients; "
-        f"with and without a true effect) this method's 95% interval held the true value "
-        f"{covered} times ({covered / registries:.0%})."
+        f"On {registries} simulated registries ({where}; with and without a true effect) this "
+        f"method's 95% interval held the true value {covered} times ({covered / registries:.0%})."
     )
-    confounded = [
-        r
-        for r in data.get("summary", [])
-        if r["headline"] == headline and r["scenario"] == "confounded"
-    ]
+    confounded = [r for r in summary if r["scenario"] == "confounded"]
     missed = sum(r["missed"] for r in confounded)
     if missed:
         flagged = sum(r["flagged_of_missed"] for r in confounded)
@@ -106,7 +140,18 @@ def track_record(headline: str) -> str:
             f" With confounding the registry cannot record, it missed {missed} times and the "
             f"bias checks warned in {flagged} of those."
         )
-    return text + _lean(rows)
+    if size is not None and matched_users is not None:
+        smallest = min(
+            (r["matched_users"] for r in data.get("summary", []) if r.get("matched_users")),
+            default=None,
+        )
+        if smallest is not None and matched_users < smallest:
+            text += (
+                f" This registry has {matched_users:,} matched LDN users, fewer than the "
+                f"bench's smallest registries had on average (about {round(smallest):,}): its "
+                "interval may hold the true value less often than that."
+            )
+    return text + _lean([r for r in data.get("summary", []) if r["headline"] == headline])
 
 
 #: A mean bias without an effect this many Monte-Carlo SEs from 0 is told to the reader: more

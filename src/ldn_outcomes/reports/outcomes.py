@@ -149,8 +149,11 @@ def estimate_text(e: Estimate) -> str:
     return f"{_fmt(e.value, e.scale)}{ci}"
 
 
-def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str, Any]:
-    """What one analysis's section shows, as plain values for the template."""
+def _section(
+    name: str, result: AnalysisResult, plan: AnalysisPlan, matched_users: int | None = None
+) -> dict[str, Any]:
+    """What one analysis's section shows, as plain values for the template; ``matched_users``
+    (this registry's matched LDN users) picks the bench figures for registries like it."""
     section: dict[str, Any] = {
         "id": name,
         "title": TITLES[name],
@@ -182,7 +185,7 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
             }
             for e in result.estimates[:40]
         ],
-        track_records=_track_records(name),
+        track_records=_track_records(name, matched_users),
         charts=Markup(_charts(name, result, plan)),
         caveats=list(result.caveats),
         method=result.method,
@@ -190,14 +193,24 @@ def _section(name: str, result: AnalysisResult, plan: AnalysisPlan) -> dict[str,
     return section
 
 
-def _track_records(name: str) -> list[dict[str, str]]:
+def _track_records(name: str, matched_users: int | None = None) -> list[dict[str, str]]:
     """How often each causal headline of this analysis was right on simulated registries
-    (the calibration bench's committed figures, ``calibration_data``)."""
+    (the calibration bench's committed figures, ``calibration_data``), for registries with
+    about ``matched_users`` matched LDN users when it is known."""
     return [
         {"title": spec["title"], "text": text}
         for headline, spec in HEADLINES.items()
-        if spec["analysis"] == name and (text := track_record(headline))
+        if spec["analysis"] == name and (text := track_record(headline, matched_users))
     ]
+
+
+def matched_users(results: Mapping[str, AnalysisResult]) -> int | None:
+    """This registry's matched LDN users (the matching summary's count), if it was matched."""
+    matched = results.get("matched")
+    if matched is None or matched.status == "insufficient_data":
+        return None
+    count = matched.population.get("n_matched")
+    return int(count) if isinstance(count, int | float) and count > 0 else None
 
 
 def _logrank_lines(tests: list[dict[str, Any]], events: str = "recoveries") -> str:
@@ -322,7 +335,8 @@ def render_outcome_report(
     """The whole report as one HTML string."""
     generated = generated or dt.datetime.now(dt.UTC)
     order = ("diagnostics", *OUTCOME_ANALYSES)
-    sections = [_section(name, results[name], plan) for name in order if name in results]
+    users = matched_users(results)
+    sections = [_section(name, results[name], plan, users) for name in order if name in results]
     return templating.render(
         "reports/outcomes.html",
         css=Markup(templating.stylesheet()),
