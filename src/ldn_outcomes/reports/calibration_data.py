@@ -90,19 +90,14 @@ def calibration() -> dict[str, Any]:
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
-def _nearest_size(rows: list[dict[str, Any]], matched_users: int) -> int | None:
-    """The bench registry size whose mean matched LDN users are nearest ``matched_users`` on
-    the log scale (None when the bench did not record them)."""
+def _users_by_size(rows: list[dict[str, Any]]) -> dict[int, float]:
+    """Mean matched LDN users of each bench registry size over ``rows`` (sizes whose rows do
+    not record them are left out)."""
     sizes: dict[int, list[float]] = {}
     for r in rows:
         if r.get("matched_users"):
             sizes.setdefault(r["patients"], []).append(r["matched_users"])
-    if not sizes or matched_users <= 0:
-        return None
-    return min(
-        sizes,
-        key=lambda size: abs(math.log(sum(sizes[size]) / len(sizes[size]) / matched_users)),
-    )
+    return {size: sum(users) / len(users) for size, users in sizes.items()}
 
 
 def track_record(headline: str, matched_users: int | None = None) -> str:
@@ -117,7 +112,12 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     rows = [r for r in summary if r["scenario"] in ("null", "effect")]
     if not rows:
         return ""
-    size = _nearest_size(rows, matched_users) if matched_users else None
+    users = _users_by_size(rows)
+    size = (
+        min(users, key=lambda size: abs(math.log(users[size] / matched_users)))
+        if users and matched_users and matched_users > 0
+        else None
+    )
     if size is not None:
         rows = [r for r in rows if r["patients"] == size]
         summary = [r for r in summary if r["patients"] == size]
@@ -126,8 +126,7 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     sizes = sorted({r["patients"] for r in rows})
     where = f"{', '.join(f'{s:,}' for s in sizes)} patients"
     if size is not None:
-        users = [r["matched_users"] for r in rows if r.get("matched_users")]
-        where += f", about {round(sum(users) / len(users)):,} matched LDN users each"
+        where += f", about {round(users[size]):,} matched LDN users each"
     text = (
         f"On {registries} simulated registries ({where}; with and without a true effect) this "
         f"method's 95% interval held the true value {covered} times ({covered / registries:.0%})."
@@ -141,11 +140,8 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
             f"bias checks warned in {flagged} of those."
         )
     if size is not None and matched_users is not None:
-        smallest = min(
-            (r["matched_users"] for r in data.get("summary", []) if r.get("matched_users")),
-            default=None,
-        )
-        if smallest is not None and matched_users < smallest:
+        smallest = min(users.values())
+        if matched_users < smallest:
             text += (
                 f" This registry has {matched_users:,} matched LDN users, fewer than the "
                 f"bench's smallest registries had on average (about {round(smallest):,}): its "
