@@ -334,7 +334,16 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(paths: list[Path]) -> list[dict[str, Any]]:
-    return [row for path in paths for row in _read(path)]
+    """Every scored registry once: two processes sharing a run can both score the registry
+    where they meet (the same seed gives the same line), so later copies are dropped."""
+    seen: set[tuple[Any, ...]] = set()
+    rows = []
+    for row in (row for path in paths for row in _read(path)):
+        key = (row["scenario"], row["patients"], row["seed"], row.get("plan"))
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
 
 
 def _read(path: Path) -> list[dict[str, Any]]:

@@ -66,57 +66,120 @@ def test_a_lean_without_an_effect_is_told_beside_the_headline(
     assert "leaned" not in track_record("relapses")
 
 
-def _sized(scenario: str, patients: int, users: int, covered: bool) -> dict:
-    """A scored registry of ``patients`` with ``users`` matched LDN users, whose interval
-    held the truth or not."""
+def _sized(
+    scenario: str, patients: int, users: int | None, covered: bool, value: float = 1.0
+) -> dict:
+    """A scored registry of ``patients`` with ``users`` matched LDN users (None: not
+    recorded), whose interval held the truth or not."""
     ci = (0.8, 1.2) if covered else (1.1, 1.3)
-    row = _row(scenario, 1.0 if covered else 1.2, ci)
-    return {**row, "patients": patients, "diagnostics": {"matched": {"n_matched": users}}}
+    row = _row(scenario, value if covered else 1.2, ci)
+    matched = {} if users is None else {"matched": {"n_matched": users}}
+    return {**row, "patients": patients, "diagnostics": matched}
 
 
 def _two_sizes() -> list[dict]:
-    """Small registries (about 140 matched users) covering 8 of 10 times, large ones (about
-    1,100) 10 of 10."""
+    """Small registries (130-148 matched users) covering 8 of 10 times, large ones (1,100)
+    10 of 10; with confounding, 3 misses among the small ones and 1 among the large."""
     small = [_sized("null", 1200, 130 + 2 * i, covered=i < 8) for i in range(10)]
     large = [_sized("null", 10000, 1100, covered=True) for _ in range(10)]
-    return small + large
+    confounded = [_sized("confounded", 1200, 160, covered=i >= 3) for i in range(10)]
+    confounded += [_sized("confounded", 10000, 1600, covered=i >= 1) for i in range(10)]
+    return small + large + confounded
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, rows: list[dict]) -> None:
+    summary = summarise(rows)
+    monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summary})
 
 
 def test_summary_records_the_matched_users_of_each_size() -> None:
-    table = {r["patients"]: r for r in summarise(_two_sizes())}
-    assert table[1200]["matched_users"] == pytest.approx(139.0)
-    assert table[10000]["matched_users"] == 1100
-    assert summarise([_row("null", 1.0, (0.8, 1.2))])[0]["matched_users"] is None
+    table = {(r["scenario"], r["patients"]): r for r in summarise(_two_sizes())}
+    assert table["null", 1200]["matched_users"] == pytest.approx(139.0)
+    assert table["null", 1200]["fewest_matched_users"] == 130
+    assert table["null", 10000]["matched_users"] == 1100
+    assert table["confounded", 1200]["matched_users"] == 160
+    unrecorded = summarise([_row("null", 1.0, (0.8, 1.2))])[0]
+    assert unrecorded["matched_users"] is None and unrecorded["fewest_matched_users"] is None
 
 
 def test_track_record_is_for_registries_like_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The figures shown are those of the bench size nearest this registry's matched users;
-    with fewer than the smallest size had, the reader is told its interval may fare worse."""
-    summary = summarise(_two_sizes())
-    monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summary})
-    assert "20 simulated registries" in track_record("relapses")  # size unknown: all of them
+    """The figures shown are those of the bench size nearest this registry's matched users on
+    the log scale, the confounded registries of that size only."""
+    _use(monkeypatch, _two_sizes())
+    pooled = track_record("relapses")  # size unknown: all of them
+    assert "20 simulated registries" in pooled and "20 more registries of those sizes" in pooled
     small = track_record("relapses", matched_users=150)
     assert "10 simulated registries (1,200 patients, about 139 matched LDN users each" in small
-    assert "8 times (80%)" in small and "fewer than" not in small
+    assert "8 times (80%)" in small and "missed the true value 3 times" in small
+    assert "fewer than any" not in small
     large = track_record("relapses", matched_users=900)
     assert "10,000 patients" in large and "10 times (100%)" in large
+    assert "missed the true value 1 times" in large
+    # 500 is nearer 139 than 1,100 in users, but nearer 1,100 on the log scale
+    assert "10,000 patients" in track_record("relapses", matched_users=500)
+
+
+def test_a_registry_smaller_than_any_the_bench_scored_is_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _use(monkeypatch, _two_sizes())
+    assert "fewer than any" not in track_record("relapses", matched_users=131)
     tiny = track_record("relapses", matched_users=40)
     assert "1,200 patients" in tiny
-    assert "This registry has 40 matched LDN users, fewer than the bench's smallest" in tiny
+    assert "This registry has 40 matched LDN users, fewer than any registry the bench" in tiny
+    assert "the fewest had 130" in tiny
+    hidden = track_record("relapses", matched_users=0)  # too few to show
+    assert "1,200 patients" in hidden and "too few matched LDN users to show" in hidden
+
+
+def test_sizes_without_matched_users_fall_back_to_all_sizes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When one size's rows do not record matched users, no size can be chosen fairly."""
+    rows = [_sized("null", 1200, 140, covered=True) for _ in range(5)]
+    rows += [_sized("null", 10000, None, covered=True) for _ in range(5)]
+    _use(monkeypatch, rows)
+    text = track_record("relapses", matched_users=5000)
+    assert "10 simulated registries (1,200, 10,000 patients;" in text
+    assert "fewer than any" not in track_record("relapses", matched_users=20)
+
+
+def test_the_lean_told_is_the_one_at_this_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lean measured at 10,000 patients is told to registries like those, not to small
+    ones; and a lean under 1% is not rounded away."""
+    rows = [_sized("null", 1200, 140, covered=True, value=v) for v in (0.9, 1.1) * 15]
+    rows += [
+        _sized("null", 10000, 1100, covered=True, value=0.985 + 0.001 * (i % 3)) for i in range(30)
+    ]
+    _use(monkeypatch, rows)
+    assert "leaned" not in track_record("relapses", matched_users=140)
+    large = track_record("relapses", matched_users=1100)
+    assert "leaned to 0.986 times the true value" in large
+    assert "between 0.986 and 1.00" in large
 
 
 def test_the_report_reads_this_registrys_matched_users(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ldn_outcomes.analysis.results import AnalysisResult
+    from ldn_outcomes.analysis.plan import AnalysisPlan
+    from ldn_outcomes.analysis.results import AnalysisResult, Estimate
     from ldn_outcomes.reports import outcomes
 
-    summary = summarise(_two_sizes())
-    monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summary})
+    _use(monkeypatch, _two_sizes())
     monkeypatch.setattr(outcomes, "track_record", calibration_data.track_record)
-    matched = AnalysisResult(name="matched", method="")
-    matched.population = {"n_matched": 1000}
-    users = outcomes.matched_users({"matched": matched})
-    assert users == 1000
-    assert "10,000 patients" in outcomes._track_records("relapses", users)[0]["text"]
+    matched = AnalysisResult(name="matched", method="m", population={"n_matched": 1000})
+    relapses = AnalysisResult(
+        name="relapses",
+        method="m",
+        estimates=[Estimate("rate ratio", 0.8, 0.6, 1.1, "ratio", n=40)],
+    )
+    assert outcomes.matched_users({"matched": matched}) == 1000
+    page = outcomes.render_outcome_report(
+        {"matched": matched, "relapses": relapses}, AnalysisPlan()
+    )
+    assert "10,000 patients, about 1,100 matched LDN users each" in page
     assert outcomes.matched_users({}) is None
     matched.population = {"n_matched": None}  # left out by the disclosure rule
-    assert outcomes.matched_users({"matched": matched}) is None
+    assert outcomes.matched_users({"matched": matched}) == 0
+    page = outcomes.render_outcome_report(
+        {"matched": matched, "relapses": relapses}, AnalysisPlan()
+    )
+    assert "too few matched LDN users to show" in page

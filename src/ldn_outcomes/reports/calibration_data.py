@@ -5,7 +5,7 @@ headline, scenario and registry size, the coverage of the 95% interval, the mean
 Monte-Carlo SE and the mean number of matched LDN users into ``calibration.json`` beside this
 module. The report shows one plain line per headline from it, for the bench size whose matched
 users are nearest this registry's (an interval's behaviour depends on how many people it rests
-on, and small registries fare worse); nothing here runs a simulation.
+on, so each size is measured on its own); nothing here runs a simulation.
 """
 
 from __future__ import annotations
@@ -27,20 +27,21 @@ def _bias(score: dict[str, Any]) -> float:
     return float(score["value"] - score["truth"])
 
 
-def _matched_users(rows: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
-    """Mean matched LDN users per (scenario, patients), from what the diagnostics saw."""
+def _matched_users(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[float, int]]:
+    """Mean and fewest matched LDN users per (scenario, patients), from what the diagnostics
+    saw."""
     counts: dict[tuple[str, int], list[int]] = {}
     for row in rows:
         matched = (row.get("diagnostics") or {}).get("matched") or {}
         if matched.get("n_matched") is not None:
             counts.setdefault((row["scenario"], row["patients"]), []).append(matched["n_matched"])
-    return {key: sum(values) / len(values) for key, values in counts.items()}
+    return {key: (sum(values) / len(values), min(values)) for key, values in counts.items()}
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (headline, scenario, patients): registries, coverage, mean bias, its MC SE, how
     many intervals missed the truth and how many of those the diagnostics flagged, and the
-    mean number of matched LDN users (None where the rows do not say)."""
+    mean and the fewest matched LDN users (None where the rows do not say)."""
     users = _matched_users(rows)
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for row in rows:
@@ -76,7 +77,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "flagged_of_missed": sum(bool(s["flagged"]) for s in missed),
                 "flagged": sum(bool(s["flagged"]) for s in scores),
                 "scale": "log" if scores[0]["ratio"] else "difference",
-                "matched_users": users.get((scenario, patients)),
+                "matched_users": users.get((scenario, patients), (None, None))[0],
+                "fewest_matched_users": users.get((scenario, patients), (None, None))[1],
             }
         )
     return out
@@ -90,43 +92,49 @@ def calibration() -> dict[str, Any]:
     return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
 
 
-def _users_by_size(rows: list[dict[str, Any]]) -> dict[int, float]:
-    """Mean matched LDN users of each bench registry size over ``rows`` (sizes whose rows do
-    not record them are left out)."""
-    sizes: dict[int, list[float]] = {}
+def _users_by_size(rows: list[dict[str, Any]]) -> dict[int, tuple[float, int]] | None:
+    """Per bench registry size of ``rows``: the mean matched LDN users (of its cells' means)
+    and the fewest any of its registries had; None unless every size's rows record them."""
+    sizes: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
-        if r.get("matched_users"):
-            sizes.setdefault(r["patients"], []).append(r["matched_users"])
-    return {size: sum(users) / len(users) for size, users in sizes.items()}
+        sizes.setdefault(r["patients"], []).append(r)
+    out = {}
+    for size, cells in sizes.items():
+        if any(not c.get("matched_users") or c.get("fewest_matched_users") is None for c in cells):
+            return None
+        mean = sum(c["matched_users"] for c in cells) / len(cells)
+        out[size] = (mean, min(c["fewest_matched_users"] for c in cells))
+    return out
 
 
 def track_record(headline: str, matched_users: int | None = None) -> str:
     """One plain sentence: how often this method's interval held the truth on simulated
     registries without an effect and with one ("" when the bench has not scored it).
 
-    With ``matched_users`` (this registry's matched LDN users), the figures are those of the
-    bench size nearest it, and a registry with fewer matched users than the bench's smallest
-    is told that its interval may hold the truth less often."""
+    With ``matched_users`` (this registry's matched LDN users; 0: too few to show), the figures
+    are those of the bench size whose mean matched users are nearest it (log scale), and a
+    registry with fewer matched users than any the bench scored is told so. Without it, or
+    when the bench did not record matched users for every size, all sizes are pooled."""
     data = calibration()
     summary = [r for r in data.get("summary", []) if r["headline"] == headline]
     rows = [r for r in summary if r["scenario"] in ("null", "effect")]
     if not rows:
         return ""
-    users = _users_by_size(rows)
-    size = (
-        min(users, key=lambda size: abs(math.log(users[size] / matched_users)))
-        if users and matched_users and matched_users > 0
-        else None
-    )
-    if size is not None:
+    users = _users_by_size(rows) if matched_users is not None else None
+    size = None
+    if users:
+        size = min(
+            users,
+            key=lambda s: abs(math.log(users[s][0] / matched_users)) if matched_users else s,
+        )
         rows = [r for r in rows if r["patients"] == size]
         summary = [r for r in summary if r["patients"] == size]
     registries = sum(r["registries"] for r in rows)
     covered = sum(round(r["coverage"] * r["registries"]) for r in rows)
     sizes = sorted({r["patients"] for r in rows})
     where = f"{', '.join(f'{s:,}' for s in sizes)} patients"
-    if size is not None:
-        where += f", about {round(users[size]):,} matched LDN users each"
+    if users and size is not None:
+        where += f", about {round(users[size][0]):,} matched LDN users each"
     text = (
         f"On {registries} simulated registries ({where}; with and without a true effect) this "
         f"method's 95% interval held the true value {covered} times ({covered / registries:.0%})."
@@ -136,23 +144,36 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     if missed:
         flagged = sum(r["flagged_of_missed"] for r in confounded)
         text += (
-            f" With confounding the registry cannot record, it missed {missed} times and the "
-            f"bias checks warned in {flagged} of those."
+            f" On {sum(r['registries'] for r in confounded)} more registries of "
+            f"{'that size' if size is not None else 'those sizes'} with confounding the registry "
+            f"cannot record, its interval missed the true value {missed} times and the bias "
+            f"checks warned in {flagged} of those."
         )
-    if size is not None and matched_users is not None:
-        smallest = min(users.values())
-        if matched_users < smallest:
-            text += (
-                f" This registry has {matched_users:,} matched LDN users, fewer than the "
-                f"bench's smallest registries had on average (about {round(smallest):,}): its "
-                "interval may hold the true value less often than that."
+    if users and matched_users is not None:
+        fewest = min(f for _, f in users.values())
+        if matched_users < fewest:
+            mine = (
+                f"{matched_users:,} matched LDN users"
+                if matched_users
+                else "too few matched LDN users to show"
             )
-    return text + _lean([r for r in data.get("summary", []) if r["headline"] == headline])
+            text += (
+                f" This registry has {mine}, fewer than any registry the bench scored (the "
+                f"fewest had {fewest:,}): its interval may hold the true value less often "
+                "than that."
+            )
+    return text + _lean(summary)
 
 
 #: A mean bias without an effect this many Monte-Carlo SEs from 0 is told to the reader: more
 #: than chance explains (two-sided 5%), so an estimate within it is not evidence.
 LEAN_SE = 2.0
+
+
+def _ratio(value: float) -> str:
+    """A ratio with two decimals, or three within 5% of 1, where two would blur a lean of
+    about 1% (0.986, not 0.99)."""
+    return f"{value:.3f}" if value != 1.0 and abs(value - 1.0) < 0.05 else f"{value:.2f}"
 
 
 def _lean(rows: list[dict[str, Any]]) -> str:
@@ -173,9 +194,9 @@ def _lean(rows: list[dict[str, Any]]) -> str:
         factor = math.exp(worst["mean_bias"])
         low, high = sorted((1.0, factor))
         return (
-            f" Without a true effect its estimate leaned to {factor:.2f} times the true value "
-            f"on average ({size}), more than chance explains: a ratio between {low:.2f} and "
-            f"{high:.2f} is within that lean, not evidence of an effect."
+            f" Without a true effect its estimate leaned to {_ratio(factor)} times the true "
+            f"value on average ({size}), more than chance explains: a ratio between "
+            f"{_ratio(low)} and {_ratio(high)} is within that lean, not evidence of an effect."
         )
     bias = worst["mean_bias"]
     low, high = sorted((0.0, bias))

@@ -205,12 +205,13 @@ def _track_records(name: str, matched_users: int | None = None) -> list[dict[str
 
 
 def matched_users(results: Mapping[str, AnalysisResult]) -> int | None:
-    """This registry's matched LDN users (the matching summary's count), if it was matched."""
+    """This registry's matched LDN users (the matching summary's count; 0 when none, or too few
+    to show under the disclosure rule), or None when it was not matched."""
     matched = results.get("matched")
     if matched is None or matched.status == "insufficient_data":
         return None
     count = matched.population.get("n_matched")
-    return int(count) if isinstance(count, int | float) and count > 0 else None
+    return int(count) if isinstance(count, int | float) and count > 0 else 0
 
 
 def _logrank_lines(tests: list[dict[str, Any]], events: str = "recoveries") -> str:
