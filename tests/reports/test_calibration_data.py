@@ -130,6 +130,8 @@ def test_a_registry_smaller_than_any_the_bench_scored_is_told(
     assert "the fewest had 130" in tiny
     hidden = track_record("relapses", matched_users=0)  # too few to show
     assert "1,200 patients" in hidden and "too few matched LDN users to show" in hidden
+    negative = track_record("relapses", matched_users=-3)  # no log of a negative count
+    assert "1,200 patients" in negative and "too few matched LDN users to show" in negative
 
 
 def test_sizes_without_matched_users_fall_back_to_all_sizes(

@@ -111,8 +111,8 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     """One plain sentence: how often this method's interval held the truth on simulated
     registries without an effect and with one ("" when the bench has not scored it).
 
-    With ``matched_users`` (this registry's matched LDN users; 0: too few to show), the figures
-    are those of the bench size whose mean matched users are nearest it (log scale), and a
+    With ``matched_users`` (this registry's matched LDN users; 0 or less: too few to show), the
+    figures are those of the bench size whose mean matched users are nearest it (log scale), and a
     registry with fewer matched users than any the bench scored is told so. Without it, or
     when the bench did not record matched users for every size, all sizes are pooled."""
     data = calibration()
@@ -125,7 +125,7 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     if users:
         size = min(
             users,
-            key=lambda s: abs(math.log(users[s][0] / matched_users)) if matched_users else s,
+            key=lambda s: abs(math.log(users[s][0] / matched_users)) if matched_users > 0 else s,
         )
         rows = [r for r in rows if r["patients"] == size]
         summary = [r for r in summary if r["patients"] == size]
@@ -154,7 +154,7 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
         if matched_users < fewest:
             mine = (
                 f"{matched_users:,} matched LDN users"
-                if matched_users
+                if matched_users > 0
                 else "too few matched LDN users to show"
             )
             text += (
