@@ -122,10 +122,12 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
         return ""
     users = _users_by_size(rows) if matched_users is not None else None
     size = None
-    if users:
-        size = min(
-            users,
-            key=lambda s: abs(math.log(users[s][0] / matched_users)) if matched_users > 0 else s,
+    if users and matched_users is not None:
+        count = matched_users
+        size = (
+            min(users, key=lambda s: abs(math.log(users[s][0] / count)))
+            if count > 0
+            else min(users)  # too few to show: the smallest size
         )
         rows = [r for r in rows if r["patients"] == size]
         summary = [r for r in summary if r["patients"] == size]
