@@ -4,6 +4,7 @@ intention-to-treat comparison dilutes it) with one, unchanged by unmeasured conf
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.duration.hazard_regression import PHReg
 
@@ -152,3 +153,90 @@ def test_the_controls_dilution_is_attenuated_as_the_users_ratio_is() -> None:
     assert _recorded_dilution(70.0, 100.0, 96.0, 100.0, 1.1) == pytest.approx(1.0)
     # no effect: no dilution
     assert _recorded_dilution(80.0, 80.0, 90.0, 90.0, 1.0) == pytest.approx(1.0)
+
+
+EFFECT = SimulationParams(patients=800, years=4, seed=33).replace(
+    effects__relapse_rate_ratio=0.5, effects__progression_hazard_ratio=0.7
+)
+
+
+def test_computing_the_truth_changes_no_record_of_the_registry() -> None:
+    """The world without the effect draws its own visits' rater errors from a stream of its
+    own, so the registry is the same whether or not its truth is computed."""
+    with_truth = simulate_registry(EFFECT, with_estimands=True).frames
+    without = simulate_registry(EFFECT, with_estimands=False).frames
+    assert with_truth.keys() == without.keys()
+    for kind in with_truth:
+        pd.testing.assert_frame_equal(with_truth[kind], without[kind])
+
+
+def _worlds(params: SimulationParams):
+    from ldn_outcomes.simulate.estimands import counterfactual_params
+    from ldn_outcomes.simulate.history import simulate_history
+
+    world_b = simulate_history(counterfactual_params(params), record=False, trace=True)
+    return simulate_history(params, trace=True, counterfactual=world_b.traced), world_b
+
+
+def _onsets_by_month(history) -> set[tuple[int, int]]:
+    """(patient, onset) of every attack, from the trace's latest attack at each month's end."""
+    found: set[tuple[int, int]] = set()
+    start = history.traced["attack_from"]
+    for m in range(len(history.bounds) - 1):
+        new = (start[m] >= history.bounds[m]) & (start[m] < history.bounds[m + 1])
+        found |= {(int(p), int(start[m, p])) for p in np.flatnonzero(new)}
+    return found
+
+
+def test_the_world_without_the_effect_keeps_the_attacks_ldn_prevented() -> None:
+    """Every attack of the registry is the other world's too (same onset); the attacks only
+    that world has are recorded apart, with the clinic visits they would have brought."""
+    actual, world_b = _worlds(EFFECT)
+    rel = actual.recorded.table("relapses")
+    real = rel["lasted_24h"] & ~rel["fever"]
+    registry = set(zip(rel["pid"][real].tolist(), rel["onset"][real].tolist(), strict=True))
+    other = _onsets_by_month(world_b)
+    assert registry < other
+    only = actual.recorded.table("relapses_b_only")
+    kept = set(zip(only["pid"].tolist(), only["onset"].tolist(), strict=True))
+    assert kept == other - registry
+    # LDN prevented some of them while the patient was still followed
+    assert (only["onset"] <= actual.exit_day[only["pid"]]).sum() >= 10
+    visits = actual.recorded.table("edss_b_only")
+    assert 0 < len(visits["pid"]) < len(only["pid"])
+    assert set(visits["pid"].tolist()) <= set(only["pid"].tolist())
+
+
+def test_without_an_effect_the_other_world_has_no_attack_while_followed() -> None:
+    """Without an effect the two worlds part only when a patient leaves this registry."""
+    actual, _ = _worlds(SimulationParams(patients=800, years=4, seed=33))
+    only = actual.recorded.table("relapses_b_only")
+    assert (only["onset"] > actual.exit_day[only["pid"]]).all()
+    edss = actual.recorded.table("edss")
+    assert np.array_equal(edss["score"], edss["score_b"])
+
+
+def test_the_other_worlds_series_adds_its_own_visits_and_attacks_in_day_order() -> None:
+    from ldn_outcomes.simulate.cdw_truth import _Series, _world_b_series
+
+    exit_day = np.array([1000, 1000])
+    visits = _Series(
+        2,
+        np.array([0, 0, 1, 0]),
+        np.array([100, 300, 50, 500]),
+        exit_day,
+        score_b=np.array([2.0, 2.5, 1.0, 3.0]),
+    )
+    onsets = _Series(2, np.array([0]), np.array([280]), exit_day)
+    extra_visits = _Series(
+        2, np.array([0, 0]), np.array([420, 1200]), exit_day, score_b=np.array([4.0, 9.0])
+    )
+    extra_onsets = _Series(2, np.array([0, 1]), np.array([400, 60]), exit_day)
+    day, score, onset = _world_b_series(0, visits, onsets, (extra_visits, extra_onsets))
+    # the visit after this registry's exit (day 1200) is not followed
+    assert day.tolist() == [100, 300, 420, 500]
+    assert score.tolist() == [2.0, 2.5, 4.0, 3.0]
+    assert onset.tolist() == [280, 400]
+    day, score, onset = _world_b_series(1, visits, onsets, (extra_visits, extra_onsets))
+    assert (day.tolist(), onset.tolist()) == ([50], [60])
+    assert _world_b_series(0, visits, onsets, None)[0].tolist() == [100, 300, 500]

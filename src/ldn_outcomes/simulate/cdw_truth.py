@@ -5,11 +5,16 @@ Recorded CDW is not latent worsening: a rater's error of half a step or more (No
 makes some confirmed "worsening" that no treatment can prevent, which pulls every CDW hazard
 ratio towards 1. So the truth uses the recorded scores: each EDSS visit of the registry also
 records the score the same rater, with the same error, would have written in the world without
-LDN's effect (``score_b``, see ``.observe``). For every LDN user the first CDW after the start
-is found in both series with the domain rules (``domain.definitions.progression``, fixed
-reference chosen by ``domain.definitions.cdw_baseline`` as the engine's default plan does: the
-first EDSS in the year after the start that is not within 30 days after a relapse onset,
-follow-up counted from it; 12-week confirmation), and the Cox hazard ratio (delayed entry at the
+LDN's effect (``score_b``, see ``.observe``). That world also has the attacks LDN prevented:
+their onsets (the rules keep scores near an onset out) and the clinic visits during them
+(``relapses_b_only``, ``edss_b_only``), which catch worsening earlier; scored at the registry's
+visits and attacks only, the world without the effect looked better than it is and the true
+ratio lay about 1.6% nearer 1 (docs/analysis.md, "Progression under an effect: the attacks LDN
+prevented"). For every LDN user the first CDW after the start is found in both series with the
+domain rules (``domain.definitions.progression``, fixed reference chosen by
+``domain.definitions.cdw_baseline`` as the engine's default plan does: the first EDSS in the
+year after the start that is not within 30 days after a relapse onset, follow-up counted from
+it; 12-week confirmation), and the Cox hazard ratio (delayed entry at the
 reference) of the two potential outcomes of the same users (with vs without the effect) is their
 effect on recorded CDW. Controls who later start LDN dilute an intention-to-treat comparison:
 that dilution is taken from the expected worsening events of the hazard-weighted risk set
@@ -71,35 +76,82 @@ def _first_cdw(
     return float(days[-1] - start), False, entry
 
 
+class _Series:
+    """Per patient, rows sorted by (patient, day), up to the patient's exit from this registry;
+    ``of(p)`` gives one patient's slice of every column."""
+
+    def __init__(
+        self, n: int, pid: np.ndarray, day: np.ndarray, exit_day: np.ndarray, **cols: np.ndarray
+    ) -> None:
+        keep = day <= exit_day[pid]
+        order = np.lexsort((day[keep], pid[keep]))
+        self.day = day[keep][order]
+        self.cols = {name: values[keep][order] for name, values in cols.items()}
+        self.bounds = np.searchsorted(pid[keep][order], np.arange(n + 1))
+
+    def of(self, p: int, name: str | None = None) -> np.ndarray:
+        lo, hi = self.bounds[p], self.bounds[p + 1]
+        return (self.day if name is None else self.cols[name])[lo:hi]
+
+
+def _world_b_series(
+    p: int, visits: _Series, onsets: _Series, only_b: tuple[_Series, _Series] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One patient's EDSS days and scores and attack onsets in the world without LDN's effect:
+    this registry's visits scored in that world, with the attacks LDN prevented and the
+    clinic visits they brought (``.observe.Recorder._world_b_only``)."""
+    day, score = visits.of(p), visits.of(p, "score_b")
+    if only_b is None:
+        return day, score, onsets.of(p)
+    more_visits, more_onsets = only_b
+    day = np.r_[day, more_visits.of(p)]
+    order = np.argsort(day, kind="stable")
+    score = np.r_[score, more_visits.of(p, "score_b")][order]
+    return day[order], score, np.sort(np.r_[onsets.of(p), more_onsets.of(p)])
+
+
 def recorded_cdw_hazard_ratio(h: History) -> float | None:
     """Cox hazard ratio of first recorded CDW after the first LDN start, the users' series
-    with LDN's effect vs the same visits without it (None without a counterfactual)."""
+    with LDN's effect vs the world without it, at the same visits and rater errors plus the
+    visits and attacks only that world has (None without a counterfactual)."""
     table = h.recorded.table("edss")
     if "score_b" not in table:
         return None
-    pid, day = table["pid"], table["day"]
-    keep = day <= h.exit_day[pid]
-    order = np.lexsort((day[keep], pid[keep]))
-    pid, day = pid[keep][order], day[keep][order]
-    score_a, score_b = table["score"][keep][order], table["score_b"][keep][order]
+    n = h.cohort.n
+    visits = _Series(
+        n, table["pid"], table["day"], h.exit_day, score=table["score"], score_b=table["score_b"]
+    )
     rel = h.recorded.table("relapses")
     real = rel["lasted_24h"] & ~rel["fever"]
-    rel_order = np.lexsort((rel["onset"][real], rel["pid"][real]))
-    rel_pid, rel_onset = rel["pid"][real][rel_order], rel["onset"][real][rel_order]
-    rel_bounds = np.searchsorted(rel_pid, np.arange(h.cohort.n + 1))
+    onsets = _Series(n, rel["pid"][real], rel["onset"][real], h.exit_day)
+    extra_visits = h.recorded.table("edss_b_only")
+    extra_onsets = h.recorded.table("relapses_b_only")
+    only_b = (
+        (
+            _Series(
+                n,
+                extra_visits["pid"],
+                extra_visits["day"],
+                h.exit_day,
+                score_b=extra_visits["score_b"],
+            ),
+            _Series(n, extra_onsets["pid"], extra_onsets["onset"], h.exit_day),
+        )
+        if "score_b" in extra_visits
+        else None
+    )
     users, starts, _ = h.ldn
     first_start: dict[int, int] = {}
     for p, s in zip(users.tolist(), starts.tolist(), strict=True):
         first_start.setdefault(p, s)
-    bounds = np.searchsorted(pid, np.arange(h.cohort.n + 1))
     times: list[tuple[float, bool, float, float, bool, float]] = []
     for p, start in first_start.items():
-        lo, hi = bounds[p], bounds[p + 1]
-        if hi - lo < 2:
+        day = visits.of(p)
+        if len(day) < 2:
             continue
-        onsets = [_date(d) for d in rel_onset[rel_bounds[p] : rel_bounds[p + 1]].tolist()]
-        a = _first_cdw(day[lo:hi], score_a[lo:hi], onsets, start)
-        b = _first_cdw(day[lo:hi], score_b[lo:hi], onsets, start)
+        a = _first_cdw(day, visits.of(p, "score"), [_date(d) for d in onsets.of(p)], start)
+        day_b, score_b, onset_b = _world_b_series(p, visits, onsets, only_b)
+        b = _first_cdw(day_b, score_b, [_date(d) for d in onset_b], start)
         if a is None or b is None or a[0] <= a[2] or b[0] <= b[2] or a[0] <= 0 or b[0] <= 0:
             continue
         times.append((*a, *b))

@@ -28,7 +28,8 @@ count only people still in the registry (world A) at s + h.
   day of the start month: the days of that month before the start are not LDN's, and counting
   them (as whole months did) pulled the true ratio about 0.3% towards 1.
 - Progression: the Cox hazard ratio of first recorded CDW in the users' EDSS visits with vs
-  without the effect (``.cdw_truth``), less the dilution by controls' later starts (the
+  without the effect, the latter with the attacks LDN prevented and their visits
+  (``.cdw_truth``), less the dilution by controls' later starts (the
   risk set's ratio of expected worsening events, on the log scale times the users' recorded
   over latent log ratio: rater error attenuates the controls' contrast as it does the users');
   the latent ratio of expected worsening
@@ -291,7 +292,8 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
         "relapse_rate_ratio": "ratio of expected relapses in the 730.5 days from the start day, "
         "with vs without the effect, users over the hazard-weighted risk set",
         "progression_hazard_ratio": "Cox hazard ratio of first recorded CDW after the start, "
-        "the users' EDSS visits with vs without the effect (same visits, same rater error), "
+        "the users' EDSS visits with vs without the effect (same visits, same rater error, "
+        "and the attacks LDN prevented with the clinic visits they would have brought), "
         "divided by the hazard-weighted risk set's ratio of expected worsening events",
         "progression_latent_rate_ratio": "ratio of expected worsening events (independent "
         "worsening and relapses leaving a residual) over all follow-up, users over the "

@@ -25,13 +25,16 @@ import numpy as np
 
 from .cohort import DAYS_PER_YEAR, Cohort, draw_cohort, month_boundaries, step_up
 from .courses import Courses, decide
-from .observe import Recorder
+from .observe import Recorder, WorldB
 from .params import SimulationParams
 from .trace import Trace
 
 #: Child of the seed's SeedSequence that draws the unrecorded confounder (children 0-5 are
 #: the cohort, history, LDN, supplement, observation and dose streams).
 CONFOUNDER_STREAM = 7
+#: Child that draws the rater error of clinic visits only the world without LDN's effect has
+#: (its own stream: the registry's records do not depend on whether the truth is computed).
+WORLD_B_RATER_STREAM = 9
 
 
 @dataclass
@@ -84,15 +87,16 @@ def simulate_history(
     *,
     record: bool = True,
     trace: bool = False,
-    counterfactual_edss: np.ndarray | None = None,
+    counterfactual: Trace | None = None,
 ) -> History:
     """Run the whole simulation; returns latent tallies and the recorded events.
 
     ``on_month(m)`` is called after each simulated month (for progress bars). ``record=False``
     skips the observations (a counterfactual run needs only the latent course); ``trace=True``
     keeps each month's latent values per patient for the estimands (``.estimands``);
-    ``counterfactual_edss`` (months x patients, the latent EDSS of the run without LDN's effect)
-    makes every EDSS visit also record the score that world would have shown.
+    ``counterfactual`` (the trace of the run without LDN's effect) makes every EDSS visit also
+    record the score that world would have shown, and records that world's own attacks and the
+    clinic visits during them (``.observe.Recorder``).
     """
     streams = [
         np.random.Generator(np.random.PCG64(s))
@@ -129,7 +133,21 @@ def simulate_history(
     years_at_risk = np.zeros(n)
     years_on_ldn = np.zeros(n)
     ldn, supp = Courses(n), Courses(n)
-    recorder = Recorder(params, cohort, obs_rng, end_day) if record else None
+    recorder = (
+        Recorder(
+            params,
+            cohort,
+            obs_rng,
+            end_day,
+            world_b_rng=np.random.Generator(
+                np.random.PCG64(
+                    np.random.SeedSequence(params.seed).spawn(WORLD_B_RATER_STREAM + 1)[-1]
+                )
+            ),
+        )
+        if record
+        else None
+    )
     months = len(bounds) - 1
     tracer = Trace(n, months) if trace else None
     cf = params.confounding
@@ -321,6 +339,8 @@ def simulate_history(
                 pira_untreated=pira_rate * years,
                 pira_expected=pira_rate * years * (1 + on_share * (cohort.effect_hr - 1)),
                 start_hazard=start_hazard,
+                attack_from=active_from,
+                attack_until=active_until,
             )
             # the engine's treated attacks: those during which LDN was started (one that
             # recovers on the start day too: the engine's rule is inclusive)
@@ -358,7 +378,7 @@ def simulate_history(
                 exit_day=exit_day,
                 ldn=ldn,
                 ldn_started=ldn_started,
-                edss_b=None if counterfactual_edss is None else counterfactual_edss[m],
+                world_b=None if counterfactual is None else WorldB.of(counterfactual, m),
             )
         if on_month:
             on_month(m)

@@ -9,7 +9,7 @@ were scheduled past it are dropped when the tables are assembled).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .params import SimulationParams
 
 if TYPE_CHECKING:
     from .courses import Courses
+    from .trace import Trace
 
 #: Functional systems an attack is recorded against, with assumed shares.
 RELAPSE_SYSTEMS = ("sensory", "pyramidal", "visual", "brainstem", "cerebellar", "bowel_bladder")
@@ -47,15 +48,41 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+class WorldB(NamedTuple):
+    """One month's end of the run without LDN's effect (``.estimands``): each patient's latent
+    EDSS and the onset and recovery day of their latest attack (-1: none)."""
+
+    edss: np.ndarray
+    attack_from: np.ndarray
+    attack_until: np.ndarray
+
+    @classmethod
+    def of(cls, trace: Trace, month: int) -> WorldB:
+        return cls(
+            trace["edss"][month].astype(float),
+            trace["attack_from"][month].astype(np.int64),
+            trace["attack_until"][month].astype(np.int64),
+        )
+
+    def in_attack(self, patients: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return (day >= self.attack_from[patients]) & (day < self.attack_until[patients])
+
+
 class Recorder:
     """Collects the observations of each month as arrays (concatenated at the end)."""
 
     def __init__(
-        self, params: SimulationParams, cohort: Cohort, rng: np.random.Generator, end_day: int
+        self,
+        params: SimulationParams,
+        cohort: Cohort,
+        rng: np.random.Generator,
+        end_day: int,
+        world_b_rng: np.random.Generator | None = None,
     ) -> None:
         self.params = params
         self.cohort = cohort
         self.rng = rng
+        self.world_b_rng = world_b_rng
         self.end_day = end_day
         self.next_visit = cohort.entry_day.copy()
         self.app = np.flatnonzero(cohort.checkin_user)
@@ -91,8 +118,8 @@ class Recorder:
         """The score a rater writes down: latent +- 0, 1 or 2 half steps (Noseworthy 1990)."""
         return self._with_error(latent, self._rater_error(latent.size))
 
-    def _rater_error(self, size: int) -> np.ndarray:
-        u = self.rng.random(size)
+    def _rater_error(self, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        u = (rng or self.rng).random(size)
         return np.select([u < c for c in self.error_cuts], [0, -1, 1, -2], default=2)
 
     @staticmethod
@@ -134,11 +161,13 @@ class Recorder:
         exit_day: np.ndarray,
         ldn: Courses,
         ldn_started: np.ndarray,
-        edss_b: np.ndarray | None = None,
+        world_b: WorldB | None = None,
     ) -> None:
-        """One month of observations. ``edss_b``: the latent EDSS of the world without LDN's
-        effect this month; each EDSS visit then also records ``score_b`` (same visit, same
-        rater error) for the true progression estimand."""
+        """One month of observations. ``world_b``: the world without LDN's effect at this
+        month's end; each EDSS visit then also records ``score_b`` (same visit, same rater
+        error, scored higher if that world has an attack on the day), and that world's attacks
+        this registry does not have are kept apart with the clinic visits they bring
+        (``_world_b_only``), for the true progression estimand."""
         p, c, rng = self.params, self.cohort, self.rng
         n = c.n
         r, fp, rep, u = p.relapses, p.fatigue, p.reporting, p.uptake
@@ -153,9 +182,11 @@ class Recorder:
             bump = np.full(due.size, r.edss_bump_during_attack)
             latent = np.where(in_attack, step_up(latent, bump, 9.5), latent)
             latent_b = None
-            if edss_b is not None:
-                latent_b = edss_b[due]
-                latent_b = np.where(in_attack, step_up(latent_b, bump, 9.5), latent_b)
+            if world_b is not None:
+                latent_b = world_b.edss[due]
+                latent_b = np.where(
+                    world_b.in_attack(due, day), step_up(latent_b, bump, 9.5), latent_b
+                )
             self._add(
                 "edss", pid=due, day=day, rater=c.clinician[due], **self._scores(latent, latent_b)
             )
@@ -194,8 +225,13 @@ class Recorder:
             bump = np.full(vis.size, r.edss_bump_during_attack)
             latent = np.where(during, step_up(edss[vis], bump, 9.5), edss[vis])
             latent_b = None
-            if edss_b is not None:
-                latent_b = np.where(during, step_up(edss_b[vis], bump, 9.5), edss_b[vis])
+            if world_b is not None:  # this attack is that world's too (same onset)
+                latent_b = world_b.edss[vis]
+                latent_b = np.where(
+                    visit_day[seen] < world_b.attack_until[vis],
+                    step_up(latent_b, bump, 9.5),
+                    latent_b,
+                )
             self._add(
                 "edss",
                 pid=vis,
@@ -203,6 +239,8 @@ class Recorder:
                 rater=c.clinician[vis],
                 **self._scores(latent, latent_b),
             )
+        if world_b is not None:
+            self._world_b_only(d0, d1, relapse, draws, world_b)
         ps = np.flatnonzero(pseudo)
         ps_onset = first[ps] + (draws[5][ps] * (d1 - first[ps])).astype(np.int64)
         fever = draws[6][ps] < 0.5
@@ -254,6 +292,30 @@ class Recorder:
             who = new[draws[column][new] < share]
             day = ldn.start[who] + 1 + (rng.random(who.size) * 14).astype(np.int64)
             self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
+
+    def _world_b_only(
+        self, d0: int, d1: int, relapse: np.ndarray, draws: np.ndarray, world_b: WorldB
+    ) -> None:
+        """Attacks with onset this month in the world without LDN's effect that this registry
+        does not have (LDN prevented them), and the clinic visits they would have brought,
+        seen and timed by the same draws as this registry's attack visits and scored with a
+        rater error of their own stream: the tables ``relapses_b_only`` and ``edss_b_only``,
+        kept apart from the registry's records. Without them the progression truth scored the
+        world without the effect at this registry's visits and attacks only, and missed the
+        worsening those visits catch early (docs/analysis.md, "Progression under an effect:
+        the attacks LDN prevented")."""
+        r = self.params.relapses
+        only = np.flatnonzero((world_b.attack_from >= d0) & (world_b.attack_from < d1) & ~relapse)
+        onset = world_b.attack_from[only]
+        self._add("relapses_b_only", pid=only, onset=onset)
+        seen = draws[1][only] < r.clinic_visit_share
+        vis = only[seen]
+        day = onset[seen] + 3 + (draws[2][vis] * 19).astype(np.int64)
+        bump = np.full(vis.size, r.edss_bump_during_attack)
+        latent = world_b.edss[vis]
+        latent = np.where(day < world_b.attack_until[vis], step_up(latent, bump, 9.5), latent)
+        k = self._rater_error(vis.size, self.world_b_rng)
+        self._add("edss_b_only", pid=vis, day=day, score_b=self._with_error(latent, k))
 
     def _fatigue_on_day(
         self,

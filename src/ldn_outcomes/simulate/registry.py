@@ -65,7 +65,7 @@ def patient_ids(params: SimulationParams) -> np.ndarray:
 
 
 #: Above this many patient-months the true estimands are not computed unless asked for (they
-#: keep ten float32 values per patient-month and simulate the registry a second time).
+#: keep twelve float32 values per patient-month and simulate the registry a second time).
 ESTIMANDS_AUTO_LIMIT = 3_000_000
 
 
@@ -94,7 +94,7 @@ def simulate_registry(
         params,
         (lambda _m: progress("month", 1)) if progress else None,
         trace=with_estimands,
-        counterfactual_edss=None if counterfactual is None else counterfactual.traced["edss"],
+        counterfactual=None if counterfactual is None else counterfactual.traced,
     )
     ids = patient_ids(params)
     tables = build_tables(history)

@@ -3,7 +3,9 @@
 A registry records only what a clinic or a patient writes down; the true value of what an
 analysis estimates needs the latent values behind it: who was under observation, the share of
 each month on LDN, latent fatigue, EDSS and attack flare, the expected number of relapses and
-worsening events with and without LDN's effect, and each patient's hazard of starting LDN.
+worsening events with and without LDN's effect, each patient's hazard of starting LDN, and the
+onset and recovery day of the latest attack at the month's end (-1: none yet; float32 holds
+these day numbers exactly).
 One (months x patients) float32 array per quantity; attacks treated with LDN keep their
 onset, LDN start and recovery day with and without the effect.
 """
@@ -26,6 +28,8 @@ MONTHLY = (
     "pira_untreated",
     "pira_expected",
     "start_hazard",
+    "attack_from",
+    "attack_until",
 )
 
 
