@@ -216,27 +216,70 @@ def test_without_an_effect_the_other_world_has_no_attack_while_followed() -> Non
     assert np.array_equal(edss["score"], edss["score_b"])
 
 
-def test_the_other_worlds_series_adds_its_own_visits_and_attacks_in_day_order() -> None:
-    from ldn_outcomes.simulate.cdw_truth import _Series, _world_b_series
+@pytest.mark.parametrize(
+    "effects",
+    [
+        {"effects__relapse_rate_ratio": 0.5},
+        {"effects__relapse_rate_ratio": 1.5},  # harmful: LDN makes attacks
+        {"effects__relapse_rate_ratio": 0.5, "effects__heterogeneity_sd": 0.5},
+    ],
+)
+def test_the_truths_series_without_the_effect_has_exactly_that_worlds_attacks(
+    effects: dict,
+) -> None:
+    """The onsets the CDW rule sees in the world without the effect are that world's own while
+    the patient is followed: the attacks LDN prevented added, the attacks it made (a harmful
+    or varying effect) left out, with the clinic visits during them."""
+    from ldn_outcomes.simulate.cdw_truth import cdw_series
 
-    exit_day = np.array([1000, 1000])
-    visits = _Series(
-        2,
-        np.array([0, 0, 1, 0]),
-        np.array([100, 300, 50, 500]),
-        exit_day,
-        score_b=np.array([2.0, 2.5, 1.0, 3.0]),
+    params = SimulationParams(patients=800, years=4, seed=33).replace(**effects)
+    actual, world_b = _worlds(params)
+    _, onsets_a, visits_b, onsets_b = cdw_series(actual)
+    followed = {(p, day) for p, day in _onsets_by_month(world_b) if day <= actual.exit_day[p]}
+    patients = np.repeat(np.arange(actual.cohort.n), np.diff(onsets_b.bounds))
+    assert set(zip(patients.tolist(), onsets_b.day.tolist(), strict=True)) == followed
+    changed = sum(
+        not np.array_equal(onsets_a.of(p), onsets_b.of(p)) for p in range(actual.cohort.n)
     )
-    onsets = _Series(2, np.array([0]), np.array([280]), exit_day)
-    extra_visits = _Series(
-        2, np.array([0, 0]), np.array([420, 1200]), exit_day, score_b=np.array([4.0, 9.0])
-    )
-    extra_onsets = _Series(2, np.array([0, 1]), np.array([400, 60]), exit_day)
-    day, score, onset = _world_b_series(0, visits, onsets, (extra_visits, extra_onsets))
-    # the visit after this registry's exit (day 1200) is not followed
-    assert day.tolist() == [100, 300, 420, 500]
-    assert score.tolist() == [2.0, 2.5, 4.0, 3.0]
-    assert onset.tolist() == [280, 400]
-    day, score, onset = _world_b_series(1, visits, onsets, (extra_visits, extra_onsets))
-    assert (day.tolist(), onset.tolist()) == ([50], [60])
-    assert _world_b_series(0, visits, onsets, None)[0].tolist() == [100, 300, 500]
+    assert changed > 5
+    # a visit only one world has lies 3-21 days after an attack only that world has
+    edss = actual.recorded.table("edss")
+    made = actual.recorded.table("relapses_a_only")
+    for pid, day in zip(edss["pid"][~edss["in_b"]], edss["day"][~edss["in_b"]], strict=True):
+        gap = day - made["onset"][made["pid"] == pid]
+        assert ((gap >= 3) & (gap <= 21)).any()
+    extra = actual.recorded.table("edss_b_only")
+    only = actual.recorded.table("relapses_b_only")
+    for pid, day in zip(extra["pid"], extra["day"], strict=True):
+        gap = day - only["onset"][only["pid"] == pid]
+        assert ((gap >= 3) & (gap <= 21)).any()
+    assert len(visits_b.day) != len(edss["day"][edss["day"] <= actual.exit_day[edss["pid"]]])
+
+
+def test_the_progression_truth_counts_the_attacks_ldn_prevented() -> None:
+    """Blanking the other world's own attacks and visits changes the truth of a registry with
+    a relapse effect: the truth uses them."""
+    from ldn_outcomes.simulate.cdw_truth import recorded_cdw_hazard_ratio
+
+    actual, _ = _worlds(EFFECT)
+    with_them = recorded_cdw_hazard_ratio(actual)
+    for kind in ("relapses_b_only", "edss_b_only"):
+        for column in actual.recorded.parts[kind].values():
+            column[:] = [part[:0] for part in column]
+    assert recorded_cdw_hazard_ratio(actual) != with_them
+
+
+def test_the_world_without_the_effect_has_no_effect_for_anyone() -> None:
+    """With varying effects the other world's patients have no effect either (their
+    responder score is drawn all the same, so no other draw moves)."""
+    from ldn_outcomes.simulate.estimands import counterfactual_params
+    from ldn_outcomes.simulate.history import simulate_history
+
+    params = EFFECT.replace(effects__heterogeneity_sd=0.5)
+    world_b = simulate_history(counterfactual_params(params), record=False)
+    assert np.all(world_b.cohort.effect_rr == 1.0)
+    assert np.all(world_b.cohort.effect_hr == 1.0)
+    assert np.all(world_b.cohort.effect_recovery == 1.0)
+    assert np.all(world_b.cohort.effect_fatigue_points == 0.0)
+    plain = simulate_history(counterfactual_params(EFFECT), record=False)
+    assert np.array_equal(world_b.edss_exit, plain.edss_exit)

@@ -94,64 +94,69 @@ class _Series:
         return (self.day if name is None else self.cols[name])[lo:hi]
 
 
-def _world_b_series(
-    p: int, visits: _Series, onsets: _Series, only_b: tuple[_Series, _Series] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One patient's EDSS days and scores and attack onsets in the world without LDN's effect:
-    this registry's visits scored in that world, with the attacks LDN prevented and the
-    clinic visits they brought (``.observe.Recorder._world_b_only``)."""
-    day, score = visits.of(p), visits.of(p, "score_b")
-    if only_b is None:
-        return day, score, onsets.of(p)
-    more_visits, more_onsets = only_b
-    day = np.r_[day, more_visits.of(p)]
-    order = np.argsort(day, kind="stable")
-    score = np.r_[score, more_visits.of(p, "score_b")][order]
-    return day[order], score, np.sort(np.r_[onsets.of(p), more_onsets.of(p)])
+#: Packs (patient, onset day) into one integer key (day numbers are far below 2**32).
+_KEY = 1 << 32
+
+
+def _table(h: History, kind: str, *names: str) -> list[np.ndarray]:
+    """Columns of one of the recorder's tables, empty where it recorded none."""
+    table = h.recorded.table(kind)
+    return [table.get(name, np.zeros(0, dtype=np.int64)) for name in names]
+
+
+def cdw_series(h: History) -> tuple[_Series, _Series, _Series, _Series] | None:
+    """EDSS visits (column ``score``) and attack onsets of every patient in this registry
+    (with LDN's effect) and in the world without it, each up to the patient's exit; None
+    without a counterfactual. That world's visits are this registry's that are its own too
+    (``in_b``: not a visit during an attack LDN made) scored as it would score them, and the
+    visits during the attacks LDN prevented; its onsets are this registry's less the attacks
+    LDN made, and the attacks it prevented (``.observe.Recorder._world_b_only``)."""
+    table = h.recorded.table("edss")
+    if "score_b" not in table or "in_b" not in table:
+        return None
+    n, exit_day = h.cohort.n, h.exit_day
+    rel = h.recorded.table("relapses")
+    real = rel["lasted_24h"] & ~rel["fever"]
+    pid, onset = rel["pid"][real], rel["onset"][real]
+    visits_a = _Series(n, table["pid"], table["day"], exit_day, score=table["score"])
+    onsets_a = _Series(n, pid, onset, exit_day)
+    made_pid, made_onset = _table(h, "relapses_a_only", "pid", "onset")
+    kept = ~np.isin(pid * _KEY + onset, made_pid * _KEY + made_onset)
+    only_pid, only_onset = _table(h, "relapses_b_only", "pid", "onset")
+    onsets_b = _Series(n, np.r_[pid[kept], only_pid], np.r_[onset[kept], only_onset], exit_day)
+    extra_pid, extra_day, extra_score = _table(h, "edss_b_only", "pid", "day", "score_b")
+    own = table["in_b"].astype(bool)
+    visits_b = _Series(
+        n,
+        np.r_[table["pid"][own], extra_pid],
+        np.r_[table["day"][own], extra_day],
+        exit_day,
+        score=np.r_[table["score_b"][own], extra_score],
+    )
+    return visits_a, onsets_a, visits_b, onsets_b
 
 
 def recorded_cdw_hazard_ratio(h: History) -> float | None:
     """Cox hazard ratio of first recorded CDW after the first LDN start, the users' series
-    with LDN's effect vs the world without it, at the same visits and rater errors plus the
-    visits and attacks only that world has (None without a counterfactual)."""
-    table = h.recorded.table("edss")
-    if "score_b" not in table:
+    with LDN's effect vs the world without it (``cdw_series``; None without a
+    counterfactual)."""
+    series = cdw_series(h)
+    if series is None:
         return None
-    n = h.cohort.n
-    visits = _Series(
-        n, table["pid"], table["day"], h.exit_day, score=table["score"], score_b=table["score_b"]
-    )
-    rel = h.recorded.table("relapses")
-    real = rel["lasted_24h"] & ~rel["fever"]
-    onsets = _Series(n, rel["pid"][real], rel["onset"][real], h.exit_day)
-    extra_visits = h.recorded.table("edss_b_only")
-    extra_onsets = h.recorded.table("relapses_b_only")
-    only_b = (
-        (
-            _Series(
-                n,
-                extra_visits["pid"],
-                extra_visits["day"],
-                h.exit_day,
-                score_b=extra_visits["score_b"],
-            ),
-            _Series(n, extra_onsets["pid"], extra_onsets["onset"], h.exit_day),
-        )
-        if "score_b" in extra_visits
-        else None
-    )
+    visits_a, onsets_a, visits_b, onsets_b = series
     users, starts, _ = h.ldn
     first_start: dict[int, int] = {}
     for p, s in zip(users.tolist(), starts.tolist(), strict=True):
         first_start.setdefault(p, s)
     times: list[tuple[float, bool, float, float, bool, float]] = []
     for p, start in first_start.items():
-        day = visits.of(p)
+        day = visits_a.of(p)
         if len(day) < 2:
             continue
-        a = _first_cdw(day, visits.of(p, "score"), [_date(d) for d in onsets.of(p)], start)
-        day_b, score_b, onset_b = _world_b_series(p, visits, onsets, only_b)
-        b = _first_cdw(day_b, score_b, [_date(d) for d in onset_b], start)
+        a = _first_cdw(day, visits_a.of(p, "score"), [_date(d) for d in onsets_a.of(p)], start)
+        b = _first_cdw(
+            visits_b.of(p), visits_b.of(p, "score"), [_date(d) for d in onsets_b.of(p)], start
+        )
         if a is None or b is None or a[0] <= a[2] or b[0] <= b[2] or a[0] <= 0 or b[0] <= 0:
             continue
         times.append((*a, *b))

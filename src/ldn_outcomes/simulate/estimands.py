@@ -85,6 +85,7 @@ def counterfactual_params(params: SimulationParams) -> SimulationParams:
         effects__progression_hazard_ratio=1.0,
         effects__fatigue_points=0.0,
         effects__relapse_recovery_ratio=1.0,
+        effects__heterogeneity_sd=0.0,
         reporting__dropout_per_year=0.0,
     )
 

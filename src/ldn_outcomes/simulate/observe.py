@@ -187,8 +187,14 @@ class Recorder:
                 latent_b = np.where(
                     world_b.in_attack(due, day), step_up(latent_b, bump, 9.5), latent_b
                 )
+            in_b = {} if world_b is None else {"in_b": np.ones(due.size, dtype=bool)}
             self._add(
-                "edss", pid=due, day=day, rater=c.clinician[due], **self._scores(latent, latent_b)
+                "edss",
+                pid=due,
+                day=day,
+                rater=c.clinician[due],
+                **self._scores(latent, latent_b),
+                **in_b,
             )
         lo, hi = p.edss.visit_interval_days
         gap = lo + (draws[0] * (hi - lo + 1)).astype(np.int64)
@@ -224,23 +230,27 @@ class Recorder:
             during = visit_day[seen] < recovery[vis]
             bump = np.full(vis.size, r.edss_bump_during_attack)
             latent = np.where(during, step_up(edss[vis], bump, 9.5), edss[vis])
-            latent_b = None
-            if world_b is not None:  # this attack is that world's too (same onset)
+            latent_b, in_b = None, {}
+            if world_b is not None:
+                # that world has this attack too unless LDN made it (a harmful or varying
+                # effect): then the visit is not that world's (``in_b``)
                 latent_b = world_b.edss[vis]
                 latent_b = np.where(
                     visit_day[seen] < world_b.attack_until[vis],
                     step_up(latent_b, bump, 9.5),
                     latent_b,
                 )
+                in_b = {"in_b": world_b.attack_from[vis] == onset[vis]}
             self._add(
                 "edss",
                 pid=vis,
                 day=visit_day[seen],
                 rater=c.clinician[vis],
                 **self._scores(latent, latent_b),
+                **in_b,
             )
         if world_b is not None:
-            self._world_b_only(d0, d1, relapse, draws, world_b)
+            self._world_b_only(d0, d1, relapse, onset, draws, world_b)
         ps = np.flatnonzero(pseudo)
         ps_onset = first[ps] + (draws[5][ps] * (d1 - first[ps])).astype(np.int64)
         fever = draws[6][ps] < 0.5
@@ -294,23 +304,35 @@ class Recorder:
             self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
 
     def _world_b_only(
-        self, d0: int, d1: int, relapse: np.ndarray, draws: np.ndarray, world_b: WorldB
+        self,
+        d0: int,
+        d1: int,
+        relapse: np.ndarray,
+        onset: np.ndarray,
+        draws: np.ndarray,
+        world_b: WorldB,
     ) -> None:
         """Attacks with onset this month in the world without LDN's effect that this registry
         does not have (LDN prevented them), and the clinic visits they would have brought,
         seen and timed by the same draws as this registry's attack visits and scored with a
         rater error of their own stream: the tables ``relapses_b_only`` and ``edss_b_only``,
-        kept apart from the registry's records. Without them the progression truth scored the
-        world without the effect at this registry's visits and attacks only, and missed the
-        worsening those visits catch early (docs/analysis.md, "Progression under an effect:
-        the attacks LDN prevented")."""
+        kept apart from the registry's records; and this registry's attacks that world does
+        not have (LDN made them: a harmful or varying effect), ``relapses_a_only``. Without
+        them the progression truth scored the world without the effect at this registry's
+        visits and attacks only, and missed the worsening those visits catch early
+        (docs/analysis.md, "Progression under an effect: the attacks LDN prevented")."""
+        if self.world_b_rng is None:
+            raise ValueError("a world without the effect needs its own rater-error stream")
         r = self.params.relapses
+        made = np.flatnonzero(relapse)
+        made = made[world_b.attack_from[made] != onset[made]]
+        self._add("relapses_a_only", pid=made, onset=onset[made])
         only = np.flatnonzero((world_b.attack_from >= d0) & (world_b.attack_from < d1) & ~relapse)
-        onset = world_b.attack_from[only]
-        self._add("relapses_b_only", pid=only, onset=onset)
+        onset_b = world_b.attack_from[only]
+        self._add("relapses_b_only", pid=only, onset=onset_b)
         seen = draws[1][only] < r.clinic_visit_share
         vis = only[seen]
-        day = onset[seen] + 3 + (draws[2][vis] * 19).astype(np.int64)
+        day = onset_b[seen] + 3 + (draws[2][vis] * 19).astype(np.int64)
         bump = np.full(vis.size, r.edss_bump_during_attack)
         latent = world_b.edss[vis]
         latent = np.where(day < world_b.attack_until[vis], step_up(latent, bump, 9.5), latent)
