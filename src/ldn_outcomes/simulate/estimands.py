@@ -56,7 +56,7 @@ import numpy as np
 
 from ..domain.definitions.relapse import DAYS_PER_YEAR
 from .cdw_truth import recorded_cdw_hazard_ratio
-from .history import History
+from .history import History, child_stream
 from .observe import FSS_STEPS, MFIS_ITEMS, MFIS_MAX
 from .params import SimulationParams
 from .recovery_truth import engine_treated, recovery_hazard_ratio
@@ -69,7 +69,8 @@ RECOVERY_CENSOR_DAYS = 730.0
 #: (``AnalysisPlan.attack_max_days``).
 ATTACK_MAX_DAYS = 90.0
 #: Child of the seed's SeedSequence that draws the recovery truth's attacks (``.recovery_truth``;
-#: the registry's own streams are children 0-5 and 7, ``.history.CONFOUNDER_STREAM``).
+#: the registry's own streams are children 0-5 and 7, ``.history.CONFOUNDER_STREAM``, and 9,
+#: ``.history.WORLD_B_RATER_STREAM``).
 RECOVERY_TRUTH_STREAM = 8
 #: Patients must have been in the registry this long to be a control (as the matching asks
 #: for half of its one-year history window).
@@ -278,11 +279,7 @@ def estimands(params: SimulationParams, actual: History, counterfactual: History
             engine_treated(actual.traced.attack_days(), _first_starts(actual), ATTACK_MAX_DAYS),
             params.relapses.recovery_log_sd,
             RECOVERY_CENSOR_DAYS,
-            np.random.Generator(
-                np.random.PCG64(
-                    np.random.SeedSequence(params.seed).spawn(RECOVERY_TRUTH_STREAM + 1)[-1]
-                )
-            ),
+            child_stream(params.seed, RECOVERY_TRUTH_STREAM),
         )
     )
     out["negative_control_rate_ratio"] = 1.0

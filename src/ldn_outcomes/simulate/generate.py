@@ -16,7 +16,7 @@ from ..domain.codes import NALTREXONE_RXCUI, FunctionalSystem
 from ..domain.instruments import get_instrument
 from .cohort import NEVER
 from .columns import Column, Table, code, const, day, digit_strings
-from .history import History
+from .history import DOSE_STREAM, History, child_stream
 from .observe import AE_TERMS, RELAPSE_SYSTEMS
 
 SEVERITIES = ("mild", "moderate", "severe")
@@ -109,7 +109,7 @@ def _ldn_segments(h: History) -> dict[str, np.ndarray]:
     """LDN courses split into dose steps (a dose change is a new exposure)."""
     u = h.params.uptake
     pid, start, stop = h.ldn
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(h.params.seed).spawn(6)[5]))
+    rng = child_stream(h.params.seed, DOSE_STREAM)
     k = pid.size
     titrate = rng.random(k) < u.titration_share
     shares = np.asarray(u.fixed_dose_shares) / np.sum(u.fixed_dose_shares)

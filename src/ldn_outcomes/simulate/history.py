@@ -32,9 +32,17 @@ from .trace import Trace
 #: Child of the seed's SeedSequence that draws the unrecorded confounder (children 0-5 are
 #: the cohort, history, LDN, supplement, observation and dose streams).
 CONFOUNDER_STREAM = 7
+#: Child that draws the dose steps of LDN courses (``.generate``).
+DOSE_STREAM = 5
 #: Child that draws the rater error of clinic visits only the world without LDN's effect has
 #: (its own stream: the registry's records do not depend on whether the truth is computed).
 WORLD_B_RATER_STREAM = 9
+
+
+def child_stream(seed: int, child: int) -> np.random.Generator:
+    """The generator of one child of the seed's SeedSequence (each draw of its own kind has
+    its own child, so turning one on or off moves no other draw)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(child + 1)[-1]))
 
 
 @dataclass
@@ -77,8 +85,7 @@ class History:
 def unmeasured_factor(params: SimulationParams) -> np.ndarray:
     """Each patient's unrecorded factor U ~ N(0, 1), from its own stream (the knob changes no
     other draw)."""
-    child = np.random.SeedSequence(params.seed).spawn(CONFOUNDER_STREAM + 1)[CONFOUNDER_STREAM]
-    return np.random.Generator(np.random.PCG64(child)).standard_normal(params.patients)
+    return child_stream(params.seed, CONFOUNDER_STREAM).standard_normal(params.patients)
 
 
 def simulate_history(
@@ -139,11 +146,7 @@ def simulate_history(
             cohort,
             obs_rng,
             end_day,
-            world_b_rng=np.random.Generator(
-                np.random.PCG64(
-                    np.random.SeedSequence(params.seed).spawn(WORLD_B_RATER_STREAM + 1)[-1]
-                )
-            ),
+            world_b_rng=child_stream(params.seed, WORLD_B_RATER_STREAM),
         )
         if record
         else None

@@ -179,14 +179,10 @@ class Recorder:
             day = self.next_visit[due]
             latent = edss[due]
             in_attack = (day >= active_from[due]) & (day < active_until[due])
-            bump = np.full(due.size, r.edss_bump_during_attack)
-            latent = np.where(in_attack, step_up(latent, bump, 9.5), latent)
+            latent = self._scored_in_attack(latent, in_attack)
             latent_b = None
             if world_b is not None:
-                latent_b = world_b.edss[due]
-                latent_b = np.where(
-                    world_b.in_attack(due, day), step_up(latent_b, bump, 9.5), latent_b
-                )
+                latent_b = self._scored_in_attack(world_b.edss[due], world_b.in_attack(due, day))
             in_b = {} if world_b is None else {"in_b": np.ones(due.size, dtype=bool)}
             self._add(
                 "edss",
@@ -204,8 +200,7 @@ class Recorder:
 
         # Relapse reports; some are seen in clinic (EDSS during the attack, clinician-confirmed).
         rel = np.flatnonzero(relapse)
-        seen = draws[1][rel] < r.clinic_visit_share
-        visit_day = onset[rel] + 3 + (draws[2][rel] * 19).astype(np.int64)
+        seen, visit_day = self._attack_visits(rel, onset[rel], draws)
         steroid = draws[3][rel] < np.asarray(r.steroid_share)[severity[rel]]
         systems = np.searchsorted(
             np.cumsum(RELAPSE_SYSTEM_SHARES) / sum(RELAPSE_SYSTEM_SHARES),
@@ -227,18 +222,13 @@ class Recorder:
         )
         if rel.size and seen.any():
             vis = rel[seen]
-            during = visit_day[seen] < recovery[vis]
-            bump = np.full(vis.size, r.edss_bump_during_attack)
-            latent = np.where(during, step_up(edss[vis], bump, 9.5), edss[vis])
+            latent = self._scored_in_attack(edss[vis], visit_day[seen] < recovery[vis])
             latent_b, in_b = None, {}
             if world_b is not None:
                 # that world has this attack too unless LDN made it (a harmful or varying
                 # effect): then the visit is not that world's (``in_b``)
-                latent_b = world_b.edss[vis]
-                latent_b = np.where(
-                    visit_day[seen] < world_b.attack_until[vis],
-                    step_up(latent_b, bump, 9.5),
-                    latent_b,
+                latent_b = self._scored_in_attack(
+                    world_b.edss[vis], visit_day[seen] < world_b.attack_until[vis]
                 )
                 in_b = {"in_b": world_b.attack_from[vis] == onset[vis]}
             self._add(
@@ -303,6 +293,19 @@ class Recorder:
             day = ldn.start[who] + 1 + (rng.random(who.size) * 14).astype(np.int64)
             self._add("adverse_events", pid=who, day=day, term=np.full(who.size, term))
 
+    def _attack_visits(
+        self, patients: np.ndarray, onset: np.ndarray, draws: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each attack is seen in clinic, and the day (3-21 days after the onset),
+        from its patient's draws of the month: the same draws in both worlds."""
+        seen = draws[1][patients] < self.params.relapses.clinic_visit_share
+        return seen, onset + 3 + (draws[2][patients] * 19).astype(np.int64)
+
+    def _scored_in_attack(self, latent: np.ndarray, during: np.ndarray) -> np.ndarray:
+        """The latent EDSS as a visit during an attack reads it (``edss_bump_during_attack``)."""
+        bump = np.full(latent.size, self.params.relapses.edss_bump_during_attack)
+        return np.where(during, step_up(latent, bump, 9.5), latent)
+
     def _world_b_only(
         self,
         d0: int,
@@ -323,19 +326,15 @@ class Recorder:
         (docs/analysis.md, "Progression under an effect: the attacks LDN prevented")."""
         if self.world_b_rng is None:
             raise ValueError("a world without the effect needs its own rater-error stream")
-        r = self.params.relapses
         made = np.flatnonzero(relapse)
         made = made[world_b.attack_from[made] != onset[made]]
         self._add("relapses_a_only", pid=made, onset=onset[made])
         only = np.flatnonzero((world_b.attack_from >= d0) & (world_b.attack_from < d1) & ~relapse)
         onset_b = world_b.attack_from[only]
         self._add("relapses_b_only", pid=only, onset=onset_b)
-        seen = draws[1][only] < r.clinic_visit_share
-        vis = only[seen]
-        day = onset_b[seen] + 3 + (draws[2][vis] * 19).astype(np.int64)
-        bump = np.full(vis.size, r.edss_bump_during_attack)
-        latent = world_b.edss[vis]
-        latent = np.where(day < world_b.attack_until[vis], step_up(latent, bump, 9.5), latent)
+        seen, day = self._attack_visits(only, onset_b, draws)
+        vis, day = only[seen], day[seen]
+        latent = self._scored_in_attack(world_b.edss[vis], day < world_b.attack_until[vis])
         k = self._rater_error(vis.size, self.world_b_rng)
         self._add("edss_b_only", pid=vis, day=day, score_b=self._with_error(latent, k))
 
