@@ -298,7 +298,7 @@ def simulate_history(
                 u,
                 alive=alive & ~leaving,
                 recent_relapse=recent,
-                relapse_on=relapse & on_at_onset,
+                relapse_on=relapse & courses.on_day(onset),  # on this product
                 fatigue=fatigue,
                 fatigue_above_usual=above_usual,
                 trait=cohort.fatigue_trait,

@@ -240,7 +240,9 @@ class UptakeParams:
         (7, 45), ASSUMPTION + ": days from relapse onset to a relapse-triggered start"
     )
     stop_per_year: float = p(0.2, ASSUMPTION + ": discontinuations per person-year on LDN")
-    stop_relapse_log_hazard: float = p(1.5, ASSUMPTION + ": a relapse on LDN prompts stopping")
+    stop_relapse_log_hazard: float = p(
+        1.5, ASSUMPTION + ": a relapse on the product (LDN, or the supplement) prompts stopping it"
+    )
     stop_worse_log_hazard: float = p(
         0.7, ASSUMPTION + ": per SD of fatigue above its level at the start"
     )
