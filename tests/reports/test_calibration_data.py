@@ -29,6 +29,39 @@ def test_summary_counts_coverage_bias_and_flags() -> None:
     assert table["confounded"]["missed"] == 2 and table["confounded"]["flagged_of_missed"] == 1
 
 
+def test_coverage_of_the_cells_mean_truth_and_the_truths_spread() -> None:
+    """Each registry has its own truth (its people, its chance); the population's value is
+    the cell's mean truth, on the log scale for ratios, and an interval may hold its own
+    registry's truth but not that value, or the other way round."""
+
+    def row(value: float, ci: tuple[float, float], truth: float) -> dict:
+        score = {"value": value, "ci": list(ci), "truth": truth, "ratio": True, "flagged": False}
+        return {"scenario": "effect", "patients": 3000, "seed": 1, "progression": score}
+
+    truths = (0.6, 0.75, 0.8)  # mean log: exp(mean) = 0.711
+    rows = [
+        row(0.62, (0.5, 0.7), truths[0]),  # holds its own truth, not the mean
+        row(0.72, (0.65, 0.74), truths[1]),  # misses its own truth, holds the mean
+        row(0.8, (0.7, 0.9), truths[2]),  # holds both
+    ]
+    cell = summarise(rows)[0]
+    assert cell["coverage"] == pytest.approx(2 / 3)
+    assert cell["coverage_of_mean_truth"] == pytest.approx(2 / 3)
+    logs = [math.log(t) for t in truths]
+    mean = sum(logs) / 3
+    assert cell["truth_sd"] == pytest.approx(math.sqrt(sum((x - mean) ** 2 for x in logs) / 2))
+    assert math.exp(mean) == pytest.approx(0.7114, abs=1e-4)
+    differences = [
+        {**r, "progression": {**r["progression"], "ratio": False}} for r in rows
+    ]  # the same numbers read as differences: the mean truth is 0.7167, held by the last two
+    plain = summarise(differences)[0]
+    assert plain["coverage_of_mean_truth"] == pytest.approx(2 / 3)
+    assert plain["truth_sd"] == pytest.approx(0.1041, abs=1e-4)
+    constant = summarise([_row("null", 1.1, (0.9, 1.3)), _row("null", 0.8, (0.7, 0.95))])[0]
+    assert constant["truth_sd"] == 0.0
+    assert constant["coverage_of_mean_truth"] == constant["coverage"] == 0.5
+
+
 def test_track_record_in_plain_words(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [_row("null", 1.0, (0.8, 1.2)) for _ in range(19)] + [_row("null", 0.5, (0.4, 0.6))]
     monkeypatch.setattr(calibration_data, "calibration", lambda: {"summary": summarise(rows)})

@@ -27,6 +27,24 @@ def _bias(score: dict[str, Any]) -> float:
     return float(score["value"] - score["truth"])
 
 
+def _mean_truth_coverage(scores: list[dict[str, Any]]) -> tuple[float, float]:
+    """(share of intervals holding the cell's mean truth, SD of the truth across the cell).
+
+    A registry's truth is computed on its own people and their simulated outcomes, so part of
+    it is that registry's chance, which its estimate shares; the interval describes the
+    estimate's sampling around the value for the population the registries are drawn from,
+    whose best figure is the cell's mean truth (the registries of a cell are drawn alike).
+    Scored against its own registry's truth an interval holds it more often than 95% by
+    about as much as the truth varies (docs/analysis.md)."""
+    truths = [math.log(s["truth"]) if s["ratio"] else float(s["truth"]) for s in scores]
+    n = len(truths)
+    mean = sum(truths) / n
+    value = math.exp(mean) if scores[0]["ratio"] else mean
+    held = [s["ci"][0] <= value <= s["ci"][1] for s in scores]
+    sd = math.sqrt(sum((t - mean) ** 2 for t in truths) / (n - 1)) if n > 1 else math.nan
+    return sum(held) / n, sd
+
+
 def _matched_users(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[float, int]]:
     """Mean and fewest matched LDN users per (scenario, patients), from what the diagnostics
     saw."""
@@ -40,8 +58,9 @@ def _matched_users(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[fl
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (headline, scenario, patients): registries, coverage, mean bias, its MC SE, how
-    many intervals missed the truth and how many of those the diagnostics flagged, and the
-    mean and the fewest matched LDN users (None where the rows do not say)."""
+    many intervals missed the truth and how many of those the diagnostics flagged, the
+    coverage of the cell's mean truth and the truth's SD across the cell, and the mean and the
+    fewest matched LDN users (None where the rows do not say)."""
     users = _matched_users(rows)
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for row in rows:
@@ -63,6 +82,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         covered = [s["ci"][0] <= s["truth"] <= s["ci"][1] for s in scores]
         missed = [s for s, c in zip(scores, covered, strict=True) if not c]
         mc_se = sd / math.sqrt(n) if n > 1 else math.nan
+        mean_truth_coverage, truth_sd = _mean_truth_coverage(scores)
         out.append(
             {
                 "headline": headline,
@@ -70,6 +90,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "patients": patients,
                 "registries": n,
                 "coverage": sum(covered) / n,
+                "coverage_of_mean_truth": mean_truth_coverage,
+                "truth_sd": truth_sd,
                 "mean_bias": mean,
                 "mc_se": mc_se,
                 "bias_over_se": mean / mc_se if mc_se and math.isfinite(mc_se) else math.nan,
