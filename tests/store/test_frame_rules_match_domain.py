@@ -1,6 +1,8 @@
 """The column-wise rules of the bulk load (``store.frame_rules``) agree with the domain's
 single-record rules (``domain.models``): both accept a simulated registry, and each bad value
-that one refuses, the other refuses too, naming the same field."""
+that one refuses, the other refuses too, naming the same field; and the rules about a
+patient's exposures together refuse what the record-by-record path refuses, in the same
+words."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import Engine, text
 
-from ldn_outcomes.domain.models import RECORD_TYPES
-from ldn_outcomes.errors import ValidationFailed
+from ldn_outcomes.domain.definitions.dose_safety import check_new_interactions
+from ldn_outcomes.domain.definitions.regimen import check_one_ongoing_ldn
+from ldn_outcomes.domain.models import RECORD_TYPES, Exposure
+from ldn_outcomes.errors import InteractionError, ValidationFailed
 from ldn_outcomes.simulate import SimulationParams, simulate_registry
+from ldn_outcomes.store.bulk import write_frames
 from ldn_outcomes.store.frame_rules import check_frames
 from ldn_outcomes.store.frames import JSON_COLUMNS
 
@@ -105,3 +111,131 @@ def test_a_bad_value_is_refused_by_both_naming_the_field(
     assert (name, field) in frame_problems(changed)
     objection = domain_problem(kind, frame.iloc[0])
     assert objection is not None and field in objection
+
+
+# The rules about a patient's exposures together, as the record-by-record path applies them
+# (``Registry.check_interactions``: the domain's opioid interaction and one ongoing LDN regimen).
+
+
+def _ongoing_ldn_row(frames: dict[str, pd.DataFrame]) -> pd.Series:
+    exposures = frames["exposures"]
+    ongoing = exposures[(exposures["drug_class"] == "ldn") & exposures["stop_date"].isna()]
+    assert not ongoing.empty
+    return ongoing.iloc[0]
+
+
+def _with(frames: dict[str, pd.DataFrame], *rows: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    changed = dict(frames)
+    exposures = frames["exposures"].reset_index(drop=True)
+    added = pd.DataFrame(list(rows), columns=exposures.columns)
+    changed["exposures"] = exposures.reindex(range(len(exposures) + len(added)))
+    for column in exposures.columns:
+        changed["exposures"].loc[len(exposures) :, column] = added[column].to_numpy()
+    return changed
+
+
+def _problems(frames: dict[str, pd.DataFrame]) -> list[Any]:
+    try:
+        check_frames(frames, today=TODAY)
+    except ValidationFailed as failed:
+        return list(failed.problems)
+    return []
+
+
+def _records(frame: pd.DataFrame, patient_id: str) -> list[Exposure]:
+    rows = frame[frame["patient_id"] == patient_id]
+    return [
+        Exposure.model_validate(
+            {k: _plain(v) for k, v in row.items() if k != "id" and _plain(v) is not None},
+            context={"today": TODAY},
+        )
+        for _, row in rows.iterrows()
+    ]
+
+
+def test_an_opioid_overlapping_naltrexone_is_refused_as_the_record_path_refuses_it(
+    frames: dict[str, pd.DataFrame],
+) -> None:
+    ldn = _ongoing_ldn_row(frames)
+    opioid = {
+        "patient_id": ldn["patient_id"],
+        "drug_name": "oxycodone",
+        "rxnorm_cui": None,
+        "drug_class": "other",
+        "dose_mg": 5.0,
+        "start_date": ldn["start_date"] + pd.Timedelta(days=3),
+        "stop_date": ldn["start_date"] + pd.Timedelta(days=10),
+    }
+    changed = _with(frames, opioid)
+    problems = _problems(changed)
+    assert len(problems) == 1
+    found = problems[0]
+    assert (found.record, found.field, found.value) == ("exposure", "drug_name", "oxycodone")
+    assert found.row == len(frames["exposures"]) + 1  # the opioid's row, counted from 1
+    with pytest.raises(InteractionError) as record_path:
+        check_new_interactions([], _records(changed["exposures"], ldn["patient_id"]))
+    assert [p.rule for p in record_path.value.problems] == [found.rule]
+    assert "oxycodone" in found.rule and "contraindicated" in found.rule
+    # by its RxCUI alone (codeine, 2670), whatever the name says
+    coded = _with(frames, {**opioid, "drug_name": "Tylenol #3", "rxnorm_cui": "2670"})
+    assert [p.value for p in _problems(coded)] == ["Tylenol #3"]
+
+
+def test_an_opioid_before_naltrexone_started_is_accepted(frames: dict[str, pd.DataFrame]) -> None:
+    ldn = _ongoing_ldn_row(frames)
+    exposures = frames["exposures"]
+    first = exposures.loc[
+        (exposures["patient_id"] == ldn["patient_id"]) & (exposures["drug_name"] == "naltrexone"),
+        "start_date",
+    ].min()  # the first dose step of the titration
+    earlier = {
+        "patient_id": ldn["patient_id"],
+        "drug_name": "tramadol",
+        "drug_class": "other",
+        "start_date": first - pd.Timedelta(days=60),
+        "stop_date": first - pd.Timedelta(days=1),
+    }
+    assert _problems(_with(frames, earlier)) == []
+    same_day = {**earlier, "stop_date": first}  # the last day taken overlaps
+    assert [p.value for p in _problems(_with(frames, same_day))] == ["tramadol"]
+
+
+def test_a_second_ongoing_ldn_regimen_is_refused_as_the_record_path_refuses_it(
+    frames: dict[str, pd.DataFrame],
+) -> None:
+    ldn = _ongoing_ldn_row(frames)
+    second = {**ldn.to_dict(), "dose_mg": 3.0, "start_date": ldn["start_date"] + pd.Timedelta(1)}
+    second.pop("id", None)
+    changed = _with(frames, second)
+    problems = _problems(changed)
+    assert len(problems) == 1
+    found = problems[0]
+    assert (found.record, found.field) == ("exposure", "stop_date")
+    assert found.row == len(frames["exposures"]) + 1
+    with pytest.raises(ValidationFailed) as record_path:
+        check_one_ongoing_ldn([], _records(changed["exposures"], ldn["patient_id"]))
+    assert [p.rule for p in record_path.value.problems] == [found.rule]
+    # a stopped one is a past regimen, and full-dose naltrexone is not LDN
+    assert _problems(_with(frames, {**second, "stop_date": second["start_date"]})) == []
+    assert _problems(_with(frames, {**second, "dose_mg": 50.0})) == []
+
+
+def test_a_bulk_write_with_an_interaction_writes_nothing(
+    frames: dict[str, pd.DataFrame], engine: Engine
+) -> None:
+    ldn = _ongoing_ldn_row(frames)
+    changed = _with(
+        frames,
+        {
+            "patient_id": ldn["patient_id"],
+            "drug_name": "morphine",
+            "drug_class": "other",
+            "start_date": ldn["start_date"],
+            "stop_date": pd.NaT,
+        },
+    )
+    with pytest.raises(ValidationFailed, match="morphine"):
+        write_frames(engine, changed, actor="test", source="test")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM patients")).scalar() == 0
+        assert connection.execute(text("SELECT count(*) FROM exposures")).scalar() == 0

@@ -1,7 +1,11 @@
-"""The domain's single-record rules, checked column-wise for bulk loads.
+"""The domain's rules, checked column-wise for bulk loads.
 
-The rules are the same as :mod:`ldn_outcomes.domain.models` (a test feeds both the same bad
-rows); this module only makes them fast enough for millions of rows.
+The single-record rules are the same as :mod:`ldn_outcomes.domain.models` (a test feeds both
+the same bad rows); this module only makes them fast enough for millions of rows. The two
+rules about a patient's exposures together (no naltrexone overlapping an opioid agonist, never
+two ongoing LDN regimens) are found column-wise for the few patients they could concern and
+decided and worded by the domain's own checks (:mod:`ldn_outcomes.domain.definitions`), as the
+record-by-record write path does.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ..domain.dates import EARLIEST_DATE
-from ..domain.models import EDSS_VALID_SCORES, RECORD_TYPES
+from ..domain.definitions.dose_safety import check_opioid_interaction, match_opioid
+from ..domain.definitions.exposure import is_low_dose, is_naltrexone_drug
+from ..domain.definitions.regimen import check_one_ongoing_ldn
+from ..domain.models import EDSS_VALID_SCORES, RECORD_TYPES, Exposure
 from ..errors import Problem, ValidationFailed
 
 MAX_REPORTED = 20
@@ -40,6 +47,92 @@ def _early(series: pd.Series) -> np.ndarray:
         ],
         dtype=bool,
     )
+
+
+def _exposure_records(frame: pd.DataFrame, rows: np.ndarray) -> list[Exposure]:
+    """Rows of the exposures frame as (unvalidated) records, for the domain's checks: only the
+    fields they read."""
+    starts = _dates(frame["start_date"].iloc[rows])
+    stops = _dates(frame["stop_date"].iloc[rows])
+    dose = frame["dose_mg"].iloc[rows] if "dose_mg" in frame else pd.Series([None] * len(rows))
+    cui = frame["rxnorm_cui"].iloc[rows] if "rxnorm_cui" in frame else pd.Series([None] * len(rows))
+    return [
+        Exposure.model_construct(
+            patient_id=str(frame["patient_id"].iloc[row]),
+            drug_name=str(frame["drug_name"].iloc[row]),
+            rxnorm_cui=None if pd.isna(c) else str(c),
+            dose_mg=None if pd.isna(d) else d,
+            start_date=start.date(),
+            stop_date=None if pd.isna(stop) else stop.date(),
+        )
+        for row, start, stop, d, c in zip(rows, starts, stops, dose, cui, strict=True)
+    ]
+
+
+def exposure_rule_problems(frame: pd.DataFrame) -> list[Problem]:
+    """A naltrexone exposure overlapping an opioid agonist's, or a patient's second ongoing LDN
+    regimen, in the exposures frame (every row is new: a bulk load's patients are its own),
+    each named with the row the write path would name: the opioid's, the second regimen's."""
+    if frame.empty or not {"patient_id", "drug_name", "start_date", "stop_date"} <= set(frame):
+        return []
+    names = frame["drug_name"].astype(str)
+    cuis = frame["rxnorm_cui"] if "rxnorm_cui" in frame else pd.Series(None, index=frame.index)
+    cuis = cuis.astype(object).where(cuis.notna(), None)
+    pairs = pd.Series(list(zip(names, cuis, strict=True)), index=frame.index)
+    unique = pairs.drop_duplicates()
+    naltrexone = names.map({n: is_naltrexone_drug(n) for n in names.unique()}).to_numpy(bool)
+    opioid_of = {pair: match_opioid(pair[0], pair[1]) is not None for pair in unique}
+    opioid = pairs.map(opioid_of).to_numpy(bool) & ~naltrexone
+    doses = (
+        pd.to_numeric(frame["dose_mg"], errors="coerce").to_numpy(float)
+        if "dose_mg" in frame
+        else np.full(len(frame), np.nan)
+    )
+    low_of = {d: is_low_dose(d) for d in np.unique(doses[np.isfinite(doses)]).tolist()}
+    low = np.array([low_of.get(d, True) for d in doses.tolist()], dtype=bool)  # NaN: no dose
+    ldn = naltrexone & low  # the domain's rule (``is_ldn``): naltrexone at a low dose
+    ongoing = ldn & frame["stop_date"].isna().to_numpy(bool)
+    patient = frame["patient_id"].astype(str).to_numpy()
+    dated = _dates(frame["start_date"]).notna().to_numpy(bool)  # no start, nothing to compare
+    naltrexone, opioid, ongoing = naltrexone & dated, opioid & dated, ongoing & dated
+    with_opioid = set(patient[naltrexone]) & set(patient[opioid])
+    counts = pd.Series(patient[ongoing]).value_counts()
+    two_ongoing = set(counts.index[counts >= 2])
+    problems: list[Problem] = []
+    for patient_id in sorted(with_opioid | two_ongoing):
+        rows = np.flatnonzero((patient == patient_id) & dated)
+        records = _exposure_records(frame, rows)
+        try:
+            check_opioid_interaction(records)
+        except ValidationFailed as failure:
+            for found in failure.problems:
+                row = rows[found.row] if found.row is not None else rows[0]
+                problems.append(
+                    Problem(
+                        "exposure",
+                        "drug_name",
+                        found.rule,
+                        int(row) + 1,
+                        found.value,
+                        "exposures frame",
+                    )
+                )
+        try:
+            check_one_ongoing_ldn([], records)
+        except ValidationFailed as failure:
+            second = np.flatnonzero(ongoing[rows])[1]
+            for found in failure.problems:
+                problems.append(
+                    Problem(
+                        "exposure",
+                        found.field,
+                        found.rule,
+                        int(rows[second]) + 1,
+                        None,
+                        "exposures frame",
+                    )
+                )
+    return problems
 
 
 def check_frames(frames: Mapping[str, pd.DataFrame], today: dt.date | None = None) -> None:
@@ -89,6 +182,7 @@ def check_frames(frames: Mapping[str, pd.DataFrame], today: dt.date | None = Non
         if "dose_mg" in frame:
             dose = pd.to_numeric(frame["dose_mg"], errors="coerce")
             flag("exposures", "dose_mg", "dose must be greater than 0 mg", dose <= 0, frame)
+        problems.extend(exposure_rule_problems(frame)[:MAX_REPORTED])
     if (frame := frames.get("relapses")) is not None and not frame.empty:
         onset, recovery = _dates(frame["onset_date"]), _dates(frame["recovery_date"])
         flag(
