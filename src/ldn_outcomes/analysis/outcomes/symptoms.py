@@ -187,14 +187,17 @@ def _mixed_model(frame: pd.DataFrame, plan: AnalysisPlan, last: int) -> Estimate
         parts.append(rows)
     wide = pd.concat(parts).reset_index(drop=True)
     wide["row"] = np.arange(len(wide))
+    # One random intercept per person, not per cohort row: matching with replacement makes a
+    # control (or a user who was an earlier user's control) several rows of one person.
+    wide["person"] = pd.factorize(wide["code"])[0]
     months = ["m0"] + [f"m{m}" for m in plan.symptom_months]
     long = wide.melt(
-        id_vars=["row", "ldn"], value_vars=months, var_name="month", value_name="score"
+        id_vars=["row", "person", "ldn"], value_vars=months, var_name="month", value_name="score"
     ).dropna()
     long["month"] = pd.Categorical(long["month"], categories=months)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = smf.mixedlm("score ~ C(month) * ldn", long, groups=long["row"]).fit(reml=True)
+        fit = smf.mixedlm("score ~ C(month) * ldn", long, groups=long["person"]).fit(reml=True)
     term = f"C(month)[T.m{last}]:ldn"
     lo, hi = fit.conf_int(alpha=plan.alpha).loc[term]
     return Estimate(
