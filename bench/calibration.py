@@ -17,9 +17,10 @@ confounding of strength 1: ``confounding.strength``). "flagged of all" counts th
 whose headline the diagnostics flagged: under ``null`` and ``effect`` these are false alarms.
 "covers mean truth" scores the same intervals against the mean of the cell's truths (on the log
 scale for ratios), the value for the population the cell's registries are drawn from, and
-"truth SD" is how much the registries' own truths vary: a registry's truth is computed on its
-own people and simulated outcomes, which its estimate shares, so against its own truth an
-interval that is right for the population holds more often than 95% (docs/analysis.md).
+"truth SD" is how much the registries' own truths vary (log scale for ratios): a registry's
+truth is computed on its own people and simulated outcomes, which its estimate shares, so
+against its own truth an interval that is right for the population holds more often than 95%
+(docs/analysis.md).
 
 Targets (docs/analysis.md): coverage 93-97% and |bias| < 2 Monte-Carlo SE under ``null`` and
 ``effect``; under ``confounded``, the diagnostics flag at least 80% of the registries whose

@@ -51,6 +51,9 @@ def test_coverage_of_the_cells_mean_truth_and_the_truths_spread() -> None:
     mean = sum(logs) / 3
     assert cell["truth_sd"] == pytest.approx(math.sqrt(sum((x - mean) ** 2 for x in logs) / 2))
     assert math.exp(mean) == pytest.approx(0.7114, abs=1e-4)
+    # the geometric mean (0.7114), not the arithmetic one (0.7167), is the ratios' mean truth
+    narrow = summarise([row(0.71, (0.70, 0.714), t) for t in truths])[0]
+    assert narrow["coverage_of_mean_truth"] == 1.0 and narrow["coverage"] == 0.0
     differences = [
         {**r, "progression": {**r["progression"], "ratio": False}} for r in rows
     ]  # the same numbers read as differences: the mean truth is 0.7167, held by the last two

@@ -22,7 +22,7 @@ from ldn_outcomes.domain.models import RECORD_TYPES, Exposure
 from ldn_outcomes.errors import InteractionError, ValidationFailed
 from ldn_outcomes.simulate import SimulationParams, simulate_registry
 from ldn_outcomes.store.bulk import write_frames
-from ldn_outcomes.store.frame_rules import check_frames
+from ldn_outcomes.store.frame_rules import check_frames, exposure_rule_problems
 from ldn_outcomes.store.frames import JSON_COLUMNS
 
 TODAY = dt.date(2026, 1, 15)
@@ -239,3 +239,57 @@ def test_a_bulk_write_with_an_interaction_writes_nothing(
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM patients")).scalar() == 0
         assert connection.execute(text("SELECT count(*) FROM exposures")).scalar() == 0
+
+
+def _exposures(*rows: dict[str, Any]) -> pd.DataFrame:
+    base = {"dose_mg": None, "rxnorm_cui": None, "stop_date": None}
+    return pd.DataFrame([{**base, **row} for row in rows])
+
+
+LDN_45 = {"patient_id": "p1", "drug_name": "naltrexone", "dose_mg": 4.5, "start_date": "2024-01-01"}
+
+
+def test_the_column_wise_filter_reads_cells_as_the_records_do() -> None:
+    """An unreadable stop date is no stop in both; an RxCUI stored as a number is the code;
+    an unreadable or infinite dose is no low dose; none of it raises."""
+    unreadable_stop = _exposures(
+        {**LDN_45, "stop_date": ""},
+        {**LDN_45, "dose_mg": 3.0, "start_date": "2024-03-01"},
+        {**LDN_45, "drug_name": "oxycodone", "start_date": "2023-01-01", "stop_date": "2023-02-01"},
+    )
+    assert [(p.field, p.row) for p in exposure_rule_problems(unreadable_stop)] == [("stop_date", 2)]
+    numeric_code = _exposures(LDN_45, {**LDN_45, "drug_name": "Tylenol #3", "rxnorm_cui": 2670})
+    numeric_code["rxnorm_cui"] = numeric_code["rxnorm_cui"].astype("Int64")
+    assert [p.value for p in exposure_rule_problems(numeric_code)] == ["Tylenol #3"]
+    as_float = numeric_code.assign(rxnorm_cui=[np.nan, 2670.0])
+    assert [p.value for p in exposure_rule_problems(as_float)] == ["Tylenol #3"]
+    doses = _exposures(
+        LDN_45,
+        {**LDN_45, "dose_mg": float("inf"), "start_date": "2024-02-01"},
+        {**LDN_45, "dose_mg": "abc", "start_date": "2024-03-01"},
+    )
+    # the infinite dose is not low; the unreadable one is read as no dose (LDN by name)
+    assert [(p.field, p.row) for p in exposure_rule_problems(doses)] == [("stop_date", 3)]
+
+
+def test_each_overlap_and_the_last_ongoing_regimen_are_named_once() -> None:
+    opioid = {**LDN_45, "drug_name": "morphine", "start_date": "2024-02-01"}
+    twice = _exposures(LDN_45, opioid, opioid)
+    assert [(p.value, p.row) for p in exposure_rule_problems(twice)] == [("morphine", 2)]
+    three = _exposures(
+        LDN_45,
+        {**LDN_45, "start_date": "2024-02-01"},
+        {**LDN_45, "start_date": "2024-03-01"},
+    )
+    assert [(p.field, p.row) for p in exposure_rule_problems(three)] == [("stop_date", 3)]
+
+
+def test_problems_of_many_patients_are_cut_with_a_count_of_the_rest() -> None:
+    rows = [
+        {**LDN_45, "patient_id": f"p{i:02d}", "drug_name": drug}
+        for i in range(25)
+        for drug in ("naltrexone", "fentanyl")
+    ]
+    problems = exposure_rule_problems(_exposures(*rows))
+    assert len(problems) == 21
+    assert problems[-1].row is None and "5 more patients" in problems[-1].rule

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..domain.dates import EARLIEST_DATE
 from ..domain.definitions.dose_safety import check_opioid_interaction, match_opioid
-from ..domain.definitions.exposure import is_low_dose, is_naltrexone_drug
+from ..domain.definitions.exposure import is_ldn, is_low_dose, is_naltrexone_drug
 from ..domain.definitions.regimen import check_one_ongoing_ldn
 from ..domain.models import EDSS_VALID_SCORES, RECORD_TYPES, Exposure
 from ..errors import Problem, ValidationFailed
@@ -49,63 +49,98 @@ def _early(series: pd.Series) -> np.ndarray:
     )
 
 
-def _exposure_records(frame: pd.DataFrame, rows: np.ndarray) -> list[Exposure]:
-    """Rows of the exposures frame as (unvalidated) records, for the domain's checks: only the
-    fields they read."""
-    starts = _dates(frame["start_date"].iloc[rows])
-    stops = _dates(frame["stop_date"].iloc[rows])
-    dose = frame["dose_mg"].iloc[rows] if "dose_mg" in frame else pd.Series([None] * len(rows))
-    cui = frame["rxnorm_cui"].iloc[rows] if "rxnorm_cui" in frame else pd.Series([None] * len(rows))
-    return [
-        Exposure.model_construct(
-            patient_id=str(frame["patient_id"].iloc[row]),
-            drug_name=str(frame["drug_name"].iloc[row]),
-            rxnorm_cui=None if pd.isna(c) else str(c),
-            dose_mg=None if pd.isna(d) else d,
-            start_date=start.date(),
-            stop_date=None if pd.isna(stop) else stop.date(),
+def _rxcui(value: object) -> str | None:
+    """An RxCUI cell as the text a record holds (2670, 2670.0 and "2670" alike)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return str(value).strip() or None
+
+
+class _Exposures:
+    """The exposures frame's columns as the domain's checks read them, normalised once, so
+    that the column-wise pre-filter and the records it hands to those checks agree."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        n = len(frame)
+        self.patient = frame["patient_id"].astype(str).to_numpy()
+        self.name = frame["drug_name"].astype(str).to_numpy()
+        cuis = frame["rxnorm_cui"] if "rxnorm_cui" in frame else pd.Series([None] * n)
+        self.cui = [_rxcui(c) for c in cuis.tolist()]
+        self.start = _dates(frame["start_date"]).reset_index(drop=True)
+        self.stop = _dates(frame["stop_date"]).reset_index(drop=True)  # unreadable: none
+        doses = (
+            pd.to_numeric(frame["dose_mg"], errors="coerce").to_numpy(float)
+            if "dose_mg" in frame
+            else np.full(n, np.nan)
         )
-        for row, start, stop, d, c in zip(rows, starts, stops, dose, cui, strict=True)
-    ]
+        self.dose = [None if np.isnan(d) else d for d in doses.tolist()]
+        dated = self.start.notna().to_numpy(bool)  # without a start there is nothing to compare
+        naltrexone_of = {name: is_naltrexone_drug(name) for name in set(self.name)}
+        self.naltrexone = np.array([naltrexone_of[x] for x in self.name], dtype=bool) & dated
+        pairs = list(zip(self.name, self.cui, strict=True))
+        opioid_of = {pair: match_opioid(*pair) is not None for pair in set(pairs)}
+        self.opioid = (
+            np.array([opioid_of[pair] for pair in pairs], dtype=bool) & dated & ~self.naltrexone
+        )
+        low = np.array([is_low_dose(d) for d in self.dose], dtype=bool)
+        self.ongoing_ldn = self.naltrexone & low & self.stop.isna().to_numpy(bool)
+
+    def records(self, rows: np.ndarray) -> list[Exposure]:
+        """Rows as (unvalidated) records with only the fields the checks read."""
+        return [
+            Exposure.model_construct(
+                patient_id=self.patient[row],
+                drug_name=self.name[row],
+                rxnorm_cui=self.cui[row],
+                dose_mg=self.dose[row],
+                start_date=self.start[row].date(),
+                stop_date=None if pd.isna(self.stop[row]) else self.stop[row].date(),
+            )
+            for row in rows
+        ]
 
 
 def exposure_rule_problems(frame: pd.DataFrame) -> list[Problem]:
     """A naltrexone exposure overlapping an opioid agonist's, or a patient's second ongoing LDN
-    regimen, in the exposures frame (every row is new: a bulk load's patients are its own),
-    each named with the row the write path would name: the opioid's, the second regimen's."""
+    regimen, in the exposures frame (every row is new: a bulk load's patients are its own).
+    Each is named once, with the row the file import names: the opioid's, the last ongoing
+    regimen's; at most ``MAX_REPORTED`` patients' problems, then a count of the rest."""
     if frame.empty or not {"patient_id", "drug_name", "start_date", "stop_date"} <= set(frame):
         return []
-    names = frame["drug_name"].astype(str)
-    cuis = frame["rxnorm_cui"] if "rxnorm_cui" in frame else pd.Series(None, index=frame.index)
-    cuis = cuis.astype(object).where(cuis.notna(), None)
-    pairs = pd.Series(list(zip(names, cuis, strict=True)), index=frame.index)
-    unique = pairs.drop_duplicates()
-    naltrexone = names.map({n: is_naltrexone_drug(n) for n in names.unique()}).to_numpy(bool)
-    opioid_of = {pair: match_opioid(pair[0], pair[1]) is not None for pair in unique}
-    opioid = pairs.map(opioid_of).to_numpy(bool) & ~naltrexone
-    doses = (
-        pd.to_numeric(frame["dose_mg"], errors="coerce").to_numpy(float)
-        if "dose_mg" in frame
-        else np.full(len(frame), np.nan)
-    )
-    low_of = {d: is_low_dose(d) for d in np.unique(doses[np.isfinite(doses)]).tolist()}
-    low = np.array([low_of.get(d, True) for d in doses.tolist()], dtype=bool)  # NaN: no dose
-    ldn = naltrexone & low  # the domain's rule (``is_ldn``): naltrexone at a low dose
-    ongoing = ldn & frame["stop_date"].isna().to_numpy(bool)
-    patient = frame["patient_id"].astype(str).to_numpy()
-    dated = _dates(frame["start_date"]).notna().to_numpy(bool)  # no start, nothing to compare
-    naltrexone, opioid, ongoing = naltrexone & dated, opioid & dated, ongoing & dated
-    with_opioid = set(patient[naltrexone]) & set(patient[opioid])
-    counts = pd.Series(patient[ongoing]).value_counts()
-    two_ongoing = set(counts.index[counts >= 2])
+    columns = _Exposures(frame)
+    patient = columns.patient
+    with_opioid = set(patient[columns.naltrexone]) & set(patient[columns.opioid])
+    counts = pd.Series(patient[columns.ongoing_ldn]).value_counts()
+    concerned = sorted(with_opioid | set(counts.index[counts >= 2]))
+    rows_of = pd.Series(np.arange(len(patient))).groupby(patient).indices
     problems: list[Problem] = []
-    for patient_id in sorted(with_opioid | two_ongoing):
-        rows = np.flatnonzero((patient == patient_id) & dated)
-        records = _exposure_records(frame, rows)
+    for done, patient_id in enumerate(concerned):
+        if done == MAX_REPORTED:
+            problems.append(
+                Problem(
+                    "exposure",
+                    "drug_name",
+                    f"naltrexone-opioid overlaps or second ongoing LDN regimens of "
+                    f"{len(concerned) - done} more patients",
+                    None,
+                )
+            )
+            break
+        rows = np.asarray(rows_of[patient_id])
+        rows = rows[columns.start.iloc[rows].notna().to_numpy(bool)]
+        records = columns.records(rows)
         try:
             check_opioid_interaction(records)
         except ValidationFailed as failure:
+            seen: set[str] = set()  # one problem per overlap, as the record path reports it
             for found in failure.problems:
+                if found.rule in seen:
+                    continue
+                seen.add(found.rule)
                 row = rows[found.row] if found.row is not None else rows[0]
                 problems.append(
                     Problem(
@@ -120,14 +155,14 @@ def exposure_rule_problems(frame: pd.DataFrame) -> list[Problem]:
         try:
             check_one_ongoing_ldn([], records)
         except ValidationFailed as failure:
-            second = np.flatnonzero(ongoing[rows])[1]
+            last = max(i for i, r in enumerate(records) if is_ldn(r) and r.stop_date is None)
             for found in failure.problems:
                 problems.append(
                     Problem(
                         "exposure",
                         found.field,
                         found.rule,
-                        int(rows[second]) + 1,
+                        int(rows[last]) + 1,
                         None,
                         "exposures frame",
                     )
@@ -182,7 +217,7 @@ def check_frames(frames: Mapping[str, pd.DataFrame], today: dt.date | None = Non
         if "dose_mg" in frame:
             dose = pd.to_numeric(frame["dose_mg"], errors="coerce")
             flag("exposures", "dose_mg", "dose must be greater than 0 mg", dose <= 0, frame)
-        problems.extend(exposure_rule_problems(frame)[:MAX_REPORTED])
+        problems.extend(exposure_rule_problems(frame))
     if (frame := frames.get("relapses")) is not None and not frame.empty:
         onset, recovery = _dates(frame["onset_date"]), _dates(frame["recovery_date"])
         flag(
