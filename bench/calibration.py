@@ -28,7 +28,8 @@ headline interval excludes the truth.
 
 Each registry's scores are appended to ``--results`` (JSON lines) as it finishes, so a long run
 that is stopped still counts (a rerun skips the registries already scored); ``--summary-only``
-prints the table from the files.
+prints the table from the files, plain or gzip-compressed: the run behind the committed report
+data is kept in ``bench/runs`` (``*.jsonl.gz``), and a test checks the report data against it.
 ``--plan`` scores another analysis plan (a file ``ldn analyze --write-plan`` wrote, edited)
 than the default one, e.g. a design change on the same seeds.
 ``--write-report-data`` writes the per-headline figures the report shows beside each headline
@@ -52,6 +53,7 @@ from machine_info import machine
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import gzip  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -355,9 +357,14 @@ def _rows(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
+    """A results file, plain or gzip-compressed (``.gz``, as the committed runs are kept)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    if path.suffix == ".gz":
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +224,26 @@ def test_the_report_reads_this_registrys_matched_users(monkeypatch: pytest.Monke
         {"matched": matched, "relapses": relapses}, AnalysisPlan()
     )
     assert "too few matched LDN users to show" in page
+
+
+def test_the_committed_report_data_is_the_committed_run() -> None:
+    """The figures the report shows beside each headline (``calibration.json``) come from the
+    per-registry results kept in ``bench/runs`` (the bench writes the report data from the
+    results files it is given; the committed ones are all of them)."""
+    runs = sorted((Path(__file__).parents[2] / "bench" / "runs").glob("*.jsonl.gz"))
+    assert runs
+    rows = [
+        json.loads(line)
+        for run in runs
+        for line in gzip.decompress(run.read_bytes()).decode("utf-8").splitlines()
+        if line
+    ]
+    stored = calibration_data.calibration()
+    assert stored["registries"] == len(rows)
+    fresh = summarise(rows)
+    assert len(fresh) == len(stored["summary"])
+    for mine, theirs in zip(fresh, stored["summary"], strict=True):
+        for key in ("headline", "scenario", "patients", "registries", "missed", "flagged"):
+            assert mine[key] == theirs[key], key
+        for key in ("coverage", "coverage_of_mean_truth", "mean_bias", "mc_se", "truth_sd"):
+            assert mine[key] == pytest.approx(theirs[key], abs=1e-12), key
