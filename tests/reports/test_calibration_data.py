@@ -153,7 +153,7 @@ def test_track_record_is_for_registries_like_this_one(monkeypatch: pytest.Monkey
     assert "fewer than any" not in small
     large = track_record("relapses", matched_users=900)
     assert "10,000 patients" in large and "10 times (100%)" in large
-    assert "missed the true value 1 times" in large
+    assert "missed the true value once" in large
     # 500 is nearer 139 than 1,100 in users, but nearer 1,100 on the log scale
     assert "10,000 patients" in track_record("relapses", matched_users=500)
 
@@ -171,6 +171,18 @@ def test_a_registry_smaller_than_any_the_bench_scored_is_told(
     assert "1,200 patients" in hidden and "too few matched LDN users to show" in hidden
     negative = track_record("relapses", matched_users=-3)  # no log of a negative count
     assert "1,200 patients" in negative and "too few matched LDN users to show" in negative
+
+
+def test_counts_read_as_a_reader_says_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands are separated and a single miss is "once" (the committed data has 4,500
+    registries)."""
+    rows = [_sized("null", 1200, 140, covered=i > 0) for i in range(1200)]
+    rows += [_sized("confounded", 1200, 140, covered=i > 0) for i in range(1000)]
+    _use(monkeypatch, rows)
+    text = track_record("relapses")
+    assert "On 1,200 simulated registries" in text
+    assert "held the true value 1,199 times (100%)" in text
+    assert "On 1,000 more registries" in text and "missed the true value once" in text
 
 
 def test_sizes_without_matched_users_fall_back_to_all_sizes(

@@ -160,18 +160,18 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
     if users and size is not None:
         where += f", about {round(users[size][0]):,} matched LDN users each"
     text = (
-        f"On {registries} simulated registries ({where}; with and without a true effect) this "
-        f"method's 95% interval held the true value {covered} times ({covered / registries:.0%})."
+        f"On {registries:,} simulated registries ({where}; with and without a true effect) this "
+        f"method's 95% interval held the true value {_times(covered)} ({covered / registries:.0%})."
     )
     confounded = [r for r in summary if r["scenario"] == "confounded"]
     missed = sum(r["missed"] for r in confounded)
     if missed:
         flagged = sum(r["flagged_of_missed"] for r in confounded)
         text += (
-            f" On {sum(r['registries'] for r in confounded)} more registries of "
+            f" On {sum(r['registries'] for r in confounded):,} more registries of "
             f"{'that size' if size is not None else 'those sizes'} with confounding the registry "
-            f"cannot record, its interval missed the true value {missed} times and the bias "
-            f"checks warned in {flagged} of those."
+            f"cannot record, its interval missed the true value {_times(missed)} and the bias "
+            f"checks warned in {flagged:,} of those."
         )
     if users and matched_users is not None:
         fewest = min(f for _, f in users.values())
@@ -187,6 +187,11 @@ def track_record(headline: str, matched_users: int | None = None) -> str:
                 "than that."
             )
     return text + _lean(summary)
+
+
+def _times(count: int) -> str:
+    """A count of occasions as a reader says it: "once", "2 times", "1,137 times"."""
+    return "once" if count == 1 else f"{count:,} times"
 
 
 #: A mean bias without an effect this many Monte-Carlo SEs from 0 is told to the reader: more
