@@ -29,7 +29,8 @@ headline interval excludes the truth.
 Each registry's scores are appended to ``--results`` (JSON lines) as it finishes, so a long run
 that is stopped still counts (a rerun skips the registries already scored); ``--summary-only``
 prints the table from the files, plain or gzip-compressed: the run behind the committed report
-data is kept in ``bench/runs`` (``*.jsonl.gz``), and a test checks the report data against it.
+data is kept in ``bench/runs`` (``*.jsonl.gz``), and a test checks the report data against it;
+runs of other plans (``--plan``) are kept in ``bench/runs/other-plans``, which it does not read.
 ``--plan`` scores another analysis plan (a file ``ldn analyze --write-plan`` wrote, edited)
 than the default one, e.g. a design change on the same seeds.
 ``--write-report-data`` writes the per-headline figures the report shows beside each headline

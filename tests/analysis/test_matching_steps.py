@@ -132,3 +132,25 @@ def test_on_a_drug_that_day_is_any_course_covering_it(courses, queries) -> None:
         for c, d in queries
     ]
     assert got.tolist() == expected
+
+
+def test_the_matched_controls_depend_on_the_seed_only_when_candidates_are_drawn(
+    null_data,
+) -> None:
+    """By default at most ``candidate_pool_per_user`` candidates per user are drawn at random,
+    so another seed matches other controls; with None every candidate is searched and the seed
+    changes nothing (docs/analysis.md, "The analysis seed")."""
+    users = exposure_cohort(null_data, PLAN)
+
+    def controls(plan: AnalysisPlan) -> pd.DataFrame:
+        cohort = match_users(null_data, plan, users).cohort
+        control = cohort[cohort["group"] == "control"]
+        return control[["match_id", "code", "index_day"]].reset_index(drop=True)
+
+    assert PLAN.candidate_pool_per_user == 60
+    drawn = [controls(PLAN.with_options(seed=seed)) for seed in (1, 2)]
+    assert len(drawn[0]) > 0 and not drawn[0].equals(drawn[1])
+    every = PLAN.with_options(candidate_pool_per_user=None)
+    first = controls(every)
+    pd.testing.assert_frame_equal(first, controls(every.with_options(seed=PLAN.seed + 1)))
+    assert not first.equals(drawn[0])

@@ -92,6 +92,15 @@ def test_options_left_out_take_the_defaults_and_json_integers_are_floats() -> No
     assert plan_from_json(json.dumps({**HEADER, "options": {}})) == AnalysisPlan()
 
 
+def test_every_candidate_is_a_plan_option() -> None:
+    """``candidate_pool_per_user`` null searches every matching candidate (a plan, not the
+    default: docs/analysis.md, "The analysis seed")."""
+    plan = plan_from_json(json.dumps({**HEADER, "options": {"candidate_pool_per_user": None}}))
+    assert plan.candidate_pool_per_user is None
+    assert plan.plan_hash != AnalysisPlan().plan_hash
+    assert plan_from_json(plan_to_json(plan)) == plan
+
+
 def test_unknown_keys_are_named_with_a_suggestion() -> None:
     assert problems_of({**HEADER, "options": {"alhpa": 0.1}}) == [
         "options.alhpa: is not a plan key; did you mean options.alpha?"
@@ -112,6 +121,7 @@ def test_unknown_keys_are_named_with_a_suggestion() -> None:
         ({"horizons_years": [3, 1]}, "options.horizons_years: must be strictly increasing"),
         ({"horizons_years": [0, 1]}, "options.horizons_years: element 0 must be greater than 0"),
         ({"attack_max_days": -1}, "options.attack_max_days: must be at least 0"),
+        ({"candidate_pool_per_user": 0}, "options.candidate_pool_per_user: must be at least 1"),
         (
             {"symptom_months": [3, 6]},
             "options.symptom_tolerance_days: must give one tolerance per symptom month (2)",

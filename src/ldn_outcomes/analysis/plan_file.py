@@ -148,7 +148,7 @@ RULES: dict[str, Rule] = {
     "caliper_age_years": _greater_than(0),
     "caliper_duration_years": _greater_than(0),
     "caliper_distance": _greater_than(0),
-    "candidate_pool_per_user": _at_least(1),
+    "candidate_pool_per_user": _optional(_at_least(1)),
     "fatigue_instrument": _known_instrument,
     "relapse_exact_bins_days": _each(_at_least(1), increasing=True),
     "relapse_exact_cap": _at_least(1),

@@ -92,10 +92,10 @@ def candidate_blocks(
 ) -> pd.DataFrame:
     """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
     each users' grid day (conditioning on nothing after that day), with ``exact_match_dmt``
-    only those with the users' DMT status then. A block larger than
-    ``candidate_pool_per_user`` per user is sampled down (seeded), to bound time and memory:
-    drawn within the DMT status, so a user's nearest candidates are not thinned by the
-    other status."""
+    only those with the users' DMT status then. A block larger than ``candidate_pool_per_user``
+    per user is sampled down (seeded; None keeps every candidate), to bound time and memory:
+    drawn within the DMT status, so a user's nearest candidates are not thinned by the other
+    status. The draw makes the estimates depend on the seed (docs/analysis.md)."""
     p = data.patients
     phen_codes, phen_names = pd.factorize(p["phenotype"])
     lookup = {name: i for i, name in enumerate(phen_names)}
@@ -116,9 +116,10 @@ def candidate_blocks(
         if plan.exact_match_dmt:
             status = dmt.on(pool, np.full(len(pool), float(grid)))
             pool = pool[status == key[2]]
-        cap = plan.candidate_pool_per_user * len(block)
-        if pool.size > cap:
-            pool = np.sort(rng.choice(pool, size=cap, replace=False))
+        if plan.candidate_pool_per_user is not None:
+            cap = plan.candidate_pool_per_user * len(block)
+            if pool.size > cap:
+                pool = np.sort(rng.choice(pool, size=cap, replace=False))
         parts.append(pd.DataFrame({"code": pool, "grid": grid, "phenotype": phenotype}))
     if not parts:
         return pd.DataFrame({"code": [], "grid": [], "phenotype": []})
