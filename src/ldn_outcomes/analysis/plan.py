@@ -117,9 +117,9 @@ class AnalysisPlan:
     caliper_distance: float = 6.0
     #: Candidates drawn per user in each (phenotype, date) block, at random with ``seed``, to
     #: bound time and memory; the estimates vary with the seed by about a third of their SE.
-    #: None searches every candidate (no seed dependence, but intervals 1-4% narrower without
-    #: the spread falling: worse coverage at 1,200 patients; docs/analysis.md, "The analysis
-    #: seed"), so the calibrated default stays.
+    #: None searches every candidate (no seed dependence, but intervals up to 4% narrower
+    #: without the spread falling: worse coverage at 1,200 patients; docs/analysis.md, "The
+    #: analysis seed"), so the calibrated default stays.
     candidate_pool_per_user: int | None = 60
     fatigue_instrument: str = "mfis"
     #: Exact matching on relapse history: counts of qualifying relapses in each of these
