@@ -75,6 +75,7 @@ from ldn_outcomes.analysis.outcomes.diagnostics import (  # noqa: E402
 from ldn_outcomes.analysis.plan_file import plan_to_json, read_plan  # noqa: E402
 from ldn_outcomes.analysis.results import Estimate  # noqa: E402
 from ldn_outcomes.reports.calibration_data import CALIBRATION_FILE, summarise  # noqa: E402
+from ldn_outcomes.reports.calibration_targets import verdicts  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E402
 
 SCENARIOS: dict[str, dict[str, float]] = {
@@ -261,6 +262,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    """Each target per registry size, with the misses chance alone would give
+    (``reports.calibration_targets``)."""
+    summary = summarise(rows)
+    for size in sorted({r["patients"] for r in summary}):
+        print(f"\nTargets at {size:,} patients:")
+        for verdict in verdicts(summary, {size}):
+            print(f"- {verdict.line()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--registries", type=int, default=40)
@@ -321,6 +332,7 @@ def main() -> None:
     shown = f"the plan file {args.plan}" if args.plan else "the default plan"
     print(f"\n{len(rows)} registries, {args.years:g} years each; plan: {shown}\n")
     print_table(rows)
+    print_targets(rows)
     if args.write_report_data:
         path = CALIBRATION_FILE
         path.write_text(

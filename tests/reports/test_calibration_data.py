@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from ldn_outcomes.analysis.plan import AnalysisPlan
+from ldn_outcomes.analysis.plan_file import plan_to_json
 from ldn_outcomes.reports import calibration_data
 from ldn_outcomes.reports.calibration_data import summarise, track_record
 
@@ -212,7 +215,6 @@ def test_the_lean_told_is_the_one_at_this_size(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_report_reads_this_registrys_matched_users(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ldn_outcomes.analysis.plan import AnalysisPlan
     from ldn_outcomes.analysis.results import AnalysisResult, Estimate
     from ldn_outcomes.reports import outcomes
 
@@ -250,6 +252,11 @@ def test_the_committed_report_data_is_the_committed_run() -> None:
         for line in gzip.decompress(run.read_bytes()).decode("utf-8").splitlines()
         if line
     ]
+    # every kept registry was scored with this version's default plan (the bench records the
+    # first 12 hex digits of the SHA-256 of the plan file's text): a plan option added or a
+    # default changed makes the kept runs describe another analysis, to be scored again
+    default = hashlib.sha256(plan_to_json(AnalysisPlan()).encode("utf-8")).hexdigest()[:12]
+    assert {row.get("plan", default) for row in rows} == {default}
     stored = calibration_data.calibration()
     assert stored["registries"] == len(rows)
     fresh = summarise(rows)
