@@ -211,7 +211,7 @@ def test_the_lean_told_is_the_one_at_this_size(monkeypatch: pytest.MonkeyPatch) 
     assert "leaned" not in track_record("relapses", matched_users=140)
     large = track_record("relapses", matched_users=1100)
     assert "leaned to 0.986 times the true value" in large
-    assert "between 0.986 and 1.00" in large
+    assert "between 0.986 and 1.000" in large
 
 
 def test_the_report_reads_this_registrys_matched_users(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -199,10 +199,13 @@ def _times(count: int) -> str:
 LEAN_SE = 2.0
 
 
-def _ratio(value: float) -> str:
+def _ratio(value: float, like: float | None = None) -> str:
     """A ratio with two decimals, or three within 5% of 1, where two would blur a lean of
-    about 1% (0.986, not 0.99)."""
-    return f"{value:.3f}" if value != 1.0 and abs(value - 1.0) < 0.05 else f"{value:.2f}"
+    about 1% (0.986, not 0.99); ``like``: take the decimals that value would take, so that the
+    two ends of a range read alike (1.000 and 1.012, not 1.00 and 1.012)."""
+    shown = value if like is None else like
+    close = shown != 1.0 and abs(shown - 1.0) < 0.05
+    return f"{value:.3f}" if close else f"{value:.2f}"
 
 
 def _lean(rows: list[dict[str, Any]]) -> str:
@@ -225,7 +228,8 @@ def _lean(rows: list[dict[str, Any]]) -> str:
         return (
             f" Without a true effect its estimate leaned to {_ratio(factor)} times the true "
             f"value on average ({size}), more than chance explains: a ratio between "
-            f"{_ratio(low)} and {_ratio(high)} is within that lean, not evidence of an effect."
+            f"{_ratio(low, factor)} and {_ratio(high, factor)} is within that lean, not "
+            "evidence of an effect."
         )
     bias = worst["mean_bias"]
     low, high = sorted((0.0, bias))
