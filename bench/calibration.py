@@ -55,7 +55,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import gzip  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
@@ -72,9 +71,13 @@ from ldn_outcomes.analysis.outcomes.diagnostics import (  # noqa: E402
     balance_failures,
     pooled_negative_control,
 )
-from ldn_outcomes.analysis.plan_file import plan_to_json, read_plan  # noqa: E402
+from ldn_outcomes.analysis.plan_file import read_plan  # noqa: E402
 from ldn_outcomes.analysis.results import Estimate  # noqa: E402
-from ldn_outcomes.reports.calibration_data import CALIBRATION_FILE, summarise  # noqa: E402
+from ldn_outcomes.reports.calibration_data import (  # noqa: E402
+    CALIBRATION_FILE,
+    plan_key,
+    summarise,
+)
 from ldn_outcomes.reports.calibration_targets import verdicts  # noqa: E402
 from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E402
 
@@ -102,13 +105,6 @@ def _estimate(results: dict, headline: str) -> tuple[Any, Any] | None:
     result = results[spec["analysis"]]
     found = result.find(spec["key"])
     return None if found is None else (found, result)
-
-
-def plan_key(plan: AnalysisPlan | None) -> str:
-    """A short fingerprint of the plan a row was scored with (rows from before plans were
-    recorded count as the default plan's)."""
-    text = plan_to_json(plan or AnalysisPlan())
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def score_registry(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ldn_outcomes.analysis.plan import AnalysisPlan
-from ldn_outcomes.analysis.plan_file import plan_to_json
 from ldn_outcomes.reports import calibration_data
 from ldn_outcomes.reports.calibration_data import summarise, track_record
 
@@ -252,10 +250,9 @@ def test_the_committed_report_data_is_the_committed_run() -> None:
         for line in gzip.decompress(run.read_bytes()).decode("utf-8").splitlines()
         if line
     ]
-    # every kept registry was scored with this version's default plan (the bench records the
-    # first 12 hex digits of the SHA-256 of the plan file's text): a plan option added or a
-    # default changed makes the kept runs describe another analysis, to be scored again
-    default = hashlib.sha256(plan_to_json(AnalysisPlan()).encode("utf-8")).hexdigest()[:12]
+    # every kept registry was scored with this version's default plan: a plan option added or
+    # a default changed makes the kept runs describe another analysis, to be scored again
+    default = calibration_data.plan_key()
     assert {row.get("plan", default) for row in rows} == {default}
     stored = calibration_data.calibration()
     assert stored["registries"] == len(rows)
@@ -266,3 +263,12 @@ def test_the_committed_report_data_is_the_committed_run() -> None:
             assert mine[key] == theirs[key], key
         for key in ("coverage", "coverage_of_mean_truth", "mean_bias", "mc_se", "truth_sd"):
             assert mine[key] == pytest.approx(theirs[key], abs=1e-12), key
+
+
+def test_plan_key_tells_plans_apart() -> None:
+    """The bench's fingerprint of a plan: the default plan's by default, another for any
+    changed option, the same for an equal plan."""
+    assert calibration_data.plan_key() == calibration_data.plan_key(AnalysisPlan())
+    assert len(calibration_data.plan_key()) == 12
+    other = AnalysisPlan(candidate_pool_per_user=None)
+    assert calibration_data.plan_key(other) != calibration_data.plan_key()

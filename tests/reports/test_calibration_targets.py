@@ -82,3 +82,8 @@ def test_verdicts_count_each_target_and_name_the_misses() -> None:
     assert "met in 2 of 4 cells; a calibrated method would miss about" in coverage.line()
     only_large = verdicts(summary, {10000})
     assert (only_large[0].met, only_large[0].cells) == (0, 1)
+
+
+def test_a_cell_without_registries_is_refused() -> None:
+    with pytest.raises(ValueError, match="registries must be at least 1"):
+        chance_outside_band(0)

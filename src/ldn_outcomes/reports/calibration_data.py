@@ -10,6 +10,7 @@ on, so each size is measured on its own); nothing here runs a simulation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from functools import cache
@@ -17,8 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.headlines import HEADLINES
+from ..analysis.plan import AnalysisPlan
+from ..analysis.plan_file import plan_to_json
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+def plan_key(plan: AnalysisPlan | None = None) -> str:
+    """A short fingerprint of the plan a bench row was scored with (the first 12 hex digits of
+    the SHA-256 of its plan file's text; None: this version's default plan), so that rows of
+    another analysis are never pooled into the report data."""
+    text = plan_to_json(plan or AnalysisPlan())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _bias(score: dict[str, Any]) -> float:

@@ -20,10 +20,12 @@ from typing import Any
 
 from scipy.stats import binom, norm
 
+from .calibration_data import LEAN_SE
+
 #: The coverage band of a 95% interval, as fractions of the registries of a cell.
 COVERAGE_BAND = (0.93, 0.97)
-#: |mean bias| below this many Monte-Carlo SE.
-BIAS_SE = 2.0
+#: |mean bias| below this many Monte-Carlo SE: the lean the report tells a reader beyond it.
+BIAS_SE = LEAN_SE
 #: Share of confounded registries whose interval misses the truth that the diagnostics flag.
 FLAGGED_SHARE = 0.8
 #: Probability that a cell without any lean has |mean bias| >= ``BIAS_SE`` MC SE (normal).
@@ -32,6 +34,8 @@ CHANCE_BEYOND_BIAS = float(2 * norm.sf(BIAS_SE))
 
 def in_band(covered: int, registries: int) -> bool:
     """Whether ``covered`` of ``registries`` lies in the coverage band (ends included)."""
+    if registries < 1:
+        raise ValueError(f"registries must be at least 1, not {registries}")
     low, high = COVERAGE_BAND
     share = covered / registries
     return low - 1e-12 <= share <= high + 1e-12
