@@ -436,10 +436,10 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
             "relapses_per_year_before": round(
                 float(users["relapses_365d_before_index"].sum() / len(users)), 3
             ),
-            "fatigue_before": _mean(users["fatigue_mean_180d_before"]),
-            "fatigue_after": _mean(users["fatigue_mean_180d_after"]),
-            "spasm_before": _mean(users["spasm_mean_180d_before"]),
-            "spasm_after": _mean(users["spasm_mean_180d_after"]),
+            "fatigue_before": _mean(users["fatigue_mean_180d_before"], k),
+            "fatigue_after": _mean(users["fatigue_mean_180d_after"], k),
+            "spasm_before": _mean(users["spasm_mean_180d_before"], k),
+            "spasm_after": _mean(users["spasm_mean_180d_after"], k),
         }
         if int(users["relapses_on_ldn"].sum()) < k:  # a rate times the years gives the count
             rates["relapses_per_year_on_ldn"] = None
@@ -458,9 +458,11 @@ def cohort_summary(data: DeidentifiedData) -> dict[str, object]:
     }
 
 
-def _mean(values: pd.Series) -> float | None:
+def _mean(values: pd.Series, k: int) -> float | None:
+    """The mean of the values present, or None when fewer than ``k`` people have one (a mean
+    of one person is that person's value: the disclosure rule's estimate on too few)."""
     present = pd.to_numeric(values, errors="coerce").dropna()
-    return round(float(present.mean()), 2) if len(present) else None
+    return round(float(present.mean()), 2) if len(present) >= k else None
 
 
 def registry_figures(

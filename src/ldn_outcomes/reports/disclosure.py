@@ -22,7 +22,10 @@ aggregate page goes through the rule here, so the pages cannot disagree:
 Analysis results shown to researchers (:func:`controlled_results`) keep their estimates and
 intervals, but their counts follow the rule, an estimate resting on fewer than ``k`` people
 (or a proportion with fewer than ``k`` events) is left out, and details that only list
-counts are not passed on.
+counts are not passed on. Charts are estimates too: a mean trajectory's point resting on
+fewer than ``k`` people is blanked, and a survival curve is cut before the first time fewer
+than ``k`` are at risk and left out when it holds from 1 to ``k - 1`` events (its steps
+would count them). Points whose counts are not known are not shown.
 """
 
 from __future__ import annotations
@@ -107,6 +110,64 @@ def _estimate_allowed(estimate: Estimate, k: int) -> bool:
     return True
 
 
+def controlled_curve(points: list[list[float]], k: int) -> list[list[float]] | None:
+    """A survival curve's points ([time, S, lower, upper, at risk, events], as
+    ``curve_points`` makes them) as an aggregate page may draw them: up to the first point
+    with fewer than ``k`` at risk, without the counts; None when it holds from 1 to ``k - 1``
+    events, when its counts are unknown or when nothing is left to draw."""
+    if not points or any(len(p) < 6 for p in points):
+        return None
+    events = sum(p[5] for p in points)
+    if 0 < events < k:
+        return None
+    shown: list[list[float]] = []
+    for point in points:
+        if point[4] < k:
+            break
+        shown.append([float(v) for v in point[:4]])
+    return shown if len(shown) > 1 else None
+
+
+def controlled_trajectories(
+    trajectories: Mapping[str, Mapping[str, list]], counts: Mapping[str, Mapping[str, list]], k: int
+) -> dict[str, dict[str, list]]:
+    """Mean trajectories with each point resting on fewer than ``k`` people (or on an
+    unknown number) blanked (None), as the charts leave a gap."""
+    out: dict[str, dict[str, list]] = {}
+    for instrument, series in trajectories.items():
+        kept: dict[str, list] = {"months": list(series.get("months", []))}
+        for name, values in series.items():
+            if name == "months":
+                continue
+            n = list(counts.get(instrument, {}).get(name, []))
+            kept[name] = [
+                v if i < len(n) and n[i] is not None and n[i] >= k else None
+                for i, v in enumerate(values)
+            ]
+        out[instrument] = kept
+    return out
+
+
+def _controlled_details(details: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """The chart details an aggregate page may draw (:data:`CHART_DETAILS`), their curves
+    and trajectories under the rule."""
+    kept = {key: v for key, v in details.items() if key in CHART_DETAILS}
+    if "curves" in kept:
+        curves = {name: controlled_curve(points, k) for name, points in kept["curves"].items()}
+        kept["curves"] = {name: points for name, points in curves.items() if points}
+    if "trajectories" in kept:
+        kept["trajectories"] = controlled_trajectories(
+            kept["trajectories"], details.get("trajectory_n", {}), k
+        )
+    if "negative_control" in kept:  # estimates as dicts: the same rule as ``estimates``
+        kept["negative_control"] = {
+            key: {**e, "n": shown_count(e.get("n"), k), "note": suppress_text(e.get("note", ""), k)}
+            for key, e in kept["negative_control"].items()
+            if e.get("n") is None or e["n"] >= k
+        }
+    return kept
+
+
 def controlled_result(result: AnalysisResult, k: int) -> AnalysisResult:
     """A copy of ``result`` that follows the rule (see the module docstring)."""
     estimates = [
@@ -121,7 +182,7 @@ def controlled_result(result: AnalysisResult, k: int) -> AnalysisResult:
         caveats=[suppress_text(c, k) for c in result.caveats],
         warnings=[Warned(w.kind, suppress_text(w.message, k)) for w in result.warnings],
         message=suppress_text(result.message, k),
-        details={key: v for key, v in result.details.items() if key in CHART_DETAILS},
+        details=_controlled_details(result.details, k),
     )
 
 

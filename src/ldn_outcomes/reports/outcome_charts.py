@@ -82,7 +82,8 @@ def survival_chart(
     ylabel: str = "share without the event",
     max_x: float | None = None,
 ) -> str:
-    """Step curves with shaded 95% bands; points are [time, S, lower, upper]."""
+    """Step curves with shaded 95% bands; points are [time, S, lower, upper, ...] (the
+    counts ``curve_points`` adds after them are not drawn)."""
     if not curves:
         return ""
     xmax = max_x or max((p[0] for pts in curves.values() for p in pts), default=1.0) or 1.0

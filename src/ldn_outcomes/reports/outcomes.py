@@ -299,7 +299,9 @@ def _headline(results: Mapping[str, AnalysisResult]) -> dict[str, Any]:
     ]
     if diag is not None and "negative_control" in diag.details:
         for key in ("naive", "matched"):
-            nc = diag.details["negative_control"][key]
+            nc = diag.details["negative_control"].get(key)
+            if nc is None:  # left out of an aggregate page: it rests on too few people
+                continue
             rows.append(
                 {"label": nc["label"], "value": nc["value"], "ci": nc["ci"], "warn": key == "naive"}
             )

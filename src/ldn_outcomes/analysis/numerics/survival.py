@@ -87,12 +87,26 @@ def survival_at(table: pd.DataFrame, t: float) -> tuple[float, float, float]:
 
 
 def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[list[float]]:
-    """[time, S, lower, upper] points for plotting, starting at (0, 1)."""
-    points = [[0.0, 1.0, 1.0, 1.0]]
+    """[time, S, lower, upper, at risk, events] points for plotting, starting at (0, 1).
+
+    The counts (rows at risk and events at each time; weighted sums for a weighted curve)
+    are not drawn: they let a page that shows aggregates only cut a curve where it rests on
+    too few people (``reports.disclosure``)."""
+    at_start = float(table["n_risk"].iloc[0]) if len(table) else 0.0
+    points = [[0.0, 1.0, 1.0, 1.0, at_start, 0.0]]
     for row in table.itertuples(index=False):
         if max_time is not None and row.time > max_time:
             break
-        points.append([float(row.time), float(row.survival), float(row.lower), float(row.upper)])
+        points.append(
+            [
+                float(row.time),
+                float(row.survival),
+                float(row.lower),
+                float(row.upper),
+                float(row.n_risk),
+                float(row.n_event),
+            ]
+        )
     return points
 
 

@@ -225,6 +225,9 @@ def analyse_symptoms(
     result = AnalysisResult(name="symptoms", method=method(plan))
     headline: Estimate | None = None
     trajectories: dict[str, dict[str, list]] = {}
+    #: People behind each trajectory point (not drawn; ``reports.disclosure`` blanks the
+    #: points that rest on too few of them on aggregate pages).
+    trajectory_n: dict[str, dict[str, list[int]]] = {}
     n_patients = 0
     last = plan.symptom_months[-1]
     for instrument in present:
@@ -242,6 +245,12 @@ def analyse_symptoms(
             "LDN users": [
                 float(own[f"m{m}"].mean()) if len(own) else None for m in (0, *plan.symptom_months)
             ],
+        }
+        trajectory_n[instrument] = {
+            "LDN users": [
+                int(own.loc[own[f"m{m}"].notna(), "code"].nunique())
+                for m in (0, *plan.symptom_months)
+            ]
         }
         for month in plan.symptom_months:
             delta = (own[f"m{month}"] - own["m0"]).dropna().to_numpy()
@@ -286,8 +295,13 @@ def analyse_symptoms(
             continue
         both = changes(data, plan, matched.cohort, instrument)
         both = both[np.isfinite(both["m0"])]
+        controls = both[both["ldn"] == 0]
         trajectories[instrument]["matched non-users"] = [
-            float(both.loc[both["ldn"] == 0, f"m{m}"].mean()) for m in (0, *plan.symptom_months)
+            float(controls[f"m{m}"].mean()) for m in (0, *plan.symptom_months)
+        ]
+        trajectory_n[instrument]["matched non-users"] = [
+            int(controls.loc[controls[f"m{m}"].notna(), "code"].nunique())
+            for m in (0, *plan.symptom_months)
         ]
         for month in plan.symptom_months:
             part = both[np.isfinite(both[f"m{month}"])]
@@ -337,4 +351,5 @@ def analyse_symptoms(
         "questionnaire answers are self-reported and not blinded",
     ]
     result.details["trajectories"] = trajectories
+    result.details["trajectory_n"] = trajectory_n
     return result
