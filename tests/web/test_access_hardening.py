@@ -42,6 +42,36 @@ def test_consent_change_invalidates_cached_aggregates(engine: Engine) -> None:
     assert cached(app, "figures", lambda: next(calls), ttl=600, engine=engine) == first + 2
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"scope": "care"},  # corrected from research to care: no longer research-consented
+        {"given_date": "shift"},  # an earlier consent's date, not the latest one
+    ],
+)
+def test_a_corrected_consent_invalidates_cached_aggregates(engine: Engine, change: dict) -> None:
+    """A correction that keeps every count and latest date (a scope moved, an older date
+    moved) still reaches the cache: the fingerprint sees the scopes and the audit."""
+    seed_registry(engine)
+    with UnitOfWork(engine, actor="test") as uow:
+        uow.registry.add(Consent(patient_id="P-OTHER", scope="research", given_date=days_ago(400)))
+        uow.registry.add(Consent(patient_id="P-NOCARE", scope="research", given_date=days_ago(1)))
+        uow.commit()
+    app = FastAPI()
+    calls = iter(range(100))
+    first = cached(app, "figures", lambda: next(calls), ttl=600, engine=engine)
+    with UnitOfWork(engine, actor="test") as uow:
+        older = [
+            c
+            for c in uow.registry.records(Consent, patient_id="P-OTHER")
+            if isinstance(c, Consent) and c.scope.value == "research"
+        ][0]
+        update = {"given_date": days_ago(300)} if change.get("given_date") else change
+        uow.registry.correct(older.model_copy(update=update), "entered wrongly")
+        uow.commit()
+    assert cached(app, "figures", lambda: next(calls), ttl=600, engine=engine) == first + 1
+
+
 def test_consent_withdrawal_on_the_web_reaches_the_research_page(world: World) -> None:
     researcher = world.client("researcher")
     before = researcher.get("/research/outcomes?format=json")
