@@ -108,6 +108,15 @@ def nearest_value(
     return out
 
 
+def _weighted_mean(values: pd.Series, weights: pd.Series) -> float | None:
+    """The mean of the values present, each control weighted 1/k as in the comparison it is
+    drawn beside (an unweighted mean over-counts the controls of easily matched users)."""
+    present = values.notna().to_numpy()
+    if not present.any():
+        return None
+    return float(np.average(values.to_numpy()[present], weights=weights.to_numpy()[present]))
+
+
 def changes(
     data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame, instrument: str
 ) -> pd.DataFrame:
@@ -297,7 +306,7 @@ def analyse_symptoms(
         both = both[np.isfinite(both["m0"])]
         controls = both[both["ldn"] == 0]
         trajectories[instrument]["matched non-users"] = [
-            float(controls[f"m{m}"].mean()) for m in (0, *plan.symptom_months)
+            _weighted_mean(controls[f"m{m}"], controls["weight"]) for m in (0, *plan.symptom_months)
         ]
         trajectory_n[instrument]["matched non-users"] = [
             int(controls.loc[controls[f"m{m}"].notna(), "code"].nunique())
