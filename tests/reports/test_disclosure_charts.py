@@ -77,6 +77,18 @@ def test_points_without_counts_are_not_drawn() -> None:
     assert controlled_curve([[0.0, 1.0, 1.0, 1.0], [1.0, 0.8, 0.6, 0.9]], K) is None
 
 
+def test_a_curve_read_back_from_json_follows_the_rule() -> None:
+    """Results are also kept as JSON, where a NaN limit or count reads None."""
+    from ldn_outcomes.analysis.results import _clean
+
+    points = _clean(_curve(40, 12))
+    points[3][2] = None  # a limit that was NaN
+    shown = controlled_curve(points, K)
+    assert shown is not None and shown[3][2] is None
+    points[2][4] = None  # an unknown count: not shown
+    assert controlled_curve(points, K) is None
+
+
 def test_trajectory_points_resting_on_fewer_than_k_people_are_blank() -> None:
     trajectories = {
         "nrs-fatigue": {

@@ -115,16 +115,16 @@ def controlled_curve(points: list[list[float]], k: int) -> list[list[float]] | N
     ``curve_points`` makes them) as an aggregate page may draw them: up to the first point
     with fewer than ``k`` at risk, without the counts; None when it holds from 1 to ``k - 1``
     events, when its counts are unknown or when nothing is left to draw."""
-    if not points or any(len(p) < 6 for p in points):
+    if not points or any(len(p) < 6 or p[4] is None or p[5] is None for p in points):
         return None
     events = sum(p[5] for p in points)
-    if 0 < events < k:
+    if not math.isfinite(events) or 0 < events < k:
         return None
     shown: list[list[float]] = []
     for point in points:
-        if point[4] < k:
+        if not point[4] >= k:  # NaN too: an unknown count is not enough
             break
-        shown.append([float(v) for v in point[:4]])
+        shown.append(list(point[:4]))
     return shown if len(shown) > 1 else None
 
 
