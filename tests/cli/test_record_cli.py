@@ -65,3 +65,16 @@ def test_record_lifecycle_and_regimen(db_url: str) -> None:
     assert code == 0 and "stopped after 2024-03-01" in out
     code, _, err = ldn("record", "add", "sites", "S1", "--db", db_url)
     assert code == 2 and "must be one of" in err
+
+
+def test_a_record_id_beyond_the_database_is_refused_by_name(db_url: str) -> None:
+    """Beyond 64 bits the SQLite driver raised OverflowError (a traceback): now a named rule."""
+    assert ldn("init", "--db", db_url)[0] == 0
+    for key in ("99999999999999999999", "0", "²"):
+        code, _, err = ldn("record", "history", "edss", key, "--db", db_url)
+        assert code == 2 and "must be a whole number from 1 to" in err, (key, err)
+    code, _, err = ldn(
+        "regimen", "stop", "P1", "--last-day", "2024-03-01",
+        "--exposure-id", "99999999999999999999", "--db", db_url,
+    )  # fmt: skip
+    assert code == 2 and "--exposure-id" in err, err

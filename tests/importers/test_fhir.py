@@ -259,3 +259,27 @@ def test_no_bundle_content_makes_the_reader_raise(resource_type: str, changes: d
     records, problems = read_bundle("p.json", json.dumps(bundle).encode())
     assert problems or records
     assert all(p.source == "p.json" and p.record and p.field for p in problems)
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "0", "²"])
+def test_a_record_id_beyond_the_database_is_a_named_problem(
+    engine: Engine, exported: Path, number: str
+) -> None:
+    """A resource id ``edss-<n>`` with an ``n`` no database holds (beyond 64 bits the SQLite
+    driver raised OverflowError) is refused by its element; nothing is stored."""
+    changed = []
+    for path in sorted(exported.glob("*.json")):
+        bundle = json.loads(path.read_text())
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            kind, _, _ = str(resource.get("id", "")).rpartition("-")
+            if resource["resourceType"] == "Observation" and kind in ("edss", "lab"):
+                resource["id"] = f"{kind}-{number}"
+                changed.append(f"Observation/{resource['id']}")
+        path.write_text(json.dumps(bundle))
+    assert changed
+    with pytest.raises(ValidationFailed) as caught:
+        import_fhir(engine, exported, actor="test")
+    assert {(p.record, p.field) for p in caught.value.problems} == {(r, "id") for r in changed}
+    with UnitOfWork(engine) as uow:
+        assert uow.registry.count("patients") == 0

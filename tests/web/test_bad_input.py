@@ -10,11 +10,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from httpx import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ldn_outcomes.store.account_tables import ApiTokenRow
-from ldn_outcomes.store.tables import AdverseEventRow, PatientRow, QuestionnaireRow, RelapseRow
+from ldn_outcomes.store.tables import (
+    AdverseEventRow,
+    ExposureRow,
+    PatientRow,
+    QuestionnaireRow,
+    RelapseRow,
+)
 
 from .conftest import TODAY, World
 
@@ -155,3 +162,92 @@ def test_one_implausible_date_in_the_database_does_not_break_a_page(
     assert response.status_code == 200, response.text[:500]
     if not path.endswith(".csv"):  # the pages say that records were left out
         assert "Some records were left out" in response.text
+
+
+#: Ids no database can hold (beyond 64 bits, which the SQLite driver answered with a server
+#: error), the first one past the range, zero, and a digit ``int`` cannot read.
+IMPOSSIBLE_IDS = ["99999999999999999999", str(2**31), "0", "²", str(2**63)]
+JSON = {"accept": "application/json"}
+
+
+def _field(response: Response) -> str:
+    return response.json()["problems"][0]["field"]
+
+
+@pytest.mark.parametrize("record_id", IMPOSSIBLE_IDS[:3])
+@pytest.mark.parametrize("kind", ["edss", "relapses", "exposures", "consents"])
+def test_an_impossible_record_id_in_a_path_is_a_422_naming_it(
+    world: World, kind: str, record_id: str
+) -> None:
+    """As a malformed id (``abc``) already was; a well-formed id that does not exist is a 404."""
+    client = world.client("clinician")
+    csrf = {"x-csrf-token": world.csrf("clinician")}
+    api = f"/api/patients/P-OWN/{kind}/{record_id}"
+    responses = [
+        client.get(api),
+        client.get(f"{api}/history"),
+        client.put(api, json={"reason": "typo fixed", "record": {}}, headers=csrf),
+        client.request("DELETE", api, json={"reason": "entered twice"}, headers=csrf),
+        client.get(f"/patients/P-OWN/{kind}/{record_id}", headers=JSON),
+    ]
+    for response in responses:
+        assert response.status_code == 422, (response.request.url, response.text)
+        assert _field(response) == "path.record_id"
+    page = client.get(f"/patients/P-OWN/{kind}/{record_id}", headers={"accept": "text/html"})
+    assert page.status_code == 422
+    assert client.get(f"/api/patients/P-OWN/{kind}/{2**31 - 1}").status_code == 404
+
+
+@pytest.mark.parametrize("raw", IMPOSSIBLE_IDS)
+def test_an_impossible_id_in_a_form_is_a_422_naming_it(world: World, raw: str) -> None:
+    cases = [
+        ("clinician", "/patients/P-OWN/relapses/confirm", {"relapse_id": raw}, "relapse_id"),
+        ("patient", "/account/tokens/revoke", {"token_id": raw}, "token_id"),
+        ("admin", "/admin/accounts/active", {"account_id": raw, "active": "no"}, "account_id"),
+        ("patient", "/me/links", {"account_id": raw, "decision": "accept"}, "account_id"),
+        (
+            "clinician",
+            "/patients/P-OWN/links",
+            {"account_id": raw, "decision": "accept"},
+            "account_id",
+        ),
+    ]
+    for name, path, data, field in cases:
+        response = world.client(name).post(
+            path, data={**data, "csrf_token": world.csrf(name)}, headers=JSON
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert _field(response) == field, path
+    assert _count(world, RelapseRow) == 1
+    with Session(world.engine) as session:
+        assert session.scalar(select(RelapseRow.confirmed_by)) != "clinician"
+
+
+@pytest.mark.parametrize("raw", IMPOSSIBLE_IDS)
+def test_an_impossible_regimen_id_is_refused_by_its_field_and_nothing_changes(
+    world: World, raw: str
+) -> None:
+    change = {"exposure_id": raw, "change_date": TODAY.isoformat(), "dose_mg": "3"}
+    stop = {"exposure_id": raw, "last_day": TODAY.isoformat()}
+    cases = [
+        ("clinician", "/patients/P-OWN/regimen", change),
+        ("clinician", "/patients/P-OWN/regimen/stop", stop),
+        ("patient", "/me/records/regimen/change", change),
+        ("patient", "/me/records/regimen/stop", stop),
+    ]
+    for name, path, data in cases:
+        page = world.client(name).post(path, data={**data, "csrf_token": world.csrf(name)})
+        assert page.status_code == 422, path
+        assert "exposure_id-error" in page.text and "must be a whole number" in page.text, path
+    exposure_id = int(raw) if raw.isascii() else raw  # a JSON number where it is one
+    bodies = {
+        "change": {"exposure_id": exposure_id, "from_date": TODAY.isoformat(), "dose_mg": "3"},
+        "stop": {"exposure_id": exposure_id, "last_day": TODAY.isoformat()},
+    }
+    for action, body in bodies.items():
+        response = _api(world, "clinician", f"/api/patients/P-OWN/regimen/{action}", body)
+        assert response.status_code == 422, response.text
+        assert _field(response) == "exposure_id"
+    with Session(world.engine) as session:
+        assert session.scalar(select(func.count()).select_from(ExposureRow)) == 1
+        assert session.scalar(select(ExposureRow.stop_date)) is None

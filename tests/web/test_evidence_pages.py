@@ -66,6 +66,16 @@ def test_index_filters_and_sorts(client: TestClient) -> None:
     assert empty["count"] == 0
 
 
+@pytest.mark.parametrize("year", ["²", "9" * 5000, "12345", "20x5"])
+def test_a_year_filter_that_is_no_year_filters_nothing(client: TestClient, year: str) -> None:
+    """``"²"`` passes ``str.isdigit`` but not ``int``, 5,000 digits are beyond ``int``: both
+    took the public page down (500); like any other non-year they now leave it unfiltered."""
+    everything = client.get("/evidence?format=json").json()["count"]
+    response = client.get("/evidence", params={"year": year, "format": "json"})
+    assert response.status_code == 200
+    assert response.json()["count"] == everything
+
+
 def test_study_page_has_capsule_fields_and_links(client: TestClient) -> None:
     catalogue = load_catalogue()
     study = next(s for s in catalogue.studies if s.nct_id and s.pmid)

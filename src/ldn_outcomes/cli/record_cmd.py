@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from ..domain.dose_text import dose_number
+from ..domain.identifiers import MAX_DATABASE_ID, parse_database_id
 from ..domain.record_kinds import PATIENT_KINDS
 from ..errors import Problem, ValidationFailed
 from .common import DbOption, JsonOption, console, engine_for, handle_errors, print_json
@@ -79,9 +80,10 @@ def _key(kind: str, key: str) -> Any:
 
     if key_column(kind) != "id":
         return key
-    if not key.isdigit():
-        raise ValidationFailed(Problem(kind, "id", "must be a whole number", value=key))
-    return int(key)
+    try:  # beyond 64 bits the database driver fails (OverflowError): refuse it by name
+        return parse_database_id(key)
+    except ValueError as error:
+        raise ValidationFailed(Problem(kind, "id", str(error), value=key)) from None
 
 
 def _show(records: list[Any], json_output: bool) -> None:
@@ -209,7 +211,12 @@ def history(kind: Kind, key: Key, db: DbOption = None, json_output: JsonOption =
 PatientArg = Annotated[str, typer.Argument(help="The patient's id.")]
 ExposureOption = Annotated[
     int | None,
-    typer.Option("--exposure-id", help="The regimen to change; default: the ongoing LDN one."),
+    typer.Option(
+        "--exposure-id",
+        help="The regimen to change; default: the ongoing LDN one.",
+        min=1,
+        max=MAX_DATABASE_ID,
+    ),
 ]
 
 

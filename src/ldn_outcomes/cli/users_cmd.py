@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..domain.access import Role
+from ..domain.identifiers import MAX_DATABASE_ID
 from ..errors import NotFound
 from .common import (
     DbOption,
@@ -225,7 +226,10 @@ def token_create(
 @token_app.command("revoke")
 @handle_errors
 def token_revoke(
-    token_id: Annotated[int, typer.Argument(help="Token id (see 'ldn users token list').")],
+    token_id: Annotated[
+        int,
+        typer.Argument(help="Token id (see 'ldn users token list').", min=1, max=MAX_DATABASE_ID),
+    ],
     db: DbOption = None,
 ) -> None:
     """Revoke an API token at once."""

@@ -37,7 +37,7 @@ from .codes import (
     TimeOfDay,
 )
 from .dates import EARLIEST_DATE, date_problem
-from .identifiers import IDENTIFIER_MAX_LENGTH, IDENTIFIER_PATTERN
+from .identifiers import IDENTIFIER_MAX_LENGTH, IDENTIFIER_PATTERN, MAX_DATABASE_ID
 from .record_kinds import PATIENT_KINDS as PATIENT_KINDS
 from .text import text_problem
 
@@ -49,6 +49,12 @@ Identifier = Annotated[
         max_length=IDENTIFIER_MAX_LENGTH,
         pattern=IDENTIFIER_PATTERN,
     ),
+]
+
+#: A database id from outside (a path, a body, a form): 1 to 2^31-1 (SQL INTEGER), see
+#: ``domain.identifiers.MAX_DATABASE_ID``. The one id type of the web's paths and bodies.
+DatabaseId = Annotated[
+    int, Field(ge=1, le=MAX_DATABASE_ID, description="A database id (1 to 2^31-1).")
 ]
 
 #: Kurtzke's EDSS takes 0, then 1.0 to 9.5 in half steps, then 10; there is no 0.5.

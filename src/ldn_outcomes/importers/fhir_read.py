@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..domain.identifiers import parse_database_id
 from ..errors import NotFound
 from . import fhir_map as m
 
@@ -67,10 +68,15 @@ def _key(resource: dict[str, Any], kind: str, read: Read) -> int | None:
     """The record id from a resource id ``<kind>-<n>``."""
     rid = str(resource.get("id") or "")
     prefix, _, number = rid.rpartition("-")
-    if prefix != kind.replace("_", "-") or not number.isdigit():
-        read.problems.append(("id", f"must be {kind.replace('_', '-')}-<number> (the record's id)"))
+    rule = f"must be {kind.replace('_', '-')}-<number> (the record's id)"
+    if prefix != kind.replace("_", "-"):
+        read.problems.append(("id", rule))
         return None
-    return int(number)
+    try:  # a number the database can hold: beyond 64 bits the driver fails (OverflowError)
+        return parse_database_id(number)
+    except ValueError as error:
+        read.problems.append(("id", f"{rule}: the number {error}"))
+        return None
 
 
 def read_patient(patient: dict[str, Any], condition: dict[str, Any] | None) -> Read:

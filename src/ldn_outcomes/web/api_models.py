@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from ..domain.codes import TimeOfDay
-from ..domain.models import RECORD_TYPES, Exposure
+from ..domain.models import RECORD_TYPES, DatabaseId, Exposure
 from .api_bodies import ApiBody
 
 Reason = Field(min_length=3, max_length=500, description="Why; kept in the record's history.")
@@ -71,7 +71,7 @@ class HistoryEntryOut(BaseModel):
 class DoseChange(ApiBody):
     """Change the LDN dose from a date: the current regimen ends the day before."""
 
-    exposure_id: int | None = Field(
+    exposure_id: DatabaseId | None = Field(
         default=None, description="The regimen to change; default: the ongoing LDN regimen."
     )
     from_date: dt.date
@@ -85,7 +85,7 @@ class DoseChange(ApiBody):
 class RegimenStop(ApiBody):
     """Stop a regimen; ``last_day`` is the last day it was taken."""
 
-    exposure_id: int | None = None
+    exposure_id: DatabaseId | None = None
     last_day: dt.date
     reason: str | None = Field(default=None, max_length=200)
 

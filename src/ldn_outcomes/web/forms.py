@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from .. import templating
 from ..domain.codes import FUNCTIONAL_SYSTEM_MAX, FunctionalSystem
+from ..domain.identifiers import parse_database_id
 from ..errors import Problem, ValidationFailed
 
 
@@ -48,6 +49,22 @@ def form_values(form: FormData) -> dict[str, str]:
 def blank_to_none(values: Mapping[str, str], names: Sequence[str]) -> dict[str, Any]:
     """Only the named fields; an empty input means 'not given' (None), never 0 or 'no'."""
     return {name: (values.get(name) or None) for name in names}
+
+
+def form_id(values: Mapping[str, str], name: str, record: str) -> int:
+    """The database id in form field ``name``. Anything but a whole number in the database's
+    range is a 422 naming the field, never a lookup: an id beyond 64 bits would be a server
+    error in the database driver."""
+    raw = values.get(name, "").strip()
+    try:
+        return parse_database_id(raw)
+    except ValueError as error:
+        raise ValidationFailed(Problem(record, name, str(error), value=raw)) from None
+
+
+def optional_form_id(values: Mapping[str, str], name: str, record: str) -> int | None:
+    """As :func:`form_id`, with a blank field meaning 'not given' (None)."""
+    return form_id(values, name, record) if values.get(name, "").strip() else None
 
 
 def errors_by_field(failure: ValidationFailed, known: Sequence[str]) -> dict[str, str]:

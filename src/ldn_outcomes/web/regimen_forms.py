@@ -20,7 +20,7 @@ from ..errors import Problem, ValidationFailed
 from ..store import record_actions
 from ..store.uow import UnitOfWork
 from ..templating import dose_text
-from .forms import Field
+from .forms import Field, optional_form_id
 from .writes import write_lock
 
 CHANGE_FIELDS = [
@@ -66,12 +66,8 @@ def regimen_forms(exposures: list[Exposure], today: dt.date) -> dict[str, Any]:
 
 
 def _exposure_id(values: dict[str, str]) -> int | None:
-    raw = values.get("exposure_id", "")
-    if raw == "":
-        return None
-    if not raw.isdigit():
-        raise ValidationFailed(Problem("exposure", "exposure_id", "choose a regimen", value=raw))
-    return int(raw)
+    """The chosen regimen's id; blank means the ongoing LDN regimen."""
+    return optional_form_id(values, "exposure_id", "exposure")
 
 
 def change_from_form(

@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import ACCOUNT_ROLES, Role
-from ...errors import NotFound, ValidationFailed
+from ...domain.models import DatabaseId
+from ...errors import ValidationFailed
 from ...services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from ...settings import Settings
 from ...store import accounts, api_tokens, sign_in
@@ -315,13 +316,11 @@ def revoke_token(
     request: Request,
     engine: EngineDep,
     viewer: Annotated[Viewer, require(*ANY_ROLE)],
-    token_id: Annotated[str, Form()] = "",
+    token_id: Annotated[DatabaseId, Form()],
 ) -> Response:
     assert viewer.principal is not None
-    if not token_id.isdigit():
-        raise NotFound("no such API token")
     api_tokens.revoke_api_token(
-        engine, int(token_id), actor=viewer.actor, owner=viewer.principal.account_id
+        engine, token_id, actor=viewer.actor, owner=viewer.principal.account_id
     )
     return _account_page(request, engine, viewer, flash="Token revoked.")
 

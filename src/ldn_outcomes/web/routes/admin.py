@@ -22,7 +22,7 @@ from ...store import accounts, care_links, link_requests
 from ...store.uow import UnitOfWork
 from ..auth import Viewer, require
 from ..deps import EngineDep
-from ..forms import Field, errors_by_field, form_values
+from ..forms import Field, errors_by_field, form_id, form_values
 from ..rendering import render
 from ._common import add_records, dumped, flash_of, saved
 
@@ -183,15 +183,13 @@ async def set_active(request: Request, engine: EngineDep, viewer: Admin) -> Resp
     once; audited. An administrator cannot lock themselves out."""
     assert viewer.principal is not None
     values = form_values(await request.form())
-    account_id = values.get("account_id", "")
-    if not account_id.isdigit():
-        raise ValidationFailed(Problem("account", "account_id", "name the account"))
-    if int(account_id) == viewer.principal.account_id:
+    account_id = form_id(values, "account_id", "account")
+    if account_id == viewer.principal.account_id:
         raise ValidationFailed(
             Problem("account", "account_id", "you cannot deactivate your own account")
         )
     active = values.get("active") == "yes"
-    accounts.set_active(engine, int(account_id), active, actor=viewer.actor)
+    accounts.set_active(engine, account_id, active, actor=viewer.actor)
     return saved("/admin/accounts", "activated" if active else "deactivated")
 
 

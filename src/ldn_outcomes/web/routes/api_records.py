@@ -20,7 +20,14 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from ...domain.access import Role
-from ...domain.models import RECORD_TYPES, Exposure, Patient, QuestionnaireResponse, Record
+from ...domain.models import (
+    RECORD_TYPES,
+    DatabaseId,
+    Exposure,
+    Patient,
+    QuestionnaireResponse,
+    Record,
+)
 from ...domain.record_writers import WRITERS, confirmation_problem
 from ...domain.validation import parse_record
 from ...errors import NotFound, Problem, ValidationFailed
@@ -98,7 +105,9 @@ def add_kind_routes(kind: str) -> None:
             lambda reg: (reg.patient(patient_id), reg.records(domain, patient_id=patient_id))[1],
         )
 
-    def get_record(patient_id: str, record_id: int, engine: EngineDep, viewer: Reader) -> Any:
+    def get_record(
+        patient_id: str, record_id: DatabaseId, engine: EngineDep, viewer: Reader
+    ) -> Any:
         return read(engine, lambda reg: own_record(reg, kind, patient_id, record_id))
 
     def create_record(
@@ -119,7 +128,7 @@ def add_kind_routes(kind: str) -> None:
 
     def correct_record(
         patient_id: str,
-        record_id: int,
+        record_id: DatabaseId,
         engine: EngineDep,
         viewer: writer,  # type: ignore[valid-type]
         payload: correction,  # type: ignore[valid-type]
@@ -133,7 +142,7 @@ def add_kind_routes(kind: str) -> None:
 
     def remove_record(
         patient_id: str,
-        record_id: int,
+        record_id: DatabaseId,
         engine: EngineDep,
         viewer: writer,  # type: ignore[valid-type]
         payload: Annotated[Removal, Body()],
@@ -146,7 +155,7 @@ def add_kind_routes(kind: str) -> None:
         return Removed(kind=kind, id=str(record_id), reason=payload.reason.strip())
 
     def record_history(
-        patient_id: str, record_id: int, engine: EngineDep, viewer: Reader
+        patient_id: str, record_id: DatabaseId, engine: EngineDep, viewer: Reader
     ) -> list[HistoryEntryOut]:
         def work(reg: Registry) -> list[HistoryEntryOut]:
             own_record(reg, kind, patient_id, record_id, removed=True)

@@ -21,7 +21,7 @@ from ..analysis_view import report_response, run_report
 from ..auth import Viewer, require
 from ..cache import cached
 from ..deps import EngineDep, wants_json
-from ..forms import errors_by_field, form_values
+from ..forms import errors_by_field, form_id, form_values
 from ..record_forms import EDSS_FIELDS, names, parse_edss
 from ..regimen_forms import CHANGE_FIELDS, change_from_form
 from ..rendering import render
@@ -62,10 +62,9 @@ async def add_edss(
 async def confirm_relapse(
     request: Request, patient_id: str, engine: EngineDep, viewer: ClinicianOf
 ) -> Response:
-    values = form_values(await request.form())
-    relapse_id = values.get("relapse_id", "")
+    relapse_id = form_id(form_values(await request.form()), "relapse_id", "relapse")
     with write_lock(engine), UnitOfWork(engine, actor=viewer.actor) as uow:
-        found = uow.registry.get("relapses", int(relapse_id)) if relapse_id.isdigit() else None
+        found = uow.registry.get("relapses", relapse_id)
         if not isinstance(found, Relapse) or found.patient_id != patient_id:
             raise NotFound("no such relapse for this patient")
         uow.registry.update(found.model_copy(update={"confirmed_by": Confirmation.CLINICIAN}))

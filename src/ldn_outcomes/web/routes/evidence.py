@@ -74,6 +74,12 @@ def claim_page(request: Request, claim_id: str) -> Response:
     )
 
 
+def _year(raw: str | None) -> int | None:
+    """The year filter: up to four ASCII digits, else no filter (``"²"`` passes
+    ``str.isdigit`` but not ``int``, and 5,000 digits are beyond ``int``: both were 500s)."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 4 else None
+
+
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_page(
     request: Request,
@@ -92,7 +98,7 @@ def evidence_page(
         design=design or None,
         evidence_level=evidence_level or None,
         status=status or None,
-        year=int(year) if year and year.isdigit() else None,
+        year=_year(year),
         sort=sort,
     )
     return _page(

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ...domain.access import Role
+from ...domain.identifiers import parse_database_id
 from ...errors import Problem, ValidationFailed
 from ...store import link_requests
 from ..auth import Viewer, require
@@ -27,15 +28,19 @@ CaringClinician = Annotated[Viewer, require(Role.CLINICIAN, patient="patient_id"
 
 
 def _decision(values: dict[str, str]) -> tuple[int, bool]:
-    account_id, decision = values.get("account_id", ""), values.get("decision", "")
+    """The requesting account and the decision; every broken rule is named at once."""
+    raw, decision = values.get("account_id", ""), values.get("decision", "")
     problems = []
-    if not account_id.isdigit():
-        problems.append(Problem("link_request", "account_id", "name the requesting account"))
+    try:
+        account_id = parse_database_id(raw)
+    except ValueError as error:
+        rule = f"name the requesting account: {error}"
+        problems.append(Problem("link_request", "account_id", rule, value=raw))
     if decision not in ("accept", "decline"):
         problems.append(Problem("link_request", "decision", "must be accept or decline"))
     if problems:
         raise ValidationFailed(problems)
-    return int(account_id), decision == "accept"
+    return account_id, decision == "accept"
 
 
 async def _decide(request: Request, engine: EngineDep, viewer: Viewer, patient_id: str) -> bool:

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from ...domain.access import Role
-from ...domain.models import RECORD_TYPES, Record
+from ...domain.models import RECORD_TYPES, DatabaseId, Record
 from ...domain.record_writers import WRITERS, confirmation_problem, may_write
 from ...domain.validation import parse_record
 from ...errors import NotFound, Problem, ValidationFailed
@@ -192,14 +192,18 @@ def add_kind_pages(kind: str) -> None:
     )
 
     def show(
-        request: Request, patient_id: str, record_id: int, engine: EngineDep, viewer: Reader
+        request: Request,
+        patient_id: str,
+        record_id: DatabaseId,
+        engine: EngineDep,
+        viewer: Reader,
     ) -> Response:
         return record_page(request, engine, viewer, patient_id, kind, record_id)
 
     async def correct(
         request: Request,
         patient_id: str,
-        record_id: int,
+        record_id: DatabaseId,
         engine: EngineDep,
         viewer: writer,  # type: ignore[valid-type]
     ) -> Response:
@@ -208,7 +212,7 @@ def add_kind_pages(kind: str) -> None:
     async def remove(
         request: Request,
         patient_id: str,
-        record_id: int,
+        record_id: DatabaseId,
         engine: EngineDep,
         viewer: writer,  # type: ignore[valid-type]
     ) -> Response:
