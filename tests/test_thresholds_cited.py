@@ -32,6 +32,9 @@ THRESHOLDS = [
     ("domain/nof1_defaults.py", "DEFAULT_PAIRS = 3", ("project choices",)),
     ("domain/nof1_defaults.py", "DEFAULT_PERIOD_WEEKS = 4", ("project choices",)),
     ("domain/nof1_defaults.py", "DEFAULT_WASHOUT_DAYS = 7", ("project choices",)),
+    ("domain/nof1.py", "MAX_PERIOD_DAYS = 180", ("project choice",)),
+    ("domain/nof1.py", "MAX_WASHOUT_DAYS = 90", ("project choice",)),
+    ("domain/nof1.py", "MAX_TRIAL_DAYS = 730", ("project choice",)),
 ]
 
 

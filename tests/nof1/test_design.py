@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 
 from ldn_outcomes.domain.access import Principal, Role
 from ldn_outcomes.domain.nof1 import (
+    MAX_PERIOD_DAYS,
+    MAX_TRIAL_DAYS,
+    MAX_WASHOUT_DAYS,
     OUTCOMES,
+    TRIAL_ID_RULE,
     Treatment,
     all_allocations,
     allocate,
@@ -155,3 +159,63 @@ def test_any_design_is_either_valid_or_refused_by_name(
 
 def test_the_outcome_ids_the_help_lists_are_the_outcomes_a_design_accepts() -> None:
     assert tuple(OUTCOMES) == OUTCOME_IDS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"period_days": MAX_PERIOD_DAYS + 1, "pairs": 2}, "period_days", "at most 180 days"),
+        ({"period_days": 10_000_000}, "period_days", "at most 180 days"),
+        ({"period_days": 10**20}, "period_days", "at most 180 days"),
+        ({"washout_days": MAX_WASHOUT_DAYS + 1, "period_days": 120}, "washout_days", "at most"),
+        ({"washout_days": 10**20}, "washout_days", "at most 90 days"),
+        ({"pairs": 7, "period_days": 56}, "period_days", "at most 730 days"),
+        ({"pairs": 10, "period_days": 40}, "period_days", "the whole trial"),
+    ],
+)
+def test_period_washout_and_trial_length_have_stated_maxima(
+    overrides: dict[str, int], field: str, words: str
+) -> None:
+    """A typo (10,000 days) is refused by its field instead of being sealed, or running the
+    schedule past the last date Python knows (a server error before)."""
+    with pytest.raises(ValidationFailed) as caught:
+        design(**overrides)
+    assert fields(caught.value) == {field}
+    assert words in str(caught.value)
+
+
+def test_the_maxima_themselves_are_allowed() -> None:
+    longest = design(pairs=2, period_days=MAX_PERIOD_DAYS, washout_days=MAX_WASHOUT_DAYS)
+    assert longest.total_days == 720 <= MAX_TRIAL_DAYS
+    assert design(pairs=6, period_days=56).total_days == 672  # 6 pairs of 8-week periods
+
+
+@pytest.mark.parametrize(
+    "trial_id", ["", "T\r\nX-Injected: 1", "../../x", "a/b", ".hidden", "T 1", "x\0y", "a" * 65]
+)
+def test_a_trial_id_outside_its_pattern_is_refused_naming_it(trial_id: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(trial_id=trial_id)
+    assert fields(caught.value) == {"trial_id"}
+    assert TRIAL_ID_RULE in str(caught.value)
+
+
+@pytest.mark.parametrize("trial_id", ["T1", "T-WEB", "P1-nof1-20250106", "P-OWN-T20261206"])
+def test_trial_ids_in_use_follow_the_pattern(trial_id: str) -> None:
+    assert design(trial_id=trial_id).trial_id == trial_id
+
+
+@pytest.mark.parametrize("mcid", [float("inf"), float("nan"), 0.0])
+def test_an_mcid_must_be_a_finite_positive_number(mcid: float) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        design(mcid=mcid)
+    assert fields(caught.value) == {"mcid"}
+
+
+@pytest.mark.parametrize("dose_mg", ["1e999999", "100000000", "0.00001"])
+def test_a_dose_must_fit_the_dose_column(dose_mg: str) -> None:
+    """12 digits, 4 of them decimals, as a medicine's dose (a larger one was a server error)."""
+    with pytest.raises(ValidationFailed) as caught:
+        design(dose_mg=dose_mg)
+    assert fields(caught.value) == {"dose_mg"}
+    assert str(design(dose_mg="99999999.9999").dose_mg) == "99999999.9999"

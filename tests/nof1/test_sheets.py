@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ldn_outcomes.domain.nof1 import allocate, make_design, schedule
+from ldn_outcomes.domain.nof1 import NOf1Design, allocate, make_design, schedule
 from ldn_outcomes.reports.nof1_sheets import (
     calendar,
+    file_stem,
     patient_sheet,
     pharmacy_csv,
     pharmacy_sheet,
@@ -109,3 +110,38 @@ def test_write_sheets(tmp_path) -> None:
     files = write_sheets(tmp_path / "out", DESIGN, ALLOCATION, now=NOW)
     assert set(files) == {"pharmacy_sheet", "pharmacy_csv", "patient_sheet", "calendar"}
     assert files["calendar"].read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+
+
+#: An id stored before trial ids had a pattern: line breaks, NUL, escape, ``;`` ``,`` and a path.
+LEGACY_ID = "../Z\r\nX-Injected: yes\r\nSUMMARY:Take 10 now;a,b\0\x1b[31m"
+
+
+def _legacy_design() -> NOf1Design:
+    """Built directly, as the store reads a trial back (the pattern is a rule for new ids)."""
+    return DESIGN.model_copy(update={"trial_id": LEGACY_ID})
+
+
+def test_a_trial_id_cannot_break_out_of_its_calendar_values() -> None:
+    """RFC 5545 3.3.11 escaping on every TEXT value, the UIDs included: no property of its own,
+    no control character."""
+    text = calendar(_legacy_design(), now=NOW)
+    components = parse(text)  # every line is still a property of the component it belongs to
+    names = {name for _, properties in components for name, _ in properties}
+    assert "X-INJECTED" not in names and not any(name.startswith("X-I") for name in names)
+    events = [dict(c[1]) for c in components if c[0] == "VEVENT"]
+    assert len({e["UID"] for e in events}) == len(events) == 7
+    for event in events:
+        assert event["UID"].endswith(
+            "X-Injected: yes\\nSUMMARY:Take 10 now\\;a\\,b[31m@ldn-outcomes"
+        )
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text.replace("\r\n", ""))
+
+
+def test_a_trial_id_names_files_inside_the_output_directory_only(tmp_path) -> None:
+    assert file_stem("P1-nof1-20250106") == "P1-nof1-20250106"
+    assert file_stem(LEGACY_ID) == "_Z__X-Injected__yes__SUMMARY_Take_10_now_a_b___31m"
+    assert file_stem("..") == "trial"
+    out = tmp_path / "out"
+    files = write_sheets(out, _legacy_design(), ALLOCATION, now=NOW)
+    assert all(path.parent == out for path in files.values())
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in files.values())

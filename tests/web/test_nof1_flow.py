@@ -332,3 +332,219 @@ def test_a_broken_trial_request_is_shown_again_with_the_message_by_its_field(
     assert '<option value="fatigue_nrs" selected>' in page.text
     with Session(world.engine) as session:
         assert session.scalar(select(NOf1RequestRow.id)) is None
+
+
+def test_a_patient_without_a_diary_gets_a_preview_that_says_so(world: World) -> None:
+    """No check-in yet: the detectable effect cannot be computed, and page and API say why
+    (it was a server error)."""
+    client = world.client("clinician")
+    design = {"start_date": START.isoformat(), "pairs": 3, "period_days": 28, "washout_days": 7}
+    preview = client.post(
+        "/api/patients/P-OWN/nof1/preview",
+        json=design,
+        headers={"x-csrf-token": world.csrf("clinician")},
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["detectable_effect"] is None
+    assert "no diary values of Fatigue (0-10) yet" in preview.json()["detectable_note"]
+    page = client.get(
+        "/patients/P-OWN/nof1/design", params={**design, "preview": "1", "outcome": "fatigue_nrs"}
+    )
+    assert page.status_code == 200
+    assert "The detectable effect cannot be computed: the patient has no diary values" in page.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("period_days", "10000000"), ("period_days", "181"), ("washout_days", "91")],
+)
+def test_an_overlong_design_is_refused_by_its_field_in_the_api_and_the_page(
+    trial_world: World, field: str, value: str
+) -> None:
+    world = trial_world
+    client = world.client("clinician")
+    headers = {"x-csrf-token": world.csrf("clinician")}
+    design = {"start_date": START.isoformat(), "period_days": 120, field: int(value)}
+    for path in ("/api/patients/P-OWN/nof1/preview", "/api/patients/P-OWN/nof1/trials"):
+        body = {**design, "trial_id": "T-LONG", "detectable_effect_reviewed": True}
+        response = client.post(
+            path, json=body if path.endswith("trials") else design, headers=headers
+        )
+        assert response.status_code == 422, response.text
+        assert [p["field"] for p in response.json()["problems"]] == [field]
+        assert "at most" in response.json()["problems"][0]["rule"]
+    query = {k: v for k, v in _design_form(world, **{field: value}).items() if k != "csrf_token"}
+    page = client.get("/patients/P-OWN/nof1/design", params={**query, "preview": "1"})
+    assert page.status_code == 422 and f'id="{field}-error"' in page.text
+    sealed = client.post("/patients/P-OWN/nof1/trials", data=_design_form(world, **{field: value}))
+    assert sealed.status_code == 422 and f'id="{field}-error"' in sealed.text
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1TrialRow.trial_id)) is None
+
+
+@pytest.mark.parametrize(
+    "trial_id", ["T\r\nX-Injected: 1", "../../x", "x\u0000y", "T\u001b[31m", "a/b", "T 1"]
+)
+def test_a_trial_id_outside_the_pattern_is_refused_in_the_api_and_the_form(
+    trial_world: World, trial_id: str
+) -> None:
+    world = trial_world
+    response = world.client("clinician").post(
+        "/api/patients/P-OWN/nof1/trials",
+        json={
+            "start_date": START.isoformat(),
+            "trial_id": trial_id,
+            "detectable_effect_reviewed": True,
+        },
+        headers={"x-csrf-token": world.csrf("clinician")},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["field"] == "trial_id"
+    page = world.client("clinician").post(
+        "/patients/P-OWN/nof1/trials", data=_design_form(world, trial_id=trial_id)
+    )
+    assert page.status_code == 422
+    if "\0" in trial_id or "\x1b" in trial_id:  # refused by the app-wide guard, before the page
+        assert page.json()["problems"][0]["field"] == "trial_id"
+    else:  # by the design rule, next to the field
+        assert 'id="trial_id-error"' in page.text
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1TrialRow.trial_id)) is None
+
+
+def test_a_trial_request_note_keeps_line_breaks_and_refuses_control_characters(
+    trial_world: World,
+) -> None:
+    world = trial_world
+    patient = world.client("patient")
+    headers = {"x-csrf-token": world.csrf("patient")}
+    path = "/api/patients/P-OWN/nof1/requests"
+    for note in ("a\u0000b", "red \u001b[31m", "x\u0085y"):
+        refused = patient.post(path, json={"note": note}, headers=headers)
+        assert refused.status_code == 422, note
+        assert refused.json()["problems"][0]["field"] == "note"
+    unknown = patient.post(path, json={"note": "", "priority": "high"}, headers=headers)
+    assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "priority"
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1RequestRow.id)) is None
+    made = patient.post(path, json={"note": "evenings\r\nand weekends"}, headers=headers)
+    assert made.status_code == 201 and made.json()["note"] == "evenings\r\nand weekends"
+
+
+def test_the_calendar_download_names_its_file_safely(trial_world: World) -> None:
+    world = trial_world
+    _seal(world)
+    ics = world.client("patient").get("/patients/P-OWN/nof1/calendar.ics?trial_id=T-WEB")
+    assert ics.headers["content-disposition"] == (
+        "attachment; filename=\"T-WEB.ics\"; filename*=UTF-8''T-WEB.ics"
+    )
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "0", "²"])
+def test_an_impossible_pharmacy_or_request_id_is_refused_by_its_field(
+    trial_world: World, raw: str
+) -> None:
+    world = trial_world
+    client = world.client("clinician")
+    for field in ("pharmacy_account_id", "request_id"):
+        page = client.post(
+            "/patients/P-OWN/nof1/trials",
+            data=_design_form(world, **{field: raw}),
+            headers={"accept": "application/json"},
+        )
+        assert page.status_code == 422, page.text
+        assert page.json()["problems"][0]["field"] == field
+        body = {
+            "start_date": START.isoformat(),
+            "trial_id": "T-API",
+            "detectable_effect_reviewed": True,
+            field: int(raw) if raw.isascii() else raw,
+        }
+        response = client.post(
+            "/api/patients/P-OWN/nof1/trials",
+            json=body,
+            headers={"x-csrf-token": world.csrf("clinician")},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["problems"][0]["field"] == field
+    with Session(world.engine) as session:
+        assert session.scalar(select(NOf1TrialRow.trial_id)) is None
+
+
+def test_another_patients_trial_looks_missing_to_the_api_too(trial_world: World) -> None:
+    """Unblinding another patient's trial answers the same 404, in the same words, as a trial
+    that does not exist (it was a 403 "may not see this trial": an existence oracle)."""
+    world = trial_world
+    add_checkins(world.engine, "P-OTHER", TODAY - dt.timedelta(days=5), [5.0, 6.0, 5.0])
+    service.design_trial(
+        world.engine,
+        world.settings.secret_key.get_secret_value().encode(),
+        trial_id="T-OTHER",
+        patient_id="P-OTHER",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=5,
+        start_date=TODAY - dt.timedelta(days=200),
+        dose_mg="4.5",
+    )
+    answers = {}
+    for name in ("clinician", "patient"):
+        for trial_id in ("T-OTHER", "T-NOPE"):
+            response = world.client(name).post(
+                "/api/patients/P-OWN/nof1/unblind",
+                json={"trial_id": trial_id},
+                headers={"x-csrf-token": world.csrf(name)},
+            )
+            assert response.status_code == 404, response.text
+            answers[name, trial_id] = response.json()["message"].replace(trial_id, "ID")
+    assert len(set(answers.values())) == 1 and "P-OTHER" not in str(answers)
+    with Session(world.engine) as session:
+        assert session.get(NOf1TrialRow, "T-OTHER").status == "blinded"  # type: ignore[union-attr]
+
+
+def test_a_taken_trial_id_is_refused_alike_whoever_holds_it_and_only_after_the_rules(
+    trial_world: World,
+) -> None:
+    """Trial ids are unique across patients (bottle labels at the pharmacy), so a taken id is
+    refused, but the refusal does not tell another patient's trial from this patient's own,
+    and a design that breaks a rule says so first (no existence answer without a valid
+    design)."""
+    world = trial_world
+    _seal(world)  # T-WEB, this patient's
+    add_checkins(world.engine, "P-OTHER", TODAY - dt.timedelta(days=5), [5.0, 6.0, 5.0])
+    service.design_trial(
+        world.engine,
+        world.settings.secret_key.get_secret_value().encode(),
+        trial_id="T-OTHER",
+        patient_id="P-OTHER",
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=5,
+        start_date=START,
+        dose_mg="4.5",
+    )
+    client = world.client("clinician")
+    headers = {"x-csrf-token": world.csrf("clinician")}
+    messages = []
+    for trial_id in ("T-WEB", "T-OTHER"):
+        body = {"start_date": START.isoformat(), "trial_id": trial_id}
+        taken = client.post(
+            "/api/patients/P-OWN/nof1/trials",
+            json={**body, "detectable_effect_reviewed": True},
+            headers=headers,
+        )
+        assert taken.status_code == 409, taken.text
+        messages.append(taken.json()["message"].replace(trial_id, "ID"))
+        never_recorded = {"outcome": "spasm_nrs", "mcid": 1.5}  # a rule of the store's
+        broken = client.post(
+            "/api/patients/P-OWN/nof1/trials",
+            json={**body, "detectable_effect_reviewed": True, **never_recorded},
+            headers=headers,
+        )
+        assert broken.status_code == 422, broken.text
+        assert broken.json()["problems"][0]["field"] == "outcome"
+    assert messages[0] == messages[1] and "P-OTHER" not in messages[1]

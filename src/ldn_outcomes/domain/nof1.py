@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,8 +38,30 @@ RECORD = "nof1_design"
 MIN_PAIRS = 2
 #: Above 10 pairs (20 periods) the trial is impractically long; 2^10 allocations enumerate fast.
 MAX_PAIRS = 10
+# Upper bounds on the calendar keep a typo (a period of 10,000 days, which also ran the schedule
+# past the last date Python knows) out of a sealed trial; docs/nof1.md lists them.
+#: Periods of at most 180 days (about 26 weeks), a project choice: just over three times the
+#: 8-week periods of the MS crossover trial of Cree et al. 2010, the longest the docs discuss.
+MAX_PERIOD_DAYS = 180
+#: A washout/burn-in of at most 90 days, a project choice: half the longest period (a longer
+#: one would leave less than half of even the longest period to analyse).
+MAX_WASHOUT_DAYS = 90
+#: A whole trial of at most 2 years (730 days), a project choice: room for 6 pairs of 8-week
+#: periods (672 days; 6 pairs are what the randomisation test needs to reach p <= 0.05), and
+#: longer than we expect a patient to keep up a daily diary on alternating bottles.
+MAX_TRIAL_DAYS = 730
+#: A trial id: it names files, calendar entries and bottle labels, so letters, digits and
+#: ``. _ -`` only, starting with a letter or digit, at most 64 characters (the column's size).
+TRIAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+TRIAL_ID_RULE = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+_TRIAL_ID = re.compile(TRIAL_ID_PATTERN)
 #: 4.5 mg nightly is the dose of the MS crossover trial of Cree et al. 2010 (PMID 20695007).
 DEFAULT_DOSE_MG = Decimal("4.5")
+#: A dose is stored as a medicine's dose is (``Exposure.dose_mg``: 12 digits, 4 of them
+#: decimals); a longer number could not be stored (a server error before).
+DOSE_DECIMALS = 4
+MAX_DOSE_EXCLUSIVE = Decimal(10) ** (12 - DOSE_DECIMALS)
+DOSE_DIGITS_RULE = "at most 8 digits before the decimal point and 4 after it"
 #: Extra capsules per bottle so a lost or dropped capsule does not end a period early.
 DEFAULT_SPARE_CAPSULES = 3
 
@@ -169,6 +193,54 @@ class NOf1Design(BaseModel):
         return self.period_days * self.capsules_per_day + self.spare_capsules
 
 
+def trial_id_problem(trial_id: str) -> str | None:
+    """The rule a new trial id breaks, or None (ids stored before the rule still load)."""
+    return None if _TRIAL_ID.fullmatch(trial_id) else TRIAL_ID_RULE
+
+
+def _calendar_problems(pairs: int, period_days: int, washout_days: int) -> list[Problem]:
+    """Period, washout and whole-trial lengths within their bounds (see the maxima above)."""
+    problems: list[Problem] = []
+    washout_ok = 0 <= washout_days <= MAX_WASHOUT_DAYS
+    if washout_days < 0:
+        problems.append(Problem(RECORD, "washout_days", "must be 0 or more", value=washout_days))
+    elif washout_days > MAX_WASHOUT_DAYS:
+        problems.append(
+            Problem(RECORD, "washout_days", f"at most {MAX_WASHOUT_DAYS} days", value=washout_days)
+        )
+    if period_days > MAX_PERIOD_DAYS:
+        problems.append(
+            Problem(
+                RECORD,
+                "period_days",
+                f"at most {MAX_PERIOD_DAYS} days (about 26 weeks)",
+                value=period_days,
+            )
+        )
+    elif period_days <= (washout_days if washout_ok else 0):
+        problems.append(
+            Problem(
+                RECORD,
+                "period_days",
+                f"each period must be longer than the washout/burn-in ({washout_days} days), "
+                "or no day of it would be analysed",
+                value=period_days,
+            )
+        )
+    elif MIN_PAIRS <= pairs <= MAX_PAIRS and 2 * pairs * period_days > MAX_TRIAL_DAYS:
+        problems.append(
+            Problem(
+                RECORD,
+                "period_days",
+                f"the whole trial ({pairs} pairs x 2 periods x {period_days} days = "
+                f"{2 * pairs * period_days} days) must take at most {MAX_TRIAL_DAYS} days "
+                "(2 years): use fewer pairs or shorter periods",
+                value=period_days,
+            )
+        )
+    return problems
+
+
 def make_design(
     *,
     trial_id: str,
@@ -186,6 +258,8 @@ def make_design(
 ) -> NOf1Design:
     """Check every design rule at once; raise ValidationFailed listing all that are broken."""
     problems: list[Problem] = []
+    if (rule := trial_id_problem(trial_id)) is not None:
+        problems.append(Problem(RECORD, "trial_id", rule, value=trial_id))
     if pairs < MIN_PAIRS:
         problems.append(
             Problem(
@@ -198,18 +272,7 @@ def make_design(
         )
     elif pairs > MAX_PAIRS:
         problems.append(Problem(RECORD, "pairs", f"at most {MAX_PAIRS} pairs", value=pairs))
-    if washout_days < 0:
-        problems.append(Problem(RECORD, "washout_days", "must be 0 or more", value=washout_days))
-    if period_days <= max(washout_days, 0):
-        problems.append(
-            Problem(
-                RECORD,
-                "period_days",
-                f"each period must be longer than the washout/burn-in ({washout_days} days), "
-                "or no day of it would be analysed",
-                value=period_days,
-            )
-        )
+    problems += _calendar_problems(pairs, period_days, washout_days)
     spec = OUTCOMES.get(outcome)
     if spec is None:
         problems.append(
@@ -229,6 +292,8 @@ def make_design(
             mcid = spec.mcid.value
     if mcid is not None and not mcid > 0:
         problems.append(Problem(RECORD, "mcid", "must be greater than 0", value=mcid))
+    elif mcid is not None and not math.isfinite(mcid):  # infinity: no JSON, no meaning
+        problems.append(Problem(RECORD, "mcid", "must be a finite number", value=mcid))
     try:
         dose = Decimal(str(dose_mg))
     except ArithmeticError:
@@ -239,6 +304,8 @@ def make_design(
         problems.append(Problem(RECORD, "start_date", rule, value=start_date.isoformat()))
     if not dose > 0:
         problems.append(Problem(RECORD, "dose_mg", "must be greater than 0 mg", value=dose_mg))
+    elif dose >= MAX_DOSE_EXCLUSIVE or dose != dose.quantize(Decimal(1).scaleb(-DOSE_DECIMALS)):
+        problems.append(Problem(RECORD, "dose_mg", DOSE_DIGITS_RULE, value=dose_mg))
     if capsules_per_day < 1:
         problems.append(Problem(RECORD, "capsules_per_day", "must be 1 or more"))
     if spare_capsules < 0:

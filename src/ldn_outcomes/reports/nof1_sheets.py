@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,10 +121,27 @@ def patient_sheet(design: NOf1Design) -> str:
 # -- calendar ------------------------------------------------------------------------------------
 
 
+def _is_control(char: str) -> bool:
+    """C0 and C1 controls and DEL, and the Unicode line and paragraph separators."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029)
+
+
 def _escape(text: str) -> str:
-    """RFC 5545 3.3.11 TEXT escaping (a bare carriage return is dropped)."""
-    text = text.replace("\r", "").replace("\\", "\\\\")
+    """RFC 5545 3.3.11 TEXT escaping: a line break becomes ``\\n``; a bare carriage return and
+    every other control character but tab (TEXT has no place for them) are dropped, so no
+    value can end its content line and start a property of its own."""
+    text = "".join(char for char in text if char in "\t\n" or not _is_control(char))
+    text = text.replace("\\", "\\\\")
     return text.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def file_stem(trial_id: str) -> str:
+    """The trial id as a file name. Ids follow ``domain.nof1.TRIAL_ID_PATTERN`` and stay as
+    they are; anything else (an id stored before that rule) keeps only letters, digits and
+    ``. _ -``, never starting with a dot, so it cannot name a file outside the directory."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", trial_id).lstrip(".")
+    return stem[:64] or "trial"
 
 
 def _fold(line: str) -> str:
@@ -176,7 +194,7 @@ def calendar(
         summary = f"Trial period {p.number} of {len(periods)}: start {p.bottle_label}"
         lines += [
             "BEGIN:VEVENT",
-            f"UID:period-{p.number}-{uid_base}",
+            f"UID:{_escape(f'period-{p.number}-{uid_base}')}",
             f"DTSTAMP:{stamp}",
             f"DTSTART;VALUE=DATE:{_date(p.start)}",
             f"DTEND;VALUE=DATE:{_date(p.start + dt.timedelta(days=1))}",
@@ -188,7 +206,7 @@ def calendar(
     first = dt.datetime.combine(design.start_date, reminder_time)
     lines += [
         "BEGIN:VEVENT",
-        f"UID:checkin-{uid_base}",
+        f"UID:{_escape(f'checkin-{uid_base}')}",
         f"DTSTAMP:{stamp}",
         f"DTSTART:{first.strftime('%Y%m%dT%H%M%S')}",
         "DURATION:PT5M",
@@ -215,7 +233,7 @@ def write_sheets(
 ) -> dict[str, Path]:
     """Write the four files; returns what was written, by kind."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = design.trial_id
+    stem = file_stem(design.trial_id)
     files = {
         "pharmacy_sheet": directory / f"{stem}-pharmacy.md",
         "pharmacy_csv": directory / f"{stem}-pharmacy.csv",

@@ -124,8 +124,13 @@ def detectable_effect(
     """The design's smallest detectable effect from the patient's diary before the start
     (None, with the reason, when there are too few earlier values)."""
     try:
-        earlier = load_daily_outcome(engine, design.patient_id, design.outcome)
-        earlier = earlier[earlier.index < pd.Timestamp(design.start_date)]
+        diary = load_daily_outcome(engine, design.patient_id, design.outcome)
+        if diary.empty:  # a patient who has never answered this item: say so, plainly
+            raise InsufficientData(
+                f"the patient has no diary values of {design.outcome_spec.label} yet: "
+                "variability unknown"
+            )
+        earlier = diary[diary.index < pd.Timestamp(design.start_date)]
         if not len(earlier):
             return None, "no diary values before the start date: variability unknown"
         full = earlier.asfreq("D")

@@ -148,8 +148,6 @@ class NOf1Repository:
             or design.patient_id in actor.authorised_patients
         ):
             raise PermissionDenied(f"{actor.audit_name} is not the clinician of this patient")
-        if self.session.get(NOf1TrialRow, design.trial_id) is not None:
-            raise DuplicateRecord(f"trial {design.trial_id!r} already exists")
         if self.recorded_outcome_days(design.patient_id, design.outcome) == 0:
             raise ValidationFailed(
                 Problem(
@@ -162,6 +160,14 @@ class NOf1Repository:
             )
         if design.seed is None:
             raise ValidationFailed(Problem("nof1_design", "seed", "a seed is required"))
+        # Trial ids are unique across patients: they label the bottles at a pharmacy serving
+        # many patients, and the seal is bound to them. So a taken id is refused whoever's
+        # trial holds it, last (a design broken otherwise says that first) and in words that
+        # name no patient and do not tell this patient's trials from anyone else's.
+        if self.session.get(NOf1TrialRow, design.trial_id) is not None:
+            raise DuplicateRecord(
+                f"a trial with id {design.trial_id!r} already exists; choose another trial id"
+            )
         allocation = allocate(design.pairs, design.seed)
         now = dt.datetime.now(dt.UTC)
         values = _design_values(design)

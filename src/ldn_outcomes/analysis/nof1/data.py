@@ -19,8 +19,8 @@ def daily_values(questionnaires: pd.DataFrame, spec: OutcomeSpec) -> pd.Series:
 
     A blank answer stays missing; it is never read as 0.
     """
-    if questionnaires.empty:
-        return pd.Series(dtype=float, name=spec.outcome_id)
+    if questionnaires.empty:  # still indexed by date, so date comparisons work on it
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]), name=spec.outcome_id)
     rows = questionnaires[questionnaires["instrument_id"] == spec.instrument_id]
     values = [
         float(a[spec.item_index])
@@ -45,7 +45,7 @@ def load_dose_log(engine: Engine, patient_id: str) -> pd.Series:
     """Taken (1.0) / not taken (0.0) per date from the dose log (last entry of a day wins)."""
     frame = read_frame(engine, "dose_logs", [patient_id])
     if frame.empty:
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
     taken = pd.Series(frame["taken"].astype(float).to_numpy(), index=frame["date"].dt.normalize())
     return taken.groupby(level=0).last()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -73,3 +74,13 @@ def today_str() -> str:
 
 def dumped(records: list[Any]) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json") for r in records]
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A download's Content-Disposition (RFC 6266): a plain ASCII ``filename`` without quotes,
+    backslashes or line breaks for every client, and the exact name as ``filename*``."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    exact = quote(filename, safe="")  # RFC 5987 percent-encoding of the UTF-8 bytes
+    return {"content-disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"}

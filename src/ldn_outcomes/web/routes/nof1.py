@@ -18,19 +18,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Principal, Role
 from ...domain.nof1 import DEFAULT_DOSE_MG, DEFAULT_PAIRS, DEFAULT_WASHOUT_DAYS, OUTCOMES
 from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
-from ...reports.nof1_sheets import calendar
+from ...reports.nof1_sheets import calendar, file_stem
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
+from ...store.nof1_repo import TrialRecord
 from ...store.nof1_requests import pharmacy_accounts, requests_of
 from ..auth import Viewer, require
 from ..deps import EngineDep, SettingsDep, wants_json
-from ..forms import errors_by_field, form_values
+from ..forms import errors_by_field, form_values, optional_form_id
 from ..rendering import render
+from ._common import attachment
 from .patients import linked_patients
 
 router = APIRouter(tags=["n-of-1 trials"])
@@ -69,6 +72,20 @@ def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Principal:
 
 def _secret(settings: SettingsDep) -> bytes:
     return settings.secret_key.get_secret_value().encode()
+
+
+def patients_trial(
+    engine: Engine, secret: bytes, patient_id: str, trial_id: str, actor: Principal
+) -> TrialRecord:
+    """The patient's trial ``trial_id``. Someone else's trial answers exactly as a missing one
+    (404, same words), so trial ids cannot be probed for their existence or their owner."""
+    try:
+        record = service.trial_record(engine, secret, trial_id, actor)
+    except (PermissionDenied, NotFound):
+        record = None
+    if record is None or record.design.patient_id != patient_id:
+        raise NotFound(f"patient {patient_id} has no trial {trial_id!r}")
+    return record
 
 
 @router.get("/patients/{patient_id}/nof1")
@@ -137,7 +154,7 @@ def trial_calendar(
     return Response(
         calendar(design),
         media_type="text/calendar",
-        headers={"content-disposition": f'attachment; filename="{design.trial_id}.ics"'},
+        headers=attachment(f"{file_stem(design.trial_id)}.ics"),
     )
 
 
@@ -281,8 +298,8 @@ async def seal_trial(
                 patient_id=patient_id,
                 seed=flow.new_seed(),
                 actor=actor,
-                pharmacy_account_id=_optional_int(values, "pharmacy_account_id"),
-                request_id=_optional_int(values, "request_id"),
+                pharmacy_account_id=optional_form_id(values, "pharmacy_account_id", "nof1_design"),
+                request_id=optional_form_id(values, "request_id", "nof1_design"),
                 **design,  # type: ignore[arg-type]
             )
         )
@@ -298,18 +315,6 @@ async def seal_trial(
             _design_page, request, engine, patient_id, {**values, "preview": "1"}, errors
         )
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=trial", status_code=303)
-
-
-def _optional_int(values: dict[str, str], name: str) -> int | None:
-    raw = values.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(
-            Problem("nof1_design", name, "must be a number", value=raw)
-        ) from None
 
 
 @router.post("/patients/{patient_id}/nof1/unblind")
@@ -328,13 +333,7 @@ async def unblind(
     if not isinstance(trial_id, str) or not trial_id:
         raise ValidationFailed(Problem("nof1_unblind", "trial_id", "name the trial to unblind"))
     secret = _secret(settings)
-    try:
-        record = await run_in_threadpool(service.trial_record, engine, secret, trial_id, actor)
-    except (PermissionDenied, NotFound):
-        record = None
-    if record is None or record.design.patient_id != patient_id:
-        # someone else's trial looks exactly like a missing one: no owner, no existence
-        raise NotFound(f"patient {patient_id} has no trial {trial_id!r}")
+    await run_in_threadpool(patients_trial, engine, secret, patient_id, trial_id, actor)
     await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=unblinded", status_code=303)
 

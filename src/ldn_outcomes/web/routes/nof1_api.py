@@ -1,24 +1,27 @@
 """The JSON API of personal trials: one typed endpoint per step (request, preview, design,
 schedule, pharmacy sheet, unblinding). Same access rules and validation as the pages; the
-request models refuse unknown fields."""
+request models are :class:`~ldn_outcomes.web.api_bodies.ApiBody` bodies (unknown fields,
+NaN, infinity and control characters refused, naming the field)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Role
-from ...errors import NotFound
+from ...domain.models import DatabaseId
+from ...domain.nof1 import TRIAL_ID_PATTERN
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
+from ..api_bodies import ApiBody
 from ..auth import Viewer, require
 from ..deps import EngineDep, SettingsDep
-from .nof1 import PatientOrClinician, trial_actor
+from .nof1 import PatientOrClinician, patients_trial, trial_actor
 from .pharmacy import Pharmacy, pharmacy_actor
 
 router = APIRouter(tags=["api", "n-of-1 trials"])
@@ -27,10 +30,14 @@ PatientsClinician = Annotated[Viewer, require(Role.CLINICIAN, patient="patient_i
 
 
 class Strict(BaseModel):
+    """Base of the responses: exactly the documented fields. (Requests are ApiBody.)"""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class TrialRequestIn(Strict):
+class TrialRequestIn(ApiBody):
+    #: The note is free text from a textarea on the page: line breaks and tab are allowed.
+    multiline_text: ClassVar[tuple[str, ...]] = ("note",)
     outcome: str = "fatigue_nrs"
     note: str = Field("", max_length=1000)
 
@@ -45,7 +52,7 @@ class TrialRequestOut(Strict):
     trial_id: str | None
 
 
-class DesignIn(Strict):
+class DesignIn(ApiBody):
     outcome: str = "fatigue_nrs"
     pairs: int = 3
     period_days: int = 28
@@ -88,11 +95,16 @@ class PreviewOut(Strict):
 
 
 class SealIn(DesignIn):
-    trial_id: str = Field(min_length=1, max_length=64)
+    #: Checked by the design rule (``domain.nof1.trial_id_problem``), as on the page; the
+    #: pattern is stated here for ``/docs``.
+    trial_id: str = Field(
+        description="Letters, digits and '.', '_', '-'; starting with a letter or digit.",
+        json_schema_extra={"pattern": TRIAL_ID_PATTERN, "maxLength": 64},
+    )
     #: The caller has seen the preview's detectable effect (``/nof1/preview``) before sealing.
     detectable_effect_reviewed: Literal[True]
-    pharmacy_account_id: int | None = None
-    request_id: int | None = None
+    pharmacy_account_id: DatabaseId | None = None
+    request_id: DatabaseId | None = None
 
 
 class PeriodOut(Strict):
@@ -160,8 +172,8 @@ class TrialPageOut(Strict):
     results_note: str | None = None
 
 
-class UnblindIn(Strict):
-    trial_id: str
+class UnblindIn(ApiBody):
+    trial_id: str = Field(min_length=1, max_length=64)
 
 
 class UnblindOut(Strict):
@@ -276,12 +288,11 @@ async def api_unblind(
     settings: SettingsDep,
     viewer: PatientOrClinician,
 ) -> UnblindOut:
-    """Open the allocation after the last period (audited); 403 with the date before it."""
+    """Open the allocation after the last period (audited); 403 with the date before it.
+    Another patient's trial is a 404, exactly as a missing one (as on the page)."""
     actor = trial_actor(viewer, frozenset({patient_id}))
     secret = _secret(settings)
-    record = await run_in_threadpool(service.trial_record, engine, secret, body.trial_id, actor)
-    if record.design.patient_id != patient_id:
-        raise NotFound(f"patient {patient_id} has no trial {body.trial_id!r}")
+    await run_in_threadpool(patients_trial, engine, secret, patient_id, body.trial_id, actor)
     opened = await run_in_threadpool(
         service.unblind_trial, engine, secret, body.trial_id, dt.date.today(), actor
     )
