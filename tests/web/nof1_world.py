@@ -18,6 +18,33 @@ from .conftest import World
 MATRIX_TRIAL = "T-MATRIX"
 
 
+def seal_default_trial(
+    world: World,
+    trial_id: str,
+    patient_id: str,
+    *,
+    seed: int,
+    start_date: dt.date,
+    **extra: object,
+) -> None:
+    """Seal a trial of the default design (3 pairs of 28-day periods, 7-day washout, fatigue
+    NRS, 4.5 mg) straight through the service, as the tests' starting point."""
+    service.design_trial(
+        world.engine,
+        world.settings.secret_key.get_secret_value().encode(),
+        trial_id=trial_id,
+        patient_id=patient_id,
+        pairs=3,
+        period_days=28,
+        washout_days=7,
+        outcome="fatigue_nrs",
+        seed=seed,
+        start_date=start_date,
+        dose_mg="4.5",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
 def add_checkins(engine: Engine, patient_id: str, start: dt.date, fatigue: list[float]) -> None:
     """One daily check-in per value (fatigue only), from ``start``."""
     rows = [
@@ -57,17 +84,11 @@ def add_matrix_trial(world: World) -> None:
     pharmacy = add_pharmacy(world)
     today = dt.date.today()
     add_checkins(world.engine, "P-OWN", today - dt.timedelta(days=3), [5.0, 6.0, 5.0])
-    service.design_trial(
-        world.engine,
-        world.settings.secret_key.get_secret_value().encode(),
-        trial_id=MATRIX_TRIAL,
-        patient_id="P-OWN",
-        pairs=3,
-        period_days=28,
-        washout_days=7,
-        outcome="fatigue_nrs",
+    seal_default_trial(
+        world,
+        MATRIX_TRIAL,
+        "P-OWN",
         seed=11,
         start_date=today + dt.timedelta(days=7),
-        dose_mg="4.5",
         pharmacy_account_id=pharmacy.id,
     )

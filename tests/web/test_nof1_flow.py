@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ldn_outcomes.services import nof1 as service
 from ldn_outcomes.store.nof1_tables import NOf1RequestRow, NOf1TrialRow
 from ldn_outcomes.store.tables import AuditRow
 
 from .conftest import World
-from .nof1_world import add_checkins, add_pharmacy
+from .nof1_world import add_checkins, add_pharmacy, seal_default_trial
 
 TODAY = dt.date.today()
 START = TODAY + dt.timedelta(days=7)
@@ -184,7 +183,6 @@ def test_unblinding_early_is_refused_with_the_date_and_audited(trial_world: Worl
 
 def test_unblinding_after_the_end_shows_the_audited_analysis(trial_world: World) -> None:
     world = trial_world
-    secret = world.settings.secret_key.get_secret_value().encode()
     start = TODAY - dt.timedelta(days=200)
     rng = np.random.default_rng(8)
     add_checkins(
@@ -193,19 +191,7 @@ def test_unblinding_after_the_end_shows_the_audited_analysis(trial_world: World)
         start - dt.timedelta(days=20),
         list(np.rint(6 + rng.normal(0, 1, 180))),
     )
-    service.design_trial(
-        world.engine,
-        secret,
-        trial_id="T-DONE",
-        patient_id="P-OWN",
-        pairs=3,
-        period_days=28,
-        washout_days=7,
-        outcome="fatigue_nrs",
-        seed=4,
-        start_date=start,
-        dose_mg="4.5",
-    )
+    seal_default_trial(world, "T-DONE", "P-OWN", seed=4, start_date=start)
     client = world.client("clinician")
     response = client.post(
         "/api/patients/P-OWN/nof1/unblind",
@@ -286,19 +272,7 @@ def test_reminders_count_the_trial_days_without_a_check_in(trial_world: World) -
     """The diary starts 30 days ago; a trial that began 40 days ago misses its first 10."""
     world = trial_world
     start = TODAY - dt.timedelta(days=40)
-    service.design_trial(
-        world.engine,
-        world.settings.secret_key.get_secret_value().encode(),
-        trial_id="T-RUN",
-        patient_id="P-OWN",
-        pairs=3,
-        period_days=28,
-        washout_days=7,
-        outcome="fatigue_nrs",
-        seed=9,
-        start_date=start,
-        dose_mg="4.5",
-    )
+    seal_default_trial(world, "T-RUN", "P-OWN", seed=9, start_date=start)
     client = world.client("patient")
     reminders = client.get("/api/patients/P-OWN/nof1").json()[0]["reminders"]
     assert reminders == {
@@ -476,18 +450,8 @@ def test_another_patients_trial_looks_missing_to_the_api_too(trial_world: World)
     that does not exist (it was a 403 "may not see this trial": an existence oracle)."""
     world = trial_world
     add_checkins(world.engine, "P-OTHER", TODAY - dt.timedelta(days=5), [5.0, 6.0, 5.0])
-    service.design_trial(
-        world.engine,
-        world.settings.secret_key.get_secret_value().encode(),
-        trial_id="T-OTHER",
-        patient_id="P-OTHER",
-        pairs=3,
-        period_days=28,
-        washout_days=7,
-        outcome="fatigue_nrs",
-        seed=5,
-        start_date=TODAY - dt.timedelta(days=200),
-        dose_mg="4.5",
+    seal_default_trial(
+        world, "T-OTHER", "P-OTHER", seed=5, start_date=TODAY - dt.timedelta(days=200)
     )
     answers = {}
     for name in ("clinician", "patient"):
@@ -514,19 +478,7 @@ def test_a_taken_trial_id_is_refused_alike_whoever_holds_it_and_only_after_the_r
     world = trial_world
     _seal(world)  # T-WEB, this patient's
     add_checkins(world.engine, "P-OTHER", TODAY - dt.timedelta(days=5), [5.0, 6.0, 5.0])
-    service.design_trial(
-        world.engine,
-        world.settings.secret_key.get_secret_value().encode(),
-        trial_id="T-OTHER",
-        patient_id="P-OTHER",
-        pairs=3,
-        period_days=28,
-        washout_days=7,
-        outcome="fatigue_nrs",
-        seed=5,
-        start_date=START,
-        dose_mg="4.5",
-    )
+    seal_default_trial(world, "T-OTHER", "P-OTHER", seed=5, start_date=START)
     client = world.client("clinician")
     headers = {"x-csrf-token": world.csrf("clinician")}
     messages = []
