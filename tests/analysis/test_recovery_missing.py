@@ -87,3 +87,17 @@ def test_recovery_curves_are_compared_by_a_log_rank_test(null_data, matched):
     tests = result.details["logrank"]
     assert tests and all(t["df"] == 1 and 0 <= t["p_value"] <= 1 for t in tests)
     assert {t["label"].split(" vs ")[1] for t in tests} <= {CONTROLS, EARLIER}
+
+
+def test_recovery_curves_count_people_not_attacks(null_data, matched):
+    """A curve's counts are what the disclosure rule cuts on: the people behind each group's
+    attacks, never more, though their attacks are more (numerics/people_at_risk.py)."""
+    plan = AnalysisPlan()
+    result = analyse_recovery(null_data, plan, matched)
+    episodes = relapse_episodes(null_data, plan, matched)
+    for name, points in result.details["curves"].items():
+        group = episodes[episodes["group"] == name]
+        people, attacks = group["code"].nunique(), len(group)
+        assert max(p[4] for p in points) <= people
+        assert sum(p[5] for p in points) <= people
+        assert attacks > people or name == TREATED

@@ -23,6 +23,7 @@ from scipy.stats import norm
 from ...errors import InsufficientData
 from ..results import Estimate
 from .fastcox import cox_one_covariate
+from .people_at_risk import people_counts
 
 
 def km_table(
@@ -31,11 +32,14 @@ def km_table(
     *,
     entry: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    person: np.ndarray | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Survival at each event time with R-style log confidence limits.
 
-    Columns: time, n_risk, n_event, survival, std_err (of S, Greenwood), lower, upper.
+    Columns: time, n_risk, n_event, survival, std_err (of S, Greenwood), lower, upper; with
+    ``person`` (who each row belongs to, when a person can have several rows) also
+    people_at_risk and people_first_event (``people_counts``).
     """
     durations = np.asarray(durations, dtype=float)
     events = np.asarray(events, dtype=bool)
@@ -64,7 +68,7 @@ def km_table(
     dead = surv <= 0
     lower[dead | ~np.isfinite(se_log)] = np.nan
     upper[dead | ~np.isfinite(se_log)] = np.nan
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "time": table.index.to_numpy(dtype=float),
             "n_risk": n_risk,
@@ -75,6 +79,17 @@ def km_table(
             "upper": upper,
         }
     )
+    if person is not None:
+        at_risk, first_event = people_counts(
+            out["time"].to_numpy(),
+            durations,
+            events,
+            np.zeros_like(durations) if entry is None else np.asarray(entry, dtype=float),
+            np.asarray(person),
+        )
+        out["people_at_risk"] = at_risk
+        out["people_first_event"] = first_event
+    return out
 
 
 def survival_at(table: pd.DataFrame, t: float) -> tuple[float, float, float]:
@@ -89,12 +104,16 @@ def survival_at(table: pd.DataFrame, t: float) -> tuple[float, float, float]:
 def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[list[float]]:
     """[time, S, lower, upper, at risk, events] points for plotting, starting at (0, 1).
 
-    The counts (rows at risk and events at each time; weighted sums for a weighted curve)
-    are not drawn: they let a page that shows aggregates only cut a curve where it rests on
-    too few people (``reports.disclosure``)."""
-    at_start = float(table["n_risk"].iloc[0]) if len(table) else 0.0
-    points = [[0.0, 1.0, 1.0, 1.0, at_start, 0.0]]
-    for row in table.itertuples(index=False):
+    The counts are not drawn: they let a page that shows aggregates only cut a curve where it
+    rests on too few people (``reports.disclosure``). They are people (``people_counts``) when
+    the table has them, else the rows at risk and their events, which are people only when
+    each person has one unweighted row; a table whose rows are not people must be made with
+    ``km_table(..., person=...)``."""
+    people = "people_at_risk" in table.columns
+    at_risk = table["people_at_risk" if people else "n_risk"].to_numpy(dtype=float)
+    events = table["people_first_event" if people else "n_event"].to_numpy(dtype=float)
+    points = [[0.0, 1.0, 1.0, 1.0, float(at_risk[0]) if len(table) else 0.0, 0.0]]
+    for i, row in enumerate(table.itertuples(index=False)):
         if max_time is not None and row.time > max_time:
             break
         points.append(
@@ -103,8 +122,8 @@ def curve_points(table: pd.DataFrame, max_time: float | None = None) -> list[lis
                 float(row.survival),
                 float(row.lower),
                 float(row.upper),
-                float(row.n_risk),
-                float(row.n_event),
+                float(at_risk[i]),
+                float(events[i]),
             ]
         )
     return points

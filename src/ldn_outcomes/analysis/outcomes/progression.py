@@ -253,7 +253,9 @@ def _pira_free(
             weights=part["weight"].to_numpy(),
             alpha=plan.alpha,
         )
-        result.estimates += _horizon_estimates(table, plan, name, len(part), "PIRA", years)
+        # n counts people: a control matched to several users has a row per match
+        people = int(part["code"].nunique())
+        result.estimates += _horizon_estimates(table, plan, name, people, "PIRA", years)
         if name in users:
             free = int((~part["pira"]).sum())
             lo, hi = proportion_confint(free, len(part), alpha=plan.alpha, method="wilson")
@@ -294,6 +296,7 @@ def analyse_progression(
         ok["years"].to_numpy(),
         ok["event"].to_numpy(),
         entry=ok["entry"].to_numpy(),
+        person=ok["code"].to_numpy(),
         alpha=plan.alpha,
     )
     horizon_estimates = _horizon_estimates(table, plan, "LDN users", len(ok))
@@ -336,6 +339,7 @@ def analyse_progression(
             part["years"].to_numpy(),
             part["event"].to_numpy(),
             entry=part["entry"].to_numpy(),
+            person=part["code"].to_numpy(),
             alpha=plan.alpha,
         )
         result.estimates += _horizon_estimates(sub, plan, name, len(part))
@@ -388,9 +392,13 @@ def analyse_progression(
                 ctrl["event"].to_numpy(),
                 entry=ctrl["entry"].to_numpy(),
                 weights=ctrl["weight"].to_numpy(),
+                # a control matched to several users has a row per match: count people
+                person=ctrl["code"].to_numpy(),
                 alpha=plan.alpha,
             )
-            result.estimates += _horizon_estimates(ctable, plan, "matched non-users", len(ctrl))
+            result.estimates += _horizon_estimates(
+                ctable, plan, "matched non-users", int(ctrl["code"].nunique())
+            )
             curves["matched non-users"] = curve_points(ctable)
             mep = mep.assign(ldn=(mep["group"] == "ldn").astype(int))
             try:  # the two curves drawn: matched users vs matched non-users (weighted 1/k)

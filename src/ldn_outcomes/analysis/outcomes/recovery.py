@@ -242,6 +242,7 @@ def analyse_recovery(
                 part["days"].to_numpy(),
                 part["event"].to_numpy(),
                 entry=part["entry"].to_numpy(),
+                person=part["code"].to_numpy(),  # a row per attack: count people, not attacks
                 alpha=plan.alpha,
             )
         except InsufficientData as error:
