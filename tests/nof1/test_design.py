@@ -18,11 +18,13 @@ from ldn_outcomes.domain.nof1 import (
     Treatment,
     all_allocations,
     allocate,
+    default_trial_id,
     make_design,
     period_on,
     progress,
     schedule,
     treatments,
+    trial_id_problem,
 )
 from ldn_outcomes.domain.nof1_blinding import check_can_view_trial, check_unblinding
 from ldn_outcomes.domain.nof1_defaults import OUTCOME_IDS
@@ -219,3 +221,22 @@ def test_a_dose_must_fit_the_dose_column(dose_mg: str) -> None:
         design(dose_mg=dose_mg)
     assert fields(caught.value) == {"dose_mg"}
     assert str(design(dose_mg="99999999.9999").dose_mg) == "99999999.9999"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=200), st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)))
+def test_the_default_trial_id_is_always_a_valid_one(patient_id: str, day: dt.date) -> None:
+    """Whatever the pseudonymous patient id holds (":" from another system, spaces, accents,
+    200 characters), the id a trial gets when none is typed follows the trial-id rule."""
+    trial_id = default_trial_id(patient_id, day)
+    assert trial_id_problem(trial_id) is None
+    assert trial_id.endswith(f"nof1-{day:%Y%m%d}")
+
+
+def test_the_default_trial_id_keeps_a_plain_patient_id_as_it_is() -> None:
+    day = dt.date(2025, 1, 6)
+    assert default_trial_id("P1", day) == "P1-nof1-20250106"
+    assert default_trial_id("site:42/P 7", day) == "site-42-P-7-nof1-20250106"
+    assert default_trial_id("__x", day) == "x-nof1-20250106"
+    assert default_trial_id(":::", day) == "nof1-20250106"
+    assert len(default_trial_id("P" * 80, day)) == 64

@@ -77,13 +77,14 @@ def design_command(
     json_output: JsonOption = False,
 ) -> None:
     """Design a trial: validate it, seal the allocation, print the schedule."""
+    from ..domain.nof1 import default_trial_id
     from ..services import nof1 as service
 
     start_date = start.date() if start else dt.date.today()
     result = service.design_trial(
         engine_for(db),
         _secret(),
-        trial_id=trial_id or f"{patient}-nof1-{start_date:%Y%m%d}",
+        trial_id=trial_id or default_trial_id(patient, start_date),
         patient_id=patient,
         pairs=pairs,
         period_days=period_weeks * 7,

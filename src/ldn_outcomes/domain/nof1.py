@@ -198,6 +198,24 @@ def trial_id_problem(trial_id: str) -> str | None:
     return None if _TRIAL_ID.fullmatch(trial_id) else TRIAL_ID_RULE
 
 
+_NOT_IN_TRIAL_ID = re.compile(r"[^A-Za-z0-9._-]+")
+#: Room a default id keeps for its "-nof1-YYYYMMDD" tail within the 64 characters.
+_DEFAULT_TAIL = len("-nof1-20250101")
+
+
+def default_trial_id(patient_id: str, day: dt.date) -> str:
+    """The id a trial gets when none is given: ``{patient}-nof1-{YYYYMMDD}``, with the
+    patient id made to fit the trial-id rule (other characters become ``-``, leading ``.``,
+    ``_`` and ``-`` are dropped, at most 50 characters are kept). Why: a pseudonymous patient
+    id may hold characters a file name, calendar entry or bottle label cannot; the default
+    must always be a valid id, or the person is asked for one they never chose to type.
+    Two patient ids can give the same default ("P:1" and "P-1"); the second trial is then
+    refused as a duplicate and needs an id of its own."""
+    stem = _NOT_IN_TRIAL_ID.sub("-", patient_id).lstrip("._-")[: 64 - _DEFAULT_TAIL]
+    tail = f"nof1-{day:%Y%m%d}"
+    return f"{stem}-{tail}" if stem else tail
+
+
 def _calendar_problems(pairs: int, period_days: int, washout_days: int) -> list[Problem]:
     """Period, washout and whole-trial lengths within their bounds (see the maxima above)."""
     problems: list[Problem] = []

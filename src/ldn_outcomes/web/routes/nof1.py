@@ -22,7 +22,13 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Principal, Role
-from ...domain.nof1 import DEFAULT_DOSE_MG, DEFAULT_PAIRS, DEFAULT_WASHOUT_DAYS, OUTCOMES
+from ...domain.nof1 import (
+    DEFAULT_DOSE_MG,
+    DEFAULT_PAIRS,
+    DEFAULT_WASHOUT_DAYS,
+    OUTCOMES,
+    default_trial_id,
+)
 from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
 from ...reports.nof1_sheets import calendar, file_stem
 from ...services import nof1 as service
@@ -265,7 +271,7 @@ def _design_page(
             "pharmacies": pharmacy_accounts(engine),
             "outcomes": {key: spec.label for key, spec in OUTCOMES.items()},
             "suggested_trial_id": submitted.get("trial_id")
-            or f"{patient_id}-T{dt.date.today():%Y%m%d}",
+            or default_trial_id(patient_id, dt.date.today()),
         },
         status_code=422 if errors else 200,
     )
