@@ -63,3 +63,20 @@ def test_the_typed_id_and_the_parser_agree_on_numbers(value: int) -> None:
     else:
         with pytest.raises(ValidationError):
             TYPED.validate_python(value)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.integers().map(str))
+def test_the_typed_id_reads_text_as_the_parser_does(raw: str) -> None:
+    """A path parameter arrives as text: the typed id takes and refuses exactly what the
+    parser does, and refuses in the same words as a form field."""
+    if _allowed(raw):
+        assert TYPED.validate_python(raw) == parse_database_id(raw)
+    else:
+        with pytest.raises(ValidationError, match="whole number from 1 to 2147483647"):
+            TYPED.validate_python(raw)
+
+
+@pytest.mark.parametrize("value", [True, 3.0, None, [1]])
+def test_the_typed_id_refuses_what_is_not_a_whole_number(value: object) -> None:
+    with pytest.raises(ValidationError, match="whole number from 1 to 2147483647"):
+        TYPED.validate_python(value)

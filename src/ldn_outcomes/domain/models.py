@@ -14,13 +14,16 @@ from typing import Annotated, ClassVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .codes import (
     ADVERSE_EVENT_TERMS,
@@ -37,7 +40,13 @@ from .codes import (
     TimeOfDay,
 )
 from .dates import EARLIEST_DATE, date_problem
-from .identifiers import IDENTIFIER_MAX_LENGTH, IDENTIFIER_PATTERN, MAX_DATABASE_ID
+from .identifiers import (
+    DATABASE_ID_RULE,
+    IDENTIFIER_MAX_LENGTH,
+    IDENTIFIER_PATTERN,
+    MAX_DATABASE_ID,
+    parse_database_id,
+)
 from .record_kinds import PATIENT_KINDS as PATIENT_KINDS
 from .text import text_problem
 
@@ -51,10 +60,35 @@ Identifier = Annotated[
     ),
 ]
 
+
+def _database_id(value: object) -> int:
+    """A path's, body's or form's id read by the same rule, and refused in the same words,
+    as every other id from outside (``parse_database_id``): a whole number, never a bool
+    or a float, from 1 to the INTEGER maximum."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 1 <= value <= MAX_DATABASE_ID:
+            return value
+    elif isinstance(value, str):
+        try:
+            return parse_database_id(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("database_id", DATABASE_ID_RULE)
+
+
 #: A database id from outside (a path, a body, a form): 1 to 2^31-1 (SQL INTEGER), see
 #: ``domain.identifiers.MAX_DATABASE_ID``. The one id type of the web's paths and bodies.
 DatabaseId = Annotated[
-    int, Field(ge=1, le=MAX_DATABASE_ID, description="A database id (1 to 2^31-1).")
+    int,
+    BeforeValidator(_database_id),
+    WithJsonSchema(
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_DATABASE_ID,
+            "description": "A database id (1 to 2^31-1).",
+        }
+    ),
 ]
 
 #: Kurtzke's EDSS takes 0, then 1.0 to 9.5 in half steps, then 10; there is no 0.5.
