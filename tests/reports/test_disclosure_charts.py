@@ -201,3 +201,27 @@ def test_no_chart_point_of_a_small_registry_rests_on_fewer_than_k() -> None:
             assert all(f[4] >= K for f in full[: len(points)])
     assert "relapsing (CIS/RRMS)" not in shown["progression"].details["curves"]
     assert withheld
+
+
+def test_an_aggregate_view_analyses_no_group_of_fewer_than_k_users() -> None:
+    """A site whose k is one more than its registry's LDN users: at the default plan the
+    analyses estimate, and a matched comparison's n counts users and controls together, so
+    the rule on estimates alone would show it. Run as an aggregate view runs them, no
+    analysis of LDN users gives an estimate."""
+    from ldn_outcomes.analysis import run_all
+    from ldn_outcomes.reports.disclosure import plan_for_disclosure
+    from tests.analysis.synth import simulate
+
+    frames = simulate(n=400, seed=8)
+    default = run_all(frames, AnalysisPlan())
+    k = int(default["progression"].population["n_ldn_users"]) + 1
+    assert k > AnalysisPlan().min_ldn_users
+    matched = [
+        name for name, r in default.items() if any("matched" in e.label for e in r.estimates)
+    ]
+    assert {"relapses", "progression"} <= set(matched)
+    plan = plan_for_disclosure(AnalysisPlan(), k)
+    assert plan.min_ldn_users == k and plan_for_disclosure(plan, 3) == plan
+    for name, result in run_all(frames, plan).items():
+        if name in matched or name == "relapse_recovery":
+            assert not result.estimates, name

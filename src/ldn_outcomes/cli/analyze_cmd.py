@@ -165,6 +165,12 @@ def analyze(
         else:
             console.print(f"wrote {write_plan_file} (plan {plan.plan_hash[:12]})")
         return
+    if (omop is not None and not no_suppression) or site_summary is not None:
+        from ..reports.disclosure import plan_for_disclosure
+        from ..settings import load_settings
+
+        # What leaves under the disclosure rule analyses no group of fewer than k users.
+        plan = plan_for_disclosure(plan, load_settings().min_cell_size)
     summary = None
     findings = None
     min_cell_size = None

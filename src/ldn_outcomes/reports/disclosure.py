@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from ..analysis.plan import AnalysisPlan
 from ..analysis.results import AnalysisResult, Estimate, Warned
 
 #: Details the report's charts draw from (curves of shares, mean trajectories, balance SMDs,
@@ -166,6 +167,15 @@ def _controlled_details(details: Mapping[str, Any], k: int) -> dict[str, Any]:
             if e.get("n") is None or e["n"] >= k
         }
     return kept
+
+
+def plan_for_disclosure(plan: AnalysisPlan, k: int) -> AnalysisPlan:
+    """The plan an aggregate view runs its analyses with: no group of fewer than ``k`` LDN
+    users analysed. Why: a comparison's estimate carries one n for both of its groups (a
+    matched hazard ratio's rows, users and controls together), so the rule on estimates
+    cannot see a group of users under ``k``; every analysis refuses groups under the plan's
+    ``min_ldn_users``, so that minimum is raised to ``k`` where a site's ``k`` is larger."""
+    return plan if plan.min_ldn_users >= k else replace(plan, min_ldn_users=k)
 
 
 def controlled_result(result: AnalysisResult, k: int) -> AnalysisResult:

@@ -24,7 +24,7 @@ from ..analysis.engine import results_to_dict, run_all
 from ..analysis.plan import AnalysisPlan
 from ..errors import InsufficientData, LdnError
 from ..reports.claim_audits import public_audits
-from ..reports.disclosure import controlled_results, suppress_text
+from ..reports.disclosure import controlled_results, plan_for_disclosure, suppress_text
 from ..reports.outcomes import render_outcome_report
 from ..services.cohort_frames import frames_for, research_ids
 from ..store.sqlread import left_out_note
@@ -46,6 +46,8 @@ def run_report(
     """Run every analysis; returns the HTML report and its JSON, or a message. With
     ``min_cell_size`` (researchers), every count follows the disclosure rule."""
     plan = AnalysisPlan()
+    if min_cell_size is not None:
+        plan = plan_for_disclosure(plan, min_cell_size)
     try:
         results = run_all(frames, plan)
     except LdnError as error:
@@ -66,7 +68,7 @@ def run_report(
 def public_audit(engine: Engine, *, min_cell_size: int, on: dt.date) -> dict[str, Any]:
     """The public claim audits: every analysis over research-consented patients only, reduced
     to suppressed headlines by :func:`~ldn_outcomes.reports.claim_audits.public_audits`."""
-    plan = AnalysisPlan()
+    plan = plan_for_disclosure(AnalysisPlan(), min_cell_size)
     frames = frames_for(engine, research_ids(engine, on))
     try:
         results = run_all(frames, plan)

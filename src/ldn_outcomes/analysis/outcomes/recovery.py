@@ -231,6 +231,13 @@ def analyse_recovery(
             f"only {len(treated)} relapses in which LDN was started during the attack; at least "
             f"{plan.min_ldn_users} are needed"
         )
+    # People too, not only attacks: the SE is clustered on the person, and a few people's
+    # many attacks are neither a sample to cluster over nor a group a page may describe.
+    if treated["code"].nunique() < plan.min_ldn_users:
+        raise InsufficientData(
+            f"the relapses in which LDN was started during the attack are of only "
+            f"{treated['code'].nunique()} people; at least {plan.min_ldn_users} are needed"
+        )
     result = AnalysisResult(
         name="relapse_recovery",
         method=(f"{METHOD}; {UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"),
