@@ -132,6 +132,12 @@ class InsufficientData(LdnError):
     http_status = 422
 
 
+class RequestTooLarge(LdnError):
+    """A request body over the web app's limit; nothing of it was read further."""
+
+    http_status = 413
+
+
 class ConfigurationError(LdnError):
     exit_code = 6
     http_status = 500

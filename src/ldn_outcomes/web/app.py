@@ -22,6 +22,7 @@ from ..store.db import make_engine
 from ..store.sign_in import LoginThrottled
 from .api_bodies import request_problems
 from .auth import NotAuthenticated
+from .body_limit import BodyLimit
 from .deps import wants_json
 from .idempotency import IdempotentWrites
 from .input_guard import refuse_control_characters
@@ -152,6 +153,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.add_middleware(IdempotentWrites)
+    # Outside every reader of a body (the idempotency digest, forms, JSON); inside the
+    # security headers, so a refusal carries them too.
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, hsts=settings.mode == "production")
     return app
 
