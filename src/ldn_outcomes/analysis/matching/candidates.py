@@ -3,8 +3,11 @@ candidates at the same grid date, which becomes their pseudo-start.
 
 Risk-set matching (Li, Propert & Rosenbaum, Balanced risk set matching, J Am Stat Assoc
 2001;96:870-882): a candidate is a patient of the same phenotype under observation at the
-user's grid date and not (yet) exposed then; nothing after that date is looked at, so a
-candidate who starts LDN later is still a fair control at that date.
+user's grid date and not (yet) exposed then; a candidate who starts LDN later is still a fair
+control at that date. One thing after that date is looked at: a candidate must still be
+followed 91 days after it (a user need not be after the start). Scored paired without that
+condition, no headline moved beyond its noise (docs/analysis.md, "Progression: the reference
+visit's timing, the visits and the controls' follow-up").
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ def candidate_blocks(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """(code, grid day, phenotype) rows: patients under observation and not yet exposed at
-    each users' grid day (conditioning on nothing after that day), with ``exact_match_dmt``
+    each users' grid day (and still followed 91 days later), with ``exact_match_dmt``
     only those with the users' DMT status then. A block larger than ``candidate_pool_per_user``
     per user is sampled down (seeded; None keeps every candidate), to bound time and memory:
     drawn within the DMT status, so a user's nearest candidates are not thinned by the other
