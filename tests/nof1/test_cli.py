@@ -152,3 +152,39 @@ def test_early_unblinding_is_refused(db_url: str) -> None:
     assert code == 0, err
     code, _, err = ldn("nof1", "unblind", "NOW", "--db", db_url)
     assert code == 4 and "still blinded" in err and "after the last period" in err
+
+
+def test_nof1_stop_end_to_end(db_url: str) -> None:
+    """A trial stopped early from the command line: refused without a reason or on a day
+    after its end, recorded once, then unblinded and analysed on the days before the stop."""
+    engine = make_engine(db_url)
+    add_patient(engine, "P3")
+    add_diary(engine, "P3", START - dt.timedelta(days=30), 30 + 168, pairs=3, seed=42)
+    engine.dispose()
+    code, out, err = design(db_url, "P3", "--json")
+    assert code == 0, err
+    trial = json.loads(out)["trial_id"]
+    code, _, err = ldn("nof1", "stop", trial, "--reason", " ", "--db", db_url)
+    assert code != 0 and "reason" in err
+    code, _, err = ldn(
+        "nof1", "stop", trial, "--reason", "rash", "--on", "2025-07-01", "--db", db_url
+    )
+    assert code != 0 and "stopped_on" in err and "ended, not stopped" in err
+    stop_day = "2025-05-15"  # in the third pair
+    code, out, err = ldn(
+        "nof1", "stop", trial, "--reason", "rash", "--on", stop_day, "--db", db_url, "--json"
+    )
+    assert code == 0, err
+    stopped = json.loads(out)
+    assert stopped["stopped_on"] == stop_day and stopped["stop_reason"] == "rash"
+    code, _, err = ldn("nof1", "stop", trial, "--reason", "again", "--db", db_url)
+    assert code != 0 and "already stopped" in err
+    code, _, err = ldn("nof1", "unblind", trial, "--db", db_url)
+    assert code == 0, err
+    code, out, err = ldn("nof1", "analyze", trial, "--db", db_url, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["stopped_on"] == stop_day
+    assert result["estimate"]["pairs_used"] == 2
+    report = {i["item"]: i["content"] for i in result["cent_report"]["items"]}
+    assert report["14b"].startswith(f"Stopped early on {stop_day}")

@@ -214,3 +214,63 @@ def test_unblinding_someone_elses_trial_does_not_name_its_owner(engine: Engine, 
     assert refused.status_code == 403 and "P1" not in refused.json()["message"].replace(
         "/patients/P1", ""
     )
+
+
+def test_a_running_trial_is_stopped_on_the_page_and_can_then_be_unblinded(
+    engine: Engine, sessions
+) -> None:
+    """The clinician stops the running trial with a reason; the page says so, no check-in is
+    due, the clinic list and the API show it, and the trial can be unblinded that day."""
+    clin = client(engine, sessions["clin"])
+    page = clin.get("/patients/P2/nof1")
+    assert "Stop this trial early" in page.text
+    bad = clin.post(
+        "/patients/P2/nof1/stop",
+        data={"trial_id": "RUNNING", "stopped_on": "yesterday", "reason": "rash"},
+        headers={CSRF_HEADER: sessions["clin"][1], "accept": "application/json"},
+    )
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "stopped_on"
+    stopped = clin.post(
+        "/patients/P2/nof1/stop",
+        data={"trial_id": "RUNNING", "stopped_on": TODAY.isoformat(), "reason": "rash"},
+        headers={CSRF_HEADER: sessions["clin"][1]},
+    )
+    assert stopped.status_code == 303
+    page = client(engine, sessions["p2"]).get("/patients/P2/nof1")
+    assert f"The trial was stopped on {TODAY.isoformat()}" in page.text and "rash" in page.text
+    assert "Stop this trial early" not in page.text and "take bottle" not in page.text
+    trial = client(engine, sessions["p2"]).get("/api/patients/P2/nof1").json()[0]
+    assert trial["stopped_on"] == TODAY.isoformat() and trial["progress"]["state"] == "stopped"
+    assert trial["reminders"]["due_today"] is False
+    clinic = clin.get("/clinic/nof1?format=json").json()["trials"]
+    assert any(t["trial_id"] == "RUNNING" and t["can_unblind"] for t in clinic)
+    opened = client(engine, sessions["p2"]).post(
+        "/patients/P2/nof1/unblind",
+        data={"trial_id": "RUNNING"},
+        headers={CSRF_HEADER: sessions["p2"][1]},
+    )
+    assert opened.status_code == 303
+
+
+def test_the_stop_api_takes_a_typed_body_and_hides_other_patients_trials(
+    engine: Engine, sessions
+) -> None:
+    p1 = client(engine, sessions["p1"])
+    headers = {CSRF_HEADER: sessions["p1"][1]}
+    body = {"trial_id": "RUNNING", "stopped_on": TODAY.isoformat(), "reason": "moving away"}
+    assert p1.post("/api/patients/P1/nof1/stop", json=body, headers=headers).status_code == 404
+    extra = {**body, "trial_id": "DONE", "undo": True}
+    assert p1.post("/api/patients/P1/nof1/stop", json=extra, headers=headers).status_code == 422
+    ended = {**body, "trial_id": "DONE"}
+    refused = p1.post("/api/patients/P1/nof1/stop", json=ended, headers=headers)
+    assert refused.status_code == 422  # DONE ran to its end: it ended, it was not stopped
+    assert refused.json()["problems"][0]["field"] == "stopped_on"
+    p2 = client(engine, sessions["p2"])
+    ok = p2.post(
+        "/api/patients/P2/nof1/stop",
+        json={**body, "stopped_on": (TODAY - dt.timedelta(days=2)).isoformat()},
+        headers={CSRF_HEADER: sessions["p2"][1]},
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["stopped_by"].endswith(":patient")
+    assert ok.json()["stop_reason"] == "moving away"

@@ -179,6 +179,38 @@ def unblind_command(
     console.print(table)
 
 
+@nof1_app.command("stop")
+@handle_errors
+def stop_command(
+    trial_id: Annotated[str, typer.Argument(help="Trial id.")],
+    reason: Annotated[
+        str, typer.Option(help="Why the trial stopped (one line, up to 500 characters).")
+    ],
+    on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The last day of the trial (default: today)."),
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Record that a trial stopped before its last day, and why (audited, once): its
+    analysis then uses the days up to the stop, and it can be unblinded from that day."""
+    from ..services import nof1 as service
+
+    today = dt.date.today()
+    data = service.stop_trial(
+        engine_for(db), _secret(), trial_id, on.date() if on else today, reason, today
+    )
+    if json_output:
+        print_json(data)
+        return
+    console.print(
+        f"trial [bold]{user_text(trial_id)}[/] stopped on {data['stopped_on']} (planned to end "
+        f"{data['end_date']}): {user_text(data['stop_reason'])}",
+        highlight=False,
+    )
+
+
 @nof1_app.command("analyze")
 @handle_errors
 def analyze_command(

@@ -11,8 +11,11 @@ from .access import Principal, Role
 from .nof1 import NOf1Design
 
 
-def check_unblinding(design: NOf1Design, today: dt.date) -> None:
-    """Unblinding is allowed only after the last period has ended; otherwise say when."""
+def check_unblinding(design: NOf1Design, today: dt.date, stopped_on: dt.date | None = None) -> None:
+    """Unblinding is allowed only after the last period has ended, or from the day a trial
+    was stopped early (``domain.nof1_stop``); otherwise say when."""
+    if stopped_on is not None and today >= stopped_on:
+        return
     if today <= design.end_date:
         raise PermissionDenied(
             f"trial {design.trial_id} is still blinded: the allocation opens after the last "

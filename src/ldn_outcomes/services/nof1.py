@@ -24,9 +24,9 @@ from ..domain.nof1 import (
     NOf1Design,
     allocate,
     make_design,
-    progress,
     schedule,
 )
+from ..domain.nof1_stop import trial_progress
 from ..errors import InsufficientData, LdnError, PermissionDenied
 from ..reports import svg
 from ..reports.nof1_sheets import write_sheets
@@ -75,6 +75,8 @@ def trial_summary(record: TrialRecord) -> dict[str, Any]:
         "start_date": d.start_date.isoformat(),
         "end_date": d.end_date.isoformat(),
         "status": record.status,
+        "stopped_on": record.stopped_on.isoformat() if record.stopped_on else None,
+        "stop_reason": record.stop_reason,
     }
 
 
@@ -190,7 +192,23 @@ def analyse_trial(
     design = record.design
     values = load_daily_outcome(engine, design.patient_id, design.outcome)
     doses = load_dose_log(engine, design.patient_id)
-    return analyse(design, allocation, values, doses)
+    stopped = (record.stopped_on, record.stop_reason or "") if record.stopped_on else None
+    return analyse(design, allocation, values, doses, stopped=stopped)
+
+
+def stop_trial(
+    engine: Engine,
+    secret: bytes,
+    trial_id: str,
+    stopped_on: dt.date,
+    reason: str,
+    today: dt.date,
+    actor: Principal = CLI_ACTOR,
+) -> dict[str, Any]:
+    """Record that a trial stopped before its last day, and why (audited; once)."""
+    with trial_repository(engine, secret, write=True) as trials:
+        record = trials.stop(trial_id, actor, stopped_on, reason, today)
+    return {**trial_summary(record), "stopped_by": record.stopped_by}
 
 
 def analysis_payload(analysis: TrialAnalysis) -> dict[str, Any]:
@@ -272,7 +290,7 @@ def trial_page(
     with trial_repository(engine, secret) as trials:
         record = trials.get(trial_id, actor)
     design = record.design
-    state = progress(design, today)
+    state = trial_progress(design, today, record.stopped_on)
     data: dict[str, Any] = {
         **trial_summary(record),
         "outcome_label": design.outcome_spec.label,
@@ -318,13 +336,14 @@ def clinician_trials(
         records = trials.list(actor)
     out = []
     for record in records:
-        state = progress(record.design, today)
+        state = trial_progress(record.design, today, record.stopped_on)
         out.append(
             {
                 **trial_summary(record),
                 "progress_state": state.state,
                 "progress_percent": round(100 * state.fraction),
-                "can_unblind": record.blinded and today > record.design.end_date,
+                "can_unblind": record.blinded
+                and (today > record.design.end_date or state.state == "stopped"),
             }
         )
     return out

@@ -93,6 +93,7 @@ def pharmacy_trials(engine: Engine, secret: bytes, actor: Principal) -> list[dic
             "bottles": r.design.periods,
             "capsules_per_bottle": r.design.capsules_per_bottle,
             "status": r.status,
+            "stopped_on": r.stopped_on.isoformat() if r.stopped_on else None,
         }
         for r in trials_service.list_trials(engine, secret, actor)
     ]
@@ -123,7 +124,9 @@ def checkin_reminders(engine: Engine, page: dict[str, Any], today: dt.date) -> d
     """Whether today's check-in is in, and which trial days so far have none: the values
     the analysis will be missing (washout days count too: they show the diary is kept)."""
     start = dt.date.fromisoformat(page["start_date"])
-    last = min(today, dt.date.fromisoformat(page["end_date"]))
+    # A trial stopped early ends on its stop day: no check-in is due for it after that.
+    end = dt.date.fromisoformat(page["stopped_on"] or page["end_date"])
+    last = min(today, end)
     if today < start:
         return {"due_today": False, "done_today": False, "missed_count": 0, "missed_recent": []}
     values = load_daily_outcome(engine, page["patient_id"], page["outcome"])
@@ -134,7 +137,8 @@ def checkin_reminders(engine: Engine, page: dict[str, Any], today: dt.date) -> d
         if start + dt.timedelta(days=n) not in recorded and start + dt.timedelta(days=n) < today
     ]
     return {
-        "due_today": today <= dt.date.fromisoformat(page["end_date"]),
+        # Once the stop is recorded, no reminder: the trial is over.
+        "due_today": today <= end and not (page["stopped_on"] and today >= end),
         "done_today": today in recorded,
         "missed_count": len(missed),
         "missed_recent": [d.isoformat() for d in missed[-MISSED_DAYS_SHOWN:]],

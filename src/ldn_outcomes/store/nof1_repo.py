@@ -13,19 +13,13 @@ repository only opens it
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -37,8 +31,8 @@ from ..domain.nof1 import (
     outcome_spec,
 )
 from ..domain.nof1_blinding import check_can_view_trial, check_unblinding
+from ..domain.nof1_stop import RECORD, last_trial_day, stop_problems
 from ..errors import (
-    ConfigurationError,
     DuplicateRecord,
     NotFound,
     PermissionDenied,
@@ -48,42 +42,9 @@ from ..errors import (
 from .account_tables import AccountRow
 from .audit import write_audit
 from .nof1_requests import mark_designed
+from .nof1_seal import SCHEME, seal, unseal
 from .nof1_tables import NOf1AllocationRow, NOf1TrialRow
 from .tables import PatientRow, QuestionnaireRow
-
-SCHEME = "aes256-gcm-hkdf-v1"
-_NONCE = 12
-
-
-def _key(secret: bytes) -> bytes:
-    if len(secret) < 16:
-        raise ConfigurationError(
-            "LDN_SECRET_KEY must be at least 16 bytes to seal n-of-1 allocations"
-        )
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ldn-outcomes nof1 seal v1"
-    ).derive(secret)
-
-
-def seal(secret: bytes, trial_id: str, payload: dict[str, Any]) -> str:
-    """AES-256-GCM; the trial id is bound as associated data, so a seal cannot be moved."""
-    plain = json.dumps(payload, sort_keys=True).encode()
-    nonce = secrets.token_bytes(_NONCE)
-    cipher = AESGCM(_key(secret)).encrypt(nonce, plain, SCHEME.encode() + trial_id.encode())
-    return base64.urlsafe_b64encode(nonce + cipher).decode()
-
-
-def unseal(secret: bytes, trial_id: str, token: str) -> dict[str, Any]:
-    raw = base64.urlsafe_b64decode(token.encode())
-    nonce, cipher = raw[:_NONCE], raw[_NONCE:]
-    try:
-        plain = AESGCM(_key(secret)).decrypt(nonce, cipher, SCHEME.encode() + trial_id.encode())
-    except InvalidTag:
-        raise PermissionDenied(
-            f"the sealed allocation of trial {trial_id} cannot be opened with this "
-            "deployment's secret key (was LDN_SECRET_KEY changed?); use the pharmacy sheet"
-        ) from None
-    return json.loads(plain)
 
 
 @dataclass(frozen=True)
@@ -94,10 +55,18 @@ class TrialRecord:
     unblinded_at: dt.datetime | None
     unblinded_by: str | None
     pharmacy_account_id: int | None = None
+    stopped_on: dt.date | None = None
+    stop_reason: str | None = None
+    stopped_by: str | None = None
 
     @property
     def blinded(self) -> bool:
         return self.status != "unblinded"
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day that belongs to the trial (its stop day when stopped early)."""
+        return last_trial_day(self.design, self.stopped_on)
 
 
 def _design_values(design: NOf1Design) -> dict[str, Any]:
@@ -248,6 +217,9 @@ class NOf1Repository:
             row.unblinded_at,
             row.unblinded_by,
             row.pharmacy_account_id,
+            row.stopped_on,
+            row.stop_reason,
+            row.stopped_by,
         )
 
     def get(self, trial_id: str, actor: Principal) -> TrialRecord:
@@ -319,7 +291,7 @@ class NOf1Repository:
         row = self._row(trial_id)
         record = self._record(row)
         self._check_view(actor, record)
-        check_unblinding(record.design, today)
+        check_unblinding(record.design, today, record.stopped_on)
         seed, allocation = self._open(trial_id)
         if row.status != "unblinded":
             row.status = "unblinded"
@@ -340,6 +312,55 @@ class NOf1Repository:
                 },
             )
         return self._record(row, seed), allocation
+
+    def stop(
+        self, trial_id: str, actor: Principal, stopped_on: dt.date, reason: str, today: dt.date
+    ) -> TrialRecord:
+        """Record that the trial stopped early (``domain.nof1_stop``), audited with its
+        reason. The patient and their clinician may; a pharmacy may not (it prepares the
+        bottles and sees no clinical data). A trial is stopped once."""
+        row = self._row(trial_id)
+        record = self._record(row)
+        self._check_view(actor, record)
+        if actor.role is Role.PHARMACY:
+            raise PermissionDenied(f"{actor.audit_name} may not stop a trial")
+        if row.stopped_on is not None:
+            raise ValidationFailed(
+                Problem(
+                    RECORD,
+                    "trial_id",
+                    f"trial {trial_id} was already stopped on {row.stopped_on.isoformat()}",
+                    value=trial_id,
+                )
+            )
+        created = row.created_at
+        if created.tzinfo is None:  # SQLite returns naive UTC
+            created = created.replace(tzinfo=dt.UTC)
+        problems = stop_problems(
+            record.design,
+            designed_on=created.astimezone().date(),
+            stopped_on=stopped_on,
+            today=today,
+            reason=reason,
+        )
+        if problems:
+            raise ValidationFailed(problems)
+        row.stopped_on = stopped_on
+        row.stop_reason = reason.strip()
+        row.stopped_by = actor.audit_name
+        row.stopped_at = dt.datetime.now(dt.UTC)
+        self.session.flush()
+        write_audit(
+            self.session,
+            actor=actor.audit_name,
+            action="stop",
+            table="nof1_trials",
+            key=trial_id,
+            before={"stopped_on": None},
+            after={"stopped_on": stopped_on.isoformat(), "planned_end": row.end_date.isoformat()},
+            reason=row.stop_reason,
+        )
+        return self._record(row)
 
     def record_refused_unblinding(self, trial_id: str, actor: Principal, reason: str) -> None:
         """Keep a trace of an early unblinding request (written in its own transaction)."""

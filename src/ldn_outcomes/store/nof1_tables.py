@@ -38,6 +38,12 @@ class NOf1TrialRow(Base):
     created_by: Mapped[str] = mapped_column(String(120))
     #: "blinded" until unblinded after the last period, then "unblinded".
     status: Mapped[str] = mapped_column(String(16))
+    #: Set when the trial was stopped before its last day (``domain.nof1_stop``): the last
+    #: day that belongs to it, why, who said so and when; the design stays as it was.
+    stopped_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    stopped_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     unblinded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     unblinded_by: Mapped[str | None] = mapped_column(String(120))
     #: The pharmacy account that fills the bottles (None: only the command line prints it).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ class TrialAnalysis:
     randomisation: RandomisationTest
     posterior: Posterior
     conclusion: Conclusion
+    #: (last day, reason) of a trial stopped before its planned end, else None.
+    stopped: tuple[dt.date, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         spec = self.design.outcome_spec
@@ -40,6 +43,8 @@ class TrialAnalysis:
             "direction": spec.direction_word,
             "mcid": self.design.mcid,
             "allocation": ["ldn first" if a else "placebo first" for a in self.allocation],
+            "stopped_on": self.stopped[0].isoformat() if self.stopped else None,
+            "stop_reason": self.stopped[1] if self.stopped else None,
             "periods": [
                 {
                     "period": int(r.period),
@@ -105,9 +110,13 @@ def analyse(
     values: pd.Series,
     doses: pd.Series | None = None,
     prior: Prior = DEFAULT_PRIOR,
+    stopped: tuple[dt.date, str] | None = None,
 ) -> TrialAnalysis:
-    """Analyse one unblinded trial from its daily outcome values (indexed by date)."""
-    return analyse_layout(design, allocation, lay_out(design, allocation, values), doses, prior)
+    """Analyse one unblinded trial from its daily outcome values (indexed by date); a trial
+    ``stopped`` early (last day, reason) only on the days up to its last day."""
+    days = lay_out(design, allocation, values, stopped[0] if stopped else None)
+    analysis = analyse_layout(design, allocation, days, doses, prior)
+    return replace(analysis, stopped=stopped)
 
 
 def chart_points(analysis: TrialAnalysis) -> list[dict[str, Any]]:

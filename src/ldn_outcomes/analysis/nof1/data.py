@@ -50,11 +50,20 @@ def load_dose_log(engine: Engine, patient_id: str) -> pd.Series:
     return taken.groupby(level=0).last()
 
 
-def lay_out(design: NOf1Design, allocation: Allocation, values: pd.Series) -> pd.DataFrame:
-    """One row per trial day: its period, pair, position in the pair, treatment and value."""
+def lay_out(
+    design: NOf1Design,
+    allocation: Allocation,
+    values: pd.Series,
+    last_day: dt.date | None = None,
+) -> pd.DataFrame:
+    """One row per trial day: its period, pair, position in the pair, treatment and value.
+    Days after ``last_day`` (a trial stopped early: ``domain.nof1_stop``) keep their row, so
+    the schedule and the chart stay whole, but no value: they are not part of the trial."""
     periods = schedule(design, allocation)
     rows = []
     lookup = {pd.Timestamp(k).date(): float(v) for k, v in values.items()}
+    if last_day is not None:
+        lookup = {day: v for day, v in lookup.items() if day <= last_day}
     for period in periods:
         day = period.start
         while day <= period.end:

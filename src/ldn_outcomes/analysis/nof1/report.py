@@ -141,6 +141,14 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
         + ("no data" if p["mean"] is None else f"{_fmt(p['mean'])} over {p['days_analysed']} d")
         for p in result["periods"]
     )
+    if analysis.stopped is None:
+        ended = f"Ran to its planned end on {design.end_date.isoformat()}."
+    else:
+        stop_day, reason = analysis.stopped
+        ended = (
+            f"Stopped early on {stop_day.isoformat()} (planned to end "
+            f"{design.end_date.isoformat()}): {reason}. Days after the stop are not analysed."
+        )
     items += [
         ReportItem(
             "13a",
@@ -149,6 +157,7 @@ def cent_items(design: NOf1Design, analysis: TrialAnalysis | None = None) -> lis
             f"{est.pairs_used} pairs analysed, {est.pairs_dropped} dropped.",
             "filled",
         ),
+        ReportItem("14b", "Why the trial ended or was stopped", ended, "filled"),
         ReportItem(
             "16",
             "Numbers analysed",

@@ -29,6 +29,7 @@ from ...domain.nof1 import (
     OUTCOMES,
     default_trial_id,
 )
+from ...domain.nof1_stop import RECORD as STOP_RECORD
 from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
 from ...reports.nof1_sheets import calendar, file_stem
 from ...services import nof1 as service
@@ -66,6 +67,7 @@ DONE_MESSAGES = {
     "request": "Your request was sent to your clinician.",
     "trial": "The trial is sealed and the pharmacy can prepare the bottles.",
     "unblinded": "The trial is unblinded; the results are below.",
+    "stopped": "The trial is recorded as stopped; it can be unblinded from its last day.",
 }
 
 
@@ -342,6 +344,43 @@ async def unblind(
     await run_in_threadpool(patients_trial, engine, secret, patient_id, trial_id, actor)
     await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=unblinded", status_code=303)
+
+
+@router.post("/patients/{patient_id}/nof1/stop")
+async def stop(
+    request: Request,
+    patient_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: PatientOrClinician,
+) -> Response:
+    """Record that a trial stopped before its last day (form fields ``trial_id``,
+    ``stopped_on``, ``reason``; audited, once). Another patient's trial is a 404, as a
+    missing one; a broken rule is a 422 naming the field."""
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    values = form_values(await request.form())
+    trial_id = values.get("trial_id", "")
+    if not trial_id:
+        raise ValidationFailed(Problem(STOP_RECORD, "trial_id", "name the trial to stop"))
+    try:
+        stopped_on = dt.date.fromisoformat(values.get("stopped_on", "").strip())
+    except ValueError:
+        raise ValidationFailed(
+            Problem(STOP_RECORD, "stopped_on", "must be a date (YYYY-MM-DD)")
+        ) from None
+    secret = _secret(settings)
+    await run_in_threadpool(patients_trial, engine, secret, patient_id, trial_id, actor)
+    await run_in_threadpool(
+        service.stop_trial,
+        engine,
+        secret,
+        trial_id,
+        stopped_on,
+        values.get("reason", ""),
+        dt.date.today(),
+        actor,
+    )
+    return RedirectResponse(f"/patients/{patient_id}/nof1?saved=stopped", status_code=303)
 
 
 @router.get("/clinic/nof1")

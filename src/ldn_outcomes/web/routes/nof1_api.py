@@ -127,6 +127,8 @@ class TrialOut(Strict):
     start_date: dt.date
     end_date: dt.date
     status: str
+    stopped_on: dt.date | None = None
+    stop_reason: str | None = None
     detectable_effect: DetectableEffectOut | None
     detectable_note: str | None
     periods: list[PeriodOut]
@@ -140,7 +142,7 @@ class RemindersOut(Strict):
 
 
 class ProgressOut(Strict):
-    state: Literal["not started", "running", "ended"]
+    state: Literal["not started", "running", "ended", "stopped"]
     day: int
     total_days: int
     percent: int
@@ -165,6 +167,8 @@ class TrialPageOut(Strict):
     status: str
     start_date: dt.date
     end_date: dt.date
+    stopped_on: dt.date | None = None
+    stop_reason: str | None = None
     progress: ProgressOut
     schedule: list[ScheduledPeriodOut]
     reminders: RemindersOut
@@ -174,6 +178,25 @@ class TrialPageOut(Strict):
 
 class UnblindIn(ApiBody):
     trial_id: str = Field(min_length=1, max_length=64)
+
+
+class StopIn(ApiBody):
+    trial_id: str = Field(min_length=1, max_length=64)
+    #: The last day that belongs to the trial.
+    stopped_on: dt.date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class StopOut(Strict):
+    model_config = ConfigDict(extra="ignore")
+    trial_id: str
+    patient_id: str
+    status: str
+    start_date: dt.date
+    end_date: dt.date
+    stopped_on: dt.date
+    stop_reason: str
+    stopped_by: str
 
 
 class UnblindOut(Strict):
@@ -194,6 +217,7 @@ class PharmacyTrialOut(Strict):
     bottles: int
     capsules_per_bottle: int
     status: str
+    stopped_on: dt.date | None = None
 
 
 class BottleOut(Strict):
@@ -297,6 +321,33 @@ async def api_unblind(
         service.unblind_trial, engine, secret, body.trial_id, dt.date.today(), actor
     )
     return UnblindOut(**opened)
+
+
+@router.post("/api/patients/{patient_id}/nof1/stop")
+async def api_stop(
+    patient_id: str,
+    body: StopIn,
+    engine: EngineDep,
+    settings: SettingsDep,
+    viewer: PatientOrClinician,
+) -> StopOut:
+    """Record that a trial stopped before its last day, and why (audited, once); its
+    analysis then uses the days up to the stop, and it may be unblinded from that day.
+    Another patient's trial is a 404, exactly as a missing one."""
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    secret = _secret(settings)
+    await run_in_threadpool(patients_trial, engine, secret, patient_id, body.trial_id, actor)
+    stopped = await run_in_threadpool(
+        service.stop_trial,
+        engine,
+        secret,
+        body.trial_id,
+        body.stopped_on,
+        body.reason,
+        dt.date.today(),
+        actor,
+    )
+    return StopOut(**stopped)
 
 
 @router.get("/api/pharmacy/trials")
