@@ -61,11 +61,6 @@ def stop_problems(
     return problems
 
 
-def last_trial_day(design: NOf1Design, stopped_on: dt.date | None) -> dt.date:
-    """The last day that belongs to the trial: its stop day, or its planned last day."""
-    return design.end_date if stopped_on is None else min(stopped_on, design.end_date)
-
-
 def trial_progress(design: NOf1Design, today: dt.date, stopped_on: dt.date | None) -> Progress:
     """Where the trial stands today: as ``domain.nof1.progress`` says, or, from its stop day
     on, "stopped" at the day it stopped (no period, nothing more to take)."""

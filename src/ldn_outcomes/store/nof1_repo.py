@@ -31,7 +31,7 @@ from ..domain.nof1 import (
     outcome_spec,
 )
 from ..domain.nof1_blinding import check_can_view_trial, check_unblinding
-from ..domain.nof1_stop import RECORD, last_trial_day, stop_problems
+from ..domain.nof1_stop import RECORD, stop_problems
 from ..errors import (
     DuplicateRecord,
     NotFound,
@@ -62,11 +62,6 @@ class TrialRecord:
     @property
     def blinded(self) -> bool:
         return self.status != "unblinded"
-
-    @property
-    def last_day(self) -> dt.date:
-        """The last day that belongs to the trial (its stop day when stopped early)."""
-        return last_trial_day(self.design, self.stopped_on)
 
 
 def _design_values(design: NOf1Design) -> dict[str, Any]:
