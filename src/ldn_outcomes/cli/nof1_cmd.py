@@ -183,9 +183,7 @@ def unblind_command(
 @handle_errors
 def stop_command(
     trial_id: Annotated[str, typer.Argument(help="Trial id.")],
-    reason: Annotated[
-        str, typer.Option(help="Why the trial stopped (one line, up to 500 characters).")
-    ],
+    reason: Annotated[str, typer.Option(help="Why the trial stopped (3 to 500 characters).")],
     on: Annotated[
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="The last day of the trial (default: today)."),

@@ -14,9 +14,8 @@ import datetime as dt
 
 from ..errors import Problem
 from .nof1 import NOf1Design, Progress, progress
-from .text import text_problem
+from .text import reason_problem
 
-STOP_REASON_MAX_LENGTH = 500
 RECORD = "nof1_stop"
 
 
@@ -28,20 +27,14 @@ def stop_problems(
     today: dt.date,
     reason: str,
 ) -> list[Problem]:
-    """Every rule a stop breaks (empty when it may be recorded): a reason of one line, up to
-    500 characters; a stop day not in the future, not after the trial's last day (a trial
-    that ran to its end has ended, not stopped) and not before the trial existed (the day it
-    was designed, or its first day if that came earlier: a trial entered after the fact)."""
+    """Every rule a stop breaks (empty when it may be recorded): a reason
+    (``domain.text.reason_problem``); a stop day not in the future, not after the trial's
+    last day (a trial that ran to its end has ended, not stopped) and not before the trial
+    existed (the day it was designed, or its first day if that came earlier: a trial entered
+    after the fact)."""
     problems: list[Problem] = []
-    text = reason.strip()
-    if not text:
-        problems.append(Problem(RECORD, "reason", "is required: say why the trial stopped"))
-    elif len(text) > STOP_REASON_MAX_LENGTH:
-        problems.append(
-            Problem(RECORD, "reason", f"must be at most {STOP_REASON_MAX_LENGTH} characters")
-        )
-    elif (rule := text_problem(text)) is not None:
-        problems.append(Problem(RECORD, "reason", rule))
+    if (why := reason_problem(reason)) is not None:
+        problems.append(Problem(RECORD, "reason", why))
     if stopped_on > today:
         rule = f"must not be in the future (today is {today.isoformat()})"
     elif stopped_on > design.end_date:

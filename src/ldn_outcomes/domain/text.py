@@ -54,3 +54,19 @@ def check_multiline(value: str) -> str:
 #: Annotated text types for request bodies and forms outside the record models.
 SingleLineText = Annotated[str, AfterValidator(check_single_line)]
 MultiLineText = Annotated[str, AfterValidator(check_multiline)]
+
+
+#: Why a record was corrected or removed, a trial stopped, a request withdrawn or declined:
+#: kept in the audit log with the change, so it must say something and stay short.
+REASON_MIN_LENGTH = 3
+REASON_MAX_LENGTH = 500
+REASON_RULE = "say why (3 to 500 characters): the reason is kept with the record's history"
+
+
+def reason_problem(reason: str | None) -> str | None:
+    """The one rule for a reason given with a change: 3 to 500 characters once trimmed, no
+    control characters (line breaks and tab allowed); None when it holds."""
+    text = (reason or "").strip()
+    if not REASON_MIN_LENGTH <= len(text) <= REASON_MAX_LENGTH:
+        return REASON_RULE
+    return text_problem(text, multiline=True)

@@ -29,6 +29,7 @@ from ..domain.models import (
     Record,
     record_kind,
 )
+from ..domain.text import reason_problem
 from ..errors import DuplicateRecord, NotFound, Problem, ValidationFailed
 from .audit import write_audit
 from .convert import key_column, record_to_values, row_to_record, table_of
@@ -339,17 +340,12 @@ class Registry:
 
 
 def require_reason(record: Any, reason: str | None) -> str:
-    """Corrections and removals say why; the reason is kept in the audit log."""
-    text = (reason or "").strip()
-    if not 3 <= len(text) <= 500:
-        raise ValidationFailed(
-            Problem(
-                getattr(record, "record_name", "record"),
-                "reason",
-                "say why (3 to 500 characters): the reason is kept with the record's history",
-            )
-        )
-    return text
+    """Corrections and removals say why (``domain.text.reason_problem``); the reason is kept
+    in the audit log."""
+    rule = reason_problem(reason)
+    if rule is not None:
+        raise ValidationFailed(Problem(getattr(record, "record_name", "record"), "reason", rule))
+    return (reason or "").strip()
 
 
 def _duplicate_message(record: Record, error: IntegrityError) -> str:
