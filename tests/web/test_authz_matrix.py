@@ -38,6 +38,8 @@ OTHER_SAMPLES = {
     "entry_id": "cree-2010",
     # every kind's record 1 belongs to P-OWN (see ``seed_one_of_each``): a read answers 200
     "record_id": "1",
+    # a trial request: none may exist, then an allowed role gets 404 or 422, never 401/403
+    "request_id": "1",
 }
 ROLES = [None, "patient", "clinician", "researcher", "admin", "pharmacy", "editor"]
 AUTH_DENIALS = {401, 403}

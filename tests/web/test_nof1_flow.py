@@ -500,3 +500,77 @@ def test_a_taken_trial_id_is_refused_alike_whoever_holds_it_and_only_after_the_r
         assert broken.status_code == 422, broken.text
         assert broken.json()["problems"][0]["field"] == "outcome"
     assert messages[0] == messages[1] and "P-OTHER" not in messages[1]
+
+
+def _ask(world: World) -> int:
+    patient = world.client("patient")
+    form = {"csrf_token": world.csrf("patient"), "outcome": "fatigue_nrs", "note": "evenings"}
+    assert patient.post("/patients/P-OWN/nof1/request", data=form).status_code == 303
+    with Session(world.engine) as session:
+        return int(session.scalar(select(NOf1RequestRow.id).order_by(NOf1RequestRow.id.desc())))
+
+
+def test_a_patient_withdraws_a_request_and_may_ask_again(trial_world: World) -> None:
+    """An open request no one will design would otherwise block every new one."""
+    world = trial_world
+    request_id = _ask(world)
+    patient = world.client("patient")
+    page = patient.get("/patients/P-OWN/nof1")
+    assert "Withdraw this request" in page.text
+    close = f"/patients/P-OWN/nof1/requests/{request_id}/close"
+    short = patient.post(
+        close,
+        data={"csrf_token": world.csrf("patient"), "reason": "no"},
+        headers={"accept": "application/json"},
+    )
+    assert short.status_code == 422 and short.json()["problems"][0]["field"] == "reason"
+    done = patient.post(close, data={"csrf_token": world.csrf("patient"), "reason": "moving"})
+    assert done.status_code == 303 and done.headers["location"].endswith("saved=withdrawn")
+    page = patient.get("/patients/P-OWN/nof1")
+    assert "was withdrawn: moving" in page.text and "Withdraw this request" not in page.text
+    rows = [r for r in _audit(world, "update") if r.table_name == "nof1_requests"]
+    assert [(r.after, r.reason) for r in rows] == [({"status": "withdrawn"}, "moving")]
+    again = patient.post(
+        close,
+        data={"csrf_token": world.csrf("patient"), "reason": "moving"},
+        headers={"accept": "application/json"},
+    )
+    assert again.status_code == 422 and "already withdrawn" in again.text
+    assert _ask(world) != request_id  # a new request is taken
+
+
+def test_the_clinician_declines_a_request_through_the_api(trial_world: World) -> None:
+    world = trial_world
+    request_id = _ask(world)
+    clinician = world.client("clinician")
+    headers = {"x-csrf-token": world.csrf("clinician")}
+    path = f"/api/patients/P-OWN/nof1/requests/{request_id}/close"
+    assert clinician.post(path, json={"reason": "ok", "x": 1}, headers=headers).status_code == 422
+    other = f"/api/patients/P-OWN/nof1/requests/{request_id + 1000}/close"
+    assert clinician.post(other, json={"reason": "not now"}, headers=headers).status_code == 404
+    declined = clinician.post(path, json={"reason": "relapse first"}, headers=headers)
+    assert declined.status_code == 200, declined.text
+    body = declined.json()
+    assert body["status"] == "declined" and body["closed_reason"] == "relapse first"
+    page = world.client("patient").get("/patients/P-OWN/nof1")
+    assert "was declined: relapse first" in page.text
+
+
+def test_another_patients_request_looks_missing(trial_world: World) -> None:
+    """A request of P-OTHER, named under P-OWN's path by its own clinician: 404, unchanged."""
+    from ldn_outcomes.domain.access import Principal, Role
+    from ldn_outcomes.errors import NotFound, PermissionDenied
+    from ldn_outcomes.store.nof1_requests import add_request, close_request
+
+    world = trial_world
+    other = Principal(99, "other@example.org", Role.PATIENT, patient_id="P-OTHER")
+    made = add_request(world.engine, "P-OTHER", "fatigue_nrs", "", other)
+    clinician = Principal(
+        98, "c@example.org", Role.CLINICIAN, authorised_patients=frozenset({"P-OWN"})
+    )
+    with pytest.raises(NotFound):
+        close_request(world.engine, "P-OWN", made.request_id, clinician, "not yours")
+    with pytest.raises(PermissionDenied):  # the clinician is not cleared for P-OTHER
+        close_request(world.engine, "P-OTHER", made.request_id, clinician, "not yours")
+    with Session(world.engine) as session:
+        assert session.get(NOf1RequestRow, made.request_id).status == "open"

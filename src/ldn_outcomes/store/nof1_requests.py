@@ -1,7 +1,10 @@
 """Patients' requests for a personal trial, and the pharmacy accounts a trial may go to.
 
 A request stays "open" until the clinician designs a trial for it; the design marks it
-"designed" in the same transaction that seals the allocation. Every write is audited.
+"designed" in the same transaction that seals the allocation. The patient may withdraw an open
+request and the clinician decline it, each saying why ("withdrawn", "declined"): otherwise a
+request no one will design would stay open for good, and the patient could never ask again.
+Every write is audited.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.access import Principal, Role
 from ..domain.nof1 import outcome_spec
+from ..domain.text import reason_problem
 from ..errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from .account_tables import AccountRow
 from .audit import write_audit
@@ -35,6 +39,7 @@ class TrialRequest:
     requested_at: dt.datetime
     status: str
     trial_id: str | None
+    closed_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,12 +50,20 @@ class TrialRequest:
             "requested_at": self.requested_at.isoformat(),
             "status": self.status,
             "trial_id": self.trial_id,
+            "closed_reason": self.closed_reason,
         }
 
 
 def _request(row: NOf1RequestRow) -> TrialRequest:
     return TrialRequest(
-        row.id, row.patient_id, row.outcome, row.note, row.requested_at, row.status, row.trial_id
+        row.id,
+        row.patient_id,
+        row.outcome,
+        row.note,
+        row.requested_at,
+        row.status,
+        row.trial_id,
+        row.closed_reason,
     )
 
 
@@ -101,6 +114,54 @@ def add_request(
             key=str(row.id),
             before=None,
             after={"patient_id": patient_id, "outcome": outcome, "note": note},
+        )
+        return _request(row)
+
+
+def close_request(
+    engine: Engine, patient_id: str, request_id: int, actor: Principal, reason: str
+) -> TrialRequest:
+    """The patient withdraws their open request, or their clinician declines it, saying why
+    (``domain.text.reason_problem``; audited). Another patient's request answers as a
+    missing one; an answered request is refused naming ``request_id``."""
+    if actor.role is Role.PATIENT and actor.patient_id == patient_id:
+        status = "withdrawn"
+    elif actor.role is Role.CLINICIAN and patient_id in actor.authorised_patients:
+        status = "declined"
+    else:
+        raise PermissionDenied(
+            "only the patient may withdraw a trial request, and their clinician decline it"
+        )
+    rule = reason_problem(reason)
+    if rule is not None:
+        raise ValidationFailed(Problem("nof1_request", "reason", rule))
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        row = session.get(NOf1RequestRow, request_id)
+        if row is None or row.patient_id != patient_id:
+            raise NotFound(f"patient {patient_id} has no trial request {request_id}")
+        if row.status != "open":
+            raise ValidationFailed(
+                Problem(
+                    "nof1_request",
+                    "request_id",
+                    f"this request is already {row.status}",
+                    value=request_id,
+                )
+            )
+        row.status = status
+        row.closed_reason = reason.strip()
+        row.closed_by = actor.audit_name
+        row.closed_at = dt.datetime.now(dt.UTC)
+        session.flush()
+        write_audit(
+            session,
+            actor=actor.audit_name,
+            action="update",
+            table="nof1_requests",
+            key=str(request_id),
+            before={"status": "open"},
+            after={"status": status},
+            reason=row.closed_reason,
         )
         return _request(row)
 

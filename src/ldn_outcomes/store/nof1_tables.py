@@ -64,8 +64,12 @@ class NOf1RequestRow(Base):
     note: Mapped[str] = mapped_column(Text)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     requested_by: Mapped[str] = mapped_column(String(120))
-    #: "open" or "designed".
+    #: "open"; then "designed" (a trial was designed for it), "withdrawn" (by the patient) or
+    #: "declined" (by the clinician), the last two with the reason, who and when.
     status: Mapped[str] = mapped_column(String(16))
+    closed_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     trial_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey("nof1_trials.trial_id", ondelete="RESTRICT")
     )

@@ -29,7 +29,6 @@ from ...domain.nof1 import (
     OUTCOMES,
     default_trial_id,
 )
-from ...domain.nof1_stop import RECORD as STOP_RECORD
 from ...errors import DuplicateRecord, NotFound, PermissionDenied, Problem, ValidationFailed
 from ...reports.nof1_sheets import calendar, file_stem
 from ...services import nof1 as service
@@ -68,6 +67,8 @@ DONE_MESSAGES = {
     "trial": "The trial is sealed and the pharmacy can prepare the bottles.",
     "unblinded": "The trial is unblinded; the results are below.",
     "stopped": "The trial is recorded as stopped; it can be unblinded from its last day.",
+    "withdrawn": "Your request is withdrawn; you can ask again at any time.",
+    "declined": "The request is declined; the patient sees why.",
 }
 
 
@@ -78,7 +79,7 @@ def trial_actor(viewer: Viewer, patients: frozenset[str]) -> Principal:
     return replace(viewer.principal, authorised_patients=patients)
 
 
-def _secret(settings: SettingsDep) -> bytes:
+def trial_secret(settings: SettingsDep) -> bytes:
     return settings.secret_key.get_secret_value().encode()
 
 
@@ -121,7 +122,9 @@ def _trials_page(
     """The trials page; with ``errors``, the request form shown again (422) with each message
     by its field and the patient's answers kept."""
     actor = trial_actor(viewer, frozenset({patient_id}))
-    trials = flow.patient_trial_pages(engine, _secret(settings), patient_id, actor, dt.date.today())
+    trials = flow.patient_trial_pages(
+        engine, trial_secret(settings), patient_id, actor, dt.date.today()
+    )
     charts = {page["trial_id"]: page.pop("chart_svg") for page in trials}
     return render(
         request,
@@ -153,7 +156,7 @@ def trial_calendar(
     actor = trial_actor(viewer, frozenset({patient_id}))
     records = [
         r
-        for r in service.list_trials(engine, _secret(settings), actor)
+        for r in service.list_trials(engine, trial_secret(settings), actor)
         if r.design.patient_id == patient_id and trial_id in (None, r.design.trial_id)
     ]
     if not records:
@@ -301,7 +304,7 @@ async def seal_trial(
         await run_in_threadpool(
             lambda: service.design_trial(
                 engine,
-                _secret(settings),
+                trial_secret(settings),
                 trial_id=values.get("trial_id", "").strip(),
                 patient_id=patient_id,
                 seed=flow.new_seed(),
@@ -340,47 +343,10 @@ async def unblind(
     trial_id = form.get("trial_id") or request.query_params.get("trial_id")
     if not isinstance(trial_id, str) or not trial_id:
         raise ValidationFailed(Problem("nof1_unblind", "trial_id", "name the trial to unblind"))
-    secret = _secret(settings)
+    secret = trial_secret(settings)
     await run_in_threadpool(patients_trial, engine, secret, patient_id, trial_id, actor)
     await run_in_threadpool(service.unblind_trial, engine, secret, trial_id, dt.date.today(), actor)
     return RedirectResponse(f"/patients/{patient_id}/nof1?saved=unblinded", status_code=303)
-
-
-@router.post("/patients/{patient_id}/nof1/stop")
-async def stop(
-    request: Request,
-    patient_id: str,
-    engine: EngineDep,
-    settings: SettingsDep,
-    viewer: PatientOrClinician,
-) -> Response:
-    """Record that a trial stopped before its last day (form fields ``trial_id``,
-    ``stopped_on``, ``reason``; audited, once). Another patient's trial is a 404, as a
-    missing one; a broken rule is a 422 naming the field."""
-    actor = trial_actor(viewer, frozenset({patient_id}))
-    values = form_values(await request.form())
-    trial_id = values.get("trial_id", "")
-    if not trial_id:
-        raise ValidationFailed(Problem(STOP_RECORD, "trial_id", "name the trial to stop"))
-    try:
-        stopped_on = dt.date.fromisoformat(values.get("stopped_on", "").strip())
-    except ValueError:
-        raise ValidationFailed(
-            Problem(STOP_RECORD, "stopped_on", "must be a date (YYYY-MM-DD)")
-        ) from None
-    secret = _secret(settings)
-    await run_in_threadpool(patients_trial, engine, secret, patient_id, trial_id, actor)
-    await run_in_threadpool(
-        service.stop_trial,
-        engine,
-        secret,
-        trial_id,
-        stopped_on,
-        values.get("reason", ""),
-        dt.date.today(),
-        actor,
-    )
-    return RedirectResponse(f"/patients/{patient_id}/nof1?saved=stopped", status_code=303)
 
 
 @router.get("/clinic/nof1")
@@ -396,7 +362,7 @@ def clinician_overview(
     )
     trials = (
         service.clinician_trials(
-            engine, _secret(settings), trial_actor(viewer, cleared), dt.date.today()
+            engine, trial_secret(settings), trial_actor(viewer, cleared), dt.date.today()
         )
         if cleared
         else []

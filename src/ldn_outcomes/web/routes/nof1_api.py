@@ -18,6 +18,7 @@ from ...domain.models import DatabaseId
 from ...domain.nof1 import TRIAL_ID_PATTERN
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
+from ...store.nof1_requests import close_request
 from ..api_bodies import ApiBody
 from ..auth import Viewer, require
 from ..deps import EngineDep, SettingsDep
@@ -48,8 +49,15 @@ class TrialRequestOut(Strict):
     outcome: str
     note: str
     requested_at: dt.datetime
-    status: str
+    status: Literal["open", "designed", "withdrawn", "declined"]
     trial_id: str | None
+    closed_reason: str | None = None
+
+
+class CloseRequestIn(ApiBody):
+    """Why the patient withdraws the request, or the clinician declines it."""
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class DesignIn(ApiBody):
@@ -256,6 +264,23 @@ async def api_request_trial(
         flow.request_trial, engine, patient_id, body.outcome, body.note, actor
     )
     return TrialRequestOut(**made.as_dict())
+
+
+@router.post("/api/patients/{patient_id}/nof1/requests/{request_id}/close")
+async def api_close_request(
+    patient_id: str,
+    request_id: DatabaseId,
+    body: CloseRequestIn,
+    engine: EngineDep,
+    viewer: PatientOrClinician,
+) -> TrialRequestOut:
+    """The patient withdraws their open request ("withdrawn"), or their clinician declines
+    it ("declined"), saying why (audited). Another patient's request is a 404."""
+    actor = trial_actor(viewer, frozenset({patient_id}))
+    closed = await run_in_threadpool(
+        close_request, engine, patient_id, request_id, actor, body.reason
+    )
+    return TrialRequestOut(**closed.as_dict())
 
 
 @router.post("/api/patients/{patient_id}/nof1/preview")
