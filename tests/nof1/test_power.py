@@ -91,6 +91,16 @@ def test_minimum_detectable_effect_needs_a_baseline() -> None:
         minimum_detectable_effect(np.array([5.0] * 5), pairs=3, analysed_days=21)
 
 
+@pytest.mark.parametrize("blanks", [0, 6])
+def test_a_baseline_that_never_varies_says_so(blanks: int) -> None:
+    """A patient who rated 5 every day (blank days or not): the day-to-day variability is
+    unknown, not zero; before, the simulation divided by zero (a server error on the
+    design preview)."""
+    values = np.array([5.0] * 30 + [np.nan] * blanks)
+    with pytest.raises(InsufficientData, match="all the same"):
+        minimum_detectable_effect(values, pairs=3, analysed_days=21)
+
+
 def test_the_design_says_when_the_randomisation_test_can_never_reach_alpha(
     rng: np.random.Generator,
 ) -> None:

@@ -25,8 +25,8 @@ from ldn_outcomes.store import accounts, migrate
 from ldn_outcomes.store.db import make_engine
 
 from .conftest import PASSWORD, make_world
-from .nof1_world import add_checkins, add_pharmacy
-from .test_browser import ARTIFACTS, LAUNCH_ARGS, serve
+from .nof1_world import add_checkins, add_pharmacy, seal_default_trial
+from .test_browser import ARTIFACTS, LAUNCH_ARGS, PHONE, WIDE_TABLES, _overflow, serve
 
 CHROMIUM = Path(os.environ.get("LDN_CHROMIUM", "/usr/bin/chromium"))
 TODAY = dt.date.today()
@@ -56,6 +56,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     rng = np.random.default_rng(21)
     diary = np.clip(np.rint(6 + rng.normal(0, 1.0, 195)), 0, 10)
     add_checkins(engine, "P-OWN", TRIAL_START - dt.timedelta(days=20), [float(v) for v in diary])
+    # Another patient's trial, running today, for the phone test of stopping a trial early.
+    add_checkins(engine, "P-OTHER", TODAY - dt.timedelta(days=40), [5.0] * 40)
+    seal_default_trial(
+        world, "T-PHONE", "P-OTHER", seed=8, start_date=TODAY - dt.timedelta(days=10)
+    )
     try:
         with serve(create_app(settings, engine)) as url:
             yield url
@@ -144,3 +149,35 @@ def test_request_design_sheet_schedule_unblind_analysis(server: str, browser: ob
     )
     assert 12 <= smallest < 100, f"n-of-1 chart text renders at {smallest:.1f} px on a phone"
     clinician.screenshot(path=str(ARTIFACTS / "phone-nof1-analysis.png"), full_page=True)  # type: ignore
+
+
+def test_on_a_phone_a_request_is_withdrawn_and_a_running_trial_stopped(
+    server: str, browser: object
+) -> None:
+    """At 390x844 the trial page fits the screen with its forms; the patient asks for a
+    trial and withdraws the request, then stops the running trial, each with a reason."""
+    patient = _signed_in(browser, server, "patient2@example.org")
+    patient.set_viewport_size(PHONE)  # type: ignore[attr-defined]
+    patient.goto(f"{server}/patients/P-OTHER/nof1")  # type: ignore[attr-defined]
+    summary = patient.locator("summary:has-text('Ask my clinician')")  # type: ignore
+    if not summary.locator("xpath=..").get_attribute("open"):
+        summary.click()
+    patient.select_option("#request-outcome", "fatigue_nrs")  # type: ignore[attr-defined]
+    patient.click("button:has-text('Ask for a trial')")  # type: ignore[attr-defined]
+    patient.wait_for_url(re.compile(r"saved=request$"))  # type: ignore[attr-defined]
+    patient.click("summary:has-text('Withdraw this request')")  # type: ignore[attr-defined]
+    patient.fill("input[id^=close-reason-]", "changed my mind")  # type: ignore[attr-defined]
+    patient.click("button:has-text('Withdraw the request')")  # type: ignore[attr-defined]
+    patient.wait_for_url(re.compile(r"saved=withdrawn$"))  # type: ignore[attr-defined]
+    assert "was withdrawn: changed my mind" in patient.inner_text("main")  # type: ignore
+    patient.click("summary:has-text('Stop this trial early')")  # type: ignore[attr-defined]
+    assert _overflow(patient) == 0 and not patient.evaluate(WIDE_TABLES)  # type: ignore
+    patient.screenshot(path=str(ARTIFACTS / "phone-nof1-stop.png"), full_page=True)  # type: ignore
+    patient.fill("#stop-reason-T-PHONE", "nausea every morning")  # type: ignore[attr-defined]
+    patient.click("button:has-text('Stop trial T-PHONE')")  # type: ignore[attr-defined]
+    patient.wait_for_url(re.compile(r"saved=stopped$"))  # type: ignore[attr-defined]
+    main = patient.inner_text("main")  # type: ignore[attr-defined]
+    assert f"The trial was stopped on {TODAY.isoformat()}" in main
+    assert "nausea every morning" in main
+    assert patient.locator("button:has-text('Unblind trial T-PHONE')").count() == 1  # type: ignore
+    assert _overflow(patient) == 0

@@ -284,6 +284,11 @@ def minimum_detectable_effect(
     if pairs < 2:
         raise InsufficientData("a paired t needs at least 2 pairs of periods")
     sd_hat, rho_hat = (float(x[0]) for x in _sd_and_lag1(values[None, :]))
+    if not sd_hat > 0:  # NaN too
+        raise InsufficientData(
+            f"the {int(observed.sum())} earlier daily values are all the same, so how much "
+            "the outcome varies from day to day cannot be estimated from them"
+        )
     blank_share = float(1 - observed.mean())
     rng = np.random.default_rng(seed)
     sd_centre, rho_centre = _bias_corrected_centre(rng, observed, sd_hat, rho_hat)
