@@ -158,12 +158,16 @@ def test_nof1_stop_end_to_end(db_url: str) -> None:
     """A trial stopped early from the command line: refused without a reason or on a day
     after its end, recorded once, then unblinded and analysed on the days before the stop."""
     engine = make_engine(db_url)
-    add_patient(engine, "P3")
-    add_diary(engine, "P3", START - dt.timedelta(days=30), 30 + 168, pairs=3, seed=42)
+    for patient in ("P3", "P4"):
+        add_patient(engine, patient)
+        add_diary(engine, patient, START - dt.timedelta(days=30), 30 + 168, pairs=3, seed=42)
     engine.dispose()
     code, out, err = design(db_url, "P3", "--json")
     assert code == 0, err
     trial = json.loads(out)["trial_id"]
+    code, out, err = design(db_url, "P4", "--json")
+    assert code == 0, err
+    full_trial = json.loads(out)["trial_id"]
     code, _, err = ldn("nof1", "stop", trial, "--reason", " ", "--db", db_url)
     assert code != 0 and "reason" in err
     code, _, err = ldn(
@@ -188,3 +192,14 @@ def test_nof1_stop_end_to_end(db_url: str) -> None:
     assert result["estimate"]["pairs_used"] == 2
     report = {i["item"]: i["content"] for i in result["cent_report"]["items"]}
     assert report["14b"].startswith(f"Stopped early on {stop_day}")
+    # Pooled with a trial that ran to its end, the stopped trial is kept and named.
+    assert ldn("nof1", "unblind", full_trial, "--db", db_url)[0] == 0
+    code, out, err = ldn("nof1", "series", "--db", db_url, "--json")
+    assert code == 0, err
+    series = json.loads(out)
+    assert series["result"]["trials"] == 2
+    assert series["stopped_early"] == [
+        {"trial_id": trial, "stopped_on": stop_day, "reason": "rash", "pairs_used": 2}
+    ]
+    code, out, _ = ldn("nof1", "series", "--db", db_url)
+    assert f"included {trial}, stopped early on {stop_day}" in out

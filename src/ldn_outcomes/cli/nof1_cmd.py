@@ -267,12 +267,24 @@ def series_command(
     """Pool all unblinded trials: average effect and how much it varies between patients."""
     from ..services import nof1 as service
 
-    result, skipped = service.pool_series(engine_for(db), _secret(), outcome, method)
+    result, skipped, stopped = service.pool_series(engine_for(db), _secret(), outcome, method)
     if json_output:
-        print_json({"result": result.as_dict() if result else None, "skipped": skipped})
+        print_json(
+            {
+                "result": result.as_dict() if result else None,
+                "skipped": skipped,
+                "stopped_early": stopped,
+            }
+        )
         return
     for item in skipped:
         console.print(f"skipped {user_text(item.get('trial_id', ''))}: {user_text(item['reason'])}")
+    for item in stopped:
+        console.print(
+            f"included {user_text(item['trial_id'])}, stopped early on {item['stopped_on']} "
+            f"({item['pairs_used']} pairs analysed): {user_text(item['reason'] or '')}",
+            highlight=False,
+        )
     if result is None:
         console.print("nothing to pool")
         return

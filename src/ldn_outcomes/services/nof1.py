@@ -249,8 +249,11 @@ def pool_series(
     outcome: str | None = None,
     method: str = "dl",
     actor: Principal = CLI_ACTOR,
-) -> tuple[SeriesResult | None, list[dict[str, Any]]]:
-    """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed."""
+) -> tuple[SeriesResult | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Pool every unblinded trial (of one outcome); trials that cannot be analysed are listed,
+    and so are the pooled trials that stopped early (on their days before the stop). They
+    are kept, not dropped: a trial stopped for side effects says something about LDN, and
+    leaving it out would flatter the pooled effect; the reader is told which they are."""
     with trial_repository(engine, secret) as trials:
         records = trials.list(actor)
     chosen = [r for r in records if r.status == "unblinded"]
@@ -259,6 +262,7 @@ def pool_series(
         outcome = max(set(names), key=names.count)
     effects: list[PatientEffect] = []
     skipped: list[dict[str, Any]] = []
+    stopped: list[dict[str, Any]] = []
     for record in chosen:
         if record.design.outcome != outcome:
             continue
@@ -268,6 +272,15 @@ def pool_series(
             skipped.append({"trial_id": record.design.trial_id, "reason": str(error)})
             continue
         est = analysis.estimate
+        if record.stopped_on is not None:
+            stopped.append(
+                {
+                    "trial_id": record.design.trial_id,
+                    "stopped_on": record.stopped_on.isoformat(),
+                    "reason": record.stop_reason,
+                    "pairs_used": est.pairs_used,
+                }
+            )
         effects.append(
             PatientEffect(
                 record.design.trial_id,
@@ -279,8 +292,9 @@ def pool_series(
             )
         )
     if len(effects) < 2:
-        return None, skipped + [{"reason": f"{len(effects)} analysable unblinded trial(s)"}]
-    return pool(effects, method), skipped
+        note = [{"reason": f"{len(effects)} analysable unblinded trial(s)"}]
+        return None, skipped + note, stopped
+    return pool(effects, method), skipped, stopped
 
 
 def trial_page(
