@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ..domain.evidence import Catalogue, ChangeKind, Claim, ClaimsRegister, Study
+from ..domain.text import REASON_MAX_LENGTH, reason_problem
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.uow import UnitOfWork
 from . import mirror
@@ -42,7 +43,7 @@ FIELD_LABELS = {
     "verdict_summary": "Verdict summary",
 }
 MAX_TEXT = 4000
-MAX_REASON = 500
+MAX_REASON = REASON_MAX_LENGTH
 #: A plain summary is written for a reading age of about 12 (Flesch-Kincaid grade 7 or below),
 #: the rule the shipped summaries are tested against.
 PLAIN_MAX_GRADE = 7.0
@@ -258,10 +259,8 @@ def check_edit(field: str, text: str, reason: str, *, kind: str, before: str | N
                     "use shorter sentences and shorter words",
                 )
             )
-    if not reason.strip():
-        problems.append(Problem(record, "reason", "say why the text changes"))
-    elif len(reason) > MAX_REASON:
-        problems.append(Problem(record, "reason", f"must be at most {MAX_REASON} characters"))
+    if (why := reason_problem(reason)) is not None:
+        problems.append(Problem(record, "reason", why))
     if problems:
         raise ValidationFailed(problems)
 

@@ -137,8 +137,8 @@ def checkin_reminders(engine: Engine, page: dict[str, Any], today: dt.date) -> d
         if start + dt.timedelta(days=n) not in recorded and start + dt.timedelta(days=n) < today
     ]
     return {
-        # Once the stop is recorded, no reminder: the trial is over.
-        "due_today": today <= end and not (page["stopped_on"] and today >= end),
+        # A stop is recorded on or after its day: from then on the trial is over.
+        "due_today": not page["stopped_on"] and today <= end,
         "done_today": today in recorded,
         "missed_count": len(missed),
         "missed_recent": [d.isoformat() for d in missed[-MISSED_DAYS_SHOWN:]],

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.access import Role
 from ...domain.models import DatabaseId
 from ...domain.nof1 import TRIAL_ID_PATTERN
+from ...domain.text import REASON_MAX_LENGTH
 from ...services import nof1 as service
 from ...services import nof1_flow as flow
 from ...store.nof1_requests import close_request
@@ -57,7 +58,7 @@ class TrialRequestOut(Strict):
 class CloseRequestIn(ApiBody):
     """Why the patient withdraws the request, or the clinician declines it."""
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH)
 
 
 class DesignIn(ApiBody):
@@ -192,7 +193,7 @@ class StopIn(ApiBody):
     trial_id: str = Field(min_length=1, max_length=64)
     #: The last day that belongs to the trial.
     stopped_on: dt.date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH)
 
 
 class StopOut(Strict):
