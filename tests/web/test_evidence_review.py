@@ -49,6 +49,13 @@ def test_an_editor_promotes_it_and_the_decision_is_logged(world: World) -> None:
         f"/evidence/review/{UNCURATED}", data={"decision": "dismissed"}, headers=headers
     )
     assert refused.status_code == 422 and "note" in refused.text
+    for note in ("no", "x" * 501, "a\x00b"):  # the one reason rule (domain.text)
+        bad = editor.post(
+            f"/evidence/review/{UNCURATED}",
+            data={"decision": "dismissed", "note": note},
+            headers=headers,
+        )
+        assert bad.status_code == 422 and "note" in bad.text, note
     done = editor.post(
         f"/evidence/review/{UNCURATED}",
         data={"decision": "promoted", "note": "registered LDN-adjacent trial"},
@@ -98,6 +105,12 @@ def test_an_editor_records_a_check_and_the_page_shows_it(world: World) -> None:
         headers=headers,
     )
     assert done.status_code == 200 and done.json()["entry"] == "claim:improves-quality-of-life"
+    bad = editor.post(
+        "/evidence/review/check",
+        data={"entry": "claim:improves-quality-of-life", "note": "a\x07b"},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and "U+0007" in bad.text
     today = dt.datetime.now(dt.UTC).date().isoformat()
     claim = world.client(None).get("/claims/improves-quality-of-life", headers=JSON).json()
     assert claim["checked"]["on"] == today and claim["checked"]["by"] == "an editor"

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from ..domain.access import public_actor
 from ..domain.evidence import Catalogue, ChangeKind, ClaimsRegister, LastChecked, TrialRecord
+from ..domain.text import reason_problem
 from ..errors import NotFound, Problem, ValidationFailed
 from ..store.uow import UnitOfWork
 from . import mirror
@@ -132,8 +133,7 @@ def record_review(
         raise ValidationFailed(
             Problem(f"trial {nct_id}", "decision", "must be one of " + ", ".join(DECISIONS))
         )
-    if decision == "dismissed" and not note.strip():
-        raise ValidationFailed(Problem(f"trial {nct_id}", "note", "say why it is dismissed"))
+    _check_note(f"trial {nct_id}", note, required=decision == "dismissed")
     wanted = nct_id.strip().upper()
     if mirror.get_trial(engine, wanted) is None or wanted in curated_ids(catalogue):
         raise NotFound(f"no uncurated trial {nct_id!r} in the registry mirror")
@@ -150,6 +150,13 @@ def record_review(
         )
         uow.commit()
     return {"nct_id": wanted, "at": when.isoformat(), **detail}
+
+
+def _check_note(record: str, note: str, *, required: bool) -> None:
+    """An editor's note is a reason kept in the change log, so it follows the one reason rule
+    (``domain.text.reason_problem``); a dismissal must give one, a promotion or check may."""
+    if (required or note.strip()) and (why := reason_problem(note)) is not None:
+        raise ValidationFailed(Problem(record, "note", why))
 
 
 def entry_key(kind: str, ident: str) -> str:
@@ -213,6 +220,7 @@ def record_check(
         )
     if ident not in known[kind]:
         raise NotFound(f"no {kind} {ident!r} in the evidence hub")
+    _check_note("check", note, required=False)
     when = at or dt.datetime.now(dt.UTC)
     detail = {"by": by, "note": note.strip()}
     with UnitOfWork(engine, actor=by) as uow:
