@@ -101,3 +101,17 @@ def test_recovery_curves_count_people_not_attacks(null_data, matched):
         assert max(p[4] for p in points) <= people
         assert sum(p[5] for p in points) <= people
         assert attacks > people or name == TREATED
+
+
+def test_each_hazard_ratio_counts_people_and_names_its_relapses(null_data, matched):
+    """A row per attack: the estimate's n is the people behind it (disclosure reads n as
+    people), the note the relapses."""
+    plan = AnalysisPlan()
+    episodes = relapse_episodes(null_data, plan, matched)
+    episodes = episodes[episodes["recorded"]]
+    result = analyse_recovery(null_data, plan, matched)
+    for label, other in ((VS_CONTROLS, CONTROLS), (VS_EARLIER, EARLIER)):
+        part = episodes[episodes["group"].isin([TREATED, other])]
+        hr = result.estimate(label)
+        assert hr.n == part["code"].nunique() < len(part)
+        assert f"events in {len(part)} relapses" in hr.note

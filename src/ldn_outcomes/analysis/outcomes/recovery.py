@@ -34,6 +34,8 @@ hazard ratio on a registry with no effect (docs/analysis.md, section 4).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -283,6 +285,12 @@ def analyse_recovery(
                 cluster="code",
                 label=f"hazard ratio of recovery, LDN during attack vs {other}",
                 alpha=plan.alpha,
+            )
+            # n counts people, as every comparison's n does (disclosure reads it as people);
+            # the note keeps the attacks behind it
+            attacks = f" events in {len(part)} relapses"
+            hr = replace(
+                hr, n=int(part["code"].nunique()), note=hr.note.replace(" events", attacks, 1)
             )
             result.estimates.append(
                 hr.against_matched().named(HAZARD_RATIO_KEY) if other == CONTROLS else hr
