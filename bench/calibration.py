@@ -135,6 +135,9 @@ def score_registry(
             "truth": true,
             "ratio": spec["ratio"],
             "flagged": result.status == "diagnostics_failed",
+            # the counts behind it (e.g. relapse recovery's patients of the treated attacks,
+            # its t reference's clusters), so that a small-sample rule can be scored again
+            "population": result.population,
         }
     row["diagnostics"] = diagnostic_figures(results)
     return row

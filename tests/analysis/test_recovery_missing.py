@@ -115,3 +115,26 @@ def test_each_hazard_ratio_counts_people_and_names_its_relapses(null_data, match
         hr = result.estimate(label)
         assert hr.n == part["code"].nunique() < len(part)
         assert f"events in {len(part)} relapses" in hr.note
+
+
+def test_intervals_rest_on_the_patients_of_the_treated_relapses(null_data, matched):
+    """The default reads the recovery hazard ratios on Student's t with (patients of the
+    treated relapses - 1) degrees of freedom: the same estimate and SE as the normal
+    reference, the interval wider by t/z (AnalysisPlan.recovery_reference)."""
+    from math import log
+
+    from scipy.stats import norm, t
+
+    assert AnalysisPlan().recovery_reference == "t"
+    default = analyse_recovery(null_data, AnalysisPlan(), matched)
+    normal = analyse_recovery(null_data, AnalysisPlan(recovery_reference="normal"), matched)
+    episodes = relapse_episodes(null_data, AnalysisPlan(), matched)
+    episodes = episodes[episodes["recorded"]]
+    people = episodes.loc[episodes["group"] == TREATED, "code"].nunique()
+    for label in (VS_CONTROLS, VS_EARLIER):
+        wide, plain = default.estimate(label), normal.estimate(label)
+        assert wide.value == plain.value
+        widening = (log(wide.ci_high) - log(wide.ci_low)) / (log(plain.ci_high) - log(plain.ci_low))
+        assert widening == pytest.approx(t.ppf(0.975, people - 1) / norm.ppf(0.975), rel=1e-9)
+        assert f"{people - 1} degrees of freedom" in wide.note
+    assert "Student's t" in default.method and "Student's t" not in normal.method

@@ -106,6 +106,35 @@ def test_cox_matches_r_coxph_efron():
     assert se == pytest.approx(0.512, abs=5e-4)
 
 
+def test_cox_interval_on_a_t_reference():
+    """``df`` reads the same coefficient and SE on Student's t: for the aml fit above
+    (coef 0.916, se 0.512) on 10 degrees of freedom, t(0.975, 10) = 2.228 (NIST/SEMATECH
+    e-Handbook of Statistical Methods, 1.3.6.7.2, critical values of the t distribution)."""
+    t1, e1 = _parse(MAINTAINED)
+    t2, e2 = _parse(NONMAINTAINED)
+    frame = pd.DataFrame(
+        {
+            "time": np.r_[t1, t2],
+            "status": np.r_[e1, e2].astype(int),
+            "nonmaintained": np.r_[np.zeros(11), np.ones(12)],
+        }
+    )
+    normal = cox_hazard_ratio(
+        frame, duration="time", event="status", covariate="nonmaintained", label="aml"
+    )
+    wide = cox_hazard_ratio(
+        frame, duration="time", event="status", covariate="nonmaintained", label="aml", df=10
+    )
+    assert wide.value == normal.value
+    assert np.log(wide.ci_low) == pytest.approx(0.916 - 2.228 * 0.512, abs=2e-3)
+    assert np.log(wide.ci_high) == pytest.approx(0.916 + 2.228 * 0.512, abs=2e-3)
+    assert "10 degrees of freedom" in wide.note and "degrees" not in normal.note
+    with pytest.raises(ValueError, match="at least 1 degree"):
+        cox_hazard_ratio(
+            frame, duration="time", event="status", covariate="nonmaintained", label="a", df=0
+        )
+
+
 def test_cox_engines_agree_on_a_clustered_cohort(rng):
     """lifelines (small cohorts, Efron) and the vectorised fit (large ones, Breslow) agree."""
     n_sets = 600

@@ -175,8 +175,8 @@ def test_a_registry_smaller_than_any_the_bench_scored_is_told(
 
 
 def test_counts_read_as_a_reader_says_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Thousands are separated and a single miss is "once" (the committed data has 4,500
-    registries)."""
+    """Thousands are separated and a single miss is "once" (the committed data has thousands
+    of registries)."""
     rows = [_sized("null", 1200, 140, covered=i > 0) for i in range(1200)]
     rows += [_sized("confounded", 1200, 140, covered=i > 0) for i in range(1000)]
     _use(monkeypatch, rows)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 Status = Literal["ok", "diagnostics_failed", "insufficient_data"]
 
@@ -114,11 +115,22 @@ class Estimate:
 
     @classmethod
     def ratio_from_log(
-        cls, label: str, log_ratio: float, se: float, alpha: float, **fields: Any
+        cls,
+        label: str,
+        log_ratio: float,
+        se: float,
+        alpha: float,
+        df: int | None = None,
+        **fields: Any,
     ) -> Estimate:
         """A ratio with its Wald interval exp(b ± z·se) from a model's log-scale coefficient:
-        the one place the rate, hazard and risk ratios of every model are read back."""
-        z = float(norm.ppf(1 - alpha / 2))
+        the one place the rate, hazard and risk ratios of every model are read back. With
+        ``df``, the quantile is Student's t on ``df`` degrees of freedom instead of the normal
+        one: a robust SE resting on few clusters runs low and its t-ratio has heavier tails
+        (Bell & McCaffrey 2002; Imbens & Kolesar, NBER working paper 18478)."""
+        if df is not None and df < 1:
+            raise ValueError(f"a t reference needs at least 1 degree of freedom, not {df}")
+        z = float(norm.ppf(1 - alpha / 2) if df is None else student_t.ppf(1 - alpha / 2, df))
         return cls(
             label,
             math.exp(log_ratio),

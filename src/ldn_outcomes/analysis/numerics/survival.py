@@ -216,6 +216,7 @@ def cox_hazard_ratio(
     weights: str | None = None,
     alpha: float = 0.05,
     engine: str = "auto",
+    df: int | None = None,
 ) -> Estimate:
     """Hazard ratio for a 0/1 covariate; robust (sandwich) SE clustered on ``cluster`` when
     given (robust too with case ``weights``, a column). lifelines fits it with Efron ties (R
@@ -224,7 +225,9 @@ def cox_hazard_ratio(
     ``entry`` take ``fastcox`` (``fits_with_lifelines`` says why), as do robust fits of more
     than ``LIFELINES_MAX_ROWS`` rows. ``engine``: auto, lifelines, fast. A fit whose log hazard
     ratio runs off to infinity (one group has every event or none: separation) is
-    ``InsufficientData``, not a ratio of 10^15."""
+    ``InsufficientData``, not a ratio of 10^15. ``df``: read the interval on Student's t with
+    that many degrees of freedom (``Estimate.ratio_from_log``), for a robust SE on few
+    clusters."""
     one_way = None if isinstance(cluster, tuple) else cluster
     two_way = isinstance(cluster, tuple)
     if two_way and engine == "lifelines":
@@ -265,8 +268,10 @@ def cox_hazard_ratio(
         coef,
         se,
         alpha,
+        df=df,
         n=int(len(data)),
-        note=f"{int(data[event].sum())} events",
+        note=f"{int(data[event].sum())} events"
+        + (f"; interval on Student's t with {df} degrees of freedom" if df is not None else ""),
     )
 
 

@@ -55,6 +55,13 @@ METHOD = (
     "delayed-entry risk sets); log-rank test of each pair of curves compared (risk sets with "
     "the same delayed entry; it treats relapses as independent, the Cox interval does not)"
 )
+REFERENCE_METHOD = {
+    "t": (
+        "hazard ratio intervals on Student's t with (patients of the treated relapses - 1) "
+        "degrees of freedom (few clusters: Imbens & Kolesar, NBER working paper 18478)"
+    ),
+    "normal": "hazard ratio intervals on the normal distribution",
+}
 UNRECORDED_METHOD = {
     "complete_case": "relapses without a recovery date left out of every group (complete case)",
     "ongoing": "relapses without a recovery date read as not recovered by the last contact",
@@ -214,6 +221,13 @@ def _rows(
     )
 
 
+def _reference_df(plan: AnalysisPlan, treated_people: int) -> int | None:
+    """The t reference's degrees of freedom (``AnalysisPlan.recovery_reference``): one fewer
+    than the patients of the treated attacks, the clusters the LDN coefficient rests on.
+    None: the normal reference."""
+    return max(treated_people - 1, 1) if plan.recovery_reference == "t" else None
+
+
 def analyse_recovery(
     data: AnalysisData, plan: AnalysisPlan, matched: MatchResult | None = None
 ) -> AnalysisResult:
@@ -242,7 +256,10 @@ def analyse_recovery(
         )
     result = AnalysisResult(
         name="relapse_recovery",
-        method=(f"{METHOD}; {UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"),
+        method=(
+            f"{METHOD}; {REFERENCE_METHOD[plan.recovery_reference]}; "
+            f"{UNRECORDED_METHOD[plan.attack_unrecorded_recovery]}"
+        ),
     )
     curves = {}
     for name, part in episodes.groupby("group"):
@@ -264,6 +281,7 @@ def analyse_recovery(
             result.caveats.append(f"no comparison with {other}: too few of them")
             continue
         part = part.assign(ldn=(part["group"] == TREATED).astype(int))
+        treated_people = int(part.loc[part["ldn"] == 1, "code"].nunique())
         try:
             test = logrank(
                 part["days"].to_numpy(),
@@ -285,6 +303,7 @@ def analyse_recovery(
                 cluster="code",
                 label=f"hazard ratio of recovery, LDN during attack vs {other}",
                 alpha=plan.alpha,
+                df=_reference_df(plan, treated_people),
             )
             # n counts people, as every comparison's n does (disclosure reads it as people);
             # the note keeps the attacks behind it
