@@ -112,7 +112,7 @@ class AnalysisPlan:
     #: "t" reads exp(b ± t·SE) with Student's t on (those patients − 1) degrees of freedom
     #: (Imbens & Kolesar, "Robust standard errors in small samples: some practical advice",
     #: NBER working paper 18478, after Bell & McCaffrey 2002); "normal" takes 1.96. The
-    #: normal interval covered 92.3-92.5% without an effect on simulated registries of
+    #: normal interval covered 92.3-92.7% without an effect on simulated registries of
     #: 1,200 and 3,000 patients (docs/analysis.md, "Relapse recovery: a t reference").
     recovery_reference: Literal["t", "normal"] = "t"
     # Matching
