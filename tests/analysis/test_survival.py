@@ -86,18 +86,23 @@ def test_survival_at_is_a_step_function():
     assert s == pytest.approx(0.716, abs=5e-4) and lo == pytest.approx(0.4884, abs=5e-5)
 
 
-def test_cox_matches_r_coxph_efron():
-    # doaml.Rout.save: coxph(Surv(time, status) ~ x, aml, method='efron'):
-    # xNonmaintained coef 0.916, exp(coef) 2.5, se(coef) 0.512
+def _aml_frame() -> pd.DataFrame:
+    """R's ``aml`` data: time, status and the nonmaintained arm as 0/1."""
     t1, e1 = _parse(MAINTAINED)
     t2, e2 = _parse(NONMAINTAINED)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "time": np.r_[t1, t2],
             "status": np.r_[e1, e2].astype(int),
             "nonmaintained": np.r_[np.zeros(11), np.ones(12)],
         }
     )
+
+
+def test_cox_matches_r_coxph_efron():
+    # doaml.Rout.save: coxph(Surv(time, status) ~ x, aml, method='efron'):
+    # xNonmaintained coef 0.916, exp(coef) 2.5, se(coef) 0.512
+    frame = _aml_frame()
     est = cox_hazard_ratio(
         frame, duration="time", event="status", covariate="nonmaintained", label="aml"
     )
@@ -110,15 +115,7 @@ def test_cox_interval_on_a_t_reference():
     """``df`` reads the same coefficient and SE on Student's t: for the aml fit above
     (coef 0.916, se 0.512) on 10 degrees of freedom, t(0.975, 10) = 2.228 (NIST/SEMATECH
     e-Handbook of Statistical Methods, 1.3.6.7.2, critical values of the t distribution)."""
-    t1, e1 = _parse(MAINTAINED)
-    t2, e2 = _parse(NONMAINTAINED)
-    frame = pd.DataFrame(
-        {
-            "time": np.r_[t1, t2],
-            "status": np.r_[e1, e2].astype(int),
-            "nonmaintained": np.r_[np.zeros(11), np.ones(12)],
-        }
-    )
+    frame = _aml_frame()
     normal = cox_hazard_ratio(
         frame, duration="time", event="status", covariate="nonmaintained", label="aml"
     )

@@ -18,6 +18,23 @@ from starlette.responses import JSONResponse
 
 from ..errors import RequestTooLarge
 
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that hands the app a body already read, whole, then passes on to
+    the real one (a disconnect): how a middleware that had to read the body lets the route
+    read it again."""
+    delivered = False
+
+    async def replay() -> dict:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 #: 1 MiB, a project choice: a thousand times the largest form or record body the pages send.
 MAX_REQUEST_BYTES = 1_048_576
 #: Methods whose body is never read (a body sent with them is passed on unread).
@@ -62,14 +79,4 @@ class BodyLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
-        whole = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": whole, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)

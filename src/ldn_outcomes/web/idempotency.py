@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 from ..errors import LdnError
 from ..store import idempotency
 from .auth import current_viewer
+from .body_limit import replaying
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "idempotency-key"
@@ -88,15 +89,7 @@ class IdempotentWrites:
     async def _process(
         self, scope: dict, body: bytes, receive: Any, send: Any, engine: Any, actor: str, key: str
     ) -> None:
-        delivered = False
-
-        async def replay_body() -> dict:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay_body = replaying(body, receive)
         status = 500
         chunks: list[bytes] = []
 
