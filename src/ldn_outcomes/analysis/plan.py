@@ -41,6 +41,13 @@ class AnalysisPlan:
     #: moves the reference to the first valid EDSS after it (it may fall after the start), so
     #: that the disability an attack before the start left is not counted as an outcome.
     cdw_rebaseline_after_prestart_relapse: bool = True
+    #: The matched progression hazard ratio gets a baseline hazard of its own for people on a
+    #: disease-modifying drug (DMT) at the (pseudo-)start and for those on none (a stratified
+    #: Cox model, R ``coxph`` ``strata()``): people on a DMT start LDN less often and have
+    #: fewer relapses, so after matching the users were less often on one and had more
+    #: relapse-associated worsening without any effect of LDN (docs/analysis.md, "Progression:
+    #: the lean was relapse-associated worsening"). False: one baseline hazard.
+    cdw_strata_dmt: bool = True
     #: Stopping LDN ends follow-up unless the gap to a restart is at most this long.
     ldn_course_gap_days: int = 30
     #: No contact for this long before the data cut-off counts as having left the registry.

@@ -10,6 +10,8 @@ Risk set at event time t: entry < t <= time. Score residual of subject i (Lin & 
 J Am Stat Assoc 84:1074): delta_i (x_i - xbar(t_i)) - r_i * sum over event times t_j in
 (entry_i, t_i] of d_j (x_i - xbar_j) / S0_j. Robust variance: I^-1 (sum_g U_g^2) I^-1, the
 clusters g one-way or two-way (``clusters.score_meat``).
+Stratified (R ``coxph`` ``strata()``, statsmodels ``PHReg(strata=...)``): risk sets, scores
+and residuals are taken within each stratum and summed; the test checks it against PHReg.
 With case weights w (1/k for each of a user's k matched controls) every sum over a risk set
 and over events is weighted and each residual is multiplied by its weight (Binder 1992,
 Biometrika 79:139, doi 10.1093/biomet/79.1.139); the test checks estimate and robust SE
@@ -40,6 +42,44 @@ def _sums(time, entry, x, r, event_times):
     return out
 
 
+class _Stratum:
+    """One stratum's rows and what does not change with beta: its event times, the weighted
+    events and exposed events at each."""
+
+    def __init__(
+        self, time: np.ndarray, event: np.ndarray, x: np.ndarray, entry: np.ndarray, w: np.ndarray
+    ) -> None:
+        self.time, self.event, self.x, self.entry, self.w = time, event, x, entry, w
+        self.event_times = np.unique(time[event])
+        self.d = pd.Series(w[event]).groupby(time[event]).sum().to_numpy()
+        self.x_events = pd.Series(w[event] * x[event]).groupby(time[event]).sum().to_numpy()
+
+    def fit(self, beta: float, residuals: bool) -> tuple[float, float, np.ndarray | None]:
+        """(score, information, weighted score residuals if asked for) of this stratum's
+        partial likelihood at ``beta``: every risk set is taken within the stratum."""
+        time, event, x, entry, w, d = self.time, self.event, self.x, self.entry, self.w, self.d
+        if not event.any():
+            return 0.0, 0.0, np.zeros_like(time) if residuals else None
+        r = np.exp(beta * x)
+        s0, s1, s2 = _sums(time, entry, x, w * r, self.event_times)
+        xbar = np.divide(s1, s0, out=np.zeros_like(s1), where=s0 > 0)
+        second = np.divide(s2, s0, out=np.zeros_like(s2), where=s0 > 0)
+        score = float(np.sum(self.x_events - d * xbar))
+        info = float(np.sum(d * (second - xbar**2)))
+        if not residuals:
+            return score, info, None
+        a = np.r_[0.0, np.cumsum(np.divide(d, s0, out=np.zeros_like(d), where=s0 > 0))]
+        b = np.r_[0.0, np.cumsum(np.divide(d * xbar, s0, out=np.zeros_like(d), where=s0 > 0))]
+        upto = np.searchsorted(self.event_times, time, side="right")
+        since = np.searchsorted(self.event_times, entry, side="right")
+        xbar_own = np.zeros_like(time)
+        xbar_own[event] = xbar[np.searchsorted(self.event_times, time[event])]
+        residual = w * (
+            event * (x - xbar_own) - r * (x * (a[upto] - a[since]) - (b[upto] - b[since]))
+        )
+        return score, info, residual
+
+
 def cox_one_covariate(
     time: np.ndarray,
     event: np.ndarray,
@@ -48,41 +88,43 @@ def cox_one_covariate(
     entry: np.ndarray | None = None,
     iterations: int = 25,
     weights: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Return (beta, robust SE) for hazard ~ exp(beta x); Breslow ties; optional case weights;
-    ``groups`` one column (one-way clusters) or two (two-way, ``clusters.score_meat``)."""
+    ``groups`` one column (one-way clusters) or two (two-way, ``clusters.score_meat``);
+    ``strata``: a baseline hazard of its own per stratum (R ``coxph`` ``strata()``), the
+    partial likelihood the sum of the strata's."""
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
     x = np.asarray(x, float)
     entry = np.zeros_like(time) if entry is None else np.asarray(entry, float)
     w = np.ones_like(time) if weights is None else np.asarray(weights, float)
-    event_times = np.unique(time[event])
-    d = pd.Series(w[event]).groupby(time[event]).sum().to_numpy()
-    x_events = pd.Series(w[event] * x[event]).groupby(time[event]).sum().to_numpy()
+    labels = np.zeros(len(time), dtype=np.int64) if strata is None else pd.factorize(strata)[0]
+    rows = [np.flatnonzero(labels == k) for k in range(int(labels.max(initial=-1)) + 1)]
+    if len(rows) == 1:
+        rows = [slice(None)]  # type: ignore[list-item]  # one stratum: no copies
+    strata_fits = [_Stratum(time[p], event[p], x[p], entry[p], w[p]) for p in rows]
+
+    def fit(beta: float, residuals: bool = False) -> tuple[float, float, np.ndarray]:
+        score, info, residual = 0.0, 0.0, np.zeros_like(time)
+        for part, stratum in zip(rows, strata_fits, strict=True):
+            s, i, res = stratum.fit(beta, residuals)
+            score, info = score + s, info + i
+            if res is not None:
+                residual[part] = res
+        return score, info, residual
+
     beta = 0.0
     for _ in range(iterations):
-        r = w * np.exp(beta * x)
-        s0, s1, s2 = _sums(time, entry, x, r, event_times)
-        xbar = s1 / s0
-        score = float(np.sum(x_events - d * xbar))
-        info = float(np.sum(d * (s2 / s0 - xbar**2)))
+        score, info, _ = fit(beta)
         if info <= 0:
             return float("nan"), float("nan")
         step = score / info
         beta += step
         if abs(step) < 1e-10:
             break
-    r = np.exp(beta * x)
-    s0, s1, s2 = _sums(time, entry, x, w * r, event_times)
-    xbar = s1 / s0
-    info = float(np.sum(d * (s2 / s0 - xbar**2)))
-    a = np.r_[0.0, np.cumsum(d / s0)]
-    b = np.r_[0.0, np.cumsum(d * xbar / s0)]
-    upto = np.searchsorted(event_times, time, side="right")
-    since = np.searchsorted(event_times, entry, side="right")
-    xbar_own = np.zeros_like(time)
-    own = np.searchsorted(event_times, time[event])
-    xbar_own[event] = xbar[own]
-    residual = w * (event * (x - xbar_own) - r * (x * (a[upto] - a[since]) - (b[upto] - b[since])))
+    _, info, residual = fit(beta, residuals=True)
+    if info <= 0:
+        return float("nan"), float("nan")
     meat = score_meat(residual, groups)
     return float(beta), float(np.sqrt(meat) / info)

@@ -165,6 +165,7 @@ def _cox_fast(
     cluster: str | tuple[str, str] | None,
     entry: str | None,
     weights: str | None = None,
+    strata: str | None = None,
 ) -> tuple[float, float]:
     groups = None
     if cluster is not None:
@@ -176,6 +177,7 @@ def _cox_fast(
         groups,
         None if entry is None else data[entry].to_numpy(float),
         weights=None if weights is None else data[weights].to_numpy(float),
+        strata=None if strata is None else data[strata].to_numpy(),
     )
 
 
@@ -188,6 +190,7 @@ def _cox_lifelines(
     entry: str | None,
     alpha: float,
     weights: str | None = None,
+    strata: str | None = None,
 ) -> tuple[float, float]:
     fitter = CoxPHFitter(alpha=alpha)
     with warnings.catch_warnings():
@@ -199,6 +202,7 @@ def _cox_lifelines(
             cluster_col=cluster,
             entry_col=entry,
             weights_col=weights,
+            strata=None if strata is None else [strata],
             robust=cluster is not None or weights is not None,
         )
     return float(fitter.params_[covariate]), float(fitter.standard_errors_[covariate])
@@ -217,6 +221,7 @@ def cox_hazard_ratio(
     alpha: float = 0.05,
     engine: str = "auto",
     df: int | None = None,
+    strata: str | None = None,
 ) -> Estimate:
     """Hazard ratio for a 0/1 covariate; robust (sandwich) SE clustered on ``cluster`` when
     given (robust too with case ``weights``, a column). lifelines fits it with Efron ties (R
@@ -227,7 +232,8 @@ def cox_hazard_ratio(
     ratio runs off to infinity (one group has every event or none: separation) is
     ``InsufficientData``, not a ratio of 10^15. ``df``: read the interval on Student's t with
     that many degrees of freedom (``Estimate.ratio_from_log``), for a robust SE on few
-    clusters."""
+    clusters. ``strata``: a column whose values each get a baseline hazard of their own
+    (R ``coxph`` ``strata()``)."""
     one_way = None if isinstance(cluster, tuple) else cluster
     two_way = isinstance(cluster, tuple)
     if two_way and engine == "lifelines":
@@ -239,7 +245,7 @@ def cox_hazard_ratio(
             "needs engine='fast'"
         )
     clusters = list(cluster) if isinstance(cluster, tuple) else [cluster] if cluster else []
-    columns = [duration, event, covariate] + clusters + [c for c in (entry, weights) if c]
+    columns = [duration, event, covariate] + clusters + [c for c in (entry, weights, strata) if c]
     data = frame[list(dict.fromkeys(columns))].copy()
     if data[event].sum() < 2 or data[covariate].nunique() < 2:
         raise InsufficientData(f"{label}: too few events or only one group for a hazard ratio")
@@ -252,10 +258,10 @@ def cox_hazard_ratio(
     try:
         if use_lifelines:
             coef, se = _cox_lifelines(
-                data, duration, event, covariate, one_way, entry, alpha, weights
+                data, duration, event, covariate, one_way, entry, alpha, weights, strata
             )
         else:
-            coef, se = _cox_fast(data, duration, event, covariate, cluster, entry, weights)
+            coef, se = _cox_fast(data, duration, event, covariate, cluster, entry, weights, strata)
     except (ConvergenceError, StatError, np.linalg.LinAlgError) as error:
         raise InsufficientData(f"{label}: the Cox model could not be fitted ({error})") from error
     if not (np.isfinite(coef) and np.isfinite(se)) or abs(coef) > MAX_LOG_HAZARD_RATIO:

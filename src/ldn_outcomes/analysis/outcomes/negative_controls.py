@@ -20,11 +20,9 @@ import pandas as pd
 from ...errors import InsufficientData
 from ..data.frames import AnalysisData
 from ..matching.match import MatchResult
-from ..numerics.clusters import matched_cluster_columns
-from ..numerics.survival import cox_hazard_ratio
 from ..plan import AnalysisPlan
 from ..results import Estimate
-from .progression import endpoints
+from .progression import endpoints, matched_hazard_ratio
 from .symptoms import matched_difference
 
 #: Instruments of the symptom headlines (fatigue, spasm) checked with the negative control.
@@ -33,18 +31,8 @@ HEADLINE_INSTRUMENTS = ("mfis", "nrs-spasticity")
 
 def _progression(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> Estimate:
     ep = endpoints(data, plan, cohort)
-    ep = ep[ep["usable"]].assign(ldn=lambda f: (f["group"] == "ldn").astype(int))
-    return cox_hazard_ratio(
-        ep,
-        duration="years",
-        event="event",
-        covariate="ldn",
-        entry="entry",
-        label="negative control: hazard ratio of CDW vs matched non-users",
-        cluster=matched_cluster_columns(plan.matched_se_clusters),
-        weights="weight",
-        alpha=plan.alpha,
-    )
+    label = "negative control: hazard ratio of CDW vs matched non-users"
+    return matched_hazard_ratio(data, plan, ep[ep["usable"]], label)
 
 
 def outcome_negative_controls(

@@ -26,6 +26,7 @@ from ...errors import InsufficientData
 from ..data.cohorts import person_years, require_users
 from ..data.frames import DAYS_PER_YEAR, AnalysisData
 from ..matching.match import MatchResult
+from ..matching.trajectories import DMT_CLASS, DrugCourses
 from ..numerics.cdw import baseline_rows, first_cdw
 from ..numerics.clusters import describe, matched_cluster_columns
 from ..numerics.survival import (
@@ -44,7 +45,7 @@ _METHOD = (
     "in the year after the (pseudo-)start, follow-up counted from it (delayed entry); 12-week "
     "confirmation); "
     "crude proportion with Wilson CI; Cox hazard ratio vs matched non-users ({cox}, each "
-    "of a user's k controls weighted 1/k) and a "
+    "of a user's k controls weighted 1/k{strata}) and a "
     "log-rank test of the matched curves (controls weighted 1/k, match sets not accounted "
     "for); each first CDW "
     "classed RAW / PIRA / undefined (domain rule: a relapse within 90 days before onset makes it "
@@ -58,7 +59,12 @@ def method(plan: AnalysisPlan) -> str:
     """The method line, as the plan clusters the hazard ratio's SE. Breslow ties either way:
     the controls enter at their pseudo-start (delayed entry), and a robust SE with delayed
     entry is fitted by ``fastcox`` (``numerics.survival.fits_with_lifelines`` says why)."""
-    return _METHOD.format(cox=f"Breslow ties, {describe(plan.matched_se_clusters)}")
+    strata = (
+        "; stratified by being on a disease-modifying drug at the (pseudo-)start"
+        if plan.cdw_strata_dmt
+        else ""
+    )
+    return _METHOD.format(cox=f"Breslow ties, {describe(plan.matched_se_clusters)}", strata=strata)
 
 
 CDW_TYPES = ("RAW", "PIRA", "undefined")
@@ -153,6 +159,7 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
     return pd.DataFrame(
         {
             "code": codes,
+            "index_day": index,
             "group": cohort["group"].to_numpy(),
             "match_id": cohort["match_id"].to_numpy(),
             "weight": cohort["weight"].to_numpy(),
@@ -167,6 +174,38 @@ def endpoints(data: AnalysisData, plan: AnalysisPlan, cohort: pd.DataFrame) -> p
             "has_baseline": has_baseline,
             "excluded": np.where(usable, "", reasons),
         }
+    )
+
+
+def on_dmt_at(data: AnalysisData, codes: pd.Series, days: pd.Series) -> np.ndarray:
+    """1 where the patient was on a disease-modifying drug that day, else 0: the strata of the
+    matched hazard ratio (plan ``cdw_strata_dmt``)."""
+    courses = DrugCourses.of(data, DMT_CLASS)
+    return courses.on(codes.to_numpy(dtype=np.int64), days.to_numpy(dtype=float)).astype(int)
+
+
+def matched_hazard_ratio(
+    data: AnalysisData, plan: AnalysisPlan, rows: pd.DataFrame, label: str
+) -> Estimate:
+    """The Cox hazard ratio of first CDW, exposed vs matched non-users, on usable
+    ``endpoints`` rows of a matched cohort: controls weighted 1/k, robust SE clustered as the
+    plan says, delayed entry at the reference visit, with ``cdw_strata_dmt`` a baseline hazard
+    per DMT status at the (pseudo-)start. The LDN headline and its negative-control check
+    both fit it here, so that the check tests the headline's own estimator."""
+    rows = rows.assign(ldn=(rows["group"] == "ldn").astype(int))
+    if plan.cdw_strata_dmt:
+        rows = rows.assign(on_dmt=on_dmt_at(data, rows["code"], rows["index_day"]))
+    return cox_hazard_ratio(
+        rows,
+        duration="years",
+        event="event",
+        covariate="ldn",
+        entry="entry",
+        label=label,
+        cluster=matched_cluster_columns(plan.matched_se_clusters),
+        weights="weight",
+        alpha=plan.alpha,
+        strata="on_dmt" if plan.cdw_strata_dmt else None,
     )
 
 
@@ -415,16 +454,8 @@ def analyse_progression(
                 result.caveats.append(str(error))
             try:
                 hr = (
-                    cox_hazard_ratio(
-                        mep,
-                        duration="years",
-                        event="event",
-                        covariate="ldn",
-                        entry="entry",
-                        label="hazard ratio of CDW, LDN vs matched non-users",
-                        cluster=matched_cluster_columns(plan.matched_se_clusters),
-                        weights="weight",
-                        alpha=plan.alpha,
+                    matched_hazard_ratio(
+                        data, plan, mep, "hazard ratio of CDW, LDN vs matched non-users"
                     )
                     .against_matched()
                     .named(HAZARD_RATIO_KEY)
