@@ -91,8 +91,7 @@ def _plan_figures(
     matched = match_users(data, plan, users)
     result = analyse_progression(data, plan, users, matched)
     estimate = result.find(HAZARD_RATIO_KEY)
-    cohort = matched.cohort
-    ep = endpoints(data, plan, cohort).assign(index_day=cohort["index_day"].to_numpy())
+    ep = endpoints(data, plan, matched.cohort)
     ep = ep[ep["usable"]].reset_index(drop=True)
     codes = ep["code"].to_numpy().astype(np.int64)
     t0 = ep["index_day"].to_numpy(dtype=float)
