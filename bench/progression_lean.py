@@ -76,14 +76,6 @@ from ldn_outcomes.simulate import SimulationParams, simulate_registry  # noqa: E
 COVARIATES = ("frailty", "relapses_0_90", "relapses_90_365", "relapses_365_730", "on_dmt")
 
 
-def _relapses(data: AnalysisData) -> pd.DataFrame:
-    """Qualifying relapses (lasted 24 h, no fever), sorted by patient and onset, as the
-    matching counts them."""
-    rel = data.relapses.dropna(subset=["onset"])
-    rel = rel[rel["lasted_24h"].astype(bool) & ~rel["fever"].astype(bool)]
-    return rel.sort_values(["code", "onset"], kind="stable")
-
-
 def _plan_figures(
     data: AnalysisData, plan: AnalysisPlan, frailty: np.ndarray, rel: pd.DataFrame
 ) -> dict[str, Any]:
@@ -91,6 +83,8 @@ def _plan_figures(
     matched = match_users(data, plan, users)
     result = analyse_progression(data, plan, users, matched)
     estimate = result.find(HAZARD_RATIO_KEY)
+    if estimate is None:
+        raise RuntimeError(f"no matched hazard ratio: {'; '.join(result.caveats)}")
     ep = endpoints(data, plan, matched.cohort)
     ep = ep[ep["usable"]].reset_index(drop=True)
     codes = ep["code"].to_numpy().astype(np.int64)
@@ -204,7 +198,8 @@ def score_registry(
         place = {pid: i for i, pid in enumerate(latent["patient_id"])}
         index = np.array([place[pid] for pid in data.patients["patient_id"]])
         frailty = np.asarray(latent["relapse_frailty"], dtype=float)[index]
-        row[name] = _plan_figures(data, plan, frailty, _relapses(data))
+        # the qualifying relapses the engine counts, sorted by patient and onset
+        row[name] = _plan_figures(data, plan, frailty, data.relapses)
     return row
 
 
@@ -284,6 +279,8 @@ def main() -> None:
     plans = {"default": AnalysisPlan()}
     for spec in args.plan:
         name, _, path = spec.partition("=")
+        if not (name and path):
+            parser.error(f"--plan takes name=plan.json, not {spec!r}")
         plans[name] = read_plan(Path(path))
     print(machine())
     done = set()

@@ -104,3 +104,11 @@ def test_stratified_weighted_agrees_with_lifelines() -> None:
     )
     assert beta == pytest.approx(float(fitter.params_["x"]), rel=1e-6)
     assert se == pytest.approx(float(fitter.standard_errors_["x"]), rel=1e-4)
+
+
+def test_a_row_without_a_stratum_is_refused(rng) -> None:
+    """A missing stratum would drop its rows from every risk set without a word."""
+    time, event, x, sets, _ = _cohort(rng, n_sets=20)
+    stratum = np.where(np.arange(len(time)) == 3, np.nan, 1.0)
+    with pytest.raises(ValueError, match="stratum"):
+        cox_one_covariate(time, event, x, sets, strata=stratum)

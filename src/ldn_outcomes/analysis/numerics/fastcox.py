@@ -100,9 +100,9 @@ def cox_one_covariate(
     entry = np.zeros_like(time) if entry is None else np.asarray(entry, float)
     w = np.ones_like(time) if weights is None else np.asarray(weights, float)
     labels = np.zeros(len(time), dtype=np.int64) if strata is None else pd.factorize(strata)[0]
+    if (labels < 0).any():
+        raise ValueError("every row needs a stratum: the strata hold missing values")
     rows = [np.flatnonzero(labels == k) for k in range(int(labels.max(initial=-1)) + 1)]
-    if len(rows) == 1:
-        rows = [slice(None)]  # type: ignore[list-item]  # one stratum: no copies
     strata_fits = [_Stratum(time[p], event[p], x[p], entry[p], w[p]) for p in rows]
 
     def fit(beta: float, residuals: bool = False) -> tuple[float, float, np.ndarray]:
